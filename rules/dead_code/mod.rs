@@ -1,0 +1,3 @@
+//! `DL3xx`: dead experimental code and debugging leftovers.
+pub mod constant_condition;
+pub mod debug_leftover;

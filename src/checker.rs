@@ -1,0 +1,237 @@
+//! The single tree walk per file. The walker keeps the semantic model current (imports,
+//! enclosing definitions, bindings) and hands each node to the rules that asked for it, so no
+//! rule walks the tree again.
+
+use std::path::Path;
+
+use ruff_python_ast::visitor::{self, Visitor};
+use ruff_python_ast::{Expr, ModModule, Stmt};
+use ruff_python_parser::Parsed;
+use ruff_python_trivia::CommentRanges;
+
+use crate::diagnostic::Diagnostic;
+use crate::semantic::{Frame, Semantic};
+use crate::source::SourceText;
+
+/// Which node kinds a pass wants to see; the walker skips the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hooks {
+    pub stmt: bool,
+    pub expr: bool,
+}
+
+impl Hooks {
+    pub const ALL: Hooks = Hooks {
+        stmt: true,
+        expr: true,
+    };
+    pub const STMT: Hooks = Hooks {
+        stmt: true,
+        expr: false,
+    };
+    pub const EXPR: Hooks = Hooks {
+        stmt: false,
+        expr: true,
+    };
+    pub const NONE: Hooks = Hooks {
+        stmt: false,
+        expr: false,
+    };
+}
+
+/// A rule's per-file state. A fresh pass is built for every file, so a rule may collect
+/// candidates during the walk and decide in [`FilePass::finish`], when the semantic model is
+/// complete (e.g. "this flag is never rebound").
+pub trait FilePass<'a> {
+    fn hooks(&self) -> Hooks;
+    /// Called for every statement, before its children; the semantic model already includes
+    /// the bindings the statement makes.
+    fn stmt(&mut self, _cx: &mut Context<'_, 'a>, _stmt: &'a Stmt) {}
+    /// Called for every expression, before its children.
+    fn expr(&mut self, _cx: &mut Context<'_, 'a>, _expr: &'a Expr) {}
+    /// Called once after the walk.
+    fn finish(&mut self, _cx: &mut Context<'_, 'a>) {}
+}
+
+/// What a rule can see while it runs.
+pub struct Context<'c, 'a> {
+    pub path: &'c Path,
+    pub source: &'c SourceText,
+    pub semantic: &'c Semantic<'a>,
+    pub module: &'a ModModule,
+    pub comments: &'c CommentRanges,
+    diagnostics: &'c mut Vec<Diagnostic>,
+}
+
+impl<'c, 'a> Context<'c, 'a> {
+    pub fn report(&mut self, diagnostic: Diagnostic) {
+        self.diagnostics.push(diagnostic);
+    }
+
+    pub fn text(&self) -> &'c str {
+        self.source.text()
+    }
+}
+
+/// Deepest AST nesting dllint walks. Measured: a counting visitor overflows a 2 MiB debug stack
+/// at about 1,500 levels, and dropping a tree overflows at a few thousand; 256 leaves room for
+/// the rules' own frames. Real code rarely nests deeper than 40.
+pub const MAX_DEPTH: usize = 256;
+
+/// True when the tree nests deeper than [`MAX_DEPTH`]. Checked before anything else walks or
+/// drops the tree, so that no recursive code (ours or the AST crate's) can overflow the stack.
+pub fn is_too_deep(module: &ModModule) -> bool {
+    struct Guard {
+        depth: usize,
+        too_deep: bool,
+    }
+    impl<'a> Visitor<'a> for Guard {
+        fn visit_stmt(&mut self, stmt: &'a Stmt) {
+            if self.too_deep || self.depth >= MAX_DEPTH {
+                self.too_deep = true;
+                return;
+            }
+            self.depth += 1;
+            visitor::walk_stmt(self, stmt);
+            self.depth -= 1;
+        }
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            if self.too_deep || self.depth >= MAX_DEPTH {
+                self.too_deep = true;
+                return;
+            }
+            self.depth += 1;
+            visitor::walk_expr(self, expr);
+            self.depth -= 1;
+        }
+    }
+    let mut guard = Guard {
+        depth: 0,
+        too_deep: false,
+    };
+    guard.visit_body(&module.body);
+    guard.too_deep
+}
+
+/// Walks one parsed file once, feeding the semantic model and the rule passes.
+pub struct Checker<'c, 'a> {
+    path: &'c Path,
+    source: &'c SourceText,
+    module: &'a ModModule,
+    comments: &'c CommentRanges,
+    pub semantic: Semantic<'a>,
+    passes: Vec<Box<dyn FilePass<'a> + 'a>>,
+    stmt_passes: Vec<usize>,
+    expr_passes: Vec<usize>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl<'c, 'a> Checker<'c, 'a> {
+    pub fn new(
+        path: &'c Path,
+        source: &'c SourceText,
+        parsed: &'a Parsed<ModModule>,
+        comments: &'c CommentRanges,
+        semantic: Semantic<'a>,
+        passes: Vec<Box<dyn FilePass<'a> + 'a>>,
+    ) -> Self {
+        let stmt_passes = (0..passes.len())
+            .filter(|&i| passes[i].hooks().stmt)
+            .collect();
+        let expr_passes = (0..passes.len())
+            .filter(|&i| passes[i].hooks().expr)
+            .collect();
+        Checker {
+            path,
+            source,
+            module: parsed.syntax(),
+            comments,
+            semantic,
+            passes,
+            stmt_passes,
+            expr_passes,
+            diagnostics: Vec::new(),
+        }
+    }
+
+    /// Walk the module, then let every pass finish.
+    pub fn run(mut self) -> (Semantic<'a>, Vec<Diagnostic>) {
+        self.visit_body(&self.module.body);
+        let Checker {
+            path,
+            source,
+            module,
+            comments,
+            semantic,
+            mut passes,
+            mut diagnostics,
+            ..
+        } = self;
+        let mut cx = Context {
+            path,
+            source,
+            semantic: &semantic,
+            module,
+            comments,
+            diagnostics: &mut diagnostics,
+        };
+        for pass in &mut passes {
+            pass.finish(&mut cx);
+        }
+        drop(passes);
+        (semantic, diagnostics)
+    }
+}
+
+impl<'a> Visitor<'a> for Checker<'_, 'a> {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        self.semantic.record_bindings(stmt);
+        if !self.stmt_passes.is_empty() {
+            let mut cx = Context {
+                path: self.path,
+                source: self.source,
+                semantic: &self.semantic,
+                module: self.module,
+                comments: self.comments,
+                diagnostics: &mut self.diagnostics,
+            };
+            for &i in &self.stmt_passes {
+                self.passes[i].stmt(&mut cx, stmt);
+            }
+        }
+        let frame = match stmt {
+            Stmt::ClassDef(class) => Some(Frame::Class(class)),
+            Stmt::FunctionDef(def) => Some(Frame::Function(def)),
+            Stmt::For(_) | Stmt::While(_) => Some(Frame::Loop(stmt)),
+            _ => None,
+        };
+        match frame {
+            Some(frame) => {
+                self.semantic.push_frame(frame);
+                visitor::walk_stmt(self, stmt);
+                self.semantic.pop_frame();
+            }
+            None => visitor::walk_stmt(self, stmt),
+        }
+    }
+
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        if let Expr::Named(named) = expr {
+            self.semantic.record_named_expr(&named.target);
+        }
+        if !self.expr_passes.is_empty() {
+            let mut cx = Context {
+                path: self.path,
+                source: self.source,
+                semantic: &self.semantic,
+                module: self.module,
+                comments: self.comments,
+                diagnostics: &mut self.diagnostics,
+            };
+            for &i in &self.expr_passes {
+                self.passes[i].expr(&mut cx, expr);
+            }
+        }
+        visitor::walk_expr(self, expr);
+    }
+}

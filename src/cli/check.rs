@@ -1,0 +1,243 @@
+//! `dllint check [PATHS]`: discover, lint, render, and pick the exit code.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Args, ValueEnum};
+
+use crate::config::{Overrides, Resolver};
+use crate::discovery::{self, normalize};
+use crate::engine::{self, Report};
+use crate::output::{self, OutputFormat, RenderOptions};
+use crate::registry::{self, Rule};
+use crate::source;
+
+use super::ExitStatus;
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Files or directories to lint; `-` reads standard input (see `--stdin-filename`).
+    #[arg(default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    /// Only these rules (codes or prefixes such as `DL1`; `ALL` for every rule). Replaces the
+    /// configured selection.
+    #[arg(long, value_delimiter = ',', value_name = "CODE")]
+    pub select: Option<Vec<String>>,
+    /// Rules to enable on top of the selection.
+    #[arg(long, value_delimiter = ',', value_name = "CODE")]
+    pub extend_select: Vec<String>,
+    /// Rules to disable (codes or prefixes).
+    #[arg(long, value_delimiter = ',', value_name = "CODE")]
+    pub ignore: Vec<String>,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Full)]
+    pub output_format: OutputFormat,
+    /// Exit with 0 even when there are findings.
+    #[arg(long)]
+    pub exit_zero: bool,
+    /// Use this configuration file for every file (instead of the nearest one).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Ignore all configuration files.
+    #[arg(long, conflicts_with = "config")]
+    pub isolated: bool,
+    /// Glob patterns to exclude (replaces the default and configured `exclude`).
+    #[arg(long, value_delimiter = ',', value_name = "GLOB")]
+    pub exclude: Option<Vec<String>>,
+    /// Glob patterns to exclude in addition to `exclude`.
+    #[arg(long, value_delimiter = ',', value_name = "GLOB")]
+    pub extend_exclude: Vec<String>,
+    /// Apply excludes to files named explicitly on the command line too (for pre-commit).
+    #[arg(long)]
+    pub force_exclude: bool,
+    /// Number of worker threads (default: one per core). Output does not depend on it.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Print findings only: no summary line.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Print the number of findings per rule instead of the findings.
+    #[arg(long)]
+    pub statistics: bool,
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Lint standard input as if it were this file (use with the path `-`).
+    #[arg(long, value_name = "NAME")]
+    pub stdin_filename: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+fn parse_selectors(flag: &str, values: &[String]) -> Result<Vec<Rule>, String> {
+    let mut rules = Vec::new();
+    for value in values {
+        rules.extend(registry::parse_selector(value).map_err(|e| format!("--{flag}: {e}"))?);
+    }
+    Ok(rules)
+}
+
+pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
+    let cwd =
+        std::env::current_dir().map_err(|e| format!("cannot read the working directory: {e}"))?;
+    let overrides = Overrides {
+        select: args
+            .select
+            .as_deref()
+            .map(|s| parse_selectors("select", s))
+            .transpose()?,
+        extend_select: parse_selectors("extend-select", &args.extend_select)?,
+        ignore: parse_selectors("ignore", &args.ignore)?,
+        exclude: args.exclude.clone(),
+        extend_exclude: args.extend_exclude.clone(),
+    };
+    let resolver = Arc::new(
+        Resolver::new(
+            cwd.clone(),
+            args.config.as_deref(),
+            args.isolated,
+            overrides,
+        )
+        .map_err(|e| e.to_string())?,
+    );
+
+    let reads_stdin = args.paths.iter().any(|p| p.as_os_str() == "-");
+    let report = if reads_stdin {
+        if args.paths.len() > 1 {
+            return Err("`-` (standard input) cannot be combined with other paths".into());
+        }
+        let name = normalize(
+            &args
+                .stdin_filename
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("stdin.py")),
+        );
+        let settings = resolver.settings_for(&name).map_err(|e| e.to_string())?;
+        let absolute = if name.is_absolute() {
+            name.clone()
+        } else {
+            cwd.join(&name)
+        };
+        if args.force_exclude && settings.is_excluded_with_parents(&absolute) {
+            Report::default()
+        } else {
+            let mut bytes = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut bytes)
+                .map_err(|e| format!("cannot read standard input: {e}"))?;
+            match source::decode(bytes) {
+                Ok(text) => engine::lint_text(&name, text, &settings, &cwd),
+                Err(err) => {
+                    let error = source::ReadError::Decode(err);
+                    engine::read_failure_report(&name, &error, &cwd)
+                }
+            }
+        }
+    } else {
+        let files = discovery::discover(&args.paths, &resolver, args.force_exclude)
+            .map_err(|e| e.to_string())?;
+        engine::lint_files(&files, args.threads, &cwd)
+    };
+
+    let color = match args.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+        }
+    };
+    let mut buffer = Vec::new();
+    let rendered = if args.statistics {
+        render_statistics(&report, args.output_format, &mut buffer)
+    } else {
+        output::render(
+            args.output_format,
+            &report,
+            RenderOptions { color },
+            &mut buffer,
+        )
+    };
+    rendered.map_err(|e| format!("cannot render the report: {e}"))?;
+    let human = matches!(
+        args.output_format,
+        OutputFormat::Full | OutputFormat::Concise
+    );
+    if human && !args.quiet && !args.statistics {
+        write_summary(&report, &mut buffer).map_err(|e| e.to_string())?;
+    }
+    let mut stdout = std::io::stdout().lock();
+    if let Err(err) = stdout.write_all(&buffer).and_then(|()| stdout.flush())
+        && err.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        return Err(format!("cannot write to stdout: {err}"));
+    }
+
+    if report.internal_errors > 0 {
+        eprintln!(
+            "dllint: error: dllint failed internally on {} file(s); see the DL000 findings",
+            report.internal_errors
+        );
+        return Ok(ExitStatus::Error);
+    }
+    if report.diagnostic_count() > 0 && !args.exit_zero {
+        Ok(ExitStatus::Failure)
+    } else {
+        Ok(ExitStatus::Success)
+    }
+}
+
+fn write_summary(report: &Report, out: &mut Vec<u8>) -> std::io::Result<()> {
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let count = report.diagnostic_count();
+    let checked = plural(report.files_checked, "file");
+    if count == 0 {
+        writeln!(out, "All checks passed! ({checked} checked)")
+    } else {
+        let findings = plural(count, "finding");
+        let files = plural(report.files.len(), "file");
+        writeln!(out, "Found {findings} in {files} ({checked} checked).")
+    }
+}
+
+fn render_statistics(
+    report: &Report,
+    format: OutputFormat,
+    out: &mut Vec<u8>,
+) -> std::io::Result<()> {
+    let mut counts: Vec<(Rule, usize)> = Vec::new();
+    for d in report.files.iter().flat_map(|f| &f.diagnostics) {
+        match counts.iter_mut().find(|(r, _)| *r == d.rule) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((d.rule, 1)),
+        }
+    }
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.code.cmp(b.0.code)));
+    match format {
+        OutputFormat::Json | OutputFormat::JsonLines => {
+            let values: Vec<_> = counts
+                .iter()
+                .map(|(r, n)| serde_json::json!({"code": r.code, "name": r.name, "count": n}))
+                .collect();
+            writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&values).unwrap_or_default()
+            )
+        }
+        _ => {
+            let width = counts
+                .iter()
+                .map(|(_, n)| n.to_string().len())
+                .max()
+                .unwrap_or(1);
+            for (rule, n) in counts {
+                writeln!(out, "{n:>width$}\t{}\t{}", rule.code, rule.name)?;
+            }
+            Ok(())
+        }
+    }
+}

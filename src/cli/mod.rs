@@ -1,0 +1,66 @@
+//! The command line: `dllint check`, `dllint rule`. Exit codes follow ruff: 0 no findings,
+//! 1 findings, 2 usage, configuration or internal error.
+
+mod check;
+mod rule;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use check::CheckArgs;
+pub use rule::RuleArgs;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "dllint",
+    version,
+    about = "A fast linter for the architecture of deep-learning training code (MODLR: Model, \
+             Optimizer, Dataset, Loss, Runner).",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Lint Python files and directories (the default workflow).
+    Check(CheckArgs),
+    /// Explain a rule (`dllint rule DL101`) or list them all (`dllint rule --all`).
+    Rule(RuleArgs),
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    Success,
+    Failure,
+    Error,
+}
+
+impl From<ExitStatus> for ExitCode {
+    fn from(status: ExitStatus) -> ExitCode {
+        match status {
+            ExitStatus::Success => ExitCode::from(0),
+            ExitStatus::Failure => ExitCode::from(1),
+            ExitStatus::Error => ExitCode::from(2),
+        }
+    }
+}
+
+/// Run the parsed command line.
+pub fn run(cli: Cli) -> ExitStatus {
+    let result = match cli.command {
+        Command::Check(args) => check::run(args),
+        Command::Rule(args) => rule::run(args),
+    };
+    match result {
+        Ok(status) => status,
+        Err(message) => {
+            eprintln!("dllint: error: {message}");
+            ExitStatus::Error
+        }
+    }
+}

@@ -1,0 +1,866 @@
+//! Configuration: `[tool.dllint]` in `pyproject.toml`, or `dllint.toml` / `.dllint.toml`.
+//!
+//! Strict by design ("configuration should be strict", Sculley et al.): an unknown key, a value of
+//! the wrong type or an unknown rule code is an error that names the file, line and key and
+//! suggests the closest valid spelling. Nothing is silently ignored.
+//!
+//! Each file uses the nearest configuration above it (ruff's rule); CLI flags override it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use rustc_hash::FxHashMap;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use crate::registry::{self, OptionKind, Rule, RuleSet, closest};
+use crate::rules;
+
+/// Config file names, in the order they are looked for in each directory.
+pub const CONFIG_FILES: [&str; 3] = [".dllint.toml", "dllint.toml", "pyproject.toml"];
+
+/// Directories (and files) never linted unless `exclude` is overridden.
+pub const DEFAULT_EXCLUDES: &[&str] = &[
+    ".git",
+    ".hg",
+    ".svn",
+    ".venv",
+    "venv",
+    ".env",
+    "__pycache__",
+    "build",
+    "dist",
+    "node_modules",
+    "site-packages",
+    ".tox",
+    ".nox",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".dllint_cache",
+    ".eggs",
+    ".ipynb_checkpoints",
+];
+
+/// The top-level keys of `[tool.dllint]`; rule names are accepted too (per-rule option tables).
+pub const TOP_LEVEL_KEYS: &[&str] = &[
+    "select",
+    "extend-select",
+    "ignore",
+    "exclude",
+    "extend-exclude",
+    "per-file-ignores",
+    "src",
+];
+
+/// A configuration problem, located in its file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub path: PathBuf,
+    /// 1-based line and column of the offending key or value, when known.
+    pub location: Option<(usize, usize)>,
+    pub message: String,
+    /// The offending line of the file, for the excerpt.
+    pub line_text: Option<String>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.location {
+            Some((line, col)) => write!(
+                f,
+                "invalid configuration in {}:{line}:{col}: {}",
+                self.path.display(),
+                self.message
+            )?,
+            None => write!(
+                f,
+                "invalid configuration in {}: {}",
+                self.path.display(),
+                self.message
+            )?,
+        }
+        if let (Some((line, col)), Some(text)) = (self.location, &self.line_text) {
+            let gutter = line.to_string().len();
+            write!(
+                f,
+                "\n {:gutter$} |\n {line} | {text}\n {:gutter$} | {}^",
+                "",
+                "",
+                " ".repeat(col.saturating_sub(1))
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// A value of a per-rule option.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum OptionValue {
+    Int(u64),
+    Bool(bool),
+    Str(String),
+    StrList(Vec<String>),
+}
+
+/// Per-rule options as configured (`[tool.dllint.god-file] max-lines = 1000`). Rules read their
+/// own keys; unset keys fall back to the default declared in the rule's metadata.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct RuleOptions {
+    values: BTreeMap<(&'static str, &'static str), OptionValue>,
+}
+
+impl RuleOptions {
+    fn get(&self, rule: Rule, key: &str) -> OptionValue {
+        let spec = rule
+            .options
+            .iter()
+            .find(|o| o.key == key)
+            .unwrap_or_else(|| panic!("{} declares no option `{key}`", rule.code));
+        if let Some(value) = self.values.get(&(rule.code, spec.key)) {
+            return value.clone();
+        }
+        let table: toml::Table = toml::from_str(&format!("v = {}", spec.default))
+            .unwrap_or_else(|e| panic!("default of {}.{key} is not TOML: {e}", rule.code));
+        parse_default(spec.kind, &table["v"])
+            .unwrap_or_else(|| panic!("default of {}.{key} has the wrong type", rule.code))
+    }
+
+    pub fn int(&self, rule: Rule, key: &str) -> u64 {
+        match self.get(rule, key) {
+            OptionValue::Int(v) => v,
+            other => panic!("{}.{key} is not an integer: {other:?}", rule.code),
+        }
+    }
+
+    pub fn bool(&self, rule: Rule, key: &str) -> bool {
+        match self.get(rule, key) {
+            OptionValue::Bool(v) => v,
+            other => panic!("{}.{key} is not a boolean: {other:?}", rule.code),
+        }
+    }
+
+    pub fn string(&self, rule: Rule, key: &str) -> String {
+        match self.get(rule, key) {
+            OptionValue::Str(v) => v,
+            other => panic!("{}.{key} is not a string: {other:?}", rule.code),
+        }
+    }
+
+    pub fn strings(&self, rule: Rule, key: &str) -> Vec<String> {
+        match self.get(rule, key) {
+            OptionValue::StrList(v) => v,
+            other => panic!("{}.{key} is not a list of strings: {other:?}", rule.code),
+        }
+    }
+}
+
+fn parse_default(kind: OptionKind, value: &toml::Value) -> Option<OptionValue> {
+    Some(match (kind, value) {
+        (OptionKind::Int, toml::Value::Integer(i)) => OptionValue::Int(u64::try_from(*i).ok()?),
+        (OptionKind::Bool, toml::Value::Boolean(b)) => OptionValue::Bool(*b),
+        (OptionKind::Str, toml::Value::String(s)) => OptionValue::Str(s.clone()),
+        (OptionKind::StrList, toml::Value::Array(items)) => OptionValue::StrList(
+            items
+                .iter()
+                .map(|i| i.as_str().map(str::to_string))
+                .collect::<Option<_>>()?,
+        ),
+        _ => return None,
+    })
+}
+
+/// The options of one configuration file, validated.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub select: Option<Vec<Rule>>,
+    pub extend_select: Vec<Rule>,
+    pub ignore: Vec<Rule>,
+    pub exclude: Option<Vec<String>>,
+    pub extend_exclude: Vec<String>,
+    pub per_file_ignores: Vec<(String, Vec<Rule>)>,
+    pub src: Vec<String>,
+    pub rule_options: RuleOptions,
+}
+
+/// Where the options came from.
+#[derive(Debug, Clone)]
+pub struct ConfigFile {
+    pub path: PathBuf,
+    pub options: Options,
+}
+
+/// Settings from the command line; they override every configuration file.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub select: Option<Vec<Rule>>,
+    pub extend_select: Vec<Rule>,
+    pub ignore: Vec<Rule>,
+    pub exclude: Option<Vec<String>>,
+    pub extend_exclude: Vec<String>,
+}
+
+/// Everything needed to lint the files under one configuration.
+#[derive(Debug)]
+pub struct Settings {
+    /// The directory patterns are relative to: the config file's directory (or the cwd).
+    pub root: PathBuf,
+    pub config_path: Option<PathBuf>,
+    pub rules: RuleSet,
+    pub rule_options: RuleOptions,
+    pub src: Vec<PathBuf>,
+    exclude: PatternSet,
+    per_file_ignores: Vec<(PatternSet, RuleSet)>,
+}
+
+/// Glob patterns matched against a path relative to the settings root and against its file name.
+#[derive(Debug, Clone)]
+struct PatternSet {
+    with_slash: GlobSet,
+    basename: GlobSet,
+}
+
+impl PatternSet {
+    fn new(patterns: &[String]) -> Result<Self, String> {
+        let mut with_slash = GlobSetBuilder::new();
+        let mut basename = GlobSetBuilder::new();
+        for pattern in patterns {
+            let trimmed = pattern.trim_end_matches('/');
+            let glob =
+                Glob::new(trimmed).map_err(|e| format!("invalid glob pattern `{pattern}`: {e}"))?;
+            if trimmed.contains('/') {
+                with_slash.add(glob);
+                // `dir/sub` also matches everything below it.
+                with_slash.add(
+                    Glob::new(&format!("{trimmed}/**"))
+                        .map_err(|e| format!("invalid glob pattern `{pattern}`: {e}"))?,
+                );
+            } else {
+                basename.add(glob);
+            }
+        }
+        Ok(PatternSet {
+            with_slash: with_slash.build().map_err(|e| e.to_string())?,
+            basename: basename.build().map_err(|e| e.to_string())?,
+        })
+    }
+
+    fn matches(&self, root: &Path, path: &Path) -> bool {
+        if let Some(name) = path.file_name()
+            && self.basename.is_match(Path::new(name))
+        {
+            return true;
+        }
+        let relative = path.strip_prefix(root).unwrap_or(path);
+        self.with_slash.is_match(relative)
+    }
+
+    /// True if `path` or any of its parent directories (below the root) matches.
+    fn matches_any_component(&self, root: &Path, path: &Path) -> bool {
+        let relative = path.strip_prefix(root).unwrap_or(path);
+        let mut current = PathBuf::new();
+        for component in relative.components() {
+            current.push(component);
+            if let Some(name) = current.file_name()
+                && self.basename.is_match(Path::new(name))
+            {
+                return true;
+            }
+            if self.with_slash.is_match(&current) {
+                return true;
+            }
+        }
+        false
+    }
+}
+
+impl Settings {
+    /// Combine a configuration file (if any) with the CLI overrides.
+    pub fn resolve(
+        root: PathBuf,
+        config: Option<&ConfigFile>,
+        overrides: &Overrides,
+    ) -> Result<Settings, ConfigError> {
+        let options = config.map(|c| c.options.clone()).unwrap_or_default();
+        let error = |message: String| ConfigError {
+            path: config.map_or_else(|| root.clone(), |c| c.path.clone()),
+            location: None,
+            message,
+            line_text: None,
+        };
+
+        let mut rules = match overrides.select.as_ref().or(options.select.as_ref()) {
+            Some(selected) => {
+                let mut set = RuleSet::empty();
+                set.extend(selected.iter().copied());
+                set
+            }
+            None => RuleSet::defaults(),
+        };
+        rules.extend(options.extend_select.iter().copied());
+        rules.extend(overrides.extend_select.iter().copied());
+        for rule in options.ignore.iter().chain(&overrides.ignore) {
+            rules.remove(rule);
+        }
+        // Files that cannot be parsed are always reported unless explicitly ignored.
+        let syntax = &rules::syntax::syntax_error::SYNTAX_ERROR;
+        if !options
+            .ignore
+            .iter()
+            .chain(&overrides.ignore)
+            .any(|r| *r == syntax)
+        {
+            rules.insert(syntax);
+        }
+
+        let mut exclude: Vec<String> = overrides
+            .exclude
+            .clone()
+            .or(options.exclude.clone())
+            .unwrap_or_else(|| DEFAULT_EXCLUDES.iter().map(|s| s.to_string()).collect());
+        exclude.extend(options.extend_exclude.iter().cloned());
+        exclude.extend(overrides.extend_exclude.iter().cloned());
+        let exclude = PatternSet::new(&exclude).map_err(error)?;
+
+        let mut per_file_ignores = Vec::new();
+        for (pattern, codes) in &options.per_file_ignores {
+            let mut set = RuleSet::empty();
+            set.extend(codes.iter().copied());
+            per_file_ignores.push((
+                PatternSet::new(std::slice::from_ref(pattern)).map_err(error)?,
+                set,
+            ));
+        }
+
+        let src = options.src.iter().map(|s| root.join(s)).collect();
+        Ok(Settings {
+            root,
+            config_path: config.map(|c| c.path.clone()),
+            rules,
+            rule_options: options.rule_options,
+            src,
+            exclude,
+            per_file_ignores,
+        })
+    }
+
+    /// True if the file or directory is excluded by `exclude`/`extend-exclude`.
+    pub fn is_excluded(&self, path: &Path) -> bool {
+        self.exclude.matches(&self.root, path)
+    }
+
+    /// True if the path or one of its parents (below the settings root) is excluded; used for
+    /// `--force-exclude` on explicitly named files.
+    pub fn is_excluded_with_parents(&self, path: &Path) -> bool {
+        self.exclude.matches_any_component(&self.root, path)
+    }
+
+    /// The rules enabled for one file, after `per-file-ignores`.
+    pub fn rules_for(&self, path: &Path) -> RuleSet {
+        let mut rules = self.rules;
+        for (patterns, ignored) in &self.per_file_ignores {
+            if patterns.matches(&self.root, path) {
+                for rule in ignored.iter() {
+                    rules.remove(rule);
+                }
+            }
+        }
+        rules
+    }
+}
+
+/// Find the configuration file that governs `dir`: the nearest ancestor holding `.dllint.toml`,
+/// `dllint.toml`, or a `pyproject.toml` with a `[tool.dllint]` table.
+pub fn find_config_file(dir: &Path) -> Option<PathBuf> {
+    for ancestor in dir.ancestors() {
+        for name in CONFIG_FILES {
+            let candidate = ancestor.join(name);
+            if !candidate.is_file() {
+                continue;
+            }
+            if name == "pyproject.toml" {
+                match std::fs::read_to_string(&candidate) {
+                    Ok(text) if pyproject_has_dllint_table(&text) => return Some(candidate),
+                    _ => continue,
+                }
+            }
+            return Some(candidate);
+        }
+    }
+    None
+}
+
+/// Cheap check used during discovery; the full parse happens in [`load_config_file`].
+fn pyproject_has_dllint_table(text: &str) -> bool {
+    text.lines().any(|line| {
+        let line = line.trim();
+        line.starts_with("[tool.dllint]") || line.starts_with("[tool.dllint.")
+    }) || text.contains("[tool]") && text.contains("dllint")
+}
+
+/// Read and validate a configuration file.
+pub fn load_config_file(path: &Path) -> Result<ConfigFile, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        path: path.to_path_buf(),
+        location: None,
+        message: if path.is_dir() {
+            "expected a configuration file but found a directory".to_string()
+        } else {
+            format!("cannot read: {e}")
+        },
+        line_text: None,
+    })?;
+    let is_pyproject = path.file_name().is_some_and(|n| n == "pyproject.toml");
+    let options = parse_config(&text, is_pyproject).map_err(|err| err.locate(path, &text))?;
+    Ok(ConfigFile {
+        path: path.to_path_buf(),
+        options,
+    })
+}
+
+/// An error before it is tied to its file.
+#[derive(Debug)]
+pub struct RawError {
+    span: Option<Range<usize>>,
+    message: String,
+}
+
+impl RawError {
+    fn new(span: Range<usize>, message: impl Into<String>) -> Self {
+        RawError {
+            span: Some(span),
+            message: message.into(),
+        }
+    }
+
+    fn locate(self, path: &Path, text: &str) -> ConfigError {
+        let (location, line_text) = match self.span {
+            Some(span) => {
+                let start = span.start.min(text.len());
+                let line_start = text[..start].rfind('\n').map_or(0, |p| p + 1);
+                let line_end = text[start..].find('\n').map_or(text.len(), |p| start + p);
+                let line = text[..start].matches('\n').count() + 1;
+                let col = text[line_start..start].chars().count() + 1;
+                (
+                    Some((line, col)),
+                    Some(text[line_start..line_end].trim_end().to_string()),
+                )
+            }
+            None => (None, None),
+        };
+        ConfigError {
+            path: path.to_path_buf(),
+            location,
+            message: self.message,
+            line_text,
+        }
+    }
+}
+
+/// Parse and validate the text of a configuration file. For `pyproject.toml` the options live in
+/// `[tool.dllint]`; in `dllint.toml` they are at the top level.
+pub fn parse_config(text: &str, is_pyproject: bool) -> Result<Options, RawError> {
+    let document = DeTable::parse(text).map_err(|e| RawError {
+        span: e.span(),
+        message: format!("TOML syntax error: {}", e.message()),
+    })?;
+    let root = document.get_ref();
+    if !is_pyproject {
+        return parse_options(root, "");
+    }
+    let Some(tool) = lookup(root, "tool") else {
+        return Err(RawError {
+            span: None,
+            message: "no [tool.dllint] table".into(),
+        });
+    };
+    let Some(tool_table) = tool.get_ref().as_table() else {
+        return Err(RawError::new(tool.span(), "`tool` must be a table"));
+    };
+    match lookup(tool_table, "dllint") {
+        Some(value) => match value.get_ref().as_table() {
+            Some(table) => parse_options(table, "tool.dllint."),
+            None => Err(RawError::new(value.span(), "`tool.dllint` must be a table")),
+        },
+        None => Err(RawError {
+            span: None,
+            message: "no [tool.dllint] table".into(),
+        }),
+    }
+}
+
+fn lookup<'t, 'i>(table: &'t DeTable<'i>, key: &str) -> Option<&'t Spanned<DeValue<'i>>> {
+    table
+        .iter()
+        .find(|(k, _)| key_str(k) == key)
+        .map(|(_, v)| v)
+}
+
+fn key_str<'k>(key: &'k Spanned<toml::de::DeString<'_>>) -> &'k str {
+    key.get_ref()
+}
+
+fn parse_options(table: &DeTable<'_>, prefix: &str) -> Result<Options, RawError> {
+    let mut options = Options::default();
+    for (key, value) in table {
+        let name = key_str(key);
+        let span = key.span();
+        match name {
+            "select" => options.select = Some(parse_selectors(value, prefix, name)?),
+            "extend-select" => options.extend_select = parse_selectors(value, prefix, name)?,
+            "ignore" => options.ignore = parse_selectors(value, prefix, name)?,
+            "exclude" => options.exclude = Some(parse_strings(value, prefix, name)?),
+            "extend-exclude" => options.extend_exclude = parse_strings(value, prefix, name)?,
+            "src" => options.src = parse_strings(value, prefix, name)?,
+            "per-file-ignores" => {
+                let Some(entries) = value.get_ref().as_table() else {
+                    return Err(type_error(
+                        value,
+                        prefix,
+                        name,
+                        "a table of pattern = [codes]",
+                    ));
+                };
+                for (pattern, codes) in entries {
+                    let pattern = key_str(pattern).to_string();
+                    let key = format!("per-file-ignores.\"{pattern}\"");
+                    options
+                        .per_file_ignores
+                        .push((pattern, parse_selectors(codes, prefix, &key)?));
+                }
+            }
+            _ => match rules::ALL.iter().find(|r| r.name == name) {
+                Some(rule) => parse_rule_options(rule, value, prefix, &mut options.rule_options)?,
+                None => {
+                    let mut message = format!("unknown key `{prefix}{name}`");
+                    let candidates = TOP_LEVEL_KEYS.iter().copied().chain(
+                        rules::ALL
+                            .iter()
+                            .filter(|r| !r.options.is_empty())
+                            .map(|r| r.name),
+                    );
+                    if let Some(best) = closest(name, candidates) {
+                        message.push_str(&format!("; did you mean `{best}`?"));
+                    } else if let Some(rule) = registry::find_rule(name) {
+                        message.push_str(&format!(
+                            "; per-rule options go in a table named after the rule: [{prefix}{}]",
+                            rule.name
+                        ));
+                    } else {
+                        message.push_str(&format!("; valid keys: {}", TOP_LEVEL_KEYS.join(", ")));
+                    }
+                    return Err(RawError::new(span, message));
+                }
+            },
+        }
+    }
+    Ok(options)
+}
+
+fn parse_rule_options(
+    rule: Rule,
+    value: &Spanned<DeValue<'_>>,
+    prefix: &str,
+    out: &mut RuleOptions,
+) -> Result<(), RawError> {
+    let Some(table) = value.get_ref().as_table() else {
+        return Err(type_error(
+            value,
+            prefix,
+            rule.name,
+            "a table of rule options",
+        ));
+    };
+    for (key, value) in table {
+        let name = key_str(key);
+        let Some(spec) = rule.options.iter().find(|o| o.key == name) else {
+            let mut message = format!("unknown option `{prefix}{}.{name}`", rule.name);
+            if rule.options.is_empty() {
+                message.push_str(&format!(" ({} has no options)", rule.code));
+            } else if let Some(best) = closest(name, rule.options.iter().map(|o| o.key)) {
+                message.push_str(&format!("; did you mean `{best}`?"));
+            } else {
+                let keys: Vec<_> = rule.options.iter().map(|o| o.key).collect();
+                message.push_str(&format!("; {} accepts: {}", rule.code, keys.join(", ")));
+            }
+            return Err(RawError::new(key.span(), message));
+        };
+        let full = format!("{}.{name}", rule.name);
+        let parsed = match (spec.kind, value.get_ref()) {
+            (OptionKind::Int, DeValue::Integer(i)) => i
+                .as_str()
+                .parse::<u64>()
+                .ok()
+                .filter(|_| i.radix() == 10)
+                .map(OptionValue::Int),
+            (OptionKind::Bool, DeValue::Boolean(b)) => Some(OptionValue::Bool(*b)),
+            (OptionKind::Str, DeValue::String(s)) => Some(OptionValue::Str(s.to_string())),
+            (OptionKind::StrList, DeValue::Array(_)) => {
+                Some(OptionValue::StrList(parse_strings(value, prefix, &full)?))
+            }
+            _ => None,
+        };
+        let Some(parsed) = parsed else {
+            return Err(type_error(value, prefix, &full, spec.kind.describe()));
+        };
+        out.values.insert((rule.code, spec.key), parsed);
+    }
+    Ok(())
+}
+
+fn type_error(value: &Spanned<DeValue<'_>>, prefix: &str, key: &str, expected: &str) -> RawError {
+    RawError::new(
+        value.span(),
+        format!(
+            "`{prefix}{key}` must be {expected}, found {}",
+            value.get_ref().type_str()
+        ),
+    )
+}
+
+fn parse_strings(
+    value: &Spanned<DeValue<'_>>,
+    prefix: &str,
+    key: &str,
+) -> Result<Vec<String>, RawError> {
+    let Some(items) = value.get_ref().as_array() else {
+        return Err(type_error(value, prefix, key, "an array of strings"));
+    };
+    items
+        .iter()
+        .map(|item| match item.get_ref().as_str() {
+            Some(s) => Ok(s.to_string()),
+            None => Err(type_error(item, prefix, key, "an array of strings")),
+        })
+        .collect()
+}
+
+fn parse_selectors(
+    value: &Spanned<DeValue<'_>>,
+    prefix: &str,
+    key: &str,
+) -> Result<Vec<Rule>, RawError> {
+    let Some(items) = value.get_ref().as_array() else {
+        return Err(type_error(value, prefix, key, "an array of rule codes"));
+    };
+    let mut rules = Vec::new();
+    for item in items {
+        let Some(code) = item.get_ref().as_str() else {
+            return Err(type_error(item, prefix, key, "an array of rule codes"));
+        };
+        match registry::parse_selector(code) {
+            Ok(found) => rules.extend(found),
+            Err(message) => {
+                return Err(RawError::new(
+                    item.span(),
+                    format!("in `{prefix}{key}`: {message}"),
+                ));
+            }
+        }
+    }
+    Ok(rules)
+}
+
+/// Finds and caches the settings that govern each directory.
+pub struct Resolver {
+    overrides: Overrides,
+    strategy: Strategy,
+    cwd: PathBuf,
+    /// Directory → the settings of its nearest configuration.
+    by_dir: Mutex<FxHashMap<PathBuf, Arc<Settings>>>,
+    /// Config file → settings, so that all directories under one config share one `Settings`.
+    by_config: Mutex<FxHashMap<PathBuf, Arc<Settings>>>,
+}
+
+enum Strategy {
+    /// `--config FILE` or `--isolated`: one settings object for every file.
+    Fixed(Arc<Settings>),
+    /// The nearest configuration above each file.
+    Hierarchical,
+}
+
+impl Resolver {
+    /// `config`: an explicit configuration file (`--config`); `isolated`: ignore all files.
+    pub fn new(
+        cwd: PathBuf,
+        config: Option<&Path>,
+        isolated: bool,
+        overrides: Overrides,
+    ) -> Result<Resolver, ConfigError> {
+        let strategy = if let Some(path) = config {
+            let file = load_config_file(path)?;
+            let root = path.parent().map_or_else(|| cwd.clone(), Path::to_path_buf);
+            let root = if root.as_os_str().is_empty() {
+                cwd.clone()
+            } else {
+                root
+            };
+            Strategy::Fixed(Arc::new(Settings::resolve(root, Some(&file), &overrides)?))
+        } else if isolated {
+            Strategy::Fixed(Arc::new(Settings::resolve(cwd.clone(), None, &overrides)?))
+        } else {
+            Strategy::Hierarchical
+        };
+        Ok(Resolver {
+            overrides,
+            strategy,
+            cwd,
+            by_dir: Mutex::default(),
+            by_config: Mutex::default(),
+        })
+    }
+
+    /// The settings for a file or directory.
+    pub fn settings_for(&self, path: &Path) -> Result<Arc<Settings>, ConfigError> {
+        let Strategy::Hierarchical = self.strategy else {
+            let Strategy::Fixed(settings) = &self.strategy else {
+                unreachable!()
+            };
+            return Ok(settings.clone());
+        };
+        let absolute = if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.cwd.join(path)
+        };
+        let dir = if absolute.is_dir() {
+            absolute
+        } else {
+            absolute
+                .parent()
+                .map_or_else(|| self.cwd.clone(), Path::to_path_buf)
+        };
+        if let Some(found) = self.by_dir.lock().expect("resolver lock").get(&dir) {
+            return Ok(found.clone());
+        }
+        let config_path = find_config_file(&dir);
+        let key = config_path.clone().unwrap_or_default();
+        let cached = self
+            .by_config
+            .lock()
+            .expect("resolver lock")
+            .get(&key)
+            .cloned();
+        let settings = match cached {
+            Some(settings) => settings,
+            None => {
+                let settings = match &config_path {
+                    Some(path) => {
+                        let file = load_config_file(path)?;
+                        let root = path
+                            .parent()
+                            .map_or_else(|| self.cwd.clone(), Path::to_path_buf);
+                        Settings::resolve(root, Some(&file), &self.overrides)?
+                    }
+                    None => Settings::resolve(self.cwd.clone(), None, &self.overrides)?,
+                };
+                let settings = Arc::new(settings);
+                self.by_config
+                    .lock()
+                    .expect("resolver lock")
+                    .insert(key, settings.clone());
+                settings
+            }
+        };
+        self.by_dir
+            .lock()
+            .expect("resolver lock")
+            .insert(dir, settings.clone());
+        Ok(settings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> String {
+        let raw = parse_config(text, false).unwrap_err();
+        raw.locate(Path::new("dllint.toml"), text).to_string()
+    }
+
+    #[test]
+    fn unknown_key_names_line_and_suggests() {
+        let message = err("select = [\"DL3\"]\nselct = [\"DL1\"]\n");
+        assert!(message.starts_with("invalid configuration in dllint.toml:2:1: unknown key `selct`; did you mean `select`?"), "{message}");
+        assert!(message.contains("2 | selct = [\"DL1\"]"), "{message}");
+    }
+
+    #[test]
+    fn unknown_rule_code_is_an_error() {
+        let message = err("ignore = [\"DL999\"]\n");
+        assert!(message.contains("dllint.toml:1:11"), "{message}");
+        assert!(
+            message.contains("unknown rule selector `DL999`"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn wrong_types_are_errors() {
+        assert!(
+            err("select = \"DL1\"\n")
+                .contains("`select` must be an array of rule codes, found string")
+        );
+        assert!(
+            err("exclude = [1]\n").contains("`exclude` must be an array of strings, found integer")
+        );
+    }
+
+    #[test]
+    fn pyproject_keys_are_prefixed() {
+        let text = "[tool.dllint]\nselect = [\"DL3\"]\nextend_select = []\n";
+        let raw = parse_config(text, true).unwrap_err();
+        let message = raw.locate(Path::new("pyproject.toml"), text).to_string();
+        assert!(
+            message
+                .contains("unknown key `tool.dllint.extend_select`; did you mean `extend-select`?"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn selection_and_per_file_ignores() {
+        let options = parse_config(
+            "select = [\"DL3\"]\nignore = [\"DL301\"]\n[per-file-ignores]\n\"tests/*\" = [\"DL305\"]\n",
+            false,
+        )
+        .unwrap();
+        let file = ConfigFile {
+            path: "dllint.toml".into(),
+            options,
+        };
+        let settings = Settings::resolve("/p".into(), Some(&file), &Overrides::default()).unwrap();
+        let codes: Vec<_> = settings.rules.iter().map(|r| r.code).collect();
+        assert!(
+            codes.contains(&"DL305") && !codes.contains(&"DL301"),
+            "{codes:?}"
+        );
+        assert!(
+            !settings
+                .rules_for(Path::new("/p/tests/a.py"))
+                .iter()
+                .any(|r| r.code == "DL305")
+        );
+        assert!(
+            settings
+                .rules_for(Path::new("/p/src/a.py"))
+                .iter()
+                .any(|r| r.code == "DL305")
+        );
+    }
+
+    #[test]
+    fn default_excludes_match_directory_names() {
+        let settings = Settings::resolve("/p".into(), None, &Overrides::default()).unwrap();
+        assert!(settings.is_excluded(Path::new("/p/.venv")));
+        assert!(settings.is_excluded(Path::new("/p/a/__pycache__")));
+        assert!(!settings.is_excluded(Path::new("/p/models")));
+    }
+}

@@ -1,0 +1,216 @@
+//! Finding the files to lint: `.gitignore`-aware directory walks, configured excludes, and the
+//! package each file belongs to (for relative imports and cross-file resolution).
+
+use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use ignore::WalkBuilder;
+use rustc_hash::FxHashMap;
+
+use crate::config::{ConfigError, Resolver, Settings};
+
+/// A file to lint and the settings that govern it.
+#[derive(Debug, Clone)]
+pub struct FileEntry {
+    pub path: PathBuf,
+    pub settings: Arc<Settings>,
+}
+
+/// Why discovery stopped: every one of these ends the run with exit code 2.
+#[derive(Debug)]
+pub enum DiscoveryError {
+    NotFound(PathBuf),
+    Config(ConfigError),
+}
+
+impl std::fmt::Display for DiscoveryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DiscoveryError::NotFound(path) => {
+                write!(f, "{}: no such file or directory", path.display())
+            }
+            DiscoveryError::Config(err) => write!(f, "{err}"),
+        }
+    }
+}
+
+/// Extensions linted when walking directories.
+pub const PYTHON_EXTENSIONS: [&str; 2] = ["py", "pyi"];
+
+pub fn is_python_file(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| PYTHON_EXTENSIONS.contains(&e))
+}
+
+/// Expand the command-line paths into the sorted, de-duplicated list of files to lint.
+///
+/// Files named explicitly are always linted, unless `force_exclude` is set and they are
+/// excluded. Directories are walked honouring `.gitignore` and the excludes of the nearest
+/// configuration. Symbolic links are not followed (no loops); FIFOs and devices are skipped.
+pub fn discover(
+    paths: &[PathBuf],
+    resolver: &Arc<Resolver>,
+    force_exclude: bool,
+) -> Result<Vec<FileEntry>, DiscoveryError> {
+    let mut files = Vec::new();
+    for path in paths {
+        let metadata =
+            std::fs::metadata(path).map_err(|_| DiscoveryError::NotFound(path.clone()))?;
+        if !metadata.is_dir() {
+            let settings = resolver
+                .settings_for(path)
+                .map_err(DiscoveryError::Config)?;
+            if force_exclude && settings.is_excluded_with_parents(&absolute(path)) {
+                continue;
+            }
+            files.push(FileEntry {
+                path: normalize(path),
+                settings,
+            });
+            continue;
+        }
+        // The directory itself may be excluded when named explicitly with --force-exclude.
+        let settings = resolver
+            .settings_for(path)
+            .map_err(DiscoveryError::Config)?;
+        if force_exclude && settings.is_excluded_with_parents(&absolute(path)) {
+            continue;
+        }
+        walk_directory(path, resolver, &mut files)?;
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    files.dedup_by(|a, b| a.path == b.path);
+    Ok(files)
+}
+
+fn walk_directory(
+    root: &Path,
+    resolver: &Arc<Resolver>,
+    files: &mut Vec<FileEntry>,
+) -> Result<(), DiscoveryError> {
+    let failure: Arc<Mutex<Option<ConfigError>>> = Arc::default();
+    let filter_resolver = resolver.clone();
+    let filter_failure = failure.clone();
+    let walker = WalkBuilder::new(root)
+        .hidden(true)
+        .git_ignore(true)
+        .git_global(false)
+        .git_exclude(true)
+        .require_git(false)
+        .ignore(true)
+        .parents(true)
+        .follow_links(false)
+        .filter_entry(move |entry| {
+            if entry.depth() == 0 {
+                return true;
+            }
+            let path = entry.path();
+            let absolute = absolute(path);
+            match filter_resolver.settings_for(path) {
+                Ok(settings) => !settings.is_excluded(&absolute),
+                Err(err) => {
+                    filter_failure
+                        .lock()
+                        .expect("failure lock")
+                        .get_or_insert(err);
+                    false
+                }
+            }
+        })
+        .build();
+    for entry in walker {
+        let Ok(entry) = entry else { continue };
+        let path = entry.path();
+        let is_file = match entry.file_type() {
+            Some(t) if t.is_file() => true,
+            // A symlink to a regular file is linted; to anything else (or dangling), skipped.
+            Some(t) if t.is_symlink() => std::fs::metadata(path).is_ok_and(|m| m.is_file()),
+            _ => false,
+        };
+        if !is_file || !is_python_file(path) {
+            continue;
+        }
+        let settings = resolver
+            .settings_for(path)
+            .map_err(DiscoveryError::Config)?;
+        files.push(FileEntry {
+            path: normalize(path),
+            settings,
+        });
+    }
+    if let Some(err) = failure.lock().expect("failure lock").take() {
+        return Err(DiscoveryError::Config(err));
+    }
+    Ok(())
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().map_or_else(|_| path.to_path_buf(), |cwd| cwd.join(path))
+    }
+}
+
+/// Drop `.` components so `./train.py` and `train.py` are the same file.
+pub fn normalize(path: &Path) -> PathBuf {
+    let normalized: PathBuf = path
+        .components()
+        .filter(|c| *c != Component::CurDir)
+        .collect();
+    if normalized.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        normalized
+    }
+}
+
+/// How a path is shown: relative to the working directory when it is below it.
+pub fn display_path(path: &Path, cwd: &Path) -> String {
+    let shown = if path.is_absolute() {
+        path.strip_prefix(cwd).unwrap_or(path)
+    } else {
+        path
+    };
+    shown.display().to_string()
+}
+
+/// Dotted package names of directories, computed from `__init__.py` files and cached.
+#[derive(Default)]
+pub struct PackageResolver {
+    cache: Mutex<FxHashMap<PathBuf, Option<String>>>,
+}
+
+impl PackageResolver {
+    /// The dotted package containing `file` (`proj/models/net.py` → `proj.models` when both
+    /// directories hold an `__init__.py`); `None` for a file outside any package.
+    pub fn package_of(&self, file: &Path) -> Option<String> {
+        let dir = absolute(file).parent()?.to_path_buf();
+        self.package_of_dir(&dir)
+    }
+
+    fn package_of_dir(&self, dir: &Path) -> Option<String> {
+        if let Some(found) = self.cache.lock().expect("package cache").get(dir) {
+            return found.clone();
+        }
+        let result = if dir.join("__init__.py").is_file() || dir.join("__init__.pyi").is_file() {
+            let name = dir.file_name().and_then(|n| n.to_str()).map(str::to_string);
+            match (name, dir.parent()) {
+                (Some(name), Some(parent)) => Some(match self.package_of_dir(parent) {
+                    Some(outer) => format!("{outer}.{name}"),
+                    None => name,
+                }),
+                (Some(name), None) => Some(name),
+                _ => None,
+            }
+        } else {
+            None
+        };
+        self.cache
+            .lock()
+            .expect("package cache")
+            .insert(dir.to_path_buf(), result.clone());
+        result
+    }
+}

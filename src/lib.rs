@@ -1,0 +1,21 @@
+//! dllint: a fast linter for the architecture of deep-learning training code.
+//!
+//! The pipeline (see `../shared/design/architecture.md`): discover files → read and parse each
+//! in parallel → one tree walk builds the semantic model and runs the rules → suppressions →
+//! sorted diagnostics → render. The CLI and the editor server share [`engine`].
+
+pub mod checker;
+pub mod cli;
+pub mod config;
+pub mod diagnostic;
+pub mod discovery;
+pub mod engine;
+pub mod knowledge;
+pub mod output;
+pub mod registry;
+pub mod semantic;
+pub mod source;
+pub mod suppression;
+
+#[path = "../rules/mod.rs"]
+pub mod rules;

@@ -1,0 +1,100 @@
+//! The default human format: each finding with its source excerpt, primary and secondary
+//! labels, and the help that says what to do instead (rendered by codespan-reporting).
+
+use std::io::{self, Write};
+
+use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label, Severity as CsSeverity};
+use codespan_reporting::files::SimpleFiles;
+use codespan_reporting::term::termcolor::{Ansi, NoColor};
+use codespan_reporting::term::{self, Chars, Config};
+
+use crate::engine::Report;
+use crate::registry::Severity;
+
+use super::{OtherFiles, RenderOptions};
+
+pub fn render(report: &Report, options: RenderOptions, out: &mut dyn Write) -> io::Result<()> {
+    let config = Config {
+        chars: Chars::ascii(),
+        ..Config::default()
+    };
+    let mut others = OtherFiles::default();
+    for file in &report.files {
+        for d in &file.diagnostics {
+            let mut files = SimpleFiles::new();
+            let source = file.source.as_ref().map(|s| s.text()).unwrap_or("");
+            let main = files.add(file.display.clone(), source.to_string());
+            let severity = match d.rule.severity {
+                Severity::Error => CsSeverity::Error,
+                Severity::Warning => CsSeverity::Warning,
+                Severity::Info => CsSeverity::Note,
+            };
+            let fixable = if d.fix.is_some() { " [*]" } else { "" };
+            let mut diagnostic = CsDiagnostic::new(severity)
+                .with_code(d.rule.code)
+                .with_message(format!("{}{fixable}", d.message));
+            let mut labels = Vec::new();
+            if file.source.is_some() {
+                labels.push(
+                    Label::primary(main, d.range.start().to_usize()..d.range.end().to_usize())
+                        .with_message(d.rule.name),
+                );
+            }
+            for label in &d.labels {
+                let (id, len) = match &label.file {
+                    None => (main, source.len()),
+                    Some(path) => match others.get(path) {
+                        Some(text) => {
+                            let len = text.text().len();
+                            (
+                                files.add(path.display().to_string(), text.text().to_string()),
+                                len,
+                            )
+                        }
+                        None => continue,
+                    },
+                };
+                if file.source.is_none() && label.file.is_none() {
+                    continue;
+                }
+                let start = label.range.start().to_usize().min(len);
+                let end = label.range.end().to_usize().min(len).max(start);
+                labels.push(Label::secondary(id, start..end).with_message(label.message.clone()));
+            }
+            diagnostic = diagnostic.with_labels(labels);
+            let mut notes = Vec::new();
+            if file.source.is_none() {
+                notes.push(format!("in {}", file.display));
+            }
+            if let Some(help) = &d.help {
+                notes.push(format!("help: {help}"));
+            }
+            if let Some(fix) = &d.fix {
+                notes.push(format!(
+                    "fix ({}): {}",
+                    fix.applicability.as_str(),
+                    fix.title
+                ));
+            }
+            diagnostic = diagnostic.with_notes(notes);
+            let result = if options.color {
+                let mut writer = Ansi::new(Vec::new());
+                term::emit_to_write_style(&mut writer, &config, &files, &diagnostic)
+                    .map(|()| writer.into_inner())
+            } else {
+                let mut writer = NoColor::new(Vec::new());
+                term::emit_to_write_style(&mut writer, &config, &files, &diagnostic)
+                    .map(|()| writer.into_inner())
+            };
+            match result {
+                Ok(bytes) => out.write_all(&bytes)?,
+                Err(err) => writeln!(
+                    out,
+                    "{}: {} {} ({err})",
+                    file.display, d.rule.code, d.message
+                )?,
+            }
+        }
+    }
+    Ok(())
+}

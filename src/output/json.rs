@@ -1,0 +1,86 @@
+//! Machine-readable output: `json` (one array) and `json-lines` (one object per line). The
+//! field names follow ruff's JSON output so existing tooling can read it.
+
+use std::io::{self, Write};
+
+use serde_json::{Value, json};
+
+use crate::diagnostic::{Diagnostic, FileReport};
+use crate::engine::Report;
+use crate::source::SourceText;
+
+use super::OtherFiles;
+
+pub fn render(report: &Report, out: &mut dyn Write, lines: bool) -> io::Result<()> {
+    let mut others = OtherFiles::default();
+    let mut values = Vec::new();
+    for file in &report.files {
+        for d in &file.diagnostics {
+            values.push(diagnostic_json(file, d, &mut others));
+        }
+    }
+    if lines {
+        for value in values {
+            writeln!(out, "{value}")?;
+        }
+    } else {
+        serde_json::to_writer_pretty(&mut *out, &values)?;
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+fn location(source: Option<&SourceText>, offset: ruff_text_size::TextSize) -> Value {
+    match source {
+        Some(s) => {
+            let p = s.position(offset);
+            json!({"row": p.row, "column": p.column})
+        }
+        None => json!({"row": 1, "column": 1}),
+    }
+}
+
+pub(crate) fn diagnostic_json(file: &FileReport, d: &Diagnostic, others: &mut OtherFiles) -> Value {
+    let source = file.source.as_deref();
+    let labels: Vec<Value> = d
+        .labels
+        .iter()
+        .map(|label| {
+            let (filename, text) = match &label.file {
+                None => (file.display.clone(), file.source.clone()),
+                Some(path) => (path.display().to_string(), others.get(path)),
+            };
+            json!({
+                "filename": filename,
+                "location": location(text.as_deref(), label.range.start()),
+                "end_location": location(text.as_deref(), label.range.end()),
+                "message": label.message,
+            })
+        })
+        .collect();
+    let fix = d.fix.as_ref().map(|fix| {
+        json!({
+            "applicability": fix.applicability.as_str(),
+            "message": fix.title,
+            "edits": fix.edits.iter().map(|e| json!({
+                "content": e.content,
+                "location": location(source, e.range.start()),
+                "end_location": location(source, e.range.end()),
+            })).collect::<Vec<_>>(),
+        })
+    });
+    json!({
+        "code": d.rule.code,
+        "name": d.rule.name,
+        "message": d.message,
+        "severity": d.rule.severity.as_str(),
+        "filename": file.display,
+        "location": location(source, d.range.start()),
+        "end_location": location(source, d.range.end()),
+        "noqa_row": source.map_or(1, |s| s.line_of(d.range.start())),
+        "labels": labels,
+        "help": d.help,
+        "fix": fix,
+        "url": d.rule.url(),
+    })
+}

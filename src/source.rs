@@ -1,0 +1,271 @@
+//! Reading Python source: bytes from disk (or stdin, or an editor buffer) to text, with every
+//! problem a user can fix named precisely, and offsets mapped to lines and columns.
+
+use std::fmt;
+use std::path::Path;
+use std::sync::OnceLock;
+
+use ruff_source_file::{LineIndex, OneIndexed, PositionEncoding};
+use ruff_text_size::{TextRange, TextSize};
+
+/// The text of one file plus a lazily built line index (most files never need one: only files
+/// with findings are rendered).
+pub struct SourceText {
+    text: String,
+    index: OnceLock<LineIndex>,
+}
+
+/// A 1-based line and character column, as editors and `path:line:col` show them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Position {
+    pub row: usize,
+    pub column: usize,
+}
+
+impl SourceText {
+    pub fn new(text: String) -> Self {
+        SourceText {
+            text,
+            index: OnceLock::new(),
+        }
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    pub fn into_text(self) -> String {
+        self.text
+    }
+
+    pub fn index(&self) -> &LineIndex {
+        self.index
+            .get_or_init(|| LineIndex::from_source_text(&self.text))
+    }
+
+    /// 1-based line and character column of a byte offset.
+    pub fn position(&self, offset: TextSize) -> Position {
+        let offset = offset.min(self.text_len());
+        let lc = self.index().line_column(offset, &self.text);
+        Position {
+            row: lc.line.get(),
+            column: lc.column.get(),
+        }
+    }
+
+    /// 1-based line of a byte offset.
+    pub fn line_of(&self, offset: TextSize) -> usize {
+        self.index().line_index(offset.min(self.text_len())).get()
+    }
+
+    /// The range of a 1-based line, without its line terminator.
+    pub fn line_range(&self, row: usize) -> TextRange {
+        let row = OneIndexed::new(row.max(1)).unwrap_or(OneIndexed::MIN);
+        self.index().line_range(row, &self.text)
+    }
+
+    pub fn line_count(&self) -> usize {
+        self.index().line_count()
+    }
+
+    pub fn text_len(&self) -> TextSize {
+        TextSize::try_from(self.text.len()).unwrap_or(TextSize::new(u32::MAX))
+    }
+
+    /// LSP position (0-based line, character offset in `encoding` units).
+    pub fn lsp_position(&self, offset: TextSize, encoding: PositionEncoding) -> (u32, u32) {
+        let loc = self
+            .index()
+            .source_location(offset.min(self.text_len()), &self.text, encoding);
+        (
+            loc.line.to_zero_indexed() as u32,
+            loc.character_offset.to_zero_indexed() as u32,
+        )
+    }
+}
+
+/// Why a file's bytes are not Python source dllint can analyse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecodeError {
+    /// The file starts with a UTF-16 byte-order mark.
+    Utf16,
+    /// The file holds a NUL byte: Python refuses such files, and it is usually binary data.
+    NulByte { line: usize },
+    /// Bytes that are not UTF-8, possibly under a PEP 263 encoding declaration.
+    InvalidUtf8 {
+        line: usize,
+        column: usize,
+        declared: Option<String>,
+    },
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DecodeError::Utf16 => write!(
+                f,
+                "file is encoded as UTF-16; dllint (like most Python tools) reads UTF-8 source: \
+                 re-save it as UTF-8"
+            ),
+            DecodeError::NulByte { line } => write!(
+                f,
+                "file contains a NUL byte on line {line}; Python cannot import it (binary data?)"
+            ),
+            DecodeError::InvalidUtf8 {
+                line,
+                column,
+                declared: Some(encoding),
+            } => write!(
+                f,
+                "file is not valid UTF-8 (first bad byte at line {line}, byte column {column}); it \
+                 declares `coding: {encoding}`: convert it with `iconv -f {encoding} -t UTF-8`"
+            ),
+            DecodeError::InvalidUtf8 {
+                line,
+                column,
+                declared: None,
+            } => write!(
+                f,
+                "file is not valid UTF-8 (first bad byte at line {line}, byte column {column}): \
+                 re-save it as UTF-8"
+            ),
+        }
+    }
+}
+
+/// Decode raw bytes as Python source. A UTF-8 byte-order mark is kept (the parser and the line
+/// index both understand it) so that fixes can write it back unchanged.
+pub fn decode(bytes: Vec<u8>) -> Result<String, DecodeError> {
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        return Err(DecodeError::Utf16);
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => match text.find('\0') {
+            Some(at) => Err(DecodeError::NulByte {
+                line: line_number(text.as_bytes(), at),
+            }),
+            None => Ok(text),
+        },
+        Err(err) => {
+            let bytes = err.as_bytes();
+            let at = err.utf8_error().valid_up_to();
+            let line_start = bytes[..at]
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |p| p + 1);
+            Err(DecodeError::InvalidUtf8 {
+                line: line_number(bytes, at),
+                column: at - line_start + 1,
+                declared: declared_encoding(bytes),
+            })
+        }
+    }
+}
+
+fn line_number(bytes: &[u8], at: usize) -> usize {
+    bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+/// The PEP 263 encoding declaration (`# -*- coding: latin-1 -*-`) on line 1 or 2, if any.
+fn declared_encoding(bytes: &[u8]) -> Option<String> {
+    for line in bytes.split(|&b| b == b'\n').take(2) {
+        let line = String::from_utf8_lossy(line);
+        let trimmed = line.trim_start();
+        if !trimmed.starts_with('#') {
+            continue;
+        }
+        if let Some(pos) = trimmed.find("coding") {
+            let rest = &trimmed[pos + "coding".len()..];
+            let rest = rest.strip_prefix(':').or_else(|| rest.strip_prefix('='))?;
+            let name: String = rest
+                .trim_start()
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+                .collect();
+            if !name.is_empty() {
+                return Some(name);
+            }
+        }
+    }
+    None
+}
+
+/// Read a file for linting. Refuses anything that is not a regular file (FIFOs and devices would
+/// block or never end).
+pub fn read_file(path: &Path) -> Result<String, ReadError> {
+    let metadata = std::fs::metadata(path).map_err(ReadError::Io)?;
+    if metadata.is_dir() {
+        return Err(ReadError::Directory);
+    }
+    if !metadata.is_file() {
+        return Err(ReadError::NotRegular);
+    }
+    let bytes = std::fs::read(path).map_err(ReadError::Io)?;
+    decode(bytes).map_err(ReadError::Decode)
+}
+
+#[derive(Debug)]
+pub enum ReadError {
+    Io(std::io::Error),
+    Directory,
+    NotRegular,
+    Decode(DecodeError),
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReadError::Io(err) if err.kind() == std::io::ErrorKind::PermissionDenied => {
+                write!(
+                    f,
+                    "cannot read file: permission denied (check its mode with `ls -l`)"
+                )
+            }
+            ReadError::Io(err) => write!(f, "cannot read file: {err}"),
+            ReadError::Directory => write!(f, "expected a file but found a directory"),
+            ReadError::NotRegular => {
+                write!(f, "not a regular file (FIFO, socket or device); skipped")
+            }
+            ReadError::Decode(err) => write!(f, "{err}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_utf8_and_keeps_bom() {
+        let text = decode(b"\xEF\xBB\xBFx = 1\n".to_vec()).unwrap();
+        assert!(text.starts_with('\u{feff}'));
+    }
+
+    #[test]
+    fn names_utf16_nul_and_bad_bytes() {
+        assert_eq!(decode(vec![0xFF, 0xFE, b'x', 0]), Err(DecodeError::Utf16));
+        assert_eq!(
+            decode(b"a\nb\0".to_vec()),
+            Err(DecodeError::NulByte { line: 2 })
+        );
+        let err = decode(b"# -*- coding: latin-1 -*-\nx = '\xe9'\n".to_vec()).unwrap_err();
+        assert_eq!(
+            err,
+            DecodeError::InvalidUtf8 {
+                line: 2,
+                column: 6,
+                declared: Some("latin-1".into())
+            }
+        );
+    }
+
+    #[test]
+    fn positions_count_characters() {
+        let src = SourceText::new("s = 'é'\ny = 1\n".into());
+        assert_eq!(
+            src.position(TextSize::new(13)),
+            Position { row: 2, column: 5 }
+        );
+        assert_eq!(src.line_of(TextSize::new(0)), 1);
+    }
+}

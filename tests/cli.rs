@@ -1,0 +1,640 @@
+//! The command line as users and CI see it: exit codes, every output format parsed back,
+//! standard input, configuration errors, suppressions, discovery and determinism.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::{run, stderr, stdout};
+
+const DIRTY: &str = "import pdb\n\n\ndef f(x):\n    print(x.shape)\n    return x\n";
+const CLEAN: &str = "def f(x):\n    return x + 1\n";
+
+fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    }
+    dir
+}
+
+fn json(output: &std::process::Output) -> Vec<serde_json::Value> {
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", stdout(output), stderr(output)))
+}
+
+#[test]
+fn exit_codes_follow_ruff() {
+    let dir = project(&[("clean.py", CLEAN)]);
+    let clean = run(dir.path(), &["check", "."], None);
+    assert_eq!(clean.status.code(), Some(0), "{}", stderr(&clean));
+    assert!(stdout(&clean).contains("All checks passed!"));
+
+    fs::write(dir.path().join("dirty.py"), DIRTY).unwrap();
+    let dirty = run(dir.path(), &["check", "."], None);
+    assert_eq!(dirty.status.code(), Some(1));
+    let zero = run(dir.path(), &["check", "--exit-zero", "."], None);
+    assert_eq!(zero.status.code(), Some(0));
+
+    let missing = run(dir.path(), &["check", "does-not-exist.py"], None);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        stderr(&missing).contains("does-not-exist.py: no such file or directory"),
+        "{}",
+        stderr(&missing)
+    );
+
+    let usage = run(dir.path(), &["check", "--no-such-flag"], None);
+    assert_eq!(usage.status.code(), Some(2));
+    let bad_select = run(dir.path(), &["check", "--select", "DL9999", "."], None);
+    assert_eq!(bad_select.status.code(), Some(2));
+    assert!(
+        stderr(&bad_select).contains("unknown rule selector `DL9999`"),
+        "{}",
+        stderr(&bad_select)
+    );
+}
+
+#[test]
+fn every_output_format_parses_back() {
+    let dir = project(&[("train.py", DIRTY)]);
+    let full = run(
+        dir.path(),
+        &["check", "--output-format", "full", "train.py"],
+        None,
+    );
+    let text = stdout(&full);
+    assert!(text.contains("warning[DL305]: `pdb` is imported"), "{text}");
+    assert!(text.contains("--> train.py:1:8"), "{text}");
+    assert!(text.contains("= help: "), "{text}");
+    assert!(
+        text.contains("Found 2 findings in 1 file (1 file checked)."),
+        "{text}"
+    );
+
+    let concise = run(
+        dir.path(),
+        &["check", "--output-format", "concise", "train.py"],
+        None,
+    );
+    let lines: Vec<String> = stdout(&concise).lines().map(String::from).collect();
+    assert_eq!(
+        lines[0],
+        "train.py:1:8: DL305 `pdb` is imported: a debugger left in the code"
+    );
+    assert_eq!(
+        lines[1],
+        "train.py:5:5: DL305 `print(x.shape)` is a shape-debugging print"
+    );
+
+    let findings = json(&run(
+        dir.path(),
+        &["check", "--output-format", "json", "train.py"],
+        None,
+    ));
+    assert_eq!(findings.len(), 2);
+    let first = &findings[0];
+    for key in [
+        "code",
+        "name",
+        "message",
+        "severity",
+        "filename",
+        "location",
+        "end_location",
+        "labels",
+        "help",
+        "fix",
+        "url",
+    ] {
+        assert!(first.get(key).is_some(), "json lacks `{key}`: {first}");
+    }
+    assert_eq!(first["code"], "DL305");
+    assert_eq!(first["name"], "debug-leftover");
+    assert_eq!(first["filename"], "train.py");
+    assert_eq!(
+        first["location"],
+        serde_json::json!({"row": 1, "column": 8})
+    );
+    assert_eq!(
+        first["end_location"],
+        serde_json::json!({"row": 1, "column": 11})
+    );
+    assert!(
+        first["url"]
+            .as_str()
+            .unwrap()
+            .ends_with("docs/rules.md#dl305-debug-leftover")
+    );
+
+    let lines_out = run(
+        dir.path(),
+        &["check", "--output-format", "json-lines", "train.py"],
+        None,
+    );
+    let parsed: Vec<serde_json::Value> = stdout(&lines_out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(parsed, findings);
+}
+
+#[test]
+fn stdin_is_linted_as_the_named_file() {
+    let dir = project(&[("pkg/.dllint.toml", "ignore = [\"DL301\"]\n")]);
+    let source = "import pdb\nif False:\n    x = 1\n";
+    let out = run(
+        dir.path(),
+        &[
+            "check",
+            "--stdin-filename",
+            "pkg/train.py",
+            "--output-format",
+            "concise",
+            "-",
+        ],
+        Some(source),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    // The configuration next to the named file applies (DL301 ignored there).
+    assert_eq!(
+        stdout(&out).lines().next().unwrap(),
+        "pkg/train.py:1:8: DL305 `pdb` is imported: a debugger left in the code"
+    );
+    assert!(!stdout(&out).contains("DL301"));
+
+    let other = run(
+        dir.path(),
+        &[
+            "check",
+            "--stdin-filename",
+            "train.py",
+            "-",
+            "--output-format",
+            "concise",
+        ],
+        Some(source),
+    );
+    assert!(
+        stdout(&other).contains("train.py:2:4: DL301"),
+        "{}",
+        stdout(&other)
+    );
+
+    let clean = run(
+        dir.path(),
+        &["check", "--stdin-filename", "ok.py", "-"],
+        Some(CLEAN),
+    );
+    assert_eq!(clean.status.code(), Some(0));
+
+    let binary = run(
+        dir.path(),
+        &[
+            "check",
+            "--stdin-filename",
+            "x.py",
+            "-",
+            "--output-format",
+            "concise",
+        ],
+        Some("a = 1\0\n"),
+    );
+    assert_eq!(binary.status.code(), Some(1));
+    assert!(
+        stdout(&binary).contains("x.py:1:1: DL000 file contains a NUL byte on line 1"),
+        "{}",
+        stdout(&binary)
+    );
+}
+
+#[test]
+fn configuration_errors_name_file_line_key_and_suggestion() {
+    let dir = project(&[
+        (
+            "pyproject.toml",
+            "[project]\nname = \"x\"\n\n[tool.dllint]\nselct = [\"DL3\"]\n",
+        ),
+        ("a.py", CLEAN),
+    ]);
+    let out = run(dir.path(), &["check", "."], None);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("pyproject.toml:5:1: unknown key `tool.dllint.selct`; did you mean `select`?"),
+        "{err}"
+    );
+    assert!(err.contains("5 | selct = [\"DL3\"]"), "{err}");
+
+    let dir = project(&[
+        ("dllint.toml", "[debug-leftover]\nmax-lines = 3\n"),
+        ("a.py", CLEAN),
+    ]);
+    let out = run(dir.path(), &["check", "."], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("unknown option `debug-leftover.max-lines` (DL305 has no options)"),
+        "{}",
+        stderr(&out)
+    );
+
+    let dir = project(&[("dllint.toml", "select = [\"DL3O5\"]\n"), ("a.py", CLEAN)]);
+    let out = run(dir.path(), &["check", "."], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(
+            "dllint.toml:1:11: in `select`: unknown rule selector `DL3O5`; did you mean `DL305`?"
+        ),
+        "{}",
+        stderr(&out)
+    );
+
+    let dir = project(&[("dllint.toml", "select = [\n"), ("a.py", CLEAN)]);
+    let out = run(dir.path(), &["check", "."], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("TOML syntax error"),
+        "{}",
+        stderr(&out)
+    );
+
+    let missing = run(
+        dir.path(),
+        &["check", "--config", "nope.toml", "a.py"],
+        None,
+    );
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        stderr(&missing).contains("nope.toml"),
+        "{}",
+        stderr(&missing)
+    );
+}
+
+#[test]
+fn nearest_configuration_wins_and_flags_override() {
+    let dir = project(&[
+        ("pyproject.toml", "[tool.dllint]\nselect = [\"DL305\"]\n"),
+        ("top.py", "import pdb\nif False:\n    pass\n"),
+        ("sub/dllint.toml", "select = [\"DL301\"]\n"),
+        ("sub/inner.py", "import pdb\nif False:\n    pass\n"),
+    ]);
+    let out = run(
+        dir.path(),
+        &["check", "--output-format", "concise", "-q", "."],
+        None,
+    );
+    let text = stdout(&out);
+    assert!(text.contains("sub/inner.py:2:4: DL301"), "{text}");
+    assert!(!text.contains("sub/inner.py:1:8: DL305"), "{text}");
+    assert!(text.contains("top.py:1:8: DL305"), "{text}");
+    assert!(!text.contains("top.py:2:4: DL301"), "{text}");
+
+    let isolated = run(
+        dir.path(),
+        &[
+            "check",
+            "--isolated",
+            "--output-format",
+            "concise",
+            "-q",
+            ".",
+        ],
+        None,
+    );
+    assert_eq!(
+        stdout(&isolated).lines().count(),
+        4,
+        "{}",
+        stdout(&isolated)
+    );
+
+    let flags = run(
+        dir.path(),
+        &[
+            "check",
+            "--select",
+            "DL3",
+            "--ignore",
+            "DL305",
+            "--output-format",
+            "concise",
+            "-q",
+            ".",
+        ],
+        None,
+    );
+    assert!(
+        stdout(&flags).lines().all(|l| l.contains("DL301")),
+        "{}",
+        stdout(&flags)
+    );
+    assert_eq!(stdout(&flags).lines().count(), 2);
+
+    let config = run(
+        dir.path(),
+        &[
+            "check",
+            "--config",
+            "sub/dllint.toml",
+            "--output-format",
+            "concise",
+            "-q",
+            ".",
+        ],
+        None,
+    );
+    assert!(
+        stdout(&config).lines().all(|l| l.contains("DL301")),
+        "{}",
+        stdout(&config)
+    );
+}
+
+#[test]
+fn noqa_suppresses_by_line_and_file() {
+    let dir = project(&[
+        (
+            "a.py",
+            "import pdb  # noqa: DL305\nimport ipdb  # noqa\nimport pudb  # noqa: F401\nimport wdb  # noqa: E501, DL305\n",
+        ),
+        (
+            "b.py",
+            "# dllint: noqa: DL305\nimport pdb\nif False:\n    pass\n",
+        ),
+        ("c.py", "# dllint: noqa\nimport pdb\nif False:\n    pass\n"),
+    ]);
+    let out = run(
+        dir.path(),
+        &["check", "--output-format", "concise", "-q", "."],
+        None,
+    );
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines,
+        vec![
+            "a.py:3:8: DL305 `pudb` is imported: a debugger left in the code",
+            "b.py:3:4: DL301 `if False:` is always false; line 4 is dead code",
+        ]
+    );
+}
+
+#[test]
+fn discovery_honours_gitignore_excludes_and_force_exclude() {
+    let dir = project(&[
+        (".gitignore", "ignored/\n"),
+        ("ignored/a.py", DIRTY),
+        (".venv/lib/b.py", DIRTY),
+        ("build/c.py", DIRTY),
+        (".hidden/d.py", DIRTY),
+        ("notes.txt", DIRTY),
+        ("stub.pyi", "import pdb\n"),
+        ("src/e.py", DIRTY),
+        ("src/generated/f.py", DIRTY),
+    ]);
+    let out = run(
+        dir.path(),
+        &["check", "--output-format", "concise", "-q", "."],
+        None,
+    );
+    let files: std::collections::BTreeSet<String> = stdout(&out)
+        .lines()
+        .map(|l| l.split(':').next().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        files,
+        ["src/e.py", "src/generated/f.py", "stub.pyi"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    );
+
+    let out = run(
+        dir.path(),
+        &[
+            "check",
+            "--extend-exclude",
+            "generated",
+            "--output-format",
+            "concise",
+            "-q",
+            ".",
+        ],
+        None,
+    );
+    assert!(!stdout(&out).contains("generated"), "{}", stdout(&out));
+
+    // A file named explicitly is linted even if excluded, unless --force-exclude.
+    let explicit = run(
+        dir.path(),
+        &["check", "-q", "--output-format", "concise", "build/c.py"],
+        None,
+    );
+    assert!(
+        stdout(&explicit).contains("build/c.py"),
+        "{}",
+        stdout(&explicit)
+    );
+    let forced = run(
+        dir.path(),
+        &["check", "-q", "--force-exclude", "build/c.py"],
+        None,
+    );
+    assert_eq!(forced.status.code(), Some(0), "{}", stdout(&forced));
+    // A file with any extension is linted when named explicitly.
+    let txt = run(
+        dir.path(),
+        &["check", "-q", "--output-format", "concise", "notes.txt"],
+        None,
+    );
+    assert!(
+        stdout(&txt).contains("notes.txt:1:8: DL305"),
+        "{}",
+        stdout(&txt)
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn fifos_symlink_cycles_and_unreadable_files_do_not_break_a_run() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = project(&[
+        ("ok.py", DIRTY),
+        ("locked.py", DIRTY),
+        ("bad.py", "x = '\u{e9}'\n"),
+    ]);
+    fs::write(
+        dir.path().join("latin.py"),
+        b"# -*- coding: latin-1 -*-\nx = '\xe9'\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(dir.path(), dir.path().join("loop")).unwrap();
+    let fifo = dir.path().join("pipe.py");
+    let made_fifo = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success());
+    let locked = dir.path().join("locked.py");
+    fs::set_permissions(&locked, fs::Permissions::from_mode(0o000)).unwrap();
+    let readable_anyway = fs::read(&locked).is_ok(); // root reads everything
+
+    let out = run(
+        dir.path(),
+        &["check", "--output-format", "concise", "-q", "."],
+        None,
+    );
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(text.contains("ok.py:1:8: DL305"), "{text}");
+    assert!(text.contains("latin.py:1:1: DL000 file is not valid UTF-8 (first bad byte at line 2, byte column 6); it declares `coding: latin-1`"), "{text}");
+    if !readable_anyway {
+        assert!(
+            text.contains("locked.py:1:1: DL000 cannot read file: permission denied"),
+            "{text}"
+        );
+    }
+    assert!(!text.contains("bad.py"), "{text}");
+    if made_fifo {
+        assert!(
+            !text.contains("pipe.py"),
+            "a FIFO found by walking is skipped: {text}"
+        );
+        // Named explicitly, a FIFO is reported, not read (reading would block forever).
+        let explicit = run(
+            dir.path(),
+            &["check", "--output-format", "concise", "pipe.py"],
+            None,
+        );
+        assert!(
+            stdout(&explicit).contains("pipe.py:1:1: DL000 not a regular file"),
+            "{}",
+            stdout(&explicit)
+        );
+    }
+    fs::set_permissions(&locked, fs::Permissions::from_mode(0o644)).unwrap();
+}
+
+#[test]
+fn output_is_identical_across_thread_counts() {
+    let root = common::root();
+    let args = |threads: &'static str| {
+        vec![
+            "check",
+            "--isolated",
+            "--select",
+            "ALL",
+            "--output-format",
+            "json",
+            "--threads",
+            threads,
+            "fixtures",
+        ]
+    };
+    let one = run(&root, &args("1"), None);
+    let eight = run(&root, &args("8"), None);
+    assert!(!one.stdout.is_empty());
+    assert_eq!(one.stdout, eight.stdout);
+    let again = run(&root, &args("8"), None);
+    assert_eq!(one.stdout, again.stdout);
+}
+
+#[test]
+fn statistics_and_quiet() {
+    let dir = project(&[("a.py", DIRTY), ("b.py", "if 0:\n    pass\nimport pdb\n")]);
+    let out = run(dir.path(), &["check", "--statistics", "."], None);
+    assert_eq!(
+        stdout(&out),
+        "3\tDL305\tdebug-leftover\n1\tDL301\tconstant-condition\n"
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let out = run(
+        dir.path(),
+        &["check", "--statistics", "--output-format", "json", "."],
+        None,
+    );
+    let stats: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(stats[0]["count"], 3);
+    let quiet = run(
+        dir.path(),
+        &["check", "-q", "--output-format", "concise", "."],
+        None,
+    );
+    assert!(!stdout(&quiet).contains("Found"));
+}
+
+#[test]
+fn rule_command_explains_and_lists() {
+    let root = common::root();
+    let out = run(&root, &["rule", "DL305"], None);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    assert!(text.starts_with("# DL305 debug-leftover\n"), "{text}");
+    assert!(text.contains("## Why is this bad?"));
+    let by_name = run(&root, &["rule", "debug-leftover"], None);
+    assert_eq!(by_name.stdout, out.stdout);
+    let all = run(&root, &["rule", "--all", "--output-format", "json"], None);
+    let catalog: Vec<serde_json::Value> = serde_json::from_slice(&all.stdout).unwrap();
+    assert_eq!(catalog.len(), dllint::rules::ALL.len());
+    assert!(catalog.iter().all(|r| {
+        r["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("## What it does")
+    }));
+    let unknown = run(&root, &["rule", "DL3O5"], None);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(
+        stderr(&unknown).contains("did you mean `DL305`?"),
+        "{}",
+        stderr(&unknown)
+    );
+    let version = run(&root, &["--version"], None);
+    assert_eq!(
+        stdout(&version),
+        format!("dllint {}\n", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn deeply_nested_code_is_reported_not_fatal() {
+    let depth = 1_000_000;
+    let shapes = [
+        format!("x = {}1\n", "1+".repeat(depth)),
+        format!("x = {}1{}\n", "f(".repeat(depth), ")".repeat(depth)),
+        format!("x = {}1{}\n", "[".repeat(depth), "]".repeat(depth)),
+        format!("x = a{}\n", ".b".repeat(depth)),
+        format!("x = {}1\n", "-".repeat(depth)),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (i, text) in shapes.iter().enumerate() {
+        fs::write(dir.path().join(format!("deep{i}.py")), text).unwrap();
+    }
+    fs::write(dir.path().join("normal.py"), DIRTY).unwrap();
+    let out = run(
+        dir.path(),
+        &["check", "--output-format", "concise", "-q", "."],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    for i in 0..shapes.len() {
+        assert!(
+            text.contains(&format!("deep{i}.py:1:1: DL000 code is nested more than")),
+            "deep{i}: {text}"
+        );
+    }
+    assert!(text.contains("normal.py:1:8: DL305"), "{text}");
+}
+
+#[test]
+fn readme_commands_work() {
+    let root = common::root();
+    let readme = fs::read_to_string(root.join("README.md")).unwrap();
+    assert!(readme.contains("cargo run --release -- check fixtures/projects/cifar_trainer"));
+    assert!(readme.contains("cargo test"));
+    assert!(Path::new(&root.join("fixtures/projects/cifar_trainer/train.py")).is_file());
+}

@@ -1,0 +1,131 @@
+//! Helpers shared by the integration tests: running the real binary, golden files.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_dllint"))
+}
+
+/// Run `dllint` with `args` in `cwd`, feeding `stdin`.
+pub fn run(cwd: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(bin())
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("NO_COLOR")
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("dllint binary runs");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    child.wait_with_output().expect("dllint finishes")
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Compare `actual` with the golden file; `UPDATE_SNAPSHOTS=1` rewrites it instead.
+pub fn assert_golden(path: &Path, actual: &str) -> Result<(), String> {
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, actual).unwrap();
+        return Ok(());
+    }
+    let expected = std::fs::read_to_string(path).map_err(|_| {
+        format!(
+            "missing snapshot {}; run with UPDATE_SNAPSHOTS=1 to create it",
+            path.display()
+        )
+    })?;
+    if expected != actual {
+        return Err(format!(
+            "snapshot {} differs (UPDATE_SNAPSHOTS=1 to accept):\n{}",
+            path.display(),
+            line_diff(&expected, actual)
+        ));
+    }
+    Ok(())
+}
+
+fn line_diff(expected: &str, actual: &str) -> String {
+    let e: Vec<&str> = expected.lines().collect();
+    let a: Vec<&str> = actual.lines().collect();
+    let mut out = String::new();
+    for i in 0..e.len().max(a.len()) {
+        match (e.get(i), a.get(i)) {
+            (Some(x), Some(y)) if x == y => {}
+            (x, y) => {
+                out.push_str(&format!(
+                    "line {}:\n  - {}\n  + {}\n",
+                    i + 1,
+                    x.unwrap_or(&"<none>"),
+                    y.unwrap_or(&"<none>")
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Parse `# error: DL101, DL102` markers: 1-based line → codes (sorted).
+pub fn expected_markers(text: &str) -> std::collections::BTreeMap<usize, Vec<String>> {
+    let mut expected = std::collections::BTreeMap::new();
+    for (i, line) in text.lines().enumerate() {
+        if let Some(pos) = line.find("# error:") {
+            let mut codes: Vec<String> = line[pos + "# error:".len()..]
+                .split(',')
+                .filter_map(|c| c.split_whitespace().next().map(str::to_string))
+                .collect();
+            codes.sort();
+            expected.insert(i + 1, codes);
+        }
+    }
+    expected
+}
+
+/// Compare markers with actual findings (line → codes); returns the differences.
+pub fn marker_problems(
+    name: &str,
+    expected: &std::collections::BTreeMap<usize, Vec<String>>,
+    actual: &std::collections::BTreeMap<usize, Vec<String>>,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (line, codes) in expected {
+        if actual.get(line) != Some(codes) {
+            problems.push(format!(
+                "{name}:{line}: expected {codes:?}, found {:?}",
+                actual.get(line)
+            ));
+        }
+    }
+    for (line, codes) in actual {
+        if !expected.contains_key(line) {
+            problems.push(format!("{name}:{line}: unexpected {codes:?}"));
+        }
+    }
+    problems
+}

@@ -1,0 +1,97 @@
+//! Multi-file example projects (`fixtures/projects/<name>/`), linted as a user would with the
+//! default rules: markers in every file must match the findings exactly, and the full output of
+//! the project README runs is pinned by a golden snapshot.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+#[test]
+fn project_markers_match_findings() {
+    let root = common::root();
+    let projects = root.join("fixtures/projects");
+    let mut problems = Vec::new();
+    for entry in std::fs::read_dir(&projects).unwrap() {
+        let dir = entry.unwrap().path();
+        if !dir.is_dir() {
+            continue;
+        }
+        let relative = dir
+            .strip_prefix(&root)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
+        let output = common::run(
+            &root,
+            &["check", "--isolated", "--output-format", "json", &relative],
+            None,
+        );
+        let findings: Vec<serde_json::Value> = serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|e| {
+                panic!(
+                    "json output for {relative}: {e}\n{}",
+                    common::stderr(&output)
+                )
+            });
+        let mut actual: BTreeMap<String, BTreeMap<usize, Vec<String>>> = BTreeMap::new();
+        for f in &findings {
+            let file = f["filename"].as_str().unwrap().to_string();
+            let row = f["location"]["row"].as_u64().unwrap() as usize;
+            actual
+                .entry(file)
+                .or_default()
+                .entry(row)
+                .or_default()
+                .push(f["code"].as_str().unwrap().into());
+        }
+        for lines in actual.values_mut() {
+            for codes in lines.values_mut() {
+                codes.sort();
+            }
+        }
+        for file in walk_py(&dir) {
+            let name = file
+                .strip_prefix(&root)
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_string();
+            let expected = common::expected_markers(&std::fs::read_to_string(&file).unwrap());
+            let found = actual.remove(&name).unwrap_or_default();
+            problems.extend(common::marker_problems(&name, &expected, &found));
+        }
+        for (file, lines) in actual {
+            problems.push(format!(
+                "findings in a file that was not expected: {file}: {lines:?}"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+fn walk_py(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk_py(&path));
+        } else if path.extension().is_some_and(|e| e == "py") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn readme_example_output_is_pinned() {
+    let root = common::root();
+    let output = common::run(&root, &["check", "fixtures/projects/cifar_trainer"], None);
+    assert_eq!(output.status.code(), Some(1), "{}", common::stderr(&output));
+    common::assert_golden(
+        &root.join("tests/snapshots/example_cifar_trainer.txt"),
+        &common::stdout(&output),
+    )
+    .unwrap();
+}
