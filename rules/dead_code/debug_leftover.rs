@@ -9,7 +9,9 @@ declare_rule! {
     /// prints such as `print(x.shape)`, `print("x", x.size())` or `print(f"{x.dtype}")`.
     ///
     /// Only prints whose every value is a shape, size or dtype are reported: a print that also
-    /// shows other values is treated as deliberate output. Logging calls are never reported.
+    /// shows other values is treated as deliberate output. Logging calls are never reported,
+    /// and neither are debugger imports in a module that is itself a debugging utility (it
+    /// subclasses `pdb.Pdb` or defines its own `set_trace`).
     ///
     /// ## Why is this bad?
     /// A forgotten `set_trace()` hangs a training job on a cluster until it times out. Shape
@@ -53,6 +55,11 @@ declare_rule! {
 struct DebugLeftover<'a> {
     builtin_prints: Vec<&'a ExprCall>,
     builtin_breakpoints: Vec<&'a ExprCall>,
+    /// Debugger imports and calls, held back until we know whether the file is itself a
+    /// debugging utility (it subclasses `pdb.Pdb` or defines its own `set_trace`), where
+    /// importing a debugger is the point, not a leftover.
+    debugger_uses: Vec<Diagnostic>,
+    is_debugger_module: bool,
 }
 
 impl<'a> FilePass<'a> for DebugLeftover<'a> {
@@ -63,11 +70,32 @@ impl<'a> FilePass<'a> for DebugLeftover<'a> {
     fn stmt(&mut self, cx: &mut Context<'_, 'a>, stmt: &'a Stmt) {
         let knowledge = Knowledge::builtin();
         match stmt {
+            Stmt::ClassDef(class) => {
+                let bases = class
+                    .arguments
+                    .as_ref()
+                    .map(|a| &a.args[..])
+                    .unwrap_or_default();
+                if bases.iter().any(|base| {
+                    cx.semantic.resolve(base).is_some_and(|q| {
+                        knowledge.debugger_calls.contains(&knowledge.canonical(&q))
+                    })
+                }) {
+                    self.is_debugger_module = true;
+                }
+            }
+            Stmt::FunctionDef(def)
+                if cx.semantic.at_module_level()
+                    && matches!(def.name.as_str(), "set_trace" | "post_mortem") =>
+            {
+                self.is_debugger_module = true;
+            }
             Stmt::Import(import) => {
                 for alias in &import.names {
                     let module = knowledge.canonical(alias.name.as_str());
                     if knowledge.debugger_modules.contains(&module) {
-                        report_import(cx, alias.range(), alias.name.as_str());
+                        self.debugger_uses
+                            .push(import_finding(alias.range(), alias.name.as_str()));
                     }
                 }
             }
@@ -83,7 +111,9 @@ impl<'a> FilePass<'a> for DebugLeftover<'a> {
                         || knowledge.debugger_calls.contains(&member)
                         || knowledge.debugger_modules.contains(&member)
                     {
-                        report_import(cx, alias.range(), &format!("{module}.{}", alias.name));
+                        let name = format!("{module}.{}", alias.name);
+                        self.debugger_uses
+                            .push(import_finding(alias.range(), &name));
                     }
                 }
             }
@@ -112,7 +142,8 @@ impl<'a> FilePass<'a> for DebugLeftover<'a> {
         let knowledge = Knowledge::builtin();
         let qualified = knowledge.canonical(&qualified);
         if knowledge.debugger_calls.contains(&qualified) {
-            report_debugger_call(cx, call);
+            self.debugger_uses
+                .push(debugger_call_finding(cx.text(), call));
         } else if knowledge.print_functions.contains(&qualified) && is_shape_debug_print(cx, call) {
             report_shape_print(cx, call);
         }
@@ -121,7 +152,13 @@ impl<'a> FilePass<'a> for DebugLeftover<'a> {
     fn finish(&mut self, cx: &mut Context<'_, 'a>) {
         if cx.semantic.is_builtin("breakpoint") {
             for call in std::mem::take(&mut self.builtin_breakpoints) {
-                report_debugger_call(cx, call);
+                self.debugger_uses
+                    .push(debugger_call_finding(cx.text(), call));
+            }
+        }
+        if !self.is_debugger_module {
+            for finding in std::mem::take(&mut self.debugger_uses) {
+                cx.report(finding);
             }
         }
         if cx.semantic.is_builtin("print") {
@@ -134,29 +171,25 @@ impl<'a> FilePass<'a> for DebugLeftover<'a> {
     }
 }
 
-fn report_import(cx: &mut Context<'_, '_>, range: TextRange, name: &str) {
-    cx.report(
-        Diagnostic::new(
-            &DEBUG_LEFTOVER,
-            format!("`{name}` is imported: a debugger left in the code"),
-            range,
-        )
-        .with_help("remove the import and the breakpoints that use it before committing"),
-    );
+fn import_finding(range: TextRange, name: &str) -> Diagnostic {
+    Diagnostic::new(
+        &DEBUG_LEFTOVER,
+        format!("`{name}` is imported: a debugger left in the code"),
+        range,
+    )
+    .with_help("remove the import and the breakpoints that use it before committing")
 }
 
-fn report_debugger_call(cx: &mut Context<'_, '_>, call: &ExprCall) {
-    let text = snippet(cx.text(), call.range());
-    cx.report(
-        Diagnostic::new(
-            &DEBUG_LEFTOVER,
-            format!("`{text}` stops the program in a debugger"),
-            call.range(),
-        )
-        .with_help(
-            "remove the breakpoint; a job that reaches it on a cluster hangs until it times out",
+fn debugger_call_finding(text: &str, call: &ExprCall) -> Diagnostic {
+    Diagnostic::new(
+        &DEBUG_LEFTOVER,
+        format!(
+            "`{}` stops the program in a debugger",
+            snippet(text, call.range())
         ),
-    );
+        call.range(),
+    )
+    .with_help("remove the breakpoint; a job that reaches it on a cluster hangs until it times out")
 }
 
 fn report_shape_print(cx: &mut Context<'_, '_>, call: &ExprCall) {
