@@ -1,6 +1,7 @@
 //! The rule catalog. Every rule is one file under a family directory; this file is the single
 //! registration list. Keep `ALL` sorted by code (a test checks it).
 
+pub mod coupling;
 pub mod dead_code;
 pub mod syntax;
 
@@ -9,6 +10,13 @@ use crate::registry::Rule;
 /// Every rule dllint has, sorted by code.
 pub static ALL: &[Rule] = &[
     &syntax::syntax_error::SYNTAX_ERROR,
+    &coupling::loss_in_model::LOSS_IN_MODEL,
+    &coupling::loss_in_runner::LOSS_IN_RUNNER,
+    &coupling::loss_in_model_runner::LOSS_IN_MODEL_RUNNER,
+    &coupling::loss_with_backward::LOSS_WITH_BACKWARD,
+    &coupling::optimizer_in_model::OPTIMIZER_IN_MODEL,
+    &coupling::data_prep_in_runner::DATA_PREP_IN_RUNNER,
+    &coupling::module_level_training_loop::MODULE_LEVEL_TRAINING_LOOP,
     &dead_code::constant_condition::CONSTANT_CONDITION,
     &dead_code::debug_leftover::DEBUG_LEFTOVER,
 ];

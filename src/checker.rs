@@ -10,7 +10,9 @@ use ruff_python_parser::Parsed;
 use ruff_python_trivia::CommentRanges;
 
 use crate::diagnostic::Diagnostic;
-use crate::semantic::{Frame, Semantic};
+use crate::knowledge::Knowledge;
+use crate::semantic::builder::FactsBuilder;
+use crate::semantic::{FileFacts, Frame, Semantic};
 use crate::source::SourceText;
 
 /// Which node kinds a pass wants to see; the walker skips the others.
@@ -58,6 +60,7 @@ pub struct Context<'c, 'a> {
     pub path: &'c Path,
     pub source: &'c SourceText,
     pub semantic: &'c Semantic<'a>,
+    pub knowledge: &'c Knowledge,
     pub module: &'a ModModule,
     pub comments: &'c CommentRanges,
     diagnostics: &'c mut Vec<Diagnostic>,
@@ -120,6 +123,8 @@ pub struct Checker<'c, 'a> {
     module: &'a ModModule,
     comments: &'c CommentRanges,
     pub semantic: Semantic<'a>,
+    facts: FactsBuilder<'a>,
+    knowledge: &'c Knowledge,
     passes: Vec<Box<dyn FilePass<'a> + 'a>>,
     stmt_passes: Vec<usize>,
     expr_passes: Vec<usize>,
@@ -133,6 +138,7 @@ impl<'c, 'a> Checker<'c, 'a> {
         parsed: &'a Parsed<ModModule>,
         comments: &'c CommentRanges,
         semantic: Semantic<'a>,
+        knowledge: &'c std::sync::Arc<Knowledge>,
         passes: Vec<Box<dyn FilePass<'a> + 'a>>,
     ) -> Self {
         let stmt_passes = (0..passes.len())
@@ -147,6 +153,8 @@ impl<'c, 'a> Checker<'c, 'a> {
             module: parsed.syntax(),
             comments,
             semantic,
+            facts: FactsBuilder::new(knowledge.clone()),
+            knowledge,
             passes,
             stmt_passes,
             expr_passes,
@@ -154,8 +162,8 @@ impl<'c, 'a> Checker<'c, 'a> {
         }
     }
 
-    /// Walk the module, then let every pass finish.
-    pub fn run(mut self) -> (Semantic<'a>, Vec<Diagnostic>) {
+    /// Walk the module, let every pass finish, and summarise the file's facts.
+    pub fn run(mut self) -> (FileFacts, Vec<Diagnostic>) {
         self.visit_body(&self.module.body);
         let Checker {
             path,
@@ -163,6 +171,8 @@ impl<'c, 'a> Checker<'c, 'a> {
             module,
             comments,
             semantic,
+            facts,
+            knowledge,
             mut passes,
             mut diagnostics,
             ..
@@ -171,6 +181,7 @@ impl<'c, 'a> Checker<'c, 'a> {
             path,
             source,
             semantic: &semantic,
+            knowledge,
             module,
             comments,
             diagnostics: &mut diagnostics,
@@ -179,18 +190,20 @@ impl<'c, 'a> Checker<'c, 'a> {
             pass.finish(&mut cx);
         }
         drop(passes);
-        (semantic, diagnostics)
+        (facts.finish(&semantic), diagnostics)
     }
 }
 
 impl<'a> Visitor<'a> for Checker<'_, 'a> {
     fn visit_stmt(&mut self, stmt: &'a Stmt) {
         self.semantic.record_bindings(stmt);
+        self.facts.enter_stmt(stmt, &self.semantic);
         if !self.stmt_passes.is_empty() {
             let mut cx = Context {
                 path: self.path,
                 source: self.source,
                 semantic: &self.semantic,
+                knowledge: self.knowledge,
                 module: self.module,
                 comments: self.comments,
                 diagnostics: &mut self.diagnostics,
@@ -213,17 +226,20 @@ impl<'a> Visitor<'a> for Checker<'_, 'a> {
             }
             None => visitor::walk_stmt(self, stmt),
         }
+        self.facts.leave_stmt(stmt);
     }
 
     fn visit_expr(&mut self, expr: &'a Expr) {
         if let Expr::Named(named) = expr {
             self.semantic.record_named_expr(&named.target);
         }
+        self.facts.expr(expr);
         if !self.expr_passes.is_empty() {
             let mut cx = Context {
                 path: self.path,
                 source: self.source,
                 semantic: &self.semantic,
+                knowledge: self.knowledge,
                 module: self.module,
                 comments: self.comments,
                 diagnostics: &mut self.diagnostics,

@@ -17,6 +17,7 @@ use rustc_hash::FxHashMap;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+use crate::knowledge::{Extensions, Knowledge};
 use crate::registry::{self, OptionKind, Rule, RuleSet, closest};
 use crate::rules;
 
@@ -55,6 +56,7 @@ pub const TOP_LEVEL_KEYS: &[&str] = &[
     "extend-exclude",
     "per-file-ignores",
     "src",
+    "knowledge",
 ];
 
 /// A configuration problem, located in its file.
@@ -187,6 +189,7 @@ pub struct Options {
     pub per_file_ignores: Vec<(String, Vec<Rule>)>,
     pub src: Vec<String>,
     pub rule_options: RuleOptions,
+    pub knowledge: Extensions,
 }
 
 /// Where the options came from.
@@ -215,6 +218,8 @@ pub struct Settings {
     pub rules: RuleSet,
     pub rule_options: RuleOptions,
     pub src: Vec<PathBuf>,
+    /// The framework knowledge, with the user's `[tool.dllint.knowledge]` additions.
+    pub knowledge: Arc<Knowledge>,
     exclude: PatternSet,
     per_file_ignores: Vec<(PatternSet, RuleSet)>,
 }
@@ -344,6 +349,7 @@ impl Settings {
             config_path: config.map(|c| c.path.clone()),
             rules,
             rule_options: options.rule_options,
+            knowledge: Knowledge::with_extensions(&options.knowledge),
             src,
             exclude,
             per_file_ignores,
@@ -518,6 +524,27 @@ fn parse_options(table: &DeTable<'_>, prefix: &str) -> Result<Options, RawError>
             "exclude" => options.exclude = Some(parse_strings(value, prefix, name)?),
             "extend-exclude" => options.extend_exclude = parse_strings(value, prefix, name)?,
             "src" => options.src = parse_strings(value, prefix, name)?,
+            "knowledge" => {
+                let Some(entries) = value.get_ref().as_table() else {
+                    return Err(type_error(value, prefix, name, "a table of pattern lists"));
+                };
+                for (key, patterns) in entries {
+                    let key_name = key_str(key);
+                    let full = format!("knowledge.{key_name}");
+                    let Some(field) = options.knowledge.field_mut(key_name) else {
+                        let mut message = format!("unknown key `{prefix}{full}`");
+                        match closest(key_name, Extensions::KEYS.iter().copied()) {
+                            Some(best) => message.push_str(&format!("; did you mean `{best}`?")),
+                            None => message.push_str(&format!(
+                                "; valid keys: {}",
+                                Extensions::KEYS.join(", ")
+                            )),
+                        }
+                        return Err(RawError::new(key.span(), message));
+                    };
+                    *field = parse_strings(patterns, prefix, &full)?;
+                }
+            }
             "per-file-ignores" => {
                 let Some(entries) = value.get_ref().as_table() else {
                     return Err(type_error(
@@ -718,24 +745,35 @@ impl Resolver {
 
     /// The settings for a file or directory.
     pub fn settings_for(&self, path: &Path) -> Result<Arc<Settings>, ConfigError> {
-        let Strategy::Hierarchical = self.strategy else {
-            let Strategy::Fixed(settings) = &self.strategy else {
-                unreachable!()
-            };
-            return Ok(settings.clone());
-        };
-        let absolute = if path.is_absolute() {
+        let absolute = self.absolute(path);
+        if absolute.is_dir() {
+            self.settings_for_dir(absolute)
+        } else {
+            self.settings_for_file(path)
+        }
+    }
+
+    /// The settings for a path known to be a file (no file-system access once cached).
+    pub fn settings_for_file(&self, path: &Path) -> Result<Arc<Settings>, ConfigError> {
+        let absolute = self.absolute(path);
+        let dir = absolute
+            .parent()
+            .map_or_else(|| self.cwd.clone(), Path::to_path_buf);
+        self.settings_for_dir(dir)
+    }
+
+    fn absolute(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() {
             path.to_path_buf()
         } else {
             self.cwd.join(path)
-        };
-        let dir = if absolute.is_dir() {
-            absolute
-        } else {
-            absolute
-                .parent()
-                .map_or_else(|| self.cwd.clone(), Path::to_path_buf)
-        };
+        }
+    }
+
+    fn settings_for_dir(&self, dir: PathBuf) -> Result<Arc<Settings>, ConfigError> {
+        if let Strategy::Fixed(settings) = &self.strategy {
+            return Ok(settings.clone());
+        }
         if let Some(found) = self.by_dir.lock().expect("resolver lock").get(&dir) {
             return Ok(found.clone());
         }

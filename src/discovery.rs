@@ -107,7 +107,12 @@ fn walk_directory(
             }
             let path = entry.path();
             let absolute = absolute(path);
-            match filter_resolver.settings_for(path) {
+            let settings = if entry.file_type().is_some_and(|t| t.is_dir()) {
+                filter_resolver.settings_for(path)
+            } else {
+                filter_resolver.settings_for_file(path)
+            };
+            match settings {
                 Ok(settings) => !settings.is_excluded(&absolute),
                 Err(err) => {
                     filter_failure

@@ -1,6 +1,13 @@
 //! The one lint pipeline every front end uses (CLI, stdin, editor server):
-//! read → parse → one walk (semantic model + rules) → suppressions → sorted diagnostics.
+//!
+//! 1. per file, in parallel: read → parse → one walk (semantic model, facts, file rules) →
+//!    suppressions;
+//! 2. load context files the linted files import (a base class outside the given paths);
+//! 3. build the project index and the roles (sequential, cheap);
+//! 4. per linted file, in parallel: project rules on facts + index;
+//! 5. sort; the output does not depend on the number of threads.
 
+use std::collections::BTreeSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -9,14 +16,19 @@ use rayon::prelude::*;
 use ruff_python_ast::PySourceType;
 use ruff_python_parser::parse_unchecked_source;
 use ruff_python_trivia::CommentRanges;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::checker::{self, Checker, FilePass};
-use crate::config::Settings;
+use crate::config::{Resolver, Settings};
 use crate::diagnostic::{Diagnostic, FileReport, sort_diagnostics};
-use crate::discovery::{FileEntry, PackageResolver, display_path};
+use crate::discovery::{FileEntry, PackageResolver, display_path, is_python_file};
+use crate::project::ProjectContext;
 use crate::registry::{Check, RuleSet};
 use crate::rules::syntax::syntax_error;
 use crate::semantic::Semantic;
+use crate::semantic::facts::{Callee, FileFacts};
+use crate::semantic::index::{ProjectFile, ProjectIndex};
+use crate::semantic::roles::Roles;
 use crate::source::{SourceText, read_file};
 use crate::suppression::Suppressions;
 
@@ -24,14 +36,8 @@ use crate::suppression::Suppressions;
 /// parser's own frames needs more than the 2 MiB default.
 pub const WORKER_STACK: usize = 16 << 20;
 
-/// The result of linting one file.
-pub struct FileOutcome {
-    pub diagnostics: Vec<Diagnostic>,
-    /// The text the diagnostics refer to (kept only when there are diagnostics).
-    pub source: Option<Arc<SourceText>>,
-    /// dllint itself failed on this file (a bug): the run must exit with code 2.
-    pub internal_error: bool,
-}
+/// At most this many files are read only for context (imported, but not linted).
+const MAX_CONTEXT_FILES: usize = 2_000;
 
 /// The result of a run over many files.
 #[derive(Default)]
@@ -50,37 +56,105 @@ impl Report {
     }
 }
 
-/// Lint one file's text. Never panics: a panic inside a rule becomes a `DL000` diagnostic.
-pub fn lint_source(
+/// One file to analyse: from disk, or with its text supplied (stdin, an editor buffer).
+pub struct Input {
+    pub path: PathBuf,
+    pub settings: Arc<Settings>,
+    pub text: Option<String>,
+}
+
+/// Phase-1 result of one file.
+struct Analysis {
+    path: PathBuf,
+    absolute: PathBuf,
+    settings: Arc<Settings>,
+    facts: Option<FileFacts>,
+    diagnostics: Vec<Diagnostic>,
+    source: Option<Arc<SourceText>>,
+    internal_error: bool,
+    linted: bool,
+}
+
+/// Everything a run produced, before rendering: the index stays available (e.g. for `map`).
+pub struct Project {
+    pub index: ProjectIndex,
+    pub roles: Roles,
+    pub report: Report,
+}
+
+fn absolute(path: &Path, cwd: &Path) -> PathBuf {
+    let joined = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        cwd.join(path)
+    };
+    crate::discovery::normalize(&joined)
+}
+
+/// Phase 1 for one file. Never panics: a panic inside a rule becomes a `DL000` diagnostic.
+fn analyze(
     path: &Path,
-    text: String,
-    settings: &Settings,
-    package: Option<String>,
-) -> FileOutcome {
+    text: Result<String, crate::source::ReadError>,
+    settings: &Arc<Settings>,
+    packages: &PackageResolver,
+    cwd: &Path,
+    linted: bool,
+    keep_source: bool,
+) -> Analysis {
+    let mut analysis = Analysis {
+        path: path.to_path_buf(),
+        absolute: absolute(path, cwd),
+        settings: settings.clone(),
+        facts: None,
+        diagnostics: Vec::new(),
+        source: None,
+        internal_error: false,
+        linted,
+    };
+    let text = match text {
+        Ok(text) => text,
+        Err(error) => {
+            if linted {
+                analysis.diagnostics.push(syntax_error::read_error(&error));
+            }
+            return analysis;
+        }
+    };
     let source = Arc::new(SourceText::new(text));
-    let rules = settings.rules_for(path);
+    let rules = if linted {
+        settings.rules_for(path)
+    } else {
+        RuleSet::empty()
+    };
+    let package = packages.package_of(&analysis.absolute);
     let result = catch_unwind(AssertUnwindSafe(|| {
         lint_parsed(path, &source, settings, rules, package)
     }));
-    let (mut diagnostics, internal_error) = match result {
-        Ok(diagnostics) => (diagnostics, false),
+    match result {
+        Ok((facts, diagnostics)) => {
+            analysis.facts = facts;
+            analysis.diagnostics = diagnostics;
+        }
         Err(payload) => {
             let message = payload
                 .downcast_ref::<&str>()
                 .map(|s| s.to_string())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".to_string());
-            (vec![syntax_error::internal_error(&message)], true)
+            analysis.diagnostics = vec![syntax_error::internal_error(&message)];
+            analysis.internal_error = true;
         }
-    };
-    diagnostics.retain(|d| rules.contains(d.rule));
-    sort_diagnostics(&mut diagnostics);
-    let source = (!diagnostics.is_empty()).then_some(source);
-    FileOutcome {
-        diagnostics,
-        source,
-        internal_error,
     }
+    if !linted {
+        analysis.diagnostics.clear();
+    }
+    analysis.diagnostics.retain(|d| rules.contains(d.rule));
+    // Keep the text only where it cannot be read again (stdin, editor buffers); files on disk
+    // are re-read when their findings are rendered, so memory does not grow with the project.
+    if keep_source {
+        analysis.source = Some(source);
+    }
+    analysis
 }
 
 fn lint_parsed(
@@ -89,131 +163,432 @@ fn lint_parsed(
     settings: &Settings,
     rules: RuleSet,
     package: Option<String>,
-) -> Vec<Diagnostic> {
+) -> (Option<FileFacts>, Vec<Diagnostic>) {
     let parsed = parse_unchecked_source(source.text(), PySourceType::from(path));
     if checker::is_too_deep(parsed.syntax()) {
         // Dropping the tree would recurse as deep as it nests: leak it instead (bounded: one
         // tree per pathological file).
         std::mem::forget(parsed);
-        return vec![syntax_error::too_deeply_nested(checker::MAX_DEPTH)];
+        return (
+            None,
+            vec![syntax_error::too_deeply_nested(checker::MAX_DEPTH)],
+        );
     }
     let comments = CommentRanges::from(parsed.tokens());
     let mut diagnostics = Vec::new();
     if let Some(first) = parsed.errors().first() {
         diagnostics.push(syntax_error::syntax_error(first, parsed.errors().len()));
     }
-
     let passes: Vec<Box<dyn FilePass<'_> + '_>> = rules
         .iter()
         .filter_map(|rule| match rule.check {
             Check::File(make) => Some(make(&settings.rule_options)),
-            Check::Engine => None,
+            _ => None,
         })
         .collect();
     let semantic = Semantic::new(package);
-    let checker = Checker::new(path, source, &parsed, &comments, semantic, passes);
-    let (_semantic, found) = checker.run();
+    let checker = Checker::new(
+        path,
+        source,
+        &parsed,
+        &comments,
+        semantic,
+        &settings.knowledge,
+        passes,
+    );
+    let (mut facts, found) = checker.run();
     diagnostics.extend(found);
-
-    Suppressions::from_comments(source, &comments).filter(source, &mut diagnostics);
-    diagnostics
+    let suppressions = Suppressions::from_comments(source, &comments);
+    suppressions.filter(&mut diagnostics);
+    facts.suppressions = suppressions;
+    facts.recovered = parsed.has_syntax_errors();
+    facts.line_count = count_lines(source.text());
+    (Some(facts), diagnostics)
 }
 
-/// Read and lint one file from disk.
-pub fn lint_path(path: &Path, settings: &Settings, packages: &PackageResolver) -> FileOutcome {
-    match read_file(path) {
-        Ok(text) => lint_source(path, text, settings, packages.package_of(path)),
-        Err(error) => FileOutcome {
-            diagnostics: vec![syntax_error::read_error(&error)],
-            source: None,
-            internal_error: false,
-        },
-    }
-}
-
-/// Lint many files in parallel. The output does not depend on the number of threads.
-pub fn lint_files(files: &[FileEntry], threads: Option<usize>, cwd: &Path) -> Report {
-    let packages = PackageResolver::default();
-    let run = || -> Vec<(PathBuf, FileOutcome)> {
-        files
-            .par_iter()
-            .map(|entry| {
-                (
-                    entry.path.clone(),
-                    lint_path(&entry.path, &entry.settings, &packages),
-                )
-            })
-            .collect()
-    };
+fn thread_pool(threads: Option<usize>) -> Option<rayon::ThreadPool> {
     let mut builder = rayon::ThreadPoolBuilder::new().stack_size(WORKER_STACK);
     if let Some(threads) = threads {
         builder = builder.num_threads(threads.max(1));
     }
-    let outcomes = match builder.build() {
-        Ok(pool) => pool.install(run),
-        Err(_) => run(),
-    };
-    collect_report(outcomes, cwd)
+    builder.build().ok()
 }
 
-fn collect_report(outcomes: Vec<(PathBuf, FileOutcome)>, cwd: &Path) -> Report {
-    let mut report = Report {
-        files_checked: outcomes.len(),
-        ..Report::default()
+/// Lint many files. `resolver` gives the settings of context files found through imports.
+pub fn lint_files(
+    files: &[FileEntry],
+    threads: Option<usize>,
+    cwd: &Path,
+    resolver: &Resolver,
+) -> Report {
+    let inputs: Vec<Input> = files
+        .iter()
+        .map(|f| Input {
+            path: f.path.clone(),
+            settings: f.settings.clone(),
+            text: None,
+        })
+        .collect();
+    run(inputs, threads, cwd, resolver).report
+}
+
+/// Lint text that is not on disk (stdin, an editor buffer) as if it were the file at `path`.
+pub fn lint_text(
+    path: &Path,
+    text: String,
+    settings: &Arc<Settings>,
+    cwd: &Path,
+    resolver: &Resolver,
+) -> Report {
+    let input = Input {
+        path: path.to_path_buf(),
+        settings: settings.clone(),
+        text: Some(text),
     };
-    for (path, outcome) in outcomes {
-        if outcome.internal_error {
-            report.internal_errors += 1;
+    run(vec![input], Some(1), cwd, resolver).report
+}
+
+/// The whole pipeline.
+pub fn run(inputs: Vec<Input>, threads: Option<usize>, cwd: &Path, resolver: &Resolver) -> Project {
+    let pool = thread_pool(threads);
+    let work = || run_in_pool(inputs, cwd, resolver);
+    match pool {
+        Some(pool) => pool.install(work),
+        None => work(),
+    }
+}
+
+fn run_in_pool(inputs: Vec<Input>, cwd: &Path, resolver: &Resolver) -> Project {
+    let timing = std::env::var_os("DLLINT_TIMING").is_some();
+    let clock = std::time::Instant::now();
+    let lap = |what: &str| {
+        if timing {
+            eprintln!(
+                "dllint timing: {what}: {:.3}s",
+                clock.elapsed().as_secs_f64()
+            );
         }
-        if outcome.diagnostics.is_empty() {
+    };
+    let packages = PackageResolver::default();
+    let mut analyses: Vec<Analysis> = inputs
+        .into_par_iter()
+        .map(|input| {
+            let (text, keep) = match input.text {
+                Some(text) => (Ok(text), true),
+                None => (read_file(&input.path), false),
+            };
+            analyze(
+                &input.path,
+                text,
+                &input.settings,
+                &packages,
+                cwd,
+                true,
+                keep,
+            )
+        })
+        .collect();
+    lap("read, parse, walk");
+    load_context(&mut analyses, &packages, cwd, resolver);
+    lap("context files");
+
+    // Index and roles.
+    let mut diagnostics_by_file: Vec<Vec<Diagnostic>> = Vec::with_capacity(analyses.len());
+    let mut sources = Vec::with_capacity(analyses.len());
+    let mut meta = Vec::with_capacity(analyses.len());
+    let mut project_files = Vec::new();
+    let mut file_ids = Vec::with_capacity(analyses.len());
+    for analysis in analyses {
+        let Analysis {
+            path,
+            absolute,
+            settings,
+            facts,
+            diagnostics,
+            source,
+            internal_error,
+            linted,
+        } = analysis;
+        match facts {
+            Some(facts) => {
+                file_ids.push(Some(project_files.len() as u32));
+                project_files.push(ProjectFile {
+                    path: Arc::from(path.as_path()),
+                    absolute,
+                    facts,
+                    settings: settings.clone(),
+                    linted,
+                });
+            }
+            None => file_ids.push(None),
+        }
+        diagnostics_by_file.push(diagnostics);
+        sources.push(source);
+        meta.push((path, settings, internal_error, linted));
+    }
+    let index = ProjectIndex::new(project_files);
+    if timing {
+        let mut counts = [0usize; 8];
+        for file in &index.files {
+            let f = &file.facts;
+            counts[0] += f.classes.len();
+            counts[1] += f.functions.len();
+            for scope in std::iter::once(&f.module).chain(f.functions.iter().map(|x| &x.body)) {
+                counts[2] += scope.evidence.len();
+                counts[3] += scope.project_calls.len();
+                counts[4] += scope.api_calls.len();
+                counts[5] += scope.differentiated.len() + scope.returned.len();
+                counts[6] += scope.loops.len();
+            }
+            counts[7] += f.line_count as usize;
+        }
+        eprintln!(
+            "dllint facts: classes {} functions {} evidence {} project_calls {} api_calls {} loss_values {} loops {} lines {}",
+            counts[0], counts[1], counts[2], counts[3], counts[4], counts[5], counts[6], counts[7]
+        );
+    }
+    lap("index");
+    let roles = Roles::compute(&index);
+    lap("roles");
+
+    // Project rules.
+    let mut project_diagnostics: Vec<Vec<Diagnostic>> = file_ids
+        .par_iter()
+        .zip(meta.par_iter())
+        .map(|(id, (path, settings, _, linted))| {
+            let Some(id) = *id else { return Vec::new() };
+            if !linted {
+                return Vec::new();
+            }
+            let rules = settings.rules_for(path);
+            let cx = ProjectContext {
+                index: &index,
+                roles: &roles,
+                file: id,
+            };
+            let mut found = Vec::new();
+            for rule in rules.iter() {
+                if let Check::Project(check) = rule.check {
+                    let result = catch_unwind(AssertUnwindSafe(|| {
+                        let mut out = Vec::new();
+                        check(&cx, &mut out);
+                        out
+                    }));
+                    match result {
+                        Ok(out) => found.extend(out.into_iter().filter(|d| rules.contains(d.rule))),
+                        Err(_) => found.push(syntax_error::internal_error(&format!(
+                            "rule {} failed",
+                            rule.code
+                        ))),
+                    }
+                }
+            }
+            found
+        })
+        .collect();
+
+    lap("project rules");
+    let mut report = Report::default();
+    for (i, ((path, _, internal_error, linted), mut diagnostics)) in
+        meta.into_iter().zip(diagnostics_by_file).enumerate()
+    {
+        if !linted {
             continue;
         }
+        report.files_checked += 1;
+        if internal_error {
+            report.internal_errors += 1;
+        }
+        let mut extra = std::mem::take(&mut project_diagnostics[i]);
+        if !extra.is_empty() {
+            report.internal_errors += extra
+                .iter()
+                .filter(|d| d.message.starts_with("internal error"))
+                .count();
+            if let Some(id) = file_ids[i] {
+                index.facts(id).suppressions.filter(&mut extra);
+            }
+            diagnostics.append(&mut extra);
+        }
+        if diagnostics.is_empty() {
+            continue;
+        }
+        sort_diagnostics(&mut diagnostics);
+        let source = sources[i]
+            .clone()
+            .or_else(|| read_file(&path).ok().map(|t| Arc::new(SourceText::new(t))));
         report.files.push(FileReport {
             display: display_path(&path, cwd),
             path,
-            source: outcome.source,
-            diagnostics: outcome.diagnostics,
+            source,
+            diagnostics,
         });
     }
     report
         .files
         .sort_by(|a, b| a.display.cmp(&b.display).then_with(|| a.path.cmp(&b.path)));
-    report
+    lap("report");
+    Project {
+        index,
+        roles,
+        report,
+    }
 }
 
-/// Lint text that is not on disk (stdin, an editor buffer) as if it were the file at `path`.
-pub fn lint_text(path: &Path, text: String, settings: &Settings, cwd: &Path) -> Report {
-    let packages = PackageResolver::default();
-    let package = packages.package_of(path);
-    let path_owned = path.to_path_buf();
-    let settings_ptr = settings;
-    let outcome = std::thread::scope(|scope| {
-        std::thread::Builder::new()
-            .stack_size(WORKER_STACK)
-            .spawn_scoped(scope, move || {
-                lint_source(&path_owned, text, settings_ptr, package)
-            })
-            .map(|handle| handle.join())
-    });
-    let outcome = match outcome {
-        Ok(Ok(outcome)) => outcome,
-        _ => FileOutcome {
-            diagnostics: vec![syntax_error::internal_error(
-                "could not start a lint thread",
-            )],
-            source: None,
-            internal_error: true,
-        },
+/// Qualified names a file refers to that may live in other project files.
+fn references(facts: &FileFacts, linted: bool) -> Vec<String> {
+    let mut refs: Vec<String> = Vec::new();
+    let mut push = |callee: &Callee| match callee {
+        Callee::Qualified(q) => refs.push(q.clone()),
+        Callee::InstanceOf(inner) => {
+            if let Callee::Qualified(q) = &**inner {
+                refs.push(q.clone());
+            }
+        }
+        _ => {}
     };
-    collect_report(vec![(path.to_path_buf(), outcome)], cwd)
+    for class in &facts.classes {
+        class.bases.iter().for_each(&mut push);
+        class.attributes.iter().for_each(|a| push(&a.ctor));
+    }
+    let scopes = std::iter::once(&facts.module).chain(facts.functions.iter().map(|f| &f.body));
+    for scope in scopes {
+        scope.project_calls.iter().for_each(|c| push(&c.callee));
+        scope.grad_transformed.iter().for_each(&mut push);
+    }
+    // Context files are followed through their re-exports; linted files through what they use.
+    if !linted {
+        refs.extend(facts.imports.iter().map(|(_, q)| q.clone()));
+    }
+    refs.sort();
+    refs.dedup();
+    refs
+}
+
+/// Read the project files that linted files import but that were not given on the command
+/// line (a base class in a sibling package, a loss in `../losses.py`), for their facts only.
+fn load_context(
+    analyses: &mut Vec<Analysis>,
+    packages: &PackageResolver,
+    cwd: &Path,
+    resolver: &Resolver,
+) {
+    let mut known: FxHashSet<PathBuf> = analyses.iter().map(|a| a.absolute.clone()).collect();
+    let mut probes: FxHashMap<(PathBuf, String), Option<PathBuf>> = FxHashMap::default();
+    let mut frontier: Vec<usize> = (0..analyses.len()).collect();
+    let mut loaded = 0;
+    for _round in 0..4 {
+        let mut wanted: BTreeSet<PathBuf> = BTreeSet::new();
+        for &i in &frontier {
+            let analysis = &analyses[i];
+            let Some(facts) = &analysis.facts else {
+                continue;
+            };
+            let knowledge = &analysis.settings.knowledge;
+            let file = ProjectFile {
+                path: Arc::from(analysis.path.as_path()),
+                absolute: analysis.absolute.clone(),
+                facts: FileFacts {
+                    package: facts.package.clone(),
+                    ..FileFacts::default()
+                },
+                settings: analysis.settings.clone(),
+                linted: false,
+            };
+            let roots = ProjectIndex::search_roots(&file);
+            for qualified in references(facts, analysis.linted) {
+                if knowledge.is_external(&qualified) {
+                    continue;
+                }
+                if let Some(path) = probe(&roots, &qualified, &known, &mut probes)
+                    && !known.contains(&path)
+                {
+                    wanted.insert(path);
+                }
+            }
+        }
+        if wanted.is_empty() || loaded >= MAX_CONTEXT_FILES {
+            break;
+        }
+        let batch: Vec<PathBuf> = wanted
+            .into_iter()
+            .take(MAX_CONTEXT_FILES - loaded)
+            .collect();
+        loaded += batch.len();
+        let start = analyses.len();
+        let new: Vec<Analysis> = batch
+            .par_iter()
+            .filter(|p| is_python_file(p))
+            .filter_map(|path| {
+                let settings = resolver.settings_for(path).ok()?;
+                Some(analyze(
+                    path,
+                    read_file(path),
+                    &settings,
+                    packages,
+                    cwd,
+                    false,
+                    false,
+                ))
+            })
+            .collect();
+        for path in batch {
+            known.insert(path);
+        }
+        analyses.extend(new);
+        frontier = (start..analyses.len()).collect();
+    }
+}
+
+/// The file a qualified name lives in, trying the longest module prefix first; files already
+/// known need no file-system access.
+fn probe(
+    roots: &[PathBuf],
+    qualified: &str,
+    known: &FxHashSet<PathBuf>,
+    cache: &mut FxHashMap<(PathBuf, String), Option<PathBuf>>,
+) -> Option<PathBuf> {
+    let segments: Vec<&str> = qualified.split('.').collect();
+    for split in (1..=segments.len()).rev() {
+        let module = segments[..split].join(".");
+        for root in roots {
+            let key = (root.clone(), module.clone());
+            let found = match cache.get(&key) {
+                Some(found) => found.clone(),
+                None => {
+                    let found = ProjectIndex::module_candidates(root, &module)
+                        .into_iter()
+                        .find(|c| known.contains(c) || c.is_file());
+                    cache.insert(key, found.clone());
+                    found
+                }
+            };
+            if found.is_some() {
+                return found;
+            }
+        }
+    }
+    None
 }
 
 /// A report for a single file that could not be read (e.g. stdin that is not UTF-8).
 pub fn read_failure_report(path: &Path, error: &crate::source::ReadError, cwd: &Path) -> Report {
-    let outcome = FileOutcome {
-        diagnostics: vec![syntax_error::read_error(error)],
-        source: None,
-        internal_error: false,
-    };
-    collect_report(vec![(path.to_path_buf(), outcome)], cwd)
+    let diagnostics = vec![syntax_error::read_error(error)];
+    Report {
+        files: vec![FileReport {
+            path: path.to_path_buf(),
+            display: display_path(path, cwd),
+            source: None,
+            diagnostics,
+        }],
+        files_checked: 1,
+        internal_errors: 0,
+    }
+}
+
+/// Number of lines, as editors count them (a final line without newline counts).
+fn count_lines(text: &str) -> u32 {
+    let newlines = text.bytes().filter(|b| *b == b'\n').count();
+    let last_unterminated = usize::from(!text.is_empty() && !text.ends_with('\n'));
+    u32::try_from(newlines + last_unterminated).unwrap_or(u32::MAX)
 }

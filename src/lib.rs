@@ -12,6 +12,7 @@ pub mod discovery;
 pub mod engine;
 pub mod knowledge;
 pub mod output;
+pub mod project;
 pub mod registry;
 pub mod semantic;
 pub mod source;

@@ -112,6 +112,8 @@ pub enum Check {
     Engine,
     /// Runs during the single per-file tree walk; a fresh pass is made for every file.
     File(MakePass),
+    /// Runs after every file has been read, on the facts and the cross-file project index.
+    Project(crate::project::ProjectRuleFn),
 }
 
 /// Builds a rule's per-file pass from the (resolved) rule options.
@@ -370,6 +372,7 @@ pub mod prelude {
     pub use crate::declare_rule;
     pub use crate::diagnostic::{Applicability, Diagnostic, Edit, Fix};
     pub use crate::knowledge::Knowledge;
+    pub use crate::project::ProjectContext;
     pub use crate::registry::{Check, Family, FixAvailability, OptionKind, OptionSpec, Severity};
     pub use ruff_python_ast::{self as ast, Expr, Stmt};
     pub use ruff_text_size::{Ranged, TextRange, TextSize};

@@ -193,16 +193,42 @@ fn declared_encoding(bytes: &[u8]) -> Option<String> {
 /// Read a file for linting. Refuses anything that is not a regular file (FIFOs and devices would
 /// block or never end).
 pub fn read_file(path: &Path) -> Result<String, ReadError> {
-    let metadata = std::fs::metadata(path).map_err(ReadError::Io)?;
+    use std::io::Read;
+    // Non-blocking open: opening a FIFO for reading would otherwise wait for a writer.
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(NONBLOCK);
+    }
+    let mut file = match options.open(path) {
+        Ok(file) => file,
+        Err(_) if path.is_dir() => return Err(ReadError::Directory),
+        Err(err) => return Err(ReadError::Io(err)),
+    };
+    let metadata = file.metadata().map_err(ReadError::Io)?;
     if metadata.is_dir() {
         return Err(ReadError::Directory);
     }
     if !metadata.is_file() {
         return Err(ReadError::NotRegular);
     }
-    let bytes = std::fs::read(path).map_err(ReadError::Io)?;
+    let mut bytes = Vec::with_capacity(
+        usize::try_from(metadata.len())
+            .unwrap_or(0)
+            .saturating_add(1),
+    );
+    file.read_to_end(&mut bytes).map_err(ReadError::Io)?;
     decode(bytes).map_err(ReadError::Decode)
 }
+
+/// `O_NONBLOCK`: 0o4000 on Linux, 0x0004 on macOS and the BSDs (no libc dependency for one
+/// flag).
+#[cfg(all(unix, any(target_os = "linux", target_os = "android")))]
+const NONBLOCK: i32 = 0o4000;
+#[cfg(all(unix, not(any(target_os = "linux", target_os = "android"))))]
+const NONBLOCK: i32 = 0x0004;
 
 #[derive(Debug)]
 pub enum ReadError {

@@ -3,13 +3,12 @@
 //! `# noqa` list are left alone (they neither suppress nor are reported).
 
 use ruff_python_trivia::CommentRanges;
-use rustc_hash::FxHashMap;
 
 use crate::diagnostic::Diagnostic;
 use crate::source::SourceText;
 
 /// What one `noqa` directive suppresses.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Directive {
     All,
     Codes(Vec<String>),
@@ -32,34 +31,38 @@ impl Directive {
     }
 }
 
-/// All suppressions of one file.
-#[derive(Debug, Default, Clone)]
+/// All suppressions of one file. Lines are kept as byte ranges, so that suppressions can be
+/// applied after the text is gone (project rules run once every file has been read).
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Suppressions {
-    /// 1-based line → directive on that line.
-    lines: FxHashMap<usize, Directive>,
+    /// (start, end) byte offsets of a line holding a `# noqa`, sorted, with its directive.
+    lines: Vec<(u32, u32, Directive)>,
     file: Option<Directive>,
 }
 
 impl Suppressions {
     pub fn from_comments(source: &SourceText, comments: &CommentRanges) -> Self {
+        let text = source.text();
         let mut suppressions = Suppressions::default();
         for range in comments {
-            let text = &source.text()[range];
-            if let Some(directive) = parse_file_directive(text) {
+            let comment = &text[range];
+            if let Some(directive) = parse_file_directive(comment) {
                 match &mut suppressions.file {
                     Some(existing) => existing.merge(directive),
                     None => suppressions.file = Some(directive),
                 }
-            } else if let Some(directive) = parse_line_directive(text) {
-                let line = source.line_of(range.start());
-                match suppressions.lines.get_mut(&line) {
-                    Some(existing) => existing.merge(directive),
-                    None => {
-                        suppressions.lines.insert(line, directive);
-                    }
+            } else if let Some(directive) = parse_line_directive(comment) {
+                let start = text[..range.start().to_usize()]
+                    .rfind(['\n', '\r'])
+                    .map_or(0, |p| p + 1) as u32;
+                let end = u32::from(range.end());
+                match suppressions.lines.iter_mut().find(|(s, _, _)| *s == start) {
+                    Some((_, _, existing)) => existing.merge(directive),
+                    None => suppressions.lines.push((start, end, directive)),
                 }
             }
         }
+        suppressions.lines.sort_by_key(|(start, _, _)| *start);
         suppressions
     }
 
@@ -68,7 +71,7 @@ impl Suppressions {
     }
 
     /// True if the diagnostic is suppressed. `DL000` (unreadable or unparsable file) never is.
-    pub fn suppresses(&self, source: &SourceText, diagnostic: &Diagnostic) -> bool {
+    pub fn suppresses(&self, diagnostic: &Diagnostic) -> bool {
         let code = diagnostic.rule.code;
         if code == "DL000" {
             return false;
@@ -76,15 +79,18 @@ impl Suppressions {
         if self.file.as_ref().is_some_and(|d| d.suppresses(code)) {
             return true;
         }
-        self.lines
-            .get(&source.line_of(diagnostic.range.start()))
-            .is_some_and(|d| d.suppresses(code))
+        let at = u32::from(diagnostic.range.start());
+        let index = self.lines.partition_point(|(start, _, _)| *start <= at);
+        index > 0 && {
+            let (start, end, directive) = &self.lines[index - 1];
+            *start <= at && at <= *end && directive.suppresses(code)
+        }
     }
 
     /// Remove suppressed diagnostics.
-    pub fn filter(&self, source: &SourceText, diagnostics: &mut Vec<Diagnostic>) {
+    pub fn filter(&self, diagnostics: &mut Vec<Diagnostic>) {
         if !self.is_empty() {
-            diagnostics.retain(|d| !self.suppresses(source, d));
+            diagnostics.retain(|d| !self.suppresses(d));
         }
     }
 }

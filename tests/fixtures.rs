@@ -8,7 +8,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use dllint::config::{Overrides, Settings};
+use dllint::config::{Overrides, Resolver};
 use dllint::engine;
 use dllint::output::{self, OutputFormat, RenderOptions};
 use dllint::registry;
@@ -29,9 +29,10 @@ fn check_fixture(path: &Path) -> Result<(), String> {
         select: Some(registry::parse_selector(code).unwrap()),
         ..Overrides::default()
     };
-    let settings = Settings::resolve(root.clone(), None, &overrides).unwrap();
+    let resolver = Resolver::new(root.clone(), None, true, overrides).unwrap();
     let relative = path.strip_prefix(&root).unwrap();
-    let report = engine::lint_text(relative, text.clone(), &settings, &root);
+    let settings = resolver.settings_for(relative).unwrap();
+    let report = engine::lint_text(relative, text.clone(), &settings, &root, &resolver);
 
     let mut actual: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     for file in &report.files {

@@ -1,3 +1,4 @@
+use ruff_python_ast::name::UnqualifiedName;
 use ruff_python_ast::{ExprCall, InterpolatedStringElement};
 
 use crate::registry::prelude::*;
@@ -68,7 +69,7 @@ impl<'a> FilePass<'a> for DebugLeftover<'a> {
     }
 
     fn stmt(&mut self, cx: &mut Context<'_, 'a>, stmt: &'a Stmt) {
-        let knowledge = Knowledge::builtin();
+        let knowledge = cx.knowledge;
         match stmt {
             Stmt::ClassDef(class) => {
                 let bases = class
@@ -136,10 +137,28 @@ impl<'a> FilePass<'a> for DebugLeftover<'a> {
                 _ => {}
             }
         }
+        let knowledge = cx.knowledge;
+        // Cheap filter before resolving (which allocates): the imported module must be one
+        // that has debugger or print entry points at all.
+        let head = match &*call.func {
+            Expr::Name(name) => name.id.as_str(),
+            Expr::Attribute(_) => match UnqualifiedName::from_expr(&call.func) {
+                Some(name) => name.segments()[0],
+                None => return,
+            },
+            _ => return,
+        };
+        let Some(target) = cx.semantic.imports.get(head) else {
+            return;
+        };
+        let module = target.split('.').next().unwrap_or(target);
+        if !knowledge.debugger_calls.has_head(module) && !knowledge.print_functions.has_head(module)
+        {
+            return;
+        }
         let Some(qualified) = cx.semantic.resolve(&call.func) else {
             return;
         };
-        let knowledge = Knowledge::builtin();
         let qualified = knowledge.canonical(&qualified);
         if knowledge.debugger_calls.contains(&qualified) {
             self.debugger_uses
@@ -251,7 +270,7 @@ fn is_shape_value(cx: &Context<'_, '_>, expr: &Expr, depth: usize) -> bool {
     if depth > 4 {
         return false;
     }
-    let knowledge = Knowledge::builtin();
+    let knowledge = cx.knowledge;
     match expr {
         Expr::Attribute(attr) => knowledge
             .shape_attributes

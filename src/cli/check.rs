@@ -130,7 +130,7 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
                 .read_to_end(&mut bytes)
                 .map_err(|e| format!("cannot read standard input: {e}"))?;
             match source::decode(bytes) {
-                Ok(text) => engine::lint_text(&name, text, &settings, &cwd),
+                Ok(text) => engine::lint_text(&name, text, &settings, &cwd, &resolver),
                 Err(err) => {
                     let error = source::ReadError::Decode(err);
                     engine::read_failure_report(&name, &error, &cwd)
@@ -140,7 +140,7 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
     } else {
         let files = discovery::discover(&args.paths, &resolver, args.force_exclude)
             .map_err(|e| e.to_string())?;
-        engine::lint_files(&files, args.threads, &cwd)
+        engine::lint_files(&files, args.threads, &cwd, &resolver)
     };
 
     let color = match args.color {

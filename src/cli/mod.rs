@@ -30,6 +30,9 @@ pub enum Command {
     Check(CheckArgs),
     /// Explain a rule (`dllint rule DL101`) or list them all (`dllint rule --all`).
     Rule(RuleArgs),
+    /// Print the semantic facts dllint extracts from one file, as JSON (for debugging dllint).
+    #[command(hide = true)]
+    Facts { path: std::path::PathBuf },
 }
 
 /// How a run ended.
@@ -55,6 +58,7 @@ pub fn run(cli: Cli) -> ExitStatus {
     let result = match cli.command {
         Command::Check(args) => check::run(args),
         Command::Rule(args) => rule::run(args),
+        Command::Facts { path } => facts(&path),
     };
     match result {
         Ok(status) => status,
@@ -63,4 +67,29 @@ pub fn run(cli: Cli) -> ExitStatus {
             ExitStatus::Error
         }
     }
+}
+
+fn facts(path: &std::path::Path) -> Result<ExitStatus, String> {
+    let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
+    let resolver = crate::config::Resolver::new(cwd.clone(), None, false, Default::default())
+        .map_err(|e| e.to_string())?;
+    let settings = resolver.settings_for(path).map_err(|e| e.to_string())?;
+    let input = crate::engine::Input {
+        path: path.to_path_buf(),
+        settings,
+        text: None,
+    };
+    let project = crate::engine::run(vec![input], Some(1), &cwd, &resolver);
+    for file in &project.index.files {
+        println!(
+            "# {}{}",
+            file.path.display(),
+            if file.linted { "" } else { " (context)" }
+        );
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&file.facts).map_err(|e| e.to_string())?
+        );
+    }
+    Ok(ExitStatus::Success)
 }

@@ -2,27 +2,142 @@
 //!
 //! The lists live in `frameworks.toml` next to this file (compiled in), so that adding a
 //! framework API is a one-line data change, not a code change; users extend them from
-//! `[tool.dllint.knowledge]`. Rules ask questions ("is this call a debugger entry point?"), and
-//! never spell framework names themselves.
+//! `[tool.dllint.knowledge]`. Rules and the semantic model ask questions ("is this call a loss
+//! function?"), and never spell framework names themselves.
 
 mod pattern;
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
+use std::borrow::Cow;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Deserialize;
 
 pub use pattern::NameSet;
 
+use crate::semantic::Role;
+
+/// What calling (or constructing) a resolved API means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum ApiKind {
+    /// Computes a loss value (`F.cross_entropy`, `tf.losses.*`).
+    LossFunction,
+    /// Builds a loss callable (`nn.CrossEntropyLoss()`).
+    LossClass,
+    Optimizer,
+    Scheduler,
+    /// Builds network structure (`nn.Linear`, `tf.layers.dense`).
+    Layer,
+    /// Builds a data pipeline (`DataLoader`, `tf.data`).
+    DataPipeline,
+    /// Builds a transform chain (`torchvision.transforms`).
+    Transform,
+    /// Reads or decodes data files.
+    DataLoading,
+    /// Augments or samples data.
+    Augmentation,
+    /// `torch.mean`, `tf.reduce_sum`.
+    Reduction,
+    /// Elementwise math (`torch.log`, `tf.square`).
+    Math,
+    /// `torch.autograd.backward`.
+    Backward,
+    /// `torch.autograd.grad`, `tf.gradients`.
+    Gradient,
+    /// `jax.grad`, `jax.value_and_grad`: the argument is a loss function.
+    GradTransform,
+    /// `optax.apply_updates`.
+    OptimizerStep,
+    /// `tf.GradientTape`.
+    GradientTape,
+}
+
+impl ApiKind {
+    /// Classification priority: more specific lists first (a loss class is also under
+    /// `torch.nn.*`, a scheduler also under `torch.optim.*`).
+    const PRIORITY: [ApiKind; 16] = [
+        ApiKind::LossClass,
+        ApiKind::LossFunction,
+        ApiKind::Scheduler,
+        ApiKind::Optimizer,
+        ApiKind::GradientTape,
+        ApiKind::Backward,
+        ApiKind::Gradient,
+        ApiKind::GradTransform,
+        ApiKind::OptimizerStep,
+        ApiKind::DataLoading,
+        ApiKind::DataPipeline,
+        ApiKind::Augmentation,
+        ApiKind::Transform,
+        ApiKind::Reduction,
+        ApiKind::Layer,
+        ApiKind::Math,
+    ];
+
+    fn list(self) -> u32 {
+        ApiKind::PRIORITY
+            .iter()
+            .position(|k| *k == self)
+            .expect("every kind has a priority") as u32
+    }
+}
+
+/// Pattern lists that are not API kinds but share the classification table.
+const NOT_LAYERS_LIST: u32 = 16;
+
+/// A framework whose base classes come with hook methods.
+#[derive(Debug, Clone)]
+pub struct Framework {
+    pub name: String,
+    pub bases: NameSet,
+    pub loss_hooks: Vec<String>,
+    pub optimizer_hooks: Vec<String>,
+}
+
 /// Every list dllint knows, with aliases already applied to the patterns.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Knowledge {
-    aliases: Vec<(String, String)>,
+    /// `from` → `to` prefix aliases, indexed by the first segment of `from`.
+    aliases: FxHashMap<String, Vec<(String, String)>>,
+    /// First segments of every API pattern: anything else is not a known API.
+    api_heads: FxHashSet<String>,
     pub debugger_modules: NameSet,
     pub debugger_calls: NameSet,
     pub shape_attributes: Vec<String>,
     pub shape_methods: Vec<String>,
     pub shape_functions: NameSet,
     pub print_functions: NameSet,
+
+    pub model_bases: NameSet,
+    pub loss_bases: NameSet,
+    pub dataset_bases: NameSet,
+    pub optimizer_bases: NameSet,
+    pub runner_bases: NameSet,
+    pub frameworks: Vec<Framework>,
+
+    /// Every API pattern list in one table (see [`ApiKind::PRIORITY`]).
+    api_table: pattern::MaskTable,
+    pub reduction_methods: Vec<String>,
+    pub math_methods: Vec<String>,
+    pub backward_methods: Vec<String>,
+    pub zero_grad_methods: Vec<String>,
+    pub apply_gradient_methods: Vec<String>,
+    pub minimize_methods: Vec<String>,
+    pub framework_loss_calls: Vec<String>,
+
+    loss_variables: Vec<String>,
+    loss_suffixes: Vec<String>,
+    loss_prefixes: Vec<String>,
+    not_loss_words: Vec<String>,
+    loss_callee_words: Vec<String>,
+    model_variables: Vec<String>,
+    loss_class_suffixes: Vec<String>,
+    loss_modules: Vec<String>,
+    target_parameters: Vec<String>,
+    pub forward_methods: Vec<String>,
+    external_modules: rustc_hash::FxHashSet<String>,
+    builtins: rustc_hash::FxHashSet<String>,
 }
 
 #[derive(Deserialize)]
@@ -30,6 +145,10 @@ pub struct Knowledge {
 struct Raw {
     aliases: Vec<[String; 2]>,
     debugging: RawDebugging,
+    bases: RawBases,
+    frameworks: Vec<RawFramework>,
+    apis: RawApis,
+    names: RawNames,
 }
 
 #[derive(Deserialize)]
@@ -43,59 +162,519 @@ struct RawDebugging {
     print_functions: Vec<String>,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawBases {
+    model: Vec<String>,
+    loss: Vec<String>,
+    dataset: Vec<String>,
+    optimizer: Vec<String>,
+    runner: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawFramework {
+    name: String,
+    bases: Vec<String>,
+    loss_hooks: Vec<String>,
+    optimizer_hooks: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawApis {
+    layers: Vec<String>,
+    not_layers: Vec<String>,
+    loss_functions: Vec<String>,
+    loss_classes: Vec<String>,
+    optimizers: Vec<String>,
+    schedulers: Vec<String>,
+    data_pipelines: Vec<String>,
+    transforms: Vec<String>,
+    data_loading: Vec<String>,
+    augmentation: Vec<String>,
+    reductions: Vec<String>,
+    math: Vec<String>,
+    reduction_methods: Vec<String>,
+    math_methods: Vec<String>,
+    backward_methods: Vec<String>,
+    zero_grad_methods: Vec<String>,
+    apply_gradient_methods: Vec<String>,
+    minimize_methods: Vec<String>,
+    backward_functions: Vec<String>,
+    gradient_functions: Vec<String>,
+    grad_transforms: Vec<String>,
+    optimizer_step_functions: Vec<String>,
+    gradient_tapes: Vec<String>,
+    framework_loss_calls: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawNames {
+    loss_variables: Vec<String>,
+    loss_suffixes: Vec<String>,
+    loss_prefixes: Vec<String>,
+    not_loss_words: Vec<String>,
+    loss_callee_words: Vec<String>,
+    model_variables: Vec<String>,
+    loss_class_suffixes: Vec<String>,
+    loss_modules: Vec<String>,
+    target_parameters: Vec<String>,
+    forward_methods: Vec<String>,
+    external_modules: Vec<String>,
+    builtins: Vec<String>,
+}
+
+/// User additions from `[tool.dllint.knowledge]` (qualified-name patterns).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Extensions {
+    pub model_bases: Vec<String>,
+    pub loss_bases: Vec<String>,
+    pub dataset_bases: Vec<String>,
+    pub optimizer_bases: Vec<String>,
+    pub runner_bases: Vec<String>,
+    pub layers: Vec<String>,
+    pub loss_functions: Vec<String>,
+    pub loss_classes: Vec<String>,
+    pub optimizers: Vec<String>,
+    pub data_loading: Vec<String>,
+    pub augmentation: Vec<String>,
+}
+
+impl Extensions {
+    /// The keys of `[tool.dllint.knowledge]`, for strict validation.
+    pub const KEYS: &'static [&'static str] = &[
+        "model-bases",
+        "loss-bases",
+        "dataset-bases",
+        "optimizer-bases",
+        "runner-bases",
+        "layers",
+        "loss-functions",
+        "loss-classes",
+        "optimizers",
+        "data-loading",
+        "augmentation",
+    ];
+
+    pub fn field_mut(&mut self, key: &str) -> Option<&mut Vec<String>> {
+        Some(match key {
+            "model-bases" => &mut self.model_bases,
+            "loss-bases" => &mut self.loss_bases,
+            "dataset-bases" => &mut self.dataset_bases,
+            "optimizer-bases" => &mut self.optimizer_bases,
+            "runner-bases" => &mut self.runner_bases,
+            "layers" => &mut self.layers,
+            "loss-functions" => &mut self.loss_functions,
+            "loss-classes" => &mut self.loss_classes,
+            "optimizers" => &mut self.optimizers,
+            "data-loading" => &mut self.data_loading,
+            "augmentation" => &mut self.augmentation,
+            _ => return None,
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        *self == Extensions::default()
+    }
+}
+
 const DATA: &str = include_str!("frameworks.toml");
 
 impl Knowledge {
     /// The built-in knowledge (parsed once per process).
-    pub fn builtin() -> &'static Knowledge {
-        static BUILTIN: OnceLock<Knowledge> = OnceLock::new();
+    pub fn builtin() -> &'static Arc<Knowledge> {
+        static BUILTIN: OnceLock<Arc<Knowledge>> = OnceLock::new();
         BUILTIN.get_or_init(|| {
             let raw: Raw = toml::from_str(DATA).expect("src/knowledge/frameworks.toml is valid");
-            Knowledge::from_raw(raw)
+            Arc::new(Knowledge::from_raw(raw))
         })
     }
 
+    /// The built-in knowledge plus the user's additions.
+    pub fn with_extensions(extensions: &Extensions) -> Arc<Knowledge> {
+        if extensions.is_empty() {
+            return Knowledge::builtin().clone();
+        }
+        let mut k = (**Knowledge::builtin()).clone();
+        let add = |set: &mut NameSet, patterns: &[String], k: &Knowledge| {
+            for p in patterns {
+                set.add(k.canonical(p).into_owned());
+            }
+        };
+        let extra_heads: Vec<String> = [
+            &extensions.layers,
+            &extensions.loss_functions,
+            &extensions.loss_classes,
+            &extensions.optimizers,
+            &extensions.data_loading,
+            &extensions.augmentation,
+        ]
+        .iter()
+        .flat_map(|list| list.iter())
+        .map(|p| {
+            k.canonical(p)
+                .split('.')
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+        k.api_heads.extend(extra_heads);
+        let snapshot = k.clone();
+        add(&mut k.model_bases, &extensions.model_bases, &snapshot);
+        add(&mut k.loss_bases, &extensions.loss_bases, &snapshot);
+        add(&mut k.dataset_bases, &extensions.dataset_bases, &snapshot);
+        add(
+            &mut k.optimizer_bases,
+            &extensions.optimizer_bases,
+            &snapshot,
+        );
+        add(&mut k.runner_bases, &extensions.runner_bases, &snapshot);
+        for (patterns, kind) in [
+            (&extensions.layers, ApiKind::Layer),
+            (&extensions.loss_functions, ApiKind::LossFunction),
+            (&extensions.loss_classes, ApiKind::LossClass),
+            (&extensions.optimizers, ApiKind::Optimizer),
+            (&extensions.data_loading, ApiKind::DataLoading),
+            (&extensions.augmentation, ApiKind::Augmentation),
+        ] {
+            for p in patterns {
+                k.api_table.add(&snapshot.canonical(p), kind.list());
+            }
+        }
+        Arc::new(k)
+    }
+
     fn from_raw(raw: Raw) -> Knowledge {
-        let mut aliases: Vec<(String, String)> = raw
+        let mut alias_list: Vec<(String, String)> = raw
             .aliases
             .into_iter()
             .map(|[from, to]| (from, to))
             .collect();
         // Longest prefix first, so `tensorflow.compat.v1` wins over `tensorflow`.
-        aliases.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
-        let d = raw.debugging;
-        let mut knowledge = Knowledge {
+        alias_list.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
+        let mut aliases: FxHashMap<String, Vec<(String, String)>> = FxHashMap::default();
+        for (from, to) in alias_list {
+            let head = from.split('.').next().unwrap_or(&from).to_string();
+            aliases.entry(head).or_default().push((from, to));
+        }
+        let canonical = |p: &String| canonicalize(&aliases, p).into_owned();
+        let set = |patterns: &[String]| NameSet::new(patterns.iter().map(canonical));
+        let d = &raw.debugging;
+        let b = &raw.bases;
+        let a = &raw.apis;
+        let n = raw.names;
+        let api_heads = [
+            &a.layers,
+            &a.loss_functions,
+            &a.loss_classes,
+            &a.optimizers,
+            &a.schedulers,
+            &a.data_pipelines,
+            &a.transforms,
+            &a.data_loading,
+            &a.augmentation,
+            &a.reductions,
+            &a.math,
+            &a.backward_functions,
+            &a.gradient_functions,
+            &a.grad_transforms,
+            &a.optimizer_step_functions,
+            &a.gradient_tapes,
+        ]
+        .iter()
+        .flat_map(|list| list.iter())
+        .map(|p| {
+            canonical(p)
+                .split('.')
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+        Knowledge {
+            api_heads,
+            debugger_modules: set(&d.modules),
+            debugger_calls: set(&d.calls),
+            shape_attributes: d.shape_attributes.clone(),
+            shape_methods: d.shape_methods.clone(),
+            shape_functions: set(&d.shape_functions),
+            print_functions: set(&d.print_functions),
+            model_bases: set(&b.model),
+            loss_bases: set(&b.loss),
+            dataset_bases: set(&b.dataset),
+            optimizer_bases: set(&b.optimizer),
+            runner_bases: set(&b.runner),
+            frameworks: raw
+                .frameworks
+                .iter()
+                .map(|f| Framework {
+                    name: f.name.clone(),
+                    bases: set(&f.bases),
+                    loss_hooks: f.loss_hooks.clone(),
+                    optimizer_hooks: f.optimizer_hooks.clone(),
+                })
+                .collect(),
+            api_table: {
+                let mut table = pattern::MaskTable::default();
+                let lists: [(&Vec<String>, u32); 17] = [
+                    (&a.loss_classes, ApiKind::LossClass.list()),
+                    (&a.loss_functions, ApiKind::LossFunction.list()),
+                    (&a.schedulers, ApiKind::Scheduler.list()),
+                    (&a.optimizers, ApiKind::Optimizer.list()),
+                    (&a.gradient_tapes, ApiKind::GradientTape.list()),
+                    (&a.backward_functions, ApiKind::Backward.list()),
+                    (&a.gradient_functions, ApiKind::Gradient.list()),
+                    (&a.grad_transforms, ApiKind::GradTransform.list()),
+                    (&a.optimizer_step_functions, ApiKind::OptimizerStep.list()),
+                    (&a.data_loading, ApiKind::DataLoading.list()),
+                    (&a.data_pipelines, ApiKind::DataPipeline.list()),
+                    (&a.augmentation, ApiKind::Augmentation.list()),
+                    (&a.transforms, ApiKind::Transform.list()),
+                    (&a.reductions, ApiKind::Reduction.list()),
+                    (&a.layers, ApiKind::Layer.list()),
+                    (&a.math, ApiKind::Math.list()),
+                    (&a.not_layers, NOT_LAYERS_LIST),
+                ];
+                for (patterns, list) in lists {
+                    for p in patterns {
+                        table.add(&canonical(p), list);
+                    }
+                }
+                table
+            },
+            reduction_methods: a.reduction_methods.clone(),
+            math_methods: a.math_methods.clone(),
+            backward_methods: a.backward_methods.clone(),
+            zero_grad_methods: a.zero_grad_methods.clone(),
+            apply_gradient_methods: a.apply_gradient_methods.clone(),
+            minimize_methods: a.minimize_methods.clone(),
+            framework_loss_calls: a.framework_loss_calls.clone(),
+            loss_variables: n.loss_variables,
+            loss_suffixes: n.loss_suffixes,
+            loss_prefixes: n.loss_prefixes,
+            not_loss_words: n.not_loss_words,
+            loss_callee_words: n.loss_callee_words,
+            model_variables: n.model_variables,
+            loss_class_suffixes: n.loss_class_suffixes,
+            loss_modules: n.loss_modules,
+            target_parameters: n.target_parameters,
+            forward_methods: n.forward_methods,
+            external_modules: n.external_modules.into_iter().collect(),
+            builtins: n.builtins.into_iter().collect(),
             aliases,
-            debugger_modules: NameSet::default(),
-            debugger_calls: NameSet::default(),
-            shape_attributes: d.shape_attributes,
-            shape_methods: d.shape_methods,
-            shape_functions: NameSet::default(),
-            print_functions: NameSet::default(),
-        };
-        knowledge.debugger_modules = knowledge.name_set(&d.modules);
-        knowledge.debugger_calls = knowledge.name_set(&d.calls);
-        knowledge.shape_functions = knowledge.name_set(&d.shape_functions);
-        knowledge.print_functions = knowledge.name_set(&d.print_functions);
-        knowledge
-    }
-
-    fn name_set(&self, patterns: &[String]) -> NameSet {
-        NameSet::new(patterns.iter().map(|p| self.canonical(p)))
+        }
     }
 
     /// The canonical spelling of a qualified name: `tensorflow.compat.v1.losses.x` and
     /// `tf_keras.losses.x` are the same API as `tensorflow.losses.x` and `keras.losses.x`.
-    pub fn canonical(&self, qualified: &str) -> String {
-        for (from, to) in &self.aliases {
-            if let Some(rest) = qualified.strip_prefix(from.as_str())
-                && (rest.is_empty() || rest.starts_with('.'))
-            {
-                return format!("{to}{rest}");
+    pub fn canonical<'q>(&self, qualified: &'q str) -> Cow<'q, str> {
+        canonicalize(&self.aliases, qualified)
+    }
+
+    /// What calling `canonical` means, if it is a known API. More specific lists win
+    /// (a loss class is also under `torch.nn.*`; a scheduler is also under `torch.optim.*`).
+    pub fn classify_call(&self, canonical: &str) -> Option<ApiKind> {
+        if !self
+            .api_heads
+            .contains(canonical.split('.').next().unwrap_or(canonical))
+        {
+            return None;
+        }
+        let mask = self.api_table.mask(canonical);
+        if mask == 0 {
+            return None;
+        }
+        let last = canonical.rsplit('.').next().unwrap_or(canonical);
+        let is_class = last.starts_with(|c: char| c.is_ascii_uppercase());
+        ApiKind::PRIORITY.iter().copied().find(|kind| {
+            mask & (1 << kind.list()) != 0
+                && match kind {
+                    ApiKind::LossClass => is_class,
+                    ApiKind::LossFunction => !is_class,
+                    ApiKind::Layer => mask & (1 << NOT_LAYERS_LIST) == 0 && !last.starts_with('_'),
+                    _ => true,
+                }
+        })
+    }
+
+    /// The role a (canonical) base class gives its subclasses.
+    pub fn base_role(&self, canonical: &str) -> Option<Role> {
+        if self.loss_bases.contains(canonical) {
+            Some(Role::Loss)
+        } else if self.runner_bases.contains(canonical) {
+            Some(Role::Runner)
+        } else if self.dataset_bases.contains(canonical) {
+            Some(Role::Dataset)
+        } else if self.optimizer_bases.contains(canonical) {
+            Some(Role::Optimizer)
+        } else if self.model_bases.contains(canonical) {
+            Some(Role::Model)
+        } else {
+            None
+        }
+    }
+
+    /// The framework whose base class this is (for hook semantics).
+    pub fn framework_of_base(&self, canonical: &str) -> Option<&Framework> {
+        self.frameworks.iter().find(|f| f.bases.contains(canonical))
+    }
+
+    /// True if a variable name denotes a loss value: `loss`, `ce_loss`, `loss_kl`, `total_loss`,
+    /// but not `loss_fn`, `loss_weight`, `loss_type`.
+    pub fn is_loss_variable(&self, name: &str) -> bool {
+        // Cheap reject first: most names say nothing about losses.
+        if !contains_ignore_case(name, "loss")
+            && !contains_ignore_case(name, "cost")
+            && !contains_ignore_case(name, "objective")
+        {
+            return false;
+        }
+        if self
+            .loss_variables
+            .iter()
+            .any(|v| v.eq_ignore_ascii_case(name))
+        {
+            return true;
+        }
+        if self
+            .loss_suffixes
+            .iter()
+            .any(|s| name.ends_with(s.as_str()) && name.len() > s.len())
+        {
+            return true;
+        }
+        for prefix in &self.loss_prefixes {
+            if name.len() > prefix.len() && name[..prefix.len()].eq_ignore_ascii_case(prefix) {
+                let rest = &name[prefix.len()..];
+                let word = rest.split('_').next().unwrap_or(rest);
+                return !self
+                    .not_loss_words
+                    .iter()
+                    .any(|w| w.eq_ignore_ascii_case(word));
             }
         }
-        qualified.to_string()
+        false
     }
+
+    /// True if a callee's name says it computes a loss (`criterion`, `compute_loss`, `loss_fn`).
+    pub fn is_loss_callee(&self, name: &str) -> bool {
+        self.loss_callee_words
+            .iter()
+            .any(|w| contains_ignore_case(name, w))
+            && !contains_ignore_case(name, "scale")
+            && !contains_ignore_case(name, "weight")
+    }
+
+    /// True if a variable name usually holds a model (`model`, `net`, `netG`, `encoder`).
+    pub fn is_model_variable(&self, name: &str) -> bool {
+        let stripped = name.trim_start_matches('_');
+        self.model_variables.iter().any(|v| {
+            stripped == v
+                || stripped
+                    .strip_suffix(v.as_str())
+                    .is_some_and(|p| p.ends_with('_'))
+                || stripped
+                    .strip_prefix(v.as_str())
+                    .is_some_and(|s| s.starts_with('_'))
+        })
+    }
+
+    /// True if a variable name usually holds an optimizer (`optimizer`, `opt`, `g_optim`).
+    pub fn is_optimizer_variable(&self, name: &str) -> bool {
+        const WORDS: [&str; 6] = [
+            "opt",
+            "optim",
+            "optimizer",
+            "optimizers",
+            "optimiser",
+            "optimisers",
+        ];
+        let lower = name.to_ascii_lowercase();
+        lower
+            .split(|c: char| c == '_' || c.is_ascii_digit())
+            .any(|word| {
+                WORDS.contains(&word)
+                    || word.starts_with("optimizer")
+                    || word.starts_with("optimiser")
+                    || (word.len() <= 4
+                        && (word.starts_with("opt") || word.ends_with("opt"))
+                        && word != "option")
+            })
+            && !lower.contains("sched")
+    }
+
+    /// True if a class name marks a Loss component (`FocalLoss`, `LabelSmoothedCriterion`).
+    pub fn is_loss_class_name(&self, name: &str) -> bool {
+        self.loss_class_suffixes
+            .iter()
+            .any(|s| name.ends_with(s.as_str()) && name.len() > s.len())
+    }
+
+    /// True if a qualified name lives in a module that is never part of the project.
+    pub fn is_external(&self, qualified: &str) -> bool {
+        let head = qualified.split('.').next().unwrap_or(qualified);
+        self.external_modules.contains(head)
+    }
+
+    pub fn is_builtin_name(&self, name: &str) -> bool {
+        self.builtins.contains(name)
+    }
+
+    /// True if a module path segment or file stem names a place for losses (`losses.py`,
+    /// `criterions/`, `focal_loss.py`).
+    pub fn is_loss_module(&self, segment: &str) -> bool {
+        self.loss_modules.iter().any(|m| {
+            segment.eq_ignore_ascii_case(m)
+                || segment.len() > m.len()
+                    && segment.as_bytes()[segment.len() - m.len() - 1] == b'_'
+                    && segment[segment.len() - m.len()..].eq_ignore_ascii_case(m)
+        })
+    }
+
+    /// True if a parameter name carries training targets (`labels`, `target`, `y`).
+    pub fn is_target_parameter(&self, name: &str) -> bool {
+        self.target_parameters.iter().any(|p| p == name)
+    }
+
+    pub fn is_forward_method(&self, name: &str) -> bool {
+        self.forward_methods.iter().any(|m| m == name)
+    }
+}
+
+/// ASCII case-insensitive substring test, without allocating.
+fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
+    let (h, n) = (haystack.as_bytes(), needle.as_bytes());
+    n.len() <= h.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+}
+
+/// Apply aliases until none applies (`pytorch_lightning.core.module.X` →
+/// `lightning.pytorch.core.module.X` → `lightning.pytorch.X`); bounded, aliases may chain.
+/// Borrows when no alias applies (the common case).
+fn canonicalize<'q>(
+    aliases: &FxHashMap<String, Vec<(String, String)>>,
+    qualified: &'q str,
+) -> Cow<'q, str> {
+    let mut current = Cow::Borrowed(qualified);
+    'rounds: for _ in 0..4 {
+        let head = current.split('.').next().unwrap_or(&current);
+        let Some(candidates) = aliases.get(head) else {
+            break;
+        };
+        for (from, to) in candidates {
+            if let Some(rest) = current.strip_prefix(from.as_str())
+                && (rest.is_empty() || rest.starts_with('.'))
+            {
+                current = Cow::Owned(format!("{to}{rest}"));
+                continue 'rounds;
+            }
+        }
+        break;
+    }
+    current
 }
 
 #[cfg(test)]
@@ -109,8 +688,139 @@ mod tests {
             k.canonical("tensorflow.compat.v1.losses.log_loss"),
             "tensorflow.losses.log_loss"
         );
+        assert_eq!(
+            k.canonical("torch.nn.modules.loss.CrossEntropyLoss"),
+            "torch.nn.CrossEntropyLoss"
+        );
         assert_eq!(k.canonical("torchx.y"), "torchx.y");
+        assert_eq!(
+            k.canonical("pytorch_lightning.core.module.LightningModule"),
+            "lightning.pytorch.LightningModule"
+        );
         assert!(k.debugger_calls.contains("pdb.set_trace"));
         assert!(k.debugger_modules.contains("IPython.core.debugger"));
+    }
+
+    #[test]
+    fn classifies_framework_apis() {
+        let k = Knowledge::builtin();
+        let c = |q: &str| k.classify_call(&k.canonical(q));
+        assert_eq!(c("torch.nn.CrossEntropyLoss"), Some(ApiKind::LossClass));
+        assert_eq!(
+            c("torch.nn.functional.cross_entropy"),
+            Some(ApiKind::LossFunction)
+        );
+        assert_eq!(
+            c("torch.nn.functional.mse_loss"),
+            Some(ApiKind::LossFunction)
+        );
+        assert_eq!(c("torch.nn.Linear"), Some(ApiKind::Layer));
+        assert_eq!(c("torch.nn.functional.relu"), Some(ApiKind::Math));
+        assert_eq!(c("torch.optim.Adam"), Some(ApiKind::Optimizer));
+        assert_eq!(
+            c("torch.optim.lr_scheduler.StepLR"),
+            Some(ApiKind::Scheduler)
+        );
+        assert_eq!(
+            c("tensorflow.compat.v1.train.AdamOptimizer"),
+            Some(ApiKind::Optimizer)
+        );
+        assert_eq!(
+            c("tensorflow.keras.losses.SparseCategoricalCrossentropy"),
+            Some(ApiKind::LossClass)
+        );
+        assert_eq!(
+            c("tensorflow.keras.losses.sparse_categorical_crossentropy"),
+            Some(ApiKind::LossFunction)
+        );
+        assert_eq!(
+            c("tensorflow.nn.sparse_softmax_cross_entropy_with_logits"),
+            Some(ApiKind::LossFunction)
+        );
+        assert_eq!(c("tensorflow.layers.dense"), Some(ApiKind::Layer));
+        assert_eq!(c("tensorflow.GradientTape"), Some(ApiKind::GradientTape));
+        assert_eq!(
+            c("optax.softmax_cross_entropy_with_integer_labels"),
+            Some(ApiKind::LossFunction)
+        );
+        assert_eq!(c("optax.adam"), Some(ApiKind::Optimizer));
+        assert_eq!(
+            c("optax.warmup_cosine_decay_schedule"),
+            Some(ApiKind::Scheduler)
+        );
+        assert_eq!(c("jax.value_and_grad"), Some(ApiKind::GradTransform));
+        assert_eq!(
+            c("torch.utils.data.DataLoader"),
+            Some(ApiKind::DataPipeline)
+        );
+        assert_eq!(c("cv2.imread"), Some(ApiKind::DataLoading));
+        assert_eq!(c("torch.mean"), Some(ApiKind::Reduction));
+        assert_eq!(c("os.path.join"), None);
+    }
+
+    #[test]
+    fn base_roles() {
+        let k = Knowledge::builtin();
+        let r = |q: &str| k.base_role(&k.canonical(q));
+        assert_eq!(r("torch.nn.Module"), Some(Role::Model));
+        assert_eq!(r("torch.nn.modules.loss._Loss"), Some(Role::Loss));
+        assert_eq!(r("torch.nn.CrossEntropyLoss"), Some(Role::Loss));
+        assert_eq!(r("pytorch_lightning.LightningModule"), Some(Role::Model));
+        assert_eq!(r("tensorflow.keras.Model"), Some(Role::Model));
+        assert_eq!(r("torch.utils.data.Dataset"), Some(Role::Dataset));
+        assert_eq!(r("transformers.Trainer"), Some(Role::Runner));
+        assert!(
+            k.framework_of_base("pytorch_lightning.LightningModule")
+                .is_none()
+        );
+        assert_eq!(
+            k.framework_of_base(&k.canonical("pytorch_lightning.LightningModule"))
+                .map(|f| f.name.as_str()),
+            Some("PyTorch Lightning")
+        );
+    }
+
+    #[test]
+    fn name_heuristics() {
+        let k = Knowledge::builtin();
+        for yes in [
+            "loss",
+            "ce_loss",
+            "loss_kl",
+            "total_loss",
+            "masked_lm_loss",
+            "loss_1",
+            "cost",
+            "gLoss",
+        ] {
+            assert!(k.is_loss_variable(yes), "{yes}");
+        }
+        for no in [
+            "loss_fn",
+            "loss_fct",
+            "loss_weight",
+            "loss_type",
+            "losses_fn_x",
+            "lossy",
+            "floss",
+            "loss_scale",
+        ] {
+            assert!(!k.is_loss_variable(no), "{no}");
+        }
+        assert!(k.is_loss_callee("criterion"));
+        assert!(k.is_loss_callee("compute_loss"));
+        assert!(!k.is_loss_callee("loss_scale"));
+        assert!(k.is_model_variable("model"));
+        assert!(k.is_model_variable("netG"));
+        assert!(k.is_model_variable("teacher_model"));
+        assert!(!k.is_model_variable("modelling"));
+        assert!(k.is_optimizer_variable("optimizer_g"));
+        assert!(k.is_optimizer_variable("optimizerG"));
+        assert!(k.is_optimizer_variable("g_opt"));
+        assert!(k.is_optimizer_variable("optD"));
+        assert!(!k.is_optimizer_variable("options"));
+        assert!(!k.is_optimizer_variable("automatic_optimization"));
+        assert!(!k.is_optimizer_variable("adopt"));
+        assert!(!k.is_optimizer_variable("lr_scheduler"));
     }
 }

@@ -1,16 +1,20 @@
 //! Matching qualified names against the patterns of the knowledge data:
-//! `torch.optim.Adam` (exact), `torch.optim.*` (any member, at any depth below the prefix) and
-//! `torch.nn.*Loss` (a direct member whose name ends in `Loss`).
+//! `torch.optim.Adam` (exact), `torch.optim.*` (anything below `torch.optim`, at any depth) and
+//! `torch.nn.*Loss` / `optax.*cross_entropy*` (a direct member whose name matches the glob).
 
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 
+/// Lookups are hot (several per call expression), so prefixes are indexed by their first
+/// segment and globs by their exact parent: a miss costs one or two hash lookups.
 #[derive(Debug, Default, Clone)]
 pub struct NameSet {
+    /// First segments of all patterns, for [`NameSet::has_head`].
+    heads: FxHashSet<String>,
     exact: FxHashSet<String>,
-    /// `prefix.*`: anything below `prefix`.
-    prefixes: Vec<String>,
-    /// `prefix.*Suffix`: a direct member of `prefix` ending in `Suffix`.
-    suffixed: Vec<(String, String)>,
+    /// `prefix.*`: anything below `prefix`, indexed by the prefix's first segment.
+    prefixes: FxHashMap<String, Vec<String>>,
+    /// `prefix.<glob>`: a direct member of `prefix` whose name matches the glob.
+    globs: FxHashMap<String, Vec<String>>,
 }
 
 impl NameSet {
@@ -23,12 +27,21 @@ impl NameSet {
     }
 
     pub fn add(&mut self, pattern: String) {
+        self.heads
+            .insert(pattern.split('.').next().unwrap_or(&pattern).to_string());
         if let Some(prefix) = pattern.strip_suffix(".*") {
-            self.prefixes.push(prefix.to_string());
+            let head = prefix.split('.').next().unwrap_or(prefix).to_string();
+            self.prefixes
+                .entry(head)
+                .or_default()
+                .push(prefix.to_string());
         } else if let Some((prefix, last)) = pattern.rsplit_once('.')
-            && let Some(suffix) = last.strip_prefix('*')
+            && last.contains('*')
         {
-            self.suffixed.push((prefix.to_string(), suffix.to_string()));
+            self.globs
+                .entry(prefix.to_string())
+                .or_default()
+                .push(last.to_string());
         } else {
             self.exact.insert(pattern);
         }
@@ -38,28 +51,61 @@ impl NameSet {
         if self.exact.contains(qualified) {
             return true;
         }
-        for prefix in &self.prefixes {
-            if qualified.len() > prefix.len()
-                && qualified.starts_with(prefix.as_str())
-                && qualified.as_bytes()[prefix.len()] == b'.'
-            {
-                return true;
-            }
-        }
-        if let Some((parent, last)) = qualified.rsplit_once('.') {
-            for (prefix, suffix) in &self.suffixed {
-                if parent == prefix && last.ends_with(suffix.as_str()) && last.len() > suffix.len()
+        let head = qualified.split('.').next().unwrap_or(qualified);
+        if let Some(prefixes) = self.prefixes.get(head) {
+            for prefix in prefixes {
+                if qualified.len() > prefix.len()
+                    && qualified.starts_with(prefix.as_str())
+                    && qualified.as_bytes()[prefix.len()] == b'.'
                 {
                     return true;
                 }
             }
         }
+        if !self.globs.is_empty()
+            && let Some((parent, last)) = qualified.rsplit_once('.')
+            && let Some(globs) = self.globs.get(parent)
+        {
+            return globs.iter().any(|glob| glob_match(glob, last));
+        }
         false
     }
 
     pub fn is_empty(&self) -> bool {
-        self.exact.is_empty() && self.prefixes.is_empty() && self.suffixed.is_empty()
+        self.exact.is_empty() && self.prefixes.is_empty() && self.globs.is_empty()
     }
+
+    /// True if some pattern starts with the module `head` (a cheap pre-filter).
+    pub fn has_head(&self, head: &str) -> bool {
+        self.heads.contains(head)
+    }
+}
+
+/// `*` matches any run of characters (including none), but the whole name must not be matched
+/// by `*` alone: `*Loss` does not match `Loss`.
+fn glob_match(glob: &str, name: &str) -> bool {
+    let parts: Vec<&str> = glob.split('*').collect();
+    let literal: usize = parts.iter().map(|p| p.len()).sum();
+    if name.len() <= literal && glob.starts_with('*') {
+        return false;
+    }
+    let mut rest = name;
+    for (i, part) in parts.iter().enumerate() {
+        if i == 0 {
+            match rest.strip_prefix(part) {
+                Some(r) => rest = r,
+                None => return false,
+            }
+        } else if i == parts.len() - 1 {
+            return rest.ends_with(part);
+        } else {
+            match rest.find(part) {
+                Some(at) => rest = &rest[at + part.len()..],
+                None => return false,
+            }
+        }
+    }
+    rest.is_empty()
 }
 
 #[cfg(test)]
@@ -67,11 +113,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn exact_prefix_and_suffix_patterns() {
+    fn exact_prefix_and_glob_patterns() {
         let set = NameSet::new(
-            ["torch.optim.Adam", "optax.*", "torch.nn.*Loss"]
-                .into_iter()
-                .map(String::from),
+            [
+                "torch.optim.Adam",
+                "optax.*",
+                "torch.nn.*Loss",
+                "tf.image.decode_*",
+                "optax2.*cross_entropy*",
+            ]
+            .into_iter()
+            .map(String::from),
         );
         assert!(set.contains("torch.optim.Adam"));
         assert!(!set.contains("torch.optim.AdamW"));
@@ -81,5 +133,66 @@ mod tests {
         assert!(set.contains("torch.nn.CrossEntropyLoss"));
         assert!(!set.contains("torch.nn.Loss"));
         assert!(!set.contains("torch.nn.modules.CrossEntropyLoss"));
+        assert!(set.contains("tf.image.decode_png"));
+        assert!(set.contains("optax2.softmax_cross_entropy_with_integer_labels"));
+        assert!(set.contains("optax2.softmax_cross_entropy"));
+        assert!(!set.contains("optax2.adam"));
+    }
+}
+
+/// Many pattern lists at once: which lists (numbered 0..32) a name matches, as a bit mask. A
+/// lookup costs one hash probe per dot in the name (prefix patterns are looked up by each of
+/// the name's own prefixes), whatever the number of patterns. Used for call classification,
+/// which runs for every resolved call of every file.
+#[derive(Debug, Default, Clone)]
+pub struct MaskTable {
+    exact: FxHashMap<String, u32>,
+    /// `prefix.*` → lists.
+    prefixes: FxHashMap<String, u32>,
+    /// `parent.<glob>` → (glob, lists).
+    globs: FxHashMap<String, Vec<(String, u32)>>,
+}
+
+impl MaskTable {
+    pub fn add(&mut self, pattern: &str, list: u32) {
+        let bit = 1u32 << list;
+        if let Some(prefix) = pattern.strip_suffix(".*") {
+            *self.prefixes.entry(prefix.to_string()).or_default() |= bit;
+        } else if let Some((prefix, last)) = pattern.rsplit_once('.')
+            && last.contains('*')
+        {
+            self.globs
+                .entry(prefix.to_string())
+                .or_default()
+                .push((last.to_string(), bit));
+        } else {
+            *self.exact.entry(pattern.to_string()).or_default() |= bit;
+        }
+    }
+
+    /// The lists `qualified` matches.
+    pub fn mask(&self, qualified: &str) -> u32 {
+        let mut mask = self.exact.get(qualified).copied().unwrap_or(0);
+        let bytes = qualified.as_bytes();
+        let mut last_dot = None;
+        for (i, b) in bytes.iter().enumerate() {
+            if *b == b'.' {
+                if let Some(bits) = self.prefixes.get(&qualified[..i]) {
+                    mask |= bits;
+                }
+                last_dot = Some(i);
+            }
+        }
+        if let Some(dot) = last_dot
+            && let Some(globs) = self.globs.get(&qualified[..dot])
+        {
+            let last = &qualified[dot + 1..];
+            for (glob, bit) in globs {
+                if glob_match(glob, last) {
+                    mask |= bit;
+                }
+            }
+        }
+        mask
     }
 }

@@ -20,10 +20,12 @@ pub fn render(report: &Report, options: RenderOptions, out: &mut dyn Write) -> i
     };
     let mut others = OtherFiles::default();
     for file in &report.files {
+        // One file table per reported file: the text is added once, not once per finding.
+        let source = file.source.as_ref().map(|s| s.text()).unwrap_or("");
+        let mut files: SimpleFiles<String, String> = SimpleFiles::new();
+        let main = files.add(file.display.clone(), source.to_string());
+        let mut other_ids: Vec<(std::sync::Arc<std::path::Path>, usize, usize)> = Vec::new();
         for d in &file.diagnostics {
-            let mut files = SimpleFiles::new();
-            let source = file.source.as_ref().map(|s| s.text()).unwrap_or("");
-            let main = files.add(file.display.clone(), source.to_string());
             let severity = match d.rule.severity {
                 Severity::Error => CsSeverity::Error,
                 Severity::Warning => CsSeverity::Warning,
@@ -43,15 +45,18 @@ pub fn render(report: &Report, options: RenderOptions, out: &mut dyn Write) -> i
             for label in &d.labels {
                 let (id, len) = match &label.file {
                     None => (main, source.len()),
-                    Some(path) => match others.get(path) {
-                        Some(text) => {
-                            let len = text.text().len();
-                            (
-                                files.add(path.display().to_string(), text.text().to_string()),
-                                len,
-                            )
-                        }
-                        None => continue,
+                    Some(path) => match other_ids.iter().find(|(p, _, _)| p == path) {
+                        Some((_, id, len)) => (*id, *len),
+                        None => match others.get(path) {
+                            Some(text) => {
+                                let len = text.text().len();
+                                let name = path.display().to_string();
+                                let id = files.add(name, text.text().to_string());
+                                other_ids.push((path.clone(), id, len));
+                                (id, len)
+                            }
+                            None => continue,
+                        },
                     },
                 };
                 if file.source.is_none() && label.file.is_none() {

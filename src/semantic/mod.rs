@@ -2,12 +2,18 @@
 //! what each imported name means, which definitions enclose the current node, and how often each
 //! module-level name is bound.
 
+pub mod builder;
+pub mod facts;
 pub mod imports;
+pub mod index;
+pub mod roles;
+mod shape;
+pub mod verdict;
 
 use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::{Ranged, TextSize};
-use rustc_hash::{FxHashMap, FxHashSet};
 
+pub use facts::{FileFacts, Role};
 pub use imports::ImportMap;
 
 /// An enclosing definition or loop of the node being visited.
@@ -35,11 +41,19 @@ pub struct Semantic<'a> {
     pub package: Option<String>,
     pub imports: ImportMap,
     frames: Vec<Frame<'a>>,
-    module_bindings: FxHashMap<&'a str, ModuleBinding<'a>>,
-    /// Names bound anywhere in the file, in any scope (for builtin-shadowing checks).
-    bound_anywhere: FxHashMap<&'a str, u32>,
-    /// (start of a function, name) for every name bound locally in that function.
-    local_bindings: FxHashMap<TextSize, FxHashSet<&'a str>>,
+    /// Every binding site of the file, in walk order. A plain list: recording is on the hot
+    /// path (every assignment), queries are rare (a few names per file), so queries scan.
+    bindings: Vec<Binding<'a>>,
+}
+
+/// One binding site.
+#[derive(Debug, Clone, Copy)]
+struct Binding<'a> {
+    name: &'a str,
+    /// The function whose local scope it binds in; `None` for module level (and `global`).
+    function: Option<TextSize>,
+    /// The assigned value, for a plain `NAME = <expr>` at module level.
+    value: Option<&'a Expr>,
 }
 
 impl<'a> Semantic<'a> {
@@ -108,11 +122,24 @@ impl<'a> Semantic<'a> {
     /// True if `name` refers to the Python builtin of that name: it is neither imported nor
     /// bound anywhere in the file. Exact once the walk has finished.
     pub fn is_builtin(&self, name: &str) -> bool {
-        !self.imports.contains(name) && !self.bound_anywhere.contains_key(name)
+        !self.imports.contains(name) && !self.bindings.iter().any(|b| b.name == name)
     }
 
-    pub fn module_binding(&self, name: &str) -> Option<&ModuleBinding<'a>> {
-        self.module_bindings.get(name)
+    /// How `name` is bound at module level (including `global` writes from functions).
+    pub fn module_binding(&self, name: &str) -> Option<ModuleBinding<'a>> {
+        let mut found: Option<ModuleBinding<'a>> = None;
+        for binding in self
+            .bindings
+            .iter()
+            .filter(|b| b.name == name && b.function.is_none())
+        {
+            let entry = found.get_or_insert(ModuleBinding {
+                count: 0,
+                first_value: binding.value,
+            });
+            entry.count += 1;
+        }
+        found
     }
 
     /// Record the names a statement binds. Called once per statement, before its children.
@@ -157,11 +184,11 @@ impl<'a> Semantic<'a> {
                 self.bind_name(def.name.as_str(), module_level, None);
                 for param in def.parameters.iter() {
                     let name = param.name().as_str();
-                    *self.bound_anywhere.entry(name).or_default() += 1;
-                    self.local_bindings
-                        .entry(def.start())
-                        .or_default()
-                        .insert(name);
+                    self.bindings.push(Binding {
+                        name,
+                        function: Some(def.start()),
+                        value: None,
+                    });
                 }
             }
             Stmt::ClassDef(class) => self.bind_name(class.name.as_str(), module_level, None),
@@ -223,20 +250,25 @@ impl<'a> Semantic<'a> {
     }
 
     fn bind_name(&mut self, name: &'a str, module_level: bool, value: Option<&'a Expr>) {
-        *self.bound_anywhere.entry(name).or_default() += 1;
-        if !module_level && let Some(function) = self.current_function() {
-            self.local_bindings
-                .entry(function.start())
-                .or_default()
-                .insert(name);
+        let function = if module_level {
+            None
+        } else {
+            self.current_function().map(|f| f.start())
+        };
+        // Class-level bindings (no enclosing function) are not module bindings.
+        if !module_level && function.is_none() {
+            self.bindings.push(Binding {
+                name,
+                function: Some(TextSize::new(u32::MAX)),
+                value: None,
+            });
+            return;
         }
-        if module_level {
-            let binding = self.module_bindings.entry(name).or_default();
-            if binding.count == 0 {
-                binding.first_value = value;
-            }
-            binding.count += 1;
-        }
+        self.bindings.push(Binding {
+            name,
+            function,
+            value: if module_level { value } else { None },
+        });
     }
 }
 
@@ -256,8 +288,8 @@ impl Semantic<'_> {
     /// True if the function starting at `function` binds `name` locally (parameter, assignment,
     /// loop target, import, ...). Exact once the walk has finished.
     pub fn binds_locally(&self, function: TextSize, name: &str) -> bool {
-        self.local_bindings
-            .get(&function)
-            .is_some_and(|names| names.contains(name))
+        self.bindings
+            .iter()
+            .any(|b| b.function == Some(function) && b.name == name)
     }
 }

@@ -75,10 +75,16 @@ fn line_diff(expected: &str, actual: &str) -> String {
     let e: Vec<&str> = expected.lines().collect();
     let a: Vec<&str> = actual.lines().collect();
     let mut out = String::new();
+    let mut shown = 0;
     for i in 0..e.len().max(a.len()) {
         match (e.get(i), a.get(i)) {
             (Some(x), Some(y)) if x == y => {}
+            _ if shown >= 12 => {
+                out.push_str("... (more differences)\n");
+                break;
+            }
             (x, y) => {
+                shown += 1;
                 out.push_str(&format!(
                     "line {}:\n  - {}\n  + {}\n",
                     i + 1,

@@ -1,0 +1,158 @@
+use std::sync::Arc;
+
+use super::{Hook, hook, is_role, loss_module, loss_name, model_loss_sites};
+use crate::registry::prelude::*;
+use crate::semantic::Role;
+
+declare_rule! {
+    /// ## What it does
+    /// Finds losses computed inside a Model: in `forward`/`call` (typically when labels are
+    /// passed, the Hugging Face `forward(..., labels=None)` convention) or in any other method,
+    /// including models whose layers live in a superclass in another file. In framework hooks
+    /// (Lightning `training_step`, Keras `train_step`/`compute_loss`) only an inline loss
+    /// formula is reported; delegating to a Loss component there is the framework's contract.
+    ///
+    /// ## Why is this bad?
+    /// The MODLR architecture makes the loss its own component. A loss hidden in `forward`
+    /// cannot be swapped or tested without touching the network, ties the model's signature to
+    /// the training targets, and makes the model return different things in training and in
+    /// inference. It was the most common coupling the MODLR study found (1038 instances in 195
+    /// of 538 repositories).
+    ///
+    /// ## Example
+    /// ```python
+    /// class Classifier(nn.Module):
+    ///     def forward(self, x, labels=None):
+    ///         logits = self.head(self.body(x))
+    ///         if labels is not None:
+    ///             return F.cross_entropy(logits, labels)
+    ///         return logits
+    /// ```
+    ///
+    /// Use instead:
+    /// ```python
+    /// class Classifier(nn.Module):
+    ///     def forward(self, x):
+    ///         return self.head(self.body(x))
+    ///
+    /// class ClassifierLoss:
+    ///     def __call__(self, logits, labels):
+    ///         return F.cross_entropy(logits, labels)
+    ///
+    /// # in the Runner
+    /// loss = loss_fn(model(x), labels)
+    /// ```
+    pub static LOSS_IN_MODEL = {
+        code: "DL101",
+        name: "loss-in-model",
+        family: Family::Coupling,
+        severity: Severity::Warning,
+        default_enabled: true,
+        fix: FixAvailability::None,
+        options: &[],
+        check: Check::Project(check),
+    };
+}
+
+fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
+    let facts = cx.facts();
+    for (id, class) in facts.classes.iter().enumerate() {
+        let id = id as u32;
+        // A class that is also a Runner is DL103's; a Loss subclassing nn.Module is not a model.
+        if !is_role(cx, id, Role::Model) || cx.roles.class(cx.file, id).roles.contains(Role::Runner)
+        {
+            continue;
+        }
+        let sites = model_loss_sites(cx, id);
+        let Some(first) = sites.first() else { continue };
+        let method = &facts.functions[first.method as usize];
+        let hook = hook(cx, id, method);
+        let mut methods: Vec<&str> = Vec::new();
+        for site in &sites {
+            let name = facts.functions[site.method as usize].name.as_str();
+            if !methods.contains(&name) {
+                methods.push(name);
+            }
+        }
+        let in_methods = methods
+            .iter()
+            .map(|m| format!("`{m}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let labels_param = method
+            .params
+            .iter()
+            .any(|p| p == "labels" || p == "targets" || p == "target" || p == "y");
+        let message = match &hook {
+            Some((Hook::Loss, framework)) => format!(
+                "model `{}` writes a loss formula inline in the {framework} hook `{}`{}",
+                class.name,
+                method.name,
+                first
+                    .definition
+                    .as_ref()
+                    .map(|d| format!(" (it {})", d.describe()))
+                    .unwrap_or_default()
+            ),
+            _ if labels_param && knowledge_forward(cx, &method.name) => format!(
+                "model `{}` computes a loss in {in_methods} when `{}` is passed",
+                class.name,
+                method
+                    .params
+                    .iter()
+                    .find(|p| ["labels", "targets", "target", "y"].contains(&p.as_str()))
+                    .map_or("labels", |p| p.as_str())
+            ),
+            _ => format!("model `{}` computes a loss in {in_methods}", class.name),
+        };
+        let loss_class = loss_name(&class.name);
+        let module = loss_module(cx);
+        let help = match &hook {
+            Some((Hook::Loss, framework)) => format!(
+                "move the formula into a Loss component (`class {loss_class}` in `{module}`) and \
+                 delegate to it from `{}`: set `self.loss_fn = {loss_class}()` in `__init__` and \
+                 call `loss = self.loss_fn(outputs, targets)` — {framework} only needs the hook to \
+                 return the loss",
+                method.name
+            ),
+            _ => format!(
+                "move the loss into a Loss component: `class {loss_class}` in `{module}` with \
+                 `__call__(self, outputs, targets)` (or `__call__(self, model, batch)` if it needs \
+                 the model's internals) returning the loss; `{}` should return predictions only, \
+                 and the Runner calls `loss = loss_fn(model(x), targets)`",
+                method.name
+            ),
+        };
+        let role = cx.roles.class(cx.file, id);
+        let why = role
+            .evidence
+            .first()
+            .map(|e| format!(" ({e})"))
+            .unwrap_or_default();
+        let mut diagnostic = Diagnostic::new(&LOSS_IN_MODEL, message, first.range)
+            .with_help(help)
+            .with_label(
+                class.name_range,
+                format!("model `{}` defined here{why}", class.name),
+            );
+        for site in sites.iter().skip(1).take(3) {
+            diagnostic = diagnostic.with_label(site.range, "also part of the loss");
+        }
+        if let Some((ancestor_file, ancestor)) = role.model_ancestor
+            && ancestor_file != cx.file
+        {
+            let base = cx.index.file(ancestor_file);
+            let base_class = &base.facts.classes[ancestor as usize];
+            diagnostic = diagnostic.with_file_label(
+                Arc::clone(&base.path),
+                base_class.name_range,
+                format!("the layers live in superclass `{}`", base_class.name),
+            );
+        }
+        out.push(diagnostic);
+    }
+}
+
+fn knowledge_forward(cx: &ProjectContext<'_>, name: &str) -> bool {
+    cx.knowledge().is_forward_method(name)
+}

@@ -1,0 +1,114 @@
+use super::{is_role, loss_module, loss_name, model_loss_sites};
+use crate::registry::prelude::*;
+use crate::semantic::Role;
+
+declare_rule! {
+    /// ## What it does
+    /// Finds classes that are both a Model (they build layers and run the forward pass) and a
+    /// Runner (a method holds the training loop) and also compute the loss: three MODLR
+    /// components in one class. Typical of TF1-era code (`build_model`, `loss`, `train()` with
+    /// `sess.run(train_op)`) and of PyTorch modules with a `fit()` method.
+    ///
+    /// ## Why is this bad?
+    /// Nothing in such a class can be reused or tested alone: changing the optimiser means
+    /// editing the network, evaluating the model drags the training loop along, and the loss
+    /// cannot be swapped. The MODLR study found it in 108 of 538 repositories.
+    ///
+    /// ## Example
+    /// ```python
+    /// class Net(nn.Module):
+    ///     def forward(self, x):
+    ///         return self.fc(x)
+    ///
+    ///     def fit(self, loader, epochs):
+    ///         opt = torch.optim.Adam(self.parameters())
+    ///         for _ in range(epochs):
+    ///             for x, y in loader:
+    ///                 loss = ((self(x) - y) ** 2).mean()
+    ///                 opt.zero_grad()
+    ///                 loss.backward()
+    ///                 opt.step()
+    /// ```
+    ///
+    /// Use instead:
+    /// ```python
+    /// class Net(nn.Module):
+    ///     def forward(self, x):
+    ///         return self.fc(x)
+    ///
+    /// class Runner:
+    ///     def __init__(self, model, loss_fn, optimizer):
+    ///         self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
+    ///
+    ///     def fit(self, loader, epochs):
+    ///         for _ in range(epochs):
+    ///             for x, y in loader:
+    ///                 loss = self.loss_fn(self.model(x), y)
+    ///                 self.optimizer.zero_grad()
+    ///                 loss.backward()
+    ///                 self.optimizer.step()
+    /// ```
+    pub static LOSS_IN_MODEL_RUNNER = {
+        code: "DL103",
+        name: "loss-in-model-runner",
+        family: Family::Coupling,
+        severity: Severity::Warning,
+        default_enabled: true,
+        fix: FixAvailability::None,
+        options: &[],
+        check: Check::Project(check),
+    };
+}
+
+fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
+    let facts = cx.facts();
+    for (id, class) in facts.classes.iter().enumerate() {
+        let id = id as u32;
+        if !is_role(cx, id, Role::Model) || !is_role(cx, id, Role::Runner) {
+            continue;
+        }
+        let sites = model_loss_sites(cx, id);
+        let Some(first) = sites.first() else { continue };
+        let loop_method = class
+            .methods
+            .iter()
+            .map(|&m| &facts.functions[m as usize])
+            .find(|m| !m.body.outermost_training_loops().is_empty());
+        let builds_optimizer = class.methods.iter().any(|&m| {
+            facts.functions[m as usize]
+                .body
+                .api_calls
+                .iter()
+                .any(|a| a.kind == crate::knowledge::ApiKind::Optimizer)
+        });
+        let loop_name = loop_method.map_or("a method", |m| m.name.as_str());
+        let message = format!(
+            "`{}` is a Model, a Runner (the training loop is in `{loop_name}`) and computes the loss in `{}`",
+            class.name, facts.functions[first.method as usize].name
+        );
+        let help = format!(
+            "split it into three components: `{}` keeps the layers and `forward` (returning \
+             predictions), `{}` in `{}` computes the loss, and a `Runner` owns the loop{} and calls \
+             `loss_fn(model(x), y)`",
+            class.name,
+            loss_name(&class.name),
+            loss_module(cx),
+            if builds_optimizer {
+                ", the optimizer"
+            } else {
+                ""
+            }
+        );
+        let mut diagnostic = Diagnostic::new(&LOSS_IN_MODEL_RUNNER, message, first.range)
+            .with_help(help)
+            .with_label(class.name_range, format!("`{}` defined here", class.name));
+        if let Some(method) = loop_method {
+            let loops = method.body.outermost_training_loops();
+            if let Some(&l) = loops.first() {
+                diagnostic = diagnostic
+                    .with_label(method.body.loops[l as usize].header, "the training loop");
+            }
+        }
+        out.push(diagnostic);
+    }
+}

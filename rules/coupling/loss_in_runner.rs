@@ -1,0 +1,125 @@
+use super::{Hook, definitions, file_name, hook, is_role, loss_module};
+use crate::registry::prelude::*;
+use crate::semantic::Role;
+use crate::semantic::facts::ScopeFacts;
+
+declare_rule! {
+    /// ## What it does
+    /// Finds loss *definitions* written inside a Runner: a training loop at module level, a
+    /// function or method that holds a training loop, or a method of a runner class (a Hugging
+    /// Face `Trainer.compute_loss` override). A definition combines loss terms
+    /// (`ce + 0.1 * kl`), adds a penalty, selects between losses with a condition, or writes a
+    /// formula over model outputs (`((pred - y) ** 2).mean()`).
+    ///
+    /// Not reported: calling a Loss component or a library loss once (`loss = criterion(out, y)`),
+    /// scaling it (`loss / accumulation_steps`, `loss.mean()`), and arithmetic on detached values
+    /// for logging (`running += loss.item()`).
+    ///
+    /// ## Why is this bad?
+    /// A loss formula inline in the loop mixes the "what is optimised" with the "how the loop
+    /// runs": it cannot be unit-tested, reused by the evaluation loop, or swapped by
+    /// configuration. The MODLR study found it in 141 of 538 repositories.
+    ///
+    /// ## Example
+    /// ```python
+    /// for x, y in loader:
+    ///     logits = model(x)
+    ///     loss = F.cross_entropy(logits, y) + 0.01 * logits.pow(2).mean()
+    ///     loss.backward()
+    ///     optimizer.step()
+    /// ```
+    ///
+    /// Use instead:
+    /// ```python
+    /// class RegularizedCrossEntropy:
+    ///     def __init__(self, weight=0.01):
+    ///         self.weight = weight
+    ///
+    ///     def __call__(self, logits, y):
+    ///         return F.cross_entropy(logits, y) + self.weight * logits.pow(2).mean()
+    ///
+    /// for x, y in loader:
+    ///     loss = loss_fn(model(x), y)
+    ///     loss.backward()
+    ///     optimizer.step()
+    /// ```
+    pub static LOSS_IN_RUNNER = {
+        code: "DL102",
+        name: "loss-in-runner",
+        family: Family::Coupling,
+        severity: Severity::Warning,
+        default_enabled: true,
+        fix: FixAvailability::None,
+        options: &[],
+        check: Check::Project(check),
+    };
+}
+
+fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
+    let facts = cx.facts();
+    if cx.roles.module(cx.file).contains(Role::Runner) {
+        let place = format!("the module-level training loop of `{}`", file_name(cx));
+        report(cx, &facts.module, None, &place, None, out);
+    }
+    for (id, function) in facts.functions.iter().enumerate() {
+        let role = cx.roles.function(cx.file, id as u32);
+        match function.class {
+            None if role.roles.contains(Role::Runner) => {
+                let place = format!("the training loop in `{}`", function.qualname);
+                report(cx, &function.body, None, &place, None, out);
+            }
+            Some(class) if is_role(cx, class, Role::Runner) && !is_role(cx, class, Role::Model) => {
+                let framework = match hook(cx, class, function) {
+                    Some((Hook::Loss, framework)) => Some(framework),
+                    Some((Hook::Optimizer, _)) => continue,
+                    None => None,
+                };
+                let place = match framework {
+                    Some(framework) => format!("the {framework} hook `{}`", function.qualname),
+                    None => format!("runner method `{}`", function.qualname),
+                };
+                report(cx, &function.body, Some(class), &place, framework, out);
+            }
+            _ => {}
+        }
+    }
+}
+
+fn report(
+    cx: &ProjectContext<'_>,
+    scope: &ScopeFacts,
+    class: Option<u32>,
+    place: &str,
+    framework: Option<&str>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let values = scope.differentiated.iter().chain(if class.is_some() {
+        &scope.returned[..]
+    } else {
+        &[]
+    });
+    let module = loss_module(cx);
+    for (value, definition) in definitions(cx, class, values) {
+        let message = format!(
+            "{place} defines the loss inline: it {}",
+            definition.describe()
+        );
+        let help = match framework {
+            Some(framework) => format!(
+                "move the formula into a Loss component in `{module}` and make the {framework} hook \
+                 delegate to it (`return self.loss_fn(outputs, labels)`)"
+            ),
+            None => format!(
+                "move the formula into a Loss component (a class with `__call__(self, outputs, \
+                 targets)` in `{module}`) and call it from the loop: `loss = loss_fn(outputs, \
+                 targets)`; the loop keeps only batch → loss → backward → step"
+            ),
+        };
+        let mut diagnostic =
+            Diagnostic::new(&LOSS_IN_RUNNER, message, value.definition).with_help(help);
+        if let Some(consumer) = value.consumer {
+            diagnostic = diagnostic.with_label(consumer, "the loss is differentiated here");
+        }
+        out.push(diagnostic);
+    }
+}

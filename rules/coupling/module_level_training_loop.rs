@@ -1,0 +1,84 @@
+use super::file_name;
+use crate::registry::prelude::*;
+use crate::semantic::Role;
+
+declare_rule! {
+    /// ## What it does
+    /// Finds training loops (a loop that runs backward and an optimizer step, or
+    /// `sess.run(train_op)`) written at the module level of a script, including under
+    /// `if __name__ == "__main__":`. A `main()` or `train()` function holding the loop is a Runner
+    /// and is fine.
+    ///
+    /// ## Why is this bad?
+    /// A loop at module level has no Runner component: its dependencies (model, optimizer, loss,
+    /// data) are implicit globals, it runs on import, and nothing can call it from a test, a
+    /// hyper-parameter sweep or another script. The MODLR refactorings turned every such loop
+    /// into a Runner with explicit dependencies.
+    ///
+    /// ## Example
+    /// ```python
+    /// model = Net()
+    /// optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    /// for epoch in range(10):
+    ///     for x, y in loader:
+    ///         loss = loss_fn(model(x), y)
+    ///         optimizer.zero_grad()
+    ///         loss.backward()
+    ///         optimizer.step()
+    /// ```
+    ///
+    /// Use instead:
+    /// ```python
+    /// def train(model, optimizer, loss_fn, loader, epochs):
+    ///     for epoch in range(epochs):
+    ///         for x, y in loader:
+    ///             loss = loss_fn(model(x), y)
+    ///             optimizer.zero_grad()
+    ///             loss.backward()
+    ///             optimizer.step()
+    ///
+    /// if __name__ == "__main__":
+    ///     train(model, optimizer, loss_fn, loader, epochs=10)
+    /// ```
+    pub static MODULE_LEVEL_TRAINING_LOOP = {
+        code: "DL107",
+        name: "module-level-training-loop",
+        family: Family::Coupling,
+        severity: Severity::Warning,
+        default_enabled: true,
+        fix: FixAvailability::None,
+        options: &[],
+        check: Check::Project(check),
+    };
+}
+
+fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
+    if !cx.roles.module(cx.file).contains(Role::Runner) {
+        return;
+    }
+    let scope = &cx.facts().module;
+    for training in scope.outermost_training_loops() {
+        let lp = &scope.loops[training as usize];
+        let mut diagnostic = Diagnostic::new(
+            &MODULE_LEVEL_TRAINING_LOOP,
+            format!(
+                "training loop at the module level of `{}`: there is no Runner component",
+                file_name(cx)
+            ),
+            lp.header,
+        )
+        .with_help(
+            "move the loop into a Runner — a `train(model, optimizer, loss_fn, loader, epochs)` \
+             function or a `Runner` class in `runner.py` — with its dependencies as parameters, \
+             and call it from `main()` under `if __name__ == \"__main__\":`",
+        );
+        let steps = scope
+            .grad_steps
+            .iter()
+            .filter(|s| scope.loop_within(s.in_loop, training));
+        for step in steps.take(3) {
+            diagnostic = diagnostic.with_label(step.range, "gradient step");
+        }
+        out.push(diagnostic);
+    }
+}

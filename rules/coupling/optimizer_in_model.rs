@@ -1,0 +1,143 @@
+use super::{Hook, hook, is_role};
+use crate::knowledge::ApiKind;
+use crate::registry::prelude::*;
+use crate::semantic::Role;
+use crate::semantic::facts::GradKind;
+
+declare_rule! {
+    /// ## What it does
+    /// Finds Models that build, hold or step an optimizer, or build a TF1 `train_op`
+    /// (`optimizer.minimize(loss)`) inside the model. Framework contracts are not reported:
+    /// Lightning's `configure_optimizers` (and manual optimisation in its hooks) and an
+    /// optimizer passed to Keras `compile(...)`.
+    ///
+    /// ## Why is this bad?
+    /// How parameters are updated is the Optimizer's and the Runner's business. A model that
+    /// builds its own optimizer cannot be trained with another one, fine-tuned with a different
+    /// schedule, or evaluated without allocating optimizer state.
+    ///
+    /// ## Example
+    /// ```python
+    /// class Net(nn.Module):
+    ///     def __init__(self):
+    ///         super().__init__()
+    ///         self.fc = nn.Linear(10, 2)
+    ///         self.optimizer = torch.optim.Adam(self.parameters(), lr=1e-3)
+    /// ```
+    ///
+    /// Use instead:
+    /// ```python
+    /// class Net(nn.Module):
+    ///     def __init__(self):
+    ///         super().__init__()
+    ///         self.fc = nn.Linear(10, 2)
+    ///
+    /// # in train.py, where the Runner is wired
+    /// optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    /// runner = Runner(model, loss_fn, optimizer)
+    /// ```
+    pub static OPTIMIZER_IN_MODEL = {
+        code: "DL105",
+        name: "optimizer-in-model",
+        family: Family::Coupling,
+        severity: Severity::Warning,
+        default_enabled: true,
+        fix: FixAvailability::None,
+        options: &[],
+        check: Check::Project(check),
+    };
+}
+
+fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
+    let facts = cx.facts();
+    let knowledge = cx.knowledge();
+    for (id, class) in facts.classes.iter().enumerate() {
+        let id = id as u32;
+        // Model+Runner classes are reported (with the optimizer) by DL103.
+        if !is_role(cx, id, Role::Model) || is_role(cx, id, Role::Runner) {
+            continue;
+        }
+        let mut sites: Vec<(TextRange, String)> = Vec::new();
+        for &m in &class.methods {
+            let method = &facts.functions[m as usize];
+            if hook(cx, id, method).is_some_and(|(h, _)| matches!(h, Hook::Optimizer | Hook::Loss))
+            {
+                continue;
+            }
+            for api in &method.body.api_calls {
+                if api.kind == ApiKind::Optimizer && !api.in_compile {
+                    sites.push((
+                        api.range,
+                        format!("builds an optimizer (`{}`) in `{}`", api.name, method.name),
+                    ));
+                }
+            }
+            for step in &method.body.grad_steps {
+                let what = match step.kind {
+                    GradKind::Minimize => "builds a training op (`minimize`)",
+                    GradKind::OptimizerStep => "steps an optimizer",
+                    GradKind::ApplyGradients => "applies gradients",
+                    _ => continue,
+                };
+                sites.push((step.range, format!("{what} in `{}`", method.name)));
+            }
+        }
+        for (attr, param, range) in &class.held {
+            if knowledge.is_optimizer_variable(param)
+                && knowledge.is_optimizer_variable(attr)
+                && !is_factory_name(param)
+            {
+                sites.push((
+                    *range,
+                    format!("holds an optimizer (`self.{attr} = {param}`)"),
+                ));
+            }
+        }
+        // `self.optimizer = self.optimizer_class(self.parameters())`: built from a class it holds.
+        for attribute in &class.attributes {
+            if knowledge.is_optimizer_variable(&attribute.name)
+                && !is_factory_name(&attribute.name)
+                && matches!(&attribute.ctor, crate::semantic::facts::Callee::SelfMember(m) | crate::semantic::facts::Callee::Variable(m) if knowledge.is_optimizer_variable(m))
+            {
+                sites.push((
+                    attribute.range,
+                    format!("builds an optimizer (`self.{}`)", attribute.name),
+                ));
+            }
+        }
+        sites.sort_by_key(|(r, _)| r.start());
+        sites.dedup_by_key(|(r, _)| *r);
+        let Some((range, what)) = sites.first() else {
+            continue;
+        };
+        let mut diagnostic = Diagnostic::new(
+            &OPTIMIZER_IN_MODEL,
+            format!("model `{}` {what}", class.name),
+            *range,
+        )
+        .with_label(
+            class.name_range,
+            format!("model `{}` defined here", class.name),
+        )
+        .with_help(format!(
+            "build the optimizer where the Runner is wired (e.g. `optimizer = \
+             torch.optim.Adam(model.parameters())` in `train.py`) and pass it to the Runner; \
+             `{}` should only define layers and `forward`",
+            class.name
+        ));
+        for (range, what) in sites.iter().skip(1).take(3) {
+            diagnostic = diagnostic.with_label(*range, what.clone());
+        }
+        out.push(diagnostic);
+    }
+}
+
+/// `optimizer_class`, `opt_kwargs`, `optimizer_name`: configuration of an optimizer, not one.
+fn is_factory_name(name: &str) -> bool {
+    [
+        "_class", "_cls", "_kwargs", "_fn", "_name", "_type", "_config", "_args", "_params",
+        "_factory",
+    ]
+    .iter()
+    .any(|suffix| name.ends_with(suffix))
+}

@@ -1,0 +1,1192 @@
+//! Builds [`FileFacts`] from the single tree walk.
+//!
+//! During the walk the builder only records structure (scopes, loops, assignments, calls,
+//! returns) as references into the tree. Everything is classified in [`FactsBuilder::finish`],
+//! when every assignment in the file is known: a function may read a module-level
+//! `criterion = nn.CrossEntropyLoss()` written below it.
+
+use std::sync::Arc;
+
+use ruff_python_ast::name::UnqualifiedName;
+use ruff_python_ast::{self as ast, Expr, ExprCall, Stmt};
+use ruff_text_size::{Ranged, TextRange, TextSize};
+use rustc_hash::FxHashMap;
+
+use crate::knowledge::{ApiKind, Knowledge};
+use crate::semantic::facts::*;
+use crate::semantic::shape::ShapeBuilder;
+use crate::semantic::{Frame, Semantic};
+
+/// A scope being built: the module, or a function body.
+pub(crate) struct ScopeDraft<'a> {
+    pub function: Option<FunctionId>,
+    pub parent: Option<usize>,
+    /// The class of which this function is a method.
+    pub class: Option<ClassId>,
+    pub params: Vec<&'a str>,
+    pub loops: Vec<LoopFacts>,
+    loop_stack: Vec<LoopId>,
+    /// Ranges of the enclosing `if`/`try`/`match` statements (conditional code).
+    cond_stack: Vec<TextRange>,
+    pub assigns: FxHashMap<&'a str, Vec<AssignRec<'a>>>,
+    calls: Vec<CallRec<'a>>,
+    returns: Vec<(&'a Expr, Option<LoopId>)>,
+    /// Names bound by `with tf.GradientTape() as tape`.
+    pub tapes: Vec<&'a str>,
+    /// Functions defined directly in this scope.
+    pub nested: Vec<(&'a str, FunctionId)>,
+    is_generator: bool,
+    /// Ranges of `compile(...)` argument lists (Keras): optimizers built there are a contract.
+    compile_args: Vec<TextRange>,
+    /// `self.<loss-named attribute> = <value>` (TF1 models keep `self.loss`).
+    self_loss_assigns: Vec<(&'a str, &'a Expr, TextRange, Option<LoopId>)>,
+}
+
+#[derive(Clone, Copy)]
+pub(crate) enum AssignValue<'a> {
+    Expr(&'a Expr),
+    /// Element `i` of an unpacked value (`loss, logs = f(...)`).
+    Element(&'a Expr, usize),
+    /// A `for` target: element `i` of what is iterated (`None`: the whole target).
+    LoopTarget(&'a Expr, Option<usize>),
+    Opaque,
+}
+
+#[derive(Clone, Copy)]
+pub(crate) struct AssignRec<'a> {
+    pub value: AssignValue<'a>,
+    pub stmt: TextRange,
+    pub cond: Option<TextRange>,
+    pub in_loop: Option<LoopId>,
+    /// Augmented assignment: `value` is the increment.
+    pub aug: bool,
+}
+
+struct CallRec<'a> {
+    call: &'a ExprCall,
+    in_loop: Option<LoopId>,
+}
+
+struct ClassDraft<'a> {
+    facts: ClassFacts,
+    /// `self.<name> = <value>` in methods, and class-level `<name> = <value>`.
+    attrs: Vec<(&'a str, &'a Expr, TextRange, usize)>,
+    def: &'a ast::StmtClassDef,
+}
+
+struct FunctionDraft {
+    facts: FunctionFacts,
+    scope: usize,
+}
+
+/// Collects facts during the walk; see the module docs.
+pub struct FactsBuilder<'a> {
+    pub(crate) knowledge: Arc<Knowledge>,
+    classes: Vec<ClassDraft<'a>>,
+    functions: Vec<FunctionDraft>,
+    pub(crate) scopes: Vec<ScopeDraft<'a>>,
+    scope_stack: Vec<usize>,
+    class_stack: Vec<ClassId>,
+    imports: Vec<(String, String)>,
+}
+
+impl<'a> FactsBuilder<'a> {
+    pub fn new(knowledge: Arc<Knowledge>) -> Self {
+        FactsBuilder {
+            knowledge,
+            classes: Vec::new(),
+            functions: Vec::new(),
+            scopes: vec![ScopeDraft::new(None, None, None, Vec::new())],
+            scope_stack: vec![0],
+            class_stack: Vec::new(),
+            imports: Vec::new(),
+        }
+    }
+
+    fn current(&mut self) -> &mut ScopeDraft<'a> {
+        let index = *self.scope_stack.last().expect("module scope");
+        &mut self.scopes[index]
+    }
+
+    fn current_index(&self) -> usize {
+        *self.scope_stack.last().expect("module scope")
+    }
+
+    /// Called for every statement before its children (after the semantic model recorded the
+    /// statement's bindings).
+    pub fn enter_stmt(&mut self, stmt: &'a Stmt, semantic: &Semantic<'a>) {
+        match stmt {
+            Stmt::FunctionDef(def) => self.enter_function(def, semantic),
+            Stmt::ClassDef(class) => self.enter_class(class, semantic),
+            Stmt::For(ast::StmtFor { target, iter, .. }) => {
+                self.push_loop(stmt.range(), TextRange::new(stmt.start(), iter.end()));
+                self.record_target(
+                    target,
+                    AssignValue::LoopTarget(iter, None),
+                    stmt.range(),
+                    false,
+                );
+            }
+            Stmt::While(ast::StmtWhile { test, .. }) => {
+                self.push_loop(stmt.range(), TextRange::new(stmt.start(), test.end()));
+            }
+            Stmt::If(_) | Stmt::Try(_) | Stmt::Match(_) => {
+                self.current().cond_stack.push(stmt.range())
+            }
+            Stmt::Assign(ast::StmtAssign { targets, value, .. }) => {
+                for target in targets {
+                    self.record_target(target, AssignValue::Expr(value), stmt.range(), false);
+                    self.record_self_attr(target, value, stmt.range(), semantic);
+                }
+            }
+            Stmt::AnnAssign(ast::StmtAnnAssign {
+                target,
+                value: Some(value),
+                ..
+            }) => {
+                self.record_target(target, AssignValue::Expr(value), stmt.range(), false);
+                self.record_self_attr(target, value, stmt.range(), semantic);
+            }
+            Stmt::AugAssign(ast::StmtAugAssign { target, value, .. }) => {
+                self.record_target(target, AssignValue::Expr(value), stmt.range(), true);
+            }
+            Stmt::With(ast::StmtWith { items, .. }) => {
+                for item in items {
+                    let Some(vars) = &item.optional_vars else {
+                        continue;
+                    };
+                    if let Expr::Call(call) = &item.context_expr
+                        && let Some(q) = semantic.resolve(&call.func)
+                        && self.knowledge.classify_call(&self.knowledge.canonical(&q))
+                            == Some(ApiKind::GradientTape)
+                        && let Expr::Name(name) = &**vars
+                    {
+                        self.current().tapes.push(name.id.as_str());
+                    }
+                    self.record_target(vars, AssignValue::Opaque, stmt.range(), false);
+                }
+            }
+            Stmt::Return(ast::StmtReturn {
+                value: Some(value), ..
+            }) => {
+                let in_loop = self.current().loop_stack.last().copied();
+                self.current().returns.push((value, in_loop));
+            }
+            Stmt::Import(import) if semantic.at_module_level() => {
+                for alias in &import.names {
+                    let (local, target) = match &alias.asname {
+                        Some(asname) => (asname.to_string(), alias.name.to_string()),
+                        None => {
+                            let head = alias.name.split('.').next().unwrap_or_default().to_string();
+                            (head.clone(), head)
+                        }
+                    };
+                    self.imports.push((local, target));
+                }
+            }
+            Stmt::ImportFrom(import) if semantic.at_module_level() => {
+                let Some(base) = crate::semantic::imports::resolve_from_module(
+                    import,
+                    semantic.package.as_deref(),
+                ) else {
+                    return;
+                };
+                for alias in &import.names {
+                    if alias.name.as_str() == "*" {
+                        continue;
+                    }
+                    let local = alias.asname.as_ref().unwrap_or(&alias.name).to_string();
+                    let target = if base.is_empty() {
+                        alias.name.to_string()
+                    } else {
+                        format!("{base}.{}", alias.name)
+                    };
+                    self.imports.push((local, target));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Called for every statement after its children.
+    pub fn leave_stmt(&mut self, stmt: &'a Stmt) {
+        match stmt {
+            Stmt::FunctionDef(_) => {
+                self.scope_stack.pop();
+            }
+            Stmt::ClassDef(_) => {
+                self.class_stack.pop();
+            }
+            Stmt::For(_) | Stmt::While(_) => {
+                self.current().loop_stack.pop();
+            }
+            Stmt::If(_) | Stmt::Try(_) | Stmt::Match(_) => {
+                self.current().cond_stack.pop();
+            }
+            _ => {}
+        }
+    }
+
+    /// Called for every expression before its children.
+    pub fn expr(&mut self, expr: &'a Expr) {
+        match expr {
+            Expr::Call(call) => {
+                let scope = self.current();
+                let in_loop = scope.loop_stack.last().copied();
+                if let Expr::Attribute(attr) = &*call.func
+                    && attr.attr.as_str() == "compile"
+                {
+                    scope.compile_args.push(call.arguments.range());
+                }
+                scope.calls.push(CallRec { call, in_loop });
+            }
+            Expr::Yield(_) | Expr::YieldFrom(_) => self.current().is_generator = true,
+            Expr::Named(named) => {
+                let range = named.range();
+                self.record_target(&named.target, AssignValue::Expr(&named.value), range, false);
+            }
+            _ => {}
+        }
+    }
+
+    fn push_loop(&mut self, range: TextRange, header: TextRange) {
+        let scope = self.current();
+        let id = scope.loops.len() as LoopId;
+        scope.loops.push(LoopFacts {
+            range,
+            header,
+            parent: scope.loop_stack.last().copied(),
+        });
+        scope.loop_stack.push(id);
+    }
+
+    fn enter_function(&mut self, def: &'a ast::StmtFunctionDef, semantic: &Semantic<'a>) {
+        let parent_scope = self.current_index();
+        let parent_function = self.scopes[parent_scope].function;
+        // A method: the innermost enclosing frame (the def itself is not pushed yet) is a class.
+        let class = match semantic
+            .frames()
+            .iter()
+            .rev()
+            .find(|f| !matches!(f, Frame::Loop(_)))
+        {
+            Some(Frame::Class(_)) => self.class_stack.last().copied(),
+            _ => None,
+        };
+        let prefix = match (class, parent_function) {
+            (Some(c), _) => format!("{}.", self.classes[c as usize].facts.qualname),
+            (None, Some(f)) => format!("{}.", self.functions[f as usize].facts.qualname),
+            (None, None) => String::new(),
+        };
+        let params: Vec<&'a str> = def.parameters.iter().map(|p| p.name().as_str()).collect();
+        let id = self.functions.len() as FunctionId;
+        let scope_index = self.scopes.len();
+        self.scopes.push(ScopeDraft::new(
+            Some(id),
+            Some(parent_scope),
+            class,
+            params.clone(),
+        ));
+        self.functions.push(FunctionDraft {
+            facts: FunctionFacts {
+                name: def.name.to_string(),
+                qualname: format!("{prefix}{}", def.name),
+                range: def.range(),
+                name_range: def.name.range(),
+                class,
+                parent: parent_function,
+                params: params.iter().map(|p| p.to_string()).collect(),
+                is_generator: false,
+                returns_nested: None,
+                returns_apis: Vec::new(),
+                body: ScopeFacts::default(),
+            },
+            scope: scope_index,
+        });
+        if let Some(c) = class {
+            self.classes[c as usize].facts.methods.push(id);
+        }
+        self.scopes[parent_scope]
+            .nested
+            .push((def.name.as_str(), id));
+        self.scope_stack.push(scope_index);
+    }
+
+    fn enter_class(&mut self, class: &'a ast::StmtClassDef, semantic: &Semantic<'a>) {
+        let id = self.classes.len() as ClassId;
+        let enclosing_function = self.scopes[self.current_index()].function;
+        let prefix = match self.class_stack.last() {
+            Some(outer) if matches!(semantic.frames().last(), Some(Frame::Class(_))) => {
+                format!("{}.", self.classes[*outer as usize].facts.qualname)
+            }
+            _ => String::new(),
+        };
+        let bases = class
+            .arguments
+            .iter()
+            .flat_map(|a| a.args.iter())
+            .filter_map(|base| base_callee(base, semantic))
+            .collect();
+        self.classes.push(ClassDraft {
+            facts: ClassFacts {
+                name: class.name.to_string(),
+                qualname: format!("{prefix}{}", class.name),
+                range: class.range(),
+                name_range: class.name.range(),
+                bases,
+                methods: Vec::new(),
+                attributes: Vec::new(),
+                held: Vec::new(),
+                enclosing_function,
+            },
+            attrs: Vec::new(),
+            def: class,
+        });
+        self.class_stack.push(id);
+    }
+
+    /// Record the names an assignment target binds in the current scope.
+    fn record_target(
+        &mut self,
+        target: &'a Expr,
+        value: AssignValue<'a>,
+        stmt: TextRange,
+        aug: bool,
+    ) {
+        let scope = self.current();
+        let cond = scope.cond_stack.last().copied();
+        let in_loop = scope.loop_stack.last().copied();
+        match target {
+            Expr::Name(name) => {
+                scope
+                    .assigns
+                    .entry(name.id.as_str())
+                    .or_default()
+                    .push(AssignRec {
+                        value,
+                        stmt,
+                        cond,
+                        in_loop,
+                        aug,
+                    });
+            }
+            Expr::Tuple(ast::ExprTuple { elts, .. }) | Expr::List(ast::ExprList { elts, .. }) => {
+                for (i, elt) in elts.iter().enumerate() {
+                    let element = match value {
+                        AssignValue::Expr(e) => AssignValue::Element(e, i),
+                        AssignValue::LoopTarget(iter, _) => AssignValue::LoopTarget(iter, Some(i)),
+                        other => other,
+                    };
+                    // Nested unpacking (`for i, (x, y) in ...`): the inner names are data too.
+                    let element = match (elt, element) {
+                        (Expr::Tuple(_) | Expr::List(_), AssignValue::LoopTarget(iter, _)) => {
+                            AssignValue::LoopTarget(iter, None)
+                        }
+                        (_, e) => e,
+                    };
+                    self.record_target(elt, element, stmt, aug);
+                }
+            }
+            Expr::Starred(starred) => {
+                self.record_target(&starred.value, AssignValue::Opaque, stmt, aug)
+            }
+            _ => {}
+        }
+    }
+
+    /// `self.x = <value>` in a method, or `x = <value>` directly in a class body.
+    fn record_self_attr(
+        &mut self,
+        target: &'a Expr,
+        value: &'a Expr,
+        stmt: TextRange,
+        semantic: &Semantic<'a>,
+    ) {
+        let scope_index = self.current_index();
+        match target {
+            Expr::Attribute(attr) if matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self") =>
+            {
+                if let Some(class) = self.scopes[scope_index].class {
+                    self.classes[class as usize].attrs.push((
+                        attr.attr.as_str(),
+                        value,
+                        stmt,
+                        scope_index,
+                    ));
+                }
+                if self.knowledge.is_loss_variable(attr.attr.as_str()) {
+                    let scope = &mut self.scopes[scope_index];
+                    let in_loop = scope.loop_stack.last().copied();
+                    scope
+                        .self_loss_assigns
+                        .push((attr.attr.as_str(), value, stmt, in_loop));
+                }
+            }
+            Expr::Name(name) if matches!(semantic.frames().last(), Some(Frame::Class(_))) => {
+                if let Some(&class) = self.class_stack.last() {
+                    self.classes[class as usize].attrs.push((
+                        name.id.as_str(),
+                        value,
+                        stmt,
+                        scope_index,
+                    ));
+                }
+            }
+            Expr::Tuple(ast::ExprTuple { elts, .. }) => {
+                for elt in elts {
+                    self.record_self_attr(elt, value, stmt, semantic);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Classify everything recorded during the walk and produce the file's facts.
+    pub fn finish(self, semantic: &Semantic<'a>) -> FileFacts {
+        let mut facts = FileFacts {
+            package: semantic.package.clone(),
+            imports: self.imports.clone(),
+            ..FileFacts::default()
+        };
+        let mut module_names: rustc_hash::FxHashSet<&'a str> = self.scopes[0]
+            .nested
+            .iter()
+            .map(|(name, _)| *name)
+            .collect();
+        module_names.extend(
+            self.classes
+                .iter()
+                .filter(|c| c.facts.enclosing_function.is_none())
+                .map(|c| c.def.name.as_str()),
+        );
+        let resolver = Resolver {
+            builder: &self,
+            semantic,
+            module_names,
+        };
+
+        // Classes: attributes and components handed in through `__init__`.
+        let mut classes = Vec::with_capacity(self.classes.len());
+        for draft in &self.classes {
+            let mut class = draft.facts.clone();
+            for &(name, value, stmt, scope) in &draft.attrs {
+                match value {
+                    Expr::Call(call) => {
+                        if let Some(ctor) = resolver.callee(scope, &call.func, stmt.start()) {
+                            class.attributes.push(Attribute {
+                                name: name.to_string(),
+                                ctor,
+                                range: stmt,
+                            });
+                        }
+                    }
+                    Expr::Name(param) if self.scopes[scope].params.contains(&param.id.as_str()) => {
+                        class
+                            .held
+                            .push((name.to_string(), param.id.to_string(), stmt));
+                    }
+                    _ => {}
+                }
+            }
+            classes.push(class);
+        }
+        facts.classes = classes;
+
+        // Scopes: calls, gradient steps, loss values.
+        let mut scope_facts: Vec<ScopeFacts> = Vec::with_capacity(self.scopes.len());
+        for index in 0..self.scopes.len() {
+            scope_facts.push(resolver.scope_facts(index, &facts.classes));
+        }
+
+        for draft in &self.functions {
+            let mut function = draft.facts.clone();
+            let scope = &self.scopes[draft.scope];
+            function.is_generator = scope.is_generator;
+            for (value, _) in &scope.returns {
+                match value {
+                    Expr::Name(name) => {
+                        if let Some((_, id)) =
+                            scope.nested.iter().find(|(n, _)| *n == name.id.as_str())
+                        {
+                            function.returns_nested = Some(*id);
+                        }
+                    }
+                    Expr::Call(call) => {
+                        if let Some(Callee::Qualified(q)) =
+                            resolver.callee(draft.scope, &call.func, call.start())
+                            && let Some(kind) =
+                                self.knowledge.classify_call(&self.knowledge.canonical(&q))
+                            && !function.returns_apis.contains(&kind)
+                        {
+                            function.returns_apis.push(kind);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            function.body = std::mem::take(&mut scope_facts[draft.scope]);
+            facts.functions.push(function);
+        }
+        facts.module = std::mem::take(&mut scope_facts[0]);
+        for (name, assigns) in &self.scopes[0].assigns {
+            if let Some(AssignRec {
+                value: AssignValue::Expr(Expr::Call(call)),
+                ..
+            }) = assigns.last()
+                && let Some(ctor) = resolver.callee(0, &call.func, call.start())
+            {
+                facts.module_instances.push((name.to_string(), ctor));
+            }
+        }
+        facts.module_instances.sort_by(|a, b| a.0.cmp(&b.0));
+        facts
+    }
+}
+
+impl<'a> ScopeDraft<'a> {
+    fn new(
+        function: Option<FunctionId>,
+        parent: Option<usize>,
+        class: Option<ClassId>,
+        params: Vec<&'a str>,
+    ) -> Self {
+        ScopeDraft {
+            function,
+            parent,
+            class,
+            params,
+            loops: Vec::new(),
+            loop_stack: Vec::new(),
+            cond_stack: Vec::new(),
+            assigns: FxHashMap::default(),
+            calls: Vec::new(),
+            returns: Vec::new(),
+            tapes: Vec::new(),
+            nested: Vec::new(),
+            is_generator: false,
+            compile_args: Vec::new(),
+            self_loss_assigns: Vec::new(),
+        }
+    }
+
+    /// The last assignment of `name` before `at` (no allocation: the hot path of callee
+    /// resolution).
+    pub fn last_reaching(&self, name: &str, at: TextSize) -> Option<AssignRec<'a>> {
+        self.assigns
+            .get(name)?
+            .iter()
+            .rev()
+            .find(|rec| rec.stmt.end() <= at)
+            .copied()
+    }
+
+    /// The assignments of `name` that may reach a use at `at`: the last unconditional one
+    /// before it, and the conditional ones after that.
+    pub fn reaching(&self, name: &str, at: TextSize) -> Vec<AssignRec<'a>> {
+        let Some(all) = self.assigns.get(name) else {
+            return Vec::new();
+        };
+        let mut found = Vec::new();
+        for rec in all.iter().rev() {
+            if rec.stmt.end() > at {
+                continue;
+            }
+            found.push(*rec);
+            let unconditional = rec.cond.is_none_or(|c| c.contains(at));
+            if unconditional && !rec.aug {
+                break;
+            }
+            if found.len() >= 6 {
+                break;
+            }
+        }
+        found.reverse();
+        found
+    }
+}
+
+/// A base class as written: resolved through imports, or a name of this file.
+fn base_callee(base: &Expr, semantic: &Semantic<'_>) -> Option<Callee> {
+    let base = match base {
+        Expr::Subscript(sub) => &*sub.value, // Generic[T], nn.Module[...]
+        other => other,
+    };
+    if let Some(q) = semantic.resolve(base) {
+        return Some(Callee::Qualified(q));
+    }
+    let name = UnqualifiedName::from_expr(base)?;
+    Some(Callee::Local(name.segments().join(".")))
+}
+
+/// Classification of calls and names at the end of the walk.
+pub(crate) struct Resolver<'b, 'a> {
+    pub builder: &'b FactsBuilder<'a>,
+    pub semantic: &'b Semantic<'a>,
+    /// Module-level classes and functions of the file.
+    pub module_names: rustc_hash::FxHashSet<&'a str>,
+}
+
+/// A method call on a value: `loss.backward()`, `optimizer.step()`, `x.mean()`.
+pub(crate) struct MethodCall<'a> {
+    pub receiver: &'a Expr,
+    pub name: &'a str,
+}
+
+impl<'b, 'a> Resolver<'b, 'a> {
+    fn knowledge(&self) -> &Knowledge {
+        &self.builder.knowledge
+    }
+
+    /// The scopes to search for a name used in `scope`: itself, its enclosing functions, then
+    /// the module.
+    fn scope_chain(&self, scope: usize) -> impl Iterator<Item = usize> + '_ {
+        std::iter::successors(Some(scope), |&s| self.builder.scopes[s].parent)
+    }
+
+    /// What a callee expression names.
+    pub fn callee(&self, scope: usize, func: &'a Expr, at: TextSize) -> Option<Callee> {
+        match func {
+            Expr::Name(name) => self.name_callee(scope, name.id.as_str(), at, 0),
+            Expr::Attribute(attr) => {
+                if let Expr::Name(receiver) = &*attr.value
+                    && receiver.id.as_str() == "self"
+                {
+                    return Some(self.self_member(scope, attr.attr.as_str()));
+                }
+                let q = self.semantic.resolve(func)?;
+                Some(Callee::Qualified(q))
+            }
+            Expr::Call(inner) => {
+                let ctor = self.callee(scope, &inner.func, at)?;
+                Some(Callee::InstanceOf(Box::new(ctor)))
+            }
+            _ => None,
+        }
+    }
+
+    fn name_callee(&self, scope: usize, name: &'a str, at: TextSize, depth: u8) -> Option<Callee> {
+        for s in self.scope_chain(scope) {
+            let draft = &self.builder.scopes[s];
+            // In enclosing scopes every assignment counts (the inner function runs later).
+            let at = if s == scope {
+                at
+            } else {
+                TextSize::new(u32::MAX)
+            };
+            if let Some(last) = draft.last_reaching(name, at) {
+                return Some(match last.value {
+                    AssignValue::Expr(Expr::Call(call)) if depth < 4 => {
+                        match self.callee(s, &call.func, last.stmt.start()) {
+                            Some(ctor) => Callee::InstanceOf(Box::new(ctor)),
+                            None => Callee::Variable(name.to_string()),
+                        }
+                    }
+                    _ => Callee::Variable(name.to_string()),
+                });
+            }
+            if draft.params.contains(&name) {
+                return Some(Callee::Variable(name.to_string()));
+            }
+            if s != 0 && draft.nested.iter().any(|(n, _)| *n == name) {
+                return Some(Callee::Local(name.to_string()));
+            }
+        }
+        if let Some(q) = self.semantic.imports.get(name) {
+            return Some(Callee::Qualified(q.to_string()));
+        }
+        if self.module_names.contains(name) {
+            return Some(Callee::Local(name.to_string()));
+        }
+        if self.knowledge().is_builtin_name(name) {
+            return None;
+        }
+        Some(Callee::Variable(name.to_string()))
+    }
+
+    /// `self.<name>`: an attribute whose constructor this file shows, or a member to resolve
+    /// through the class hierarchy.
+    fn self_member(&self, scope: usize, name: &str) -> Callee {
+        if let Some(class) = self.builder.scopes[scope].class {
+            let draft = &self.builder.classes[class as usize];
+            if let Some(&(_, Expr::Call(call), stmt, attr_scope)) = draft
+                .attrs
+                .iter()
+                .rev()
+                .find(|(n, v, _, _)| *n == name && matches!(v, Expr::Call(_)))
+                && let Some(ctor) = self.callee(attr_scope, &call.func, stmt.start())
+                && !matches!(ctor, Callee::SelfMember(_))
+            {
+                return Callee::InstanceOf(Box::new(ctor));
+            }
+        }
+        Callee::SelfMember(name.to_string())
+    }
+
+    /// The API kind of a callee that is, or is an instance of, a known API.
+    pub fn api_kind(&self, callee: &Callee) -> Option<ApiKind> {
+        match callee {
+            Callee::Qualified(q) => self
+                .knowledge()
+                .classify_call(&self.knowledge().canonical(q)),
+            _ => None,
+        }
+    }
+
+    pub fn is_method_call(&self, func: &'a Expr) -> Option<MethodCall<'a>> {
+        let Expr::Attribute(attr) = func else {
+            return None;
+        };
+        if self.semantic.resolve(func).is_some() {
+            return None; // `torch.mean`, `nn.functional.x`: a module function, not a method
+        }
+        if matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self") {
+            return None;
+        }
+        Some(MethodCall {
+            receiver: &attr.value,
+            name: attr.attr.as_str(),
+        })
+    }
+
+    /// The last name in a receiver expression (`self.optimizer` → `optimizer`).
+    pub fn receiver_name(receiver: &Expr) -> Option<&str> {
+        match receiver {
+            Expr::Name(n) => Some(n.id.as_str()),
+            Expr::Attribute(a) => Some(a.attr.as_str()),
+            _ => None,
+        }
+    }
+
+    /// True if the receiver of `.step()` / `.minimize()` is an optimizer.
+    fn is_optimizer_receiver(&self, scope: usize, receiver: &'a Expr, at: TextSize) -> bool {
+        let callee = match receiver {
+            Expr::Name(n) => self.name_callee(scope, n.id.as_str(), at, 0),
+            Expr::Attribute(a) if matches!(&*a.value, Expr::Name(n) if n.id.as_str() == "self") => {
+                Some(self.self_member(scope, a.attr.as_str()))
+            }
+            Expr::Call(call) => self
+                .callee(scope, &call.func, at)
+                .map(|c| Callee::InstanceOf(Box::new(c))),
+            _ => None,
+        };
+        if let Some(Callee::InstanceOf(ctor)) = &callee {
+            match self.api_kind(ctor) {
+                Some(ApiKind::Optimizer) => return true,
+                Some(_) => return false,
+                None => {}
+            }
+        }
+        Self::receiver_name(receiver).is_some_and(|n| self.knowledge().is_optimizer_variable(n))
+    }
+
+    fn is_tape(&self, scope: usize, receiver: &Expr) -> bool {
+        let Some(name) = Self::receiver_name(receiver) else {
+            return false;
+        };
+        self.scope_chain(scope)
+            .any(|s| self.builder.scopes[s].tapes.contains(&name))
+            || name.contains("tape")
+    }
+
+    /// Classify the calls of one scope.
+    fn scope_facts(&self, index: usize, classes: &[ClassFacts]) -> ScopeFacts {
+        let draft = &self.builder.scopes[index];
+        let knowledge = self.knowledge();
+        let mut facts = ScopeFacts {
+            loops: draft.loops.clone(),
+            ..ScopeFacts::default()
+        };
+        let mut roots: Vec<(&'a Expr, TextRange, Option<LoopId>)> = Vec::new();
+        let in_compile =
+            |range: TextRange| draft.compile_args.iter().any(|c| c.contains_range(range));
+
+        for rec in &draft.calls {
+            let call = rec.call;
+            let at = call.start();
+            let range = call.range();
+            let step = |kind| GradStep {
+                kind,
+                range,
+                in_loop: rec.in_loop,
+            };
+
+            if let Some(method) = self.is_method_call(&call.func) {
+                let name = method.name;
+                let args = &call.arguments.args;
+                if knowledge.backward_methods.iter().any(|m| m == name) {
+                    // `loss.backward()`, `accelerator.backward(loss)`, `self.manual_backward(loss)`,
+                    // `scaler.scale(loss).backward()`.
+                    let root = match (&args[..], method.receiver) {
+                        ([first, ..], _) => Some(first),
+                        ([], Expr::Call(inner)) if matches!(&*inner.func, Expr::Attribute(a) if a.attr.as_str() == "scale") => {
+                            inner.arguments.args.first()
+                        }
+                        ([], receiver) => Some(receiver),
+                    };
+                    if let Some(root) = root {
+                        roots.push((root, range, rec.in_loop));
+                    }
+                    facts.grad_steps.push(step(GradKind::Backward));
+                } else if knowledge.zero_grad_methods.iter().any(|m| m == name) {
+                    facts.grad_steps.push(step(GradKind::ZeroGrad));
+                    self.note_optimizer_attr(&mut facts, method.receiver, range);
+                } else if name == "step" && self.is_optimizer_receiver(index, method.receiver, at) {
+                    facts.grad_steps.push(step(GradKind::OptimizerStep));
+                    self.note_optimizer_attr(&mut facts, method.receiver, range);
+                } else if name == "step"
+                    && Self::receiver_name(method.receiver).is_some_and(|n| n.contains("scaler"))
+                    && !args.is_empty()
+                {
+                    facts.grad_steps.push(step(GradKind::OptimizerStep));
+                } else if knowledge.apply_gradient_methods.iter().any(|m| m == name) {
+                    facts.grad_steps.push(step(GradKind::ApplyGradients));
+                    self.note_optimizer_attr(&mut facts, method.receiver, range);
+                } else if knowledge.minimize_methods.iter().any(|m| m == name)
+                    && self.is_optimizer_receiver(index, method.receiver, at)
+                {
+                    let loss = args
+                        .first()
+                        .or_else(|| call.arguments.find_keyword("loss").map(|k| &k.value));
+                    if let Some(loss) = loss {
+                        roots.push((loss, range, rec.in_loop));
+                    }
+                    facts.grad_steps.push(step(GradKind::Minimize));
+                    self.note_optimizer_attr(&mut facts, method.receiver, range);
+                } else if name == "gradient" && self.is_tape(index, method.receiver) {
+                    if let Some(first) = args.first() {
+                        roots.push((first, range, rec.in_loop));
+                    }
+                    facts.grad_steps.push(step(GradKind::Gradient));
+                } else if name == "run"
+                    && Self::receiver_name(method.receiver).is_some_and(|n| n.contains("sess"))
+                    && self.runs_train_op(index, call)
+                {
+                    facts.grad_steps.push(step(GradKind::SessionRun));
+                } else if name == "add_loss" {
+                    facts.evidence.push(LossEvidence {
+                        kind: Evidence::AddLoss,
+                        range,
+                        in_loop: rec.in_loop,
+                    });
+                } else if knowledge.is_loss_callee(name)
+                    && !knowledge.reduction_methods.iter().any(|m| m == name)
+                {
+                    // `model.compute_loss(batch)`, `criterion.forward(...)` on an unknown object.
+                    facts.evidence.push(LossEvidence {
+                        kind: Evidence::CalleeCall(Callee::Variable(name.to_string())),
+                        range,
+                        in_loop: rec.in_loop,
+                    });
+                } else if let Some(receiver) = Self::receiver_name(method.receiver)
+                    && knowledge.is_loss_callee(receiver)
+                    && name == "forward"
+                {
+                    facts.evidence.push(LossEvidence {
+                        kind: Evidence::CalleeCall(Callee::Variable(receiver.to_string())),
+                        range,
+                        in_loop: rec.in_loop,
+                    });
+                }
+                continue;
+            }
+
+            if let Expr::Attribute(attr) = &*call.func
+                && attr.attr.as_str() == "add_loss"
+                && matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self")
+            {
+                facts.evidence.push(LossEvidence {
+                    kind: Evidence::AddLoss,
+                    range,
+                    in_loop: rec.in_loop,
+                });
+                continue;
+            }
+            let Some(callee) = self.callee(index, &call.func, at) else {
+                continue;
+            };
+            if matches!(&*call.func, Expr::Name(n) if n.id.as_str() == "self") {
+                continue; // `self(x)`: the model calls itself.
+            }
+            let kind = match &callee {
+                Callee::Qualified(_) => self.api_kind(&callee),
+                Callee::InstanceOf(ctor) => match self.api_kind(ctor) {
+                    Some(ApiKind::LossClass) => {
+                        facts.evidence.push(LossEvidence {
+                            kind: Evidence::LossApiCall(ctor.name().to_string()),
+                            range,
+                            in_loop: rec.in_loop,
+                        });
+                        continue;
+                    }
+                    _ => None,
+                },
+                _ => None,
+            };
+            match kind {
+                Some(ApiKind::LossFunction) => {
+                    facts.evidence.push(LossEvidence {
+                        kind: Evidence::LossApiCall(callee.name().to_string()),
+                        range,
+                        in_loop: rec.in_loop,
+                    });
+                }
+                Some(ApiKind::Backward) => {
+                    if let Some(first) = call.arguments.args.first() {
+                        roots.push((first, range, rec.in_loop));
+                    }
+                    facts.grad_steps.push(step(GradKind::Backward));
+                }
+                Some(ApiKind::Gradient) => {
+                    if let Some(first) = call.arguments.args.first() {
+                        roots.push((first, range, rec.in_loop));
+                    }
+                    facts.grad_steps.push(step(GradKind::Gradient));
+                }
+                Some(ApiKind::GradTransform) => {
+                    facts.grad_steps.push(step(GradKind::GradTransform));
+                    if let Some(first) = call.arguments.args.first()
+                        && let Some(f) = self.callee(index, first, at)
+                    {
+                        facts.grad_transformed.push(f);
+                    }
+                }
+                Some(ApiKind::OptimizerStep) => {
+                    facts.grad_steps.push(step(GradKind::OptimizerStep))
+                }
+                Some(ApiKind::Math | ApiKind::Reduction | ApiKind::GradientTape) => {}
+                Some(kind) => {
+                    let name = match &callee {
+                        Callee::Qualified(q) => knowledge.canonical(q).into_owned(),
+                        other => other.name().to_string(),
+                    };
+                    facts.api_calls.push(ApiUse {
+                        kind,
+                        name,
+                        range,
+                        in_loop: rec.in_loop,
+                        in_compile: in_compile(range),
+                    });
+                }
+                None => {
+                    // Calls that may reach a project component. `self.x(...)` of an attribute
+                    // built from a known API, or of a method of this class, is not one.
+                    let project = match &callee {
+                        Callee::Qualified(q) => !knowledge.is_external(q),
+                        Callee::Local(_) => true,
+                        Callee::SelfMember(name) => {
+                            knowledge.is_loss_callee(name) || !self.is_own_method(index, name)
+                        }
+                        Callee::InstanceOf(ctor) => match &**ctor {
+                            Callee::Qualified(q) => !knowledge.is_external(q),
+                            Callee::Local(_) => true,
+                            Callee::SelfMember(name) => knowledge.is_loss_callee(name),
+                            _ => false,
+                        },
+                        Callee::Variable(name) => {
+                            knowledge.is_loss_callee(name) || knowledge.is_model_variable(name)
+                        }
+                    };
+                    if project {
+                        if !matches!(&callee, Callee::Variable(n) if !knowledge.is_loss_callee(n)) {
+                            facts.evidence.push(LossEvidence {
+                                kind: Evidence::CalleeCall(callee.clone()),
+                                range,
+                                in_loop: rec.in_loop,
+                            });
+                        }
+                        if !matches!(callee, Callee::SelfMember(_)) {
+                            facts.project_calls.push(ProjectCall {
+                                callee,
+                                range,
+                                in_loop: rec.in_loop,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+
+        // Loss-named variables assigned a computation.
+        let mut named: Vec<(&str, &AssignRec<'a>)> = draft
+            .assigns
+            .iter()
+            .filter(|(name, _)| knowledge.is_loss_variable(name))
+            .flat_map(|(name, recs)| recs.iter().map(move |r| (*name, r)))
+            .collect();
+        named.sort_by_key(|(_, r)| r.stmt.start());
+        for (name, rec) in named {
+            let value = match rec.value {
+                AssignValue::Expr(e) => e,
+                AssignValue::Element(e, _) => e,
+                _ => continue,
+            };
+            if is_computation(value, self) {
+                facts.evidence.push(LossEvidence {
+                    kind: Evidence::NamedAssign(name.to_string()),
+                    range: rec.stmt,
+                    in_loop: rec.in_loop,
+                });
+            }
+        }
+        for &(name, value, stmt, in_loop) in &draft.self_loss_assigns {
+            if is_computation(value, self) {
+                facts.evidence.push(LossEvidence {
+                    kind: Evidence::NamedAssign(format!("self.{name}")),
+                    range: stmt,
+                    in_loop,
+                });
+            }
+        }
+        facts.evidence.sort_by_key(|e| e.range.start());
+
+        // How the differentiated values are built.
+        let shapes = ShapeBuilder {
+            resolver: self,
+            scope: index,
+        };
+        for (root, consumer, in_loop) in roots {
+            facts
+                .differentiated
+                .push(shapes.loss_value(root, Some(consumer), in_loop));
+        }
+        // Returned losses: from loss-named functions, loss-named variables, or `loss=` fields.
+        let function_name = draft
+            .function
+            .map(|f| self.builder.functions[f as usize].facts.name.as_str());
+        let class_is_loss = draft
+            .class
+            .is_some_and(|c| knowledge.is_loss_class_name(&classes[c as usize].name));
+        for &(value, in_loop) in &draft.returns {
+            let returned = returned_loss(value, knowledge);
+            let loss_function = function_name.is_some_and(|n| knowledge.is_loss_callee(n))
+                || (class_is_loss && function_name.is_some_and(|n| knowledge.is_forward_method(n)));
+            let expr = match returned {
+                Some(expr) => expr,
+                None if loss_function => value,
+                None => continue,
+            };
+            facts.returned.push(shapes.loss_value(expr, None, in_loop));
+        }
+        facts
+    }
+
+    /// True if `name` is a method defined in the class of `scope` in this file.
+    fn is_own_method(&self, scope: usize, name: &str) -> bool {
+        let Some(class) = self.builder.scopes[scope].class else {
+            return false;
+        };
+        self.builder.classes[class as usize]
+            .facts
+            .methods
+            .iter()
+            .any(|&m| self.builder.functions[m as usize].facts.name == name)
+    }
+
+    fn note_optimizer_attr(&self, facts: &mut ScopeFacts, receiver: &Expr, range: TextRange) {
+        if let Expr::Attribute(attr) = receiver
+            && matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self")
+        {
+            facts
+                .optimizer_attr_uses
+                .push((attr.attr.to_string(), range));
+        }
+    }
+
+    /// `sess.run(train_op)`, `sess.run([train_op, loss], ...)`: a fetched value is a training op.
+    fn runs_train_op(&self, scope: usize, call: &'a ExprCall) -> bool {
+        let Some(first) = call.arguments.args.first() else {
+            return false;
+        };
+        let fetched: Vec<&Expr> = match first {
+            Expr::List(l) => l.elts.iter().collect(),
+            Expr::Tuple(t) => t.elts.iter().collect(),
+            other => vec![other],
+        };
+        fetched.iter().any(|expr| {
+            let name = match expr {
+                Expr::Name(n) => n.id.as_str(),
+                Expr::Attribute(a) => a.attr.as_str(),
+                _ => return false,
+            };
+            if ["train_op", "train_step", "optimizer", "optim", "opt", "update", "updates", "train"]
+                .iter()
+                .any(|n| name == *n || name.ends_with(&format!("_{n}")) || name.starts_with(&format!("{n}_")))
+            {
+                return true;
+            }
+            // `train_op = optimizer.minimize(loss)` somewhere in scope.
+            self.scope_chain(scope).any(|s| {
+                self.builder.scopes[s].assigns.get(name).is_some_and(|recs| {
+                    recs.iter().any(|r| {
+                        matches!(r.value, AssignValue::Expr(Expr::Call(c))
+                            if matches!(&*c.func, Expr::Attribute(a)
+                                if self.knowledge().minimize_methods.iter().any(|m| m == a.attr.as_str())
+                                    || self.knowledge().apply_gradient_methods.iter().any(|m| m == a.attr.as_str())))
+                    })
+                })
+            })
+        })
+    }
+}
+
+/// A value that is computed rather than copied: it calls something or does arithmetic (and is
+/// not detached for logging).
+fn is_computation(value: &Expr, resolver: &Resolver<'_, '_>) -> bool {
+    match value {
+        Expr::Call(call) => {
+            if let Expr::Attribute(attr) = &*call.func
+                && matches!(
+                    attr.attr.as_str(),
+                    "item"
+                        | "detach"
+                        | "tolist"
+                        | "numpy"
+                        | "cpu"
+                        | "get"
+                        | "pop"
+                        | "copy"
+                        | "clone"
+                )
+            {
+                return false;
+            }
+            if let Expr::Name(name) = &*call.func
+                && resolver.knowledge().is_builtin_name(name.id.as_str())
+                && name.id.as_str() != "sum"
+            {
+                return false;
+            }
+            true
+        }
+        Expr::BinOp(bin) => {
+            is_computation(&bin.left, resolver) || is_computation(&bin.right, resolver) || {
+                // `a + b` of two names is a computation too (combining terms).
+                !matches!(&*bin.left, Expr::NumberLiteral(_))
+                    && !matches!(&*bin.right, Expr::NumberLiteral(_))
+            }
+        }
+        Expr::UnaryOp(op) => is_computation(&op.operand, resolver),
+        _ => false,
+    }
+}
+
+/// The loss inside a returned value: `return loss`, `return loss, logs`,
+/// `return Output(loss=loss, ...)`, `return {"loss": loss}`.
+fn returned_loss<'a>(value: &'a Expr, knowledge: &Knowledge) -> Option<&'a Expr> {
+    match value {
+        Expr::Name(name) if knowledge.is_loss_variable(name.id.as_str()) => Some(value),
+        Expr::Tuple(tuple) => tuple.elts.iter().find_map(|e| returned_loss(e, knowledge)),
+        Expr::Call(call) => call
+            .arguments
+            .find_keyword("loss")
+            .map(|k| &k.value)
+            .filter(|v| !v.is_none_literal_expr()),
+        Expr::If(ifexp) => returned_loss(&ifexp.body, knowledge)
+            .or_else(|| returned_loss(&ifexp.orelse, knowledge)),
+        Expr::Dict(dict) => dict.items.iter().find_map(|item| match &item.key {
+            Some(Expr::StringLiteral(key)) if key.value.to_str() == "loss" => Some(&item.value),
+            _ => None,
+        }),
+        _ => None,
+    }
+}

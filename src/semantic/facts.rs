@@ -1,0 +1,381 @@
+//! The semantic summary of one file (`FileFacts`): everything the cross-file project index and
+//! the project rules need, computed in the single tree walk, so that the tree can be dropped
+//! right after. Plain data, serialisable (the cache stores it).
+
+use ruff_text_size::TextRange;
+use serde::{Deserialize, Serialize};
+
+use crate::knowledge::ApiKind;
+use crate::suppression::Suppressions;
+
+/// The MODLR roles, plus Task (a loss fused with backward/step, thesis Table 4.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Role {
+    Model,
+    Optimizer,
+    Dataset,
+    Loss,
+    Runner,
+    Task,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Model => "Model",
+            Role::Optimizer => "Optimizer",
+            Role::Dataset => "Dataset",
+            Role::Loss => "Loss",
+            Role::Runner => "Runner",
+            Role::Task => "Task",
+        }
+    }
+}
+
+pub type ClassId = u32;
+pub type FunctionId = u32;
+pub type LoopId = u32;
+
+/// A callee (or a base class), as precisely as the file alone can name it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Callee {
+    /// Resolved through the imports: `torch.nn.functional.cross_entropy`, `proj.losses.focal`.
+    Qualified(String),
+    /// A module-level class or function of this file.
+    Local(String),
+    /// `self.<name>`: a method or an instance attribute, resolved through the class hierarchy.
+    SelfMember(String),
+    /// A variable bound to the result of calling this callee (`model = Net()`).
+    InstanceOf(Box<Callee>),
+    /// A variable or parameter of unknown value: only its name is evidence.
+    Variable(String),
+}
+
+impl Callee {
+    /// The last name segment, for messages and name heuristics.
+    pub fn name(&self) -> &str {
+        match self {
+            Callee::Qualified(q) => q.rsplit('.').next().unwrap_or(q),
+            Callee::Local(n) | Callee::SelfMember(n) | Callee::Variable(n) => n,
+            Callee::InstanceOf(inner) => inner.name(),
+        }
+    }
+}
+
+/// A leaf of a loss expression, classified as far as one file allows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Term {
+    /// A known library loss: function call or call of a loss object (`F.cross_entropy(..)`,
+    /// `self.criterion(..)` with `self.criterion = nn.CrossEntropyLoss()`).
+    LossApi(String),
+    /// A call the project index must classify (a Loss component? a model? something else?).
+    Call(Callee),
+    /// A call of the model itself (`self(x)`) or of a layer.
+    ModelCall,
+    /// `outputs.loss`, `outputs["loss"]`: a loss the model already computed.
+    LossAttr,
+    /// A parameter or variable with no visible assignment; its name is evidence.
+    Param(String),
+    /// Data from the loop (`for x, y in loader`).
+    Batch,
+    /// A literal number.
+    Const,
+    /// A value cut off from the graph (`.item()`, `.detach()`): logging arithmetic.
+    Detached,
+    Opaque,
+}
+
+/// How the value that is differentiated (or returned as a loss) is built: a small tree over
+/// [`Term`]s, enough to tell a loss *definition* from a *usage* (thesis §3.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Shape {
+    Leaf(Term),
+    /// `a + b`, `a * w`, `-a`.
+    Arith(Vec<Shape>),
+    /// `x.mean()`, `torch.sum(x)`.
+    Reduce(Box<Shape>),
+    /// `torch.log(x)`, `x.pow(2)`.
+    Math(Vec<Shape>),
+    /// Alternatives: `if a: loss = f(..) else: loss = g(..)`, `a if c else b`.
+    Branch(Vec<Shape>),
+    /// Terms accumulated in a loop: `for h in heads: loss += crit(h(x), y)`.
+    Accumulate(Vec<Shape>),
+    /// `sum([l1, l2])`, `sum(losses.values())`.
+    Collection(Vec<Shape>),
+}
+
+/// What a gradient-machinery call does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum GradKind {
+    /// `loss.backward()`, `accelerator.backward(loss)`, `self.manual_backward(loss)`.
+    Backward,
+    /// `optimizer.zero_grad()`.
+    ZeroGrad,
+    /// `optimizer.step()`, `scaler.step(opt)`, `optax.apply_updates`.
+    OptimizerStep,
+    /// `tape.gradient(loss, vars)`, `torch.autograd.grad`, `tf.gradients`.
+    Gradient,
+    /// `optimizer.apply_gradients(...)`, flax `state.apply_gradients`.
+    ApplyGradients,
+    /// `optimizer.minimize(loss)` (TF1/Keras).
+    Minimize,
+    /// `sess.run(train_op)`.
+    SessionRun,
+    /// `jax.grad(loss_fn)`.
+    GradTransform,
+}
+
+impl GradKind {
+    /// Steps that update parameters (a loop with one of these trains).
+    pub fn updates_parameters(self) -> bool {
+        matches!(
+            self,
+            GradKind::OptimizerStep
+                | GradKind::ApplyGradients
+                | GradKind::Minimize
+                | GradKind::SessionRun
+        )
+    }
+
+    pub fn computes_gradients(self) -> bool {
+        matches!(
+            self,
+            GradKind::Backward | GradKind::Gradient | GradKind::Minimize | GradKind::GradTransform
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GradStep {
+    pub kind: GradKind,
+    pub range: TextRange,
+    /// Innermost loop of the scope containing the call.
+    pub in_loop: Option<LoopId>,
+}
+
+/// A loop of a scope (function body or module-level code).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoopFacts {
+    pub range: TextRange,
+    /// The `for ...:` / `while ...:` line.
+    pub header: TextRange,
+    pub parent: Option<LoopId>,
+}
+
+/// A value that is differentiated (or returned as the loss) and how it is built.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LossValue {
+    /// The expression that is differentiated/returned (e.g. `loss` in `loss.backward()`).
+    pub range: TextRange,
+    /// The statement that defines the value (the last assignment), or the expression itself.
+    pub definition: TextRange,
+    /// Every statement of the backward slice that builds the value, in source order.
+    pub slice: Vec<TextRange>,
+    pub shape: Shape,
+    /// The gradient call that consumes it, if any.
+    pub consumer: Option<TextRange>,
+    pub in_loop: Option<LoopId>,
+}
+
+/// Evidence that a scope computes a loss (for "loss in model").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Evidence {
+    /// A known loss API is called (function, or a loss object built from a loss class).
+    LossApiCall(String),
+    /// A callee the index must classify; a finding only if it is a Loss component.
+    CalleeCall(Callee),
+    /// `<loss-named variable> = <computation>`.
+    NamedAssign(String),
+    /// Keras `self.add_loss(...)`.
+    AddLoss,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LossEvidence {
+    pub kind: Evidence,
+    pub range: TextRange,
+    pub in_loop: Option<LoopId>,
+}
+
+/// A call of a known framework API (layers, optimizers, data loading, ...).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiUse {
+    pub kind: ApiKind,
+    pub name: String,
+    pub range: TextRange,
+    pub in_loop: Option<LoopId>,
+    /// Inside the argument list of a framework hook call such as Keras `compile(...)`.
+    pub in_compile: bool,
+}
+
+/// A call of something that may be a project component (resolved by the index).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectCall {
+    pub callee: Callee,
+    pub range: TextRange,
+    pub in_loop: Option<LoopId>,
+}
+
+/// What one scope (a function body, or the module's top-level code) does.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScopeFacts {
+    pub loops: Vec<LoopFacts>,
+    pub grad_steps: Vec<GradStep>,
+    pub evidence: Vec<LossEvidence>,
+    pub differentiated: Vec<LossValue>,
+    pub returned: Vec<LossValue>,
+    pub api_calls: Vec<ApiUse>,
+    pub project_calls: Vec<ProjectCall>,
+    /// Functions handed to `jax.grad` & co.: they are losses.
+    pub grad_transformed: Vec<Callee>,
+    /// `self.<attr>.step()` / `self.<attr>.zero_grad()` on an optimizer attribute.
+    pub optimizer_attr_uses: Vec<(String, TextRange)>,
+}
+
+impl ScopeFacts {
+    /// Loops that train: they contain a parameter update, or a backward pass.
+    pub fn training_loops(&self) -> Vec<LoopId> {
+        let mut ids: Vec<LoopId> = Vec::new();
+        for step in &self.grad_steps {
+            if !(step.kind.updates_parameters() || step.kind == GradKind::Backward) {
+                continue;
+            }
+            // Every loop enclosing the step trains; report the outermost.
+            let mut current = step.in_loop;
+            while let Some(id) = current {
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+                current = self.loops[id as usize].parent;
+            }
+        }
+        ids.sort_unstable();
+        ids
+    }
+
+    /// The outermost loops that train.
+    pub fn outermost_training_loops(&self) -> Vec<LoopId> {
+        let training = self.training_loops();
+        training
+            .iter()
+            .copied()
+            .filter(|id| {
+                self.loops[*id as usize]
+                    .parent
+                    .is_none_or(|p| !training.contains(&p))
+            })
+            .collect()
+    }
+
+    pub fn has(&self, kind: GradKind) -> bool {
+        self.grad_steps.iter().any(|s| s.kind == kind)
+    }
+
+    /// True if `inner` is `outer` or nested in it.
+    pub fn loop_within(&self, inner: Option<LoopId>, outer: LoopId) -> bool {
+        let mut current = inner;
+        while let Some(id) = current {
+            if id == outer {
+                return true;
+            }
+            current = self.loops[id as usize].parent;
+        }
+        false
+    }
+}
+
+/// `self.<name> = <call>` (or a class-level `name = <call>`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attribute {
+    pub name: String,
+    pub ctor: Callee,
+    pub range: TextRange,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClassFacts {
+    pub name: String,
+    /// `Outer.Inner` for nested classes.
+    pub qualname: String,
+    pub range: TextRange,
+    pub name_range: TextRange,
+    pub bases: Vec<Callee>,
+    pub methods: Vec<FunctionId>,
+    pub attributes: Vec<Attribute>,
+    /// `self.<attr> = <parameter>` in `__init__`: components handed in (e.g. an optimizer).
+    pub held: Vec<(String, String, TextRange)>,
+    pub enclosing_function: Option<FunctionId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FunctionFacts {
+    pub name: String,
+    /// `Class.method`, `outer.inner`, `function`.
+    pub qualname: String,
+    pub range: TextRange,
+    pub name_range: TextRange,
+    pub class: Option<ClassId>,
+    pub parent: Option<FunctionId>,
+    pub params: Vec<String>,
+    pub is_generator: bool,
+    /// `return inner` where `inner` is a function nested in this one (a factory).
+    pub returns_nested: Option<FunctionId>,
+    /// Framework APIs whose result is returned (`return DataLoader(...)`).
+    pub returns_apis: Vec<ApiKind>,
+    pub body: ScopeFacts,
+}
+
+/// Everything dllint learned about one file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileFacts {
+    /// The dotted package containing the file, if it is inside one.
+    pub package: Option<String>,
+    pub line_count: u32,
+    /// Module-level import bindings (local name → qualified), for re-exports.
+    pub imports: Vec<(String, String)>,
+    pub classes: Vec<ClassFacts>,
+    pub functions: Vec<FunctionFacts>,
+    /// Module-level code.
+    pub module: ScopeFacts,
+    /// Module-level names assigned a call result (`model = Net()`), for re-exported instances.
+    pub module_instances: Vec<(String, Callee)>,
+    pub suppressions: Suppressions,
+    /// The file had syntax errors; its facts come from a recovered tree.
+    pub recovered: bool,
+}
+
+impl FileFacts {
+    pub fn class_named(&self, name: &str) -> Option<(ClassId, &ClassFacts)> {
+        self.classes
+            .iter()
+            .enumerate()
+            .find(|(_, c)| {
+                c.name == name && c.enclosing_function.is_none() && !c.qualname.contains('.')
+            })
+            .map(|(i, c)| (i as ClassId, c))
+    }
+
+    pub fn function_named(&self, name: &str) -> Option<(FunctionId, &FunctionFacts)> {
+        self.functions
+            .iter()
+            .enumerate()
+            .find(|(_, f)| f.name == name && f.class.is_none() && f.parent.is_none())
+            .map(|(i, f)| (i as FunctionId, f))
+    }
+
+    pub fn import_target(&self, name: &str) -> Option<&str> {
+        self.imports
+            .iter()
+            .rev()
+            .find(|(local, _)| local == name)
+            .map(|(_, q)| q.as_str())
+    }
+
+    pub fn method(&self, class: ClassId, name: &str) -> Option<(FunctionId, &FunctionFacts)> {
+        self.classes[class as usize]
+            .methods
+            .iter()
+            .map(|&id| (id, &self.functions[id as usize]))
+            .find(|(_, f)| f.name == name)
+    }
+}

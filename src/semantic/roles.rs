@@ -1,0 +1,472 @@
+//! MODLR roles for every class, function and module of the project, each with the evidence
+//! that decided it (`dllint map --explain` prints it). Computed once, after the index is built.
+
+use rustc_hash::FxHashSet;
+
+use crate::knowledge::{ApiKind, Framework};
+use crate::semantic::facts::{Callee, ClassId, FunctionId, GradKind, Role};
+use crate::semantic::index::{FileId, ProjectIndex, Symbol};
+
+/// A small set of roles.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct RoleSet(u8);
+
+impl RoleSet {
+    fn bit(role: Role) -> u8 {
+        1 << (role as u8)
+    }
+    pub fn insert(&mut self, role: Role) {
+        self.0 |= Self::bit(role);
+    }
+    pub fn remove(&mut self, role: Role) {
+        self.0 &= !Self::bit(role);
+    }
+    pub fn contains(&self, role: Role) -> bool {
+        self.0 & Self::bit(role) != 0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0 == 0
+    }
+    pub fn iter(&self) -> impl Iterator<Item = Role> + '_ {
+        [
+            Role::Model,
+            Role::Optimizer,
+            Role::Dataset,
+            Role::Loss,
+            Role::Runner,
+            Role::Task,
+        ]
+        .into_iter()
+        .filter(|r| self.contains(*r))
+    }
+}
+
+/// The roles of one class and why.
+#[derive(Debug, Clone, Default)]
+pub struct ClassRole {
+    pub roles: RoleSet,
+    pub evidence: Vec<String>,
+    /// The framework whose base class this class (transitively) extends.
+    pub framework: Option<usize>,
+    /// The project superclass that made this class a Model, when it was not this class itself.
+    pub model_ancestor: Option<(FileId, ClassId)>,
+    /// Builds network structure itself (layers, sub-models).
+    pub builds_layers: bool,
+}
+
+/// The roles of one function and why.
+#[derive(Debug, Clone, Default)]
+pub struct FunctionRole {
+    pub roles: RoleSet,
+    pub evidence: Vec<String>,
+    /// Returns a nested loss function (GAN code: `def get_loss_fn(): def loss_fn(...)`).
+    pub loss_factory: bool,
+}
+
+pub struct Roles {
+    classes: Vec<Vec<ClassRole>>,
+    functions: Vec<Vec<FunctionRole>>,
+    modules: Vec<RoleSet>,
+}
+
+impl Roles {
+    pub fn compute(index: &ProjectIndex) -> Roles {
+        let mut builder = Builder {
+            index,
+            classes: index
+                .files
+                .iter()
+                .map(|f| vec![None; f.facts.classes.len()])
+                .collect(),
+            in_progress: FxHashSet::default(),
+        };
+        for (f, file) in index.files.iter().enumerate() {
+            for c in 0..file.facts.classes.len() {
+                builder.class_role(f as FileId, c as ClassId);
+            }
+        }
+        let classes: Vec<Vec<ClassRole>> = builder
+            .classes
+            .into_iter()
+            .map(|file| file.into_iter().map(Option::unwrap_or_default).collect())
+            .collect();
+
+        // Functions handed to `jax.grad` & co. anywhere in the project are losses.
+        let mut grad_transformed: FxHashSet<(FileId, FunctionId)> = FxHashSet::default();
+        for (f, file) in index.files.iter().enumerate() {
+            let f = f as FileId;
+            let scopes = std::iter::once(&file.facts.module)
+                .chain(file.facts.functions.iter().map(|x| &x.body));
+            for scope in scopes {
+                for callee in &scope.grad_transformed {
+                    let symbol = match callee {
+                        Callee::Local(name) | Callee::Variable(name) => file
+                            .facts
+                            .functions
+                            .iter()
+                            .enumerate()
+                            .rev()
+                            .find(|(_, x)| x.name == *name)
+                            .map(|(i, _)| Symbol::Function(f, i as FunctionId)),
+                        other => index.resolve_callee(f, other),
+                    };
+                    if let Some(Symbol::Function(ff, id)) = symbol {
+                        grad_transformed.insert((ff, id));
+                    }
+                }
+            }
+        }
+
+        let mut functions = Vec::with_capacity(index.files.len());
+        for (f, file) in index.files.iter().enumerate() {
+            let knowledge = &file.settings.knowledge;
+            let mut roles: Vec<FunctionRole> = Vec::with_capacity(file.facts.functions.len());
+            for (id, function) in file.facts.functions.iter().enumerate() {
+                let mut role = FunctionRole::default();
+                let body = &function.body;
+                if grad_transformed.contains(&(f as FileId, id as FunctionId)) {
+                    role.roles.insert(Role::Loss);
+                    role.evidence
+                        .push("differentiated with jax.grad / value_and_grad".into());
+                }
+                if !body.outermost_training_loops().is_empty() {
+                    role.roles.insert(Role::Runner);
+                    role.evidence
+                        .push("holds a training loop (backward/step inside a loop)".into());
+                } else if body.grad_steps.iter().any(|s| s.kind.computes_gradients())
+                    && body
+                        .grad_steps
+                        .iter()
+                        .any(|s| s.kind.updates_parameters() || s.kind == GradKind::Minimize)
+                {
+                    role.roles.insert(Role::Task);
+                    role.evidence
+                        .push("computes gradients and updates parameters (a training step)".into());
+                }
+                if knowledge.is_loss_callee(&function.name)
+                    && !role.roles.contains(Role::Runner)
+                    && (!body.evidence.is_empty()
+                        || !body.returned.is_empty()
+                        || !body.differentiated.is_empty())
+                {
+                    role.roles.insert(Role::Loss);
+                    role.evidence
+                        .push(format!("named `{}` and computes a loss", function.name));
+                }
+                let builds_data = function
+                    .returns_apis
+                    .iter()
+                    .any(|k| matches!(k, ApiKind::DataPipeline | ApiKind::Transform));
+                let yields_data = function.is_generator
+                    && body
+                        .api_calls
+                        .iter()
+                        .any(|a| matches!(a.kind, ApiKind::DataLoading | ApiKind::DataPipeline));
+                if builds_data || yields_data {
+                    role.roles.insert(Role::Dataset);
+                    role.evidence.push(if builds_data {
+                        "returns a data pipeline (DataLoader, tf.data, transforms)".into()
+                    } else {
+                        "a generator that loads and yields data".into()
+                    });
+                }
+                roles.push(role);
+            }
+            // Factories returning a nested loss function.
+            for id in 0..roles.len() {
+                if let Some(inner) = file.facts.functions[id].returns_nested {
+                    let inner_is_loss = grad_transformed.contains(&(f as FileId, inner))
+                        || knowledge.is_loss_callee(&file.facts.functions[inner as usize].name)
+                        || !file.facts.functions[inner as usize]
+                            .body
+                            .evidence
+                            .is_empty()
+                            && knowledge.is_loss_callee(&file.facts.functions[id].name);
+                    if inner_is_loss {
+                        if !roles[inner as usize].roles.contains(Role::Loss) {
+                            roles[inner as usize].roles.insert(Role::Loss);
+                            roles[inner as usize]
+                                .evidence
+                                .push("returned by a loss factory".into());
+                        }
+                        roles[id].loss_factory = true;
+                        roles[id]
+                            .evidence
+                            .push("returns a nested loss function (a loss factory)".into());
+                    }
+                }
+            }
+            functions.push(roles);
+        }
+
+        let modules = index
+            .files
+            .iter()
+            .map(|file| {
+                let mut set = RoleSet::default();
+                if !file.facts.module.outermost_training_loops().is_empty() {
+                    set.insert(Role::Runner);
+                }
+                set
+            })
+            .collect();
+        Roles {
+            classes,
+            functions,
+            modules,
+        }
+    }
+
+    pub fn class(&self, file: FileId, class: ClassId) -> &ClassRole {
+        &self.classes[file as usize][class as usize]
+    }
+
+    pub fn function(&self, file: FileId, function: FunctionId) -> &FunctionRole {
+        &self.functions[file as usize][function as usize]
+    }
+
+    pub fn module(&self, file: FileId) -> RoleSet {
+        self.modules[file as usize]
+    }
+
+    pub fn framework<'k>(
+        &self,
+        index: &'k ProjectIndex,
+        file: FileId,
+        class: ClassId,
+    ) -> Option<&'k Framework> {
+        let role = self.class(file, class);
+        role.framework.map(|i| &index.knowledge(file).frameworks[i])
+    }
+}
+
+struct Builder<'i> {
+    index: &'i ProjectIndex,
+    classes: Vec<Vec<Option<ClassRole>>>,
+    in_progress: FxHashSet<(FileId, ClassId)>,
+}
+
+impl Builder<'_> {
+    fn class_role(&mut self, file: FileId, class: ClassId) -> ClassRole {
+        if let Some(done) = &self.classes[file as usize][class as usize] {
+            return done.clone();
+        }
+        if !self.in_progress.insert((file, class)) {
+            return ClassRole::default(); // inheritance cycle
+        }
+        let index = self.index;
+        let facts = index.facts(file);
+        let knowledge = index.knowledge(file);
+        let c = &facts.classes[class as usize];
+        let mut role = ClassRole::default();
+        let mut inherited = RoleSet::default();
+        let mut inherited_layers = false;
+
+        // The framework's own base class (when linting the framework itself).
+        if let Some(module) = module_name(index, file) {
+            let written = format!("{module}.{}", c.name);
+            let own = knowledge.canonical(&written);
+            role.framework = knowledge
+                .frameworks
+                .iter()
+                .position(|f| f.bases.contains(&own));
+        }
+        for base in &c.bases {
+            // The base as written, resolved through the imports (`lightning.LightningModule`).
+            let written = match base {
+                Callee::Qualified(q) => Some(q.clone()),
+                Callee::Local(name) => facts
+                    .import_target(name.split('.').next().unwrap_or(name))
+                    .map(|target| match name.split_once('.') {
+                        Some((_, rest)) => format!("{target}.{rest}"),
+                        None => target.to_string(),
+                    }),
+                _ => None,
+            };
+            let canonical = written
+                .as_deref()
+                .map(|w| knowledge.canonical(w).into_owned());
+            if role.framework.is_none()
+                && let Some(canonical) = &canonical
+            {
+                role.framework = knowledge
+                    .frameworks
+                    .iter()
+                    .position(|f| f.bases.contains(canonical));
+            }
+            match index.resolve_callee(file, base) {
+                Some(Symbol::Class(bf, bc)) if (bf, bc) != (file, class) => {
+                    let base_role = self.class_role(bf, bc);
+                    let base_name = &index.facts(bf).classes[bc as usize].name;
+                    for r in base_role.roles.iter() {
+                        inherited.insert(r);
+                        role.evidence.push(format!(
+                            "{} by inheritance: subclass of `{base_name}` in {}",
+                            r.as_str(),
+                            index.file(bf).path.display()
+                        ));
+                    }
+                    role.framework = role.framework.or(base_role.framework);
+                    inherited_layers |= base_role.builds_layers;
+                    if base_role.roles.contains(Role::Model) {
+                        role.model_ancestor = base_role.model_ancestor.or(Some((bf, bc)));
+                    }
+                }
+                _ => {
+                    if let Some(canonical) = &canonical
+                        && let Some(r) = knowledge.base_role(canonical)
+                    {
+                        inherited.insert(r);
+                        role.evidence
+                            .push(format!("{}: subclass of `{canonical}`", r.as_str()));
+                    }
+                }
+            }
+        }
+
+        // Content.
+        let methods: Vec<&crate::semantic::facts::FunctionFacts> = c
+            .methods
+            .iter()
+            .map(|&m| &facts.functions[m as usize])
+            .collect();
+        // Layers the class owns: attributes built from layer APIs or project models, or layers
+        // built inside the methods that define the network (`__init__`, `setup`, `forward`, ...).
+        let structural = |name: &str| {
+            knowledge.is_forward_method(name)
+                || matches!(name, "__init__" | "setup" | "_build_model" | "create_model")
+        };
+        let layer_calls = methods
+            .iter()
+            .filter(|m| structural(&m.name))
+            .flat_map(|m| &m.body.api_calls)
+            .filter(|a| a.kind == ApiKind::Layer)
+            .count();
+        let layer_attributes = c.attributes.iter().any(|attr| match &attr.ctor {
+            Callee::Qualified(q) => {
+                knowledge.classify_call(&knowledge.canonical(q)) == Some(ApiKind::Layer)
+                    || matches!(index.resolve_callee(file, &attr.ctor),
+                        Some(Symbol::Class(af, ac)) if (af, ac) != (file, class) && self.class_role(af, ac).roles.contains(Role::Model))
+            }
+            Callee::Local(_) => match index.resolve_callee(file, &attr.ctor) {
+                Some(Symbol::Class(af, ac)) if (af, ac) != (file, class) => {
+                    self.class_role(af, ac).roles.contains(Role::Model)
+                }
+                _ => false,
+            },
+            _ => false,
+        });
+        // Layers built here or in a project superclass (a detector whose backbone lives in
+        // `BaseDetector` builds layers).
+        role.builds_layers = layer_calls > 0 || layer_attributes || inherited_layers;
+        let has_forward = methods.iter().any(|m| knowledge.is_forward_method(&m.name));
+        let has_training_loop = methods
+            .iter()
+            .any(|m| !m.body.outermost_training_loops().is_empty());
+        let method_named = |name: &str| methods.iter().any(|m| m.name == name);
+
+        if knowledge.is_loss_class_name(&c.name) {
+            role.roles.insert(Role::Loss);
+            role.evidence.push(format!("named `{}`", c.name));
+        } else if !has_training_loop {
+            // A callable that takes targets and computes a loss, and builds no layers, is a Loss
+            // (timm's `LabelSmoothingCrossEntropy(nn.Module)`), as is any class in a `losses`
+            // module that computes one.
+            let in_loss_module = index
+                .file(file)
+                .path
+                .iter()
+                .filter_map(|p| p.to_str())
+                .any(|p| knowledge.is_loss_module(p.strip_suffix(".py").unwrap_or(p)));
+            let computes = methods
+                .iter()
+                .filter(|m| knowledge.is_forward_method(&m.name))
+                .any(|m| {
+                    let takes_targets = m.params.iter().any(|p| knowledge.is_target_parameter(p));
+                    let has_loss = m.body.evidence.iter().any(|e| {
+                        matches!(
+                            e.kind,
+                            crate::semantic::facts::Evidence::LossApiCall(_)
+                                | crate::semantic::facts::Evidence::NamedAssign(_)
+                        )
+                    });
+                    has_loss && (in_loss_module || takes_targets && !role.builds_layers)
+                });
+            if computes {
+                role.roles.insert(Role::Loss);
+                role.evidence.push(if in_loss_module {
+                    "computes a loss and lives in a losses module".into()
+                } else {
+                    "takes targets and computes a loss, with no layers of its own".into()
+                });
+            }
+        }
+        if inherited.contains(Role::Loss) {
+            role.roles.insert(Role::Loss);
+        }
+        if inherited.contains(Role::Model) || role.builds_layers && has_forward {
+            role.roles.insert(Role::Model);
+            if !inherited.contains(Role::Model) {
+                role.evidence
+                    .push("builds layers and has a forward method".into());
+            }
+        }
+        if role.roles.contains(Role::Loss) && !has_training_loop {
+            // fairseq-style criterions subclass nn.Module but are Loss components.
+            role.roles.remove(Role::Model);
+        }
+        if inherited.contains(Role::Dataset)
+            || (method_named("__getitem__") || method_named("__iter__"))
+                && methods.iter().flat_map(|m| &m.body.api_calls).any(|a| {
+                    matches!(
+                        a.kind,
+                        ApiKind::DataLoading | ApiKind::DataPipeline | ApiKind::Transform
+                    )
+                })
+        {
+            role.roles.insert(Role::Dataset);
+            if !inherited.contains(Role::Dataset) {
+                role.evidence
+                    .push("loads data in __getitem__/__iter__".into());
+            }
+            if !inherited.contains(Role::Model) {
+                role.roles.remove(Role::Model);
+            }
+        }
+        let wraps_optimizer = c.attributes.iter().any(|a| {
+            matches!(&a.ctor, Callee::Qualified(q) if knowledge.classify_call(&knowledge.canonical(q)) == Some(ApiKind::Optimizer))
+        }) || c.held.iter().any(|(_, param, _)| knowledge.is_optimizer_variable(param));
+        if inherited.contains(Role::Optimizer)
+            || method_named("step")
+                && (method_named("zero_grad") || wraps_optimizer)
+                && !role.builds_layers
+        {
+            role.roles.insert(Role::Optimizer);
+            if !inherited.contains(Role::Optimizer) {
+                role.evidence
+                    .push("wraps an optimizer with step()/zero_grad()".into());
+            }
+        }
+        if inherited.contains(Role::Runner) || has_training_loop {
+            role.roles.insert(Role::Runner);
+            if has_training_loop {
+                role.evidence.push("a method holds a training loop".into());
+            }
+        }
+        self.in_progress.remove(&(file, class));
+        self.classes[file as usize][class as usize] = Some(role.clone());
+        role
+    }
+}
+
+/// The dotted module name of a file, when it is inside a package.
+fn module_name(index: &ProjectIndex, file: FileId) -> Option<String> {
+    let facts = index.facts(file);
+    let package = facts.package.as_ref()?;
+    let stem = index.file(file).path.file_stem()?.to_str()?;
+    Some(if stem == "__init__" {
+        package.clone()
+    } else {
+        format!("{package}.{stem}")
+    })
+}

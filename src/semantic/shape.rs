@@ -1,0 +1,358 @@
+//! How a differentiated (or returned) value is built: the backward slice of a loss, summarised
+//! as a [`Shape`] tree over [`Term`]s. The project index later classifies the terms it cannot
+//! (calls of project functions) and decides definition vs usage (`semantic::verdict`).
+//!
+//! Bounded everywhere: depth, width and the names visited, so pathological code stays cheap.
+
+use ruff_python_ast::Expr;
+use ruff_text_size::{Ranged, TextRange, TextSize};
+
+use crate::knowledge::ApiKind;
+use crate::semantic::builder::{AssignValue, Resolver};
+use crate::semantic::facts::{Callee, LoopId, LossValue, Shape, Term};
+
+const MAX_DEPTH: u8 = 10;
+const MAX_WIDTH: usize = 8;
+
+/// Builds shapes for one scope.
+pub(crate) struct ShapeBuilder<'r, 'b, 'a> {
+    pub resolver: &'r Resolver<'b, 'a>,
+    pub scope: usize,
+}
+
+struct Walk<'a> {
+    slice: Vec<TextRange>,
+    visiting: Vec<(usize, &'a str, TextSize)>,
+    budget: u32,
+}
+
+impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
+    pub fn loss_value(
+        &self,
+        expr: &'a Expr,
+        consumer: Option<TextRange>,
+        in_loop: Option<LoopId>,
+    ) -> LossValue {
+        let mut walk = Walk {
+            slice: Vec::new(),
+            visiting: Vec::new(),
+            budget: 400,
+        };
+        let shape = self.shape(self.scope, expr, expr.start(), 0, &mut walk);
+        let mut slice = walk.slice;
+        slice.sort_by_key(|r| r.start());
+        slice.dedup();
+        let definition = slice.last().copied().unwrap_or(expr.range());
+        LossValue {
+            range: expr.range(),
+            definition,
+            slice,
+            shape,
+            consumer,
+            in_loop,
+        }
+    }
+
+    fn shape(
+        &self,
+        scope: usize,
+        expr: &'a Expr,
+        at: TextSize,
+        depth: u8,
+        walk: &mut Walk<'a>,
+    ) -> Shape {
+        if depth > MAX_DEPTH || walk.budget == 0 {
+            return Shape::Leaf(Term::Opaque);
+        }
+        walk.budget -= 1;
+        let next = depth + 1;
+        match expr {
+            Expr::Name(name) => self.name_shape(scope, name.id.as_str(), at, next, walk),
+            Expr::NumberLiteral(_) | Expr::BooleanLiteral(_) | Expr::NoneLiteral(_) => {
+                Shape::Leaf(Term::Const)
+            }
+            Expr::BinOp(bin) => {
+                let mut parts = Vec::new();
+                for side in [&*bin.left, &*bin.right] {
+                    match self.shape(scope, side, at, next, walk) {
+                        Shape::Arith(inner) => parts.extend(inner),
+                        other => parts.push(other),
+                    }
+                }
+                parts.truncate(MAX_WIDTH);
+                Shape::Arith(parts)
+            }
+            Expr::UnaryOp(op) => match op.op {
+                ruff_python_ast::UnaryOp::Not => Shape::Leaf(Term::Opaque),
+                _ => Shape::Arith(vec![self.shape(scope, &op.operand, at, next, walk)]),
+            },
+            Expr::Call(call) => self.call_shape(scope, call, at, next, walk),
+            Expr::Attribute(attr) => {
+                let name = attr.attr.as_str();
+                if name == "loss" || self.resolver.builder.knowledge.is_loss_variable(name) {
+                    Shape::Leaf(Term::LossAttr)
+                } else if name == "data" {
+                    Shape::Leaf(Term::Detached)
+                } else if matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self") {
+                    Shape::Leaf(Term::Opaque)
+                } else {
+                    self.shape(scope, &attr.value, at, next, walk)
+                }
+            }
+            Expr::Subscript(sub) => match &*sub.slice {
+                Expr::StringLiteral(key)
+                    if self
+                        .resolver
+                        .builder
+                        .knowledge
+                        .is_loss_variable(key.value.to_str()) =>
+                {
+                    Shape::Leaf(Term::LossAttr)
+                }
+                _ => self.shape(scope, &sub.value, at, next, walk),
+            },
+            Expr::If(ifexp) => Shape::Branch(vec![
+                self.shape(scope, &ifexp.body, at, next, walk),
+                self.shape(scope, &ifexp.orelse, at, next, walk),
+            ]),
+            Expr::List(l) => self.collection(scope, l.elts.iter(), at, next, walk),
+            Expr::Tuple(t) => self.collection(scope, t.elts.iter(), at, next, walk),
+            Expr::Dict(d) => {
+                self.collection(scope, d.items.iter().map(|i| &i.value), at, next, walk)
+            }
+            Expr::ListComp(c) => Shape::Collection(vec![self.shape(scope, &c.elt, at, next, walk)]),
+            Expr::Generator(g) => {
+                Shape::Collection(vec![self.shape(scope, &g.elt, at, next, walk)])
+            }
+            Expr::Starred(s) => self.shape(scope, &s.value, at, next, walk),
+            Expr::Await(a) => self.shape(scope, &a.value, at, next, walk),
+            Expr::Named(n) => self.shape(scope, &n.value, at, next, walk),
+            _ => Shape::Leaf(Term::Opaque),
+        }
+    }
+
+    fn collection(
+        &self,
+        scope: usize,
+        items: impl Iterator<Item = &'a Expr>,
+        at: TextSize,
+        depth: u8,
+        walk: &mut Walk<'a>,
+    ) -> Shape {
+        Shape::Collection(
+            items
+                .take(MAX_WIDTH)
+                .map(|e| self.shape(scope, e, at, depth, walk))
+                .collect(),
+        )
+    }
+
+    fn name_shape(
+        &self,
+        scope: usize,
+        name: &'a str,
+        at: TextSize,
+        depth: u8,
+        walk: &mut Walk<'a>,
+    ) -> Shape {
+        if walk.visiting.contains(&(scope, name, at)) {
+            return Shape::Leaf(Term::Opaque);
+        }
+        let builder = self.resolver.builder;
+        // Find the scope that binds the name: this one, an enclosing function, or the module.
+        let mut current = Some(scope);
+        while let Some(s) = current {
+            let draft = &builder.scopes[s];
+            let use_at = if s == scope {
+                at
+            } else {
+                TextSize::new(u32::MAX)
+            };
+            let reaching = draft.reaching(name, use_at);
+            if reaching.is_empty() {
+                if draft.params.contains(&name) {
+                    return Shape::Leaf(Term::Param(name.to_string()));
+                }
+                current = draft.parent;
+                continue;
+            }
+            walk.visiting.push((scope, name, at));
+            let mut alternatives = Vec::new();
+            let mut accumulated = Vec::new();
+            for rec in &reaching {
+                walk.slice.push(rec.stmt);
+                let value = match rec.value {
+                    AssignValue::Expr(e) => self.shape(s, e, rec.stmt.start(), depth, walk),
+                    AssignValue::Element(e, i) => match e {
+                        Expr::Tuple(t) if i < t.elts.len() => {
+                            self.shape(s, &t.elts[i], rec.stmt.start(), depth, walk)
+                        }
+                        other => self.shape(s, other, rec.stmt.start(), depth, walk),
+                    },
+                    AssignValue::LoopTarget(iter, index) => loop_target(iter, index),
+                    AssignValue::Opaque => Shape::Leaf(Term::Opaque),
+                };
+                if rec.aug {
+                    // An increment repeated by a loop that does not contain the use accumulates.
+                    let repeated = rec
+                        .in_loop
+                        .is_some_and(|l| !draft.loops[l as usize].range.contains(at));
+                    if repeated {
+                        accumulated.push(value);
+                    } else {
+                        match alternatives.pop() {
+                            Some(previous) => {
+                                alternatives.push(Shape::Arith(vec![previous, value]))
+                            }
+                            None => alternatives.push(Shape::Arith(vec![value])),
+                        }
+                    }
+                } else {
+                    alternatives.push(value);
+                }
+            }
+            walk.visiting.pop();
+            let base = match alternatives.len() {
+                0 => None,
+                1 => alternatives.pop(),
+                _ => Some(Shape::Branch(alternatives)),
+            };
+            return match (base, accumulated.is_empty()) {
+                (Some(base), true) => base,
+                (base, false) => {
+                    let mut parts: Vec<Shape> = base.into_iter().collect();
+                    parts.extend(accumulated);
+                    Shape::Accumulate(parts)
+                }
+                (None, true) => Shape::Leaf(Term::Opaque),
+            };
+        }
+        Shape::Leaf(Term::Param(name.to_string()))
+    }
+
+    fn call_shape(
+        &self,
+        scope: usize,
+        call: &'a ruff_python_ast::ExprCall,
+        at: TextSize,
+        depth: u8,
+        walk: &mut Walk<'a>,
+    ) -> Shape {
+        let knowledge = &self.resolver.builder.knowledge;
+        let args = &call.arguments.args;
+        if let Some(method) = self.resolver.is_method_call(&call.func) {
+            let name = method.name;
+            if matches!(name, "item" | "detach" | "tolist" | "numpy") {
+                return Shape::Leaf(Term::Detached);
+            }
+            if knowledge.reduction_methods.iter().any(|m| m == name) {
+                return Shape::Reduce(Box::new(self.shape(
+                    scope,
+                    method.receiver,
+                    at,
+                    depth,
+                    walk,
+                )));
+            }
+            if knowledge.math_methods.iter().any(|m| m == name) {
+                let mut parts = vec![self.shape(scope, method.receiver, at, depth, walk)];
+                parts.extend(
+                    args.iter()
+                        .take(2)
+                        .map(|a| self.shape(scope, a, at, depth, walk)),
+                );
+                return Shape::Math(parts);
+            }
+            if knowledge.is_loss_callee(name) {
+                return Shape::Leaf(Term::Call(Callee::Variable(name.to_string())));
+            }
+            if name == "forward"
+                && let Some(receiver) = Resolver::receiver_name(method.receiver)
+            {
+                return Shape::Leaf(Term::Call(Callee::Variable(receiver.to_string())));
+            }
+            // `self.policy.evaluate_actions(obs)`, `model.encode(x)`: the model computes it.
+            if Resolver::receiver_name(method.receiver)
+                .is_some_and(|r| knowledge.is_model_variable(r))
+            {
+                return Shape::Leaf(Term::ModelCall);
+            }
+            // `x.to(device)`, `logits.view(-1, n)`, `losses.values()`: same value.
+            return self.shape(scope, method.receiver, at, depth, walk);
+        }
+        if let Expr::Name(name) = &*call.func {
+            match name.id.as_str() {
+                "self" => return Shape::Leaf(Term::ModelCall),
+                "sum" if self.resolver.semantic.is_builtin("sum") => {
+                    return match args.first() {
+                        Some(first) => match self.shape(scope, first, at, depth, walk) {
+                            collection @ Shape::Collection(_) => collection,
+                            other => Shape::Collection(vec![other]),
+                        },
+                        None => Shape::Leaf(Term::Const),
+                    };
+                }
+                "float" | "int" | "len" | "round" | "bool" | "str" => {
+                    return Shape::Leaf(Term::Detached);
+                }
+                _ => {}
+            }
+        }
+        let Some(callee) = self.resolver.callee(scope, &call.func, at) else {
+            return Shape::Leaf(Term::Opaque);
+        };
+        match &callee {
+            Callee::Qualified(q) => match knowledge.classify_call(&knowledge.canonical(q)) {
+                Some(ApiKind::LossFunction) => {
+                    Shape::Leaf(Term::LossApi(knowledge.canonical(q).into_owned()))
+                }
+                Some(ApiKind::Reduction) => match args.first() {
+                    Some(first) => {
+                        Shape::Reduce(Box::new(self.shape(scope, first, at, depth, walk)))
+                    }
+                    None => Shape::Leaf(Term::Opaque),
+                },
+                Some(ApiKind::Math) => Shape::Math(
+                    args.iter()
+                        .take(MAX_WIDTH)
+                        .map(|a| self.shape(scope, a, at, depth, walk))
+                        .collect(),
+                ),
+                Some(_) => Shape::Leaf(Term::Opaque),
+                // `torch.min`, `np.where`: tensor math of a framework, over its arguments.
+                None if knowledge.is_external(q) => Shape::Math(
+                    args.iter()
+                        .take(MAX_WIDTH)
+                        .map(|a| self.shape(scope, a, at, depth, walk))
+                        .collect(),
+                ),
+                None => Shape::Leaf(Term::Call(callee)),
+            },
+            Callee::InstanceOf(ctor) => match self.resolver.api_kind(ctor) {
+                Some(ApiKind::LossClass) => Shape::Leaf(Term::LossApi(match &**ctor {
+                    Callee::Qualified(q) => knowledge.canonical(q).into_owned(),
+                    other => other.name().to_string(),
+                })),
+                Some(ApiKind::Layer) => Shape::Leaf(Term::ModelCall),
+                Some(_) => Shape::Leaf(Term::Opaque),
+                None => Shape::Leaf(Term::Call(callee)),
+            },
+            _ => Shape::Leaf(Term::Call(callee)),
+        }
+    }
+}
+
+/// `for x, y in loader` binds data; `for i in range(n)` and the index of `enumerate` bind
+/// counters.
+fn loop_target(iter: &Expr, index: Option<usize>) -> Shape {
+    if let Expr::Call(call) = iter
+        && let Expr::Name(name) = &*call.func
+    {
+        match (name.id.as_str(), index) {
+            ("range", _) => return Shape::Leaf(Term::Const),
+            ("enumerate", Some(0)) => return Shape::Leaf(Term::Const),
+            _ => {}
+        }
+    }
+    Shape::Leaf(Term::Batch)
+}
