@@ -10,13 +10,13 @@
 use std::collections::BTreeSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 use ruff_python_ast::PySourceType;
 use ruff_python_parser::parse_unchecked_source;
 use ruff_python_trivia::CommentRanges;
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 
 use crate::checker::{self, Checker, FilePass};
 use crate::config::{Resolver, Settings};
@@ -27,7 +27,7 @@ use crate::registry::{Check, RuleSet};
 use crate::rules::syntax::syntax_error;
 use crate::semantic::Semantic;
 use crate::semantic::facts::{Callee, FileFacts};
-use crate::semantic::index::{ProjectFile, ProjectIndex};
+use crate::semantic::index::{ModuleMap, ProjectFile, ProjectIndex, dotted_prefixes};
 use crate::semantic::roles::Roles;
 use crate::source::{SourceText, read_file};
 use crate::suppression::Suppressions;
@@ -165,7 +165,7 @@ fn lint_parsed(
     package: Option<String>,
 ) -> (Option<FileFacts>, Vec<Diagnostic>) {
     let parsed = parse_unchecked_source(source.text(), PySourceType::from(path));
-    if checker::is_too_deep(parsed.syntax()) {
+    if checker::is_too_deep(&parsed) {
         // Dropping the tree would recurse as deep as it nests: leak it instead (bounded: one
         // tree per pathological file).
         std::mem::forget(parsed);
@@ -220,7 +220,7 @@ pub fn lint_files(
     threads: Option<usize>,
     cwd: &Path,
     resolver: &Resolver,
-) -> Report {
+) -> Project {
     let inputs: Vec<Input> = files
         .iter()
         .map(|f| Input {
@@ -229,7 +229,7 @@ pub fn lint_files(
             text: None,
         })
         .collect();
-    run(inputs, threads, cwd, resolver).report
+    run(inputs, threads, cwd, resolver)
 }
 
 /// Lint text that is not on disk (stdin, an editor buffer) as if it were the file at `path`.
@@ -414,16 +414,23 @@ fn run_in_pool(inputs: Vec<Input>, cwd: &Path, resolver: &Resolver) -> Project {
             continue;
         }
         sort_diagnostics(&mut diagnostics);
-        let source = sources[i]
-            .clone()
-            .or_else(|| read_file(&path).ok().map(|t| Arc::new(SourceText::new(t))));
         report.files.push(FileReport {
             display: display_path(&path, cwd),
             path,
-            source,
+            source: sources[i].clone(),
             diagnostics,
         });
     }
+    // Files on disk are read again only now, only where there is something to show.
+    report
+        .files
+        .par_iter_mut()
+        .filter(|f| f.source.is_none())
+        .for_each(|file| {
+            file.source = read_file(&file.path)
+                .ok()
+                .map(|t| Arc::new(SourceText::new(t)));
+        });
     report
         .files
         .sort_by(|a, b| a.display.cmp(&b.display).then_with(|| a.path.cmp(&b.path)));
@@ -473,40 +480,44 @@ fn load_context(
     cwd: &Path,
     resolver: &Resolver,
 ) {
-    let mut known: FxHashSet<PathBuf> = analyses.iter().map(|a| a.absolute.clone()).collect();
-    let mut probes: FxHashMap<(PathBuf, String), Option<PathBuf>> = FxHashMap::default();
+    let mut known: ModuleMap<()> = ModuleMap::default();
+    for analysis in analyses.iter() {
+        known.insert(&analysis.absolute, ());
+    }
+    let probes: Mutex<FxHashMap<(PathBuf, String), Option<PathBuf>>> = Mutex::default();
     let mut frontier: Vec<usize> = (0..analyses.len()).collect();
     let mut loaded = 0;
     for _round in 0..4 {
-        let mut wanted: BTreeSet<PathBuf> = BTreeSet::new();
-        for &i in &frontier {
-            let analysis = &analyses[i];
-            let Some(facts) = &analysis.facts else {
-                continue;
-            };
-            let knowledge = &analysis.settings.knowledge;
-            let file = ProjectFile {
-                path: Arc::from(analysis.path.as_path()),
-                absolute: analysis.absolute.clone(),
-                facts: FileFacts {
-                    package: facts.package.clone(),
-                    ..FileFacts::default()
-                },
-                settings: analysis.settings.clone(),
-                linted: false,
-            };
-            let roots = ProjectIndex::search_roots(&file);
-            for qualified in references(facts, analysis.linted) {
-                if knowledge.is_external(&qualified) {
-                    continue;
+        // Per file, in parallel: references to modules that are neither external nor known.
+        let wanted: BTreeSet<PathBuf> = frontier
+            .par_iter()
+            .flat_map_iter(|&i| {
+                let analysis = &analyses[i];
+                let mut found = Vec::new();
+                let Some(facts) = &analysis.facts else {
+                    return found;
+                };
+                let knowledge = &analysis.settings.knowledge;
+                let roots = ProjectIndex::roots_for(
+                    &analysis.absolute,
+                    facts.package.as_deref(),
+                    &analysis.settings,
+                );
+                for qualified in references(facts, analysis.linted) {
+                    if knowledge.is_external(&qualified)
+                        || known.resolve(&roots, &qualified).is_some()
+                    {
+                        continue;
+                    }
+                    if let Some(path) = probe(&roots, &qualified, &probes) {
+                        found.push(path);
+                    }
                 }
-                if let Some(path) = probe(&roots, &qualified, &known, &mut probes)
-                    && !known.contains(&path)
-                {
-                    wanted.insert(path);
-                }
-            }
-        }
+                found
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .collect();
         if wanted.is_empty() || loaded >= MAX_CONTEXT_FILES {
             break;
         }
@@ -520,7 +531,7 @@ fn load_context(
             .par_iter()
             .filter(|p| is_python_file(p))
             .filter_map(|path| {
-                let settings = resolver.settings_for(path).ok()?;
+                let settings = resolver.settings_for_file(path).ok()?;
                 Some(analyze(
                     path,
                     read_file(path),
@@ -532,37 +543,37 @@ fn load_context(
                 ))
             })
             .collect();
-        for path in batch {
-            known.insert(path);
+        for path in &batch {
+            known.insert(path, ());
         }
         analyses.extend(new);
         frontier = (start..analyses.len()).collect();
     }
 }
 
-/// The file a qualified name lives in, trying the longest module prefix first; files already
-/// known need no file-system access.
+/// The file a qualified name lives in, from the file system (for modules not yet known),
+/// trying the longest module prefix first. Shared, memoised across files and threads.
 fn probe(
     roots: &[PathBuf],
     qualified: &str,
-    known: &FxHashSet<PathBuf>,
-    cache: &mut FxHashMap<(PathBuf, String), Option<PathBuf>>,
+    cache: &Mutex<FxHashMap<(PathBuf, String), Option<PathBuf>>>,
 ) -> Option<PathBuf> {
-    let segments: Vec<&str> = qualified.split('.').collect();
-    for split in (1..=segments.len()).rev() {
-        let module = segments[..split].join(".");
+    for (_, module) in dotted_prefixes(qualified) {
         for root in roots {
-            let key = (root.clone(), module.clone());
-            let found = match cache.get(&key) {
-                Some(found) => found.clone(),
-                None => {
-                    let found = ProjectIndex::module_candidates(root, &module)
-                        .into_iter()
-                        .find(|c| known.contains(c) || c.is_file());
-                    cache.insert(key, found.clone());
-                    found
+            let key = (root.clone(), module.to_string());
+            if let Some(found) = cache.lock().expect("probe cache").get(&key) {
+                if found.is_some() {
+                    return found.clone();
                 }
-            };
+                continue;
+            }
+            let found = ProjectIndex::module_candidates(root, module)
+                .into_iter()
+                .find(|c| c.is_file());
+            cache
+                .lock()
+                .expect("probe cache")
+                .insert(key, found.clone());
             if found.is_some() {
                 return found;
             }
@@ -588,7 +599,7 @@ pub fn read_failure_report(path: &Path, error: &crate::source::ReadError, cwd: &
 
 /// Number of lines, as editors count them (a final line without newline counts).
 fn count_lines(text: &str) -> u32 {
-    let newlines = text.bytes().filter(|b| *b == b'\n').count();
+    let newlines = memchr::memchr_iter(b'\n', text.as_bytes()).count();
     let last_unterminated = usize::from(!text.is_empty() && !text.ends_with('\n'));
     u32::try_from(newlines + last_unterminated).unwrap_or(u32::MAX)
 }

@@ -46,6 +46,10 @@ impl Suppressions {
         let mut suppressions = Suppressions::default();
         for range in comments {
             let comment = &text[range];
+            // Fast reject: every directive contains `noqa` (any case), so a `q` or `Q`.
+            if memchr::memchr2(b'q', b'Q', comment.as_bytes()).is_none() {
+                continue;
+            }
             if let Some(directive) = parse_file_directive(comment) {
                 match &mut suppressions.file {
                     Some(existing) => existing.merge(directive),

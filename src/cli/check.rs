@@ -140,7 +140,16 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
     } else {
         let files = discovery::discover(&args.paths, &resolver, args.force_exclude)
             .map_err(|e| e.to_string())?;
-        engine::lint_files(&files, args.threads, &cwd, &resolver)
+        let project = engine::lint_files(&files, args.threads, &cwd, &resolver);
+        // Freeing every file's facts costs as much as building the index, and the process is
+        // about to exit: let the OS reclaim them.
+        let engine::Project {
+            index,
+            roles,
+            report,
+        } = project;
+        std::mem::forget((index, roles));
+        report
     };
 
     let color = match args.color {

@@ -91,6 +91,8 @@ const NOT_LAYERS_LIST: u32 = 16;
 pub struct Framework {
     pub name: String,
     pub bases: NameSet,
+    /// Last segments of `bases` (`LightningModule`).
+    pub base_names: Vec<String>,
     pub loss_hooks: Vec<String>,
     pub optimizer_hooks: Vec<String>,
 }
@@ -414,6 +416,12 @@ impl Knowledge {
                 .map(|f| Framework {
                     name: f.name.clone(),
                     bases: set(&f.bases),
+                    base_names: f
+                        .bases
+                        .iter()
+                        .filter_map(|b| b.rsplit('.').next())
+                        .map(str::to_string)
+                        .collect(),
                     loss_hooks: f.loss_hooks.clone(),
                     optimizer_hooks: f.optimizer_hooks.clone(),
                 })
@@ -527,10 +535,11 @@ impl Knowledge {
     /// but not `loss_fn`, `loss_weight`, `loss_type`.
     pub fn is_loss_variable(&self, name: &str) -> bool {
         // Cheap reject first: most names say nothing about losses.
-        if !contains_ignore_case(name, "loss")
-            && !contains_ignore_case(name, "cost")
-            && !contains_ignore_case(name, "objective")
-        {
+        if !with_lowercase(name, |lower| {
+            ["loss", "cost", "objective"]
+                .iter()
+                .any(|w| contains_bytes(lower, w.as_bytes()))
+        }) {
             return false;
         }
         if self
@@ -562,11 +571,10 @@ impl Knowledge {
 
     /// True if a callee's name says it computes a loss (`criterion`, `compute_loss`, `loss_fn`).
     pub fn is_loss_callee(&self, name: &str) -> bool {
-        self.loss_callee_words
-            .iter()
-            .any(|w| contains_ignore_case(name, w))
-            && !contains_ignore_case(name, "scale")
-            && !contains_ignore_case(name, "weight")
+        with_lowercase(name, |lower| {
+            let has = |w: &str| contains_bytes(lower, w.as_bytes());
+            self.loss_callee_words.iter().any(|w| has(w)) && !has("scale") && !has("weight")
+        })
     }
 
     /// True if a variable name usually holds a model (`model`, `net`, `netG`, `encoder`).
@@ -640,15 +648,37 @@ impl Knowledge {
         self.target_parameters.iter().any(|p| p == name)
     }
 
+    /// True if `name` is the class name of some framework base (`LightningModule`, `Trainer`):
+    /// a cheap filter before checking whether a class *is* that base.
+    pub fn is_framework_base_name(&self, name: &str) -> bool {
+        self.frameworks
+            .iter()
+            .any(|f| f.base_names.iter().any(|b| b == name))
+    }
+
     pub fn is_forward_method(&self, name: &str) -> bool {
         self.forward_methods.iter().any(|m| m == name)
     }
 }
 
-/// ASCII case-insensitive substring test, without allocating.
-fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
-    let (h, n) = (haystack.as_bytes(), needle.as_bytes());
-    n.len() <= h.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+/// Substring test for short haystacks (identifiers): a plain scan beats building a searcher.
+fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
+    needle.len() <= haystack.len() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Run `f` on the ASCII-lowercased bytes of `name`, without allocating for names of ordinary
+/// length. Name heuristics run for every call and assignment in a file.
+fn with_lowercase<T>(name: &str, f: impl FnOnce(&[u8]) -> T) -> T {
+    let bytes = name.as_bytes();
+    let mut buffer = [0u8; 64];
+    if bytes.len() <= buffer.len() {
+        let lowered = &mut buffer[..bytes.len()];
+        lowered.copy_from_slice(bytes);
+        lowered.make_ascii_lowercase();
+        f(lowered)
+    } else {
+        f(name.to_ascii_lowercase().as_bytes())
+    }
 }
 
 /// Apply aliases until none applies (`pytorch_lightning.core.module.X` →

@@ -87,7 +87,6 @@ pub struct FactsBuilder<'a> {
     pub(crate) scopes: Vec<ScopeDraft<'a>>,
     scope_stack: Vec<usize>,
     class_stack: Vec<ClassId>,
-    imports: Vec<(String, String)>,
 }
 
 impl<'a> FactsBuilder<'a> {
@@ -99,7 +98,6 @@ impl<'a> FactsBuilder<'a> {
             scopes: vec![ScopeDraft::new(None, None, None, Vec::new())],
             scope_stack: vec![0],
             class_stack: Vec::new(),
-            imports: Vec::new(),
         }
     }
 
@@ -171,38 +169,6 @@ impl<'a> FactsBuilder<'a> {
             }) => {
                 let in_loop = self.current().loop_stack.last().copied();
                 self.current().returns.push((value, in_loop));
-            }
-            Stmt::Import(import) if semantic.at_module_level() => {
-                for alias in &import.names {
-                    let (local, target) = match &alias.asname {
-                        Some(asname) => (asname.to_string(), alias.name.to_string()),
-                        None => {
-                            let head = alias.name.split('.').next().unwrap_or_default().to_string();
-                            (head.clone(), head)
-                        }
-                    };
-                    self.imports.push((local, target));
-                }
-            }
-            Stmt::ImportFrom(import) if semantic.at_module_level() => {
-                let Some(base) = crate::semantic::imports::resolve_from_module(
-                    import,
-                    semantic.package.as_deref(),
-                ) else {
-                    return;
-                };
-                for alias in &import.names {
-                    if alias.name.as_str() == "*" {
-                        continue;
-                    }
-                    let local = alias.asname.as_ref().unwrap_or(&alias.name).to_string();
-                    let target = if base.is_empty() {
-                        alias.name.to_string()
-                    } else {
-                        format!("{base}.{}", alias.name)
-                    };
-                    self.imports.push((local, target));
-                }
             }
             _ => {}
         }
@@ -445,7 +411,7 @@ impl<'a> FactsBuilder<'a> {
     pub fn finish(self, semantic: &Semantic<'a>) -> FileFacts {
         let mut facts = FileFacts {
             package: semantic.package.clone(),
-            imports: self.imports.clone(),
+            imports: semantic.module_imports.clone(),
             ..FileFacts::default()
         };
         let mut module_names: rustc_hash::FxHashSet<&'a str> = self.scopes[0]
@@ -1067,6 +1033,7 @@ impl<'b, 'a> Resolver<'b, 'a> {
             };
             facts.returned.push(shapes.loss_value(expr, None, in_loop));
         }
+        facts.trains = !facts.outermost_training_loops().is_empty();
         facts
     }
 
@@ -1129,43 +1096,60 @@ impl<'b, 'a> Resolver<'b, 'a> {
     }
 }
 
-/// A value that is computed rather than copied: it calls something or does arithmetic (and is
-/// not detached for logging).
+/// A value that computes a loss, as opposed to copying one or building a loss object: it does
+/// arithmetic, reduces or transforms a tensor, or calls a loss (a known loss API, or a callee
+/// named like one). `self.loss = make_loss(cfg)` holds a Loss component and is not one.
 fn is_computation(value: &Expr, resolver: &Resolver<'_, '_>) -> bool {
+    is_computation_depth(value, resolver, 0)
+}
+
+fn is_computation_depth(value: &Expr, resolver: &Resolver<'_, '_>, depth: u8) -> bool {
+    if depth > 6 {
+        return false;
+    }
+    let knowledge = resolver.knowledge();
     match value {
         Expr::Call(call) => {
-            if let Expr::Attribute(attr) = &*call.func
-                && matches!(
-                    attr.attr.as_str(),
-                    "item"
-                        | "detach"
-                        | "tolist"
-                        | "numpy"
-                        | "cpu"
-                        | "get"
-                        | "pop"
-                        | "copy"
-                        | "clone"
-                )
-            {
+            let name = match &*call.func {
+                Expr::Attribute(attr) => attr.attr.as_str(),
+                Expr::Name(name) => name.id.as_str(),
+                _ => return false,
+            };
+            if matches!(
+                name,
+                "item" | "detach" | "tolist" | "numpy" | "get" | "pop" | "copy" | "clone"
+            ) {
                 return false;
             }
-            if let Expr::Name(name) = &*call.func
-                && resolver.knowledge().is_builtin_name(name.id.as_str())
-                && name.id.as_str() != "sum"
+            if knowledge.is_loss_callee(name)
+                || knowledge.reduction_methods.iter().any(|m| m == name)
+                || knowledge.math_methods.iter().any(|m| m == name)
+                || name == "sum" && resolver.semantic.is_builtin("sum")
             {
-                return false;
+                return true;
             }
-            true
+            if let Some(q) = resolver.semantic.resolve(&call.func) {
+                let canonical = knowledge.canonical(&q);
+                return matches!(
+                    knowledge.classify_call(&canonical),
+                    Some(ApiKind::LossFunction | ApiKind::Reduction | ApiKind::Math)
+                );
+            }
+            // `nn.CrossEntropyLoss()(logits, y)`: calling a freshly built loss object.
+            matches!(&*call.func, Expr::Call(inner) if resolver.semantic.resolve(&inner.func).is_some_and(|q| {
+                knowledge.classify_call(&knowledge.canonical(&q)) == Some(ApiKind::LossClass)
+            }))
         }
         Expr::BinOp(bin) => {
-            is_computation(&bin.left, resolver) || is_computation(&bin.right, resolver) || {
-                // `a + b` of two names is a computation too (combining terms).
-                !matches!(&*bin.left, Expr::NumberLiteral(_))
-                    && !matches!(&*bin.right, Expr::NumberLiteral(_))
-            }
+            is_computation_depth(&bin.left, resolver, depth + 1)
+                || is_computation_depth(&bin.right, resolver, depth + 1)
+                || {
+                    // `a + b` of two values is a computation too (combining terms).
+                    !matches!(&*bin.left, Expr::NumberLiteral(_))
+                        && !matches!(&*bin.right, Expr::NumberLiteral(_))
+                }
         }
-        Expr::UnaryOp(op) => is_computation(&op.operand, resolver),
+        Expr::UnaryOp(op) => is_computation_depth(&op.operand, resolver, depth + 1),
         _ => false,
     }
 }

@@ -230,6 +230,8 @@ pub struct ScopeFacts {
     pub grad_transformed: Vec<Callee>,
     /// `self.<attr>.step()` / `self.<attr>.zero_grad()` on an optimizer attribute.
     pub optimizer_attr_uses: Vec<(String, TextRange)>,
+    /// The scope holds a training loop (precomputed: roles ask for every method).
+    pub trains: bool,
 }
 
 impl ScopeFacts {

@@ -29,8 +29,8 @@ impl ImportMap {
                     (head.to_string(), head.to_string())
                 }
             };
-            added.push((local.clone(), target.clone()));
-            self.bindings.insert(local, target);
+            self.bindings.insert(local.clone(), target.clone());
+            added.push((local, target));
         }
         added
     }

@@ -38,7 +38,7 @@ pub struct ProjectIndex {
     by_path: FxHashMap<PathBuf, FileId>,
     /// Directory → dotted module name (relative to that directory) → file. Every ancestor
     /// directory of every file is a potential import root, so lookups need no file system.
-    modules: FxHashMap<PathBuf, FxHashMap<String, FileId>>,
+    modules: ModuleMap<FileId>,
     /// Memoised file-system checks made while reporting (e.g. "is there a `losses.py`?").
     exists: Mutex<FxHashMap<PathBuf, bool>>,
     /// Import roots of each file (see [`ProjectIndex::search_roots`]).
@@ -55,36 +55,9 @@ impl ProjectIndex {
             .enumerate()
             .map(|(i, f)| (f.absolute.clone(), i as FileId))
             .collect();
-        let mut modules: FxHashMap<PathBuf, FxHashMap<String, FileId>> = FxHashMap::default();
+        let mut modules = ModuleMap::default();
         for (id, file) in files.iter().enumerate() {
-            let Some(stem) = file.absolute.file_stem().and_then(|s| s.to_str()) else {
-                continue;
-            };
-            let Some(dir) = file.absolute.parent() else {
-                continue;
-            };
-            // Segments from the file upwards: `pkg/sub/mod.py` → ["mod", "sub", "pkg"].
-            let mut segments: Vec<&str> = Vec::new();
-            if stem != "__init__" {
-                segments.push(stem);
-            }
-            let mut current = Some(dir);
-            for _ in 0..MAX_ROOT_DEPTH {
-                let Some(root) = current else { break };
-                if !segments.is_empty() {
-                    let dotted: Vec<&str> = segments.iter().rev().copied().collect();
-                    modules
-                        .entry(root.to_path_buf())
-                        .or_default()
-                        .entry(dotted.join("."))
-                        .or_insert(id as FileId);
-                }
-                let Some(name) = root.file_name().and_then(|n| n.to_str()) else {
-                    break;
-                };
-                segments.push(name);
-                current = root.parent();
-            }
+            modules.insert(&file.absolute, id as FileId);
         }
         let roots = files.iter().map(Self::search_roots).collect();
         ProjectIndex {
@@ -98,7 +71,7 @@ impl ProjectIndex {
 
     /// The file that is module `module` under import root `root`.
     fn module_file(&self, root: &Path, module: &str) -> Option<FileId> {
-        self.modules.get(root)?.get(module).copied()
+        self.modules.get(root, module).copied()
     }
 
     /// Memoised `path.exists()`.
@@ -129,17 +102,26 @@ impl ProjectIndex {
     /// directory (scripts), the parent of its top-level package, the configured `src` roots,
     /// and the configuration root.
     pub fn search_roots(file: &ProjectFile) -> Vec<PathBuf> {
+        Self::roots_for(
+            &file.absolute,
+            file.facts.package.as_deref(),
+            &file.settings,
+        )
+    }
+
+    /// [`ProjectIndex::search_roots`] from the parts, for files not yet in an index.
+    pub fn roots_for(absolute: &Path, package: Option<&str>, settings: &Settings) -> Vec<PathBuf> {
         let mut roots = Vec::new();
-        if let Some(dir) = file.absolute.parent() {
+        if let Some(dir) = absolute.parent() {
             roots.push(dir.to_path_buf());
-            if let Some(package) = &file.facts.package {
+            if let Some(package) = package {
                 let depth = package.split('.').count();
                 let top = dir.ancestors().nth(depth).map(Path::to_path_buf);
                 roots.extend(top);
             }
         }
-        roots.extend(file.settings.src.iter().cloned());
-        roots.push(file.settings.root.clone());
+        roots.extend(settings.src.iter().cloned());
+        roots.push(settings.root.clone());
         roots.dedup();
         roots
     }
@@ -165,11 +147,10 @@ impl ProjectIndex {
         }
         let segments: Vec<&str> = qualified.split('.').collect();
         let roots = &self.roots[from as usize];
-        for split in (1..=segments.len()).rev() {
-            let module = segments[..split].join(".");
+        for (split, module) in dotted_prefixes(qualified) {
             for root in roots {
                 {
-                    let Some(file) = self.module_file(root, &module) else {
+                    let Some(file) = self.module_file(root, module) else {
                         continue;
                     };
                     if file == from && split == segments.len() {
@@ -241,5 +222,80 @@ impl ProjectIndex {
             }
         }
         found
+    }
+}
+
+/// Every dotted prefix of a qualified name, longest first, with its number of segments:
+/// `a.b.C` → (3, `a.b.C`), (2, `a.b`), (1, `a`). Slices, no allocation.
+pub fn dotted_prefixes(qualified: &str) -> impl Iterator<Item = (usize, &str)> {
+    let segments = qualified.split('.').count();
+    let mut ends: Vec<usize> = qualified.match_indices('.').map(|(i, _)| i).collect();
+    ends.push(qualified.len());
+    ends.into_iter()
+        .rev()
+        .enumerate()
+        .map(move |(i, end)| (segments - i, &qualified[..end]))
+}
+
+/// Directory → dotted module name (relative to that directory) → value. Every ancestor
+/// directory of every file is a potential import root, so resolution needs no file system:
+/// `pkg/sub/mod.py` is `mod` under `pkg/sub/`, `sub.mod` under `pkg/`, `pkg.sub.mod` above.
+#[derive(Debug)]
+pub struct ModuleMap<V> {
+    map: FxHashMap<PathBuf, FxHashMap<String, V>>,
+}
+
+impl<V> Default for ModuleMap<V> {
+    fn default() -> Self {
+        ModuleMap {
+            map: FxHashMap::default(),
+        }
+    }
+}
+
+impl<V: Clone> ModuleMap<V> {
+    pub fn insert(&mut self, absolute: &Path, value: V) {
+        let Some(stem) = absolute.file_stem().and_then(|s| s.to_str()) else {
+            return;
+        };
+        let Some(dir) = absolute.parent() else { return };
+        // Segments from the file upwards: `pkg/sub/mod.py` → ["mod", "sub", "pkg"].
+        let mut segments: Vec<&str> = Vec::new();
+        if stem != "__init__" {
+            segments.push(stem);
+        }
+        let mut current = Some(dir);
+        for _ in 0..MAX_ROOT_DEPTH {
+            let Some(root) = current else { break };
+            if !segments.is_empty() {
+                let dotted: Vec<&str> = segments.iter().rev().copied().collect();
+                self.map
+                    .entry(root.to_path_buf())
+                    .or_default()
+                    .entry(dotted.join("."))
+                    .or_insert_with(|| value.clone());
+            }
+            let Some(name) = root.file_name().and_then(|n| n.to_str()) else {
+                break;
+            };
+            segments.push(name);
+            current = root.parent();
+        }
+    }
+
+    pub fn get(&self, root: &Path, module: &str) -> Option<&V> {
+        self.map.get(root)?.get(module)
+    }
+
+    /// The value of the longest module prefix of `qualified` under any of `roots`.
+    pub fn resolve(&self, roots: &[PathBuf], qualified: &str) -> Option<&V> {
+        for (_, module) in dotted_prefixes(qualified) {
+            for root in roots {
+                if let Some(value) = self.get(root, module) {
+                    return Some(value);
+                }
+            }
+        }
+        None
     }
 }

@@ -40,6 +40,9 @@ pub struct Semantic<'a> {
     /// The dotted package that contains the file (for relative imports), if known.
     pub package: Option<String>,
     pub imports: ImportMap,
+    /// Import bindings made at module level (local name → qualified), in order: what other
+    /// files can import from this one (re-exports).
+    pub module_imports: Vec<(String, String)>,
     frames: Vec<Frame<'a>>,
     /// Every binding site of the file, in walk order. A plain list: recording is on the hot
     /// path (every assignment), queries are rare (a few names per file), so queries scan.
@@ -200,15 +203,22 @@ impl<'a> Semantic<'a> {
                     };
                     self.bind_name(local, module_level, None);
                 }
-                self.imports.add_import(import);
+                let added = self.imports.add_import(import);
+                if module_level {
+                    self.module_imports.extend(added);
+                }
             }
             Stmt::ImportFrom(import) => {
                 for alias in &import.names {
                     let local = alias.asname.as_ref().unwrap_or(&alias.name).as_str();
                     self.bind_name(local, module_level, None);
                 }
-                self.imports
+                let added = self
+                    .imports
                     .add_import_from(import, self.package.as_deref());
+                if module_level {
+                    self.module_imports.extend(added);
+                }
             }
             // `global X` inside a function means later writes rebind the module's `X`.
             Stmt::Global(ast::StmtGlobal { names, .. }) => {

@@ -1,6 +1,7 @@
 //! MODLR roles for every class, function and module of the project, each with the evidence
 //! that decided it (`dllint map --explain` prints it). Computed once, after the index is built.
 
+use rayon::prelude::*;
 use rustc_hash::FxHashSet;
 
 use crate::knowledge::{ApiKind, Framework};
@@ -79,6 +80,21 @@ impl Roles {
                 .map(|f| vec![None; f.facts.classes.len()])
                 .collect(),
             in_progress: FxHashSet::default(),
+            locals: (0..index.files.len() as FileId)
+                .into_par_iter()
+                .map(|f| {
+                    let knowledge = index.knowledge(f);
+                    let in_loss_module = index
+                        .file(f)
+                        .path
+                        .iter()
+                        .filter_map(|p| p.to_str())
+                        .any(|p| knowledge.is_loss_module(p.strip_suffix(".py").unwrap_or(p)));
+                    (0..index.facts(f).classes.len() as ClassId)
+                        .map(|c| local_class(index, f, c, in_loss_module))
+                        .collect()
+                })
+                .collect(),
         };
         for (f, file) in index.files.iter().enumerate() {
             for c in 0..file.facts.classes.len() {
@@ -129,7 +145,7 @@ impl Roles {
                     role.evidence
                         .push("differentiated with jax.grad / value_and_grad".into());
                 }
-                if !body.outermost_training_loops().is_empty() {
+                if body.trains {
                     role.roles.insert(Role::Runner);
                     role.evidence
                         .push("holds a training loop (backward/step inside a loop)".into());
@@ -204,7 +220,7 @@ impl Roles {
             .iter()
             .map(|file| {
                 let mut set = RoleSet::default();
-                if !file.facts.module.outermost_training_loops().is_empty() {
+                if file.facts.module.trains {
                     set.insert(Role::Runner);
                 }
                 set
@@ -244,6 +260,93 @@ struct Builder<'i> {
     index: &'i ProjectIndex,
     classes: Vec<Vec<Option<ClassRole>>>,
     in_progress: FxHashSet<(FileId, ClassId)>,
+    locals: Vec<Vec<Local>>,
+}
+
+/// What a class's own code says about its role (no other class needed): computed for every
+/// class in parallel before roles are combined along the class hierarchy.
+#[derive(Debug, Clone, Default)]
+struct Local {
+    /// Layers built in a structural method (`__init__`, `setup`, `forward`, ...).
+    layer_calls: bool,
+    /// An attribute built from a layer API (`self.fc = nn.Linear(...)`).
+    layer_attributes: bool,
+    has_forward: bool,
+    trains: bool,
+    loss_named: bool,
+    computes_loss_in_loss_module: bool,
+    computes_loss_from_targets: bool,
+    loads_data_per_item: bool,
+    steps_like_optimizer: bool,
+    /// The class is itself a framework base (when linting the framework).
+    own_framework: Option<usize>,
+}
+
+fn local_class(index: &ProjectIndex, file: FileId, class: ClassId, in_loss_module: bool) -> Local {
+    let facts = index.facts(file);
+    let knowledge = index.knowledge(file);
+    let c = &facts.classes[class as usize];
+    let methods: Vec<&crate::semantic::facts::FunctionFacts> = c
+        .methods
+        .iter()
+        .map(|&m| &facts.functions[m as usize])
+        .collect();
+    let structural = |name: &str| {
+        knowledge.is_forward_method(name)
+            || matches!(name, "__init__" | "setup" | "_build_model" | "create_model")
+    };
+    let method_named = |name: &str| methods.iter().any(|m| m.name == name);
+    let computes = |needs_targets: bool| {
+        methods
+            .iter()
+            .filter(|m| knowledge.is_forward_method(&m.name))
+            .any(|m| {
+                let has_loss = m.body.evidence.iter().any(|e| {
+                    matches!(
+                        e.kind,
+                        crate::semantic::facts::Evidence::LossApiCall(_)
+                            | crate::semantic::facts::Evidence::NamedAssign(_)
+                    )
+                });
+                has_loss
+                    && (!needs_targets || m.params.iter().any(|p| knowledge.is_target_parameter(p)))
+            })
+    };
+    let wraps_optimizer = c.attributes.iter().any(|a| {
+        matches!(&a.ctor, Callee::Qualified(q) if knowledge.classify_call(&knowledge.canonical(q)) == Some(ApiKind::Optimizer))
+    }) || c.held.iter().any(|(_, param, _)| knowledge.is_optimizer_variable(param));
+    let own_framework = if knowledge.is_framework_base_name(&c.name) {
+        module_name(index, file).and_then(|module| {
+            let written = format!("{module}.{}", c.name);
+            let own = knowledge.canonical(&written);
+            knowledge
+                .frameworks
+                .iter()
+                .position(|f| f.bases.contains(&own))
+        })
+    } else {
+        None
+    };
+    Local {
+        layer_calls: methods
+            .iter()
+            .filter(|m| structural(&m.name))
+            .any(|m| m.body.api_calls.iter().any(|a| a.kind == ApiKind::Layer)),
+        layer_attributes: c.attributes.iter().any(|attr| {
+            matches!(&attr.ctor, Callee::Qualified(q) if knowledge.classify_call(&knowledge.canonical(q)) == Some(ApiKind::Layer))
+        }),
+        has_forward: methods.iter().any(|m| knowledge.is_forward_method(&m.name)),
+        trains: methods.iter().any(|m| m.body.trains),
+        loss_named: knowledge.is_loss_class_name(&c.name),
+        computes_loss_in_loss_module: in_loss_module && computes(false),
+        computes_loss_from_targets: computes(true),
+        loads_data_per_item: (method_named("__getitem__") || method_named("__iter__"))
+            && methods.iter().flat_map(|m| &m.body.api_calls).any(|a| {
+                matches!(a.kind, ApiKind::DataLoading | ApiKind::DataPipeline | ApiKind::Transform)
+            }),
+        steps_like_optimizer: method_named("step") && (method_named("zero_grad") || wraps_optimizer),
+        own_framework,
+    }
 }
 
 impl Builder<'_> {
@@ -263,14 +366,7 @@ impl Builder<'_> {
         let mut inherited_layers = false;
 
         // The framework's own base class (when linting the framework itself).
-        if let Some(module) = module_name(index, file) {
-            let written = format!("{module}.{}", c.name);
-            let own = knowledge.canonical(&written);
-            role.framework = knowledge
-                .frameworks
-                .iter()
-                .position(|f| f.bases.contains(&own));
-        }
+        role.framework = self.locals[file as usize][class as usize].own_framework;
         for base in &c.bases {
             // The base as written, resolved through the imports (`lightning.LightningModule`).
             let written = match base {
@@ -324,87 +420,47 @@ impl Builder<'_> {
             }
         }
 
-        // Content.
-        let methods: Vec<&crate::semantic::facts::FunctionFacts> = c
-            .methods
-            .iter()
-            .map(|&m| &facts.functions[m as usize])
-            .collect();
-        // Layers the class owns: attributes built from layer APIs or project models, or layers
-        // built inside the methods that define the network (`__init__`, `setup`, `forward`, ...).
-        let structural = |name: &str| {
-            knowledge.is_forward_method(name)
-                || matches!(name, "__init__" | "setup" | "_build_model" | "create_model")
-        };
-        let layer_calls = methods
-            .iter()
-            .filter(|m| structural(&m.name))
-            .flat_map(|m| &m.body.api_calls)
-            .filter(|a| a.kind == ApiKind::Layer)
-            .count();
-        let layer_attributes = c.attributes.iter().any(|attr| match &attr.ctor {
-            Callee::Qualified(q) => {
-                knowledge.classify_call(&knowledge.canonical(q)) == Some(ApiKind::Layer)
-                    || matches!(index.resolve_callee(file, &attr.ctor),
-                        Some(Symbol::Class(af, ac)) if (af, ac) != (file, class) && self.class_role(af, ac).roles.contains(Role::Model))
-            }
-            Callee::Local(_) => match index.resolve_callee(file, &attr.ctor) {
-                Some(Symbol::Class(af, ac)) if (af, ac) != (file, class) => {
-                    self.class_role(af, ac).roles.contains(Role::Model)
+        // Content (precomputed in parallel), plus attributes that are project models (which
+        // needs the roles of other classes).
+        let local = self.locals[file as usize][class as usize].clone();
+        let layer_attributes = local.layer_attributes
+            || c.attributes.iter().any(|attr| match &attr.ctor {
+                Callee::Qualified(_) | Callee::Local(_) => {
+                    match index.resolve_callee(file, &attr.ctor) {
+                        Some(Symbol::Class(af, ac)) if (af, ac) != (file, class) => {
+                            self.class_role(af, ac).roles.contains(Role::Model)
+                        }
+                        _ => false,
+                    }
                 }
                 _ => false,
-            },
-            _ => false,
-        });
+            });
         // Layers built here or in a project superclass (a detector whose backbone lives in
         // `BaseDetector` builds layers).
-        role.builds_layers = layer_calls > 0 || layer_attributes || inherited_layers;
-        let has_forward = methods.iter().any(|m| knowledge.is_forward_method(&m.name));
-        let has_training_loop = methods
-            .iter()
-            .any(|m| !m.body.outermost_training_loops().is_empty());
-        let method_named = |name: &str| methods.iter().any(|m| m.name == name);
+        role.builds_layers = local.layer_calls || layer_attributes || inherited_layers;
+        let has_training_loop = local.trains;
 
-        if knowledge.is_loss_class_name(&c.name) {
+        if local.loss_named {
             role.roles.insert(Role::Loss);
             role.evidence.push(format!("named `{}`", c.name));
         } else if !has_training_loop {
             // A callable that takes targets and computes a loss, and builds no layers, is a Loss
             // (timm's `LabelSmoothingCrossEntropy(nn.Module)`), as is any class in a `losses`
             // module that computes one.
-            let in_loss_module = index
-                .file(file)
-                .path
-                .iter()
-                .filter_map(|p| p.to_str())
-                .any(|p| knowledge.is_loss_module(p.strip_suffix(".py").unwrap_or(p)));
-            let computes = methods
-                .iter()
-                .filter(|m| knowledge.is_forward_method(&m.name))
-                .any(|m| {
-                    let takes_targets = m.params.iter().any(|p| knowledge.is_target_parameter(p));
-                    let has_loss = m.body.evidence.iter().any(|e| {
-                        matches!(
-                            e.kind,
-                            crate::semantic::facts::Evidence::LossApiCall(_)
-                                | crate::semantic::facts::Evidence::NamedAssign(_)
-                        )
-                    });
-                    has_loss && (in_loss_module || takes_targets && !role.builds_layers)
-                });
-            if computes {
+            if local.computes_loss_in_loss_module {
                 role.roles.insert(Role::Loss);
-                role.evidence.push(if in_loss_module {
-                    "computes a loss and lives in a losses module".into()
-                } else {
-                    "takes targets and computes a loss, with no layers of its own".into()
-                });
+                role.evidence
+                    .push("computes a loss and lives in a losses module".into());
+            } else if local.computes_loss_from_targets && !role.builds_layers {
+                role.roles.insert(Role::Loss);
+                role.evidence
+                    .push("takes targets and computes a loss, with no layers of its own".into());
             }
         }
         if inherited.contains(Role::Loss) {
             role.roles.insert(Role::Loss);
         }
-        if inherited.contains(Role::Model) || role.builds_layers && has_forward {
+        if inherited.contains(Role::Model) || role.builds_layers && local.has_forward {
             role.roles.insert(Role::Model);
             if !inherited.contains(Role::Model) {
                 role.evidence
@@ -415,15 +471,7 @@ impl Builder<'_> {
             // fairseq-style criterions subclass nn.Module but are Loss components.
             role.roles.remove(Role::Model);
         }
-        if inherited.contains(Role::Dataset)
-            || (method_named("__getitem__") || method_named("__iter__"))
-                && methods.iter().flat_map(|m| &m.body.api_calls).any(|a| {
-                    matches!(
-                        a.kind,
-                        ApiKind::DataLoading | ApiKind::DataPipeline | ApiKind::Transform
-                    )
-                })
-        {
+        if inherited.contains(Role::Dataset) || local.loads_data_per_item {
             role.roles.insert(Role::Dataset);
             if !inherited.contains(Role::Dataset) {
                 role.evidence
@@ -433,13 +481,7 @@ impl Builder<'_> {
                 role.roles.remove(Role::Model);
             }
         }
-        let wraps_optimizer = c.attributes.iter().any(|a| {
-            matches!(&a.ctor, Callee::Qualified(q) if knowledge.classify_call(&knowledge.canonical(q)) == Some(ApiKind::Optimizer))
-        }) || c.held.iter().any(|(_, param, _)| knowledge.is_optimizer_variable(param));
-        if inherited.contains(Role::Optimizer)
-            || method_named("step")
-                && (method_named("zero_grad") || wraps_optimizer)
-                && !role.builds_layers
+        if inherited.contains(Role::Optimizer) || local.steps_like_optimizer && !role.builds_layers
         {
             role.roles.insert(Role::Optimizer);
             if !inherited.contains(Role::Optimizer) {

@@ -1,0 +1,223 @@
+//! The semantic layer on small projects: cross-file roles with evidence, definition-vs-usage
+//! verdicts, and knowledge extended from configuration.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use dllint::config::{Overrides, Resolver};
+use dllint::engine::{self, Input, Project};
+use dllint::semantic::Role;
+use dllint::semantic::verdict::{Classifier, Definition, Verdict};
+
+fn project(files: &[(&str, &str)]) -> (tempfile::TempDir, Project) {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    }
+    let project = run(
+        dir.path(),
+        &files
+            .iter()
+            .map(|(n, _)| *n)
+            .filter(|n| n.ends_with(".py"))
+            .collect::<Vec<_>>(),
+    );
+    (dir, project)
+}
+
+fn run(root: &Path, files: &[&str]) -> Project {
+    let resolver = Resolver::new(root.to_path_buf(), None, false, Overrides::default()).unwrap();
+    let inputs = files
+        .iter()
+        .map(|f| {
+            let path = root.join(f);
+            Input {
+                settings: resolver.settings_for(&path).unwrap(),
+                path,
+                text: None,
+            }
+        })
+        .collect();
+    engine::run(inputs, Some(2), root, &resolver)
+}
+
+fn class_roles(project: &Project, file_suffix: &str, class: &str) -> (Vec<Role>, Vec<String>) {
+    for (f, file) in project.index.files.iter().enumerate() {
+        if !file.path.to_string_lossy().ends_with(file_suffix) {
+            continue;
+        }
+        if let Some((id, _)) = file.facts.class_named(class) {
+            let role = project.roles.class(f as u32, id);
+            return (role.roles.iter().collect(), role.evidence.clone());
+        }
+    }
+    panic!("no class {class} in {file_suffix}");
+}
+
+#[test]
+fn a_subclass_of_a_project_model_in_another_file_is_a_model() {
+    let (_dir, project) = project(&[
+        ("pkg/__init__.py", ""),
+        (
+            "pkg/base.py",
+            "import torch.nn as nn\n\nclass Base(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.fc = nn.Linear(2, 2)\n",
+        ),
+        (
+            "pkg/heads.py",
+            "from .base import Base\n\nclass Head(Base):\n    def forward(self, x, targets=None):\n        return self.fc(x)\n",
+        ),
+    ]);
+    let (roles, evidence) = class_roles(&project, "heads.py", "Head");
+    assert_eq!(roles, vec![Role::Model]);
+    assert!(evidence[0].contains("subclass of `Base`"), "{evidence:?}");
+}
+
+#[test]
+fn criterions_and_losses_are_losses_not_models() {
+    let (_dir, project) = project(&[(
+        "criterions.py",
+        "import torch.nn as nn\nimport torch.nn.functional as F\n\n\
+         class LabelSmoothedCriterion(nn.Module):\n    def forward(self, model, sample):\n        return F.nll_loss(model(sample['x']), sample['y'])\n\n\
+         class SoftTargetCrossEntropy(nn.Module):\n    def forward(self, x, target):\n        loss = (-target * F.log_softmax(x, dim=-1)).sum(-1)\n        return loss.mean()\n",
+    )]);
+    assert_eq!(
+        class_roles(&project, "criterions.py", "LabelSmoothedCriterion").0,
+        vec![Role::Loss]
+    );
+    assert_eq!(
+        class_roles(&project, "criterions.py", "SoftTargetCrossEntropy").0,
+        vec![Role::Loss]
+    );
+}
+
+#[test]
+fn knowledge_is_extended_from_configuration() {
+    let files = [
+        (
+            "pyproject.toml",
+            "[tool.dllint.knowledge]\nmodel-bases = [\"mylib.BaseNet\"]\n",
+        ),
+        (
+            "net.py",
+            "from mylib import BaseNet\n\nclass Net(BaseNet):\n    pass\n",
+        ),
+    ];
+    let (_dir, extended) = project(&files);
+    assert_eq!(class_roles(&extended, "net.py", "Net").0, vec![Role::Model]);
+
+    let (_dir, plain) = project(&[("net.py", files[1].1)]);
+    assert!(class_roles(&plain, "net.py", "Net").0.is_empty());
+}
+
+/// The verdict on the (single) differentiated value of function `train` in `source`.
+fn verdict(source: &str) -> Verdict {
+    let (_dir, project) = project(&[("train.py", source)]);
+    let file = &project.index.files[0];
+    let (_, function) = file
+        .facts
+        .function_named("train")
+        .expect("a train function");
+    let value = function
+        .body
+        .differentiated
+        .first()
+        .unwrap_or_else(|| panic!("no backward in:\n{source}"));
+    let classifier = Classifier {
+        index: &project.index,
+        roles: &project.roles,
+        file: 0,
+        class: None,
+    };
+    classifier.verdict(value)
+}
+
+fn loop_with(body: &str) -> String {
+    let indented: String = body.lines().map(|l| format!("        {l}\n")).collect();
+    format!(
+        "import torch\nimport torch.nn.functional as F\n\n\
+         def train(model, loader, optimizer, criterion, args, heads, accum):\n    for x, y in loader:\n{indented}        loss.backward()\n        optimizer.step()\n"
+    )
+}
+
+#[test]
+fn definition_versus_usage() {
+    let cases: Vec<(&str, Verdict)> = vec![
+        ("loss = criterion(model(x), y)", Verdict::Usage),
+        ("loss = F.cross_entropy(model(x), y)", Verdict::Usage),
+        (
+            "loss = criterion(model(x), y)\nloss = loss / accum",
+            Verdict::Usage,
+        ),
+        (
+            "loss = criterion(model(x), y)\nif args.n_gpu > 1:\n    loss = loss.mean()",
+            Verdict::Usage,
+        ),
+        (
+            "outputs = model(x, labels=y)\nloss = outputs.loss",
+            Verdict::Usage,
+        ),
+        ("loss, logs = criterion(model, x, y)", Verdict::Usage),
+        (
+            "out = model(x)\nloss = criterion(out, y) + F.kl_div(out, y)",
+            Verdict::Definition(Definition::Combines(2)),
+        ),
+        (
+            "pred = model(x)\nloss = ((pred - y) ** 2).mean()",
+            Verdict::Definition(Definition::Formula),
+        ),
+        (
+            "loss = -torch.log(model(x)).mean()",
+            Verdict::Definition(Definition::Formula),
+        ),
+        (
+            "out = model(x)\nloss = criterion(out, y) + 1e-4 * sum(p.pow(2).sum() for p in model.parameters())",
+            Verdict::Definition(Definition::AddsTerm),
+        ),
+        (
+            "out = model(x)\nif args.focal:\n    loss = F.binary_cross_entropy(out, y)\nelse:\n    loss = F.cross_entropy(out, y)",
+            Verdict::Definition(Definition::Selects(2)),
+        ),
+        (
+            "feats = model(x)\nloss = 0\nfor head in heads:\n    loss += criterion(head(feats), y)",
+            Verdict::Definition(Definition::Accumulates),
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (body, expected) in cases {
+        let got = verdict(&loop_with(body));
+        if got != expected {
+            failures.push(format!("{body:?}: expected {expected:?}, got {got:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn logging_arithmetic_is_not_a_definition() {
+    // `running` is never differentiated; the differentiated `loss` is a single loss call.
+    let source =
+        loop_with("loss = criterion(model(x), y)\nrunning = 0.0\nrunning += loss.item() * 2 + 1");
+    assert_eq!(verdict(&source), Verdict::Usage);
+}
+
+#[test]
+fn context_files_outside_the_linted_paths_are_read_for_their_facts() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("base.py"), "import torch.nn as nn\n\nclass Base(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.fc = nn.Linear(2, 2)\n").unwrap();
+    fs::write(dir.path().join("model.py"), "import torch.nn.functional as F\nfrom base import Base\n\nclass Net(Base):\n    def forward(self, x, y):\n        return F.mse_loss(self.fc(x), y)\n").unwrap();
+    // Only model.py is linted; base.py is read for context.
+    let project = run(dir.path(), &["model.py"]);
+    assert_eq!(project.report.files_checked, 1);
+    assert_eq!(project.index.files.len(), 2);
+    let codes: Vec<&str> = project
+        .report
+        .files
+        .iter()
+        .flat_map(|f| f.diagnostics.iter().map(|d| d.rule.code))
+        .collect();
+    assert_eq!(codes, vec!["DL101"]);
+}
