@@ -9,8 +9,9 @@ use std::path::PathBuf;
 use rayon::prelude::*;
 
 /// The same allocator as `dllint`, so the floor is comparable.
+#[cfg(all(not(target_env = "msvc"), not(target_os = "windows")))]
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 use ruff_python_ast::PySourceType;
 use ruff_python_parser::parse_unchecked_source;
 

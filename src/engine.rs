@@ -203,6 +203,7 @@ fn lint_parsed(
     facts.suppressions = suppressions;
     facts.recovered = parsed.has_syntax_errors();
     facts.line_count = count_lines(source.text());
+    facts.shrink_to_fit();
     (Some(facts), diagnostics)
 }
 

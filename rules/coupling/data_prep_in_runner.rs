@@ -69,7 +69,7 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
         if runner_function && !in_dataset {
             report(
                 &function.body,
-                &format!("the training loop in `{}`", function.qualname),
+                &format!("the training loop in `{}`", facts.qualname(id as u32)),
                 out,
             );
         }

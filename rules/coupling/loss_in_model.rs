@@ -79,10 +79,7 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
             .map(|m| format!("`{m}`"))
             .collect::<Vec<_>>()
             .join(", ");
-        let labels_param = method
-            .params
-            .iter()
-            .any(|p| p == "labels" || p == "targets" || p == "target" || p == "y");
+        let labels_param = method.target_params.first();
         let message = match &hook {
             Some((Hook::Loss, framework)) => format!(
                 "model `{}` writes a loss formula inline in the {framework} hook `{}`{}",
@@ -94,14 +91,10 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
                     .map(|d| format!(" (it {})", d.describe()))
                     .unwrap_or_default()
             ),
-            _ if labels_param && knowledge_forward(cx, &method.name) => format!(
+            _ if labels_param.is_some() && knowledge_forward(cx, &method.name) => format!(
                 "model `{}` computes a loss in {in_methods} when `{}` is passed",
                 class.name,
-                method
-                    .params
-                    .iter()
-                    .find(|p| ["labels", "targets", "target", "y"].contains(&p.as_str()))
-                    .map_or("labels", |p| p.as_str())
+                labels_param.map_or("labels", |p| p.as_str())
             ),
             _ => format!("model `{}` computes a loss in {in_methods}", class.name),
         };

@@ -65,7 +65,7 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
         let role = cx.roles.function(cx.file, id as u32);
         match function.class {
             None if role.roles.contains(Role::Runner) => {
-                let place = format!("the training loop in `{}`", function.qualname);
+                let place = format!("the training loop in `{}`", facts.qualname(id as u32));
                 report(cx, &function.body, None, &place, None, out);
             }
             Some(class) if is_role(cx, class, Role::Runner) && !is_role(cx, class, Role::Model) => {
@@ -75,8 +75,10 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
                     None => None,
                 };
                 let place = match framework {
-                    Some(framework) => format!("the {framework} hook `{}`", function.qualname),
-                    None => format!("runner method `{}`", function.qualname),
+                    Some(framework) => {
+                        format!("the {framework} hook `{}`", facts.qualname(id as u32))
+                    }
+                    None => format!("runner method `{}`", facts.qualname(id as u32)),
                 };
                 report(cx, &function.body, Some(class), &place, framework, out);
             }

@@ -101,7 +101,7 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
                 };
                 Some(format!(
                     "{what} `{}` also calls `{}`",
-                    function.qualname,
+                    facts.qualname(id as u32),
                     step_name(first_step.kind)
                 ))
             } else if role.roles.contains(Role::Task)
@@ -113,7 +113,7 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
                 definitions(cx, function.class, values).first().map(|(_, definition)| {
                 format!(
                     "`{}` fuses a loss formula (it {}) with backward and the optimizer step",
-                    function.qualname,
+                    facts.qualname(id as u32),
                     definition.describe()
                 )
             })

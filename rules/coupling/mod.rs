@@ -157,20 +157,22 @@ pub(crate) fn loss_module(cx: &ProjectContext<'_>) -> String {
     let Some(dir) = file.absolute.parent() else {
         return "loss.py".into();
     };
-    for (depth, ancestor) in dir.ancestors().take(3).enumerate() {
-        for name in [
-            "loss.py",
-            "losses.py",
-            "criterion.py",
-            "criterions.py",
-            "losses",
-            "criterions",
-            "loss",
-        ] {
-            if cx.index.path_exists(&ancestor.join(name)) {
-                return format!("{}{name}", "../".repeat(depth));
+    cx.index.memoized_layout(dir, "loss-module", || {
+        for (depth, ancestor) in dir.ancestors().take(3).enumerate() {
+            for name in [
+                "loss.py",
+                "losses.py",
+                "criterion.py",
+                "criterions.py",
+                "losses",
+                "criterions",
+                "loss",
+            ] {
+                if ancestor.join(name).exists() {
+                    return format!("{}{name}", "../".repeat(depth));
+                }
             }
         }
-    }
-    "loss.py".into()
+        "loss.py".into()
+    })
 }

@@ -239,11 +239,6 @@ impl<'a> FactsBuilder<'a> {
             Some(Frame::Class(_)) => self.class_stack.last().copied(),
             _ => None,
         };
-        let prefix = match (class, parent_function) {
-            (Some(c), _) => format!("{}.", self.classes[c as usize].facts.qualname),
-            (None, Some(f)) => format!("{}.", self.functions[f as usize].facts.qualname),
-            (None, None) => String::new(),
-        };
         let params: Vec<&'a str> = def.parameters.iter().map(|p| p.name().as_str()).collect();
         let id = self.functions.len() as FunctionId;
         let scope_index = self.scopes.len();
@@ -256,12 +251,15 @@ impl<'a> FactsBuilder<'a> {
         self.functions.push(FunctionDraft {
             facts: FunctionFacts {
                 name: def.name.to_string(),
-                qualname: format!("{prefix}{}", def.name),
                 range: def.range(),
                 name_range: def.name.range(),
                 class,
                 parent: parent_function,
-                params: params.iter().map(|p| p.to_string()).collect(),
+                target_params: params
+                    .iter()
+                    .filter(|p| self.knowledge.is_target_parameter(p))
+                    .map(|p| p.to_string())
+                    .collect(),
                 is_generator: false,
                 returns_nested: None,
                 returns_apis: Vec::new(),

@@ -235,6 +235,18 @@ pub struct ScopeFacts {
 }
 
 impl ScopeFacts {
+    fn shrink_to_fit(&mut self) {
+        self.loops.shrink_to_fit();
+        self.grad_steps.shrink_to_fit();
+        self.evidence.shrink_to_fit();
+        self.differentiated.shrink_to_fit();
+        self.returned.shrink_to_fit();
+        self.api_calls.shrink_to_fit();
+        self.project_calls.shrink_to_fit();
+        self.grad_transformed.shrink_to_fit();
+        self.optimizer_attr_uses.shrink_to_fit();
+    }
+
     /// Loops that train: they contain a parameter update, or a backward pass.
     pub fn training_loops(&self) -> Vec<LoopId> {
         let mut ids: Vec<LoopId> = Vec::new();
@@ -312,13 +324,13 @@ pub struct ClassFacts {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FunctionFacts {
     pub name: String,
-    /// `Class.method`, `outer.inner`, `function`.
-    pub qualname: String,
     pub range: TextRange,
     pub name_range: TextRange,
     pub class: Option<ClassId>,
     pub parent: Option<FunctionId>,
-    pub params: Vec<String>,
+    /// Parameters that carry training targets (`labels`, `target`, `y`): the only parameter
+    /// names rules ask about, so the others are not kept.
+    pub target_params: Vec<String>,
     pub is_generator: bool,
     /// `return inner` where `inner` is a function nested in this one (a factory).
     pub returns_nested: Option<FunctionId>,
@@ -363,6 +375,40 @@ impl FileFacts {
             .enumerate()
             .find(|(_, f)| f.name == name && f.class.is_none() && f.parent.is_none())
             .map(|(i, f)| (i as FunctionId, f))
+    }
+
+    /// `Class.method`, `outer.inner`, `function`: computed, not stored (there is one function
+    /// per few lines of code, and only findings need the name).
+    pub fn qualname(&self, id: FunctionId) -> String {
+        let function = &self.functions[id as usize];
+        match (function.class, function.parent) {
+            (Some(class), _) => format!(
+                "{}.{}",
+                self.classes[class as usize].qualname, function.name
+            ),
+            (None, Some(parent)) => format!("{}.{}", self.qualname(parent), function.name),
+            (None, None) => function.name.clone(),
+        }
+    }
+
+    /// Release the spare capacity of every list: facts live until the end of the run.
+    pub fn shrink_to_fit(&mut self) {
+        self.imports.shrink_to_fit();
+        self.classes.shrink_to_fit();
+        self.functions.shrink_to_fit();
+        self.module_instances.shrink_to_fit();
+        for class in &mut self.classes {
+            class.bases.shrink_to_fit();
+            class.methods.shrink_to_fit();
+            class.attributes.shrink_to_fit();
+            class.held.shrink_to_fit();
+        }
+        self.module.shrink_to_fit();
+        for function in &mut self.functions {
+            function.target_params.shrink_to_fit();
+            function.returns_apis.shrink_to_fit();
+            function.body.shrink_to_fit();
+        }
     }
 
     pub fn import_target(&self, name: &str) -> Option<&str> {

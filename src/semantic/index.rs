@@ -41,8 +41,11 @@ pub struct ProjectIndex {
     modules: ModuleMap<FileId>,
     /// Memoised file-system checks made while reporting (e.g. "is there a `losses.py`?").
     exists: Mutex<FxHashMap<PathBuf, bool>>,
-    /// Import roots of each file (see [`ProjectIndex::search_roots`]).
-    roots: Vec<Vec<PathBuf>>,
+    /// Memoised answers about the project layout, per directory and question.
+    layout: Mutex<FxHashMap<(PathBuf, &'static str), String>>,
+    /// Import roots of each file (see [`ProjectIndex::search_roots`]), as directory ids of
+    /// the module map (roots that hold no module are dropped).
+    roots: Vec<Vec<u32>>,
 }
 
 /// How many directory levels above a file are considered as import roots.
@@ -59,19 +62,48 @@ impl ProjectIndex {
         for (id, file) in files.iter().enumerate() {
             modules.insert(&file.absolute, id as FileId);
         }
-        let roots = files.iter().map(Self::search_roots).collect();
+        let roots = files
+            .iter()
+            .map(|f| {
+                Self::search_roots(f)
+                    .iter()
+                    .filter_map(|r| modules.root_id(r))
+                    .collect()
+            })
+            .collect();
         ProjectIndex {
             files,
             by_path,
             modules,
             exists: Mutex::default(),
+            layout: Mutex::default(),
             roots,
         }
     }
 
     /// The file that is module `module` under import root `root`.
-    fn module_file(&self, root: &Path, module: &str) -> Option<FileId> {
-        self.modules.get(root, module).copied()
+    fn module_file(&self, root: u32, module: &str) -> Option<FileId> {
+        self.modules.get_by_id(root, module).copied()
+    }
+
+    /// A per-directory answer about the project layout (where losses live, ...), computed
+    /// once: findings in one directory ask the same question many times.
+    pub fn memoized_layout(
+        &self,
+        dir: &Path,
+        question: &'static str,
+        answer: impl FnOnce() -> String,
+    ) -> String {
+        let key = (dir.to_path_buf(), question);
+        if let Some(found) = self.layout.lock().expect("layout cache").get(&key) {
+            return found.clone();
+        }
+        let value = answer();
+        self.layout
+            .lock()
+            .expect("layout cache")
+            .insert(key, value.clone());
+        value
     }
 
     /// Memoised `path.exists()`.
@@ -148,7 +180,7 @@ impl ProjectIndex {
         let segments: Vec<&str> = qualified.split('.').collect();
         let roots = &self.roots[from as usize];
         for (split, module) in dotted_prefixes(qualified) {
-            for root in roots {
+            for &root in roots {
                 {
                     let Some(file) = self.module_file(root, module) else {
                         continue;
@@ -242,13 +274,17 @@ pub fn dotted_prefixes(qualified: &str) -> impl Iterator<Item = (usize, &str)> {
 /// `pkg/sub/mod.py` is `mod` under `pkg/sub/`, `sub.mod` under `pkg/`, `pkg.sub.mod` above.
 #[derive(Debug)]
 pub struct ModuleMap<V> {
-    map: FxHashMap<PathBuf, FxHashMap<String, V>>,
+    /// Directory → its id (hashing a long path is done once per directory, not per lookup).
+    dirs: FxHashMap<PathBuf, u32>,
+    /// Per directory id: dotted module name → value.
+    modules: Vec<FxHashMap<String, V>>,
 }
 
 impl<V> Default for ModuleMap<V> {
     fn default() -> Self {
         ModuleMap {
-            map: FxHashMap::default(),
+            dirs: FxHashMap::default(),
+            modules: Vec::new(),
         }
     }
 }
@@ -269,9 +305,12 @@ impl<V: Clone> ModuleMap<V> {
             let Some(root) = current else { break };
             if !segments.is_empty() {
                 let dotted: Vec<&str> = segments.iter().rev().copied().collect();
-                self.map
-                    .entry(root.to_path_buf())
-                    .or_default()
+                let next = self.modules.len() as u32;
+                let id = *self.dirs.entry(root.to_path_buf()).or_insert(next);
+                if id == next {
+                    self.modules.push(FxHashMap::default());
+                }
+                self.modules[id as usize]
                     .entry(dotted.join("."))
                     .or_insert_with(|| value.clone());
             }
@@ -283,15 +322,25 @@ impl<V: Clone> ModuleMap<V> {
         }
     }
 
+    /// The id of a directory that holds modules, if any.
+    pub fn root_id(&self, root: &Path) -> Option<u32> {
+        self.dirs.get(root).copied()
+    }
+
     pub fn get(&self, root: &Path, module: &str) -> Option<&V> {
-        self.map.get(root)?.get(module)
+        self.get_by_id(self.root_id(root)?, module)
+    }
+
+    pub fn get_by_id(&self, root: u32, module: &str) -> Option<&V> {
+        self.modules[root as usize].get(module)
     }
 
     /// The value of the longest module prefix of `qualified` under any of `roots`.
     pub fn resolve(&self, roots: &[PathBuf], qualified: &str) -> Option<&V> {
+        let ids: Vec<u32> = roots.iter().filter_map(|r| self.root_id(r)).collect();
         for (_, module) in dotted_prefixes(qualified) {
-            for root in roots {
-                if let Some(value) = self.get(root, module) {
+            for &root in &ids {
+                if let Some(value) = self.get_by_id(root, module) {
                     return Some(value);
                 }
             }

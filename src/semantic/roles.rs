@@ -133,87 +133,92 @@ impl Roles {
             }
         }
 
-        let mut functions = Vec::with_capacity(index.files.len());
-        for (f, file) in index.files.iter().enumerate() {
-            let knowledge = &file.settings.knowledge;
-            let mut roles: Vec<FunctionRole> = Vec::with_capacity(file.facts.functions.len());
-            for (id, function) in file.facts.functions.iter().enumerate() {
-                let mut role = FunctionRole::default();
-                let body = &function.body;
-                if grad_transformed.contains(&(f as FileId, id as FunctionId)) {
-                    role.roles.insert(Role::Loss);
-                    role.evidence
-                        .push("differentiated with jax.grad / value_and_grad".into());
-                }
-                if body.trains {
-                    role.roles.insert(Role::Runner);
-                    role.evidence
-                        .push("holds a training loop (backward/step inside a loop)".into());
-                } else if body.grad_steps.iter().any(|s| s.kind.computes_gradients())
-                    && body
-                        .grad_steps
+        // Function roles are independent per file once the differentiated functions are known.
+        let functions: Vec<Vec<FunctionRole>> = index
+            .files
+            .par_iter()
+            .enumerate()
+            .map(|(f, file)| {
+                let knowledge = &file.settings.knowledge;
+                let mut roles: Vec<FunctionRole> = Vec::with_capacity(file.facts.functions.len());
+                for (id, function) in file.facts.functions.iter().enumerate() {
+                    let mut role = FunctionRole::default();
+                    let body = &function.body;
+                    if grad_transformed.contains(&(f as FileId, id as FunctionId)) {
+                        role.roles.insert(Role::Loss);
+                        role.evidence
+                            .push("differentiated with jax.grad / value_and_grad".into());
+                    }
+                    if body.trains {
+                        role.roles.insert(Role::Runner);
+                        role.evidence
+                            .push("holds a training loop (backward/step inside a loop)".into());
+                    } else if body.grad_steps.iter().any(|s| s.kind.computes_gradients())
+                        && body
+                            .grad_steps
+                            .iter()
+                            .any(|s| s.kind.updates_parameters() || s.kind == GradKind::Minimize)
+                    {
+                        role.roles.insert(Role::Task);
+                        role.evidence.push(
+                            "computes gradients and updates parameters (a training step)".into(),
+                        );
+                    }
+                    if knowledge.is_loss_callee(&function.name)
+                        && !role.roles.contains(Role::Runner)
+                        && (!body.evidence.is_empty()
+                            || !body.returned.is_empty()
+                            || !body.differentiated.is_empty())
+                    {
+                        role.roles.insert(Role::Loss);
+                        role.evidence
+                            .push(format!("named `{}` and computes a loss", function.name));
+                    }
+                    let builds_data = function
+                        .returns_apis
                         .iter()
-                        .any(|s| s.kind.updates_parameters() || s.kind == GradKind::Minimize)
-                {
-                    role.roles.insert(Role::Task);
-                    role.evidence
-                        .push("computes gradients and updates parameters (a training step)".into());
+                        .any(|k| matches!(k, ApiKind::DataPipeline | ApiKind::Transform));
+                    let yields_data = function.is_generator
+                        && body.api_calls.iter().any(|a| {
+                            matches!(a.kind, ApiKind::DataLoading | ApiKind::DataPipeline)
+                        });
+                    if builds_data || yields_data {
+                        role.roles.insert(Role::Dataset);
+                        role.evidence.push(if builds_data {
+                            "returns a data pipeline (DataLoader, tf.data, transforms)".into()
+                        } else {
+                            "a generator that loads and yields data".into()
+                        });
+                    }
+                    roles.push(role);
                 }
-                if knowledge.is_loss_callee(&function.name)
-                    && !role.roles.contains(Role::Runner)
-                    && (!body.evidence.is_empty()
-                        || !body.returned.is_empty()
-                        || !body.differentiated.is_empty())
-                {
-                    role.roles.insert(Role::Loss);
-                    role.evidence
-                        .push(format!("named `{}` and computes a loss", function.name));
-                }
-                let builds_data = function
-                    .returns_apis
-                    .iter()
-                    .any(|k| matches!(k, ApiKind::DataPipeline | ApiKind::Transform));
-                let yields_data = function.is_generator
-                    && body
-                        .api_calls
-                        .iter()
-                        .any(|a| matches!(a.kind, ApiKind::DataLoading | ApiKind::DataPipeline));
-                if builds_data || yields_data {
-                    role.roles.insert(Role::Dataset);
-                    role.evidence.push(if builds_data {
-                        "returns a data pipeline (DataLoader, tf.data, transforms)".into()
-                    } else {
-                        "a generator that loads and yields data".into()
-                    });
-                }
-                roles.push(role);
-            }
-            // Factories returning a nested loss function.
-            for id in 0..roles.len() {
-                if let Some(inner) = file.facts.functions[id].returns_nested {
-                    let inner_is_loss = grad_transformed.contains(&(f as FileId, inner))
-                        || knowledge.is_loss_callee(&file.facts.functions[inner as usize].name)
-                        || !file.facts.functions[inner as usize]
-                            .body
-                            .evidence
-                            .is_empty()
-                            && knowledge.is_loss_callee(&file.facts.functions[id].name);
-                    if inner_is_loss {
-                        if !roles[inner as usize].roles.contains(Role::Loss) {
-                            roles[inner as usize].roles.insert(Role::Loss);
-                            roles[inner as usize]
+                // Factories returning a nested loss function.
+                for id in 0..roles.len() {
+                    if let Some(inner) = file.facts.functions[id].returns_nested {
+                        let inner_is_loss = grad_transformed.contains(&(f as FileId, inner))
+                            || knowledge.is_loss_callee(&file.facts.functions[inner as usize].name)
+                            || !file.facts.functions[inner as usize]
+                                .body
                                 .evidence
-                                .push("returned by a loss factory".into());
+                                .is_empty()
+                                && knowledge.is_loss_callee(&file.facts.functions[id].name);
+                        if inner_is_loss {
+                            if !roles[inner as usize].roles.contains(Role::Loss) {
+                                roles[inner as usize].roles.insert(Role::Loss);
+                                roles[inner as usize]
+                                    .evidence
+                                    .push("returned by a loss factory".into());
+                            }
+                            roles[id].loss_factory = true;
+                            roles[id]
+                                .evidence
+                                .push("returns a nested loss function (a loss factory)".into());
                         }
-                        roles[id].loss_factory = true;
-                        roles[id]
-                            .evidence
-                            .push("returns a nested loss function (a loss factory)".into());
                     }
                 }
-            }
-            functions.push(roles);
-        }
+                roles
+            })
+            .collect();
 
         let modules = index
             .files
@@ -308,8 +313,7 @@ fn local_class(index: &ProjectIndex, file: FileId, class: ClassId, in_loss_modul
                             | crate::semantic::facts::Evidence::NamedAssign(_)
                     )
                 });
-                has_loss
-                    && (!needs_targets || m.params.iter().any(|p| knowledge.is_target_parameter(p)))
+                has_loss && (!needs_targets || !m.target_params.is_empty())
             })
     };
     let wraps_optimizer = c.attributes.iter().any(|a| {
