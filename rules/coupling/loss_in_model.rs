@@ -79,7 +79,13 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
             .map(|m| format!("`{m}`"))
             .collect::<Vec<_>>()
             .join(", ");
-        let labels_param = method.target_params.first();
+        // Name the parameter that carries the targets: `labels` before `target_mapping`.
+        let exact = ["labels", "label", "targets", "target", "y"];
+        let labels_param = method
+            .target_params
+            .iter()
+            .find(|p| exact.contains(&p.as_str()))
+            .or(method.target_params.first());
         let message = match &hook {
             Some((Hook::Loss, framework)) => format!(
                 "model `{}` writes a loss formula inline in the {framework} hook `{}`{}",

@@ -644,8 +644,20 @@ impl Knowledge {
     }
 
     /// True if a parameter name carries training targets (`labels`, `target`, `y`).
+    /// Also `mask_labels`, `class_targets`, `gt_boxes`, `target_ids` (but not `num_labels`).
     pub fn is_target_parameter(&self, name: &str) -> bool {
-        self.target_parameters.iter().any(|p| p == name)
+        if self.target_parameters.iter().any(|p| p == name) {
+            return true;
+        }
+        if name.starts_with("num_") || name.starts_with("n_") {
+            return false;
+        }
+        ["_labels", "_label", "_targets", "_target"]
+            .iter()
+            .any(|s| name.ends_with(s))
+            || ["gt_", "target_", "targets_", "labels_"]
+                .iter()
+                .any(|p| name.starts_with(p))
     }
 
     /// True if `name` is the class name of some framework base (`LightningModule`, `Trainer`):

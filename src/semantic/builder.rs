@@ -1119,6 +1119,10 @@ fn is_computation_depth(value: &Expr, resolver: &Resolver<'_, '_>, depth: u8) ->
             ) {
                 return false;
             }
+            // `nn.MSELoss(reduction="none")`, `FocalLoss()`: building a loss object, not a loss.
+            if knowledge.is_loss_class_name(name) {
+                return false;
+            }
             if knowledge.is_loss_callee(name)
                 || knowledge.reduction_methods.iter().any(|m| m == name)
                 || knowledge.math_methods.iter().any(|m| m == name)

@@ -306,12 +306,13 @@ fn local_class(index: &ProjectIndex, file: FileId, class: ClassId, in_loss_modul
             .iter()
             .filter(|m| knowledge.is_forward_method(&m.name))
             .any(|m| {
-                let has_loss = m.body.evidence.iter().any(|e| {
-                    matches!(
-                        e.kind,
-                        crate::semantic::facts::Evidence::LossApiCall(_)
-                            | crate::semantic::facts::Evidence::NamedAssign(_)
-                    )
+                let has_loss = m.body.evidence.iter().any(|e| match &e.kind {
+                    crate::semantic::facts::Evidence::LossApiCall(_)
+                    | crate::semantic::facts::Evidence::NamedAssign(_) => true,
+                    crate::semantic::facts::Evidence::CalleeCall(callee) => {
+                        knowledge.is_loss_callee(callee.name())
+                    }
+                    crate::semantic::facts::Evidence::AddLoss => false,
                 });
                 has_loss && (!needs_targets || !m.target_params.is_empty())
             })
