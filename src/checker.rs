@@ -191,7 +191,7 @@ impl<'c, 'a> Checker<'c, 'a> {
             module: parsed.syntax(),
             comments,
             semantic,
-            facts: FactsBuilder::new(knowledge.clone()),
+            facts: FactsBuilder::new(knowledge.clone(), path),
             knowledge,
             passes,
             stmt_passes,

@@ -505,7 +505,7 @@ fn load_context(
                     &analysis.settings,
                 );
                 for qualified in references(facts, analysis.linted) {
-                    if knowledge.is_external(&qualified)
+                    if knowledge.is_external_from(&qualified, facts.package.as_deref())
                         || known.resolve(&roots, &qualified).is_some()
                     {
                         continue;

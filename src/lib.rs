@@ -11,12 +11,14 @@ pub mod diagnostic;
 pub mod discovery;
 pub mod engine;
 pub mod knowledge;
+pub mod map;
 pub mod output;
 pub mod project;
 pub mod registry;
 pub mod semantic;
 pub mod source;
 pub mod suppression;
+pub mod survey;
 
 #[path = "../rules/mod.rs"]
 pub mod rules;

@@ -16,7 +16,7 @@ use crate::semantic::facts::{ClassId, Evidence, FunctionFacts, FunctionId, LossV
 use crate::semantic::verdict::{CalleeClass, Definition, Verdict};
 
 /// Where a model computes a loss.
-pub(crate) struct LossSite {
+pub struct LossSite {
     pub range: TextRange,
     pub method: FunctionId,
     /// Set when the site is a loss definition (formula), not only a call of a loss.
@@ -25,7 +25,7 @@ pub(crate) struct LossSite {
 
 /// What a framework calls a method for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Hook {
+pub enum Hook {
     /// Computes the loss (Lightning `training_step`, Keras `train_step`, HF `compute_loss`).
     Loss,
     /// Builds the optimizer (Lightning `configure_optimizers`, Keras `compile`).
@@ -33,7 +33,7 @@ pub(crate) enum Hook {
 }
 
 /// The framework hook a method implements, with the framework's name.
-pub(crate) fn hook<'p>(
+pub fn hook<'p>(
     cx: &ProjectContext<'p>,
     class: ClassId,
     method: &FunctionFacts,
@@ -71,7 +71,7 @@ pub(crate) fn definitions<'v>(
 /// Every place where the methods of a model class compute a loss. In framework loss hooks
 /// (Lightning `training_step`, Keras `train_step`) only inline definitions count: delegating
 /// to a Loss component there is the framework's contract.
-pub(crate) fn model_loss_sites(cx: &ProjectContext<'_>, class: ClassId) -> Vec<LossSite> {
+pub fn model_loss_sites(cx: &ProjectContext<'_>, class: ClassId) -> Vec<LossSite> {
     let facts = cx.facts();
     let classifier = cx.classifier(Some(class));
     let mut sites = Vec::new();

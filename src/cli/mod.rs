@@ -1,8 +1,11 @@
 //! The command line: `dllint check`, `dllint rule`. Exit codes follow ruff: 0 no findings,
 //! 1 findings, 2 usage, configuration or internal error.
 
+mod analyze;
 mod check;
+mod map;
 mod rule;
+mod survey;
 
 use std::process::ExitCode;
 
@@ -30,6 +33,10 @@ pub enum Command {
     Check(CheckArgs),
     /// Explain a rule (`dllint rule DL101`) or list them all (`dllint rule --all`).
     Rule(RuleArgs),
+    /// Show the project's MODLR architecture: components, roles, evidence and dependencies.
+    Map(map::MapArgs),
+    /// Count where loss definitions sit, in the MODLR thesis's categories.
+    Survey(survey::SurveyArgs),
     /// Print the semantic facts dllint extracts from one file, as JSON (for debugging dllint).
     #[command(hide = true)]
     Facts { path: std::path::PathBuf },
@@ -58,6 +65,8 @@ pub fn run(cli: Cli) -> ExitStatus {
     let result = match cli.command {
         Command::Check(args) => check::run(args),
         Command::Rule(args) => rule::run(args),
+        Command::Map(args) => map::run(args),
+        Command::Survey(args) => survey::run(args),
         Command::Facts { path } => facts(&path),
     };
     match result {

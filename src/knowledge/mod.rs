@@ -51,12 +51,14 @@ pub enum ApiKind {
     OptimizerStep,
     /// `tf.GradientTape`.
     GradientTape,
+    /// `tf.placeholder`: the inputs of a TF1 graph, evidence that a class builds a model graph.
+    GraphInput,
 }
 
 impl ApiKind {
     /// Classification priority: more specific lists first (a loss class is also under
     /// `torch.nn.*`, a scheduler also under `torch.optim.*`).
-    const PRIORITY: [ApiKind; 16] = [
+    const PRIORITY: [ApiKind; 17] = [
         ApiKind::LossClass,
         ApiKind::LossFunction,
         ApiKind::Scheduler,
@@ -73,6 +75,7 @@ impl ApiKind {
         ApiKind::Reduction,
         ApiKind::Layer,
         ApiKind::Math,
+        ApiKind::GraphInput,
     ];
 
     fn list(self) -> u32 {
@@ -84,7 +87,7 @@ impl ApiKind {
 }
 
 /// Pattern lists that are not API kinds but share the classification table.
-const NOT_LAYERS_LIST: u32 = 16;
+const NOT_LAYERS_LIST: u32 = 17;
 
 /// A framework whose base classes come with hook methods.
 #[derive(Debug, Clone)]
@@ -198,6 +201,7 @@ struct RawApis {
     augmentation: Vec<String>,
     reductions: Vec<String>,
     math: Vec<String>,
+    graph_inputs: Vec<String>,
     reduction_methods: Vec<String>,
     math_methods: Vec<String>,
     backward_methods: Vec<String>,
@@ -381,6 +385,7 @@ impl Knowledge {
             &a.augmentation,
             &a.reductions,
             &a.math,
+            &a.graph_inputs,
             &a.backward_functions,
             &a.gradient_functions,
             &a.grad_transforms,
@@ -428,7 +433,7 @@ impl Knowledge {
                 .collect(),
             api_table: {
                 let mut table = pattern::MaskTable::default();
-                let lists: [(&Vec<String>, u32); 17] = [
+                let lists: [(&Vec<String>, u32); 18] = [
                     (&a.loss_classes, ApiKind::LossClass.list()),
                     (&a.loss_functions, ApiKind::LossFunction.list()),
                     (&a.schedulers, ApiKind::Scheduler.list()),
@@ -445,6 +450,7 @@ impl Knowledge {
                     (&a.reductions, ApiKind::Reduction.list()),
                     (&a.layers, ApiKind::Layer.list()),
                     (&a.math, ApiKind::Math.list()),
+                    (&a.graph_inputs, ApiKind::GraphInput.list()),
                     (&a.not_layers, NOT_LAYERS_LIST),
                 ];
                 for (patterns, list) in lists {
@@ -577,6 +583,23 @@ impl Knowledge {
         })
     }
 
+    /// True if an attribute name holds a loss callable (`criterion`, `loss_fn`, `mlm_loss`),
+    /// stricter than [`Knowledge::is_loss_callee`]: `compute_aux_loss` is a flag.
+    pub fn is_loss_attribute(&self, name: &str) -> bool {
+        let lower = name.to_ascii_lowercase();
+        lower.contains("criterion")
+            || matches!(lower.as_str(), "loss" | "losses" | "objective")
+            || [
+                "loss_fn",
+                "loss_func",
+                "loss_fct",
+                "loss_function",
+                "_losses",
+            ]
+            .iter()
+            .any(|suffix| lower.ends_with(suffix))
+    }
+
     /// True if a variable name usually holds a model (`model`, `net`, `netG`, `encoder`).
     pub fn is_model_variable(&self, name: &str) -> bool {
         let stripped = name.trim_start_matches('_');
@@ -623,6 +646,14 @@ impl Knowledge {
     }
 
     /// True if a qualified name lives in a module that is never part of the project.
+    /// [`Knowledge::is_external`], except that a file's own top-level package is never external
+    /// (linting `transformers` itself: `transformers.models.bert` is project code there).
+    pub fn is_external_from(&self, qualified: &str, own_package: Option<&str>) -> bool {
+        let head = qualified.split('.').next().unwrap_or(qualified);
+        let own_head = own_package.and_then(|p| p.split('.').next());
+        own_head != Some(head) && self.is_external(qualified)
+    }
+
     pub fn is_external(&self, qualified: &str) -> bool {
         let head = qualified.split('.').next().unwrap_or(qualified);
         self.external_modules.contains(head)
@@ -634,6 +665,13 @@ impl Knowledge {
 
     /// True if a module path segment or file stem names a place for losses (`losses.py`,
     /// `criterions/`, `focal_loss.py`).
+    /// True if any directory or the file of `path` is a losses module (`losses/`, `loss.py`).
+    pub fn is_in_loss_module(&self, path: &std::path::Path) -> bool {
+        path.iter()
+            .filter_map(|p| p.to_str())
+            .any(|p| self.is_loss_module(p.strip_suffix(".py").unwrap_or(p)))
+    }
+
     pub fn is_loss_module(&self, segment: &str) -> bool {
         self.loss_modules.iter().any(|m| {
             segment.eq_ignore_ascii_case(m)

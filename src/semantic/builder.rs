@@ -15,7 +15,7 @@ use rustc_hash::FxHashMap;
 use crate::knowledge::{ApiKind, Knowledge};
 use crate::semantic::facts::*;
 use crate::semantic::shape::ShapeBuilder;
-use crate::semantic::{Frame, Semantic};
+use crate::semantic::{Frame, Role, Semantic};
 
 /// A scope being built: the module, or a function body.
 pub(crate) struct ScopeDraft<'a> {
@@ -87,11 +87,14 @@ pub struct FactsBuilder<'a> {
     pub(crate) scopes: Vec<ScopeDraft<'a>>,
     scope_stack: Vec<usize>,
     class_stack: Vec<ClassId>,
+    /// The file is a losses module: its functions that take targets return losses.
+    in_loss_module: bool,
 }
 
 impl<'a> FactsBuilder<'a> {
-    pub fn new(knowledge: Arc<Knowledge>) -> Self {
+    pub fn new(knowledge: Arc<Knowledge>, path: &std::path::Path) -> Self {
         FactsBuilder {
+            in_loss_module: knowledge.is_in_loss_module(path),
             knowledge,
             classes: Vec::new(),
             functions: Vec::new(),
@@ -934,14 +937,15 @@ impl<'b, 'a> Resolver<'b, 'a> {
                 None => {
                     // Calls that may reach a project component. `self.x(...)` of an attribute
                     // built from a known API, or of a method of this class, is not one.
+                    let own_package = self.semantic.package.as_deref();
                     let project = match &callee {
-                        Callee::Qualified(q) => !knowledge.is_external(q),
+                        Callee::Qualified(q) => !knowledge.is_external_from(q, own_package),
                         Callee::Local(_) => true,
                         Callee::SelfMember(name) => {
                             knowledge.is_loss_callee(name) || !self.is_own_method(index, name)
                         }
                         Callee::InstanceOf(ctor) => match &**ctor {
-                            Callee::Qualified(q) => !knowledge.is_external(q),
+                            Callee::Qualified(q) => !knowledge.is_external_from(q, own_package),
                             Callee::Local(_) => true,
                             Callee::SelfMember(name) => knowledge.is_loss_callee(name),
                             _ => false,
@@ -978,6 +982,8 @@ impl<'b, 'a> Resolver<'b, 'a> {
             .flat_map(|(name, recs)| recs.iter().map(move |r| (*name, r)))
             .collect();
         named.sort_by_key(|(_, r)| r.stmt.start());
+        // (value, statement, loop) of each loss-named assignment that computes something.
+        let mut named_values: Vec<(&'a Expr, TextRange, Option<LoopId>)> = Vec::new();
         for (name, rec) in named {
             let value = match rec.value {
                 AssignValue::Expr(e) => e,
@@ -990,6 +996,7 @@ impl<'b, 'a> Resolver<'b, 'a> {
                     range: rec.stmt,
                     in_loop: rec.in_loop,
                 });
+                named_values.push((value, rec.stmt, rec.in_loop));
             }
         }
         for &(name, value, stmt, in_loop) in &draft.self_loss_assigns {
@@ -999,6 +1006,7 @@ impl<'b, 'a> Resolver<'b, 'a> {
                     range: stmt,
                     in_loop,
                 });
+                named_values.push((value, stmt, in_loop));
             }
         }
         facts.evidence.sort_by_key(|e| e.range.start());
@@ -1013,22 +1021,60 @@ impl<'b, 'a> Resolver<'b, 'a> {
                 .differentiated
                 .push(shapes.loss_value(root, Some(consumer), in_loop));
         }
+        // How loss-named values are built (`total_loss = start_loss + end_loss`): a loss may be
+        // defined without being differentiated or returned in this scope.
+        for (value, stmt, in_loop) in named_values {
+            let mut loss = shapes.loss_value(value, None, in_loop);
+            loss.definition = stmt;
+            loss.slice.push(stmt);
+            loss.slice.sort_by_key(|r| r.start());
+            loss.slice.dedup();
+            facts.named_losses.push(loss);
+        }
         // Returned losses: from loss-named functions, loss-named variables, or `loss=` fields.
         let function_name = draft
             .function
             .map(|f| self.builder.functions[f as usize].facts.name.as_str());
-        let class_is_loss = draft
-            .class
-            .is_some_and(|c| knowledge.is_loss_class_name(&classes[c as usize].name));
+        // A loss class by name, or by a framework loss base (`keras.losses.Loss`).
+        let class_is_loss = draft.class.is_some_and(|c| {
+            let class = &classes[c as usize];
+            knowledge.is_loss_class_name(&class.name)
+                || class.bases.iter().any(|base| match base {
+                    Callee::Qualified(q) => {
+                        knowledge.base_role(&knowledge.canonical(q)) == Some(Role::Loss)
+                    }
+                    _ => false,
+                })
+        });
         for &(value, in_loop) in &draft.returns {
             let returned = returned_loss(value, knowledge);
+            let takes_targets = draft.function.is_some_and(|f| {
+                !self.builder.functions[f as usize]
+                    .facts
+                    .target_params
+                    .is_empty()
+            });
             let loss_function = function_name.is_some_and(|n| knowledge.is_loss_callee(n))
-                || (class_is_loss && function_name.is_some_and(|n| knowledge.is_forward_method(n)));
+                || (class_is_loss && function_name.is_some_and(|n| knowledge.is_forward_method(n)))
+                || (self.builder.in_loss_module && draft.class.is_none() && takes_targets);
             let expr = match returned {
                 Some(expr) => expr,
                 None if loss_function => value,
                 None => continue,
             };
+            // In a losses module, a function compares a prediction with targets; one taking
+            // targets alone (`convert_labels(y_true)`) prepares labels.
+            let by_module_only = returned.is_none()
+                && !function_name.is_some_and(|n| knowledge.is_loss_callee(n))
+                && !class_is_loss;
+            if by_module_only
+                && !draft
+                    .params
+                    .iter()
+                    .any(|p| !matches!(*p, "self" | "cls") && !knowledge.is_target_parameter(p))
+            {
+                continue;
+            }
             facts.returned.push(shapes.loss_value(expr, None, in_loop));
         }
         facts.trains = !facts.outermost_training_loops().is_empty();

@@ -224,6 +224,8 @@ pub struct ScopeFacts {
     pub evidence: Vec<LossEvidence>,
     pub differentiated: Vec<LossValue>,
     pub returned: Vec<LossValue>,
+    /// Values assigned to loss-named variables (`total_loss = a + b`).
+    pub named_losses: Vec<LossValue>,
     pub api_calls: Vec<ApiUse>,
     pub project_calls: Vec<ProjectCall>,
     /// Functions handed to `jax.grad` & co.: they are losses.
@@ -241,6 +243,7 @@ impl ScopeFacts {
         self.evidence.shrink_to_fit();
         self.differentiated.shrink_to_fit();
         self.returned.shrink_to_fit();
+        self.named_losses.shrink_to_fit();
         self.api_calls.shrink_to_fit();
         self.project_calls.shrink_to_fit();
         self.grad_transformed.shrink_to_fit();

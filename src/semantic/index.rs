@@ -174,7 +174,11 @@ impl ProjectIndex {
     }
 
     fn resolve_qualified_depth(&self, from: FileId, qualified: &str, depth: u8) -> Option<Symbol> {
-        if depth > 8 || self.knowledge(from).is_external(qualified) {
+        if depth > 8
+            || self
+                .knowledge(from)
+                .is_external_from(qualified, self.facts(from).package.as_deref())
+        {
             return None;
         }
         let segments: Vec<&str> = qualified.split('.').collect();

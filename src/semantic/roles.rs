@@ -84,12 +84,7 @@ impl Roles {
                 .into_par_iter()
                 .map(|f| {
                     let knowledge = index.knowledge(f);
-                    let in_loss_module = index
-                        .file(f)
-                        .path
-                        .iter()
-                        .filter_map(|p| p.to_str())
-                        .any(|p| knowledge.is_loss_module(p.strip_suffix(".py").unwrap_or(p)));
+                    let in_loss_module = knowledge.is_in_loss_module(&index.file(f).path);
                     (0..index.facts(f).classes.len() as ClassId)
                         .map(|c| local_class(index, f, c, in_loss_module))
                         .collect()
@@ -277,6 +272,12 @@ struct Local {
     /// An attribute built from a layer API (`self.fc = nn.Linear(...)`).
     layer_attributes: bool,
     has_forward: bool,
+    /// Creates TF1 graph inputs (`tf.placeholder`) in a structural method: a graph model,
+    /// which has no forward method (the graph is the forward pass).
+    builds_graph: bool,
+    /// Keeps a model it is given (`self.model = model`) and a loss (`self.criterion = ...`):
+    /// a wrapper that trains someone else's model.
+    wraps_model: bool,
     trains: bool,
     loss_named: bool,
     computes_loss_in_loss_module: bool,
@@ -341,6 +342,16 @@ fn local_class(index: &ProjectIndex, file: FileId, class: ClassId, in_loss_modul
             matches!(&attr.ctor, Callee::Qualified(q) if knowledge.classify_call(&knowledge.canonical(q)) == Some(ApiKind::Layer))
         }),
         has_forward: methods.iter().any(|m| knowledge.is_forward_method(&m.name)),
+        wraps_model: c
+            .held
+            .iter()
+            .any(|(_, param, _)| knowledge.is_model_variable(param))
+            && (c.held.iter().any(|(attr, _, _)| knowledge.is_loss_attribute(attr))
+                || c.attributes.iter().any(|a| knowledge.is_loss_attribute(&a.name))),
+        builds_graph: methods
+            .iter()
+            .filter(|m| structural(&m.name) || m.name.starts_with("build"))
+            .any(|m| m.body.api_calls.iter().any(|a| a.kind == ApiKind::GraphInput)),
         trains: methods.iter().any(|m| m.body.trains),
         loss_named: knowledge.is_loss_class_name(&c.name),
         computes_loss_in_loss_module: in_loss_module && computes(false),
@@ -395,8 +406,13 @@ impl Builder<'_> {
                     .iter()
                     .position(|f| f.bases.contains(canonical));
             }
+            // A framework base is known by name first: when linting the framework itself
+            // (`keras.layers.Layer` inside keras), its own source says less than the knowledge.
+            let framework_role = canonical.as_deref().and_then(|c| knowledge.base_role(c));
             match index.resolve_callee(file, base) {
-                Some(Symbol::Class(bf, bc)) if (bf, bc) != (file, class) => {
+                Some(Symbol::Class(bf, bc))
+                    if (bf, bc) != (file, class) && framework_role.is_none() =>
+                {
                     let base_role = self.class_role(bf, bc);
                     let base_name = &index.facts(bf).classes[bc as usize].name;
                     for r in base_role.roles.iter() {
@@ -415,7 +431,7 @@ impl Builder<'_> {
                 }
                 _ => {
                     if let Some(canonical) = &canonical
-                        && let Some(r) = knowledge.base_role(canonical)
+                        && let Some(r) = framework_role
                     {
                         inherited.insert(r);
                         role.evidence
@@ -428,18 +444,33 @@ impl Builder<'_> {
         // Content (precomputed in parallel), plus attributes that are project models (which
         // needs the roles of other classes).
         let local = self.locals[file as usize][class as usize].clone();
+        // Submodules built where a network is put together (`__init__`, `build`), not in
+        // helpers such as `setup_ema` that copy someone else's model.
+        let structural_range = |range: ruff_text_size::TextRange| {
+            c.methods.iter().any(|&m| {
+                let method = &facts.functions[m as usize];
+                method.range.contains_range(range)
+                    && (knowledge.is_forward_method(&method.name)
+                        || matches!(method.name.as_str(), "__init__" | "setup" | "build")
+                        || method.name.starts_with("_build")
+                        || method.name.starts_with("build_"))
+            })
+        };
         let layer_attributes = local.layer_attributes
-            || c.attributes.iter().any(|attr| match &attr.ctor {
-                Callee::Qualified(_) | Callee::Local(_) => {
-                    match index.resolve_callee(file, &attr.ctor) {
-                        Some(Symbol::Class(af, ac)) if (af, ac) != (file, class) => {
-                            self.class_role(af, ac).roles.contains(Role::Model)
+            || c.attributes
+                .iter()
+                .filter(|attr| structural_range(attr.range))
+                .any(|attr| match &attr.ctor {
+                    Callee::Qualified(_) | Callee::Local(_) => {
+                        match index.resolve_callee(file, &attr.ctor) {
+                            Some(Symbol::Class(af, ac)) if (af, ac) != (file, class) => {
+                                self.class_role(af, ac).roles.contains(Role::Model)
+                            }
+                            _ => false,
                         }
-                        _ => false,
                     }
-                }
-                _ => false,
-            });
+                    _ => false,
+                });
         // Layers built here or in a project superclass (a detector whose backbone lives in
         // `BaseDetector` builds layers).
         role.builds_layers = local.layer_calls || layer_attributes || inherited_layers;
@@ -471,10 +502,22 @@ impl Builder<'_> {
                 role.evidence
                     .push("builds layers and has a forward method".into());
             }
+        } else if role.builds_layers && local.builds_graph && !has_training_loop {
+            role.roles.insert(Role::Model);
+            role.evidence
+                .push("builds a TF1 graph: placeholders and layers".into());
         }
         if role.roles.contains(Role::Loss) && !has_training_loop {
             // fairseq-style criterions subclass nn.Module but are Loss components.
             role.roles.remove(Role::Model);
+        }
+        if role.roles.contains(Role::Model) && local.wraps_model && !role.builds_layers {
+            // timm's `ClassificationTask(model, criterion)`: an nn.Module that runs a model it
+            // is given through its loss is the MODLR training task, not a model.
+            role.roles.remove(Role::Model);
+            role.roles.insert(Role::Task);
+            role.evidence
+                .push("runs a model it is given through a loss it keeps, building no layers (a training task)".into());
         }
         if inherited.contains(Role::Dataset) || local.loads_data_per_item {
             role.roles.insert(Role::Dataset);

@@ -320,12 +320,16 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
                 ),
                 Some(_) => Shape::Leaf(Term::Opaque),
                 // `torch.min`, `np.where`: tensor math of a framework, over its arguments.
-                None if knowledge.is_external(q) => Shape::Math(
-                    args.iter()
-                        .take(MAX_WIDTH)
-                        .map(|a| self.shape(scope, a, at, depth, walk))
-                        .collect(),
-                ),
+                None if knowledge
+                    .is_external_from(q, self.resolver.semantic.package.as_deref()) =>
+                {
+                    Shape::Math(
+                        args.iter()
+                            .take(MAX_WIDTH)
+                            .map(|a| self.shape(scope, a, at, depth, walk))
+                            .collect(),
+                    )
+                }
                 None => Shape::Leaf(Term::Call(callee)),
             },
             Callee::InstanceOf(ctor) => match self.resolver.api_kind(ctor) {

@@ -26,7 +26,7 @@ impl Definition {
     pub fn describe(&self) -> String {
         match self {
             Definition::Combines(n) => format!("combines {n} loss terms"),
-            Definition::AddsTerm => "adds a penalty term to a loss".into(),
+            Definition::AddsTerm => "combines a loss with another computed term".into(),
             Definition::Formula => "is a loss formula written out".into(),
             Definition::Selects(n) => format!("selects between {n} losses"),
             Definition::Accumulates => "accumulates loss terms in a loop".into(),
@@ -214,6 +214,9 @@ impl Classifier<'_> {
                 let knowledge = self.index.knowledge(self.file);
                 if knowledge.is_loss_variable(name) {
                     Fold::leaf(Kind::Loss, Some(name.clone()))
+                } else if knowledge.is_target_parameter(name) {
+                    // Targets are tensors: `bce * (1 + w * y_true)` weights a loss by them.
+                    Fold::leaf(Kind::Tensor, None)
                 } else {
                     Fold::leaf(Kind::Opaque, None)
                 }

@@ -1,0 +1,520 @@
+//! `dllint survey`: where loss *definitions* sit, in the categories of the MODLR thesis
+//! (§3.2, Algorithm 2), decided by static analysis instead of an LLM.
+//!
+//! The unit is the thesis's: a function, or a loop at module level, that contains a loss
+//! definition (a loss formula, loss terms combined, or losses selected by a condition; a single
+//! call of a loss is usage and does not count). Its category follows from where it sits: in a
+//! Model class, in a Runner (a training loop in the function, in its class, or at module
+//! level), in a class that is both, or standalone (the thesis's `loss_unknown`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::engine::Project;
+use crate::project::ProjectContext;
+use crate::semantic::Role;
+use crate::semantic::facts::{FunctionId, LossValue, ScopeFacts};
+use crate::semantic::index::FileId;
+use crate::semantic::verdict::{Definition, Verdict};
+use crate::source::{SourceText, read_file};
+
+/// The thesis's loss-placement categories.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    LossInModel,
+    LossInRunner,
+    LossInModelRunner,
+    /// The thesis's `loss_unknown`: mostly standalone losses, the MODLR-conformant shape.
+    LossStandalone,
+}
+
+impl Category {
+    pub const ALL: [Category; 4] = [
+        Category::LossInModel,
+        Category::LossInRunner,
+        Category::LossInModelRunner,
+        Category::LossStandalone,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::LossInModel => "loss_in_model",
+            Category::LossInRunner => "loss_in_runner",
+            Category::LossInModelRunner => "loss_in_model_runner",
+            Category::LossStandalone => "loss_standalone",
+        }
+    }
+}
+
+/// One function (or module-level loop) that defines a loss.
+#[derive(Debug, Clone, Serialize)]
+pub struct Instance {
+    pub path: String,
+    pub line: usize,
+    pub end_line: usize,
+    /// `Class.method`, `function`, `outer.inner`, or `<module>`.
+    pub enclosing: String,
+    pub category: Category,
+    pub evidence: String,
+    #[serde(skip)]
+    pub repository: String,
+}
+
+/// Counts for one repository (or one given path).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RepositorySummary {
+    pub name: String,
+    pub files: usize,
+    pub counts: BTreeMap<Category, usize>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Survey {
+    pub instances: Vec<Instance>,
+    pub summary: Summary,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub files: usize,
+    pub repositories: Vec<RepositorySummary>,
+    /// Per category: instances, and repositories with at least one instance.
+    pub totals: BTreeMap<String, CategoryTotal>,
+    /// Repositories without any loss definition (the thesis's `no_loss`/`empty`).
+    pub no_loss: usize,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct CategoryTotal {
+    pub instances: usize,
+    pub repositories: usize,
+}
+
+/// A place where a loss is defined, before lines are known.
+struct Found {
+    file: FileId,
+    start: u32,
+    end: u32,
+    enclosing: String,
+    category: Category,
+    evidence: String,
+}
+
+/// Classify the loss definitions of every linted file of `project`. `repository_of` maps a
+/// file path to the repository (or path argument) it belongs to.
+pub fn survey(
+    project: &Project,
+    cwd: &Path,
+    repository_of: &(dyn Fn(&Path) -> String + Sync),
+) -> Survey {
+    let index = &project.index;
+    let found: Vec<Found> = (0..index.files.len() as FileId)
+        .into_par_iter()
+        .filter(|&f| index.file(f).linted)
+        .flat_map_iter(|file| {
+            let cx = ProjectContext {
+                index,
+                roles: &project.roles,
+                file,
+            };
+            file_instances(&cx)
+        })
+        .collect();
+
+    // Lines need the text; read the files with instances again (in parallel).
+    let mut by_file: BTreeMap<FileId, Vec<&Found>> = BTreeMap::new();
+    for f in &found {
+        by_file.entry(f.file).or_default().push(f);
+    }
+    let mut instances: Vec<Instance> = by_file
+        .into_par_iter()
+        .flat_map_iter(|(file, items)| {
+            let path = &index.file(file).path;
+            let source = read_file(path).ok().map(SourceText::new);
+            let display = crate::discovery::display_path(path, cwd);
+            let repository = repository_of(path);
+            items
+                .into_iter()
+                .map(|f| {
+                    let (line, end_line) = match &source {
+                        Some(s) => (
+                            s.line_of(f.start.into()),
+                            s.line_of(f.end.saturating_sub(1).max(f.start).into()),
+                        ),
+                        None => (1, 1),
+                    };
+                    Instance {
+                        path: display.clone(),
+                        line,
+                        end_line,
+                        enclosing: f.enclosing.clone(),
+                        category: f.category,
+                        evidence: f.evidence.clone(),
+                        repository: repository.clone(),
+                    }
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    instances.sort_by(|a, b| {
+        (a.path.as_str(), a.line, a.enclosing.as_str()).cmp(&(
+            b.path.as_str(),
+            b.line,
+            b.enclosing.as_str(),
+        ))
+    });
+
+    // Summary per repository.
+    let mut repositories: BTreeMap<String, RepositorySummary> = BTreeMap::new();
+    let mut files = 0;
+    for file in index.files.iter().filter(|f| f.linted) {
+        files += 1;
+        let name = repository_of(&file.path);
+        let entry = repositories
+            .entry(name.clone())
+            .or_insert_with(|| RepositorySummary {
+                name,
+                ..RepositorySummary::default()
+            });
+        entry.files += 1;
+    }
+    for instance in &instances {
+        if let Some(repo) = repositories.get_mut(&instance.repository) {
+            *repo.counts.entry(instance.category).or_default() += 1;
+        }
+    }
+    let mut totals: BTreeMap<String, CategoryTotal> = BTreeMap::new();
+    for category in Category::ALL {
+        let mut total = CategoryTotal::default();
+        for repo in repositories.values() {
+            let n = repo.counts.get(&category).copied().unwrap_or(0);
+            total.instances += n;
+            total.repositories += usize::from(n > 0);
+        }
+        totals.insert(category.as_str().to_string(), total);
+    }
+    let no_loss = repositories
+        .values()
+        .filter(|r| r.counts.values().all(|n| *n == 0))
+        .count();
+    Survey {
+        instances,
+        summary: Summary {
+            files,
+            repositories: repositories.into_values().collect(),
+            totals,
+            no_loss,
+        },
+    }
+}
+
+fn file_instances(cx: &ProjectContext<'_>) -> Vec<Found> {
+    let facts = cx.facts();
+    let mut found = Vec::new();
+    // Module level: each outermost loop holding a definition is one instance (a runner), and
+    // a definition outside loops in a training script (TF1 graph code) is one too.
+    let module_defs = definitions(cx, None, &facts.module);
+    if !module_defs.is_empty() {
+        let trains = cx.roles.module(cx.file).contains(Role::Runner);
+        let mut by_loop: BTreeMap<Option<u32>, Vec<(&LossValue, Definition)>> = BTreeMap::new();
+        for (value, definition) in module_defs {
+            let outermost = outermost_loop(&facts.module, value);
+            by_loop
+                .entry(outermost)
+                .or_default()
+                .push((value, definition));
+        }
+        for (lp, defs) in by_loop {
+            let (start, end) = match lp {
+                Some(l) => {
+                    let range = facts.module.loops[l as usize].range;
+                    (u32::from(range.start()), u32::from(range.end()))
+                }
+                None => span(&defs),
+            };
+            let category = if lp.is_some() || trains {
+                Category::LossInRunner
+            } else {
+                Category::LossStandalone
+            };
+            found.push(Found {
+                file: cx.file,
+                start,
+                end,
+                enclosing: "<module>".into(),
+                category,
+                evidence: describe(&defs, None),
+            });
+        }
+    }
+    for (id, function) in facts.functions.iter().enumerate() {
+        let id = id as FunctionId;
+        let defs = definitions(cx, function.class, &function.body);
+        if defs.is_empty() {
+            continue;
+        }
+        let role = cx.roles.function(cx.file, id);
+        let category = match function.class {
+            Some(class) => {
+                let roles = &cx.roles.class(cx.file, class).roles;
+                let model = roles.contains(Role::Model) && !roles.contains(Role::Loss);
+                // A method that steps the optimizer itself (Keras `train_step`) makes its
+                // class a runner too, even without a loop.
+                let runner = roles.contains(Role::Runner) || !function.body.grad_steps.is_empty();
+                match (model, runner) {
+                    (true, true) => Category::LossInModelRunner,
+                    (true, false) => Category::LossInModel,
+                    (false, true) => Category::LossInRunner,
+                    (false, false) => Category::LossStandalone,
+                }
+            }
+            None if role.roles.contains(Role::Runner) => Category::LossInRunner,
+            None => Category::LossStandalone,
+        };
+        let shape = special_shape(cx, id);
+        found.push(Found {
+            file: cx.file,
+            start: u32::from(function.range.start()),
+            end: u32::from(function.range.end()),
+            enclosing: facts.qualname(id),
+            category,
+            evidence: describe(&defs, shape.as_deref()),
+        });
+    }
+    found
+}
+
+/// The loss definitions among a scope's differentiated, returned and loss-named values.
+fn definitions<'f>(
+    cx: &ProjectContext<'_>,
+    class: Option<u32>,
+    scope: &'f ScopeFacts,
+) -> Vec<(&'f LossValue, Definition)> {
+    let classifier = cx.classifier(class);
+    let mut found: Vec<(&LossValue, Definition)> = Vec::new();
+    for value in scope
+        .differentiated
+        .iter()
+        .chain(&scope.returned)
+        .chain(&scope.named_losses)
+    {
+        if let Verdict::Definition(definition) = classifier.verdict(value)
+            && !found.iter().any(|(v, _)| v.definition == value.definition)
+        {
+            found.push((value, definition));
+        }
+    }
+    found.sort_by_key(|(v, _)| v.definition.start());
+    found
+}
+
+fn outermost_loop(scope: &ScopeFacts, value: &LossValue) -> Option<u32> {
+    let mut current = scope
+        .loops
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.range.contains_range(value.definition))
+        .map(|(i, _)| i as u32)
+        .next_back();
+    while let Some(id) = current {
+        match scope.loops[id as usize].parent {
+            Some(parent) => current = Some(parent),
+            None => return Some(id),
+        }
+    }
+    None
+}
+
+fn span(defs: &[(&LossValue, Definition)]) -> (u32, u32) {
+    let start = defs
+        .iter()
+        .map(|(v, _)| u32::from(v.definition.start()))
+        .min()
+        .unwrap_or(0);
+    let end = defs
+        .iter()
+        .map(|(v, _)| u32::from(v.definition.end()))
+        .max()
+        .unwrap_or(start);
+    (start, end)
+}
+
+fn describe(defs: &[(&LossValue, Definition)], shape: Option<&str>) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(shape) = shape {
+        parts.push(shape.to_string());
+    }
+    let mut kinds: Vec<String> = defs.iter().map(|(_, d)| d.describe()).collect();
+    kinds.dedup();
+    parts.push(kinds.join("; "));
+    parts.join(": ")
+}
+
+/// The special shapes of thesis Table 4.3 that are cheap to detect.
+fn special_shape(cx: &ProjectContext<'_>, id: FunctionId) -> Option<String> {
+    let facts = cx.facts();
+    let function = &facts.functions[id as usize];
+    let role = cx.roles.function(cx.file, id);
+    let path = &cx.project_file().path;
+    let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if function.name.starts_with("test")
+        || file_name.starts_with("test_")
+        || file_name.ends_with("_test.py")
+    {
+        return Some("in a test".into());
+    }
+    if let Some(class) = function.class {
+        if let Some((crate::rules::coupling::Hook::Loss, framework)) =
+            crate::rules::coupling::hook(cx, class, function)
+        {
+            return Some(format!("in the {framework} hook `{}`", function.name));
+        }
+        let class_name = &facts.classes[class as usize].name;
+        let lower = class_name.to_ascii_lowercase();
+        if lower.contains("callback") || lower.contains("hook") {
+            return Some("in a callback".into());
+        }
+        let loss_named = cx.knowledge().is_loss_class_name(class_name);
+        for (word, label) in [
+            ("quantiz", "in a quantizer"),
+            ("distribution", "in a distribution"),
+            ("sampler", "in a sampler"),
+        ] {
+            if lower.contains(word) && !loss_named {
+                return Some(label.into());
+            }
+        }
+    }
+    if role.roles.contains(Role::Task) {
+        return Some("task-like (loss, backward and optimizer step together)".into());
+    }
+    if function
+        .parent
+        .is_some_and(|p| cx.roles.function(cx.file, p).loss_factory)
+    {
+        return Some("returned by a loss factory".into());
+    }
+    let lower = function.name.to_ascii_lowercase();
+    if lower.contains("eval") || lower.contains("valid") {
+        return Some("in evaluation".into());
+    }
+    None
+}
+
+/// Render the summary as thesis Table 4.1 plus a per-repository breakdown.
+pub fn render_table(survey: &Survey) -> String {
+    let mut out = String::new();
+    let s = &survey.summary;
+    out.push_str(&format!(
+        "Loss definitions by placement ({} repositories, {} files)\n\n",
+        s.repositories.len(),
+        s.files
+    ));
+    out.push_str(&format!(
+        "{:<22} {:>10} {:>13}\n",
+        "category", "instances", "repositories"
+    ));
+    for category in Category::ALL {
+        let total = s.totals.get(category.as_str()).copied().unwrap_or_default();
+        out.push_str(&format!(
+            "{:<22} {:>10} {:>13}\n",
+            category.as_str(),
+            total.instances,
+            total.repositories
+        ));
+    }
+    out.push_str(&format!(
+        "{:<22} {:>10} {:>13}\n",
+        "no_loss", "-", s.no_loss
+    ));
+    if s.repositories.len() > 1 {
+        let width = s
+            .repositories
+            .iter()
+            .map(|r| r.name.len())
+            .max()
+            .unwrap_or(10)
+            .max(10);
+        out.push_str(&format!("\n{:<width$} {:>6}", "repository", "files"));
+        for category in Category::ALL {
+            out.push_str(&format!(" {:>20}", category.as_str()));
+        }
+        out.push('\n');
+        for repo in &s.repositories {
+            out.push_str(&format!("{:<width$} {:>6}", repo.name, repo.files));
+            for category in Category::ALL {
+                out.push_str(&format!(
+                    " {:>20}",
+                    repo.counts.get(&category).copied().unwrap_or(0)
+                ));
+            }
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// One row per instance.
+pub fn render_csv(survey: &Survey) -> String {
+    let mut out = String::from("path,line,end_line,enclosing,category,evidence\n");
+    for i in &survey.instances {
+        out.push_str(&format!(
+            "{},{},{},{},{},{}\n",
+            csv_field(&i.path),
+            i.line,
+            i.end_line,
+            csv_field(&i.enclosing),
+            i.category.as_str(),
+            csv_field(&i.evidence)
+        ));
+    }
+    out
+}
+
+fn csv_field(value: &str) -> String {
+    if value.contains([',', '"', '\n']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value.to_string()
+    }
+}
+
+/// The repository of a file: the first path component under `root` (`--per-repo`), or the
+/// path argument that contains it.
+pub fn repository_resolver(
+    roots: Vec<PathBuf>,
+    per_repo: bool,
+    cwd: PathBuf,
+) -> impl Fn(&Path) -> String + Sync {
+    move |path: &Path| {
+        let absolute = if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            cwd.join(path)
+        };
+        for root in &roots {
+            let root_abs = if root.is_absolute() {
+                root.clone()
+            } else {
+                cwd.join(root)
+            };
+            let root_abs = crate::discovery::normalize(&root_abs);
+            if let Ok(rest) = absolute.strip_prefix(&root_abs) {
+                if per_repo {
+                    if let Some(first) = rest.components().next()
+                        && rest.components().count() > 1
+                    {
+                        return first.as_os_str().to_string_lossy().into_owned();
+                    }
+                    return "<root>".into();
+                }
+                return crate::discovery::display_path(root, &cwd);
+            }
+        }
+        crate::discovery::display_path(path, &cwd)
+    }
+}

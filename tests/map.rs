@@ -1,0 +1,190 @@
+//! `dllint map`: components, roles and edges of the fixture projects, in every format. The dot
+//! output is rendered with Graphviz when it is installed (CI installs it).
+
+mod common;
+
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+fn map(args: &[&str]) -> String {
+    let mut all = vec!["map", "--isolated"];
+    all.extend_from_slice(args);
+    let output = common::run(&common::root(), &all, None);
+    assert!(output.status.success(), "{}", common::stderr(&output));
+    common::stdout(&output)
+}
+
+#[test]
+fn text_groups_components_by_role_and_marks_findings() {
+    let text = map(&["fixtures/projects/cifar_trainer", "--explain"]);
+    common::assert_golden(
+        &common::root().join("tests/snapshots/map_cifar_trainer.txt"),
+        &text,
+    )
+    .unwrap();
+}
+
+#[test]
+fn mermaid_and_dot_match_their_snapshots() {
+    let mermaid = map(&["fixtures/projects/gan", "--format", "mermaid"]);
+    common::assert_golden(
+        &common::root().join("tests/snapshots/map_gan.mmd"),
+        &mermaid,
+    )
+    .unwrap();
+    let dot = map(&["fixtures/projects/detector", "--format", "dot"]);
+    common::assert_golden(
+        &common::root().join("tests/snapshots/map_detector.dot"),
+        &dot,
+    )
+    .unwrap();
+}
+
+#[test]
+fn json_lists_roles_and_violating_edges() {
+    let json: Value =
+        serde_json::from_str(&map(&["fixtures/projects/detector", "--format", "json"])).unwrap();
+    let components = json["components"].as_array().unwrap();
+    let find = |name: &str| {
+        components
+            .iter()
+            .find(|c| c["qualified"] == name)
+            .unwrap_or_else(|| panic!("{name} in {json}"))
+    };
+    assert_eq!(
+        find("models.detector.FasterRCNN")["roles"],
+        serde_json::json!(["Model"])
+    );
+    assert_eq!(
+        find("losses.detection_loss")["roles"],
+        serde_json::json!(["Loss"])
+    );
+    assert_eq!(find("train.train")["roles"], serde_json::json!(["Runner"]));
+    let id = |name: &str| find(name)["id"].as_str().unwrap().to_string();
+    let edges = json["edges"].as_array().unwrap();
+    let violating: Vec<&Value> = edges.iter().filter(|e| e["violation"] == true).collect();
+    assert_eq!(violating.len(), 1, "{edges:?}");
+    assert_eq!(violating[0]["from"], id("models.detector.FasterRCNN"));
+    assert_eq!(violating[0]["kind"], "computes_loss");
+    assert!(edges.iter().any(|e| e["from"] == id("train.train")
+        && e["to"] == id("losses.detection_loss")
+        && e["kind"] == "calls"));
+    assert!(
+        edges
+            .iter()
+            .any(|e| e["from"] == id("models.detector.FasterRCNN")
+                && e["to"] == id("models.base.BaseDetector")
+                && e["kind"] == "extends")
+    );
+}
+
+#[test]
+fn a_runner_receives_the_components_built_for_it() {
+    let json: Value =
+        serde_json::from_str(&map(&["fixtures/projects/gan", "--format", "json"])).unwrap();
+    let components = json["components"].as_array().unwrap();
+    let id = |name: &str| {
+        components.iter().find(|c| c["qualified"] == name).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let edges = json["edges"].as_array().unwrap();
+    for target in ["loss.GANLoss", "torch.optim.Adam"] {
+        assert!(
+            edges.iter().any(|e| e["from"] == id("runner.Runner")
+                && e["to"] == id(target)
+                && e["kind"] == "receives"),
+            "{target}: {edges:?}"
+        );
+    }
+    // One edge per pair.
+    let mut pairs: Vec<(String, String)> = edges
+        .iter()
+        .map(|e| (e["from"].to_string(), e["to"].to_string()))
+        .collect();
+    let n = pairs.len();
+    pairs.dedup();
+    assert_eq!(pairs.len(), n);
+}
+
+#[test]
+fn graphviz_renders_the_dot_output() {
+    if Command::new("dot")
+        .arg("-V")
+        .stderr(Stdio::null())
+        .status()
+        .is_err()
+    {
+        // CI sets DLLINT_REQUIRE_GRAPHVIZ so that a missing install fails instead of skipping.
+        assert!(
+            std::env::var_os("DLLINT_REQUIRE_GRAPHVIZ").is_none(),
+            "graphviz (`dot`) is required but not installed"
+        );
+        eprintln!("graphviz not installed; skipping the render check");
+        return;
+    }
+    for project in ["cifar_trainer", "detector", "gan"] {
+        let dot = map(&[&format!("fixtures/projects/{project}"), "--format", "dot"]);
+        let mut child = Command::new("dot")
+            .arg("-Tsvg")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(dot.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "dot failed on {project}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("<svg"),
+            "{project}"
+        );
+    }
+}
+
+#[test]
+fn mermaid_is_well_formed() {
+    for project in ["cifar_trainer", "detector", "gan"] {
+        let mermaid = map(&[
+            &format!("fixtures/projects/{project}"),
+            "--format",
+            "mermaid",
+        ]);
+        assert!(mermaid.starts_with("flowchart LR\n"));
+        let opens = mermaid
+            .lines()
+            .filter(|l| l.trim_start().starts_with("subgraph "))
+            .count();
+        let closes = mermaid.lines().filter(|l| l.trim() == "end").count();
+        assert_eq!(opens, closes, "{mermaid}");
+        // Every edge endpoint is a declared node.
+        for line in mermaid
+            .lines()
+            .filter(|l| l.contains("-->") || l.contains("-.->"))
+        {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let (from, to) = (words[0], words[words.len() - 1]);
+            for node in [from, to] {
+                assert!(
+                    mermaid
+                        .lines()
+                        .any(|l| l.trim_start().starts_with(&format!("{node}["))
+                            || l.trim_start().starts_with(&format!("{node}("))),
+                    "{node} undeclared in {mermaid}"
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! `dllint survey`: every loss definition in the survey fixtures is found and categorised as its
+//! `# survey: <category>` marker says, and nothing else is reported.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+/// `(path, line, category)` of every marker under `fixtures/survey/<framework>`.
+fn expected(framework: &str) -> BTreeSet<(String, u64, String)> {
+    let dir = common::root().join("fixtures/survey").join(framework);
+    let mut found = BTreeSet::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (i, line) in text.lines().enumerate() {
+            if let Some((_, category)) = line.split_once("# survey: ") {
+                let name = path.file_name().unwrap().to_string_lossy();
+                found.insert((
+                    format!("fixtures/survey/{framework}/{name}"),
+                    i as u64 + 1,
+                    category.trim().to_string(),
+                ));
+            }
+        }
+    }
+    found
+}
+
+fn survey_json(args: &[&str]) -> Value {
+    let output = common::run(&common::root(), args, None);
+    assert!(output.status.success(), "{}", common::stderr(&output));
+    serde_json::from_str(&common::stdout(&output)).expect("survey prints JSON")
+}
+
+fn instances(json: &Value) -> BTreeSet<(String, u64, String)> {
+    json["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["path"].as_str().unwrap().to_string(),
+                i["line"].as_u64().unwrap(),
+                i["category"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn pytorch_categories_match_markers() {
+    let json = survey_json(&[
+        "survey",
+        "--isolated",
+        "fixtures/survey/pytorch",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(instances(&json), expected("pytorch"));
+}
+
+#[test]
+fn tensorflow_categories_match_markers() {
+    let json = survey_json(&[
+        "survey",
+        "--isolated",
+        "fixtures/survey/tensorflow",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(instances(&json), expected("tensorflow"));
+}
+
+#[test]
+fn instances_name_their_enclosing_definition() {
+    let json = survey_json(&[
+        "survey",
+        "--isolated",
+        "fixtures/survey/pytorch",
+        "--format",
+        "json",
+    ]);
+    let enclosing: BTreeSet<&str> = json["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["enclosing"].as_str().unwrap())
+        .collect();
+    for name in [
+        "Classifier.forward",
+        "gan_loss.discriminator_loss",
+        "<module>",
+        "train_epoch",
+        "FocalLoss.forward",
+    ] {
+        assert!(
+            enclosing.contains(name),
+            "{name} missing from {enclosing:?}"
+        );
+    }
+    let closure = json["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["enclosing"] == "gan_loss.discriminator_loss")
+        .unwrap();
+    assert!(
+        closure["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("loss factory"),
+        "{closure}"
+    );
+    for instance in json["instances"].as_array().unwrap() {
+        let keys: BTreeSet<&str> = instance
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            BTreeSet::from([
+                "path",
+                "line",
+                "end_line",
+                "enclosing",
+                "category",
+                "evidence"
+            ])
+        );
+        assert!(instance["end_line"].as_u64() >= instance["line"].as_u64());
+    }
+}
+
+#[test]
+fn per_repo_counts_each_subdirectory() {
+    let json = survey_json(&[
+        "survey",
+        "--isolated",
+        "--per-repo",
+        "fixtures/survey",
+        "--format",
+        "json",
+    ]);
+    let repositories = json["summary"]["repositories"].as_array().unwrap();
+    let names: Vec<&str> = repositories
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["pytorch", "tensorflow"]);
+    let total = expected("pytorch").len() + expected("tensorflow").len();
+    let counted: u64 = json["summary"]["totals"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|t| t["instances"].as_u64().unwrap())
+        .sum();
+    assert_eq!(counted as usize, total);
+    assert_eq!(
+        json["summary"]["totals"]["loss_in_model_runner"]["repositories"],
+        2
+    );
+}
+
+#[test]
+fn table_and_csv_render_the_same_instances() {
+    let table = common::stdout(&common::run(
+        &common::root(),
+        &["survey", "--isolated", "--per-repo", "fixtures/survey"],
+        None,
+    ));
+    assert!(
+        table.starts_with("Loss definitions by placement (2 repositories, 6 files)"),
+        "{table}"
+    );
+    let row = table
+        .lines()
+        .find(|l| l.starts_with("loss_standalone"))
+        .unwrap();
+    let standalone = [expected("pytorch"), expected("tensorflow")]
+        .iter()
+        .flatten()
+        .filter(|(_, _, c)| c == "loss_standalone")
+        .count();
+    assert_eq!(
+        row.split_whitespace().nth(1).unwrap(),
+        standalone.to_string(),
+        "{table}"
+    );
+    let csv = common::stdout(&common::run(
+        &common::root(),
+        &["survey", "--isolated", "fixtures/survey", "--format", "csv"],
+        None,
+    ));
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("path,line,end_line,enclosing,category,evidence")
+    );
+    assert_eq!(
+        lines.count(),
+        expected("pytorch").len() + expected("tensorflow").len()
+    );
+}
+
+#[test]
+fn per_repo_rejects_a_file() {
+    let output = common::run(
+        &common::root(),
+        &["survey", "--per-repo", "fixtures/DL101.py"],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        common::stderr(&output).contains("not a directory"),
+        "{}",
+        common::stderr(&output)
+    );
+}
