@@ -30,6 +30,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Explain a rule (`dllint rule DL101`) or list them all (`dllint rule --all`).
     Rule(RuleArgs),
+    /// Run the language server (LSP over stdio) for editors.
+    Server(crate::server::ServerArgs),
     /// Print the semantic facts dllint extracts from one file, as JSON (for debugging dllint).
     #[command(hide = true)]
     Facts { path: std::path::PathBuf },
@@ -58,6 +60,7 @@ pub fn run(cli: Cli) -> ExitStatus {
     let result = match cli.command {
         Command::Check(args) => check::run(args),
         Command::Rule(args) => rule::run(args),
+        Command::Server(args) => crate::server::run(args),
         Command::Facts { path } => facts(&path),
     };
     match result {

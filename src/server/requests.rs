@@ -1,0 +1,188 @@
+//! Request handlers: code actions (the rule's fix, "Disable DLxxx for this line", fix-all),
+//! hover (the rule's documentation over a finding) and pull diagnostics. Each lints the
+//! document first if it changed since the last run, so edits always apply to the current text.
+
+use std::collections::HashMap;
+
+use lsp_types::{
+    CodeAction, CodeActionKind, CodeActionOrCommand, CodeActionParams, DocumentDiagnosticParams,
+    DocumentDiagnosticReport, DocumentDiagnosticReportResult, FullDocumentDiagnosticReport, Hover,
+    HoverContents, HoverParams, MarkupContent, MarkupKind, NumberOrString, Range,
+    RelatedFullDocumentDiagnosticReport, TextEdit, Uri, WorkspaceEdit,
+};
+
+use crate::diagnostic::{Applicability, Edit};
+
+use super::document::Document;
+use super::lint::{Finding, safe_fix_edits};
+use super::session::Session;
+
+/// The kind of the fix-all source action (for `editor.codeActionsOnSave`).
+pub const FIX_ALL_KIND: &str = "source.fixAll.dllint";
+
+pub fn code_action(session: &mut Session, params: CodeActionParams) -> Vec<CodeActionOrCommand> {
+    let uri = params.text_document.uri;
+    session.flush_document(&uri);
+    let encoding = session.encoding;
+    let Some(document) = session.document(&uri) else {
+        return Vec::new();
+    };
+    let findings = session.findings(&uri);
+    let only = params.context.only.as_deref();
+    let wants = |kind: &CodeActionKind| {
+        only.is_none_or(|only| {
+            only.iter().any(|o| {
+                kind.as_str() == o.as_str()
+                    || kind.as_str().starts_with(&format!("{}.", o.as_str()))
+            })
+        })
+    };
+    let edit = |edits: &[Edit]| workspace_edit(&uri, document, edits, encoding);
+    let mut actions = Vec::new();
+    // The findings the user is looking at: under the cursor or selection, or sent back by the
+    // client as the context of the request.
+    let selected = findings.iter().filter(|f| {
+        intersects(f.lsp.range, params.range)
+            || params.context.diagnostics.iter().any(|d| {
+                d.range == f.lsp.range && d.code == Some(NumberOrString::String(f.rule.code.into()))
+            })
+    });
+    for finding in selected {
+        let code = finding.rule.code;
+        if let Some(fix) = &finding.fix
+            && wants(&CodeActionKind::QUICKFIX)
+        {
+            actions.push(CodeAction {
+                title: format!("{code}: {}", fix.title),
+                kind: Some(CodeActionKind::QUICKFIX),
+                diagnostics: Some(vec![finding.lsp.clone()]),
+                edit: Some(edit(&fix.edits)),
+                is_preferred: Some(fix.applicability == Applicability::Safe),
+                ..CodeAction::default()
+            });
+        }
+        if let Some(noqa) = &finding.noqa
+            && wants(&CodeActionKind::QUICKFIX)
+        {
+            actions.push(CodeAction {
+                title: format!("Disable {code} for this line"),
+                kind: Some(CodeActionKind::QUICKFIX),
+                diagnostics: Some(vec![finding.lsp.clone()]),
+                edit: Some(edit(std::slice::from_ref(noqa))),
+                is_preferred: Some(false),
+                ..CodeAction::default()
+            });
+        }
+    }
+    let fix_all = CodeActionKind::from(FIX_ALL_KIND);
+    if wants(&fix_all) {
+        let edits = safe_fix_edits(findings);
+        if !edits.is_empty() {
+            actions.push(CodeAction {
+                title: "dllint: Fix all safely fixable problems".to_string(),
+                kind: Some(fix_all),
+                edit: Some(edit(&edits)),
+                ..CodeAction::default()
+            });
+        }
+    }
+    actions
+        .into_iter()
+        .map(CodeActionOrCommand::CodeAction)
+        .collect()
+}
+
+pub fn hover(session: &mut Session, params: HoverParams) -> Option<Hover> {
+    let uri = params.text_document_position_params.text_document.uri;
+    let position = params.text_document_position_params.position;
+    session.flush_document(&uri);
+    let here = Range::new(position, position);
+    let found: Vec<&Finding> = session
+        .findings(&uri)
+        .iter()
+        .filter(|f| intersects(f.lsp.range, here))
+        .collect();
+    if found.is_empty() {
+        return None;
+    }
+    let mut rules = Vec::new();
+    for finding in &found {
+        if !rules.contains(&finding.rule) {
+            rules.push(finding.rule);
+        }
+    }
+    let sections: Vec<String> = rules
+        .iter()
+        .map(|rule| {
+            let messages: Vec<String> = found
+                .iter()
+                .filter(|f| f.rule == *rule)
+                .map(|f| format!("> {}", f.lsp.message.replace('\n', "\n>\n> ")))
+                .collect();
+            format!(
+                "**{}** `{}` ([docs]({}))\n\n{}\n\n---\n\n{}",
+                rule.code,
+                rule.name,
+                rule.url(),
+                messages.join("\n\n"),
+                rule.documentation()
+            )
+        })
+        .collect();
+    let first = found[0].lsp.range;
+    Some(Hover {
+        contents: HoverContents::Markup(MarkupContent {
+            kind: MarkupKind::Markdown,
+            value: sections.join("\n\n---\n\n"),
+        }),
+        range: Some(first),
+    })
+}
+
+pub fn diagnostic(
+    session: &mut Session,
+    params: DocumentDiagnosticParams,
+) -> DocumentDiagnosticReportResult {
+    let uri = params.text_document.uri;
+    session.flush_document(&uri);
+    let items = session
+        .findings(&uri)
+        .iter()
+        .map(|f| f.lsp.clone())
+        .collect();
+    DocumentDiagnosticReportResult::Report(DocumentDiagnosticReport::Full(
+        RelatedFullDocumentDiagnosticReport {
+            related_documents: None,
+            full_document_diagnostic_report: FullDocumentDiagnosticReport {
+                result_id: None,
+                items,
+            },
+        },
+    ))
+}
+
+/// Closed ranges intersect (an empty cursor range at a finding's edge counts).
+fn intersects(a: Range, b: Range) -> bool {
+    let key = |p: lsp_types::Position| (p.line, p.character);
+    key(a.start) <= key(b.end) && key(b.start) <= key(a.end)
+}
+
+fn workspace_edit(
+    uri: &Uri,
+    document: &Document,
+    edits: &[Edit],
+    encoding: super::position::Encoding,
+) -> WorkspaceEdit {
+    let lines = document.lines();
+    let edits = edits
+        .iter()
+        .map(|e| TextEdit {
+            range: lines.range(e.range, encoding),
+            new_text: e.content.clone(),
+        })
+        .collect();
+    WorkspaceEdit {
+        changes: Some(HashMap::from([(uri.clone(), edits)])),
+        ..WorkspaceEdit::default()
+    }
+}
