@@ -288,6 +288,16 @@ fn extends_an_existing_noqa_list() {
     );
     let action = &response["result"][0];
     assert_eq!(action["title"], "Disable DL305 for this line", "{response}");
+    // Neovim 0.7 sends context diagnostics without their range: matched by code and line.
+    let lenient = client.request(
+        "textDocument/codeAction",
+        json!({
+            "textDocument": { "uri": uri },
+            "range": range((0, 0), (0, 0)),
+            "context": { "diagnostics": [{ "code": "DL305", "data": { "code": "DL305" } }] },
+        }),
+    );
+    assert_eq!(lenient["result"], response["result"], "{lenient}");
     let edit = &action["edit"]["changes"][&uri][0];
     assert_eq!(edit["newText"], ", DL305");
     assert_eq!(edit["range"], range((0, 24), (0, 24)));

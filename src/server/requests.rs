@@ -5,11 +5,13 @@
 use std::collections::HashMap;
 
 use lsp_types::{
-    CodeAction, CodeActionKind, CodeActionOrCommand, CodeActionParams, DocumentDiagnosticParams,
+    CodeAction, CodeActionKind, CodeActionOrCommand, DocumentDiagnosticParams,
     DocumentDiagnosticReport, DocumentDiagnosticReportResult, FullDocumentDiagnosticReport, Hover,
-    HoverContents, HoverParams, MarkupContent, MarkupKind, NumberOrString, Range,
-    RelatedFullDocumentDiagnosticReport, TextEdit, Uri, WorkspaceEdit,
+    HoverContents, HoverParams, MarkupContent, MarkupKind, Range,
+    RelatedFullDocumentDiagnosticReport, TextDocumentIdentifier, TextEdit, Uri, WorkspaceEdit,
 };
+use serde::Deserialize;
+use serde_json::Value;
 
 use crate::diagnostic::{Applicability, Edit};
 
@@ -20,7 +22,45 @@ use super::session::Session;
 /// The kind of the fix-all source action (for `editor.codeActionsOnSave`).
 pub const FIX_ALL_KIND: &str = "source.fixAll.dllint";
 
-pub fn code_action(session: &mut Session, params: CodeActionParams) -> Vec<CodeActionOrCommand> {
+/// `textDocument/codeAction` parameters, read leniently: clients send back context
+/// diagnostics in varied shapes (Neovim 0.7 omits their range and message), and one odd
+/// diagnostic must not fail the request.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CodeActionRequest {
+    pub text_document: TextDocumentIdentifier,
+    pub range: Range,
+    #[serde(default)]
+    pub context: CodeActionRequestContext,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct CodeActionRequestContext {
+    #[serde(default)]
+    pub diagnostics: Vec<Value>,
+    #[serde(default)]
+    pub only: Option<Vec<CodeActionKind>>,
+}
+
+/// Whether a context diagnostic sent by the client designates `finding`: same code, and the
+/// same range, or no range (then the finding must be on the requested lines).
+fn designates(context: &Value, finding: &Finding, requested: Range) -> bool {
+    let code = context["code"]
+        .as_str()
+        .or_else(|| context["data"]["code"].as_str());
+    if code != Some(finding.rule.code) {
+        return false;
+    }
+    match serde_json::from_value::<Range>(context["range"].clone()) {
+        Ok(range) => range == finding.lsp.range,
+        Err(_) => {
+            finding.lsp.range.start.line <= requested.end.line
+                && requested.start.line <= finding.lsp.range.end.line
+        }
+    }
+}
+
+pub fn code_action(session: &mut Session, params: CodeActionRequest) -> Vec<CodeActionOrCommand> {
     let uri = params.text_document.uri;
     session.flush_document(&uri);
     let encoding = session.encoding;
@@ -43,9 +83,11 @@ pub fn code_action(session: &mut Session, params: CodeActionParams) -> Vec<CodeA
     // client as the context of the request.
     let selected = findings.iter().filter(|f| {
         intersects(f.lsp.range, params.range)
-            || params.context.diagnostics.iter().any(|d| {
-                d.range == f.lsp.range && d.code == Some(NumberOrString::String(f.rule.code.into()))
-            })
+            || params
+                .context
+                .diagnostics
+                .iter()
+                .any(|d| designates(d, f, params.range))
     });
     for finding in selected {
         let code = finding.rule.code;
