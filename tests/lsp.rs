@@ -359,6 +359,14 @@ fn survives_malformed_and_unknown_messages() {
     );
     assert_eq!(hover["result"], Value::Null);
 
+    // A pathologically nested buffer is a finding, not a crash.
+    let deep = file_uri(&root.path().join("deep.py"));
+    client.open(
+        &deep,
+        &format!("x = {}1{}\n", "f(".repeat(20_000), ")".repeat(20_000)),
+    );
+    assert_eq!(codes(&client.diagnostics(&deep)), ["DL000"]);
+
     // Still alive and correct.
     let uri = file_uri(&root.path().join("ok.py"));
     client.open(&uri, "breakpoint()\n");
