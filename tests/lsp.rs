@@ -266,6 +266,13 @@ fn diagnostics_follow_edits_and_the_noqa_action_clears_them() {
     );
     assert_eq!(client.diagnostics(&uri), Vec::<Value>::new());
 
+    // Saving publishes again (files on disk may have changed under other buffers).
+    client.notify(
+        "textDocument/didSave",
+        json!({ "textDocument": { "uri": uri } }),
+    );
+    assert_eq!(client.diagnostics(&uri), Vec::<Value>::new());
+
     // Closing the document clears its diagnostics.
     client.notify(
         "textDocument/didClose",
@@ -578,5 +585,37 @@ fn configuration_is_reloaded_and_resolved_per_workspace_folder() {
         "{shown}"
     );
     assert_eq!(codes(&client.diagnostics(&uri_one)), ["DL305"]);
+    client.shutdown();
+}
+
+#[test]
+fn rapid_changes_are_coalesced_into_one_lint() {
+    let root = tempfile::tempdir().unwrap();
+    let uri = file_uri(&root.path().join("typing.py"));
+    let (mut client, _) = Client::start_with(json!({
+        "rootUri": file_uri(root.path()),
+        "capabilities": {},
+        "initializationOptions": { "debounceMs": 1000 },
+    }));
+    client.open(&uri, "x = 1\n");
+    assert_eq!(client.diagnostics(&uri), Vec::<Value>::new());
+    // Typing `import pdb` one character at a time, well within the debounce interval.
+    for (i, c) in "import pdb".chars().enumerate() {
+        let at = i as u32;
+        client.change(
+            &uri,
+            i as i64 + 2,
+            json!([{ "range": range((1, at), (1, at)), "text": c.to_string() }]),
+        );
+    }
+    let message = client.wait(|m| m["method"] == "textDocument/publishDiagnostics");
+    assert_eq!(
+        message["params"]["version"], 11,
+        "only the last version is linted: {message}"
+    );
+    assert_eq!(
+        codes(message["params"]["diagnostics"].as_array().unwrap()),
+        ["DL305"]
+    );
     client.shutdown();
 }
