@@ -228,3 +228,133 @@ fn workspace_edit(
         ..WorkspaceEdit::default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+    use std::time::Duration;
+
+    use ruff_text_size::{TextRange, TextSize};
+
+    use super::*;
+    use crate::diagnostic::Fix;
+    use crate::server::position::Encoding;
+    use crate::server::session::{ClientCapabilities, Options};
+
+    fn finding(
+        session: &Session,
+        uri: &Uri,
+        at: (u32, u32),
+        fix: Option<(Applicability, &str)>,
+    ) -> Finding {
+        let rule = crate::registry::find_rule("DL305").unwrap();
+        let range = TextRange::new(TextSize::new(at.0), TextSize::new(at.1));
+        let document = session.document(uri).unwrap();
+        Finding {
+            rule,
+            range,
+            fix: fix.map(|(applicability, content)| Fix {
+                title: "Replace it".into(),
+                applicability,
+                edits: vec![Edit::replacement(range, content)],
+            }),
+            noqa: None,
+            lsp: lsp_types::Diagnostic {
+                range: document.lines().range(range, Encoding::Utf16),
+                code: Some(lsp_types::NumberOrString::String(rule.code.into())),
+                ..lsp_types::Diagnostic::default()
+            },
+        }
+    }
+
+    fn request(uri: &Uri, range: Range, only: Option<Vec<CodeActionKind>>) -> CodeActionRequest {
+        CodeActionRequest {
+            text_document: TextDocumentIdentifier { uri: uri.clone() },
+            range,
+            context: CodeActionRequestContext {
+                diagnostics: Vec::new(),
+                only,
+            },
+        }
+    }
+
+    fn actions(result: Vec<CodeActionOrCommand>) -> Vec<CodeAction> {
+        result
+            .into_iter()
+            .map(|a| match a {
+                CodeActionOrCommand::CodeAction(action) => action,
+                CodeActionOrCommand::Command(_) => panic!("commands are not used"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn offers_rule_fixes_and_fix_all() {
+        let mut session = Session::new(
+            Options::default(),
+            Encoding::Utf16,
+            ClientCapabilities::default(),
+            Duration::ZERO,
+            Vec::new(),
+        );
+        let uri = Uri::from_str("file:///tmp/dllint-fix-test/t.py").unwrap();
+        session.open(
+            uri.clone(),
+            "python".into(),
+            1,
+            "a = 1\nb = 2\nc = 3\n".into(),
+        );
+        let findings = vec![
+            finding(&session, &uri, (4, 5), Some((Applicability::Safe, "10"))),
+            finding(
+                &session,
+                &uri,
+                (10, 11),
+                Some((Applicability::Unsafe, "20")),
+            ),
+            finding(&session, &uri, (16, 17), Some((Applicability::Safe, "30"))),
+        ];
+        session.set_findings(&uri, findings);
+
+        // On line 1: the unsafe fix is offered but not preferred.
+        let line = |l| {
+            Range::new(
+                lsp_types::Position::new(l, 0),
+                lsp_types::Position::new(l, 5),
+            )
+        };
+        let found = actions(code_action(&mut session, request(&uri, line(1), None)));
+        let quickfix = found
+            .iter()
+            .find(|a| a.title == "DL305: Replace it")
+            .unwrap();
+        assert_eq!(quickfix.kind, Some(CodeActionKind::QUICKFIX));
+        assert_eq!(quickfix.is_preferred, Some(false));
+        let edits = &quickfix.edit.as_ref().unwrap().changes.as_ref().unwrap()[&uri];
+        assert_eq!(edits[0].new_text, "20");
+        assert_eq!(
+            edits[0].range,
+            Range::new(
+                lsp_types::Position::new(1, 4),
+                lsp_types::Position::new(1, 5)
+            )
+        );
+
+        // Fix all: only the safe fixes, in one edit; and only it when `only` asks for source.
+        let source = Some(vec![CodeActionKind::SOURCE]);
+        let found = actions(code_action(&mut session, request(&uri, line(0), source)));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].kind, Some(CodeActionKind::from(FIX_ALL_KIND)));
+        let edits = &found[0].edit.as_ref().unwrap().changes.as_ref().unwrap()[&uri];
+        let texts: Vec<&str> = edits.iter().map(|e| e.new_text.as_str()).collect();
+        assert_eq!(texts, ["10", "30"]);
+
+        // A safe fix is preferred; quickfix-only requests get no source action.
+        let found = actions(code_action(
+            &mut session,
+            request(&uri, line(0), Some(vec![CodeActionKind::QUICKFIX])),
+        ));
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].is_preferred, Some(true));
+    }
+}

@@ -307,6 +307,18 @@ impl Session {
         }
     }
 
+    /// Replace the findings of an open document as if a lint had produced them (no rule has a
+    /// fix yet, so code-action tests bring their own).
+    #[cfg(test)]
+    pub fn set_findings(&mut self, uri: &Uri, findings: Vec<Finding>) {
+        if let Some(document) = self.documents.get(uri.as_str()) {
+            let root = self.root_of(&document.path);
+            self.stale.remove(&root);
+            self.pending.remove(uri.as_str());
+            self.findings.insert(uri.as_str().to_string(), findings);
+        }
+    }
+
     pub fn findings(&self, uri: &Uri) -> &[Finding] {
         self.findings.get(uri.as_str()).map_or(&[], Vec::as_slice)
     }
