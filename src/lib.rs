@@ -16,6 +16,7 @@ pub mod output;
 pub mod project;
 pub mod registry;
 pub mod semantic;
+pub mod server;
 pub mod source;
 pub mod suppression;
 pub mod survey;

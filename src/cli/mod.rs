@@ -37,6 +37,8 @@ pub enum Command {
     Map(map::MapArgs),
     /// Count where loss definitions sit, in the MODLR thesis's categories.
     Survey(survey::SurveyArgs),
+    /// Run the language server (LSP over stdio) for editors.
+    Server(crate::server::ServerArgs),
     /// Print the semantic facts dllint extracts from one file, as JSON (for debugging dllint).
     #[command(hide = true)]
     Facts { path: std::path::PathBuf },
@@ -67,6 +69,7 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Rule(args) => rule::run(args),
         Command::Map(args) => map::run(args),
         Command::Survey(args) => survey::run(args),
+        Command::Server(args) => crate::server::run(args),
         Command::Facts { path } => facts(&path),
     };
     match result {
