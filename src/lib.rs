@@ -10,6 +10,7 @@ pub mod config;
 pub mod diagnostic;
 pub mod discovery;
 pub mod engine;
+pub mod fingerprint;
 pub mod knowledge;
 pub mod output;
 pub mod project;

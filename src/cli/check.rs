@@ -171,11 +171,7 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
         )
     };
     rendered.map_err(|e| format!("cannot render the report: {e}"))?;
-    let human = matches!(
-        args.output_format,
-        OutputFormat::Full | OutputFormat::Concise
-    );
-    if human && !args.quiet && !args.statistics {
+    if args.output_format.is_human() && !args.quiet && !args.statistics {
         write_summary(&report, &mut buffer).map_err(|e| e.to_string())?;
     }
     let mut stdout = std::io::stdout().lock();
