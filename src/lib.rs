@@ -4,6 +4,7 @@
 //! in parallel → one tree walk builds the semantic model and runs the rules → suppressions →
 //! sorted diagnostics → render. The CLI and the editor server share [`engine`].
 
+pub mod baseline;
 pub mod checker;
 pub mod cli;
 pub mod config;
