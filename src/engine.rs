@@ -46,6 +46,9 @@ pub struct Report {
     pub files: Vec<FileReport>,
     /// Number of files linted.
     pub files_checked: usize,
+    /// Every file linted (clean or not), as given or discovered, sorted: for formats that
+    /// list clean files too (JUnit) and for baselines (which entries belong to this run).
+    pub checked: Vec<PathBuf>,
     /// Files on which dllint failed internally.
     pub internal_errors: usize,
 }
@@ -397,6 +400,7 @@ fn run_in_pool(inputs: Vec<Input>, cwd: &Path, resolver: &Resolver) -> Project {
             continue;
         }
         report.files_checked += 1;
+        report.checked.push(path.clone());
         if internal_error {
             report.internal_errors += 1;
         }
@@ -435,6 +439,7 @@ fn run_in_pool(inputs: Vec<Input>, cwd: &Path, resolver: &Resolver) -> Project {
     report
         .files
         .sort_by(|a, b| a.display.cmp(&b.display).then_with(|| a.path.cmp(&b.path)));
+    report.checked.sort();
     lap("report");
     Project {
         index,
@@ -594,6 +599,7 @@ pub fn read_failure_report(path: &Path, error: &crate::source::ReadError, cwd: &
             diagnostics,
         }],
         files_checked: 1,
+        checked: vec![path.to_path_buf()],
         internal_errors: 0,
     }
 }

@@ -4,12 +4,14 @@
 //! in parallel → one tree walk builds the semantic model and runs the rules → suppressions →
 //! sorted diagnostics → render. The CLI and the editor server share [`engine`].
 
+pub mod baseline;
 pub mod checker;
 pub mod cli;
 pub mod config;
 pub mod diagnostic;
 pub mod discovery;
 pub mod engine;
+pub mod fingerprint;
 pub mod knowledge;
 pub mod map;
 pub mod output;

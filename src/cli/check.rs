@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
 
+use crate::baseline::{self, Baseline};
 use crate::config::{Overrides, Resolver};
 use crate::discovery::{self, normalize};
 use crate::engine::{self, Report};
@@ -64,6 +65,13 @@ pub struct CheckArgs {
     /// Lint standard input as if it were this file (use with the path `-`).
     #[arg(long, value_name = "NAME")]
     pub stdin_filename: Option<PathBuf>,
+    /// Report only findings that are not recorded in this baseline file (written by
+    /// `--write-baseline`); says how many recorded findings are fixed.
+    #[arg(long, value_name = "FILE", conflicts_with = "write_baseline")]
+    pub baseline: Option<PathBuf>,
+    /// Record the current findings in this baseline file (JSON) and exit with 0.
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -105,8 +113,15 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
         .map_err(|e| e.to_string())?,
     );
 
+    // A bad baseline is a usage error: say so before linting.
+    let baseline = args
+        .baseline
+        .as_deref()
+        .map(|file| Baseline::load(file, &cwd))
+        .transpose()?;
+
     let reads_stdin = args.paths.iter().any(|p| p.as_os_str() == "-");
-    let report = if reads_stdin {
+    let mut report = if reads_stdin {
         if args.paths.len() > 1 {
             return Err("`-` (standard input) cannot be combined with other paths".into());
         }
@@ -152,6 +167,46 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
         report
     };
 
+    if let Some(file) = &args.write_baseline {
+        let written = baseline::write(file, &cwd, &report)?;
+        if !args.quiet {
+            eprintln!(
+                "dllint: wrote {written} finding{} to the baseline {}",
+                if written == 1 { "" } else { "s" },
+                file.display()
+            );
+        }
+        if report.internal_errors > 0 {
+            eprintln!(
+                "dllint: error: dllint failed internally on {} file(s); see the DL000 findings",
+                report.internal_errors
+            );
+            return Ok(ExitStatus::Error);
+        }
+        return Ok(ExitStatus::Success);
+    }
+    if let (Some(baseline), Some(file)) = (&baseline, &args.baseline) {
+        let outcome = baseline.apply(&mut report);
+        if !args.quiet {
+            let plural = |n: usize| if n == 1 { "" } else { "s" };
+            let mut note = format!(
+                "dllint: baseline {}: {} finding{} suppressed, {} recorded finding{} fixed",
+                file.display(),
+                outcome.suppressed,
+                plural(outcome.suppressed),
+                outcome.fixed,
+                plural(outcome.fixed),
+            );
+            if outcome.fixed > 0 {
+                note.push_str(&format!(
+                    " (run `dllint check --write-baseline {}` to drop them)",
+                    file.display()
+                ));
+            }
+            eprintln!("{note}");
+        }
+    }
+
     let color = match args.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
@@ -171,11 +226,7 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
         )
     };
     rendered.map_err(|e| format!("cannot render the report: {e}"))?;
-    let human = matches!(
-        args.output_format,
-        OutputFormat::Full | OutputFormat::Concise
-    );
-    if human && !args.quiet && !args.statistics {
+    if args.output_format.is_human() && !args.quiet && !args.statistics {
         write_summary(&report, &mut buffer).map_err(|e| e.to_string())?;
     }
     let mut stdout = std::io::stdout().lock();

@@ -1,24 +1,51 @@
 //! Rendering a report in the formats users and tools read: `full` (source excerpts, labels and
-//! help), `concise` (`path:line:col: CODE message`), `json` and `json-lines`.
+//! help), `concise` (`path:line:col: CODE message`), `grouped` (findings under their file),
+//! `pylint` (`path:line: [CODE] message`), `json` and `json-lines`, and for CI: `sarif`
+//! (SARIF 2.1.0, code scanning), `github` (Actions workflow commands), `gitlab` (Code Quality)
+//! and `junit` (XML test report). Names and shapes follow ruff's `--output-format`.
 
 mod concise;
 mod full;
+mod github;
+mod gitlab;
+mod grouped;
 mod json;
+mod junit;
+mod pylint;
+mod sarif;
 
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use ruff_text_size::TextSize;
+
 use crate::engine::Report;
-use crate::source::SourceText;
+use crate::source::{Position, SourceText};
 
 /// The output formats of `dllint check --output-format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputFormat {
     Full,
     Concise,
+    Grouped,
+    Pylint,
     Json,
     JsonLines,
+    Sarif,
+    Github,
+    Gitlab,
+    Junit,
+}
+
+impl OutputFormat {
+    /// Formats meant for people: they get the "Found N findings" summary line.
+    pub fn is_human(self) -> bool {
+        matches!(
+            self,
+            OutputFormat::Full | OutputFormat::Concise | OutputFormat::Grouped
+        )
+    }
 }
 
 /// How to render.
@@ -37,9 +64,122 @@ pub fn render(
     match format {
         OutputFormat::Full => full::render(report, options, out),
         OutputFormat::Concise => concise::render(report, options, out),
+        OutputFormat::Grouped => grouped::render(report, options, out),
+        OutputFormat::Pylint => pylint::render(report, out),
         OutputFormat::Json => json::render(report, out, false),
         OutputFormat::JsonLines => json::render(report, out, true),
+        OutputFormat::Sarif => sarif::render(report, &Locator::from_cwd(), out),
+        OutputFormat::Github => github::render(report, &Locator::from_cwd(), out),
+        OutputFormat::Gitlab => gitlab::render(report, &Locator::from_cwd(), out),
+        OutputFormat::Junit => junit::render(report, &Locator::from_cwd(), out),
     }
+}
+
+/// 1-based line and column of `offset`, or 1:1 when the text is unavailable.
+pub(crate) fn position(source: Option<&SourceText>, offset: TextSize) -> Position {
+    match source {
+        Some(source) => {
+            let p = source.position(offset);
+            Position {
+                row: p.row.max(1),
+                column: p.column.max(1),
+            }
+        }
+        None => Position { row: 1, column: 1 },
+    }
+}
+
+/// Where the paths of a report are relative to: the working directory (paths as given) and
+/// the repository root (the nearest ancestor holding `.git`, else the working directory), to
+/// which CI formats (SARIF, GitHub, GitLab) make paths relative.
+pub struct Locator {
+    pub cwd: PathBuf,
+    pub root: PathBuf,
+}
+
+impl Locator {
+    pub fn new(cwd: PathBuf) -> Self {
+        let root = repository_root(&cwd);
+        Locator { cwd, root }
+    }
+
+    /// From the process's working directory (the directory the CLI resolved paths against).
+    pub fn from_cwd() -> Self {
+        Locator::new(std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")))
+    }
+
+    /// The absolute, normalised form of a report path.
+    pub fn absolute(&self, path: &Path) -> PathBuf {
+        absolute(path, &self.cwd)
+    }
+
+    /// `path` relative to the repository root, `/`-separated; `None` outside the root.
+    pub fn relative_to_root(&self, path: &Path) -> Option<String> {
+        relative(&self.absolute(path), &self.root)
+    }
+
+    /// `path` relative to the root where possible, else as an absolute `/`-separated path.
+    pub fn root_relative_or_absolute(&self, path: &Path) -> String {
+        self.relative_to_root(path)
+            .unwrap_or_else(|| slashes(&self.absolute(path)))
+    }
+}
+
+/// `path` made absolute against `cwd`, with `.` and `..` resolved lexically.
+pub fn absolute(path: &Path, cwd: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in cwd.join(path).components() {
+        match component {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                if !out.pop() {
+                    out.push(component);
+                }
+            }
+            _ => out.push(component),
+        }
+    }
+    out
+}
+
+/// The nearest ancestor of `dir` (itself included) holding a `.git` directory or file (a
+/// worktree or a submodule), else `dir`.
+pub fn repository_root(dir: &Path) -> PathBuf {
+    dir.ancestors()
+        .find(|d| d.join(".git").exists())
+        .unwrap_or(dir)
+        .to_path_buf()
+}
+
+/// `path` relative to `base` with `/` separators, if it is inside `base`; tries the paths as
+/// written first, then with symbolic links resolved.
+pub fn relative(path: &Path, base: &Path) -> Option<String> {
+    if let Ok(rest) = path.strip_prefix(base) {
+        return Some(slashes(rest));
+    }
+    let path = path.canonicalize().ok()?;
+    let base = base.canonicalize().ok()?;
+    path.strip_prefix(&base).ok().map(slashes)
+}
+
+/// A path written with `/` separators whatever the platform.
+pub fn slashes(path: &Path) -> String {
+    let parts: Vec<String> = path
+        .components()
+        .filter_map(|c| match c {
+            std::path::Component::Normal(part) => Some(part.to_string_lossy().into_owned()),
+            std::path::Component::ParentDir => Some("..".to_string()),
+            std::path::Component::RootDir => Some(String::new()),
+            std::path::Component::Prefix(prefix) => {
+                Some(prefix.as_os_str().to_string_lossy().into_owned())
+            }
+            std::path::Component::CurDir => None,
+        })
+        .collect();
+    if parts.len() == 1 && parts[0].is_empty() {
+        return "/".to_string();
+    }
+    parts.join("/")
 }
 
 /// Texts of files referenced by labels in other files, loaded once per render.

@@ -135,3 +135,93 @@ pub fn marker_problems(
     }
     problems
 }
+
+/// The target directory the tests were built in (`target/` or `$CARGO_TARGET_DIR`): the
+/// binary is `<target>/<profile>/dllint`.
+pub fn target_dir() -> PathBuf {
+    bin()
+        .parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| root().join("target"))
+}
+
+fn imports(python: &Path, module: &str) -> bool {
+    Command::new(python)
+        .args(["-c", &format!("import {module}")])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// A Python interpreter on `PATH` (`python3`, else `python`) that can import `module`.
+pub fn python_importing(module: &str) -> Option<PathBuf> {
+    ["python3", "python"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| imports(p, module))
+}
+
+static VENV: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// A Python interpreter that can import `module`: the one on `PATH` if it can, else the test
+/// virtual environment under the target directory, where `requirement` is pip-installed on
+/// first use. Err says what is missing (no Python, no pip, no network to PyPI).
+pub fn python_with(module: &str, requirement: &str) -> Result<PathBuf, String> {
+    if let Some(python) = python_importing(module) {
+        return Ok(python);
+    }
+    let _guard = VENV.lock().unwrap_or_else(|e| e.into_inner());
+    let venv = target_dir().join("test-python");
+    let python = if cfg!(windows) {
+        venv.join("Scripts").join("python.exe")
+    } else {
+        venv.join("bin").join("python")
+    };
+    if imports(&python, module) {
+        return Ok(python);
+    }
+    let base = python_importing("venv")
+        .ok_or("no Python 3 interpreter (`python3`) on PATH with the `venv` module")?;
+    if !python.exists() {
+        let made = Command::new(&base)
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", base.display()))?;
+        if !made.status.success() {
+            return Err(format!(
+                "`{} -m venv {}` failed: {}",
+                base.display(),
+                venv.display(),
+                stderr(&made)
+            ));
+        }
+    }
+    let installed = Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
+        .arg(requirement)
+        .output()
+        .map_err(|e| format!("cannot run pip: {e}"))?;
+    if !installed.status.success() || !imports(&python, module) {
+        return Err(format!(
+            "`pip install {requirement}` into {} failed (pip or PyPI unavailable?): {}",
+            venv.display(),
+            stderr(&installed)
+        ));
+    }
+    Ok(python)
+}
+
+/// Whether tests run in CI (`CI` set), where every external consumer must be available.
+pub fn in_ci() -> bool {
+    std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false" && v != "0")
+}

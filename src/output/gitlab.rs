@@ -1,0 +1,65 @@
+//! GitLab Code Quality report: a JSON array of issues, uploaded as the
+//! `artifacts:reports:codequality` of a CI job and shown in merge requests.
+//!
+//! Each issue has the fields GitLab requires: `description`, `check_name`, `fingerprint`,
+//! `severity` (`info`, `minor`, `major`, `critical` or `blocker`), `location.path` (relative to
+//! the repository root) and `location.lines.begin`. The fingerprint hashes the path, the rule
+//! code and the offending line's text, not its number, so an issue keeps its identity when
+//! lines are added above it (GitLab then shows it as neither fixed nor new).
+
+use std::io::{self, Write};
+
+use serde_json::json;
+
+use crate::engine::Report;
+use crate::fingerprint::{identities, unique_fingerprint};
+use crate::registry::Severity;
+
+use super::{Locator, position};
+
+pub fn render(report: &Report, locator: &Locator, out: &mut dyn Write) -> io::Result<()> {
+    let mut issues = Vec::new();
+    for file in &report.files {
+        let source = file.source.as_deref();
+        let path = locator.root_relative_or_absolute(&file.path);
+        for (d, identity) in file.diagnostics.iter().zip(identities(&path, file)) {
+            let start = position(source, d.range.start());
+            let end = position(source, d.range.end());
+            let severity = match d.rule.severity {
+                Severity::Error => "critical",
+                Severity::Warning => "major",
+                Severity::Info => "info",
+            };
+            let mut description = format!("{} {}", d.rule.code, d.message);
+            if let Some(help) = &d.help {
+                description.push_str(" (help: ");
+                description.push_str(help);
+                description.push(')');
+            }
+            issues.push(json!({
+                "type": "issue",
+                "description": description,
+                "check_name": d.rule.code,
+                "categories": [category(d.rule.family)],
+                "fingerprint": unique_fingerprint(&identity.fingerprint, identity.occurrence),
+                "severity": severity,
+                "location": {
+                    "path": path,
+                    "lines": {"begin": start.row, "end": end.row.max(start.row)},
+                },
+            }));
+        }
+    }
+    serde_json::to_writer_pretty(&mut *out, &issues)?;
+    writeln!(out)
+}
+
+/// GitLab's (Code Climate's) issue categories.
+fn category(family: crate::registry::Family) -> &'static str {
+    use crate::registry::Family;
+    match family {
+        Family::Syntax | Family::Training => "Bug Risk",
+        Family::Coupling | Family::Structure => "Complexity",
+        Family::DeadCode | Family::Shapes => "Clarity",
+    }
+}

@@ -1,0 +1,37 @@
+//! `path:line: [CODE] message`, the format pylint's parsers (and ruff's `pylint` output) use.
+
+use std::io::{self, Write};
+
+use crate::engine::Report;
+
+use super::position;
+
+pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    for file in &report.files {
+        for d in &file.diagnostics {
+            let pos = position(file.source.as_deref(), d.range.start());
+            writeln!(
+                out,
+                "{}:{}: [{}] {}",
+                file.display,
+                pos.row,
+                d.rule.code,
+                one_line(&d.message)
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Messages are one line by construction; keep it so even if a rule's message is not.
+pub(crate) fn one_line(message: &str) -> String {
+    if message.contains(['\n', '\r']) {
+        message
+            .split(['\n', '\r'])
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
+    } else {
+        message.to_string()
+    }
+}
