@@ -3,6 +3,7 @@
 
 pub mod coupling;
 pub mod dead_code;
+pub mod structure;
 pub mod syntax;
 
 use crate::registry::Rule;
@@ -17,6 +18,7 @@ pub static ALL: &[Rule] = &[
     &coupling::optimizer_in_model::OPTIMIZER_IN_MODEL,
     &coupling::data_prep_in_runner::DATA_PREP_IN_RUNNER,
     &coupling::module_level_training_loop::MODULE_LEVEL_TRAINING_LOOP,
+    &structure::god_file::GOD_FILE,
     &dead_code::constant_condition::CONSTANT_CONDITION,
     &dead_code::debug_leftover::DEBUG_LEFTOVER,
 ];

@@ -119,6 +119,7 @@ pub struct Knowledge {
     pub dataset_bases: NameSet,
     pub optimizer_bases: NameSet,
     pub runner_bases: NameSet,
+    pub callback_bases: NameSet,
     pub frameworks: Vec<Framework>,
 
     /// Every API pattern list in one table (see [`ApiKind::PRIORITY`]).
@@ -139,6 +140,9 @@ pub struct Knowledge {
     model_variables: Vec<String>,
     loss_class_suffixes: Vec<String>,
     loss_modules: Vec<String>,
+    test_file_prefixes: Vec<String>,
+    test_file_suffixes: Vec<String>,
+    test_packages: Vec<String>,
     target_parameters: Vec<String>,
     pub forward_methods: Vec<String>,
     external_modules: rustc_hash::FxHashSet<String>,
@@ -175,6 +179,7 @@ struct RawBases {
     dataset: Vec<String>,
     optimizer: Vec<String>,
     runner: Vec<String>,
+    callback: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -227,6 +232,9 @@ struct RawNames {
     model_variables: Vec<String>,
     loss_class_suffixes: Vec<String>,
     loss_modules: Vec<String>,
+    test_file_prefixes: Vec<String>,
+    test_file_suffixes: Vec<String>,
+    test_packages: Vec<String>,
     target_parameters: Vec<String>,
     forward_methods: Vec<String>,
     external_modules: Vec<String>,
@@ -415,6 +423,7 @@ impl Knowledge {
             dataset_bases: set(&b.dataset),
             optimizer_bases: set(&b.optimizer),
             runner_bases: set(&b.runner),
+            callback_bases: set(&b.callback),
             frameworks: raw
                 .frameworks
                 .iter()
@@ -475,6 +484,9 @@ impl Knowledge {
             model_variables: n.model_variables,
             loss_class_suffixes: n.loss_class_suffixes,
             loss_modules: n.loss_modules,
+            test_file_prefixes: n.test_file_prefixes,
+            test_file_suffixes: n.test_file_suffixes,
+            test_packages: n.test_packages,
             target_parameters: n.target_parameters,
             forward_methods: n.forward_methods,
             external_modules: n.external_modules.into_iter().collect(),
@@ -519,7 +531,7 @@ impl Knowledge {
     pub fn base_role(&self, canonical: &str) -> Option<Role> {
         if self.loss_bases.contains(canonical) {
             Some(Role::Loss)
-        } else if self.runner_bases.contains(canonical) {
+        } else if self.runner_bases.contains(canonical) || self.callback_bases.contains(canonical) {
             Some(Role::Runner)
         } else if self.dataset_bases.contains(canonical) {
             Some(Role::Dataset)
@@ -639,6 +651,22 @@ impl Knowledge {
     }
 
     /// True if a class name marks a Loss component (`FocalLoss`, `LabelSmoothedCriterion`).
+    /// True for test code: a `test_*.py`/`*_test.py`/`conftest.py` file or a module inside a
+    /// `tests`/`testing` package. Its components are fixtures, not the architecture.
+    pub fn is_test_module(&self, package: Option<&str>, file_name: &str) -> bool {
+        self.test_file_prefixes
+            .iter()
+            .any(|p| file_name.starts_with(p.as_str()))
+            || self
+                .test_file_suffixes
+                .iter()
+                .any(|s| file_name.ends_with(s.as_str()))
+            || package.is_some_and(|p| {
+                p.split('.')
+                    .any(|part| self.test_packages.iter().any(|t| t == part))
+            })
+    }
+
     pub fn is_loss_class_name(&self, name: &str) -> bool {
         self.loss_class_suffixes
             .iter()

@@ -53,6 +53,8 @@ pub struct ClassRole {
     pub model_ancestor: Option<(FileId, ClassId)>,
     /// Builds network structure itself (layers, sub-models).
     pub builds_layers: bool,
+    /// A Runner only as a callback (hooks into someone else's training loop).
+    pub callback: bool,
 }
 
 /// The roles of one function and why.
@@ -353,7 +355,14 @@ fn local_class(index: &ProjectIndex, file: FileId, class: ClassId, in_loss_modul
             .filter(|m| structural(&m.name) || m.name.starts_with("build"))
             .any(|m| m.body.api_calls.iter().any(|a| a.kind == ApiKind::GraphInput)),
         trains: methods.iter().any(|m| m.body.trains),
-        loss_named: knowledge.is_loss_class_name(&c.name),
+        // The name alone makes a Loss only of something that computes: a bare subclass, or one
+        // with a call or a loss method. `FlavaLosses(ModelOutput)`, whose only method is
+        // `all_none`, is a container of losses; `TestCompileLoss` is a test case.
+        loss_named: knowledge.is_loss_class_name(&c.name)
+            && (c.methods.is_empty()
+                || methods.iter().any(|m| {
+                    knowledge.is_forward_method(&m.name) || m.name.to_ascii_lowercase().contains("loss")
+                })),
         computes_loss_in_loss_module: in_loss_module && computes(false),
         computes_loss_from_targets: computes(true),
         loads_data_per_item: (method_named("__getitem__") || method_named("__iter__"))
@@ -424,6 +433,7 @@ impl Builder<'_> {
                         ));
                     }
                     role.framework = role.framework.or(base_role.framework);
+                    role.callback |= base_role.callback;
                     inherited_layers |= base_role.builds_layers;
                     if base_role.roles.contains(Role::Model) {
                         role.model_ancestor = base_role.model_ancestor.or(Some((bf, bc)));
@@ -433,6 +443,7 @@ impl Builder<'_> {
                     if let Some(canonical) = &canonical
                         && let Some(r) = framework_role
                     {
+                        role.callback |= knowledge.callback_bases.contains(canonical);
                         inherited.insert(r);
                         role.evidence
                             .push(format!("{}: subclass of `{canonical}`", r.as_str()));
@@ -487,7 +498,10 @@ impl Builder<'_> {
                 role.roles.insert(Role::Loss);
                 role.evidence
                     .push("computes a loss and lives in a losses module".into());
-            } else if local.computes_loss_from_targets && !role.builds_layers {
+            } else if local.computes_loss_from_targets
+                && !role.builds_layers
+                && role.model_ancestor.is_none()
+            {
                 role.roles.insert(Role::Loss);
                 role.evidence
                     .push("takes targets and computes a loss, with no layers of its own".into());
