@@ -61,14 +61,23 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
         let place = format!("the module-level training loop of `{}`", file_name(cx));
         report(cx, &facts.module, None, &place, None, out);
     }
+    let in_loss_module = cx.knowledge().is_in_loss_module(&cx.project_file().path);
     for (id, function) in facts.functions.iter().enumerate() {
         let role = cx.roles.function(cx.file, id as u32);
         match function.class {
-            None if role.roles.contains(Role::Runner) => {
+            // A function of a losses module that steps gradients (gradient caching) is loss
+            // machinery already where losses belong; DL104 covers a backward inside a loss.
+            None if role.roles.contains(Role::Runner) && !in_loss_module => {
                 let place = format!("the training loop in `{}`", facts.qualname(id as u32));
                 report(cx, &function.body, None, &place, None, out);
             }
-            Some(class) if is_role(cx, class, Role::Runner) && !is_role(cx, class, Role::Model) => {
+            // A Loss class that runs its own backward (gradient caching) defines its loss where
+            // it belongs; DL104 reports the backward.
+            Some(class)
+                if is_role(cx, class, Role::Runner)
+                    && !is_role(cx, class, Role::Model)
+                    && !is_role(cx, class, Role::Loss) =>
+            {
                 let framework = match hook(cx, class, function) {
                     Some((Hook::Loss, framework)) => Some(framework),
                     Some((Hook::Optimizer, _)) => continue,
