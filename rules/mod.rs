@@ -19,6 +19,11 @@ pub static ALL: &[Rule] = &[
     &coupling::data_prep_in_runner::DATA_PREP_IN_RUNNER,
     &coupling::module_level_training_loop::MODULE_LEVEL_TRAINING_LOOP,
     &structure::god_file::GOD_FILE,
+    &structure::long_parameter_list::LONG_PARAMETER_LIST,
+    &structure::long_ternary::LONG_TERNARY,
+    &structure::complex_comprehension::COMPLEX_COMPREHENSION,
     &dead_code::constant_condition::CONSTANT_CONDITION,
+    &dead_code::commented_out_code::COMMENTED_OUT_CODE,
+    &dead_code::unreachable_code::UNREACHABLE_CODE,
     &dead_code::debug_leftover::DEBUG_LEFTOVER,
 ];

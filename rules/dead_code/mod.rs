@@ -1,3 +1,5 @@
 //! `DL3xx`: dead experimental code and debugging leftovers.
+pub mod commented_out_code;
 pub mod constant_condition;
 pub mod debug_leftover;
+pub mod unreachable_code;

@@ -114,6 +114,17 @@ pub struct Knowledge {
     pub shape_functions: NameSet,
     pub print_functions: NameSet,
 
+    /// Base classes of configuration records (DL202).
+    pub config_bases: NameSet,
+    /// Class-name suffixes of configuration records (DL202).
+    pub config_class_suffixes: Vec<String>,
+    /// Calls that never return (DL303).
+    pub no_return_calls: NameSet,
+    /// Builtins that never return, when not rebound (DL303).
+    pub no_return_builtins: Vec<String>,
+    /// The last name segments of `no_return_calls` and the builtins: a cheap pre-filter.
+    pub no_return_names: Vec<String>,
+
     pub model_bases: NameSet,
     pub loss_bases: NameSet,
     pub dataset_bases: NameSet,
@@ -154,6 +165,7 @@ pub struct Knowledge {
 struct Raw {
     aliases: Vec<[String; 2]>,
     debugging: RawDebugging,
+    code_health: RawCodeHealth,
     bases: RawBases,
     frameworks: Vec<RawFramework>,
     apis: RawApis,
@@ -169,6 +181,15 @@ struct RawDebugging {
     shape_methods: Vec<String>,
     shape_functions: Vec<String>,
     print_functions: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawCodeHealth {
+    config_bases: Vec<String>,
+    config_class_suffixes: Vec<String>,
+    no_return_calls: Vec<String>,
+    no_return_builtins: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -418,6 +439,23 @@ impl Knowledge {
             shape_methods: d.shape_methods.clone(),
             shape_functions: set(&d.shape_functions),
             print_functions: set(&d.print_functions),
+            config_bases: set(&raw.code_health.config_bases),
+            config_class_suffixes: raw.code_health.config_class_suffixes.clone(),
+            no_return_calls: set(&raw.code_health.no_return_calls),
+            no_return_builtins: raw.code_health.no_return_builtins.clone(),
+            no_return_names: {
+                let c = &raw.code_health;
+                let mut names: Vec<String> = c
+                    .no_return_calls
+                    .iter()
+                    .filter_map(|p| p.rsplit('.').next())
+                    .chain(c.no_return_builtins.iter().map(String::as_str))
+                    .map(str::to_string)
+                    .collect();
+                names.sort();
+                names.dedup();
+                names
+            },
             model_bases: set(&b.model),
             loss_bases: set(&b.loss),
             dataset_bases: set(&b.dataset),

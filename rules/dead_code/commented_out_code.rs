@@ -1,0 +1,607 @@
+use ruff_python_ast::visitor::{self, Visitor};
+use ruff_python_ast::{ExceptHandler, ExprContext, ModModule};
+use ruff_python_parser::parse_module;
+use ruff_source_file::LineRanges;
+use rustc_hash::FxHashSet;
+
+use crate::registry::prelude::*;
+
+declare_rule! {
+    /// ## What it does
+    /// Finds blocks of at least `min-lines` (default 2) consecutive comment lines that are
+    /// Python code: the block, with the `#` removed, parses as Python, and it holds real
+    /// statements (an assignment, a call, an import, a `def`/`class`, a `return` with a value,
+    /// an `if`/`for`/`while`/`with`/`try` with a body, ...).
+    ///
+    /// Not reported: prose (two words in a row are prose, not code), license headers, pragma
+    /// comments (`type:`, `noqa`, `pragma`, `fmt:`, `pylint:`, ...), task tags (`TODO`,
+    /// `FIXME`, ...), shape notes such as `# (B, C, H, W)` or `# x: (B, T)`, doctest-style
+    /// lines (`# >>> ...`), and examples introduced as such ("e.g.", "Example:", "Usage:").
+    /// Docstrings are strings, not comments, so examples in docstrings are never looked at.
+    ///
+    /// ## Why is this bad?
+    /// Trial-and-error development leaves commented-out variants behind: the old loss, a
+    /// disabled augmentation, a debugging loop. Nobody runs or tests them, they rot as the code
+    /// around them changes, and readers cannot tell whether they are a switched-off experiment
+    /// or a warning. Version control already keeps every old variant.
+    ///
+    /// ## Example
+    /// ```python
+    /// def training_step(self, batch):
+    ///     x, y = batch
+    ///     # logits = self.old_head(self.backbone(x))
+    ///     # loss = F.nll_loss(F.log_softmax(logits, -1), y)
+    ///     loss = F.cross_entropy(self(x), y)
+    ///     return loss
+    /// ```
+    ///
+    /// Use instead:
+    /// ```python
+    /// def training_step(self, batch):
+    ///     x, y = batch
+    ///     loss = F.cross_entropy(self(x), y)
+    ///     return loss
+    /// ```
+    pub static COMMENTED_OUT_CODE = {
+        code: "DL302",
+        name: "commented-out-code",
+        family: Family::DeadCode,
+        severity: Severity::Warning,
+        default_enabled: true,
+        fix: FixAvailability::None,
+        options: &[OptionSpec {
+            key: "min-lines",
+            kind: OptionKind::Int,
+            default: "2",
+            doc: "The fewest consecutive comment lines of code that are reported.",
+        }],
+        check: Check::File(|options| {
+            Box::new(CommentedOutCode {
+                min_lines: usize::try_from(options.int(&COMMENTED_OUT_CODE, "min-lines"))
+                    .unwrap_or(usize::MAX)
+                    .max(1),
+            })
+        }),
+    };
+}
+
+struct CommentedOutCode {
+    min_lines: usize,
+}
+
+impl<'a> FilePass<'a> for CommentedOutCode {
+    fn hooks(&self) -> Hooks {
+        Hooks::NONE
+    }
+
+    fn finish(&mut self, cx: &mut Context<'_, 'a>) {
+        let text = cx.text();
+        let known = Known {
+            text,
+            knowledge: cx.knowledge,
+        };
+        let mut block: Vec<Line<'_>> = Vec::new();
+        let mut next_line_start: Option<TextSize> = None;
+        let mut found = Vec::new();
+        for range in cx.comments {
+            let line_start = text.line_start(range.start());
+            let own_line = text[TextRange::new(line_start, range.start())]
+                .trim()
+                .is_empty();
+            if !own_line || next_line_start != Some(line_start) {
+                self.block(&known, &block, &mut found);
+                block.clear();
+            }
+            if own_line {
+                block.push(Line::new(range, &text[range]));
+                next_line_start = Some(text.full_line_end(range.end()));
+            } else {
+                next_line_start = None;
+            }
+        }
+        self.block(&known, &block, &mut found);
+        for finding in found {
+            report(cx, &finding);
+        }
+    }
+}
+
+/// One own-line comment.
+struct Line<'t> {
+    range: TextRange,
+    /// The text after the leading `#` characters.
+    body: &'t str,
+    kind: Kind,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// `#` alone: a blank line inside the code.
+    Blank,
+    /// Could be a line of code.
+    Code,
+    /// Certainly not code: prose, a pragma, a separator. Ends a run of code.
+    Stop,
+}
+
+impl<'t> Line<'t> {
+    fn new(range: TextRange, comment: &'t str) -> Self {
+        let body = comment.trim_start_matches('#');
+        Line {
+            range,
+            body,
+            kind: classify(body),
+        }
+    }
+}
+
+/// A run of comment lines that is code.
+struct Finding {
+    range: TextRange,
+    lines: usize,
+    first: String,
+}
+
+impl CommentedOutCode {
+    /// Find the runs of code in one block of consecutive own-line comments.
+    fn block(&self, known: &Known<'_>, block: &[Line<'_>], found: &mut Vec<Finding>) {
+        if block.len() < self.min_lines {
+            return;
+        }
+        let mut start = 0;
+        while start < block.len() {
+            if block[start].kind != Kind::Code {
+                start += 1;
+                continue;
+            }
+            let mut end = start;
+            while end < block.len() && block[end].kind != Kind::Stop {
+                end += 1;
+            }
+            // Trailing blank comment lines are not part of the code.
+            let mut last = end;
+            while last > start && block[last - 1].kind == Kind::Blank {
+                last -= 1;
+            }
+            if !introduces_example(&block[..start]) {
+                self.run(known, &block[start..last], found);
+            }
+            start = end;
+        }
+    }
+
+    /// Report `run` if it, or the run with up to two lines cut off at either end, is code.
+    fn run(&self, known: &Known<'_>, run: &[Line<'_>], found: &mut Vec<Finding>) {
+        let code_lines = |lines: &[Line<'_>]| lines.iter().filter(|l| l.kind == Kind::Code).count();
+        if code_lines(run) < self.min_lines {
+            return;
+        }
+        for cut in 0..=4usize {
+            for front in 0..=cut.min(2) {
+                let back = cut - front;
+                if back > 2 || front + back >= run.len() {
+                    continue;
+                }
+                let lines = &run[front..run.len() - back];
+                if (front > 0 && introduces_example(&run[..front]))
+                    || lines.first().is_none_or(|l| l.kind != Kind::Code)
+                    || lines.last().is_none_or(|l| l.kind != Kind::Code)
+                    || code_lines(lines) < self.min_lines
+                {
+                    continue;
+                }
+                if is_code(known, lines) {
+                    let first = lines[0].body.trim().to_string();
+                    found.push(Finding {
+                        range: TextRange::new(
+                            lines[0].range.start(),
+                            lines[lines.len() - 1].range.end(),
+                        ),
+                        lines: code_lines(lines),
+                        first,
+                    });
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// The prose line just before a run says that what follows is an example or an explanation
+/// (it ends with a colon, or says "e.g.", "example", "same as", ...), not old code.
+fn introduces_example(before: &[Line<'_>]) -> bool {
+    let Some(line) = before.iter().rev().find(|l| l.kind != Kind::Blank) else {
+        return false;
+    };
+    if line.body.trim_end().ends_with(':') {
+        return true; // "... are views of the buffers:", "Example:"
+    }
+    let lower = line.body.to_ascii_lowercase();
+    [
+        "e.g",
+        "example",
+        "usage",
+        "for instance",
+        "such as",
+        "i.e.",
+        "like this",
+        "like so",
+        "equivalent",
+        "something like",
+        "as follows",
+        "in other words",
+        "would be",
+        "you can",
+        "can be used",
+        "is used as",
+        "to use",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
+}
+
+/// Python keywords that may stand next to another word in code (`for x in y`, `import a as b`).
+const KEYWORDS: &[&str] = &[
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue",
+    "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import",
+    "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while",
+    "with", "yield",
+];
+
+/// Comments that are directives or task markers, never code (compared case-insensitively, as a
+/// whole word at the start of the comment).
+const DIRECTIVES: &[&str] = &[
+    "type",
+    "noqa",
+    "pragma",
+    "pylint",
+    "mypy",
+    "pyright",
+    "fmt",
+    "isort",
+    "ruff",
+    "flake8",
+    "nosec",
+    "yapf",
+    "coding",
+    "vim",
+    "region",
+    "endregion",
+    "todo",
+    "fixme",
+    "xxx",
+    "hack",
+    "bug",
+    "note",
+    "nb",
+    "warning",
+    "see",
+    "cf",
+];
+
+fn classify(body: &str) -> Kind {
+    let trimmed = body.trim();
+    // `#` alone, or a comment inside the commented-out code (`# # explain`).
+    if trimmed.is_empty() || trimmed.starts_with('#') {
+        return Kind::Blank;
+    }
+    // Shebangs (`#!`), Sphinx attribute docs (`#:`), doctest prompts, notebook cell markers,
+    // encoding declarations.
+    if trimmed.starts_with(['!', ':', '%'])
+        || trimmed.starts_with(">>>")
+        || trimmed.starts_with("...")
+        || trimmed.starts_with("-*-")
+        || trimmed.starts_with("In[")
+    {
+        return Kind::Stop;
+    }
+    let first_word: String = trimmed
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    if !first_word.is_empty()
+        && DIRECTIVES
+            .iter()
+            .any(|d| first_word.eq_ignore_ascii_case(d))
+        && !trimmed[first_word.len()..]
+            .trim_start()
+            .starts_with(['=', '(', '.', '['])
+    {
+        return Kind::Stop;
+    }
+    // Separators: `-----`, `=====`, `*****`.
+    if !trimmed
+        .chars()
+        .any(|c| c.is_alphanumeric() || "()[]{}".contains(c))
+    {
+        return Kind::Stop;
+    }
+    if has_adjacent_words(trimmed) {
+        return Kind::Stop;
+    }
+    Kind::Code
+}
+
+/// Two words (identifiers or numbers, not keywords) separated only by whitespace, outside
+/// string literals: `see above`, `the loss`. Python never puts two such words side by side.
+/// Also a word or closing bracket, whitespace, then an opening bracket: a parenthetical remark
+/// (`C = W + L (key size)`, `x: [B, T] (batch, time)`), which code writes without the space.
+fn has_adjacent_words(line: &str) -> bool {
+    let bytes = line.as_bytes();
+    let mut i = 0;
+    // The previous token was a non-keyword word, and only whitespace followed it.
+    let mut after_word = false;
+    // The previous token was a non-keyword word or a closing bracket, and whitespace followed.
+    let mut after_operand_space = false;
+    let mut after_operand = false;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if c == b'"' || c == b'\'' {
+            // Skip the string literal (to the matching quote or the end of the line).
+            i += 1;
+            while i < bytes.len() && bytes[i] != c {
+                i += if bytes[i] == b'\\' { 2 } else { 1 };
+            }
+            i += 1;
+            after_word = false;
+            after_operand = false;
+            after_operand_space = false;
+        } else if c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80 {
+            let start = i;
+            while i < bytes.len()
+                && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] >= 0x80)
+            {
+                i += 1;
+            }
+            let word = &line[start..i];
+            let keyword = KEYWORDS.contains(&word);
+            // String prefixes (`f"..."`, `rb'...'`) belong to the string that follows; any
+            // other word directly before a quote is prose (`What's`, `model's`).
+            if i < bytes.len() && (bytes[i] == b'"' || bytes[i] == b'\'') {
+                if word.len() > 2
+                    || !word
+                        .bytes()
+                        .all(|b| matches!(b.to_ascii_lowercase(), b'f' | b'r' | b'b' | b'u' | b't'))
+                {
+                    return true;
+                }
+                after_word = false;
+                after_operand = false;
+                after_operand_space = false;
+                continue;
+            }
+            if after_word && !keyword {
+                return true;
+            }
+            after_word = !keyword;
+            after_operand = !keyword;
+            after_operand_space = false;
+        } else if c == b' ' || c == b'\t' {
+            after_operand_space = after_operand_space || after_operand;
+            after_operand = false;
+            i += 1;
+        } else if c == b'#' {
+            return false; // A comment inside the comment: the rest is not code.
+        } else {
+            if after_operand_space && (c == b'(' || c == b'[') {
+                return true;
+            }
+            after_word = false;
+            after_operand = c == b')' || c == b']';
+            after_operand_space = false;
+            i += 1;
+        }
+    }
+    false
+}
+
+/// Whether the uncommented lines parse as Python and hold real statements.
+fn is_code(known: &Known<'_>, lines: &[Line<'_>]) -> bool {
+    let indent = lines
+        .iter()
+        .filter(|l| l.kind == Kind::Code)
+        .map(|l| l.body.len() - l.body.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    let mut source = String::new();
+    for line in lines {
+        if line.kind == Kind::Code {
+            source.push_str(line.body.get(indent..).unwrap_or(line.body.trim_start()));
+        }
+        source.push('\n');
+    }
+    if source.len() > 20_000 || bracket_depth(&source) > 32 {
+        return false;
+    }
+    match parse_module(&source) {
+        Ok(parsed) => {
+            let range = TextRange::new(lines[0].range.start(), lines[lines.len() - 1].range.end());
+            has_real_statements(parsed.syntax()) && known.names_exist(parsed.syntax(), range)
+        }
+        Err(_) => false,
+    }
+}
+
+fn bracket_depth(source: &str) -> usize {
+    let (mut depth, mut max) = (0usize, 0usize);
+    for c in source.bytes() {
+        match c {
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
+/// At least one statement, and at least half of them, is unmistakably code. Bare names, tuples
+/// of names (`(B, C, H, W)`), `x: (B, T)` annotations without a value, `not used`, a lone
+/// `return` or `pass` parse as Python but are as likely prose or notes.
+fn has_real_statements(module: &ModModule) -> bool {
+    let total = module.body.len();
+    let real = module.body.iter().filter(|s| is_real(s)).count();
+    real > 0 && real * 2 >= total
+}
+
+fn is_real(stmt: &Stmt) -> bool {
+    match stmt {
+        // `C = key_context_size`: a notation, as often as code.
+        Stmt::Assign(assign) => {
+            !(matches!(&*assign.value, Expr::Name(_))
+                && assign.targets.iter().all(|t| matches!(t, Expr::Name(_))))
+        }
+        Stmt::AugAssign(_)
+        | Stmt::Import(_)
+        | Stmt::ImportFrom(_)
+        | Stmt::FunctionDef(_)
+        | Stmt::ClassDef(_)
+        | Stmt::If(_)
+        | Stmt::For(_)
+        | Stmt::While(_)
+        | Stmt::With(_)
+        | Stmt::Try(_)
+        | Stmt::Match(_)
+        | Stmt::Delete(_)
+        | Stmt::Assert(_) => true,
+        Stmt::AnnAssign(assign) => assign.value.is_some(),
+        Stmt::Return(ret) => ret.value.is_some(),
+        Stmt::Raise(raise) => raise.exc.is_some(),
+        Stmt::Expr(expr) => match &*expr.value {
+            Expr::Call(call) => matches!(&*call.func, Expr::Name(_) | Expr::Attribute(_)),
+            Expr::Await(_) | Expr::Yield(_) | Expr::YieldFrom(_) => true,
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+fn report(cx: &mut Context<'_, '_>, finding: &Finding) {
+    let first = cx.source.line_of(finding.range.start());
+    let last = cx.source.line_of(finding.range.end());
+    let snippet: String = if finding.first.chars().count() > 40 {
+        finding.first.chars().take(37).collect::<String>() + "..."
+    } else {
+        finding.first.clone()
+    };
+    cx.report(
+        Diagnostic::new(
+            &COMMENTED_OUT_CODE,
+            format!(
+                "{} lines of commented-out code (`{snippet}`)",
+                finding.lines
+            ),
+            finding.range,
+        )
+        .with_help(format!(
+            "delete lines {first}-{last} (version control keeps the old code); if this is a \
+             variant worth keeping, make it a real option (a config or command-line switch) \
+             instead of a comment"
+        )),
+    );
+}
+
+/// Checks that the names a block of commented-out code reads exist in the file.
+struct Known<'t> {
+    text: &'t str,
+    knowledge: &'t Knowledge,
+}
+
+impl Known<'_> {
+    /// Every name the snippet reads but does not bind is a builtin or occurs as a word in the
+    /// file outside `block`. Old code refers to the names of the code around it; a formula or
+    /// pseudo-code in a comment (`x = x + attn(ln1(x))`) uses names that exist nowhere.
+    fn names_exist(&self, module: &ModModule, block: TextRange) -> bool {
+        let mut names = SnippetNames::default();
+        names.visit_body(&module.body);
+        names
+            .loads
+            .iter()
+            .filter(|n| !names.stores.contains(*n) && !self.knowledge.is_builtin_name(n))
+            .all(|n| self.occurs_outside(n, block))
+    }
+
+    fn occurs_outside(&self, name: &str, block: TextRange) -> bool {
+        let bytes = self.text.as_bytes();
+        let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
+        self.text.match_indices(name).any(|(at, _)| {
+            let end = at + name.len();
+            let offset = TextSize::try_from(at).unwrap_or_default();
+            !block.contains(offset)
+                && (at == 0 || !is_word(bytes[at - 1]))
+                && (end == bytes.len() || !is_word(bytes[end]))
+        })
+    }
+}
+
+/// The names a snippet reads and binds (in any of its scopes: it is only a heuristic).
+#[derive(Default)]
+struct SnippetNames {
+    loads: FxHashSet<String>,
+    stores: FxHashSet<String>,
+}
+
+impl<'a> Visitor<'a> for SnippetNames {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        match stmt {
+            Stmt::FunctionDef(def) => {
+                self.stores.insert(def.name.to_string());
+                for param in def.parameters.iter() {
+                    self.stores.insert(param.name().to_string());
+                }
+            }
+            Stmt::ClassDef(class) => {
+                self.stores.insert(class.name.to_string());
+            }
+            Stmt::Import(import) => {
+                for alias in &import.names {
+                    let local = alias.asname.as_ref().map_or_else(
+                        || alias.name.split('.').next().unwrap_or_default(),
+                        |a| a.as_str(),
+                    );
+                    self.stores.insert(local.to_string());
+                }
+            }
+            Stmt::ImportFrom(import) => {
+                for alias in &import.names {
+                    self.stores
+                        .insert(alias.asname.as_ref().unwrap_or(&alias.name).to_string());
+                }
+            }
+            Stmt::Try(try_stmt) => {
+                for handler in &try_stmt.handlers {
+                    let ExceptHandler::ExceptHandler(handler) = handler;
+                    if let Some(name) = &handler.name {
+                        self.stores.insert(name.to_string());
+                    }
+                }
+            }
+            _ => {}
+        }
+        visitor::walk_stmt(self, stmt);
+    }
+
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        match expr {
+            Expr::Name(name) => {
+                let set = if name.ctx == ExprContext::Load {
+                    &mut self.loads
+                } else {
+                    &mut self.stores
+                };
+                set.insert(name.id.to_string());
+            }
+            Expr::Lambda(lambda) => {
+                if let Some(parameters) = &lambda.parameters {
+                    for param in parameters.iter() {
+                        self.stores.insert(param.name().to_string());
+                    }
+                }
+            }
+            _ => {}
+        }
+        visitor::walk_expr(self, expr);
+    }
+}
