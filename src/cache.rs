@@ -21,7 +21,7 @@ use std::io;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use ruff_text_size::TextRange;
 use rustc_hash::FxHashMap;
@@ -55,6 +55,8 @@ pub struct Cache {
     fresh: Mutex<Vec<(PathBuf, u128, Vec<u8>)>>,
     /// The file on disk must be rewritten even if nothing is fresh (it was unreadable).
     dirty: AtomicBool,
+    hits: AtomicUsize,
+    misses: AtomicUsize,
 }
 
 /// What the cache returns for a file.
@@ -113,6 +115,8 @@ impl Cache {
             entries,
             fresh: Mutex::default(),
             dirty: AtomicBool::new(dirty),
+            hits: AtomicUsize::new(0),
+            misses: AtomicUsize::new(0),
         }
     }
 
@@ -152,8 +156,28 @@ impl Cache {
         hasher.digest128()
     }
 
+    /// Files found in the cache and files analysed in this run so far (`DLLINT_TIMING=1`
+    /// prints them).
+    pub fn stats(&self) -> (usize, usize) {
+        (
+            self.hits.load(Ordering::Relaxed),
+            self.misses.load(Ordering::Relaxed),
+        )
+    }
+
     /// The cached result for `absolute` if its key matches.
     pub fn get(&self, absolute: &Path, key: u128) -> Option<Hit> {
+        let hit = self.lookup(absolute, key);
+        let counter = if hit.is_some() {
+            &self.hits
+        } else {
+            &self.misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        hit
+    }
+
+    fn lookup(&self, absolute: &Path, key: u128) -> Option<Hit> {
         let (stored_key, range) = self.entries.get(absolute)?;
         if *stored_key != key {
             return None;
@@ -336,7 +360,10 @@ fn write_atomically(dir: &Path, file: &Path, bytes: &[u8]) -> io::Result<()> {
 /// `dllint clean`: remove the cache directories: `DLLINT_CACHE_DIR`, the one of the project
 /// root, and every `.dllint_cache` below the working directory. Returns the removed ones.
 pub fn clean(cwd: &Path, project_root: &Path) -> io::Result<Vec<PathBuf>> {
-    let candidates = vec![cache_dir(project_root, cwd), project_root.join(CACHE_DIR_NAME)];
+    let candidates = vec![
+        cache_dir(project_root, cwd),
+        project_root.join(CACHE_DIR_NAME),
+    ];
     remove_cache_dirs(cwd, candidates)
 }
 
@@ -389,6 +416,10 @@ fn find_cache_dirs(dir: &Path, depth: usize, found: &mut Vec<PathBuf>) {
 // The encoded form of a file's result. Rules are stored by code (looked up again on
 // reading: an unknown code makes the entry a miss).
 
+/// A fix: its title, whether it is safe, its edits.
+type FixRef<'a> = (&'a str, bool, Vec<(TextRange, &'a str)>);
+type StoredFix = (String, bool, Vec<(TextRange, String)>);
+
 #[derive(Serialize)]
 struct StoredRef<'a> {
     facts: Option<&'a FileFacts>,
@@ -402,7 +433,7 @@ struct DiagnosticRef<'a> {
     range: TextRange,
     labels: Vec<(TextRange, &'a str, Option<&'a str>)>,
     help: Option<&'a str>,
-    fix: Option<(&'a str, bool, Vec<(TextRange, &'a str)>)>,
+    fix: Option<FixRef<'a>>,
 }
 
 impl<'a> From<&'a Diagnostic> for DiagnosticRef<'a> {
@@ -450,7 +481,7 @@ struct StoredDiagnostic {
     range: TextRange,
     labels: Vec<(TextRange, String, Option<String>)>,
     help: Option<String>,
-    fix: Option<(String, bool, Vec<(TextRange, String)>)>,
+    fix: Option<StoredFix>,
 }
 
 impl Stored {

@@ -135,9 +135,8 @@ fn analyze(
     };
     let package = packages.package_of(&analysis.absolute);
     let cache = cache.filter(|_| !keep_source);
-    let key = cache.map(|cache| {
-        cache.key(settings, rules, path, package.as_deref(), linted, &text)
-    });
+    let key =
+        cache.map(|cache| cache.key(settings, rules, path, package.as_deref(), linted, &text));
     if let (Some(cache), Some(key)) = (cache, key)
         && let Some(hit) = cache.get(&analysis.absolute, key)
     {
@@ -373,6 +372,10 @@ fn run_in_pool(
     lap("read, parse, walk");
     load_context(&mut analyses, &packages, cwd, resolver, cache);
     lap("context files");
+    if let (true, Some(cache)) = (timing, cache) {
+        let (hits, misses) = cache.stats();
+        eprintln!("dllint cache: {hits} hits, {misses} misses");
+    }
 
     // Index and roles.
     let mut diagnostics_by_file: Vec<Vec<Diagnostic>> = Vec::with_capacity(analyses.len());

@@ -237,7 +237,10 @@ impl Parser<'_> {
         self.pos += 1;
         loop {
             let rest = &self.bytes[self.pos..];
-            let Some(at) = rest.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20) else {
+            let Some(at) = rest
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+            else {
                 self.pos = self.bytes.len();
                 return Err(self.error("unterminated string (truncated JSON?)"));
             };
@@ -446,7 +449,9 @@ impl Escaping {
                         if u32::from_str_radix(hex, 16).is_ok_and(|v| v >= 0x80) {
                             escaped_non_ascii = true;
                         }
-                        if !seen_hex_letter && let Some(c) = hex.chars().find(char::is_ascii_alphabetic) {
+                        if !seen_hex_letter
+                            && let Some(c) = hex.chars().find(char::is_ascii_alphabetic)
+                        {
                             seen_hex_letter = true;
                             upper_hex = c.is_ascii_uppercase();
                         }
@@ -576,10 +581,13 @@ mod tests {
             upper_hex: false,
         };
         assert_eq!(ascii.encode("é😀"), r#""\u00e9\ud83d\ude00""#);
-        assert_eq!(Escaping::detect(r#"["\u00E9"]"#), Escaping {
-            ascii_only: true,
-            upper_hex: true
-        });
+        assert_eq!(
+            Escaping::detect(r#"["\u00E9"]"#),
+            Escaping {
+                ascii_only: true,
+                upper_hex: true
+            }
+        );
         assert!(!Escaping::detect("[\"é\", \"\\u00e9\"]").ascii_only);
     }
 }

@@ -147,7 +147,10 @@ impl fmt::Display for EditError {
                 write!(f, "an edit spans cells {start} to {end} of the notebook")
             }
             EditError::OutOfRange { offset } => {
-                write!(f, "an edit at offset {offset} lies outside the notebook's cells")
+                write!(
+                    f,
+                    "an edit at offset {offset} lies outside the notebook's cells"
+                )
             }
             EditError::Overlap { offset } => write!(f, "edits overlap at offset {offset}"),
             EditError::NoSource { cell } => write!(f, "cell {cell} has no `source` to edit"),
@@ -609,7 +612,10 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
         .iter()
         .rposition(|&b| b == b'\n')
         .map_or(0, |p| p + 1);
-    let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+    let column = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
     (line, column)
 }
 

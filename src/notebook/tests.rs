@@ -1,7 +1,7 @@
 use super::*;
 
 /// A notebook as Jupyter writes it: `indent=1`, sorted keys, non-ASCII as is, a final newline.
-const JUPYTER: &str = r#"{
+const JUPYTER: &str = r##"{
  "cells": [
   {
    "cell_type": "markdown",
@@ -58,7 +58,7 @@ const JUPYTER: &str = r#"{
  "nbformat": 4,
  "nbformat_minor": 5
 }
-"#;
+"##;
 
 const CELL2: &str = "import pdb\nx = 1";
 const CELL3: &str = "%matplotlib inline\nprint(x.shape)\ny = \"é\\t\"\n";
@@ -91,7 +91,11 @@ fn joins_code_cells_into_a_virtual_source() {
     let cells = nb.cells();
     assert!(cells[0].added_newline && !cells[1].added_newline && cells[2].added_newline);
     assert_eq!(
-        [cells[0].first_line, cells[1].first_line, cells[2].first_line],
+        [
+            cells[0].first_line,
+            cells[1].first_line,
+            cells[2].first_line
+        ],
         [0, 2, 5]
     );
     // `x` of `print(x.shape)`: virtual line 4, column 7 → cell 3, line 2.
@@ -232,7 +236,11 @@ fn edits_in_several_cells_at_once() {
         Edit::replacement(range(pdb, pdb + 3), "ipdb"),
     ];
     let out = nb.apply_edits(&edits).unwrap();
-    let expected = replaced(JUPYTER, "\"import pdb\\n\",\n    \"x", "\"import ipdb\\n\",\n    \"x");
+    let expected = replaced(
+        JUPYTER,
+        "\"import pdb\\n\",\n    \"x",
+        "\"import ipdb\\n\",\n    \"x",
+    );
     let expected = replaced(&expected, "\"print(x.shape)\\n\"", "\"print(x.size())\\n\"");
     assert_eq!(out, expected);
 }
@@ -342,7 +350,11 @@ fn round_trips_every_small_edit() {
                 .unwrap();
             let mut expected = text.to_string();
             expected.insert_str(offset, content);
-            assert_eq!(notebook(&out).text(), normalise(expected), "insert at {offset}");
+            assert_eq!(
+                notebook(&out).text(),
+                normalise(expected),
+                "insert at {offset}"
+            );
             assert!(out.ends_with(tail));
         }
         if offset == text.len() || cell_ends.contains(&offset) {
@@ -352,7 +364,11 @@ fn round_trips_every_small_edit() {
         let out = nb.apply_edits(&[edit]).unwrap();
         let mut expected = text.to_string();
         expected.replace_range(offset..offset + c.len_utf8(), "");
-        assert_eq!(notebook(&out).text(), normalise(expected), "delete at {offset}");
+        assert_eq!(
+            notebook(&out).text(),
+            normalise(expected),
+            "delete at {offset}"
+        );
     }
 }
 
@@ -414,11 +430,17 @@ fn non_python_kernels_have_no_code() {
 fn invalid_notebooks_are_errors_not_panics() {
     let cases = [
         ("", "not valid JSON"),
-        ("{\"cells\": [", "not valid JSON (unexpected end of the file"),
+        (
+            "{\"cells\": [",
+            "not valid JSON (unexpected end of the file",
+        ),
         ("{\n  \"cells\": [1,]\n}", "at line 2, column 15"),
         ("[1, 2]", "top level is not a JSON object"),
         ("{\"nbformat\": 4}", "no `cells` list"),
-        ("{\"cells\": [1], \"nbformat\": 4}", "cell 1 is not a JSON object"),
+        (
+            "{\"cells\": [1], \"nbformat\": 4}",
+            "cell 1 is not a JSON object",
+        ),
         (
             "{\"cells\": [{\"cell_type\": \"code\", \"source\": 3}]}",
             "neither a string nor a list of strings",
@@ -427,7 +449,10 @@ fn invalid_notebooks_are_errors_not_panics() {
             "{\"cells\": [{\"cell_type\": \"code\", \"source\": [\"a\", 1]}]}",
             "neither a string nor a list of strings",
         ),
-        ("{\"nbformat\": 3, \"worksheets\": []}", "nbformat 3 is not supported"),
+        (
+            "{\"nbformat\": 3, \"worksheets\": []}",
+            "nbformat 3 is not supported",
+        ),
     ];
     for (text, expected) in cases {
         let error = Notebook::parse(text.to_string()).err().unwrap().to_string();
