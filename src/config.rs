@@ -222,6 +222,9 @@ pub struct Settings {
     pub knowledge: Arc<Knowledge>,
     exclude: PatternSet,
     per_file_ignores: Vec<(PatternSet, RuleSet)>,
+    /// A hash of the settings that change what one file's analysis produces (rule options,
+    /// knowledge additions), for the lint cache; the rules are hashed per file.
+    pub cache_key: u64,
 }
 
 /// Glob patterns matched against a path relative to the settings root and against its file name.
@@ -344,7 +347,15 @@ impl Settings {
         }
 
         let src = options.src.iter().map(|s| root.join(s)).collect();
+        let cache_key = {
+            use std::hash::{Hash, Hasher};
+            let mut hasher = rustc_hash::FxHasher::default();
+            options.rule_options.hash(&mut hasher);
+            options.knowledge.hash(&mut hasher);
+            hasher.finish()
+        };
         Ok(Settings {
+            cache_key,
             root,
             config_path: config.map(|c| c.path.clone()),
             rules,

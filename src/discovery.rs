@@ -43,6 +43,16 @@ pub fn is_python_file(path: &Path) -> bool {
         .is_some_and(|e| PYTHON_EXTENSIONS.contains(&e))
 }
 
+/// A Jupyter notebook (`.ipynb`): linted cell by cell.
+pub fn is_notebook(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "ipynb")
+}
+
+/// Files linted when walking directories: Python sources and notebooks.
+pub fn is_lintable_file(path: &Path) -> bool {
+    is_python_file(path) || is_notebook(path)
+}
+
 /// Expand the command-line paths into the sorted, de-duplicated list of files to lint.
 ///
 /// Files named explicitly are always linted, unless `force_exclude` is set and they are
@@ -133,7 +143,7 @@ fn walk_directory(
             Some(t) if t.is_symlink() => std::fs::metadata(path).is_ok_and(|m| m.is_file()),
             _ => false,
         };
-        if !is_file || !is_python_file(path) {
+        if !is_file || !is_lintable_file(path) {
             continue;
         }
         let settings = resolver

@@ -18,10 +18,12 @@ use ruff_python_parser::parse_unchecked_source;
 use ruff_python_trivia::CommentRanges;
 use rustc_hash::FxHashMap;
 
+use crate::cache::Cache;
 use crate::checker::{self, Checker, FilePass};
 use crate::config::{Resolver, Settings};
 use crate::diagnostic::{Diagnostic, FileReport, sort_diagnostics};
-use crate::discovery::{FileEntry, PackageResolver, display_path, is_python_file};
+use crate::discovery::{FileEntry, PackageResolver, display_path, is_notebook, is_python_file};
+use crate::notebook::Notebook;
 use crate::project::ProjectContext;
 use crate::registry::{Check, RuleSet};
 use crate::rules::syntax::syntax_error;
@@ -29,7 +31,7 @@ use crate::semantic::Semantic;
 use crate::semantic::facts::{Callee, FileFacts};
 use crate::semantic::index::{ModuleMap, ProjectFile, ProjectIndex, dotted_prefixes};
 use crate::semantic::roles::Roles;
-use crate::source::{SourceText, read_file};
+use crate::source::{ReadError, SourceText, read_file, read_source};
 use crate::suppression::Suppressions;
 
 /// Stack size of lint worker threads: deep (but guarded) recursion in the tree walk and in the
@@ -95,14 +97,17 @@ fn absolute(path: &Path, cwd: &Path) -> PathBuf {
 }
 
 /// Phase 1 for one file. Never panics: a panic inside a rule becomes a `DL000` diagnostic.
+/// With a cache (files read from disk only), a file whose key matches is not parsed at all.
+#[allow(clippy::too_many_arguments)]
 fn analyze(
     path: &Path,
-    text: Result<String, crate::source::ReadError>,
+    text: Result<String, ReadError>,
     settings: &Arc<Settings>,
     packages: &PackageResolver,
     cwd: &Path,
     linted: bool,
     keep_source: bool,
+    cache: Option<&Cache>,
 ) -> Analysis {
     let mut analysis = Analysis {
         path: path.to_path_buf(),
@@ -123,13 +128,47 @@ fn analyze(
             return analysis;
         }
     };
-    let source = Arc::new(SourceText::new(text));
     let rules = if linted {
         settings.rules_for(path)
     } else {
         RuleSet::empty()
     };
     let package = packages.package_of(&analysis.absolute);
+    let cache = cache.filter(|_| !keep_source);
+    let key =
+        cache.map(|cache| cache.key(settings, rules, path, package.as_deref(), linted, &text));
+    if let (Some(cache), Some(key)) = (cache, key)
+        && let Some(hit) = cache.get(&analysis.absolute, key)
+    {
+        analysis.facts = hit.facts;
+        analysis.diagnostics = hit.diagnostics;
+        return analysis;
+    }
+    // A notebook is analysed as its virtual source (the code cells joined), parsed in IPython
+    // mode; what is shown (stdin, editor buffers) is the cells as written.
+    let (text, display) = if is_notebook(path) {
+        match Notebook::parse(text) {
+            Ok(notebook) => {
+                let python = notebook.python_source();
+                let display = keep_source.then(|| SourceText::from_notebook(Arc::new(notebook)));
+                (python, display)
+            }
+            Err(error) => {
+                if linted {
+                    analysis
+                        .diagnostics
+                        .push(syntax_error::read_error(&ReadError::Notebook(error)));
+                }
+                if let (Some(cache), Some(key)) = (cache, key) {
+                    cache.put(&analysis.absolute, key, None, &analysis.diagnostics);
+                }
+                return analysis;
+            }
+        }
+    } else {
+        (text, None)
+    };
+    let source = Arc::new(SourceText::new(text));
     let result = catch_unwind(AssertUnwindSafe(|| {
         lint_parsed(path, &source, settings, rules, package)
     }));
@@ -152,10 +191,20 @@ fn analyze(
         analysis.diagnostics.clear();
     }
     analysis.diagnostics.retain(|d| rules.contains(d.rule));
+    if let (Some(cache), Some(key)) = (cache, key)
+        && !analysis.internal_error
+    {
+        cache.put(
+            &analysis.absolute,
+            key,
+            analysis.facts.as_ref(),
+            &analysis.diagnostics,
+        );
+    }
     // Keep the text only where it cannot be read again (stdin, editor buffers); files on disk
     // are re-read when their findings are rendered, so memory does not grow with the project.
     if keep_source {
-        analysis.source = Some(source);
+        analysis.source = Some(display.map_or(source, Arc::new));
     }
     analysis
 }
@@ -225,6 +274,17 @@ pub fn lint_files(
     cwd: &Path,
     resolver: &Resolver,
 ) -> Project {
+    lint_files_cached(files, threads, cwd, resolver, None)
+}
+
+/// [`lint_files`] with a cache of the per-file analysis (see [`crate::cache`]).
+pub fn lint_files_cached(
+    files: &[FileEntry],
+    threads: Option<usize>,
+    cwd: &Path,
+    resolver: &Resolver,
+    cache: Option<&Cache>,
+) -> Project {
     let inputs: Vec<Input> = files
         .iter()
         .map(|f| Input {
@@ -233,7 +293,7 @@ pub fn lint_files(
             text: None,
         })
         .collect();
-    run(inputs, threads, cwd, resolver)
+    run_cached(inputs, threads, cwd, resolver, cache)
 }
 
 /// Lint text that is not on disk (stdin, an editor buffer) as if it were the file at `path`.
@@ -254,15 +314,31 @@ pub fn lint_text(
 
 /// The whole pipeline.
 pub fn run(inputs: Vec<Input>, threads: Option<usize>, cwd: &Path, resolver: &Resolver) -> Project {
+    run_cached(inputs, threads, cwd, resolver, None)
+}
+
+/// The whole pipeline, with an optional cache of the per-file analysis of files on disk.
+pub fn run_cached(
+    inputs: Vec<Input>,
+    threads: Option<usize>,
+    cwd: &Path,
+    resolver: &Resolver,
+    cache: Option<&Cache>,
+) -> Project {
     let pool = thread_pool(threads);
-    let work = || run_in_pool(inputs, cwd, resolver);
+    let work = || run_in_pool(inputs, cwd, resolver, cache);
     match pool {
         Some(pool) => pool.install(work),
         None => work(),
     }
 }
 
-fn run_in_pool(inputs: Vec<Input>, cwd: &Path, resolver: &Resolver) -> Project {
+fn run_in_pool(
+    inputs: Vec<Input>,
+    cwd: &Path,
+    resolver: &Resolver,
+    cache: Option<&Cache>,
+) -> Project {
     let timing = std::env::var_os("DLLINT_TIMING").is_some();
     let clock = std::time::Instant::now();
     let lap = |what: &str| {
@@ -289,12 +365,17 @@ fn run_in_pool(inputs: Vec<Input>, cwd: &Path, resolver: &Resolver) -> Project {
                 cwd,
                 true,
                 keep,
+                cache,
             )
         })
         .collect();
     lap("read, parse, walk");
-    load_context(&mut analyses, &packages, cwd, resolver);
+    load_context(&mut analyses, &packages, cwd, resolver, cache);
     lap("context files");
+    if let (true, Some(cache)) = (timing, cache) {
+        let (hits, misses) = cache.stats();
+        eprintln!("dllint cache: {hits} hits, {misses} misses");
+    }
 
     // Index and roles.
     let mut diagnostics_by_file: Vec<Vec<Diagnostic>> = Vec::with_capacity(analyses.len());
@@ -432,9 +513,7 @@ fn run_in_pool(inputs: Vec<Input>, cwd: &Path, resolver: &Resolver) -> Project {
         .par_iter_mut()
         .filter(|f| f.source.is_none())
         .for_each(|file| {
-            file.source = read_file(&file.path)
-                .ok()
-                .map(|t| Arc::new(SourceText::new(t)));
+            file.source = read_source(&file.path).ok().map(Arc::new);
         });
     report
         .files
@@ -485,6 +564,7 @@ fn load_context(
     packages: &PackageResolver,
     cwd: &Path,
     resolver: &Resolver,
+    cache: Option<&Cache>,
 ) {
     let mut known: ModuleMap<()> = ModuleMap::default();
     for analysis in analyses.iter() {
@@ -546,6 +626,7 @@ fn load_context(
                     cwd,
                     false,
                     false,
+                    cache,
                 ))
             })
             .collect();

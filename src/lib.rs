@@ -5,6 +5,7 @@
 //! sorted diagnostics → render. The CLI and the editor server share [`engine`].
 
 pub mod baseline;
+pub mod cache;
 pub mod checker;
 pub mod cli;
 pub mod config;
@@ -14,6 +15,7 @@ pub mod engine;
 pub mod fingerprint;
 pub mod knowledge;
 pub mod map;
+pub mod notebook;
 pub mod output;
 pub mod project;
 pub mod registry;

@@ -3,16 +3,20 @@
 
 use std::fmt;
 use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use ruff_source_file::{LineIndex, OneIndexed, PositionEncoding};
 use ruff_text_size::{TextRange, TextSize};
 
+use crate::notebook::{CellLocation, Notebook, NotebookError};
+
 /// The text of one file plus a lazily built line index (most files never need one: only files
-/// with findings are rendered).
+/// with findings are rendered). For a notebook, the text is the virtual source (the code cells
+/// joined) and the notebook maps its offsets back to cells.
 pub struct SourceText {
     text: String,
     index: OnceLock<LineIndex>,
+    notebook: Option<Arc<Notebook>>,
 }
 
 /// A 1-based line and character column, as editors and `path:line:col` show them.
@@ -27,6 +31,51 @@ impl SourceText {
         SourceText {
             text,
             index: OnceLock::new(),
+            notebook: None,
+        }
+    }
+
+    /// The virtual source of a notebook (its code cells, as written).
+    pub fn from_notebook(notebook: Arc<Notebook>) -> Self {
+        SourceText {
+            text: notebook.text().to_string(),
+            index: OnceLock::new(),
+            notebook: Some(notebook),
+        }
+    }
+
+    /// The text of `path` as dllint shows it: a notebook's virtual source for `.ipynb` files.
+    pub fn for_path(path: &Path, text: String) -> Result<Self, ReadError> {
+        if crate::discovery::is_notebook(path) {
+            let notebook = Notebook::parse(text).map_err(ReadError::Notebook)?;
+            Ok(SourceText::from_notebook(Arc::new(notebook)))
+        } else {
+            Ok(SourceText::new(text))
+        }
+    }
+
+    /// The notebook this text comes from, if any.
+    pub fn notebook(&self) -> Option<&Notebook> {
+        self.notebook.as_deref()
+    }
+
+    /// For a notebook: the cell, and the line and column within it, of a byte offset.
+    pub fn cell_location(&self, offset: TextSize) -> Option<CellLocation> {
+        let notebook = self.notebook.as_deref()?;
+        let offset = offset.min(self.text_len());
+        let position = self.position(offset);
+        notebook.locate(offset, position.row, position.column)
+    }
+
+    /// The 1-based line and column of an offset in the file as stored: the position itself
+    /// for Python files; for a notebook, where the character is written in its JSON.
+    pub fn file_position(&self, offset: TextSize) -> Position {
+        match self.notebook.as_deref() {
+            Some(notebook) => {
+                let (row, column) = notebook.file_position(offset.min(self.text_len()));
+                Position { row, column }
+            }
+            None => self.position(offset),
         }
     }
 
@@ -190,6 +239,11 @@ fn declared_encoding(bytes: &[u8]) -> Option<String> {
     None
 }
 
+/// Read a file as dllint shows it (see [`SourceText::for_path`]).
+pub fn read_source(path: &Path) -> Result<SourceText, ReadError> {
+    SourceText::for_path(path, read_file(path)?)
+}
+
 /// Read a file for linting. Refuses anything that is not a regular file (FIFOs and devices would
 /// block or never end).
 pub fn read_file(path: &Path) -> Result<String, ReadError> {
@@ -236,6 +290,8 @@ pub enum ReadError {
     Directory,
     NotRegular,
     Decode(DecodeError),
+    /// A `.ipynb` file that is not a notebook dllint can read.
+    Notebook(NotebookError),
 }
 
 impl fmt::Display for ReadError {
@@ -253,6 +309,7 @@ impl fmt::Display for ReadError {
                 write!(f, "not a regular file (FIFO, socket or device); skipped")
             }
             ReadError::Decode(err) => write!(f, "{err}"),
+            ReadError::Notebook(err) => write!(f, "{err}"),
         }
     }
 }

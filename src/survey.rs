@@ -19,7 +19,7 @@ use crate::semantic::Role;
 use crate::semantic::facts::{FunctionId, LossValue, ScopeFacts};
 use crate::semantic::index::FileId;
 use crate::semantic::verdict::{Definition, Verdict};
-use crate::source::{SourceText, read_file};
+use crate::source::read_source;
 
 /// The thesis's loss-placement categories.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -134,7 +134,7 @@ pub fn survey(
         .into_par_iter()
         .flat_map_iter(|(file, items)| {
             let path = &index.file(file).path;
-            let source = read_file(path).ok().map(SourceText::new);
+            let source = read_source(path).ok();
             let display = crate::discovery::display_path(path, cwd);
             let repository = repository_of(path);
             items

@@ -56,7 +56,12 @@ fn repository() -> tempfile::TempDir {
 }
 
 fn check(cwd: &Path, format: &str) -> (String, std::process::Output) {
-    let out = run(cwd, &["check", "--output-format", format, "."], None);
+    // No cache: its directory would show up among the project's files.
+    let out = run(
+        cwd,
+        &["check", "--no-cache", "--output-format", format, "."],
+        None,
+    );
     assert_eq!(
         out.status.code(),
         Some(1),

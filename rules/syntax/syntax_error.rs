@@ -54,7 +54,14 @@ pub fn syntax_error(first: &ParseError, total: usize) -> Diagnostic {
 
 /// A file that could not be read or decoded.
 pub fn read_error(error: &ReadError) -> Diagnostic {
-    Diagnostic::new(&SYNTAX_ERROR, error.to_string(), TextRange::default())
+    let diagnostic = Diagnostic::new(&SYNTAX_ERROR, error.to_string(), TextRange::default());
+    match error {
+        ReadError::Notebook(_) => diagnostic.with_help(
+            "dllint reads Jupyter notebooks in the nbformat 4 JSON format: open the file in \
+             Jupyter and save it again, or exclude it with `extend-exclude`",
+        ),
+        _ => diagnostic,
+    }
 }
 
 /// A file whose tree nests deeper than dllint walks.

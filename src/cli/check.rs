@@ -7,6 +7,7 @@ use std::sync::Arc;
 use clap::{Args, ValueEnum};
 
 use crate::baseline::{self, Baseline};
+use crate::cache::{self, Cache};
 use crate::config::{Overrides, Resolver};
 use crate::discovery::{self, normalize};
 use crate::engine::{self, Report};
@@ -72,6 +73,13 @@ pub struct CheckArgs {
     /// Record the current findings in this baseline file (JSON) and exit with 0.
     #[arg(long, value_name = "FILE")]
     pub write_baseline: Option<PathBuf>,
+    /// Neither read nor write the cache of per-file results (also `DLLINT_NO_CACHE=1`).
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Keep the cache here instead of `.dllint_cache` in the project root (also
+    /// `DLLINT_CACHE_DIR`).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -155,7 +163,21 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
     } else {
         let files = discovery::discover(&args.paths, &resolver, args.force_exclude)
             .map_err(|e| e.to_string())?;
-        let project = engine::lint_files(&files, args.threads, &cwd, &resolver);
+        let cache = cache_for(&args, &cwd);
+        let project =
+            engine::lint_files_cached(&files, args.threads, &cwd, &resolver, cache.as_ref());
+        if let Some(cache) = cache {
+            let file = cache.file().to_path_buf();
+            // A cache that cannot be written (read-only checkout) only makes the next run slower.
+            if let Err(err) = cache.save()
+                && !args.quiet
+            {
+                eprintln!(
+                    "dllint: warning: cannot write the cache {}: {err}",
+                    file.display()
+                );
+            }
+        }
         // Freeing every file's facts costs as much as building the index, and the process is
         // about to exit: let the OS reclaim them.
         let engine::Project {
@@ -248,6 +270,21 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
     } else {
         Ok(ExitStatus::Success)
     }
+}
+
+/// The cache of this run, unless disabled.
+fn cache_for(args: &CheckArgs, cwd: &std::path::Path) -> Option<Cache> {
+    let disabled = std::env::var_os("DLLINT_NO_CACHE")
+        .is_some_and(|v| !v.is_empty() && v != "0" && v != "false");
+    if args.no_cache || disabled {
+        return None;
+    }
+    let root = cache::project_root(cwd, args.config.as_deref(), args.isolated);
+    let dir = match &args.cache_dir {
+        Some(dir) => cwd.join(dir),
+        None => cache::cache_dir(&root, cwd),
+    };
+    Some(Cache::open(dir, &root))
 }
 
 fn write_summary(report: &Report, out: &mut Vec<u8>) -> std::io::Result<()> {

@@ -39,6 +39,9 @@ pub enum Command {
     Map(map::MapArgs),
     /// Count where loss definitions sit, in the MODLR thesis's categories.
     Survey(survey::SurveyArgs),
+    /// Remove the cache directories (`.dllint_cache`, `DLLINT_CACHE_DIR`) of the current
+    /// project and below the working directory.
+    Clean,
     /// Run the language server (LSP over stdio) for editors.
     Server(crate::server::ServerArgs),
     /// Print the semantic facts dllint extracts from one file, as JSON (for debugging dllint).
@@ -71,6 +74,7 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Rule(args) => rule::run(args),
         Command::Map(args) => map::run(args),
         Command::Survey(args) => survey::run(args),
+        Command::Clean => clean(),
         Command::Server(args) => crate::server::run(args),
         Command::Facts { path } => facts(&path),
     };
@@ -81,6 +85,22 @@ pub fn run(cli: Cli) -> ExitStatus {
             ExitStatus::Error
         }
     }
+}
+
+fn clean() -> Result<ExitStatus, String> {
+    let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
+    let root = crate::cache::project_root(&cwd, None, false);
+    let removed = crate::cache::clean(&cwd, &root).map_err(|e| format!("dllint clean: {e}"))?;
+    for dir in &removed {
+        eprintln!(
+            "Removed cache directory {}",
+            crate::discovery::display_path(dir, &cwd)
+        );
+    }
+    if removed.is_empty() {
+        eprintln!("No cache directory found.");
+    }
+    Ok(ExitStatus::Success)
 }
 
 fn facts(path: &std::path::Path) -> Result<ExitStatus, String> {

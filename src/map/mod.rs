@@ -20,7 +20,7 @@ use crate::project::ProjectContext;
 use crate::semantic::Role;
 use crate::semantic::facts::{Callee, ClassId, FunctionId, ScopeFacts};
 use crate::semantic::index::{FileId, Symbol};
-use crate::source::{SourceText, read_file};
+use crate::source::{SourceText, read_source};
 
 /// What kind of code a component is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -196,7 +196,7 @@ pub fn build(project: &Project, cwd: &Path) -> Map {
     let mut line_of = |file: FileId, offset: ruff_text_size::TextSize| -> usize {
         sources
             .entry(file)
-            .or_insert_with(|| read_file(&index.file(file).path).ok().map(SourceText::new))
+            .or_insert_with(|| read_source(&index.file(file).path).ok())
             .as_ref()
             .map_or(1, |s| s.line_of(offset))
     };

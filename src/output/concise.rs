@@ -1,11 +1,11 @@
-//! `path:line:col: CODE message`, one finding per line: for grep, editors' quickfix lists and
+//! `path:line:col: CODE message` (`nb.ipynb:cell 3:4:5: ...` in a notebook), one finding per line: for grep, editors' quickfix lists and
 //! humans who want the list without excerpts.
 
 use std::io::{self, Write};
 
 use crate::engine::Report;
 
-use super::RenderOptions;
+use super::{RenderOptions, location};
 
 pub fn render(report: &Report, options: RenderOptions, out: &mut dyn Write) -> io::Result<()> {
     let (bold, red, reset) = if options.color {
@@ -15,20 +15,12 @@ pub fn render(report: &Report, options: RenderOptions, out: &mut dyn Write) -> i
     };
     for file in &report.files {
         for d in &file.diagnostics {
-            let pos = file
-                .source
-                .as_ref()
-                .map(|s| s.position(d.range.start()))
-                .unwrap_or_default();
+            let location = location(file.source.as_deref(), d.range.start());
             let fixable = if d.fix.is_some() { " [*]" } else { "" };
             writeln!(
                 out,
-                "{bold}{}{reset}:{}:{}: {red}{}{reset}{fixable} {}",
-                file.display,
-                pos.row.max(1),
-                pos.column.max(1),
-                d.rule.code,
-                d.message
+                "{bold}{}{reset}:{location}: {red}{}{reset}{fixable} {}",
+                file.display, d.rule.code, d.message
             )?;
         }
     }

@@ -2,16 +2,58 @@
 //! labels, and the help that says what to do instead (rendered by codespan-reporting).
 
 use std::io::{self, Write};
+use std::ops::Range;
 
 use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label, Severity as CsSeverity};
 use codespan_reporting::files::SimpleFiles;
 use codespan_reporting::term::termcolor::{Ansi, NoColor};
 use codespan_reporting::term::{self, Chars, Config};
+use ruff_text_size::TextRange;
 
 use crate::engine::Report;
+use crate::notebook::Notebook;
 use crate::registry::Severity;
+use crate::source::SourceText;
 
 use super::{OtherFiles, RenderOptions};
+
+/// A notebook's cells as files of their own, so that excerpts show the cell's text with its
+/// own line numbers and the header reads `nb.ipynb:cell 3:4:5`.
+struct Cells<'a> {
+    display: &'a str,
+    notebook: Option<&'a Notebook>,
+    /// (cell number, file id), added on first use.
+    ids: Vec<(usize, usize)>,
+}
+
+impl Cells<'_> {
+    /// The file and range to show for a range of the reported file's text.
+    fn place(
+        &mut self,
+        files: &mut SimpleFiles<String, String>,
+        main: usize,
+        range: TextRange,
+    ) -> (usize, Range<usize>) {
+        let (start, end) = (range.start().to_usize(), range.end().to_usize());
+        let Some(notebook) = self.notebook else {
+            return (main, start..end);
+        };
+        let Some(cell) = notebook.cell_at(range.start()) else {
+            return (main, start..end);
+        };
+        let id = match self.ids.iter().find(|(n, _)| *n == cell.number) {
+            Some((_, id)) => *id,
+            None => {
+                let text = notebook.text()[cell.start..cell.start + cell.len].to_string();
+                let id = files.add(format!("{}:cell {}", self.display, cell.number), text);
+                self.ids.push((cell.number, id));
+                id
+            }
+        };
+        let local = |offset: usize| offset.saturating_sub(cell.start).min(cell.len);
+        (id, local(start)..local(end).max(local(start)))
+    }
+}
 
 pub fn render(report: &Report, options: RenderOptions, out: &mut dyn Write) -> io::Result<()> {
     let config = Config {
@@ -25,6 +67,11 @@ pub fn render(report: &Report, options: RenderOptions, out: &mut dyn Write) -> i
         let mut files: SimpleFiles<String, String> = SimpleFiles::new();
         let main = files.add(file.display.clone(), source.to_string());
         let mut other_ids: Vec<(std::sync::Arc<std::path::Path>, usize, usize)> = Vec::new();
+        let mut cells = Cells {
+            display: &file.display,
+            notebook: file.source.as_deref().and_then(SourceText::notebook),
+            ids: Vec::new(),
+        };
         for d in &file.diagnostics {
             let severity = match d.rule.severity {
                 Severity::Error => CsSeverity::Error,
@@ -37,12 +84,15 @@ pub fn render(report: &Report, options: RenderOptions, out: &mut dyn Write) -> i
                 .with_message(format!("{}{fixable}", d.message));
             let mut labels = Vec::new();
             if file.source.is_some() {
-                labels.push(
-                    Label::primary(main, d.range.start().to_usize()..d.range.end().to_usize())
-                        .with_message(d.rule.name),
-                );
+                let (id, range) = cells.place(&mut files, main, d.range);
+                labels.push(Label::primary(id, range).with_message(d.rule.name));
             }
             for label in &d.labels {
+                if label.file.is_none() && file.source.is_some() {
+                    let (id, range) = cells.place(&mut files, main, label.range);
+                    labels.push(Label::secondary(id, range).with_message(label.message.clone()));
+                    continue;
+                }
                 let (id, len) = match &label.file {
                     None => (main, source.len()),
                     Some(path) => match other_ids.iter().find(|(p, _, _)| p == path) {

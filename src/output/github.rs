@@ -14,21 +14,24 @@ use std::io::{self, Write};
 use crate::engine::Report;
 use crate::registry::Severity;
 
-use super::{Locator, position};
+use super::{Locator, location, stored_position};
 
 pub fn render(report: &Report, locator: &Locator, out: &mut dyn Write) -> io::Result<()> {
     for file in &report.files {
         let source = file.source.as_deref();
         let path = locator.root_relative_or_absolute(&file.path);
         for d in &file.diagnostics {
-            let start = position(source, d.range.start());
-            let end = position(source, d.range.end());
+            // Annotations point into the file as stored (a notebook's JSON); the message says
+            // which cell.
+            let start = stored_position(source, d.range.start());
+            let end = stored_position(source, d.range.end());
             let level = match d.rule.severity {
                 Severity::Error => "error",
                 Severity::Warning => "warning",
                 Severity::Info => "notice",
             };
-            let mut message = d.message.clone();
+            let mut message = location(source, d.range.start()).cell_prefix();
+            message.push_str(&d.message);
             if let Some(help) = &d.help {
                 message.push_str("\n\nhelp: ");
                 message.push_str(help);

@@ -15,7 +15,7 @@ use crate::engine::Report;
 use crate::fingerprint::{identities, unique_fingerprint};
 use crate::registry::Severity;
 
-use super::{Locator, position};
+use super::{Locator, location, stored_position};
 
 pub fn render(report: &Report, locator: &Locator, out: &mut dyn Write) -> io::Result<()> {
     let mut issues = Vec::new();
@@ -23,14 +23,19 @@ pub fn render(report: &Report, locator: &Locator, out: &mut dyn Write) -> io::Re
         let source = file.source.as_deref();
         let path = locator.root_relative_or_absolute(&file.path);
         for (d, identity) in file.diagnostics.iter().zip(identities(&path, file)) {
-            let start = position(source, d.range.start());
-            let end = position(source, d.range.end());
+            let start = stored_position(source, d.range.start());
+            let end = stored_position(source, d.range.end());
             let severity = match d.rule.severity {
                 Severity::Error => "critical",
                 Severity::Warning => "major",
                 Severity::Info => "info",
             };
-            let mut description = format!("{} {}", d.rule.code, d.message);
+            let mut description = format!(
+                "{} {}{}",
+                d.rule.code,
+                location(source, d.range.start()).cell_prefix(),
+                d.message
+            );
             if let Some(help) = &d.help {
                 description.push_str(" (help: ");
                 description.push_str(help);

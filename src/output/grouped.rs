@@ -12,7 +12,7 @@ use std::io::{self, Write};
 use crate::engine::Report;
 
 use super::pylint::one_line;
-use super::{RenderOptions, position};
+use super::{Location, RenderOptions, location};
 
 pub fn render(report: &Report, options: RenderOptions, out: &mut dyn Write) -> io::Result<()> {
     let (header, red, reset) = if options.color {
@@ -22,27 +22,23 @@ pub fn render(report: &Report, options: RenderOptions, out: &mut dyn Write) -> i
     };
     for file in &report.files {
         let source = file.source.as_deref();
-        let positions: Vec<_> = file
+        let locations: Vec<_> = file
             .diagnostics
             .iter()
-            .map(|d| position(source, d.range.start()))
+            .map(|d| location(source, d.range.start()))
             .collect();
-        let row_width = positions.iter().map(|p| digits(p.row)).max().unwrap_or(1);
-        let col_width = positions
-            .iter()
-            .map(|p| digits(p.column))
-            .max()
-            .unwrap_or(1);
+        let widest = |f: &dyn Fn(&Location) -> usize| locations.iter().map(f).max().unwrap_or(1);
+        let cell_width = widest(&|l| l.cell.map_or(0, |c| digits(c) + "cell :".len()));
+        let width = cell_width + widest(&|l| digits(l.row)) + widest(&|l| digits(l.column)) + 1;
         writeln!(out, "{header}{}{reset}:", file.display)?;
-        for (d, pos) in file.diagnostics.iter().zip(&positions) {
-            let location = format!("{}:{}", pos.row, pos.column);
+        for (d, location) in file.diagnostics.iter().zip(&locations) {
+            let location = location.to_string();
             let fixable = if d.fix.is_some() { " [*]" } else { "" };
             writeln!(
                 out,
                 "  {location:<width$} {red}{}{reset}{fixable} {}",
                 d.rule.code,
                 one_line(&d.message),
-                width = row_width + col_width + 1,
             )?;
         }
         writeln!(out)?;

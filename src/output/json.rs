@@ -1,5 +1,7 @@
 //! Machine-readable output: `json` (one array) and `json-lines` (one object per line). The
-//! field names follow ruff's JSON output so existing tooling can read it.
+//! field names follow ruff's JSON output so existing tooling can read it; as in ruff, `cell`
+//! is the notebook cell of a finding (`null` in Python files) and positions in a notebook are
+//! within that cell.
 
 use std::io::{self, Write};
 
@@ -30,11 +32,13 @@ pub fn render(report: &Report, out: &mut dyn Write, lines: bool) -> io::Result<(
     Ok(())
 }
 
+/// Line and column; in a notebook, within the cell (the `cell` field says which), as ruff
+/// reports notebook positions.
 fn location(source: Option<&SourceText>, offset: ruff_text_size::TextSize) -> Value {
     match source {
         Some(s) => {
-            let p = s.position(offset);
-            json!({"row": p.row, "column": p.column})
+            let l = super::location(Some(s), offset);
+            json!({"row": l.row, "column": l.column})
         }
         None => json!({"row": 1, "column": 1}),
     }
@@ -75,6 +79,7 @@ pub(crate) fn diagnostic_json(file: &FileReport, d: &Diagnostic, others: &mut Ot
         "message": d.message,
         "severity": d.rule.severity.as_str(),
         "filename": file.display,
+        "cell": super::location(source, d.range.start()).cell,
         "location": location(source, d.range.start()),
         "end_location": location(source, d.range.end()),
         "noqa_row": source.map_or(1, |s| s.line_of(d.range.start())),

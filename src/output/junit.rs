@@ -8,7 +8,7 @@ use crate::discovery::display_path;
 use crate::engine::Report;
 
 use super::pylint::one_line;
-use super::{Locator, position};
+use super::{Locator, location};
 
 pub fn render(report: &Report, locator: &Locator, out: &mut dyn Write) -> io::Result<()> {
     // Every linted file, with its findings if it has any, ordered as the other formats order
@@ -50,12 +50,11 @@ pub fn render(report: &Report, locator: &Locator, out: &mut dyn Write) -> io::Re
         writeln!(out, "{open}>")?;
         let source = file.source.as_deref();
         for d in &file.diagnostics {
-            let pos = position(source, d.range.start());
+            let location = location(source, d.range.start());
             let mut body = format!(
-                "{}:{}:{}: {} {}",
+                "{}:{}: {} {}",
                 display,
-                pos.row,
-                pos.column,
+                location,
                 d.rule.code,
                 one_line(&d.message)
             );
@@ -84,6 +83,7 @@ fn class_name(display: &str) -> String {
     let stem = display
         .strip_suffix(".py")
         .or_else(|| display.strip_suffix(".pyi"))
+        .or_else(|| display.strip_suffix(".ipynb"))
         .unwrap_or(display);
     stem.replace(['/', '\\'], ".")
 }

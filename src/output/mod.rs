@@ -89,6 +89,67 @@ pub(crate) fn position(source: Option<&SourceText>, offset: TextSize) -> Positio
     }
 }
 
+/// Where a finding is, as people read it: `4:5`, or in a notebook `cell 3:4:5` (the line and
+/// column within the cell, as Jupyter numbers them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Location {
+    pub cell: Option<usize>,
+    pub row: usize,
+    pub column: usize,
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.cell {
+            Some(cell) => write!(f, "cell {cell}:{}:{}", self.row, self.column),
+            None => write!(f, "{}:{}", self.row, self.column),
+        }
+    }
+}
+
+impl Location {
+    /// `cell 3, line 4: ` for a notebook, empty otherwise: a prefix for messages of formats
+    /// whose positions are those of the stored file.
+    pub fn cell_prefix(&self) -> String {
+        match self.cell {
+            Some(cell) => format!("cell {cell}, line {}: ", self.row),
+            None => String::new(),
+        }
+    }
+}
+
+/// The location of `offset` as people read it (see [`Location`]); 1:1 without the text.
+pub(crate) fn location(source: Option<&SourceText>, offset: TextSize) -> Location {
+    if let Some(cell) = source.and_then(|s| s.cell_location(offset)) {
+        return Location {
+            cell: Some(cell.cell),
+            row: cell.row.max(1),
+            column: cell.column.max(1),
+        };
+    }
+    let p = position(source, offset);
+    Location {
+        cell: None,
+        row: p.row,
+        column: p.column,
+    }
+}
+
+/// 1-based line and column of `offset` in the file as stored: for a notebook, where the
+/// character is written in its JSON (so that CI annotations land on the file's real lines).
+pub(crate) fn stored_position(source: Option<&SourceText>, offset: TextSize) -> Position {
+    match source {
+        Some(source) if source.notebook().is_some() => {
+            let p = source.file_position(offset);
+            Position {
+                row: p.row.max(1),
+                column: p.column.max(1),
+            }
+        }
+        _ => position(source, offset),
+    }
+}
+
 /// Where the paths of a report are relative to: the working directory (paths as given) and
 /// the repository root (the nearest ancestor holding `.git`, else the working directory), to
 /// which CI formats (SARIF, GitHub, GitLab) make paths relative.
@@ -193,9 +254,7 @@ impl OtherFiles {
         if let Some((_, text)) = self.loaded.iter().find(|(p, _)| p == path) {
             return text.clone();
         }
-        let text = crate::source::read_file(path)
-            .ok()
-            .map(|t| Arc::new(SourceText::new(t)));
+        let text = crate::source::read_source(path).ok().map(Arc::new);
         self.loaded.push((path.clone(), text.clone()));
         text
     }

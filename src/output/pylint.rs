@@ -4,18 +4,21 @@ use std::io::{self, Write};
 
 use crate::engine::Report;
 
-use super::position;
+use super::{location, stored_position};
 
 pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     for file in &report.files {
         for d in &file.diagnostics {
-            let pos = position(file.source.as_deref(), d.range.start());
+            // The line in the file as stored (a notebook's JSON); the message names the cell.
+            let source = file.source.as_deref();
+            let pos = stored_position(source, d.range.start());
             writeln!(
                 out,
-                "{}:{}: [{}] {}",
+                "{}:{}: [{}] {}{}",
                 file.display,
                 pos.row,
                 d.rule.code,
+                location(source, d.range.start()).cell_prefix(),
                 one_line(&d.message)
             )?;
         }

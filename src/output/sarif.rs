@@ -19,7 +19,7 @@ use crate::registry::{RuleMeta, Severity};
 use crate::rules;
 use crate::source::SourceText;
 
-use super::{Locator, OtherFiles, position, slashes};
+use super::{Locator, OtherFiles, location, slashes, stored_position};
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 const SRCROOT: &str = "%SRCROOT%";
@@ -37,7 +37,7 @@ pub fn render(report: &Report, locator: &Locator, out: &mut dyn Write) -> io::Re
                 "ruleId": d.rule.code,
                 "ruleIndex": d.rule.index(),
                 "level": level(d.rule.severity),
-                "message": {"text": message(d)},
+                "message": {"text": format!("{}{}", location(source, d.range.start()).cell_prefix(), message(d))},
                 "locations": [{
                     "physicalLocation": {
                         "artifactLocation": artifact.clone(),
@@ -77,7 +77,8 @@ pub fn render(report: &Report, locator: &Locator, out: &mut dyn Write) -> io::Re
             if !related.is_empty() {
                 result["relatedLocations"] = Value::Array(related);
             }
-            if let Some(fix) = &d.fix {
+            // A notebook's fix edits its cells, not the JSON text a SARIF region points into.
+            if let Some(fix) = d.fix.as_ref().filter(|_| !is_notebook(source)) {
                 let replacements: Vec<Value> = fix
                     .edits
                     .iter()
@@ -163,9 +164,14 @@ fn descriptor(rule: &RuleMeta) -> Value {
     })
 }
 
+fn is_notebook(source: Option<&SourceText>) -> bool {
+    source.is_some_and(|s| s.notebook().is_some())
+}
+
+/// A region of the file as stored (for a notebook, in its JSON).
 fn region(source: Option<&SourceText>, range: ruff_text_size::TextRange) -> Value {
-    let start = position(source, range.start());
-    let end = position(source, range.end());
+    let start = stored_position(source, range.start());
+    let end = stored_position(source, range.end());
     json!({
         "startLine": start.row,
         "startColumn": start.column,

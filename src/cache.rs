@@ -1,0 +1,660 @@
+//! The lint cache: per file, the result of the read → parse → walk phase (the file's facts and
+//! the findings of its file rules), so that a warm run parses only the files that changed.
+//!
+//! An entry is found by the file's absolute path and is valid only if its key matches: a hash
+//! of the dllint build, the settings that change a file's analysis, the rules enabled for the
+//! file, the path, its package, and the file's **content** (modification times are not
+//! trusted). Project rules are not cached: they run every time on the facts of all files
+//! (cheap), so a finding that depends on another file (a base class, a loss) follows any
+//! change to that file.
+//!
+//! Storage, as ruff's: `<project root>/.dllint_cache/<version>/<hash of the root>.bin`, one
+//! file per project root; `DLLINT_CACHE_DIR` moves the directory. The file is read once at the
+//! start (entries are decoded only when used) and replaced at the end of a run that changed
+//! something, by writing a temporary file and renaming it over the old one: readers always see
+//! a complete file, concurrent runs cannot corrupt it (the last one wins). A file that is
+//! truncated or corrupt (checked by a trailing hash) is ignored and rewritten; no cache problem
+//! is ever fatal.
+
+use std::hash::Hash;
+use std::io;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use ruff_text_size::TextRange;
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+use xxhash_rust::xxh3::{Xxh3, xxh3_64};
+
+use crate::config::Settings;
+use crate::diagnostic::{Applicability, Diagnostic, Edit, Fix, Label};
+use crate::registry::{RuleSet, find_rule};
+use crate::semantic::facts::FileFacts;
+
+/// Name of the cache directory in the project root.
+pub const CACHE_DIR_NAME: &str = ".dllint_cache";
+/// Environment variable naming another cache directory.
+pub const CACHE_DIR_ENV: &str = "DLLINT_CACHE_DIR";
+
+/// File format: magic (with the format version), build id, entry count, entries, checksum.
+const MAGIC: &[u8; 8] = b"DLLINTC\x01";
+
+/// The cache of one run.
+pub struct Cache {
+    /// The cache directory (`.dllint_cache`).
+    dir: PathBuf,
+    /// The file holding the entries of this project root.
+    file: PathBuf,
+    build: u64,
+    /// The file as read; entries point into it.
+    buffer: Vec<u8>,
+    entries: FxHashMap<PathBuf, (u128, Range<usize>)>,
+    /// Entries computed in this run: (absolute path, key, encoded result).
+    fresh: Mutex<Vec<(PathBuf, u128, Vec<u8>)>>,
+    /// The file on disk must be rewritten even if nothing is fresh (it was unreadable).
+    dirty: AtomicBool,
+    hits: AtomicUsize,
+    misses: AtomicUsize,
+}
+
+/// What the cache returns for a file.
+pub struct Hit {
+    pub facts: Option<FileFacts>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Where the cache of a run lives: `DLLINT_CACHE_DIR` if set (relative to `cwd`), else
+/// `.dllint_cache` in the project root.
+pub fn cache_dir(project_root: &Path, cwd: &Path) -> PathBuf {
+    match std::env::var_os(CACHE_DIR_ENV) {
+        Some(dir) if !dir.is_empty() => cwd.join(dir),
+        _ => project_root.join(CACHE_DIR_NAME),
+    }
+}
+
+/// The project root for the cache, as ruff chooses it: the directory of `--config FILE`, else
+/// (unless `--isolated`) of the configuration file governing the working directory, else the
+/// working directory.
+pub fn project_root(cwd: &Path, config: Option<&Path>, isolated: bool) -> PathBuf {
+    if let Some(config) = config {
+        let absolute = cwd.join(config);
+        return absolute
+            .parent()
+            .map_or_else(|| cwd.to_path_buf(), Path::to_path_buf);
+    }
+    if isolated {
+        return cwd.to_path_buf();
+    }
+    crate::config::find_config_file(cwd)
+        .and_then(|file| file.parent().map(Path::to_path_buf))
+        .unwrap_or_else(|| cwd.to_path_buf())
+}
+
+impl Cache {
+    /// Open the cache of `project_root` in `dir`. Never fails: a missing or unreadable cache
+    /// is an empty one.
+    pub fn open(dir: PathBuf, project_root: &Path) -> Cache {
+        let root = project_root.to_string_lossy();
+        let file = dir
+            .join(env!("CARGO_PKG_VERSION"))
+            .join(format!("{:016x}.bin", xxh3_64(root.as_bytes())));
+        let build = build_id();
+        let buffer = std::fs::read(&file).unwrap_or_default();
+        let (entries, dirty) = match parse(&buffer, build) {
+            Some(entries) => (entries, false),
+            // Unreadable (truncated, corrupt, another build): start afresh and replace it.
+            None => (FxHashMap::default(), !buffer.is_empty()),
+        };
+        Cache {
+            dir,
+            file,
+            build,
+            buffer,
+            entries,
+            fresh: Mutex::default(),
+            dirty: AtomicBool::new(dirty),
+            hits: AtomicUsize::new(0),
+            misses: AtomicUsize::new(0),
+        }
+    }
+
+    /// The cache file of this run.
+    pub fn file(&self) -> &Path {
+        &self.file
+    }
+
+    /// Number of entries read from disk.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The key of one file's analysis.
+    pub fn key(
+        &self,
+        settings: &Settings,
+        rules: RuleSet,
+        path: &Path,
+        package: Option<&str>,
+        linted: bool,
+        text: &str,
+    ) -> u128 {
+        let mut hasher = Xxh3::new();
+        hasher.update(&self.build.to_le_bytes());
+        hasher.update(&settings.cache_key.to_le_bytes());
+        rules.hash(&mut hasher);
+        path.hash(&mut hasher);
+        package.hash(&mut hasher);
+        linted.hash(&mut hasher);
+        hasher.update(&(text.len() as u64).to_le_bytes());
+        hasher.update(text.as_bytes());
+        hasher.digest128()
+    }
+
+    /// Files found in the cache and files analysed in this run so far (`DLLINT_TIMING=1`
+    /// prints them).
+    pub fn stats(&self) -> (usize, usize) {
+        (
+            self.hits.load(Ordering::Relaxed),
+            self.misses.load(Ordering::Relaxed),
+        )
+    }
+
+    /// The cached result for `absolute` if its key matches.
+    pub fn get(&self, absolute: &Path, key: u128) -> Option<Hit> {
+        let hit = self.lookup(absolute, key);
+        let counter = if hit.is_some() {
+            &self.hits
+        } else {
+            &self.misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        hit
+    }
+
+    fn lookup(&self, absolute: &Path, key: u128) -> Option<Hit> {
+        let (stored_key, range) = self.entries.get(absolute)?;
+        if *stored_key != key {
+            return None;
+        }
+        let decoded = self
+            .buffer
+            .get(range.clone())
+            .and_then(|bytes| postcard::from_bytes::<Stored>(bytes).ok())
+            .and_then(Stored::into_hit);
+        if decoded.is_none() {
+            self.dirty.store(true, Ordering::Relaxed);
+        }
+        decoded
+    }
+
+    /// Record the result of analysing `absolute` (written by [`Cache::save`]).
+    pub fn put(
+        &self,
+        absolute: &Path,
+        key: u128,
+        facts: Option<&FileFacts>,
+        diagnostics: &[Diagnostic],
+    ) {
+        // Paths that are not UTF-8 are not cached (the file stores paths as text).
+        let labels_utf8 = diagnostics
+            .iter()
+            .flat_map(|d| &d.labels)
+            .all(|l| l.file.as_deref().is_none_or(|f| f.to_str().is_some()));
+        if absolute.to_str().is_none() || !labels_utf8 {
+            return;
+        }
+        let stored = StoredRef {
+            facts,
+            diagnostics: diagnostics.iter().map(DiagnosticRef::from).collect(),
+        };
+        let Ok(bytes) = postcard::to_stdvec(&stored) else {
+            return;
+        };
+        self.fresh
+            .lock()
+            .expect("cache lock")
+            .push((absolute.to_path_buf(), key, bytes));
+    }
+
+    /// Write the cache back if this run changed it. Entries of files that no longer exist are
+    /// dropped; entries of files this run did not look at are kept.
+    pub fn save(self) -> io::Result<()> {
+        let fresh = self.fresh.into_inner().unwrap_or_else(|e| e.into_inner());
+        if fresh.is_empty() && !self.dirty.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let mut all: std::collections::BTreeMap<&Path, (u128, &[u8])> =
+            std::collections::BTreeMap::new();
+        for (path, (key, range)) in &self.entries {
+            all.insert(path, (*key, &self.buffer[range.clone()]));
+        }
+        let replaced: rustc_hash::FxHashSet<&Path> = fresh.iter().map(|f| f.0.as_path()).collect();
+        all.retain(|path, _| replaced.contains(path) || path.is_file());
+        for (path, key, bytes) in &fresh {
+            all.insert(path, (*key, bytes));
+        }
+        let mut out = Vec::with_capacity(self.buffer.len().max(1 << 16));
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&self.build.to_le_bytes());
+        out.extend_from_slice(&(all.len() as u64).to_le_bytes());
+        for (path, (key, bytes)) in &all {
+            let path = path.to_str().unwrap_or_default().as_bytes();
+            out.extend_from_slice(&(path.len() as u64).to_le_bytes());
+            out.extend_from_slice(path);
+            out.extend_from_slice(&key.to_le_bytes());
+            out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+            out.extend_from_slice(bytes);
+        }
+        let checksum = xxh3_64(&out);
+        out.extend_from_slice(&checksum.to_le_bytes());
+        write_atomically(&self.dir, &self.file, &out)
+    }
+}
+
+/// The identity of this dllint binary: its version and, so that a rebuilt binary (a
+/// development build, an upgrade that kept the version) does not trust old results, the size
+/// and modification time of the executable.
+fn build_id() -> u64 {
+    let mut hasher = Xxh3::new();
+    hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
+    if let Ok(exe) = std::env::current_exe()
+        && let Ok(metadata) = std::fs::metadata(exe)
+    {
+        hasher.update(&metadata.len().to_le_bytes());
+        if let Ok(modified) = metadata.modified()
+            && let Ok(since) = modified.duration_since(std::time::UNIX_EPOCH)
+        {
+            hasher.update(&since.as_nanos().to_le_bytes());
+        }
+    }
+    hasher.digest()
+}
+
+/// Read the entries of a cache file; `None` if it is not a complete file of this build.
+fn parse(buffer: &[u8], build: u64) -> Option<FxHashMap<PathBuf, (u128, Range<usize>)>> {
+    let body_len = buffer.len().checked_sub(8)?;
+    let (body, checksum) = buffer.split_at(body_len);
+    if !body.starts_with(MAGIC) || xxh3_64(body).to_le_bytes() != checksum {
+        return None;
+    }
+    let mut reader = Reader {
+        bytes: body,
+        pos: MAGIC.len(),
+    };
+    if reader.u64()? != build {
+        return None;
+    }
+    let count = reader.u64()?;
+    let mut entries = FxHashMap::default();
+    entries.reserve(usize::try_from(count).ok()?.min(1 << 20));
+    for _ in 0..count {
+        let path_len = usize::try_from(reader.u64()?).ok()?;
+        let path = std::str::from_utf8(reader.take(path_len)?).ok()?;
+        let key = u128::from_le_bytes(reader.take(16)?.try_into().ok()?);
+        let blob_len = usize::try_from(reader.u64()?).ok()?;
+        let start = reader.pos;
+        reader.take(blob_len)?;
+        entries.insert(PathBuf::from(path), (key, start..start + blob_len));
+    }
+    (reader.pos == body.len()).then_some(entries)
+}
+
+struct Reader<'b> {
+    bytes: &'b [u8],
+    pos: usize,
+}
+
+impl<'b> Reader<'b> {
+    fn take(&mut self, len: usize) -> Option<&'b [u8]> {
+        let end = self.pos.checked_add(len)?;
+        let slice = self.bytes.get(self.pos..end)?;
+        self.pos = end;
+        Some(slice)
+    }
+
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+}
+
+/// Write `file` through a temporary file in the same directory and a rename, so that no
+/// reader ever sees a partial file. Marks the cache directory as such for backup tools and
+/// git (as ruff does).
+fn write_atomically(dir: &Path, file: &Path, bytes: &[u8]) -> io::Result<()> {
+    let parent = file.parent().unwrap_or(dir);
+    std::fs::create_dir_all(parent)?;
+    let tag = dir.join("CACHEDIR.TAG");
+    if !tag.exists() {
+        let _ = std::fs::write(
+            &tag,
+            "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag \
+             created by dllint.\n# For information about cache directory tags see \
+             https://bford.info/cachedir/\n",
+        );
+    }
+    let ignore = dir.join(".gitignore");
+    if !ignore.exists() {
+        let _ = std::fs::write(&ignore, "# Automatically created by dllint.\n*\n");
+    }
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let temp = parent.join(format!(
+        ".{}.{}-{nanos}.tmp",
+        file.file_name().and_then(|n| n.to_str()).unwrap_or("cache"),
+        std::process::id()
+    ));
+    let result = std::fs::write(&temp, bytes).and_then(|()| std::fs::rename(&temp, file));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
+}
+
+/// `dllint clean`: remove the cache directories: `DLLINT_CACHE_DIR`, the one of the project
+/// root, and every `.dllint_cache` below the working directory. Returns the removed ones.
+pub fn clean(cwd: &Path, project_root: &Path) -> io::Result<Vec<PathBuf>> {
+    let candidates = vec![
+        cache_dir(project_root, cwd),
+        project_root.join(CACHE_DIR_NAME),
+    ];
+    remove_cache_dirs(cwd, candidates)
+}
+
+fn remove_cache_dirs(cwd: &Path, mut candidates: Vec<PathBuf>) -> io::Result<Vec<PathBuf>> {
+    find_cache_dirs(cwd, 0, &mut candidates);
+    candidates.sort();
+    candidates.dedup();
+    let mut removed = Vec::new();
+    for dir in candidates {
+        if dir.is_dir() && !dir.is_symlink() {
+            // Only directories that look like a dllint cache: never remove an arbitrary
+            // directory that `DLLINT_CACHE_DIR` happens to name.
+            let ours = dir.file_name().is_some_and(|n| n == CACHE_DIR_NAME)
+                || dir.join("CACHEDIR.TAG").is_file()
+                || dir.join(env!("CARGO_PKG_VERSION")).is_dir();
+            if !ours {
+                continue;
+            }
+            std::fs::remove_dir_all(&dir)?;
+            removed.push(dir);
+        }
+    }
+    Ok(removed)
+}
+
+/// `.dllint_cache` directories below `dir` (symbolic links not followed, depth bounded).
+fn find_cache_dirs(dir: &Path, depth: usize, found: &mut Vec<PathBuf>) {
+    if depth > 32 {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if !kind.is_dir() {
+            continue;
+        }
+        let path = entry.path();
+        if entry.file_name() == CACHE_DIR_NAME {
+            found.push(path);
+        } else if entry.file_name() != ".git" {
+            find_cache_dirs(&path, depth + 1, found);
+        }
+    }
+}
+
+// The encoded form of a file's result. Rules are stored by code (looked up again on
+// reading: an unknown code makes the entry a miss).
+
+/// A fix: its title, whether it is safe, its edits.
+type FixRef<'a> = (&'a str, bool, Vec<(TextRange, &'a str)>);
+type StoredFix = (String, bool, Vec<(TextRange, String)>);
+
+#[derive(Serialize)]
+struct StoredRef<'a> {
+    facts: Option<&'a FileFacts>,
+    diagnostics: Vec<DiagnosticRef<'a>>,
+}
+
+#[derive(Serialize)]
+struct DiagnosticRef<'a> {
+    code: &'a str,
+    message: &'a str,
+    range: TextRange,
+    labels: Vec<(TextRange, &'a str, Option<&'a str>)>,
+    help: Option<&'a str>,
+    fix: Option<FixRef<'a>>,
+}
+
+impl<'a> From<&'a Diagnostic> for DiagnosticRef<'a> {
+    fn from(d: &'a Diagnostic) -> Self {
+        DiagnosticRef {
+            code: d.rule.code,
+            message: &d.message,
+            range: d.range,
+            labels: d
+                .labels
+                .iter()
+                .map(|l| {
+                    (
+                        l.range,
+                        l.message.as_str(),
+                        l.file.as_deref().map(|p| p.to_str().unwrap_or_default()),
+                    )
+                })
+                .collect(),
+            help: d.help.as_deref(),
+            fix: d.fix.as_ref().map(|fix| {
+                (
+                    fix.title.as_str(),
+                    fix.applicability == Applicability::Safe,
+                    fix.edits
+                        .iter()
+                        .map(|e| (e.range, e.content.as_str()))
+                        .collect(),
+                )
+            }),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Stored {
+    facts: Option<FileFacts>,
+    diagnostics: Vec<StoredDiagnostic>,
+}
+
+#[derive(Deserialize)]
+struct StoredDiagnostic {
+    code: String,
+    message: String,
+    range: TextRange,
+    labels: Vec<(TextRange, String, Option<String>)>,
+    help: Option<String>,
+    fix: Option<StoredFix>,
+}
+
+impl Stored {
+    fn into_hit(self) -> Option<Hit> {
+        let diagnostics = self
+            .diagnostics
+            .into_iter()
+            .map(|d| {
+                let rule = find_rule(&d.code).filter(|r| r.code == d.code)?;
+                Some(Diagnostic {
+                    rule,
+                    message: d.message,
+                    range: d.range,
+                    labels: d
+                        .labels
+                        .into_iter()
+                        .map(|(range, message, file)| Label {
+                            range,
+                            message,
+                            file: file.map(|f| std::sync::Arc::from(Path::new(&f))),
+                        })
+                        .collect(),
+                    help: d.help,
+                    fix: d.fix.map(|(title, safe, edits)| Fix {
+                        title,
+                        applicability: if safe {
+                            Applicability::Safe
+                        } else {
+                            Applicability::Unsafe
+                        },
+                        edits: edits
+                            .into_iter()
+                            .map(|(range, content)| Edit { range, content })
+                            .collect(),
+                    }),
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(Hit {
+            facts: self.facts,
+            diagnostics,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(dir: &Path) -> (Cache, PathBuf) {
+        let cache = Cache::open(dir.to_path_buf(), Path::new("/project"));
+        let file = dir.join("a.py");
+        std::fs::write(&file, "x = 1\n").unwrap();
+        (cache, file)
+    }
+
+    #[test]
+    fn round_trips_facts_and_diagnostics() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cache, file) = sample(dir.path());
+        let facts = FileFacts {
+            package: Some("pkg".into()),
+            line_count: 7,
+            imports: vec![("nn".into(), "torch.nn".into())],
+            ..FileFacts::default()
+        };
+        let rule = find_rule("DL305").unwrap();
+        let diagnostic = Diagnostic::new(rule, "msg", TextRange::new(1.into(), 4.into()))
+            .with_help("help")
+            .with_label(TextRange::new(0.into(), 1.into()), "label")
+            .with_file_label(
+                std::sync::Arc::from(Path::new("/x/b.py")),
+                TextRange::default(),
+                "other",
+            )
+            .with_fix(Fix {
+                title: "remove".into(),
+                applicability: Applicability::Unsafe,
+                edits: vec![Edit::deletion(TextRange::new(1.into(), 4.into()))],
+            });
+        cache.put(&file, 42, Some(&facts), std::slice::from_ref(&diagnostic));
+        cache.save().unwrap();
+
+        let cache = Cache::open(dir.path().to_path_buf(), Path::new("/project"));
+        assert_eq!(cache.len(), 1);
+        assert!(cache.get(&file, 41).is_none());
+        let hit = cache.get(&file, 42).unwrap();
+        assert_eq!(hit.facts.as_ref(), Some(&facts));
+        let d = &hit.diagnostics[0];
+        assert_eq!(
+            (d.rule.code, &d.message, d.range, &d.help, &d.labels, &d.fix),
+            (
+                "DL305",
+                &diagnostic.message,
+                diagnostic.range,
+                &diagnostic.help,
+                &diagnostic.labels,
+                &diagnostic.fix
+            )
+        );
+        // Another project root has its own file.
+        assert!(Cache::open(dir.path().to_path_buf(), Path::new("/other")).is_empty());
+    }
+
+    #[test]
+    fn corrupt_and_truncated_files_are_ignored_and_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cache, file) = sample(dir.path());
+        cache.put(&file, 1, None, &[]);
+        let path = cache.file().to_path_buf();
+        cache.save().unwrap();
+        let good = std::fs::read(&path).unwrap();
+        for bad in [
+            good[..good.len() - 3].to_vec(),
+            good[..10].to_vec(),
+            {
+                let mut flipped = good.clone();
+                flipped[30] ^= 0xFF;
+                flipped
+            },
+            b"garbage".to_vec(),
+        ] {
+            std::fs::write(&path, &bad).unwrap();
+            let cache = Cache::open(dir.path().to_path_buf(), Path::new("/project"));
+            assert!(cache.is_empty());
+            assert!(cache.get(&file, 1).is_none());
+            // Saved even with nothing new: the unreadable file is replaced.
+            cache.save().unwrap();
+            let cache = Cache::open(dir.path().to_path_buf(), Path::new("/project"));
+            assert!(cache.get(&file, 1).is_none());
+            cache.put(&file, 1, None, &[]);
+            cache.save().unwrap();
+            let cache = Cache::open(dir.path().to_path_buf(), Path::new("/project"));
+            assert!(cache.get(&file, 1).is_some());
+        }
+    }
+
+    #[test]
+    fn entries_of_deleted_files_are_dropped_on_save() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cache, file) = sample(dir.path());
+        let other = dir.path().join("b.py");
+        std::fs::write(&other, "y = 2\n").unwrap();
+        cache.put(&file, 1, None, &[]);
+        cache.put(&other, 2, None, &[]);
+        cache.save().unwrap();
+        std::fs::remove_file(&other).unwrap();
+        let cache = Cache::open(dir.path().to_path_buf(), Path::new("/project"));
+        assert_eq!(cache.len(), 2);
+        cache.put(&file, 3, None, &[]);
+        cache.save().unwrap();
+        let cache = Cache::open(dir.path().to_path_buf(), Path::new("/project"));
+        assert_eq!(cache.len(), 1);
+        assert!(cache.get(&file, 3).is_some());
+    }
+
+    #[test]
+    fn clean_removes_only_cache_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        let project = dir.path();
+        let nested = project.join("sub").join(CACHE_DIR_NAME);
+        std::fs::create_dir_all(&nested).unwrap();
+        let data = project.join("data");
+        std::fs::create_dir_all(&data).unwrap();
+        std::fs::write(project.join("a.py"), "x = 1\n").unwrap();
+        let cache = Cache::open(project.join(CACHE_DIR_NAME), project);
+        cache.put(&project.join("a.py"), 1, None, &[]);
+        cache.save().unwrap();
+        assert!(project.join(CACHE_DIR_NAME).join("CACHEDIR.TAG").is_file());
+        // `data` is named but is not a cache: kept.
+        let removed = remove_cache_dirs(project, vec![data.clone()]).unwrap();
+        assert_eq!(removed, vec![project.join(CACHE_DIR_NAME), nested.clone()]);
+        assert!(!nested.exists() && !project.join(CACHE_DIR_NAME).exists());
+        assert!(data.is_dir());
+    }
+}

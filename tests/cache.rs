@@ -1,0 +1,309 @@
+//! The lint cache through the real binary: warm runs reuse per-file results (and give the same
+//! output), a file's content (not its modification time) decides, project rules follow edits
+//! of other files, settings changes invalidate, a corrupt cache is ignored and rewritten, and
+//! `--no-cache`, `--cache-dir`, `DLLINT_CACHE_DIR` and `dllint clean` do what they say.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use common::{bin, root, stderr, stdout};
+
+const BASE: &str = "\
+import torch.nn as nn
+
+
+class Base(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.encoder = nn.Linear(4, 4)
+";
+const BASE_PLAIN: &str = "class Base:\n    pass\n";
+const NET: &str = "\
+import torch.nn.functional as F
+
+from pkg.base import Base
+
+
+class Net(Base):
+    def forward(self, x, labels=None):
+        logits = self.encoder(x)
+        if labels is None:
+            return logits
+        return F.cross_entropy(logits, labels)
+";
+
+/// A small project: a model whose base class lives in another file, a debugging leftover, a
+/// notebook.
+fn project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    std::fs::create_dir_all(p.join("pkg")).unwrap();
+    std::fs::write(p.join("pkg/__init__.py"), "").unwrap();
+    std::fs::write(p.join("pkg/base.py"), BASE).unwrap();
+    std::fs::write(p.join("pkg/net.py"), NET).unwrap();
+    std::fs::write(p.join("pkg/debug.py"), "import pdb\n").unwrap();
+    std::fs::copy(
+        root().join("tests/notebooks/train.ipynb"),
+        p.join("train.ipynb"),
+    )
+    .unwrap();
+    std::fs::write(p.join("pyproject.toml"), "[tool.dllint]\n").unwrap();
+    dir
+}
+
+fn dllint(cwd: &Path, args: &[&str], env: &[(&str, &Path)]) -> Output {
+    let mut command = Command::new(bin());
+    command
+        .args(args)
+        .current_dir(cwd)
+        .env("DLLINT_TIMING", "1")
+        .env_remove("DLLINT_CACHE_DIR")
+        .env_remove("DLLINT_NO_CACHE")
+        .stdin(Stdio::null());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().expect("dllint runs")
+}
+
+/// `dllint check` in `cwd`: (findings as concise lines, cache hits, cache misses).
+fn check_with(cwd: &Path, extra: &[&str], env: &[(&str, &Path)]) -> (Vec<String>, usize, usize) {
+    let mut args = vec!["check", "--output-format", "concise", "-q", "--exit-zero"];
+    args.extend_from_slice(extra);
+    args.push(".");
+    let out = dllint(cwd, &args, env);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let findings = stdout(&out).lines().map(str::to_string).collect();
+    let (hits, misses) = stats(&stderr(&out));
+    (findings, hits, misses)
+}
+
+fn check(cwd: &Path, extra: &[&str]) -> (Vec<String>, usize, usize) {
+    check_with(cwd, extra, &[])
+}
+
+/// The `dllint cache: N hits, M misses` line of `DLLINT_TIMING` (0, 0 without a cache).
+fn stats(stderr: &str) -> (usize, usize) {
+    let Some(line) = stderr.lines().find(|l| l.starts_with("dllint cache: ")) else {
+        return (0, 0);
+    };
+    let numbers: Vec<usize> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().unwrap())
+        .collect();
+    (numbers[0], numbers[1])
+}
+
+fn cache_files(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "bin") {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+fn has(findings: &[String], needle: &str) -> bool {
+    findings.iter().any(|f| f.contains(needle))
+}
+
+const FILES: usize = 5;
+
+#[test]
+fn warm_runs_reuse_results_and_print_the_same() {
+    let dir = project();
+    let cwd = dir.path();
+    let (cold, hits, misses) = check(cwd, &[]);
+    assert_eq!((hits, misses), (0, FILES));
+    assert!(has(&cold, "pkg/net.py:11:16: DL101"), "{cold:#?}");
+    assert!(has(&cold, "pkg/debug.py:1:8: DL305"), "{cold:#?}");
+    assert!(has(&cold, "train.ipynb:cell 2:3:8: DL305"), "{cold:#?}");
+    assert!(cwd.join(".dllint_cache/CACHEDIR.TAG").is_file());
+    assert!(cwd.join(".dllint_cache/.gitignore").is_file());
+    assert_eq!(cache_files(&cwd.join(".dllint_cache")).len(), 1);
+
+    let (warm, hits, misses) = check(cwd, &[]);
+    assert_eq!((hits, misses), (FILES, 0));
+    assert_eq!(warm, cold);
+    // Every output format renders from the cached results the same way.
+    for format in ["full", "json", "sarif"] {
+        let args = ["check", "--output-format", format, "--exit-zero", "."];
+        let warm = dllint(cwd, &args, &[]);
+        let mut no_cache = args.to_vec();
+        no_cache.push("--no-cache");
+        let cold = dllint(cwd, &no_cache, &[]);
+        assert_eq!(stdout(&warm), stdout(&cold), "{format}");
+        assert_eq!(stats(&stderr(&warm)), (FILES, 0));
+    }
+}
+
+#[test]
+fn the_content_decides_not_the_modification_time() {
+    let dir = project();
+    let cwd = dir.path();
+    let file = cwd.join("pkg/debug.py");
+    check(cwd, &[]);
+    let mtime = std::fs::metadata(&file).unwrap().modified().unwrap();
+    // Same length, same modification time, other content.
+    std::fs::write(&file, "import re\n").unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    let (findings, hits, misses) = check(cwd, &[]);
+    assert_eq!((hits, misses), (FILES - 1, 1));
+    assert!(!has(&findings, "pkg/debug.py"), "{findings:#?}");
+    // Back to the first content: found again in the next run.
+    std::fs::write(&file, "import pdb\n").unwrap();
+    let (findings, _, misses) = check(cwd, &[]);
+    assert_eq!(misses, 1);
+    assert!(has(&findings, "pkg/debug.py:1:8: DL305"), "{findings:#?}");
+}
+
+#[test]
+fn project_rules_follow_an_edited_base_class_in_another_file() {
+    let dir = project();
+    let cwd = dir.path();
+    let (findings, _, _) = check(cwd, &[]);
+    assert!(has(&findings, "pkg/net.py:11:16: DL101"), "{findings:#?}");
+    // `Base` is no longer a torch module with layers: `Net` is not a model, its loss is not misplaced,
+    // although `net.py` itself did not change (and comes from the cache).
+    std::fs::write(cwd.join("pkg/base.py"), BASE_PLAIN).unwrap();
+    let (findings, hits, misses) = check(cwd, &[]);
+    assert_eq!((hits, misses), (FILES - 1, 1));
+    assert!(!has(&findings, "pkg/net.py"), "{findings:#?}");
+    // And back.
+    std::fs::write(cwd.join("pkg/base.py"), BASE).unwrap();
+    let (findings, hits, misses) = check(cwd, &[]);
+    assert_eq!((hits, misses), (FILES - 1, 1));
+    assert!(has(&findings, "pkg/net.py:11:16: DL101"), "{findings:#?}");
+}
+
+#[test]
+fn settings_changes_invalidate() {
+    let dir = project();
+    let cwd = dir.path();
+    check(cwd, &[]);
+    // Per-file ignores change the rules of one file only.
+    std::fs::write(
+        cwd.join("pyproject.toml"),
+        "[tool.dllint]\nper-file-ignores = { \"pkg/debug.py\" = [\"DL305\"] }\n",
+    )
+    .unwrap();
+    let (findings, hits, misses) = check(cwd, &[]);
+    assert_eq!((hits, misses), (FILES - 1, 1));
+    assert!(!has(&findings, "pkg/debug.py"), "{findings:#?}");
+    assert!(
+        has(&findings, "train.ipynb:cell 2:3:8: DL305"),
+        "{findings:#?}"
+    );
+    // Another rule selection: DL305 is a file rule, its cached findings must not leak. Only
+    // `debug.py` (whose rules are the same as before) is still valid.
+    let (findings, hits, misses) = check(cwd, &["--ignore", "DL305"]);
+    assert_eq!((hits, misses), (1, FILES - 1));
+    assert!(!has(&findings, "DL305"), "{findings:#?}");
+    assert!(has(&findings, "DL101"), "{findings:#?}");
+    // Knowledge additions (and rule options) are part of the key too.
+    std::fs::write(
+        cwd.join("pyproject.toml"),
+        "[tool.dllint.knowledge]\nloss-functions = [\"mylib.losses.focal\"]\n",
+    )
+    .unwrap();
+    let (_, hits, misses) = check(cwd, &[]);
+    assert_eq!((hits, misses), (0, FILES));
+}
+
+#[test]
+fn a_corrupt_cache_is_ignored_and_rewritten() {
+    let dir = project();
+    let cwd = dir.path();
+    let (expected, _, _) = check(cwd, &[]);
+    let [file] = cache_files(&cwd.join(".dllint_cache")).try_into().unwrap();
+    let good = std::fs::read(&file).unwrap();
+    let mut flipped = good.clone();
+    let middle = flipped.len() / 2;
+    flipped[middle] ^= 0x5A;
+    for bad in [
+        b"not a cache".to_vec(),
+        good[..good.len() / 2].to_vec(),
+        flipped,
+        Vec::new(),
+    ] {
+        std::fs::write(&file, &bad).unwrap();
+        let (findings, hits, misses) = check(cwd, &[]);
+        assert_eq!(findings, expected);
+        assert_eq!((hits, misses), (0, FILES));
+        // Rewritten: the next run is warm.
+        let (findings, hits, _) = check(cwd, &[]);
+        assert_eq!(findings, expected);
+        assert_eq!(hits, FILES);
+    }
+    // A cache that cannot be written is a warning, not a failure.
+    std::fs::remove_dir_all(cwd.join(".dllint_cache")).unwrap();
+    std::fs::write(cwd.join("blocker"), "").unwrap();
+    let out = dllint(
+        cwd,
+        &["check", "--cache-dir", "blocker/cache", "--exit-zero", "."],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("dllint: warning: cannot write the cache"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn no_cache_cache_dir_environment_and_clean() {
+    let dir = project();
+    let cwd = dir.path();
+    let (findings, hits, misses) = check(cwd, &["--no-cache"]);
+    assert_eq!((hits, misses), (0, 0));
+    assert!(has(&findings, "DL101"));
+    assert!(!cwd.join(".dllint_cache").exists());
+    let (_, hits, misses) = check_with(cwd, &[], &[("DLLINT_NO_CACHE", Path::new("1"))]);
+    assert_eq!((hits, misses), (0, 0));
+    assert!(!cwd.join(".dllint_cache").exists());
+
+    let elsewhere = tempfile::tempdir().unwrap();
+    let env_dir = elsewhere.path().join("from-env");
+    check_with(cwd, &[], &[("DLLINT_CACHE_DIR", &env_dir)]);
+    let (_, hits, _) = check_with(cwd, &[], &[("DLLINT_CACHE_DIR", &env_dir)]);
+    assert_eq!(hits, FILES);
+    assert_eq!(cache_files(&env_dir).len(), 1);
+    assert!(!cwd.join(".dllint_cache").exists());
+
+    let flag_dir = elsewhere.path().join("from-flag");
+    let flag = flag_dir.to_str().unwrap();
+    check(cwd, &["--cache-dir", flag]);
+    let (_, hits, _) = check(cwd, &["--cache-dir", flag]);
+    assert_eq!(hits, FILES);
+    assert!(!cwd.join(".dllint_cache").exists());
+
+    // The default location, and `dllint clean` from a subdirectory of the project.
+    check(cwd, &[]);
+    assert!(cwd.join(".dllint_cache").is_dir());
+    let out = dllint(&cwd.join("pkg"), &["clean"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!cwd.join(".dllint_cache").exists(), "{}", stderr(&out));
+    let out = dllint(cwd, &["clean"], &[("DLLINT_CACHE_DIR", &env_dir)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!env_dir.exists(), "{}", stderr(&out));
+    // `--cache-dir` is not remembered: that directory stays until removed by hand.
+    assert!(flag_dir.exists());
+    // Sources are never touched.
+    assert!(cwd.join("pkg/net.py").is_file() && cwd.join("train.ipynb").is_file());
+}

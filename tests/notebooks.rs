@@ -1,0 +1,206 @@
+//! Jupyter notebooks through the real binary: code cells are linted (magics, shell escapes and
+//! foreign cell magics skipped), every output format names the cell, a malformed notebook is a
+//! DL000 finding (never a crash), and notebooks are discovered by default but excludable.
+
+mod common;
+
+use std::path::Path;
+
+use common::{assert_golden, root, run, stderr, stdout};
+
+/// A temporary project holding the notebook fixtures.
+fn project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["train.ipynb", "broken.ipynb"] {
+        std::fs::copy(
+            root().join("tests/notebooks").join(name),
+            dir.path().join(name),
+        )
+        .unwrap();
+    }
+    dir
+}
+
+fn check(cwd: &Path, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["check", "--isolated", "--no-cache", "--select", "DL0,DL305"];
+    all.extend_from_slice(args);
+    run(cwd, &all, None)
+}
+
+#[test]
+fn cells_are_linted_and_every_format_names_the_cell() {
+    let dir = project();
+    let cwd = dir.path();
+    let mut all = String::new();
+    for format in [
+        "concise", "full", "grouped", "pylint", "json", "sarif", "github", "gitlab", "junit",
+    ] {
+        let out = check(cwd, &["--output-format", format, "train.ipynb"]);
+        assert_eq!(out.status.code(), Some(1), "{format}: {}", stderr(&out));
+        let text = stdout(&out).replace(&cwd.display().to_string(), "<tmp>");
+        // Every format says which cell; the ones that point into the stored file give the
+        // line of the notebook's JSON.
+        for cell in [2, 3, 5] {
+            let named = text.contains(&format!("cell {cell}"))
+                || text.contains(&format!("\"cell\": {cell},"));
+            assert!(named, "{format}: cell {cell}\n{text}");
+        }
+        // The SARIF rule catalog (and so each result's index into it) changes with every rule:
+        // only the results are compared, without `ruleIndex` (`ruleId` names the rule).
+        let text = if format == "sarif" {
+            let mut log: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let mut results = log["runs"][0]["results"].take();
+            for result in results.as_array_mut().unwrap() {
+                result.as_object_mut().unwrap().remove("ruleIndex");
+            }
+            serde_json::to_string_pretty(&results).unwrap() + "\n"
+        } else {
+            text
+        };
+        all.push_str(&format!("===== {format}\n{text}"));
+    }
+    // Magics (`%matplotlib`), shell escapes (`!pip`, `= !ls`), help (`x?`) and the `%%bash`
+    // cell raise nothing; the `%%time` cell is Python and is linted.
+    let concise = check(cwd, &["--output-format", "concise", "-q", "train.ipynb"]);
+    let lines: Vec<String> = stdout(&concise).lines().map(str::to_string).collect();
+    let locations: Vec<&str> = lines
+        .iter()
+        .map(|l| l.split(": DL").next().unwrap())
+        .collect();
+    assert_eq!(
+        locations,
+        [
+            "train.ipynb:cell 2:3:8",
+            "train.ipynb:cell 3:3:1",
+            "train.ipynb:cell 5:2:8"
+        ],
+        "{lines:#?}"
+    );
+    assert!(!stdout(&concise).contains("DL000"));
+    assert_golden(&root().join("tests/snapshots/notebook_formats.txt"), &all).unwrap();
+}
+
+#[test]
+fn github_annotations_point_into_the_notebook_json() {
+    let dir = project();
+    let cwd = dir.path();
+    let out = check(cwd, &["--output-format", "github", "train.ipynb"]);
+    let raw = std::fs::read_to_string(cwd.join("train.ipynb")).unwrap();
+    // `import pdb` of cell 2: the annotation's line is the JSON line holding it, its column
+    // the `p` of `pdb` inside the JSON string.
+    let line = raw
+        .lines()
+        .position(|l| l.contains("\"import pdb\\n\""))
+        .unwrap()
+        + 1;
+    let column = raw.lines().nth(line - 1).unwrap().find("pdb").unwrap() + 1;
+    let text = stdout(&out);
+    let first = text.lines().next().unwrap();
+    assert!(
+        first.contains(&format!("line={line},col={column},")),
+        "{first} (expected line {line}, col {column})"
+    );
+    assert!(first.contains("::cell 2, line 3: "), "{first}");
+}
+
+#[test]
+fn a_malformed_notebook_is_a_dl000_finding_not_a_crash() {
+    let dir = project();
+    let cwd = dir.path();
+    for format in ["concise", "json", "sarif", "junit"] {
+        let out = check(cwd, &["--output-format", format, "broken.ipynb"]);
+        assert_eq!(out.status.code(), Some(1), "{format}: {}", stderr(&out));
+        let text = stdout(&out);
+        assert!(text.contains("DL000"), "{format}: {text}");
+        assert!(
+            text.contains("invalid notebook: the file is not valid JSON"),
+            "{format}: {text}"
+        );
+    }
+    let out = check(cwd, &["--output-format", "full", "broken.ipynb"]);
+    let text = stdout(&out);
+    assert!(text.contains("unexpected end of the file"), "{text}");
+    assert!(
+        text.contains("help: dllint reads Jupyter notebooks"),
+        "{text}"
+    );
+    // Other files are still linted alongside it.
+    let out = check(cwd, &["--output-format", "concise", "-q", "."]);
+    let text = stdout(&out);
+    assert!(text.contains("broken.ipynb:1:1: DL000"), "{text}");
+    assert!(text.contains("train.ipynb:cell 2:3:8: DL305"), "{text}");
+}
+
+#[test]
+fn notebooks_are_discovered_by_default_and_excludable() {
+    let dir = project();
+    let cwd = dir.path();
+    std::fs::write(cwd.join("model.py"), "import pdb\n").unwrap();
+    let summary = |args: &[&str]| {
+        let mut all = vec!["--output-format", "concise"];
+        all.extend_from_slice(args);
+        all.push(".");
+        stdout(&check(cwd, &all))
+    };
+    let text = summary(&[]);
+    assert!(text.contains("(3 files checked)"), "{text}");
+    assert!(text.contains("train.ipynb:cell 2"), "{text}");
+    let text = summary(&["--extend-exclude", "*.ipynb"]);
+    assert!(text.contains("(1 file checked)"), "{text}");
+    assert!(!text.contains("ipynb"), "{text}");
+    // From the configuration too.
+    std::fs::write(
+        cwd.join("pyproject.toml"),
+        "[tool.dllint]\nextend-exclude = [\"broken.ipynb\"]\n",
+    )
+    .unwrap();
+    let out = run(
+        cwd,
+        &[
+            "check",
+            "--no-cache",
+            "--select",
+            "DL0,DL305",
+            "--output-format",
+            "concise",
+            ".",
+        ],
+        None,
+    );
+    let text = stdout(&out);
+    assert!(text.contains("(2 files checked)"), "{text}");
+    assert!(!text.contains("broken.ipynb"), "{text}");
+    // A notebook whose kernel is not Python is read but has no code to lint.
+    std::fs::write(
+        cwd.join("r.ipynb"),
+        r#"{"cells":[{"cell_type":"code","source":["import pdb"]}],"metadata":{"kernelspec":{"language":"R","name":"ir"}},"nbformat":4,"nbformat_minor":5}"#,
+    )
+    .unwrap();
+    let out = check(cwd, &["--output-format", "concise", "-q", "r.ipynb"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+}
+
+#[test]
+fn a_notebook_on_stdin_is_reported_by_cell() {
+    let dir = project();
+    let cwd = dir.path();
+    let text = std::fs::read_to_string(cwd.join("train.ipynb")).unwrap();
+    let out = run(
+        cwd,
+        &[
+            "check",
+            "--isolated",
+            "--select",
+            "DL305",
+            "--output-format",
+            "concise",
+            "-q",
+            "--stdin-filename",
+            "nb.ipynb",
+            "-",
+        ],
+        Some(&text),
+    );
+    let text = stdout(&out);
+    assert!(text.starts_with("nb.ipynb:cell 2:3:8: DL305"), "{text}");
+}
