@@ -16,7 +16,10 @@ declare_rule! {
     /// Not reported: prose (two words in a row are prose, not code), license headers, pragma
     /// comments (`type:`, `noqa`, `pragma`, `fmt:`, `pylint:`, ...), task tags (`TODO`,
     /// `FIXME`, ...), shape notes such as `# (B, C, H, W)` or `# x: (B, T)`, doctest-style
-    /// lines (`# >>> ...`), and examples introduced as such ("e.g.", "Example:", "Usage:").
+    /// lines (`# >>> ...`), examples and explanations introduced as such (a preceding line
+    /// that ends with a colon or says "e.g.", "example", "same as", ...), notation and worked
+    /// values (`# C = hidden_size`, `# tp = [4, 1, 0]`), and pseudo-code whose names exist
+    /// nowhere else in the file (`# x = x + attn(ln1(x))`).
     /// Docstrings are strings, not comments, so examples in docstrings are never looked at.
     ///
     /// ## Why is this bad?
@@ -191,7 +194,10 @@ impl CommentedOutCode {
                     continue;
                 }
                 if is_code(known, lines) {
-                    let first = lines[0].body.trim().to_string();
+                    // Shown in the message without its own trailing comment.
+                    let body = lines[0].body.trim();
+                    let first = body.split_once("  #").map_or(body, |(code, _)| code);
+                    let first = first.trim_end().to_string();
                     found.push(Finding {
                         range: TextRange::new(
                             lines[0].range.start(),
@@ -235,6 +241,7 @@ fn introduces_example(before: &[Line<'_>]) -> bool {
         "can be used",
         "is used as",
         "to use",
+        "same as",
     ]
     .iter()
     .any(|w| lower.contains(w))
@@ -448,10 +455,13 @@ fn has_real_statements(module: &ModModule) -> bool {
 
 fn is_real(stmt: &Stmt) -> bool {
     match stmt {
-        // `C = key_context_size`: a notation, as often as code.
+        // `C = key_context_size` is a notation and `tp = [4, 1, 0]` a worked example, as often
+        // as they are code.
         Stmt::Assign(assign) => {
-            !(matches!(&*assign.value, Expr::Name(_))
-                && assign.targets.iter().all(|t| matches!(t, Expr::Name(_))))
+            let alias = matches!(&*assign.value, Expr::Name(_))
+                && assign.targets.iter().all(|t| matches!(t, Expr::Name(_)));
+            let worked_values = is_literal(&assign.value, 0);
+            !alias && !worked_values
         }
         Stmt::AugAssign(_)
         | Stmt::Import(_)
@@ -466,7 +476,7 @@ fn is_real(stmt: &Stmt) -> bool {
         | Stmt::Match(_)
         | Stmt::Delete(_)
         | Stmt::Assert(_) => true,
-        Stmt::AnnAssign(assign) => assign.value.is_some(),
+        Stmt::AnnAssign(assign) => assign.value.as_deref().is_some_and(|v| !is_literal(v, 0)),
         Stmt::Return(ret) => ret.value.is_some(),
         Stmt::Raise(raise) => raise.exc.is_some(),
         Stmt::Expr(expr) => match &*expr.value {
@@ -474,6 +484,30 @@ fn is_real(stmt: &Stmt) -> bool {
             Expr::Await(_) | Expr::Yield(_) | Expr::YieldFrom(_) => true,
             _ => false,
         },
+        _ => false,
+    }
+}
+
+/// Values written out in full: numbers, `True`/`False`/`None`, and lists, tuples, sets and
+/// dicts of those (`tp = [4, 1, 0]`). Strings are left out: a commented-out keyword argument
+/// (`# hf_hub_id='org/model',`) is code.
+fn is_literal(expr: &Expr, depth: usize) -> bool {
+    if depth > 16 {
+        return false;
+    }
+    match expr {
+        Expr::NumberLiteral(_)
+        | Expr::BooleanLiteral(_)
+        | Expr::NoneLiteral(_)
+        | Expr::EllipsisLiteral(_) => true,
+        Expr::UnaryOp(op) => is_literal(&op.operand, depth + 1),
+        Expr::List(list) => list.elts.iter().all(|e| is_literal(e, depth + 1)),
+        Expr::Tuple(tuple) => tuple.elts.iter().all(|e| is_literal(e, depth + 1)),
+        Expr::Set(set) => set.elts.iter().all(|e| is_literal(e, depth + 1)),
+        Expr::Dict(dict) => dict.items.iter().all(|item| {
+            item.key.as_ref().is_some_and(|k| is_literal(k, depth + 1))
+                && is_literal(&item.value, depth + 1)
+        }),
         _ => false,
     }
 }

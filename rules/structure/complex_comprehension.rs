@@ -1,6 +1,6 @@
 use ruff_python_ast::Comprehension;
 
-use super::{StmtStack, Use, one_line_len, use_of};
+use super::expr_text::{StmtStack, Use, one_line_len, use_of};
 use crate::registry::prelude::*;
 
 declare_rule! {

@@ -1,6 +1,6 @@
 use ruff_python_ast::{CmpOp, ExprIf};
 
-use super::{StmtStack, Use, one_line, one_line_len, shorten, use_of};
+use super::expr_text::{StmtStack, Use, one_line, one_line_len, shorten, use_of};
 use crate::registry::prelude::*;
 
 declare_rule! {
