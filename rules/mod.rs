@@ -18,5 +18,7 @@ pub static ALL: &[Rule] = &[
     &coupling::data_prep_in_runner::DATA_PREP_IN_RUNNER,
     &coupling::module_level_training_loop::MODULE_LEVEL_TRAINING_LOOP,
     &dead_code::constant_condition::CONSTANT_CONDITION,
+    &dead_code::unused_config_option::UNUSED_CONFIG_OPTION,
     &dead_code::debug_leftover::DEBUG_LEFTOVER,
+    &dead_code::unused_component::UNUSED_COMPONENT,
 ];

@@ -1,3 +1,5 @@
 //! `DL3xx`: dead experimental code and debugging leftovers.
 pub mod constant_condition;
 pub mod debug_leftover;
+pub mod unused_component;
+pub mod unused_config_option;
