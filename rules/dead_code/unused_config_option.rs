@@ -1,5 +1,6 @@
 use crate::registry::prelude::*;
 use crate::semantic::facts::{ConfigOption, OptionSource};
+use crate::semantic::index::FileId;
 
 declare_rule! {
     /// ## What it does
@@ -9,14 +10,17 @@ declare_rule! {
     /// never read anywhere in the project, and a `click` option (`@click.option("--lr")`) whose
     /// parameter the command never uses.
     ///
-    /// An option counts as read when any file reads its name: as an attribute on any receiver
+    /// A script that parses its own options and keeps the parsed namespace to itself (it uses
+    /// it only in the file, hands it only to functions and classes of the file, and no project
+    /// file imports the script) reads an option only if the script itself reads it. Otherwise
+    /// an option counts as read when any file reads its name: as an attribute on any receiver
     /// (`args.lr`, `opt.lr`, `self.hparams.lr`), as a key (`getattr(args, "lr")`,
     /// `hasattr(args, "lr")`, `vars(args)["lr"]`, `cfg.get("lr")` after `cfg = vars(args)`). An
     /// option also counts as read when the whole namespace is used, in the declaring file or
     /// within two import steps of it: `vars(args)` passed on or iterated, `**vars(args)`,
     /// `args.__dict__`, `getattr(args, name)` with a computed name, the namespace put into a
-    /// container (`{"args": args}`) or handed to anything that is not a function or class of
-    /// the project (`wandb.config.update(args)`, a library `Trainer(args)`,
+    /// container (`{"args": args}`) or on another object (`state.args = args`), or handed to
+    /// anything that is not a function or class of the project (`wandb.config.update(args)`, a library `Trainer(args)`,
     /// `self.save_hyperparameters(args)`). Handing it to a project function is not such a use:
     /// that function's own reads count. Printing or logging the namespace (`print(args)`,
     /// `logger.info(args)`) is not reading its options. Options a launcher passes whether or not
@@ -87,18 +91,26 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
                     continue;
                 }
                 let config = cx.index.config();
-                if config.read.contains(&option.dest)
-                    || config.covered.get(cx.file as usize).copied().unwrap_or(true)
+                let file = cx.file as usize;
+                let closed = config.closed.get(file).copied().unwrap_or(false);
+                if closed {
+                    if facts.usage.names.contains(&option.dest) {
+                        continue;
+                    }
+                } else if config.read.contains(&option.dest)
+                    || config.covered.get(file).copied().unwrap_or(true)
                 {
                     continue;
                 }
-                out.push(argparse_finding(cx, option));
+                out.push(argparse_finding(cx, option, closed));
             }
         }
     }
 }
 
-fn argparse_finding(cx: &ProjectContext<'_>, option: &ConfigOption) -> Diagnostic {
+/// `closed`: the declaring file is a script that keeps its namespace to itself (see
+/// [`crate::semantic::usage::ConfigIndex::closed`]): only its own reads count.
+fn argparse_finding(cx: &ProjectContext<'_>, option: &ConfigOption, closed: bool) -> Diagnostic {
     let read_as = if option.dest.chars().all(|c| c.is_alphanumeric() || c == '_')
         && !option.dest.starts_with(|c: char| c.is_ascii_digit())
     {
@@ -106,21 +118,40 @@ fn argparse_finding(cx: &ProjectContext<'_>, option: &ConfigOption) -> Diagnosti
     } else {
         format!("`getattr(args, \"{}\")`", option.dest)
     };
-    let message = if option.flag == option.dest {
+    let kind = if option.flag == option.dest {
+        "argument"
+    } else {
+        "option"
+    };
+    let message = if closed {
         format!(
-            "argument `{}` is never read: nothing in the project reads {read_as}",
+            "{kind} `{}` is never read: this script never reads {read_as}, and its parsed \
+             arguments go nowhere else",
             option.flag
         )
     } else {
         format!(
-            "option `{}` is never read: nothing in the project reads {read_as}",
+            "{kind} `{}` is never read: nothing in the project reads {read_as}",
             option.flag
         )
     };
     let mut diagnostic = Diagnostic::new(&UNUSED_CONFIG_OPTION, message, option.range);
     let config = cx.index.config();
-    let near = config
-        .undeclared_reads
+    let own: Vec<(String, FileId, TextRange)>;
+    let candidates = if closed {
+        let facts = cx.facts();
+        own = facts
+            .usage
+            .namespace_reads
+            .iter()
+            .filter(|(name, _)| !facts.usage.options.iter().any(|o| o.dest == *name))
+            .map(|(name, range)| (name.clone(), cx.file, *range))
+            .collect();
+        &own
+    } else {
+        &config.undeclared_reads
+    };
+    let near = candidates
         .iter()
         .filter_map(|(name, file, range)| {
             similarity(&option.dest, name).map(|score| (score, name, *file, *range))

@@ -448,6 +448,8 @@ pub struct UsageFacts {
     /// Modules whose members are looked up by a computed name (`getattr(models, name)`,
     /// `models.__dict__[name]`), as qualified names.
     pub dynamic_modules: Vec<String>,
+    /// The file parses command-line arguments itself (`parser.parse_args()`).
+    pub parses: bool,
 }
 
 impl FileFacts {

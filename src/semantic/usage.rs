@@ -56,6 +56,14 @@ pub(crate) struct UsageBuilder<'a> {
     dynamic: bool,
     dynamic_modules: Vec<String>,
     click: Vec<ClickDraft<'a>>,
+    /// A parse method is called in the file (`parser.parse_args()`).
+    parses: bool,
+    /// Parameters of the functions defined in the file, by name (a class by its `__init__`,
+    /// without `self`): a namespace passed to them is a namespace under the parameter's name.
+    def_params: Vec<(&'a str, Vec<&'a str>)>,
+    /// `X.attr = name` with `X` not `self`/`cls`: if `name` holds a namespace, it escapes.
+    /// `self.attr = name`: the attribute holds a namespace.
+    attr_binds: Vec<(&'a str, &'a str, bool, TextRange)>,
 }
 
 /// The innermost name of `X` in `X`, `a.X`, `self.X`.
@@ -116,6 +124,29 @@ impl<'a> UsageBuilder<'a> {
     pub fn stmt(&mut self, stmt: &'a Stmt, semantic: &Semantic<'a>, knowledge: &Knowledge) {
         match stmt {
             Stmt::FunctionDef(def) => {
+                let method = matches!(
+                    semantic.frames().last(),
+                    Some(crate::semantic::Frame::Class(_))
+                );
+                let mut params: Vec<&'a str> =
+                    def.parameters.iter().map(|p| p.name().as_str()).collect();
+                if method
+                    && !def
+                        .decorator_list
+                        .iter()
+                        .any(|d| is_name(&d.expression, "staticmethod"))
+                    && !params.is_empty()
+                {
+                    params.remove(0);
+                }
+                match (method, semantic.frames().last()) {
+                    (true, Some(crate::semantic::Frame::Class(class)))
+                        if def.name.as_str() == "__init__" =>
+                    {
+                        self.def_params.push((class.name.as_str(), params));
+                    }
+                    _ => self.def_params.push((def.name.as_str(), params)),
+                }
                 if semantic.at_module_level() && registers(&def.decorator_list, semantic, knowledge)
                 {
                     self.names.insert(def.name.as_str());
@@ -134,6 +165,18 @@ impl<'a> UsageBuilder<'a> {
                 }
             }
             Stmt::Assign(ast::StmtAssign { targets, value, .. }) => {
+                if let Expr::Name(value_name) = &**value {
+                    for target in targets {
+                        if let Expr::Attribute(attr) = target {
+                            self.attr_binds.push((
+                                attr.attr.as_str(),
+                                value_name.id.as_str(),
+                                is_self(&attr.value),
+                                target.range(),
+                            ));
+                        }
+                    }
+                }
                 for target in targets {
                     self.bound(target, value, semantic, knowledge);
                 }
@@ -375,7 +418,7 @@ impl<'a> UsageBuilder<'a> {
                     }
                 }
             }
-            Expr::Call(call) => self.call(call, semantic),
+            Expr::Call(call) => self.call(call, semantic, knowledge),
             Expr::StringLiteral(s) => {
                 if let Some(part) = s.as_single_part_string()
                     && is_class_like(part.as_str())
@@ -411,8 +454,13 @@ impl<'a> UsageBuilder<'a> {
         }
     }
 
-    fn call(&mut self, call: &'a ExprCall, semantic: &Semantic<'a>) {
+    fn call(&mut self, call: &'a ExprCall, semantic: &Semantic<'a>, knowledge: &Knowledge) {
         let args = &call.arguments.args;
+        if let Expr::Attribute(attr) = &*call.func
+            && knowledge.usage.is_parse_method(attr.attr.as_str())
+        {
+            self.parses = true;
+        }
         match &*call.func {
             Expr::Attribute(attr) => match attr.attr.as_str() {
                 "add_argument" => {
@@ -493,7 +541,51 @@ impl<'a> UsageBuilder<'a> {
                 }
             }
         }
-        let is_namespace = |expr: &Expr| last_name(expr).is_some_and(|n| namespaces.contains(n));
+        // A namespace handed to a function of this file arrives under its parameter's name;
+        // `self.opt = args` keeps it under the attribute's name.
+        let holds_namespace = |namespaces: &FxHashSet<&str>, arg: &Expr| match arg {
+            Expr::Call(call) => matches!(&*call.func, Expr::Attribute(attr)
+                if usage.is_parse_method(attr.attr.as_str())),
+            _ => last_name(arg).is_some_and(|n| namespaces.contains(n)),
+        };
+        for _ in 0..4 {
+            let before = namespaces.len();
+            for scope in &resolver.builder.scopes {
+                for call in scope.call_exprs() {
+                    let Some(callee) = last_name(&call.func) else {
+                        continue;
+                    };
+                    let Some((_, params)) = self.def_params.iter().find(|(n, _)| *n == callee)
+                    else {
+                        continue;
+                    };
+                    for (i, arg) in call.arguments.args.iter().enumerate() {
+                        if holds_namespace(&namespaces, arg)
+                            && let Some(param) = params.get(i)
+                        {
+                            namespaces.insert(param);
+                        }
+                    }
+                    for keyword in &call.arguments.keywords {
+                        if let Some(arg) = &keyword.arg
+                            && holds_namespace(&namespaces, &keyword.value)
+                            && let Some(param) = params.iter().find(|p| **p == arg.as_str())
+                        {
+                            namespaces.insert(param);
+                        }
+                    }
+                }
+            }
+            for &(attr, value, on_self, _) in &self.attr_binds {
+                if on_self && namespaces.contains(value) {
+                    namespaces.insert(attr);
+                }
+            }
+            if namespaces.len() == before {
+                break;
+            }
+        }
+        let is_namespace = |expr: &Expr| holds_namespace(&namespaces, expr);
 
         let mut wholesale: Vec<WholesaleUse> = Vec::new();
         let mut push = |use_: WholesaleUse| {
@@ -501,6 +593,15 @@ impl<'a> UsageBuilder<'a> {
                 wholesale.push(use_);
             }
         };
+        for &(_, value, on_self, range) in &self.attr_binds {
+            if !on_self && namespaces.contains(value) {
+                // `trainer.args = args`: the namespace escapes into another object.
+                push(WholesaleUse {
+                    range,
+                    callee: None,
+                });
+            }
+        }
         for &(name, range) in &self.candidates {
             if namespaces.contains(name) {
                 push(WholesaleUse {
@@ -621,6 +722,7 @@ impl<'a> UsageBuilder<'a> {
             wholesale,
             dynamic: self.dynamic,
             dynamic_modules,
+            parses: self.parses,
         }
     }
 }
@@ -709,6 +811,10 @@ pub struct ConfigIndex {
     /// Per file: a whole-namespace use in the file, or within two import steps of it, covers
     /// the options it declares.
     pub covered: Vec<bool>,
+    /// Per file: a script that parses its own options, keeps the namespace to itself (no
+    /// whole-namespace use, not handed to any function of another file) and is imported by no
+    /// project file. Its options are read only if the file itself reads them.
+    pub closed: Vec<bool>,
     /// Attribute names read on a namespace that no option declares (`args.lr` with only
     /// `--learning-rate` declared), with the first place each is read, sorted by name.
     pub undeclared_reads: Vec<(String, FileId, TextRange)>,
@@ -773,8 +879,30 @@ impl ConfigIndex {
             .collect();
         let mut covered = wholesale.clone();
         let uncovered_declarer = declares.iter().zip(&covered).any(|(d, c)| *d && !*c);
+        let mut closed: Vec<bool> = index
+            .files
+            .iter()
+            .zip(&declares)
+            .map(|(f, d)| {
+                let usage = &f.facts.usage;
+                *d && usage.parses && !usage.dynamic && usage.wholesale.is_empty()
+            })
+            .collect();
+        let any_closed = closed.iter().any(|c| *c);
+        let outgoing = if any_closed || uncovered_declarer && wholesale.iter().any(|w| *w) {
+            import_outgoing(index)
+        } else {
+            Vec::new()
+        };
+        if any_closed {
+            for targets in &outgoing {
+                for &t in targets {
+                    closed[t as usize] = false;
+                }
+            }
+        }
         if uncovered_declarer && wholesale.iter().any(|w| *w) {
-            let neighbours = import_neighbours(index);
+            let neighbours = import_neighbours(&outgoing);
             let is_init = |f: usize| {
                 index.files[f]
                     .absolute
@@ -812,15 +940,31 @@ impl ConfigIndex {
         ConfigIndex {
             read,
             covered,
+            closed,
             undeclared_reads,
         }
     }
 }
 
-/// Project files each file imports or is imported by (module-level imports, resolved through
-/// re-exports to the defining file).
-fn import_neighbours(index: &ProjectIndex) -> Vec<Vec<FileId>> {
-    let outgoing: Vec<Vec<FileId>> = (0..index.files.len() as FileId)
+/// Project files each file imports or is imported by.
+fn import_neighbours(outgoing: &[Vec<FileId>]) -> Vec<Vec<FileId>> {
+    let mut neighbours = outgoing.to_vec();
+    for (f, targets) in outgoing.iter().enumerate() {
+        for &t in targets {
+            neighbours[t as usize].push(f as FileId);
+        }
+    }
+    for list in &mut neighbours {
+        list.sort_unstable();
+        list.dedup();
+    }
+    neighbours
+}
+
+/// Project files each file imports at module level (resolved through re-exports to the
+/// defining file).
+fn import_outgoing(index: &ProjectIndex) -> Vec<Vec<FileId>> {
+    (0..index.files.len() as FileId)
         .into_par_iter()
         .map(|f| {
             let mut targets: Vec<FileId> = index
@@ -836,18 +980,7 @@ fn import_neighbours(index: &ProjectIndex) -> Vec<Vec<FileId>> {
             targets.dedup();
             targets
         })
-        .collect();
-    let mut neighbours = outgoing.clone();
-    for (f, targets) in outgoing.iter().enumerate() {
-        for &t in targets {
-            neighbours[t as usize].push(f as FileId);
-        }
-    }
-    for list in &mut neighbours {
-        list.sort_unstable();
-        list.dedup();
-    }
-    neighbours
+        .collect()
 }
 
 /// Which components are referenced somewhere in the project (DL306).
