@@ -60,7 +60,7 @@ pub(crate) struct UsageBuilder<'a> {
     parses: bool,
     /// Parameters of the functions defined in the file, by name (a class by its `__init__`,
     /// without `self`): a namespace passed to them is a namespace under the parameter's name.
-    def_params: Vec<(&'a str, Vec<&'a str>)>,
+    def_params: FxHashMap<&'a str, Vec<&'a str>>,
     /// `X.attr = name` with `X` not `self`/`cls`: if `name` holds a namespace, it escapes.
     /// `self.attr = name`: the attribute holds a namespace.
     attr_binds: Vec<(&'a str, &'a str, bool, TextRange)>,
@@ -143,9 +143,11 @@ impl<'a> UsageBuilder<'a> {
                     (true, Some(crate::semantic::Frame::Class(class)))
                         if def.name.as_str() == "__init__" =>
                     {
-                        self.def_params.push((class.name.as_str(), params));
+                        self.def_params.entry(class.name.as_str()).or_insert(params);
                     }
-                    _ => self.def_params.push((def.name.as_str(), params)),
+                    _ => {
+                        self.def_params.entry(def.name.as_str()).or_insert(params);
+                    }
                 }
                 if semantic.at_module_level() && registers(&def.decorator_list, semantic, knowledge)
                 {
@@ -555,8 +557,7 @@ impl<'a> UsageBuilder<'a> {
                     let Some(callee) = last_name(&call.func) else {
                         continue;
                     };
-                    let Some((_, params)) = self.def_params.iter().find(|(n, _)| *n == callee)
-                    else {
+                    let Some(params) = self.def_params.get(callee) else {
                         continue;
                     };
                     for (i, arg) in call.arguments.args.iter().enumerate() {
