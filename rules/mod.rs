@@ -25,5 +25,7 @@ pub static ALL: &[Rule] = &[
     &dead_code::constant_condition::CONSTANT_CONDITION,
     &dead_code::commented_out_code::COMMENTED_OUT_CODE,
     &dead_code::unreachable_code::UNREACHABLE_CODE,
+    &dead_code::unused_config_option::UNUSED_CONFIG_OPTION,
     &dead_code::debug_leftover::DEBUG_LEFTOVER,
+    &dead_code::unused_component::UNUSED_COMPONENT,
 ];

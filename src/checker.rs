@@ -271,7 +271,7 @@ impl<'a> Visitor<'a> for Checker<'_, 'a> {
         if let Expr::Named(named) = expr {
             self.semantic.record_named_expr(&named.target);
         }
-        self.facts.expr(expr);
+        self.facts.expr(expr, &self.semantic);
         if !self.expr_passes.is_empty() {
             let mut cx = Context {
                 path: self.path,

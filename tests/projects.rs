@@ -1,5 +1,5 @@
 //! Multi-file example projects (`fixtures/projects/<name>/`), linted as a user would with the
-//! default rules: markers in every file must match the findings exactly, and the full output of
+//! default rules (plus the rules named in the project's markers that are off by default): markers in every file must match the findings exactly, and the full output of
 //! the project README runs is pinned by a golden snapshot.
 
 mod common;
@@ -22,11 +22,25 @@ fn project_markers_match_findings() {
             .to_str()
             .unwrap()
             .to_string();
-        let output = common::run(
-            &root,
-            &["check", "--isolated", "--output-format", "json", &relative],
-            None,
-        );
+        // Rules that are off by default run where a marker expects them.
+        let mut codes: Vec<String> = walk_py(&dir)
+            .iter()
+            .flat_map(|f| {
+                common::expected_markers(&std::fs::read_to_string(f).unwrap())
+                    .into_values()
+                    .flatten()
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        codes.sort();
+        codes.dedup();
+        let mut args = vec!["check", "--isolated", "--output-format", "json"];
+        let selected = codes.join(",");
+        if !codes.is_empty() {
+            args.extend(["--extend-select", selected.as_str()]);
+        }
+        args.push(&relative);
+        let output = common::run(&root, &args, None);
         let findings: Vec<serde_json::Value> = serde_json::from_slice(&output.stdout)
             .unwrap_or_else(|e| {
                 panic!(

@@ -158,6 +158,7 @@ pub struct Knowledge {
     pub forward_methods: Vec<String>,
     external_modules: rustc_hash::FxHashSet<String>,
     builtins: rustc_hash::FxHashSet<String>,
+    pub usage: UsageKnowledge,
 }
 
 #[derive(Deserialize)]
@@ -170,6 +171,53 @@ struct Raw {
     frameworks: Vec<RawFramework>,
     apis: RawApis,
     names: RawNames,
+    usage: RawUsage,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawUsage {
+    parse_methods: Vec<String>,
+    namespace_names: Vec<String>,
+    display_calls: Vec<String>,
+    display_methods: Vec<String>,
+    launcher_options: Vec<String>,
+    transparent_decorators: Vec<String>,
+}
+
+/// What dllint knows about command-line configuration (argparse, click) and about decorators
+/// (DL304, DL306).
+#[derive(Debug, Clone)]
+pub struct UsageKnowledge {
+    /// `parse_args`, `parse_known_args`, ...
+    pub parse_methods: Vec<String>,
+    /// Names that hold a parsed namespace even where the parsing is not visible.
+    pub namespace_names: Vec<String>,
+    /// Builtins (`print`) and qualified functions (`logging.*`) that only display a value.
+    pub display_calls: NameSet,
+    pub display_methods: Vec<String>,
+    /// Options a launcher passes whether they are read or not.
+    pub launcher_options: Vec<String>,
+    /// Decorators that do not register what they decorate (`dataclass`, `torch.jit.script`).
+    pub transparent_decorators: NameSet,
+}
+
+impl UsageKnowledge {
+    pub fn is_parse_method(&self, name: &str) -> bool {
+        self.parse_methods.iter().any(|m| m == name)
+    }
+
+    pub fn is_namespace_name(&self, name: &str) -> bool {
+        self.namespace_names.iter().any(|m| m == name)
+    }
+
+    pub fn is_display_method(&self, name: &str) -> bool {
+        self.display_methods.iter().any(|m| m == name)
+    }
+
+    pub fn is_launcher_option(&self, dest: &str) -> bool {
+        self.launcher_options.iter().any(|m| m == dest)
+    }
 }
 
 #[derive(Deserialize)]
@@ -529,6 +577,14 @@ impl Knowledge {
             forward_methods: n.forward_methods,
             external_modules: n.external_modules.into_iter().collect(),
             builtins: n.builtins.into_iter().collect(),
+            usage: UsageKnowledge {
+                parse_methods: raw.usage.parse_methods.clone(),
+                namespace_names: raw.usage.namespace_names.clone(),
+                display_calls: set(&raw.usage.display_calls),
+                display_methods: raw.usage.display_methods.clone(),
+                launcher_options: raw.usage.launcher_options.clone(),
+                transparent_decorators: set(&raw.usage.transparent_decorators),
+            },
             aliases,
         }
     }

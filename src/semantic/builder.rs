@@ -15,6 +15,7 @@ use rustc_hash::FxHashMap;
 use crate::knowledge::{ApiKind, Knowledge};
 use crate::semantic::facts::*;
 use crate::semantic::shape::ShapeBuilder;
+use crate::semantic::usage::UsageBuilder;
 use crate::semantic::{Frame, Role, Semantic};
 
 /// A scope being built: the module, or a function body.
@@ -89,6 +90,8 @@ pub struct FactsBuilder<'a> {
     class_stack: Vec<ClassId>,
     /// The file is a losses module: its functions that take targets return losses.
     in_loss_module: bool,
+    /// Names read, options declared, whole-namespace uses (DL304, DL306).
+    usage: UsageBuilder<'a>,
 }
 
 impl<'a> FactsBuilder<'a> {
@@ -101,6 +104,7 @@ impl<'a> FactsBuilder<'a> {
             scopes: vec![ScopeDraft::new(None, None, None, Vec::new())],
             scope_stack: vec![0],
             class_stack: Vec::new(),
+            usage: UsageBuilder::new(path),
         }
     }
 
@@ -116,6 +120,7 @@ impl<'a> FactsBuilder<'a> {
     /// Called for every statement before its children (after the semantic model recorded the
     /// statement's bindings).
     pub fn enter_stmt(&mut self, stmt: &'a Stmt, semantic: &Semantic<'a>) {
+        self.usage.stmt(stmt, semantic, &self.knowledge);
         match stmt {
             Stmt::FunctionDef(def) => self.enter_function(def, semantic),
             Stmt::ClassDef(class) => self.enter_class(class, semantic),
@@ -179,6 +184,7 @@ impl<'a> FactsBuilder<'a> {
 
     /// Called for every statement after its children.
     pub fn leave_stmt(&mut self, stmt: &'a Stmt) {
+        self.usage.leave_stmt(stmt);
         match stmt {
             Stmt::FunctionDef(_) => {
                 self.scope_stack.pop();
@@ -197,7 +203,8 @@ impl<'a> FactsBuilder<'a> {
     }
 
     /// Called for every expression before its children.
-    pub fn expr(&mut self, expr: &'a Expr) {
+    pub fn expr(&mut self, expr: &'a Expr, semantic: &Semantic<'a>) {
+        self.usage.expr(expr, semantic, &self.knowledge);
         match expr {
             Expr::Call(call) => {
                 let scope = self.current();
@@ -506,6 +513,7 @@ impl<'a> FactsBuilder<'a> {
             }
         }
         facts.module_instances.sort_by(|a, b| a.0.cmp(&b.0));
+        facts.usage = self.usage.build(&resolver);
         facts
     }
 }
@@ -534,6 +542,11 @@ impl<'a> ScopeDraft<'a> {
             compile_args: Vec::new(),
             self_loss_assigns: Vec::new(),
         }
+    }
+
+    /// The calls made directly in this scope, in walk order.
+    pub fn call_exprs(&self) -> impl Iterator<Item = &'a ExprCall> + '_ {
+        self.calls.iter().map(|c| c.call)
     }
 
     /// The last assignment of `name` before `at` (no allocation: the hot path of callee
@@ -1082,7 +1095,7 @@ impl<'b, 'a> Resolver<'b, 'a> {
     }
 
     /// True if `name` is a method defined in the class of `scope` in this file.
-    fn is_own_method(&self, scope: usize, name: &str) -> bool {
+    pub(crate) fn is_own_method(&self, scope: usize, name: &str) -> bool {
         let Some(class) = self.builder.scopes[scope].class else {
             return false;
         };

@@ -3,13 +3,15 @@
 //! its layers live in a superclass in another file.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use rustc_hash::FxHashMap;
 
 use crate::config::Settings;
 use crate::knowledge::Knowledge;
 use crate::semantic::facts::{Callee, ClassId, FileFacts, FunctionId};
+use crate::semantic::roles::Roles;
+use crate::semantic::usage::{ConfigIndex, ReferenceIndex};
 
 pub type FileId = u32;
 
@@ -46,6 +48,10 @@ pub struct ProjectIndex {
     /// Import roots of each file (see [`ProjectIndex::search_roots`]), as directory ids of
     /// the module map (roots that hold no module are dropped).
     roots: Vec<Vec<u32>>,
+    /// Project-wide option reads (DL304), computed on first use.
+    config: OnceLock<ConfigIndex>,
+    /// Project-wide component references (DL306), computed on first use.
+    references: OnceLock<ReferenceIndex>,
 }
 
 /// How many directory levels above a file are considered as import roots.
@@ -78,6 +84,8 @@ impl ProjectIndex {
             exists: Mutex::default(),
             layout: Mutex::default(),
             roots,
+            config: OnceLock::new(),
+            references: OnceLock::new(),
         }
     }
 
@@ -112,6 +120,17 @@ impl ProjectIndex {
         *cache
             .entry(path.to_path_buf())
             .or_insert_with(|| path.exists())
+    }
+
+    /// Which declared command-line options are read anywhere in the project.
+    pub fn config(&self) -> &ConfigIndex {
+        self.config.get_or_init(|| ConfigIndex::compute(self))
+    }
+
+    /// Which components are referenced anywhere in the project.
+    pub fn references(&self, roles: &Roles) -> &ReferenceIndex {
+        self.references
+            .get_or_init(|| ReferenceIndex::compute(self, roles))
     }
 
     pub fn file(&self, id: FileId) -> &ProjectFile {
