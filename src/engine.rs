@@ -322,6 +322,7 @@ fn run_in_pool(inputs: Vec<Input>, cwd: &Path, resolver: &Resolver) -> Project {
                     facts,
                     settings: settings.clone(),
                     linted,
+                    text: source.clone(),
                 });
             }
             None => file_ids.push(None),
@@ -365,11 +366,7 @@ fn run_in_pool(inputs: Vec<Input>, cwd: &Path, resolver: &Resolver) -> Project {
                 return Vec::new();
             }
             let rules = settings.rules_for(path);
-            let cx = ProjectContext {
-                index: &index,
-                roles: &roles,
-                file: id,
-            };
+            let cx = ProjectContext::new(&index, &roles, id);
             let mut found = Vec::new();
             for rule in rules.iter() {
                 if let Check::Project(check) = rule.check {

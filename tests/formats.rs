@@ -327,6 +327,7 @@ fn sarif_fixes_and_other_file_labels_validate() {
             Edit::deletion(TextRange::new(TextSize::new(0), TextSize::new(11))),
             Edit::insertion(TextSize::new(11), "# removed\n"),
         ],
+        other_files: Vec::new(),
     });
     let path = dir.path().join("a.py");
     let report = Report {
