@@ -77,7 +77,10 @@ pub fn delete_stmt(text: &str, stmt: TextRange, sole_in_block: bool) -> Option<E
         return Some(Edit::replacement(stmt, "pass"));
     }
     if starts_line(text, stmt.start()) && ends_line(text, stmt.end()) {
-        return Some(Edit::deletion(full_lines(text, stmt)));
+        return Some(Edit::deletion(without_trailing_blank_lines(
+            text,
+            full_lines(text, stmt),
+        )));
     }
     let bytes = text.as_bytes();
     // `stmt; next` → `next`.
@@ -109,6 +112,47 @@ pub fn delete_stmt(text: &str, stmt: TextRange, sole_in_block: bool) -> Option<E
         return Some(Edit::deletion(TextRange::new(size(before - 1), size(end))));
     }
     None
+}
+
+/// `lines` (whole lines being deleted), extended back over the blank lines before it when it
+/// reaches the end of the file, so a file does not end in blank lines after a removal.
+fn without_trailing_blank_lines(text: &str, lines: TextRange) -> TextRange {
+    if lines.end().to_usize() < text.len() {
+        return lines;
+    }
+    let before = &text[..lines.start().to_usize()];
+    let kept = before.trim_end_matches(['\n', '\r', ' ', '\t']);
+    // Keep the line break that ends the last kept line.
+    let start = match before[kept.len()..].find('\n') {
+        Some(i) if !kept.is_empty() => kept.len() + i + 1,
+        _ => return lines,
+    };
+    TextRange::new(size(start), lines.end())
+}
+
+/// The edit that deletes the statements `first..=last` of one block (DL303: unreachable code
+/// after a `return`). When they are the whole block (`whole_block`), they become `pass`. The
+/// statements must start and end their lines; `None` otherwise.
+pub fn delete_stmts(
+    text: &str,
+    first: TextRange,
+    last: TextRange,
+    whole_block: bool,
+) -> Option<Edit> {
+    let range = TextRange::new(first.start(), last.end());
+    if whole_block {
+        return Some(Edit::replacement(range, "pass"));
+    }
+    if first == last {
+        return delete_stmt(text, range, false);
+    }
+    if !starts_line(text, range.start()) || !ends_line(text, range.end()) {
+        return None;
+    }
+    Some(Edit::deletion(without_trailing_blank_lines(
+        text,
+        full_lines(text, range),
+    )))
 }
 
 /// Ranges of statements that are the only statement of one of `stmt`'s blocks: deleting one of
@@ -264,6 +308,26 @@ mod tests {
             }
         }
         assert_eq!(out, "a = 1; b = 2\nc = 3\nd = 4\n");
+    }
+
+    #[test]
+    fn deletes_statement_ranges_and_trailing_blank_lines() {
+        let text = "def f():\n    return 1\n    x = 2\n    y = 3\n\n\nz = 4\n\n\nprint(z)\n";
+        let module = parse_module(text).unwrap();
+        let Stmt::FunctionDef(def) = &module.suite()[0] else {
+            panic!()
+        };
+        let edit = delete_stmts(text, def.body[1].range(), def.body[2].range(), false).unwrap();
+        assert_eq!(
+            crate::fix::apply_edits(text, &[edit]),
+            "def f():\n    return 1\n\n\nz = 4\n\n\nprint(z)\n"
+        );
+        let last = module.suite()[2].range();
+        let edit = delete_stmt(text, last, false).unwrap();
+        assert_eq!(
+            crate::fix::apply_edits(text, &[edit]),
+            "def f():\n    return 1\n    x = 2\n    y = 3\n\n\nz = 4\n"
+        );
     }
 
     #[test]

@@ -158,7 +158,7 @@ mod tests {
             text,
             &[
                 Edit::deletion(range(0, bom + 7)),
-                Edit::insertion(TextSize::new(bom + 12), "c = 3\n"),
+                Edit::insertion(TextSize::new(bom + 14), "c = 3\n"),
             ],
         );
         assert_eq!(out, "\u{feff}b = 2\r\nc = 3\r\n");

@@ -20,7 +20,12 @@ pub fn render(report: &Report, options: RenderOptions, out: &mut dyn Write) -> i
                 .as_ref()
                 .map(|s| s.position(d.range.start()))
                 .unwrap_or_default();
-            let fixable = if d.fix.is_some() { " [*]" } else { "" };
+            // As ruff: `[*]` marks what `--fix` fixes (unsafe fixes need `--unsafe-fixes`).
+            let safe = d
+                .fix
+                .as_ref()
+                .is_some_and(|f| f.applicability == crate::diagnostic::Applicability::Safe);
+            let fixable = if safe { " [*]" } else { "" };
             writeln!(
                 out,
                 "{bold}{}{reset}:{}:{}: {red}{}{reset}{fixable} {}",

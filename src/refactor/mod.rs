@@ -9,10 +9,8 @@
 //! the rewritten call site parses too. Otherwise the finding keeps its prose help only.
 
 pub mod component;
-// pub mod loss;
+pub mod extract;
 pub mod names;
-// pub mod optimizer;
-// pub mod runner;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

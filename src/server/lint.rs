@@ -175,6 +175,16 @@ fn convert(
     others: &mut OtherFiles,
     encoding: Encoding,
 ) -> Finding {
+    let mut diagnostic = diagnostic;
+    // A refactoring also writes another file (a new `loss.py`): it is applied with
+    // `dllint check --unsafe-fixes --fix`, never as a code action that would apply half of it.
+    if diagnostic
+        .fix
+        .as_ref()
+        .is_some_and(|fix| !fix.other_files.is_empty())
+    {
+        diagnostic.fix = None;
+    }
     let lines = document.lines();
     let rule = diagnostic.rule;
     let related: Vec<DiagnosticRelatedInformation> = diagnostic
