@@ -330,3 +330,112 @@ fn a_fix_that_would_break_the_file_is_not_applied() {
         "def f(x):\n    with x:\n        pass\n    if x: pass\n    return x\n"
     );
 }
+
+/// The coupling fixtures and the findings in each that get a generated refactoring.
+const SUGGESTIONS: &[(&str, usize)] = &[
+    ("DL101.py", 4),
+    ("DL101_flax.py", 1),
+    ("DL101_keras.py", 2),
+    ("DL101_lightning.py", 1),
+    ("DL102.py", 3),
+    ("DL102_tf.py", 1),
+    ("DL102_tf1.py", 2),
+    ("DL102_trainer.py", 1),
+    ("DL103.py", 2),
+    ("DL105.py", 3),
+    ("DL107.py", 1),
+];
+
+#[test]
+fn coupling_fixtures_get_verified_suggestions() {
+    for (fixture, expected) in SUGGESTIONS {
+        let name = format!("fixtures/{fixture}");
+        let output = run(
+            &root(),
+            &["check", "--isolated", "--output-format", "json", &name],
+            None,
+        );
+        let findings: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        let mut found = 0;
+        for finding in findings.as_array().unwrap() {
+            let suggestion = &finding["suggestion"];
+            if suggestion.is_null() {
+                continue;
+            }
+            found += 1;
+            let code = suggestion["code"].as_str().unwrap();
+            assert!(
+                dllint::refactor::component::verify(code).is_ok(),
+                "{name}: {code}"
+            );
+            let target = suggestion["target_file"].as_str().unwrap();
+            assert!(target.ends_with(".py"), "{name}: {target}");
+            assert!(suggestion["title"].as_str().unwrap().contains(target));
+            assert!(
+                !suggestion["edits"].as_array().unwrap().is_empty(),
+                "{name}"
+            );
+            assert_eq!(finding["fix"]["applicability"], "unsafe", "{name}");
+        }
+        assert_eq!(found, *expected, "{name}: suggestions");
+    }
+}
+
+#[test]
+fn unsafe_fixes_apply_refactorings_to_parsing_files() {
+    for (fixture, _) in SUGGESTIONS {
+        let dir = tempfile::tempdir().unwrap();
+        let text = fs::read_to_string(root().join("fixtures").join(fixture)).unwrap();
+        fs::write(dir.path().join(fixture), &text).unwrap();
+        let args = ["check", "--isolated", "--unsafe-fixes", "--fix", "-q", "."];
+        let output = run(dir.path(), &args, None);
+        assert_ne!(
+            output.status.code(),
+            Some(2),
+            "{fixture}: {}",
+            stderr(&output)
+        );
+        let mut created = 0;
+        for entry in fs::read_dir(dir.path()).unwrap() {
+            let path = entry.unwrap().path();
+            let fixed = fs::read_to_string(&path).unwrap();
+            assert!(
+                parses(&fixed),
+                "{}: does not parse:\n{fixed}",
+                path.display()
+            );
+            if path.file_name().unwrap() != *fixture {
+                created += 1;
+            }
+        }
+        assert!(created >= 1, "{fixture}: no component was written");
+        assert_ne!(fs::read_to_string(dir.path().join(fixture)).unwrap(), text);
+        // A second run changes nothing.
+        let before: Vec<(PathBuf, String)> = snapshot(dir.path());
+        let output = run(dir.path(), &args, None);
+        assert_ne!(
+            output.status.code(),
+            Some(2),
+            "{fixture}: {}",
+            stderr(&output)
+        );
+        assert_eq!(
+            snapshot(dir.path()),
+            before,
+            "{fixture}: the second run changed files"
+        );
+    }
+}
+
+fn snapshot(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut files: Vec<(PathBuf, String)> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let path = e.unwrap().path();
+            let text = fs::read_to_string(&path).unwrap();
+            (path, text)
+        })
+        .collect();
+    files.sort();
+    files
+}

@@ -177,8 +177,11 @@ pub fn run(first: &Report, cwd: &Path, relint: &mut Relint<'_>, options: Options
         if pass == max {
             break;
         }
-        // Lint what changed, and what still has fixes waiting, with the current texts.
-        let keys: BTreeSet<PathBuf> = changed.into_iter().chain(deferred).collect();
+        // Lint what changed, and what still has fixes waiting, with the current texts; files
+        // changed in earlier passes (a component file being written) are part of the project
+        // a refactoring sees.
+        let earlier: Vec<PathBuf> = outcome.changed().map(|(k, _)| k.clone()).collect();
+        let keys: BTreeSet<PathBuf> = changed.into_iter().chain(deferred).chain(earlier).collect();
         let inputs: Vec<(PathBuf, String)> = keys
             .iter()
             .filter_map(|k| outcome.files.get(k))
