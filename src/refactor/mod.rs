@@ -460,6 +460,7 @@ mod tests {
         assert_eq!(snake_case("FasterRCNN"), "faster_rcnn");
         assert_eq!(snake_case("BertForMaskedLM"), "bert_for_masked_lm");
         assert_eq!(snake_case("VQLayer"), "vq_layer");
+        assert_eq!(snake_case("TF1Classifier"), "tf1_classifier");
         assert_eq!(camel_case("train_raw_formula"), "TrainRawFormula");
         assert_eq!(camel_case("FasterRCNN"), "FasterRCNN");
     }
