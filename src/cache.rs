@@ -206,7 +206,12 @@ impl Cache {
             .iter()
             .flat_map(|d| &d.labels)
             .all(|l| l.file.as_deref().is_none_or(|f| f.to_str().is_some()));
-        if absolute.to_str().is_none() || !labels_utf8 {
+        // Refactorings (a suggestion, edits in other files) belong to cross-file rules, which
+        // are never cached; a file-local finding carrying one is not cached either.
+        let local_only = diagnostics.iter().all(|d| {
+            d.suggestion.is_none() && d.fix.as_ref().is_none_or(|f| f.other_files.is_empty())
+        });
+        if absolute.to_str().is_none() || !labels_utf8 || !local_only {
             return;
         }
         let stored = StoredRef {
@@ -516,7 +521,9 @@ impl Stored {
                             .into_iter()
                             .map(|(range, content)| Edit { range, content })
                             .collect(),
+                        other_files: Vec::new(),
                     }),
+                    suggestion: None,
                 })
             })
             .collect::<Option<Vec<_>>>()?;
@@ -561,6 +568,7 @@ mod tests {
                 title: "remove".into(),
                 applicability: Applicability::Unsafe,
                 edits: vec![Edit::deletion(TextRange::new(1.into(), 4.into()))],
+                other_files: Vec::new(),
             });
         cache.put(&file, 42, Some(&facts), std::slice::from_ref(&diagnostic));
         cache.save().unwrap();

@@ -20,6 +20,9 @@ pub struct Diagnostic {
     /// What to do instead, concretely.
     pub help: Option<String>,
     pub fix: Option<Fix>,
+    /// A generated refactoring (a Loss component extracted from the code, a Runner, ...):
+    /// shown under the help text; applied with `--unsafe-fixes --fix` through [`Diagnostic::fix`].
+    pub suggestion: Option<Box<Suggestion>>,
 }
 
 /// A secondary span, possibly in another file (a superclass, a Loss component).
@@ -82,8 +85,72 @@ impl Edit {
 pub struct Fix {
     pub title: String,
     pub applicability: Applicability,
+    /// Non-overlapping edits in the diagnostic's file, sorted by position.
+    pub edits: Vec<Edit>,
+    /// Edits in other files, applied together with `edits` or not at all (a refactoring that
+    /// writes a new component to `loss.py` and rewrites the call site).
+    pub other_files: Vec<FileEdits>,
+}
+
+/// Edits in a file other than the diagnostic's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileEdits {
+    /// The path as the diagnostic's file is given (relative or absolute).
+    pub path: PathBuf,
+    /// True if the file does not exist yet: the edits are one insertion at offset 0.
+    pub create: bool,
     /// Non-overlapping edits, sorted by position.
     pub edits: Vec<Edit>,
+}
+
+impl Fix {
+    pub fn new(title: impl Into<String>, applicability: Applicability, edits: Vec<Edit>) -> Self {
+        let mut edits = edits;
+        edits.sort_by_key(|e| (e.range.start(), e.range.end()));
+        Fix {
+            title: title.into(),
+            applicability,
+            edits,
+            other_files: Vec::new(),
+        }
+    }
+
+    /// A fix applied by `--fix`.
+    pub fn safe(title: impl Into<String>, edits: Vec<Edit>) -> Self {
+        Fix::new(title, Applicability::Safe, edits)
+    }
+
+    /// A fix applied only with `--unsafe-fixes`.
+    pub fn unsafe_edits(title: impl Into<String>, edits: Vec<Edit>) -> Self {
+        Fix::new(title, Applicability::Unsafe, edits)
+    }
+
+    pub fn with_other_file(mut self, file: FileEdits) -> Self {
+        self.other_files.push(file);
+        self
+    }
+
+    /// The span of the edits in the diagnostic's file (`None` without edits there).
+    pub fn span(&self) -> Option<TextRange> {
+        let start = self.edits.iter().map(|e| e.range.start()).min()?;
+        let end = self.edits.iter().map(|e| e.range.end()).max()?;
+        Some(TextRange::new(start, end))
+    }
+}
+
+/// A refactoring generated from the user's code: the new component and where it goes. Every
+/// snippet is verified before it is attached (it parses, and reads only names it binds,
+/// imports or receives); otherwise the finding keeps its prose help only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suggestion {
+    /// What the refactoring does, e.g. "Extract the loss into `FasterRCNNLoss` in `loss.py`".
+    pub title: String,
+    /// Where the component goes, relative to the diagnostic's file (`loss.py`, `../losses.py`).
+    pub target_file: String,
+    /// The component's code (with the imports it needs), as it would be written.
+    pub code: String,
+    /// The call-site line that replaces the moved code, for display.
+    pub call: Option<String>,
 }
 
 impl Diagnostic {
@@ -95,6 +162,7 @@ impl Diagnostic {
             labels: Vec::new(),
             help: None,
             fix: None,
+            suggestion: None,
         }
     }
 
@@ -128,6 +196,16 @@ impl Diagnostic {
 
     pub fn with_fix(mut self, fix: Fix) -> Self {
         self.fix = Some(fix);
+        self
+    }
+
+    pub fn with_optional_fix(mut self, fix: Option<Fix>) -> Self {
+        self.fix = fix;
+        self
+    }
+
+    pub fn with_suggestion(mut self, suggestion: Suggestion) -> Self {
+        self.suggestion = Some(Box::new(suggestion));
         self
     }
 }

@@ -403,6 +403,7 @@ fn run_in_pool(
                     facts,
                     settings: settings.clone(),
                     linted,
+                    text: source.clone(),
                 });
             }
             None => file_ids.push(None),
@@ -446,11 +447,7 @@ fn run_in_pool(
                 return Vec::new();
             }
             let rules = settings.rules_for(path);
-            let cx = ProjectContext {
-                index: &index,
-                roles: &roles,
-                file: id,
-            };
+            let cx = ProjectContext::new(&index, &roles, id);
             let mut found = Vec::new();
             for rule in rules.iter() {
                 if let Check::Project(check) = rule.check {

@@ -1,8 +1,11 @@
 //! What project rules see: the whole project's facts, the roles, and the file being checked.
 
+use std::cell::OnceCell;
+
 use crate::config::Settings;
 use crate::diagnostic::Diagnostic;
 use crate::knowledge::Knowledge;
+use crate::refactor::ParsedSource;
 use crate::semantic::FileFacts;
 use crate::semantic::facts::ClassId;
 use crate::semantic::index::{FileId, ProjectFile, ProjectIndex};
@@ -16,9 +19,28 @@ pub struct ProjectContext<'p> {
     pub index: &'p ProjectIndex,
     pub roles: &'p Roles,
     pub file: FileId,
+    /// The file's syntax tree, parsed again on first use: only rules that build a refactoring
+    /// (for a finding) need it, so the cost follows the findings.
+    parsed: OnceCell<Option<ParsedSource>>,
 }
 
 impl<'p> ProjectContext<'p> {
+    pub fn new(index: &'p ProjectIndex, roles: &'p Roles, file: FileId) -> Self {
+        ProjectContext {
+            index,
+            roles,
+            file,
+            parsed: OnceCell::new(),
+        }
+    }
+
+    /// The file's text and syntax tree (`None` if it cannot be read again).
+    pub fn parsed(&self) -> Option<&ParsedSource> {
+        self.parsed
+            .get_or_init(|| ParsedSource::of(self.project_file()))
+            .as_ref()
+    }
+
     pub fn project_file(&self) -> &'p ProjectFile {
         self.index.file(self.file)
     }

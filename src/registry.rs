@@ -370,7 +370,7 @@ pub mod prelude {
     pub use crate::checker::{Context, FilePass, Hooks};
     pub use crate::config::RuleOptions;
     pub use crate::declare_rule;
-    pub use crate::diagnostic::{Applicability, Diagnostic, Edit, Fix};
+    pub use crate::diagnostic::{Applicability, Diagnostic, Edit, FileEdits, Fix, Suggestion};
     pub use crate::knowledge::Knowledge;
     pub use crate::project::ProjectContext;
     pub use crate::registry::{Check, Family, FixAvailability, OptionKind, OptionSpec, Severity};

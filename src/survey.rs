@@ -116,11 +116,7 @@ pub fn survey(
         .into_par_iter()
         .filter(|&f| index.file(f).linted)
         .flat_map_iter(|file| {
-            let cx = ProjectContext {
-                index,
-                roles: &project.roles,
-                file,
-            };
+            let cx = ProjectContext::new(index, &project.roles, file);
             file_instances(&cx)
         })
         .collect();

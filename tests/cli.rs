@@ -83,11 +83,11 @@ fn every_output_format_parses_back() {
     let lines: Vec<String> = stdout(&concise).lines().map(String::from).collect();
     assert_eq!(
         lines[0],
-        "train.py:1:8: DL305 `pdb` is imported: a debugger left in the code"
+        "train.py:1:8: DL305 [*] `pdb` is imported: a debugger left in the code"
     );
     assert_eq!(
         lines[1],
-        "train.py:5:5: DL305 `print(x.shape)` is a shape-debugging print"
+        "train.py:5:5: DL305 [*] `print(x.shape)` is a shape-debugging print"
     );
 
     let findings = json(&run(
@@ -162,7 +162,7 @@ fn stdin_is_linted_as_the_named_file() {
     // The configuration next to the named file applies (DL301 ignored there).
     assert_eq!(
         stdout(&out).lines().next().unwrap(),
-        "pkg/train.py:1:8: DL305 `pdb` is imported: a debugger left in the code"
+        "pkg/train.py:1:8: DL305 [*] `pdb` is imported: a debugger left in the code"
     );
     assert!(!stdout(&out).contains("DL301"));
 
@@ -377,8 +377,8 @@ fn noqa_suppresses_by_line_and_file() {
     assert_eq!(
         lines,
         vec![
-            "a.py:3:8: DL305 `pudb` is imported: a debugger left in the code",
-            "b.py:3:4: DL301 `if False:` is always false; line 4 is dead code",
+            "a.py:3:8: DL305 [*] `pudb` is imported: a debugger left in the code",
+            "b.py:3:4: DL301 [*] `if False:` is always false; line 4 is dead code",
         ]
     );
 }

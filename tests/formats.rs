@@ -332,6 +332,7 @@ fn sarif_fixes_and_other_file_labels_validate() {
             Edit::deletion(TextRange::new(TextSize::new(0), TextSize::new(11))),
             Edit::insertion(TextSize::new(11), "# removed\n"),
         ],
+        other_files: Vec::new(),
     });
     let path = dir.path().join("a.py");
     let report = Report {
@@ -619,11 +620,13 @@ fn grouped_and_pylint_shapes() {
     write(dir.path(), "train.py", DIRTY);
     write(dir.path(), "clean.py", CLEAN);
     let (grouped, _) = check(dir.path(), "grouped");
-    let expected = "train.py:\n  1:8 DL305 `pdb` is imported: a debugger left in the code\n";
+    let expected = "train.py:\n  1:8 DL305 [*] `pdb` is imported: a debugger left in the code\n";
     assert!(grouped.starts_with(expected), "{grouped}");
-    assert!(grouped.contains("\n  6:5 DL305 `print(x.shape)` is a shape-debugging print\n"));
+    assert!(grouped.contains("\n  6:5 DL305 [*] `print(x.shape)` is a shape-debugging print\n"));
     assert!(
-        grouped.ends_with("\n\nFound 4 findings in 1 file (2 files checked).\n"),
+        grouped.ends_with(
+            "\n\nFound 4 findings in 1 file (2 files checked).\n[*] 4 fixable with the `--fix` option.\n"
+        ),
         "{grouped}"
     );
 

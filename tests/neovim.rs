@@ -200,7 +200,11 @@ fn neovim_applies_the_noqa_code_action() {
     let result = run_neovim(&nvim, dir.path(), "debug.py", scenario);
     assert_eq!(
         result["titles"],
-        serde_json::json!(["Disable DL305 for this line"]),
+        serde_json::json!([
+            "DL305: Remove the debugger import",
+            "Disable DL305 for this line",
+            "dllint: Fix all safely fixable problems"
+        ]),
         "{result}"
     );
     assert_eq!(

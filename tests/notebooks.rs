@@ -204,3 +204,59 @@ fn a_notebook_on_stdin_is_reported_by_cell() {
     let text = stdout(&out);
     assert!(text.starts_with("nb.ipynb:cell 2:3:8: DL305"), "{text}");
 }
+
+#[test]
+fn fix_edits_the_cells_and_keeps_the_rest_of_the_json() {
+    let dir = project();
+    let path = dir.path().join("train.ipynb");
+    let before = std::fs::read_to_string(&path).unwrap();
+    let fixed = check(dir.path(), &["--fix", "train.ipynb"]);
+    assert_eq!(fixed.status.code(), Some(0), "{}", stderr(&fixed));
+    let after = std::fs::read_to_string(&path).unwrap();
+    assert_ne!(
+        before, after,
+        "the debugger imports and the shape print are removed"
+    );
+
+    // Only the `source` of code cells changed: every other field is identical.
+    let parse = |text: &str| serde_json::from_str::<serde_json::Value>(text).unwrap();
+    let (mut old, mut new) = (parse(&before), parse(&after));
+    let cells = |v: &mut serde_json::Value| v["cells"].as_array_mut().unwrap().clone();
+    let (old_cells, new_cells) = (cells(&mut old), cells(&mut new));
+    assert_eq!(old_cells.len(), new_cells.len());
+    for (a, b) in old_cells.iter().zip(&new_cells) {
+        let strip = |c: &serde_json::Value| {
+            let mut c = c.clone();
+            c.as_object_mut().unwrap().remove("source");
+            c
+        };
+        assert_eq!(strip(a), strip(b));
+        if a["cell_type"] != "code" {
+            assert_eq!(a["source"], b["source"]);
+        }
+    }
+    old.as_object_mut().unwrap().remove("cells");
+    new.as_object_mut().unwrap().remove("cells");
+    assert_eq!(old, new, "metadata and format fields are kept");
+    let source = |i: usize| -> String {
+        new_cells[i]["source"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l.as_str().unwrap())
+            .collect()
+    };
+    // The debugger import and the shape print are gone; magics and shell lines stay.
+    assert_eq!(
+        source(1),
+        "%matplotlib inline\n!pip install torch\nimport torch"
+    );
+    assert_eq!(source(2), "x = torch.zeros(3)\nfiles = !ls\nx?");
+    // The `%%bash` cell is not Python: its `import pdb` text is untouched.
+    assert_eq!(new_cells[3]["source"], old_cells[3]["source"]);
+    assert!(!source(4).contains("ipdb"), "{}", source(4));
+    // Fixed to a fixed point: a second run changes nothing and finds nothing.
+    let again = check(dir.path(), &["--fix", "train.ipynb"]);
+    assert_eq!(again.status.code(), Some(0), "{}", stdout(&again));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), after);
+}

@@ -1,6 +1,8 @@
 use std::sync::Arc;
 
 use super::{Hook, hook, is_role, loss_module, loss_name, model_loss_sites};
+use crate::refactor::component::Kind;
+use crate::refactor::extract::{self, Request, attach, uses_torch};
 use crate::registry::prelude::*;
 use crate::semantic::Role;
 
@@ -48,7 +50,7 @@ declare_rule! {
         family: Family::Coupling,
         severity: Severity::Warning,
         default_enabled: true,
-        fix: FixAvailability::None,
+        fix: FixAvailability::Sometimes,
         options: &[],
         check: Check::Project(check),
     };
@@ -148,6 +150,22 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
                 format!("the layers live in superclass `{}`", base_class.name),
             );
         }
+        let request = Request {
+            site: first.range,
+            kind: if uses_torch(cx) {
+                Kind::TorchModule
+            } else {
+                Kind::Callable
+            },
+            name: loss_class.clone(),
+            target: module.clone(),
+            doc: format!(
+                "The loss of `{}`, extracted from `{}.{}`.",
+                class.name, class.name, method.name
+            ),
+            action: format!("Extract the loss of `{}.{}`", class.name, method.name),
+        };
+        let diagnostic = attach(cx, diagnostic, extract::value(cx, request));
         out.push(diagnostic);
     }
 }

@@ -1,4 +1,6 @@
 use super::{is_role, loss_module, loss_name, model_loss_sites};
+use crate::refactor::component::Kind;
+use crate::refactor::extract::{self, Request, attach, uses_torch};
 use crate::registry::prelude::*;
 use crate::semantic::Role;
 
@@ -54,7 +56,7 @@ declare_rule! {
         family: Family::Coupling,
         severity: Severity::Warning,
         default_enabled: true,
-        fix: FixAvailability::None,
+        fix: FixAvailability::Sometimes,
         options: &[],
         check: Check::Project(check),
     };
@@ -109,6 +111,23 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
                     .with_label(method.body.loops[l as usize].header, "the training loop");
             }
         }
+        let method = &facts.functions[first.method as usize];
+        let request = Request {
+            site: first.range,
+            kind: if uses_torch(cx) {
+                Kind::TorchModule
+            } else {
+                Kind::Callable
+            },
+            name: loss_name(&class.name),
+            target: loss_module(cx),
+            doc: format!(
+                "The loss of `{}`, extracted from `{}.{}`.",
+                class.name, class.name, method.name
+            ),
+            action: format!("Extract the loss of `{}.{}`", class.name, method.name),
+        };
+        let diagnostic = attach(cx, diagnostic, extract::value(cx, request));
         out.push(diagnostic);
     }
 }

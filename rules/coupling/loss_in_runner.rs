@@ -1,4 +1,7 @@
 use super::{Hook, definitions, file_name, hook, is_role, loss_module};
+use crate::refactor::component::Kind;
+use crate::refactor::extract::{self, Request, attach, uses_torch};
+use crate::refactor::{camel_case, snake_case};
 use crate::registry::prelude::*;
 use crate::semantic::Role;
 use crate::semantic::facts::ScopeFacts;
@@ -49,7 +52,7 @@ declare_rule! {
         family: Family::Coupling,
         severity: Severity::Warning,
         default_enabled: true,
-        fix: FixAvailability::None,
+        fix: FixAvailability::Sometimes,
         options: &[],
         check: Check::Project(check),
     };
@@ -59,7 +62,9 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
     let facts = cx.facts();
     if cx.roles.module(cx.file).contains(Role::Runner) {
         let place = format!("the module-level training loop of `{}`", file_name(cx));
-        report(cx, &facts.module, None, &place, None, out);
+        let stem = file_name(cx);
+        let owner = camel_case(&snake_case(stem.trim_end_matches(".py")));
+        report(cx, &facts.module, None, (&place, &owner), None, out);
     }
     let in_loss_module = cx.knowledge().is_in_loss_module(&cx.project_file().path);
     for (id, function) in facts.functions.iter().enumerate() {
@@ -69,7 +74,14 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
             // machinery already where losses belong; DL104 covers a backward inside a loss.
             None if role.roles.contains(Role::Runner) && !in_loss_module => {
                 let place = format!("the training loop in `{}`", facts.qualname(id as u32));
-                report(cx, &function.body, None, &place, None, out);
+                report(
+                    cx,
+                    &function.body,
+                    None,
+                    (&place, &camel_case(&function.name)),
+                    None,
+                    out,
+                );
             }
             // A Loss class that runs its own backward (gradient caching) defines its loss where
             // it belongs; DL104 reports the backward.
@@ -89,7 +101,15 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
                     }
                     None => format!("runner method `{}`", facts.qualname(id as u32)),
                 };
-                report(cx, &function.body, Some(class), &place, framework, out);
+                let owner = &facts.classes[class as usize].name;
+                report(
+                    cx,
+                    &function.body,
+                    Some(class),
+                    (&place, owner),
+                    framework,
+                    out,
+                );
             }
             _ => {}
         }
@@ -100,7 +120,7 @@ fn report(
     cx: &ProjectContext<'_>,
     scope: &ScopeFacts,
     class: Option<u32>,
-    place: &str,
+    (place, owner): (&str, &str),
     framework: Option<&str>,
     out: &mut Vec<Diagnostic>,
 ) {
@@ -131,6 +151,20 @@ fn report(
         if let Some(consumer) = value.consumer {
             diagnostic = diagnostic.with_label(consumer, "the loss is differentiated here");
         }
+        let name = super::loss_name(owner);
+        let request = Request {
+            site: value.definition,
+            kind: if uses_torch(cx) {
+                Kind::TorchModule
+            } else {
+                Kind::Callable
+            },
+            doc: format!("The loss computed in {place}."),
+            action: format!("Extract the loss of {place}"),
+            name,
+            target: module.clone(),
+        };
+        let diagnostic = attach(cx, diagnostic, extract::value(cx, request));
         out.push(diagnostic);
     }
 }

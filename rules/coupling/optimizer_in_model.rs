@@ -1,5 +1,8 @@
 use super::{Hook, hook, is_role};
 use crate::knowledge::ApiKind;
+use crate::refactor::component::Kind;
+use crate::refactor::extract::{self, Request, attach};
+use crate::refactor::snake_case;
 use crate::registry::prelude::*;
 use crate::semantic::Role;
 use crate::semantic::facts::GradKind;
@@ -42,7 +45,7 @@ declare_rule! {
         family: Family::Coupling,
         severity: Severity::Warning,
         default_enabled: true,
-        fix: FixAvailability::None,
+        fix: FixAvailability::Sometimes,
         options: &[],
         check: Check::Project(check),
     };
@@ -128,6 +131,20 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
         for (range, what) in sites.iter().skip(1).take(3) {
             diagnostic = diagnostic.with_label(*range, what.clone());
         }
+        if what.starts_with("builds an optimizer") {
+            let request = Request {
+                site: *range,
+                kind: Kind::Function,
+                name: format!("make_{}_optimizer", snake_case(&class.name)),
+                target: optimizer_module(cx),
+                doc: format!(
+                    "The optimizer of `{}`, built where the Runner is wired.",
+                    class.name
+                ),
+                action: format!("Move the optimizer out of `{}`", class.name),
+            };
+            diagnostic = attach(cx, diagnostic, extract::value(cx, request));
+        }
         out.push(diagnostic);
     }
 }
@@ -140,4 +157,20 @@ fn is_factory_name(name: &str) -> bool {
     ]
     .iter()
     .any(|suffix| name.ends_with(suffix))
+}
+
+/// Where an optimizer factory goes: an existing `optim.py`/`optimizer.py`/`optimizers.py`
+/// beside the model, else `optimizer.py`.
+fn optimizer_module(cx: &ProjectContext<'_>) -> String {
+    let file = cx.project_file();
+    let Some(dir) = file.absolute.parent() else {
+        return "optimizer.py".into();
+    };
+    cx.index.memoized_layout(dir, "optimizer-module", || {
+        ["optim.py", "optimizer.py", "optimizers.py"]
+            .into_iter()
+            .find(|name| dir.join(name).exists())
+            .unwrap_or("optimizer.py")
+            .to_string()
+    })
 }

@@ -22,6 +22,9 @@ declare_rule! {
     /// nowhere else in the file (`# x = x + attn(ln1(x))`).
     /// Docstrings are strings, not comments, so examples in docstrings are never looked at.
     ///
+    /// The fix deletes the block's lines. It is unsafe (applied with `--unsafe-fixes` only):
+    /// a commented-out variant may be kept on purpose, as documentation of an alternative.
+    ///
     /// ## Why is this bad?
     /// Trial-and-error development leaves commented-out variants behind: the old loss, a
     /// disabled augmentation, a debugging loop. Nobody runs or tests them, they rot as the code
@@ -51,7 +54,7 @@ declare_rule! {
         family: Family::DeadCode,
         severity: Severity::Warning,
         default_enabled: true,
-        fix: FixAvailability::None,
+        fix: FixAvailability::Always,
         options: &[OptionSpec {
             key: "min-lines",
             kind: OptionKind::Int,
@@ -533,8 +536,21 @@ fn report(cx: &mut Context<'_, '_>, finding: &Finding) {
             "delete lines {first}-{last} (version control keeps the old code); if this is a \
              variant worth keeping, make it a real option (a config or command-line switch) \
              instead of a comment"
+        ))
+        .with_fix(Fix::unsafe_edits(
+            format!("Delete the commented-out code (lines {first}-{last})"),
+            vec![Edit::deletion(whole_lines(cx.source.text(), finding.range))],
         )),
     );
+}
+
+/// `range` widened to whole lines, with the last line's line break: deleting it leaves no
+/// blank line behind. Unsafe as a fix: the comment may be documentation of intent.
+fn whole_lines(text: &str, range: TextRange) -> TextRange {
+    TextRange::new(
+        text.line_start(range.start()),
+        text.full_line_end(range.end()),
+    )
 }
 
 /// Checks that the names a block of commented-out code reads exist in the file.

@@ -1,5 +1,10 @@
+use ruff_python_ast::helpers::any_over_expr;
 use ruff_python_ast::{BoolOp, ElifElseClause, UnaryOp};
 
+use crate::fix::edits::{
+    delete_stmt, indentation, line_end_with_newline, line_start, multiline_strings, reindent,
+    sole_statements, starts_line,
+};
 use crate::registry::prelude::*;
 
 declare_rule! {
@@ -39,7 +44,7 @@ declare_rule! {
         family: Family::DeadCode,
         severity: Severity::Warning,
         default_enabled: true,
-        fix: FixAvailability::None,
+        fix: FixAvailability::Sometimes,
         options: &[],
         check: Check::File(|_| Box::new(ConstantCondition::default())),
     };
@@ -51,6 +56,8 @@ declare_rule! {
 struct ConstantCondition<'a> {
     /// Candidate statements and the functions enclosing them (for shadowing checks).
     candidates: Vec<(&'a Stmt, Vec<TextSize>)>,
+    /// Statements alone in their block: removing one leaves `pass`.
+    sole: Vec<TextRange>,
 }
 
 impl<'a> FilePass<'a> for ConstantCondition<'a> {
@@ -59,6 +66,19 @@ impl<'a> FilePass<'a> for ConstantCondition<'a> {
     }
 
     fn stmt(&mut self, cx: &mut Context<'_, 'a>, stmt: &'a Stmt) {
+        if matches!(
+            stmt,
+            Stmt::If(_)
+                | Stmt::For(_)
+                | Stmt::While(_)
+                | Stmt::With(_)
+                | Stmt::Try(_)
+                | Stmt::FunctionDef(_)
+                | Stmt::ClassDef(_)
+                | Stmt::Match(_)
+        ) {
+            self.sole.extend(sole_statements(stmt));
+        }
         let tests_look_constant = match stmt {
             Stmt::If(if_stmt) => {
                 may_be_constant(&if_stmt.test, 0)
@@ -84,6 +104,7 @@ impl<'a> FilePass<'a> for ConstantCondition<'a> {
             }
             let scope = Scope {
                 functions: &functions,
+                sole: &self.sole,
             };
             for finding in evaluate(cx, &scope, stmt) {
                 dead_regions.push(finding.dead);
@@ -98,11 +119,14 @@ struct DeadBranch {
     anchor: TextRange,
     dead: TextRange,
     reason: String,
+    fix: Option<Fix>,
 }
 
 /// The functions enclosing a condition: a local of the same name shadows a module flag.
 struct Scope<'s> {
     functions: &'s [TextSize],
+    /// Statements alone in their block.
+    sole: &'s [TextRange],
 }
 
 fn evaluate(cx: &Context<'_, '_>, scope: &Scope<'_>, stmt: &Stmt) -> Vec<DeadBranch> {
@@ -113,6 +137,19 @@ fn evaluate(cx: &Context<'_, '_>, scope: &Scope<'_>, stmt: &Stmt) -> Vec<DeadBra
             if constant_value(cx, scope, &while_stmt.test, 0) == Some(false)
                 && !is_idiom_body(&while_stmt.body) =>
         {
+            let fix = if !is_pure(&while_stmt.test) {
+                None
+            } else if while_stmt.orelse.is_empty() {
+                delete_stmt(text, stmt.range(), scope.sole.contains(&stmt.range()))
+                    .map(|edit| Fix::safe("Remove the dead loop", vec![edit]))
+            } else {
+                let header = while_stmt
+                    .orelse
+                    .first()
+                    .map_or(stmt.end(), |s| line_start(text, s.start()));
+                keep_body(text, stmt, &while_stmt.orelse, header, scope)
+                    .map(|edit| Fix::safe("Keep only the `else` of the dead loop", vec![edit]))
+            };
             found.push(DeadBranch {
                 anchor: while_stmt.test.range(),
                 dead: body_range(&while_stmt.body),
@@ -120,64 +157,240 @@ fn evaluate(cx: &Context<'_, '_>, scope: &Scope<'_>, stmt: &Stmt) -> Vec<DeadBra
                     "`while {}:` never runs its body",
                     &text[while_stmt.test.range()]
                 ),
+                fix,
             });
         }
         Stmt::If(if_stmt) => {
             // Walk the chain `if` / `elif` / `else`; once a branch is always taken, every later
             // branch is dead.
-            let mut taken: Option<String> = None;
-            let first = (
-                Some(&*if_stmt.test),
-                &if_stmt.body[..],
-                if_stmt.test.range(),
-                "if",
-            );
-            let rest = if_stmt.elif_else_clauses.iter().map(|c: &ElifElseClause| {
+            let clauses: Vec<Clause<'_>> = std::iter::once(Clause {
+                test: Some(&*if_stmt.test),
+                body: &if_stmt.body[..],
+                anchor: if_stmt.test.range(),
+                start: if_stmt.start(),
+                keyword: "if",
+            })
+            .chain(if_stmt.elif_else_clauses.iter().map(|c: &ElifElseClause| {
                 let keyword = if c.test.is_some() { "elif" } else { "else" };
                 let anchor = c.test.as_ref().map_or_else(
                     || TextRange::at(c.range.start(), TextSize::new(4)),
                     Ranged::range,
                 );
-                (c.test.as_ref(), &c.body[..], anchor, keyword)
-            });
-            // Branches after an always-true one: (condition, first dead anchor, dead range).
-            let mut after_taken: Option<(String, TextRange, TextRange)> = None;
-            for (test, body, anchor, keyword) in std::iter::once(first).chain(rest) {
-                if let Some(condition) = &taken {
-                    let body = body_range(body);
-                    match &mut after_taken {
-                        Some((_, _, dead)) => *dead = TextRange::new(dead.start(), body.end()),
-                        None => after_taken = Some((condition.clone(), anchor, body)),
-                    }
-                    continue;
+                Clause {
+                    test: c.test.as_ref(),
+                    body: &c.body[..],
+                    anchor,
+                    start: c.range.start(),
+                    keyword,
                 }
-                let Some(test) = test else { break };
+            }))
+            .collect();
+            // The always-true branch, if any: (its index, the reason).
+            let mut taken: Option<(usize, String)> = None;
+            for (i, clause) in clauses.iter().enumerate() {
+                let Some(test) = clause.test else { break };
                 match constant_value(cx, scope, test, 0) {
-                    Some(false) if !is_idiom_body(body) => found.push(DeadBranch {
-                        anchor,
-                        dead: body_range(body),
-                        reason: format!("`{keyword} {}:` is always false", &text[test.range()]),
+                    Some(false) if !is_idiom_body(clause.body) => found.push(DeadBranch {
+                        anchor: clause.anchor,
+                        dead: body_range(clause.body),
+                        reason: format!(
+                            "`{} {}:` is always false",
+                            clause.keyword,
+                            &text[test.range()]
+                        ),
+                        fix: remove_false_clause(text, stmt, &clauses, i, scope),
                     }),
                     Some(true) => {
-                        taken = Some(format!(
-                            "`{keyword} {}:` is always true",
-                            &text[test.range()]
+                        taken = Some((
+                            i,
+                            format!(
+                                "`{} {}:` is always true",
+                                clause.keyword,
+                                &text[test.range()]
+                            ),
                         ));
+                        break;
                     }
                     _ => {}
                 }
             }
-            if let Some((condition, anchor, dead)) = after_taken {
+            if let Some((i, condition)) = taken
+                && i + 1 < clauses.len()
+            {
+                let first = &clauses[i + 1];
+                let last = clauses.last().expect("non-empty");
                 found.push(DeadBranch {
-                    anchor,
-                    dead,
+                    anchor: first.anchor,
+                    dead: TextRange::new(
+                        body_range(first.body).start(),
+                        body_range(last.body).end(),
+                    ),
                     reason: format!("{condition}, so the branches after it never run"),
+                    fix: keep_taken_clause(text, stmt, &clauses, i, scope),
                 });
             }
         }
         _ => {}
     }
     found
+}
+
+/// One branch of an `if` chain.
+struct Clause<'a> {
+    test: Option<&'a Expr>,
+    body: &'a [Stmt],
+    anchor: TextRange,
+    /// Where the keyword (`if`, `elif`, `else`) starts.
+    start: TextSize,
+    keyword: &'static str,
+}
+
+/// A condition whose evaluation can be dropped: no calls, no assignments, no `await`/`yield`.
+fn is_pure(test: &Expr) -> bool {
+    !any_over_expr(test, |e| {
+        matches!(
+            e,
+            Expr::Call(_) | Expr::Await(_) | Expr::Yield(_) | Expr::YieldFrom(_) | Expr::Named(_)
+        )
+    })
+}
+
+/// The first line of a clause's body, after its header (`if x:` / `else:`).
+fn body_start(text: &str, clause: &Clause<'_>) -> TextSize {
+    let header_end = clause.test.map_or(clause.start, Ranged::end);
+    line_end_with_newline(text, header_end)
+}
+
+/// Replace `stmt` by `body` (starting at line `from`), moved to `stmt`'s indentation.
+fn keep_body(
+    text: &str,
+    stmt: &Stmt,
+    body: &[Stmt],
+    from: TextSize,
+    scope: &Scope<'_>,
+) -> Option<Edit> {
+    let (first, last) = (body.first()?, body.last()?);
+    if body.iter().all(|s| matches!(s, Stmt::Pass(_))) {
+        return delete_stmt(text, stmt.range(), scope.sole.contains(&stmt.range()));
+    }
+    if !starts_line(text, stmt.start()) {
+        return None;
+    }
+    if !starts_line(text, first.start()) {
+        // `if True: x = 1`: the body is on the header line.
+        if text[TextRange::new(first.start(), last.end())].contains('\n') {
+            return None;
+        }
+        return Some(Edit::replacement(
+            stmt.range(),
+            &text[TextRange::new(first.start(), last.end())],
+        ));
+    }
+    let to = indentation(text, stmt.start());
+    let from_indent = indentation(text, first.start());
+    if from_indent.len() <= to.len() || !from_indent.starts_with(to) {
+        return None;
+    }
+    let from = from.min(line_start(text, first.start()));
+    let strings = multiline_strings(text, body);
+    let lines = TextRange::new(from, last.end());
+    let moved = reindent(text, lines, from_indent, to, &strings);
+    let whole = TextRange::new(
+        line_start(text, stmt.start()),
+        line_end_with_newline(text, stmt.end()),
+    );
+    Some(Edit::replacement(whole, moved))
+}
+
+/// The fix for an always-false branch `clauses[i]`.
+fn remove_false_clause(
+    text: &str,
+    stmt: &Stmt,
+    clauses: &[Clause<'_>],
+    i: usize,
+    scope: &Scope<'_>,
+) -> Option<Fix> {
+    if !clauses[i].test.is_some_and(is_pure) {
+        return None;
+    }
+    let edit = match (i, clauses.get(i + 1)) {
+        // `if False: ...` alone: the whole statement goes.
+        (0, None) => delete_stmt(text, stmt.range(), scope.sole.contains(&stmt.range()))?,
+        // `if False: ... else: B` → B.
+        (0, Some(next)) if next.test.is_none() => {
+            keep_body(text, stmt, next.body, body_start(text, next), scope)?
+        }
+        // `if False: ... elif c: B` → `if c: B`.
+        (0, Some(next)) => Edit::replacement(
+            TextRange::new(stmt.start(), next.start + TextSize::new(4)),
+            "if",
+        ),
+        // `elif False: ...`: the clause goes, up to the next one.
+        (_, next) => {
+            let start = line_start(text, clauses[i].start);
+            let end = match next {
+                Some(next) => line_start(text, next.start),
+                None => line_end_with_newline(text, stmt.end()),
+            };
+            if !starts_line(text, clauses[i].start) {
+                return None;
+            }
+            Edit::deletion(TextRange::new(start, end))
+        }
+    };
+    Some(Fix::safe("Remove the dead branch", vec![edit]))
+}
+
+/// The fix for the branches after an always-true `clauses[i]`.
+fn keep_taken_clause(
+    text: &str,
+    stmt: &Stmt,
+    clauses: &[Clause<'_>],
+    i: usize,
+    scope: &Scope<'_>,
+) -> Option<Fix> {
+    let test = clauses[i].test?;
+    if !is_pure(test) {
+        return None;
+    }
+    if i == 0 {
+        // `if True: A else: B` → A.
+        let edit = keep_body(
+            text,
+            stmt,
+            clauses[0].body,
+            body_start(text, &clauses[0]),
+            scope,
+        )?;
+        return Some(Fix::safe(
+            "Keep only the branch that always runs",
+            vec![edit],
+        ));
+    }
+    // `elif True: A else: B` → `else: A`.
+    let rest = &text[test.end().to_usize()..];
+    let colon = rest.find(':')?;
+    if !rest[..colon].chars().all(|c| c.is_whitespace() || c == ')') {
+        return None;
+    }
+    let header = TextRange::new(
+        clauses[i].start,
+        test.end() + TextSize::try_from(colon + 1).ok()?,
+    );
+    let next = clauses.get(i + 1)?;
+    if !starts_line(text, next.start) {
+        return None;
+    }
+    Some(Fix::safe(
+        "Remove the branches that never run",
+        vec![
+            Edit::replacement(header, "else:"),
+            Edit::deletion(TextRange::new(
+                line_start(text, next.start),
+                line_end_with_newline(text, stmt.end()),
+            )),
+        ],
+    ))
 }
 
 fn report(cx: &mut Context<'_, '_>, finding: DeadBranch) {
@@ -198,7 +411,8 @@ fn report(cx: &mut Context<'_, '_>, finding: DeadBranch) {
         .with_help(
             "delete the dead branch, or put the experiment behind a real switch (a config or \
              command-line option) so it can be turned on without editing code",
-        ),
+        )
+        .with_optional_fix(finding.fix),
     );
 }
 

@@ -1,6 +1,7 @@
 use ruff_python_ast::name::UnqualifiedName;
 use ruff_python_ast::{ExprCall, InterpolatedStringElement};
 
+use crate::fix::edits::{delete_stmt, sole_statements};
 use crate::registry::prelude::*;
 
 declare_rule! {
@@ -44,7 +45,7 @@ declare_rule! {
         family: Family::DeadCode,
         severity: Severity::Warning,
         default_enabled: true,
-        fix: FixAvailability::None,
+        fix: FixAvailability::Sometimes,
         options: &[],
         check: Check::File(|_| Box::new(DebugLeftover::default())),
     };
@@ -61,6 +62,21 @@ struct DebugLeftover<'a> {
     /// importing a debugger is the point, not a leftover.
     debugger_uses: Vec<Diagnostic>,
     is_debugger_module: bool,
+    /// Fixes: statements that are only a call (call range → statement range)...
+    call_statements: Vec<(TextRange, TextRange)>,
+    /// ... statements that are alone in their block (removing one leaves `pass`) ...
+    sole: Vec<TextRange>,
+    /// ... and debugger imports, fixed at the end when every use of the name is known.
+    imports: Vec<(usize, &'a Stmt, usize)>,
+}
+
+impl DebugLeftover<'_> {
+    /// Removing the statement that is only `call`.
+    fn removal(&self, text: &str, call: TextRange, title: &str) -> Option<Fix> {
+        let (_, stmt) = self.call_statements.iter().find(|(c, _)| *c == call)?;
+        let edit = delete_stmt(text, *stmt, self.sole.contains(stmt))?;
+        Some(Fix::safe(title, vec![edit]))
+    }
 }
 
 impl<'a> FilePass<'a> for DebugLeftover<'a> {
@@ -70,6 +86,14 @@ impl<'a> FilePass<'a> for DebugLeftover<'a> {
 
     fn stmt(&mut self, cx: &mut Context<'_, 'a>, stmt: &'a Stmt) {
         let knowledge = cx.knowledge;
+        if let Stmt::Expr(expr) = stmt
+            && let Expr::Call(call) = &*expr.value
+        {
+            self.call_statements.push((call.range(), stmt.range()));
+        }
+        if stmt_has_body(stmt) {
+            self.sole.extend(sole_statements(stmt));
+        }
         match stmt {
             Stmt::ClassDef(class) => {
                 let bases = class
@@ -92,9 +116,10 @@ impl<'a> FilePass<'a> for DebugLeftover<'a> {
                 self.is_debugger_module = true;
             }
             Stmt::Import(import) => {
-                for alias in &import.names {
+                for (i, alias) in import.names.iter().enumerate() {
                     let module = knowledge.canonical(alias.name.as_str());
                     if knowledge.debugger_modules.contains(&module) {
+                        self.imports.push((self.debugger_uses.len(), stmt, i));
                         self.debugger_uses
                             .push(import_finding(alias.range(), alias.name.as_str()));
                     }
@@ -106,13 +131,14 @@ impl<'a> FilePass<'a> for DebugLeftover<'a> {
                     return;
                 }
                 let canonical = knowledge.canonical(module.as_str());
-                for alias in &import.names {
+                for (i, alias) in import.names.iter().enumerate() {
                     let member = format!("{canonical}.{}", alias.name.as_str());
                     if knowledge.debugger_modules.contains(&canonical)
                         || knowledge.debugger_calls.contains(&member)
                         || knowledge.debugger_modules.contains(&member)
                     {
                         let name = format!("{module}.{}", alias.name);
+                        self.imports.push((self.debugger_uses.len(), stmt, i));
                         self.debugger_uses
                             .push(import_finding(alias.range(), &name));
                     }
@@ -161,33 +187,136 @@ impl<'a> FilePass<'a> for DebugLeftover<'a> {
         };
         let qualified = knowledge.canonical(&qualified);
         if knowledge.debugger_calls.contains(&qualified) {
-            self.debugger_uses
-                .push(debugger_call_finding(cx.text(), call));
+            let finding = self.breakpoint_finding(cx.text(), call);
+            self.debugger_uses.push(finding);
         } else if knowledge.print_functions.contains(&qualified) && is_shape_debug_print(cx, call) {
-            report_shape_print(cx, call);
+            let fix = self.removal(cx.text(), call.range(), "Remove the shape print");
+            report_shape_print(cx, call, fix);
         }
     }
 
     fn finish(&mut self, cx: &mut Context<'_, 'a>) {
         if cx.semantic.is_builtin("breakpoint") {
             for call in std::mem::take(&mut self.builtin_breakpoints) {
-                self.debugger_uses
-                    .push(debugger_call_finding(cx.text(), call));
+                let finding = self.breakpoint_finding(cx.text(), call);
+                self.debugger_uses.push(finding);
             }
         }
         if !self.is_debugger_module {
-            for finding in std::mem::take(&mut self.debugger_uses) {
+            let mut findings = std::mem::take(&mut self.debugger_uses);
+            for &(finding, stmt, alias) in &self.imports {
+                if let Some(fix) = import_removal(cx.text(), stmt, alias, &self.sole) {
+                    findings[finding].fix = Some(fix);
+                }
+            }
+            for finding in findings {
                 cx.report(finding);
             }
         }
         if cx.semantic.is_builtin("print") {
             for call in std::mem::take(&mut self.builtin_prints) {
                 if is_shape_debug_print(cx, call) {
-                    report_shape_print(cx, call);
+                    let fix = self.removal(cx.text(), call.range(), "Remove the shape print");
+                    report_shape_print(cx, call, fix);
                 }
             }
         }
     }
+}
+
+impl DebugLeftover<'_> {
+    fn breakpoint_finding(&self, text: &str, call: &ExprCall) -> Diagnostic {
+        let finding = debugger_call_finding(text, call);
+        match self.removal(text, call.range(), "Remove the breakpoint") {
+            Some(fix) => finding.with_fix(fix),
+            None => finding,
+        }
+    }
+}
+
+fn stmt_has_body(stmt: &Stmt) -> bool {
+    matches!(
+        stmt,
+        Stmt::If(_)
+            | Stmt::For(_)
+            | Stmt::While(_)
+            | Stmt::With(_)
+            | Stmt::Try(_)
+            | Stmt::FunctionDef(_)
+            | Stmt::ClassDef(_)
+            | Stmt::Match(_)
+    )
+}
+
+/// Removing a debugger import, once nothing else in the file names what it binds (the
+/// breakpoints that use it are removed first; the import goes on the next pass).
+fn import_removal(text: &str, stmt: &Stmt, alias: usize, sole: &[TextRange]) -> Option<Fix> {
+    let (aliases, from) = match stmt {
+        Stmt::Import(import) => (&import.names[..], None),
+        Stmt::ImportFrom(import) => (&import.names[..], Some(import)),
+        _ => return None,
+    };
+    let removed = aliases.get(alias)?;
+    let bound = match (&removed.asname, from) {
+        (Some(asname), _) => asname.as_str(),
+        (None, Some(_)) => removed.name.as_str(),
+        (None, None) => removed.name.as_str().split('.').next()?,
+    };
+    if mentions_outside(text, bound, stmt.range()) {
+        return None;
+    }
+    let title = "Remove the debugger import";
+    if aliases.len() == 1 {
+        let edit = delete_stmt(text, stmt.range(), sole.contains(&stmt.range()))?;
+        return Some(Fix::safe(title, vec![edit]));
+    }
+    // Keep the other names of the statement (rewritten on one line; not when comments would
+    // be lost).
+    if text[stmt.range()].contains('#') {
+        return None;
+    }
+    let kept: Vec<&str> = aliases
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != alias)
+        .map(|(_, a)| &text[a.range()])
+        .collect();
+    let rewritten = match from {
+        None => format!("import {}", kept.join(", ")),
+        Some(from) => format!(
+            "from {}{} import {}",
+            ".".repeat(from.level as usize),
+            from.module.as_ref().map_or("", |m| m.as_str()),
+            kept.join(", ")
+        ),
+    };
+    Some(Fix::safe(
+        title,
+        vec![Edit::replacement(stmt.range(), rewritten)],
+    ))
+}
+
+/// True if the identifier `name` appears in `text` outside `except` (as a whole word; strings
+/// and comments count, which only makes the check more cautious).
+fn mentions_outside(text: &str, name: &str, except: TextRange) -> bool {
+    let is_ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80;
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while let Some(pos) = text[from..].find(name) {
+        let start = from + pos;
+        let end = start + name.len();
+        from = end;
+        let boundary = (start == 0 || !is_ident(bytes[start - 1]))
+            && (end == bytes.len() || !is_ident(bytes[end]));
+        let inside = TextRange::new(
+            TextSize::try_from(start).unwrap_or_default(),
+            TextSize::try_from(end).unwrap_or_default(),
+        );
+        if boundary && !except.contains_range(inside) {
+            return true;
+        }
+    }
+    false
 }
 
 fn import_finding(range: TextRange, name: &str) -> Diagnostic {
@@ -211,20 +340,20 @@ fn debugger_call_finding(text: &str, call: &ExprCall) -> Diagnostic {
     .with_help("remove the breakpoint; a job that reaches it on a cluster hangs until it times out")
 }
 
-fn report_shape_print(cx: &mut Context<'_, '_>, call: &ExprCall) {
+fn report_shape_print(cx: &mut Context<'_, '_>, call: &ExprCall, fix: Option<Fix>) {
     let text = snippet(cx.text(), call.range());
-    cx.report(
-        Diagnostic::new(
-            &DEBUG_LEFTOVER,
-            format!("`{text}` is a shape-debugging print"),
-            call.range(),
-        )
-        .with_help(
-            "remove the print and write the shape in the signature instead, e.g. \
-             `x: Float[Tensor, \"batch channels height width\"]` (jaxtyping); use \
-             `logging.debug` if the value must stay observable",
-        ),
+    let mut diagnostic = Diagnostic::new(
+        &DEBUG_LEFTOVER,
+        format!("`{text}` is a shape-debugging print"),
+        call.range(),
+    )
+    .with_help(
+        "remove the print and write the shape in the signature instead, e.g. \
+         `x: Float[Tensor, \"batch channels height width\"]` (jaxtyping); use \
+         `logging.debug` if the value must stay observable",
     );
+    diagnostic.fix = fix;
+    cx.report(diagnostic);
 }
 
 /// The source of a node, shortened to one line for messages.

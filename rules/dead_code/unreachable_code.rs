@@ -314,6 +314,7 @@ fn report(cx: &mut Context<'_, '_>, candidate: &Candidate<'_>, terminator: &Term
             title: format!("Delete the unreachable code ({lines})"),
             applicability,
             edits: vec![Edit::deletion(removed)],
+            other_files: Vec::new(),
         }),
     );
 }

@@ -11,6 +11,7 @@ use crate::cache::{self, Cache};
 use crate::config::{Overrides, Resolver};
 use crate::discovery::{self, normalize};
 use crate::engine::{self, Report};
+use crate::fix::{self, driver, write};
 use crate::output::{self, OutputFormat, RenderOptions};
 use crate::registry::{self, Rule};
 use crate::source;
@@ -71,7 +72,7 @@ pub struct CheckArgs {
     #[arg(long, value_name = "FILE", conflicts_with = "write_baseline")]
     pub baseline: Option<PathBuf>,
     /// Record the current findings in this baseline file (JSON) and exit with 0.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["fix", "fix_only", "diff"])]
     pub write_baseline: Option<PathBuf>,
     /// Neither read nor write the cache of per-file results (also `DLLINT_NO_CACHE=1`).
     #[arg(long)]
@@ -80,6 +81,25 @@ pub struct CheckArgs {
     /// `DLLINT_CACHE_DIR`).
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
+    /// Apply the fixes (safe ones; unsafe ones too with `--unsafe-fixes`) and report the
+    /// findings that remain.
+    #[arg(long)]
+    pub fix: bool,
+    /// Offer and apply unsafe fixes too: refactorings (a generated Loss component) and
+    /// removals that may change intent.
+    #[arg(long)]
+    pub unsafe_fixes: bool,
+    /// Write nothing: print the fixes as a unified diff and exit with 1 if there are any.
+    /// Implies `--fix-only`.
+    #[arg(long)]
+    pub diff: bool,
+    /// Apply the fixes and report nothing else; the exit code ignores remaining findings.
+    /// Implies `--fix`.
+    #[arg(long)]
+    pub fix_only: bool,
+    /// Exit with 1 when fixes were applied, even if no findings remain.
+    #[arg(long)]
+    pub exit_non_zero_on_fix: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -129,6 +149,14 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
         .transpose()?;
 
     let reads_stdin = args.paths.iter().any(|p| p.as_os_str() == "-");
+    let fixing = args.fix || args.fix_only || args.diff;
+    let fix_options = driver::Options {
+        unsafe_fixes: args.unsafe_fixes,
+        // Standard input has no files beside it: refactorings that write one are not applied.
+        other_files: !reads_stdin,
+        max_passes: MAX_FIX_PASSES,
+    };
+    let mut fixes: Option<FixResult> = None;
     let mut report = if reads_stdin {
         if args.paths.len() > 1 {
             return Err("`-` (standard input) cannot be combined with other paths".into());
@@ -145,15 +173,38 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
         } else {
             cwd.join(&name)
         };
-        if args.force_exclude && settings.is_excluded_with_parents(&absolute) {
-            Report::default()
-        } else {
-            let mut bytes = Vec::new();
+        let mut bytes = Vec::new();
+        let excluded = args.force_exclude && settings.is_excluded_with_parents(&absolute);
+        if !excluded || fixing {
             std::io::stdin()
                 .read_to_end(&mut bytes)
                 .map_err(|e| format!("cannot read standard input: {e}"))?;
+        }
+        if excluded {
+            if fixing && !args.diff {
+                // An excluded file is passed through unchanged.
+                write_stdout(&bytes)?;
+            }
+            Report::default()
+        } else {
             match source::decode(bytes) {
-                Ok(text) => engine::lint_text(&name, text, &settings, &cwd, &resolver),
+                Ok(text) => {
+                    let report = engine::lint_text(&name, text.clone(), &settings, &cwd, &resolver);
+                    if fixing {
+                        let (report, result) = fix_stdin(
+                            &args,
+                            &name,
+                            text,
+                            report,
+                            (&settings, &cwd, &resolver),
+                            fix_options,
+                        )?;
+                        fixes = Some(result);
+                        report
+                    } else {
+                        report
+                    }
+                }
                 Err(err) => {
                     let error = source::ReadError::Decode(err);
                     engine::read_failure_report(&name, &error, &cwd)
@@ -163,7 +214,8 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
     } else {
         let files = discovery::discover(&args.paths, &resolver, args.force_exclude)
             .map_err(|e| e.to_string())?;
-        let cache = cache_for(&args, &cwd);
+        // Fixing lints the files again after every pass: it reads the tree fresh.
+        let cache = if fixing { None } else { cache_for(&args, &cwd) };
         let project =
             engine::lint_files_cached(&files, args.threads, &cwd, &resolver, cache.as_ref());
         if let Some(cache) = cache {
@@ -186,7 +238,13 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
             report,
         } = project;
         std::mem::forget((index, roles));
-        report
+        if fixing {
+            let (report, result) = fix_files(&args, report, &cwd, &resolver, fix_options)?;
+            fixes = Some(result);
+            report
+        } else {
+            report
+        }
     };
 
     if let Some(file) = &args.write_baseline {
@@ -229,33 +287,69 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
         }
     }
 
-    let color = match args.color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+    // `--diff` and `--fix-only` report the fixes only.
+    let report_findings = !(args.diff || args.fix_only);
+    if report_findings {
+        let color = match args.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            }
+        };
+        let mut buffer = Vec::new();
+        let rendered = if args.statistics {
+            render_statistics(&report, args.output_format, &mut buffer)
+        } else {
+            output::render(
+                args.output_format,
+                &report,
+                RenderOptions { color },
+                &mut buffer,
+            )
+        };
+        rendered.map_err(|e| format!("cannot render the report: {e}"))?;
+        if args.output_format.is_human() && !args.quiet && !args.statistics {
+            write_summary(&report, args.unsafe_fixes, &mut buffer).map_err(|e| e.to_string())?;
         }
-    };
-    let mut buffer = Vec::new();
-    let rendered = if args.statistics {
-        render_statistics(&report, args.output_format, &mut buffer)
-    } else {
-        output::render(
-            args.output_format,
-            &report,
-            RenderOptions { color },
-            &mut buffer,
-        )
-    };
-    rendered.map_err(|e| format!("cannot render the report: {e}"))?;
-    if args.output_format.is_human() && !args.quiet && !args.statistics {
-        write_summary(&report, &mut buffer).map_err(|e| e.to_string())?;
+        if reads_stdin && fixing {
+            // Standard output holds the fixed source: the findings go to standard error.
+            let _ = std::io::stderr().lock().write_all(&buffer);
+        } else {
+            write_stdout(&buffer)?;
+        }
     }
-    let mut stdout = std::io::stdout().lock();
-    if let Err(err) = stdout.write_all(&buffer).and_then(|()| stdout.flush())
-        && err.kind() != std::io::ErrorKind::BrokenPipe
-    {
-        return Err(format!("cannot write to stdout: {err}"));
+
+    let mut failed = false;
+    if let Some(result) = &fixes {
+        if !args.quiet {
+            let n = result.fixed;
+            let findings = if n == 1 { "finding" } else { "findings" };
+            if args.diff {
+                if n == 0 {
+                    eprintln!("No fixes to apply.");
+                } else {
+                    eprintln!("Would fix {n} {findings}.");
+                }
+            } else if args.fix_only {
+                eprintln!("Fixed {n} {findings}.");
+            } else {
+                eprintln!(
+                    "Fixed {n} {findings} ({} remaining).",
+                    report.diagnostic_count()
+                );
+            }
+            if !result.converged {
+                eprintln!(
+                    "dllint: warning: fixes were still being applied after {MAX_FIX_PASSES} passes; \
+                     run again to apply the rest"
+                );
+            }
+        }
+        for error in &result.errors {
+            eprintln!("dllint: error: {error}");
+            failed = true;
+        }
     }
 
     if report.internal_errors > 0 {
@@ -265,11 +359,25 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
         );
         return Ok(ExitStatus::Error);
     }
-    if report.diagnostic_count() > 0 && !args.exit_zero {
-        Ok(ExitStatus::Failure)
-    } else {
-        Ok(ExitStatus::Success)
+    if failed {
+        return Ok(ExitStatus::Error);
     }
+    if args.exit_zero {
+        return Ok(ExitStatus::Success);
+    }
+    let fixed = fixes.as_ref().map_or(0, |r| r.fixed);
+    let failure = if args.diff {
+        fixes.as_ref().is_some_and(|r| r.changed > 0)
+    } else if args.fix_only {
+        args.exit_non_zero_on_fix && fixed > 0
+    } else {
+        report.diagnostic_count() > 0 || (args.exit_non_zero_on_fix && fixed > 0)
+    };
+    Ok(if failure {
+        ExitStatus::Failure
+    } else {
+        ExitStatus::Success
+    })
 }
 
 /// The cache of this run, unless disabled.
@@ -287,16 +395,217 @@ fn cache_for(args: &CheckArgs, cwd: &std::path::Path) -> Option<Cache> {
     Some(Cache::open(dir, &root))
 }
 
-fn write_summary(report: &Report, out: &mut Vec<u8>) -> std::io::Result<()> {
+/// At most this many lint → fix passes are made (fixes that enable other fixes converge in
+/// two or three).
+const MAX_FIX_PASSES: usize = 10;
+
+/// What `--fix`, `--fix-only` or `--diff` did.
+struct FixResult {
+    /// Fixes applied (or, with `--diff`, that would be).
+    fixed: usize,
+    /// Files changed (or that would be).
+    changed: usize,
+    /// Files left unchanged because a fix would break them or they could not be written.
+    errors: Vec<String>,
+    converged: bool,
+}
+
+fn write_stdout(bytes: &[u8]) -> Result<(), String> {
+    let mut stdout = std::io::stdout().lock();
+    if let Err(err) = stdout.write_all(bytes).and_then(|()| stdout.flush())
+        && err.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        return Err(format!("cannot write to stdout: {err}"));
+    }
+    Ok(())
+}
+
+/// Lint files with the shared pipeline; the index is not needed afterwards.
+fn lint_entries(
+    files: &[discovery::FileEntry],
+    threads: Option<usize>,
+    cwd: &std::path::Path,
+    resolver: &Resolver,
+) -> Report {
+    let project = engine::lint_files(files, threads, cwd, resolver);
+    // Freeing every file's facts costs as much as building the index, and the process is
+    // about to exit: let the OS reclaim them.
+    let engine::Project {
+        index,
+        roles,
+        report,
+    } = project;
+    std::mem::forget((index, roles));
+    report
+}
+
+/// `--fix`/`--diff`/`--fix-only` on files: fix in memory, then print the diff or write the
+/// files and lint what remains on disk.
+fn fix_files(
+    args: &CheckArgs,
+    report: Report,
+    cwd: &std::path::Path,
+    resolver: &Arc<Resolver>,
+    options: driver::Options,
+) -> Result<(Report, FixResult), String> {
+    let threads = args.threads;
+    let mut relint = |inputs: &[(PathBuf, String)]| -> Report {
+        let inputs: Vec<engine::Input> = inputs
+            .iter()
+            .filter_map(|(path, text)| {
+                Some(engine::Input {
+                    path: path.clone(),
+                    settings: resolver.settings_for_file(path).ok()?,
+                    text: Some(text.clone()),
+                })
+            })
+            .collect();
+        let project = engine::run(inputs, threads, cwd, resolver);
+        let engine::Project {
+            index,
+            roles,
+            report,
+        } = project;
+        std::mem::forget((index, roles));
+        report
+    };
+    let outcome = driver::run(&report, cwd, &mut relint, options);
+    let mut result = FixResult {
+        fixed: outcome.fixed(),
+        changed: outcome.changed().count(),
+        errors: outcome.errors.clone(),
+        converged: outcome.converged,
+    };
+    if args.diff {
+        let mut out = String::new();
+        for (_, state) in outcome.changed() {
+            out.push_str(&fix::diff::unified(
+                &state.display,
+                state.original.as_deref(),
+                &state.current,
+            ));
+        }
+        write_stdout(out.as_bytes())?;
+        return Ok((Report::default(), result));
+    }
+    for group in outcome.write_groups() {
+        let outputs: Vec<write::Output<'_>> = group
+            .iter()
+            .map(|state| write::Output {
+                path: &state.path,
+                text: &state.current,
+                create: state.original.is_none(),
+            })
+            .collect();
+        if let Err(error) = write::write_group(&outputs) {
+            result.errors.push(error);
+            result.fixed -= group.iter().map(|s| s.applied).sum::<usize>();
+            result.changed -= group.len();
+        }
+    }
+    if args.fix_only || result.changed == 0 {
+        return Ok((report, result));
+    }
+    // What remains is what is on disk now (files created by refactorings included).
+    let mut files = discovery::discover(&args.paths, resolver, args.force_exclude)
+        .map_err(|e| e.to_string())?;
+    for (key, state) in outcome.changed() {
+        let known = files.iter().any(|f| driver::key(cwd, &f.path) == *key);
+        if state.original.is_none()
+            && !known
+            && let Ok(settings) = resolver.settings_for_file(&state.path)
+        {
+            files.push(discovery::FileEntry {
+                path: state.path.clone(),
+                settings,
+            });
+        }
+    }
+    Ok((lint_entries(&files, args.threads, cwd, resolver), result))
+}
+
+/// `--fix`/`--diff`/`--fix-only` on standard input: the fixed source (or the diff) goes to
+/// standard output.
+fn fix_stdin(
+    args: &CheckArgs,
+    name: &std::path::Path,
+    text: String,
+    report: Report,
+    (settings, cwd, resolver): (&Arc<crate::config::Settings>, &std::path::Path, &Resolver),
+    options: driver::Options,
+) -> Result<(Report, FixResult), String> {
+    let mut relint = |inputs: &[(PathBuf, String)]| -> Report {
+        match inputs.first() {
+            Some((path, text)) => engine::lint_text(path, text.clone(), settings, cwd, resolver),
+            None => Report::default(),
+        }
+    };
+    let outcome = driver::run(&report, cwd, &mut relint, options);
+    let key = driver::key(cwd, name);
+    let fixed = outcome
+        .files
+        .get(&key)
+        .filter(|f| !f.failed)
+        .map_or_else(|| text.clone(), |f| f.current.clone());
+    if args.diff {
+        let display = crate::discovery::display_path(name, cwd);
+        write_stdout(fix::diff::unified(&display, Some(&text), &fixed).as_bytes())?;
+    } else {
+        write_stdout(fixed.as_bytes())?;
+    }
+    let result = FixResult {
+        fixed: outcome.fixed(),
+        changed: usize::from(fixed != text),
+        errors: outcome.errors,
+        converged: outcome.converged,
+    };
+    let report = if fixed == text || args.diff || args.fix_only {
+        report
+    } else {
+        engine::lint_text(name, fixed, settings, cwd, resolver)
+    };
+    Ok((report, result))
+}
+
+fn write_summary(report: &Report, unsafe_fixes: bool, out: &mut Vec<u8>) -> std::io::Result<()> {
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
     let count = report.diagnostic_count();
     let checked = plural(report.files_checked, "file");
     if count == 0 {
-        writeln!(out, "All checks passed! ({checked} checked)")
+        return writeln!(out, "All checks passed! ({checked} checked)");
+    }
+    let findings = plural(count, "finding");
+    let files = plural(report.files.len(), "file");
+    writeln!(out, "Found {findings} in {files} ({checked} checked).")?;
+    // As ruff: how many findings `--fix` would resolve, and how many more `--unsafe-fixes` would.
+    let fixes = report
+        .files
+        .iter()
+        .flat_map(|f| &f.diagnostics)
+        .filter_map(|d| d.fix.as_ref());
+    let (mut safe, mut hidden) = (0, 0);
+    for fix in fixes {
+        if fix::is_applicable(fix, unsafe_fixes) {
+            safe += 1;
+        } else if fix::is_applicable(fix, true) {
+            hidden += 1;
+        }
+    }
+    let hidden_note = if hidden > 0 {
+        let fixes = if hidden == 1 { "fix" } else { "fixes" };
+        format!(" ({hidden} hidden {fixes} can be enabled with the `--unsafe-fixes` option)")
     } else {
-        let findings = plural(count, "finding");
-        let files = plural(report.files.len(), "file");
-        writeln!(out, "Found {findings} in {files} ({checked} checked).")
+        String::new()
+    };
+    if safe > 0 {
+        writeln!(
+            out,
+            "[*] {safe} fixable with the `--fix` option{hidden_note}."
+        )
+    } else if hidden > 0 {
+        writeln!(out, "No fixes available{hidden_note}.")
+    } else {
+        Ok(())
     }
 }
 

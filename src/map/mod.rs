@@ -160,11 +160,7 @@ pub fn build(project: &Project, cwd: &Path) -> Map {
         if !file.linted {
             continue;
         }
-        let cx = ProjectContext {
-            index,
-            roles,
-            file: f,
-        };
+        let cx = ProjectContext::new(index, roles, f);
         let wires = |scope: &ScopeFacts| {
             let mut targets: Vec<Key> = scope
                 .project_calls
@@ -304,7 +300,7 @@ pub fn build(project: &Project, cwd: &Path) -> Map {
             | Key::EntryFunction(f, _)
             | Key::EntryModule(f) => (f, None),
         };
-        let cx = ProjectContext { index, roles, file };
+        let cx = ProjectContext::new(index, roles, file);
         let facts = index.facts(file);
         let scopes: Vec<&ScopeFacts> = match *key {
             Key::Class(f, c) => index.facts(f).classes[c as usize]

@@ -16,7 +16,12 @@ pub fn render(report: &Report, options: RenderOptions, out: &mut dyn Write) -> i
     for file in &report.files {
         for d in &file.diagnostics {
             let location = location(file.source.as_deref(), d.range.start());
-            let fixable = if d.fix.is_some() { " [*]" } else { "" };
+            // As ruff: `[*]` marks what `--fix` fixes (unsafe fixes need `--unsafe-fixes`).
+            let safe = d
+                .fix
+                .as_ref()
+                .is_some_and(|f| f.applicability == crate::diagnostic::Applicability::Safe);
+            let fixable = if safe { " [*]" } else { "" };
             writeln!(
                 out,
                 "{bold}{}{reset}:{location}: {red}{}{reset}{fixable} {}",

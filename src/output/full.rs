@@ -78,7 +78,12 @@ pub fn render(report: &Report, options: RenderOptions, out: &mut dyn Write) -> i
                 Severity::Warning => CsSeverity::Warning,
                 Severity::Info => CsSeverity::Note,
             };
-            let fixable = if d.fix.is_some() { " [*]" } else { "" };
+            // As ruff: `[*]` marks what `--fix` fixes (unsafe fixes need `--unsafe-fixes`).
+            let safe = d
+                .fix
+                .as_ref()
+                .is_some_and(|f| f.applicability == crate::diagnostic::Applicability::Safe);
+            let fixable = if safe { " [*]" } else { "" };
             let mut diagnostic = CsDiagnostic::new(severity)
                 .with_code(d.rule.code)
                 .with_message(format!("{}{fixable}", d.message));
@@ -124,6 +129,9 @@ pub fn render(report: &Report, options: RenderOptions, out: &mut dyn Write) -> i
             if let Some(help) = &d.help {
                 notes.push(format!("help: {help}"));
             }
+            if let Some(suggestion) = &d.suggestion {
+                notes.push(suggestion_note(suggestion));
+            }
             if let Some(fix) = &d.fix {
                 notes.push(format!(
                     "fix ({}): {}",
@@ -152,4 +160,27 @@ pub fn render(report: &Report, options: RenderOptions, out: &mut dyn Write) -> i
         }
     }
     Ok(())
+}
+
+/// A generated refactoring under the help: the title, the component's code and the line that
+/// replaces the moved code.
+fn suggestion_note(suggestion: &crate::diagnostic::Suggestion) -> String {
+    let mut note = format!(
+        "suggestion: {} (new code for `{}`):\n",
+        suggestion.title, suggestion.target_file
+    );
+    for line in suggestion.code.lines() {
+        note.push_str("    ");
+        note.push_str(line);
+        note.push('\n');
+    }
+    if let Some(call) = &suggestion.call {
+        note.push_str("  and at the call site:\n");
+        for line in call.lines() {
+            note.push_str("    ");
+            note.push_str(line);
+            note.push('\n');
+        }
+    }
+    note.trim_end().to_string()
 }

@@ -33,7 +33,12 @@ pub fn render(report: &Report, options: RenderOptions, out: &mut dyn Write) -> i
         writeln!(out, "{header}{}{reset}:", file.display)?;
         for (d, location) in file.diagnostics.iter().zip(&locations) {
             let location = location.to_string();
-            let fixable = if d.fix.is_some() { " [*]" } else { "" };
+            // As ruff: `[*]` marks what `--fix` fixes (unsafe fixes need `--unsafe-fixes`).
+            let safe = d
+                .fix
+                .as_ref()
+                .is_some_and(|f| f.applicability == crate::diagnostic::Applicability::Safe);
+            let fixable = if safe { " [*]" } else { "" };
             writeln!(
                 out,
                 "  {location:<width$} {red}{}{reset}{fixable} {}",

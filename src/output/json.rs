@@ -73,6 +73,33 @@ pub(crate) fn diagnostic_json(file: &FileReport, d: &Diagnostic, others: &mut Ot
             })).collect::<Vec<_>>(),
         })
     });
+    let suggestion = d.suggestion.as_ref().map(|suggestion| {
+        // The edits of the call site; the component's code goes to `target_file`.
+        let edits: Vec<Value> = d
+            .fix
+            .as_ref()
+            .filter(|fix| !fix.other_files.is_empty())
+            .map(|fix| {
+                fix.edits
+                    .iter()
+                    .map(|e| {
+                        json!({
+                            "content": e.content,
+                            "location": location(source, e.range.start()),
+                            "end_location": location(source, e.range.end()),
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        json!({
+            "title": suggestion.title,
+            "target_file": suggestion.target_file,
+            "code": suggestion.code,
+            "call": suggestion.call,
+            "edits": edits,
+        })
+    });
     json!({
         "code": d.rule.code,
         "name": d.rule.name,
@@ -86,6 +113,7 @@ pub(crate) fn diagnostic_json(file: &FileReport, d: &Diagnostic, others: &mut Ot
         "labels": labels,
         "help": d.help,
         "fix": fix,
+        "suggestion": suggestion,
         "url": d.rule.url(),
     })
 }

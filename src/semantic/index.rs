@@ -25,6 +25,9 @@ pub struct ProjectFile {
     pub settings: Arc<Settings>,
     /// Linted (true) or only read for context, e.g. a base class outside the given paths.
     pub linted: bool,
+    /// The text, when it is not on disk (standard input, an editor buffer, a fix in
+    /// progress); files on disk are read again when a rule needs their text.
+    pub text: Option<Arc<crate::source::SourceText>>,
 }
 
 /// What a name resolves to.

@@ -16,7 +16,7 @@ use ruff_text_size::TextRange;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ConfigError, Overrides, Resolver, Settings};
-use crate::diagnostic::{Applicability, Diagnostic, Edit, Fix};
+use crate::diagnostic::{Diagnostic, Edit, Fix};
 use crate::engine::{self, Input};
 use crate::registry::{Rule, Severity};
 
@@ -175,6 +175,16 @@ fn convert(
     others: &mut OtherFiles,
     encoding: Encoding,
 ) -> Finding {
+    let mut diagnostic = diagnostic;
+    // A refactoring also writes another file (a new `loss.py`): it is applied with
+    // `dllint check --unsafe-fixes --fix`, never as a code action that would apply half of it.
+    if diagnostic
+        .fix
+        .as_ref()
+        .is_some_and(|fix| !fix.other_files.is_empty())
+    {
+        diagnostic.fix = None;
+    }
     let lines = document.lines();
     let rule = diagnostic.rule;
     let related: Vec<DiagnosticRelatedInformation> = diagnostic
@@ -255,26 +265,17 @@ fn severity(severity: Severity) -> DiagnosticSeverity {
 }
 
 /// The safe fixes of `findings` that do not overlap, in text order: what "fix all" applies in
-/// one step (the rest are left for the next round, as `dllint check --fix` does).
+/// one step (the rest are left for the next round, as `dllint check --fix` does). Fixes that
+/// change other files (refactorings) are unsafe and never part of it.
 pub fn safe_fix_edits(findings: &[Finding]) -> Vec<Edit> {
-    let mut fixes: Vec<&Fix> = findings
+    let fixes = findings
         .iter()
         .filter_map(|f| f.fix.as_ref())
-        .filter(|fix| fix.applicability == Applicability::Safe && !fix.edits.is_empty())
+        .filter(|fix| fix.other_files.is_empty() && !fix.edits.is_empty());
+    let mut edits: Vec<Edit> = crate::fix::select(fixes, false)
+        .into_iter()
+        .flat_map(|fix| fix.edits.iter().cloned())
         .collect();
-    fixes.sort_by_key(|fix| (fix.edits[0].range.start(), fix.edits[0].range.end()));
-    let mut edits: Vec<Edit> = Vec::new();
-    let mut end = None;
-    for fix in fixes {
-        let start = fix.edits.iter().map(|e| e.range.start()).min();
-        if let (Some(start), Some(end)) = (start, end)
-            && start < end
-        {
-            continue;
-        }
-        end = fix.edits.iter().map(|e| e.range.end()).max();
-        edits.extend(fix.edits.iter().cloned());
-    }
     edits.sort_by_key(|e| (e.range.start(), e.range.end()));
     edits
 }
@@ -284,6 +285,7 @@ mod tests {
     use ruff_text_size::TextSize;
 
     use super::*;
+    use crate::diagnostic::Applicability;
 
     fn finding(start: u32, end: u32, applicability: Applicability) -> Finding {
         let rule = crate::registry::find_rule("DL305").unwrap();
@@ -295,6 +297,7 @@ mod tests {
                 title: "Remove".into(),
                 applicability,
                 edits: vec![Edit::deletion(range)],
+                other_files: Vec::new(),
             }),
             noqa: None,
             lsp: lsp_types::Diagnostic::default(),
@@ -339,6 +342,7 @@ mod tests {
                 title: "Remove the import".into(),
                 applicability: Applicability::Unsafe,
                 edits: vec![Edit::deletion(range)],
+                other_files: Vec::new(),
             });
         let open = BTreeMap::from([(path.clone(), &document)]);
         let finding = convert(

@@ -257,6 +257,7 @@ mod tests {
                 title: "Replace it".into(),
                 applicability,
                 edits: vec![Edit::replacement(range, content)],
+                other_files: Vec::new(),
             }),
             noqa: None,
             lsp: lsp_types::Diagnostic {

@@ -1,0 +1,347 @@
+//! Building blocks for fixes: line arithmetic that understands `\r\n`, deleting a statement
+//! without leaving an empty block, and moving a block of lines to another indentation without
+//! touching the content of multi-line strings.
+
+use ruff_python_ast::visitor::{self, Visitor};
+use ruff_python_ast::{Expr, Stmt};
+use ruff_text_size::{Ranged, TextRange, TextSize};
+
+use crate::diagnostic::Edit;
+
+fn size(offset: usize) -> TextSize {
+    TextSize::try_from(offset).unwrap_or(TextSize::new(u32::MAX))
+}
+
+/// Start of the line holding `offset`.
+pub fn line_start(text: &str, offset: TextSize) -> TextSize {
+    let at = offset.to_usize().min(text.len());
+    size(memchr::memrchr(b'\n', &text.as_bytes()[..at]).map_or(0, |i| i + 1))
+}
+
+/// End of the line holding `offset`, before its line terminator.
+pub fn line_end(text: &str, offset: TextSize) -> TextSize {
+    let at = offset.to_usize().min(text.len());
+    let end = memchr::memchr(b'\n', &text.as_bytes()[at..]).map_or(text.len(), |i| at + i);
+    if end > at && text.as_bytes()[end - 1] == b'\r' {
+        size(end - 1)
+    } else {
+        size(end)
+    }
+}
+
+/// End of the line holding `offset`, after its line terminator (or the end of the text).
+pub fn line_end_with_newline(text: &str, offset: TextSize) -> TextSize {
+    let at = offset.to_usize().min(text.len());
+    size(memchr::memchr(b'\n', &text.as_bytes()[at..]).map_or(text.len(), |i| at + i + 1))
+}
+
+/// The whole lines covering `range`, terminators included.
+pub fn full_lines(text: &str, range: TextRange) -> TextRange {
+    TextRange::new(
+        line_start(text, range.start()),
+        line_end_with_newline(text, range.end()),
+    )
+}
+
+/// The leading whitespace of the line holding `offset` (a BOM on line 1 is not indentation).
+pub fn indentation(text: &str, offset: TextSize) -> &str {
+    let start = line_start(text, offset).to_usize();
+    let line = &text[start..line_end(text, offset).to_usize()];
+    let line = line.strip_prefix(super::BOM).unwrap_or(line);
+    let len = line.len() - line.trim_start_matches([' ', '\t']).len();
+    &line[..len]
+}
+
+/// True if nothing but whitespace precedes `offset` on its line.
+pub fn starts_line(text: &str, offset: TextSize) -> bool {
+    let start = line_start(text, offset).to_usize();
+    text[start..offset.to_usize().min(text.len())]
+        .trim_start_matches(super::BOM)
+        .chars()
+        .all(|c| c == ' ' || c == '\t' || c == '\x0c')
+}
+
+/// True if only whitespace or a comment follows `offset` on its line.
+pub fn ends_line(text: &str, offset: TextSize) -> bool {
+    let rest = &text[offset.to_usize().min(text.len())..line_end(text, offset).to_usize()];
+    let rest = rest.trim_start_matches([' ', '\t']);
+    rest.is_empty() || rest.starts_with('#')
+}
+
+/// The edit that deletes statement `stmt`. When it is the only statement of its block
+/// (`sole_in_block`), it becomes `pass` so the block stays valid. A statement alone on its
+/// lines loses those lines (with its trailing comment); one sharing a line through `;` loses
+/// itself and one separator. `None` when the statement cannot be removed cleanly.
+pub fn delete_stmt(text: &str, stmt: TextRange, sole_in_block: bool) -> Option<Edit> {
+    if sole_in_block {
+        return Some(Edit::replacement(stmt, "pass"));
+    }
+    if starts_line(text, stmt.start()) && ends_line(text, stmt.end()) {
+        return Some(Edit::deletion(without_trailing_blank_lines(
+            text,
+            full_lines(text, stmt),
+        )));
+    }
+    let bytes = text.as_bytes();
+    // `stmt; next` → `next`.
+    let mut after = stmt.end().to_usize();
+    while after < bytes.len() && matches!(bytes[after], b' ' | b'\t') {
+        after += 1;
+    }
+    if after < bytes.len() && bytes[after] == b';' {
+        let mut end = after + 1;
+        while end < bytes.len() && matches!(bytes[end], b' ' | b'\t') {
+            end += 1;
+        }
+        if end < bytes.len() && !matches!(bytes[end], b'\n' | b'\r' | b'#') {
+            return Some(Edit::deletion(TextRange::new(stmt.start(), size(end))));
+        }
+        // `...; stmt;` at the end of a line: drop from the previous separator.
+    }
+    // `previous; stmt` → `previous`.
+    let mut before = stmt.start().to_usize();
+    while before > 0 && matches!(bytes[before - 1], b' ' | b'\t') {
+        before -= 1;
+    }
+    if before > 0 && bytes[before - 1] == b';' {
+        let end = if after < bytes.len() && bytes[after] == b';' {
+            after + 1
+        } else {
+            stmt.end().to_usize()
+        };
+        return Some(Edit::deletion(TextRange::new(size(before - 1), size(end))));
+    }
+    None
+}
+
+/// `lines` (whole lines being deleted), extended back over the blank lines before it when it
+/// reaches the end of the file, so a file does not end in blank lines after a removal.
+fn without_trailing_blank_lines(text: &str, lines: TextRange) -> TextRange {
+    if lines.end().to_usize() < text.len() {
+        return lines;
+    }
+    let before = &text[..lines.start().to_usize()];
+    let kept = before.trim_end_matches(['\n', '\r', ' ', '\t']);
+    // Keep the line break that ends the last kept line.
+    let start = match before[kept.len()..].find('\n') {
+        Some(i) if !kept.is_empty() => kept.len() + i + 1,
+        _ => return lines,
+    };
+    TextRange::new(size(start), lines.end())
+}
+
+/// The edit that deletes the statements `first..=last` of one block (DL303: unreachable code
+/// after a `return`). When they are the whole block (`whole_block`), they become `pass`. The
+/// statements must start and end their lines; `None` otherwise.
+pub fn delete_stmts(
+    text: &str,
+    first: TextRange,
+    last: TextRange,
+    whole_block: bool,
+) -> Option<Edit> {
+    let range = TextRange::new(first.start(), last.end());
+    if whole_block {
+        return Some(Edit::replacement(range, "pass"));
+    }
+    if first == last {
+        return delete_stmt(text, range, false);
+    }
+    if !starts_line(text, range.start()) || !ends_line(text, range.end()) {
+        return None;
+    }
+    Some(Edit::deletion(without_trailing_blank_lines(
+        text,
+        full_lines(text, range),
+    )))
+}
+
+/// Ranges of statements that are the only statement of one of `stmt`'s blocks: deleting one of
+/// them must leave `pass` behind.
+pub fn sole_statements(stmt: &Stmt) -> Vec<TextRange> {
+    let mut out = Vec::new();
+    let mut body = |b: &[Stmt]| {
+        if let [only] = b {
+            out.push(only.range());
+        }
+    };
+    match stmt {
+        Stmt::If(s) => {
+            body(&s.body);
+            for clause in &s.elif_else_clauses {
+                body(&clause.body);
+            }
+        }
+        Stmt::For(s) => {
+            body(&s.body);
+            body(&s.orelse);
+        }
+        Stmt::While(s) => {
+            body(&s.body);
+            body(&s.orelse);
+        }
+        Stmt::With(s) => body(&s.body),
+        Stmt::Try(s) => {
+            body(&s.body);
+            for handler in &s.handlers {
+                let ruff_python_ast::ExceptHandler::ExceptHandler(h) = handler;
+                body(&h.body);
+            }
+            body(&s.orelse);
+            body(&s.finalbody);
+        }
+        Stmt::FunctionDef(s) => body(&s.body),
+        Stmt::ClassDef(s) => body(&s.body),
+        Stmt::Match(s) => {
+            for case in &s.cases {
+                body(&case.body);
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+/// Ranges of string literals in `stmts` that span lines: their continuation lines are content
+/// and must not be re-indented.
+pub fn multiline_strings(text: &str, stmts: &[Stmt]) -> Vec<TextRange> {
+    struct Strings<'t> {
+        text: &'t str,
+        found: Vec<TextRange>,
+    }
+    impl<'a> Visitor<'a> for Strings<'_> {
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            match expr {
+                Expr::StringLiteral(_)
+                | Expr::BytesLiteral(_)
+                | Expr::FString(_)
+                | Expr::TString(_) => {
+                    let range = expr.range();
+                    if self.text[range].contains('\n') {
+                        self.found.push(range);
+                    }
+                }
+                _ => visitor::walk_expr(self, expr),
+            }
+        }
+    }
+    let mut strings = Strings {
+        text,
+        found: Vec::new(),
+    };
+    strings.visit_body(stmts);
+    strings.found
+}
+
+/// The lines of `range` (whole lines) moved from indentation `from` to `to`: every line that
+/// starts with `from` gets `to` instead. Lines that begin inside a multi-line string (`strings`)
+/// are content and stay as they are; blank lines and lines with less indentation (comments,
+/// bracketed continuation lines) are left alone.
+pub fn reindent(
+    text: &str,
+    range: TextRange,
+    from: &str,
+    to: &str,
+    strings: &[TextRange],
+) -> String {
+    let lines = full_lines(text, range);
+    let block = &text[lines];
+    let mut out = String::with_capacity(block.len());
+    let mut offset = lines.start().to_usize();
+    for line in block.split_inclusive('\n') {
+        let at = size(offset);
+        let in_string = strings.iter().any(|s| s.start() < at && at < s.end());
+        offset += line.len();
+        if in_string || line.trim().is_empty() {
+            out.push_str(line);
+            continue;
+        }
+        match line.strip_prefix(from) {
+            Some(rest) => {
+                out.push_str(to);
+                out.push_str(rest);
+            }
+            None => out.push_str(line),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use ruff_python_parser::parse_module;
+
+    use super::*;
+
+    #[test]
+    fn line_arithmetic_understands_crlf() {
+        let text = "a = 1\r\nb = 2\r\n";
+        assert_eq!(line_end(text, TextSize::new(2)), TextSize::new(5));
+        assert_eq!(
+            line_end_with_newline(text, TextSize::new(2)),
+            TextSize::new(7)
+        );
+        assert_eq!(line_start(text, TextSize::new(9)), TextSize::new(7));
+    }
+
+    #[test]
+    fn deletes_statements_cleanly() {
+        let text = "def f(x):\n    print(x)  # c\n    return x\n";
+        let start = text.find("print").unwrap() as u32;
+        let stmt = TextRange::at(TextSize::new(start), TextSize::new(8));
+        let edit = delete_stmt(text, stmt, false).unwrap();
+        assert_eq!(
+            crate::fix::apply_edits(text, &[edit]),
+            "def f(x):\n    return x\n"
+        );
+        let edit = delete_stmt(text, stmt, true).unwrap();
+        assert_eq!(
+            crate::fix::apply_edits(text, &[edit]),
+            "def f(x):\n    pass  # c\n    return x\n"
+        );
+        let text = "a = 1; print(a); b = 2\nprint(a); c = 3\nd = 4; print(d)\n";
+        let module = parse_module(text).unwrap();
+        let mut out = text.to_string();
+        for stmt in module.suite().iter().rev() {
+            if let Stmt::Expr(_) = stmt {
+                let edit = delete_stmt(&out, stmt.range(), false).unwrap();
+                out = crate::fix::apply_edits(&out, &[edit]);
+            }
+        }
+        assert_eq!(out, "a = 1; b = 2\nc = 3\nd = 4\n");
+    }
+
+    #[test]
+    fn deletes_statement_ranges_and_trailing_blank_lines() {
+        let text = "def f():\n    return 1\n    x = 2\n    y = 3\n\n\nz = 4\n\n\nprint(z)\n";
+        let module = parse_module(text).unwrap();
+        let Stmt::FunctionDef(def) = &module.suite()[0] else {
+            panic!()
+        };
+        let edit = delete_stmts(text, def.body[1].range(), def.body[2].range(), false).unwrap();
+        assert_eq!(
+            crate::fix::apply_edits(text, &[edit]),
+            "def f():\n    return 1\n\n\nz = 4\n\n\nprint(z)\n"
+        );
+        let last = module.suite()[2].range();
+        let edit = delete_stmt(text, last, false).unwrap();
+        assert_eq!(
+            crate::fix::apply_edits(text, &[edit]),
+            "def f():\n    return 1\n    x = 2\n    y = 3\n\n\nz = 4\n"
+        );
+    }
+
+    #[test]
+    fn reindents_without_touching_string_content() {
+        let text = "if True:\n    x = '''a\n    b'''\n    # note\n    y = (1,\n  2)\n";
+        let module = parse_module(text).unwrap();
+        let Stmt::If(stmt) = &module.suite()[0] else {
+            panic!()
+        };
+        let strings = multiline_strings(text, &stmt.body);
+        let body = TextRange::new(stmt.body[0].start(), stmt.body[1].end());
+        assert_eq!(
+            reindent(text, body, "    ", "", &strings),
+            "x = '''a\n    b'''\n# note\ny = (1,\n  2)\n"
+        );
+    }
+}

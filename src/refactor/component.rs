@@ -1,0 +1,600 @@
+//! Turning moved code into a component: its parameters (the code's free variables), the
+//! imports it needs, the class or function around it, where it is written (a new file or the
+//! end of an existing one) and the rewritten call site, each verified before it is offered.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use ruff_python_ast::{ModModule, PySourceType, Stmt};
+use ruff_python_parser::parse_unchecked_source;
+use ruff_text_size::TextSize;
+
+use crate::diagnostic::{Edit, FileEdits, Fix, Suggestion};
+use crate::fix::{apply_edits, parses};
+use crate::project::ProjectContext;
+use crate::source::SourceText;
+
+use super::names::{self, is_builtin};
+use super::{ModuleNames, ParsedSource, beside, snake_case};
+
+/// The shape of the generated component.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    /// `class X(nn.Module)` with `forward` (PyTorch).
+    TorchModule,
+    /// A plain class with `__call__` (TensorFlow, Keras, anything else).
+    Callable,
+    /// A function (JAX: `jax.grad` wants one; optimizer factories).
+    Function,
+    /// A `Runner` class: the given names are constructor parameters kept on `self`, the code
+    /// is its `run` method.
+    Runner(Vec<String>),
+}
+
+/// What to generate.
+pub struct Component {
+    pub kind: Kind,
+    /// The preferred name (`FasterRCNNLoss`); a number is added if the target has it.
+    pub name: String,
+    /// Where it goes, relative to the source file: a file (`loss.py`, `../losses.py`) or a
+    /// directory (`losses`, `../criterions`) that gets one file per component.
+    pub target: String,
+    pub doc: String,
+    /// The moved statements at indentation zero.
+    pub body: Vec<Line>,
+    /// What the function returns (`loss`), if anything.
+    pub returns: Option<String>,
+    /// The parameter that stands for the object the code came from (`self` → `model`).
+    pub owner: Option<String>,
+    /// Names bound in the function the code came from: free names among them are parameters.
+    pub locals: BTreeSet<String>,
+    /// The suggestion's title (`Extract the loss of `Net.forward` into ...`), without the
+    /// component name and target, which are appended.
+    pub action: String,
+}
+
+/// A refactoring ready to show and apply.
+pub struct Refactoring {
+    pub suggestion: Suggestion,
+    /// `None` when the code can be shown but not applied automatically (the import of the
+    /// new component cannot be written, or the call site cannot be rewritten).
+    pub fix: Option<Fix>,
+}
+
+/// The source-file side: given the expression that calls the component, the edits that
+/// replace the moved code and the call-site line shown to the user.
+pub type CallSite<'a> = dyn Fn(&str) -> Option<(Vec<Edit>, String)> + 'a;
+
+const WRAPPER: &str = "__dllint_extracted__";
+
+/// Build, verify and place a component.
+pub fn build(
+    cx: &ProjectContext<'_>,
+    file: &ParsedSource,
+    source_names: &ModuleNames,
+    component: Component,
+    call_site: &CallSite<'_>,
+) -> Result<Refactoring, String> {
+    // The code's free names, from the code as it will be written.
+    let mut probe = format!("def {WRAPPER}():\n");
+    probe.push_str(&indent(&component.body, "    "));
+    if let Some(returns) = &component.returns {
+        probe.push_str(&format!("    return {returns}\n"));
+    }
+    if component.body.iter().all(|l| l.text.trim().is_empty()) && component.returns.is_none() {
+        return Err("nothing to move".into());
+    }
+    let probe_parsed = parse_unchecked_source(&probe, PySourceType::Python);
+    if probe_parsed.has_syntax_errors() {
+        return Err(format!(
+            "the moved code does not parse: {}",
+            probe_parsed.errors()[0]
+        ));
+    }
+    let Some(Stmt::FunctionDef(def)) = probe_parsed.syntax().body.first() else {
+        return Err("the moved code does not parse".into());
+    };
+    let mut usage = names::analyze(&def.body, &[]);
+    usage.unsupported = usage
+        .unsupported
+        .filter(|why| !why.starts_with("a `return`"));
+    if let Some(why) = usage.unsupported {
+        return Err(format!("the moved code contains {why}"));
+    }
+
+    // Parameters, imports, builtins.
+    let mut params: Vec<String> = Vec::new();
+    let mut imports: Vec<String> = Vec::new();
+    let owner = component.owner.clone();
+    if let Some(owner) = &owner
+        && usage.free.iter().any(|f| f == owner)
+    {
+        params.push(owner.clone());
+    }
+    let runner_params = match &component.kind {
+        Kind::Runner(params) => Some(params.clone()),
+        _ => None,
+    };
+    let source_dir_same = target_in_same_dir(&component.target);
+    for free in &usage.free {
+        if Some(free) == owner.as_ref() {
+            continue;
+        }
+        if runner_params.is_some() && free == "self" {
+            continue;
+        }
+        let local = component.locals.contains(free);
+        let bindings = source_names.import_of(free);
+        if !local && !bindings.is_empty() {
+            if bindings.iter().any(|b| b.relative) && !source_dir_same {
+                return Err(format!("`{free}` comes from a relative import"));
+            }
+            for binding in bindings {
+                if !imports.contains(&binding.line) {
+                    imports.push(binding.line.clone());
+                }
+            }
+        } else if !local && !source_names.bound.contains(free) && is_builtin(free) {
+        } else if runner_params.is_some() {
+            return Err(format!(
+                "the loop reads `{free}`, which is not passed to the Runner"
+            ));
+        } else {
+            params.push(free.clone());
+        }
+    }
+    if let Some(runner) = &runner_params {
+        params = runner.clone();
+    }
+
+    // The base class and the name.
+    let mut base = String::new();
+    if component.kind == Kind::TorchModule {
+        let torch_nn = source_names
+            .imports
+            .iter()
+            .find(|i| i.qualified == "torch.nn" && !i.relative);
+        let (line, expr) = match torch_nn {
+            Some(i) => (i.line.clone(), format!("{}.Module", i.local)),
+            None if !params.iter().any(|p| p == "nn") && !usage.bound.contains("nn") => {
+                ("from torch import nn".to_string(), "nn.Module".to_string())
+            }
+            None => ("import torch".to_string(), "torch.nn.Module".to_string()),
+        };
+        if !imports.contains(&line) {
+            imports.push(line);
+        }
+        base = format!("({expr})");
+    }
+    let import_names: BTreeSet<String> = imports.iter().filter_map(|l| bound_by(l)).collect();
+    if let Some(clash) = params.iter().find(|p| import_names.contains(*p)) {
+        return Err(format!("parameter `{clash}` has the name of an import"));
+    }
+
+    let target = Target::resolve(cx, &component.target, &component.name)?;
+    let name = target.free_name(&component.name, source_names)?;
+    let target = if target.is_dir {
+        Target::resolve(cx, &component.target, &name)?
+    } else {
+        target
+    };
+
+    // The code.
+    imports.sort_by_key(|l| (l.starts_with("from "), l.clone()));
+    let mut code = String::new();
+    for line in &imports {
+        code.push_str(line);
+        code.push('\n');
+    }
+    if !imports.is_empty() {
+        code.push_str("\n\n");
+    }
+    let signature = params.join(", ");
+    let returns: Vec<Line> = component
+        .returns
+        .as_ref()
+        .map(|r| Line::code(format!("return {r}\n")))
+        .into_iter()
+        .collect();
+    match &component.kind {
+        Kind::TorchModule | Kind::Callable => {
+            let method = if component.kind == Kind::TorchModule {
+                "forward"
+            } else {
+                "__call__"
+            };
+            let comma = if signature.is_empty() { "" } else { ", " };
+            code.push_str(&format!(
+                "class {name}{base}:\n    \"\"\"{}\"\"\"\n\n    def {method}(self{comma}{signature}):\n",
+                component.doc
+            ));
+            code.push_str(&indent(&component.body, "        "));
+            code.push_str(&indent(&returns, "        "));
+        }
+        Kind::Function => {
+            code.push_str(&format!(
+                "def {name}({signature}):\n    \"\"\"{}\"\"\"\n",
+                component.doc
+            ));
+            code.push_str(&indent(&component.body, "    "));
+            code.push_str(&indent(&returns, "    "));
+        }
+        Kind::Runner(_) => {
+            let comma = if signature.is_empty() { "" } else { ", " };
+            code.push_str(&format!(
+                "class {name}:\n    \"\"\"{}\"\"\"\n\n    def __init__(self{comma}{signature}):\n",
+                component.doc
+            ));
+            if params.is_empty() {
+                code.push_str("        pass\n");
+            }
+            for p in &params {
+                code.push_str(&format!("        self.{p} = {p}\n"));
+            }
+            code.push_str("\n    def run(self):\n");
+            code.push_str(&indent(&component.body, "        "));
+            code.push_str(&indent(&returns, "        "));
+        }
+    }
+    verify(&code)?;
+
+    // The call site.
+    let args: Vec<String> = params
+        .iter()
+        .map(|p| {
+            if Some(p) == owner.as_ref() {
+                "self".to_string()
+            } else {
+                p.clone()
+            }
+        })
+        .collect();
+    let call = match &component.kind {
+        Kind::TorchModule | Kind::Callable => format!("{name}()({})", args.join(", ")),
+        Kind::Function => format!("{name}({})", args.join(", ")),
+        Kind::Runner(_) => format!("{name}({}).run()", args.join(", ")),
+    };
+    let title = format!("{} into `{name}` in `{}`", component.action, target.display);
+    let suggestion = |call_line: Option<String>| Suggestion {
+        title: title.clone(),
+        target_file: target.display.clone(),
+        code: code.clone(),
+        call: call_line,
+    };
+    let Some((mut edits, call_line)) = call_site(&call) else {
+        return Ok(Refactoring {
+            suggestion: suggestion(None),
+            fix: None,
+        });
+    };
+    let Some(import) = import_line(cx, &target, &name) else {
+        return Ok(Refactoring {
+            suggestion: suggestion(Some(call_line)),
+            fix: None,
+        });
+    };
+    if source_names.bound.contains(&name) {
+        return Err(format!("`{name}` is already bound in the file"));
+    }
+    edits.push(Edit::insertion(
+        source_names.import_at,
+        format!("{import}\n"),
+    ));
+    // The call parses; the whole rewritten file is parsed again when the fix is applied
+    // (`fix::driver` refuses a result that does not parse), not for every finding here.
+    if ruff_python_parser::parse_expression(&call).is_err() {
+        return Err("the call does not parse".into());
+    }
+    let _ = file;
+    let other = target.edits(&code)?;
+    Ok(Refactoring {
+        suggestion: suggestion(Some(call_line)),
+        fix: Some(Fix::unsafe_edits(title.clone(), edits).with_other_file(other)),
+    })
+}
+
+/// One line of moved code (ending with `\n`): code at indentation zero, or a line inside a
+/// multi-line string, which is content and is never re-indented.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    pub text: String,
+    pub verbatim: bool,
+}
+
+impl Line {
+    pub fn code(text: impl Into<String>) -> Line {
+        Line {
+            text: text.into(),
+            verbatim: false,
+        }
+    }
+}
+
+fn indent(lines: &[Line], prefix: &str) -> String {
+    let mut out = String::new();
+    for line in lines {
+        if line.verbatim {
+            out.push_str(&line.text);
+        } else if line.text.trim().is_empty() {
+            out.push('\n');
+        } else {
+            out.push_str(prefix);
+            out.push_str(&line.text);
+        }
+        if !out.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// The name an import line binds.
+fn bound_by(line: &str) -> Option<String> {
+    let last = line.rsplit([',', ' ']).next()?;
+    if line.starts_with("import ") && !line.contains(" as ") {
+        return line["import ".len()..]
+            .split('.')
+            .next()
+            .map(str::to_string);
+    }
+    Some(last.to_string())
+}
+
+/// The generated snippet parses, and every function in it reads only its parameters, its
+/// locals, the snippet's imports and builtins.
+pub fn verify(code: &str) -> Result<(), String> {
+    let parsed = parse_unchecked_source(code, PySourceType::Python);
+    if parsed.has_syntax_errors() {
+        return Err(format!(
+            "the generated code does not parse: {}",
+            parsed.errors()[0]
+        ));
+    }
+    let module: &ModModule = parsed.syntax();
+    let imported = ModuleNames::of(code, module);
+    let mut functions: Vec<&ruff_python_ast::StmtFunctionDef> = Vec::new();
+    for stmt in &module.body {
+        match stmt {
+            Stmt::FunctionDef(def) => functions.push(def),
+            Stmt::ClassDef(class) => functions.extend(class.body.iter().filter_map(|s| match s {
+                Stmt::FunctionDef(def) => Some(def),
+                _ => None,
+            })),
+            _ => {}
+        }
+    }
+    if functions.is_empty() {
+        return Err("the generated code defines nothing".into());
+    }
+    for def in functions {
+        let params: Vec<&str> = def.parameters.iter().map(|p| p.name().as_str()).collect();
+        let usage = names::analyze(&def.body, &params);
+        if let Some(why) = usage
+            .unsupported
+            .filter(|why| !why.starts_with("a `return`"))
+        {
+            return Err(format!("the generated code contains {why}"));
+        }
+        for free in &usage.free {
+            if !imported.imports.iter().any(|i| &i.local == free) && !is_builtin(free) {
+                return Err(format!(
+                    "the generated code reads `{free}`, which it does not bind"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn target_in_same_dir(target: &str) -> bool {
+    !target.starts_with("../") && !target.contains('/') && target.ends_with(".py")
+}
+
+/// Where the component is written.
+struct Target {
+    /// Path as the source file is given (relative to the working directory or absolute).
+    path: PathBuf,
+    absolute: PathBuf,
+    /// Relative to the source file, for messages (`loss.py`, `../../loss/bert_loss.py`).
+    display: String,
+    /// The target is a directory: one file per component.
+    is_dir: bool,
+    /// The current text, if the file exists.
+    text: Option<String>,
+    /// Up-levels and dotted module path from the source's directory.
+    ups: usize,
+    module: String,
+}
+
+impl Target {
+    fn resolve(cx: &ProjectContext<'_>, target: &str, name: &str) -> Result<Target, String> {
+        let file = cx.project_file();
+        let is_dir = !target.ends_with(".py");
+        let relative = if is_dir {
+            format!("{}/{}.py", target.trim_end_matches('/'), snake_case(name))
+        } else {
+            target.to_string()
+        };
+        let path = beside(&file.path, &relative);
+        let absolute = beside(&file.absolute, &relative);
+        if absolute == file.absolute {
+            return Err("the component would go into the file itself".into());
+        }
+        let text = match cx.index.file_by_path(&absolute) {
+            Some(id) => match &cx.index.file(id).text {
+                Some(text) => Some(text.text().to_string()),
+                None => crate::source::read_file(&absolute).ok(),
+            },
+            None => {
+                if absolute.exists() {
+                    Some(
+                        crate::source::read_file(&absolute)
+                            .map_err(|e| format!("cannot read {}: {e}", absolute.display()))?,
+                    )
+                } else {
+                    None
+                }
+            }
+        };
+        let ups = relative.matches("../").count();
+        let module = relative
+            .trim_start_matches("../")
+            .trim_end_matches(".py")
+            .replace('/', ".");
+        Ok(Target {
+            path,
+            absolute,
+            display: relative,
+            is_dir,
+            text,
+            ups,
+            module,
+        })
+    }
+
+    /// `name`, or `name2`, `name3`, ... if the target or the source already binds it.
+    fn free_name(&self, name: &str, source: &ModuleNames) -> Result<String, String> {
+        let taken = match &self.text {
+            Some(text) => {
+                let parsed = ParsedSource::parse(
+                    std::sync::Arc::new(SourceText::new(text.clone())),
+                    &self.absolute,
+                )
+                .ok_or_else(|| format!("{} does not parse", self.display))?;
+                ModuleNames::of(parsed.text(), parsed.module()).bound
+            }
+            None => BTreeSet::new(),
+        };
+        (1..10)
+            .map(|i| {
+                if i == 1 {
+                    name.to_string()
+                } else {
+                    format!("{name}{i}")
+                }
+            })
+            .find(|n| !taken.contains(n) && !source.bound.contains(n))
+            .ok_or_else(|| format!("no free name for `{name}`"))
+    }
+
+    /// The edits that write `code` into the target: a new file, or the imports it lacks after
+    /// the target's imports and the definition at its end.
+    fn edits(&self, code: &str) -> Result<FileEdits, String> {
+        let Some(text) = &self.text else {
+            return Ok(FileEdits {
+                path: self.path.clone(),
+                create: true,
+                edits: vec![Edit::insertion(TextSize::new(0), code.to_string())],
+            });
+        };
+        let parsed = ParsedSource::parse(
+            std::sync::Arc::new(SourceText::new(text.clone())),
+            &self.absolute,
+        )
+        .ok_or_else(|| format!("{} does not parse", self.display))?;
+        let names = ModuleNames::of(parsed.text(), parsed.module());
+        let existing: BTreeSet<&str> = names.imports.iter().map(|i| i.line.as_str()).collect();
+        let mut import_lines = String::new();
+        let mut definition = String::new();
+        let mut in_imports = true;
+        for line in code.split_inclusive('\n') {
+            let is_import = line.starts_with("import ") || line.starts_with("from ");
+            if in_imports && is_import {
+                let line_text = line.trim_end();
+                if existing.contains(line_text) {
+                    continue;
+                }
+                if let Some(bound) = bound_by(line_text)
+                    && names.bound.contains(&bound)
+                {
+                    return Err(format!(
+                        "{} already binds `{bound}` differently",
+                        self.display
+                    ));
+                }
+                import_lines.push_str(line);
+            } else if in_imports && line.trim().is_empty() {
+                continue;
+            } else {
+                in_imports = false;
+                definition.push_str(line);
+            }
+        }
+        let trailing = text.len() - text.trim_end_matches(['\n', '\r']).len();
+        let newlines = text[text.len() - trailing..].matches('\n').count();
+        let separator = if text.trim().is_empty() {
+            String::new()
+        } else {
+            "\n".repeat(3usize.saturating_sub(newlines))
+        };
+        let mut edits = Vec::new();
+        if !import_lines.is_empty() {
+            edits.push(Edit::insertion(names.import_at, import_lines));
+        }
+        edits.push(Edit::insertion(
+            TextSize::try_from(text.len()).unwrap_or_default(),
+            format!("{separator}{definition}"),
+        ));
+        let after = apply_edits(text, &edits);
+        if !parses(&after, &self.absolute) {
+            return Err(format!(
+                "{} would not parse with the component",
+                self.display
+            ));
+        }
+        Ok(FileEdits {
+            path: self.path.clone(),
+            create: false,
+            edits,
+        })
+    }
+}
+
+/// `from .loss import X` (in a package) or `from loss import X` (a script directory), or
+/// `None` when the target cannot be imported from the source (above a script directory).
+fn import_line(cx: &ProjectContext<'_>, target: &Target, name: &str) -> Option<String> {
+    let package = cx.facts().package.as_deref();
+    match (package, target.ups) {
+        (Some(_), 0) => Some(format!("from .{} import {name}", target.module)),
+        (Some(package), ups) if package.split('.').count() > ups => Some(format!(
+            "from {}{} import {name}",
+            ".".repeat(ups + 1),
+            target.module
+        )),
+        (None, 0) => Some(format!("from {} import {name}", target.module)),
+        _ => None,
+    }
+}
+
+/// True if `path` names a Python source file type dllint parses.
+#[allow(dead_code)]
+fn is_python(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "py" || e == "pyi")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verification_catches_unbound_names() {
+        assert!(verify("import torch\n\n\ndef f(x):\n    return torch.relu(x) + len(x)\n").is_ok());
+        let err = verify("def f(x):\n    return y + x\n").unwrap_err();
+        assert!(err.contains("`y`"), "{err}");
+        assert!(verify("def f(x:\n").is_err());
+    }
+
+    #[test]
+    fn indents_code_but_not_blank_or_string_lines() {
+        let lines = [
+            Line::code("a = '''x\n"),
+            Line {
+                text: "y'''\n".into(),
+                verbatim: true,
+            },
+            Line::code("\n"),
+            Line::code("b = 2\n"),
+        ];
+        assert_eq!(indent(&lines, "    "), "    a = '''x\ny'''\n\n    b = 2\n");
+    }
+}

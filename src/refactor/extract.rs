@@ -1,0 +1,334 @@
+//! The extract refactorings the coupling rules offer:
+//!
+//! - [`value`]: the expression that computes a value (a loss, an optimizer), together with
+//!   the statements before it that exist only to compute it (the backward slice within its
+//!   block), moved into a component; the expression is replaced by a call to it. The moved
+//!   code's free variables become the component's parameters (`self` becomes `model`).
+//! - [`runner`]: a module-level training loop moved into the `run` method of a Runner class
+//!   whose constructor takes the loop's dependencies (model, optimizer, loss, loader).
+//!
+//! Both go through [`component::build`], which verifies the generated code.
+
+use std::collections::BTreeSet;
+
+use ruff_python_ast::visitor::{self, Visitor};
+use ruff_python_ast::{Expr, Stmt};
+use ruff_text_size::{Ranged, TextRange};
+
+use crate::diagnostic::{Diagnostic, Edit};
+use crate::fix::edits::{delete_stmt, indentation, multiline_strings};
+use crate::project::ProjectContext;
+
+use super::component::{self, Component, Kind, Refactoring};
+use super::names::{self, Usage};
+use super::{Line, ModuleNames, child_bodies, debug_skip, enclosing_function, locate, moved_lines};
+
+/// What to extract and how to call the result.
+pub struct Request {
+    /// The expression computing the value (or the statement `x = value` / `return value`).
+    pub site: TextRange,
+    pub kind: Kind,
+    /// The preferred component name (`FasterRCNNLoss`).
+    pub name: String,
+    /// Where the component goes, relative to the file (`loss.py`, `../criterions`).
+    pub target: String,
+    pub doc: String,
+    /// The start of the title, e.g. "Extract the loss of `Net.forward`".
+    pub action: String,
+}
+
+/// Attach the refactoring to `diagnostic` when it can be generated and verified; otherwise
+/// the finding keeps its prose help.
+pub fn attach(
+    cx: &ProjectContext<'_>,
+    diagnostic: Diagnostic,
+    result: Result<Refactoring, String>,
+) -> Diagnostic {
+    match result {
+        Ok(refactoring) => {
+            let mut diagnostic = diagnostic.with_suggestion(refactoring.suggestion);
+            if diagnostic.fix.is_none() {
+                diagnostic.fix = refactoring.fix;
+            }
+            diagnostic
+        }
+        Err(why) => {
+            debug_skip(cx, diagnostic.rule.code, &why);
+            diagnostic
+        }
+    }
+}
+
+/// True if the file imports PyTorch (the component is then an `nn.Module`).
+pub fn uses_torch(cx: &ProjectContext<'_>) -> bool {
+    cx.parsed().is_some_and(|parsed| {
+        ModuleNames::of(parsed.text(), parsed.module())
+            .imports
+            .iter()
+            .any(|i| i.qualified == "torch" || i.qualified.starts_with("torch."))
+    })
+}
+
+/// Extract the value computed at `request.site`.
+pub fn value(cx: &ProjectContext<'_>, request: Request) -> Result<Refactoring, String> {
+    let parsed = cx.parsed().ok_or("the file cannot be parsed again")?;
+    let text = parsed.text();
+    let module = parsed.module();
+    let (function, _) = enclosing_function(&module.body, request.site);
+    let (block, params): (&[Stmt], Vec<&str>) = match function {
+        Some(function) => (
+            &function.body,
+            function
+                .parameters
+                .iter()
+                .map(|p| p.name().as_str())
+                .collect(),
+        ),
+        None => (&module.body, Vec::new()),
+    };
+    let path = locate(block, request.site);
+    let step = *path.last().ok_or("the value is not in a statement")?;
+    let stmt = step.stmt();
+    if !child_bodies(stmt).is_empty() {
+        return Err("the value is computed in a compound statement's header".into());
+    }
+    // The expression to replace.
+    let expr = if stmt.range() == request.site {
+        match stmt {
+            Stmt::Assign(s) => &*s.value,
+            Stmt::AnnAssign(s) => s.value.as_deref().ok_or("an annotation without a value")?,
+            Stmt::Return(s) => s.value.as_deref().ok_or("a bare `return`")?,
+            _ => return Err("the value is not an expression".into()),
+        }
+    } else {
+        find_expr(stmt, request.site).ok_or("the value is not an expression")?
+    };
+    if matches!(expr, Expr::Starred(_) | Expr::Slice(_)) {
+        return Err("the value is not a plain expression".into());
+    }
+    // Which names the whole function binds or reads where (to check helpers are private).
+    let whole = names::analyze(block, &params);
+    let mut locals: BTreeSet<String> = whole.bound.clone();
+    locals.extend(params.iter().map(|p| p.to_string()));
+
+    let mut expr_usage = Usage::default();
+    names::analyze_expr(&mut expr_usage, expr);
+    if let Some(why) = expr_usage.unsupported {
+        return Err(format!("the value contains {why}"));
+    }
+    let mut needed: BTreeSet<String> = expr_usage.reads.clone();
+    // The backward slice: earlier statements of the same block that only feed the value.
+    let mut helpers: Vec<&Stmt> = Vec::new();
+    let mut moved: Vec<TextRange> = vec![expr.range()];
+    for sibling in step.body[..step.index].iter().rev() {
+        let usage = names::analyze(std::iter::once(sibling), &[]);
+        let feeds = usage.bound.iter().any(|b| needed.contains(b));
+        let movable =
+            matches!(sibling, Stmt::Assign(_) | Stmt::AnnAssign(_)) && usage.unsupported.is_none();
+        if feeds && movable {
+            let mut inside = moved.clone();
+            inside.push(sibling.range());
+            let private = usage.bound.iter().all(|b| {
+                whole
+                    .occurrences
+                    .iter()
+                    .filter(|(n, _)| n == b)
+                    .all(|(_, r)| inside.iter().any(|m| m.contains_range(*r)))
+            });
+            if private {
+                helpers.push(sibling);
+                moved.push(sibling.range());
+                needed.extend(usage.reads.iter().cloned());
+                continue;
+            }
+        }
+        if feeds || usage.bound.iter().any(|b| needed.contains(b)) {
+            // A statement we keep binds a name the moved code reads: stop here, moving code
+            // above it would change what it sees.
+            break;
+        }
+    }
+    helpers.reverse();
+
+    // `self` becomes the component's `model` parameter.
+    let owner = ["model", "module", "net"]
+        .into_iter()
+        .find(|o| !whole.reads.contains(*o) && !whole.bound.contains(*o) && !params.contains(o))
+        .ok_or("no free name for the model parameter")?
+        .to_string();
+    let mut renames: Vec<Edit> = Vec::new();
+    let mut moved_usage = names::analyze(helpers.iter().copied(), &[]);
+    names::analyze_expr(&mut moved_usage, expr);
+    for (name, range) in &moved_usage.occurrences {
+        if name == "self" {
+            renames.push(Edit::replacement(*range, owner.clone()));
+        }
+    }
+    renames.sort_by_key(|e| e.range.start());
+
+    let mut body: Vec<Line> = Vec::new();
+    for helper in &helpers {
+        let strings = multiline_strings(text, std::slice::from_ref(*helper));
+        let from = indentation(text, helper.start());
+        body.extend(
+            moved_lines(text, helper.range(), &renames, from, &strings)
+                .ok_or("a rename spans lines")?,
+        );
+    }
+    let returns = renamed(text, expr.range(), &renames);
+    let returns = if returns.contains('\n') {
+        format!("({})", returns.replace("\r\n", "\n"))
+    } else {
+        returns
+    };
+    let component = Component {
+        kind: request.kind,
+        name: request.name,
+        target: request.target,
+        doc: request.doc,
+        body,
+        returns: Some(returns),
+        owner: Some(owner),
+        locals,
+        action: request.action,
+    };
+    let names = ModuleNames::of(text, module);
+    let expr_range = expr.range();
+    let stmt_range = stmt.range();
+    let call_site = |call: &str| -> Option<(Vec<Edit>, String)> {
+        let mut edits = vec![Edit::replacement(expr_range, call.to_string())];
+        for helper in &helpers {
+            edits.push(delete_stmt(text, helper.range(), false)?);
+        }
+        let shown = format!(
+            "{}{call}{}",
+            &text[TextRange::new(stmt_range.start(), expr_range.start())],
+            &text[TextRange::new(expr_range.end(), stmt_range.end())]
+        );
+        let shown = shown.lines().next().unwrap_or_default().to_string();
+        Some((edits, shown))
+    };
+    component::build(cx, parsed, &names, component, &call_site)
+}
+
+/// Extract the module-level loop at `header` (the range of the loop's header, as the
+/// finding reports it) into a Runner.
+pub fn runner(
+    cx: &ProjectContext<'_>,
+    header: TextRange,
+    target: &str,
+) -> Result<Refactoring, String> {
+    let parsed = cx.parsed().ok_or("the file cannot be parsed again")?;
+    let text = parsed.text();
+    let module = parsed.module();
+    let path = locate(&module.body, header);
+    // The outermost loop containing the header, at module level or under `if __name__`.
+    let step = *path
+        .iter()
+        .find(|s| matches!(s.stmt(), Stmt::For(_) | Stmt::While(_)))
+        .ok_or("the loop is not a statement")?;
+    let lp = step.stmt();
+    let usage = names::analyze(std::iter::once(lp), &[]);
+    if let Some(why) = usage.unsupported {
+        return Err(format!("the loop contains {why}"));
+    }
+    let names = ModuleNames::of(text, module);
+    // Dependencies: names the loop reads before binding them that are neither imports nor
+    // builtins nor module-level functions and classes (those are imported by the component).
+    let mut params: Vec<String> = Vec::new();
+    for free in &usage.free {
+        let imported = !names.import_of(free).is_empty();
+        let defined = module.body.iter().any(|s| match s {
+            Stmt::FunctionDef(d) => d.name.as_str() == free,
+            Stmt::ClassDef(c) => c.name.as_str() == free,
+            _ => false,
+        });
+        if defined {
+            return Err(format!("the loop calls `{free}`, defined in the same file"));
+        }
+        if !imported && !names::is_builtin(free) {
+            params.push(free.clone());
+        }
+    }
+    // Names the loop binds that later module code reads stay module-level results: not
+    // supported (the Runner would have to return them).
+    let after: Vec<&Stmt> = step.body[step.index + 1..].iter().collect();
+    let later = names::analyze(after.iter().copied(), &[]);
+    if let Some(out) = usage.bound.iter().find(|b| later.reads.contains(*b)) {
+        return Err(format!("code after the loop reads `{out}`"));
+    }
+    let mut renames: Vec<Edit> = usage
+        .occurrences
+        .iter()
+        .filter(|(n, _)| params.contains(n))
+        .map(|(n, r)| Edit::replacement(*r, format!("self.{n}")))
+        .collect();
+    renames.sort_by_key(|e| e.range.start());
+    let strings = multiline_strings(text, std::slice::from_ref(lp));
+    let from = indentation(text, lp.start());
+    let body =
+        moved_lines(text, lp.range(), &renames, from, &strings).ok_or("a rename spans lines")?;
+    let component = Component {
+        kind: Kind::Runner(params),
+        name: "Runner".into(),
+        target: target.into(),
+        doc: "Runs the training loop; its dependencies are given to the constructor.".into(),
+        body,
+        returns: None,
+        owner: None,
+        locals: BTreeSet::new(),
+        action: "Extract the module-level training loop".into(),
+    };
+    let lp_range = lp.range();
+    let call_site = |call: &str| -> Option<(Vec<Edit>, String)> {
+        Some((
+            vec![Edit::replacement(lp_range, call.to_string())],
+            call.to_string(),
+        ))
+    };
+    component::build(cx, parsed, &names, component, &call_site)
+}
+
+/// The text of `range` with the renames inside it applied.
+fn renamed(text: &str, range: TextRange, renames: &[Edit]) -> String {
+    let mut out = String::new();
+    let mut last = range.start();
+    for edit in renames.iter().filter(|e| range.contains_range(e.range)) {
+        out.push_str(&text[TextRange::new(last, edit.range.start())]);
+        out.push_str(&edit.content);
+        last = edit.range.end();
+    }
+    out.push_str(&text[TextRange::new(last, range.end())]);
+    out
+}
+
+/// The expression of `stmt` with exactly `range`.
+fn find_expr(stmt: &Stmt, range: TextRange) -> Option<&Expr> {
+    struct Finder<'a> {
+        range: TextRange,
+        found: Option<&'a Expr>,
+    }
+    impl<'a> Visitor<'a> for Finder<'a> {
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            if self.found.is_some() {
+                return;
+            }
+            if expr.range() == self.range {
+                self.found = Some(expr);
+                return;
+            }
+            if expr.range().contains_range(self.range) {
+                visitor::walk_expr(self, expr);
+            }
+        }
+        fn visit_stmt(&mut self, stmt: &'a Stmt) {
+            if matches!(stmt, Stmt::FunctionDef(_) | Stmt::ClassDef(_)) {
+                return;
+            }
+            visitor::walk_stmt(self, stmt);
+        }
+    }
+    let mut finder = Finder { range, found: None };
+    visitor::walk_stmt(&mut finder, stmt);
+    finder.found
+}

@@ -1,0 +1,483 @@
+//! Refactorings generated from the user's code: a Loss component extracted from a model or a
+//! training loop (`DL101`–`DL104`), a Runner extracted from a module-level loop (`DL107`), an
+//! optimizer factory moved out of a model (`DL105`).
+//!
+//! Project rules see facts, not syntax trees; a rule that reports a finding asks for a
+//! refactoring here, and only then is the file parsed again (once per file, see
+//! [`ProjectContext::parsed`]). Every generated snippet is verified before it is offered: it
+//! parses, and every name it reads is a parameter, a local, an import it adds or a builtin;
+//! the rewritten call site parses too. Otherwise the finding keeps its prose help only.
+
+pub mod component;
+pub mod extract;
+pub mod names;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ruff_python_ast::{ModModule, PySourceType, Stmt, StmtClassDef, StmtFunctionDef};
+use ruff_python_parser::{Parsed, parse_unchecked_source};
+use ruff_text_size::{Ranged, TextRange};
+
+use crate::project::ProjectContext;
+use crate::semantic::index::ProjectFile;
+use crate::source::SourceText;
+
+pub use component::{Line, Refactoring};
+
+/// A file's text and its syntax tree, parsed again for a refactoring.
+pub struct ParsedSource {
+    pub source: Arc<SourceText>,
+    parsed: Parsed<ModModule>,
+}
+
+impl ParsedSource {
+    /// Parse `file` again: its in-memory text, or the file on disk. `None` if it cannot be
+    /// read, does not parse cleanly, or nests too deeply.
+    pub fn of(file: &ProjectFile) -> Option<ParsedSource> {
+        let source = match &file.text {
+            Some(text) => text.clone(),
+            None => Arc::new(SourceText::new(
+                crate::source::read_file(&file.absolute).ok()?,
+            )),
+        };
+        Self::parse(source, &file.absolute)
+    }
+
+    pub fn parse(source: Arc<SourceText>, path: &Path) -> Option<ParsedSource> {
+        let parsed = parse_unchecked_source(source.text(), PySourceType::from(path));
+        if crate::checker::is_too_deep(&parsed) {
+            std::mem::forget(parsed);
+            return None;
+        }
+        if parsed.has_syntax_errors() {
+            return None;
+        }
+        Some(ParsedSource { source, parsed })
+    }
+
+    pub fn text(&self) -> &str {
+        self.source.text()
+    }
+
+    pub fn module(&self) -> &ModModule {
+        self.parsed.syntax()
+    }
+}
+
+/// A module-level import binding of a file: the local name, what it names, and the import
+/// statement that binds it, rewritten to bind only that name.
+#[derive(Debug, Clone)]
+pub struct ImportBinding {
+    pub local: String,
+    pub qualified: String,
+    pub line: String,
+    pub relative: bool,
+}
+
+/// What the module level of a file binds.
+#[derive(Debug, Default)]
+pub struct ModuleNames {
+    pub imports: Vec<ImportBinding>,
+    /// Every name bound at module level (imports, definitions, assignments).
+    pub bound: BTreeSet<String>,
+    /// Where an import can be inserted: after the last module-level import (or after the
+    /// docstring and `__future__` imports), at the start of a line.
+    pub import_at: ruff_text_size::TextSize,
+}
+
+impl ModuleNames {
+    pub fn of(text: &str, module: &ModModule) -> ModuleNames {
+        let mut names = ModuleNames::default();
+        let mut last_import = None;
+        let mut preamble_end = None;
+        for (i, stmt) in module.body.iter().enumerate() {
+            let is_docstring =
+                i == 0 && matches!(stmt, Stmt::Expr(e) if e.value.is_string_literal_expr());
+            if is_docstring {
+                preamble_end = Some(stmt.end());
+            }
+            collect_module_bindings(text, stmt, &mut names, &mut last_import, 0);
+        }
+        let at = last_import.or(preamble_end);
+        names.import_at = match at {
+            Some(end) => crate::fix::edits::line_end_with_newline(text, end),
+            None => module
+                .body
+                .first()
+                .map_or(ruff_text_size::TextSize::new(0), |s| {
+                    crate::fix::edits::line_start(text, s.start())
+                }),
+        };
+        names
+    }
+
+    pub fn import_of(&self, local: &str) -> Vec<&ImportBinding> {
+        self.imports.iter().filter(|i| i.local == local).collect()
+    }
+
+    /// The qualified name an expression's head refers to through the imports (`F.mse_loss`
+    /// → `torch.nn.functional.mse_loss`).
+    pub fn resolve(&self, expr: &ruff_python_ast::Expr) -> Option<String> {
+        let name = ruff_python_ast::name::UnqualifiedName::from_expr(expr)?;
+        let segments = name.segments();
+        let head = self.imports.iter().rev().find(|i| i.local == segments[0])?;
+        let mut qualified = head.qualified.clone();
+        for segment in &segments[1..] {
+            qualified.push('.');
+            qualified.push_str(segment);
+        }
+        Some(qualified)
+    }
+}
+
+fn collect_module_bindings(
+    text: &str,
+    stmt: &Stmt,
+    names: &mut ModuleNames,
+    last_import: &mut Option<ruff_text_size::TextSize>,
+    depth: usize,
+) {
+    match stmt {
+        Stmt::Import(import) => {
+            if depth == 0 {
+                *last_import = Some(stmt.end());
+            }
+            for alias in &import.names {
+                let (local, qualified) = match &alias.asname {
+                    Some(asname) => (asname.to_string(), alias.name.to_string()),
+                    None => {
+                        let head = alias.name.as_str().split('.').next().unwrap_or_default();
+                        (head.to_string(), head.to_string())
+                    }
+                };
+                names.bound.insert(local.clone());
+                names.imports.push(ImportBinding {
+                    local,
+                    qualified,
+                    line: format!("import {}", &text[alias.range()]),
+                    relative: false,
+                });
+            }
+        }
+        Stmt::ImportFrom(import) => {
+            if depth == 0 {
+                *last_import = Some(stmt.end());
+            }
+            let module = import.module.as_ref().map_or("", |m| m.as_str());
+            let dots = ".".repeat(import.level as usize);
+            for alias in &import.names {
+                let local = alias.asname.as_ref().unwrap_or(&alias.name).to_string();
+                if local == "*" {
+                    continue;
+                }
+                names.bound.insert(local.clone());
+                let qualified = if module.is_empty() {
+                    alias.name.to_string()
+                } else {
+                    format!("{module}.{}", alias.name)
+                };
+                names.imports.push(ImportBinding {
+                    local,
+                    qualified,
+                    line: format!("from {dots}{module} import {}", &text[alias.range()]),
+                    relative: import.level > 0,
+                });
+            }
+        }
+        Stmt::FunctionDef(def) => {
+            names.bound.insert(def.name.to_string());
+        }
+        Stmt::ClassDef(class) => {
+            names.bound.insert(class.name.to_string());
+        }
+        // Conditional and guarded imports (`try: import x`) bind at module level too.
+        Stmt::Try(t) if depth < 2 => {
+            for s in t.body.iter().chain(&t.orelse).chain(&t.finalbody) {
+                collect_module_bindings(text, s, names, last_import, depth + 1);
+            }
+            for handler in &t.handlers {
+                let ruff_python_ast::ExceptHandler::ExceptHandler(h) = handler;
+                for s in &h.body {
+                    collect_module_bindings(text, s, names, last_import, depth + 1);
+                }
+            }
+        }
+        Stmt::If(i) if depth < 2 => {
+            for s in i
+                .body
+                .iter()
+                .chain(i.elif_else_clauses.iter().flat_map(|c| &c.body))
+            {
+                collect_module_bindings(text, s, names, last_import, depth + 1);
+            }
+        }
+        other => {
+            let usage = names::analyze(std::iter::once(other), &[]);
+            names.bound.extend(usage.bound);
+        }
+    }
+}
+
+/// The innermost function containing `range`, and the class it is a method of.
+pub fn enclosing_function(
+    body: &[Stmt],
+    range: TextRange,
+) -> (Option<&StmtFunctionDef>, Option<&StmtClassDef>) {
+    fn walk<'a>(
+        body: &'a [Stmt],
+        range: TextRange,
+        class: Option<&'a StmtClassDef>,
+        found: &mut (Option<&'a StmtFunctionDef>, Option<&'a StmtClassDef>),
+    ) {
+        for stmt in body {
+            if !stmt.range().contains_range(range) {
+                continue;
+            }
+            match stmt {
+                Stmt::FunctionDef(def) => {
+                    *found = (Some(def), class);
+                    walk(&def.body, range, None, found);
+                }
+                Stmt::ClassDef(def) => walk(&def.body, range, Some(def), found),
+                other => {
+                    for b in child_bodies(other) {
+                        walk(b, range, class, found);
+                    }
+                }
+            }
+        }
+    }
+    let mut found = (None, None);
+    walk(body, range, None, &mut found);
+    found
+}
+
+/// The statement lists directly inside a compound statement (not function or class bodies).
+pub fn child_bodies(stmt: &Stmt) -> Vec<&[Stmt]> {
+    match stmt {
+        Stmt::If(s) => std::iter::once(&s.body[..])
+            .chain(s.elif_else_clauses.iter().map(|c| &c.body[..]))
+            .collect(),
+        Stmt::For(s) => vec![&s.body, &s.orelse],
+        Stmt::While(s) => vec![&s.body, &s.orelse],
+        Stmt::With(s) => vec![&s.body],
+        Stmt::Try(s) => {
+            let mut out: Vec<&[Stmt]> = vec![&s.body];
+            for handler in &s.handlers {
+                let ruff_python_ast::ExceptHandler::ExceptHandler(h) = handler;
+                out.push(&h.body);
+            }
+            out.push(&s.orelse);
+            out.push(&s.finalbody);
+            out
+        }
+        Stmt::Match(s) => s.cases.iter().map(|c| &c.body[..]).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// One step of a path to a statement: `body[index]` contains the target.
+#[derive(Clone, Copy)]
+pub struct Step<'a> {
+    pub body: &'a [Stmt],
+    pub index: usize,
+}
+
+impl<'a> Step<'a> {
+    pub fn stmt(&self) -> &'a Stmt {
+        &self.body[self.index]
+    }
+}
+
+/// The path from `body` down to the innermost statement containing `range` (not entering
+/// function or class definitions).
+pub fn locate(body: &[Stmt], range: TextRange) -> Vec<Step<'_>> {
+    let mut path = Vec::new();
+    let mut current = body;
+    while let Some(index) = current.iter().position(|s| s.range().contains_range(range)) {
+        path.push(Step {
+            body: current,
+            index,
+        });
+        let stmt = &current[index];
+        if stmt.range() == range {
+            break;
+        }
+        match child_bodies(stmt)
+            .into_iter()
+            .find(|b| b.iter().any(|s| s.range().contains_range(range)))
+        {
+            Some(b) => current = b,
+            None => break,
+        }
+    }
+    path
+}
+
+/// The statement with exactly `range`, if there is one (not inside definitions).
+pub fn find_stmt(body: &[Stmt], range: TextRange) -> Option<&Stmt> {
+    locate(body, range)
+        .last()
+        .map(Step::stmt)
+        .filter(|s| s.range() == range)
+}
+
+/// Every simple (non-compound) statement inside `stmt`, itself included if simple.
+pub fn leaves(stmt: &Stmt) -> Vec<&Stmt> {
+    let bodies = child_bodies(stmt);
+    if bodies.is_empty() {
+        return vec![stmt];
+    }
+    bodies
+        .into_iter()
+        .flat_map(|b| b.iter().flat_map(leaves))
+        .collect()
+}
+
+/// The whole lines of `range` as code at indentation zero: `renames` (edits inside single
+/// lines, e.g. `self` → `model`) applied, the indentation `from` removed; lines that begin
+/// inside a multi-line string (`strings`) are content and kept verbatim. `None` if an edit
+/// spans lines.
+pub fn moved_lines(
+    text: &str,
+    range: TextRange,
+    renames: &[crate::diagnostic::Edit],
+    from: &str,
+    strings: &[TextRange],
+) -> Option<Vec<Line>> {
+    let lines = crate::fix::edits::full_lines(text, range);
+    let mut out = Vec::new();
+    let mut offset = lines.start().to_usize();
+    for raw in text[lines].split_inclusive('\n') {
+        let start = ruff_text_size::TextSize::try_from(offset).ok()?;
+        let end = ruff_text_size::TextSize::try_from(offset + raw.len()).ok()?;
+        offset += raw.len();
+        let here: Vec<&crate::diagnostic::Edit> = renames
+            .iter()
+            .filter(|e| e.range.start() >= start && e.range.start() < end)
+            .collect();
+        let mut line = String::with_capacity(raw.len());
+        let mut last = start;
+        for edit in here {
+            if edit.range.end() > end || edit.range.start() < last {
+                return None;
+            }
+            line.push_str(&text[TextRange::new(last, edit.range.start())]);
+            line.push_str(&edit.content);
+            last = edit.range.end();
+        }
+        line.push_str(&text[TextRange::new(last, end)]);
+        let line = line.replace("\r\n", "\n");
+        let verbatim = strings.iter().any(|s| s.start() < start && start < s.end());
+        if verbatim {
+            out.push(Line {
+                text: line,
+                verbatim: true,
+            });
+            continue;
+        }
+        let stripped = match line.strip_prefix(from) {
+            Some(rest) => rest.to_string(),
+            None => line.trim_start_matches([' ', '\t']).to_string(),
+        };
+        out.push(Line::code(stripped));
+    }
+    Some(out)
+}
+
+/// `FasterRCNN` → `faster_rcnn`; `loss_fn` stays.
+pub fn snake_case(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    let mut out = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_ascii_uppercase() {
+            let prev_lower =
+                i > 0 && (chars[i - 1].is_ascii_lowercase() || chars[i - 1].is_ascii_digit());
+            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
+            let prev_upper = i > 0 && chars[i - 1].is_ascii_uppercase();
+            if i > 0 && (prev_lower || (prev_upper && next_lower)) && !out.ends_with('_') {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `train_raw_formula` → `TrainRawFormula`; `FasterRCNN` stays.
+pub fn camel_case(name: &str) -> String {
+    name.split('_')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let mut chars = p.chars();
+            match chars.next() {
+                Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect()
+}
+
+/// The path of `relative` next to `file` (`a/model.py` + `../loss.py` → `loss.py`), with
+/// `..` resolved lexically.
+pub fn beside(file: &Path, relative: &str) -> PathBuf {
+    let mut out = file.parent().map(Path::to_path_buf).unwrap_or_default();
+    for part in relative.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if !out.pop() || out.as_os_str().is_empty() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Print why a refactoring was not generated, when `DLLINT_DEBUG_REFACTOR` is set (for
+/// working on the generator; users see the prose help).
+pub fn debug_skip(cx: &ProjectContext<'_>, what: &str, why: &str) {
+    if std::env::var_os("DLLINT_DEBUG_REFACTOR").is_some() {
+        eprintln!(
+            "dllint refactor: {}: {what}: {why}",
+            cx.project_file().path.display()
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_change_case() {
+        assert_eq!(snake_case("FasterRCNN"), "faster_rcnn");
+        assert_eq!(snake_case("BertForMaskedLM"), "bert_for_masked_lm");
+        assert_eq!(snake_case("VQLayer"), "vq_layer");
+        assert_eq!(snake_case("TF1Classifier"), "tf1_classifier");
+        assert_eq!(camel_case("train_raw_formula"), "TrainRawFormula");
+        assert_eq!(camel_case("FasterRCNN"), "FasterRCNN");
+    }
+
+    #[test]
+    fn paths_beside_a_file() {
+        assert_eq!(
+            beside(Path::new("a/b/m.py"), "../loss.py"),
+            PathBuf::from("a/loss.py")
+        );
+        assert_eq!(
+            beside(Path::new("m.py"), "loss.py"),
+            PathBuf::from("loss.py")
+        );
+        assert_eq!(
+            beside(Path::new("m.py"), "../x.py"),
+            PathBuf::from("../x.py")
+        );
+    }
+}

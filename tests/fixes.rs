@@ -1,0 +1,441 @@
+//! The fix engine through the real binary: expected outputs for the fixtures with fixes,
+//! properties over every fixture (the fixed text parses, a second run changes nothing, CRLF
+//! and BOM survive), and the CLI flags (`--fix`, `--diff`, `--fix-only`,
+//! `--exit-non-zero-on-fix`, standard input, read-only files).
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use common::{assert_golden, root, run, stderr, stdout};
+
+/// Every top-level fixture, sorted.
+fn fixtures() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = fs::read_dir(root().join("fixtures"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "py"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// The fixed text of `text` as `name`, through `--fix-only` on standard input.
+fn fix_stdin(name: &str, text: &str, extra: &[&str]) -> (String, String, i32) {
+    let mut args = vec![
+        "check",
+        "--isolated",
+        "--fix-only",
+        "--stdin-filename",
+        name,
+    ];
+    args.extend_from_slice(extra);
+    args.push("-");
+    let output = run(&root(), &args, Some(text));
+    (
+        stdout(&output),
+        stderr(&output),
+        output.status.code().unwrap_or(-1),
+    )
+}
+
+fn parses(text: &str) -> bool {
+    dllint::fix::parses(text, Path::new("x.py"))
+}
+
+#[test]
+fn fixtures_with_fixes_match_their_expected_output() {
+    let mut errors = Vec::new();
+    let mut fixed_any = 0;
+    for path in fixtures() {
+        let name = format!("fixtures/{}", path.file_name().unwrap().to_string_lossy());
+        let text = fs::read_to_string(&path).unwrap();
+        let (fixed, err, code) = fix_stdin(&name, &text, &[]);
+        assert_eq!(code, 0, "{name}: {err}");
+        let golden = root().join("tests/snapshots/fixes").join(format!(
+            "{}.fixed",
+            path.file_name().unwrap().to_string_lossy()
+        ));
+        if fixed == text {
+            assert!(
+                !golden.exists(),
+                "{name}: no fixes any more, remove {}",
+                golden.display()
+            );
+            continue;
+        }
+        fixed_any += 1;
+        if let Err(e) = assert_golden(&golden, &fixed) {
+            errors.push(e);
+        }
+    }
+    assert!(fixed_any >= 2, "the DL301 and DL305 fixtures have fixes");
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+}
+
+#[test]
+fn every_fixture_fixes_to_parsing_idempotent_output_keeping_crlf_and_bom() {
+    for path in fixtures() {
+        let name = format!("fixtures/{}", path.file_name().unwrap().to_string_lossy());
+        let text = fs::read_to_string(&path).unwrap();
+        for unsafe_fixes in [false, true] {
+            let extra: &[&str] = if unsafe_fixes {
+                &["--unsafe-fixes"]
+            } else {
+                &[]
+            };
+            let (fixed, err, _) = fix_stdin(&name, &text, extra);
+            if !text.contains("error: DL000") {
+                assert!(
+                    parses(&fixed),
+                    "{name}: the fixed text does not parse:\n{fixed}"
+                );
+            }
+            assert!(!err.contains("error:"), "{name}: {err}");
+            let (again, _, _) = fix_stdin(&name, &fixed, extra);
+            assert_eq!(again, fixed, "{name}: a second run changed the file");
+
+            let crlf = text.replace('\n', "\r\n");
+            let (fixed_crlf, _, _) = fix_stdin(&name, &crlf, extra);
+            assert_eq!(
+                fixed_crlf,
+                fixed.replace('\n', "\r\n"),
+                "{name}: CRLF line endings are not kept"
+            );
+
+            let bom = format!("\u{feff}{text}");
+            let (fixed_bom, _, _) = fix_stdin(&name, &bom, extra);
+            assert_eq!(
+                fixed_bom,
+                format!("\u{feff}{fixed}"),
+                "{name}: the byte-order mark is not kept"
+            );
+
+            let no_newline = text.trim_end_matches('\n');
+            let (fixed_bare, _, _) = fix_stdin(&name, no_newline, extra);
+            assert!(
+                !fixed_bare.ends_with('\n') || fixed_bare.is_empty(),
+                "{name}: a trailing newline was added"
+            );
+        }
+    }
+}
+
+const DEBUG: &str =
+    "import pdb\n\n\ndef f(x):\n    print(x.shape)\n    pdb.set_trace()\n    return x\n";
+const DEBUG_FIXED: &str = "\n\ndef f(x):\n    return x\n";
+
+fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn diff_prints_a_unified_diff_writes_nothing_and_exits_1() {
+    let dir = project(&[("a.py", DEBUG), ("clean.py", "x = 1\n")]);
+    let output = run(dir.path(), &["check", "--isolated", "--diff", "a.py"], None);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let diff = stdout(&output);
+    assert!(diff.starts_with("--- a.py\n+++ a.py\n@@"), "{diff}");
+    assert!(diff.contains("-import pdb\n"), "{diff}");
+    assert!(diff.contains("-    pdb.set_trace()\n"), "{diff}");
+    assert!(
+        stderr(&output).contains("Would fix 3 findings."),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(fs::read_to_string(dir.path().join("a.py")).unwrap(), DEBUG);
+
+    let output = run(
+        dir.path(),
+        &["check", "--isolated", "--diff", "clean.py"],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(stdout(&output), "");
+}
+
+#[test]
+fn fix_writes_the_file_and_reports_what_remains() {
+    let source = format!("{DEBUG}\nif False:\n    y = 2\nelse:\n    y = 3\n");
+    let dir = project(&[("a.py", &source)]);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(dir.path().join("a.py"), fs::Permissions::from_mode(0o640)).unwrap();
+    }
+    let output = run(dir.path(), &["check", "--isolated", "--fix", "a.py"], None);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("Fixed 4 findings (0 remaining)."),
+        "{}",
+        stderr(&output)
+    );
+    let fixed = fs::read_to_string(dir.path().join("a.py")).unwrap();
+    assert_eq!(fixed, format!("{DEBUG_FIXED}\ny = 3\n"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(dir.path().join("a.py"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o640);
+    }
+    // No temporary files are left behind.
+    let names: Vec<String> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["a.py"]);
+
+    // Idempotent: a second run changes nothing.
+    let output = run(dir.path(), &["check", "--isolated", "--fix", "a.py"], None);
+    assert_eq!(output.status.code(), Some(0));
+    assert!(
+        stderr(&output).contains("Fixed 0 findings"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(fs::read_to_string(dir.path().join("a.py")).unwrap(), fixed);
+}
+
+#[test]
+fn fix_keeps_crlf_and_bom_on_disk() {
+    let source = format!("\u{feff}{}", DEBUG.replace('\n', "\r\n"));
+    let dir = project(&[("a.py", &source)]);
+    let output = run(dir.path(), &["check", "--isolated", "--fix", "a.py"], None);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let fixed = fs::read_to_string(dir.path().join("a.py")).unwrap();
+    assert_eq!(
+        fixed,
+        format!("\u{feff}{}", DEBUG_FIXED.replace('\n', "\r\n"))
+    );
+}
+
+#[test]
+fn remaining_findings_and_exit_non_zero_on_fix() {
+    // A finding without a fix remains: exit 1 with `--fix`, 0 with `--fix-only`.
+    let source = "import pdb\nUSE = False\n\n\ndef f(x):\n    if USE and f(x):\n        x = 1\n    return x\n";
+    let dir = project(&[("a.py", source)]);
+    let output = run(dir.path(), &["check", "--isolated", "--fix", "a.py"], None);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(stdout(&output).contains("DL301"), "{}", stdout(&output));
+    assert!(!stdout(&output).contains("DL305"), "{}", stdout(&output));
+
+    let dir = project(&[("a.py", DEBUG)]);
+    let output = run(
+        dir.path(),
+        &["check", "--isolated", "--fix-only", "a.py"],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "");
+    assert!(
+        stderr(&output).contains("Fixed 3 findings."),
+        "{}",
+        stderr(&output)
+    );
+
+    let dir = project(&[("a.py", DEBUG)]);
+    let args = [
+        "check",
+        "--isolated",
+        "--fix",
+        "--exit-non-zero-on-fix",
+        "a.py",
+    ];
+    let output = run(dir.path(), &args, None);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_eq!(
+        fs::read_to_string(dir.path().join("a.py")).unwrap(),
+        DEBUG_FIXED
+    );
+}
+
+#[test]
+fn stdin_with_fix_prints_the_fixed_source() {
+    let output = run(
+        &root(),
+        &[
+            "check",
+            "--isolated",
+            "--fix",
+            "--stdin-filename",
+            "a.py",
+            "-",
+        ],
+        Some(DEBUG),
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(stdout(&output), DEBUG_FIXED);
+
+    let output = run(
+        &root(),
+        &[
+            "check",
+            "--isolated",
+            "--diff",
+            "--stdin-filename",
+            "a.py",
+            "-",
+        ],
+        Some(DEBUG),
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stdout(&output).starts_with("--- a.py\n+++ a.py\n"),
+        "{}",
+        stdout(&output)
+    );
+}
+
+#[test]
+fn a_read_only_file_is_reported_and_left_intact() {
+    let dir = project(&[("a.py", DEBUG), ("b.py", DEBUG)]);
+    let path = dir.path().join("a.py");
+    let mut permissions = fs::metadata(&path).unwrap().permissions();
+    permissions.set_readonly(true);
+    fs::set_permissions(&path, permissions).unwrap();
+    let output = run(dir.path(), &["check", "--isolated", "--fix", "."], None);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("a.py: the file is read-only"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(fs::read_to_string(&path).unwrap(), DEBUG);
+    // Other files are still fixed.
+    assert_eq!(
+        fs::read_to_string(dir.path().join("b.py")).unwrap(),
+        DEBUG_FIXED
+    );
+}
+
+#[test]
+fn a_fix_that_would_break_the_file_is_not_applied() {
+    // `breakpoint()` alone in a `with` body becomes `pass`; never an empty block.
+    let source =
+        "def f(x):\n    with x:\n        breakpoint()\n    if x: breakpoint()\n    return x\n";
+    let (fixed, err, _) = fix_stdin("a.py", source, &[]);
+    assert!(parses(&fixed), "{fixed}\n{err}");
+    assert_eq!(
+        fixed,
+        "def f(x):\n    with x:\n        pass\n    if x: pass\n    return x\n"
+    );
+}
+
+/// The coupling fixtures and the findings in each that get a generated refactoring.
+const SUGGESTIONS: &[(&str, usize)] = &[
+    ("DL101.py", 4),
+    ("DL101_flax.py", 1),
+    ("DL101_keras.py", 2),
+    ("DL101_lightning.py", 1),
+    ("DL102.py", 3),
+    ("DL102_tf.py", 1),
+    ("DL102_tf1.py", 2),
+    ("DL102_trainer.py", 1),
+    ("DL103.py", 2),
+    ("DL105.py", 3),
+    ("DL107.py", 1),
+];
+
+#[test]
+fn coupling_fixtures_get_verified_suggestions() {
+    for (fixture, expected) in SUGGESTIONS {
+        let name = format!("fixtures/{fixture}");
+        let output = run(
+            &root(),
+            &["check", "--isolated", "--output-format", "json", &name],
+            None,
+        );
+        let findings: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        let mut found = 0;
+        for finding in findings.as_array().unwrap() {
+            let suggestion = &finding["suggestion"];
+            if suggestion.is_null() {
+                continue;
+            }
+            found += 1;
+            let code = suggestion["code"].as_str().unwrap();
+            assert!(
+                dllint::refactor::component::verify(code).is_ok(),
+                "{name}: {code}"
+            );
+            let target = suggestion["target_file"].as_str().unwrap();
+            assert!(target.ends_with(".py"), "{name}: {target}");
+            assert!(suggestion["title"].as_str().unwrap().contains(target));
+            assert!(
+                !suggestion["edits"].as_array().unwrap().is_empty(),
+                "{name}"
+            );
+            assert_eq!(finding["fix"]["applicability"], "unsafe", "{name}");
+        }
+        assert_eq!(found, *expected, "{name}: suggestions");
+    }
+}
+
+#[test]
+fn unsafe_fixes_apply_refactorings_to_parsing_files() {
+    for (fixture, _) in SUGGESTIONS {
+        let dir = tempfile::tempdir().unwrap();
+        let text = fs::read_to_string(root().join("fixtures").join(fixture)).unwrap();
+        fs::write(dir.path().join(fixture), &text).unwrap();
+        let args = ["check", "--isolated", "--unsafe-fixes", "--fix", "-q", "."];
+        let output = run(dir.path(), &args, None);
+        assert_ne!(
+            output.status.code(),
+            Some(2),
+            "{fixture}: {}",
+            stderr(&output)
+        );
+        let mut created = 0;
+        for entry in fs::read_dir(dir.path()).unwrap() {
+            let path = entry.unwrap().path();
+            let fixed = fs::read_to_string(&path).unwrap();
+            assert!(
+                parses(&fixed),
+                "{}: does not parse:\n{fixed}",
+                path.display()
+            );
+            if path.file_name().unwrap() != *fixture {
+                created += 1;
+            }
+        }
+        assert!(created >= 1, "{fixture}: no component was written");
+        assert_ne!(fs::read_to_string(dir.path().join(fixture)).unwrap(), text);
+        // A second run changes nothing.
+        let before: Vec<(PathBuf, String)> = snapshot(dir.path());
+        let output = run(dir.path(), &args, None);
+        assert_ne!(
+            output.status.code(),
+            Some(2),
+            "{fixture}: {}",
+            stderr(&output)
+        );
+        assert_eq!(
+            snapshot(dir.path()),
+            before,
+            "{fixture}: the second run changed files"
+        );
+    }
+}
+
+fn snapshot(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut files: Vec<(PathBuf, String)> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let path = e.unwrap().path();
+            let text = fs::read_to_string(&path).unwrap();
+            (path, text)
+        })
+        .collect();
+    files.sort();
+    files
+}
