@@ -8,6 +8,7 @@ pub mod imports;
 pub mod index;
 pub mod roles;
 mod shape;
+pub(crate) mod signature;
 pub mod verdict;
 
 use ruff_python_ast::{self as ast, Expr, Stmt};
