@@ -3,6 +3,7 @@
 
 pub mod coupling;
 pub mod dead_code;
+pub mod shapes;
 pub mod syntax;
 
 use crate::registry::Rule;
@@ -19,4 +20,6 @@ pub static ALL: &[Rule] = &[
     &coupling::module_level_training_loop::MODULE_LEVEL_TRAINING_LOOP,
     &dead_code::constant_condition::CONSTANT_CONDITION,
     &dead_code::debug_leftover::DEBUG_LEFTOVER,
+    &shapes::missing_shape_annotation::MISSING_SHAPE_ANNOTATION,
+    &shapes::shape_annotation_mismatch::SHAPE_ANNOTATION_MISMATCH,
 ];

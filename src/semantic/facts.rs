@@ -318,6 +318,8 @@ pub struct SignatureShapes {
     pub return_documented: bool,
     /// Dimension names of the returned value, from the body (`return x.view(b, c, h * w)`).
     pub return_inferred: Option<String>,
+    /// The body is only a docstring, `pass`, `...` or `raise NotImplementedError`.
+    pub stub: bool,
 }
 
 /// What one scope (a function body, or the module's top-level code) does.

@@ -102,6 +102,7 @@ pub(crate) fn signature_shapes(
         return_documented |= info.documents_output;
     }
     inline_comments(parameters, text, &mut params);
+    leading_body_comments(def, text, &mut params);
 
     Some(SignatureShapes {
         params,
@@ -111,6 +112,25 @@ pub(crate) fn signature_shapes(
         returned: Returned::Nothing,
         return_documented,
         return_inferred: None,
+        stub: is_stub(&def.body),
+    })
+}
+
+/// A body that is only a docstring, `pass`, `...` or `raise NotImplementedError(...)`.
+fn is_stub(body: &[Stmt]) -> bool {
+    body.iter().all(|stmt| match stmt {
+        Stmt::Pass(_) => true,
+        Stmt::Expr(ast::StmtExpr { value, .. }) => {
+            matches!(&**value, Expr::StringLiteral(_) | Expr::EllipsisLiteral(_))
+        }
+        Stmt::Raise(ast::StmtRaise { exc: Some(exc), .. }) => {
+            let callee = match &**exc {
+                Expr::Call(call) => &*call.func,
+                other => other,
+            };
+            simple_name(callee) == Some("NotImplementedError")
+        }
+        _ => false,
     })
 }
 
@@ -437,7 +457,9 @@ impl<'d> DocInfo<'d> {
         let mut info = DocInfo::default();
         let lines: Vec<&str> = doc.lines().collect();
         let indent = |line: &str| line.len() - line.trim_start().len();
-        let mut in_returns: Option<usize> = None;
+        // The `Returns` section being read: its header's indent, and whether it is NumPy style
+        // (underlined header, entries at the header's indent).
+        let mut in_returns: Option<(usize, bool)> = None;
         let mut returns_text = String::new();
         let mut i = 0;
         while i < lines.len() {
@@ -467,12 +489,12 @@ impl<'d> DocInfo<'d> {
                     header,
                     "returns" | "return" | "yields" | "outputs" | "output" | "return value"
                 )
-                .then(|| indent(line));
+                .then(|| (indent(line), underlined));
                 i += 1;
                 continue;
             }
-            if let Some(header_indent) = in_returns {
-                if !trimmed.is_empty() && indent(line) <= header_indent && !underlined {
+            if let Some((header_indent, numpy)) = in_returns {
+                if !numpy && !trimmed.is_empty() && indent(line) <= header_indent && !underlined {
                     in_returns = None;
                 } else {
                     returns_text.push_str(trimmed);
@@ -750,6 +772,44 @@ fn inline_comments(parameters: &ast::Parameters, text: &str, params: &mut [Param
     }
 }
 
+/// Comments at the top of the body that give a parameter's shape by name
+/// (`# hidden_states: [batch, seq, hidden]`), before the first statement after the docstring.
+fn leading_body_comments(def: &ast::StmtFunctionDef, text: &str, params: &mut [ParamShape]) {
+    let header_end = def
+        .returns
+        .as_ref()
+        .map_or(def.parameters.end(), |r| r.end())
+        .to_usize();
+    let mut body = def.body.iter();
+    let first = match def.body.first() {
+        Some(Stmt::Expr(ast::StmtExpr { value, .. })) if value.is_string_literal_expr() => {
+            body.nth(1)
+        }
+        _ => body.next(),
+    };
+    let Some(first) = first else { return };
+    let end = first.start().to_usize();
+    if header_end >= end || end > text.len() || end - header_end > 2_000 {
+        return;
+    }
+    let Some(region) = text.get(header_end..end) else {
+        return;
+    };
+    for line in region.lines() {
+        let Some(comment) = comment_in(line) else {
+            continue;
+        };
+        if !(looks_like_shape(comment) || comment_lists_dims(comment)) {
+            continue;
+        }
+        for param in params.iter_mut() {
+            if contains_word(comment, &param.name) {
+                param.documented = true;
+            }
+        }
+    }
+}
+
 /// The text of a `#` comment in a line tail (outside string literals), if any.
 fn comment_in(tail: &str) -> Option<&str> {
     let mut quote: Option<char> = None;
@@ -782,6 +842,9 @@ pub(crate) struct Inference {
     front: Vec<Option<String>>,
     /// Trailing dimensions, the last first: `c = x.size(-1)`.
     back: Vec<Option<String>>,
+    /// The parameter is reassigned here (`x = self.proj(x)`): later reads describe another
+    /// tensor.
+    pub(crate) rebound_at: Option<ruff_text_size::TextSize>,
 }
 
 impl Inference {
@@ -937,12 +1000,20 @@ pub(crate) fn infer_from_assign(
     knowledge: &Knowledge,
 ) {
     let Some((param, read)) = shape_read(value, semantic, knowledge, 0) else {
+        if let Expr::Name(n) = target
+            && let Some(i) = params.iter().position(|p| p == n.id.as_str())
+        {
+            inferences[i].rebound_at.get_or_insert(value.end());
+        }
         return;
     };
     let Some(i) = params.iter().position(|p| p == param) else {
         return;
     };
     let inference = &mut inferences[i];
+    if inference.rebound_at.is_some() {
+        return;
+    }
     let dim_name = |e: &Expr| match e {
         Expr::Name(n) => n.id.to_string(),
         _ => "_".to_string(),
@@ -1015,6 +1086,12 @@ pub(crate) fn infer_from_einops(
     let Some((left, _)) = pattern.value.to_str().split_once("->") else {
         return;
     };
+    if inferences[i]
+        .rebound_at
+        .is_some_and(|at| call.start() >= at)
+    {
+        return;
+    }
     if let Some(dims) = einops_dims(left)
         && inferences[i].full.is_none()
     {
