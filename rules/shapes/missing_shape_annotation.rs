@@ -1,7 +1,7 @@
 use super::shape_role;
 use crate::knowledge::DtypeHint;
 use crate::registry::prelude::*;
-use crate::semantic::facts::{ParamShape, Returned, Role, SignatureShapes, TypeInfo};
+use crate::semantic::facts::{Callee, ParamShape, Returned, Role, SignatureShapes, TypeInfo};
 
 declare_rule! {
     /// ## What it does
@@ -91,7 +91,6 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
     let roles = options.strings(&MISSING_SHAPE_ANNOTATION, "roles");
     let require_returns = options.bool(&MISSING_SHAPE_ANNOTATION, "require-returns");
     let knowledge = cx.knowledge();
-    let array = array_type(cx);
     for function in &facts.functions {
         let (Some(shapes), Some(class)) = (function.shapes.as_deref(), function.class) else {
             continue;
@@ -135,6 +134,7 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
             role.as_str().to_ascii_lowercase(),
             function.name
         );
+        let array = array_type(cx, class);
         let help = help(cx, &array, role, &missing, shapes, return_missing);
         let mut diagnostic =
             Diagnostic::new(&MISSING_SHAPE_ANNOTATION, message, function.name_range)
@@ -180,9 +180,33 @@ fn names(params: &[&ParamShape]) -> String {
     }
 }
 
-/// The array type the suggestion uses, after the framework the file imports.
-fn array_type(cx: &ProjectContext<'_>) -> String {
-    let imports = &cx.facts().imports;
+/// The array type the suggestion uses, after the framework of the class's bases, else the
+/// framework the file imports.
+fn array_type(cx: &ProjectContext<'_>, class: u32) -> String {
+    let facts = cx.facts();
+    let bases: Vec<&str> = facts.classes[class as usize]
+        .bases
+        .iter()
+        .filter_map(|b| match b {
+            Callee::Qualified(q) => Some(q.as_str()),
+            _ => None,
+        })
+        .collect();
+    let in_bases = |prefix: &str| {
+        bases
+            .iter()
+            .any(|q| *q == prefix || q.starts_with(&format!("{prefix}.")))
+    };
+    if in_bases("torch") {
+        return "Tensor".into();
+    }
+    if in_bases("flax") {
+        return "Array".into();
+    }
+    if in_bases("tensorflow") || in_bases("keras") {
+        return "tf.Tensor".into();
+    }
+    let imports = &facts.imports;
     let uses = |prefix: &str| {
         imports
             .iter()

@@ -10,8 +10,11 @@ use crate::semantic::verdict::ancestry;
 
 declare_rule! {
     /// ## What it does
-    /// Finds tensor-shape annotations (jaxtyping, torchtyping) that cannot be right:
+    /// Finds tensor-shape annotations (jaxtyping, torchtyping) that cannot be right: malformed
+    /// dimension strings, one dimension name given two fixed sizes in a signature, and a Model
+    /// output whose annotated shape contradicts the annotated input of the Loss it is passed to.
     ///
+    /// In detail:
     /// - a malformed dimension string (`Float[Tensor, "b, c"]`, two variadic dimensions,
     ///   unbalanced brackets) or a jaxtyping type without a shape (`Float[Tensor]`);
     /// - the same named dimension given two different fixed sizes in one signature
