@@ -154,7 +154,9 @@ fn needs_shape(cx: &ProjectContext<'_>, param: &ParamShape) -> bool {
     match param.info {
         TypeInfo::Tensor => true,
         TypeInfo::Unannotated => {
-            !param.literal_default && !cx.knowledge().shapes.is_non_tensor_parameter(&param.name)
+            !param.literal_default
+                && !param.iterated
+                && !cx.knowledge().shapes.is_non_tensor_parameter(&param.name)
         }
         TypeInfo::Shaped | TypeInfo::Other => false,
     }

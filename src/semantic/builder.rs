@@ -246,6 +246,9 @@ impl<'a> FactsBuilder<'a> {
             return;
         }
         match stmt {
+            Stmt::For(ast::StmtFor { iter, .. }) => {
+                signature::infer_from_loop(iter, &draft.shape_params, &mut draft.inferences);
+            }
             Stmt::Assign(ast::StmtAssign { targets, value, .. }) if targets.len() == 1 => {
                 signature::infer_from_assign(
                     &targets[0],
@@ -591,16 +594,29 @@ impl<'a> FactsBuilder<'a> {
                 }
                 for (param, inference) in shapes.params.iter_mut().zip(&inferences) {
                     param.inferred = inference.render();
+                    param.iterated = inference.iterated;
                 }
                 shapes.returned = if scope.is_generator {
                     Returned::Nothing
                 } else {
-                    signature::combine_returned(
-                        scope
-                            .returns
-                            .iter()
-                            .map(|(v, _)| signature::returned_kind(v)),
-                    )
+                    signature::combine_returned(scope.returns.iter().map(|(v, _)| {
+                        match v {
+                            // `return outputs` after `outputs = (attn,) + rest`.
+                            Expr::Name(name) => match scope
+                                .assigns
+                                .get(name.id.as_str())
+                                .and_then(|recs| recs.last())
+                            {
+                                Some(AssignRec {
+                                    value: AssignValue::Expr(e),
+                                    aug: false,
+                                    ..
+                                }) => signature::returned_kind(e),
+                                _ => Returned::Single,
+                            },
+                            other => signature::returned_kind(other),
+                        }
+                    }))
                 };
             }
             function.body = std::mem::take(&mut scope_facts[draft.scope]);

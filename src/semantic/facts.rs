@@ -291,6 +291,8 @@ pub struct ParamShape {
     /// Dimension names the body gives it, in jaxtyping notation (`b, c, h, w = x.shape` →
     /// `b c h w`; `n = x.size(0)` → `n ...`).
     pub inferred: Option<String>,
+    /// The body loops over it: a collection of tensors, not a tensor.
+    pub iterated: bool,
 }
 
 /// What a function body returns, when the annotation does not say.

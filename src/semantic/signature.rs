@@ -154,6 +154,7 @@ fn param_shape(
         literal_default: p.default.as_deref().is_some_and(is_literal_non_tensor),
         documented: false,
         inferred: None,
+        iterated: false,
     }
 }
 
@@ -845,6 +846,32 @@ pub(crate) struct Inference {
     /// The parameter is reassigned here (`x = self.proj(x)`): later reads describe another
     /// tensor.
     pub(crate) rebound_at: Option<ruff_text_size::TextSize>,
+    /// The body loops over it (`for f in features`, `zip(self.convs, features)`): a collection.
+    pub(crate) iterated: bool,
+}
+
+/// `for f in features:` / `for conv, f in zip(self.convs, features):` — the parameter is a
+/// collection of tensors, not one tensor.
+pub(crate) fn infer_from_loop(iter: &Expr, params: &[String], inferences: &mut [Inference]) {
+    let mut mark = |e: &Expr| {
+        if let Expr::Name(n) = e
+            && let Some(i) = params.iter().position(|p| p == n.id.as_str())
+            && inferences[i].rebound_at.is_none()
+        {
+            inferences[i].iterated = true;
+        }
+    };
+    match iter {
+        Expr::Call(call)
+            if matches!(
+                simple_name(&call.func),
+                Some("zip" | "enumerate" | "reversed")
+            ) =>
+        {
+            call.arguments.args.iter().for_each(&mut mark);
+        }
+        other => mark(other),
+    }
 }
 
 impl Inference {
