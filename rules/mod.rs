@@ -3,6 +3,7 @@
 
 pub mod coupling;
 pub mod dead_code;
+pub mod shapes;
 pub mod structure;
 pub mod syntax;
 
@@ -28,4 +29,6 @@ pub static ALL: &[Rule] = &[
     &dead_code::unused_config_option::UNUSED_CONFIG_OPTION,
     &dead_code::debug_leftover::DEBUG_LEFTOVER,
     &dead_code::unused_component::UNUSED_COMPONENT,
+    &shapes::missing_shape_annotation::MISSING_SHAPE_ANNOTATION,
+    &shapes::shape_annotation_mismatch::SHAPE_ANNOTATION_MISMATCH,
 ];

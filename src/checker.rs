@@ -235,7 +235,8 @@ impl<'c, 'a> Checker<'c, 'a> {
 impl<'a> Visitor<'a> for Checker<'_, 'a> {
     fn visit_stmt(&mut self, stmt: &'a Stmt) {
         self.semantic.record_bindings(stmt);
-        self.facts.enter_stmt(stmt, &self.semantic);
+        self.facts
+            .enter_stmt(stmt, &self.semantic, self.source.text());
         if !self.stmt_passes.is_empty() {
             let mut cx = Context {
                 path: self.path,

@@ -159,6 +159,7 @@ pub struct Knowledge {
     external_modules: rustc_hash::FxHashSet<String>,
     builtins: rustc_hash::FxHashSet<String>,
     pub usage: UsageKnowledge,
+    pub shapes: ShapeKnowledge,
 }
 
 #[derive(Deserialize)]
@@ -172,6 +173,7 @@ struct Raw {
     apis: RawApis,
     names: RawNames,
     usage: RawUsage,
+    shapes: RawShapes,
 }
 
 #[derive(Deserialize)]
@@ -217,6 +219,106 @@ impl UsageKnowledge {
 
     pub fn is_launcher_option(&self, dest: &str) -> bool {
         self.launcher_options.iter().any(|m| m == dest)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawShapes {
+    methods: Vec<String>,
+    jaxtyping: Vec<String>,
+    torchtyping: Vec<String>,
+    other_libraries: Vec<String>,
+    jaxtyping_unshaped: Vec<String>,
+    tensor_types: Vec<String>,
+    tensor_type_names: Vec<String>,
+    docstring_decorators: Vec<String>,
+    return_docstring_decorators: Vec<String>,
+    non_tensor_parameters: Vec<String>,
+    non_tensor_prefixes: Vec<String>,
+    non_tensor_suffixes: Vec<String>,
+    integer_parameters: Vec<String>,
+    integer_suffixes: Vec<String>,
+    mask_suffixes: Vec<String>,
+    einops: Vec<String>,
+}
+
+/// What dllint knows about tensor types and shape annotations (DL401, DL402).
+#[derive(Debug, Clone)]
+pub struct ShapeKnowledge {
+    /// Methods whose signatures should state shapes (`forward`, `call`, `__call__`).
+    pub methods: Vec<String>,
+    pub jaxtyping: NameSet,
+    pub torchtyping: NameSet,
+    pub other_libraries: NameSet,
+    pub jaxtyping_unshaped: NameSet,
+    pub tensor_types: NameSet,
+    pub tensor_type_names: Vec<String>,
+    pub docstring_decorators: Vec<String>,
+    pub return_docstring_decorators: Vec<String>,
+    non_tensor_parameters: Vec<String>,
+    non_tensor_prefixes: Vec<String>,
+    non_tensor_suffixes: Vec<String>,
+    integer_parameters: Vec<String>,
+    integer_suffixes: Vec<String>,
+    mask_suffixes: Vec<String>,
+    pub einops: NameSet,
+}
+
+/// The dtype wrapper a suggested jaxtyping annotation uses for a parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DtypeHint {
+    Float,
+    Int,
+    /// Masks come as bool, int or float: `Shaped` accepts any dtype.
+    Shaped,
+}
+
+impl DtypeHint {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DtypeHint::Float => "Float",
+            DtypeHint::Int => "Int",
+            DtypeHint::Shaped => "Shaped",
+        }
+    }
+}
+
+impl ShapeKnowledge {
+    pub fn is_shape_method(&self, name: &str) -> bool {
+        self.methods.iter().any(|m| m == name)
+    }
+
+    /// True if an unannotated parameter of this name surely holds no tensor.
+    pub fn is_non_tensor_parameter(&self, name: &str) -> bool {
+        self.non_tensor_parameters.iter().any(|p| p == name)
+            || self
+                .non_tensor_prefixes
+                .iter()
+                .any(|p| name.starts_with(p.as_str()))
+            || self
+                .non_tensor_suffixes
+                .iter()
+                .any(|s| name.ends_with(s.as_str()))
+    }
+
+    pub fn dtype_hint(&self, name: &str) -> DtypeHint {
+        if self
+            .mask_suffixes
+            .iter()
+            .any(|s| name.ends_with(s.as_str()))
+        {
+            DtypeHint::Shaped
+        } else if self.integer_parameters.iter().any(|p| p == name)
+            || self
+                .integer_suffixes
+                .iter()
+                .any(|s| name.ends_with(s.as_str()))
+        {
+            DtypeHint::Int
+        } else {
+            DtypeHint::Float
+        }
     }
 }
 
@@ -450,6 +552,7 @@ impl Knowledge {
         let b = &raw.bases;
         let a = &raw.apis;
         let n = raw.names;
+        let sh = raw.shapes;
         let api_heads = [
             &a.layers,
             &a.loss_functions,
@@ -584,6 +687,24 @@ impl Knowledge {
                 display_methods: raw.usage.display_methods.clone(),
                 launcher_options: raw.usage.launcher_options.clone(),
                 transparent_decorators: set(&raw.usage.transparent_decorators),
+            },
+            shapes: ShapeKnowledge {
+                methods: sh.methods,
+                jaxtyping: set(&sh.jaxtyping),
+                torchtyping: set(&sh.torchtyping),
+                other_libraries: set(&sh.other_libraries),
+                jaxtyping_unshaped: set(&sh.jaxtyping_unshaped),
+                tensor_types: set(&sh.tensor_types),
+                tensor_type_names: sh.tensor_type_names,
+                docstring_decorators: sh.docstring_decorators,
+                return_docstring_decorators: sh.return_docstring_decorators,
+                non_tensor_parameters: sh.non_tensor_parameters,
+                non_tensor_prefixes: sh.non_tensor_prefixes,
+                non_tensor_suffixes: sh.non_tensor_suffixes,
+                integer_parameters: sh.integer_parameters,
+                integer_suffixes: sh.integer_suffixes,
+                mask_suffixes: sh.mask_suffixes,
+                einops: set(&sh.einops),
             },
             aliases,
         }

@@ -15,6 +15,7 @@ use rustc_hash::FxHashMap;
 use crate::knowledge::{ApiKind, Knowledge};
 use crate::semantic::facts::*;
 use crate::semantic::shape::ShapeBuilder;
+use crate::semantic::signature::{self, Inference};
 use crate::semantic::usage::UsageBuilder;
 use crate::semantic::{Frame, Role, Semantic};
 
@@ -78,6 +79,10 @@ struct ClassDraft<'a> {
 struct FunctionDraft {
     facts: FunctionFacts,
     scope: usize,
+    /// For functions with signature shapes: parameter names and the dimension names the body
+    /// gives them (same order as `facts.shapes.params`).
+    shape_params: Vec<String>,
+    inferences: Vec<Inference>,
 }
 
 /// Collects facts during the walk; see the module docs.
@@ -118,11 +123,12 @@ impl<'a> FactsBuilder<'a> {
     }
 
     /// Called for every statement before its children (after the semantic model recorded the
-    /// statement's bindings).
-    pub fn enter_stmt(&mut self, stmt: &'a Stmt, semantic: &Semantic<'a>) {
+    /// statement's bindings). `text` is the file's source (for comments in signatures).
+    pub fn enter_stmt(&mut self, stmt: &'a Stmt, semantic: &Semantic<'a>, text: &str) {
         self.usage.stmt(stmt, semantic, &self.knowledge);
+        self.infer_shapes(stmt, semantic);
         match stmt {
-            Stmt::FunctionDef(def) => self.enter_function(def, semantic),
+            Stmt::FunctionDef(def) => self.enter_function(def, semantic, text),
             Stmt::ClassDef(class) => self.enter_class(class, semantic),
             Stmt::For(ast::StmtFor { target, iter, .. }) => {
                 self.push_loop(stmt.range(), TextRange::new(stmt.start(), iter.end()));
@@ -236,7 +242,66 @@ impl<'a> FactsBuilder<'a> {
         scope.loop_stack.push(id);
     }
 
-    fn enter_function(&mut self, def: &'a ast::StmtFunctionDef, semantic: &Semantic<'a>) {
+    /// In a function with signature shapes: what an assignment or a return says about the
+    /// dimensions of the parameters and of the returned value.
+    fn infer_shapes(&mut self, stmt: &'a Stmt, semantic: &Semantic<'a>) {
+        let Some(function) = self.scopes[self.current_index()].function else {
+            return;
+        };
+        let draft = &mut self.functions[function as usize];
+        if draft.facts.shapes.is_none() {
+            return;
+        }
+        match stmt {
+            Stmt::For(ast::StmtFor { iter, .. }) => {
+                signature::infer_from_loop(iter, &draft.shape_params, &mut draft.inferences);
+            }
+            Stmt::Assign(ast::StmtAssign { targets, value, .. }) if targets.len() == 1 => {
+                signature::infer_from_assign(
+                    &targets[0],
+                    value,
+                    &draft.shape_params,
+                    &mut draft.inferences,
+                    semantic,
+                    &self.knowledge,
+                );
+            }
+            Stmt::Return(ast::StmtReturn {
+                value: Some(value), ..
+            }) => {
+                let Some(shapes) = draft.facts.shapes.as_mut() else {
+                    return;
+                };
+                if shapes.return_inferred.is_some() {
+                    return;
+                }
+                let value = match &**value {
+                    // `return out` after `out = x.view(...)`.
+                    Expr::Name(name) => match self.scopes[draft.scope]
+                        .assigns
+                        .get(name.id.as_str())
+                        .and_then(|recs| recs.last())
+                    {
+                        Some(AssignRec {
+                            value: AssignValue::Expr(e),
+                            ..
+                        }) => *e,
+                        _ => return,
+                    },
+                    other => other,
+                };
+                shapes.return_inferred = signature::returned_dims(value, semantic, &self.knowledge);
+            }
+            _ => {}
+        }
+    }
+
+    fn enter_function(
+        &mut self,
+        def: &'a ast::StmtFunctionDef,
+        semantic: &Semantic<'a>,
+        text: &str,
+    ) {
         let parent_scope = self.current_index();
         let parent_function = self.scopes[parent_scope].function;
         // A method: the innermost enclosing frame (the def itself is not pushed yet) is a class.
@@ -250,6 +315,22 @@ impl<'a> FactsBuilder<'a> {
             _ => None,
         };
         let params: Vec<&'a str> = def.parameters.iter().map(|p| p.name().as_str()).collect();
+        let class_def = class.map(|c| self.classes[c as usize].def);
+        let forward_like = class.is_some() && self.knowledge.shapes.is_shape_method(&def.name);
+        let shapes = signature::signature_shapes(
+            def,
+            class_def,
+            forward_like,
+            semantic,
+            &self.knowledge,
+            text,
+        )
+        .map(Box::new);
+        let shape_params: Vec<String> = shapes
+            .as_ref()
+            .map(|s| s.params.iter().map(|p| p.name.clone()).collect())
+            .unwrap_or_default();
+        let inferences = vec![Inference::default(); shape_params.len()];
         let id = self.functions.len() as FunctionId;
         let scope_index = self.scopes.len();
         self.scopes.push(ScopeDraft::new(
@@ -273,9 +354,12 @@ impl<'a> FactsBuilder<'a> {
                 is_generator: false,
                 returns_nested: None,
                 returns_apis: Vec::new(),
+                shapes,
                 body: ScopeFacts::default(),
             },
             scope: scope_index,
+            shape_params,
+            inferences,
         });
         if let Some(c) = class {
             self.classes[c as usize].facts.methods.push(id);
@@ -497,6 +581,50 @@ impl<'a> FactsBuilder<'a> {
                     }
                     _ => {}
                 }
+            }
+            if let Some(shapes) = function.shapes.as_mut() {
+                let mut inferences = draft.inferences.clone();
+                for rec in &scope.calls {
+                    if let Some(q) = semantic.resolve(&rec.call.func)
+                        && self
+                            .knowledge
+                            .shapes
+                            .einops
+                            .contains(&self.knowledge.canonical(&q))
+                    {
+                        signature::infer_from_einops(
+                            rec.call,
+                            &draft.shape_params,
+                            &mut inferences,
+                        );
+                    }
+                }
+                for (param, inference) in shapes.params.iter_mut().zip(&inferences) {
+                    param.inferred = inference.render();
+                    param.iterated = inference.iterated;
+                }
+                shapes.returned = if scope.is_generator {
+                    Returned::Nothing
+                } else {
+                    signature::combine_returned(scope.returns.iter().map(|(v, _)| {
+                        match v {
+                            // `return outputs` after `outputs = (attn,) + rest`.
+                            Expr::Name(name) => match scope
+                                .assigns
+                                .get(name.id.as_str())
+                                .and_then(|recs| recs.last())
+                            {
+                                Some(AssignRec {
+                                    value: AssignValue::Expr(e),
+                                    aug: false,
+                                    ..
+                                }) => signature::returned_kind(e),
+                                _ => Returned::Single,
+                            },
+                            other => signature::returned_kind(other),
+                        }
+                    }))
+                };
             }
             function.body = std::mem::take(&mut scope_facts[draft.scope]);
             facts.functions.push(function);
@@ -968,6 +1096,7 @@ impl<'b, 'a> Resolver<'b, 'a> {
                         }
                     };
                     if project {
+                        self.value_flows(index, call, &callee, &mut facts.value_flows);
                         if !matches!(&callee, Callee::Variable(n) if !knowledge.is_loss_callee(n)) {
                             facts.evidence.push(LossEvidence {
                                 kind: Evidence::CalleeCall(callee.clone()),
@@ -1092,6 +1221,64 @@ impl<'b, 'a> Resolver<'b, 'a> {
         }
         facts.trains = !facts.outermost_training_loops().is_empty();
         facts
+    }
+
+    /// Values a constructed project instance's call hands to this call (`out = model(x)`,
+    /// then `criterion(out, y)`), for the cross-component shape check (DL402).
+    fn value_flows(
+        &self,
+        scope: usize,
+        call: &'a ExprCall,
+        consumer: &Callee,
+        out: &mut Vec<ValueFlow>,
+    ) {
+        let consumer_ok = self.is_project_instance(consumer)
+            || matches!(consumer, Callee::Local(_))
+            || matches!(consumer, Callee::Qualified(q)
+                if !self.knowledge().is_external_from(q, self.semantic.package.as_deref()));
+        if !consumer_ok {
+            return;
+        }
+        for (i, arg) in call.arguments.args.iter().enumerate().take(8) {
+            let producer = match arg {
+                Expr::Call(inner) => self.callee(scope, &inner.func, inner.start()),
+                Expr::Name(name) => {
+                    match self.builder.scopes[scope].last_reaching(name.id.as_str(), call.start()) {
+                        Some(AssignRec {
+                            value: AssignValue::Expr(Expr::Call(inner)),
+                            stmt,
+                            ..
+                        }) => self.callee(scope, &inner.func, stmt.start()),
+                        _ => None,
+                    }
+                }
+                _ => None,
+            };
+            if let Some(producer) = producer
+                && self.is_project_instance(&producer)
+            {
+                out.push(ValueFlow {
+                    producer,
+                    consumer: consumer.clone(),
+                    arg: i as u32,
+                    range: call.range(),
+                });
+            }
+        }
+    }
+
+    /// An instance of a class this file or the project may define (`Net()`, `models.Net()`).
+    fn is_project_instance(&self, callee: &Callee) -> bool {
+        match callee {
+            Callee::InstanceOf(ctor) => match &**ctor {
+                Callee::Local(_) => true,
+                Callee::Qualified(q) => !self
+                    .knowledge()
+                    .is_external_from(q, self.semantic.package.as_deref()),
+                _ => false,
+            },
+            _ => false,
+        }
     }
 
     /// True if `name` is a method defined in the class of `scope` in this file.

@@ -8,6 +8,7 @@ pub mod imports;
 pub mod index;
 pub mod roles;
 mod shape;
+pub(crate) mod signature;
 pub mod usage;
 pub mod verdict;
 
