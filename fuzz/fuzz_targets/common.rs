@@ -45,5 +45,8 @@ pub fn render_all(report: &Report) {
                 .expect("rendering to memory succeeds");
         }
     }
-    assert_eq!(report.internal_errors, 0, "dllint reported an internal error");
+    assert_eq!(
+        report.internal_errors, 0,
+        "dllint reported an internal error"
+    );
 }
