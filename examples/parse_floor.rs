@@ -1,52 +1,62 @@
-//! The parse-only floor for benchmarks: walk the paths like `dllint check` (same `ignore`
-//! walker, same default excludes), read and parse every Python file in parallel with the same
-//! parser, run no rules. `dllint check` cannot be faster than this.
+//! The parse-only floor for benchmarks: the same file discovery as `dllint check --isolated`
+//! (`dllint::discovery`, same excludes), the same reader (`dllint::source::read_file`), the same
+//! parser call and the same thread pool (stack size, `--threads`), and no rules, facts or
+//! output. `dllint check` cannot be faster than this.
 //!
-//! `cargo run --release --example parse_floor -- PATH...`
+//! `cargo run --release --example parse_floor -- [--threads N] PATH...`
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use rayon::prelude::*;
+use ruff_python_ast::PySourceType;
+use ruff_python_parser::parse_unchecked_source;
 
 /// The same allocator as `dllint`, so the floor is comparable.
 #[cfg(all(not(target_env = "msvc"), not(target_os = "windows")))]
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
-use ruff_python_ast::PySourceType;
-use ruff_python_parser::parse_unchecked_source;
 
 fn main() {
-    let paths: Vec<PathBuf> = std::env::args().skip(1).map(PathBuf::from).collect();
-    let mut files = Vec::new();
-    for path in &paths {
-        for entry in ignore::WalkBuilder::new(path)
-            .require_git(false)
-            .build()
-            .flatten()
-        {
-            let p = entry.path();
-            if entry.file_type().is_some_and(|t| t.is_file())
-                && p.extension().is_some_and(|e| e == "py" || e == "pyi")
-            {
-                files.push(p.to_path_buf());
-            }
+    let mut threads = None;
+    let mut paths = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--threads" {
+            threads = args.next().and_then(|n| n.parse::<usize>().ok());
+        } else {
+            paths.push(PathBuf::from(arg));
         }
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .stack_size(16 << 20)
-        .build()
-        .expect("thread pool");
+    if paths.is_empty() {
+        paths.push(PathBuf::from("."));
+    }
+    let cwd = std::env::current_dir().expect("working directory");
+    let resolver = dllint::config::Resolver::new(cwd, None, true, Default::default())
+        .expect("default settings");
+    let files = dllint::discovery::discover(&paths, &Arc::new(resolver), false)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut pool = rayon::ThreadPoolBuilder::new().stack_size(dllint::engine::WORKER_STACK);
+    if let Some(threads) = threads {
+        pool = pool.num_threads(threads.max(1));
+    }
+    let pool = pool.build().expect("thread pool");
     let (parsed, errors): (usize, usize) = pool.install(|| {
         files
             .par_iter()
-            .map(|path| {
-                let Ok(text) = std::fs::read_to_string(path) else {
+            .map(|file| {
+                let Ok(text) = dllint::source::read_file(&file.path) else {
                     return (0, 0);
                 };
-                let parsed = parse_unchecked_source(&text, PySourceType::from(path.as_path()));
-                (1, usize::from(!parsed.errors().is_empty()))
+                let parsed = parse_unchecked_source(&text, PySourceType::from(file.path.as_path()));
+                let has_errors = parsed.has_syntax_errors();
+                if dllint::checker::is_too_deep(&parsed) {
+                    // As dllint does: dropping a pathological tree would overflow the stack.
+                    std::mem::forget(parsed);
+                }
+                (1, usize::from(has_errors))
             })
             .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
     });
-    println!("{} files parsed, {} with syntax errors", parsed, errors);
+    println!("{parsed} files parsed, {errors} with syntax errors");
 }

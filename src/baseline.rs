@@ -159,6 +159,13 @@ pub fn write(file: &Path, cwd: &Path, report: &Report) -> Result<usize, String> 
 impl Baseline {
     /// Read and validate `file` (relative paths are taken from `cwd`).
     pub fn load(file: &Path, cwd: &Path) -> Result<Self, String> {
+        // Reading a FIFO would wait for a writer forever.
+        if std::fs::metadata(cwd.join(file)).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+            return Err(format!(
+                "cannot read the baseline {}: not a regular file",
+                file.display()
+            ));
+        }
         let text = std::fs::read_to_string(cwd.join(file))
             .map_err(|e| format!("cannot read the baseline {}: {e}", file.display()))?;
         let parsed: BaselineFile = serde_json::from_str(&text).map_err(|e| {

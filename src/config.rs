@@ -423,6 +423,15 @@ fn pyproject_has_dllint_table(text: &str) -> bool {
 
 /// Read and validate a configuration file.
 pub fn load_config_file(path: &Path) -> Result<ConfigFile, ConfigError> {
+    // Reading a FIFO would wait for a writer forever.
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        return Err(ConfigError {
+            path: path.to_path_buf(),
+            location: None,
+            message: "not a regular file (FIFO, socket or device)".to_string(),
+            line_text: None,
+        });
+    }
     let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
         path: path.to_path_buf(),
         location: None,

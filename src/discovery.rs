@@ -65,9 +65,19 @@ pub fn discover(
 ) -> Result<Vec<FileEntry>, DiscoveryError> {
     let mut files = Vec::new();
     for path in paths {
-        let metadata =
-            std::fs::metadata(path).map_err(|_| DiscoveryError::NotFound(path.clone()))?;
-        if !metadata.is_dir() {
+        let metadata = match std::fs::metadata(path) {
+            Ok(metadata) => Some(metadata),
+            // A link that exists but cannot be followed (a cycle): linted, so that reading it
+            // reports why, like any other unreadable file; a dangling link is not found.
+            Err(err)
+                if err.kind() != std::io::ErrorKind::NotFound
+                    && std::fs::symlink_metadata(path).is_ok_and(|m| m.is_symlink()) =>
+            {
+                None
+            }
+            Err(_) => return Err(DiscoveryError::NotFound(path.clone())),
+        };
+        if !metadata.is_some_and(|m| m.is_dir()) {
             let settings = resolver
                 .settings_for(path)
                 .map_err(DiscoveryError::Config)?;

@@ -88,12 +88,24 @@ pub fn render(report: &Report, options: RenderOptions, out: &mut dyn Write) -> i
                 .with_code(d.rule.code)
                 .with_message(format!("{}{fixable}", d.message));
             let mut labels = Vec::new();
-            if file.source.is_some() {
+            // A minified or generated line of megabytes is not shown: only where it is.
+            let long_line = file.source.as_deref().and_then(|source| {
+                std::iter::once(d.range)
+                    .chain(
+                        d.labels
+                            .iter()
+                            .filter(|l| l.file.is_none())
+                            .map(|l| l.range),
+                    )
+                    .find_map(|range| long_line(source, range))
+            });
+            let show_excerpt = file.source.is_some() && long_line.is_none();
+            if show_excerpt {
                 let (id, range) = cells.place(&mut files, main, d.range);
                 labels.push(Label::primary(id, range).with_message(d.rule.name));
             }
             for label in &d.labels {
-                if label.file.is_none() && file.source.is_some() {
+                if label.file.is_none() && show_excerpt {
                     let (id, range) = cells.place(&mut files, main, label.range);
                     labels.push(Label::secondary(id, range).with_message(label.message.clone()));
                     continue;
@@ -114,7 +126,7 @@ pub fn render(report: &Report, options: RenderOptions, out: &mut dyn Write) -> i
                         },
                     },
                 };
-                if file.source.is_none() && label.file.is_none() {
+                if !show_excerpt && label.file.is_none() {
                     continue;
                 }
                 let start = label.range.start().to_usize().min(len);
@@ -123,7 +135,13 @@ pub fn render(report: &Report, options: RenderOptions, out: &mut dyn Write) -> i
             }
             diagnostic = diagnostic.with_labels(labels);
             let mut notes = Vec::new();
-            if file.source.is_none() {
+            if let (Some(source), Some((row, length))) = (file.source.as_deref(), long_line) {
+                let at = source.position(d.range.start());
+                notes.push(format!(
+                    "at {}:{}:{} (line {row} is {length} characters long: excerpt omitted)",
+                    file.display, at.row, at.column
+                ));
+            } else if file.source.is_none() {
                 notes.push(format!("in {}", file.display));
             }
             if let Some(help) = &d.help {
@@ -183,4 +201,20 @@ fn suggestion_note(suggestion: &crate::diagnostic::Suggestion) -> String {
         }
     }
     note.trim_end().to_string()
+}
+
+/// Lines longer than this (in bytes) are not shown in excerpts.
+const MAX_EXCERPT_LINE: usize = 1_000;
+
+/// The first line touched by `range` that is too long to show, with its length in characters.
+fn long_line(
+    source: &crate::source::SourceText,
+    range: ruff_text_size::TextRange,
+) -> Option<(usize, usize)> {
+    let first = source.line_of(range.start());
+    let last = source.line_of(range.end()).max(first);
+    (first..=last).find_map(|row| {
+        let line = &source.text()[source.line_range(row)];
+        (line.len() > MAX_EXCERPT_LINE).then(|| (row, line.chars().count()))
+    })
 }

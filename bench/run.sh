@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# The performance benchmark, in one run, on the pinned real corpus (bench/corpus.sh):
+#
+#   (a) parse floor: examples/parse_floor.rs — the same discovery, reader, parser and thread
+#       pool as `dllint check`, no rules; dllint cannot be faster than this;
+#   (b) `dllint check` with the default rules (and cold / warm cache when dllint has a cache);
+#   (c) `ruff check --no-cache --select E,F,W`, ruff pinned below, installed into a venv;
+#   (d) peak RSS (`/usr/bin/time -v`), scaling over 1x/2x/4x copies of the corpus, 1 vs 2
+#       threads, and byte-identical output across --threads 1/2/8.
+#
+#   bench/run.sh                        # corpus in target/corpus (fetched on first use)
+#   BENCH_CORPUS=/path bench/run.sh     # a corpus directory laid out as bench/corpus.sh does
+#   BENCH_RUNS=10 bench/run.sh          # hyperfine runs per command (default 5)
+#
+# Prints a Markdown table (medians in seconds, ratios, peak RSS in MB); raw hyperfine JSON is
+# kept in target/bench/. Needs hyperfine and GNU time (installed with apt-get when missing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+RUFF_VERSION=0.17.5
+RUNS=${BENCH_RUNS:-5}
+OUT=$ROOT/target/bench
+mkdir -p "$OUT"
+
+need_apt=()
+command -v hyperfine >/dev/null 2>&1 || need_apt+=(hyperfine)
+[ -x /usr/bin/time ] || need_apt+=(time)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+echo "== corpus" >&2
+corpus_root=${BENCH_CORPUS:-$ROOT/target/corpus}
+src=$(bench/corpus.sh "$corpus_root" | tail -n 1)
+# Copies for the scaling runs: hard links, so every copy is the same bytes in the page cache.
+for n in 2 4; do
+  dir="$OUT/corpus-${n}x"
+  if [ ! -d "$dir" ]; then
+    mkdir -p "$dir.tmp"
+    for i in $(seq 1 "$n"); do cp -rl "$src" "$dir.tmp/copy$i"; done
+    mv "$dir.tmp" "$dir"
+  fi
+done
+files=$(find "$src" -name '*.py' -o -name '*.pyi' | wc -l)
+lines=$(find "$src" \( -name '*.py' -o -name '*.pyi' \) -print0 | xargs -0 cat | wc -l)
+echo "corpus: $src ($files files, $lines lines)" >&2
+
+echo "== build" >&2
+cargo build --release --quiet --bin dllint --example parse_floor
+DLLINT=$ROOT/target/release/dllint
+FLOOR=$ROOT/target/release/examples/parse_floor
+
+echo "== ruff $RUFF_VERSION" >&2
+if [ ! -x "$OUT/ruff-venv/bin/ruff" ] || ! "$OUT/ruff-venv/bin/ruff" --version | grep -q "$RUFF_VERSION"; then
+  python3 -m venv "$OUT/ruff-venv"
+  "$OUT/ruff-venv/bin/python" -m pip install --quiet --disable-pip-version-check "ruff==$RUFF_VERSION"
+fi
+RUFF=$OUT/ruff-venv/bin/ruff
+
+# The cache, if this dllint has one: `--no-cache` for the uncached run; cold = cache removed
+# before every run, warm = cache filled by the warm-up run.
+help=$("$DLLINT" check --help)
+has_cache=0
+grep -q -- '--no-cache' <<<"$help" && has_cache=1
+cache_flag=""
+cache_dir=$OUT/cache
+cache_arg=""
+if grep -q -- '--cache-dir' <<<"$help"; then cache_arg="--cache-dir $cache_dir"; fi
+[ "$has_cache" = 1 ] && cache_flag="--no-cache"
+
+dl="$DLLINT check --isolated -q --exit-zero"
+ruff="$RUFF check --isolated --no-cache --select E,F,W --exit-zero -q"
+
+# hyperfine NAME COMMAND...: median seconds, into $OUT/NAME.json. Commands run in $src's
+# parent so that a default cache directory (./.dllint_cache) lands in target/bench.
+hf() {
+  local name=$1; shift
+  (cd "$OUT" && hyperfine --style none --warmup 1 --runs "$RUNS" --export-json "$OUT/$name.json" "$@" >&2)
+}
+
+echo "== (a)-(c) 1x corpus, default threads" >&2
+hf floor "$FLOOR $src"
+hf dllint "$dl $cache_flag $src"
+if [ "$has_cache" = 1 ]; then
+  hf dllint_cold --prepare "rm -rf $cache_dir $OUT/.dllint_cache" "$dl $cache_arg $src"
+  hf dllint_warm "$dl $cache_arg $src"
+fi
+hf ruff "$ruff $src"
+
+echo "== scaling" >&2
+for n in 2 4; do
+  hf "floor_${n}x" "$FLOOR $OUT/corpus-${n}x"
+  hf "dllint_${n}x" "$dl $cache_flag $OUT/corpus-${n}x"
+done
+
+echo "== threads" >&2
+hf floor_t1 "$FLOOR --threads 1 $src"
+hf dllint_t1 "$dl $cache_flag --threads 1 $src"
+hf floor_t2 "$FLOOR --threads 2 $src"
+hf dllint_t2 "$dl $cache_flag --threads 2 $src"
+
+echo "== (d) peak RSS" >&2
+rss() {  # median of 3 runs, MB
+  local name=$1; shift
+  for _ in 1 2 3; do
+    (cd "$OUT" && /usr/bin/time -v "$@" 2>&1 >/dev/null | awk '/Maximum resident set size/ {print $6}')
+  done | sort -n | sed -n 2p | awk -v n="$name" '{printf "%s %.0f\n", n, $1/1024}'
+}
+{
+  rss floor $FLOOR "$src"
+  rss dllint $dl $cache_flag "$src"
+  rss dllint_2x $dl $cache_flag "$OUT/corpus-2x"
+  rss dllint_4x $dl $cache_flag "$OUT/corpus-4x"
+  rss ruff $ruff "$src"
+} >"$OUT/rss.txt"
+
+echo "== determinism (full corpus, --threads 1/2/8)" >&2
+deterministic=yes
+for t in 1 2 8; do
+  $DLLINT check --isolated $cache_flag --exit-zero --output-format json --threads "$t" "$src" \
+    >"$OUT/out-t$t.json"
+done
+cmp -s "$OUT/out-t1.json" "$OUT/out-t2.json" || deterministic=no
+cmp -s "$OUT/out-t1.json" "$OUT/out-t8.json" || deterministic=no
+$DLLINT check --isolated $cache_flag --exit-zero --output-format json --threads 2 "$src" \
+  >"$OUT/out-t2b.json"
+cmp -s "$OUT/out-t2.json" "$OUT/out-t2b.json" || deterministic=no
+findings=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$OUT/out-t1.json")
+
+python3 - "$OUT" "$has_cache" "$files" "$lines" "$deterministic" "$findings" "$RUFF_VERSION" <<'EOF'
+import json, os, statistics, sys
+out, has_cache, files, lines, det, findings, ruff_version = sys.argv[1:]
+def med(name):
+    path = os.path.join(out, name + ".json")
+    if not os.path.exists(path):
+        return None
+    return statistics.median(json.load(open(path))["results"][0]["times"])
+rss = dict(line.split() for line in open(os.path.join(out, "rss.txt")))
+f, d, r = med("floor"), med("dllint"), med("ruff")
+print(f"Corpus: {files} files, {lines} lines; {os.cpu_count()} cores; median of "
+      f"{len(json.load(open(os.path.join(out, 'floor.json')))['results'][0]['times'])} runs.\n")
+print("| command | median (s) | / floor | / ruff | peak RSS (MB) |")
+print("|---|---:|---:|---:|---:|")
+def row(label, t, mem=""):
+    print(f"| {label} | {t:.3f} | {t / f:.2f} | {t / r:.2f} | {mem} |")
+row("parse floor (examples/parse_floor)", f, rss.get("floor", ""))
+row("dllint check (default rules)", d, rss.get("dllint", ""))
+if has_cache == "1":
+    row("dllint check, cold cache", med("dllint_cold"))
+    row("dllint check, warm cache", med("dllint_warm"))
+row(f"ruff {ruff_version} check --no-cache --select E,F,W", r, rss.get("ruff", ""))
+print()
+print("| scaling | floor (s) | dllint (s) | dllint / 1x | dllint / floor | dllint peak RSS (MB) |")
+print("|---|---:|---:|---:|---:|---:|")
+for n, suffix, mem in [(1, "", "dllint"), (2, "_2x", "dllint_2x"), (4, "_4x", "dllint_4x")]:
+    fl, dl = med("floor" + suffix), med("dllint" + suffix)
+    print(f"| {n}x | {fl:.3f} | {dl:.3f} | {dl / d:.2f} | {dl / fl:.2f} | {rss.get(mem, '')} |")
+print()
+print("| threads | floor (s) | dllint (s) | dllint / floor |")
+print("|---|---:|---:|---:|")
+for t in (1, 2):
+    fl, dl = med(f"floor_t{t}"), med(f"dllint_t{t}")
+    print(f"| {t} | {fl:.3f} | {dl:.3f} | {dl / fl:.2f} |")
+f1, f2, d1, d2 = med("floor_t1"), med("floor_t2"), med("dllint_t1"), med("dllint_t2")
+print(f"\n2-thread speedup: floor {f1 / f2:.2f}x, dllint {d1 / d2:.2f}x")
+print(f"Targets: dllint/floor {d / f:.2f} (<= 1.3), peak RSS {rss.get('dllint')} MB (<= 200), "
+      f"2 threads {d1 / d2:.2f}x (>= 1.7)")
+print(f"Byte-identical JSON output across --threads 1/2/8 and a repeated run: {det} "
+      f"({findings} findings)")
+EOF
