@@ -168,12 +168,14 @@ fn parse_default(kind: OptionKind, value: &toml::Value) -> Option<OptionValue> {
         (OptionKind::Int, toml::Value::Integer(i)) => OptionValue::Int(u64::try_from(*i).ok()?),
         (OptionKind::Bool, toml::Value::Boolean(b)) => OptionValue::Bool(*b),
         (OptionKind::Str, toml::Value::String(s)) => OptionValue::Str(s.clone()),
-        (OptionKind::StrList, toml::Value::Array(items)) => OptionValue::StrList(
-            items
-                .iter()
-                .map(|i| i.as_str().map(str::to_string))
-                .collect::<Option<_>>()?,
-        ),
+        (OptionKind::StrList | OptionKind::Choices(_), toml::Value::Array(items)) => {
+            OptionValue::StrList(
+                items
+                    .iter()
+                    .map(|i| i.as_str().map(str::to_string))
+                    .collect::<Option<_>>()?,
+            )
+        }
         _ => return None,
     })
 }
@@ -650,6 +652,24 @@ fn parse_rule_options(
             (OptionKind::Str, DeValue::String(s)) => Some(OptionValue::Str(s.to_string())),
             (OptionKind::StrList, DeValue::Array(_)) => {
                 Some(OptionValue::StrList(parse_strings(value, prefix, &full)?))
+            }
+            (OptionKind::Choices(allowed), DeValue::Array(_)) => {
+                let strings = parse_strings(value, prefix, &full)?;
+                // A misspelled value would silently match nothing: name it and the nearest
+                // accepted one.
+                if let Some(bad) = strings
+                    .iter()
+                    .find(|s| !allowed.iter().any(|a| a.eq_ignore_ascii_case(s)))
+                {
+                    let mut message = format!("`{prefix}{full}`: unknown value `{bad}`");
+                    if let Some(best) = closest(bad, allowed.iter().copied()) {
+                        message.push_str(&format!("; did you mean `{best}`?"));
+                    } else {
+                        message.push_str(&format!("; accepted: {}", allowed.join(", ")));
+                    }
+                    return Err(RawError::new(value.span(), message));
+                }
+                Some(OptionValue::StrList(strings))
             }
             _ => None,
         };

@@ -83,6 +83,8 @@ pub enum OptionKind {
     Bool,
     Str,
     StrList,
+    /// An array of strings, each one of these values (compared without case).
+    Choices(&'static [&'static str]),
 }
 
 impl OptionKind {
@@ -92,6 +94,7 @@ impl OptionKind {
             OptionKind::Bool => "a boolean",
             OptionKind::Str => "a string",
             OptionKind::StrList => "an array of strings",
+            OptionKind::Choices(_) => "an array of strings",
         }
     }
 }

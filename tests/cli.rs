@@ -638,3 +638,23 @@ fn readme_commands_work() {
     assert!(readme.contains("cargo test"));
     assert!(Path::new(&root.join("fixtures/projects/cifar_trainer/train.py")).is_file());
 }
+
+#[test]
+fn an_unknown_option_value_names_the_key_and_the_nearest_value() {
+    let dir = project(&[
+        (
+            "pyproject.toml",
+            "[tool.dllint.missing-shape-annotation]\nroles = [\"Modle\"]\n",
+        ),
+        ("a.py", "x = 1\n"),
+    ]);
+    let out = run(dir.path(), &["check", "."], None);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("pyproject.toml:2:9")
+            && err.contains("tool.dllint.missing-shape-annotation.roles")
+            && err.contains("unknown value `Modle`; did you mean `Model`?"),
+        "{err}"
+    );
+}

@@ -68,7 +68,7 @@ declare_rule! {
         options: &[
             OptionSpec {
                 key: "roles",
-                kind: OptionKind::StrList,
+                kind: OptionKind::Choices(&["Model", "Loss"]),
                 default: r#"["Model", "Loss"]"#,
                 doc: "MODLR roles whose `forward`/`call`/`__call__` are checked (`Model`, `Loss`)",
             },
