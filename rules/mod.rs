@@ -3,6 +3,7 @@
 
 pub mod coupling;
 pub mod dead_code;
+pub(crate) mod layout;
 pub mod shapes;
 pub mod structure;
 pub mod syntax;

@@ -6,20 +6,10 @@ mod common;
 use std::fs;
 use std::path::Path;
 
-use common::{run, stderr, stdout};
+use common::{project, run, stderr, stdout};
 
 const DIRTY: &str = "import pdb\n\n\ndef f(x):\n    print(x.shape)\n    return x\n";
 const CLEAN: &str = "def f(x):\n    return x + 1\n";
-
-fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for (name, text) in files {
-        let path = dir.path().join(name);
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(path, text).unwrap();
-    }
-    dir
-}
 
 fn json(output: &std::process::Output) -> Vec<serde_json::Value> {
     serde_json::from_slice(&output.stdout)

@@ -8,7 +8,7 @@ mod common;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::{assert_golden, root, run, stderr, stdout};
+use common::{assert_golden, project, root, run, stderr, stdout};
 
 /// Every top-level fixture, sorted.
 fn fixtures() -> Vec<PathBuf> {
@@ -125,16 +125,6 @@ fn every_fixture_fixes_to_parsing_idempotent_output_keeping_crlf_and_bom() {
 const DEBUG: &str =
     "import pdb\n\n\ndef f(x):\n    print(x.shape)\n    pdb.set_trace()\n    return x\n";
 const DEBUG_FIXED: &str = "\n\ndef f(x):\n    return x\n";
-
-fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for (name, text) in files {
-        let path = dir.path().join(name);
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(path, text).unwrap();
-    }
-    dir
-}
 
 #[test]
 fn diff_prints_a_unified_diff_writes_nothing_and_exits_1() {

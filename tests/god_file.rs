@@ -3,23 +3,11 @@
 
 mod common;
 
-use std::fs;
-
-use common::{run, stderr, stdout};
+use common::{project, run, stderr, stdout};
 
 const MODEL_AND_LOSS: &str = "import torch.nn as nn\nimport torch.nn.functional as F\n\n\nclass Encoder(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.proj = nn.Linear(8, 4)\n\n    def forward(self, x):\n        return self.proj(x)\n\n\ndef margin_loss(scores, labels):\n    return F.relu(1 - scores * labels).mean()\n";
 
 const WHOLE_EXPERIMENT: &str = "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\nfrom torch.utils.data import Dataset\n\n\nclass Pairs(Dataset):\n    def __init__(self, items):\n        self.items = items\n\n    def __len__(self):\n        return len(self.items)\n\n    def __getitem__(self, i):\n        return torch.load(self.items[i])\n\n\nclass Encoder(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.proj = nn.Linear(8, 4)\n\n    def forward(self, x):\n        return self.proj(x)\n\n\ndef margin_loss(scores, labels):\n    return F.relu(1 - scores * labels).mean()\n";
-
-fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for (name, text) in files {
-        let path = dir.path().join(name);
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(path, text).unwrap();
-    }
-    dir
-}
 
 fn concise(dir: &tempfile::TempDir) -> String {
     let out = run(
@@ -94,7 +82,7 @@ fn the_split_plan_follows_the_existing_layout() {
     assert_eq!(findings.len(), 1, "{}", stdout(&out));
     assert_eq!(
         findings[0]["help"],
-        "split it by role: move `Pairs` to `data.py`; `Encoder` to `models/`; `margin_loss` to `losses.py`; keep `experiment.py` as the composition root that builds these components and hands them to the Runner"
+        "split it by role: move `Pairs` to `data.py`; `Encoder` to `models/`; `margin_loss` to `losses.py`; what remains in `experiment.py` wires them together"
     );
     let labels: Vec<&str> = findings[0]["labels"]
         .as_array()
@@ -116,4 +104,50 @@ fn the_split_plan_follows_the_existing_layout() {
 fn test_modules_are_not_god_files() {
     let dir = project(&[("tests/test_training.py", WHOLE_EXPERIMENT)]);
     assert_eq!(concise(&dir), "");
+}
+
+#[test]
+fn a_role_already_in_its_place_stays() {
+    let dir = project(&[
+        ("pyproject.toml", "[tool.dllint.god-file]\nmax-lines = 10\n"),
+        ("models/__init__.py", ""),
+        ("models/encoder.py", MODEL_AND_LOSS),
+        ("losses.py", ""),
+    ]);
+    let out = run(
+        dir.path(),
+        &["check", "--select", "DL201", "--output-format", "json", "."],
+        None,
+    );
+    let findings: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(findings.len(), 1, "{}", stdout(&out));
+    assert_eq!(
+        findings[0]["help"],
+        "split it by role: move `margin_loss` to `../losses.py`; `encoder.py` keeps its Model components"
+    );
+}
+
+#[test]
+fn modules_outside_the_project_are_not_its_layout() {
+    // `losses.py` beside the project directory belongs to someone else: the plan names the
+    // default `loss.py`, whatever happens to sit next to the checkout.
+    let dir = project(&[
+        ("losses.py", ""),
+        (
+            "proj/pyproject.toml",
+            "[tool.dllint.god-file]\nmax-lines = 10\n",
+        ),
+        ("proj/encoder.py", MODEL_AND_LOSS),
+    ]);
+    let out = run(
+        &dir.path().join("proj"),
+        &["check", "--select", "DL201", "--output-format", "json", "."],
+        None,
+    );
+    let findings: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(findings.len(), 1, "{}", stdout(&out));
+    assert_eq!(
+        findings[0]["help"],
+        "split it by role: move `Encoder` to `model.py`; `margin_loss` to `loss.py`; what remains in `encoder.py` wires them together"
+    );
 }

@@ -221,3 +221,23 @@ fn context_files_outside_the_linted_paths_are_read_for_their_facts() {
         .collect();
     assert_eq!(codes, vec!["DL101"]);
 }
+
+#[test]
+fn a_loss_name_makes_a_loss_only_of_a_class_that_computes() {
+    let (_dir, project) = project(&[(
+        "outputs.py",
+        "import torch.nn.functional as F\nfrom dataclasses import dataclass\n\n\n@dataclass\nclass PretrainingLosses:\n    mlm: object = None\n    itm: object = None\n\n    def all_none(self):\n        return self.mlm is None and self.itm is None\n\n\nclass RegressionLoss:\n    def compute_loss(self, pred, target):\n        return F.mse_loss(pred, target)\n\n\nclass SmoothL1Loss(RegressionLoss):\n    pass\n",
+    )]);
+    // A container of loss values with a helper method: not a Loss component.
+    let (roles, _) = class_roles(&project, "outputs.py", "PretrainingLosses");
+    assert_eq!(roles, Vec::<Role>::new());
+    // A loss method, or a bare subclass, keeps the name's verdict.
+    let (roles, evidence) = class_roles(&project, "outputs.py", "RegressionLoss");
+    assert_eq!(roles, vec![Role::Loss]);
+    assert!(
+        evidence[0].contains("named `RegressionLoss`"),
+        "{evidence:?}"
+    );
+    let (roles, _) = class_roles(&project, "outputs.py", "SmoothL1Loss");
+    assert_eq!(roles, vec![Role::Loss]);
+}

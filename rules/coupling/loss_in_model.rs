@@ -1,9 +1,10 @@
 use std::sync::Arc;
 
-use super::{Hook, hook, is_role, loss_module, loss_name, model_loss_sites};
+use super::{Hook, hook, is_role, loss_name, model_loss_sites};
 use crate::refactor::component::Kind;
 use crate::refactor::extract::{self, Request, attach, uses_torch};
 use crate::registry::prelude::*;
+use crate::rules::layout::component_module;
 use crate::semantic::Role;
 
 declare_rule! {
@@ -107,7 +108,7 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
             _ => format!("model `{}` computes a loss in {in_methods}", class.name),
         };
         let loss_class = loss_name(&class.name);
-        let module = loss_module(cx);
+        let module = component_module(cx, Role::Loss);
         let help = match &hook {
             Some((Hook::Loss, framework)) => format!(
                 "move the formula into a Loss component (`class {loss_class}` in `{module}`) and \

@@ -1,7 +1,8 @@
-use super::{is_role, loss_module, loss_name, model_loss_sites};
+use super::{is_role, loss_name, model_loss_sites};
 use crate::refactor::component::Kind;
 use crate::refactor::extract::{self, Request, attach, uses_torch};
 use crate::registry::prelude::*;
+use crate::rules::layout::component_module;
 use crate::semantic::Role;
 
 declare_rule! {
@@ -94,7 +95,7 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
              `loss_fn(model(x), y)`",
             class.name,
             loss_name(&class.name),
-            loss_module(cx),
+            component_module(cx, Role::Loss),
             if builds_optimizer {
                 ", the optimizer"
             } else {
@@ -120,7 +121,7 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
                 Kind::Callable
             },
             name: loss_name(&class.name),
-            target: loss_module(cx),
+            target: component_module(cx, Role::Loss),
             doc: format!(
                 "The loss of `{}`, extracted from `{}.{}`.",
                 class.name, class.name, method.name

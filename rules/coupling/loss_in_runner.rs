@@ -1,8 +1,9 @@
-use super::{Hook, definitions, file_name, hook, is_role, loss_module};
+use super::{Hook, definitions, file_name, hook, is_role};
 use crate::refactor::component::Kind;
 use crate::refactor::extract::{self, Request, attach, uses_torch};
 use crate::refactor::{camel_case, snake_case};
 use crate::registry::prelude::*;
+use crate::rules::layout::component_module;
 use crate::semantic::Role;
 use crate::semantic::facts::ScopeFacts;
 
@@ -129,7 +130,7 @@ fn report(
     } else {
         &[]
     });
-    let module = loss_module(cx);
+    let module = component_module(cx, Role::Loss);
     for (value, definition) in definitions(cx, class, values) {
         let message = format!(
             "{place} defines the loss inline: it {}",

@@ -149,30 +149,3 @@ pub(crate) fn file_name(cx: &ProjectContext<'_>) -> String {
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
 }
-
-/// Where a Loss component should go: an existing `loss.py`/`losses.py`/`criterions/` next to
-/// the file or up to two directories above it, else `loss.py` beside it.
-pub(crate) fn loss_module(cx: &ProjectContext<'_>) -> String {
-    let file = cx.project_file();
-    let Some(dir) = file.absolute.parent() else {
-        return "loss.py".into();
-    };
-    cx.index.memoized_layout(dir, "loss-module", || {
-        for (depth, ancestor) in dir.ancestors().take(3).enumerate() {
-            for name in [
-                "loss.py",
-                "losses.py",
-                "criterion.py",
-                "criterions.py",
-                "losses",
-                "criterions",
-                "loss",
-            ] {
-                if ancestor.join(name).exists() {
-                    return format!("{}{name}", "../".repeat(depth));
-                }
-            }
-        }
-        "loss.py".into()
-    })
-}

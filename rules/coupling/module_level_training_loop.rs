@@ -1,6 +1,7 @@
 use super::file_name;
 use crate::refactor::extract::{self, attach};
 use crate::registry::prelude::*;
+use crate::rules::layout::component_module;
 use crate::semantic::Role;
 
 declare_rule! {
@@ -80,27 +81,8 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
         for step in steps.take(3) {
             diagnostic = diagnostic.with_label(step.range, "gradient step");
         }
-        let target = runner_module(cx);
+        let target = component_module(cx, Role::Runner);
         let diagnostic = attach(cx, diagnostic, extract::runner(cx, lp.header, &target));
         out.push(diagnostic);
     }
-}
-
-/// Where the Runner goes: an existing `runner.py`/`trainer.py` beside the script, else
-/// `runner.py`.
-fn runner_module(cx: &ProjectContext<'_>) -> String {
-    let file = cx.project_file();
-    let Some(dir) = file.absolute.parent() else {
-        return "runner.py".into();
-    };
-    cx.index.memoized_layout(dir, "runner-module", || {
-        ["runner.py", "trainer.py"]
-            .into_iter()
-            .find(|name| {
-                dir.join(name).exists()
-                    && Some(dir.join(name).as_path()) != Some(file.absolute.as_path())
-            })
-            .unwrap_or("runner.py")
-            .to_string()
-    })
 }

@@ -4,6 +4,7 @@ use crate::refactor::component::Kind;
 use crate::refactor::extract::{self, Request, attach};
 use crate::refactor::snake_case;
 use crate::registry::prelude::*;
+use crate::rules::layout::component_module;
 use crate::semantic::Role;
 use crate::semantic::facts::GradKind;
 
@@ -136,7 +137,7 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
                 site: *range,
                 kind: Kind::Function,
                 name: format!("make_{}_optimizer", snake_case(&class.name)),
-                target: optimizer_module(cx),
+                target: component_module(cx, Role::Optimizer),
                 doc: format!(
                     "The optimizer of `{}`, built where the Runner is wired.",
                     class.name
@@ -157,20 +158,4 @@ fn is_factory_name(name: &str) -> bool {
     ]
     .iter()
     .any(|suffix| name.ends_with(suffix))
-}
-
-/// Where an optimizer factory goes: an existing `optim.py`/`optimizer.py`/`optimizers.py`
-/// beside the model, else `optimizer.py`.
-fn optimizer_module(cx: &ProjectContext<'_>) -> String {
-    let file = cx.project_file();
-    let Some(dir) = file.absolute.parent() else {
-        return "optimizer.py".into();
-    };
-    cx.index.memoized_layout(dir, "optimizer-module", || {
-        ["optim.py", "optimizer.py", "optimizers.py"]
-            .into_iter()
-            .find(|name| dir.join(name).exists())
-            .unwrap_or("optimizer.py")
-            .to_string()
-    })
 }

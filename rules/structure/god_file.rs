@@ -3,7 +3,8 @@ use ruff_text_size::TextRange;
 use crate::knowledge::ApiKind;
 use crate::project::ProjectContext;
 use crate::registry::prelude::*;
-use crate::rules::coupling::{definitions, file_name, loss_module};
+use crate::rules::coupling::{definitions, file_name};
+use crate::rules::layout::{component_module, is_in_place};
 use crate::semantic::facts::{ClassId, FunctionId, Role, ScopeFacts};
 
 declare_rule! {
@@ -336,21 +337,26 @@ fn inline_model(scope: &ScopeFacts, place: &str, parts: &mut Vec<Part>) {
     }
 }
 
-/// The concrete split: where each role's components go, following the project's layout.
+/// The concrete split: where each role's components go, following the project's layout. A
+/// role whose place this file already is (a model file inside `models/`) stays.
 fn split_plan(cx: &ProjectContext<'_>, roles: &[Role], parts: &[Part]) -> String {
     let this = file_name(cx);
     let mut moves = Vec::new();
+    let mut stays = Vec::new();
     for role in roles {
-        let target = target_module(cx, *role);
-        if target == this {
-            continue; // this file is where the role belongs; the others move out
+        if is_in_place(cx, *role) {
+            stays.push(*role);
+            continue;
         }
-        let mut names: Vec<&str> = parts
+        let target = component_module(cx, *role);
+        // First-seen order, each name once (a set: a god file can hold thousands of parts).
+        let mut seen = rustc_hash::FxHashSet::default();
+        let names: Vec<&str> = parts
             .iter()
             .filter(|p| p.role == *role)
             .filter_map(|p| p.component.as_deref())
+            .filter(|name| seen.insert(*name))
             .collect();
-        names.dedup();
         let what = match (names.len(), role) {
             (0, Role::Loss) => "the loss formula, as a Loss component".to_string(),
             (0, Role::Runner) => "the training loop, as a `Runner` class".to_string(),
@@ -369,85 +375,29 @@ fn split_plan(cx: &ProjectContext<'_>, roles: &[Role], parts: &[Part]) -> String
         };
         moves.push(format!("{what} to `{target}`"));
     }
-    let root = if roles.contains(&Role::Runner) && !this.starts_with("train") {
-        "`train.py`".to_string()
-    } else {
-        format!("`{this}`")
-    };
-    format!(
-        "split it by role: move {}; keep {root} as the composition root that builds these components and hands them to the Runner",
-        moves.join("; ")
-    )
-}
-
-/// Where components of `role` live in this project: an existing module or package near the
-/// file, else the conventional name beside it.
-fn target_module(cx: &ProjectContext<'_>, role: Role) -> String {
-    if role == Role::Loss {
-        return loss_module(cx);
+    if moves.is_empty() {
+        // Every role is somewhere it belongs (a trainer inside `models/`): the file is only too
+        // big for what it holds.
+        let kept: Vec<&str> = stays.iter().map(|r| r.as_str()).collect();
+        return format!(
+            "split it: give each of its roles ({}) a module of its own",
+            kept.join(", ")
+        );
     }
-    let (question, candidates, default): (&'static str, &[&str], &str) = match role {
-        Role::Model => (
-            "model-module",
-            &[
-                "models",
-                "model.py",
-                "models.py",
-                "model",
-                "networks",
-                "nets",
-            ],
-            "model.py",
-        ),
-        Role::Dataset => (
-            "dataset-module",
-            &[
-                "datasets",
-                "dataset.py",
-                "datasets.py",
-                "data.py",
-                "data",
-                "dataset",
-            ],
-            "dataset.py",
-        ),
-        Role::Optimizer => (
-            "optimizer-module",
-            &[
-                "optim.py",
-                "optimizers.py",
-                "optimizer.py",
-                "optim",
-                "optimizers",
-            ],
-            "optim.py",
-        ),
-        _ => (
-            "runner-module",
-            &[
-                "runner.py",
-                "trainer.py",
-                "engine.py",
-                "runners",
-                "trainers",
-                "engine",
-            ],
-            "runner.py",
-        ),
+    let keep = if roles.contains(&Role::Runner) {
+        let root = if this.starts_with("train") {
+            format!("`{this}`")
+        } else {
+            "`train.py`".to_string()
+        };
+        format!(
+            "; keep {root} as the composition root that builds these components and hands them to the Runner"
+        )
+    } else if stays.is_empty() {
+        format!("; what remains in `{this}` wires them together")
+    } else {
+        let kept: Vec<&str> = stays.iter().map(|r| r.as_str()).collect();
+        format!("; `{this}` keeps its {} components", kept.join(" and "))
     };
-    let file = cx.project_file();
-    let Some(dir) = file.absolute.parent() else {
-        return default.into();
-    };
-    cx.index.memoized_layout(dir, question, || {
-        for (depth, ancestor) in dir.ancestors().take(3).enumerate() {
-            for name in candidates {
-                if cx.index.path_exists(&ancestor.join(name)) {
-                    let slash = if name.ends_with(".py") { "" } else { "/" };
-                    return format!("{}{name}{slash}", "../".repeat(depth));
-                }
-            }
-        }
-        default.into()
-    })
+    format!("split it by role: move {}{keep}", moves.join("; "))
 }

@@ -230,14 +230,7 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
                 );
             }
         }
-        // Freeing every file's facts costs as much as building the index, and the process is
-        // about to exit: let the OS reclaim them.
-        let engine::Project {
-            index,
-            roles,
-            report,
-        } = project;
-        std::mem::forget((index, roles));
+        let report = report_only(project);
         if fixing {
             let (report, result) = fix_files(&args, report, &cwd, &resolver, fix_options)?;
             fixes = Some(result);
@@ -427,9 +420,12 @@ fn lint_entries(
     cwd: &std::path::Path,
     resolver: &Resolver,
 ) -> Report {
-    let project = engine::lint_files(files, threads, cwd, resolver);
-    // Freeing every file's facts costs as much as building the index, and the process is
-    // about to exit: let the OS reclaim them.
+    report_only(engine::lint_files(files, threads, cwd, resolver))
+}
+
+/// The report of a run whose index is not needed afterwards. Freeing every file's facts costs
+/// as much as building the index, and the process is about to exit: the OS reclaims them.
+fn report_only(project: engine::Project) -> Report {
     let engine::Project {
         index,
         roles,
@@ -460,14 +456,7 @@ fn fix_files(
                 })
             })
             .collect();
-        let project = engine::run(inputs, threads, cwd, resolver);
-        let engine::Project {
-            index,
-            roles,
-            report,
-        } = project;
-        std::mem::forget((index, roles));
-        report
+        report_only(engine::run(inputs, threads, cwd, resolver))
     };
     let outcome = driver::run(&report, cwd, &mut relint, options);
     let mut result = FixResult {

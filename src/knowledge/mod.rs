@@ -160,6 +160,19 @@ pub struct Knowledge {
     builtins: rustc_hash::FxHashSet<String>,
     pub usage: UsageKnowledge,
     pub shapes: ShapeKnowledge,
+    pub layout: Layout,
+}
+
+/// Where a project keeps each role's components (`[layout]`): module files (`losses.py`) or
+/// packages (`models`), in order of preference; the first is the default for a new module.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Layout {
+    pub loss: Vec<String>,
+    pub model: Vec<String>,
+    pub dataset: Vec<String>,
+    pub optimizer: Vec<String>,
+    pub runner: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -174,6 +187,7 @@ struct Raw {
     names: RawNames,
     usage: RawUsage,
     shapes: RawShapes,
+    layout: Layout,
 }
 
 #[derive(Deserialize)]
@@ -706,6 +720,7 @@ impl Knowledge {
                 mask_suffixes: sh.mask_suffixes,
                 einops: set(&sh.einops),
             },
+            layout: raw.layout,
             aliases,
         }
     }

@@ -361,7 +361,7 @@ fn local_class(index: &ProjectIndex, file: FileId, class: ClassId, in_loss_modul
         loss_named: knowledge.is_loss_class_name(&c.name)
             && (c.methods.is_empty()
                 || methods.iter().any(|m| {
-                    knowledge.is_forward_method(&m.name) || m.name.to_ascii_lowercase().contains("loss")
+                    knowledge.is_forward_method(&m.name) || knowledge.is_loss_callee(&m.name)
                 })),
         computes_loss_in_loss_module: in_loss_module && computes(false),
         computes_loss_from_targets: computes(true),

@@ -804,6 +804,25 @@ fn argparse_option(call: &ExprCall) -> Option<ConfigOption> {
 // ---------------------------------------------------------------------------------------------
 // Project-wide.
 
+/// The names among `wanted` that some file of the project uses (an attribute, a subscript
+/// key, a name, a string), read from every file's usage facts in parallel.
+fn names_used(index: &ProjectIndex, wanted: &FxHashSet<&str>) -> FxHashSet<String> {
+    index
+        .files
+        .par_iter()
+        .map(|f| {
+            f.facts
+                .usage
+                .names
+                .iter()
+                .filter(|n| wanted.contains(n))
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .flatten_iter()
+        .collect()
+}
+
 /// Which declared options are read, project-wide (DL304).
 #[derive(Debug, Default)]
 pub struct ConfigIndex {
@@ -833,20 +852,7 @@ impl ConfigIndex {
         if declared.is_empty() {
             return ConfigIndex::default();
         }
-        let read: FxHashSet<String> = index
-            .files
-            .par_iter()
-            .map(|f| {
-                f.facts
-                    .usage
-                    .names
-                    .iter()
-                    .filter(|n| declared.contains(n))
-                    .map(str::to_string)
-                    .collect::<Vec<_>>()
-            })
-            .flatten_iter()
-            .collect();
+        let read = names_used(index, &declared);
 
         // Files using a namespace wholesale (a callee that is a project function or class is
         // not such a use: what it reads is seen).
@@ -1059,20 +1065,7 @@ impl ReferenceIndex {
                 dynamic,
             };
         }
-        let referenced: FxHashSet<String> = index
-            .files
-            .par_iter()
-            .map(|f| {
-                f.facts
-                    .usage
-                    .names
-                    .iter()
-                    .filter(|n| wanted.contains(n))
-                    .map(str::to_string)
-                    .collect::<Vec<_>>()
-            })
-            .flatten_iter()
-            .collect();
+        let referenced = names_used(index, &wanted);
         for f in 0..index.files.len() as FileId {
             for module in &index.facts(f).usage.dynamic_modules {
                 if let Some(Symbol::Module(t)) = index.resolve_qualified(f, module) {
