@@ -221,6 +221,57 @@ fn a_huge_file_and_a_huge_line_are_linted() {
     assert!(!text.contains(" DL000 "), "{text}");
 }
 
+/// Every rule's fixtures in one module: each pattern dllint reports, many times over.
+fn all_patterns(copies: usize) -> String {
+    let mut one = String::new();
+    let mut paths: Vec<_> = fs::read_dir(common::root().join("fixtures"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "py"))
+        // The syntax-error fixture would turn the whole module into one DL000.
+        .filter(|p| !p.ends_with("DL000.py"))
+        .collect();
+    paths.sort();
+    for path in paths {
+        let text = fs::read_to_string(&path).unwrap();
+        for line in text.lines().filter(|l| !l.starts_with("from __future__")) {
+            one.push_str(line);
+            one.push('\n');
+        }
+        one.push_str("\n\n");
+    }
+    one.repeat(copies)
+}
+
+/// Per-finding work that scans the whole file (a refactoring that re-analysed the module for
+/// each of thousands of findings) is invisible on normal files and makes a big one take
+/// minutes. Four times the input must take about four times as long, not sixteen.
+#[test]
+fn lint_time_grows_linearly_with_file_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let time = |copies: usize| {
+        let name = format!("patterns_{copies}.py");
+        write(dir.path(), &name, all_patterns(copies));
+        // The faster of two runs, against a busy machine.
+        (0..2)
+            .map(|_| {
+                let start = std::time::Instant::now();
+                let (code, text, err) = check(dir.path(), &["--no-cache", &name]);
+                assert_eq!(code, Some(1), "{err}");
+                assert!(!text.contains(" DL000 "), "{text}");
+                start.elapsed().as_secs_f64()
+            })
+            .fold(f64::INFINITY, f64::min)
+    };
+    let small = time(16);
+    let large = time(64);
+    let ratio = large / small;
+    assert!(
+        ratio < 8.0,
+        "4x the input took {ratio:.1}x the time ({small:.2}s → {large:.2}s): something is quadratic"
+    );
+}
+
 #[test]
 fn bad_bytes_and_line_endings() {
     let dir = tempfile::tempdir().unwrap();

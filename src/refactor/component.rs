@@ -150,10 +150,7 @@ pub fn build(
     // The base class and the name.
     let mut base = String::new();
     if component.kind == Kind::TorchModule {
-        let torch_nn = source_names
-            .imports
-            .iter()
-            .find(|i| i.qualified == "torch.nn" && !i.relative);
+        let torch_nn = source_names.torch_nn();
         let (line, expr) = match torch_nn {
             Some(i) => (i.line.clone(), format!("{}.Module", i.local)),
             None if !params.iter().any(|p| p == "nn") && !usage.bound.contains("nn") => {
@@ -376,7 +373,7 @@ pub fn verify(code: &str) -> Result<(), String> {
             return Err(format!("the generated code contains {why}"));
         }
         for free in &usage.free {
-            if !imported.imports.iter().any(|i| &i.local == free) && !is_builtin(free) {
+            if imported.import_of(free).is_empty() && !is_builtin(free) {
                 return Err(format!(
                     "the generated code reads `{free}`, which it does not bind"
                 ));
@@ -461,7 +458,7 @@ impl Target {
                     &self.absolute,
                 )
                 .ok_or_else(|| format!("{} does not parse", self.display))?;
-                ModuleNames::of(parsed.text(), parsed.module()).bound
+                parsed.names().bound.clone()
             }
             None => BTreeSet::new(),
         };
@@ -492,7 +489,7 @@ impl Target {
             &self.absolute,
         )
         .ok_or_else(|| format!("{} does not parse", self.display))?;
-        let names = ModuleNames::of(parsed.text(), parsed.module());
+        let names = parsed.names();
         let existing: BTreeSet<&str> = names.imports.iter().map(|i| i.line.as_str()).collect();
         let mut import_lines = String::new();
         let mut definition = String::new();

@@ -21,7 +21,7 @@ use crate::project::ProjectContext;
 
 use super::component::{self, Component, Kind, Refactoring};
 use super::names::{self, Usage};
-use super::{Line, ModuleNames, child_bodies, debug_skip, enclosing_function, locate, moved_lines};
+use super::{Line, child_bodies, debug_skip, enclosing_function, locate, moved_lines};
 
 /// What to extract and how to call the result.
 pub struct Request {
@@ -61,13 +61,12 @@ pub fn attach(
 
 /// True if the file imports PyTorch (the component is then an `nn.Module`).
 pub fn uses_torch(cx: &ProjectContext<'_>) -> bool {
-    cx.parsed().is_some_and(|parsed| {
-        ModuleNames::of(parsed.text(), parsed.module())
-            .imports
-            .iter()
-            .any(|i| i.qualified == "torch" || i.qualified.starts_with("torch."))
-    })
+    cx.parsed()
+        .is_some_and(|parsed| parsed.names().imports_torch)
 }
+
+/// How many statements above a value are considered as helpers that only feed it.
+const MAX_HELPER_DISTANCE: usize = 64;
 
 /// Extract the value computed at `request.site`.
 pub fn value(cx: &ProjectContext<'_>, request: Request) -> Result<Refactoring, String> {
@@ -107,7 +106,8 @@ pub fn value(cx: &ProjectContext<'_>, request: Request) -> Result<Refactoring, S
         return Err("the value is not a plain expression".into());
     }
     // Which names the whole function binds or reads where (to check helpers are private).
-    let whole = names::analyze(block, &params);
+    let indexed = parsed.block_usage(function);
+    let whole = &indexed.usage;
     let mut locals: BTreeSet<String> = whole.bound.clone();
     locals.extend(params.iter().map(|p| p.to_string()));
 
@@ -120,7 +120,14 @@ pub fn value(cx: &ProjectContext<'_>, request: Request) -> Result<Refactoring, S
     // The backward slice: earlier statements of the same block that only feed the value.
     let mut helpers: Vec<&Stmt> = Vec::new();
     let mut moved: Vec<TextRange> = vec![expr.range()];
-    for sibling in step.body[..step.index].iter().rev() {
+    // Only the nearest statements are looked at: a helper far above the value is rarely one,
+    // and scanning a whole module per finding would be quadratic. A name not moved stays a
+    // parameter of the component.
+    for sibling in step.body[..step.index]
+        .iter()
+        .rev()
+        .take(MAX_HELPER_DISTANCE)
+    {
         let usage = names::analyze(std::iter::once(sibling), &[]);
         let feeds = usage.bound.iter().any(|b| needed.contains(b));
         let movable =
@@ -129,11 +136,10 @@ pub fn value(cx: &ProjectContext<'_>, request: Request) -> Result<Refactoring, S
             let mut inside = moved.clone();
             inside.push(sibling.range());
             let private = usage.bound.iter().all(|b| {
-                whole
-                    .occurrences
+                indexed
+                    .occurrences_of(b)
                     .iter()
-                    .filter(|(n, _)| n == b)
-                    .all(|(_, r)| inside.iter().any(|m| m.contains_range(*r)))
+                    .all(|r| inside.iter().any(|m| m.contains_range(*r)))
             });
             if private {
                 helpers.push(sibling);
@@ -192,7 +198,7 @@ pub fn value(cx: &ProjectContext<'_>, request: Request) -> Result<Refactoring, S
         locals,
         action: request.action,
     };
-    let names = ModuleNames::of(text, module);
+    let names = parsed.names();
     let expr_range = expr.range();
     let stmt_range = stmt.range();
     let call_site = |call: &str| -> Option<(Vec<Edit>, String)> {
@@ -208,7 +214,7 @@ pub fn value(cx: &ProjectContext<'_>, request: Request) -> Result<Refactoring, S
         let shown = shown.lines().next().unwrap_or_default().to_string();
         Some((edits, shown))
     };
-    component::build(cx, parsed, &names, component, &call_site)
+    component::build(cx, parsed, names, component, &call_site)
 }
 
 /// Extract the module-level loop at `header` (the range of the loop's header, as the
@@ -232,17 +238,13 @@ pub fn runner(
     if let Some(why) = usage.unsupported {
         return Err(format!("the loop contains {why}"));
     }
-    let names = ModuleNames::of(text, module);
+    let names = parsed.names();
     // Dependencies: names the loop reads before binding them that are neither imports nor
     // builtins nor module-level functions and classes (those are imported by the component).
     let mut params: Vec<String> = Vec::new();
     for free in &usage.free {
         let imported = !names.import_of(free).is_empty();
-        let defined = module.body.iter().any(|s| match s {
-            Stmt::FunctionDef(d) => d.name.as_str() == free,
-            Stmt::ClassDef(c) => c.name.as_str() == free,
-            _ => false,
-        });
+        let defined = names.defined.contains(free);
         if defined {
             return Err(format!("the loop calls `{free}`, defined in the same file"));
         }
@@ -252,9 +254,11 @@ pub fn runner(
     }
     // Names the loop binds that later module code reads stay module-level results: not
     // supported (the Runner would have to return them).
-    let after: Vec<&Stmt> = step.body[step.index + 1..].iter().collect();
-    let later = names::analyze(after.iter().copied(), &[]);
-    if let Some(out) = usage.bound.iter().find(|b| later.reads.contains(*b)) {
+    if let Some(out) = usage
+        .bound
+        .iter()
+        .find(|b| parsed.read_after(step.body, step.index, b))
+    {
         return Err(format!("code after the loop reads `{out}`"));
     }
     let mut renames: Vec<Edit> = usage
@@ -286,7 +290,7 @@ pub fn runner(
             call.to_string(),
         ))
     };
-    component::build(cx, parsed, &names, component, &call_site)
+    component::build(cx, parsed, names, component, &call_site)
 }
 
 /// The text of `range` with the renames inside it applied.

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use ruff_python_ast::{ModModule, PySourceType, Stmt, StmtClassDef, StmtFunctionDef};
 use ruff_python_parser::{Parsed, parse_unchecked_source};
-use ruff_text_size::{Ranged, TextRange};
+use ruff_text_size::{Ranged, TextRange, TextSize};
 
 use crate::project::ProjectContext;
 use crate::semantic::index::ProjectFile;
@@ -30,6 +30,23 @@ pub use component::{Line, Refactoring};
 pub struct ParsedSource {
     pub source: Arc<SourceText>,
     parsed: Parsed<ModModule>,
+    /// What the module level binds, computed on first use: every refactoring of the file
+    /// needs it, and recomputing it per finding made a file with thousands of findings
+    /// quadratic.
+    names: std::sync::OnceLock<ModuleNames>,
+    /// The same for the name usage of each function body (and of the module), and for the
+    /// names each statement list reads.
+    analyses: std::sync::Mutex<Analyses>,
+}
+
+/// Per-file analyses cached across the findings of a file.
+#[derive(Default)]
+struct Analyses {
+    /// Name usage of a function body by the function's start; `None` is the module.
+    blocks: rustc_hash::FxHashMap<Option<TextSize>, Arc<names::Indexed>>,
+    /// For a statement list (by its first statement's start): each name read, and the index of
+    /// the last statement that reads it.
+    last_reads: rustc_hash::FxHashMap<TextSize, Arc<rustc_hash::FxHashMap<String, usize>>>,
 }
 
 impl ParsedSource {
@@ -54,7 +71,12 @@ impl ParsedSource {
         if parsed.has_syntax_errors() {
             return None;
         }
-        Some(ParsedSource { source, parsed })
+        Some(ParsedSource {
+            source,
+            parsed,
+            names: std::sync::OnceLock::new(),
+            analyses: std::sync::Mutex::default(),
+        })
     }
 
     pub fn text(&self) -> &str {
@@ -63,6 +85,58 @@ impl ParsedSource {
 
     pub fn module(&self) -> &ModModule {
         self.parsed.syntax()
+    }
+
+    /// What the module level of this file binds.
+    pub fn names(&self) -> &ModuleNames {
+        self.names
+            .get_or_init(|| ModuleNames::of(self.text(), self.module()))
+    }
+
+    /// The name usage of `function`'s body with its parameters bound, or of the module body.
+    pub fn block_usage(&self, function: Option<&StmtFunctionDef>) -> Arc<names::Indexed> {
+        let key = function.map(Ranged::start);
+        let cached = self.lock().blocks.get(&key).cloned();
+        cached.unwrap_or_else(|| {
+            let usage = Arc::new(names::Indexed::new(match function {
+                Some(def) => {
+                    let params: Vec<&str> =
+                        def.parameters.iter().map(|p| p.name().as_str()).collect();
+                    names::analyze(&def.body, &params)
+                }
+                None => names::analyze(&self.module().body, &[]),
+            }));
+            self.lock().blocks.insert(key, usage.clone());
+            usage
+        })
+    }
+
+    /// True if a statement of `body` after `index` reads `name`.
+    pub fn read_after(&self, body: &[Stmt], index: usize, name: &str) -> bool {
+        let Some(first) = body.first() else {
+            return false;
+        };
+        let key = first.start();
+        let cached = self.lock().last_reads.get(&key).cloned();
+        let last_reads = cached.unwrap_or_else(|| {
+            let mut last = rustc_hash::FxHashMap::default();
+            for (i, stmt) in body.iter().enumerate() {
+                for read in names::analyze(std::iter::once(stmt), &[]).reads {
+                    last.insert(read, i);
+                }
+            }
+            let last = Arc::new(last);
+            self.lock().last_reads.insert(key, last.clone());
+            last
+        });
+        last_reads.get(name).is_some_and(|&i| i > index)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Analyses> {
+        // A poisoned cache only lost an entry being written; the rest is still valid.
+        self.analyses
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -82,6 +156,15 @@ pub struct ModuleNames {
     pub imports: Vec<ImportBinding>,
     /// Every name bound at module level (imports, definitions, assignments).
     pub bound: BTreeSet<String>,
+    /// The functions and classes defined directly at module level.
+    pub defined: BTreeSet<String>,
+    /// Indices into `imports` by local name (a file can have thousands of imports, and each
+    /// finding asks about a few names).
+    imports_by_local: rustc_hash::FxHashMap<String, Vec<usize>>,
+    /// True if the module imports PyTorch.
+    pub imports_torch: bool,
+    /// The first absolute import of `torch.nn` (a generated `nn.Module` reuses its binding).
+    torch_nn: Option<usize>,
     /// Where an import can be inserted: after the last module-level import (or after the
     /// docstring and `__future__` imports), at the start of a line.
     pub import_at: ruff_text_size::TextSize,
@@ -98,8 +181,32 @@ impl ModuleNames {
             if is_docstring {
                 preamble_end = Some(stmt.end());
             }
+            match stmt {
+                Stmt::FunctionDef(d) => {
+                    names.defined.insert(d.name.to_string());
+                }
+                Stmt::ClassDef(c) => {
+                    names.defined.insert(c.name.to_string());
+                }
+                _ => {}
+            }
             collect_module_bindings(text, stmt, &mut names, &mut last_import, 0);
         }
+        for (i, import) in names.imports.iter().enumerate() {
+            names
+                .imports_by_local
+                .entry(import.local.clone())
+                .or_default()
+                .push(i);
+        }
+        names.imports_torch = names
+            .imports
+            .iter()
+            .any(|i| i.qualified == "torch" || i.qualified.starts_with("torch."));
+        names.torch_nn = names
+            .imports
+            .iter()
+            .position(|i| i.qualified == "torch.nn" && !i.relative);
         let at = last_import.or(preamble_end);
         names.import_at = match at {
             Some(end) => crate::fix::edits::line_end_with_newline(text, end),
@@ -113,8 +220,18 @@ impl ModuleNames {
         names
     }
 
+    /// The first absolute import of `torch.nn`.
+    pub fn torch_nn(&self) -> Option<&ImportBinding> {
+        self.torch_nn.and_then(|i| self.imports.get(i))
+    }
+
     pub fn import_of(&self, local: &str) -> Vec<&ImportBinding> {
-        self.imports.iter().filter(|i| i.local == local).collect()
+        self.imports_by_local
+            .get(local)
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.imports.get(i))
+            .collect()
     }
 
     /// The qualified name an expression's head refers to through the imports (`F.mse_loss`
@@ -122,7 +239,7 @@ impl ModuleNames {
     pub fn resolve(&self, expr: &ruff_python_ast::Expr) -> Option<String> {
         let name = ruff_python_ast::name::UnqualifiedName::from_expr(expr)?;
         let segments = name.segments();
-        let head = self.imports.iter().rev().find(|i| i.local == segments[0])?;
+        let head = *self.import_of(segments[0]).last()?;
         let mut qualified = head.qualified.clone();
         for segment in &segments[1..] {
             qualified.push('.');
@@ -231,10 +348,7 @@ pub fn enclosing_function(
         class: Option<&'a StmtClassDef>,
         found: &mut (Option<&'a StmtFunctionDef>, Option<&'a StmtClassDef>),
     ) {
-        for stmt in body {
-            if !stmt.range().contains_range(range) {
-                continue;
-            }
+        for stmt in containing(body, range) {
             match stmt {
                 Stmt::FunctionDef(def) => {
                     *found = (Some(def), class);
@@ -296,7 +410,7 @@ impl<'a> Step<'a> {
 pub fn locate(body: &[Stmt], range: TextRange) -> Vec<Step<'_>> {
     let mut path = Vec::new();
     let mut current = body;
-    while let Some(index) = current.iter().position(|s| s.range().contains_range(range)) {
+    while let Some(index) = containing_index(current, range) {
         path.push(Step {
             body: current,
             index,
@@ -307,13 +421,35 @@ pub fn locate(body: &[Stmt], range: TextRange) -> Vec<Step<'_>> {
         }
         match child_bodies(stmt)
             .into_iter()
-            .find(|b| b.iter().any(|s| s.range().contains_range(range)))
+            .find(|b| containing_index(b, range).is_some())
         {
             Some(b) => current = b,
             None => break,
         }
     }
     path
+}
+
+/// The statements of `body` that contain `range`: at most two (an empty range where one ends
+/// and the next begins). A body is sorted and its statements do not overlap, so this is a
+/// binary search — a refactoring per finding must not scan a module of thousands of
+/// statements.
+fn containing(body: &[Stmt], range: TextRange) -> impl Iterator<Item = &Stmt> {
+    let first = body.partition_point(|s| s.end() < range.end());
+    body[first..]
+        .iter()
+        .take_while(move |s| s.start() <= range.start())
+        .filter(move |s| s.range().contains_range(range))
+}
+
+/// The index of the first statement of `body` that contains `range`.
+fn containing_index(body: &[Stmt], range: TextRange) -> Option<usize> {
+    let first = body.partition_point(|s| s.end() < range.end());
+    body[first..]
+        .iter()
+        .take_while(|s| s.start() <= range.start())
+        .position(|s| s.range().contains_range(range))
+        .map(|i| first + i)
 }
 
 /// The statement with exactly `range`, if there is one (not inside definitions).

@@ -29,12 +29,35 @@ pub struct Usage {
     pub unsupported: Option<&'static str>,
 }
 
+/// A [`Usage`] with its occurrences grouped by name, for the queries made per finding.
+#[derive(Debug)]
+pub struct Indexed {
+    pub usage: Usage,
+    by_name: rustc_hash::FxHashMap<String, Vec<TextRange>>,
+}
+
+impl Indexed {
+    pub fn new(usage: Usage) -> Self {
+        let mut by_name: rustc_hash::FxHashMap<String, Vec<TextRange>> = Default::default();
+        for (name, range) in &usage.occurrences {
+            by_name.entry(name.clone()).or_default().push(*range);
+        }
+        Indexed { usage, by_name }
+    }
+
+    /// Every occurrence of `name` in the block's scope.
+    pub fn occurrences_of(&self, name: &str) -> &[TextRange] {
+        self.by_name.get(name).map_or(&[], Vec::as_slice)
+    }
+}
+
 /// Analyse `stmts` as code of one function body, in order. `bound` are names already bound
 /// before it (parameters).
 pub fn analyze<'a>(stmts: impl IntoIterator<Item = &'a Stmt>, bound: &[&str]) -> Usage {
     let mut analyzer = Analyzer {
         usage: Usage::default(),
-        definite: bound.iter().map(|s| s.to_string()).collect(),
+        definite: Definite::new(bound.iter().map(|s| s.to_string()).collect()),
+        free_seen: BTreeSet::new(),
         nested: Vec::new(),
         loops: 0,
         allow_return: false,
@@ -43,7 +66,7 @@ pub fn analyze<'a>(stmts: impl IntoIterator<Item = &'a Stmt>, bound: &[&str]) ->
     for stmt in stmts {
         analyzer.stmt(stmt);
     }
-    analyzer.usage.definite = analyzer.definite;
+    analyzer.usage.definite = analyzer.definite.set;
     analyzer.usage
 }
 
@@ -51,14 +74,15 @@ pub fn analyze<'a>(stmts: impl IntoIterator<Item = &'a Stmt>, bound: &[&str]) ->
 pub fn analyze_except(stmt: &Stmt, skip: Option<TextRange>) -> Usage {
     let mut analyzer = Analyzer {
         usage: Usage::default(),
-        definite: BTreeSet::new(),
+        definite: Definite::default(),
+        free_seen: BTreeSet::new(),
         nested: Vec::new(),
         loops: 0,
         allow_return: true,
         skip,
     };
     analyzer.stmt(stmt);
-    analyzer.usage.definite = analyzer.definite;
+    analyzer.usage.definite = analyzer.definite.set;
     analyzer.usage
 }
 
@@ -67,21 +91,108 @@ pub fn analyze_except(stmt: &Stmt, skip: Option<TextRange>) -> Usage {
 pub fn analyze_expr(usage: &mut Usage, expr: &Expr) {
     let mut analyzer = Analyzer {
         usage: std::mem::take(usage),
-        definite: BTreeSet::new(),
+        definite: Definite::default(),
+        free_seen: BTreeSet::new(),
         nested: Vec::new(),
         loops: 0,
         allow_return: false,
         skip: None,
     };
-    analyzer.definite = analyzer.usage.definite.clone();
+    analyzer.definite = Definite::new(analyzer.usage.definite.clone());
+    analyzer.free_seen = analyzer.usage.free.iter().cloned().collect();
     analyzer.expr(expr);
-    analyzer.usage.definite = analyzer.definite;
+    analyzer.usage.definite = analyzer.definite.set;
     *usage = analyzer.usage;
+}
+
+/// The definitely-bound names, with an undo journal: a branch is walked and rolled back
+/// without copying the set (copying it per `if` made a module of thousands of them
+/// quadratic).
+#[derive(Default)]
+struct Definite {
+    set: BTreeSet<String>,
+    /// Each change since the start: the name, and whether it was bound before the change.
+    journal: Vec<(String, bool)>,
+}
+
+/// What a branch did to the definitely-bound names.
+#[derive(Default)]
+struct Delta {
+    added: BTreeSet<String>,
+    removed: BTreeSet<String>,
+}
+
+impl Definite {
+    fn new(set: BTreeSet<String>) -> Self {
+        Definite {
+            set,
+            journal: Vec::new(),
+        }
+    }
+
+    fn contains(&self, name: &str) -> bool {
+        self.set.contains(name)
+    }
+
+    fn insert(&mut self, name: &str) {
+        if !self.set.contains(name) {
+            self.set.insert(name.to_string());
+            self.journal.push((name.to_string(), false));
+        }
+    }
+
+    fn remove(&mut self, name: &str) {
+        if self.set.remove(name) {
+            self.journal.push((name.to_string(), true));
+        }
+    }
+
+    fn mark(&self) -> usize {
+        self.journal.len()
+    }
+
+    /// Undo every change since `mark` and return their net effect.
+    fn rollback(&mut self, mark: usize) -> Delta {
+        let touched: BTreeSet<String> = self.journal[mark..]
+            .iter()
+            .map(|(name, _)| name.clone())
+            .collect();
+        let after: BTreeSet<String> = touched
+            .iter()
+            .filter(|n| self.set.contains(*n))
+            .cloned()
+            .collect();
+        while self.journal.len() > mark {
+            let Some((name, was)) = self.journal.pop() else {
+                break;
+            };
+            if was {
+                self.set.insert(name);
+            } else {
+                self.set.remove(&name);
+            }
+        }
+        let mut delta = Delta::default();
+        for name in touched {
+            match (self.set.contains(&name), after.contains(&name)) {
+                (false, true) => {
+                    delta.added.insert(name);
+                }
+                (true, false) => {
+                    delta.removed.insert(name);
+                }
+                _ => {}
+            }
+        }
+        delta
+    }
 }
 
 struct Analyzer {
     usage: Usage,
-    definite: BTreeSet<String>,
+    definite: Definite,
+    /// The names in `usage.free`, for a constant-time membership test.
+    free_seen: BTreeSet<String>,
     /// Names local to the lambdas and comprehensions being walked (innermost last).
     nested: Vec<BTreeSet<String>>,
     loops: usize,
@@ -100,7 +211,7 @@ impl Analyzer {
         }
         self.usage.occurrences.push((name.to_string(), range));
         self.usage.reads.insert(name.to_string());
-        if !self.definite.contains(name) && !self.usage.free.iter().any(|f| f == name) {
+        if !self.definite.contains(name) && self.free_seen.insert(name.to_string()) {
             self.usage.free.push(name.to_string());
         }
     }
@@ -112,7 +223,7 @@ impl Analyzer {
         }
         self.usage.occurrences.push((name.to_string(), range));
         self.usage.bound.insert(name.to_string());
-        self.definite.insert(name.to_string());
+        self.definite.insert(name);
     }
 
     fn body(&mut self, stmts: &[Stmt]) {
@@ -121,11 +232,12 @@ impl Analyzer {
         }
     }
 
-    /// Run `f` on a copy of the definitely-bound set; returns what it left bound.
-    fn branch(&mut self, f: impl FnOnce(&mut Self)) -> BTreeSet<String> {
-        let before = self.definite.clone();
+    /// Run `f` as a branch that may not be taken: its bindings are rolled back afterwards;
+    /// returns what it bound and unbound.
+    fn branch(&mut self, f: impl FnOnce(&mut Self)) -> Delta {
+        let mark = self.definite.mark();
         f(self);
-        std::mem::replace(&mut self.definite, before)
+        self.definite.rollback(mark)
     }
 
     fn stmt(&mut self, stmt: &Stmt) {
@@ -187,7 +299,11 @@ impl Analyzer {
             }
             Stmt::If(s) => {
                 self.expr(&s.test);
-                let mut after = self.branch(|a| a.body(&s.body));
+                // With an `else`, a name is bound after the `if` when every branch binds it, and
+                // unbound when any branch deletes it.
+                let first = self.branch(|a| a.body(&s.body));
+                let mut added = first.added;
+                let mut removed = first.removed;
                 let mut has_else = false;
                 for clause in &s.elif_else_clauses {
                     if let Some(test) = &clause.test {
@@ -195,11 +311,17 @@ impl Analyzer {
                     } else {
                         has_else = true;
                     }
-                    let bound = self.branch(|a| a.body(&clause.body));
-                    after = after.intersection(&bound).cloned().collect();
+                    let delta = self.branch(|a| a.body(&clause.body));
+                    added.retain(|n| delta.added.contains(n));
+                    removed.extend(delta.removed);
                 }
                 if has_else {
-                    self.definite = after;
+                    for name in &removed {
+                        self.definite.remove(name);
+                    }
+                    for name in &added {
+                        self.definite.insert(name);
+                    }
                 }
             }
             Stmt::For(s) => {

@@ -46,9 +46,12 @@ pub struct Semantic<'a> {
     /// files can import from this one (re-exports).
     pub module_imports: Vec<(String, String)>,
     frames: Vec<Frame<'a>>,
-    /// Every binding site of the file, in walk order. A plain list: recording is on the hot
-    /// path (every assignment), queries are rare (a few names per file), so queries scan.
+    /// Every binding site of the file, in walk order.
     bindings: Vec<Binding<'a>>,
+    /// The binding sites of each name (indices into `bindings`). Queries run per call site
+    /// (`print`, `sum`, ...), so scanning `bindings` made a file with thousands of them
+    /// quadratic.
+    by_name: rustc_hash::FxHashMap<&'a str, Vec<u32>>,
 }
 
 /// One binding site.
@@ -127,17 +130,13 @@ impl<'a> Semantic<'a> {
     /// True if `name` refers to the Python builtin of that name: it is neither imported nor
     /// bound anywhere in the file. Exact once the walk has finished.
     pub fn is_builtin(&self, name: &str) -> bool {
-        !self.imports.contains(name) && !self.bindings.iter().any(|b| b.name == name)
+        !self.imports.contains(name) && !self.by_name.contains_key(name)
     }
 
     /// How `name` is bound at module level (including `global` writes from functions).
     pub fn module_binding(&self, name: &str) -> Option<ModuleBinding<'a>> {
         let mut found: Option<ModuleBinding<'a>> = None;
-        for binding in self
-            .bindings
-            .iter()
-            .filter(|b| b.name == name && b.function.is_none())
-        {
+        for binding in self.bindings_of(name).filter(|b| b.function.is_none()) {
             let entry = found.get_or_insert(ModuleBinding {
                 count: 0,
                 first_value: binding.value,
@@ -189,7 +188,7 @@ impl<'a> Semantic<'a> {
                 self.bind_name(def.name.as_str(), module_level, None);
                 for param in def.parameters.iter() {
                     let name = param.name().as_str();
-                    self.bindings.push(Binding {
+                    self.record(Binding {
                         name,
                         function: Some(def.start()),
                         value: None,
@@ -269,18 +268,33 @@ impl<'a> Semantic<'a> {
         };
         // Class-level bindings (no enclosing function) are not module bindings.
         if !module_level && function.is_none() {
-            self.bindings.push(Binding {
+            self.record(Binding {
                 name,
                 function: Some(TextSize::new(u32::MAX)),
                 value: None,
             });
             return;
         }
-        self.bindings.push(Binding {
+        self.record(Binding {
             name,
             function,
             value: if module_level { value } else { None },
         });
+    }
+
+    fn record(&mut self, binding: Binding<'a>) {
+        let index = u32::try_from(self.bindings.len()).unwrap_or(u32::MAX);
+        self.by_name.entry(binding.name).or_default().push(index);
+        self.bindings.push(binding);
+    }
+
+    /// The binding sites of `name`, in walk order.
+    fn bindings_of(&self, name: &str) -> impl Iterator<Item = &Binding<'a>> {
+        self.by_name
+            .get(name)
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.bindings.get(i as usize))
     }
 }
 
@@ -300,8 +314,6 @@ impl Semantic<'_> {
     /// True if the function starting at `function` binds `name` locally (parameter, assignment,
     /// loop target, import, ...). Exact once the walk has finished.
     pub fn binds_locally(&self, function: TextSize, name: &str) -> bool {
-        self.bindings
-            .iter()
-            .any(|b| b.function == Some(function) && b.name == name)
+        self.bindings_of(name).any(|b| b.function == Some(function))
     }
 }
