@@ -6,6 +6,10 @@
 //! 3. build the project index and the roles (sequential, cheap);
 //! 4. per linted file, in parallel: project rules on facts + index;
 //! 5. sort; the output does not depend on the number of threads.
+//!
+//! With a cache, step 1 skips files whose key matches, and when every linted file, every
+//! context file and everything the project rules saw of the file system are as last time,
+//! steps 2–4 are replayed from the project cache (see [`crate::cache::project`]).
 
 use std::collections::BTreeSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -18,7 +22,7 @@ use ruff_python_parser::parse_unchecked_source;
 use ruff_python_trivia::CommentRanges;
 use rustc_hash::FxHashMap;
 
-use crate::cache::Cache;
+use crate::cache::{Cache, project};
 use crate::checker::{self, Checker, FilePass};
 use crate::config::{Resolver, Settings};
 use crate::diagnostic::{Diagnostic, FileReport, sort_diagnostics};
@@ -68,10 +72,25 @@ pub struct Input {
     pub text: Option<String>,
 }
 
+/// A file read and keyed, not analysed yet.
+struct Prepared {
+    path: PathBuf,
+    absolute: PathBuf,
+    settings: Arc<Settings>,
+    text: Result<String, ReadError>,
+    linted: bool,
+    keep_source: bool,
+    rules: RuleSet,
+    package: Option<String>,
+    /// The cache key (files on disk, with a cache).
+    key: Option<u128>,
+}
+
 /// Phase-1 result of one file.
 struct Analysis {
     path: PathBuf,
     absolute: PathBuf,
+    key: Option<u128>,
     settings: Arc<Settings>,
     facts: Option<FileFacts>,
     diagnostics: Vec<Diagnostic>,
@@ -87,6 +106,21 @@ pub struct Project {
     pub report: Report,
 }
 
+impl Project {
+    /// The report of a run whose index is not needed afterwards. Freeing every file's facts
+    /// costs as much as building the index, and the process is about to exit: the OS
+    /// reclaims them.
+    pub fn into_report(self) -> Report {
+        let Project {
+            index,
+            roles,
+            report,
+        } = self;
+        std::mem::forget((index, roles));
+        report
+    }
+}
+
 fn absolute(path: &Path, cwd: &Path) -> PathBuf {
     let joined = if path.is_absolute() {
         path.to_path_buf()
@@ -96,10 +130,9 @@ fn absolute(path: &Path, cwd: &Path) -> PathBuf {
     crate::discovery::normalize(&joined)
 }
 
-/// Phase 1 for one file. Never panics: a panic inside a rule becomes a `DL000` diagnostic.
-/// With a cache (files read from disk only), a file whose key matches is not parsed at all.
+/// Read state of one file: its settings, rules, package and cache key.
 #[allow(clippy::too_many_arguments)]
-fn analyze(
+fn prepare(
     path: &Path,
     text: Result<String, ReadError>,
     settings: &Arc<Settings>,
@@ -108,10 +141,53 @@ fn analyze(
     linted: bool,
     keep_source: bool,
     cache: Option<&Cache>,
-) -> Analysis {
+) -> Prepared {
+    let absolute = absolute(path, cwd);
+    let rules = if linted {
+        settings.rules_for(path)
+    } else {
+        RuleSet::empty()
+    };
+    let package = packages.package_of(&absolute);
+    let key = match (&text, cache.filter(|_| !keep_source)) {
+        (Ok(text), Some(cache)) => {
+            Some(cache.key(settings, rules, path, package.as_deref(), linted, text))
+        }
+        _ => None,
+    };
+    Prepared {
+        path: path.to_path_buf(),
+        absolute,
+        settings: settings.clone(),
+        text,
+        linted,
+        keep_source,
+        rules,
+        package,
+        key,
+    }
+}
+
+/// Phase 1 for one file. Never panics: a panic inside a rule becomes a `DL000` diagnostic.
+/// With a cache (files read from disk only), a file whose key matches is not parsed at all.
+fn analyze(prepared: Prepared, cache: Option<&Cache>) -> Analysis {
+    let Prepared {
+        path,
+        absolute,
+        settings,
+        text,
+        linted,
+        keep_source,
+        rules,
+        package,
+        key,
+    } = prepared;
+    let path = path.as_path();
+    let settings = &settings;
     let mut analysis = Analysis {
         path: path.to_path_buf(),
-        absolute: absolute(path, cwd),
+        absolute,
+        key,
         settings: settings.clone(),
         facts: None,
         diagnostics: Vec::new(),
@@ -128,15 +204,7 @@ fn analyze(
             return analysis;
         }
     };
-    let rules = if linted {
-        settings.rules_for(path)
-    } else {
-        RuleSet::empty()
-    };
-    let package = packages.package_of(&analysis.absolute);
     let cache = cache.filter(|_| !keep_source);
-    let key =
-        cache.map(|cache| cache.key(settings, rules, path, package.as_deref(), linted, &text));
     if let (Some(cache), Some(key)) = (cache, key)
         && let Some(hit) = cache.get(&analysis.absolute, key)
     {
@@ -274,17 +342,6 @@ pub fn lint_files(
     cwd: &Path,
     resolver: &Resolver,
 ) -> Project {
-    lint_files_cached(files, threads, cwd, resolver, None)
-}
-
-/// [`lint_files`] with a cache of the per-file analysis (see [`crate::cache`]).
-pub fn lint_files_cached(
-    files: &[FileEntry],
-    threads: Option<usize>,
-    cwd: &Path,
-    resolver: &Resolver,
-    cache: Option<&Cache>,
-) -> Project {
     let inputs: Vec<Input> = files
         .iter()
         .map(|f| Input {
@@ -293,7 +350,30 @@ pub fn lint_files_cached(
             text: None,
         })
         .collect();
-    run_cached(inputs, threads, cwd, resolver, cache)
+    run(inputs, threads, cwd, resolver)
+}
+
+/// [`lint_files`] with a cache (see [`crate::cache`]), for `check`: only the report, which
+/// may be replayed from the project cache without building the index.
+pub fn lint_files_cached(
+    files: &[FileEntry],
+    threads: Option<usize>,
+    cwd: &Path,
+    resolver: &Resolver,
+    cache: Option<&Cache>,
+) -> Report {
+    let inputs: Vec<Input> = files
+        .iter()
+        .map(|f| Input {
+            path: f.path.clone(),
+            settings: f.settings.clone(),
+            text: None,
+        })
+        .collect();
+    match pipeline(inputs, threads, cwd, resolver, cache, true) {
+        Outcome::Full(project) => project.into_report(),
+        Outcome::Replayed(report) => report,
+    }
 }
 
 /// Lint text that is not on disk (stdin, an editor buffer) as if it were the file at `path`.
@@ -314,19 +394,35 @@ pub fn lint_text(
 
 /// The whole pipeline.
 pub fn run(inputs: Vec<Input>, threads: Option<usize>, cwd: &Path, resolver: &Resolver) -> Project {
-    run_cached(inputs, threads, cwd, resolver, None)
+    match pipeline(inputs, threads, cwd, resolver, None, false) {
+        Outcome::Full(project) => *project,
+        // Without a cache nothing is replayed.
+        Outcome::Replayed(report) => Project {
+            index: ProjectIndex::new(Vec::new()),
+            roles: Roles::compute(&ProjectIndex::new(Vec::new())),
+            report,
+        },
+    }
 }
 
-/// The whole pipeline, with an optional cache of the per-file analysis of files on disk.
-pub fn run_cached(
+/// What the pipeline produced: a full analysis, or a report replayed from the project cache.
+enum Outcome {
+    Full(Box<Project>),
+    Replayed(Report),
+}
+
+/// The whole pipeline, with an optional cache of files on disk; `replay` allows answering
+/// from the project cache (only the report is needed).
+fn pipeline(
     inputs: Vec<Input>,
     threads: Option<usize>,
     cwd: &Path,
     resolver: &Resolver,
     cache: Option<&Cache>,
-) -> Project {
+    replay: bool,
+) -> Outcome {
     let pool = thread_pool(threads);
-    let work = || run_in_pool(inputs, cwd, resolver, cache);
+    let work = || run_in_pool(inputs, cwd, resolver, cache, replay);
     match pool {
         Some(pool) => pool.install(work),
         None => work(),
@@ -338,7 +434,8 @@ fn run_in_pool(
     cwd: &Path,
     resolver: &Resolver,
     cache: Option<&Cache>,
-) -> Project {
+    replay: bool,
+) -> Outcome {
     let timing = std::env::var_os("DLLINT_TIMING").is_some();
     let clock = std::time::Instant::now();
     let lap = |what: &str| {
@@ -350,14 +447,14 @@ fn run_in_pool(
         }
     };
     let packages = PackageResolver::default();
-    let mut analyses: Vec<Analysis> = inputs
+    let prepared: Vec<Prepared> = inputs
         .into_par_iter()
         .map(|input| {
             let (text, keep) = match input.text {
                 Some(text) => (Ok(text), true),
                 None => (read_file(&input.path), false),
             };
-            analyze(
+            prepare(
                 &input.path,
                 text,
                 &input.settings,
@@ -369,8 +466,32 @@ fn run_in_pool(
             )
         })
         .collect();
-    lap("read, parse, walk");
-    load_context(&mut analyses, &packages, cwd, resolver, cache);
+    lap("read, hash");
+    // The project key needs every linted file's key (all read from disk).
+    let project_key = cache.and_then(|cache| {
+        let keys: Option<Vec<(&Path, u128)>> = prepared
+            .iter()
+            .map(|p| Some((p.absolute.as_path(), p.key?)))
+            .collect();
+        Some((cache, project::key(cache, keys?)))
+    });
+    if replay
+        && let Some((cache, key)) = project_key
+        && let Some(report) = replay_project(&prepared, cache, key, resolver, &packages, cwd)
+    {
+        lap("replayed project result");
+        if timing {
+            let (hits, misses) = cache.stats();
+            eprintln!("dllint cache: {hits} hits, {misses} misses");
+        }
+        return Outcome::Replayed(report);
+    }
+    let mut analyses: Vec<Analysis> = prepared
+        .into_par_iter()
+        .map(|p| analyze(p, cache))
+        .collect();
+    lap("parse, walk");
+    let probes = load_context(&mut analyses, &packages, cwd, resolver, cache);
     lap("context files");
     if let (true, Some(cache)) = (timing, cache) {
         let (hits, misses) = cache.stats();
@@ -383,10 +504,13 @@ fn run_in_pool(
     let mut meta = Vec::with_capacity(analyses.len());
     let mut project_files = Vec::new();
     let mut file_ids = Vec::with_capacity(analyses.len());
+    let mut context_keys: Vec<(PathBuf, Option<u128>)> = Vec::new();
+    let mut linted_absolute: Vec<PathBuf> = Vec::with_capacity(analyses.len());
     for analysis in analyses {
         let Analysis {
             path,
             absolute,
+            key,
             settings,
             facts,
             diagnostics,
@@ -394,6 +518,10 @@ fn run_in_pool(
             internal_error,
             linted,
         } = analysis;
+        if !linted {
+            context_keys.push((absolute.clone(), key));
+        }
+        linted_absolute.push(absolute.clone());
         match facts {
             Some(facts) => {
                 file_ids.push(Some(project_files.len() as u32));
@@ -470,6 +598,8 @@ fn run_in_pool(
         .collect();
 
     lap("project rules");
+    // What the project rules found, per linted file, for the project cache.
+    let mut to_store: Option<Vec<(PathBuf, Vec<Diagnostic>)>> = project_key.map(|_| Vec::new());
     let mut report = Report::default();
     for (i, ((path, _, internal_error, linted), mut diagnostics)) in
         meta.into_iter().zip(diagnostics_by_file).enumerate()
@@ -491,8 +621,11 @@ fn run_in_pool(
             if let Some(id) = file_ids[i] {
                 index.facts(id).suppressions.filter(&mut extra);
             }
-            diagnostics.append(&mut extra);
         }
+        if let Some(store) = &mut to_store {
+            store.push((linted_absolute[i].clone(), extra.clone()));
+        }
+        diagnostics.append(&mut extra);
         if diagnostics.is_empty() {
             continue;
         }
@@ -504,7 +637,42 @@ fn run_in_pool(
             diagnostics,
         });
     }
-    // Files on disk are read again only now, only where there is something to show.
+    finish_report(&mut report);
+    lap("report");
+    if let (Some((cache, key)), Some(by_file)) = (project_key, to_store)
+        && report.internal_errors == 0
+    {
+        let context: Option<Vec<(PathBuf, u128)>> = context_keys
+            .into_iter()
+            .map(|(path, key)| Some((path, key?)))
+            .collect();
+        if let Some(context) = context {
+            let (exists, outside) = index.observations();
+            let observed = project::Observed {
+                context,
+                probes,
+                exists,
+                outside,
+            };
+            let by_file = by_file
+                .iter()
+                .map(|(path, found)| (path.as_path(), found.as_slice()))
+                .collect();
+            // A result that cannot be stored only makes the next run slower.
+            let _ = project::store(cache, key, observed, by_file);
+        }
+        lap("project cache");
+    }
+    Outcome::Full(Box::new(Project {
+        index,
+        roles,
+        report,
+    }))
+}
+
+/// Files on disk are read again only at the end, only where there is something to show; then
+/// everything is sorted.
+fn finish_report(report: &mut Report) {
     report
         .files
         .par_iter_mut()
@@ -516,12 +684,77 @@ fn run_in_pool(
         .files
         .sort_by(|a, b| a.display.cmp(&b.display).then_with(|| a.path.cmp(&b.path)));
     report.checked.sort();
-    lap("report");
-    Project {
-        index,
-        roles,
-        report,
+}
+
+/// The report of a run in which nothing changed since a stored project result: the linted
+/// files' own findings from the per-file cache and the project findings from the project
+/// cache, after checking that the context files and everything the project rules saw of the
+/// file system are as recorded. `None` (a full run follows) if anything differs.
+fn replay_project(
+    prepared: &[Prepared],
+    cache: &Cache,
+    key: u128,
+    resolver: &Resolver,
+    packages: &PackageResolver,
+    cwd: &Path,
+) -> Option<Report> {
+    let entry = project::lookup(cache, key)?;
+    let context: Vec<(&Path, u128)> = entry.context().collect();
+    let context_unchanged = context.par_iter().all(|(path, recorded)| {
+        let Ok(settings) = resolver.settings_for_file(path) else {
+            return false;
+        };
+        let Ok(text) = read_file(path) else {
+            return false;
+        };
+        let package = packages.package_of(path);
+        cache.key(
+            &settings,
+            RuleSet::empty(),
+            path,
+            package.as_deref(),
+            false,
+            &text,
+        ) == *recorded
+    });
+    let probes_unchanged = || {
+        entry.probes().all(|(root, module, found)| {
+            ProjectIndex::module_candidates(root, module)
+                .into_iter()
+                .find(|c| c.is_file())
+                .as_deref()
+                == found
+        })
+    };
+    if !context_unchanged || !probes_unchanged() || !entry.file_system_unchanged() {
+        return None;
     }
+    let mut project: FxHashMap<PathBuf, Vec<Diagnostic>> =
+        entry.into_diagnostics()?.into_iter().collect();
+    let local: Vec<Option<Vec<Diagnostic>>> = prepared
+        .par_iter()
+        .map(|p| cache.get_diagnostics(&p.absolute, p.key?))
+        .collect();
+    let mut report = Report::default();
+    for (p, local) in prepared.iter().zip(local) {
+        let mut diagnostics = local?;
+        diagnostics.extend(project.remove(&p.absolute).unwrap_or_default());
+        report.files_checked += 1;
+        report.checked.push(p.path.clone());
+        if diagnostics.is_empty() {
+            continue;
+        }
+        sort_diagnostics(&mut diagnostics);
+        report.files.push(FileReport {
+            display: display_path(&p.path, cwd),
+            path: p.path.clone(),
+            source: None,
+            diagnostics,
+        });
+    }
+    cache.record_hits(prepared.len());
+    finish_report(&mut report);
+    Some(report)
 }
 
 /// Qualified names a file refers to that may live in other project files.
@@ -562,7 +795,7 @@ fn load_context(
     cwd: &Path,
     resolver: &Resolver,
     cache: Option<&Cache>,
-) {
+) -> Vec<(PathBuf, String, Option<PathBuf>)> {
     let mut known: ModuleMap<()> = ModuleMap::default();
     for analysis in analyses.iter() {
         known.insert(&analysis.absolute, ());
@@ -615,7 +848,7 @@ fn load_context(
             .filter(|p| is_python_file(p))
             .filter_map(|path| {
                 let settings = resolver.settings_for_file(path).ok()?;
-                Some(analyze(
+                let prepared = prepare(
                     path,
                     read_file(path),
                     &settings,
@@ -624,7 +857,8 @@ fn load_context(
                     false,
                     false,
                     cache,
-                ))
+                );
+                Some(analyze(prepared, cache))
             })
             .collect();
         for path in &batch {
@@ -633,6 +867,15 @@ fn load_context(
         analyses.extend(new);
         frontier = (start..analyses.len()).collect();
     }
+    // The probes, in a stable order, for the project cache to check again.
+    let mut probes: Vec<(PathBuf, String, Option<PathBuf>)> = probes
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .into_iter()
+        .map(|((root, module), found)| (root, module, found))
+        .collect();
+    probes.sort();
+    probes
 }
 
 /// The file a qualified name lives in, from the file system (for modules not yet known),

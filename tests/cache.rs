@@ -97,7 +97,17 @@ fn stats(stderr: &str) -> (usize, usize) {
     (numbers[0], numbers[1])
 }
 
+/// The per-file cache files below `dir`.
 fn cache_files(dir: &Path) -> Vec<PathBuf> {
+    cache_files_of(dir, true)
+}
+
+/// The project cache files below `dir`.
+fn project_cache_files(dir: &Path) -> Vec<PathBuf> {
+    cache_files_of(dir, false)
+}
+
+fn cache_files_of(dir: &Path, per_file: bool) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -105,12 +115,36 @@ fn cache_files(dir: &Path) -> Vec<PathBuf> {
             let path = entry.path();
             if path.is_dir() {
                 stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "bin") {
-                found.push(path);
+            } else {
+                let name = path.to_string_lossy();
+                let is_project = name.ends_with(".project.bin");
+                if name.ends_with(".bin") && is_project != per_file {
+                    found.push(path);
+                }
             }
         }
     }
     found
+}
+
+/// True if a warm `check` of `paths` replays the stored project result (instead of rebuilding
+/// the index and running the project rules).
+fn replayed(cwd: &Path, paths: &[&str]) -> bool {
+    let mut args = vec!["check", "-q", "--exit-zero"];
+    args.extend_from_slice(paths);
+    let out = dllint(cwd, &args, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    stderr(&out).contains("dllint timing: replayed project result")
+}
+
+/// Concise findings of `check` on `paths`.
+fn findings_of(cwd: &Path, paths: &[&str], extra: &[&str]) -> Vec<String> {
+    let mut args = vec!["check", "--output-format", "concise", "-q", "--exit-zero"];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(paths);
+    let out = dllint(cwd, &args, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    stdout(&out).lines().map(str::to_string).collect()
 }
 
 fn has(findings: &[String], needle: &str) -> bool {
@@ -132,9 +166,12 @@ fn warm_runs_reuse_results_and_print_the_same() {
     assert!(cwd.join(".dllint_cache/.gitignore").is_file());
     assert_eq!(cache_files(&cwd.join(".dllint_cache")).len(), 1);
 
+    assert_eq!(project_cache_files(&cwd.join(".dllint_cache")).len(), 1);
+
     let (warm, hits, misses) = check(cwd, &[]);
     assert_eq!((hits, misses), (FILES, 0));
     assert_eq!(warm, cold);
+    assert!(replayed(cwd, &["."]));
     // Every output format renders from the cached results the same way.
     for format in ["full", "json", "sarif"] {
         let args = ["check", "--output-format", format, "--exit-zero", "."];
@@ -250,6 +287,16 @@ fn a_corrupt_cache_is_ignored_and_rewritten() {
         assert_eq!(findings, expected);
         assert_eq!(hits, FILES);
     }
+    // The same for the project cache.
+    let [project_file] = project_cache_files(&cwd.join(".dllint_cache"))
+        .try_into()
+        .unwrap();
+    for bad in [b"not a cache".to_vec(), Vec::new()] {
+        std::fs::write(&project_file, &bad).unwrap();
+        assert!(!replayed(cwd, &["."]));
+        assert_eq!(check(cwd, &[]).0, expected);
+        assert!(replayed(cwd, &["."]));
+    }
     // A cache that cannot be written is a warning, not a failure.
     std::fs::remove_dir_all(cwd.join(".dllint_cache")).unwrap();
     std::fs::write(cwd.join("blocker"), "").unwrap();
@@ -306,4 +353,110 @@ fn no_cache_cache_dir_environment_and_clean() {
     assert!(flag_dir.exists());
     // Sources are never touched.
     assert!(cwd.join("pkg/net.py").is_file() && cwd.join("train.ipynb").is_file());
+}
+
+#[test]
+fn a_changed_context_file_is_not_replayed() {
+    let dir = project();
+    let cwd = dir.path();
+    // Only `net.py` is linted: `base.py` is read for its facts (a context file).
+    let paths = ["pkg/net.py"];
+    assert!(has(
+        &findings_of(cwd, &paths, &[]),
+        "pkg/net.py:11:16: DL101"
+    ));
+    assert!(replayed(cwd, &paths));
+    std::fs::write(cwd.join("pkg/base.py"), BASE_PLAIN).unwrap();
+    assert!(!replayed(cwd, &paths));
+    assert!(!has(&findings_of(cwd, &paths, &[]), "DL101"));
+    std::fs::write(cwd.join("pkg/base.py"), BASE).unwrap();
+    assert!(has(
+        &findings_of(cwd, &paths, &[]),
+        "pkg/net.py:11:16: DL101"
+    ));
+}
+
+#[test]
+fn a_module_that_appears_is_not_missed() {
+    let dir = project();
+    let cwd = dir.path();
+    let net = "\
+import torch.nn.functional as F
+
+from pkg.layers import Backbone
+
+
+class Head(Backbone):
+    def forward(self, x, labels):
+        return F.cross_entropy(self.encoder(x), labels)
+";
+    std::fs::write(cwd.join("pkg/head.py"), net).unwrap();
+    let paths = ["pkg/head.py"];
+    // `pkg.layers` does not exist: `Head` is not known to be a model.
+    assert!(!has(&findings_of(cwd, &paths, &[]), "DL101"));
+    assert!(replayed(cwd, &paths));
+    // Now it does (found by the import probe, not linted itself).
+    std::fs::write(
+        cwd.join("pkg/layers.py"),
+        BASE.replace("class Base", "class Backbone"),
+    )
+    .unwrap();
+    assert!(!replayed(cwd, &paths));
+    assert!(has(
+        &findings_of(cwd, &paths, &[]),
+        "pkg/head.py:8:16: DL101"
+    ));
+}
+
+#[test]
+fn a_new_losses_module_changes_the_suggestion() {
+    let dir = project();
+    let cwd = dir.path();
+    let paths = ["pkg/net.py"];
+    let json = |cwd: &Path| {
+        let out = dllint(
+            cwd,
+            &[
+                "check",
+                "--output-format",
+                "json",
+                "--exit-zero",
+                "pkg/net.py",
+            ],
+            &[],
+        );
+        stdout(&out)
+    };
+    assert!(
+        json(cwd).contains("\"target_file\": \"loss.py\""),
+        "{}",
+        json(cwd)
+    );
+    assert!(replayed(cwd, &paths));
+    // An existing losses module near the file is where the suggestion now goes, although no
+    // linted or imported file changed.
+    std::fs::write(cwd.join("pkg/losses.py"), "import torch\n").unwrap();
+    assert!(!replayed(cwd, &paths));
+    assert!(
+        json(cwd).contains("\"target_file\": \"losses.py\""),
+        "{}",
+        json(cwd)
+    );
+    // Its content is part of the fix (the component is appended to it): an edit is seen too.
+    assert!(replayed(cwd, &paths));
+    std::fs::write(cwd.join("pkg/losses.py"), "import torch\n\n\nEPS = 1e-8\n").unwrap();
+    assert!(!replayed(cwd, &paths));
+    let no_cache = dllint(
+        cwd,
+        &[
+            "check",
+            "--output-format",
+            "json",
+            "--exit-zero",
+            "--no-cache",
+            "pkg/net.py",
+        ],
+        &[],
+    );
+    assert_eq!(json(cwd), stdout(&no_cache));
 }

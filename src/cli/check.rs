@@ -216,7 +216,7 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
             .map_err(|e| e.to_string())?;
         // Fixing lints the files again after every pass: it reads the tree fresh.
         let cache = if fixing { None } else { cache_for(&args, &cwd) };
-        let project =
+        let report =
             engine::lint_files_cached(&files, args.threads, &cwd, &resolver, cache.as_ref());
         if let Some(cache) = cache {
             let file = cache.file().to_path_buf();
@@ -230,7 +230,6 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
                 );
             }
         }
-        let report = report_only(project);
         if fixing {
             let (report, result) = fix_files(&args, report, &cwd, &resolver, fix_options)?;
             fixes = Some(result);
@@ -420,19 +419,7 @@ fn lint_entries(
     cwd: &std::path::Path,
     resolver: &Resolver,
 ) -> Report {
-    report_only(engine::lint_files(files, threads, cwd, resolver))
-}
-
-/// The report of a run whose index is not needed afterwards. Freeing every file's facts costs
-/// as much as building the index, and the process is about to exit: the OS reclaims them.
-fn report_only(project: engine::Project) -> Report {
-    let engine::Project {
-        index,
-        roles,
-        report,
-    } = project;
-    std::mem::forget((index, roles));
-    report
+    engine::lint_files(files, threads, cwd, resolver).into_report()
 }
 
 /// `--fix`/`--diff`/`--fix-only` on files: fix in memory, then print the diff or write the
@@ -456,7 +443,7 @@ fn fix_files(
                 })
             })
             .collect();
-        report_only(engine::run(inputs, threads, cwd, resolver))
+        engine::run(inputs, threads, cwd, resolver).into_report()
     };
     let outcome = driver::run(&report, cwd, &mut relint, options);
     let mut result = FixResult {

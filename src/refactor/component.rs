@@ -422,16 +422,7 @@ impl Target {
                 Some(text) => Some(text.text().to_string()),
                 None => crate::source::read_file(&absolute).ok(),
             },
-            None => {
-                if absolute.exists() {
-                    Some(
-                        crate::source::read_file(&absolute)
-                            .map_err(|e| format!("cannot read {}: {e}", absolute.display()))?,
-                    )
-                } else {
-                    None
-                }
-            }
+            None => cx.index.read_outside(&absolute)?,
         };
         let ups = relative.matches("../").count();
         let module = relative

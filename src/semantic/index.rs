@@ -48,6 +48,10 @@ pub struct ProjectIndex {
     exists: Mutex<FxHashMap<PathBuf, bool>>,
     /// Memoised answers about the project layout, per directory and question.
     layout: Mutex<FxHashMap<(PathBuf, &'static str), String>>,
+    /// Files outside the project read while reporting (an existing `loss.py` a refactoring
+    /// appends to), with a fingerprint of what was read: with `exists`, everything the
+    /// project rules learnt from the file system, so a cached result can be re-validated.
+    outside: Mutex<FxHashMap<PathBuf, u64>>,
     /// Import roots of each file (see [`ProjectIndex::search_roots`]), as directory ids of
     /// the module map (roots that hold no module are dropped).
     roots: Vec<Vec<u32>>,
@@ -85,6 +89,7 @@ impl ProjectIndex {
             by_path,
             modules,
             exists: Mutex::default(),
+            outside: Mutex::default(),
             layout: Mutex::default(),
             roots,
             config: OnceLock::new(),
@@ -123,6 +128,39 @@ impl ProjectIndex {
         *cache
             .entry(path.to_path_buf())
             .or_insert_with(|| path.exists())
+    }
+
+    /// Read a file that is not part of the project: `Ok(None)` if it does not exist. Recorded
+    /// (see [`ProjectIndex::observations`]).
+    pub fn read_outside(&self, path: &Path) -> Result<Option<String>, String> {
+        let result = read_outside(path);
+        self.outside
+            .lock()
+            .expect("outside cache")
+            .insert(path.to_path_buf(), fingerprint(&result));
+        result
+    }
+
+    /// What the project rules learnt from the file system so far: paths checked for
+    /// existence (with the answer) and outside files read (with a fingerprint).
+    pub fn observations(&self) -> Observations {
+        let mut exists: Vec<(PathBuf, bool)> = self
+            .exists
+            .lock()
+            .expect("exists cache")
+            .iter()
+            .map(|(p, e)| (p.clone(), *e))
+            .collect();
+        let mut outside: Vec<(PathBuf, u64)> = self
+            .outside
+            .lock()
+            .expect("outside cache")
+            .iter()
+            .map(|(p, f)| (p.clone(), *f))
+            .collect();
+        exists.sort();
+        outside.sort();
+        (exists, outside)
     }
 
     /// Which declared command-line options are read anywhere in the project.
@@ -373,4 +411,31 @@ impl<V: Clone> ModuleMap<V> {
         }
         None
     }
+}
+
+/// Paths checked for existence (with the answer), and outside files read (with a fingerprint).
+pub type Observations = (Vec<(PathBuf, bool)>, Vec<(PathBuf, u64)>);
+
+/// Read a file outside the project: `Ok(None)` if it does not exist.
+fn read_outside(path: &Path) -> Result<Option<String>, String> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    crate::source::read_file(path)
+        .map(Some)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+/// A fingerprint of what reading an outside file gave.
+fn fingerprint(result: &Result<Option<String>, String>) -> u64 {
+    match result {
+        Ok(None) => 0,
+        Ok(Some(text)) => xxhash_rust::xxh3::xxh3_64(text.as_bytes()) | 1,
+        Err(error) => (xxhash_rust::xxh3::xxh3_64(error.as_bytes()) & !1) | 2,
+    }
+}
+
+/// True if reading `path` now gives what `fingerprint` recorded.
+pub fn outside_unchanged(path: &Path, recorded: u64) -> bool {
+    fingerprint(&read_outside(path)) == recorded
 }

@@ -4,9 +4,9 @@
 //! An entry is found by the file's absolute path and is valid only if its key matches: a hash
 //! of the dllint build, the settings that change a file's analysis, the rules enabled for the
 //! file, the path, its package, and the file's **content** (modification times are not
-//! trusted). Project rules are not cached: they run every time on the facts of all files
-//! (cheap), so a finding that depends on another file (a base class, a loss) follows any
-//! change to that file.
+//! trusted). Project rules run again on the facts of all files, so a finding that depends on
+//! another file (a base class, a loss) follows any change to that file — unless nothing at
+//! all changed, which [`project`] detects and then replays their findings.
 //!
 //! Storage, as ruff's: `<project root>/.dllint_cache/<version>/<hash of the root>.bin`, one
 //! file per project root; `DLLINT_CACHE_DIR` moves the directory. The file is read once at the
@@ -33,13 +33,15 @@ use crate::diagnostic::{Applicability, Diagnostic, Edit, Fix, Label};
 use crate::registry::{RuleSet, find_rule};
 use crate::semantic::facts::FileFacts;
 
+pub mod project;
+
 /// Name of the cache directory in the project root.
 pub const CACHE_DIR_NAME: &str = ".dllint_cache";
 /// Environment variable naming another cache directory.
 pub const CACHE_DIR_ENV: &str = "DLLINT_CACHE_DIR";
 
 /// File format: magic (with the format version), build id, entry count, entries, checksum.
-const MAGIC: &[u8; 8] = b"DLLINTC\x01";
+const MAGIC: &[u8; 8] = b"DLLINTC\x02";
 
 /// The cache of one run.
 pub struct Cache {
@@ -191,6 +193,33 @@ impl Cache {
             self.dirty.store(true, Ordering::Relaxed);
         }
         decoded
+    }
+
+    /// The file-rule findings of `absolute` if its key matches, without decoding its facts
+    /// (for a run whose project result is replayed; not counted, see [`Cache::record_hits`]).
+    pub fn get_diagnostics(&self, absolute: &Path, key: u128) -> Option<Vec<Diagnostic>> {
+        let (stored_key, range) = self.entries.get(absolute)?;
+        if *stored_key != key {
+            return None;
+        }
+        let bytes = self.buffer.get(range.clone())?;
+        let (stored, _) = postcard::take_from_bytes::<StoredDiagnostics>(bytes).ok()?;
+        restore(stored.diagnostics)
+    }
+
+    /// Count `n` files served from the cache by a replayed run.
+    pub fn record_hits(&self, n: usize) {
+        self.hits.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// The identity of the dllint build the cache belongs to.
+    pub fn build(&self) -> u64 {
+        self.build
+    }
+
+    /// The cache directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     /// Record the result of analysing `absolute` (written by [`Cache::save`]).
@@ -425,10 +454,11 @@ fn find_cache_dirs(dir: &Path, depth: usize, found: &mut Vec<PathBuf>) {
 type FixRef<'a> = (&'a str, bool, Vec<(TextRange, &'a str)>);
 type StoredFix = (String, bool, Vec<(TextRange, String)>);
 
+// Diagnostics first: a warm run that replays the project result decodes them alone.
 #[derive(Serialize)]
 struct StoredRef<'a> {
-    facts: Option<&'a FileFacts>,
     diagnostics: Vec<DiagnosticRef<'a>>,
+    facts: Option<&'a FileFacts>,
 }
 
 #[derive(Serialize)]
@@ -475,7 +505,13 @@ impl<'a> From<&'a Diagnostic> for DiagnosticRef<'a> {
 
 #[derive(Deserialize)]
 struct Stored {
+    diagnostics: Vec<StoredDiagnostic>,
     facts: Option<FileFacts>,
+}
+
+/// The leading part of [`Stored`].
+#[derive(Deserialize)]
+struct StoredDiagnostics {
     diagnostics: Vec<StoredDiagnostic>,
 }
 
@@ -491,47 +527,50 @@ struct StoredDiagnostic {
 
 impl Stored {
     fn into_hit(self) -> Option<Hit> {
-        let diagnostics = self
-            .diagnostics
-            .into_iter()
-            .map(|d| {
-                let rule = find_rule(&d.code).filter(|r| r.code == d.code)?;
-                Some(Diagnostic {
-                    rule,
-                    message: d.message,
-                    range: d.range,
-                    labels: d
-                        .labels
-                        .into_iter()
-                        .map(|(range, message, file)| Label {
-                            range,
-                            message,
-                            file: file.map(|f| std::sync::Arc::from(Path::new(&f))),
-                        })
-                        .collect(),
-                    help: d.help,
-                    fix: d.fix.map(|(title, safe, edits)| Fix {
-                        title,
-                        applicability: if safe {
-                            Applicability::Safe
-                        } else {
-                            Applicability::Unsafe
-                        },
-                        edits: edits
-                            .into_iter()
-                            .map(|(range, content)| Edit { range, content })
-                            .collect(),
-                        other_files: Vec::new(),
-                    }),
-                    suggestion: None,
-                })
-            })
-            .collect::<Option<Vec<_>>>()?;
         Some(Hit {
+            diagnostics: restore(self.diagnostics)?,
             facts: self.facts,
-            diagnostics,
         })
     }
+}
+
+/// The diagnostics of an entry; `None` if a rule code is unknown to this build.
+fn restore(stored: Vec<StoredDiagnostic>) -> Option<Vec<Diagnostic>> {
+    stored
+        .into_iter()
+        .map(|d| {
+            let rule = find_rule(&d.code).filter(|r| r.code == d.code)?;
+            Some(Diagnostic {
+                rule,
+                message: d.message,
+                range: d.range,
+                labels: d
+                    .labels
+                    .into_iter()
+                    .map(|(range, message, file)| Label {
+                        range,
+                        message,
+                        file: file.map(|f| std::sync::Arc::from(Path::new(&f))),
+                    })
+                    .collect(),
+                help: d.help,
+                fix: d.fix.map(|(title, safe, edits)| Fix {
+                    title,
+                    applicability: if safe {
+                        Applicability::Safe
+                    } else {
+                        Applicability::Unsafe
+                    },
+                    edits: edits
+                        .into_iter()
+                        .map(|(range, content)| Edit { range, content })
+                        .collect(),
+                    other_files: Vec::new(),
+                }),
+                suggestion: None,
+            })
+        })
+        .collect::<Option<Vec<_>>>()
 }
 
 #[cfg(test)]

@@ -1,0 +1,342 @@
+//! The project-level cache: the findings of the cross-file rules for one exact set of linted
+//! files, so that a run in which nothing changed replays them instead of rebuilding the
+//! project index, the roles and every refactoring (most of a warm run otherwise).
+//!
+//! A project result depends on more than the linted files' contents, and all of it is
+//! recorded with the entry and checked again before the entry is used:
+//! - the key of every linted file (content, settings, rules, path, package: see
+//!   [`super::Cache::key`]) — hashed together into the entry's key;
+//! - the context files read for their facts (imported, not linted), with their keys;
+//! - the module-resolution probes that found (or did not find) those context files;
+//! - every path whose existence a rule asked about (`is there a losses.py?`) and every file
+//!   outside the project a refactoring read (an existing `loss.py` it appends to).
+//!
+//! Stored beside the per-file cache as `<hash of the root>.project.bin`: the last few
+//! results (a pre-commit run on three files and a CI run on the whole tree do not evict each
+//! other), written atomically with a trailing checksum; anything unreadable is ignored.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ruff_text_size::TextRange;
+use serde::{Deserialize, Serialize};
+use xxhash_rust::xxh3::{Xxh3, xxh3_64};
+
+use super::{Cache, write_atomically};
+use crate::diagnostic::{Applicability, Diagnostic, Edit, FileEdits, Fix, Label, Suggestion};
+use crate::registry::find_rule;
+
+/// Format version of the project cache file.
+const MAGIC: &[u8; 8] = b"DLLINTP\x01";
+/// How many project results are kept per project root.
+const KEPT: usize = 4;
+
+/// What a full run learnt, to be stored with its project findings.
+#[derive(Default)]
+pub struct Observed {
+    /// Context files (absolute) and their keys.
+    pub context: Vec<(PathBuf, u128)>,
+    /// Module probes: import root, dotted module, the file found.
+    pub probes: Vec<(PathBuf, String, Option<PathBuf>)>,
+    /// Paths checked for existence, and the answer.
+    pub exists: Vec<(PathBuf, bool)>,
+    /// Outside files read, and their fingerprint (see `ProjectIndex::read_outside`).
+    pub outside: Vec<(PathBuf, u64)>,
+}
+
+/// One stored project result.
+#[derive(Serialize, Deserialize)]
+pub struct Entry {
+    key: u128,
+    context: Vec<(String, u128)>,
+    probes: Vec<(String, String, Option<String>)>,
+    exists: Vec<(String, bool)>,
+    outside: Vec<(String, u64)>,
+    /// Per linted file (absolute path), its project-rule findings.
+    diagnostics: Vec<(String, Vec<StoredDiagnostic>)>,
+}
+
+impl Entry {
+    /// Context files to re-check: absolute path and recorded key.
+    pub fn context(&self) -> impl Iterator<Item = (&Path, u128)> {
+        self.context
+            .iter()
+            .map(|(p, k)| (Path::new(p.as_str()), *k))
+    }
+
+    /// Module probes to re-run: root, module, recorded answer.
+    pub fn probes(&self) -> impl Iterator<Item = (&Path, &str, Option<&Path>)> {
+        self.probes.iter().map(|(root, module, found)| {
+            (
+                Path::new(root.as_str()),
+                module.as_str(),
+                found.as_deref().map(Path::new),
+            )
+        })
+    }
+
+    /// True if every existence check and outside read still gives the recorded answer.
+    pub fn file_system_unchanged(&self) -> bool {
+        self.exists
+            .iter()
+            .all(|(path, exists)| Path::new(path).exists() == *exists)
+            && self.outside.iter().all(|(path, fingerprint)| {
+                crate::semantic::index::outside_unchanged(Path::new(path), *fingerprint)
+            })
+    }
+
+    /// The project findings of every linted file, by absolute path; `None` if a rule is
+    /// unknown to this build.
+    pub fn into_diagnostics(self) -> Option<Vec<(PathBuf, Vec<Diagnostic>)>> {
+        self.diagnostics
+            .into_iter()
+            .map(|(path, stored)| {
+                let diagnostics = stored
+                    .into_iter()
+                    .map(StoredDiagnostic::restore)
+                    .collect::<Option<Vec<_>>>()?;
+                Some((PathBuf::from(path), diagnostics))
+            })
+            .collect()
+    }
+}
+
+/// The key of a project result: the build and every linted file with its key, in path order.
+pub fn key(cache: &Cache, mut linted: Vec<(&Path, u128)>) -> u128 {
+    linted.sort();
+    let mut hasher = Xxh3::new();
+    hasher.update(&cache.build().to_le_bytes());
+    hasher.update(&(linted.len() as u64).to_le_bytes());
+    for (path, key) in linted {
+        let path = path.as_os_str().as_encoded_bytes();
+        hasher.update(&(path.len() as u64).to_le_bytes());
+        hasher.update(path);
+        hasher.update(&key.to_le_bytes());
+    }
+    hasher.digest128()
+}
+
+fn file_of(cache: &Cache) -> PathBuf {
+    cache.file().with_extension("project.bin")
+}
+
+/// Every stored result of this project root (newest first); empty if the file is missing or
+/// unreadable.
+fn read_all(cache: &Cache) -> Vec<Entry> {
+    let Ok(bytes) = std::fs::read(file_of(cache)) else {
+        return Vec::new();
+    };
+    let Some(body_len) = bytes.len().checked_sub(8) else {
+        return Vec::new();
+    };
+    let (body, checksum) = bytes.split_at(body_len);
+    if !body.starts_with(MAGIC) || xxh3_64(body).to_le_bytes() != checksum {
+        return Vec::new();
+    }
+    let Some(rest) = body.get(MAGIC.len()..) else {
+        return Vec::new();
+    };
+    postcard::from_bytes::<(u64, Vec<Entry>)>(rest)
+        .ok()
+        .filter(|(build, _)| *build == cache.build())
+        .map(|(_, entries)| entries)
+        .unwrap_or_default()
+}
+
+/// The stored result with `key`, if any.
+pub fn lookup(cache: &Cache, key: u128) -> Option<Entry> {
+    read_all(cache).into_iter().find(|e| e.key == key)
+}
+
+/// Store a full run's project findings (`by_file`: absolute path of each linted file and its
+/// project-rule findings). Not stored if a path is not UTF-8 (the file stores text).
+pub fn store(
+    cache: &Cache,
+    key: u128,
+    observed: Observed,
+    by_file: Vec<(&Path, &[Diagnostic])>,
+) -> std::io::Result<()> {
+    let text = |p: &Path| p.to_str().map(str::to_string);
+    let entry = (|| {
+        Some(Entry {
+            key,
+            context: observed
+                .context
+                .iter()
+                .map(|(p, k)| Some((text(p)?, *k)))
+                .collect::<Option<_>>()?,
+            probes: observed
+                .probes
+                .iter()
+                .map(|(root, module, found)| {
+                    let found = match found {
+                        Some(f) => Some(text(f)?),
+                        None => None,
+                    };
+                    Some((text(root)?, module.clone(), found))
+                })
+                .collect::<Option<_>>()?,
+            exists: observed
+                .exists
+                .iter()
+                .map(|(p, e)| Some((text(p)?, *e)))
+                .collect::<Option<_>>()?,
+            outside: observed
+                .outside
+                .iter()
+                .map(|(p, f)| Some((text(p)?, *f)))
+                .collect::<Option<_>>()?,
+            diagnostics: by_file
+                .iter()
+                .map(|(path, found)| {
+                    let stored = found
+                        .iter()
+                        .map(StoredDiagnostic::of)
+                        .collect::<Option<Vec<_>>>()?;
+                    Some((text(path)?, stored))
+                })
+                .collect::<Option<_>>()?,
+        })
+    })();
+    let Some(entry) = entry else {
+        return Ok(());
+    };
+    let mut entries = read_all(cache);
+    entries.retain(|e| e.key != key);
+    entries.insert(0, entry);
+    entries.truncate(KEPT);
+    let Ok(encoded) = postcard::to_stdvec(&(cache.build(), &entries)) else {
+        return Ok(());
+    };
+    let mut out = Vec::with_capacity(encoded.len() + 16);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&encoded);
+    let checksum = xxh3_64(&out);
+    out.extend_from_slice(&checksum.to_le_bytes());
+    write_atomically(cache.dir(), &file_of(cache), &out)
+}
+
+/// A finding with everything a project rule can attach: labels in other files, a fix with
+/// edits in other files, a generated refactoring.
+#[derive(Serialize, Deserialize)]
+struct StoredDiagnostic {
+    code: String,
+    message: String,
+    range: TextRange,
+    labels: Vec<(TextRange, String, Option<String>)>,
+    help: Option<String>,
+    fix: Option<StoredFix>,
+    suggestion: Option<(String, String, String, Option<String>)>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredFix {
+    title: String,
+    safe: bool,
+    edits: Vec<(TextRange, String)>,
+    other_files: Vec<StoredFileEdits>,
+}
+
+/// Edits in another file: its path, whether it is created, the edits.
+type StoredFileEdits = (String, bool, Vec<(TextRange, String)>);
+
+fn edits_of(edits: &[Edit]) -> Vec<(TextRange, String)> {
+    edits.iter().map(|e| (e.range, e.content.clone())).collect()
+}
+
+fn restore_edits(edits: Vec<(TextRange, String)>) -> Vec<Edit> {
+    edits
+        .into_iter()
+        .map(|(range, content)| Edit { range, content })
+        .collect()
+}
+
+impl StoredDiagnostic {
+    fn of(d: &Diagnostic) -> Option<StoredDiagnostic> {
+        let labels = d
+            .labels
+            .iter()
+            .map(|l| {
+                let file = match &l.file {
+                    Some(f) => Some(f.to_str()?.to_string()),
+                    None => None,
+                };
+                Some((l.range, l.message.clone(), file))
+            })
+            .collect::<Option<Vec<_>>>()?;
+        let fix = match &d.fix {
+            Some(fix) => Some(StoredFix {
+                title: fix.title.clone(),
+                safe: fix.applicability == Applicability::Safe,
+                edits: edits_of(&fix.edits),
+                other_files: fix
+                    .other_files
+                    .iter()
+                    .map(|f| Some((f.path.to_str()?.to_string(), f.create, edits_of(&f.edits))))
+                    .collect::<Option<Vec<_>>>()?,
+            }),
+            None => None,
+        };
+        Some(StoredDiagnostic {
+            code: d.rule.code.to_string(),
+            message: d.message.clone(),
+            range: d.range,
+            labels,
+            help: d.help.clone(),
+            fix,
+            suggestion: d.suggestion.as_ref().map(|s| {
+                (
+                    s.title.clone(),
+                    s.target_file.clone(),
+                    s.code.clone(),
+                    s.call.clone(),
+                )
+            }),
+        })
+    }
+
+    fn restore(self) -> Option<Diagnostic> {
+        let rule = find_rule(&self.code).filter(|r| r.code == self.code)?;
+        Some(Diagnostic {
+            rule,
+            message: self.message,
+            range: self.range,
+            labels: self
+                .labels
+                .into_iter()
+                .map(|(range, message, file)| Label {
+                    range,
+                    message,
+                    file: file.map(|f| Arc::from(Path::new(&f))),
+                })
+                .collect(),
+            help: self.help,
+            fix: self.fix.map(|fix| Fix {
+                title: fix.title,
+                applicability: if fix.safe {
+                    Applicability::Safe
+                } else {
+                    Applicability::Unsafe
+                },
+                edits: restore_edits(fix.edits),
+                other_files: fix
+                    .other_files
+                    .into_iter()
+                    .map(|(path, create, edits)| FileEdits {
+                        path: PathBuf::from(path),
+                        create,
+                        edits: restore_edits(edits),
+                    })
+                    .collect(),
+            }),
+            suggestion: self.suggestion.map(|(title, target_file, code, call)| {
+                Box::new(Suggestion {
+                    title,
+                    target_file,
+                    code,
+                    call,
+                })
+            }),
+        })
+    }
+}
