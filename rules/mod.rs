@@ -7,6 +7,7 @@ pub(crate) mod layout;
 pub mod shapes;
 pub mod structure;
 pub mod syntax;
+pub mod training;
 
 use crate::registry::Rule;
 
