@@ -161,7 +161,15 @@ pub struct Knowledge {
     pub usage: UsageKnowledge,
     pub shapes: ShapeKnowledge,
     pub layout: Layout,
+    pub training: Training,
 }
+
+/// What the training-correctness rules (`DL5xx`) look for (`[training]`): each rule's lists in
+/// a table of their own (`[training.gradients]`, ...). Qualified names are matched after the
+/// aliases, as every other API list.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Training {}
 
 /// Where a project keeps each role's components (`[layout]`): module files (`losses.py`) or
 /// packages (`models`), in order of preference; the first is the default for a new module.
@@ -188,6 +196,8 @@ struct Raw {
     usage: RawUsage,
     shapes: RawShapes,
     layout: Layout,
+    #[serde(default)]
+    training: Training,
 }
 
 #[derive(Deserialize)]
@@ -721,6 +731,7 @@ impl Knowledge {
                 einops: set(&sh.einops),
             },
             layout: raw.layout,
+            training: raw.training,
             aliases,
         }
     }
