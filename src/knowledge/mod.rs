@@ -169,7 +169,45 @@ pub struct Knowledge {
 /// aliases, as every other API list.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct Training {}
+pub struct Training {
+    #[serde(default)]
+    pub hyperparameters: TrainingHyperparameters,
+}
+
+/// Where constructors take the hyperparameters DL510 wants spelled out (`[training.hyperparameters]`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TrainingHyperparameters {
+    /// Optimizer families and where they take the learning rate.
+    pub learning_rate: Vec<ArgumentSpot>,
+    /// Data loaders and where they take the batch size.
+    pub batch_size: Vec<ArgumentSpot>,
+}
+
+/// Where a constructor takes one argument: for every callee under `prefix` (a module, or the
+/// constructor itself), as one of `keywords` or positionally at `position` (0-based).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ArgumentSpot {
+    pub prefix: String,
+    pub keywords: Vec<String>,
+    pub position: usize,
+}
+
+impl TrainingHyperparameters {
+    /// The spot of `canonical` in `spots`: the longest matching prefix.
+    pub fn spot<'s>(spots: &'s [ArgumentSpot], canonical: &str) -> Option<&'s ArgumentSpot> {
+        spots
+            .iter()
+            .filter(|s| {
+                canonical == s.prefix
+                    || canonical
+                        .strip_prefix(s.prefix.as_str())
+                        .is_some_and(|rest| rest.starts_with('.'))
+            })
+            .max_by_key(|s| s.prefix.len())
+    }
+}
 
 /// Where a project keeps each role's components (`[layout]`): module files (`losses.py`) or
 /// packages (`models`), in order of preference; the first is the default for a new module.
