@@ -34,4 +34,5 @@ pub static ALL: &[Rule] = &[
     &shapes::missing_shape_annotation::MISSING_SHAPE_ANNOTATION,
     &shapes::shape_annotation_mismatch::SHAPE_ANNOTATION_MISMATCH,
     &training::hyperparameter_default::HYPERPARAMETER_DEFAULT,
+    &training::tf_memory_not_freed::TF_MEMORY_NOT_FREED,
 ];

@@ -5,3 +5,4 @@
 //! method named `step` is an optimizer step only if the object is an optimizer.
 
 pub mod hyperparameter_default;
+pub mod tf_memory_not_freed;

@@ -172,6 +172,26 @@ pub struct Knowledge {
 pub struct Training {
     #[serde(default)]
     pub hyperparameters: TrainingHyperparameters,
+    #[serde(default)]
+    pub tf_memory: TrainingTfMemory,
+}
+
+/// What DL511 looks for (`[training.tf-memory]`). Patterns are canonical names.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TrainingTfMemory {
+    /// Calls that build (or load) a Keras model.
+    pub model_builders: NameSet,
+    /// Modules whose capitalised members build a model (`keras.applications.ResNet50`; not
+    /// `keras.applications.resnet.preprocess_input`).
+    pub model_builder_modules: Vec<String>,
+    /// Model methods that train or run a model: a loop that calls one uses the models it
+    /// builds (a loop that only assembles `Sequential` blocks into one model does not).
+    pub model_methods: Vec<String>,
+    /// Base classes of Keras models: constructing a subclass builds one.
+    pub model_bases: NameSet,
+    /// Calls that free the models built so far.
+    pub clear_calls: NameSet,
 }
 
 /// Where constructors take the hyperparameters DL510 wants spelled out (`[training.hyperparameters]`).

@@ -17,6 +17,13 @@ pub struct NameSet {
     globs: FxHashMap<String, Vec<String>>,
 }
 
+/// A list of canonical patterns in the data (`[training]` tables) reads directly as a set.
+impl<'de> serde::Deserialize<'de> for NameSet {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Vec::<String>::deserialize(deserializer).map(NameSet::new)
+    }
+}
+
 impl NameSet {
     pub fn new(patterns: impl IntoIterator<Item = String>) -> Self {
         let mut set = NameSet::default();
