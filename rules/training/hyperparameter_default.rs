@@ -55,6 +55,9 @@ impl<'a> FilePass<'a> for HyperparameterDefault {
         let knowledge = cx.knowledge;
         let canonical = knowledge.canonical(&qualified);
         let spots = &knowledge.training.hyperparameters;
+        if spots.wrappers.contains(&canonical) {
+            return;
+        }
         let (spot, what, example, loader) =
             if knowledge.classify_call(&canonical) == Some(ApiKind::Optimizer) {
                 match TrainingHyperparameters::spot(&spots.learning_rate, &canonical) {

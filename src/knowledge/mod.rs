@@ -202,6 +202,8 @@ pub struct TrainingHyperparameters {
     pub learning_rate: Vec<ArgumentSpot>,
     /// Data loaders and where they take the batch size.
     pub batch_size: Vec<ArgumentSpot>,
+    /// Optimizers that wrap another one and use its learning rate (`Lookahead(base)`).
+    pub wrappers: NameSet,
 }
 
 /// Where a constructor takes one argument: for every callee under `prefix` (a module, or the
