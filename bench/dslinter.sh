@@ -12,7 +12,8 @@
 # (target/ is git-ignored); delete it to reinstall.
 #
 # Versions: dslinter 2.0.9 (the last release) declares pylint>=2.12.2,<2.13, astroid>=2.9.3,<2.10
-# and mypy 0.931. Those do not run on Python 3.11+, so the venv is made with a Python 3.10
+# and mypy 0.931, and Python classifiers up to 3.10 (astroid 2.9 predates 3.11), so the venv is
+# made with a Python 3.10
 # (DSLINTER_PYTHON, else python3.10 on PATH, else pyenv's 3.10.x). Checked: it loads with
 # `pylint --load-plugins=dslinter` and reports on a small file.
 #
@@ -88,20 +89,26 @@ for spec in "$@"; do
     echo "dslinter: $name ($dir, ${#files[@]} files, -j $JOBS)" >&2
     start=$(date +%s.%N)
     rc=0
-    # Run from inside the corpus so the JSON paths are relative to it (as in dllint's output).
-    (cd "$dir" && nice -n 10 "$VENV/bin/pylint" --rcfile=/dev/null --load-plugins=dslinter \
+    # dslinter writes _tmp_dslinter*.py files for mypy, and mypy its .mypy_cache, into the
+    # current directory: run from a scratch directory, never from inside the linted tree. The
+    # JSON paths are then absolute; bench/dslinter_compare.py makes them relative to DIR.
+    work="$OUT/work-$name"
+    rm -rf "$work" && mkdir -p "$work"
+    (cd "$work" && nice -n 10 "$VENV/bin/pylint" --rcfile=/dev/null --load-plugins=dslinter \
         --disable=all --enable="$DSLINTER_IDS" "${EXTRA[@]}" -j "$JOBS" \
-        --output-format=json --output="$OUT/$name.json" "${files[@]}" \
+        --output-format=json --output="$OUT/$name.json" "${files[@]/#/$dir/}" \
         >"$OUT/$name.stdout" 2>"$OUT/$name.stderr") || rc=$?
+    rm -rf "$work"
     end=$(date +%s.%N)
     secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
     echo "$secs" >"$OUT/$name.time"
     # pylint's exit status is a bit mask: 1 fatal, 32 usage error; 2/4/8/16 just mean messages.
-    if (( rc & 33 )); then
-        echo "dslinter: pylint failed on $name (exit $rc); see $OUT/$name.stderr" >&2
+    if (( rc & 33 )) || ! "$VENV/bin/python" -c 'import json,sys; json.load(open(sys.argv[1]))' \
+            "$OUT/$name.json" 2>/dev/null; then
+        echo "dslinter: pylint failed on $name (exit $rc, no JSON); see $OUT/$name.stderr" >&2
         exit 1
     fi
     n=$("$VENV/bin/python" -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$OUT/$name.json")
     errs=$(grep -c '^ERROR: Could not finish' "$OUT/$name.stdout" || true)
-    echo "dslinter: $name: $n findings in ${secs}s ($errs checker crashes) -> $OUT/$name.json" >&2
+    echo "dslinter: $name: $n findings (pylint exit $rc) in ${secs}s ($errs checker crashes) -> $OUT/$name.json" >&2
 done
