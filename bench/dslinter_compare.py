@@ -36,17 +36,18 @@ OUT = ROOT / "target" / "dslinter"
 # scope: "line" = the finding is at a statement, "loop" = at a `for` loop (pair with a dllint finding
 # anywhere in the loop), "file" = about the whole module (pair by file).
 # how close: "same" = the same bug; "partial" = overlaps the dllint rule without being the same.
-# dllint's DL5xx codes follow the rule list DL501..DL509: gradients not cleared, loss accumulating
-# the graph, eval mode not set, no_grad missing, softmax before cross-entropy, sigmoid before BCE,
-# forward called directly, unsafe log, unseeded training. Override with --map ID=CODE.
+# dllint's DL5xx codes: DL501 gradients-not-cleared, DL502 forward-called-directly, DL503
+# loss-accumulates-graph, DL504 eval-mode-not-set, DL505 no-grad-missing, DL506
+# softmax-before-cross-entropy, DL507 sigmoid-before-bce, DL508 unseeded-training, DL509 unsafe-log,
+# DL510 hyperparameter-default, DL511 tf-memory-not-freed. Override with --map ID=CODE.
 MAPPING: dict[str, tuple[str, str, str | None, str, str]] = {
     "W5517": ("gradient-clear-pytorch", "loop calls backward() and step() but not zero_grad()", "DL501", "loop", "same"),
-    "W9998": ("mode-toggling-pytorch", "loop calls .eval() but never .train() back (deprecated check)", "DL503", "loop", "partial"),
-    "W5516": ("forward-pytorch", "x.forward(...) called instead of x(...)", "DL507", "line", "same"),
-    "W5514": ("missing-mask-pytorch", "torch.log() argument not wrapped in torch.clip/clamp", "DL508", "line", "same"),
-    "W5513": ("missing-mask-tensorflow", "tf.log() argument not wrapped in tf.clip_by_value", "DL508", "line", "same"),
-    "W5511": ("randomness-control-pytorch", "main module imports torch but never calls torch.manual_seed()", "DL509", "file", "same"),
-    "W5510": ("randomness-control-tensorflow", "main module imports tensorflow but never calls tf.random.set_seed()", "DL509", "file", "partial"),
+    "W9998": ("mode-toggling-pytorch", "loop calls .eval() but never .train() back (deprecated check)", "DL504", "loop", "partial"),
+    "W5516": ("forward-pytorch", "x.forward(...) called instead of x(...)", "DL502", "line", "same"),
+    "W5514": ("missing-mask-pytorch", "torch.log() argument not wrapped in torch.clip/clamp", "DL509", "line", "same"),
+    "W5513": ("missing-mask-tensorflow", "tf.log() argument not wrapped in tf.clip_by_value", "DL509", "line", "same"),
+    "W5511": ("randomness-control-pytorch", "main module imports torch but never calls torch.manual_seed()", "DL508", "file", "same"),
+    "W5510": ("randomness-control-tensorflow", "main module imports tensorflow but never calls tf.random.set_seed()", "DL508", "file", "partial"),
     "W5508": ("randomness-control-numpy", "main module imports numpy but never calls np.random.seed()", None, "file", ""),
     "W5512": ("randomness-control-dataloader-pytorch", "DataLoader without worker_init_fn and generator", None, "line", ""),
     "W5507": ("deterministic-pytorch", "main module never calls torch.use_deterministic_algorithms(True)", None, "file", ""),
@@ -54,10 +55,10 @@ MAPPING: dict[str, tuple[str, str, str | None, str, str]] = {
     "W5521": ("dependent-threshold-pytorch", "F1 score used but no AUC (PyTorch)", None, "line", ""),
     "W5520": ("dependent-threshold-tensorflow", "F1 score used but no AUC (TensorFlow)", None, "line", ""),
     "W5519": ("dependent-threshold-scikitlearn", "F1 score used but no AUC (scikit-learn)", None, "line", ""),
-    "R5508": ("hyperparameters-pytorch", "optimizer built without explicit lr/momentum/weight decay", None, "line", ""),
-    "R5507": ("hyperparameters-tensorflow", "optimizer built without explicit hyperparameters (TF)", None, "line", ""),
+    "R5508": ("hyperparameters-pytorch", "optimizer built without explicit lr/momentum/weight decay", "DL510", "line", "partial"),
+    "R5507": ("hyperparameters-tensorflow", "optimizer built without explicit hyperparameters (TF)", "DL510", "line", "partial"),
     "R5506": ("hyperparameters-scikitlearn", "sklearn estimator built without explicit hyperparameters", None, "line", ""),
-    "W5506": ("memory-release-tensorflow", "model built in a loop without tf.keras.backend.clear_session()", None, "line", ""),
+    "W5506": ("memory-release-tensorflow", "model built in a loop without tf.keras.backend.clear_session()", "DL511", "line", "same"),
     "W5515": ("tensor-array-tensorflow", "tf.constant grown in a loop instead of tf.TensorArray", None, "line", ""),
     "R5502": ("unnecessary-iteration-tensorflow", "loop that could be a vectorized TF op", None, "line", ""),
     "E5501": ("nan-numpy", "value compared with np.nan (always False)", None, "line", ""),
