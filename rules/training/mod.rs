@@ -3,3 +3,8 @@
 //! every graph alive, evaluation in training mode, a softmax before a loss that expects
 //! logits). Every check resolves calls through the imports and uses the role inference: a
 //! method named `step` is an optimizer step only if the object is an optimizer.
+
+pub(crate) mod activation;
+pub mod sigmoid_before_bce;
+pub mod softmax_before_cross_entropy;
+pub mod unsafe_log;
