@@ -11,8 +11,8 @@
 
 use std::collections::HashMap;
 
-use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::ExprCall;
+use ruff_python_ast::visitor::{self, Visitor};
 
 use crate::knowledge::Knowledge;
 use crate::registry::prelude::*;
@@ -274,7 +274,11 @@ impl Walker<'_, '_> {
             kind,
             position,
             keyword,
-            name: last_segment(q).to_string(),
+            name: if position == 1 {
+                format!("{}(from_logits=True)", last_segment(q))
+            } else {
+                last_segment(q).to_string()
+            },
         };
         if in_list(&l.logits, q) {
             Some(spec(LossKind::Logits, 0, "input"))

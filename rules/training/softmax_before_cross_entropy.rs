@@ -74,8 +74,8 @@ impl<'a> FilePass<'a> for Pass {
                     Diagnostic::new(
                         &SOFTMAX_BEFORE_CROSS_ENTROPY,
                         format!(
-                            "`{name}(from_logits=True)` expects logits but the model's output \
-                             layer applies softmax"
+                            "`{name}` expects logits but the model's output layer applies \
+                             softmax"
                         ),
                         loss,
                     )

@@ -64,9 +64,17 @@ impl<'a> FilePass<'a> for Pass {
             }
             let log = function.rsplit('.').next().unwrap_or(&function);
             let act = origin.act.name();
-            let fused = match origin.act {
-                Act::Sigmoid => "`F.logsigmoid(x)` (`tf.math.log_sigmoid`)",
-                _ => "`F.log_softmax(x, dim=...)` (`tf.nn.log_softmax`)",
+            let numpy = function.starts_with("numpy.");
+            let fused = match (origin.act, numpy) {
+                (Act::Sigmoid, false) => "`F.logsigmoid(x)` (`tf.math.log_sigmoid`)",
+                (_, false) => "`F.log_softmax(x, dim=...)` (`tf.nn.log_softmax`)",
+                (Act::Sigmoid, true) => "`-np.logaddexp(0, -x)`",
+                (_, true) => "`scipy.special.log_softmax(x, axis=...)`",
+            };
+            let clamp = if numpy {
+                format!("`np.{log}(np.clip(p, 1e-12, 1.0))`")
+            } else {
+                format!("`{log}(p.clamp(min=1e-8))`")
             };
             let mut diagnostic = Diagnostic::new(
                 &UNSAFE_LOG,
@@ -75,7 +83,7 @@ impl<'a> FilePass<'a> for Pass {
             )
             .with_help(format!(
                 "compute the log-probability from the logits with {fused}, or clamp first: \
-                 `{log}(p.clamp(min=1e-8))`"
+                 {clamp}"
             ));
             if !direct {
                 diagnostic = diagnostic.with_label(origin.range, format!("{act} applied here"));
