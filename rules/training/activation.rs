@@ -228,10 +228,10 @@ impl Walker<'_, '_> {
         if in_list(&a.sigmoid_layers, &q) {
             return layer(Act::Sigmoid);
         }
-        if is_class_name(&q) {
-            if let Some(spec) = self.loss_spec(&q, call) {
-                return Some(Binding::Loss(spec));
-            }
+        if is_class_name(&q)
+            && let Some(spec) = self.loss_spec(&q, call)
+        {
+            return Some(Binding::Loss(spec));
         }
         if in_list(&a.sequential, &q) {
             if depth > 8 {
