@@ -33,6 +33,9 @@ pub static ALL: &[Rule] = &[
     &dead_code::unused_component::UNUSED_COMPONENT,
     &shapes::missing_shape_annotation::MISSING_SHAPE_ANNOTATION,
     &shapes::shape_annotation_mismatch::SHAPE_ANNOTATION_MISMATCH,
+    &training::softmax_before_cross_entropy::SOFTMAX_BEFORE_CROSS_ENTROPY,
+    &training::sigmoid_before_bce::SIGMOID_BEFORE_BCE,
+    &training::unsafe_log::UNSAFE_LOG,
     &training::hyperparameter_default::HYPERPARAMETER_DEFAULT,
     &training::tf_memory_not_freed::TF_MEMORY_NOT_FREED,
 ];

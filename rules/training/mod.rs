@@ -6,3 +6,7 @@
 
 pub mod hyperparameter_default;
 pub mod tf_memory_not_freed;
+pub(crate) mod activation;
+pub mod sigmoid_before_bce;
+pub mod softmax_before_cross_entropy;
+pub mod unsafe_log;

@@ -174,6 +174,10 @@ pub struct Training {
     pub hyperparameters: TrainingHyperparameters,
     #[serde(default)]
     pub tf_memory: TrainingTfMemory,
+    #[serde(default)]
+    pub activations: TrainingActivations,
+    #[serde(default)]
+    pub losses: TrainingLosses,
 }
 
 /// What DL511 looks for (`[training.tf-memory]`). Patterns are canonical names.
@@ -229,6 +233,36 @@ impl TrainingHyperparameters {
             })
             .max_by_key(|s| s.prefix.len())
     }
+}
+
+/// Activations whose output is a probability or a log-probability (`[training.activations]`,
+/// DL506, DL507, DL509).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TrainingActivations {
+    pub softmax: Vec<String>,
+    pub log_softmax: Vec<String>,
+    pub sigmoid: Vec<String>,
+    pub softmax_methods: Vec<String>,
+    pub log_softmax_methods: Vec<String>,
+    pub sigmoid_methods: Vec<String>,
+    pub softmax_layers: Vec<String>,
+    pub log_softmax_layers: Vec<String>,
+    pub sigmoid_layers: Vec<String>,
+    pub sequential: Vec<String>,
+    pub keras_layers: Vec<String>,
+    pub softmax_names: Vec<String>,
+    pub sigmoid_names: Vec<String>,
+}
+
+/// The losses those activations feed (`[training.losses]`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TrainingLosses {
+    pub logits: Vec<String>,
+    pub keras_from_logits: Vec<String>,
+    pub probability_bce: Vec<String>,
+    pub logs: Vec<String>,
 }
 
 /// Where a project keeps each role's components (`[layout]`): module files (`losses.py`) or

@@ -1,0 +1,592 @@
+//! Shared by DL506, DL507 and DL509: which values came out of a softmax, a log-softmax or a
+//! sigmoid, and where those values meet a loss or a logarithm.
+//!
+//! The tracking is simple local data flow: the statements of each function (and of the module)
+//! are read in order; a name is bound to an activation output by an assignment
+//! (`probs = F.softmax(logits, -1)`) and loses it when it is bound again
+//! (`probs = probs.clamp(min=1e-6)`). Callables are tracked the same way: a loss instance
+//! (`criterion = nn.CrossEntropyLoss()`), an activation layer (`act = nn.Softmax(dim=1)`) or a
+//! `Sequential` whose last layer is one, bound to a local name or to `self.<attr>` in any
+//! method of the class. Names alone never decide: every API is resolved through the imports.
+
+use std::collections::HashMap;
+
+use ruff_python_ast::ExprCall;
+use ruff_python_ast::visitor::{self, Visitor};
+
+use crate::knowledge::Knowledge;
+use crate::registry::prelude::*;
+use crate::semantic::Semantic;
+
+/// The activation a value went through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Act {
+    Softmax,
+    LogSoftmax,
+    Sigmoid,
+}
+
+impl Act {
+    pub fn name(self) -> &'static str {
+        match self {
+            Act::Softmax => "softmax",
+            Act::LogSoftmax => "log_softmax",
+            Act::Sigmoid => "sigmoid",
+        }
+    }
+}
+
+/// Where a value got its activation.
+#[derive(Debug, Clone, Copy)]
+pub struct Origin {
+    pub act: Act,
+    /// The call that applied the activation.
+    pub range: TextRange,
+}
+
+/// What a loss expects as its prediction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LossKind {
+    /// Unnormalised logits (cross-entropy).
+    Logits,
+    /// Probabilities (binary cross-entropy).
+    Probabilities,
+}
+
+#[derive(Debug, Clone)]
+struct LossSpec {
+    kind: LossKind,
+    /// Position and keyword of the prediction argument.
+    position: usize,
+    keyword: &'static str,
+    /// Short API name for messages (`cross_entropy`, `CrossEntropyLoss`).
+    name: String,
+}
+
+#[derive(Debug, Clone)]
+enum Binding {
+    /// A tensor that came out of an activation.
+    Value(Origin),
+    /// A callable whose output is an activation output (a layer, or a model when `model`).
+    Activation { origin: Origin, model: bool },
+    /// A loss instance.
+    Loss(LossSpec),
+}
+
+/// Where an activation output meets a loss or a logarithm.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// A loss gets an activation output as its prediction.
+    Loss {
+        kind: LossKind,
+        name: String,
+        /// The prediction argument.
+        argument: TextRange,
+        origin: Origin,
+    },
+    /// A logarithm of an activation output; `direct` when the activation call is the argument
+    /// itself (`torch.log(F.softmax(x, -1))`).
+    Log {
+        function: String,
+        argument: TextRange,
+        origin: Origin,
+        direct: bool,
+    },
+    /// A Keras model whose output layer is a softmax compiled with a `from_logits=True` loss.
+    Compile {
+        name: String,
+        loss: TextRange,
+        origin: Origin,
+    },
+}
+
+/// Every [`Event`] in the file, in source order. Files that import none of the frameworks
+/// are skipped without a walk.
+pub fn events(cx: &Context<'_, '_>) -> Vec<Event> {
+    let knowledge = cx.knowledge;
+    let relevant = ["torch", "tensorflow", "keras", "jax", "numpy", "scipy"];
+    let imports_framework = cx.module.body.iter().any(|stmt| match stmt {
+        Stmt::Import(import) => import.names.iter().any(|alias| {
+            let name = knowledge.canonical(alias.name.as_str());
+            relevant.contains(&name.split('.').next().unwrap_or_default())
+        }),
+        Stmt::ImportFrom(import) => import.module.as_ref().is_some_and(|module| {
+            let name = knowledge.canonical(module.as_str());
+            relevant.contains(&name.split('.').next().unwrap_or_default())
+        }),
+        _ => false,
+    });
+    if !imports_framework {
+        return Vec::new();
+    }
+    let mut walker = Walker {
+        knowledge,
+        semantic: cx.semantic,
+        locals: vec![HashMap::new()],
+        attrs: vec![HashMap::new()],
+        events: Vec::new(),
+    };
+    walker.visit_body(&cx.module.body);
+    walker.events
+}
+
+struct Walker<'c, 'a> {
+    knowledge: &'c Knowledge,
+    semantic: &'c Semantic<'a>,
+    /// One map per function being read (innermost last).
+    locals: Vec<HashMap<String, Binding>>,
+    /// `self.<attr>` callables of each enclosing class (innermost last).
+    attrs: Vec<HashMap<String, Binding>>,
+    events: Vec<Event>,
+}
+
+fn in_list(list: &[String], name: &str) -> bool {
+    list.iter().any(|pattern| match pattern.strip_suffix('*') {
+        Some(prefix) => name.starts_with(prefix),
+        None => pattern == name,
+    })
+}
+
+fn last_segment(name: &str) -> &str {
+    name.rsplit('.').next().unwrap_or(name)
+}
+
+fn is_class_name(name: &str) -> bool {
+    last_segment(name)
+        .chars()
+        .next()
+        .is_some_and(char::is_uppercase)
+}
+
+fn is_true(expr: &Expr) -> bool {
+    matches!(expr, Expr::BooleanLiteral(b) if b.value)
+}
+
+fn string(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::StringLiteral(s) => Some(s.value.to_str().to_string()),
+        _ => None,
+    }
+}
+
+impl Walker<'_, '_> {
+    fn qualified(&self, expr: &Expr) -> Option<String> {
+        let q = self.semantic.resolve(expr)?;
+        Some(self.knowledge.canonical(&q).into_owned())
+    }
+
+    fn local(&self, name: &str) -> Option<&Binding> {
+        self.locals.last().and_then(|scope| scope.get(name))
+    }
+
+    /// The callable `func` stands for: a local name or `self.<attr>`.
+    fn callable(&self, func: &Expr) -> Option<&Binding> {
+        match func {
+            Expr::Name(name) => self.local(name.id.as_str()),
+            Expr::Attribute(attr) => match &*attr.value {
+                Expr::Name(base) if base.id.as_str() == "self" => {
+                    self.attrs.last().and_then(|a| a.get(attr.attr.as_str()))
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The activation a string names (`"softmax"`), for Keras `activation=` arguments.
+    fn act_named(&self, expr: &Expr) -> Option<Act> {
+        let name = string(expr)?;
+        let a = &self.knowledge.training.activations;
+        if a.softmax_names.contains(&name) {
+            Some(Act::Softmax)
+        } else if a.sigmoid_names.contains(&name) {
+            Some(Act::Sigmoid)
+        } else {
+            None
+        }
+    }
+
+    /// What a constructor call builds, when it is a callable we track.
+    fn construct(&self, call: &ExprCall, depth: usize) -> Option<Binding> {
+        let q = self.qualified(&call.func)?;
+        let a = &self.knowledge.training.activations;
+        let layer = |act| {
+            Some(Binding::Activation {
+                origin: Origin {
+                    act,
+                    range: call.range(),
+                },
+                model: false,
+            })
+        };
+        if in_list(&a.softmax_layers, &q) {
+            return layer(Act::Softmax);
+        }
+        if in_list(&a.log_softmax_layers, &q) {
+            return layer(Act::LogSoftmax);
+        }
+        if in_list(&a.sigmoid_layers, &q) {
+            return layer(Act::Sigmoid);
+        }
+        if is_class_name(&q)
+            && let Some(spec) = self.loss_spec(&q, call)
+        {
+            return Some(Binding::Loss(spec));
+        }
+        if in_list(&a.sequential, &q) {
+            if depth > 8 {
+                return None;
+            }
+            // `nn.Sequential(a, b, c)` or `keras.Sequential([a, b, c])`.
+            let last = match call.arguments.args.first() {
+                Some(Expr::List(list)) if call.arguments.args.len() == 1 => list.elts.last(),
+                _ => call.arguments.args.last(),
+            }?;
+            let Expr::Call(last) = last else { return None };
+            return match self.construct(last, depth + 1)? {
+                Binding::Activation { origin, .. } => Some(Binding::Activation {
+                    origin,
+                    model: true,
+                }),
+                _ => None,
+            };
+        }
+        if in_list(&a.keras_layers, &q) {
+            // `Dense(10, activation="softmax")`, `Activation("softmax")`.
+            let named = call
+                .arguments
+                .find_keyword("activation")
+                .map(|k| &k.value)
+                .or_else(|| {
+                    (last_segment(&q) == "Activation")
+                        .then(|| call.arguments.args.first())
+                        .flatten()
+                })?;
+            return layer(self.act_named(named)?);
+        }
+        None
+    }
+
+    /// The loss `q` is (a function or a class), with its prediction argument.
+    fn loss_spec(&self, q: &str, call: &ExprCall) -> Option<LossSpec> {
+        let l = &self.knowledge.training.losses;
+        let spec = |kind, position, keyword| LossSpec {
+            kind,
+            position,
+            keyword,
+            name: if position == 1 {
+                format!("{}(from_logits=True)", last_segment(q))
+            } else {
+                last_segment(q).to_string()
+            },
+        };
+        if in_list(&l.logits, q) {
+            Some(spec(LossKind::Logits, 0, "input"))
+        } else if in_list(&l.probability_bce, q) {
+            Some(spec(LossKind::Probabilities, 0, "input"))
+        } else if in_list(&l.keras_from_logits, q)
+            && call
+                .arguments
+                .find_keyword("from_logits")
+                .is_some_and(|k| is_true(&k.value))
+        {
+            Some(spec(LossKind::Logits, 1, "y_pred"))
+        } else {
+            None
+        }
+    }
+
+    /// The activation `expr`'s value came out of, if any.
+    fn origin(&self, expr: &Expr) -> Option<Origin> {
+        match expr {
+            Expr::Name(name) => match self.local(name.id.as_str())? {
+                Binding::Value(origin) => Some(*origin),
+                _ => None,
+            },
+            Expr::Call(call) => self.call_origin(call),
+            _ => None,
+        }
+    }
+
+    fn call_origin(&self, call: &ExprCall) -> Option<Origin> {
+        let a = &self.knowledge.training.activations;
+        let here = |act| {
+            Some(Origin {
+                act,
+                range: call.range(),
+            })
+        };
+        if let Some(q) = self.qualified(&call.func) {
+            if in_list(&a.softmax, &q) {
+                return here(Act::Softmax);
+            }
+            if in_list(&a.log_softmax, &q) {
+                return here(Act::LogSoftmax);
+            }
+            if in_list(&a.sigmoid, &q) {
+                return here(Act::Sigmoid);
+            }
+            return None;
+        }
+        if let Some(Binding::Activation { origin, .. }) = self.callable(&call.func) {
+            return here(origin.act);
+        }
+        match &*call.func {
+            // `nn.Softmax(dim=1)(x)`
+            Expr::Call(inner) => match self.construct(inner, 0)? {
+                Binding::Activation { origin, .. } => here(origin.act),
+                _ => None,
+            },
+            // The tensor method `x.softmax(dim=-1)`, on a value that is not `self`.
+            Expr::Attribute(attr) => {
+                if matches!(&*attr.value, Expr::Name(n) if matches!(n.id.as_str(), "self" | "cls"))
+                {
+                    return None;
+                }
+                let method = attr.attr.to_string();
+                if a.softmax_methods.contains(&method) {
+                    here(Act::Softmax)
+                } else if a.log_softmax_methods.contains(&method) {
+                    here(Act::LogSoftmax)
+                } else if a.sigmoid_methods.contains(&method) {
+                    here(Act::Sigmoid)
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// The loss a call computes, if it is one.
+    fn loss_of(&self, call: &ExprCall) -> Option<LossSpec> {
+        if let Some(q) = self.qualified(&call.func) {
+            return (!is_class_name(&q))
+                .then(|| self.loss_spec(&q, call))
+                .flatten();
+        }
+        if let Some(Binding::Loss(spec)) = self.callable(&call.func) {
+            return Some(spec.clone());
+        }
+        if let Expr::Call(inner) = &*call.func
+            && let Some(Binding::Loss(spec)) = self.construct(inner, 0)
+        {
+            return Some(spec);
+        }
+        None
+    }
+
+    fn check_call(&mut self, call: &ExprCall) {
+        if let Some(spec) = self.loss_of(call) {
+            if let Some(argument) = call
+                .arguments
+                .find_argument_value(spec.keyword, spec.position)
+                && let Some(origin) = self.origin(argument)
+            {
+                let matches = match spec.kind {
+                    LossKind::Logits => origin.act == Act::Softmax,
+                    LossKind::Probabilities => origin.act == Act::Sigmoid,
+                };
+                if matches {
+                    self.events.push(Event::Loss {
+                        kind: spec.kind,
+                        name: spec.name,
+                        argument: argument.range(),
+                        origin,
+                    });
+                }
+            }
+            return;
+        }
+        if let Some(q) = self.qualified(&call.func) {
+            if in_list(&self.knowledge.training.losses.logs, &q)
+                && call.arguments.args.len() == 1
+                && call.arguments.keywords.is_empty()
+                && let Some(argument) = call.arguments.args.first()
+                && let Some(origin) = self.origin(argument)
+                && origin.act != Act::LogSoftmax
+            {
+                self.events.push(Event::Log {
+                    function: q,
+                    argument: argument.range(),
+                    origin,
+                    direct: matches!(argument, Expr::Call(_)),
+                });
+            }
+            return;
+        }
+        // `model.compile(loss=CategoricalCrossentropy(from_logits=True))` on a Sequential
+        // whose output layer is a softmax.
+        if let Expr::Attribute(attr) = &*call.func
+            && attr.attr.as_str() == "compile"
+            && let Expr::Name(model) = &*attr.value
+            && let Some(Binding::Activation {
+                origin,
+                model: true,
+            }) = self.local(model.id.as_str())
+            && origin.act == Act::Softmax
+            && let Some(loss) = call.arguments.find_keyword("loss")
+            && let Expr::Call(ctor) = &loss.value
+            && let Some(Binding::Loss(spec)) = self.construct(ctor, 0)
+            && spec.kind == LossKind::Logits
+        {
+            self.events.push(Event::Compile {
+                name: spec.name,
+                loss: loss.value.range(),
+                origin: *origin,
+            });
+        }
+    }
+
+    /// Binds `target` to what `value` is (read before the assignment takes effect).
+    fn bind(&mut self, target: &Expr, binding: Option<Binding>) {
+        match target {
+            Expr::Name(name) => {
+                let Some(scope) = self.locals.last_mut() else {
+                    return;
+                };
+                match binding {
+                    Some(binding) => scope.insert(name.id.to_string(), binding),
+                    None => scope.remove(name.id.as_str()),
+                };
+            }
+            Expr::Tuple(tuple) => {
+                for elt in &tuple.elts {
+                    self.bind(elt, None);
+                }
+            }
+            Expr::List(list) => {
+                for elt in &list.elts {
+                    self.bind(elt, None);
+                }
+            }
+            Expr::Starred(starred) => self.bind(&starred.value, None),
+            _ => {}
+        }
+    }
+
+    fn binding_of(&self, value: &Expr) -> Option<Binding> {
+        if let Some(origin) = self.origin(value) {
+            return Some(Binding::Value(origin));
+        }
+        match value {
+            Expr::Call(call) => self.construct(call, 0),
+            Expr::Name(name) => match self.local(name.id.as_str())? {
+                Binding::Value(_) => None,
+                other => Some(other.clone()),
+            },
+            _ => None,
+        }
+    }
+
+    /// `self.<attr> = <callable>` anywhere in the methods of a class.
+    fn class_attrs(&self, body: &[Stmt]) -> HashMap<String, Binding> {
+        let mut finder = AttrFinder {
+            walker: self,
+            found: HashMap::new(),
+        };
+        for stmt in body {
+            if let Stmt::FunctionDef(def) = stmt {
+                finder.visit_body(&def.body);
+            }
+        }
+        finder.found
+    }
+}
+
+struct AttrFinder<'w, 'c, 'a> {
+    walker: &'w Walker<'c, 'a>,
+    found: HashMap<String, Binding>,
+}
+
+impl<'b> Visitor<'b> for AttrFinder<'_, '_, '_> {
+    fn visit_stmt(&mut self, stmt: &'b Stmt) {
+        match stmt {
+            Stmt::FunctionDef(_) | Stmt::ClassDef(_) => {}
+            Stmt::Assign(assign) => {
+                for target in &assign.targets {
+                    if let Expr::Attribute(attr) = target
+                        && matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self")
+                    {
+                        let name = attr.attr.to_string();
+                        match &*assign.value {
+                            Expr::Call(call) => match self.walker.construct(call, 0) {
+                                Some(binding) => {
+                                    self.found.insert(name, binding);
+                                }
+                                // Bound to something else somewhere: not reliably a callable.
+                                None => {
+                                    self.found.remove(&name);
+                                }
+                            },
+                            _ => {
+                                self.found.remove(&name);
+                            }
+                        }
+                    }
+                }
+            }
+            _ => visitor::walk_stmt(self, stmt),
+        }
+    }
+
+    fn visit_expr(&mut self, _expr: &'b Expr) {}
+}
+
+impl<'b> Visitor<'b> for Walker<'_, '_> {
+    fn visit_stmt(&mut self, stmt: &'b Stmt) {
+        match stmt {
+            Stmt::FunctionDef(def) => {
+                self.locals.push(HashMap::new());
+                self.visit_body(&def.body);
+                self.locals.pop();
+            }
+            Stmt::ClassDef(class) => {
+                let attrs = self.class_attrs(&class.body);
+                self.attrs.push(attrs);
+                self.locals.push(HashMap::new());
+                self.visit_body(&class.body);
+                self.locals.pop();
+                self.attrs.pop();
+            }
+            Stmt::Assign(assign) => {
+                self.visit_expr(&assign.value);
+                let binding = self.binding_of(&assign.value);
+                for target in &assign.targets {
+                    self.bind(target, binding.clone());
+                }
+            }
+            Stmt::AnnAssign(assign) => {
+                if let Some(value) = &assign.value {
+                    self.visit_expr(value);
+                    let binding = self.binding_of(value);
+                    self.bind(&assign.target, binding);
+                }
+            }
+            Stmt::AugAssign(assign) => {
+                self.visit_expr(&assign.value);
+                self.bind(&assign.target, None);
+            }
+            Stmt::For(each) => {
+                self.visit_expr(&each.iter);
+                self.bind(&each.target, None);
+                self.visit_body(&each.body);
+                self.visit_body(&each.orelse);
+            }
+            _ => visitor::walk_stmt(self, stmt),
+        }
+    }
+
+    fn visit_expr(&mut self, expr: &'b Expr) {
+        if let Expr::Call(call) = expr {
+            self.check_call(call);
+        }
+        if let Expr::Named(named) = expr {
+            self.visit_expr(&named.value);
+            let binding = self.binding_of(&named.value);
+            self.bind(&named.target, binding);
+            return;
+        }
+        visitor::walk_expr(self, expr);
+    }
+}
