@@ -3,3 +3,7 @@
 //! every graph alive, evaluation in training mode, a softmax before a loss that expects
 //! logits). Every check resolves calls through the imports and uses the role inference: a
 //! method named `step` is an optimizer step only if the object is an optimizer.
+
+pub mod eval_mode_not_set;
+pub(crate) mod evaluation_loops;
+pub mod no_grad_missing;
