@@ -14,6 +14,7 @@ use crate::project::ProjectContext;
 use crate::semantic::Role;
 use crate::semantic::facts::{Callee, FunctionId};
 use crate::semantic::index::Symbol;
+use crate::semantic::verdict::ancestry;
 
 /// One outermost loop of a candidate function that runs the model.
 #[derive(Debug, Clone)]
@@ -45,6 +46,8 @@ struct Frame {
     has_parameters: bool,
     candidate: Option<FunctionId>,
     self_is_model: bool,
+    /// The method's class extends a framework base that manages modes (a pipeline).
+    managed: bool,
     decorated_no_grad: bool,
     no_grad_depth: u32,
     /// `torch.set_grad_enabled(False)` as a statement.
@@ -143,6 +146,9 @@ pub(crate) fn evaluation_loops(cx: &ProjectContext<'_>) -> Vec<EvalLoop> {
         let Some(function) = frame.candidate else {
             continue;
         };
+        if frame.managed {
+            continue;
+        }
         let eval_named = evaluation.is_eval_name(&frame.name, frame.has_parameters);
         let caller = walker.called.get(&frame.name).copied().unwrap_or_default();
         let callers_no_grad = caller.calls > 0 && caller.under_no_grad == caller.calls;
@@ -151,6 +157,11 @@ pub(crate) fn evaluation_loops(cx: &ProjectContext<'_>) -> Vec<EvalLoop> {
             let Some((call, model, in_no_grad)) = &lp.model_call else {
                 continue;
             };
+            // A model's own method looping over its layers or steps is the forward pass, not
+            // a Runner's evaluation loop; one looping over data batches is (`predict`).
+            if frame.self_is_model && !lp.over_data {
+                continue;
+            }
             let helper_eval = frame
                 .calls
                 .iter()
@@ -267,7 +278,9 @@ impl Walker<'_, '_> {
         let knowledge = self.knowledge();
         let evaluation = &knowledge.training.evaluation;
         let target = match func {
-            Expr::Attribute(attr) if evaluation.forward_methods.contains(&attr.attr.to_string()) => {
+            Expr::Attribute(attr)
+                if evaluation.forward_methods.contains(&attr.attr.to_string()) =>
+            {
                 &*attr.value
             }
             other => other,
@@ -278,6 +291,15 @@ impl Walker<'_, '_> {
                 if id == "self" {
                     return frame.self_is_model.then(|| "self".to_string());
                 }
+                let facts = self.cx.facts();
+                if facts.function_named(id).is_some() {
+                    return None;
+                }
+                if let Some(parsed) = self.cx.parsed()
+                    && !parsed.names().import_of(id).is_empty()
+                {
+                    return self.builds_model(target).then(|| id.to_string());
+                }
                 let module_model = || {
                     self.cx
                         .facts()
@@ -285,8 +307,10 @@ impl Walker<'_, '_> {
                         .iter()
                         .any(|(n, ctor)| n == id && self.is_model_symbol(ctor))
                 };
-                (knowledge.is_model_variable(id) || frame.model_locals.contains(id) || module_model())
-                    .then(|| id.to_string())
+                (knowledge.is_model_variable(id)
+                    || frame.model_locals.contains(id)
+                    || module_model())
+                .then(|| id.to_string())
             }
             Expr::Attribute(attr) => {
                 let is_self = matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self");
@@ -304,6 +328,22 @@ impl Walker<'_, '_> {
             }
             _ => None,
         }
+    }
+
+    /// `trainer.get_model`, `build_model`: returns a model, does not run it.
+    fn is_getter(&self, func: &Expr) -> bool {
+        let name = match func {
+            Expr::Name(n) => n.id.as_str(),
+            Expr::Attribute(a) => a.attr.as_str(),
+            _ => return false,
+        };
+        let name = name.trim_start_matches('_');
+        self.knowledge()
+            .training
+            .evaluation
+            .model_getter_prefixes
+            .iter()
+            .any(|p| name.starts_with(p.as_str()))
     }
 
     /// `x.eval()`, `x.train(False)`, `x.train(mode)` (a computed mode is a deliberate choice).
@@ -335,6 +375,14 @@ impl Walker<'_, '_> {
                 Expr::Name(name) => return evaluation.is_data_name(name.id.as_str()),
                 Expr::Attribute(attr) => return evaluation.is_data_name(attr.attr.as_str()),
                 Expr::Call(call) => {
+                    if let Expr::Name(name) = &*call.func
+                        && evaluation
+                            .index_iterables
+                            .iter()
+                            .any(|r| r == name.id.as_str())
+                    {
+                        return false;
+                    }
                     if let Expr::Attribute(attr) = &*call.func
                         && evaluation.is_data_name(attr.attr.as_str())
                     {
@@ -377,6 +425,7 @@ impl Walker<'_, '_> {
             let roles = &self.cx.roles.class(self.cx.file, c).roles;
             roles.contains(Role::Model) && !roles.contains(Role::Loss)
         });
+        let managed = class.is_some_and(|c| self.is_managed(c));
         let decorated_no_grad = def
             .decorator_list
             .iter()
@@ -386,9 +435,24 @@ impl Walker<'_, '_> {
             has_parameters: !def.parameters.is_empty(),
             candidate: self.candidates.get(&def.range().start()).copied(),
             self_is_model,
+            managed,
             decorated_no_grad,
             ..Frame::default()
         });
+    }
+
+    fn is_managed(&self, class: u32) -> bool {
+        let index = self.cx.index;
+        let managed = &self.knowledge().training.evaluation.managed_bases;
+        ancestry(index, self.cx.file, class)
+            .into_iter()
+            .any(|(f, c)| {
+                let knowledge = index.knowledge(f);
+                index.facts(f).classes[c as usize].bases.iter().any(|base| {
+                    matches!(base, Callee::Qualified(q)
+                    if managed.iter().any(|m| m == knowledge.canonical(q).as_ref()))
+                })
+            })
     }
 
     fn class_id(&self, def: &ast::StmtClassDef) -> Option<u32> {
@@ -495,6 +559,16 @@ impl<'a> Visitor<'a> for Walker<'_, '_> {
     fn visit_expr(&mut self, expr: &'a Expr) {
         match expr {
             Expr::Lambda(_) => {}
+            // A function handed on or put in a table (`metrics = {"f1": evaluate}`) is called
+            // from there: the reference counts as a call.
+            Expr::Name(name) if name.ctx.is_load() => {
+                if let Some(frame) = self.frames.last_mut() {
+                    let in_no_grad = frame.no_grad_depth > 0;
+                    frame
+                        .calls
+                        .push((name.id.to_string(), name.start(), in_no_grad));
+                }
+            }
             Expr::Call(call) => {
                 if self.sets_eval_mode(call)
                     && let Some(frame) = self.frames.last_mut()
@@ -502,10 +576,7 @@ impl<'a> Visitor<'a> for Walker<'_, '_> {
                     frame.eval_at.get_or_insert(call.start());
                 }
                 let callee = match &*call.func {
-                    Expr::Name(n) => Some(n.id.to_string()),
-                    Expr::Attribute(a)
-                        if matches!(&*a.value, Expr::Name(n) if n.id.as_str() == "self") =>
-                    {
+                    Expr::Attribute(a) if matches!(&*a.value, Expr::Name(n) if n.id.as_str() == "self") => {
                         Some(a.attr.to_string())
                     }
                     _ => None,
@@ -521,7 +592,11 @@ impl<'a> Visitor<'a> for Walker<'_, '_> {
                         && f.candidate.is_some()
                         && f.loops.last().is_some_and(|l| l.model_call.is_none())
                 });
-                if in_loop && let Some(model) = self.model_of(&call.func) {
+                let runs = !call.arguments.is_empty() && !self.is_getter(&call.func);
+                if in_loop
+                    && runs
+                    && let Some(model) = self.model_of(&call.func)
+                {
                     if let Some(frame) = self.frames.last_mut() {
                         let no_grad = frame.no_grad_depth > 0;
                         if let Some(lp) = frame.loops.last_mut() {

@@ -194,6 +194,12 @@ pub struct TrainingEvaluation {
     pub forward_methods: Vec<String>,
     /// Words naming data iterables (`val_loader`).
     pub data_words: Vec<String>,
+    /// Iterables that count rather than yield data (`range`).
+    pub index_iterables: Vec<String>,
+    /// Prefixes of functions that return a model (`get_model()`), not run it.
+    pub model_getter_prefixes: Vec<String>,
+    /// Base classes whose framework manages eval mode and gradients (pipelines).
+    pub managed_bases: Vec<String>,
 }
 
 impl TrainingEvaluation {
@@ -204,8 +210,8 @@ impl TrainingEvaluation {
         if !has_parameters
             && self
                 .test_function_prefixes
-            .iter()
-            .any(|p| name.starts_with(p.as_str()))
+                .iter()
+                .any(|p| name.starts_with(p.as_str()))
         {
             return false;
         }
