@@ -596,12 +596,11 @@ impl<'a> Visitor<'a> for Walker<'_, '_> {
                 if in_loop
                     && runs
                     && let Some(model) = self.model_of(&call.func)
+                    && let Some(frame) = self.frames.last_mut()
                 {
-                    if let Some(frame) = self.frames.last_mut() {
-                        let no_grad = frame.no_grad_depth > 0;
-                        if let Some(lp) = frame.loops.last_mut() {
-                            lp.model_call = Some((call.range(), model, no_grad));
-                        }
+                    let no_grad = frame.no_grad_depth > 0;
+                    if let Some(lp) = frame.loops.last_mut() {
+                        lp.model_call = Some((call.range(), model, no_grad));
                     }
                 }
                 visitor::walk_expr(self, expr);
