@@ -33,6 +33,8 @@ pub static ALL: &[Rule] = &[
     &dead_code::unused_component::UNUSED_COMPONENT,
     &shapes::missing_shape_annotation::MISSING_SHAPE_ANNOTATION,
     &shapes::shape_annotation_mismatch::SHAPE_ANNOTATION_MISMATCH,
+    &training::eval_mode_not_set::EVAL_MODE_NOT_SET,
+    &training::no_grad_missing::NO_GRAD_MISSING,
     &training::softmax_before_cross_entropy::SOFTMAX_BEFORE_CROSS_ENTROPY,
     &training::sigmoid_before_bce::SIGMOID_BEFORE_BCE,
     &training::unsafe_log::UNSAFE_LOG,

@@ -10,3 +10,6 @@ pub(crate) mod activation;
 pub mod sigmoid_before_bce;
 pub mod softmax_before_cross_entropy;
 pub mod unsafe_log;
+pub mod eval_mode_not_set;
+pub(crate) mod evaluation_loops;
+pub mod no_grad_missing;

@@ -178,6 +178,8 @@ pub struct Training {
     pub activations: TrainingActivations,
     #[serde(default)]
     pub losses: TrainingLosses,
+    #[serde(default)]
+    pub evaluation: TrainingEvaluation,
 }
 
 /// What DL511 looks for (`[training.tf-memory]`). Patterns are canonical names.
@@ -263,6 +265,64 @@ pub struct TrainingLosses {
     pub keras_from_logits: Vec<String>,
     pub probability_bce: Vec<String>,
     pub logs: Vec<String>,
+}
+
+/// What an evaluation loop looks like (`[training.evaluation]`, DL504 and DL505).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TrainingEvaluation {
+    /// Whole names or `_`-separated parts of evaluation functions' names.
+    pub function_words: Vec<String>,
+    /// Name prefixes of test functions (pytest): never evaluation loops.
+    pub test_function_prefixes: Vec<String>,
+    /// Framework hooks that run in eval mode without gradients (Lightning `validation_step`).
+    pub framework_hooks: Vec<String>,
+    /// Context managers and decorators that turn gradient tracking off.
+    pub no_grad: Vec<String>,
+    /// `model.eval()`.
+    pub eval_methods: Vec<String>,
+    /// `model.train(mode)`.
+    pub train_methods: Vec<String>,
+    /// `model.forward(x)`.
+    pub forward_methods: Vec<String>,
+    /// Words naming data iterables (`val_loader`).
+    pub data_words: Vec<String>,
+    /// Iterables that count rather than yield data (`range`).
+    pub index_iterables: Vec<String>,
+    /// Prefixes of functions that return a model (`get_model()`), not run it.
+    pub model_getter_prefixes: Vec<String>,
+    /// Base classes whose framework manages eval mode and gradients (pipelines).
+    pub managed_bases: Vec<String>,
+}
+
+impl TrainingEvaluation {
+    /// True if `name` is an evaluation function's name (`evaluate`, `val_epoch`,
+    /// `evaluate_accuracy_gpu`) and not a pytest function's (`test_forward()`, without
+    /// parameters: an evaluation function takes the model or the data, or `self`).
+    pub fn is_eval_name(&self, name: &str, has_parameters: bool) -> bool {
+        if !has_parameters
+            && self
+                .test_function_prefixes
+                .iter()
+                .any(|p| name.starts_with(p.as_str()))
+        {
+            return false;
+        }
+        let lower = name.trim_start_matches('_').to_ascii_lowercase();
+        lower
+            .split('_')
+            .any(|part| self.function_words.iter().any(|w| w == part))
+    }
+
+    /// True if `name` names a data iterable (`loader`, `val_loader`, `test_data`).
+    pub fn is_data_name(&self, name: &str) -> bool {
+        let lower = name.to_ascii_lowercase();
+        lower.split('_').any(|part| {
+            self.data_words
+                .iter()
+                .any(|w| part == w || w.len() >= 4 && part.ends_with(w.as_str()))
+        })
+    }
 }
 
 /// Where a project keeps each role's components (`[layout]`): module files (`losses.py`) or

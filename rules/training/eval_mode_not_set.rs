@@ -1,0 +1,81 @@
+use super::evaluation_loops::evaluation_loops;
+use crate::registry::prelude::*;
+
+declare_rule! {
+    /// ## What it does
+    /// Finds PyTorch evaluation loops that run a Model without putting it in evaluation mode
+    /// first. An evaluation loop runs the model (an instance of a project Model class, a
+    /// torchvision/timm/Hugging Face model, or a model-named variable or parameter), has no
+    /// backward and no optimizer step, and is either in a function named for evaluation
+    /// (`evaluate`, `validate`, `val_epoch`, `predict`, `test`) or iterates over data under
+    /// `torch.no_grad()`. It is reported when neither the function (before the loop), nor a
+    /// helper it calls, nor every same-file caller calls `model.eval()` or `model.train(False)`.
+    ///
+    /// Not reported: Lightning `validation_step`/`test_step` (the framework switches modes),
+    /// Keras `model.evaluate`/`predict` (not loops), test functions, and inference that is not
+    /// a loop.
+    ///
+    /// ## Why is this bad?
+    /// In training mode dropout still drops activations and batch normalization normalizes
+    /// with the statistics of each evaluation batch — and updates its running statistics with
+    /// evaluation data. The metrics are noisy and wrong, and the model changes while it is
+    /// being measured.
+    ///
+    /// ## Example
+    /// ```python
+    /// @torch.no_grad()
+    /// def evaluate(model, loader):
+    ///     correct = 0
+    ///     for x, y in loader:
+    ///         correct += (model(x).argmax(1) == y).sum().item()
+    ///     return correct / len(loader.dataset)
+    /// ```
+    ///
+    /// Use instead:
+    /// ```python
+    /// @torch.no_grad()
+    /// def evaluate(model, loader):
+    ///     model.eval()
+    ///     correct = 0
+    ///     for x, y in loader:
+    ///         correct += (model(x).argmax(1) == y).sum().item()
+    ///     model.train()
+    ///     return correct / len(loader.dataset)
+    /// ```
+    pub static EVAL_MODE_NOT_SET = {
+        code: "DL504",
+        name: "eval-mode-not-set",
+        family: Family::Training,
+        severity: Severity::Warning,
+        default_enabled: true,
+        fix: FixAvailability::None,
+        options: &[],
+        check: Check::Project(check),
+    };
+}
+
+fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
+    for lp in evaluation_loops(cx) {
+        if lp.eval_mode || !(lp.eval_named || lp.no_grad && lp.over_data) {
+            continue;
+        }
+        let function = cx.facts().qualname(lp.function);
+        let model = &lp.model;
+        out.push(
+            Diagnostic::new(
+                &EVAL_MODE_NOT_SET,
+                format!(
+                    "evaluation loop in `{function}` runs `{model}` in training mode: \
+                     `{model}.eval()` is never called before it, so dropout stays on and batch \
+                     norm uses (and updates) the statistics of evaluation batches"
+                ),
+                lp.header,
+            )
+            .with_label(lp.model_call, "the model runs here")
+            .with_help(format!(
+                "call `{model}.eval()` before the loop and `{model}.train()` after it, before \
+                 training resumes"
+            )),
+        );
+    }
+}

@@ -1,0 +1,619 @@
+//! Evaluation loops of a file, shared by DL504 (eval-mode-not-set) and DL505
+//! (no-grad-missing): a loop that runs a Model in a function with no backward and no optimizer
+//! step. The facts say which functions may hold one (a loop, no gradient step); only then is
+//! the file's tree walked — once — for what the facts do not carry: `with torch.no_grad()`
+//! blocks, `model.eval()` calls and where the model runs.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use ruff_python_ast::visitor::{self, Visitor};
+use ruff_python_ast::{self as ast, Expr, Stmt};
+use ruff_text_size::{Ranged, TextRange, TextSize};
+
+use crate::project::ProjectContext;
+use crate::semantic::Role;
+use crate::semantic::facts::{Callee, FunctionId};
+use crate::semantic::index::Symbol;
+use crate::semantic::verdict::ancestry;
+
+/// One outermost loop of a candidate function that runs the model.
+#[derive(Debug, Clone)]
+pub(crate) struct EvalLoop {
+    pub function: FunctionId,
+    /// The `for ...:` / `while ...:` line.
+    pub header: TextRange,
+    /// The first call of the model inside the loop, and the model as written (`model`,
+    /// `self.net`).
+    pub model_call: TextRange,
+    pub model: String,
+    /// The function's name marks it as evaluation (`evaluate`, `val_epoch`).
+    pub eval_named: bool,
+    /// The loop iterates over data batches (`for x, y in val_loader`).
+    pub over_data: bool,
+    /// Gradient tracking is off at the model call: a `no_grad`/`inference_mode` block, a
+    /// decorator, an earlier `torch.set_grad_enabled(False)`, or every same-file caller calls
+    /// the function under `no_grad`.
+    pub no_grad: bool,
+    /// The model is put in eval mode before it runs: in the function, by a same-file helper it
+    /// calls, or by a same-file caller before calling it.
+    pub eval_mode: bool,
+}
+
+/// What one function does, in source order.
+#[derive(Default)]
+struct Frame {
+    name: String,
+    has_parameters: bool,
+    candidate: Option<FunctionId>,
+    self_is_model: bool,
+    /// The method's class extends a framework base that manages modes (a pipeline).
+    managed: bool,
+    decorated_no_grad: bool,
+    no_grad_depth: u32,
+    /// `torch.set_grad_enabled(False)` as a statement.
+    grad_off_at: Option<TextSize>,
+    /// `x.eval()` / `x.train(False)`.
+    eval_at: Option<TextSize>,
+    /// Same-file functions called (by name or `self.<name>`), where, and whether under a
+    /// `no_grad` block.
+    calls: Vec<(String, TextSize, bool)>,
+    loop_depth: u32,
+    /// Local names bound to a model constructor.
+    model_locals: BTreeSet<String>,
+    loops: Vec<RawLoop>,
+}
+
+struct RawLoop {
+    header: TextRange,
+    over_data: bool,
+    model_call: Option<(TextRange, String, bool)>,
+}
+
+struct Walker<'c, 'p> {
+    cx: &'c ProjectContext<'p>,
+    candidates: &'c BTreeMap<TextSize, FunctionId>,
+    frames: Vec<Frame>,
+    done: Vec<Frame>,
+    /// Functions called under `no_grad` / after an eval-mode call, with the callers' count.
+    called: BTreeMap<String, CallerContext>,
+    /// Functions whose body sets eval mode.
+    sets_eval: BTreeSet<String>,
+    class_stack: Vec<Option<u32>>,
+}
+
+#[derive(Default, Clone, Copy)]
+struct CallerContext {
+    calls: u32,
+    under_no_grad: u32,
+    after_eval: u32,
+}
+
+/// The evaluation loops of the file (empty unless the facts show a candidate and the file
+/// imports PyTorch).
+pub(crate) fn evaluation_loops(cx: &ProjectContext<'_>) -> Vec<EvalLoop> {
+    let facts = cx.facts();
+    let knowledge = cx.knowledge();
+    let evaluation = &knowledge.training.evaluation;
+    let path = &cx.project_file().path;
+    let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if knowledge.is_test_module(facts.package.as_deref(), file_name) {
+        return Vec::new();
+    }
+    let mut candidates = BTreeMap::new();
+    for (id, function) in facts.functions.iter().enumerate() {
+        let body = &function.body;
+        if body.loops.is_empty()
+            || body.trains
+            || body
+                .grad_steps
+                .iter()
+                .any(|s| s.kind.computes_gradients() || s.kind.updates_parameters())
+            || !body.optimizer_attr_uses.is_empty()
+            || function.is_generator
+            || (function.class.is_some() && evaluation.framework_hooks.contains(&function.name))
+        {
+            continue;
+        }
+        candidates.insert(function.range.start(), id as FunctionId);
+    }
+    if candidates.is_empty() {
+        return Vec::new();
+    }
+    let Some(parsed) = cx.parsed() else {
+        return Vec::new();
+    };
+    if !parsed.names().imports_torch {
+        return Vec::new();
+    }
+    let mut walker = Walker {
+        cx,
+        candidates: &candidates,
+        frames: Vec::new(),
+        done: Vec::new(),
+        called: BTreeMap::new(),
+        sets_eval: BTreeSet::new(),
+        class_stack: Vec::new(),
+    };
+    // Module-level code is a frame of its own (calls from it count as callers).
+    walker.frames.push(Frame::default());
+    walker.visit_body(&parsed.module().body);
+    let module_frame = walker.frames.pop();
+    if let Some(frame) = module_frame {
+        walker.record_calls(&frame);
+    }
+    let mut out = Vec::new();
+    for frame in &walker.done {
+        let Some(function) = frame.candidate else {
+            continue;
+        };
+        if frame.managed {
+            continue;
+        }
+        let eval_named = evaluation.is_eval_name(&frame.name, frame.has_parameters);
+        let caller = walker.called.get(&frame.name).copied().unwrap_or_default();
+        let callers_no_grad = caller.calls > 0 && caller.under_no_grad == caller.calls;
+        let callers_eval = caller.calls > 0 && caller.after_eval == caller.calls;
+        for lp in &frame.loops {
+            let Some((call, model, in_no_grad)) = &lp.model_call else {
+                continue;
+            };
+            // A model's own method looping over its layers or steps is the forward pass, not
+            // a Runner's evaluation loop; one looping over data batches is (`predict`).
+            if frame.self_is_model && !lp.over_data {
+                continue;
+            }
+            let helper_eval = frame
+                .calls
+                .iter()
+                .any(|(name, at, _)| *at < call.start() && walker.sets_eval.contains(name));
+            let eval_mode =
+                frame.eval_at.is_some_and(|at| at < call.start()) || helper_eval || callers_eval;
+            let no_grad = *in_no_grad
+                || frame.decorated_no_grad
+                || frame.grad_off_at.is_some_and(|at| at < call.start())
+                || callers_no_grad;
+            out.push(EvalLoop {
+                function,
+                header: lp.header,
+                model_call: *call,
+                model: model.clone(),
+                eval_named,
+                over_data: lp.over_data,
+                no_grad,
+                eval_mode,
+            });
+        }
+    }
+    out
+}
+
+impl Walker<'_, '_> {
+    fn knowledge(&self) -> &crate::knowledge::Knowledge {
+        self.cx.knowledge()
+    }
+
+    fn resolves_to(&self, expr: &Expr, list: &[String]) -> bool {
+        let Some(parsed) = self.cx.parsed() else {
+            return false;
+        };
+        let Some(qualified) = parsed.names().resolve(expr) else {
+            return false;
+        };
+        let canonical = self.knowledge().canonical(&qualified);
+        list.iter().any(|q| q == canonical.as_ref())
+    }
+
+    /// `torch.no_grad()`, `torch.inference_mode()`, `torch.set_grad_enabled(...)` (or the
+    /// decorator without parentheses).
+    fn is_no_grad(&self, expr: &Expr) -> bool {
+        let list = &self.knowledge().training.evaluation.no_grad;
+        match expr {
+            Expr::Call(call) => self.resolves_to(&call.func, list),
+            other => self.resolves_to(other, list),
+        }
+    }
+
+    /// A constructor that builds a model: a project Model class, or a library model
+    /// (`torchvision.models.resnet18`, `timm.create_model`, `AutoModel.from_pretrained`).
+    fn builds_model(&self, func: &Expr) -> bool {
+        let cx = self.cx;
+        let knowledge = self.knowledge();
+        let func = match func {
+            // `AutoModel.from_pretrained(...)`
+            Expr::Attribute(attr) if attr.attr.as_str() == "from_pretrained" => &*attr.value,
+            other => other,
+        };
+        if let Some(parsed) = cx.parsed()
+            && let Some(qualified) = parsed.names().resolve(func)
+        {
+            let canonical = knowledge.canonical(&qualified);
+            if knowledge.classify_call(&canonical) == Some(crate::knowledge::ApiKind::Layer) {
+                return true;
+            }
+            return self.is_model_symbol(&Callee::Qualified(qualified));
+        }
+        if let Expr::Name(name) = func {
+            return self.is_model_symbol(&Callee::Local(name.id.to_string()));
+        }
+        false
+    }
+
+    fn is_model_symbol(&self, callee: &Callee) -> bool {
+        match self.cx.index.resolve_callee(self.cx.file, callee) {
+            Some(Symbol::Class(f, c)) => {
+                let roles = &self.cx.roles.class(f, c).roles;
+                roles.contains(Role::Model) && !roles.contains(Role::Loss)
+            }
+            _ => false,
+        }
+    }
+
+    /// `self.<attr>` is a model: a model-named attribute or one built by a model constructor.
+    fn is_model_attribute(&self, attr: &str) -> bool {
+        if self.knowledge().is_model_variable(attr) {
+            return true;
+        }
+        let Some(Some(class)) = self.class_stack.last() else {
+            return false;
+        };
+        let facts = self.cx.facts();
+        facts.classes[*class as usize]
+            .attributes
+            .iter()
+            .filter(|a| a.name == attr)
+            .any(|a| match &a.ctor {
+                Callee::Qualified(q) => {
+                    let knowledge = self.knowledge();
+                    knowledge.classify_call(&knowledge.canonical(q))
+                        == Some(crate::knowledge::ApiKind::Layer)
+                        || self.is_model_symbol(&a.ctor)
+                }
+                other => self.is_model_symbol(other),
+            })
+    }
+
+    /// The model a call runs, as written, if the callee is one.
+    fn model_of(&self, func: &Expr) -> Option<String> {
+        let frame = self.frames.last()?;
+        let knowledge = self.knowledge();
+        let evaluation = &knowledge.training.evaluation;
+        let target = match func {
+            Expr::Attribute(attr)
+                if evaluation.forward_methods.contains(&attr.attr.to_string()) =>
+            {
+                &*attr.value
+            }
+            other => other,
+        };
+        match target {
+            Expr::Name(name) => {
+                let id = name.id.as_str();
+                if id == "self" {
+                    return frame.self_is_model.then(|| "self".to_string());
+                }
+                let facts = self.cx.facts();
+                if facts.function_named(id).is_some() {
+                    return None;
+                }
+                if let Some(parsed) = self.cx.parsed()
+                    && !parsed.names().import_of(id).is_empty()
+                {
+                    return self.builds_model(target).then(|| id.to_string());
+                }
+                let module_model = || {
+                    self.cx
+                        .facts()
+                        .module_instances
+                        .iter()
+                        .any(|(n, ctor)| n == id && self.is_model_symbol(ctor))
+                };
+                (knowledge.is_model_variable(id)
+                    || frame.model_locals.contains(id)
+                    || module_model())
+                .then(|| id.to_string())
+            }
+            Expr::Attribute(attr) => {
+                let is_self = matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self");
+                let model = if is_self {
+                    self.is_model_attribute(attr.attr.as_str())
+                } else {
+                    matches!(&*attr.value, Expr::Name(_) | Expr::Attribute(_))
+                        && knowledge.is_model_variable(attr.attr.as_str())
+                };
+                model.then(|| {
+                    ast::name::UnqualifiedName::from_expr(target)
+                        .map(|n| n.to_string())
+                        .unwrap_or_else(|| attr.attr.to_string())
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// `trainer.get_model`, `build_model`: returns a model, does not run it.
+    fn is_getter(&self, func: &Expr) -> bool {
+        let name = match func {
+            Expr::Name(n) => n.id.as_str(),
+            Expr::Attribute(a) => a.attr.as_str(),
+            _ => return false,
+        };
+        let name = name.trim_start_matches('_');
+        self.knowledge()
+            .training
+            .evaluation
+            .model_getter_prefixes
+            .iter()
+            .any(|p| name.starts_with(p.as_str()))
+    }
+
+    /// `x.eval()`, `x.train(False)`, `x.train(mode)` (a computed mode is a deliberate choice).
+    fn sets_eval_mode(&self, call: &ast::ExprCall) -> bool {
+        let Expr::Attribute(attr) = &*call.func else {
+            return false;
+        };
+        let evaluation = &self.knowledge().training.evaluation;
+        let method = attr.attr.to_string();
+        if evaluation.eval_methods.contains(&method) {
+            return call.arguments.is_empty();
+        }
+        if evaluation.train_methods.contains(&method) {
+            let argument = call
+                .arguments
+                .args
+                .first()
+                .or_else(|| call.arguments.keywords.first().map(|k| &k.value));
+            return argument.is_some_and(|a| !matches!(a, Expr::BooleanLiteral(b) if b.value));
+        }
+        false
+    }
+
+    fn over_data(&self, iter: &Expr) -> bool {
+        let evaluation = &self.knowledge().training.evaluation;
+        let mut current = iter;
+        for _ in 0..4 {
+            match current {
+                Expr::Name(name) => return evaluation.is_data_name(name.id.as_str()),
+                Expr::Attribute(attr) => return evaluation.is_data_name(attr.attr.as_str()),
+                Expr::Call(call) => {
+                    if let Expr::Name(name) = &*call.func
+                        && evaluation
+                            .index_iterables
+                            .iter()
+                            .any(|r| r == name.id.as_str())
+                    {
+                        return false;
+                    }
+                    if let Expr::Attribute(attr) = &*call.func
+                        && evaluation.is_data_name(attr.attr.as_str())
+                    {
+                        return true;
+                    }
+                    if let Expr::Name(name) = &*call.func
+                        && evaluation.is_data_name(name.id.as_str())
+                    {
+                        return true;
+                    }
+                    match call.arguments.args.first() {
+                        Some(first) => current = first,
+                        None => return false,
+                    }
+                }
+                _ => return false,
+            }
+        }
+        false
+    }
+
+    fn record_calls(&mut self, frame: &Frame) {
+        let eval_at = frame.eval_at;
+        let no_grad_all = frame.decorated_no_grad;
+        for (name, at, in_no_grad) in &frame.calls {
+            let entry = self.called.entry(name.clone()).or_default();
+            entry.calls += 1;
+            if eval_at.is_some_and(|e| e < *at) {
+                entry.after_eval += 1;
+            }
+            if no_grad_all || *in_no_grad || frame.grad_off_at.is_some_and(|g| g < *at) {
+                entry.under_no_grad += 1;
+            }
+        }
+    }
+
+    fn enter_function(&mut self, def: &ast::StmtFunctionDef) {
+        let class = self.class_stack.last().copied().flatten();
+        let self_is_model = class.is_some_and(|c| {
+            let roles = &self.cx.roles.class(self.cx.file, c).roles;
+            roles.contains(Role::Model) && !roles.contains(Role::Loss)
+        });
+        let managed = class.is_some_and(|c| self.is_managed(c));
+        let decorated_no_grad = def
+            .decorator_list
+            .iter()
+            .any(|d| self.is_no_grad(&d.expression));
+        self.frames.push(Frame {
+            name: def.name.to_string(),
+            has_parameters: !def.parameters.is_empty(),
+            candidate: self.candidates.get(&def.range().start()).copied(),
+            self_is_model,
+            managed,
+            decorated_no_grad,
+            ..Frame::default()
+        });
+    }
+
+    fn is_managed(&self, class: u32) -> bool {
+        let index = self.cx.index;
+        let managed = &self.knowledge().training.evaluation.managed_bases;
+        ancestry(index, self.cx.file, class)
+            .into_iter()
+            .any(|(f, c)| {
+                let knowledge = index.knowledge(f);
+                index.facts(f).classes[c as usize].bases.iter().any(|base| {
+                    matches!(base, Callee::Qualified(q)
+                    if managed.iter().any(|m| m == knowledge.canonical(q).as_ref()))
+                })
+            })
+    }
+
+    fn class_id(&self, def: &ast::StmtClassDef) -> Option<u32> {
+        self.cx
+            .facts()
+            .classes
+            .iter()
+            .position(|c| c.range == def.range())
+            .map(|i| i as u32)
+    }
+}
+
+impl<'a> Visitor<'a> for Walker<'_, '_> {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        match stmt {
+            Stmt::FunctionDef(def) => {
+                for decorator in &def.decorator_list {
+                    self.visit_expr(&decorator.expression);
+                }
+                self.enter_function(def);
+                // A nested function is not in a loop of its parent.
+                self.visit_body(&def.body);
+                if let Some(frame) = self.frames.pop() {
+                    self.record_calls(&frame);
+                    if frame.eval_at.is_some() {
+                        self.sets_eval.insert(frame.name.clone());
+                    }
+                    if frame.candidate.is_some() {
+                        self.done.push(frame);
+                    }
+                }
+            }
+            Stmt::ClassDef(def) => {
+                let id = self.class_id(def);
+                self.class_stack.push(id);
+                self.visit_body(&def.body);
+                self.class_stack.pop();
+            }
+            Stmt::With(with) => {
+                let no_grad = with
+                    .items
+                    .iter()
+                    .any(|item| self.is_no_grad(&item.context_expr));
+                for item in &with.items {
+                    self.visit_expr(&item.context_expr);
+                }
+                if no_grad && let Some(frame) = self.frames.last_mut() {
+                    frame.no_grad_depth += 1;
+                }
+                self.visit_body(&with.body);
+                if no_grad && let Some(frame) = self.frames.last_mut() {
+                    frame.no_grad_depth -= 1;
+                }
+            }
+            Stmt::For(_) | Stmt::While(_) => {
+                let over_data = match stmt {
+                    Stmt::For(f) => self.over_data(&f.iter),
+                    _ => false,
+                };
+                let header_end = match stmt {
+                    Stmt::For(f) => f.iter.end(),
+                    Stmt::While(w) => w.test.end(),
+                    _ => stmt.end(),
+                };
+                if let Some(frame) = self.frames.last_mut() {
+                    if frame.loop_depth == 0 {
+                        frame.loops.push(RawLoop {
+                            header: TextRange::new(stmt.start(), header_end),
+                            over_data,
+                            model_call: None,
+                        });
+                    }
+                    frame.loop_depth += 1;
+                }
+                visitor::walk_stmt(self, stmt);
+                if let Some(frame) = self.frames.last_mut() {
+                    frame.loop_depth -= 1;
+                }
+            }
+            Stmt::Assign(assign) => {
+                visitor::walk_stmt(self, stmt);
+                if let [Expr::Name(target)] = &assign.targets[..]
+                    && let Expr::Call(call) = &*assign.value
+                    && self.builds_model(&call.func)
+                    && let Some(frame) = self.frames.last_mut()
+                {
+                    frame.model_locals.insert(target.id.to_string());
+                }
+            }
+            Stmt::Expr(expr) => {
+                if let Expr::Call(call) = &*expr.value
+                    && self.is_no_grad(&expr.value)
+                    && matches!(call.arguments.args.first(), Some(Expr::BooleanLiteral(b)) if !b.value)
+                    && let Some(frame) = self.frames.last_mut()
+                {
+                    frame.grad_off_at.get_or_insert(stmt.start());
+                }
+                visitor::walk_stmt(self, stmt);
+            }
+            _ => visitor::walk_stmt(self, stmt),
+        }
+    }
+
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        match expr {
+            Expr::Lambda(_) => {}
+            // A function handed on or put in a table (`metrics = {"f1": evaluate}`) is called
+            // from there: the reference counts as a call.
+            Expr::Name(name) if name.ctx.is_load() => {
+                if let Some(frame) = self.frames.last_mut() {
+                    let in_no_grad = frame.no_grad_depth > 0;
+                    frame
+                        .calls
+                        .push((name.id.to_string(), name.start(), in_no_grad));
+                }
+            }
+            Expr::Call(call) => {
+                if self.sets_eval_mode(call)
+                    && let Some(frame) = self.frames.last_mut()
+                {
+                    frame.eval_at.get_or_insert(call.start());
+                }
+                let callee = match &*call.func {
+                    Expr::Attribute(a) if matches!(&*a.value, Expr::Name(n) if n.id.as_str() == "self") => {
+                        Some(a.attr.to_string())
+                    }
+                    _ => None,
+                };
+                if let Some(frame) = self.frames.last_mut()
+                    && let Some(callee) = callee
+                {
+                    let in_no_grad = frame.no_grad_depth > 0;
+                    frame.calls.push((callee, call.start(), in_no_grad));
+                }
+                let in_loop = self.frames.last().is_some_and(|f| {
+                    f.loop_depth > 0
+                        && f.candidate.is_some()
+                        && f.loops.last().is_some_and(|l| l.model_call.is_none())
+                });
+                let runs = !call.arguments.is_empty() && !self.is_getter(&call.func);
+                if in_loop
+                    && runs
+                    && let Some(model) = self.model_of(&call.func)
+                    && let Some(frame) = self.frames.last_mut()
+                {
+                    let no_grad = frame.no_grad_depth > 0;
+                    if let Some(lp) = frame.loops.last_mut() {
+                        lp.model_call = Some((call.range(), model, no_grad));
+                    }
+                }
+                visitor::walk_expr(self, expr);
+            }
+            _ => visitor::walk_expr(self, expr),
+        }
+    }
+}
+
+impl Walker<'_, '_> {
+    fn visit_body(&mut self, body: &[Stmt]) {
+        for stmt in body {
+            self.visit_stmt(stmt);
+        }
+    }
+}

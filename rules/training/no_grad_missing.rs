@@ -1,0 +1,82 @@
+use super::evaluation_loops::evaluation_loops;
+use crate::registry::prelude::*;
+
+declare_rule! {
+    /// ## What it does
+    /// Finds PyTorch evaluation loops that run a Model with gradient tracking on. An
+    /// evaluation loop runs the model (an instance of a project Model class, a
+    /// torchvision/timm/Hugging Face model, or a model-named variable or parameter), has no
+    /// backward and no optimizer step, and is in a function named for evaluation (`evaluate`,
+    /// `validate`, `val_epoch`, `predict`) or calls `model.eval()` before it. It is reported
+    /// when the loop is not inside `with torch.no_grad()`, `torch.inference_mode()` or
+    /// `torch.set_grad_enabled(...)`, the function is not decorated with `@torch.no_grad()` /
+    /// `@torch.inference_mode()`, no `torch.set_grad_enabled(False)` precedes it, and not every
+    /// same-file caller calls the function under `no_grad`.
+    ///
+    /// Not reported: Lightning `validation_step`/`test_step` (the framework turns gradients
+    /// off), training loops, test functions, and code without PyTorch.
+    ///
+    /// ## Why is this bad?
+    /// `model.eval()` does not turn autograd off. Every forward pass of the loop records a
+    /// graph and keeps the activations alive for a backward that never comes: evaluation
+    /// uses several times the memory it needs (often running out of it on the GPU) and runs
+    /// slower.
+    ///
+    /// ## Example
+    /// ```python
+    /// def evaluate(model, loader):
+    ///     model.eval()
+    ///     total = 0.0
+    ///     for x, y in loader:
+    ///         total += F.cross_entropy(model(x), y).item()
+    ///     return total / len(loader)
+    /// ```
+    ///
+    /// Use instead:
+    /// ```python
+    /// @torch.no_grad()
+    /// def evaluate(model, loader):
+    ///     model.eval()
+    ///     total = 0.0
+    ///     for x, y in loader:
+    ///         total += F.cross_entropy(model(x), y).item()
+    ///     return total / len(loader)
+    /// ```
+    pub static NO_GRAD_MISSING = {
+        code: "DL505",
+        name: "no-grad-missing",
+        family: Family::Training,
+        severity: Severity::Warning,
+        default_enabled: true,
+        fix: FixAvailability::None,
+        options: &[],
+        check: Check::Project(check),
+    };
+}
+
+fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
+    for lp in evaluation_loops(cx) {
+        if lp.no_grad || !(lp.eval_named || lp.eval_mode) {
+            continue;
+        }
+        let qualname = cx.facts().qualname(lp.function);
+        let name = &cx.facts().functions[lp.function as usize].name;
+        let model = &lp.model;
+        out.push(
+            Diagnostic::new(
+                &NO_GRAD_MISSING,
+                format!(
+                    "evaluation loop in `{qualname}` runs `{model}` with gradient tracking on: \
+                     every forward pass records an autograd graph and keeps its activations \
+                     for a backward that never runs"
+                ),
+                lp.header,
+            )
+            .with_label(lp.model_call, "the model runs here")
+            .with_help(format!(
+                "wrap the loop in `with torch.no_grad():` (or decorate `{name}` with \
+                 `@torch.no_grad()`)"
+            )),
+        );
+    }
+}
