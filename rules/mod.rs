@@ -33,4 +33,5 @@ pub static ALL: &[Rule] = &[
     &dead_code::unused_component::UNUSED_COMPONENT,
     &shapes::missing_shape_annotation::MISSING_SHAPE_ANNOTATION,
     &shapes::shape_annotation_mismatch::SHAPE_ANNOTATION_MISMATCH,
+    &training::gradients_not_cleared::GRADIENTS_NOT_CLEARED,
 ];

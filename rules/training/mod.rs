@@ -3,3 +3,4 @@
 //! every graph alive, evaluation in training mode, a softmax before a loss that expects
 //! logits). Every check resolves calls through the imports and uses the role inference: a
 //! method named `step` is an optimizer step only if the object is an optimizer.
+pub mod gradients_not_cleared;
