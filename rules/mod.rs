@@ -34,4 +34,5 @@ pub static ALL: &[Rule] = &[
     &shapes::missing_shape_annotation::MISSING_SHAPE_ANNOTATION,
     &shapes::shape_annotation_mismatch::SHAPE_ANNOTATION_MISMATCH,
     &training::gradients_not_cleared::GRADIENTS_NOT_CLEARED,
+    &training::loss_accumulates_graph::LOSS_ACCUMULATES_GRAPH,
 ];

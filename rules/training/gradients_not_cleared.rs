@@ -125,7 +125,9 @@ fn diagnostic(
     guarded: bool,
 ) -> Diagnostic {
     let text = cx.parsed().map_or("", |p| p.text());
-    let call = text.get(step.start().to_usize()..step.end().to_usize()).unwrap_or("");
+    let call = text
+        .get(step.start().to_usize()..step.end().to_usize())
+        .unwrap_or("");
     let optimizer = optimizer_name(call);
     let header = scope.loops[lp as usize].header;
     // A `zero_grad()` of the same scope outside this loop (before it, typically).
@@ -237,7 +239,9 @@ fn assigns_name(body: &[Stmt], name: &str) -> bool {
             .iter()
             .any(|t| matches!(t, Expr::Name(n) if n.id.as_str() == name)),
         Stmt::FunctionDef(_) | Stmt::ClassDef(_) => false,
-        other => child_bodies(other).into_iter().any(|b| assigns_name(b, name)),
+        other => child_bodies(other)
+            .into_iter()
+            .any(|b| assigns_name(b, name)),
     })
 }
 
@@ -321,13 +325,16 @@ impl Zeroing<'_, '_> {
         let lists = &self.cx.knowledge().training.gradients;
         match func {
             // `p.grad.zero_()`, `p.grad.data.zero_()`.
-            Expr::Attribute(attr) if lists.grad_clear_methods.iter().any(|m| m == attr.attr.as_str()) => {
+            Expr::Attribute(attr)
+                if lists
+                    .grad_clear_methods
+                    .iter()
+                    .any(|m| m == attr.attr.as_str()) =>
+            {
                 reads_grad(&attr.value, &lists.grad_attributes)
             }
             // `self.clear_grads()`: a method of this class (or a base of this file).
-            Expr::Attribute(attr)
-                if matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self") =>
-            {
+            Expr::Attribute(attr) if matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self") => {
                 self.method(attr.attr.as_str())
                     .is_some_and(|id| self.helper_clears(id))
             }

@@ -4,3 +4,4 @@
 //! logits). Every check resolves calls through the imports and uses the role inference: a
 //! method named `step` is an optimizer step only if the object is an optimizer.
 pub mod gradients_not_cleared;
+pub mod loss_accumulates_graph;
