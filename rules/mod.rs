@@ -33,6 +33,8 @@ pub static ALL: &[Rule] = &[
     &dead_code::unused_component::UNUSED_COMPONENT,
     &shapes::missing_shape_annotation::MISSING_SHAPE_ANNOTATION,
     &shapes::shape_annotation_mismatch::SHAPE_ANNOTATION_MISMATCH,
+    &training::gradients_not_cleared::GRADIENTS_NOT_CLEARED,
+    &training::loss_accumulates_graph::LOSS_ACCUMULATES_GRAPH,
     &training::eval_mode_not_set::EVAL_MODE_NOT_SET,
     &training::no_grad_missing::NO_GRAD_MISSING,
     &training::softmax_before_cross_entropy::SOFTMAX_BEFORE_CROSS_ENTROPY,

@@ -4,12 +4,14 @@
 //! logits). Every check resolves calls through the imports and uses the role inference: a
 //! method named `step` is an optimizer step only if the object is an optimizer.
 
-pub mod hyperparameter_default;
-pub mod tf_memory_not_freed;
 pub(crate) mod activation;
-pub mod sigmoid_before_bce;
-pub mod softmax_before_cross_entropy;
-pub mod unsafe_log;
 pub mod eval_mode_not_set;
 pub(crate) mod evaluation_loops;
+pub mod gradients_not_cleared;
+pub mod hyperparameter_default;
+pub mod loss_accumulates_graph;
 pub mod no_grad_missing;
+pub mod sigmoid_before_bce;
+pub mod softmax_before_cross_entropy;
+pub mod tf_memory_not_freed;
+pub mod unsafe_log;

@@ -180,6 +180,8 @@ pub struct Training {
     pub losses: TrainingLosses,
     #[serde(default)]
     pub evaluation: TrainingEvaluation,
+    #[serde(default)]
+    pub gradients: TrainingGradients,
 }
 
 /// What DL511 looks for (`[training.tf-memory]`). Patterns are canonical names.
@@ -323,6 +325,37 @@ impl TrainingEvaluation {
                 .any(|w| part == w || w.len() >= 4 && part.ends_with(w.as_str()))
         })
     }
+}
+
+/// Gradient bookkeeping in a training loop (`[training.gradients]`, DL501 and DL503).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TrainingGradients {
+    /// The tensor attribute holding a parameter's gradient (`p.grad = None`).
+    #[serde(default)]
+    pub grad_attributes: Vec<String>,
+    /// In-place methods on a gradient that clear it (`p.grad.zero_()`).
+    #[serde(default)]
+    pub grad_clear_methods: Vec<String>,
+    /// Methods that turn a tensor into a value without a graph (`loss.item()`).
+    #[serde(default)]
+    pub detach_methods: Vec<String>,
+    /// Attributes that read a tensor without its graph (`loss.data`).
+    #[serde(default)]
+    pub detach_attributes: Vec<String>,
+    /// Builtins that convert a tensor to a Python number (`float(loss)`).
+    #[serde(default)]
+    pub detach_builtins: Vec<String>,
+    /// Frameworks whose `backward()` overwrites the gradients (MXNet's default
+    /// `grad_req="write"`): a file importing one needs no `zero_grad()`.
+    #[serde(default)]
+    pub overwriting_frameworks: Vec<String>,
+    /// Context managers that turn off graph recording (`with torch.no_grad():`).
+    #[serde(default)]
+    pub no_grad_contexts: Vec<String>,
+    /// Methods that add one element to a Python list (`losses.append(loss)`).
+    #[serde(default)]
+    pub list_add_methods: Vec<String>,
 }
 
 /// Where a project keeps each role's components (`[layout]`): module files (`losses.py`) or
