@@ -94,13 +94,32 @@ def norm_path(path: str, root: Path) -> str:
     return os.path.normpath(path)
 
 
+def loop_end(root: Path, file: str, line: int) -> int:
+    """The last line of the loop starting at `line` (dslinter gives no end for its loop checks)."""
+    import ast
+
+    try:
+        tree = ast.parse((root / file).read_text(encoding="utf-8", errors="replace"))
+    except (OSError, SyntaxError, ValueError):
+        return line
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.For, ast.AsyncFor, ast.While)) and node.lineno == line:
+            return node.end_lineno or line
+    return line
+
+
 def load_dslinter(name: str, root: Path) -> list[dict]:
     data = json.loads((OUT / f"{name}.json").read_text() or "[]")
-    return [
-        {"tool": "dslinter", "id": m["message-id"], "file": norm_path(m["path"], root), "line": int(m["line"]),
-         "end": int(m.get("endLine") or m["line"])}
-        for m in data
-    ]
+    found = []
+    for m in data:
+        file = norm_path(m["path"], root)
+        line = int(m["line"])
+        end = int(m.get("endLine") or 0)
+        if not end:
+            scope = MAPPING.get(m["message-id"], ("", "", None, "line", ""))[3]
+            end = loop_end(root, file, line) if scope == "loop" else line
+        found.append({"tool": "dslinter", "id": m["message-id"], "file": file, "line": line, "end": end})
+    return found
 
 
 def load_dllint(path: Path, root: Path) -> list[dict]:
