@@ -100,19 +100,53 @@ pub enum Event {
     },
 }
 
-/// Every [`Event`] in the file, in source order. Files that import none of the frameworks
-/// are skipped without a walk.
-pub fn events(cx: &Context<'_, '_>) -> Vec<Event> {
+/// A file's key (path, text hash) and its events.
+type CachedEvents = ((std::path::PathBuf, u64), std::rc::Rc<Vec<Event>>);
+
+thread_local! {
+    /// The events of the file being linted on this thread: DL506, DL507 and DL509 all read
+    /// them, and the walk is done once. Keyed by the path and a hash of the text (a file is
+    /// linted again with another text by `--fix`).
+    static EVENTS: std::cell::RefCell<Option<CachedEvents>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Every [`Event`] in the file, in source order, computed once per file.
+pub fn events(cx: &Context<'_, '_>) -> std::rc::Rc<Vec<Event>> {
+    let key = (
+        cx.path.to_path_buf(),
+        xxhash_rust::xxh3::xxh3_64(cx.text().as_bytes()),
+    );
+    if let Some(found) = EVENTS.with(|cache| {
+        cache
+            .borrow()
+            .as_ref()
+            .filter(|(k, _)| *k == key)
+            .map(|(_, events)| events.clone())
+    }) {
+        return found;
+    }
+    let events = std::rc::Rc::new(walk(cx));
+    EVENTS.with(|cache| *cache.borrow_mut() = Some((key, events.clone())));
+    events
+}
+
+/// The walk behind [`events`]. Files that import none of the frameworks are skipped.
+fn walk(cx: &Context<'_, '_>) -> Vec<Event> {
     let knowledge = cx.knowledge;
-    let relevant = ["torch", "tensorflow", "keras", "jax", "numpy", "scipy"];
+    let relevant = &knowledge.training.activations.frameworks;
     let imports_framework = cx.module.body.iter().any(|stmt| match stmt {
         Stmt::Import(import) => import.names.iter().any(|alias| {
             let name = knowledge.canonical(alias.name.as_str());
-            relevant.contains(&name.split('.').next().unwrap_or_default())
+            relevant
+                .iter()
+                .any(|r| r == name.split('.').next().unwrap_or_default())
         }),
         Stmt::ImportFrom(import) => import.module.as_ref().is_some_and(|module| {
             let name = knowledge.canonical(module.as_str());
-            relevant.contains(&name.split('.').next().unwrap_or_default())
+            relevant
+                .iter()
+                .any(|r| r == name.split('.').next().unwrap_or_default())
         }),
         _ => false,
     });

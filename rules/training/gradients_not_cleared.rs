@@ -1,6 +1,6 @@
 use ruff_python_ast::visitor::{self, Visitor};
 
-use crate::refactor::child_bodies;
+use crate::refactor::{child_bodies, find_loop_body};
 use crate::registry::prelude::*;
 use crate::semantic::facts::{FileFacts, FunctionId, GradKind, LoopId, ScopeFacts};
 
@@ -180,38 +180,6 @@ fn optimizer_name(call: &str) -> &str {
     } else {
         name
     }
-}
-
-/// The body of the loop statement with exactly `range`, searched everywhere (function and
-/// class bodies included) by binary search over each statement list.
-fn find_loop_body(body: &[Stmt], range: TextRange) -> Option<&[Stmt]> {
-    let first = body.partition_point(|s| s.end() < range.end());
-    for stmt in body[first..]
-        .iter()
-        .take_while(|s| s.start() <= range.start())
-    {
-        if !stmt.range().contains_range(range) {
-            continue;
-        }
-        if stmt.range() == range {
-            match stmt {
-                Stmt::For(s) => return Some(&s.body),
-                Stmt::While(s) => return Some(&s.body),
-                _ => {}
-            }
-        }
-        let children: Vec<&[Stmt]> = match stmt {
-            Stmt::FunctionDef(def) => vec![&def.body],
-            Stmt::ClassDef(def) => vec![&def.body],
-            other => child_bodies(other),
-        };
-        for child in children {
-            if let Some(found) = find_loop_body(child, range) {
-                return Some(found);
-            }
-        }
-    }
-    None
 }
 
 /// True if the step sits in an `if`/`match`/`except` branch of the loop body (gradient

@@ -50,7 +50,7 @@ impl<'a> FilePass<'a> for Pass {
     }
 
     fn finish(&mut self, cx: &mut Context<'_, 'a>) {
-        for event in events(cx) {
+        for event in events(cx).iter().cloned() {
             let (diagnostic, site, origin) = match event {
                 Event::Loss {
                     kind: LossKind::Probabilities,

@@ -48,7 +48,7 @@ impl<'a> FilePass<'a> for Pass {
     }
 
     fn finish(&mut self, cx: &mut Context<'_, 'a>) {
-        for event in events(cx) {
+        for event in events(cx).iter().cloned() {
             let Event::Log {
                 function,
                 argument,

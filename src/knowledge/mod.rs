@@ -244,6 +244,8 @@ impl TrainingHyperparameters {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct TrainingActivations {
+    /// Top-level modules a file must import for the activation rules to look at it.
+    pub frameworks: Vec<String>,
     pub softmax: Vec<String>,
     pub log_softmax: Vec<String>,
     pub sigmoid: Vec<String>,

@@ -442,6 +442,38 @@ fn containing(body: &[Stmt], range: TextRange) -> impl Iterator<Item = &Stmt> {
         .filter(move |s| s.range().contains_range(range))
 }
 
+/// The body of the loop statement with exactly `range`, searched everywhere (function and
+/// class bodies included) by binary search over each statement list.
+pub fn find_loop_body(body: &[Stmt], range: TextRange) -> Option<&[Stmt]> {
+    let first = body.partition_point(|s| s.end() < range.end());
+    for stmt in body[first..]
+        .iter()
+        .take_while(|s| s.start() <= range.start())
+    {
+        if !stmt.range().contains_range(range) {
+            continue;
+        }
+        if stmt.range() == range {
+            match stmt {
+                Stmt::For(s) => return Some(&s.body),
+                Stmt::While(s) => return Some(&s.body),
+                _ => {}
+            }
+        }
+        let children: Vec<&[Stmt]> = match stmt {
+            Stmt::FunctionDef(def) => vec![&def.body],
+            Stmt::ClassDef(def) => vec![&def.body],
+            other => child_bodies(other),
+        };
+        for child in children {
+            if let Some(found) = find_loop_body(child, range) {
+                return Some(found);
+            }
+        }
+    }
+    None
+}
+
 /// The index of the first statement of `body` that contains `range`.
 fn containing_index(body: &[Stmt], range: TextRange) -> Option<usize> {
     let first = body.partition_point(|s| s.end() < range.end());
