@@ -29,7 +29,7 @@ use crate::diagnostic::{Diagnostic, FileReport, sort_diagnostics};
 use crate::discovery::{FileEntry, PackageResolver, display_path, is_notebook, is_python_file};
 use crate::notebook::Notebook;
 use crate::project::ProjectContext;
-use crate::registry::{Check, RuleSet};
+use crate::registry::RuleSet;
 use crate::rules::syntax::syntax_error;
 use crate::semantic::Semantic;
 use crate::semantic::facts::{Callee, FileFacts};
@@ -301,9 +301,10 @@ fn lint_parsed(
     }
     let passes: Vec<Box<dyn FilePass<'_> + '_>> = rules
         .iter()
-        .filter_map(|rule| match rule.check {
-            Check::File(make) => Some(make(&settings.rule_options)),
-            _ => None,
+        .filter_map(|rule| {
+            rule.check
+                .file_pass()
+                .map(|make| make(&settings.rule_options))
         })
         .collect();
     let semantic = Semantic::new(package);
@@ -578,7 +579,7 @@ fn run_in_pool(
             let cx = ProjectContext::new(&index, &roles, id);
             let mut found = Vec::new();
             for rule in rules.iter() {
-                if let Check::Project(check) = rule.check {
+                if let Some(check) = rule.check.project_check() {
                     let result = catch_unwind(AssertUnwindSafe(|| {
                         let mut out = Vec::new();
                         check(&cx, &mut out);

@@ -117,6 +117,27 @@ pub enum Check {
     File(MakePass),
     /// Runs after every file has been read, on the facts and the cross-file project index.
     Project(crate::project::ProjectRuleFn),
+    /// Both: what one file shows is found during the walk, what takes the project (a Model's
+    /// `forward` in another file) afterwards. The two parts must not report the same thing.
+    FileAndProject(MakePass, crate::project::ProjectRuleFn),
+}
+
+impl Check {
+    /// The per-file pass maker, if the rule has one.
+    pub fn file_pass(&self) -> Option<MakePass> {
+        match self {
+            Check::File(make) | Check::FileAndProject(make, _) => Some(*make),
+            _ => None,
+        }
+    }
+
+    /// The project check, if the rule has one.
+    pub fn project_check(&self) -> Option<crate::project::ProjectRuleFn> {
+        match self {
+            Check::Project(check) | Check::FileAndProject(_, check) => Some(*check),
+            _ => None,
+        }
+    }
 }
 
 /// Builds a rule's per-file pass from the (resolved) rule options.

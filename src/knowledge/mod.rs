@@ -53,12 +53,15 @@ pub enum ApiKind {
     GradientTape,
     /// `tf.placeholder`: the inputs of a TF1 graph, evidence that a class builds a model graph.
     GraphInput,
+    /// Seeds a random number generator (`torch.manual_seed`, `np.random.seed`).
+    Seed,
 }
 
 impl ApiKind {
     /// Classification priority: more specific lists first (a loss class is also under
     /// `torch.nn.*`, a scheduler also under `torch.optim.*`).
-    const PRIORITY: [ApiKind; 17] = [
+    const PRIORITY: [ApiKind; 18] = [
+        ApiKind::Seed,
         ApiKind::LossClass,
         ApiKind::LossFunction,
         ApiKind::Scheduler,
@@ -87,7 +90,7 @@ impl ApiKind {
 }
 
 /// Pattern lists that are not API kinds but share the classification table.
-const NOT_LAYERS_LIST: u32 = 17;
+const NOT_LAYERS_LIST: u32 = 18;
 
 /// A framework whose base classes come with hook methods.
 #[derive(Debug, Clone)]
@@ -142,6 +145,9 @@ pub struct Knowledge {
     pub apply_gradient_methods: Vec<String>,
     pub minimize_methods: Vec<String>,
     pub framework_loss_calls: Vec<String>,
+    /// Module methods that return the module itself (`model.to(device)`): a variable bound to
+    /// `Net().to(device)` holds a `Net`.
+    pub self_returning_methods: Vec<String>,
 
     loss_variables: Vec<String>,
     loss_suffixes: Vec<String>,
@@ -182,6 +188,35 @@ pub struct Training {
     pub evaluation: TrainingEvaluation,
     #[serde(default)]
     pub gradients: TrainingGradients,
+    #[serde(default)]
+    pub seeding: TrainingSeeding,
+}
+
+/// What DL508 unseeded-training looks for (`[training.seeding]`). The seeding functions
+/// themselves are the `seeds` API list (`[apis]`), extensible as `seed-functions`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TrainingSeeding {
+    /// Methods that seed whatever they are called on (`generator.manual_seed(0)`,
+    /// `fabric.seed_everything(0)`).
+    pub seed_methods: Vec<String>,
+    /// Methods that run a training loop when called on a framework trainer, a Keras model or a
+    /// project Runner (`model.fit(...)`, `trainer.train()`).
+    pub run_methods: Vec<String>,
+    /// Framework trainers: calling a run method on one trains.
+    pub trainers: NameSet,
+    /// Trainers and launchers that seed the generators themselves.
+    pub self_seeding: NameSet,
+    /// What to suggest: the seeding call for each top-level module the script uses.
+    pub suggestions: Vec<SeedSuggestion>,
+}
+
+/// The seeding call to suggest when a script uses `module`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SeedSuggestion {
+    pub module: String,
+    pub call: String,
 }
 
 /// What DL511 looks for (`[training.tf-memory]`). Patterns are canonical names.
@@ -259,6 +294,11 @@ pub struct TrainingActivations {
     pub keras_layers: Vec<String>,
     pub softmax_names: Vec<String>,
     pub sigmoid_names: Vec<String>,
+    /// The methods that calling an instance runs (`forward`, Keras `call`): what a Model's
+    /// output is.
+    pub call_methods: Vec<String>,
+    /// Tensor methods that keep the activation of their receiver (`probs.view(-1, n)`).
+    pub passthrough_methods: Vec<String>,
 }
 
 /// The losses those activations feed (`[training.losses]`).
@@ -289,6 +329,9 @@ pub struct TrainingEvaluation {
     pub train_methods: Vec<String>,
     /// `model.forward(x)`.
     pub forward_methods: Vec<String>,
+    /// Methods only modules have (`parameters()`, `state_dict()`): calling one shows that a
+    /// parameter or attribute holds a module.
+    pub module_methods: Vec<String>,
     /// Words naming data iterables (`val_loader`).
     pub data_words: Vec<String>,
     /// Iterables that count rather than yield data (`range`).
@@ -591,6 +634,8 @@ struct RawApis {
     reductions: Vec<String>,
     math: Vec<String>,
     graph_inputs: Vec<String>,
+    seeds: Vec<String>,
+    self_returning_methods: Vec<String>,
     reduction_methods: Vec<String>,
     math_methods: Vec<String>,
     backward_methods: Vec<String>,
@@ -639,6 +684,7 @@ pub struct Extensions {
     pub optimizers: Vec<String>,
     pub data_loading: Vec<String>,
     pub augmentation: Vec<String>,
+    pub seed_functions: Vec<String>,
 }
 
 impl Extensions {
@@ -655,6 +701,7 @@ impl Extensions {
         "optimizers",
         "data-loading",
         "augmentation",
+        "seed-functions",
     ];
 
     pub fn field_mut(&mut self, key: &str) -> Option<&mut Vec<String>> {
@@ -670,6 +717,7 @@ impl Extensions {
             "optimizers" => &mut self.optimizers,
             "data-loading" => &mut self.data_loading,
             "augmentation" => &mut self.augmentation,
+            "seed-functions" => &mut self.seed_functions,
             _ => return None,
         })
     }
@@ -680,6 +728,11 @@ impl Extensions {
 }
 
 const DATA: &str = include_str!("frameworks.toml");
+
+/// The first segment of a qualified name.
+fn head(qualified: &str) -> String {
+    qualified.split('.').next().unwrap_or_default().to_string()
+}
 
 impl Knowledge {
     /// The built-in knowledge (parsed once per process).
@@ -702,25 +755,6 @@ impl Knowledge {
                 set.add(k.canonical(p).into_owned());
             }
         };
-        let extra_heads: Vec<String> = [
-            &extensions.layers,
-            &extensions.loss_functions,
-            &extensions.loss_classes,
-            &extensions.optimizers,
-            &extensions.data_loading,
-            &extensions.augmentation,
-        ]
-        .iter()
-        .flat_map(|list| list.iter())
-        .map(|p| {
-            k.canonical(p)
-                .split('.')
-                .next()
-                .unwrap_or_default()
-                .to_string()
-        })
-        .collect();
-        k.api_heads.extend(extra_heads);
         let snapshot = k.clone();
         add(&mut k.model_bases, &extensions.model_bases, &snapshot);
         add(&mut k.loss_bases, &extensions.loss_bases, &snapshot);
@@ -738,9 +772,12 @@ impl Knowledge {
             (&extensions.optimizers, ApiKind::Optimizer),
             (&extensions.data_loading, ApiKind::DataLoading),
             (&extensions.augmentation, ApiKind::Augmentation),
+            (&extensions.seed_functions, ApiKind::Seed),
         ] {
             for p in patterns {
-                k.api_table.add(&snapshot.canonical(p), kind.list());
+                let canonical = snapshot.canonical(p);
+                k.api_heads.insert(head(&canonical));
+                k.api_table.add(&canonical, kind.list());
             }
         }
         Arc::new(k)
@@ -766,35 +803,38 @@ impl Knowledge {
         let a = &raw.apis;
         let n = raw.names;
         let sh = raw.shapes;
-        let api_heads = [
-            &a.layers,
-            &a.loss_functions,
-            &a.loss_classes,
-            &a.optimizers,
-            &a.schedulers,
-            &a.data_pipelines,
-            &a.transforms,
-            &a.data_loading,
-            &a.augmentation,
-            &a.reductions,
-            &a.math,
-            &a.graph_inputs,
-            &a.backward_functions,
-            &a.gradient_functions,
-            &a.grad_transforms,
-            &a.optimizer_step_functions,
-            &a.gradient_tapes,
-        ]
-        .iter()
-        .flat_map(|list| list.iter())
-        .map(|p| {
-            canonical(p)
-                .split('.')
-                .next()
-                .unwrap_or_default()
-                .to_string()
-        })
-        .collect();
+        // Every API list with its bit in the classification table; the table and the heads
+        // (first segments, a cheap pre-filter) come from this one list.
+        let api_lists: [(&Vec<String>, u32); 19] = [
+            (&a.seeds, ApiKind::Seed.list()),
+            (&a.loss_classes, ApiKind::LossClass.list()),
+            (&a.loss_functions, ApiKind::LossFunction.list()),
+            (&a.schedulers, ApiKind::Scheduler.list()),
+            (&a.optimizers, ApiKind::Optimizer.list()),
+            (&a.gradient_tapes, ApiKind::GradientTape.list()),
+            (&a.backward_functions, ApiKind::Backward.list()),
+            (&a.gradient_functions, ApiKind::Gradient.list()),
+            (&a.grad_transforms, ApiKind::GradTransform.list()),
+            (&a.optimizer_step_functions, ApiKind::OptimizerStep.list()),
+            (&a.data_loading, ApiKind::DataLoading.list()),
+            (&a.data_pipelines, ApiKind::DataPipeline.list()),
+            (&a.augmentation, ApiKind::Augmentation.list()),
+            (&a.transforms, ApiKind::Transform.list()),
+            (&a.reductions, ApiKind::Reduction.list()),
+            (&a.layers, ApiKind::Layer.list()),
+            (&a.math, ApiKind::Math.list()),
+            (&a.graph_inputs, ApiKind::GraphInput.list()),
+            (&a.not_layers, NOT_LAYERS_LIST),
+        ];
+        let mut api_heads = FxHashSet::default();
+        let mut api_table = pattern::MaskTable::default();
+        for (patterns, list) in api_lists {
+            for p in patterns {
+                let canonical = canonical(p);
+                api_heads.insert(head(&canonical));
+                api_table.add(&canonical, list);
+            }
+        }
         Knowledge {
             api_heads,
             debugger_modules: set(&d.modules),
@@ -842,35 +882,7 @@ impl Knowledge {
                     optimizer_hooks: f.optimizer_hooks.clone(),
                 })
                 .collect(),
-            api_table: {
-                let mut table = pattern::MaskTable::default();
-                let lists: [(&Vec<String>, u32); 18] = [
-                    (&a.loss_classes, ApiKind::LossClass.list()),
-                    (&a.loss_functions, ApiKind::LossFunction.list()),
-                    (&a.schedulers, ApiKind::Scheduler.list()),
-                    (&a.optimizers, ApiKind::Optimizer.list()),
-                    (&a.gradient_tapes, ApiKind::GradientTape.list()),
-                    (&a.backward_functions, ApiKind::Backward.list()),
-                    (&a.gradient_functions, ApiKind::Gradient.list()),
-                    (&a.grad_transforms, ApiKind::GradTransform.list()),
-                    (&a.optimizer_step_functions, ApiKind::OptimizerStep.list()),
-                    (&a.data_loading, ApiKind::DataLoading.list()),
-                    (&a.data_pipelines, ApiKind::DataPipeline.list()),
-                    (&a.augmentation, ApiKind::Augmentation.list()),
-                    (&a.transforms, ApiKind::Transform.list()),
-                    (&a.reductions, ApiKind::Reduction.list()),
-                    (&a.layers, ApiKind::Layer.list()),
-                    (&a.math, ApiKind::Math.list()),
-                    (&a.graph_inputs, ApiKind::GraphInput.list()),
-                    (&a.not_layers, NOT_LAYERS_LIST),
-                ];
-                for (patterns, list) in lists {
-                    for p in patterns {
-                        table.add(&canonical(p), list);
-                    }
-                }
-                table
-            },
+            api_table,
             reduction_methods: a.reduction_methods.clone(),
             math_methods: a.math_methods.clone(),
             backward_methods: a.backward_methods.clone(),
@@ -878,6 +890,7 @@ impl Knowledge {
             apply_gradient_methods: a.apply_gradient_methods.clone(),
             minimize_methods: a.minimize_methods.clone(),
             framework_loss_calls: a.framework_loss_calls.clone(),
+            self_returning_methods: a.self_returning_methods.clone(),
             loss_variables: n.loss_variables,
             loss_suffixes: n.loss_suffixes,
             loss_prefixes: n.loss_prefixes,

@@ -19,6 +19,8 @@ use crate::semantic::signature::{self, Inference};
 use crate::semantic::usage::UsageBuilder;
 use crate::semantic::{Frame, Role, Semantic};
 
+mod components;
+
 /// A scope being built: the module, or a function body.
 pub(crate) struct ScopeDraft<'a> {
     pub function: Option<FunctionId>,
@@ -97,6 +99,8 @@ pub struct FactsBuilder<'a> {
     in_loss_module: bool,
     /// Names read, options declared, whole-namespace uses (DL304, DL306).
     usage: UsageBuilder<'a>,
+    /// `if __name__ == "__main__":`, when the module has one.
+    main_guard: Option<TextRange>,
 }
 
 impl<'a> FactsBuilder<'a> {
@@ -110,6 +114,7 @@ impl<'a> FactsBuilder<'a> {
             scope_stack: vec![0],
             class_stack: Vec::new(),
             usage: UsageBuilder::new(path),
+            main_guard: None,
         }
     }
 
@@ -142,9 +147,13 @@ impl<'a> FactsBuilder<'a> {
             Stmt::While(ast::StmtWhile { test, .. }) => {
                 self.push_loop(stmt.range(), TextRange::new(stmt.start(), test.end()));
             }
-            Stmt::If(_) | Stmt::Try(_) | Stmt::Match(_) => {
+            Stmt::If(ast::StmtIf { test, .. }) => {
+                if self.main_guard.is_none() && semantic.at_module_level() && is_main_test(test) {
+                    self.main_guard = Some(TextRange::new(stmt.start(), test.end()));
+                }
                 self.current().cond_stack.push(stmt.range())
             }
+            Stmt::Try(_) | Stmt::Match(_) => self.current().cond_stack.push(stmt.range()),
             Stmt::Assign(ast::StmtAssign { targets, value, .. }) => {
                 for target in targets {
                     self.record_target(target, AssignValue::Expr(value), stmt.range(), false);
@@ -355,6 +364,14 @@ impl<'a> FactsBuilder<'a> {
                 returns_nested: None,
                 returns_apis: Vec::new(),
                 shapes,
+                params: NameOrder::new(
+                    def.parameters
+                        .posonlyargs
+                        .iter()
+                        .chain(&def.parameters.args)
+                        .map(|p| p.parameter.name.as_str()),
+                ),
+                returns_activation: None,
                 body: ScopeFacts::default(),
             },
             scope: scope_index,
@@ -626,6 +643,16 @@ impl<'a> FactsBuilder<'a> {
                     }))
                 };
             }
+            if function.class.is_some()
+                && self
+                    .knowledge
+                    .training
+                    .activations
+                    .call_methods
+                    .contains(&function.name)
+            {
+                function.returns_activation = resolver.returns_activation(draft.scope);
+            }
             function.body = std::mem::take(&mut scope_facts[draft.scope]);
             facts.functions.push(function);
         }
@@ -642,6 +669,7 @@ impl<'a> FactsBuilder<'a> {
         }
         facts.module_instances.sort_by(|a, b| a.0.cmp(&b.0));
         facts.usage = self.usage.build(&resolver);
+        facts.main_guard = self.main_guard;
         facts
     }
 }
@@ -713,6 +741,21 @@ impl<'a> ScopeDraft<'a> {
     }
 }
 
+/// `__name__ == "__main__"` (either way round).
+fn is_main_test(test: &Expr) -> bool {
+    let Expr::Compare(compare) = test else {
+        return false;
+    };
+    let [right] = &compare.comparators[..] else {
+        return false;
+    };
+    let is_name = |e: &Expr| matches!(e, Expr::Name(n) if n.id.as_str() == "__name__");
+    let is_main = |e: &Expr| matches!(e, Expr::StringLiteral(s) if s.value.to_str() == "__main__");
+    compare.ops.len() == 1
+        && matches!(compare.ops[0], ast::CmpOp::Eq)
+        && (is_name(&compare.left) && is_main(right) || is_main(&compare.left) && is_name(right))
+}
+
 /// A base class as written: resolved through imports, or a name of this file.
 fn base_callee(base: &Expr, semantic: &Semantic<'_>) -> Option<Callee> {
     let base = match base {
@@ -741,7 +784,7 @@ pub(crate) struct MethodCall<'a> {
 }
 
 impl<'b, 'a> Resolver<'b, 'a> {
-    fn knowledge(&self) -> &Knowledge {
+    pub(crate) fn knowledge(&self) -> &Knowledge {
         &self.builder.knowledge
     }
 
@@ -772,7 +815,42 @@ impl<'b, 'a> Resolver<'b, 'a> {
         }
     }
 
-    fn name_callee(&self, scope: usize, name: &'a str, at: TextSize, depth: u8) -> Option<Callee> {
+    /// Strips module methods that return their receiver (`Net().to(device)` → `Net()`): the
+    /// innermost call that is not one, or (as `Err`) the receiver that is not a call
+    /// (`model.cuda()` → `model`).
+    pub(crate) fn strip_self_returning(
+        &self,
+        call: &'a ExprCall,
+    ) -> Result<&'a ExprCall, &'a Expr> {
+        let mut call = call;
+        for _ in 0..8 {
+            let Expr::Attribute(attr) = &*call.func else {
+                return Ok(call);
+            };
+            if !self
+                .knowledge()
+                .self_returning_methods
+                .iter()
+                .any(|m| m == attr.attr.as_str())
+                || self.semantic.resolve(&call.func).is_some()
+            {
+                return Ok(call);
+            }
+            match &*attr.value {
+                Expr::Call(inner) => call = inner,
+                other => return Err(other),
+            }
+        }
+        Ok(call)
+    }
+
+    pub(crate) fn name_callee(
+        &self,
+        scope: usize,
+        name: &'a str,
+        at: TextSize,
+        depth: u8,
+    ) -> Option<Callee> {
         for s in self.scope_chain(scope) {
             let draft = &self.builder.scopes[s];
             // In enclosing scopes every assignment counts (the inner function runs later).
@@ -784,9 +862,16 @@ impl<'b, 'a> Resolver<'b, 'a> {
             if let Some(last) = draft.last_reaching(name, at) {
                 return Some(match last.value {
                     AssignValue::Expr(Expr::Call(call)) if depth < 4 => {
-                        match self.callee(s, &call.func, last.stmt.start()) {
-                            Some(ctor) => Callee::InstanceOf(Box::new(ctor)),
-                            None => Callee::Variable(name.to_string()),
+                        // `model = Net().to(device)`, `model = model.cuda()`: still the module.
+                        match self.strip_self_returning(call) {
+                            Ok(call) => match self.callee(s, &call.func, last.stmt.start()) {
+                                Some(ctor) => Callee::InstanceOf(Box::new(ctor)),
+                                None => Callee::Variable(name.to_string()),
+                            },
+                            Err(Expr::Name(receiver)) => self
+                                .name_callee(s, receiver.id.as_str(), last.stmt.start(), depth + 1)
+                                .unwrap_or_else(|| Callee::Variable(name.to_string())),
+                            Err(_) => Callee::Variable(name.to_string()),
                         }
                     }
                     _ => Callee::Variable(name.to_string()),
@@ -813,7 +898,7 @@ impl<'b, 'a> Resolver<'b, 'a> {
 
     /// `self.<name>`: an attribute whose constructor this file shows, or a member to resolve
     /// through the class hierarchy.
-    fn self_member(&self, scope: usize, name: &str) -> Callee {
+    pub(crate) fn self_member(&self, scope: usize, name: &str) -> Callee {
         if let Some(class) = self.builder.scopes[scope].class {
             let draft = &self.builder.classes[class as usize];
             if let Some(&(_, Expr::Call(call), stmt, attr_scope)) = draft
@@ -919,6 +1004,7 @@ impl<'b, 'a> Resolver<'b, 'a> {
             };
 
             if let Some(method) = self.is_method_call(&call.func) {
+                self.note_method_call(index, rec, method.receiver, method.name, &mut facts);
                 let name = method.name;
                 let args = &call.arguments.args;
                 if knowledge.backward_methods.iter().any(|m| m == name) {
@@ -1015,6 +1101,7 @@ impl<'b, 'a> Resolver<'b, 'a> {
             if matches!(&*call.func, Expr::Name(n) if n.id.as_str() == "self") {
                 continue; // `self(x)`: the model calls itself.
             }
+            self.note_call(index, rec, &callee, &mut facts);
             let kind = match &callee {
                 Callee::Qualified(_) => self.api_kind(&callee),
                 Callee::InstanceOf(ctor) => match self.api_kind(ctor) {
@@ -1062,6 +1149,8 @@ impl<'b, 'a> Resolver<'b, 'a> {
                     facts.grad_steps.push(step(GradKind::OptimizerStep))
                 }
                 Some(ApiKind::Math | ApiKind::Reduction | ApiKind::GradientTape) => {}
+                // `random.seed()` without a seed seeds from the clock.
+                Some(ApiKind::Seed) if call.arguments.is_empty() => {}
                 Some(kind) => {
                     let name = match &callee {
                         Callee::Qualified(q) => knowledge.canonical(q).into_owned(),
@@ -1268,7 +1357,7 @@ impl<'b, 'a> Resolver<'b, 'a> {
     }
 
     /// An instance of a class this file or the project may define (`Net()`, `models.Net()`).
-    fn is_project_instance(&self, callee: &Callee) -> bool {
+    pub(crate) fn is_project_instance(&self, callee: &Callee) -> bool {
         match callee {
             Callee::InstanceOf(ctor) => match &**ctor {
                 Callee::Local(_) => true,

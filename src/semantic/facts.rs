@@ -230,6 +230,128 @@ pub struct ValueFlow {
     pub range: TextRange,
 }
 
+/// A component instance as one file can name it; the project resolves it to classes
+/// (`semantic::flow`). Names alone never decide what it is.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum InstanceRef {
+    /// Built by calling this constructor: `model = Net()`, `Net().to(device)`, `self.net = Net()`.
+    Built(Callee),
+    /// `self.<attr>` whose value this file does not show: an attribute set in a superclass, or a
+    /// component handed to `__init__` (`self.model = model`).
+    SelfAttr(String),
+    /// A parameter of the function the fact belongs to (`def train(model, loader)`): the
+    /// project's calls of that function say what it receives.
+    Param(String),
+}
+
+/// An activation a value went through: softmax and sigmoid give probabilities, log-softmax
+/// log-probabilities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Activation {
+    Softmax,
+    LogSoftmax,
+    Sigmoid,
+}
+
+impl Activation {
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Softmax => "softmax",
+            Activation::LogSoftmax => "log_softmax",
+            Activation::Sigmoid => "sigmoid",
+        }
+    }
+}
+
+/// What a loss expects as its prediction argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Expects {
+    /// Unnormalised scores (cross-entropy, which applies its own log-softmax).
+    Logits,
+    /// Probabilities (binary cross-entropy without logits).
+    Probabilities,
+}
+
+/// Who computes the loss a component's output is handed to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LossSink {
+    /// A loss API whose expectation the file shows (`F.cross_entropy`, a local
+    /// `nn.CrossEntropyLoss()` instance), by its short name.
+    Api { name: String, expects: Expects },
+    /// A callable the project must resolve: a parameter (`criterion`), an attribute handed in,
+    /// or a project Loss component (whose own facts say what it expects).
+    Instance(InstanceRef),
+}
+
+/// The output of calling a component handed to a loss: `criterion(model(x), y)`,
+/// `out = self.net(x)` then `F.cross_entropy(out, y)` (DL506/DL507 across files).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutputToLoss {
+    pub producer: InstanceRef,
+    pub sink: LossSink,
+    /// Position of the output among the loss call's positional arguments.
+    pub position: u32,
+    /// The argument.
+    pub argument: TextRange,
+}
+
+/// A parameter of a function passed unchanged as the prediction of a loss whose expectation
+/// the file shows: `def forward(self, pred, target): return F.cross_entropy(pred, target)`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParamToLoss {
+    /// Position among the positional parameters (`self` counted).
+    pub position: u32,
+    pub name: String,
+    pub expects: Expects,
+}
+
+/// A call that hands a component instance to a project function or class: `train(model, ...)`,
+/// `Runner(model=net)`. Lets a parameter be resolved to what it receives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceArg {
+    pub callee: Callee,
+    /// Positional index at the call site, or the keyword.
+    pub position: Option<u32>,
+    pub keyword: Option<String>,
+    pub instance: InstanceRef,
+}
+
+/// `x.forward(...)` on something other than `self`, `super()` or a class (DL502).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForwardCall {
+    pub receiver: InstanceRef,
+    /// The receiver as written (`self.encoder`).
+    pub text: String,
+    /// The whole call.
+    pub range: TextRange,
+    /// `.forward`, from the end of the receiver to the end of the attribute name.
+    pub attribute: TextRange,
+}
+
+/// `x.eval()`, `x.train()`, `x.train(False)` (DL504).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModeCall {
+    /// Sets evaluation mode (`eval()`, `train(False)`); otherwise training mode (`train()`,
+    /// `train(True)`, or a computed mode, which counts as deliberate).
+    pub eval: bool,
+    /// The receiver, when it is a component reference (`None` for `self`).
+    pub receiver: Option<InstanceRef>,
+    /// The receiver as written (`model`, `self.net`).
+    pub text: String,
+    pub range: TextRange,
+    pub in_loop: Option<LoopId>,
+}
+
+/// A method call that hands the training loop to a framework or a project Runner:
+/// `model.fit(...)` (Keras), `trainer.fit(model)` (Lightning), `trainer.train()` (Hugging Face),
+/// `runner.run()` (DL508).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunCall {
+    pub receiver: InstanceRef,
+    pub method: String,
+    pub range: TextRange,
+}
+
 /// How a parameter or return value of a function states its type and tensor shape.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TypeInfo {
@@ -324,6 +446,58 @@ pub struct SignatureShapes {
     pub stub: bool,
 }
 
+/// What a scope does with component instances, for the training-correctness rules. See
+/// [`ScopeFacts::flow`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlowFacts {
+    /// Component outputs handed to losses (DL506, DL507).
+    pub outputs_to_losses: Vec<OutputToLoss>,
+    /// Parameters of the function handed unchanged to a loss as its prediction.
+    pub params_to_losses: Vec<ParamToLoss>,
+    /// Component instances handed to project functions and classes.
+    pub instance_args: Vec<InstanceArg>,
+    /// `x.forward(...)` calls (DL502).
+    pub forward_calls: Vec<ForwardCall>,
+    /// `x.eval()` / `x.train(...)` calls (DL504).
+    pub mode_calls: Vec<ModeCall>,
+    /// `self.<method>(...)` calls inside loops: the helpers a training loop runs (DL504).
+    pub self_calls_in_loops: Vec<(String, TextRange, LoopId)>,
+    /// Framework or Runner calls that run a training loop (DL508).
+    pub run_calls: Vec<RunCall>,
+    /// Project functions handed to a call to be run there: `app.run(main)`, `mp.spawn(worker)`,
+    /// `fire.Fire(train)`, `call_main(cfg, main)` (DL508 follows them as calls).
+    pub passed_functions: Vec<ProjectCall>,
+    /// Parameters and `self.<attr>` components that the scope uses as modules
+    /// (`model.eval()`, `model.parameters()`): evidence of what they are when no caller shows.
+    pub module_receivers: Vec<InstanceRef>,
+}
+
+impl FlowFacts {
+    const EMPTY: FlowFacts = FlowFacts {
+        outputs_to_losses: Vec::new(),
+        params_to_losses: Vec::new(),
+        instance_args: Vec::new(),
+        forward_calls: Vec::new(),
+        mode_calls: Vec::new(),
+        self_calls_in_loops: Vec::new(),
+        run_calls: Vec::new(),
+        passed_functions: Vec::new(),
+        module_receivers: Vec::new(),
+    };
+
+    fn shrink_to_fit(&mut self) {
+        self.outputs_to_losses.shrink_to_fit();
+        self.params_to_losses.shrink_to_fit();
+        self.instance_args.shrink_to_fit();
+        self.forward_calls.shrink_to_fit();
+        self.mode_calls.shrink_to_fit();
+        self.self_calls_in_loops.shrink_to_fit();
+        self.run_calls.shrink_to_fit();
+        self.passed_functions.shrink_to_fit();
+        self.module_receivers.shrink_to_fit();
+    }
+}
+
 /// What one scope (a function body, or the module's top-level code) does.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScopeFacts {
@@ -344,6 +518,9 @@ pub struct ScopeFacts {
     pub trains: bool,
     /// Values passed from one constructed instance's call to another's.
     pub value_flows: Vec<ValueFlow>,
+    /// Instances, component outputs and mode/seed calls (DL502, DL504, DL506-DL508): boxed,
+    /// as most scopes have none and every scope of a large project stays in memory.
+    pub flow: Option<Box<FlowFacts>>,
 }
 
 impl ScopeFacts {
@@ -359,6 +536,20 @@ impl ScopeFacts {
         self.grad_transformed.shrink_to_fit();
         self.optimizer_attr_uses.shrink_to_fit();
         self.value_flows.shrink_to_fit();
+        if let Some(flow) = &mut self.flow {
+            flow.shrink_to_fit();
+        }
+    }
+
+    /// The scope's [`FlowFacts`] (empty when it has none).
+    pub fn flow(&self) -> &FlowFacts {
+        static EMPTY: FlowFacts = FlowFacts::EMPTY;
+        self.flow.as_deref().unwrap_or(&EMPTY)
+    }
+
+    /// The scope's [`FlowFacts`], created on first write.
+    pub fn flow_mut(&mut self) -> &mut FlowFacts {
+        self.flow.get_or_insert_with(Default::default)
     }
 
     /// Loops that train: they contain a parameter update, or a backward pass.
@@ -453,6 +644,12 @@ pub struct FunctionFacts {
     /// Types and tensor shapes of the signature: only for forward-like methods and for
     /// functions with shape annotations (DL401, DL402).
     pub shapes: Option<Box<SignatureShapes>>,
+    /// The positional parameters in order (`self` included): what a call site's positional
+    /// arguments bind to (keyword arguments bind by name).
+    pub params: NameOrder,
+    /// Every value the function returns went through this activation (a Model whose
+    /// `forward` ends in a softmax). Only for the methods a call of the instance runs.
+    pub returns_activation: Option<Activation>,
     pub body: ScopeFacts,
 }
 
@@ -475,6 +672,8 @@ pub struct FileFacts {
     pub recovered: bool,
     /// Names the file reads, command-line options it declares, whole-namespace uses.
     pub usage: UsageFacts,
+    /// The `if __name__ == "__main__":` line: the file is a script.
+    pub main_guard: Option<TextRange>,
 }
 
 /// How a command-line option is declared.
@@ -538,6 +737,35 @@ impl NameList {
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+}
+
+/// Names in their order, stored as one string (one allocation per function).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NameOrder(Box<str>);
+
+impl NameOrder {
+    pub fn new<'n>(names: impl IntoIterator<Item = &'n str>) -> Self {
+        NameOrder(
+            names
+                .into_iter()
+                .collect::<Vec<_>>()
+                .join(",")
+                .into_boxed_str(),
+        )
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.split(',').filter(|n| !n.is_empty())
+    }
+
+    /// The position of `name`.
+    pub fn position(&self, name: &str) -> Option<u32> {
+        self.iter().position(|n| n == name).map(|i| i as u32)
+    }
+
+    pub fn get(&self, position: u32) -> Option<&str> {
+        self.iter().nth(position as usize)
     }
 }
 

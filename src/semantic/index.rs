@@ -10,6 +10,7 @@ use rustc_hash::FxHashMap;
 use crate::config::Settings;
 use crate::knowledge::Knowledge;
 use crate::semantic::facts::{Callee, ClassId, FileFacts, FunctionId};
+use crate::semantic::flow::InstanceArgs;
 use crate::semantic::roles::Roles;
 use crate::semantic::usage::{ConfigIndex, ReferenceIndex};
 
@@ -59,6 +60,8 @@ pub struct ProjectIndex {
     config: OnceLock<ConfigIndex>,
     /// Project-wide component references (DL306), computed on first use.
     references: OnceLock<ReferenceIndex>,
+    /// Instances handed to project functions (parameter resolution), computed on first use.
+    instance_args: OnceLock<InstanceArgs>,
 }
 
 /// How many directory levels above a file are considered as import roots.
@@ -94,6 +97,7 @@ impl ProjectIndex {
             roots,
             config: OnceLock::new(),
             references: OnceLock::new(),
+            instance_args: OnceLock::new(),
         }
     }
 
@@ -172,6 +176,12 @@ impl ProjectIndex {
     pub fn references(&self, roles: &Roles) -> &ReferenceIndex {
         self.references
             .get_or_init(|| ReferenceIndex::compute(self, roles))
+    }
+
+    /// Which instances the project's calls hand to which functions.
+    pub fn instance_args(&self) -> &InstanceArgs {
+        self.instance_args
+            .get_or_init(|| InstanceArgs::compute(self))
     }
 
     pub fn file(&self, id: FileId) -> &ProjectFile {

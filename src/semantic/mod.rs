@@ -2,8 +2,10 @@
 //! what each imported name means, which definitions enclose the current node, and how often each
 //! module-level name is bound.
 
+pub mod activation;
 pub mod builder;
 pub mod facts;
+pub mod flow;
 pub mod imports;
 pub mod index;
 pub mod roles;

@@ -1,0 +1,634 @@
+//! Facts about component instances and what flows between them, for the training-correctness
+//! rules that need the project to decide: `x.forward(...)` (DL502), a component's output handed
+//! to a loss (DL506/DL507 across files), `model.eval()`/`train()` (DL504), calls that run a
+//! training loop and seed the generators (DL508), and the instances handed to project functions
+//! (so that a parameter can be resolved to what its callers pass).
+//!
+//! Everything here is read from calls the builder already recorded; nothing walks the tree.
+
+use ruff_python_ast::{self as ast, Expr, ExprCall};
+use ruff_text_size::{Ranged, TextRange, TextSize};
+
+use super::{AssignRec, AssignValue, CallRec, Resolver};
+use crate::knowledge::ApiKind;
+use crate::semantic::activation;
+use crate::semantic::facts::*;
+
+/// At most this many assignments are followed back from a value (`out = model(x)`, then
+/// `logits = out.view(...)`).
+const MAX_VALUE_DEPTH: u8 = 3;
+
+impl<'a> Resolver<'_, 'a> {
+    /// The canonical qualified name of a callee expression, through the imports.
+    fn canonical(&self, expr: &Expr) -> Option<String> {
+        let q = self.semantic.resolve(expr)?;
+        Some(self.knowledge().canonical(&q).into_owned())
+    }
+
+    /// A constructor whose instances are components worth following: a class the project may
+    /// define, a framework layer or model, a loss class, or a framework trainer.
+    fn is_component_ctor(&self, ctor: &Callee) -> bool {
+        if self.is_project_instance(&Callee::InstanceOf(Box::new(ctor.clone()))) {
+            return true;
+        }
+        let Callee::Qualified(q) = ctor else {
+            return false;
+        };
+        let knowledge = self.knowledge();
+        let canonical = knowledge.canonical(q);
+        matches!(
+            knowledge.classify_call(&canonical),
+            Some(ApiKind::Layer | ApiKind::LossClass)
+        ) || knowledge.training.seeding.trainers.contains(&canonical)
+            || knowledge
+                .training
+                .tf_memory
+                .model_builders
+                .contains(&canonical)
+    }
+
+    /// True if `name` is a parameter of the function of `scope` that is not rebound before
+    /// `at` (`self`/`cls` excluded).
+    fn is_unbound_param(&self, scope: usize, name: &str, at: TextSize) -> bool {
+        let draft = &self.builder.scopes[scope];
+        draft.function.is_some()
+            && !matches!(name, "self" | "cls")
+            && draft.params.contains(&name)
+            && draft.last_reaching(name, at).is_none()
+    }
+
+    /// The component instance `expr` refers to, if the file can name it.
+    pub(crate) fn instance_ref(
+        &self,
+        scope: usize,
+        expr: &'a Expr,
+        at: TextSize,
+        depth: u8,
+    ) -> Option<InstanceRef> {
+        if depth > MAX_VALUE_DEPTH {
+            return None;
+        }
+        match expr {
+            Expr::Name(name) => {
+                let id = name.id.as_str();
+                if self.is_unbound_param(scope, id, at) {
+                    return Some(InstanceRef::Param(id.to_string()));
+                }
+                match self.name_callee(scope, id, at, 0)? {
+                    Callee::InstanceOf(ctor) if self.is_component_ctor(&ctor) => {
+                        Some(InstanceRef::Built(*ctor))
+                    }
+                    _ => None,
+                }
+            }
+            Expr::Attribute(attr) if matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self") => {
+                match self.self_member(scope, attr.attr.as_str()) {
+                    Callee::InstanceOf(ctor) if self.is_component_ctor(&ctor) => {
+                        Some(InstanceRef::Built(*ctor))
+                    }
+                    Callee::SelfMember(name) if !self.is_own_method(scope, &name) => {
+                        Some(InstanceRef::SelfAttr(name))
+                    }
+                    _ => None,
+                }
+            }
+            Expr::Call(call) => match self.strip_self_returning(call) {
+                Ok(call) => {
+                    let ctor = self.callee(scope, &call.func, at)?;
+                    self.is_component_ctor(&ctor)
+                        .then_some(InstanceRef::Built(ctor))
+                }
+                Err(receiver) => self.instance_ref(scope, receiver, at, depth + 1),
+            },
+            _ => None,
+        }
+    }
+
+    /// The component whose call produced `value`: `model(x)`, `self.net(x)`, or a name last
+    /// bound (unconditionally) to such a call, through shape-keeping tensor methods
+    /// (`model(x).view(-1, n)`).
+    fn output_of(
+        &self,
+        scope: usize,
+        value: &'a Expr,
+        at: TextSize,
+        depth: u8,
+    ) -> Option<InstanceRef> {
+        if depth > MAX_VALUE_DEPTH {
+            return None;
+        }
+        match value {
+            Expr::Call(call) => {
+                if let Some(receiver) = self.passthrough_receiver(&call.func) {
+                    return self.output_of(scope, receiver, at, depth + 1);
+                }
+                if matches!(&*call.func, Expr::Name(n) if n.id.as_str() == "self") {
+                    return None;
+                }
+                // `model(x)`, or `model.forward(x)` (DL502's finding, but the same output).
+                let called = match &*call.func {
+                    Expr::Attribute(attr)
+                        if self
+                            .knowledge()
+                            .training
+                            .evaluation
+                            .forward_methods
+                            .iter()
+                            .any(|m| m == attr.attr.as_str())
+                            && !matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self") =>
+                    {
+                        &*attr.value
+                    }
+                    other => other,
+                };
+                let instance = match called {
+                    Expr::Name(_) | Expr::Attribute(_) => {
+                        self.instance_ref(scope, called, call.start(), depth + 1)?
+                    }
+                    _ => return None,
+                };
+                // Only what the project must resolve: local layers are the in-file rules' job.
+                match &instance {
+                    InstanceRef::Built(ctor)
+                        if !self
+                            .is_project_instance(&Callee::InstanceOf(Box::new(ctor.clone()))) =>
+                    {
+                        None
+                    }
+                    _ => Some(instance),
+                }
+            }
+            Expr::Name(name) => {
+                let rec = self.unconditional_value(scope, name.id.as_str(), at)?;
+                match rec.value {
+                    AssignValue::Expr(value) => {
+                        self.output_of(scope, value, rec.stmt.start(), depth + 1)
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// `x.view(...)`, `x.float()`: a tensor method that keeps what `x` is; gives `x`.
+    fn passthrough_receiver(&self, func: &'a Expr) -> Option<&'a Expr> {
+        let Expr::Attribute(attr) = func else {
+            return None;
+        };
+        let keeps = self
+            .knowledge()
+            .training
+            .activations
+            .passthrough_methods
+            .iter()
+            .any(|m| m == attr.attr.as_str());
+        (keeps && self.semantic.resolve(func).is_none()).then_some(&*attr.value)
+    }
+
+    /// The last assignment of `name` before `at` in `scope`, if it is not conditional.
+    fn unconditional_value(&self, scope: usize, name: &str, at: TextSize) -> Option<AssignRec<'a>> {
+        let rec = self.builder.scopes[scope].last_reaching(name, at)?;
+        (rec.cond.is_none_or(|c| c.contains(at)) && !rec.aug).then_some(rec)
+    }
+
+    /// A method call on a value (`model.forward(x)`, `model.eval()`, `trainer.fit(model)`,
+    /// `generator.manual_seed(0)`): the facts the training rules need.
+    pub(super) fn note_method_call(
+        &self,
+        scope: usize,
+        rec: &CallRec<'a>,
+        receiver: &'a Expr,
+        name: &str,
+        facts: &mut ScopeFacts,
+    ) {
+        let call = rec.call;
+        let knowledge = self.knowledge();
+        let at = call.start();
+        let text = || {
+            ast::name::UnqualifiedName::from_expr(receiver)
+                .map(|n| n.to_string())
+                .unwrap_or_else(|| "<expr>".to_string())
+        };
+        let evaluation = &knowledge.training.evaluation;
+        let seeding = &knowledge.training.seeding;
+        let method = name.to_string();
+        if (evaluation.module_methods.contains(&method)
+            || evaluation.eval_methods.contains(&method)
+            || evaluation.train_methods.contains(&method))
+            && let Some(instance @ (InstanceRef::Param(_) | InstanceRef::SelfAttr(_))) =
+                self.instance_ref(scope, receiver, at, 0)
+            && !facts.flow().module_receivers.contains(&instance)
+        {
+            facts.flow_mut().module_receivers.push(instance);
+        }
+        if evaluation.forward_methods.contains(&method) {
+            // `super().forward(x)` and `Base.forward(self, x)` run the parent's code on purpose.
+            let is_super = matches!(receiver, Expr::Call(c)
+                if matches!(&*c.func, Expr::Name(n) if n.id.as_str() == "super"));
+            if !is_super && let Some(instance) = self.instance_ref(scope, receiver, at, 0) {
+                let Expr::Attribute(attr) = &*call.func else {
+                    return;
+                };
+                facts.flow_mut().forward_calls.push(ForwardCall {
+                    receiver: instance,
+                    text: text(),
+                    range: call.range(),
+                    attribute: TextRange::new(receiver.end(), attr.end()),
+                });
+            }
+        } else if evaluation.eval_methods.contains(&method) && call.arguments.is_empty() {
+            facts.flow_mut().mode_calls.push(ModeCall {
+                eval: true,
+                receiver: self.instance_ref(scope, receiver, at, 0),
+                text: text(),
+                range: call.range(),
+                in_loop: rec.in_loop,
+            });
+        } else if evaluation.train_methods.contains(&method) {
+            let argument = call
+                .arguments
+                .args
+                .first()
+                .or_else(|| call.arguments.keywords.first().map(|k| &k.value));
+            let eval = matches!(argument, Some(Expr::BooleanLiteral(b)) if !b.value);
+            facts.flow_mut().mode_calls.push(ModeCall {
+                eval,
+                receiver: self.instance_ref(scope, receiver, at, 0),
+                text: text(),
+                range: call.range(),
+                in_loop: rec.in_loop,
+            });
+        }
+        if method == "compile" {
+            self.note_compiled_loss(scope, call, receiver, facts);
+        }
+        if seeding.run_methods.contains(&method)
+            && let Some(instance) = self.instance_ref(scope, receiver, at, 0)
+        {
+            facts.flow_mut().run_calls.push(RunCall {
+                receiver: instance,
+                method,
+                range: call.range(),
+            });
+        } else if seeding.seed_methods.iter().any(|m| m == name) && !call.arguments.is_empty() {
+            facts.api_calls.push(ApiUse {
+                kind: ApiKind::Seed,
+                name: name.to_string(),
+                range: call.range(),
+                in_loop: rec.in_loop,
+                in_compile: false,
+            });
+        }
+    }
+
+    /// A call of a function or an instance: instances handed to project callees, component
+    /// outputs handed to losses, `self.<method>()` in loops, seeding helpers of other libraries.
+    pub(super) fn note_call(
+        &self,
+        scope: usize,
+        rec: &CallRec<'a>,
+        callee: &Callee,
+        facts: &mut ScopeFacts,
+    ) {
+        let call = rec.call;
+        let knowledge = self.knowledge();
+        if let (Expr::Attribute(attr), Some(in_loop)) = (&*call.func, rec.in_loop)
+            && matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self")
+        {
+            facts.flow_mut().self_calls_in_loops.push((
+                attr.attr.to_string(),
+                call.range(),
+                in_loop,
+            ));
+        }
+        self.note_passed_functions(scope, rec, facts);
+        match callee {
+            Callee::Qualified(q)
+                if knowledge.is_external_from(q, self.semantic.package.as_deref()) =>
+            {
+                // `mmcv.runner.set_random_seed(0)`: a library's seeding helper.
+                let last = activation::last_segment(q);
+                if !call.arguments.is_empty()
+                    && self.api_kind(callee).is_none()
+                    && knowledge
+                        .training
+                        .seeding
+                        .seed_methods
+                        .iter()
+                        .any(|m| m == last)
+                {
+                    facts.api_calls.push(ApiUse {
+                        kind: ApiKind::Seed,
+                        name: knowledge.canonical(q).into_owned(),
+                        range: call.range(),
+                        in_loop: rec.in_loop,
+                        in_compile: false,
+                    });
+                }
+            }
+            Callee::Qualified(_) | Callee::Local(_) => {
+                self.note_instance_args(scope, call, callee, facts)
+            }
+            _ => {}
+        }
+        self.note_loss_inputs(scope, call, callee, facts);
+    }
+
+    /// Project functions passed by name to a call that runs them (`app.run(main)`).
+    fn note_passed_functions(&self, scope: usize, rec: &CallRec<'a>, facts: &mut ScopeFacts) {
+        let call = rec.call;
+        let arguments = call
+            .arguments
+            .args
+            .iter()
+            .chain(call.arguments.keywords.iter().map(|k| &k.value));
+        for argument in arguments.take(16) {
+            let Expr::Name(name) = argument else { continue };
+            let callee = match self.name_callee(scope, name.id.as_str(), call.start(), 0) {
+                Some(callee @ Callee::Local(_)) => callee,
+                Some(Callee::Qualified(q))
+                    if !self
+                        .knowledge()
+                        .is_external_from(&q, self.semantic.package.as_deref()) =>
+                {
+                    Callee::Qualified(q)
+                }
+                _ => continue,
+            };
+            facts.flow_mut().passed_functions.push(ProjectCall {
+                callee,
+                range: argument.range(),
+                in_loop: rec.in_loop,
+            });
+        }
+    }
+
+    /// Component instances handed to a project function or class (`train(model, ...)`).
+    fn note_instance_args(
+        &self,
+        scope: usize,
+        call: &'a ExprCall,
+        callee: &Callee,
+        facts: &mut ScopeFacts,
+    ) {
+        let at = call.start();
+        let built = |expr: &'a Expr| match self.instance_ref(scope, expr, at, 0)? {
+            InstanceRef::Built(ctor) => Some(InstanceRef::Built(ctor)),
+            _ => None,
+        };
+        for (i, arg) in call.arguments.args.iter().enumerate().take(16) {
+            if arg.is_starred_expr() {
+                break;
+            }
+            if let Some(instance) = built(arg) {
+                facts.flow_mut().instance_args.push(InstanceArg {
+                    callee: callee.clone(),
+                    position: Some(i as u32),
+                    keyword: None,
+                    instance,
+                });
+            }
+        }
+        for keyword in call.arguments.keywords.iter().take(16) {
+            let Some(name) = &keyword.arg else { continue };
+            if let Some(instance) = built(&keyword.value) {
+                facts.flow_mut().instance_args.push(InstanceArg {
+                    callee: callee.clone(),
+                    position: None,
+                    keyword: Some(name.to_string()),
+                    instance,
+                });
+            }
+        }
+    }
+
+    /// Keras `model.compile(loss=SparseCategoricalCrossentropy(from_logits=True))`: the loss
+    /// gets the model's output, whatever the model is.
+    fn note_compiled_loss(
+        &self,
+        scope: usize,
+        call: &'a ExprCall,
+        receiver: &'a Expr,
+        facts: &mut ScopeFacts,
+    ) {
+        let Some(loss) = call.arguments.find_keyword("loss") else {
+            return;
+        };
+        let Expr::Call(ctor) = &loss.value else {
+            return;
+        };
+        let Some(canonical) = self.canonical(&ctor.func) else {
+            return;
+        };
+        let Some(spec) = activation::loss_spec(self.knowledge(), &canonical, ctor) else {
+            return;
+        };
+        let Some(producer) = self.instance_ref(scope, receiver, call.start(), 0) else {
+            return;
+        };
+        if let InstanceRef::Built(ctor) = &producer
+            && !self.is_project_instance(&Callee::InstanceOf(Box::new(ctor.clone())))
+        {
+            return;
+        }
+        facts.flow_mut().outputs_to_losses.push(OutputToLoss {
+            producer,
+            sink: LossSink::Api {
+                name: spec.name,
+                expects: spec.expects,
+            },
+            position: spec.position as u32,
+            argument: loss.value.range(),
+        });
+    }
+
+    /// The loss a call computes, as far as the file knows: a loss API with its prediction
+    /// argument, or a callable the project must resolve.
+    fn loss_sink(
+        &self,
+        call: &'a ExprCall,
+        callee: &Callee,
+    ) -> Option<(LossSink, Option<(usize, &'static str)>)> {
+        let knowledge = self.knowledge();
+        match callee {
+            Callee::Qualified(q) => {
+                let canonical = knowledge.canonical(q);
+                if activation::is_class_name(&canonical) {
+                    return None;
+                }
+                let spec = activation::loss_spec(knowledge, &canonical, call)?;
+                Some((
+                    LossSink::Api {
+                        name: spec.name,
+                        expects: spec.expects,
+                    },
+                    Some((spec.position, spec.keyword)),
+                ))
+            }
+            Callee::InstanceOf(ctor) => match &**ctor {
+                Callee::Qualified(q) => {
+                    let canonical = knowledge.canonical(q);
+                    let spec = activation::loss_spec(knowledge, &canonical, call)?;
+                    Some((
+                        LossSink::Api {
+                            name: spec.name,
+                            expects: spec.expects,
+                        },
+                        Some((spec.position, spec.keyword)),
+                    ))
+                }
+                other
+                    if self.is_project_instance(callee)
+                        && knowledge.is_loss_class_name(other.name()) =>
+                {
+                    Some((LossSink::Instance(InstanceRef::Built(other.clone())), None))
+                }
+                _ => None,
+            },
+            Callee::SelfMember(name) if knowledge.is_loss_callee(name) => Some((
+                LossSink::Instance(InstanceRef::SelfAttr(name.clone())),
+                None,
+            )),
+            Callee::Variable(name) if knowledge.is_loss_callee(name) => {
+                Some((LossSink::Instance(InstanceRef::Param(name.clone())), None))
+            }
+            _ => None,
+        }
+    }
+
+    /// Component outputs handed to a loss, and parameters handed to one unchanged.
+    fn note_loss_inputs(
+        &self,
+        scope: usize,
+        call: &'a ExprCall,
+        callee: &Callee,
+        facts: &mut ScopeFacts,
+    ) {
+        if call.arguments.args.is_empty() && call.arguments.keywords.is_empty() {
+            return;
+        }
+        let Some((sink, spot)) = self.loss_sink(call, callee) else {
+            return;
+        };
+        if let LossSink::Instance(InstanceRef::Param(name)) = &sink
+            && !self.is_unbound_param(scope, name, call.start())
+        {
+            return;
+        }
+        let at = call.start();
+        let arguments: Vec<(u32, &'a Expr)> = match spot {
+            Some((position, keyword)) => call
+                .arguments
+                .find_argument_value(keyword, position)
+                .map(|a| vec![(position as u32, a)])
+                .unwrap_or_default(),
+            None => call
+                .arguments
+                .args
+                .iter()
+                .take(2)
+                .enumerate()
+                .map(|(i, a)| (i as u32, a))
+                .collect(),
+        };
+        for (position, argument) in arguments {
+            if let Some(producer) = self.output_of(scope, argument, at, 0) {
+                facts.flow_mut().outputs_to_losses.push(OutputToLoss {
+                    producer,
+                    sink: sink.clone(),
+                    position,
+                    argument: argument.range(),
+                });
+            } else if let LossSink::Api { expects, .. } = &sink
+                && let Expr::Name(param) = argument
+                && self.is_unbound_param(scope, param.id.as_str(), at)
+                && let Some(function) = self.builder.scopes[scope].function
+                && let Some(position) = self.builder.functions[function as usize]
+                    .facts
+                    .params
+                    .position(param.id.as_str())
+            {
+                facts.flow_mut().params_to_losses.push(ParamToLoss {
+                    position,
+                    name: param.id.to_string(),
+                    expects: *expects,
+                });
+            }
+        }
+    }
+
+    /// The activation every value `function` returns went through, if they all agree: a
+    /// Model whose `forward` ends in `F.softmax(...)`, `self.softmax(x)` with
+    /// `self.softmax = nn.Softmax(dim=1)`, or a `Sequential` ending in one. A `forward` that
+    /// returns logits while training and probabilities otherwise is not one.
+    pub(super) fn returns_activation(&self, scope: usize) -> Option<Activation> {
+        let draft = &self.builder.scopes[scope];
+        let mut found: Option<Activation> = None;
+        for (value, _) in &draft.returns {
+            let act = self.activation_of(scope, value, value.start(), 0)?;
+            if found.is_some_and(|f| f != act) {
+                return None;
+            }
+            found = Some(act);
+        }
+        found
+    }
+
+    fn activation_of(
+        &self,
+        scope: usize,
+        value: &'a Expr,
+        at: TextSize,
+        depth: u8,
+    ) -> Option<Activation> {
+        if depth > MAX_VALUE_DEPTH {
+            return None;
+        }
+        let knowledge = self.knowledge();
+        match value {
+            Expr::Call(call) => {
+                if let Some(canonical) = self.canonical(&call.func) {
+                    return activation::function_activation(knowledge, &canonical);
+                }
+                let Expr::Attribute(attr) = &*call.func else {
+                    return None;
+                };
+                let on_self = matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self");
+                if !on_self {
+                    if let Some(act) = activation::method_activation(knowledge, attr.attr.as_str())
+                    {
+                        return Some(act);
+                    }
+                    let receiver = self.passthrough_receiver(&call.func)?;
+                    return self.activation_of(scope, receiver, at, depth + 1);
+                }
+                // `self.softmax(x)`, `self.head(x)`: an attribute built as an activation layer.
+                let class = self.builder.scopes[scope].class?;
+                let (_, value, _, _) = self.builder.classes[class as usize]
+                    .attrs
+                    .iter()
+                    .rev()
+                    .find(|(n, _, _, _)| *n == attr.attr.as_str())?;
+                let Expr::Call(ctor) = value else {
+                    return None;
+                };
+                let resolve = |e: &Expr| self.canonical(e);
+                match activation::construct(knowledge, &resolve, ctor, 0)? {
+                    activation::Built::Activation { act, .. } => Some(act),
+                    activation::Built::Loss(_) => None,
+                }
+            }
+            Expr::Name(name) => {
+                let rec = self.unconditional_value(scope, name.id.as_str(), at)?;
+                match rec.value {
+                    AssignValue::Expr(value) => {
+                        self.activation_of(scope, value, rec.stmt.start(), depth + 1)
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+}
