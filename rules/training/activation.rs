@@ -17,50 +17,17 @@ use ruff_python_ast::visitor::{self, Visitor};
 use crate::knowledge::Knowledge;
 use crate::registry::prelude::*;
 use crate::semantic::Semantic;
+use crate::semantic::activation::{self, Built, in_list, is_class_name};
 
-/// The activation a value went through.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Act {
-    Softmax,
-    LogSoftmax,
-    Sigmoid,
-}
-
-impl Act {
-    pub fn name(self) -> &'static str {
-        match self {
-            Act::Softmax => "softmax",
-            Act::LogSoftmax => "log_softmax",
-            Act::Sigmoid => "sigmoid",
-        }
-    }
-}
+use crate::semantic::activation::LossSpec;
+pub use crate::semantic::facts::{Activation, Expects};
 
 /// Where a value got its activation.
 #[derive(Debug, Clone, Copy)]
 pub struct Origin {
-    pub act: Act,
+    pub act: Activation,
     /// The call that applied the activation.
     pub range: TextRange,
-}
-
-/// What a loss expects as its prediction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LossKind {
-    /// Unnormalised logits (cross-entropy).
-    Logits,
-    /// Probabilities (binary cross-entropy).
-    Probabilities,
-}
-
-#[derive(Debug, Clone)]
-struct LossSpec {
-    kind: LossKind,
-    /// Position and keyword of the prediction argument.
-    position: usize,
-    keyword: &'static str,
-    /// Short API name for messages (`cross_entropy`, `CrossEntropyLoss`).
-    name: String,
 }
 
 #[derive(Debug, Clone)]
@@ -78,7 +45,7 @@ enum Binding {
 pub enum Event {
     /// A loss gets an activation output as its prediction.
     Loss {
-        kind: LossKind,
+        kind: Expects,
         name: String,
         /// The prediction argument.
         argument: TextRange,
@@ -174,35 +141,6 @@ struct Walker<'c, 'a> {
     events: Vec<Event>,
 }
 
-fn in_list(list: &[String], name: &str) -> bool {
-    list.iter().any(|pattern| match pattern.strip_suffix('*') {
-        Some(prefix) => name.starts_with(prefix),
-        None => pattern == name,
-    })
-}
-
-fn last_segment(name: &str) -> &str {
-    name.rsplit('.').next().unwrap_or(name)
-}
-
-fn is_class_name(name: &str) -> bool {
-    last_segment(name)
-        .chars()
-        .next()
-        .is_some_and(char::is_uppercase)
-}
-
-fn is_true(expr: &Expr) -> bool {
-    matches!(expr, Expr::BooleanLiteral(b) if b.value)
-}
-
-fn string(expr: &Expr) -> Option<String> {
-    match expr {
-        Expr::StringLiteral(s) => Some(s.value.to_str().to_string()),
-        _ => None,
-    }
-}
-
 impl Walker<'_, '_> {
     fn qualified(&self, expr: &Expr) -> Option<String> {
         let q = self.semantic.resolve(expr)?;
@@ -227,107 +165,18 @@ impl Walker<'_, '_> {
         }
     }
 
-    /// The activation a string names (`"softmax"`), for Keras `activation=` arguments.
-    fn act_named(&self, expr: &Expr) -> Option<Act> {
-        let name = string(expr)?;
-        let a = &self.knowledge.training.activations;
-        if a.softmax_names.contains(&name) {
-            Some(Act::Softmax)
-        } else if a.sigmoid_names.contains(&name) {
-            Some(Act::Sigmoid)
-        } else {
-            None
-        }
-    }
-
     /// What a constructor call builds, when it is a callable we track.
-    fn construct(&self, call: &ExprCall, depth: usize) -> Option<Binding> {
-        let q = self.qualified(&call.func)?;
-        let a = &self.knowledge.training.activations;
-        let layer = |act| {
-            Some(Binding::Activation {
-                origin: Origin {
-                    act,
-                    range: call.range(),
+    fn construct(&self, call: &ExprCall) -> Option<Binding> {
+        let resolve = |expr: &Expr| self.qualified(expr);
+        Some(
+            match activation::construct(self.knowledge, &resolve, call, 0)? {
+                Built::Activation { act, range, model } => Binding::Activation {
+                    origin: Origin { act, range },
+                    model,
                 },
-                model: false,
-            })
-        };
-        if in_list(&a.softmax_layers, &q) {
-            return layer(Act::Softmax);
-        }
-        if in_list(&a.log_softmax_layers, &q) {
-            return layer(Act::LogSoftmax);
-        }
-        if in_list(&a.sigmoid_layers, &q) {
-            return layer(Act::Sigmoid);
-        }
-        if is_class_name(&q)
-            && let Some(spec) = self.loss_spec(&q, call)
-        {
-            return Some(Binding::Loss(spec));
-        }
-        if in_list(&a.sequential, &q) {
-            if depth > 8 {
-                return None;
-            }
-            // `nn.Sequential(a, b, c)` or `keras.Sequential([a, b, c])`.
-            let last = match call.arguments.args.first() {
-                Some(Expr::List(list)) if call.arguments.args.len() == 1 => list.elts.last(),
-                _ => call.arguments.args.last(),
-            }?;
-            let Expr::Call(last) = last else { return None };
-            return match self.construct(last, depth + 1)? {
-                Binding::Activation { origin, .. } => Some(Binding::Activation {
-                    origin,
-                    model: true,
-                }),
-                _ => None,
-            };
-        }
-        if in_list(&a.keras_layers, &q) {
-            // `Dense(10, activation="softmax")`, `Activation("softmax")`.
-            let named = call
-                .arguments
-                .find_keyword("activation")
-                .map(|k| &k.value)
-                .or_else(|| {
-                    (last_segment(&q) == "Activation")
-                        .then(|| call.arguments.args.first())
-                        .flatten()
-                })?;
-            return layer(self.act_named(named)?);
-        }
-        None
-    }
-
-    /// The loss `q` is (a function or a class), with its prediction argument.
-    fn loss_spec(&self, q: &str, call: &ExprCall) -> Option<LossSpec> {
-        let l = &self.knowledge.training.losses;
-        let spec = |kind, position, keyword| LossSpec {
-            kind,
-            position,
-            keyword,
-            name: if position == 1 {
-                format!("{}(from_logits=True)", last_segment(q))
-            } else {
-                last_segment(q).to_string()
+                Built::Loss(spec) => Binding::Loss(spec),
             },
-        };
-        if in_list(&l.logits, q) {
-            Some(spec(LossKind::Logits, 0, "input"))
-        } else if in_list(&l.probability_bce, q) {
-            Some(spec(LossKind::Probabilities, 0, "input"))
-        } else if in_list(&l.keras_from_logits, q)
-            && call
-                .arguments
-                .find_keyword("from_logits")
-                .is_some_and(|k| is_true(&k.value))
-        {
-            Some(spec(LossKind::Logits, 1, "y_pred"))
-        } else {
-            None
-        }
+        )
     }
 
     /// The activation `expr`'s value came out of, if any.
@@ -343,7 +192,6 @@ impl Walker<'_, '_> {
     }
 
     fn call_origin(&self, call: &ExprCall) -> Option<Origin> {
-        let a = &self.knowledge.training.activations;
         let here = |act| {
             Some(Origin {
                 act,
@@ -351,23 +199,14 @@ impl Walker<'_, '_> {
             })
         };
         if let Some(q) = self.qualified(&call.func) {
-            if in_list(&a.softmax, &q) {
-                return here(Act::Softmax);
-            }
-            if in_list(&a.log_softmax, &q) {
-                return here(Act::LogSoftmax);
-            }
-            if in_list(&a.sigmoid, &q) {
-                return here(Act::Sigmoid);
-            }
-            return None;
+            return here(activation::function_activation(self.knowledge, &q)?);
         }
         if let Some(Binding::Activation { origin, .. }) = self.callable(&call.func) {
             return here(origin.act);
         }
         match &*call.func {
             // `nn.Softmax(dim=1)(x)`
-            Expr::Call(inner) => match self.construct(inner, 0)? {
+            Expr::Call(inner) => match self.construct(inner)? {
                 Binding::Activation { origin, .. } => here(origin.act),
                 _ => None,
             },
@@ -377,16 +216,10 @@ impl Walker<'_, '_> {
                 {
                     return None;
                 }
-                let method = attr.attr.to_string();
-                if a.softmax_methods.contains(&method) {
-                    here(Act::Softmax)
-                } else if a.log_softmax_methods.contains(&method) {
-                    here(Act::LogSoftmax)
-                } else if a.sigmoid_methods.contains(&method) {
-                    here(Act::Sigmoid)
-                } else {
-                    None
-                }
+                here(activation::method_activation(
+                    self.knowledge,
+                    attr.attr.as_str(),
+                )?)
             }
             _ => None,
         }
@@ -396,14 +229,14 @@ impl Walker<'_, '_> {
     fn loss_of(&self, call: &ExprCall) -> Option<LossSpec> {
         if let Some(q) = self.qualified(&call.func) {
             return (!is_class_name(&q))
-                .then(|| self.loss_spec(&q, call))
+                .then(|| activation::loss_spec(self.knowledge, &q, call))
                 .flatten();
         }
         if let Some(Binding::Loss(spec)) = self.callable(&call.func) {
             return Some(spec.clone());
         }
         if let Expr::Call(inner) = &*call.func
-            && let Some(Binding::Loss(spec)) = self.construct(inner, 0)
+            && let Some(Binding::Loss(spec)) = self.construct(inner)
         {
             return Some(spec);
         }
@@ -417,13 +250,13 @@ impl Walker<'_, '_> {
                 .find_argument_value(spec.keyword, spec.position)
                 && let Some(origin) = self.origin(argument)
             {
-                let matches = match spec.kind {
-                    LossKind::Logits => origin.act == Act::Softmax,
-                    LossKind::Probabilities => origin.act == Act::Sigmoid,
+                let matches = match spec.expects {
+                    Expects::Logits => origin.act == Activation::Softmax,
+                    Expects::Probabilities => origin.act == Activation::Sigmoid,
                 };
                 if matches {
                     self.events.push(Event::Loss {
-                        kind: spec.kind,
+                        kind: spec.expects,
                         name: spec.name,
                         argument: argument.range(),
                         origin,
@@ -438,7 +271,7 @@ impl Walker<'_, '_> {
                 && call.arguments.keywords.is_empty()
                 && let Some(argument) = call.arguments.args.first()
                 && let Some(origin) = self.origin(argument)
-                && origin.act != Act::LogSoftmax
+                && origin.act != Activation::LogSoftmax
             {
                 self.events.push(Event::Log {
                     function: q,
@@ -458,11 +291,11 @@ impl Walker<'_, '_> {
                 origin,
                 model: true,
             }) = self.local(model.id.as_str())
-            && origin.act == Act::Softmax
+            && origin.act == Activation::Softmax
             && let Some(loss) = call.arguments.find_keyword("loss")
             && let Expr::Call(ctor) = &loss.value
-            && let Some(Binding::Loss(spec)) = self.construct(ctor, 0)
-            && spec.kind == LossKind::Logits
+            && let Some(Binding::Loss(spec)) = self.construct(ctor)
+            && spec.expects == Expects::Logits
         {
             self.events.push(Event::Compile {
                 name: spec.name,
@@ -504,7 +337,7 @@ impl Walker<'_, '_> {
             return Some(Binding::Value(origin));
         }
         match value {
-            Expr::Call(call) => self.construct(call, 0),
+            Expr::Call(call) => self.construct(call),
             Expr::Name(name) => match self.local(name.id.as_str())? {
                 Binding::Value(_) => None,
                 other => Some(other.clone()),
@@ -544,7 +377,7 @@ impl<'b> Visitor<'b> for AttrFinder<'_, '_, '_> {
                     {
                         let name = attr.attr.to_string();
                         match &*assign.value {
-                            Expr::Call(call) => match self.walker.construct(call, 0) {
+                            Expr::Call(call) => match self.walker.construct(call) {
                                 Some(binding) => {
                                     self.found.insert(name, binding);
                                 }

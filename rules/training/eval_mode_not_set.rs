@@ -1,4 +1,5 @@
 use super::evaluation_loops::evaluation_loops;
+use super::mode_after_eval::left_in_eval;
 use crate::registry::prelude::*;
 
 declare_rule! {
@@ -10,6 +11,13 @@ declare_rule! {
     /// (`evaluate`, `validate`, `val_epoch`, `predict`, `test`) or iterates over data under
     /// `torch.no_grad()`. It is reported when neither the function (before the loop), nor a
     /// helper it calls, nor every same-file caller calls `model.eval()` or `model.train(False)`.
+    ///
+    /// It also finds the other half of the mistake: a training loop that puts the model in
+    /// evaluation mode — `model.eval()` in the loop, or a helper such as
+    /// `validate(model, loader)` (of any file) whose last mode call is `eval()` — and never
+    /// calls `model.train()` (itself or through a helper) inside the loop, so every later
+    /// iteration trains in evaluation mode. A loop trains when it runs backward and an
+    /// optimizer step, or calls a function that does (`train_one_epoch(...)`).
     ///
     /// Not reported: Lightning `validation_step`/`test_step` (the framework switches modes),
     /// Keras `model.evaluate`/`predict` (not loops), test functions, and inference that is not
@@ -76,6 +84,45 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
                 "call `{model}.eval()` before the loop and `{model}.train()` after it, before \
                  training resumes"
             )),
+        );
+    }
+    for left in left_in_eval(cx) {
+        let model = &left.model;
+        let place = match left.function {
+            Some(id) => format!("the training loop of `{}`", cx.facts().qualname(id)),
+            None => "the module-level training loop".to_string(),
+        };
+        let (what, help) = match &left.helper {
+            None => (
+                format!("`{model}.eval()` puts `{model}` in eval mode"),
+                format!(
+                    "call `{model}.train()` at the start of every iteration, before the training \
+                     step"
+                ),
+            ),
+            Some(helper) => (
+                format!(
+                    "`{helper}(...)` leaves the model in eval mode (it calls `{model}.eval()` and \
+                     never `{model}.train()`)"
+                ),
+                format!(
+                    "call `.train()` on the model at the start of every iteration, before the \
+                     training step, or end `{helper}` with `{model}.train()`"
+                ),
+            ),
+        };
+        out.push(
+            Diagnostic::new(
+                &EVAL_MODE_NOT_SET,
+                format!(
+                    "{what} inside {place}, and nothing in the loop sets training mode again: \
+                     from the next iteration on, training runs with dropout off and batch norm \
+                     frozen"
+                ),
+                left.site,
+            )
+            .with_label(left.header, "the training loop")
+            .with_help(help),
         );
     }
 }

@@ -1,6 +1,6 @@
 use ruff_python_ast::visitor::{self, Visitor};
 
-use crate::refactor::{child_bodies, find_loop_body};
+use crate::refactor::{child_bodies, enclosing_function, find_loop_body};
 use crate::registry::prelude::*;
 use crate::semantic::facts::{FileFacts, FunctionId, GradKind, LoopId, ScopeFacts};
 
@@ -9,7 +9,9 @@ declare_rule! {
     /// Finds a training loop that calls `backward()` and steps an optimizer but does not clear
     /// the gradients on every iteration: no `optimizer.zero_grad()`, `model.zero_grad()`,
     /// `p.grad = None` (or a helper of the same file that does one of these) runs in the loop
-    /// before the next `backward()`. With gradient accumulation, the `zero_grad()` belongs in
+    /// before the next `backward()`. The backward and the step may also sit in a helper of the
+    /// same file that the loop calls (`train_step(model, batch, optimizer)`): then the helper or
+    /// the loop must clear the gradients. With gradient accumulation, the `zero_grad()` belongs in
     /// the same guarded block as the `step()`. A `zero_grad()` before the loop runs only once
     /// and does not count.
     ///
@@ -114,6 +116,113 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
             reported.push(lp);
             out.push(diagnostic(cx, scope, lp, step.range, guarded));
         }
+        check_helpers(cx, facts, function, scope, &reported, out);
+    }
+}
+
+/// Loops whose backward and step run in a helper of this file that never clears the gradients
+/// (`for batch in loader: train_step(model, batch, opt)`): the loop must clear them.
+fn check_helpers(
+    cx: &ProjectContext<'_>,
+    facts: &FileFacts,
+    function: Option<FunctionId>,
+    scope: &ScopeFacts,
+    reported: &[LoopId],
+    out: &mut Vec<Diagnostic>,
+) {
+    let zeroing = Zeroing {
+        cx,
+        facts,
+        function,
+        scope,
+    };
+    // Helper calls inside a loop: module-level functions of this file, and methods.
+    let mut calls: Vec<(TextRange, LoopId, FunctionId)> = Vec::new();
+    for call in &scope.project_calls {
+        if let (Some(lp), crate::semantic::facts::Callee::Local(name)) =
+            (call.in_loop, &call.callee)
+            && let Some((id, _)) = facts.function_named(name)
+        {
+            calls.push((call.range, lp, id));
+        }
+    }
+    for (name, range, lp) in &scope.flow().self_calls_in_loops {
+        if let Some(id) = zeroing.method(name) {
+            calls.push((*range, *lp, id));
+        }
+    }
+    calls.sort_by_key(|(range, _, _)| range.start());
+    let mut done: Vec<LoopId> = reported.to_vec();
+    for (range, lp, helper) in calls {
+        // The outermost loop around the call: an epoch loop around a batch loop repeats it too.
+        let mut outer = lp;
+        while let Some(parent) = scope.loops[outer as usize].parent {
+            outer = parent;
+        }
+        if Some(helper) == function || done.iter().any(|d| scope.loop_within(Some(lp), *d)) {
+            continue;
+        }
+        let body = &facts.functions[helper as usize].body;
+        let once = |kind| {
+            body.grad_steps
+                .iter()
+                .find(|s| s.kind == kind && s.in_loop.is_none())
+        };
+        let (Some(step), Some(_)) = (once(GradKind::OptimizerStep), once(GradKind::Backward))
+        else {
+            continue;
+        };
+        if body.grad_steps.iter().any(|s| s.kind == GradKind::ZeroGrad) {
+            continue;
+        }
+        let Some(parsed) = cx.parsed() else { return };
+        let module = &parsed.module().body;
+        // `p.grad = None` or a clearing helper inside the helper itself.
+        let helper_zeroing = Zeroing {
+            cx,
+            facts,
+            function: Some(helper),
+            scope: body,
+        };
+        let Some(def) = enclosing_function(module, step.range)
+            .0
+            .filter(|d| d.range() == facts.functions[helper as usize].range)
+        else {
+            continue;
+        };
+        if helper_zeroing.clears(&def.body, step.range, true) {
+            continue;
+        }
+        let Some(loop_body) = find_loop_body(module, scope.loops[lp as usize].range) else {
+            continue;
+        };
+        if zeroing.clears(loop_body, range, is_guarded(loop_body, range)) {
+            continue;
+        }
+        done.push(outer);
+        let text = parsed.text();
+        let call = text
+            .get(step.range.start().to_usize()..step.range.end().to_usize())
+            .unwrap_or("optimizer.step()");
+        let name = facts.qualname(helper);
+        out.push(
+            Diagnostic::new(
+                &GRADIENTS_NOT_CLEARED,
+                format!(
+                    "`{name}` runs `backward()` and `{call}` on every iteration of this loop, \
+                     and neither it nor the loop clears the gradients: every `backward()` adds \
+                     to the previous ones"
+                ),
+                range,
+            )
+            .with_label(step.range, "the optimizer step in the helper")
+            .with_label(scope.loops[lp as usize].header, "the training loop")
+            .with_help(format!(
+                "call `{}.zero_grad()` in `{name}` before its `backward()` (or at the start of \
+                 each iteration of the loop)",
+                optimizer_name(call)
+            )),
+        );
     }
 }
 

@@ -7,11 +7,15 @@
 pub(crate) mod activation;
 pub mod eval_mode_not_set;
 pub(crate) mod evaluation_loops;
+pub mod forward_called_directly;
 pub mod gradients_not_cleared;
 pub mod hyperparameter_default;
 pub mod loss_accumulates_graph;
+pub(crate) mod mode_after_eval;
+pub(crate) mod model_outputs;
 pub mod no_grad_missing;
 pub mod sigmoid_before_bce;
 pub mod softmax_before_cross_entropy;
 pub mod tf_memory_not_freed;
 pub mod unsafe_log;
+pub mod unseeded_training;

@@ -1,4 +1,5 @@
-use super::activation::{Act, Event, LossKind, events};
+use super::activation::{Activation, Event, Expects, events};
+use super::model_outputs::mismatches;
 use crate::registry::prelude::*;
 
 declare_rule! {
@@ -7,7 +8,10 @@ declare_rule! {
     /// `nn.BCELoss` / `F.binary_cross_entropy` applied to a sigmoid output (`torch.sigmoid(x)`,
     /// `x.sigmoid()`, an `nn.Sigmoid` layer or a `Sequential` that ends in one), and the
     /// logarithm of a softmax call (`torch.log(F.softmax(x, dim=-1))`). The sigmoid is followed
-    /// through local assignments and `self.<attr>` layers.
+    /// through local assignments and `self.<attr>` layers, and across components: a project
+    /// Model whose `forward` returns a sigmoid output on every path, fed to a probability BCE in
+    /// the Runner or in a Loss component (the Model resolved through the project, as for
+    /// DL506).
     ///
     /// Not reported: Keras `binary_crossentropy` after a sigmoid output layer, the documented
     /// Keras idiom (Keras clips the probabilities).
@@ -38,7 +42,7 @@ declare_rule! {
         default_enabled: true,
         fix: FixAvailability::None,
         options: &[],
-        check: Check::File(|_| Box::new(Pass)),
+        check: Check::FileAndProject(|_| Box::new(Pass), across_files),
     };
 }
 
@@ -53,11 +57,11 @@ impl<'a> FilePass<'a> for Pass {
         for event in events(cx).iter().cloned() {
             let (diagnostic, site, origin) = match event {
                 Event::Loss {
-                    kind: LossKind::Probabilities,
+                    kind: Expects::Probabilities,
                     name,
                     argument,
                     origin,
-                } if origin.act == Act::Sigmoid => {
+                } if origin.act == Activation::Sigmoid => {
                     let fused = if name.chars().next().is_some_and(char::is_uppercase) {
                         "nn.BCEWithLogitsLoss"
                     } else {
@@ -82,7 +86,7 @@ impl<'a> FilePass<'a> for Pass {
                     argument,
                     origin,
                     direct: true,
-                } if origin.act == Act::Softmax => (
+                } if origin.act == Activation::Softmax => (
                     Diagnostic::new(
                         &SIGMOID_BEFORE_BCE,
                         format!(
@@ -107,5 +111,39 @@ impl<'a> FilePass<'a> for Pass {
             };
             cx.report(diagnostic);
         }
+    }
+}
+
+/// A project Model whose `forward` ends in a sigmoid, and a probability BCE fed with its output.
+fn across_files(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
+    for m in mismatches(cx) {
+        if !(m.expects == Expects::Probabilities && m.activation == Activation::Sigmoid) {
+            continue;
+        }
+        let (loss, model, method) = (&m.loss, &m.model, &m.method);
+        let fused = if loss.chars().next().is_some_and(char::is_uppercase) {
+            "nn.BCEWithLogitsLoss"
+        } else {
+            "F.binary_cross_entropy_with_logits"
+        };
+        out.push(
+            Diagnostic::new(
+                &SIGMOID_BEFORE_BCE,
+                format!(
+                    "`{loss}` on the sigmoid output of `{model}.{method}` is numerically \
+                     unstable"
+                ),
+                m.argument,
+            )
+            .with_file_label(
+                m.model_file,
+                m.method_name_range,
+                "returns a sigmoid output",
+            )
+            .with_help(format!(
+                "return the logits from `{model}.{method}` and use `{fused}`, which fuses \
+                 sigmoid and log stably; apply the sigmoid only for predictions"
+            )),
+        );
     }
 }

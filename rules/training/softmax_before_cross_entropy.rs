@@ -1,4 +1,5 @@
-use super::activation::{Act, Event, LossKind, events};
+use super::activation::{Activation, Event, Expects, events};
+use super::model_outputs::mismatches;
 use crate::registry::prelude::*;
 
 declare_rule! {
@@ -10,8 +11,15 @@ declare_rule! {
     /// ends in one, a Keras `Sequential` whose output layer has `activation="softmax"`), and
     /// loss instances bound to a local name or to `self.<attr>`.
     ///
+    /// Across components and files: a project Model whose `forward` (Keras `call`) returns a
+    /// softmax output on every path, and a loss that expects logits fed with that Model's
+    /// output — in the Runner, or in a Loss component that hands its prediction argument to
+    /// one. The Model is resolved through the project (`model = Net()`, a `model` parameter
+    /// whose callers pass a `Net`, `self.model` handed to the Runner's `__init__`).
+    ///
     /// Not reported: Keras losses with the default `from_logits=False` (they expect
-    /// probabilities), and `nn.NLLLoss` after `log_softmax` (the correct pairing).
+    /// probabilities), `nn.NLLLoss` after `log_softmax` (the correct pairing), and a `forward`
+    /// that returns logits while training and probabilities otherwise.
     ///
     /// ## Why is this bad?
     /// These losses apply their own (log-)softmax. A second softmax squashes the scores into
@@ -38,7 +46,7 @@ declare_rule! {
         default_enabled: true,
         fix: FixAvailability::None,
         options: &[],
-        check: Check::File(|_| Box::new(Pass)),
+        check: Check::FileAndProject(|_| Box::new(Pass), across_files),
     };
 }
 
@@ -53,11 +61,11 @@ impl<'a> FilePass<'a> for Pass {
         for event in events(cx).iter().cloned() {
             let (diagnostic, site, origin) = match event {
                 Event::Loss {
-                    kind: LossKind::Logits,
+                    kind: Expects::Logits,
                     name,
                     argument,
                     origin,
-                } if origin.act == Act::Softmax => (
+                } if origin.act == Activation::Softmax => (
                     Diagnostic::new(
                         &SOFTMAX_BEFORE_CROSS_ENTROPY,
                         format!("`{name}` expects logits but gets a softmax output"),
@@ -70,7 +78,7 @@ impl<'a> FilePass<'a> for Pass {
                     argument,
                     origin,
                 ),
-                Event::Compile { name, loss, origin } if origin.act == Act::Softmax => (
+                Event::Compile { name, loss, origin } if origin.act == Activation::Softmax => (
                     Diagnostic::new(
                         &SOFTMAX_BEFORE_CROSS_ENTROPY,
                         format!(
@@ -95,5 +103,35 @@ impl<'a> FilePass<'a> for Pass {
             };
             cx.report(diagnostic);
         }
+    }
+}
+
+/// A project Model whose `forward` ends in a softmax, and a logits loss fed with its output.
+fn across_files(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
+    for m in mismatches(cx) {
+        if !(m.expects == Expects::Logits && m.activation == Activation::Softmax) {
+            continue;
+        }
+        let (loss, model, method) = (&m.loss, &m.model, &m.method);
+        out.push(
+            Diagnostic::new(
+                &SOFTMAX_BEFORE_CROSS_ENTROPY,
+                format!(
+                    "`{loss}` expects logits but gets the output of `{model}.{method}`, which \
+                     returns a softmax"
+                ),
+                m.argument,
+            )
+            .with_file_label(
+                m.model_file,
+                m.method_name_range,
+                "returns softmax probabilities",
+            )
+            .with_help(format!(
+                "return the logits from `{model}.{method}` and apply the softmax only where \
+                 probabilities are needed (prediction, metrics): `{loss}` applies log-softmax \
+                 itself"
+            )),
+        );
     }
 }

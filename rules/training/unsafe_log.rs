@@ -1,4 +1,4 @@
-use super::activation::{Act, Event, events};
+use super::activation::{Activation, Event, events};
 use crate::registry::prelude::*;
 
 declare_rule! {
@@ -59,16 +59,16 @@ impl<'a> FilePass<'a> for Pass {
                 continue;
             };
             // The logarithm of a softmax call is DL507's.
-            if direct && origin.act == Act::Softmax {
+            if direct && origin.act == Activation::Softmax {
                 continue;
             }
             let log = function.rsplit('.').next().unwrap_or(&function);
             let act = origin.act.name();
             let numpy = function.starts_with("numpy.");
             let fused = match (origin.act, numpy) {
-                (Act::Sigmoid, false) => "`F.logsigmoid(x)` (`tf.math.log_sigmoid`)",
+                (Activation::Sigmoid, false) => "`F.logsigmoid(x)` (`tf.math.log_sigmoid`)",
                 (_, false) => "`F.log_softmax(x, dim=...)` (`tf.nn.log_softmax`)",
-                (Act::Sigmoid, true) => "`-np.logaddexp(0, -x)`",
+                (Activation::Sigmoid, true) => "`-np.logaddexp(0, -x)`",
                 (_, true) => "`scipy.special.log_softmax(x, axis=...)`",
             };
             let clamp = if numpy {

@@ -1,0 +1,153 @@
+use crate::registry::prelude::*;
+use crate::semantic::facts::{FunctionId, InstanceRef, ScopeFacts};
+use crate::semantic::flow::Flow;
+use crate::semantic::verdict::ancestry;
+
+declare_rule! {
+    /// ## What it does
+    /// Finds `x.forward(...)` where `x` is a Model or a layer — an instance of a project Model
+    /// class or of a framework module (`nn.Linear`, a torchvision or timm model) — called from
+    /// outside its own class. What `x` is comes from the project: the constructor a variable
+    /// or `self.<attr>` was built with (`self.encoder = Encoder()`,
+    /// `model = Net().to(device)`), or, for a parameter or a component handed to `__init__`,
+    /// what the project's callers pass (`train(Net(), loader)`, `Runner(model=Net())`). When no
+    /// caller shows it, a parameter or attribute the code uses as a module — it calls `.eval()`,
+    /// `.train()`, `.parameters()` or `.state_dict()` on it — counts as one.
+    ///
+    /// Not reported: `super().forward(x)` and `Base.forward(self, x)` (running a parent's code
+    /// is what they are for), `self.forward(x)` inside the class, receivers dllint cannot
+    /// resolve (a loop variable over a `ModuleList`, a parameter no call site shows and nothing
+    /// uses as a module), losses, and test modules.
+    ///
+    /// ## Why is this bad?
+    /// Calling a module runs `Module.__call__`, which runs the forward pre-hooks, `forward`,
+    /// and the forward hooks. `x.forward(...)` runs `forward` alone: hooks registered for
+    /// feature extraction, pruning, quantization observers or logging silently do nothing, and
+    /// wrappers that rely on `__call__` (DDP's gradient-sync bookkeeping, FSDP's parameter
+    /// gathering, `torch.compile`) are bypassed.
+    ///
+    /// ## Example
+    /// ```python
+    /// model = Net().to(device)
+    /// for x, y in loader:
+    ///     logits = model.forward(x)
+    /// ```
+    ///
+    /// Use instead:
+    /// ```python
+    /// model = Net().to(device)
+    /// for x, y in loader:
+    ///     logits = model(x)
+    /// ```
+    ///
+    /// ## Fix
+    /// Removes `.forward` (unsafe: the module's hooks run from then on, which is the point, but
+    /// changes what the program does).
+    pub static FORWARD_CALLED_DIRECTLY = {
+        code: "DL502",
+        name: "forward-called-directly",
+        family: Family::Training,
+        severity: Severity::Warning,
+        default_enabled: true,
+        fix: FixAvailability::Always,
+        options: &[],
+        check: Check::Project(check),
+    };
+}
+
+fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
+    let facts = cx.facts();
+    let path = &cx.project_file().path;
+    let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if cx
+        .knowledge()
+        .is_test_module(facts.package.as_deref(), file_name)
+    {
+        return;
+    }
+    let scopes = std::iter::once((None, &facts.module)).chain(
+        facts
+            .functions
+            .iter()
+            .enumerate()
+            .map(|(id, f)| (Some(id as FunctionId), &f.body)),
+    );
+    for (function, scope) in scopes {
+        check_scope(cx, function, scope, out);
+    }
+}
+
+fn check_scope(
+    cx: &ProjectContext<'_>,
+    function: Option<FunctionId>,
+    scope: &ScopeFacts,
+    out: &mut Vec<Diagnostic>,
+) {
+    if scope.flow().forward_calls.is_empty() {
+        return;
+    }
+    let flow = Flow::new(cx.index);
+    for call in &scope.flow().forward_calls {
+        let resolved = flow.resolve(cx.file, function, &call.receiver);
+        let text = &call.text;
+        let what = match resolved
+            .iter()
+            .find(|r| flow.is_model(cx.roles, cx.file, r))
+        {
+            Some(model) => flow.describe(model),
+            None if resolved.is_empty() && used_as_module(cx, function, scope, &call.receiver) => {
+                text.clone()
+            }
+            None => continue,
+        };
+        out.push(
+            Diagnostic::new(
+                &FORWARD_CALLED_DIRECTLY,
+                format!(
+                    "`{text}.forward(...)` runs the forward pass of `{what}` without \
+                     `Module.__call__`: its forward hooks and pre-hooks do not run, and \
+                     wrappers that rely on them (DDP, FSDP, `torch.compile`) are bypassed"
+                ),
+                call.range,
+            )
+            .with_help(format!("call the module itself: `{text}(...)`"))
+            .with_fix(Fix::unsafe_edits(
+                format!("Call `{text}(...)` instead of `{text}.forward(...)`"),
+                vec![Edit::deletion(call.attribute)],
+            )),
+        );
+    }
+}
+
+/// A parameter or `self.<attr>` that no caller shows but that the code uses as a module: the
+/// function (for a parameter) or a method of the class (for an attribute) calls `.eval()`,
+/// `.train()`, `.parameters()` or another method only modules have on it.
+fn used_as_module(
+    cx: &ProjectContext<'_>,
+    function: Option<FunctionId>,
+    scope: &ScopeFacts,
+    receiver: &InstanceRef,
+) -> bool {
+    match receiver {
+        InstanceRef::Param(_) => scope.flow().module_receivers.contains(receiver),
+        InstanceRef::SelfAttr(_) => {
+            let facts = cx.facts();
+            let Some(class) = function.and_then(|f| facts.functions[f as usize].class) else {
+                return false;
+            };
+            ancestry(cx.index, cx.file, class)
+                .into_iter()
+                .any(|(f, c)| {
+                    let facts = cx.index.facts(f);
+                    facts.classes[c as usize].methods.iter().any(|&m| {
+                        facts.functions[m as usize]
+                            .body
+                            .flow()
+                            .module_receivers
+                            .contains(receiver)
+                    })
+                })
+        }
+        InstanceRef::Built(_) => false,
+    }
+}

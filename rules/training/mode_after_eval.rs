@@ -1,0 +1,206 @@
+//! The second half of DL504: a training loop that puts the model in evaluation mode (directly,
+//! or through a helper such as `validate(model, loader)` that ends with the model in eval mode)
+//! and never sets training mode again inside the loop, so every later iteration trains with
+//! dropout off and batch norm frozen. Read from the facts: the mode calls of each scope
+//! (`model.eval()`, `model.train()`), the calls a loop makes, and what each helper leaves
+//! behind.
+
+use ruff_text_size::TextRange;
+
+use crate::project::ProjectContext;
+use crate::semantic::facts::{FunctionId, LoopId, ModeCall, ScopeFacts};
+use crate::semantic::flow::Flow;
+use crate::semantic::index::{FileId, Symbol};
+use crate::semantic::verdict::ancestry;
+
+/// A training loop left in eval mode.
+pub(crate) struct LeftInEval {
+    pub function: Option<FunctionId>,
+    /// The `for`/`while` line of the training loop.
+    pub header: TextRange,
+    /// The call inside the loop that sets eval mode (`model.eval()` or `validate(...)`).
+    pub site: TextRange,
+    /// The helper that sets it (`validate`), or `None` for a direct `model.eval()`.
+    pub helper: Option<String>,
+    /// The model as written where eval mode is set (in the helper, for a helper).
+    pub model: String,
+}
+
+/// What a helper leaves behind.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Effect {
+    /// No mode call.
+    None,
+    /// Its last mode call sets eval mode on a model.
+    LeavesEval,
+    /// It sets training mode (at the end, or before its own training: either way the loop is
+    /// in training mode when it trains).
+    SetsTrain,
+}
+
+struct Checker<'c, 'p> {
+    cx: &'c ProjectContext<'p>,
+    flow: Flow<'p>,
+}
+
+pub(crate) fn left_in_eval(cx: &ProjectContext<'_>) -> Vec<LeftInEval> {
+    let facts = cx.facts();
+    let checker = Checker {
+        cx,
+        flow: Flow::new(cx.index),
+    };
+    let scopes = std::iter::once((None, &facts.module)).chain(
+        facts
+            .functions
+            .iter()
+            .enumerate()
+            .map(|(id, f)| (Some(id as FunctionId), &f.body)),
+    );
+    let mut out = Vec::new();
+    for (function, scope) in scopes {
+        if scope.flow().mode_calls.is_empty()
+            && scope.project_calls.is_empty()
+            && scope.flow().self_calls_in_loops.is_empty()
+        {
+            continue;
+        }
+        let training = scope.training_loops();
+        for (id, lp) in scope.loops.iter().enumerate() {
+            if lp.parent.is_some() {
+                continue;
+            }
+            let trains_here = training.contains(&(id as LoopId));
+            if let Some(found) =
+                checker.loop_left_in_eval(function, scope, id as LoopId, trains_here)
+            {
+                out.push(found);
+            }
+        }
+    }
+    out
+}
+
+impl Checker<'_, '_> {
+    fn is_model_receiver(
+        &self,
+        file: FileId,
+        function: Option<FunctionId>,
+        call: &ModeCall,
+    ) -> bool {
+        if let Some(receiver) = &call.receiver
+            && self
+                .flow
+                .resolve(file, function, receiver)
+                .iter()
+                .any(|r| self.flow.is_model(self.cx.roles, file, r))
+        {
+            return true;
+        }
+        let last = call.text.rsplit('.').next().unwrap_or(&call.text);
+        call.receiver.is_some() && self.cx.index.knowledge(file).is_model_variable(last)
+    }
+
+    /// An outermost loop of `scope` that trains (itself, or through a helper it calls) and is
+    /// left in eval mode.
+    fn loop_left_in_eval(
+        &self,
+        function: Option<FunctionId>,
+        scope: &ScopeFacts,
+        lp: LoopId,
+        trains_here: bool,
+    ) -> Option<LeftInEval> {
+        let file = self.cx.file;
+        let inside = |in_loop: Option<LoopId>| scope.loop_within(in_loop, lp);
+        let mut first_eval: Option<(TextRange, Option<String>, String)> = None;
+        let mut sets_train = false;
+        for call in scope.flow().mode_calls.iter().filter(|c| inside(c.in_loop)) {
+            if !call.eval {
+                sets_train = true;
+            } else if self.is_model_receiver(file, function, call) && first_eval.is_none() {
+                first_eval = Some((call.range, None, call.text.clone()));
+            }
+        }
+        let index = self.cx.index;
+        let mut helpers: Vec<(TextRange, String, FileId, FunctionId)> = Vec::new();
+        for call in scope.project_calls.iter().filter(|c| inside(c.in_loop)) {
+            if let Some(Symbol::Function(f, id)) = index.resolve_callee(file, &call.callee) {
+                helpers.push((call.range, index.facts(f).qualname(id), f, id));
+            }
+        }
+        if let Some(class) = function.and_then(|id| index.facts(file).functions[id as usize].class)
+        {
+            for (name, range, in_loop) in &scope.flow().self_calls_in_loops {
+                if !scope.loop_within(Some(*in_loop), lp) {
+                    continue;
+                }
+                let method = ancestry(index, file, class)
+                    .into_iter()
+                    .find_map(|(f, c)| index.facts(f).method(c, name).map(|(id, _)| (f, id)));
+                if let Some((f, id)) = method {
+                    helpers.push((*range, format!("self.{name}"), f, id));
+                }
+            }
+        }
+        let trains = trains_here
+            || helpers
+                .iter()
+                .any(|(_, _, f, id)| index.facts(*f).functions[*id as usize].body.trains);
+        if !trains {
+            return None;
+        }
+        for (range, name, f, id) in helpers {
+            match self.effect(f, id, 0) {
+                (Effect::SetsTrain, _) => sets_train = true,
+                (Effect::LeavesEval, model) => {
+                    if first_eval
+                        .as_ref()
+                        .is_none_or(|(r, _, _)| range.start() < r.start())
+                    {
+                        first_eval = Some((range, Some(name), model));
+                    }
+                }
+                (Effect::None, _) => {}
+            }
+        }
+        if sets_train {
+            return None;
+        }
+        let (site, helper, model) = first_eval?;
+        Some(LeftInEval {
+            function,
+            header: scope.loops[lp as usize].header,
+            site,
+            helper,
+            model,
+        })
+    }
+
+    /// What calling function `id` of `file` leaves behind, and the model it sets to eval mode.
+    fn effect(&self, file: FileId, id: FunctionId, depth: u8) -> (Effect, String) {
+        let body = &self.cx.index.facts(file).functions[id as usize].body;
+        let mut calls: Vec<&ModeCall> = body.flow().mode_calls.iter().collect();
+        calls.sort_by_key(|c| c.range.start());
+        if calls.iter().any(|c| !c.eval) {
+            return (Effect::SetsTrain, String::new());
+        }
+        if let Some(last) = calls
+            .iter()
+            .rev()
+            .find(|c| self.is_model_receiver(file, Some(id), c))
+        {
+            return (Effect::LeavesEval, last.text.clone());
+        }
+        if depth < 1 {
+            let index = self.cx.index;
+            for call in &body.project_calls {
+                if let Some(Symbol::Function(f, inner)) = index.resolve_callee(file, &call.callee) {
+                    let found = self.effect(f, inner, depth + 1);
+                    if found.0 != Effect::None {
+                        return found;
+                    }
+                }
+            }
+        }
+        (Effect::None, String::new())
+    }
+}
