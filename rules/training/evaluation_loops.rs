@@ -291,8 +291,10 @@ impl Walker<'_, '_> {
                 if id == "self" {
                     return frame.self_is_model.then(|| "self".to_string());
                 }
-                let facts = self.cx.facts();
-                if facts.function_named(id).is_some() {
+                if matches!(
+                    self.cx.index.definition(self.cx.file, id),
+                    Some(Symbol::Function(..))
+                ) {
                     return None;
                 }
                 if let Some(parsed) = self.cx.parsed()
@@ -456,12 +458,13 @@ impl Walker<'_, '_> {
     }
 
     fn class_id(&self, def: &ast::StmtClassDef) -> Option<u32> {
-        self.cx
-            .facts()
-            .classes
-            .iter()
-            .position(|c| c.range == def.range())
-            .map(|i| i as u32)
+        // Classes are in source order.
+        let classes = &self.cx.facts().classes;
+        let i = classes.partition_point(|c| c.range.start() < def.range().start());
+        classes
+            .get(i)
+            .filter(|c| c.range == def.range())
+            .map(|_| i as u32)
     }
 }
 

@@ -1,8 +1,10 @@
 use ruff_python_ast::visitor::{self, Visitor};
+use rustc_hash::FxHashMap;
 
 use crate::refactor::{child_bodies, enclosing_function, find_loop_body};
 use crate::registry::prelude::*;
 use crate::semantic::facts::{FileFacts, FunctionId, GradKind, LoopId, ScopeFacts};
+use crate::semantic::index::Symbol;
 
 declare_rule! {
     /// ## What it does
@@ -64,6 +66,13 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
     }) {
         return;
     }
+    // Module-level functions of this file that step an optimizer: the helpers a loop may call.
+    let mut steppers: FxHashMap<&str, FunctionId> = FxHashMap::default();
+    for (id, f) in facts.functions.iter().enumerate() {
+        if f.class.is_none() && f.parent.is_none() && f.body.has(GradKind::OptimizerStep) {
+            steppers.entry(f.name.as_str()).or_insert(id as FunctionId);
+        }
+    }
     let scopes = std::iter::once((None, &facts.module)).chain(
         facts
             .functions
@@ -116,7 +125,7 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
             reported.push(lp);
             out.push(diagnostic(cx, scope, lp, step.range, guarded));
         }
-        check_helpers(cx, facts, function, scope, &reported, out);
+        check_helpers(cx, facts, &steppers, function, scope, &reported, out);
     }
 }
 
@@ -125,6 +134,7 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
 fn check_helpers(
     cx: &ProjectContext<'_>,
     facts: &FileFacts,
+    steppers: &FxHashMap<&str, FunctionId>,
     function: Option<FunctionId>,
     scope: &ScopeFacts,
     reported: &[LoopId],
@@ -141,7 +151,7 @@ fn check_helpers(
     for call in &scope.project_calls {
         if let (Some(lp), crate::semantic::facts::Callee::Local(name)) =
             (call.in_loop, &call.callee)
-            && let Some((id, _)) = facts.function_named(name)
+            && let Some(&id) = steppers.get(name.as_str())
         {
             calls.push((call.range, lp, id));
         }
@@ -376,10 +386,12 @@ impl Zeroing<'_, '_> {
             return false;
         }
         let range = stmt.range();
-        if self
-            .scope
-            .grad_steps
+        // The steps are in source order: only those starting inside the statement.
+        let steps = &self.scope.grad_steps;
+        let first = steps.partition_point(|s| s.range.start() < range.start());
+        if steps[first..]
             .iter()
+            .take_while(|s| s.range.start() < range.end())
             .any(|s| s.kind == GradKind::ZeroGrad && range.contains_range(s.range))
         {
             return true;
@@ -416,12 +428,10 @@ impl Zeroing<'_, '_> {
                     .is_some_and(|id| self.helper_clears(id))
             }
             // `reset_grads(model)`: a module-level function of this file.
-            Expr::Name(name) => self
-                .facts
-                .functions
-                .iter()
-                .position(|f| f.class.is_none() && f.parent.is_none() && f.name == name.id.as_str())
-                .is_some_and(|id| self.helper_clears(id as FunctionId)),
+            Expr::Name(name) => match self.cx.index.definition(self.cx.file, name.id.as_str()) {
+                Some(Symbol::Function(_, id)) => self.helper_clears(id),
+                _ => false,
+            },
             _ => false,
         }
     }
@@ -430,7 +440,12 @@ impl Zeroing<'_, '_> {
         let class = self.facts.functions[self.function? as usize].class?;
         let own = &self.facts.classes[class as usize];
         let bases = own.bases.iter().filter_map(|b| match b {
-            crate::semantic::facts::Callee::Local(n) => self.facts.class_named(n).map(|(_, c)| c),
+            crate::semantic::facts::Callee::Local(n) => {
+                match self.cx.index.definition(self.cx.file, n) {
+                    Some(Symbol::Class(_, c)) => Some(&self.facts.classes[c as usize]),
+                    _ => None,
+                }
+            }
             _ => None,
         });
         std::iter::once(own).chain(bases).find_map(|c| {

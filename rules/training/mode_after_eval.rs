@@ -5,10 +5,12 @@
 //! (`model.eval()`, `model.train()`), the calls a loop makes, and what each helper leaves
 //! behind.
 
+use std::collections::BTreeMap;
+
 use ruff_text_size::TextRange;
 
 use crate::project::ProjectContext;
-use crate::semantic::facts::{FunctionId, LoopId, ModeCall, ScopeFacts};
+use crate::semantic::facts::{FunctionId, LoopId, ModeCall, ProjectCall, ScopeFacts};
 use crate::semantic::flow::Flow;
 use crate::semantic::index::{FileId, Symbol};
 use crate::semantic::verdict::ancestry;
@@ -38,6 +40,14 @@ enum Effect {
     SetsTrain,
 }
 
+/// The calls made inside one outermost loop.
+#[derive(Default)]
+struct LoopCalls<'s> {
+    mode: Vec<&'s ModeCall>,
+    project: Vec<&'s ProjectCall>,
+    methods: Vec<(&'s String, TextRange)>,
+}
+
 struct Checker<'c, 'p> {
     cx: &'c ProjectContext<'p>,
     flow: Flow<'p>,
@@ -65,13 +75,38 @@ pub(crate) fn left_in_eval(cx: &ProjectContext<'_>) -> Vec<LeftInEval> {
             continue;
         }
         let training = scope.training_loops();
-        for (id, lp) in scope.loops.iter().enumerate() {
-            if lp.parent.is_some() {
-                continue;
+        // The calls of each outermost loop, gathered in one pass (a module-level script may
+        // hold thousands of loops and calls).
+        let mut buckets: BTreeMap<LoopId, LoopCalls<'_>> = BTreeMap::new();
+        let outermost = |in_loop: Option<LoopId>| {
+            let mut current = in_loop?;
+            while let Some(parent) = scope.loops[current as usize].parent {
+                current = parent;
             }
-            let trains_here = training.contains(&(id as LoopId));
-            if let Some(found) =
-                checker.loop_left_in_eval(function, scope, id as LoopId, trains_here)
+            Some(current)
+        };
+        for call in &scope.flow().mode_calls {
+            if let Some(lp) = outermost(call.in_loop) {
+                buckets.entry(lp).or_default().mode.push(call);
+            }
+        }
+        for call in &scope.project_calls {
+            if let Some(lp) = outermost(call.in_loop) {
+                buckets.entry(lp).or_default().project.push(call);
+            }
+        }
+        for call in &scope.flow().self_calls_in_loops {
+            if let Some(lp) = outermost(Some(call.2)) {
+                buckets
+                    .entry(lp)
+                    .or_default()
+                    .methods
+                    .push((&call.0, call.1));
+            }
+        }
+        for (lp, calls) in buckets {
+            let trains_here = training.binary_search(&lp).is_ok();
+            if let Some(found) = checker.loop_left_in_eval(function, scope, lp, &calls, trains_here)
             {
                 out.push(found);
             }
@@ -107,13 +142,13 @@ impl Checker<'_, '_> {
         function: Option<FunctionId>,
         scope: &ScopeFacts,
         lp: LoopId,
+        calls: &LoopCalls<'_>,
         trains_here: bool,
     ) -> Option<LeftInEval> {
         let file = self.cx.file;
-        let inside = |in_loop: Option<LoopId>| scope.loop_within(in_loop, lp);
         let mut first_eval: Option<(TextRange, Option<String>, String)> = None;
         let mut sets_train = false;
-        for call in scope.flow().mode_calls.iter().filter(|c| inside(c.in_loop)) {
+        for call in &calls.mode {
             if !call.eval {
                 sets_train = true;
             } else if self.is_model_receiver(file, function, call) && first_eval.is_none() {
@@ -122,22 +157,19 @@ impl Checker<'_, '_> {
         }
         let index = self.cx.index;
         let mut helpers: Vec<(TextRange, String, FileId, FunctionId)> = Vec::new();
-        for call in scope.project_calls.iter().filter(|c| inside(c.in_loop)) {
+        for call in &calls.project {
             if let Some(Symbol::Function(f, id)) = index.resolve_callee(file, &call.callee) {
                 helpers.push((call.range, index.facts(f).qualname(id), f, id));
             }
         }
         if let Some(class) = function.and_then(|id| index.facts(file).functions[id as usize].class)
         {
-            for (name, range, in_loop) in &scope.flow().self_calls_in_loops {
-                if !scope.loop_within(Some(*in_loop), lp) {
-                    continue;
-                }
+            for &(name, range) in &calls.methods {
                 let method = ancestry(index, file, class)
                     .into_iter()
                     .find_map(|(f, c)| index.facts(f).method(c, name).map(|(id, _)| (f, id)));
                 if let Some((f, id)) = method {
-                    helpers.push((*range, format!("self.{name}"), f, id));
+                    helpers.push((range, format!("self.{name}"), f, id));
                 }
             }
         }

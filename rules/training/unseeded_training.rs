@@ -1,7 +1,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::knowledge::ApiKind;
 use crate::registry::prelude::*;
@@ -82,6 +82,8 @@ struct Search<'c, 'p> {
     classes: FxHashSet<(FileId, ClassId)>,
     queue: VecDeque<(FileId, Option<FunctionId>, u8, usize)>,
     roots: Vec<TextRange>,
+    /// Each root's index, by range (the module's statements are looked up by their range).
+    root_index: FxHashMap<TextRange, usize>,
     /// The first root (in source order) that reaches training.
     training: Option<(usize, Training)>,
     seeded: bool,
@@ -111,6 +113,7 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
         classes: FxHashSet::default(),
         queue: VecDeque::new(),
         roots: Vec::new(),
+        root_index: FxHashMap::default(),
         training: None,
         seeded: false,
         files: FxHashSet::default(),
@@ -203,8 +206,9 @@ impl Search<'_, '_> {
                 .chain(&module.flow().passed_functions)
                 .map(|c| c.range),
         );
-        roots.sort_by_key(|r| r.start());
+        roots.sort_by_key(|r| (r.start(), r.end()));
         roots.dedup();
+        self.root_index = roots.iter().enumerate().map(|(i, r)| (*r, i)).collect();
         self.roots = roots;
         self.scan(file, None, 0, None);
         while let Some((f, function, depth, root)) = self.queue.pop_front() {
@@ -215,12 +219,9 @@ impl Search<'_, '_> {
         }
     }
 
-    /// The root a module-level range belongs to.
+    /// The root of a module-level statement (every one is a root).
     fn root_of(&self, range: TextRange) -> usize {
-        self.roots
-            .iter()
-            .position(|r| r.contains_range(range) || range.contains_range(*r))
-            .unwrap_or(usize::MAX)
+        self.root_index.get(&range).copied().unwrap_or(usize::MAX)
     }
 
     fn found_training(&mut self, root: usize, site: (FileId, TextRange), what: String) {

@@ -62,6 +62,8 @@ pub struct ProjectIndex {
     references: OnceLock<ReferenceIndex>,
     /// Instances handed to project functions (parameter resolution), computed on first use.
     instance_args: OnceLock<InstanceArgs>,
+    /// Each file's module-level definitions by name, computed on first use.
+    definitions: Vec<OnceLock<FxHashMap<String, Symbol>>>,
 }
 
 /// How many directory levels above a file are considered as import roots.
@@ -69,6 +71,7 @@ const MAX_ROOT_DEPTH: usize = 12;
 
 impl ProjectIndex {
     pub fn new(files: Vec<ProjectFile>) -> Self {
+        let file_count = files.len();
         let by_path = files
             .iter()
             .enumerate()
@@ -98,6 +101,7 @@ impl ProjectIndex {
             config: OnceLock::new(),
             references: OnceLock::new(),
             instance_args: OnceLock::new(),
+            definitions: (0..file_count).map(|_| OnceLock::new()).collect(),
         }
     }
 
@@ -283,15 +287,44 @@ impl ProjectIndex {
 
     /// A module-level name of a file: a class, a function, or an imported name (re-export).
     pub fn member(&self, file: FileId, name: &str, depth: u8) -> Option<Symbol> {
-        let facts = self.facts(file);
-        if let Some((id, _)) = facts.class_named(name) {
-            return Some(Symbol::Class(file, id));
+        if let Some(symbol) = self.definitions(file).get(name) {
+            return Some(*symbol);
         }
-        if let Some((id, _)) = facts.function_named(name) {
-            return Some(Symbol::Function(file, id));
-        }
-        let target = facts.import_target(name)?;
+        let target = self.facts(file).import_target(name)?;
         self.resolve_qualified_depth(file, target, depth + 1)
+    }
+
+    /// The module-level class or function `name` of `file` (not an import).
+    pub fn definition(&self, file: FileId, name: &str) -> Option<Symbol> {
+        self.definitions(file).get(name).copied()
+    }
+
+    /// The module-level classes and functions of a file by name (a class wins over a function
+    /// of the same name, the first definition over later ones, as `class_named` and
+    /// `function_named` answer), built on first use: resolution asks for them per call site,
+    /// and a large file has thousands.
+    fn definitions(&self, file: FileId) -> &FxHashMap<String, Symbol> {
+        self.definitions[file as usize].get_or_init(|| {
+            let facts = self.facts(file);
+            let mut map = FxHashMap::default();
+            for (id, f) in facts.functions.iter().enumerate() {
+                if f.class.is_none() && f.parent.is_none() {
+                    map.entry(f.name.clone())
+                        .or_insert(Symbol::Function(file, id as FunctionId));
+                }
+            }
+            for (id, c) in facts.classes.iter().enumerate() {
+                if c.enclosing_function.is_none() && !c.qualname.contains('.') {
+                    match map.get(&c.name) {
+                        Some(Symbol::Class(..)) => {}
+                        _ => {
+                            map.insert(c.name.clone(), Symbol::Class(file, id as ClassId));
+                        }
+                    }
+                }
+            }
+            map
+        })
     }
 
     /// Resolve a callee (or base) written in `file` to a project symbol.
