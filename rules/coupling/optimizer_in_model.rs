@@ -86,7 +86,8 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
                 sites.push((step.range, format!("{what} in `{}`", method.name)));
             }
         }
-        for (attr, param, range) in &class.held {
+        for held in &class.held {
+            let (attr, param, range) = (&held.attr, &held.param, &held.range);
             if knowledge.is_optimizer_variable(param)
                 && knowledge.is_optimizer_variable(attr)
                 && !is_factory_name(param)

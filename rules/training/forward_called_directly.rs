@@ -129,7 +129,7 @@ fn used_as_module(
     receiver: &InstanceRef,
 ) -> bool {
     match receiver {
-        InstanceRef::Param(_) => scope.flow().module_receivers.contains(receiver),
+        InstanceRef::Param { .. } => scope.flow().module_receivers.contains(receiver),
         InstanceRef::SelfAttr(_) => {
             let facts = cx.facts();
             let Some(class) = function.and_then(|f| facts.functions[f as usize].class) else {

@@ -27,7 +27,10 @@ pub(crate) struct ScopeDraft<'a> {
     pub parent: Option<usize>,
     /// The class of which this function is a method.
     pub class: Option<ClassId>,
+    /// Every parameter name, in order (positional ones first).
     pub params: Vec<&'a str>,
+    /// How many of `params` are positional (`self` included).
+    pub positional: usize,
     pub loops: Vec<LoopFacts>,
     loop_stack: Vec<LoopId>,
     /// Ranges of the enclosing `if`/`try`/`match` statements (conditional code).
@@ -342,12 +345,9 @@ impl<'a> FactsBuilder<'a> {
         let inferences = vec![Inference::default(); shape_params.len()];
         let id = self.functions.len() as FunctionId;
         let scope_index = self.scopes.len();
-        self.scopes.push(ScopeDraft::new(
-            Some(id),
-            Some(parent_scope),
-            class,
-            params.clone(),
-        ));
+        let mut draft = ScopeDraft::new(Some(id), Some(parent_scope), class, params.clone());
+        draft.positional = def.parameters.posonlyargs.len() + def.parameters.args.len();
+        self.scopes.push(draft);
         self.functions.push(FunctionDraft {
             facts: FunctionFacts {
                 name: def.name.to_string(),
@@ -364,13 +364,6 @@ impl<'a> FactsBuilder<'a> {
                 returns_nested: None,
                 returns_apis: Vec::new(),
                 shapes,
-                params: NameOrder::new(
-                    def.parameters
-                        .posonlyargs
-                        .iter()
-                        .chain(&def.parameters.args)
-                        .map(|p| p.parameter.name.as_str()),
-                ),
                 returns_activation: None,
                 body: ScopeFacts::default(),
             },
@@ -523,11 +516,12 @@ impl<'a> FactsBuilder<'a> {
             imports: semantic.module_imports.clone(),
             ..FileFacts::default()
         };
-        let mut module_names: rustc_hash::FxHashSet<&'a str> = self.scopes[0]
+        let module_functions: rustc_hash::FxHashSet<&'a str> = self.scopes[0]
             .nested
             .iter()
             .map(|(name, _)| *name)
             .collect();
+        let mut module_names = module_functions.clone();
         module_names.extend(
             self.classes
                 .iter()
@@ -538,6 +532,7 @@ impl<'a> FactsBuilder<'a> {
             builder: &self,
             semantic,
             module_names,
+            module_functions,
         };
 
         // Classes: attributes and components handed in through `__init__`.
@@ -556,9 +551,15 @@ impl<'a> FactsBuilder<'a> {
                         }
                     }
                     Expr::Name(param) if self.scopes[scope].params.contains(&param.id.as_str()) => {
-                        class
-                            .held
-                            .push((name.to_string(), param.id.to_string(), stmt));
+                        if let Some(method) = self.scopes[scope].function {
+                            class.held.push(Held {
+                                attr: name.to_string(),
+                                param: param.id.to_string(),
+                                range: stmt,
+                                method,
+                                position: self.scopes[scope].position_of(param.id.as_str()),
+                            });
+                        }
                     }
                     _ => {}
                 }
@@ -686,6 +687,7 @@ impl<'a> ScopeDraft<'a> {
             parent,
             class,
             params,
+            positional: 0,
             loops: Vec::new(),
             loop_stack: Vec::new(),
             cond_stack: Vec::new(),
@@ -698,6 +700,14 @@ impl<'a> ScopeDraft<'a> {
             compile_args: Vec::new(),
             self_loss_assigns: Vec::new(),
         }
+    }
+
+    /// The position of parameter `name` among the positional parameters.
+    pub fn position_of(&self, name: &str) -> Option<u32> {
+        self.params[..self.positional.min(self.params.len())]
+            .iter()
+            .position(|p| *p == name)
+            .map(|i| i as u32)
     }
 
     /// The calls made directly in this scope, in walk order.
@@ -775,6 +785,8 @@ pub(crate) struct Resolver<'b, 'a> {
     pub semantic: &'b Semantic<'a>,
     /// Module-level classes and functions of the file.
     pub module_names: rustc_hash::FxHashSet<&'a str>,
+    /// Module-level functions of the file.
+    pub module_functions: rustc_hash::FxHashSet<&'a str>,
 }
 
 /// A method call on a value: `loss.backward()`, `optimizer.step()`, `x.mean()`.

@@ -239,9 +239,10 @@ pub enum InstanceRef {
     /// `self.<attr>` whose value this file does not show: an attribute set in a superclass, or a
     /// component handed to `__init__` (`self.model = model`).
     SelfAttr(String),
-    /// A parameter of the function the fact belongs to (`def train(model, loader)`): the
-    /// project's calls of that function say what it receives.
-    Param(String),
+    /// A parameter of the function the fact belongs to (`def train(model, loader)`), with its
+    /// position among the positional parameters (`self` counted): the project's calls of that
+    /// function say what it receives.
+    Param { name: String, position: Option<u32> },
 }
 
 /// An activation a value went through: softmax and sigmoid give probabilities, log-softmax
@@ -603,6 +604,18 @@ impl ScopeFacts {
     }
 }
 
+/// `self.<attr> = <param>`: a component handed to a method (usually `__init__`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Held {
+    pub attr: String,
+    pub param: String,
+    pub range: TextRange,
+    /// The method the parameter belongs to, and the parameter's position among its positional
+    /// parameters (`self` counted).
+    pub method: FunctionId,
+    pub position: Option<u32>,
+}
+
 /// `self.<name> = <call>` (or a class-level `name = <call>`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attribute {
@@ -622,7 +635,7 @@ pub struct ClassFacts {
     pub methods: Vec<FunctionId>,
     pub attributes: Vec<Attribute>,
     /// `self.<attr> = <parameter>` in `__init__`: components handed in (e.g. an optimizer).
-    pub held: Vec<(String, String, TextRange)>,
+    pub held: Vec<Held>,
     pub enclosing_function: Option<FunctionId>,
 }
 
@@ -644,9 +657,6 @@ pub struct FunctionFacts {
     /// Types and tensor shapes of the signature: only for forward-like methods and for
     /// functions with shape annotations (DL401, DL402).
     pub shapes: Option<Box<SignatureShapes>>,
-    /// The positional parameters in order (`self` included): what a call site's positional
-    /// arguments bind to (keyword arguments bind by name).
-    pub params: NameOrder,
     /// Every value the function returns went through this activation (a Model whose
     /// `forward` ends in a softmax). Only for the methods a call of the instance runs.
     pub returns_activation: Option<Activation>,
@@ -737,35 +747,6 @@ impl NameList {
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
-    }
-}
-
-/// Names in their order, stored as one string (one allocation per function).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NameOrder(Box<str>);
-
-impl NameOrder {
-    pub fn new<'n>(names: impl IntoIterator<Item = &'n str>) -> Self {
-        NameOrder(
-            names
-                .into_iter()
-                .collect::<Vec<_>>()
-                .join(",")
-                .into_boxed_str(),
-        )
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.0.split(',').filter(|n| !n.is_empty())
-    }
-
-    /// The position of `name`.
-    pub fn position(&self, name: &str) -> Option<u32> {
-        self.iter().position(|n| n == name).map(|i| i as u32)
-    }
-
-    pub fn get(&self, position: u32) -> Option<&str> {
-        self.iter().nth(position as usize)
     }
 }
 

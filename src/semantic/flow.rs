@@ -154,9 +154,9 @@ impl<'p> Flow<'p> {
         let mut out = Vec::new();
         match reference {
             InstanceRef::Built(ctor) => self.built(file, ctor, &mut out),
-            InstanceRef::Param(name) => {
+            InstanceRef::Param { name, position } => {
                 if let Some(function) = function {
-                    self.param(file, function, name, &mut out);
+                    self.param(file, function, name, *position, &mut out);
                 }
             }
             InstanceRef::SelfAttr(name) => self.self_attr(file, function, name, &mut out),
@@ -190,10 +190,8 @@ impl<'p> Flow<'p> {
                 self.built(f, &attr.ctor, out);
                 return;
             }
-            if let Some((_, param, _)) = class_facts.held.iter().find(|(a, _, _)| a == name) {
-                if let Some((init, _)) = facts.method(c, "__init__") {
-                    self.param(f, init, param, out);
-                }
+            if let Some(held) = class_facts.held.iter().find(|h| h.attr == name) {
+                self.param(f, held.method, &held.param, held.position, out);
                 return;
             }
         }
@@ -213,21 +211,23 @@ impl<'p> Flow<'p> {
         }
     }
 
-    /// What the project's calls of `function` pass for its parameter `name`.
-    fn param(&self, file: FileId, function: FunctionId, name: &str, out: &mut Vec<Resolved>) {
+    /// What the project's calls of `function` pass for its parameter `name` (at `position`
+    /// among the positional parameters, if it is one).
+    fn param(
+        &self,
+        file: FileId,
+        function: FunctionId,
+        name: &str,
+        position: Option<u32>,
+        out: &mut Vec<Resolved>,
+    ) {
         let index = self.index;
-        let Some(position) = index.facts(file).functions[function as usize]
-            .params
-            .position(name)
-        else {
-            return;
-        };
         let Some(args) = index.instance_args().by_function.get(&(file, function)) else {
             return;
         };
         for handed in args {
             let matches = match &handed.slot {
-                Slot::Position(p) => *p == position,
+                Slot::Position(p) => position == Some(*p),
                 Slot::Keyword(k) => k == name,
             };
             if matches {

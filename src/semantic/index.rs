@@ -63,7 +63,7 @@ pub struct ProjectIndex {
     /// Instances handed to project functions (parameter resolution), computed on first use.
     instance_args: OnceLock<InstanceArgs>,
     /// Each file's module-level definitions by name, computed on first use.
-    definitions: Vec<OnceLock<FxHashMap<String, Symbol>>>,
+    definitions: Vec<OnceLock<Vec<Symbol>>>,
 }
 
 /// How many directory levels above a file are considered as import roots.
@@ -287,43 +287,63 @@ impl ProjectIndex {
 
     /// A module-level name of a file: a class, a function, or an imported name (re-export).
     pub fn member(&self, file: FileId, name: &str, depth: u8) -> Option<Symbol> {
-        if let Some(symbol) = self.definitions(file).get(name) {
-            return Some(*symbol);
+        if let Some(symbol) = self.definition(file, name) {
+            return Some(symbol);
         }
         let target = self.facts(file).import_target(name)?;
         self.resolve_qualified_depth(file, target, depth + 1)
     }
 
-    /// The module-level class or function `name` of `file` (not an import).
+    /// The module-level class or function `name` of `file` (not an import). A class wins over
+    /// a function of the same name, and the first definition over later ones, as
+    /// `class_named` and `function_named` answer.
     pub fn definition(&self, file: FileId, name: &str) -> Option<Symbol> {
-        self.definitions(file).get(name).copied()
+        let facts = self.facts(file);
+        let definitions = self.definitions(file);
+        let first = definitions.partition_point(|&s| self.symbol_name(facts, s) < name);
+        let mut found = None;
+        for &symbol in definitions[first..]
+            .iter()
+            .take_while(|&&s| self.symbol_name(facts, s) == name)
+        {
+            match (found, symbol) {
+                (None, _) | (Some(Symbol::Function(..)), Symbol::Class(..)) => found = Some(symbol),
+                _ => {}
+            }
+        }
+        found
     }
 
-    /// The module-level classes and functions of a file by name (a class wins over a function
-    /// of the same name, the first definition over later ones, as `class_named` and
-    /// `function_named` answer), built on first use: resolution asks for them per call site,
-    /// and a large file has thousands.
-    fn definitions(&self, file: FileId) -> &FxHashMap<String, Symbol> {
+    fn symbol_name<'f>(&self, facts: &'f FileFacts, symbol: Symbol) -> &'f str {
+        match symbol {
+            Symbol::Class(_, c) => &facts.classes[c as usize].name,
+            Symbol::Function(_, id) => &facts.functions[id as usize].name,
+            Symbol::Module(_) => "",
+        }
+    }
+
+    /// The module-level classes and functions of a file sorted by name (stably: definition
+    /// order within a name), built on first use: resolution asks for them per call site, and a
+    /// large file has thousands.
+    fn definitions(&self, file: FileId) -> &[Symbol] {
         self.definitions[file as usize].get_or_init(|| {
             let facts = self.facts(file);
-            let mut map = FxHashMap::default();
-            for (id, f) in facts.functions.iter().enumerate() {
-                if f.class.is_none() && f.parent.is_none() {
-                    map.entry(f.name.clone())
-                        .or_insert(Symbol::Function(file, id as FunctionId));
-                }
-            }
-            for (id, c) in facts.classes.iter().enumerate() {
-                if c.enclosing_function.is_none() && !c.qualname.contains('.') {
-                    match map.get(&c.name) {
-                        Some(Symbol::Class(..)) => {}
-                        _ => {
-                            map.insert(c.name.clone(), Symbol::Class(file, id as ClassId));
-                        }
-                    }
-                }
-            }
-            map
+            let classes = facts
+                .classes
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.enclosing_function.is_none() && !c.qualname.contains('.'))
+                .map(|(id, _)| Symbol::Class(file, id as ClassId));
+            let functions = facts
+                .functions
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| f.class.is_none() && f.parent.is_none())
+                .map(|(id, _)| Symbol::Function(file, id as FunctionId));
+            let mut symbols: Vec<Symbol> = classes.chain(functions).collect();
+            symbols.sort_by(|&a, &b| self.symbol_name(facts, a).cmp(self.symbol_name(facts, b)));
+            symbols.shrink_to_fit();
+            symbols
         })
     }
 

@@ -322,7 +322,7 @@ fn local_class(index: &ProjectIndex, file: FileId, class: ClassId, in_loss_modul
     };
     let wraps_optimizer = c.attributes.iter().any(|a| {
         matches!(&a.ctor, Callee::Qualified(q) if knowledge.classify_call(&knowledge.canonical(q)) == Some(ApiKind::Optimizer))
-    }) || c.held.iter().any(|(_, param, _)| knowledge.is_optimizer_variable(param));
+    }) || c.held.iter().any(|h| knowledge.is_optimizer_variable(&h.param));
     let own_framework = if knowledge.is_framework_base_name(&c.name) {
         module_name(index, file).and_then(|module| {
             let written = format!("{module}.{}", c.name);
@@ -347,8 +347,8 @@ fn local_class(index: &ProjectIndex, file: FileId, class: ClassId, in_loss_modul
         wraps_model: c
             .held
             .iter()
-            .any(|(_, param, _)| knowledge.is_model_variable(param))
-            && (c.held.iter().any(|(attr, _, _)| knowledge.is_loss_attribute(attr))
+            .any(|h| knowledge.is_model_variable(&h.param))
+            && (c.held.iter().any(|h| knowledge.is_loss_attribute(&h.attr))
                 || c.attributes.iter().any(|a| knowledge.is_loss_attribute(&a.name))),
         builds_graph: methods
             .iter()

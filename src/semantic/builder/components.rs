@@ -57,6 +57,14 @@ impl<'a> Resolver<'_, 'a> {
             && draft.last_reaching(name, at).is_none()
     }
 
+    /// A reference to parameter `name` of the function of `scope`.
+    fn param_ref(&self, scope: usize, name: &str) -> InstanceRef {
+        InstanceRef::Param {
+            name: name.to_string(),
+            position: self.builder.scopes[scope].position_of(name),
+        }
+    }
+
     /// The component instance `expr` refers to, if the file can name it.
     pub(crate) fn instance_ref(
         &self,
@@ -72,7 +80,7 @@ impl<'a> Resolver<'_, 'a> {
             Expr::Name(name) => {
                 let id = name.id.as_str();
                 if self.is_unbound_param(scope, id, at) {
-                    return Some(InstanceRef::Param(id.to_string()));
+                    return Some(self.param_ref(scope, id));
                 }
                 match self.name_callee(scope, id, at, 0)? {
                     Callee::InstanceOf(ctor) if self.is_component_ctor(&ctor) => {
@@ -216,7 +224,7 @@ impl<'a> Resolver<'_, 'a> {
         if (evaluation.module_methods.contains(&method)
             || evaluation.eval_methods.contains(&method)
             || evaluation.train_methods.contains(&method))
-            && let Some(instance @ (InstanceRef::Param(_) | InstanceRef::SelfAttr(_))) =
+            && let Some(instance @ (InstanceRef::Param { .. } | InstanceRef::SelfAttr(_))) =
                 self.instance_ref(scope, receiver, at, 0)
             && !facts.flow().module_receivers.contains(&instance)
         {
@@ -346,7 +354,10 @@ impl<'a> Resolver<'_, 'a> {
         for argument in arguments.take(16) {
             let Expr::Name(name) = argument else { continue };
             let callee = match self.name_callee(scope, name.id.as_str(), call.start(), 0) {
-                Some(callee @ Callee::Local(_)) => callee,
+                // A function of this file (a class handed on is not run: `isinstance(x, Net)`).
+                Some(Callee::Local(local)) if self.module_functions.contains(local.as_str()) => {
+                    Callee::Local(local)
+                }
                 Some(Callee::Qualified(q))
                     if !self
                         .knowledge()
@@ -447,6 +458,7 @@ impl<'a> Resolver<'_, 'a> {
     /// argument, or a callable the project must resolve.
     fn loss_sink(
         &self,
+        scope: usize,
         call: &'a ExprCall,
         callee: &Callee,
     ) -> Option<(LossSink, Option<(usize, &'static str)>)> {
@@ -491,7 +503,7 @@ impl<'a> Resolver<'_, 'a> {
                 None,
             )),
             Callee::Variable(name) if knowledge.is_loss_callee(name) => {
-                Some((LossSink::Instance(InstanceRef::Param(name.clone())), None))
+                Some((LossSink::Instance(self.param_ref(scope, name)), None))
             }
             _ => None,
         }
@@ -508,10 +520,10 @@ impl<'a> Resolver<'_, 'a> {
         if call.arguments.args.is_empty() && call.arguments.keywords.is_empty() {
             return;
         }
-        let Some((sink, spot)) = self.loss_sink(call, callee) else {
+        let Some((sink, spot)) = self.loss_sink(scope, call, callee) else {
             return;
         };
-        if let LossSink::Instance(InstanceRef::Param(name)) = &sink
+        if let LossSink::Instance(InstanceRef::Param { name, .. }) = &sink
             && !self.is_unbound_param(scope, name, call.start())
         {
             return;
@@ -543,11 +555,7 @@ impl<'a> Resolver<'_, 'a> {
             } else if let LossSink::Api { expects, .. } = &sink
                 && let Expr::Name(param) = argument
                 && self.is_unbound_param(scope, param.id.as_str(), at)
-                && let Some(function) = self.builder.scopes[scope].function
-                && let Some(position) = self.builder.functions[function as usize]
-                    .facts
-                    .params
-                    .position(param.id.as_str())
+                && let Some(position) = self.builder.scopes[scope].position_of(param.id.as_str())
             {
                 facts.flow_mut().params_to_losses.push(ParamToLoss {
                     position,
