@@ -1,30 +1,33 @@
 use crate::registry::prelude::*;
-use crate::semantic::facts::{FunctionId, InstanceRef, ScopeFacts};
-use crate::semantic::flow::Flow;
+use crate::semantic::facts::{Callee, FunctionId, InstanceRef, ScopeFacts};
+use crate::semantic::flow::{Flow, Resolved};
 use crate::semantic::verdict::ancestry;
 
 declare_rule! {
     /// ## What it does
-    /// Finds `x.forward(...)` where `x` is a Model or a layer — an instance of a project Model
-    /// class or of a framework module (`nn.Linear`, a torchvision or timm model) — called from
-    /// outside its own class. What `x` is comes from the project: the constructor a variable
-    /// or `self.<attr>` was built with (`self.encoder = Encoder()`,
-    /// `model = Net().to(device)`), or, for a parameter or a component handed to `__init__`,
-    /// what the project's callers pass (`train(Net(), loader)`, `Runner(model=Net())`). When no
-    /// caller shows it, a parameter or attribute the code uses as a module — it calls `.eval()`,
-    /// `.train()`, `.parameters()` or `.state_dict()` on it — counts as one.
+    /// Finds `x.forward(...)` (Keras: `x.call(...)`) where `x` is a Model or a layer — an
+    /// instance of a project Model class or of a framework module (`nn.Linear`, a torchvision
+    /// or timm model, a Keras layer) — called from outside its own class. What `x` is comes
+    /// from the project: the constructor a variable or `self.<attr>` was built with
+    /// (`self.encoder = Encoder()`, `model = Net().to(device)`), or, for a parameter or a
+    /// component handed to `__init__`, what the project's callers pass (`train(Net(), loader)`,
+    /// `Runner(model=Net())`). When no caller shows it, a parameter or attribute the code uses
+    /// as a module — it calls `.eval()`, `.train()`, `.parameters()` or `.state_dict()` on it —
+    /// counts as one.
     ///
     /// Not reported: `super().forward(x)` and `Base.forward(self, x)` (running a parent's code
     /// is what they are for), `self.forward(x)` inside the class, receivers dllint cannot
     /// resolve (a loop variable over a `ModuleList`, a parameter no call site shows and nothing
-    /// uses as a module), losses, and test modules.
+    /// uses as a module), losses, `call` on anything but Keras layers, and test modules.
     ///
     /// ## Why is this bad?
     /// Calling a module runs `Module.__call__`, which runs the forward pre-hooks, `forward`,
     /// and the forward hooks. `x.forward(...)` runs `forward` alone: hooks registered for
     /// feature extraction, pruning, quantization observers or logging silently do nothing, and
     /// wrappers that rely on `__call__` (DDP's gradient-sync bookkeeping, FSDP's parameter
-    /// gathering, `torch.compile`) are bypassed.
+    /// gathering, `torch.compile`) are bypassed. In Keras, `Layer.__call__` builds the layer,
+    /// converts the inputs and applies masks, the `training` flag and autocasting before
+    /// `call`; `layer.call(x)` skips all of it.
     ///
     /// ## Example
     /// ```python
@@ -41,8 +44,8 @@ declare_rule! {
     /// ```
     ///
     /// ## Fix
-    /// Removes `.forward` (unsafe: the module's hooks run from then on, which is the point, but
-    /// changes what the program does).
+    /// Removes `.forward` / `.call` (unsafe: the module's hooks run from then on, which is the
+    /// point, but changes what the program does).
     pub static FORWARD_CALLED_DIRECTLY = {
         code: "DL502",
         name: "forward-called-directly",
@@ -87,35 +90,62 @@ fn check_scope(
         return;
     }
     let flow = Flow::new(cx.index);
+    let keras_methods = &cx.knowledge().training.evaluation.keras_forward_methods;
     for call in &scope.flow().forward_calls {
         let resolved = flow.resolve(cx.file, function, &call.receiver);
         let text = &call.text;
-        let what = match resolved
+        let method = &call.method;
+        let keras = keras_methods.contains(method);
+        let model = resolved
             .iter()
-            .find(|r| flow.is_model(cx.roles, cx.file, r))
-        {
+            .find(|r| flow.is_model(cx.roles, cx.file, r) && (!keras || is_keras(cx, r)));
+        let what = match model {
             Some(model) => flow.describe(model),
-            None if resolved.is_empty() && used_as_module(cx, function, scope, &call.receiver) => {
+            None if !keras
+                && resolved.is_empty()
+                && used_as_module(cx, function, scope, &call.receiver) =>
+            {
                 text.clone()
             }
             None => continue,
         };
-        out.push(
-            Diagnostic::new(
-                &FORWARD_CALLED_DIRECTLY,
-                format!(
-                    "`{text}.forward(...)` runs the forward pass of `{what}` without \
-                     `Module.__call__`: its forward hooks and pre-hooks do not run, and \
-                     wrappers that rely on them (DDP, FSDP, `torch.compile`) are bypassed"
-                ),
-                call.range,
+        let message = if keras {
+            format!(
+                "`{text}.{method}(...)` runs `{what}`'s `{method}` without `Layer.__call__`: the \
+                 layer is not built on first use, inputs are not converted, and masks, the \
+                 `training` flag and mixed-precision autocasting are not applied"
             )
-            .with_help(format!("call the module itself: `{text}(...)`"))
-            .with_fix(Fix::unsafe_edits(
-                format!("Call `{text}(...)` instead of `{text}.forward(...)`"),
-                vec![Edit::deletion(call.attribute)],
-            )),
+        } else {
+            format!(
+                "`{text}.{method}(...)` runs the forward pass of `{what}` without \
+                 `Module.__call__`: its forward hooks and pre-hooks do not run, and wrappers \
+                 that rely on them (DDP, FSDP, `torch.compile`) are bypassed"
+            )
+        };
+        let kind = if keras { "layer" } else { "module" };
+        out.push(
+            Diagnostic::new(&FORWARD_CALLED_DIRECTLY, message, call.range)
+                .with_help(format!("call the {kind} itself: `{text}(...)`"))
+                .with_fix(Fix::unsafe_edits(
+                    format!("Call `{text}(...)` instead of `{text}.{method}(...)`"),
+                    vec![Edit::deletion(call.attribute)],
+                )),
         );
+    }
+}
+
+/// A Keras layer or model: a library class under `keras`, or a project class extending one.
+fn is_keras(cx: &ProjectContext<'_>, resolved: &Resolved) -> bool {
+    let keras = |q: &str| q.split('.').next() == Some("keras");
+    match resolved {
+        Resolved::Api(q) => keras(q),
+        Resolved::Class(f, c) => ancestry(cx.index, *f, *c).into_iter().any(|(f, c)| {
+            let knowledge = cx.index.knowledge(f);
+            cx.index.facts(f).classes[c as usize]
+                .bases
+                .iter()
+                .any(|b| matches!(b, Callee::Qualified(q) if keras(&knowledge.canonical(q))))
+        }),
     }
 }
 

@@ -329,6 +329,8 @@ pub struct TrainingEvaluation {
     pub train_methods: Vec<String>,
     /// `model.forward(x)`.
     pub forward_methods: Vec<String>,
+    /// `layer.call(x)`: Keras layers and models only.
+    pub keras_forward_methods: Vec<String>,
     /// Methods only modules have (`parameters()`, `state_dict()`): calling one shows that a
     /// parameter or attribute holds a module.
     pub module_methods: Vec<String>,

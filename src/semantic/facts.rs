@@ -317,15 +317,18 @@ pub struct InstanceArg {
     pub instance: InstanceRef,
 }
 
-/// `x.forward(...)` on something other than `self`, `super()` or a class (DL502).
+/// `x.forward(...)` (or Keras `x.call(...)`) on something other than `self`, `super()` or a
+/// class (DL502).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ForwardCall {
     pub receiver: InstanceRef,
+    /// `forward`, or `call` (Keras).
+    pub method: String,
     /// The receiver as written (`self.encoder`).
     pub text: String,
     /// The whole call.
     pub range: TextRange,
-    /// `.forward`, from the end of the receiver to the end of the attribute name.
+    /// `.forward` / `.call`, from the end of the receiver to the end of the attribute name.
     pub attribute: TextRange,
 }
 

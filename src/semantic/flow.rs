@@ -32,12 +32,14 @@ enum Slot {
     Keyword(String),
 }
 
-/// One instance handed on: where it lands, the file of the call, and its constructor.
+/// One instance handed on: where it lands, the file of the call, its constructor, and the
+/// class being built when the call is a constructor call.
 #[derive(Debug)]
 struct Handed {
     slot: Slot,
     caller: FileId,
     ctor: Callee,
+    built: Option<(FileId, ClassId)>,
 }
 
 /// Every instance handed to a project function or class, by the function that receives it
@@ -52,6 +54,14 @@ impl InstanceArgs {
         let mut by_function: FxHashMap<(FileId, FunctionId), Vec<Handed>> = FxHashMap::default();
         for (f, file) in index.files.iter().enumerate() {
             let f = f as FileId;
+            // Tests hand dummies (a `Dense(2)` for "any model"): not what the code runs with.
+            let name = file.path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if index
+                .knowledge(f)
+                .is_test_module(file.facts.package.as_deref(), name)
+            {
+                continue;
+            }
             let scopes = std::iter::once(&file.facts.module)
                 .chain(file.facts.functions.iter().map(|x| &x.body));
             for scope in scopes {
@@ -59,14 +69,14 @@ impl InstanceArgs {
                     let InstanceRef::Built(ctor) = &arg.instance else {
                         continue;
                     };
-                    let (target, offset) = match index.resolve_callee(f, &arg.callee) {
+                    let (target, offset, built) = match index.resolve_callee(f, &arg.callee) {
                         Some(Symbol::Function(tf, id)) => {
                             // A method called through its class (`Cls.method(obj, x)`) binds
                             // `self` positionally too: no offset either way.
-                            ((tf, id), 0)
+                            ((tf, id), 0, None)
                         }
                         Some(Symbol::Class(tf, c)) => match constructor(index, tf, c) {
-                            Some(init) => (init, 1),
+                            Some(init) => (init, 1, Some((tf, c))),
                             None => continue,
                         },
                         _ => continue,
@@ -80,6 +90,7 @@ impl InstanceArgs {
                         slot,
                         caller: f,
                         ctor: ctor.clone(),
+                        built,
                     });
                 }
             }
@@ -156,7 +167,10 @@ impl<'p> Flow<'p> {
             InstanceRef::Built(ctor) => self.built(file, ctor, &mut out),
             InstanceRef::Param { name, position } => {
                 if let Some(function) = function {
-                    self.param(file, function, name, *position, &mut out);
+                    let class = self.index.facts(file).functions[function as usize]
+                        .class
+                        .map(|c| (file, c));
+                    self.param(file, function, name, *position, class, &mut out);
                 }
             }
             InstanceRef::SelfAttr(name) => self.self_attr(file, function, name, &mut out),
@@ -191,7 +205,9 @@ impl<'p> Flow<'p> {
                 return;
             }
             if let Some(held) = class_facts.held.iter().find(|h| h.attr == name) {
-                self.param(f, held.method, &held.param, held.position, out);
+                // Only what builds this class (or a subclass) hands to `self`.
+                let own = Some((file, class));
+                self.param(f, held.method, &held.param, held.position, own, out);
                 return;
             }
         }
@@ -212,13 +228,16 @@ impl<'p> Flow<'p> {
     }
 
     /// What the project's calls of `function` pass for its parameter `name` (at `position`
-    /// among the positional parameters, if it is one).
+    /// among the positional parameters, if it is one). For a method of `class`, a constructor
+    /// call counts only if it builds `class` or a subclass (not a sibling sharing the base's
+    /// `__init__`).
     fn param(
         &self,
         file: FileId,
         function: FunctionId,
         name: &str,
         position: Option<u32>,
+        class: Option<(FileId, ClassId)>,
         out: &mut Vec<Resolved>,
     ) {
         let index = self.index;
@@ -230,7 +249,11 @@ impl<'p> Flow<'p> {
                 Slot::Position(p) => position == Some(*p),
                 Slot::Keyword(k) => k == name,
             };
-            if matches {
+            let builds_class = match (class, handed.built) {
+                (Some(class), Some((bf, bc))) => ancestry(index, bf, bc).contains(&class),
+                _ => true,
+            };
+            if matches && builds_class {
                 self.built(handed.caller, &handed.ctor, out);
             }
         }

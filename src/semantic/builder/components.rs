@@ -134,14 +134,13 @@ impl<'a> Resolver<'_, 'a> {
                     return None;
                 }
                 // `model(x)`, or `model.forward(x)` (DL502's finding, but the same output).
+                let evaluation = &self.knowledge().training.evaluation;
                 let called = match &*call.func {
                     Expr::Attribute(attr)
-                        if self
-                            .knowledge()
-                            .training
-                            .evaluation
+                        if evaluation
                             .forward_methods
                             .iter()
+                            .chain(&evaluation.keras_forward_methods)
                             .any(|m| m == attr.attr.as_str())
                             && !matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self") =>
                     {
@@ -230,7 +229,9 @@ impl<'a> Resolver<'_, 'a> {
         {
             facts.flow_mut().module_receivers.push(instance);
         }
-        if evaluation.forward_methods.contains(&method) {
+        if evaluation.forward_methods.contains(&method)
+            || evaluation.keras_forward_methods.contains(&method)
+        {
             // `super().forward(x)` and `Base.forward(self, x)` run the parent's code on purpose.
             let is_super = matches!(receiver, Expr::Call(c)
                 if matches!(&*c.func, Expr::Name(n) if n.id.as_str() == "super"));
@@ -240,6 +241,7 @@ impl<'a> Resolver<'_, 'a> {
                 };
                 facts.flow_mut().forward_calls.push(ForwardCall {
                     receiver: instance,
+                    method: method.clone(),
                     text: text(),
                     range: call.range(),
                     attribute: TextRange::new(receiver.end(), attr.end()),
