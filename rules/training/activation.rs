@@ -98,9 +98,20 @@ pub fn events(cx: &Context<'_, '_>) -> std::rc::Rc<Vec<Event>> {
     events
 }
 
-/// The walk behind [`events`]. Files that import none of the frameworks are skipped.
+/// The walk behind [`events`]. Files that import none of the frameworks, or never spell an
+/// activation, are skipped.
 fn walk(cx: &Context<'_, '_>) -> Vec<Event> {
     let knowledge = cx.knowledge;
+    let text = cx.text();
+    if !knowledge
+        .training
+        .activations
+        .words
+        .iter()
+        .any(|w| memchr::memmem::find(text.as_bytes(), w.as_bytes()).is_some())
+    {
+        return Vec::new();
+    }
     let relevant = &knowledge.training.activations.frameworks;
     let imports_framework = cx.module.body.iter().any(|stmt| match stmt {
         Stmt::Import(import) => import.names.iter().any(|alias| {

@@ -119,6 +119,16 @@ pub(crate) fn evaluation_loops(cx: &ProjectContext<'_>) -> Vec<EvalLoop> {
     if candidates.is_empty() {
         return Vec::new();
     }
+    // An evaluation loop is in a function named for evaluation, or runs under no_grad, or
+    // after a mode switch: a file with none of these is not read again.
+    if !facts.uses_no_grad
+        && !facts.switches_mode
+        && !candidates
+            .values()
+            .any(|&id| evaluation.is_eval_name(&facts.functions[id as usize].name, true))
+    {
+        return Vec::new();
+    }
     let Some(parsed) = cx.parsed() else {
         return Vec::new();
     };

@@ -299,6 +299,49 @@ pub struct TrainingActivations {
     pub call_methods: Vec<String>,
     /// Tensor methods that keep the activation of their receiver (`probs.view(-1, n)`).
     pub passthrough_methods: Vec<String>,
+    /// Every name an activation is spelled with (`softmax`, `Sigmoid`, `expit`): a file whose
+    /// text contains none has no activation to follow. Derived from the lists above.
+    #[serde(skip)]
+    pub words: Vec<String>,
+}
+
+impl TrainingActivations {
+    fn words(&self) -> Vec<String> {
+        let qualified = [
+            &self.softmax,
+            &self.log_softmax,
+            &self.sigmoid,
+            &self.softmax_layers,
+            &self.log_softmax_layers,
+            &self.sigmoid_layers,
+        ];
+        let plain = [
+            &self.softmax_methods,
+            &self.log_softmax_methods,
+            &self.sigmoid_methods,
+            &self.softmax_names,
+            &self.sigmoid_names,
+        ];
+        let mut words: Vec<String> = qualified
+            .iter()
+            .flat_map(|list| list.iter())
+            .map(|q| q.rsplit('.').next().unwrap_or(q).trim_end_matches('*'))
+            .chain(
+                plain
+                    .iter()
+                    .flat_map(|list| list.iter())
+                    .map(String::as_str),
+            )
+            .filter(|w| !w.is_empty())
+            .map(str::to_string)
+            .collect();
+        words.sort();
+        words.dedup();
+        // A word that contains another is found through the shorter one.
+        let all = words.clone();
+        words.retain(|w| !all.iter().any(|o| o != w && w.contains(o.as_str())));
+        words
+    }
 }
 
 /// The losses those activations feed (`[training.losses]`).
@@ -935,7 +978,11 @@ impl Knowledge {
                 einops: set(&sh.einops),
             },
             layout: raw.layout,
-            training: raw.training,
+            training: {
+                let mut training = raw.training;
+                training.activations.words = training.activations.words();
+                training
+            },
             aliases,
         }
     }
@@ -1252,6 +1299,20 @@ mod tests {
         );
         assert!(k.debugger_calls.contains("pdb.set_trace"));
         assert!(k.debugger_modules.contains("IPython.core.debugger"));
+    }
+
+    #[test]
+    fn activation_words_cover_every_spelling() {
+        let words = &Knowledge::builtin().training.activations.words;
+        // `log_softmax` is found through `softmax`; layers are capitalised.
+        for word in ["softmax", "sigmoid", "expit", "Softmax", "Sigmoid"] {
+            assert!(words.iter().any(|w| w == word), "{word} in {words:?}");
+        }
+        assert!(!words.iter().any(|w| w == "log_softmax"));
+        let covered = |text: &str| words.iter().any(|w| text.contains(w.as_str()));
+        assert!(covered("nn.LogSoftmax(dim=1)"));
+        assert!(covered("Dense(10, activation='sigmoid')"));
+        assert!(!covered("x = F.relu(self.fc(x))"));
     }
 
     #[test]

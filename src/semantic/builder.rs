@@ -104,6 +104,9 @@ pub struct FactsBuilder<'a> {
     usage: UsageBuilder<'a>,
     /// `if __name__ == "__main__":`, when the module has one.
     main_guard: Option<TextRange>,
+    /// See [`FileFacts::uses_no_grad`] and [`FileFacts::switches_mode`].
+    uses_no_grad: bool,
+    switches_mode: bool,
 }
 
 impl<'a> FactsBuilder<'a> {
@@ -118,6 +121,8 @@ impl<'a> FactsBuilder<'a> {
             class_stack: Vec::new(),
             usage: UsageBuilder::new(path),
             main_guard: None,
+            uses_no_grad: false,
+            switches_mode: false,
         }
     }
 
@@ -135,6 +140,9 @@ impl<'a> FactsBuilder<'a> {
     pub fn enter_stmt(&mut self, stmt: &'a Stmt, semantic: &Semantic<'a>, text: &str) {
         self.usage.stmt(stmt, semantic, &self.knowledge);
         self.infer_shapes(stmt, semantic);
+        if !self.uses_no_grad {
+            self.uses_no_grad = self.turns_grad_off(stmt, semantic);
+        }
         match stmt {
             Stmt::FunctionDef(def) => self.enter_function(def, semantic, text),
             Stmt::ClassDef(class) => self.enter_class(class, semantic),
@@ -225,6 +233,14 @@ impl<'a> FactsBuilder<'a> {
         self.usage.expr(expr, semantic, &self.knowledge);
         match expr {
             Expr::Call(call) => {
+                if !self.switches_mode
+                    && let Expr::Attribute(attr) = &*call.func
+                {
+                    let evaluation = &self.knowledge.training.evaluation;
+                    let name = attr.attr.as_str();
+                    self.switches_mode = evaluation.eval_methods.iter().any(|m| m == name)
+                        || evaluation.train_methods.iter().any(|m| m == name);
+                }
                 let scope = self.current();
                 let in_loop = scope.loop_stack.last().copied();
                 if let Expr::Attribute(attr) = &*call.func
@@ -240,6 +256,31 @@ impl<'a> FactsBuilder<'a> {
                 self.record_target(&named.target, AssignValue::Expr(&named.value), range, false);
             }
             _ => {}
+        }
+    }
+
+    /// A `with`, decorator or statement call of a no-grad context (`torch.no_grad()`).
+    fn turns_grad_off(&self, stmt: &'a Stmt, semantic: &Semantic<'a>) -> bool {
+        let no_grad = |expr: &Expr| {
+            let func = match expr {
+                Expr::Call(call) => &*call.func,
+                other => other,
+            };
+            semantic.resolve(func).is_some_and(|q| {
+                let canonical = self.knowledge.canonical(&q);
+                self.knowledge
+                    .training
+                    .evaluation
+                    .no_grad
+                    .iter()
+                    .any(|n| *n == canonical)
+            })
+        };
+        match stmt {
+            Stmt::With(with) => with.items.iter().any(|i| no_grad(&i.context_expr)),
+            Stmt::FunctionDef(def) => def.decorator_list.iter().any(|d| no_grad(&d.expression)),
+            Stmt::Expr(e) => no_grad(&e.value),
+            _ => false,
         }
     }
 
@@ -671,6 +712,8 @@ impl<'a> FactsBuilder<'a> {
         facts.module_instances.sort_by(|a, b| a.0.cmp(&b.0));
         facts.usage = self.usage.build(&resolver);
         facts.main_guard = self.main_guard;
+        facts.uses_no_grad = self.uses_no_grad;
+        facts.switches_mode = self.switches_mode;
         facts
     }
 }

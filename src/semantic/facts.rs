@@ -687,6 +687,12 @@ pub struct FileFacts {
     pub usage: UsageFacts,
     /// The `if __name__ == "__main__":` line: the file is a script.
     pub main_guard: Option<TextRange>,
+    /// The file turns gradients off somewhere (`with torch.no_grad()`, `@torch.no_grad()`,
+    /// `torch.set_grad_enabled(...)`): without it, and without mode calls, only functions named
+    /// for evaluation can hold an evaluation loop (DL504/DL505 read the tree only then).
+    pub uses_no_grad: bool,
+    /// The file calls `.eval()` or `.train(...)` on something.
+    pub switches_mode: bool,
 }
 
 /// How a command-line option is declared.
