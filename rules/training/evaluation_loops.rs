@@ -14,7 +14,7 @@ use crate::project::ProjectContext;
 use crate::semantic::Role;
 use crate::semantic::facts::{Callee, FunctionId};
 use crate::semantic::index::Symbol;
-use crate::semantic::verdict::ancestry;
+use crate::semantic::verdict::extends;
 
 /// One outermost loop of a candidate function that runs the model.
 #[derive(Debug, Clone)]
@@ -454,17 +454,9 @@ impl Walker<'_, '_> {
     }
 
     fn is_managed(&self, class: u32) -> bool {
-        let index = self.cx.index;
-        let managed = &self.knowledge().training.evaluation.managed_bases;
-        ancestry(index, self.cx.file, class)
-            .into_iter()
-            .any(|(f, c)| {
-                let knowledge = index.knowledge(f);
-                index.facts(f).classes[c as usize].bases.iter().any(|base| {
-                    matches!(base, Callee::Qualified(q)
-                    if managed.iter().any(|m| m == knowledge.canonical(q).as_ref()))
-                })
-            })
+        extends(self.cx.index, self.cx.file, class, |k, q| {
+            k.training.evaluation.managed_bases.iter().any(|m| m == q)
+        })
     }
 
     fn class_id(&self, def: &ast::StmtClassDef) -> Option<u32> {

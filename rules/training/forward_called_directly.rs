@@ -1,7 +1,7 @@
 use crate::registry::prelude::*;
-use crate::semantic::facts::{Callee, FunctionId, InstanceRef, ScopeFacts};
+use crate::semantic::facts::{FunctionId, InstanceRef, ScopeFacts};
 use crate::semantic::flow::{Flow, Resolved};
-use crate::semantic::verdict::ancestry;
+use crate::semantic::verdict::{ancestry, extends};
 
 declare_rule! {
     /// ## What it does
@@ -68,13 +68,7 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
     {
         return;
     }
-    let scopes = std::iter::once((None, &facts.module)).chain(
-        facts
-            .functions
-            .iter()
-            .enumerate()
-            .map(|(id, f)| (Some(id as FunctionId), &f.body)),
-    );
+    let scopes = facts.scopes();
     for (function, scope) in scopes {
         check_scope(cx, function, scope, out);
     }
@@ -134,18 +128,11 @@ fn check_scope(
     }
 }
 
-/// A Keras layer or model: a library class under `keras`, or a project class extending one.
+/// A Keras layer or model: a library class, or a project class extending one.
 fn is_keras(cx: &ProjectContext<'_>, resolved: &Resolved) -> bool {
-    let keras = |q: &str| q.split('.').next() == Some("keras");
     match resolved {
-        Resolved::Api(q) => keras(q),
-        Resolved::Class(f, c) => ancestry(cx.index, *f, *c).into_iter().any(|(f, c)| {
-            let knowledge = cx.index.knowledge(f);
-            cx.index.facts(f).classes[c as usize]
-                .bases
-                .iter()
-                .any(|b| matches!(b, Callee::Qualified(q) if keras(&knowledge.canonical(q))))
-        }),
+        Resolved::Api(q) => cx.knowledge().is_keras_model_or_layer(q),
+        Resolved::Class(f, c) => extends(cx.index, *f, *c, |k, q| k.is_keras_model_or_layer(q)),
     }
 }
 

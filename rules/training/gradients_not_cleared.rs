@@ -73,13 +73,7 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
             steppers.entry(f.name.as_str()).or_insert(id as FunctionId);
         }
     }
-    let scopes = std::iter::once((None, &facts.module)).chain(
-        facts
-            .functions
-            .iter()
-            .enumerate()
-            .map(|(id, f)| (Some(id as FunctionId), &f.body)),
-    );
+    let scopes = facts.scopes();
     for (function, scope) in scopes {
         let mut reported: Vec<LoopId> = Vec::new();
         for step in &scope.grad_steps {

@@ -59,13 +59,7 @@ pub(crate) fn left_in_eval(cx: &ProjectContext<'_>) -> Vec<LeftInEval> {
         cx,
         flow: Flow::new(cx.index),
     };
-    let scopes = std::iter::once((None, &facts.module)).chain(
-        facts
-            .functions
-            .iter()
-            .enumerate()
-            .map(|(id, f)| (Some(id as FunctionId), &f.body)),
-    );
+    let scopes = facts.scopes();
     let mut out = Vec::new();
     for (function, scope) in scopes {
         if scope.flow().mode_calls.is_empty()
@@ -116,23 +110,27 @@ pub(crate) fn left_in_eval(cx: &ProjectContext<'_>) -> Vec<LeftInEval> {
 }
 
 impl Checker<'_, '_> {
+    /// The receiver of a mode call is a model: it resolves to one; or, when nothing resolves
+    /// it (a parameter no caller shows), it is named like one (`.eval()` itself is the
+    /// evidence that it is a module). `self.eval()` is the Model switching itself, not a
+    /// Runner switching its model.
     fn is_model_receiver(
         &self,
         file: FileId,
         function: Option<FunctionId>,
         call: &ModeCall,
     ) -> bool {
-        if let Some(receiver) = &call.receiver
-            && self
-                .flow
-                .resolve(file, function, receiver)
+        let resolved = match &call.receiver {
+            Some(receiver) => self.flow.resolve(file, function, receiver),
+            None => Vec::new(),
+        };
+        if !resolved.is_empty() {
+            return resolved
                 .iter()
-                .any(|r| self.flow.is_model(self.cx.roles, file, r))
-        {
-            return true;
+                .any(|r| self.flow.is_model(self.cx.roles, file, r));
         }
         let last = call.text.rsplit('.').next().unwrap_or(&call.text);
-        call.receiver.is_some() && self.cx.index.knowledge(file).is_model_variable(last)
+        call.text != "self" && self.cx.index.knowledge(file).is_model_variable(last)
     }
 
     /// An outermost loop of `scope` that trains (itself, or through a helper it calls) and is

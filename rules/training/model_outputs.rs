@@ -32,13 +32,7 @@ pub(crate) struct Mismatch {
 /// Every mismatch whose loss call is in the linted file.
 pub(crate) fn mismatches(cx: &ProjectContext<'_>) -> Vec<Mismatch> {
     let facts = cx.facts();
-    let scopes = std::iter::once((None, &facts.module)).chain(
-        facts
-            .functions
-            .iter()
-            .enumerate()
-            .map(|(id, f)| (Some(id as FunctionId), &f.body)),
-    );
+    let scopes = facts.scopes();
     let mut out = Vec::new();
     for (function, scope) in scopes {
         if !scope.flow().outputs_to_losses.is_empty() {

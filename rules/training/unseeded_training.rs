@@ -9,7 +9,7 @@ use crate::semantic::Role;
 use crate::semantic::facts::{ClassId, FunctionId, ScopeFacts};
 use crate::semantic::flow::{Flow, Resolved};
 use crate::semantic::index::{FileId, Symbol};
-use crate::semantic::verdict::ancestry;
+use crate::semantic::verdict::{ancestry, extends};
 
 declare_rule! {
     /// ## What it does
@@ -338,22 +338,17 @@ impl Search<'_, '_> {
 
     /// A project class extending a framework trainer that seeds itself.
     fn self_seeding(&self, file: FileId, class: ClassId) -> bool {
-        let index = self.cx.index;
-        let seeding = &self.cx.knowledge().training.seeding;
-        ancestry(index, file, class).into_iter().any(|(f, c)| {
-            let knowledge = index.knowledge(f);
-            index.facts(f).classes[c as usize].bases.iter().any(|base| {
-                matches!(base, crate::semantic::facts::Callee::Qualified(q)
-                    if seeding.self_seeding.contains(&knowledge.canonical(q)))
-            })
+        extends(self.cx.index, file, class, |k, q| {
+            k.training.seeding.self_seeding.contains(q)
         })
     }
 
     /// What calling `method` on `receiver` does.
     fn run_verdict(&self, file: FileId, receiver: &Resolved, method: &str) -> RunVerdict {
-        let knowledge = self.cx.index.knowledge(file);
+        let index = self.cx.index;
+        let knowledge = index.knowledge(file);
         let seeding = &knowledge.training.seeding;
-        let fits = method != "train";
+        let fits = seeding.keras_fit_methods.iter().any(|m| m == method);
         match receiver {
             Resolved::Api(q) => {
                 if seeding.trainers.contains(q) {
@@ -362,19 +357,21 @@ impl Search<'_, '_> {
                         seeds: seeding.self_seeding.contains(q),
                     };
                 }
-                let keras = knowledge.training.tf_memory.model_builders.contains(q)
-                    || q.starts_with("keras.applications.");
                 RunVerdict {
-                    trains: (fits && keras).then(|| format!("`{method}` on a Keras model")),
+                    trains: (fits && knowledge.is_keras_model_or_layer(q))
+                        .then(|| format!("`{method}` on a Keras model")),
                     seeds: false,
                 }
             }
             Resolved::Class(f, c) => {
                 let role = self.cx.roles.class(*f, *c);
-                let name = &self.cx.index.facts(*f).classes[*c as usize].qualname;
-                let keras_model =
-                    fits && role.roles.contains(Role::Model) && self.extends_keras(*f, *c);
-                let trainer = self.extends_trainer(*f, *c);
+                let name = &index.facts(*f).classes[*c as usize].qualname;
+                let keras_model = fits
+                    && role.roles.contains(Role::Model)
+                    && extends(index, *f, *c, |k, q| k.is_keras_model_or_layer(q));
+                let trainer = extends(index, *f, *c, |k, q| {
+                    k.training.seeding.trainers.contains(q)
+                });
                 let runner = role.roles.contains(Role::Runner) && !role.callback;
                 RunVerdict {
                     trains: (keras_model || trainer || runner)
@@ -383,32 +380,6 @@ impl Search<'_, '_> {
                 }
             }
         }
-    }
-
-    fn extends_keras(&self, file: FileId, class: ClassId) -> bool {
-        self.extends_any(file, class, |k, q| {
-            k.training.tf_memory.model_bases.contains(q)
-        })
-    }
-
-    fn extends_trainer(&self, file: FileId, class: ClassId) -> bool {
-        self.extends_any(file, class, |k, q| k.training.seeding.trainers.contains(q))
-    }
-
-    fn extends_any(
-        &self,
-        file: FileId,
-        class: ClassId,
-        test: impl Fn(&crate::knowledge::Knowledge, &str) -> bool,
-    ) -> bool {
-        let index = self.cx.index;
-        ancestry(index, file, class).into_iter().any(|(f, c)| {
-            let knowledge = index.knowledge(f);
-            index.facts(f).classes[c as usize].bases.iter().any(|base| {
-                matches!(base, crate::semantic::facts::Callee::Qualified(q)
-                    if test(knowledge, &knowledge.canonical(q)))
-            })
-        })
     }
 }
 

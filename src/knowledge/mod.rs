@@ -148,6 +148,10 @@ pub struct Knowledge {
     /// Module methods that return the module itself (`model.to(device)`): a variable bound to
     /// `Net().to(device)` holds a `Net`.
     pub self_returning_methods: Vec<String>,
+    /// Modules that wrap a model and run it (`nn.DataParallel(model)`, `torch.compile(model)`):
+    /// not network structure, but what they return is called, switched to eval mode and
+    /// stepped like the model itself.
+    pub module_wrappers: NameSet,
 
     loss_variables: Vec<String>,
     loss_suffixes: Vec<String>,
@@ -203,6 +207,8 @@ pub struct TrainingSeeding {
     /// Methods that run a training loop when called on a framework trainer, a Keras model or a
     /// project Runner (`model.fit(...)`, `trainer.train()`).
     pub run_methods: Vec<String>,
+    /// The ones among them that train a Keras model (`model.train()` is a PyTorch mode switch).
+    pub keras_fit_methods: Vec<String>,
     /// Framework trainers: calling a run method on one trains.
     pub trainers: NameSet,
     /// Trainers and launchers that seed the generators themselves.
@@ -681,6 +687,7 @@ struct RawApis {
     graph_inputs: Vec<String>,
     seeds: Vec<String>,
     self_returning_methods: Vec<String>,
+    module_wrappers: Vec<String>,
     reduction_methods: Vec<String>,
     math_methods: Vec<String>,
     backward_methods: Vec<String>,
@@ -936,6 +943,7 @@ impl Knowledge {
             minimize_methods: a.minimize_methods.clone(),
             framework_loss_calls: a.framework_loss_calls.clone(),
             self_returning_methods: a.self_returning_methods.clone(),
+            module_wrappers: set(&a.module_wrappers),
             loss_variables: n.loss_variables,
             loss_suffixes: n.loss_suffixes,
             loss_prefixes: n.loss_prefixes,
@@ -1017,6 +1025,24 @@ impl Knowledge {
                     _ => true,
                 }
         })
+    }
+
+    /// A Keras model or layer class, a Keras model builder (`keras.Sequential`,
+    /// `keras.applications.ResNet50`), or a base of one (`keras.layers.Layer`), by its canonical
+    /// name.
+    pub fn is_keras_model_or_layer(&self, canonical: &str) -> bool {
+        let memory = &self.training.tf_memory;
+        memory.model_builders.contains(canonical)
+            || memory.model_bases.contains(canonical)
+            || memory.model_builder_modules.iter().any(|m| {
+                canonical
+                    .strip_prefix(m.as_str())
+                    .is_some_and(|rest| rest.starts_with('.'))
+            })
+            || crate::semantic::activation::in_list(
+                &self.training.activations.keras_layers,
+                canonical,
+            )
     }
 
     /// The role a (canonical) base class gives its subclasses.

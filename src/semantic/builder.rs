@@ -1414,13 +1414,18 @@ impl<'b, 'a> Resolver<'b, 'a> {
     /// An instance of a class this file or the project may define (`Net()`, `models.Net()`).
     pub(crate) fn is_project_instance(&self, callee: &Callee) -> bool {
         match callee {
-            Callee::InstanceOf(ctor) => match &**ctor {
-                Callee::Local(_) => true,
-                Callee::Qualified(q) => !self
-                    .knowledge()
-                    .is_external_from(q, self.semantic.package.as_deref()),
-                _ => false,
-            },
+            Callee::InstanceOf(ctor) => self.is_project_ctor(ctor),
+            _ => false,
+        }
+    }
+
+    /// A constructor this file or the project may define (`Net`, `models.Net`).
+    pub(crate) fn is_project_ctor(&self, ctor: &Callee) -> bool {
+        match ctor {
+            Callee::Local(_) => true,
+            Callee::Qualified(q) => !self
+                .knowledge()
+                .is_external_from(q, self.semantic.package.as_deref()),
             _ => false,
         }
     }

@@ -785,6 +785,16 @@ pub struct UsageFacts {
 }
 
 impl FileFacts {
+    /// Every scope of the file: the module (`None`), then each function body.
+    pub fn scopes(&self) -> impl Iterator<Item = (Option<FunctionId>, &ScopeFacts)> {
+        std::iter::once((None, &self.module)).chain(
+            self.functions
+                .iter()
+                .enumerate()
+                .map(|(id, f)| (Some(id as FunctionId), &f.body)),
+        )
+    }
+
     pub fn class_named(&self, name: &str) -> Option<(ClassId, &ClassFacts)> {
         self.classes
             .iter()

@@ -16,7 +16,7 @@ use crate::semantic::roles::Roles;
 use crate::semantic::verdict::ancestry;
 
 /// What a reference turned out to be.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Resolved {
     /// An instance of a project class.
     Class(FileId, ClassId),
@@ -62,9 +62,7 @@ impl InstanceArgs {
             {
                 continue;
             }
-            let scopes = std::iter::once(&file.facts.module)
-                .chain(file.facts.functions.iter().map(|x| &x.body));
-            for scope in scopes {
+            for (_, scope) in file.facts.scopes() {
                 for arg in &scope.flow().instance_args {
                     let InstanceRef::Built(ctor) = &arg.instance else {
                         continue;
@@ -135,15 +133,20 @@ impl<'p> Flow<'p> {
         Flow { index }
     }
 
-    /// A Model or a layer: a project class with the Model role (and not a Loss), or a
-    /// framework module or model constructor (as the knowledge of `file` says).
+    /// A Model or a layer: a project class with the Model role (and not a Loss), a framework
+    /// module or model constructor, or a wrapper that runs one (`nn.DataParallel(model)`), as
+    /// the knowledge of `file` says.
     pub fn is_model(&self, roles: &Roles, file: FileId, resolved: &Resolved) -> bool {
         match resolved {
             Resolved::Class(f, c) => {
                 let set = roles.class(*f, *c).roles;
                 set.contains(Role::Model) && !set.contains(Role::Loss)
             }
-            Resolved::Api(q) => self.index.knowledge(file).classify_call(q) == Some(ApiKind::Layer),
+            Resolved::Api(q) => {
+                let knowledge = self.index.knowledge(file);
+                knowledge.classify_call(q) == Some(ApiKind::Layer)
+                    || knowledge.module_wrappers.contains(q)
+            }
         }
     }
 
@@ -175,10 +178,7 @@ impl<'p> Flow<'p> {
             }
             InstanceRef::SelfAttr(name) => self.self_attr(file, function, name, &mut out),
         }
-        out.sort_by_key(|r| match r {
-            Resolved::Class(f, c) => (0, *f, *c, String::new()),
-            Resolved::Api(q) => (1, 0, 0, q.clone()),
-        });
+        out.sort();
         out.dedup();
         out
     }

@@ -348,6 +348,22 @@ impl Classifier<'_> {
     }
 }
 
+/// True if `class` or one of its project superclasses has a base that `test` accepts: the base's
+/// canonical name, judged with the knowledge of the file that names it.
+pub fn extends(
+    index: &ProjectIndex,
+    file: FileId,
+    class: ClassId,
+    test: impl Fn(&crate::knowledge::Knowledge, &str) -> bool,
+) -> bool {
+    ancestry(index, file, class).into_iter().any(|(f, c)| {
+        let knowledge = index.knowledge(f);
+        index.facts(f).classes[c as usize].bases.iter().any(
+            |base| matches!(base, Callee::Qualified(q) if test(knowledge, &knowledge.canonical(q))),
+        )
+    })
+}
+
 /// A class and its project superclasses (breadth-first, nearest first, bounded).
 pub fn ancestry(index: &ProjectIndex, file: FileId, class: ClassId) -> Vec<(FileId, ClassId)> {
     let mut out = vec![(file, class)];

@@ -9,7 +9,7 @@
 use ruff_python_ast::{self as ast, Expr, ExprCall};
 use ruff_text_size::{Ranged, TextRange, TextSize};
 
-use super::{AssignRec, AssignValue, CallRec, Resolver};
+use super::{AssignValue, CallRec, Resolver};
 use crate::knowledge::ApiKind;
 use crate::semantic::activation;
 use crate::semantic::facts::*;
@@ -28,7 +28,7 @@ impl<'a> Resolver<'_, 'a> {
     /// A constructor whose instances are components worth following: a class the project may
     /// define, a framework layer or model, a loss class, or a framework trainer.
     fn is_component_ctor(&self, ctor: &Callee) -> bool {
-        if self.is_project_instance(&Callee::InstanceOf(Box::new(ctor.clone()))) {
+        if self.is_project_ctor(ctor) {
             return true;
         }
         let Callee::Qualified(q) = ctor else {
@@ -39,7 +39,8 @@ impl<'a> Resolver<'_, 'a> {
         matches!(
             knowledge.classify_call(&canonical),
             Some(ApiKind::Layer | ApiKind::LossClass)
-        ) || knowledge.training.seeding.trainers.contains(&canonical)
+        ) || knowledge.module_wrappers.contains(&canonical)
+            || knowledge.training.seeding.trainers.contains(&canonical)
             || knowledge
                 .training
                 .tf_memory
@@ -156,23 +157,13 @@ impl<'a> Resolver<'_, 'a> {
                 };
                 // Only what the project must resolve: local layers are the in-file rules' job.
                 match &instance {
-                    InstanceRef::Built(ctor)
-                        if !self
-                            .is_project_instance(&Callee::InstanceOf(Box::new(ctor.clone()))) =>
-                    {
-                        None
-                    }
+                    InstanceRef::Built(ctor) if !self.is_project_ctor(ctor) => None,
                     _ => Some(instance),
                 }
             }
             Expr::Name(name) => {
-                let rec = self.unconditional_value(scope, name.id.as_str(), at)?;
-                match rec.value {
-                    AssignValue::Expr(value) => {
-                        self.output_of(scope, value, rec.stmt.start(), depth + 1)
-                    }
-                    _ => None,
-                }
+                let (value, at) = self.assigned_value(scope, name.id.as_str(), at)?;
+                self.output_of(scope, value, at, depth + 1)
             }
             _ => None,
         }
@@ -193,10 +184,22 @@ impl<'a> Resolver<'_, 'a> {
         (keeps && self.semantic.resolve(func).is_none()).then_some(&*attr.value)
     }
 
-    /// The last assignment of `name` before `at` in `scope`, if it is not conditional.
-    fn unconditional_value(&self, scope: usize, name: &str, at: TextSize) -> Option<AssignRec<'a>> {
+    /// The value of the last assignment `name = <value>` before `at` in `scope`, and where that
+    /// statement starts, if the assignment is not conditional or augmented.
+    fn assigned_value(
+        &self,
+        scope: usize,
+        name: &str,
+        at: TextSize,
+    ) -> Option<(&'a Expr, TextSize)> {
         let rec = self.builder.scopes[scope].last_reaching(name, at)?;
-        (rec.cond.is_none_or(|c| c.contains(at)) && !rec.aug).then_some(rec)
+        if rec.cond.is_some_and(|c| !c.contains(at)) || rec.aug {
+            return None;
+        }
+        match rec.value {
+            AssignValue::Expr(value) => Some((value, rec.stmt.start())),
+            _ => None,
+        }
     }
 
     /// A method call on a value (`model.forward(x)`, `model.eval()`, `trainer.fit(model)`,
@@ -219,43 +222,50 @@ impl<'a> Resolver<'_, 'a> {
         };
         let evaluation = &knowledge.training.evaluation;
         let seeding = &knowledge.training.seeding;
-        let method = name.to_string();
-        if (evaluation.module_methods.contains(&method)
-            || evaluation.eval_methods.contains(&method)
-            || evaluation.train_methods.contains(&method))
-            && let Some(instance @ (InstanceRef::Param { .. } | InstanceRef::SelfAttr(_))) =
-                self.instance_ref(scope, receiver, at, 0)
-            && !facts.flow().module_receivers.contains(&instance)
+        let is = |list: &[String]| list.iter().any(|m| m == name);
+        let forward = is(&evaluation.forward_methods) || is(&evaluation.keras_forward_methods);
+        let eval = is(&evaluation.eval_methods);
+        let train = is(&evaluation.train_methods);
+        let run = is(&seeding.run_methods);
+        if !(forward || eval || train || run || is(&evaluation.module_methods))
+            && name != "compile"
+            && !is(&seeding.seed_methods)
         {
-            facts.flow_mut().module_receivers.push(instance);
+            return;
         }
-        if evaluation.forward_methods.contains(&method)
-            || evaluation.keras_forward_methods.contains(&method)
+        // Resolved once, for every fact below that needs it.
+        let instance = self.instance_ref(scope, receiver, at, 0);
+        if (eval || train || is(&evaluation.module_methods))
+            && let Some(found @ (InstanceRef::Param { .. } | InstanceRef::SelfAttr(_))) = &instance
+            && !facts.flow().module_receivers.contains(found)
         {
+            facts.flow_mut().module_receivers.push(found.clone());
+        }
+        if forward {
             // `super().forward(x)` and `Base.forward(self, x)` run the parent's code on purpose.
             let is_super = matches!(receiver, Expr::Call(c)
                 if matches!(&*c.func, Expr::Name(n) if n.id.as_str() == "super"));
-            if !is_super && let Some(instance) = self.instance_ref(scope, receiver, at, 0) {
-                let Expr::Attribute(attr) = &*call.func else {
-                    return;
-                };
+            if !is_super
+                && let Some(instance) = instance.clone()
+                && let Expr::Attribute(attr) = &*call.func
+            {
                 facts.flow_mut().forward_calls.push(ForwardCall {
                     receiver: instance,
-                    method: method.clone(),
+                    method: name.to_string(),
                     text: text(),
                     range: call.range(),
                     attribute: TextRange::new(receiver.end(), attr.end()),
                 });
             }
-        } else if evaluation.eval_methods.contains(&method) && call.arguments.is_empty() {
+        } else if eval && call.arguments.is_empty() {
             facts.flow_mut().mode_calls.push(ModeCall {
                 eval: true,
-                receiver: self.instance_ref(scope, receiver, at, 0),
+                receiver: instance.clone(),
                 text: text(),
                 range: call.range(),
                 in_loop: rec.in_loop,
             });
-        } else if evaluation.train_methods.contains(&method) {
+        } else if train {
             let argument = call
                 .arguments
                 .args
@@ -264,24 +274,22 @@ impl<'a> Resolver<'_, 'a> {
             let eval = matches!(argument, Some(Expr::BooleanLiteral(b)) if !b.value);
             facts.flow_mut().mode_calls.push(ModeCall {
                 eval,
-                receiver: self.instance_ref(scope, receiver, at, 0),
+                receiver: instance.clone(),
                 text: text(),
                 range: call.range(),
                 in_loop: rec.in_loop,
             });
         }
-        if method == "compile" {
-            self.note_compiled_loss(scope, call, receiver, facts);
+        if name == "compile" {
+            self.note_compiled_loss(call, instance.as_ref(), facts);
         }
-        if seeding.run_methods.contains(&method)
-            && let Some(instance) = self.instance_ref(scope, receiver, at, 0)
-        {
+        if run && let Some(instance) = instance {
             facts.flow_mut().run_calls.push(RunCall {
                 receiver: instance,
-                method,
+                method: name.to_string(),
                 range: call.range(),
             });
-        } else if seeding.seed_methods.iter().any(|m| m == name) && !call.arguments.is_empty() {
+        } else if is(&seeding.seed_methods) && !call.arguments.is_empty() {
             facts.api_calls.push(ApiUse {
                 kind: ApiKind::Seed,
                 name: name.to_string(),
@@ -355,7 +363,13 @@ impl<'a> Resolver<'_, 'a> {
             .chain(call.arguments.keywords.iter().map(|k| &k.value));
         for argument in arguments.take(16) {
             let Expr::Name(name) = argument else { continue };
-            let callee = match self.name_callee(scope, name.id.as_str(), call.start(), 0) {
+            // Only a function of this file or an import can name a project function; the
+            // (costlier) resolution below also sees local rebinding.
+            let id = name.id.as_str();
+            if !self.module_functions.contains(id) && self.semantic.imports.get(id).is_none() {
+                continue;
+            }
+            let callee = match self.name_callee(scope, id, call.start(), 0) {
                 // A function of this file (a class handed on is not run: `isinstance(x, Net)`).
                 Some(Callee::Local(local)) if self.module_functions.contains(local.as_str()) => {
                     Callee::Local(local)
@@ -420,9 +434,8 @@ impl<'a> Resolver<'_, 'a> {
     /// gets the model's output, whatever the model is.
     fn note_compiled_loss(
         &self,
-        scope: usize,
         call: &'a ExprCall,
-        receiver: &'a Expr,
+        model: Option<&InstanceRef>,
         facts: &mut ScopeFacts,
     ) {
         let Some(loss) = call.arguments.find_keyword("loss") else {
@@ -437,11 +450,11 @@ impl<'a> Resolver<'_, 'a> {
         let Some(spec) = activation::loss_spec(self.knowledge(), &canonical, ctor) else {
             return;
         };
-        let Some(producer) = self.instance_ref(scope, receiver, call.start(), 0) else {
+        let Some(producer) = model.cloned() else {
             return;
         };
         if let InstanceRef::Built(ctor) = &producer
-            && !self.is_project_instance(&Callee::InstanceOf(Box::new(ctor.clone())))
+            && !self.is_project_ctor(ctor)
         {
             return;
         }
@@ -457,7 +470,10 @@ impl<'a> Resolver<'_, 'a> {
     }
 
     /// The loss a call computes, as far as the file knows: a loss API with its prediction
-    /// argument, or a callable the project must resolve.
+    /// argument, or a callable the project must resolve. Callables the file cannot resolve (a
+    /// `criterion` parameter, `self.loss_fn` handed in, a project Loss class) are kept only when
+    /// named like a loss: that bounds the facts (every `self.block(x)` would otherwise be one);
+    /// it proves nothing — the project rule resolves the callable before reporting.
     fn loss_sink(
         &self,
         scope: usize,
@@ -630,13 +646,8 @@ impl<'a> Resolver<'_, 'a> {
                 }
             }
             Expr::Name(name) => {
-                let rec = self.unconditional_value(scope, name.id.as_str(), at)?;
-                match rec.value {
-                    AssignValue::Expr(value) => {
-                        self.activation_of(scope, value, rec.stmt.start(), depth + 1)
-                    }
-                    _ => None,
-                }
+                let (value, at) = self.assigned_value(scope, name.id.as_str(), at)?;
+                self.activation_of(scope, value, at, depth + 1)
             }
             _ => None,
         }
