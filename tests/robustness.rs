@@ -542,9 +542,10 @@ fn fuzz_regressions_lint_cleanly() {
         fs::copy(&path, dir.path().join(format!("{name}.py"))).unwrap();
         count += 1;
     }
-    if count == 0 {
-        return;
-    }
+    assert!(
+        count > 0,
+        "fuzz/regressions holds no inputs: the regression test would check nothing"
+    );
     let (code, text, err) = check(dir.path(), &["--isolated", "--select", "ALL", "."]);
     assert!(matches!(code, Some(0 | 1)), "{err}");
     assert!(!text.contains("internal error"), "{text}");

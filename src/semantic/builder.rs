@@ -953,6 +953,10 @@ impl<'b, 'a> Resolver<'b, 'a> {
 
     /// `self.<name>`: an attribute whose constructor this file shows, or a member to resolve
     /// through the class hierarchy.
+    ///
+    /// An attribute built from another `self` member (`self.sampler = self.sampler(z)`,
+    /// `self.a = self.b(); self.b = self.a()`) stays a member: its constructor is not followed
+    /// through `self`, so the resolution cannot cycle.
     pub(crate) fn self_member(&self, scope: usize, name: &str) -> Callee {
         if let Some(class) = self.builder.scopes[scope].class {
             let draft = &self.builder.classes[class as usize];
@@ -961,6 +965,7 @@ impl<'b, 'a> Resolver<'b, 'a> {
                 .iter()
                 .rev()
                 .find(|(n, v, _, _)| *n == name && matches!(v, Expr::Call(_)))
+                && !Self::is_self_attribute(&call.func)
                 && let Some(ctor) = self.callee(attr_scope, &call.func, stmt.start())
                 && !matches!(ctor, Callee::SelfMember(_))
             {
@@ -968,6 +973,23 @@ impl<'b, 'a> Resolver<'b, 'a> {
             }
         }
         Callee::SelfMember(name.to_string())
+    }
+
+    /// `self.<name>` (possibly behind `self.<name>.<method>` or a call of one).
+    fn is_self_attribute(func: &Expr) -> bool {
+        let mut e = func;
+        loop {
+            match e {
+                Expr::Attribute(a) => {
+                    if matches!(&*a.value, Expr::Name(n) if n.id.as_str() == "self") {
+                        return true;
+                    }
+                    e = &a.value;
+                }
+                Expr::Call(c) => e = &c.func,
+                _ => return false,
+            }
+        }
     }
 
     /// The API kind of a callee that is, or is an instance of, a known API.
