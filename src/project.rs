@@ -57,6 +57,17 @@ impl<'p> ProjectContext<'p> {
         self.index.knowledge(self.file)
     }
 
+    /// The outermost loops of a scope of this file (`None`: module level) that train, as the
+    /// training model sees them (through calls too).
+    pub fn training_loops(
+        &self,
+        function: Option<crate::semantic::facts::FunctionId>,
+    ) -> Vec<crate::semantic::training::TrainingLoop> {
+        self.roles
+            .training
+            .outermost(self.facts(), self.file, function)
+    }
+
     /// A classifier for loss values in `class` (or in a function outside any class).
     pub fn classifier(&self, class: Option<ClassId>) -> Classifier<'p> {
         Classifier {

@@ -54,6 +54,9 @@ impl Category {
 #[derive(Debug, Clone, Serialize)]
 pub struct Instance {
     pub path: String,
+    /// In a notebook: the cell (numbered as Jupyter shows them); `line` and `end_line` are
+    /// then within that cell, as `dllint check` reports positions.
+    pub cell: Option<usize>,
     pub line: usize,
     pub end_line: usize,
     /// `Class.method`, `function`, `outer.inner`, or `<module>`.
@@ -136,15 +139,24 @@ pub fn survey(
             items
                 .into_iter()
                 .map(|f| {
-                    let (line, end_line) = match &source {
-                        Some(s) => (
-                            s.line_of(f.start.into()),
-                            s.line_of(f.end.saturating_sub(1).max(f.start).into()),
-                        ),
-                        None => (1, 1),
+                    let last = f.end.saturating_sub(1).max(f.start).into();
+                    let (cell, line, end_line) = match &source {
+                        Some(s) => match (s.cell_location(f.start.into()), s.cell_location(last)) {
+                            (Some(start), Some(end)) => {
+                                let end_line = if end.cell == start.cell {
+                                    end.row
+                                } else {
+                                    start.row
+                                };
+                                (Some(start.cell), start.row, end_line.max(start.row))
+                            }
+                            _ => (None, s.line_of(f.start.into()), s.line_of(last)),
+                        },
+                        None => (None, 1, 1),
                     };
                     Instance {
                         path: display.clone(),
+                        cell,
                         line,
                         end_line,
                         enclosing: f.enclosing.clone(),
@@ -157,8 +169,9 @@ pub fn survey(
         })
         .collect();
     instances.sort_by(|a, b| {
-        (a.path.as_str(), a.line, a.enclosing.as_str()).cmp(&(
+        (a.path.as_str(), a.cell, a.line, a.enclosing.as_str()).cmp(&(
             b.path.as_str(),
+            b.cell,
             b.line,
             b.enclosing.as_str(),
         ))
@@ -456,11 +469,12 @@ pub fn render_table(survey: &Survey) -> String {
 
 /// One row per instance.
 pub fn render_csv(survey: &Survey) -> String {
-    let mut out = String::from("path,line,end_line,enclosing,category,evidence\n");
+    let mut out = String::from("path,cell,line,end_line,enclosing,category,evidence\n");
     for i in &survey.instances {
         out.push_str(&format!(
-            "{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{}\n",
             csv_field(&i.path),
+            i.cell.map_or_else(String::new, |c| c.to_string()),
             i.line,
             i.end_line,
             csv_field(&i.enclosing),

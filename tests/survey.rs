@@ -124,6 +124,7 @@ fn instances_name_their_enclosing_definition() {
             keys,
             BTreeSet::from([
                 "path",
+                "cell",
                 "line",
                 "end_line",
                 "enclosing",
@@ -198,7 +199,7 @@ fn table_and_csv_render_the_same_instances() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
-        Some("path,line,end_line,enclosing,category,evidence")
+        Some("path,cell,line,end_line,enclosing,category,evidence")
     );
     assert_eq!(
         lines.count(),

@@ -52,6 +52,8 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
     let facts = cx.facts();
     if cx.roles.module(cx.file).contains(Role::Runner) {
         report(
+            cx,
+            None,
             &facts.module,
             &format!("the module-level training loop of `{}`", file_name(cx)),
             out,
@@ -68,6 +70,8 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
             .is_some_and(|c| is_role(cx, c, Role::Dataset));
         if runner_function && !in_dataset {
             report(
+                cx,
+                Some(id as u32),
                 &function.body,
                 &format!("the training loop in `{}`", facts.qualname(id as u32)),
                 out,
@@ -76,8 +80,15 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn report(scope: &ScopeFacts, place: &str, out: &mut Vec<Diagnostic>) {
-    for training in scope.outermost_training_loops() {
+fn report(
+    cx: &ProjectContext<'_>,
+    function: Option<u32>,
+    scope: &ScopeFacts,
+    place: &str,
+    out: &mut Vec<Diagnostic>,
+) {
+    for training in cx.training_loops(function) {
+        let training = training.id;
         let calls: Vec<_> = scope
             .api_calls
             .iter()

@@ -75,8 +75,8 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
         let loop_method = class
             .methods
             .iter()
-            .map(|&m| &facts.functions[m as usize])
-            .find(|m| !m.body.outermost_training_loops().is_empty());
+            .find(|&&m| cx.roles.training.trains(cx.file, Some(m)))
+            .map(|&m| (m, &facts.functions[m as usize]));
         let builds_optimizer = class.methods.iter().any(|&m| {
             facts.functions[m as usize]
                 .body
@@ -84,7 +84,7 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
                 .iter()
                 .any(|a| a.kind == crate::knowledge::ApiKind::Optimizer)
         });
-        let loop_name = loop_method.map_or("a method", |m| m.name.as_str());
+        let loop_name = loop_method.map_or("a method", |(_, m)| m.name.as_str());
         let message = format!(
             "`{}` is a Model, a Runner (the training loop is in `{loop_name}`) and computes the loss in `{}`",
             class.name, facts.functions[first.method as usize].name
@@ -105,12 +105,11 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
         let mut diagnostic = Diagnostic::new(&LOSS_IN_MODEL_RUNNER, message, first.range)
             .with_help(help)
             .with_label(class.name_range, format!("`{}` defined here", class.name));
-        if let Some(method) = loop_method {
-            let loops = method.body.outermost_training_loops();
-            if let Some(&l) = loops.first() {
-                diagnostic = diagnostic
-                    .with_label(method.body.loops[l as usize].header, "the training loop");
-            }
+        if let Some((id, method)) = loop_method
+            && let Some(l) = cx.training_loops(Some(id)).first()
+        {
+            diagnostic =
+                diagnostic.with_label(method.body.loops[l.id as usize].header, "the training loop");
         }
         let method = &facts.functions[first.method as usize];
         let request = Request {

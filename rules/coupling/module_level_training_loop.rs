@@ -3,6 +3,7 @@ use crate::refactor::extract::{self, attach};
 use crate::registry::prelude::*;
 use crate::rules::layout::component_module;
 use crate::semantic::Role;
+use crate::semantic::training::Via;
 
 declare_rule! {
     /// ## What it does
@@ -59,7 +60,8 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
         return;
     }
     let scope = &cx.facts().module;
-    for training in scope.outermost_training_loops() {
+    for training in cx.training_loops(None) {
+        let (training, via) = (training.id, training.via);
         let lp = &scope.loops[training as usize];
         let mut diagnostic = Diagnostic::new(
             &MODULE_LEVEL_TRAINING_LOOP,
@@ -80,6 +82,18 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
             .filter(|s| scope.loop_within(s.in_loop, training));
         for step in steps.take(3) {
             diagnostic = diagnostic.with_label(step.range, "gradient step");
+        }
+        if let Via::Call(range, f, id) = via {
+            let name = cx.index.facts(f).qualname(id);
+            let label = if f == cx.file {
+                format!("trains through `{name}`")
+            } else {
+                format!(
+                    "trains through `{name}` ({})",
+                    cx.index.file(f).path.display()
+                )
+            };
+            diagnostic = diagnostic.with_label(range, label);
         }
         let target = component_module(cx, Role::Runner);
         let diagnostic = attach(cx, diagnostic, extract::runner(cx, lp.header, &target));

@@ -227,7 +227,8 @@ fn parts(cx: &ProjectContext<'_>) -> Vec<Part> {
             );
         }
         if role != Some(Role::Dataset) {
-            inline_data(&function.body, &format!("in `{name}`"), &mut parts);
+            let trains = cx.roles.training.trains(cx.file, Some(id as FunctionId));
+            inline_data(&function.body, trains, &format!("in `{name}`"), &mut parts);
         }
         if role != Some(Role::Loss) {
             inline_model(&function.body, &format!("in `{name}`"), &mut parts);
@@ -246,11 +247,11 @@ fn parts(cx: &ProjectContext<'_>) -> Vec<Part> {
     }
     let module = &facts.module;
     if cx.roles.module(cx.file).contains(Role::Runner) {
-        let loops = module.outermost_training_loops();
+        let loops = cx.training_loops(None);
         if let Some(first) = loops.first() {
             parts.push(Part {
                 role: Role::Runner,
-                range: module.loops[*first as usize].header,
+                range: module.loops[first.id as usize].header,
                 what: "a training loop at module level".into(),
                 component: None,
             });
@@ -263,7 +264,8 @@ fn parts(cx: &ProjectContext<'_>) -> Vec<Part> {
             &mut parts,
         );
     }
-    inline_data(module, "at module level", &mut parts);
+    let trains = cx.roles.training.trains(cx.file, None);
+    inline_data(module, trains, "at module level", &mut parts);
     inline_model(module, "at module level", &mut parts);
     parts.sort_by_key(|p| (p.range.start(), ORDER.iter().position(|r| *r == p.role)));
     parts
@@ -293,7 +295,7 @@ fn inline_loss(
 
 /// A transform chain or augmentation assembled in a scope (two or more calls), or data read
 /// inside a training loop.
-fn inline_data(scope: &ScopeFacts, place: &str, parts: &mut Vec<Part>) {
+fn inline_data(scope: &ScopeFacts, trains: bool, place: &str, parts: &mut Vec<Part>) {
     let chain: Vec<_> = scope
         .api_calls
         .iter()
@@ -302,7 +304,7 @@ fn inline_data(scope: &ScopeFacts, place: &str, parts: &mut Vec<Part>) {
     let loading = scope
         .api_calls
         .iter()
-        .find(|a| a.kind == ApiKind::DataLoading && a.in_loop.is_some() && scope.trains);
+        .find(|a| a.kind == ApiKind::DataLoading && a.in_loop.is_some() && trains);
     if chain.len() >= 2 {
         parts.push(Part {
             role: Role::Dataset,

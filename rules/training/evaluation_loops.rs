@@ -103,7 +103,7 @@ pub(crate) fn evaluation_loops(cx: &ProjectContext<'_>) -> Vec<EvalLoop> {
     for (id, function) in facts.functions.iter().enumerate() {
         let body = &function.body;
         if body.loops.is_empty()
-            || body.trains
+            || cx.roles.training.trains(cx.file, Some(id as u32))
             || body
                 .grad_steps
                 .iter()

@@ -150,9 +150,11 @@ fn check_helpers(
             calls.push((call.range, lp, id));
         }
     }
-    for (name, range, lp) in &scope.flow().self_calls_in_loops {
-        if let Some(id) = zeroing.method(name) {
-            calls.push((*range, *lp, id));
+    for call in &scope.flow().method_calls {
+        if let (None, Some(lp)) = (&call.receiver, call.in_loop)
+            && let Some(id) = zeroing.method(&call.method)
+        {
+            calls.push((call.range, lp, id));
         }
     }
     calls.sort_by_key(|(range, _, _)| range.start());

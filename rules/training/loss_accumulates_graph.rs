@@ -89,7 +89,23 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
             scope,
             names: &names,
         };
-        for lp in scope.outermost_training_loops() {
+        // The outermost loops around a backward pass: an accumulator there outlives the
+        // iteration that built the graph.
+        let mut outermost: Vec<u32> = scope
+            .grad_steps
+            .iter()
+            .filter(|s| s.kind == GradKind::Backward)
+            .filter_map(|s| {
+                let mut current = s.in_loop?;
+                while let Some(parent) = scope.loops[current as usize].parent {
+                    current = parent;
+                }
+                Some(current)
+            })
+            .collect();
+        outermost.sort_unstable();
+        outermost.dedup();
+        for lp in outermost {
             let range = scope.loops[lp as usize].range;
             if !backward.iter().any(|b| range.contains_range(*b)) {
                 continue;

@@ -64,11 +64,10 @@ pub(crate) fn left_in_eval(cx: &ProjectContext<'_>) -> Vec<LeftInEval> {
     for (function, scope) in scopes {
         if scope.flow().mode_calls.is_empty()
             && scope.project_calls.is_empty()
-            && scope.flow().self_calls_in_loops.is_empty()
+            && scope.flow().method_calls.is_empty()
         {
             continue;
         }
-        let training = scope.training_loops();
         // The calls of each outermost loop, gathered in one pass (a module-level script may
         // hold thousands of loops and calls).
         let mut buckets: BTreeMap<LoopId, LoopCalls<'_>> = BTreeMap::new();
@@ -89,17 +88,19 @@ pub(crate) fn left_in_eval(cx: &ProjectContext<'_>) -> Vec<LeftInEval> {
                 buckets.entry(lp).or_default().project.push(call);
             }
         }
-        for call in &scope.flow().self_calls_in_loops {
-            if let Some(lp) = outermost(Some(call.2)) {
+        for call in &scope.flow().method_calls {
+            if call.receiver.is_none()
+                && let Some(lp) = outermost(call.in_loop)
+            {
                 buckets
                     .entry(lp)
                     .or_default()
                     .methods
-                    .push((&call.0, call.1));
+                    .push((&call.method, call.range));
             }
         }
         for (lp, calls) in buckets {
-            let trains_here = training.binary_search(&lp).is_ok();
+            let trains_here = cx.roles.training.loop_trains(cx.file, function, lp);
             if let Some(found) = checker.loop_left_in_eval(function, scope, lp, &calls, trains_here)
             {
                 out.push(found);
@@ -171,10 +172,11 @@ impl Checker<'_, '_> {
                 }
             }
         }
+        let training = &self.cx.roles.training;
         let trains = trains_here
             || helpers
                 .iter()
-                .any(|(_, _, f, id)| index.facts(*f).functions[*id as usize].body.trains);
+                .any(|(_, _, f, id)| training.trains(*f, Some(*id)));
         if !trains {
             return None;
         }

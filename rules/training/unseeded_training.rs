@@ -86,6 +86,8 @@ struct Search<'c, 'p> {
     root_index: FxHashMap<TextRange, usize>,
     /// The first root (in source order) that reaches training.
     training: Option<(usize, Training)>,
+    /// Weaker evidence: a Runner is built, but the statement that runs it may come later.
+    built_runner: Option<(usize, Training)>,
     seeded: bool,
     files: FxHashSet<FileId>,
 }
@@ -102,7 +104,7 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
     if module.project_calls.is_empty()
         && module.flow().passed_functions.is_empty()
         && module.flow().run_calls.is_empty()
-        && !module.trains
+        && !cx.roles.training.trains(cx.file, None)
     {
         return;
     }
@@ -115,12 +117,16 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
         roots: Vec::new(),
         root_index: FxHashMap::default(),
         training: None,
+        built_runner: None,
         seeded: false,
         files: FxHashSet::default(),
     };
     search.run();
     if search.seeded {
         return;
+    }
+    if search.training.is_none() {
+        search.training = search.built_runner.take();
     }
     if search.training.is_none() {
         return;
@@ -195,8 +201,8 @@ impl Search<'_, '_> {
         self.visited.insert((file, None));
         // The module's own statements, in source order: each one a root.
         let mut roots: Vec<TextRange> = Vec::new();
-        for id in module.outermost_training_loops() {
-            roots.push(module.loops[id as usize].header);
+        for lp in self.cx.training_loops(None) {
+            roots.push(module.loops[lp.id as usize].header);
         }
         roots.extend(module.flow().run_calls.iter().map(|c| c.range));
         roots.extend(
@@ -225,11 +231,22 @@ impl Search<'_, '_> {
     }
 
     fn found_training(&mut self, root: usize, site: (FileId, TextRange), what: String) {
+        self.found(root, site, what, false);
+    }
+
+    /// `weak`: building a Runner, which trains only when something runs it; a statement that
+    /// does (`agent.train(env)`) is the better place to report.
+    fn found(&mut self, root: usize, site: (FileId, TextRange), what: String, weak: bool) {
         if root == usize::MAX {
             return;
         }
-        if self.training.as_ref().is_none_or(|(r, _)| root < *r) {
-            self.training = Some((
+        let slot = if weak {
+            &mut self.built_runner
+        } else {
+            &mut self.training
+        };
+        if slot.as_ref().is_none_or(|(r, _)| root < *r) {
+            *slot = Some((
                 root,
                 Training {
                     root: self.roots[root],
@@ -254,8 +271,8 @@ impl Search<'_, '_> {
         if scope.api_calls.iter().any(|a| a.kind == ApiKind::Seed) {
             self.seeded = true;
         }
-        for id in scope.outermost_training_loops() {
-            let header = scope.loops[id as usize].header;
+        for lp in self.cx.roles.training.outermost(facts, file, function) {
+            let header = scope.loops[lp.id as usize].header;
             let what = match function {
                 Some(f) => format!("`{}` runs a training loop", facts.qualname(f)),
                 None => "a training loop at module level".to_string(),
@@ -301,10 +318,11 @@ impl Search<'_, '_> {
                     let role = self.cx.roles.class(f, c);
                     if role.roles.contains(Role::Runner) && !role.callback {
                         let name = &index.facts(f).classes[c as usize].qualname;
-                        self.found_training(
+                        self.found(
                             root,
                             (file, range),
                             format!("it builds the Runner `{name}`"),
+                            true,
                         );
                     }
                     if self.self_seeding(f, c) {

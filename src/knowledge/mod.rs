@@ -158,6 +158,12 @@ pub struct Knowledge {
     loss_prefixes: Vec<String>,
     not_loss_words: Vec<String>,
     loss_callee_words: Vec<String>,
+    /// Substrings of loss functions' own names (`cross_entropy`, `divergence`, `_cost`).
+    loss_function_words: Vec<String>,
+    /// Whole `_`-separated words of loss functions' names (`mse`, `nll`, `huber`).
+    loss_function_tokens: Vec<String>,
+    /// Words of metric helpers' names (`accuracy`, `metric`): not losses.
+    metric_words: Vec<String>,
     model_variables: Vec<String>,
     loss_class_suffixes: Vec<String>,
     loss_modules: Vec<String>,
@@ -194,6 +200,33 @@ pub struct Training {
     pub gradients: TrainingGradients,
     #[serde(default)]
     pub seeding: TrainingSeeding,
+    #[serde(default)]
+    pub steps: TrainingSteps,
+}
+
+/// What makes a training step beyond the gradient calls themselves (`[training.steps]`): the
+/// training model (`semantic::training`) follows calls through these.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TrainingSteps {
+    /// Calls that return the function they are given, to be run later
+    /// (`train_step = jax.jit(train_step)`, `partial(train_step, model=m)`): calling the result
+    /// runs that function.
+    pub function_wrappers: NameSet,
+    /// Methods of a framework model that run one whole training step (Keras
+    /// `model.train_on_batch(x, y)`).
+    pub framework_step_methods: Vec<String>,
+    /// Methods of an optimizer object that apply the updates to the parameters it holds
+    /// (Flax NNX `optimizer.update(model, grads)`).
+    pub optimizer_update_methods: Vec<String>,
+    /// Methods that never run project code (tensor and container methods): calls of them are
+    /// not followed when the receiver is only known as a parameter.
+    pub not_followed_methods: Vec<String>,
+    /// Names of hand-written parameters (lower case; a number may follow: `w1`, `b_2`): a
+    /// parameter updated from its gradient (`w1 -= lr * w1.grad`) is gradient descent by hand.
+    pub parameter_names: Vec<String>,
+    /// What a loop over parameters iterates (`model.parameters()`, `trainable_variables`).
+    pub parameter_collections: Vec<String>,
 }
 
 /// What DL508 unseeded-training looks for (`[training.seeding]`). The seeding functions
@@ -710,6 +743,9 @@ struct RawNames {
     loss_prefixes: Vec<String>,
     not_loss_words: Vec<String>,
     loss_callee_words: Vec<String>,
+    loss_function_words: Vec<String>,
+    loss_function_tokens: Vec<String>,
+    metric_words: Vec<String>,
     model_variables: Vec<String>,
     loss_class_suffixes: Vec<String>,
     loss_modules: Vec<String>,
@@ -949,6 +985,9 @@ impl Knowledge {
             loss_prefixes: n.loss_prefixes,
             not_loss_words: n.not_loss_words,
             loss_callee_words: n.loss_callee_words,
+            loss_function_words: n.loss_function_words,
+            loss_function_tokens: n.loss_function_tokens,
+            metric_words: n.metric_words,
             model_variables: n.model_variables,
             loss_class_suffixes: n.loss_class_suffixes,
             loss_modules: n.loss_modules,
@@ -1110,6 +1149,27 @@ impl Knowledge {
         with_lowercase(name, |lower| {
             let has = |w: &str| contains_bytes(lower, w.as_bytes());
             self.loss_callee_words.iter().any(|w| has(w)) && !has("scale") && !has("weight")
+        })
+    }
+
+    /// True if a function's name says it computes a loss: a loss callee (`*_loss`, `loss_*`,
+    /// `criterion`), or a loss's own name (`cross_entropy`, `kl_divergence`, `mse`, `*_cost`,
+    /// `huber_fn`, `gradient_penalty`), and not a metric's (`accuracy`, `compute_metrics`).
+    pub fn is_loss_function_name(&self, name: &str) -> bool {
+        with_lowercase(name, |lower| {
+            let has = |w: &str| contains_bytes(lower, w.as_bytes());
+            if self.metric_words.iter().any(|w| has(w)) && !has("loss") {
+                return false;
+            }
+            if self.is_loss_callee(name) {
+                return true;
+            }
+            if self.loss_function_words.iter().any(|w| has(w)) {
+                return true;
+            }
+            let text = std::str::from_utf8(lower).unwrap_or("");
+            text.split('_')
+                .any(|token| self.loss_function_tokens.iter().any(|t| t == token))
         })
     }
 

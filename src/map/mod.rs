@@ -234,9 +234,9 @@ pub fn build(project: &Project, cwd: &Path) -> Map {
                     .path
                     .file_name()
                     .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-                let loops = index.facts(f).module.outermost_training_loops();
+                let loops = roles.training.outermost(index.facts(f), f, None);
                 let offset = loops.first().map_or_else(Default::default, |l| {
-                    index.facts(f).module.loops[*l as usize].range.start()
+                    index.facts(f).module.loops[l.id as usize].range.start()
                 });
                 (
                     f,

@@ -47,6 +47,9 @@ pub(crate) struct ScopeDraft<'a> {
     compile_args: Vec<TextRange>,
     /// `self.<loss-named attribute> = <value>` (TF1 models keep `self.loss`).
     self_loss_assigns: Vec<(&'a str, &'a Expr, TextRange, Option<LoopId>)>,
+    /// Parameters updated by hand from their gradients (`w -= lr * w.grad`,
+    /// `p.data.add_(-lr * p.grad)`, `w.assign_sub(lr * grads[0])`).
+    manual_updates: Vec<(&'a Expr, TextRange, Option<LoopId>)>,
 }
 
 #[derive(Clone, Copy)]
@@ -126,6 +129,42 @@ impl<'a> FactsBuilder<'a> {
         }
     }
 
+    /// Names of functions used as a loss anywhere in the file (see [`Resolver::used_as_loss`]).
+    fn used_as_loss(&self, semantic: &Semantic<'a>) -> rustc_hash::FxHashSet<&'a str> {
+        let knowledge = &self.knowledge;
+        let mut out = rustc_hash::FxHashSet::default();
+        for scope in &self.scopes {
+            for rec in &scope.calls {
+                let call = rec.call;
+                for keyword in call.arguments.keywords.iter() {
+                    if let (Some(arg), Expr::Name(value)) = (&keyword.arg, &keyword.value)
+                        && knowledge.is_loss_attribute(arg.as_str())
+                    {
+                        out.insert(value.id.as_str());
+                    }
+                }
+                if let Some(Expr::Name(first)) = call.arguments.args.first()
+                    && let Some(q) = semantic.resolve(&call.func)
+                    && knowledge.classify_call(&knowledge.canonical(&q))
+                        == Some(ApiKind::GradTransform)
+                {
+                    out.insert(first.id.as_str());
+                }
+            }
+            for (name, recs) in &scope.assigns {
+                if !knowledge.is_loss_attribute(name) {
+                    continue;
+                }
+                for rec in recs {
+                    if let AssignValue::Expr(Expr::Name(value)) = rec.value {
+                        out.insert(value.id.as_str());
+                    }
+                }
+            }
+        }
+        out
+    }
+
     fn current(&mut self) -> &mut ScopeDraft<'a> {
         let index = *self.scope_stack.last().expect("module scope");
         &mut self.scopes[index]
@@ -179,7 +218,22 @@ impl<'a> FactsBuilder<'a> {
                 self.record_target(target, AssignValue::Expr(value), stmt.range(), false);
                 self.record_self_attr(target, value, stmt.range(), semantic);
             }
-            Stmt::AugAssign(ast::StmtAugAssign { target, value, .. }) => {
+            Stmt::AugAssign(ast::StmtAugAssign {
+                target, value, op, ..
+            }) => {
+                // `w -= lr * w.grad`: gradient descent written by hand.
+                if matches!(op, ast::Operator::Sub)
+                    && matches!(
+                        &**target,
+                        Expr::Name(_) | Expr::Attribute(_) | Expr::Subscript(_)
+                    )
+                    && mentions_gradient(value, 0)
+                {
+                    let in_loop = self.current().loop_stack.last().copied();
+                    self.current()
+                        .manual_updates
+                        .push((target, stmt.range(), in_loop));
+                }
                 self.record_target(target, AssignValue::Expr(value), stmt.range(), true);
             }
             Stmt::With(ast::StmtWith { items, .. }) => {
@@ -247,6 +301,15 @@ impl<'a> FactsBuilder<'a> {
                     && attr.attr.as_str() == "compile"
                 {
                     scope.compile_args.push(call.arguments.range());
+                }
+                // `p.data.add_(-lr * p.grad)`, `w.assign_sub(lr * grads[0])`.
+                if let Expr::Attribute(attr) = &*call.func
+                    && matches!(attr.attr.as_str(), "add_" | "sub_" | "assign_sub")
+                    && call.arguments.args.iter().any(|a| mentions_gradient(a, 0))
+                {
+                    scope
+                        .manual_updates
+                        .push((&attr.value, call.range(), in_loop));
                 }
                 scope.calls.push(CallRec { call, in_loop });
             }
@@ -569,11 +632,13 @@ impl<'a> FactsBuilder<'a> {
                 .filter(|c| c.facts.enclosing_function.is_none())
                 .map(|c| c.def.name.as_str()),
         );
+        let used_as_loss = self.used_as_loss(semantic);
         let resolver = Resolver {
             builder: &self,
             semantic,
             module_names,
             module_functions,
+            used_as_loss,
         };
 
         // Classes: attributes and components handed in through `__init__`.
@@ -742,6 +807,7 @@ impl<'a> ScopeDraft<'a> {
             is_generator: false,
             compile_args: Vec::new(),
             self_loss_assigns: Vec::new(),
+            manual_updates: Vec::new(),
         }
     }
 
@@ -830,6 +896,10 @@ pub(crate) struct Resolver<'b, 'a> {
     pub module_names: rustc_hash::FxHashSet<&'a str>,
     /// Module-level functions of the file.
     pub module_functions: rustc_hash::FxHashSet<&'a str>,
+    /// Names of functions the file uses as a loss: handed to `jax.grad`, to `compile(loss=...)`
+    /// or another `loss=`/`criterion=` argument, or bound to a loss-named variable
+    /// (`criterion = my_loss`).
+    pub used_as_loss: rustc_hash::FxHashSet<&'a str>,
 }
 
 /// A method call on a value: `loss.backward()`, `optimizer.step()`, `x.mean()`.
@@ -863,11 +933,40 @@ impl<'b, 'a> Resolver<'b, 'a> {
                 Some(Callee::Qualified(q))
             }
             Expr::Call(inner) => {
+                // `jax.jit(train_step)(state, batch)` runs `train_step`.
+                if let Some(wrapped) = self.wrapped_function(inner) {
+                    return self.callee(scope, wrapped, at);
+                }
                 let ctor = self.callee(scope, &inner.func, at)?;
                 Some(Callee::InstanceOf(Box::new(ctor)))
             }
             _ => None,
         }
+    }
+
+    /// The function a wrapper call returns to be run later: `jax.jit(train_step)`,
+    /// `partial(train_step, model=m)`, `tf.function(step)` (nested wrappers unwrapped), when it
+    /// is named (`train_step`, `self.train_step`).
+    pub(crate) fn wrapped_function(&self, call: &'a ExprCall) -> Option<&'a Expr> {
+        let mut call = call;
+        for _ in 0..4 {
+            let q = self.semantic.resolve(&call.func)?;
+            let knowledge = self.knowledge();
+            if !knowledge
+                .training
+                .steps
+                .function_wrappers
+                .contains(&knowledge.canonical(&q))
+            {
+                return None;
+            }
+            match call.arguments.args.first()? {
+                Expr::Call(inner) => call = inner,
+                named @ (Expr::Name(_) | Expr::Attribute(_)) => return Some(named),
+                _ => return None,
+            }
+        }
+        None
     }
 
     /// Strips module methods that return their receiver (`Net().to(device)` → `Net()`): the
@@ -916,6 +1015,20 @@ impl<'b, 'a> Resolver<'b, 'a> {
             };
             if let Some(last) = draft.last_reaching(name, at) {
                 return Some(match last.value {
+                    // `p_train_step = jax.pmap(partial(train_step, ...))`: the step itself.
+                    AssignValue::Expr(Expr::Call(call))
+                        if depth < 4
+                            && let Some(wrapped) = self.wrapped_function(call) =>
+                    {
+                        match wrapped {
+                            Expr::Name(inner) => self
+                                .name_callee(s, inner.id.as_str(), last.stmt.start(), depth + 1)
+                                .unwrap_or_else(|| Callee::Variable(name.to_string())),
+                            other => self
+                                .callee(s, other, last.stmt.start())
+                                .unwrap_or_else(|| Callee::Variable(name.to_string())),
+                        }
+                    }
                     AssignValue::Expr(Expr::Call(call)) if depth < 4 => {
                         // `model = Net().to(device)`, `model = model.cuda()`: still the module.
                         match self.strip_self_returning(call) {
@@ -1049,6 +1162,56 @@ impl<'b, 'a> Resolver<'b, 'a> {
         Self::receiver_name(receiver).is_some_and(|n| self.knowledge().is_optimizer_variable(n))
     }
 
+    /// A parameter updated by hand: named like one (`w1`, `W`, `bias`, `params`), or the
+    /// variable of a loop over a model's parameters (`for p in model.parameters():`). An input
+    /// optimised through a network (`img`, `x`, `z`) is not one.
+    fn is_parameter(&self, scope: usize, target: &'a Expr, at: TextSize) -> bool {
+        let mut root = target;
+        loop {
+            match root {
+                Expr::Attribute(a) if a.attr.as_str() == "data" => root = &a.value,
+                Expr::Subscript(s) => root = &s.value,
+                _ => break,
+            }
+        }
+        let name = match root {
+            Expr::Name(n) => n.id.as_str(),
+            Expr::Attribute(a) => a.attr.as_str(),
+            _ => return false,
+        };
+        let steps = &self.knowledge().training.steps;
+        let lower = name.to_ascii_lowercase();
+        if steps.parameter_names.iter().any(|p| {
+            lower == *p
+                || lower
+                    .strip_prefix(p.as_str())
+                    .is_some_and(|rest| rest.chars().all(|c| c.is_ascii_digit() || c == '_'))
+        }) {
+            return true;
+        }
+        let Expr::Name(_) = root else { return false };
+        self.scope_chain(scope).any(|s| {
+            self.builder.scopes[s]
+                .reaching(name, at)
+                .iter()
+                .any(|rec| match rec.value {
+                    AssignValue::LoopTarget(iter, _) => {
+                        let iterated = match iter {
+                            Expr::Call(c) => &*c.func,
+                            other => other,
+                        };
+                        let last = match iterated {
+                            Expr::Attribute(a) => a.attr.as_str(),
+                            Expr::Name(n) => n.id.as_str(),
+                            _ => "",
+                        };
+                        steps.parameter_collections.iter().any(|p| p == last)
+                    }
+                    _ => false,
+                })
+        })
+    }
+
     fn is_tape(&self, scope: usize, receiver: &Expr) -> bool {
         let Some(name) = Self::receiver_name(receiver) else {
             return false;
@@ -1109,6 +1272,24 @@ impl<'b, 'a> Resolver<'b, 'a> {
                     && !args.is_empty()
                 {
                     facts.grad_steps.push(step(GradKind::OptimizerStep));
+                } else if knowledge
+                    .training
+                    .steps
+                    .framework_step_methods
+                    .iter()
+                    .any(|m| m == name)
+                {
+                    facts.grad_steps.push(step(GradKind::FrameworkStep));
+                } else if knowledge
+                    .training
+                    .steps
+                    .optimizer_update_methods
+                    .iter()
+                    .any(|m| m == name)
+                    && self.is_optimizer_receiver(index, method.receiver, at)
+                {
+                    facts.grad_steps.push(step(GradKind::OptimizerStep));
+                    self.note_optimizer_attr(&mut facts, method.receiver, range);
                 } else if knowledge.apply_gradient_methods.iter().any(|m| m == name) {
                     facts.grad_steps.push(step(GradKind::ApplyGradients));
                     self.note_optimizer_attr(&mut facts, method.receiver, range);
@@ -1282,6 +1463,18 @@ impl<'b, 'a> Resolver<'b, 'a> {
             }
         }
 
+        for &(target, range, in_loop) in &draft.manual_updates {
+            if !self.is_parameter(index, target, range.start()) {
+                continue; // an input optimised by gradient (sampling, adversarial examples)
+            }
+            facts.grad_steps.push(GradStep {
+                kind: GradKind::ManualUpdate,
+                range,
+                in_loop,
+            });
+        }
+        facts.grad_steps.sort_by_key(|s| s.range.start());
+
         // Loss-named variables assigned a computation.
         let mut named: Vec<(&str, &AssignRec<'a>)> = draft
             .assigns
@@ -1362,8 +1555,10 @@ impl<'b, 'a> Resolver<'b, 'a> {
                     .target_params
                     .is_empty()
             });
-            let loss_function = function_name.is_some_and(|n| knowledge.is_loss_callee(n))
-                || (class_is_loss && function_name.is_some_and(|n| knowledge.is_forward_method(n)))
+            let loss_function = function_name.is_some_and(|n| {
+                knowledge.is_loss_function_name(n) || self.used_as_loss.contains(n)
+            }) || (class_is_loss
+                && function_name.is_some_and(|n| knowledge.is_forward_method(n)))
                 || (self.builder.in_loss_module && draft.class.is_none() && takes_targets);
             let expr = match returned {
                 Some(expr) => expr,
@@ -1373,7 +1568,9 @@ impl<'b, 'a> Resolver<'b, 'a> {
             // In a losses module, a function compares a prediction with targets; one taking
             // targets alone (`convert_labels(y_true)`) prepares labels.
             let by_module_only = returned.is_none()
-                && !function_name.is_some_and(|n| knowledge.is_loss_callee(n))
+                && !function_name.is_some_and(|n| {
+                    knowledge.is_loss_function_name(n) || self.used_as_loss.contains(n)
+                })
                 && !class_is_loss;
             if by_module_only
                 && !draft
@@ -1385,7 +1582,6 @@ impl<'b, 'a> Resolver<'b, 'a> {
             }
             facts.returned.push(shapes.loss_value(expr, None, in_loop));
         }
-        facts.trains = !facts.outermost_training_loops().is_empty();
         facts
     }
 
@@ -1508,6 +1704,32 @@ impl<'b, 'a> Resolver<'b, 'a> {
                 })
             })
         })
+    }
+}
+
+/// An expression that reads a gradient: `.grad` (PyTorch), or a name with `grad` in it
+/// (`grads[0]`, `w_grad`), bounded in depth.
+fn mentions_gradient(expr: &Expr, depth: u8) -> bool {
+    if depth > 6 {
+        return false;
+    }
+    match expr {
+        Expr::Attribute(a) => a.attr.as_str() == "grad" || mentions_gradient(&a.value, depth + 1),
+        Expr::Name(n) => {
+            let id = n.id.as_str();
+            id.starts_with("grad") || id.ends_with("_grad") || id.ends_with("_grads")
+        }
+        Expr::Subscript(s) => mentions_gradient(&s.value, depth + 1),
+        Expr::BinOp(b) => {
+            mentions_gradient(&b.left, depth + 1) || mentions_gradient(&b.right, depth + 1)
+        }
+        Expr::UnaryOp(u) => mentions_gradient(&u.operand, depth + 1),
+        Expr::Call(c) => c
+            .arguments
+            .args
+            .iter()
+            .any(|a| mentions_gradient(a, depth + 1)),
+        _ => false,
     }
 }
 

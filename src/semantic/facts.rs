@@ -123,6 +123,10 @@ pub enum GradKind {
     SessionRun,
     /// `jax.grad(loss_fn)`.
     GradTransform,
+    /// A framework's whole training step in one call: Keras `model.train_on_batch(x, y)`.
+    FrameworkStep,
+    /// Gradient descent written by hand: `w -= lr * w.grad`, `p.data.add_(-lr * p.grad)`.
+    ManualUpdate,
 }
 
 impl GradKind {
@@ -134,13 +138,19 @@ impl GradKind {
                 | GradKind::ApplyGradients
                 | GradKind::Minimize
                 | GradKind::SessionRun
+                | GradKind::FrameworkStep
+                | GradKind::ManualUpdate
         )
     }
 
     pub fn computes_gradients(self) -> bool {
         matches!(
             self,
-            GradKind::Backward | GradKind::Gradient | GradKind::Minimize | GradKind::GradTransform
+            GradKind::Backward
+                | GradKind::Gradient
+                | GradKind::Minimize
+                | GradKind::GradTransform
+                | GradKind::FrameworkStep
         )
     }
 }
@@ -332,6 +342,18 @@ pub struct ForwardCall {
     pub attribute: TextRange,
 }
 
+/// A method called on a component reference or on `self`: `agent.update(batch)`,
+/// `self.train_step(x)`, `trainer.train_epoch()`. The training model follows it to the method
+/// it runs (a loop trains when what it calls updates parameters).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MethodCall {
+    /// `None`: a method of `self`.
+    pub receiver: Option<InstanceRef>,
+    pub method: String,
+    pub range: TextRange,
+    pub in_loop: Option<LoopId>,
+}
+
 /// `x.eval()`, `x.train()`, `x.train(False)` (DL504).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModeCall {
@@ -464,8 +486,9 @@ pub struct FlowFacts {
     pub forward_calls: Vec<ForwardCall>,
     /// `x.eval()` / `x.train(...)` calls (DL504).
     pub mode_calls: Vec<ModeCall>,
-    /// `self.<method>(...)` calls inside loops: the helpers a training loop runs (DL504).
-    pub self_calls_in_loops: Vec<(String, TextRange, LoopId)>,
+    /// Methods called on `self` and on component references, with the loop they run in: the
+    /// helpers a loop runs.
+    pub method_calls: Vec<MethodCall>,
     /// Framework or Runner calls that run a training loop (DL508).
     pub run_calls: Vec<RunCall>,
     /// Project functions handed to a call to be run there: `app.run(main)`, `mp.spawn(worker)`,
@@ -483,7 +506,7 @@ impl FlowFacts {
         instance_args: Vec::new(),
         forward_calls: Vec::new(),
         mode_calls: Vec::new(),
-        self_calls_in_loops: Vec::new(),
+        method_calls: Vec::new(),
         run_calls: Vec::new(),
         passed_functions: Vec::new(),
         module_receivers: Vec::new(),
@@ -495,7 +518,7 @@ impl FlowFacts {
         self.instance_args.shrink_to_fit();
         self.forward_calls.shrink_to_fit();
         self.mode_calls.shrink_to_fit();
-        self.self_calls_in_loops.shrink_to_fit();
+        self.method_calls.shrink_to_fit();
         self.run_calls.shrink_to_fit();
         self.passed_functions.shrink_to_fit();
         self.module_receivers.shrink_to_fit();
@@ -518,8 +541,6 @@ pub struct ScopeFacts {
     pub grad_transformed: Vec<Callee>,
     /// `self.<attr>.step()` / `self.<attr>.zero_grad()` on an optimizer attribute.
     pub optimizer_attr_uses: Vec<(String, TextRange)>,
-    /// The scope holds a training loop (precomputed: roles ask for every method).
-    pub trains: bool,
     /// Values passed from one constructed instance's call to another's.
     pub value_flows: Vec<ValueFlow>,
     /// Instances, component outputs and mode/seed calls (DL502, DL504, DL506-DL508): boxed,
@@ -554,40 +575,6 @@ impl ScopeFacts {
     /// The scope's [`FlowFacts`], created on first write.
     pub fn flow_mut(&mut self) -> &mut FlowFacts {
         self.flow.get_or_insert_with(Default::default)
-    }
-
-    /// Loops that train: they contain a parameter update, or a backward pass.
-    pub fn training_loops(&self) -> Vec<LoopId> {
-        let mut ids: Vec<LoopId> = Vec::new();
-        for step in &self.grad_steps {
-            if !(step.kind.updates_parameters() || step.kind == GradKind::Backward) {
-                continue;
-            }
-            // Every loop enclosing the step trains; report the outermost.
-            let mut current = step.in_loop;
-            while let Some(id) = current {
-                if !ids.contains(&id) {
-                    ids.push(id);
-                }
-                current = self.loops[id as usize].parent;
-            }
-        }
-        ids.sort_unstable();
-        ids
-    }
-
-    /// The outermost loops that train.
-    pub fn outermost_training_loops(&self) -> Vec<LoopId> {
-        let training = self.training_loops();
-        training
-            .iter()
-            .copied()
-            .filter(|id| {
-                self.loops[*id as usize]
-                    .parent
-                    .is_none_or(|p| !training.contains(&p))
-            })
-            .collect()
     }
 
     pub fn has(&self, kind: GradKind) -> bool {

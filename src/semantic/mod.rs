@@ -11,6 +11,7 @@ pub mod index;
 pub mod roles;
 mod shape;
 pub(crate) mod signature;
+pub mod training;
 pub mod usage;
 pub mod verdict;
 

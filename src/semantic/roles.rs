@@ -7,6 +7,7 @@ use rustc_hash::FxHashSet;
 use crate::knowledge::{ApiKind, Framework};
 use crate::semantic::facts::{Callee, ClassId, FunctionId, GradKind, Role};
 use crate::semantic::index::{FileId, ProjectIndex, Symbol};
+use crate::semantic::training::Training;
 
 /// A small set of roles.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -70,10 +71,13 @@ pub struct Roles {
     classes: Vec<Vec<ClassRole>>,
     functions: Vec<Vec<FunctionRole>>,
     modules: Vec<RoleSet>,
+    /// Which functions update parameters and which loops train, across the project.
+    pub training: Training,
 }
 
 impl Roles {
     pub fn compute(index: &ProjectIndex) -> Roles {
+        let training = Training::compute(index);
         let mut builder = Builder {
             index,
             classes: index
@@ -88,7 +92,7 @@ impl Roles {
                     let knowledge = index.knowledge(f);
                     let in_loss_module = knowledge.is_in_loss_module(&index.file(f).path);
                     (0..index.facts(f).classes.len() as ClassId)
-                        .map(|c| local_class(index, f, c, in_loss_module))
+                        .map(|c| local_class(index, &training, f, c, in_loss_module))
                         .collect()
                 })
                 .collect(),
@@ -146,10 +150,13 @@ impl Roles {
                         role.evidence
                             .push("differentiated with jax.grad / value_and_grad".into());
                     }
-                    if body.trains {
+                    if training.trains(f as FileId, Some(id as FunctionId)) {
                         role.roles.insert(Role::Runner);
-                        role.evidence
-                            .push("holds a training loop (backward/step inside a loop)".into());
+                        role.evidence.push(
+                            "holds a training loop (a loop that steps an optimizer, itself or \
+                             through what it calls)"
+                                .into(),
+                        );
                     } else if body.grad_steps.iter().any(|s| s.kind.computes_gradients())
                         && body
                             .grad_steps
@@ -161,7 +168,7 @@ impl Roles {
                             "computes gradients and updates parameters (a training step)".into(),
                         );
                     }
-                    if knowledge.is_loss_callee(&function.name)
+                    if knowledge.is_loss_function_name(&function.name)
                         && !role.roles.contains(Role::Runner)
                         && (!body.evidence.is_empty()
                             || !body.returned.is_empty()
@@ -220,9 +227,10 @@ impl Roles {
         let modules = index
             .files
             .iter()
-            .map(|file| {
+            .enumerate()
+            .map(|(f, _)| {
                 let mut set = RoleSet::default();
-                if file.facts.module.trains {
+                if training.trains(f as FileId, None) {
                     set.insert(Role::Runner);
                 }
                 set
@@ -232,6 +240,7 @@ impl Roles {
             classes,
             functions,
             modules,
+            training,
         }
     }
 
@@ -290,7 +299,13 @@ struct Local {
     own_framework: Option<usize>,
 }
 
-fn local_class(index: &ProjectIndex, file: FileId, class: ClassId, in_loss_module: bool) -> Local {
+fn local_class(
+    index: &ProjectIndex,
+    training: &Training,
+    file: FileId,
+    class: ClassId,
+    in_loss_module: bool,
+) -> Local {
     let facts = index.facts(file);
     let knowledge = index.knowledge(file);
     let c = &facts.classes[class as usize];
@@ -354,7 +369,7 @@ fn local_class(index: &ProjectIndex, file: FileId, class: ClassId, in_loss_modul
             .iter()
             .filter(|m| structural(&m.name) || m.name.starts_with("build"))
             .any(|m| m.body.api_calls.iter().any(|a| a.kind == ApiKind::GraphInput)),
-        trains: methods.iter().any(|m| m.body.trains),
+        trains: c.methods.iter().any(|&m| training.trains(file, Some(m))),
         // The name alone makes a Loss only of something that computes: a bare subclass, or one
         // with a call or a loss method. `FlavaLosses(ModelOutput)`, whose only method is
         // `all_none`, is a container of losses; `TestCompileLoss` is a test case.

@@ -96,7 +96,11 @@ impl Classifier<'_> {
             return Verdict::Definition(definition);
         }
         match fold.kind {
-            Kind::Tensor if fold.formula => Verdict::Definition(Definition::Formula),
+            // A value the code treats as a loss (differentiated, returned by a loss function,
+            // bound to a loss-named variable) computed by arithmetic, math or a reduction over
+            // values of unknown kind is a formula (thesis App. C.2: `x - y` is a self-defined
+            // loss when it is what the weights are updated from).
+            Kind::Tensor | Kind::Opaque if fold.formula => Verdict::Definition(Definition::Formula),
             Kind::Loss => Verdict::Usage,
             _ => Verdict::Unknown,
         }

@@ -227,7 +227,11 @@ impl<'a> Resolver<'_, 'a> {
         let eval = is(&evaluation.eval_methods);
         let train = is(&evaluation.train_methods);
         let run = is(&seeding.run_methods);
-        if !(forward || eval || train || run || is(&evaluation.module_methods))
+        // A method of a component the project may define: the training model follows it.
+        let followed = matches!(receiver, Expr::Name(_) | Expr::Attribute(_))
+            && !is(&knowledge.training.steps.not_followed_methods)
+            && !is(&evaluation.module_methods);
+        if !(forward || eval || train || run || followed || is(&evaluation.module_methods))
             && name != "compile"
             && !is(&seeding.seed_methods)
         {
@@ -235,6 +239,21 @@ impl<'a> Resolver<'_, 'a> {
         }
         // Resolved once, for every fact below that needs it.
         let instance = self.instance_ref(scope, receiver, at, 0);
+        if followed
+            && !forward
+            && let Some(found) = &instance
+            && match found {
+                InstanceRef::Built(ctor) => self.is_project_ctor(ctor),
+                InstanceRef::Param { .. } | InstanceRef::SelfAttr(_) => true,
+            }
+        {
+            facts.flow_mut().method_calls.push(MethodCall {
+                receiver: Some(found.clone()),
+                method: name.to_string(),
+                range: call.range(),
+                in_loop: rec.in_loop,
+            });
+        }
         if (eval || train || is(&evaluation.module_methods))
             && let Some(found @ (InstanceRef::Param { .. } | InstanceRef::SelfAttr(_))) = &instance
             && !facts.flow().module_receivers.contains(found)
@@ -311,14 +330,15 @@ impl<'a> Resolver<'_, 'a> {
     ) {
         let call = rec.call;
         let knowledge = self.knowledge();
-        if let (Expr::Attribute(attr), Some(in_loop)) = (&*call.func, rec.in_loop)
+        if let Expr::Attribute(attr) = &*call.func
             && matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self")
         {
-            facts.flow_mut().self_calls_in_loops.push((
-                attr.attr.to_string(),
-                call.range(),
-                in_loop,
-            ));
+            facts.flow_mut().method_calls.push(MethodCall {
+                receiver: None,
+                method: attr.attr.to_string(),
+                range: call.range(),
+                in_loop: rec.in_loop,
+            });
         }
         self.note_passed_functions(scope, rec, facts);
         match callee {

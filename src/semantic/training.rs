@@ -1,0 +1,403 @@
+//! The training model: which functions update parameters and which loops train, followed
+//! through calls across the project.
+//!
+//! A *training step* updates parameters: `optimizer.step()` after `loss.backward()`,
+//! `optimizer.apply_gradients(...)` after a `GradientTape`, `optimizer.minimize(loss)`,
+//! `sess.run(train_op)`, `state.apply_gradients(...)` / `optax.apply_updates(...)` after
+//! `jax.grad`, Keras `model.train_on_batch(...)`. A function *updates* when it performs a step
+//! itself or calls (anywhere in its body) a function that updates: a project function or
+//! closure, a method of `self` or of a component it holds (`agent.update()`), a function handed
+//! to a launcher in the loop (`strategy.run(train_step)`), through `@tf.function`/`jax.jit`/
+//! `partial` wrappers (the builder unwraps them).
+//!
+//! A *training loop* is a loop whose body performs a step directly, or calls a function that
+//! updates parameters with an optimizer it is given (globals, parameters, `self.<attr>`): the
+//! `for epoch ...: train_step(x, y)` of a TF2/JAX script, the `for epoch ...: train(epoch)` of a
+//! PyTorch script whose `train` steps the module's optimizer. A loop that calls a function
+//! which builds its own optimizer (`for seed in seeds: main(seed)`) runs whole trainings one
+//! after another: a sweep, not a training loop.
+//!
+//! Every rule that asks "does this loop train?" (DL107, DL508, DL201, DL102, DL501, DL504,
+//! DL505) and `dllint map` read this one model.
+
+use ruff_text_size::TextRange;
+use rustc_hash::FxHashMap;
+
+use crate::knowledge::ApiKind;
+use crate::semantic::facts::{Callee, FileFacts, FunctionId, LoopId, ScopeFacts};
+use crate::semantic::flow::{Flow, Resolved, method_of};
+use crate::semantic::index::{FileId, ProjectIndex, Symbol};
+
+/// How a loop (or a function) comes to train.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// A gradient step written in it (the step's range).
+    Step(TextRange),
+    /// A call (its range) of a function that updates parameters.
+    Call(TextRange, FileId, FunctionId),
+}
+
+impl Via {
+    pub fn range(self) -> TextRange {
+        match self {
+            Via::Step(range) | Via::Call(range, _, _) => range,
+        }
+    }
+}
+
+/// A loop that trains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrainingLoop {
+    pub id: LoopId,
+    /// The first step or call (in source order) that makes it train.
+    pub via: Via,
+}
+
+/// A function of the project.
+type FunctionKey = (FileId, FunctionId);
+
+/// A call from one scope to a project function, as the model follows it.
+#[derive(Debug, Clone, Copy)]
+struct Edge {
+    range: TextRange,
+    in_loop: Option<LoopId>,
+    target: (FileId, FunctionId),
+}
+
+/// Which functions update parameters and which loops train, for the whole project.
+#[derive(Debug, Default)]
+pub struct Training {
+    /// Per file, per function: how it updates parameters, if it does.
+    updates: Vec<Vec<Option<Via>>>,
+    /// Per file, per function: it builds an optimizer (itself, or in what it calls).
+    builds_optimizer: Vec<Vec<bool>>,
+    /// Per file, per scope (0: the module, `id + 1`: function `id`): the loops that train, by
+    /// loop id.
+    loops: Vec<Vec<Vec<TrainingLoop>>>,
+}
+
+const NO_LOOPS: &[TrainingLoop] = &[];
+
+/// The slot of a scope: the module is 0, function `id` is `id + 1`.
+fn slot(function: Option<FunctionId>) -> usize {
+    function.map_or(0, |id| id as usize + 1)
+}
+
+impl Training {
+    pub fn compute(index: &ProjectIndex) -> Training {
+        let flow = Flow::new(index);
+        let files = index.files.len();
+        // Outgoing calls of every scope, resolved to project functions.
+        let mut edges: Vec<Vec<Vec<Edge>>> = Vec::with_capacity(files);
+        for f in 0..files as FileId {
+            let facts = index.facts(f);
+            let per_scope: Vec<Vec<Edge>> = facts
+                .scopes()
+                .map(|(function, scope)| scope_edges(index, &flow, f, function, scope))
+                .collect();
+            edges.push(per_scope);
+        }
+
+        // Direct facts.
+        let mut updates: Vec<Vec<Option<Via>>> = (0..files as FileId)
+            .map(|f| {
+                index
+                    .facts(f)
+                    .functions
+                    .iter()
+                    .map(|function| first_update(&function.body).map(Via::Step))
+                    .collect()
+            })
+            .collect();
+        let mut builds_optimizer: Vec<Vec<bool>> = (0..files as FileId)
+            .map(|f| {
+                index
+                    .facts(f)
+                    .functions
+                    .iter()
+                    .map(|function| {
+                        function
+                            .body
+                            .api_calls
+                            .iter()
+                            .any(|a| a.kind == ApiKind::Optimizer)
+                    })
+                    .collect()
+            })
+            .collect();
+
+        // Callers of every function, to propagate both facts backwards.
+        let mut callers: FxHashMap<FunctionKey, Vec<(FileId, FunctionId, TextRange)>> =
+            FxHashMap::default();
+        for (f, per_scope) in edges.iter().enumerate() {
+            for (s, scope_edges) in per_scope.iter().enumerate() {
+                if s == 0 {
+                    continue; // module code is nobody's callee
+                }
+                for edge in scope_edges {
+                    callers.entry(edge.target).or_default().push((
+                        f as FileId,
+                        (s - 1) as FunctionId,
+                        edge.range,
+                    ));
+                }
+            }
+        }
+        for list in callers.values_mut() {
+            list.sort_by_key(|(f, id, range)| (*f, *id, range.start()));
+        }
+        // Worklists: a function that updates makes every caller update (through that call).
+        let mut work: Vec<(FileId, FunctionId)> = Vec::new();
+        for (f, list) in updates.iter().enumerate() {
+            for (id, via) in list.iter().enumerate() {
+                if via.is_some() {
+                    work.push((f as FileId, id as FunctionId));
+                }
+            }
+        }
+        while let Some(target) = work.pop() {
+            let Some(list) = callers.get(&target) else {
+                continue;
+            };
+            for &(f, id, range) in list {
+                let slot = &mut updates[f as usize][id as usize];
+                if slot.is_none() {
+                    *slot = Some(Via::Call(range, target.0, target.1));
+                    work.push((f, id));
+                }
+            }
+        }
+        let mut work: Vec<(FileId, FunctionId)> = Vec::new();
+        for (f, list) in builds_optimizer.iter().enumerate() {
+            for (id, builds) in list.iter().enumerate() {
+                if *builds {
+                    work.push((f as FileId, id as FunctionId));
+                }
+            }
+        }
+        while let Some(target) = work.pop() {
+            let Some(list) = callers.get(&target) else {
+                continue;
+            };
+            for &(f, id, _) in list {
+                let slot = &mut builds_optimizer[f as usize][id as usize];
+                if !*slot {
+                    *slot = true;
+                    work.push((f, id));
+                }
+            }
+        }
+
+        // Loops: a step inside, or a call of a function that updates with an optimizer it is
+        // given.
+        let mut loops: Vec<Vec<Vec<TrainingLoop>>> = Vec::with_capacity(files);
+        for f in 0..files as FileId {
+            let facts = index.facts(f);
+            let per_scope: Vec<Vec<TrainingLoop>> = facts
+                .scopes()
+                .enumerate()
+                .map(|(s, (_, scope))| {
+                    let mut causes: Vec<(Option<LoopId>, Via)> = scope
+                        .grad_steps
+                        .iter()
+                        .filter(|step| step.kind.updates_parameters())
+                        .map(|step| (step.in_loop, Via::Step(step.range)))
+                        .collect();
+                    for edge in &edges[f as usize][s] {
+                        let (tf, tid) = edge.target;
+                        if edge.in_loop.is_some()
+                            && updates[tf as usize][tid as usize].is_some()
+                            && !builds_optimizer[tf as usize][tid as usize]
+                        {
+                            causes.push((edge.in_loop, Via::Call(edge.range, tf, tid)));
+                        }
+                    }
+                    training_loops(scope, causes)
+                })
+                .collect();
+            loops.push(per_scope);
+        }
+        Training {
+            updates,
+            builds_optimizer,
+            loops,
+        }
+    }
+
+    /// The loops of a scope (`None`: module level) that train, by loop id.
+    pub fn loops(&self, file: FileId, function: Option<FunctionId>) -> &[TrainingLoop] {
+        self.loops
+            .get(file as usize)
+            .and_then(|scopes| scopes.get(slot(function)))
+            .map_or(NO_LOOPS, Vec::as_slice)
+    }
+
+    /// The outermost loops of a scope that train.
+    pub fn outermost(
+        &self,
+        facts: &FileFacts,
+        file: FileId,
+        function: Option<FunctionId>,
+    ) -> Vec<TrainingLoop> {
+        let scope = match function {
+            Some(id) => &facts.functions[id as usize].body,
+            None => &facts.module,
+        };
+        let all = self.loops(file, function);
+        all.iter()
+            .copied()
+            .filter(|lp| {
+                let mut parent = scope.loops[lp.id as usize].parent;
+                while let Some(p) = parent {
+                    if all.iter().any(|other| other.id == p) {
+                        return false;
+                    }
+                    parent = scope.loops[p as usize].parent;
+                }
+                true
+            })
+            .collect()
+    }
+
+    /// The scope holds a training loop.
+    pub fn trains(&self, file: FileId, function: Option<FunctionId>) -> bool {
+        !self.loops(file, function).is_empty()
+    }
+
+    /// Whether the loop `id` of a scope trains.
+    pub fn loop_trains(&self, file: FileId, function: Option<FunctionId>, id: LoopId) -> bool {
+        self.loops(file, function).iter().any(|lp| lp.id == id)
+    }
+
+    /// How a function updates parameters (itself, or through a call), if it does.
+    pub fn updates(&self, file: FileId, function: FunctionId) -> Option<Via> {
+        self.updates
+            .get(file as usize)
+            .and_then(|list| list.get(function as usize))
+            .copied()
+            .flatten()
+    }
+
+    /// The function builds an optimizer (itself, or in what it calls): it runs a whole
+    /// training, not a step of someone else's.
+    pub fn builds_optimizer(&self, file: FileId, function: FunctionId) -> bool {
+        self.builds_optimizer
+            .get(file as usize)
+            .and_then(|list| list.get(function as usize))
+            .copied()
+            .unwrap_or(false)
+    }
+}
+
+/// The first parameter update written in a scope.
+fn first_update(scope: &ScopeFacts) -> Option<TextRange> {
+    scope
+        .grad_steps
+        .iter()
+        .filter(|s| s.kind.updates_parameters())
+        .map(|s| s.range)
+        .min_by_key(|r| r.start())
+}
+
+/// Every loop enclosing a cause trains; the first cause (in source order) names how.
+fn training_loops(scope: &ScopeFacts, mut causes: Vec<(Option<LoopId>, Via)>) -> Vec<TrainingLoop> {
+    causes.sort_by_key(|(_, via)| via.range().start());
+    let mut found: Vec<TrainingLoop> = Vec::new();
+    for (in_loop, via) in causes {
+        let mut current = in_loop;
+        while let Some(id) = current {
+            if !found.iter().any(|lp| lp.id == id) {
+                found.push(TrainingLoop { id, via });
+            }
+            current = scope.loops.get(id as usize).and_then(|lp| lp.parent);
+        }
+    }
+    found.sort_by_key(|lp| lp.id);
+    found
+}
+
+/// The calls of one scope that reach project functions.
+fn scope_edges(
+    index: &ProjectIndex,
+    flow: &Flow<'_>,
+    file: FileId,
+    function: Option<FunctionId>,
+    scope: &ScopeFacts,
+) -> Vec<Edge> {
+    let facts = index.facts(file);
+    let mut out = Vec::new();
+    let calls = scope
+        .project_calls
+        .iter()
+        .chain(&scope.flow().passed_functions);
+    for call in calls {
+        if let Some(target) = resolve_function(index, file, function, &call.callee) {
+            out.push(Edge {
+                range: call.range,
+                in_loop: call.in_loop,
+                target,
+            });
+        }
+    }
+    for call in &scope.flow().method_calls {
+        let classes: Vec<(FileId, crate::semantic::facts::ClassId)> = match &call.receiver {
+            None => function
+                .and_then(|id| facts.functions[id as usize].class)
+                .map(|c| vec![(file, c)])
+                .unwrap_or_default(),
+            Some(receiver) => flow
+                .resolve(file, function, receiver)
+                .into_iter()
+                .filter_map(|r| match r {
+                    Resolved::Class(f, c) => Some((f, c)),
+                    Resolved::Api(_) => None,
+                })
+                .collect(),
+        };
+        let names = std::slice::from_ref(&call.method);
+        for (f, c) in classes {
+            if let Some(target) = method_of(index, f, c, names)
+                && Some(target) != function.map(|id| (file, id))
+            {
+                out.push(Edge {
+                    range: call.range,
+                    in_loop: call.in_loop,
+                    target,
+                });
+            }
+        }
+    }
+    out.sort_by_key(|e| (e.range.start(), e.target));
+    out.dedup_by_key(|e| (e.range, e.target));
+    out
+}
+
+/// The project function a callee names: a closure of the enclosing functions first
+/// (`def train(): def step(x): ...`), then the module's and the imports' functions.
+fn resolve_function(
+    index: &ProjectIndex,
+    file: FileId,
+    function: Option<FunctionId>,
+    callee: &Callee,
+) -> Option<(FileId, FunctionId)> {
+    let facts = index.facts(file);
+    if let Callee::Local(name) = callee {
+        let mut enclosing = function;
+        while let Some(id) = enclosing {
+            if let Some(nested) = facts
+                .functions
+                .iter()
+                .enumerate()
+                .rev()
+                .find(|(_, f)| f.parent == Some(id) && f.class.is_none() && f.name == *name)
+            {
+                return Some((file, nested.0 as FunctionId));
+            }
+            enclosing = facts.functions[id as usize].parent;
+        }
+    }
+    match index.resolve_callee(file, callee)? {
+        Symbol::Function(f, id) => Some((f, id)),
+        _ => None,
+    }
+}
