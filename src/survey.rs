@@ -262,28 +262,14 @@ fn file_instances(cx: &ProjectContext<'_>) -> Vec<Found> {
     }
     for (id, function) in facts.functions.iter().enumerate() {
         let id = id as FunctionId;
+        if is_metric(cx, id) {
+            continue;
+        }
         let defs = definitions(cx, function.class, &function.body);
         if defs.is_empty() {
             continue;
         }
-        let role = cx.roles.function(cx.file, id);
-        let category = match function.class {
-            Some(class) => {
-                let roles = &cx.roles.class(cx.file, class).roles;
-                let model = roles.contains(Role::Model) && !roles.contains(Role::Loss);
-                // A method that steps the optimizer itself (Keras `train_step`) makes its
-                // class a runner too, even without a loop.
-                let runner = roles.contains(Role::Runner) || !function.body.grad_steps.is_empty();
-                match (model, runner) {
-                    (true, true) => Category::LossInModelRunner,
-                    (true, false) => Category::LossInModel,
-                    (false, true) => Category::LossInRunner,
-                    (false, false) => Category::LossStandalone,
-                }
-            }
-            None if role.roles.contains(Role::Runner) => Category::LossInRunner,
-            None => Category::LossStandalone,
-        };
+        let category = placement(cx, id);
         let shape = special_shape(cx, id);
         found.push(Found {
             file: cx.file,
@@ -295,6 +281,59 @@ fn file_instances(cx: &ProjectContext<'_>) -> Vec<Found> {
         });
     }
     found
+}
+
+/// Where a function that defines a loss sits. A method is placed by its class: a Model, a
+/// Runner (a method holds the training loop), both, or neither. A framework hook or a training
+/// step of a Model (Keras `train_step`, Lightning `training_step`, a `train_net` that steps the
+/// optimizer) is the Model's: the framework's or the caller's loop runs it. A function holding
+/// a training loop is a Runner; a closure is placed with the nearest enclosing function that
+/// holds one (`main.loss_fn`), else it stands alone.
+fn placement(cx: &ProjectContext<'_>, id: FunctionId) -> Category {
+    let facts = cx.facts();
+    let function = &facts.functions[id as usize];
+    if let Some(class) = function.class {
+        let roles = &cx.roles.class(cx.file, class).roles;
+        let model = roles.contains(Role::Model) && !roles.contains(Role::Loss);
+        let runner = roles.contains(Role::Runner);
+        return match (model, runner) {
+            (true, true) => Category::LossInModelRunner,
+            (true, false) => Category::LossInModel,
+            (false, true) => Category::LossInRunner,
+            (false, false) => Category::LossStandalone,
+        };
+    }
+    let mut current = Some(id);
+    while let Some(f) = current {
+        if cx.roles.function(cx.file, f).roles.contains(Role::Runner) {
+            return match facts.functions[f as usize].class {
+                Some(_) => placement(cx, f),
+                None => Category::LossInRunner,
+            };
+        }
+        current = facts.functions[f as usize].parent;
+    }
+    Category::LossStandalone
+}
+
+/// A metric or evaluation helper (`accuracy`, `compute_metrics`, `evaluate`): a loss it
+/// computes is reported, not optimised (issue: a metric is not a loss).
+fn is_metric(cx: &ProjectContext<'_>, id: FunctionId) -> bool {
+    let knowledge = cx.knowledge();
+    let name = &cx.facts().functions[id as usize].name;
+    if knowledge.is_loss_function_name(name) {
+        return false;
+    }
+    let lower = name.to_ascii_lowercase();
+    knowledge.is_metric_name(name)
+        || lower.split('_').any(|token| {
+            knowledge
+                .training
+                .evaluation
+                .function_words
+                .iter()
+                .any(|w| w == token && w != "test")
+        })
 }
 
 /// The loss definitions among a scope's differentiated, returned and loss-named values.

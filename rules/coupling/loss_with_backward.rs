@@ -1,13 +1,18 @@
 use super::{definitions, is_role};
 use crate::registry::prelude::*;
 use crate::semantic::Role;
-use crate::semantic::facts::GradKind;
+use crate::semantic::facts::{FunctionId, GradKind};
+use crate::semantic::verdict::Definition;
 
 declare_rule! {
     /// ## What it does
     /// Finds Loss components and loss functions that also call `backward()` or step an
     /// optimizer, and "task-like" functions that write a loss formula and then run backward and
-    /// the optimizer step themselves (a training step with the loss fused in).
+    /// the optimizer step themselves (a training step with the loss fused in): in PyTorch
+    /// (`loss.backward()`, `optimizer.step()`), TF2 (`GradientTape` and `apply_gradients`) and
+    /// JAX (a `loss_fn` closure differentiated with `jax.grad`/`value_and_grad` and applied with
+    /// `state.apply_gradients`/`optax.apply_updates` in the same step). A loss function that
+    /// steps is reported at the step; a fused step at its loss formula.
     ///
     /// A training-step function that only *calls* a Loss component before `backward()` is the
     /// Runner's job done right and is not reported; neither are framework hooks (Keras
@@ -92,46 +97,55 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
             )
             .is_empty();
         let is_loss = (role.roles.contains(Role::Loss) || in_loss_class) && computes_here;
-        let kind =
-            if is_loss {
-                let what = if in_loss_class {
-                    "Loss component"
-                } else {
-                    "loss function"
-                };
-                Some(format!(
-                    "{what} `{}` also calls `{}`",
-                    facts.qualname(id as u32),
-                    step_name(first_step.kind)
-                ))
-            } else if role.roles.contains(Role::Task)
-                && function
-                    .class
-                    .is_none_or(|c| !is_role(cx, c, Role::Model) && !is_role(cx, c, Role::Runner))
-            {
-                let values = function.body.differentiated.iter();
-                definitions(cx, function.class, values).first().map(|(_, definition)| {
-                format!(
-                    "`{}` fuses a loss formula (it {}) with backward and the optimizer step",
-                    facts.qualname(id as u32),
-                    definition.describe()
-                )
-            })
+        let mut site_range = None;
+        let kind = if is_loss {
+            let what = if in_loss_class {
+                "Loss component"
             } else {
-                None
+                "loss function"
             };
+            Some(format!(
+                "{what} `{}` also calls `{}`",
+                facts.qualname(id as u32),
+                step_name(first_step.kind)
+            ))
+        } else if role.roles.contains(Role::Task)
+            && function
+                .class
+                .is_none_or(|c| !is_role(cx, c, Role::Model) && !is_role(cx, c, Role::Runner))
+        {
+            fused_formula(cx, id as u32).map(|(site, definition, closure)| {
+                    site_range = Some(site);
+                    let place = match closure {
+                        Some(closure) => format!(" in its `{}` closure", facts.functions[closure as usize].name),
+                        None => String::new(),
+                    };
+                    format!(
+                        "`{}` fuses a loss formula{place} (it {}) with the gradient computation and the parameter update",
+                        facts.qualname(id as u32),
+                        definition.describe()
+                    )
+                })
+        } else {
+            None
+        };
         let Some(message) = kind else { continue };
-        let mut diagnostic = Diagnostic::new(&LOSS_WITH_BACKWARD, message, first_step.range)
-            .with_label(
-                function.name_range,
-                format!("`{}` defined here", function.name),
-            )
-            .with_help(
-                "keep the loss pure: it returns the loss value (and optional metrics); the Runner \
+        let mut diagnostic = Diagnostic::new(
+            &LOSS_WITH_BACKWARD,
+            message,
+            site_range.unwrap_or(first_step.range),
+        )
+        .with_label(
+            function.name_range,
+            format!("`{}` defined here", function.name),
+        )
+        .with_help(
+            "keep the loss pure: it returns the loss value (and optional metrics); the Runner \
                  calls `loss.backward()` and `optimizer.step()` (so it can accumulate gradients, \
                  scale for mixed precision, or skip steps)",
-            );
-        for step in steps.iter().skip(1).take(2) {
+        );
+        let shown = if site_range.is_some() { 0 } else { 1 };
+        for step in steps.iter().skip(shown).take(3 - shown) {
             diagnostic = diagnostic.with_label(step.range, step_name(step.kind));
         }
         out.push(diagnostic);
@@ -145,4 +159,41 @@ fn step_name(kind: GradKind) -> &'static str {
         GradKind::ApplyGradients => "apply_gradients()",
         _ => "a gradient step",
     }
+}
+
+/// The loss formula a training step writes: among the values it differentiates, or returned by
+/// a closure it differentiates (`def loss_fn(params): ...` handed to `jax.grad`), with the
+/// closure.
+fn fused_formula(
+    cx: &ProjectContext<'_>,
+    function: FunctionId,
+) -> Option<(TextRange, Definition, Option<FunctionId>)> {
+    let facts = cx.facts();
+    let body = &facts.functions[function as usize].body;
+    let class = facts.functions[function as usize].class;
+    if let Some((value, definition)) = definitions(cx, class, body.differentiated.iter())
+        .into_iter()
+        .next()
+    {
+        return Some((value.definition, definition, None));
+    }
+    facts
+        .functions
+        .iter()
+        .enumerate()
+        .filter(|(id, f)| {
+            f.parent == Some(function)
+                && cx
+                    .roles
+                    .function(cx.file, *id as FunctionId)
+                    .roles
+                    .contains(Role::Loss)
+        })
+        .find_map(|(id, f)| {
+            let values = f.body.returned.iter().chain(&f.body.named_losses);
+            definitions(cx, class, values)
+                .into_iter()
+                .next()
+                .map(|(value, definition)| (value.definition, definition, Some(id as FunctionId)))
+        })
 }

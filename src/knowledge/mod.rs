@@ -1173,6 +1173,15 @@ impl Knowledge {
         })
     }
 
+    /// True if a function's name says it computes a metric (`accuracy`, `compute_metrics`,
+    /// `f1_score`) and not a loss.
+    pub fn is_metric_name(&self, name: &str) -> bool {
+        with_lowercase(name, |lower| {
+            let has = |w: &str| contains_bytes(lower, w.as_bytes());
+            self.metric_words.iter().any(|w| has(w)) && !has("loss")
+        })
+    }
+
     /// True if an attribute name holds a loss callable (`criterion`, `loss_fn`, `mlm_loss`),
     /// stricter than [`Knowledge::is_loss_callee`]: `compute_aux_loss` is a flag.
     pub fn is_loss_attribute(&self, name: &str) -> bool {

@@ -633,12 +633,19 @@ impl<'a> FactsBuilder<'a> {
                 .map(|c| c.def.name.as_str()),
         );
         let used_as_loss = self.used_as_loss(semantic);
+        let star_imports = semantic.module_imports.iter().any(|(local, module)| {
+            local == "*"
+                && !self
+                    .knowledge
+                    .is_external_from(module, semantic.package.as_deref())
+        });
         let resolver = Resolver {
             builder: &self,
             semantic,
             module_names,
             module_functions,
             used_as_loss,
+            star_imports,
         };
 
         // Classes: attributes and components handed in through `__init__`.
@@ -900,6 +907,8 @@ pub(crate) struct Resolver<'b, 'a> {
     /// or another `loss=`/`criterion=` argument, or bound to a loss-named variable
     /// (`criterion = my_loss`).
     pub used_as_loss: rustc_hash::FxHashSet<&'a str>,
+    /// The file star-imports a module that may be the project's (`from ops import *`).
+    pub star_imports: bool,
 }
 
 /// A method call on a value: `loss.backward()`, `optimizer.step()`, `x.mean()`.
@@ -1060,6 +1069,11 @@ impl<'b, 'a> Resolver<'b, 'a> {
         }
         if self.knowledge().is_builtin_name(name) {
             return None;
+        }
+        // `from ops import *` of a project module: an unbound name may be one of its functions
+        // (the index resolves it there, or not at all).
+        if self.star_imports && !self.builder.scopes[scope].params.contains(&name) {
+            return Some(Callee::Local(name.to_string()));
         }
         Some(Callee::Variable(name.to_string()))
     }

@@ -49,6 +49,10 @@ impl ImportMap {
         for alias in &stmt.names {
             let name = alias.name.as_str();
             if name == "*" {
+                // `from ops import *`: no binding of its own; the index looks names up there.
+                if !base.is_empty() {
+                    added.push(("*".to_string(), base.clone()));
+                }
                 continue;
             }
             let local = alias

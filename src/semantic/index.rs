@@ -290,8 +290,20 @@ impl ProjectIndex {
         if let Some(symbol) = self.definition(file, name) {
             return Some(symbol);
         }
-        let target = self.facts(file).import_target(name)?;
-        self.resolve_qualified_depth(file, target, depth + 1)
+        if let Some(target) = self.facts(file).import_target(name) {
+            return self.resolve_qualified_depth(file, target, depth + 1);
+        }
+        // `from ops import *`: a name the file does not bind may come from there.
+        if depth > 4 {
+            return None;
+        }
+        self.facts(file)
+            .imports
+            .iter()
+            .filter(|(local, _)| local == "*")
+            .find_map(|(_, module)| {
+                self.resolve_qualified_depth(file, &format!("{module}.{name}"), depth + 1)
+            })
     }
 
     /// The module-level class or function `name` of `file` (not an import). A class wins over

@@ -286,6 +286,10 @@ struct Local {
     /// Creates TF1 graph inputs (`tf.placeholder`) in a structural method: a graph model,
     /// which has no forward method (the graph is the forward pass).
     builds_graph: bool,
+    /// Some method builds network layers itself or through a project helper that does
+    /// (`conv2d(x, 64)` wrapping `tf.get_variable`): TF1 graph models build their networks in
+    /// methods such as `discriminator`/`generator`, not in `__init__`.
+    graph_layers: bool,
     /// Keeps a model it is given (`self.model = model`) and a loss (`self.criterion = ...`):
     /// a wrapper that trains someone else's model.
     wraps_model: bool,
@@ -369,6 +373,19 @@ fn local_class(
             .iter()
             .filter(|m| structural(&m.name) || m.name.starts_with("build"))
             .any(|m| m.body.api_calls.iter().any(|a| a.kind == ApiKind::GraphInput)),
+        graph_layers: methods.iter().any(|m| {
+            m.body.api_calls.iter().any(|a| a.kind == ApiKind::Layer)
+                || m.body.project_calls.iter().any(|call| {
+                    matches!(
+                        index.resolve_callee(file, &call.callee),
+                        Some(Symbol::Function(f, id)) if index.facts(f).functions[id as usize]
+                            .body
+                            .api_calls
+                            .iter()
+                            .any(|a| a.kind == ApiKind::Layer)
+                    )
+                })
+        }),
         trains: c.methods.iter().any(|&m| training.trains(file, Some(m))),
         // The name alone makes a Loss only of something that computes: a bare subclass, or one
         // with a call or a loss method. `FlavaLosses(ModelOutput)`, whose only method is
@@ -531,7 +548,9 @@ impl Builder<'_> {
                 role.evidence
                     .push("builds layers and has a forward method".into());
             }
-        } else if role.builds_layers && local.builds_graph && !has_training_loop {
+        } else if local.builds_graph && (role.builds_layers || local.graph_layers) {
+            // A TF1 graph model (possibly one that also runs its `sess.run` loop: a Model and
+            // a Runner in one class).
             role.roles.insert(Role::Model);
             role.evidence
                 .push("builds a TF1 graph: placeholders and layers".into());

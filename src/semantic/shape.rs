@@ -42,7 +42,12 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
         let mut slice = walk.slice;
         slice.sort_by_key(|r| r.start());
         slice.dedup();
-        let definition = slice.last().copied().unwrap_or(expr.range());
+        // A name's value is defined by its last assignment; an expression (`return a + b`,
+        // `(p - y).pow(2).mean().backward()`) by itself.
+        let definition = match expr {
+            Expr::Name(_) => slice.last().copied().unwrap_or(expr.range()),
+            _ => expr.range(),
+        };
         LossValue {
             range: expr.range(),
             definition,
