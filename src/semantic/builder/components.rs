@@ -215,6 +215,8 @@ impl<'a> Resolver<'_, 'a> {
         let call = rec.call;
         let knowledge = self.knowledge();
         let at = call.start();
+        // `strategy.run(train_step, args=...)`, `pool.map(worker, jobs)`: run there.
+        self.note_passed_functions(scope, rec, facts);
         let text = || {
             ast::name::UnqualifiedName::from_expr(receiver)
                 .map(|n| n.to_string())
