@@ -5,7 +5,7 @@ use crate::refactor::{camel_case, snake_case};
 use crate::registry::prelude::*;
 use crate::rules::layout::component_module;
 use crate::semantic::Role;
-use crate::semantic::facts::ScopeFacts;
+use crate::semantic::facts::{LossValue, ScopeFacts};
 
 declare_rule! {
     /// ## What it does
@@ -84,6 +84,17 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
                     out,
                 );
             }
+            // A loss closure of a function that holds the training loop
+            // (`def ppo(): def compute_loss_pi(data): ...`) is the Runner's: it can be neither
+            // imported nor tested on its own.
+            None if !in_loss_module && let Some(runner) = enclosing_runner(cx, id as u32) => {
+                let place = format!(
+                    "`{}`, a closure of the training loop's function `{}`,",
+                    facts.qualname(id as u32),
+                    facts.qualname(runner)
+                );
+                report_closure(cx, function, (&place, &camel_case(&function.name)), out);
+            }
             // A Loss class that runs its own backward (gradient caching) defines its loss where
             // it belongs; DL104 reports the backward.
             Some(class)
@@ -117,19 +128,73 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
     }
 }
 
+/// The nearest enclosing function of a closure that holds a training loop (the closure itself
+/// holds none).
+fn enclosing_runner(cx: &ProjectContext<'_>, id: u32) -> Option<u32> {
+    let facts = cx.facts();
+    if cx.roles.function(cx.file, id).roles.contains(Role::Runner) {
+        return None;
+    }
+    let mut current = facts.functions[id as usize].parent;
+    while let Some(f) = current {
+        if facts.functions[f as usize].class.is_none()
+            && cx.roles.function(cx.file, f).roles.contains(Role::Runner)
+        {
+            return Some(f);
+        }
+        current = facts.functions[f as usize].parent;
+    }
+    None
+}
+
+/// The loss a closure of a Runner returns or builds.
+fn report_closure(
+    cx: &ProjectContext<'_>,
+    function: &crate::semantic::facts::FunctionFacts,
+    names: (&str, &str),
+    out: &mut Vec<Diagnostic>,
+) {
+    let scope = &function.body;
+    let values = scope
+        .differentiated
+        .iter()
+        .chain(&scope.returned)
+        .chain(&scope.named_losses);
+    emit(cx, values, None, names, None, out);
+}
+
 fn report(
     cx: &ProjectContext<'_>,
     scope: &ScopeFacts,
+    class: Option<u32>,
+    names: (&str, &str),
+    framework: Option<&str>,
+    out: &mut Vec<Diagnostic>,
+) {
+    // What the loop differentiates, and (outside framework classes) the losses it assembles
+    // by name before handing them on (`total_loss = ce + reg`, then `train(total_loss)`).
+    let returned: &[LossValue] = if class.is_some() {
+        &scope.returned
+    } else {
+        &[]
+    };
+    let named: &[LossValue] = if framework.is_none() {
+        &scope.named_losses
+    } else {
+        &[]
+    };
+    let values = scope.differentiated.iter().chain(returned).chain(named);
+    emit(cx, values, class, names, framework, out);
+}
+
+fn emit<'v>(
+    cx: &ProjectContext<'_>,
+    values: impl Iterator<Item = &'v LossValue>,
     class: Option<u32>,
     (place, owner): (&str, &str),
     framework: Option<&str>,
     out: &mut Vec<Diagnostic>,
 ) {
-    let values = scope.differentiated.iter().chain(if class.is_some() {
-        &scope.returned[..]
-    } else {
-        &[]
-    });
     let module = component_module(cx, Role::Loss);
     for (value, definition) in definitions(cx, class, values) {
         let message = format!(
