@@ -221,3 +221,72 @@ fn per_repo_rejects_a_file() {
         common::stderr(&output)
     );
 }
+
+/// `check` and `survey` classify the same code the same way: a survey `loss_in_model` is a
+/// DL101 finding about that model, `loss_in_model_runner` a DL103 about that class,
+/// `loss_in_runner` a DL102 inside the definition, and a standalone loss none of the three.
+#[test]
+fn check_and_survey_agree_on_every_survey_fixture() {
+    for dir in ["fixtures/survey", "fixtures/projects"] {
+        let survey = survey_json(&["survey", "--isolated", dir, "--format", "json"]);
+        let output = common::run(
+            &common::root(),
+            &[
+                "check",
+                "--isolated",
+                "--no-cache",
+                "--exit-zero",
+                "--select",
+                "DL101,DL102,DL103",
+                "--output-format",
+                "json",
+                dir,
+            ],
+            None,
+        );
+        let findings: Vec<Value> =
+            serde_json::from_str(&common::stdout(&output)).expect("check prints JSON");
+        let mut disagreements = Vec::new();
+        for instance in survey["instances"].as_array().unwrap() {
+            let path = instance["path"].as_str().unwrap();
+            let (line, end) = (
+                instance["line"].as_u64().unwrap(),
+                instance["end_line"].as_u64().unwrap(),
+            );
+            let enclosing = instance["enclosing"].as_str().unwrap();
+            let class = enclosing.split_once('.').map(|(c, _)| c);
+            let category = instance["category"].as_str().unwrap();
+            let here = |code: &str| {
+                findings.iter().any(|f| {
+                    f["code"] == code && f["filename"] == path && f["cell"] == instance["cell"] && {
+                        let row = f["location"]["row"].as_u64().unwrap();
+                        line <= row && row <= end
+                    }
+                })
+            };
+            let about_class = |code: &str| {
+                class.is_some_and(|c| {
+                    findings.iter().any(|f| {
+                        f["code"] == code
+                            && f["filename"] == path
+                            && f["message"].as_str().unwrap().contains(&format!("`{c}`"))
+                    })
+                })
+            };
+            let agrees = match category {
+                "loss_in_model" => about_class("DL101"),
+                "loss_in_model_runner" => about_class("DL103"),
+                "loss_in_runner" => here("DL102"),
+                _ => !here("DL101") && !here("DL102") && !here("DL103"),
+            };
+            if !agrees {
+                disagreements.push(format!("{path}:{line} {enclosing}: survey says {category}"));
+            }
+        }
+        assert!(
+            disagreements.is_empty(),
+            "check disagrees with survey:\n{}",
+            disagreements.join("\n")
+        );
+    }
+}

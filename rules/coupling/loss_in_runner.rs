@@ -154,13 +154,21 @@ fn report_closure(
     names: (&str, &str),
     out: &mut Vec<Diagnostic>,
 ) {
+    // The closure is the loss: one finding, at what it returns (else its last definition).
     let scope = &function.body;
-    let values = scope
-        .differentiated
+    let candidates: Vec<&LossValue> = scope
+        .returned
         .iter()
-        .chain(&scope.returned)
-        .chain(&scope.named_losses);
-    emit(cx, values, None, names, None, out);
+        .chain(&scope.differentiated)
+        .chain(&scope.named_losses)
+        .collect();
+    let found = definitions(cx, None, candidates.iter().copied());
+    let chosen = found
+        .iter()
+        .find(|(v, _)| scope.returned.iter().any(|r| r.definition == v.definition))
+        .or(found.last())
+        .map(|(v, _)| *v);
+    emit(cx, chosen.into_iter(), None, names, None, out);
 }
 
 fn report(
@@ -183,6 +191,20 @@ fn report(
     } else {
         &[]
     };
+    // A named loss that is part of what is differentiated (`loss_gan = (a + b) / 2`, then
+    // `loss_g = loss_gan + loss_cycle; loss_g.backward()`) is reported with it, once.
+    let built: Vec<(TextRange, TextRange)> = scope
+        .differentiated
+        .iter()
+        .chain(returned)
+        .chain(named)
+        .flat_map(|v| v.slice.iter().map(move |s| (v.definition, *s)))
+        .collect();
+    let named = named.iter().filter(|v| {
+        !built
+            .iter()
+            .any(|(owner, s)| *owner != v.definition && s.contains_range(v.definition))
+    });
     let values = scope.differentiated.iter().chain(returned).chain(named);
     emit(cx, values, class, names, framework, out);
 }

@@ -1495,6 +1495,9 @@ impl<'b, 'a> Resolver<'b, 'a> {
             .iter()
             .filter(|(name, _)| knowledge.is_loss_variable(name))
             .flat_map(|(name, recs)| recs.iter().map(move |r| (*name, r)))
+            // `running_loss += loss.item() * n` is bookkeeping; a loss built up term by term is
+            // seen where it is differentiated or returned.
+            .filter(|(_, r)| !r.aug)
             .collect();
         named.sort_by_key(|(_, r)| r.stmt.start());
         // (value, statement, loop) of each loss-named assignment that computes something.

@@ -98,6 +98,15 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
                     Shape::Leaf(Term::LossAttr)
                 } else if name == "data" {
                     Shape::Leaf(Term::Detached)
+                } else if self
+                    .resolver
+                    .builder
+                    .knowledge
+                    .shape_attributes
+                    .iter()
+                    .any(|a| a == name)
+                {
+                    Shape::Leaf(Term::Const) // `x.shape[0]`: a count
                 } else if matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self") {
                     Shape::Leaf(Term::Opaque)
                 } else {
@@ -249,6 +258,10 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
             let name = method.name;
             if matches!(name, "item" | "detach" | "tolist" | "numpy") {
                 return Shape::Leaf(Term::Detached);
+            }
+            // `x.size(0)`, `x.numel()`: a count, not a tensor.
+            if name == "numel" || knowledge.shape_methods.iter().any(|m| m == name) {
+                return Shape::Leaf(Term::Const);
             }
             if knowledge.reduction_methods.iter().any(|m| m == name) {
                 return Shape::Reduce(Box::new(self.shape(
