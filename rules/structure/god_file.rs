@@ -228,7 +228,13 @@ fn parts(cx: &ProjectContext<'_>) -> Vec<Part> {
         }
         if role != Some(Role::Dataset) {
             let trains = cx.roles.training.trains(cx.file, Some(id as FunctionId));
-            inline_data(&function.body, trains, &format!("in `{name}`"), &mut parts);
+            inline_data(
+                cx,
+                &function.body,
+                trains,
+                &format!("in `{name}`"),
+                &mut parts,
+            );
         }
         if role != Some(Role::Loss) {
             inline_model(&function.body, &format!("in `{name}`"), &mut parts);
@@ -265,7 +271,7 @@ fn parts(cx: &ProjectContext<'_>) -> Vec<Part> {
         );
     }
     let trains = cx.roles.training.trains(cx.file, None);
-    inline_data(module, trains, "at module level", &mut parts);
+    inline_data(cx, module, trains, "at module level", &mut parts);
     inline_model(module, "at module level", &mut parts);
     parts.sort_by_key(|p| (p.range.start(), ORDER.iter().position(|r| *r == p.role)));
     parts
@@ -293,14 +299,31 @@ fn inline_loss(
     }
 }
 
-/// A transform chain or augmentation assembled in a scope (two or more calls), or data read
-/// inside a training loop.
-fn inline_data(scope: &ScopeFacts, trains: bool, place: &str, parts: &mut Vec<Part>) {
+/// Data preparation written in a scope: a transform chain with random augmentation (two or
+/// more calls, one of them random), or data read inside a training loop. A deterministic
+/// preprocessing chain handed to a library dataset (`Compose([ToTensor(), Normalize(...)])`)
+/// is wiring, not an implemented Dataset.
+fn inline_data(
+    cx: &ProjectContext<'_>,
+    scope: &ScopeFacts,
+    trains: bool,
+    place: &str,
+    parts: &mut Vec<Part>,
+) {
     let chain: Vec<_> = scope
         .api_calls
         .iter()
         .filter(|a| matches!(a.kind, ApiKind::Transform | ApiKind::Augmentation))
         .collect();
+    let knowledge = cx.knowledge();
+    let chain = if chain
+        .iter()
+        .any(|a| knowledge.is_random_augmentation(&a.name))
+    {
+        chain
+    } else {
+        Vec::new()
+    };
     let loading = scope
         .api_calls
         .iter()

@@ -164,6 +164,8 @@ pub struct Knowledge {
     loss_function_tokens: Vec<String>,
     /// Words of metric helpers' names (`accuracy`, `metric`): not losses.
     metric_words: Vec<String>,
+    /// Words of random augmentations' names (`random`, `jitter`, `mixup`).
+    random_augmentation_words: Vec<String>,
     model_variables: Vec<String>,
     loss_class_suffixes: Vec<String>,
     loss_modules: Vec<String>,
@@ -746,6 +748,7 @@ struct RawNames {
     loss_function_words: Vec<String>,
     loss_function_tokens: Vec<String>,
     metric_words: Vec<String>,
+    random_augmentation_words: Vec<String>,
     model_variables: Vec<String>,
     loss_class_suffixes: Vec<String>,
     loss_modules: Vec<String>,
@@ -988,6 +991,7 @@ impl Knowledge {
             loss_function_words: n.loss_function_words,
             loss_function_tokens: n.loss_function_tokens,
             metric_words: n.metric_words,
+            random_augmentation_words: n.random_augmentation_words,
             model_variables: n.model_variables,
             loss_class_suffixes: n.loss_class_suffixes,
             loss_modules: n.loss_modules,
@@ -1170,6 +1174,17 @@ impl Knowledge {
             let text = std::str::from_utf8(lower).unwrap_or("");
             text.split('_')
                 .any(|token| self.loss_function_tokens.iter().any(|t| t == token))
+        })
+    }
+
+    /// True if a transform or augmentation API is random (`RandomCrop`, `ColorJitter`,
+    /// `tf.image.random_flip_left_right`): data augmentation, not fixed preprocessing.
+    pub fn is_random_augmentation(&self, qualified: &str) -> bool {
+        let last = qualified.rsplit('.').next().unwrap_or(qualified);
+        with_lowercase(last, |lower| {
+            self.random_augmentation_words
+                .iter()
+                .any(|w| contains_bytes(lower, w.as_bytes()))
         })
     }
 

@@ -465,6 +465,7 @@ impl<'a> FactsBuilder<'a> {
                     .map(|p| p.to_string())
                     .collect(),
                 is_generator: false,
+                returns_value: false,
                 returns_nested: None,
                 returns_apis: Vec::new(),
                 shapes,
@@ -691,6 +692,7 @@ impl<'a> FactsBuilder<'a> {
             let mut function = draft.facts.clone();
             let scope = &self.scopes[draft.scope];
             function.is_generator = scope.is_generator;
+            function.returns_value = scope.returns.iter().any(|(v, _)| !v.is_none_literal_expr());
             for (value, _) in &scope.returns {
                 match value {
                     Expr::Name(name) => {

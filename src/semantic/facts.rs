@@ -640,6 +640,8 @@ pub struct FunctionFacts {
     /// names rules ask about, so the others are not kept.
     pub target_params: Vec<String>,
     pub is_generator: bool,
+    /// Some `return` hands back a value (not `return` or `return None`).
+    pub returns_value: bool,
     /// `return inner` where `inner` is a function nested in this one (a factory).
     pub returns_nested: Option<FunctionId>,
     /// Framework APIs whose result is returned (`return DataLoader(...)`).

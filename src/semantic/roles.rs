@@ -186,12 +186,26 @@ impl Roles {
                         && body.api_calls.iter().any(|a| {
                             matches!(a.kind, ApiKind::DataLoading | ApiKind::DataPipeline)
                         });
-                    if builds_data || yields_data {
+                    // `def load_cora(path): ... np.genfromtxt(...) ... return features, labels`:
+                    // a module-level function that reads data files and hands back what it
+                    // prepared (not a Runner that loads a batch per step).
+                    let prepares_data = function.class.is_none()
+                        && function.parent.is_none()
+                        && !role.roles.contains(Role::Runner)
+                        && function.returns_value
+                        && body.grad_steps.is_empty()
+                        && body
+                            .api_calls
+                            .iter()
+                            .any(|a| a.kind == ApiKind::DataLoading);
+                    if builds_data || yields_data || prepares_data {
                         role.roles.insert(Role::Dataset);
                         role.evidence.push(if builds_data {
                             "returns a data pipeline (DataLoader, tf.data, transforms)".into()
-                        } else {
+                        } else if yields_data {
                             "a generator that loads and yields data".into()
+                        } else {
+                            "reads data files and returns what it prepared".into()
                         });
                     }
                     roles.push(role);
@@ -298,6 +312,8 @@ struct Local {
     computes_loss_in_loss_module: bool,
     computes_loss_from_targets: bool,
     loads_data_per_item: bool,
+    /// An augmentation pipeline: `__call__` applies transforms the class builds.
+    augments: bool,
     steps_like_optimizer: bool,
     /// The class is itself a framework base (when linting the framework).
     own_framework: Option<usize>,
@@ -401,6 +417,22 @@ fn local_class(
             && methods.iter().flat_map(|m| &m.body.api_calls).any(|a| {
                 matches!(a.kind, ApiKind::DataLoading | ApiKind::DataPipeline | ApiKind::Transform)
             }),
+        // `class DataAugmentation: __init__ builds transforms.Compose([...]); __call__(image)`:
+        // an augmentation pipeline is part of the Dataset role.
+        augments: method_named("__call__")
+            && !methods.iter().any(|m| knowledge.is_forward_method(&m.name) && m.name != "__call__")
+            && (c.attributes.iter().any(|a| {
+                matches!(&a.ctor, Callee::Qualified(q) if matches!(
+                    knowledge.classify_call(&knowledge.canonical(q)),
+                    Some(ApiKind::Transform | ApiKind::Augmentation)
+                ))
+            }) || methods
+                .iter()
+                .filter(|m| m.name == "__call__")
+                .flat_map(|m| &m.body.api_calls)
+                .filter(|a| matches!(a.kind, ApiKind::Transform | ApiKind::Augmentation))
+                .count()
+                >= 2),
         steps_like_optimizer: method_named("step") && (method_named("zero_grad") || wraps_optimizer),
         own_framework,
     }
@@ -567,11 +599,15 @@ impl Builder<'_> {
             role.evidence
                 .push("runs a model it is given through a loss it keeps, building no layers (a training task)".into());
         }
-        if inherited.contains(Role::Dataset) || local.loads_data_per_item {
+        let augments = local.augments && !role.builds_layers && !local.trains;
+        if inherited.contains(Role::Dataset) || local.loads_data_per_item || augments {
             role.roles.insert(Role::Dataset);
             if !inherited.contains(Role::Dataset) {
-                role.evidence
-                    .push("loads data in __getitem__/__iter__".into());
+                role.evidence.push(if local.loads_data_per_item {
+                    "loads data in __getitem__/__iter__".into()
+                } else {
+                    "an augmentation pipeline: `__call__` applies the transforms it builds".into()
+                });
             }
             if !inherited.contains(Role::Model) {
                 role.roles.remove(Role::Model);
