@@ -59,6 +59,8 @@ struct Fold {
     losses: Vec<String>,
     formula: bool,
     definition: Option<Definition>,
+    /// Built from a value cut off from the graph (`loss.item()`): logging arithmetic.
+    detached: bool,
 }
 
 impl Fold {
@@ -68,6 +70,7 @@ impl Fold {
             losses: loss.into_iter().collect(),
             formula: false,
             definition: None,
+            detached: false,
         }
     }
 }
@@ -92,6 +95,11 @@ pub struct Classifier<'p> {
 impl Classifier<'_> {
     pub fn verdict(&self, value: &LossValue) -> Verdict {
         let fold = self.fold(&value.shape, 0);
+        // Arithmetic over a value taken out of the graph (`running_loss / seen_tokens` where
+        // `running_loss += loss.item() * n`) is bookkeeping for a log, whatever else it mixes.
+        if fold.detached && fold.kind != Kind::Loss {
+            return Verdict::Unknown;
+        }
         if let Some(definition) = fold.definition {
             return Verdict::Definition(definition);
         }
@@ -212,7 +220,11 @@ impl Classifier<'_> {
             Term::LossApi(name) => Fold::leaf(Kind::Loss, Some(name.clone())),
             Term::LossAttr => Fold::leaf(Kind::Loss, Some("model output".into())),
             Term::ModelCall | Term::Batch => Fold::leaf(Kind::Tensor, None),
-            Term::Const | Term::Detached => Fold::leaf(Kind::Scalar, None),
+            Term::Const => Fold::leaf(Kind::Scalar, None),
+            Term::Detached => Fold {
+                detached: true,
+                ..Fold::leaf(Kind::Scalar, None)
+            },
             Term::Opaque => Fold::leaf(Kind::Opaque, None),
             Term::Param(name) => {
                 let knowledge = self.index.knowledge(self.file);
@@ -395,5 +407,6 @@ fn merge(folds: &[Fold], kind: Kind) -> Fold {
         losses,
         formula: false,
         definition: None,
+        detached: folds.iter().any(|f| f.detached),
     }
 }
