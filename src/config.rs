@@ -55,6 +55,8 @@ pub const TOP_LEVEL_KEYS: &[&str] = &[
     "exclude",
     "extend-exclude",
     "per-file-ignores",
+    "notebook-ignore",
+    "extend-notebook-ignore",
     "src",
     "knowledge",
 ];
@@ -189,6 +191,9 @@ pub struct Options {
     pub exclude: Option<Vec<String>>,
     pub extend_exclude: Vec<String>,
     pub per_file_ignores: Vec<(String, Vec<Rule>)>,
+    /// Rules not run on notebooks; `None`: the rules' own defaults ([`RuleSet::notebook_defaults`]).
+    pub notebook_ignore: Option<Vec<Rule>>,
+    pub extend_notebook_ignore: Vec<Rule>,
     pub src: Vec<String>,
     pub rule_options: RuleOptions,
     pub knowledge: Extensions,
@@ -224,6 +229,8 @@ pub struct Settings {
     pub knowledge: Arc<Knowledge>,
     exclude: PatternSet,
     per_file_ignores: Vec<(PatternSet, RuleSet)>,
+    /// Rules not run on notebooks (`notebook-ignore`, `extend-notebook-ignore`).
+    pub notebook_ignore: RuleSet,
     /// A hash of the settings that change what one file's analysis produces (rule options,
     /// knowledge additions), for the lint cache; the rules are hashed per file.
     pub cache_key: u64,
@@ -348,6 +355,16 @@ impl Settings {
             ));
         }
 
+        let mut notebook_ignore = match &options.notebook_ignore {
+            Some(rules) => {
+                let mut set = RuleSet::empty();
+                set.extend(rules.iter().copied());
+                set
+            }
+            None => RuleSet::notebook_defaults(),
+        };
+        notebook_ignore.extend(options.extend_notebook_ignore.iter().copied());
+
         let src = options.src.iter().map(|s| root.join(s)).collect();
         let cache_key = {
             use std::hash::{Hash, Hasher};
@@ -366,6 +383,7 @@ impl Settings {
             src,
             exclude,
             per_file_ignores,
+            notebook_ignore,
         })
     }
 
@@ -380,9 +398,15 @@ impl Settings {
         self.exclude.matches_any_component(&self.root, path)
     }
 
-    /// The rules enabled for one file, after `per-file-ignores`.
+    /// The rules enabled for one file, after `per-file-ignores` and, for a notebook,
+    /// `notebook-ignore`.
     pub fn rules_for(&self, path: &Path) -> RuleSet {
         let mut rules = self.rules;
+        if crate::discovery::is_notebook(path) {
+            for rule in self.notebook_ignore.iter() {
+                rules.remove(rule);
+            }
+        }
         for (patterns, ignored) in &self.per_file_ignores {
             if patterns.matches(&self.root, path) {
                 for rule in ignored.iter() {
@@ -546,6 +570,12 @@ fn parse_options(table: &DeTable<'_>, prefix: &str) -> Result<Options, RawError>
             "exclude" => options.exclude = Some(parse_strings(value, prefix, name)?),
             "extend-exclude" => options.extend_exclude = parse_strings(value, prefix, name)?,
             "src" => options.src = parse_strings(value, prefix, name)?,
+            "notebook-ignore" => {
+                options.notebook_ignore = Some(parse_selectors(value, prefix, name)?);
+            }
+            "extend-notebook-ignore" => {
+                options.extend_notebook_ignore = parse_selectors(value, prefix, name)?;
+            }
             "knowledge" => {
                 let Some(entries) = value.get_ref().as_table() else {
                     return Err(type_error(value, prefix, name, "a table of pattern lists"));

@@ -236,7 +236,11 @@ fn analyze(prepared: Prepared, cache: Option<&Cache>) -> Analysis {
     } else {
         (text, None)
     };
-    let source = Arc::new(SourceText::new(text));
+    let source = Arc::new(if is_notebook(path) {
+        SourceText::notebook_code(text)
+    } else {
+        SourceText::new(text)
+    });
     let result = catch_unwind(AssertUnwindSafe(|| {
         lint_parsed(path, &source, settings, rules, package)
     }));

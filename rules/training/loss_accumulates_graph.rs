@@ -43,6 +43,7 @@ declare_rule! {
         name: "loss-accumulates-graph",
         family: Family::Training,
         severity: Severity::Warning,
+        notebooks: Notebooks::Lint,
         default_enabled: true,
         fix: FixAvailability::None,
         options: &[],

@@ -39,6 +39,7 @@ declare_rule! {
         name: "sigmoid-before-bce",
         family: Family::Training,
         severity: Severity::Warning,
+        notebooks: Notebooks::Lint,
         default_enabled: true,
         fix: FixAvailability::None,
         options: &[],

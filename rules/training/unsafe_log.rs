@@ -33,6 +33,7 @@ declare_rule! {
         name: "unsafe-log",
         family: Family::Training,
         severity: Severity::Warning,
+        notebooks: Notebooks::Lint,
         default_enabled: true,
         fix: FixAvailability::None,
         options: &[],
