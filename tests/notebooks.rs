@@ -65,7 +65,7 @@ fn cells_are_linted_and_every_format_names_the_cell() {
     let lines: Vec<String> = stdout(&concise).lines().map(str::to_string).collect();
     let locations: Vec<&str> = lines
         .iter()
-        .map(|l| l.split(": DL").next().unwrap())
+        .map(|l| l.split(": ").next().unwrap())
         .collect();
     assert_eq!(
         locations,
@@ -127,8 +127,11 @@ fn a_malformed_notebook_is_a_dl000_finding_not_a_crash() {
     // Other files are still linted alongside it.
     let out = check(cwd, &["--output-format", "concise", "-q", "."]);
     let text = stdout(&out);
-    assert!(text.contains("broken.ipynb:1:1: DL000"), "{text}");
-    assert!(text.contains("train.ipynb:cell 2:3:8: DL305"), "{text}");
+    assert!(text.contains("broken.ipynb:1:1: error[DL000]"), "{text}");
+    assert!(
+        text.contains("train.ipynb:cell 2:3:8: warning[DL305]"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -202,7 +205,10 @@ fn a_notebook_on_stdin_is_reported_by_cell() {
         Some(&text),
     );
     let text = stdout(&out);
-    assert!(text.starts_with("nb.ipynb:cell 2:3:8: DL305"), "{text}");
+    assert!(
+        text.starts_with("nb.ipynb:cell 2:3:8: warning[DL305]"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -37,7 +37,7 @@ declare_rule! {
         code: "DL204",
         name: "complex-comprehension",
         family: Family::Structure,
-        severity: Severity::Warning,
+        severity: Severity::Info,
         notebooks: Notebooks::Lint,
         default_enabled: true,
         fix: FixAvailability::None,

@@ -50,7 +50,7 @@ declare_rule! {
         code: "DL202",
         name: "long-parameter-list",
         family: Family::Structure,
-        severity: Severity::Warning,
+        severity: Severity::Info,
         notebooks: Notebooks::Lint,
         default_enabled: true,
         fix: FixAvailability::None,

@@ -32,7 +32,7 @@ declare_rule! {
         code: "DL203",
         name: "long-ternary",
         family: Family::Structure,
-        severity: Severity::Warning,
+        severity: Severity::Info,
         notebooks: Notebooks::Lint,
         default_enabled: true,
         fix: FixAvailability::None,

@@ -38,7 +38,7 @@ declare_rule! {
         code: "DL507",
         name: "sigmoid-before-bce",
         family: Family::Training,
-        severity: Severity::Warning,
+        severity: Severity::Error,
         notebooks: Notebooks::Lint,
         default_enabled: true,
         fix: FixAvailability::None,

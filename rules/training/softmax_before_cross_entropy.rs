@@ -42,7 +42,7 @@ declare_rule! {
         code: "DL506",
         name: "softmax-before-cross-entropy",
         family: Family::Training,
-        severity: Severity::Warning,
+        severity: Severity::Error,
         notebooks: Notebooks::Lint,
         default_enabled: true,
         fix: FixAvailability::None,

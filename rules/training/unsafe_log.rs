@@ -32,7 +32,7 @@ declare_rule! {
         code: "DL509",
         name: "unsafe-log",
         family: Family::Training,
-        severity: Severity::Warning,
+        severity: Severity::Error,
         notebooks: Notebooks::Lint,
         default_enabled: true,
         fix: FixAvailability::None,
