@@ -74,6 +74,12 @@ impl<'c, 'a> Context<'c, 'a> {
     pub fn text(&self) -> &'c str {
         self.source.text()
     }
+
+    /// True when the file is a Jupyter notebook (its code cells joined). Rules whose
+    /// [`Notebooks`](crate::registry::Notebooks) policy is `Narrowed` narrow what they report.
+    pub fn is_notebook(&self) -> bool {
+        self.source.is_notebook()
+    }
 }
 
 /// Deepest AST nesting dllint walks. Measured: a counting visitor overflows a 2 MiB debug stack

@@ -18,7 +18,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use crate::knowledge::{Extensions, Knowledge};
-use crate::registry::{self, OptionKind, Rule, RuleSet, closest};
+use crate::registry::{self, OptionKind, Rule, RuleSet, Severity, closest};
 use crate::rules;
 
 /// Config file names, in the order they are looked for in each directory.
@@ -55,9 +55,15 @@ pub const TOP_LEVEL_KEYS: &[&str] = &[
     "exclude",
     "extend-exclude",
     "per-file-ignores",
+    "notebook-ignore",
+    "extend-notebook-ignore",
+    "severity",
     "src",
     "knowledge",
 ];
+
+/// The levels `[tool.dllint.severity]` accepts.
+pub const SEVERITY_LEVELS: &[&str] = &["error", "warning", "info"];
 
 /// A configuration problem, located in its file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -189,6 +195,11 @@ pub struct Options {
     pub exclude: Option<Vec<String>>,
     pub extend_exclude: Vec<String>,
     pub per_file_ignores: Vec<(String, Vec<Rule>)>,
+    /// Rules not run on notebooks; `None`: the rules' own defaults ([`RuleSet::notebook_defaults`]).
+    pub notebook_ignore: Option<Vec<Rule>>,
+    pub extend_notebook_ignore: Vec<Rule>,
+    /// `[severity]`: the rules a selector names and the level they get, as written.
+    pub severity: Vec<(Vec<Rule>, Severity)>,
     pub src: Vec<String>,
     pub rule_options: RuleOptions,
     pub knowledge: Extensions,
@@ -224,6 +235,10 @@ pub struct Settings {
     pub knowledge: Arc<Knowledge>,
     exclude: PatternSet,
     per_file_ignores: Vec<(PatternSet, RuleSet)>,
+    /// Rules not run on notebooks (`notebook-ignore`, `extend-notebook-ignore`).
+    pub notebook_ignore: RuleSet,
+    /// The severity of each rule, by position in the registry, after `[severity]`.
+    severities: Vec<Severity>,
     /// A hash of the settings that change what one file's analysis produces (rule options,
     /// knowledge additions), for the lint cache; the rules are hashed per file.
     pub cache_key: u64,
@@ -348,6 +363,27 @@ impl Settings {
             ));
         }
 
+        let mut notebook_ignore = match &options.notebook_ignore {
+            Some(rules) => {
+                let mut set = RuleSet::empty();
+                set.extend(rules.iter().copied());
+                set
+            }
+            None => RuleSet::notebook_defaults(),
+        };
+        notebook_ignore.extend(options.extend_notebook_ignore.iter().copied());
+
+        // Broad selectors first, so that `DL2 = "info"` and `DL202 = "warning"` give DL202 a
+        // warning whatever their order in the file.
+        let mut severities: Vec<Severity> = rules::ALL.iter().map(|r| r.severity).collect();
+        let mut overrides: Vec<&(Vec<Rule>, Severity)> = options.severity.iter().collect();
+        overrides.sort_by_key(|(rules, _)| std::cmp::Reverse(rules.len()));
+        for (rules, level) in overrides {
+            for rule in rules {
+                severities[rule.index()] = *level;
+            }
+        }
+
         let src = options.src.iter().map(|s| root.join(s)).collect();
         let cache_key = {
             use std::hash::{Hash, Hasher};
@@ -366,7 +402,18 @@ impl Settings {
             src,
             exclude,
             per_file_ignores,
+            notebook_ignore,
+            severities,
         })
+    }
+
+    /// The severity findings of `rule` are shown with: the rule's default unless
+    /// `[severity]` says otherwise.
+    pub fn severity_of(&self, rule: Rule) -> Severity {
+        self.severities
+            .get(rule.index())
+            .copied()
+            .unwrap_or(rule.severity)
     }
 
     /// True if the file or directory is excluded by `exclude`/`extend-exclude`.
@@ -380,9 +427,15 @@ impl Settings {
         self.exclude.matches_any_component(&self.root, path)
     }
 
-    /// The rules enabled for one file, after `per-file-ignores`.
+    /// The rules enabled for one file, after `per-file-ignores` and, for a notebook,
+    /// `notebook-ignore`.
     pub fn rules_for(&self, path: &Path) -> RuleSet {
         let mut rules = self.rules;
+        if crate::discovery::is_notebook(path) {
+            for rule in self.notebook_ignore.iter() {
+                rules.remove(rule);
+            }
+        }
         for (patterns, ignored) in &self.per_file_ignores {
             if patterns.matches(&self.root, path) {
                 for rule in ignored.iter() {
@@ -546,6 +599,13 @@ fn parse_options(table: &DeTable<'_>, prefix: &str) -> Result<Options, RawError>
             "exclude" => options.exclude = Some(parse_strings(value, prefix, name)?),
             "extend-exclude" => options.extend_exclude = parse_strings(value, prefix, name)?,
             "src" => options.src = parse_strings(value, prefix, name)?,
+            "notebook-ignore" => {
+                options.notebook_ignore = Some(parse_selectors(value, prefix, name)?);
+            }
+            "extend-notebook-ignore" => {
+                options.extend_notebook_ignore = parse_selectors(value, prefix, name)?;
+            }
+            "severity" => options.severity = parse_severities(value, prefix)?,
             "knowledge" => {
                 let Some(entries) = value.get_ref().as_table() else {
                     return Err(type_error(value, prefix, name, "a table of pattern lists"));
@@ -732,6 +792,66 @@ fn parse_selectors(
         }
     }
     Ok(rules)
+}
+
+/// `[severity]`: rule selectors (codes, prefixes, names, `ALL`) to levels.
+fn parse_severities(
+    value: &Spanned<DeValue<'_>>,
+    prefix: &str,
+) -> Result<Vec<(Vec<Rule>, Severity)>, RawError> {
+    let Some(entries) = value.get_ref().as_table() else {
+        return Err(type_error(
+            value,
+            prefix,
+            "severity",
+            "a table of rule = \"error\" | \"warning\" | \"info\"",
+        ));
+    };
+    let mut out = Vec::new();
+    for (key, level) in entries {
+        let selector = key_str(key);
+        let rules = registry::parse_selector(selector).map_err(|message| {
+            RawError::new(key.span(), format!("in `{prefix}severity`: {message}"))
+        })?;
+        let full = format!("{prefix}severity.{selector}");
+        let Some(text) = level.get_ref().as_str() else {
+            return Err(type_error(
+                level,
+                "",
+                &full,
+                "one of \"error\", \"warning\", \"info\"",
+            ));
+        };
+        let severity = match text {
+            "error" => Severity::Error,
+            "warning" => Severity::Warning,
+            "info" => Severity::Info,
+            _ => {
+                let mut message = format!("`{full}`: unknown severity `{text}`");
+                // The names other tools use for the same levels.
+                let alias = match text.to_ascii_lowercase().as_str() {
+                    "note" | "notice" | "information" | "minor" | "hint" => Some("info"),
+                    "warn" | "major" => Some("warning"),
+                    "critical" | "fatal" | "blocker" => Some("error"),
+                    _ => None,
+                };
+                match alias.or_else(|| closest(text, SEVERITY_LEVELS.iter().copied())) {
+                    Some(best) => message.push_str(&format!("; did you mean `{best}`?")),
+                    None => message.push_str(&format!(
+                        "; expected one of {}",
+                        SEVERITY_LEVELS
+                            .iter()
+                            .map(|l| format!("`{l}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )),
+                }
+                return Err(RawError::new(level.span(), message));
+            }
+        };
+        out.push((rules, severity));
+    }
+    Ok(out)
 }
 
 /// Finds and caches the settings that govern each directory.
@@ -932,6 +1052,65 @@ mod tests {
                 .iter()
                 .any(|r| r.code == "DL305")
         );
+    }
+
+    #[test]
+    fn severity_overrides_go_from_broad_to_specific() {
+        let options =
+            parse_config("[severity]\nDL202 = \"warning\"\nDL2 = \"error\"\n", false).unwrap();
+        let file = ConfigFile {
+            path: "dllint.toml".into(),
+            options,
+        };
+        let settings = Settings::resolve("/p".into(), Some(&file), &Overrides::default()).unwrap();
+        let rule = |code| registry::find_rule(code).unwrap();
+        assert_eq!(settings.severity_of(rule("DL202")), Severity::Warning);
+        assert_eq!(settings.severity_of(rule("DL203")), Severity::Error);
+        assert_eq!(settings.severity_of(rule("DL501")), rule("DL501").severity);
+    }
+
+    #[test]
+    fn notebook_ignore_replaces_and_extends_the_defaults() {
+        let resolve = |text: &str| {
+            let file = ConfigFile {
+                path: "dllint.toml".into(),
+                options: parse_config(text, false).unwrap(),
+            };
+            Settings::resolve("/p".into(), Some(&file), &Overrides::default()).unwrap()
+        };
+        let ignored = |settings: &Settings| -> Vec<&str> {
+            settings.notebook_ignore.iter().map(|r| r.code).collect()
+        };
+        assert_eq!(ignored(&resolve("")), ["DL107", "DL201", "DL508"]);
+        assert_eq!(ignored(&resolve("notebook-ignore = [\"DL5\"]\n")).len(), 11);
+        assert_eq!(
+            ignored(&resolve("extend-notebook-ignore = [\"DL302\"]\n")),
+            ["DL107", "DL201", "DL302", "DL508"]
+        );
+        let settings = resolve("notebook-ignore = []\n");
+        assert!(ignored(&settings).is_empty());
+        assert!(
+            settings
+                .rules_for(Path::new("/p/nb.ipynb"))
+                .iter()
+                .any(|r| r.code == "DL107")
+        );
+        let settings = resolve("");
+        assert!(
+            !settings
+                .rules_for(Path::new("/p/nb.ipynb"))
+                .iter()
+                .any(|r| r.code == "DL107")
+        );
+        assert!(
+            settings
+                .rules_for(Path::new("/p/train.py"))
+                .iter()
+                .any(|r| r.code == "DL107")
+        );
+        assert!(err("notebook-ignore = [\"DL1O7\"]\n").contains(
+            "in `notebook-ignore`: unknown rule selector `DL1O7`; did you mean `DL107`?"
+        ));
     }
 
     #[test]

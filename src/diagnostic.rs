@@ -5,13 +5,16 @@ use std::sync::Arc;
 
 use ruff_text_size::{TextRange, TextSize};
 
-use crate::registry::Rule;
+use crate::registry::{Rule, Severity};
 use crate::source::SourceText;
 
 /// One finding in one file.
 #[derive(Debug, Clone)]
 pub struct Diagnostic {
     pub rule: Rule,
+    /// How loudly it is shown: the rule's default, or what `[tool.dllint.severity]` sets for
+    /// the file's configuration (applied when the report is assembled).
+    pub severity: Severity,
     pub message: String,
     /// The primary span: where the finding starts is where `# noqa` goes.
     pub range: TextRange,
@@ -157,6 +160,7 @@ impl Diagnostic {
     pub fn new(rule: Rule, message: impl Into<String>, range: TextRange) -> Self {
         Diagnostic {
             rule,
+            severity: rule.severity,
             message: message.into(),
             range,
             labels: Vec::new(),

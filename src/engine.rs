@@ -236,7 +236,11 @@ fn analyze(prepared: Prepared, cache: Option<&Cache>) -> Analysis {
     } else {
         (text, None)
     };
-    let source = Arc::new(SourceText::new(text));
+    let source = Arc::new(if is_notebook(path) {
+        SourceText::notebook_code(text)
+    } else {
+        SourceText::new(text)
+    });
     let result = catch_unwind(AssertUnwindSafe(|| {
         lint_parsed(path, &source, settings, rules, package)
     }));
@@ -602,7 +606,7 @@ fn run_in_pool(
     // What the project rules found, per linted file, for the project cache.
     let mut to_store: Option<Vec<(PathBuf, Vec<Diagnostic>)>> = project_key.map(|_| Vec::new());
     let mut report = Report::default();
-    for (i, ((path, _, internal_error, linted), mut diagnostics)) in
+    for (i, ((path, settings, internal_error, linted), mut diagnostics)) in
         meta.into_iter().zip(diagnostics_by_file).enumerate()
     {
         if !linted {
@@ -630,6 +634,7 @@ fn run_in_pool(
         if diagnostics.is_empty() {
             continue;
         }
+        apply_severity(&settings, &mut diagnostics);
         sort_diagnostics(&mut diagnostics);
         report.files.push(FileReport {
             display: display_path(&path, cwd),
@@ -669,6 +674,14 @@ fn run_in_pool(
         roles,
         report,
     }))
+}
+
+/// The severity each finding is shown with, from the file's configuration. Applied to the
+/// assembled report (not before caching), so `[severity]` never invalidates the cache.
+fn apply_severity(settings: &Settings, diagnostics: &mut [Diagnostic]) {
+    for d in diagnostics {
+        d.severity = settings.severity_of(d.rule);
+    }
 }
 
 /// Files on disk are read again only at the end, only where there is something to show; then
@@ -745,6 +758,7 @@ fn replay_project(
         if diagnostics.is_empty() {
             continue;
         }
+        apply_severity(&p.settings, &mut diagnostics);
         sort_diagnostics(&mut diagnostics);
         report.files.push(FileReport {
             display: display_path(&p.path, cwd),

@@ -58,6 +58,42 @@ impl Severity {
     }
 }
 
+/// How a rule treats Jupyter notebooks. A notebook's code cells are linted as one module, but a
+/// notebook is not a module: its loop is at module level by construction, it shows model, loss
+/// and loop together on purpose, and what it prints is output the reader is meant to see. Each
+/// rule says which of its findings still hold there (its doc comment's "Notebooks" section says
+/// why); `notebook-ignore` / `extend-notebook-ignore` in the configuration override it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notebooks {
+    /// Linted in notebooks as in any Python file.
+    Lint,
+    /// Not run on notebooks (the default `notebook-ignore` list).
+    Skip,
+    /// Runs on notebooks with a narrower scope, described in a few words ("debuggers and
+    /// breakpoints only"); the rule asks
+    /// [`Context::is_notebook`](crate::checker::Context::is_notebook).
+    Narrowed(&'static str),
+}
+
+impl Notebooks {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Notebooks::Lint => "lint",
+            Notebooks::Skip => "skip",
+            Notebooks::Narrowed(_) => "narrowed",
+        }
+    }
+
+    /// How `dllint rule` and the docs say it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Notebooks::Lint => "linted",
+            Notebooks::Skip => "skipped",
+            Notebooks::Narrowed(scope) => scope,
+        }
+    }
+}
+
 /// Whether a rule's diagnostics carry fixes. Tests enforce that rules keep their promise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FixAvailability {
@@ -151,7 +187,11 @@ pub struct RuleMeta {
     /// Kebab-case name that reads as "allow <name>", e.g. `loss-in-model`.
     pub name: &'static str,
     pub family: Family,
+    /// The default severity (what a finding costs the user); `[tool.dllint.severity]`
+    /// overrides it.
     pub severity: Severity,
+    /// How the rule treats notebooks by default.
+    pub notebooks: Notebooks,
     /// Whether the rule runs when the user selects nothing.
     pub default_enabled: bool,
     pub fix: FixAvailability,
@@ -213,6 +253,19 @@ impl RuleMeta {
         )
     }
 
+    /// `Family: coupling · Default: on · Severity: warning · Notebooks: skipped · Fix: sometimes`,
+    /// under the rule's heading in `dllint rule` and `docs/rules.md`.
+    pub fn metadata_line(&self) -> String {
+        format!(
+            "Family: {} · Default: {} · Severity: {} · Notebooks: {} · Fix: {}",
+            self.family.as_str(),
+            if self.default_enabled { "on" } else { "off" },
+            self.severity.as_str(),
+            self.notebooks.describe(),
+            self.fix.as_str()
+        )
+    }
+
     pub fn is_fixable(&self) -> bool {
         self.fix != FixAvailability::None
     }
@@ -267,6 +320,15 @@ impl RuleSet {
     pub fn all() -> Self {
         let mut set = Self::empty();
         for rule in rules::ALL {
+            set.insert(rule);
+        }
+        set
+    }
+
+    /// The rules that do not run on notebooks unless the configuration says otherwise.
+    pub fn notebook_defaults() -> Self {
+        let mut set = Self::empty();
+        for rule in rules::ALL.iter().filter(|r| r.notebooks == Notebooks::Skip) {
             set.insert(rule);
         }
         set
@@ -371,7 +433,8 @@ pub fn closest<'c>(input: &str, candidates: impl IntoIterator<Item = &'c str>) -
 ///     /// ...
 ///     pub static DEBUG_LEFTOVER = {
 ///         code: "DL305", name: "debug-leftover", family: Family::DeadCode,
-///         severity: Severity::Warning, default_enabled: true, fix: FixAvailability::None,
+///         severity: Severity::Warning, notebooks: Notebooks::Lint, default_enabled: true,
+///         fix: FixAvailability::None,
 ///         options: &[], check: Check::File(|_| Box::new(DebugLeftover::default())),
 ///     };
 /// }
@@ -397,7 +460,9 @@ pub mod prelude {
     pub use crate::diagnostic::{Applicability, Diagnostic, Edit, FileEdits, Fix, Suggestion};
     pub use crate::knowledge::Knowledge;
     pub use crate::project::ProjectContext;
-    pub use crate::registry::{Check, Family, FixAvailability, OptionKind, OptionSpec, Severity};
+    pub use crate::registry::{
+        Check, Family, FixAvailability, Notebooks, OptionKind, OptionSpec, Severity,
+    };
     pub use ruff_python_ast::{self as ast, Expr, Stmt};
     pub use ruff_text_size::{Ranged, TextRange, TextSize};
 }

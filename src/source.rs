@@ -17,6 +17,9 @@ pub struct SourceText {
     text: String,
     index: OnceLock<LineIndex>,
     notebook: Option<Arc<Notebook>>,
+    /// The text is a notebook's code (the cells joined), whether or not the notebook itself is
+    /// kept for display.
+    from_notebook: bool,
 }
 
 /// A 1-based line and character column, as editors and `path:line:col` show them.
@@ -32,6 +35,17 @@ impl SourceText {
             text,
             index: OnceLock::new(),
             notebook: None,
+            from_notebook: false,
+        }
+    }
+
+    /// The Python code of a notebook's cells, as the rules analyse it (magics and shell escapes
+    /// already neutralised): rules see that it comes from a notebook through
+    /// [`SourceText::is_notebook`].
+    pub fn notebook_code(text: String) -> Self {
+        SourceText {
+            from_notebook: true,
+            ..SourceText::new(text)
         }
     }
 
@@ -41,6 +55,7 @@ impl SourceText {
             text: notebook.text().to_string(),
             index: OnceLock::new(),
             notebook: Some(notebook),
+            from_notebook: true,
         }
     }
 
@@ -52,6 +67,12 @@ impl SourceText {
         } else {
             Ok(SourceText::new(text))
         }
+    }
+
+    /// True if the text is a Jupyter notebook's code: its cells are what a reader runs one by
+    /// one and whose output they read, not a module.
+    pub fn is_notebook(&self) -> bool {
+        self.from_notebook
     }
 
     /// The notebook this text comes from, if any.

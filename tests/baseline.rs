@@ -84,7 +84,10 @@ fn baselined_findings_survive_line_shifts_and_new_ones_are_reported() {
     assert_eq!(out.status.code(), Some(1));
     let lines = findings(&out);
     assert_eq!(lines.len(), 1, "{lines:?}");
-    assert!(lines[0].starts_with("train.py:12:1: DL305 "), "{lines:?}");
+    assert!(
+        lines[0].starts_with("train.py:12:1: warning[DL305] "),
+        "{lines:?}"
+    );
     // Without the baseline everything is reported.
     let all = concise(dir.path(), &[]);
     assert_eq!(findings(&all).len(), 3);
@@ -123,7 +126,7 @@ fn fixed_findings_are_counted_and_duplicates_are_told_apart() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         findings(&out),
-        ["train.py:6:5: DL305 [*] `print(x.shape)` is a shape-debugging print"]
+        ["train.py:6:5: warning[DL305] [*] `print(x.shape)` is a shape-debugging print"]
     );
 
     // Linting another file alone does not make train.py's entries look fixed.

@@ -159,9 +159,12 @@ fn warm_runs_reuse_results_and_print_the_same() {
     let cwd = dir.path();
     let (cold, hits, misses) = check(cwd, &[]);
     assert_eq!((hits, misses), (0, FILES));
-    assert!(has(&cold, "pkg/net.py:11:16: DL101"), "{cold:#?}");
-    assert!(has(&cold, "pkg/debug.py:1:8: DL305"), "{cold:#?}");
-    assert!(has(&cold, "train.ipynb:cell 2:3:8: DL305"), "{cold:#?}");
+    assert!(has(&cold, "pkg/net.py:11:16: warning[DL101]"), "{cold:#?}");
+    assert!(has(&cold, "pkg/debug.py:1:8: warning[DL305]"), "{cold:#?}");
+    assert!(
+        has(&cold, "train.ipynb:cell 2:3:8: warning[DL305]"),
+        "{cold:#?}"
+    );
     assert!(cwd.join(".dllint_cache/CACHEDIR.TAG").is_file());
     assert!(cwd.join(".dllint_cache/.gitignore").is_file());
     assert_eq!(cache_files(&cwd.join(".dllint_cache")).len(), 1);
@@ -206,7 +209,10 @@ fn the_content_decides_not_the_modification_time() {
     std::fs::write(&file, "import pdb\n").unwrap();
     let (findings, _, misses) = check(cwd, &[]);
     assert_eq!(misses, 1);
-    assert!(has(&findings, "pkg/debug.py:1:8: DL305"), "{findings:#?}");
+    assert!(
+        has(&findings, "pkg/debug.py:1:8: warning[DL305]"),
+        "{findings:#?}"
+    );
 }
 
 #[test]
@@ -214,7 +220,10 @@ fn project_rules_follow_an_edited_base_class_in_another_file() {
     let dir = project();
     let cwd = dir.path();
     let (findings, _, _) = check(cwd, &[]);
-    assert!(has(&findings, "pkg/net.py:11:16: DL101"), "{findings:#?}");
+    assert!(
+        has(&findings, "pkg/net.py:11:16: warning[DL101]"),
+        "{findings:#?}"
+    );
     // `Base` is no longer a torch module with layers: `Net` is not a model, its loss is not misplaced,
     // although `net.py` itself did not change (and comes from the cache).
     std::fs::write(cwd.join("pkg/base.py"), BASE_PLAIN).unwrap();
@@ -225,7 +234,10 @@ fn project_rules_follow_an_edited_base_class_in_another_file() {
     std::fs::write(cwd.join("pkg/base.py"), BASE).unwrap();
     let (findings, hits, misses) = check(cwd, &[]);
     assert_eq!((hits, misses), (FILES - 1, 1));
-    assert!(has(&findings, "pkg/net.py:11:16: DL101"), "{findings:#?}");
+    assert!(
+        has(&findings, "pkg/net.py:11:16: warning[DL101]"),
+        "{findings:#?}"
+    );
 }
 
 #[test]
@@ -243,7 +255,7 @@ fn settings_changes_invalidate() {
     assert_eq!((hits, misses), (FILES - 1, 1));
     assert!(!has(&findings, "pkg/debug.py"), "{findings:#?}");
     assert!(
-        has(&findings, "train.ipynb:cell 2:3:8: DL305"),
+        has(&findings, "train.ipynb:cell 2:3:8: warning[DL305]"),
         "{findings:#?}"
     );
     // Another rule selection: DL305 is a file rule, its cached findings must not leak. Only
@@ -363,7 +375,7 @@ fn a_changed_context_file_is_not_replayed() {
     let paths = ["pkg/net.py"];
     assert!(has(
         &findings_of(cwd, &paths, &[]),
-        "pkg/net.py:11:16: DL101"
+        "pkg/net.py:11:16: warning[DL101]"
     ));
     assert!(replayed(cwd, &paths));
     std::fs::write(cwd.join("pkg/base.py"), BASE_PLAIN).unwrap();
@@ -372,7 +384,7 @@ fn a_changed_context_file_is_not_replayed() {
     std::fs::write(cwd.join("pkg/base.py"), BASE).unwrap();
     assert!(has(
         &findings_of(cwd, &paths, &[]),
-        "pkg/net.py:11:16: DL101"
+        "pkg/net.py:11:16: warning[DL101]"
     ));
 }
 
@@ -404,7 +416,7 @@ class Head(Backbone):
     assert!(!replayed(cwd, &paths));
     assert!(has(
         &findings_of(cwd, &paths, &[]),
-        "pkg/head.py:8:16: DL101"
+        "pkg/head.py:8:16: warning[DL101]"
     ));
 }
 

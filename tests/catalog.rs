@@ -4,7 +4,7 @@
 
 mod common;
 
-use dllint::registry::Family;
+use dllint::registry::{Family, Notebooks};
 use dllint::rules::ALL;
 
 #[test]
@@ -71,6 +71,12 @@ fn every_rule_is_documented() {
         assert!(
             docs.matches("```python").count() >= 2,
             "{} needs two python examples",
+            rule.code
+        );
+        // A rule that treats notebooks differently says why.
+        assert!(
+            rule.notebooks == Notebooks::Lint || docs.contains("## Notebooks"),
+            "{} skips or narrows notebooks but has no `## Notebooks` section",
             rule.code
         );
         assert!(
@@ -144,12 +150,7 @@ fn rules_markdown() -> String {
     for rule in ALL {
         out.push('\n');
         out.push_str(&format!("## {} {}\n\n", rule.code, rule.name));
-        out.push_str(&format!(
-            "Family: {} · Default: {} · Fix: {}\n\n",
-            rule.family.as_str(),
-            if rule.default_enabled { "on" } else { "off" },
-            rule.fix.as_str()
-        ));
+        out.push_str(&format!("{}\n\n", rule.metadata_line()));
         // Demote the rule's own `##` headings below the rule heading.
         for line in rule.documentation().lines() {
             if let Some(rest) = line.strip_prefix("## ") {
@@ -179,16 +180,18 @@ fn rules_markdown() -> String {
 }
 
 fn readme_table() -> String {
-    let mut out =
-        String::from("| Code | Name | Default | Fix | What it finds |\n|---|---|---|---|---|\n");
+    let mut out = String::from(
+        "| Code | Name | Default | Severity | Fix | What it finds |\n|---|---|---|---|---|---|\n",
+    );
     for rule in ALL {
         out.push_str(&format!(
-            "| [{}](docs/rules.md#{}-{}) | `{}` | {} | {} | {} |\n",
+            "| [{}](docs/rules.md#{}-{}) | `{}` | {} | {} | {} | {} |\n",
             rule.code,
             rule.code.to_ascii_lowercase(),
             rule.name,
             rule.name,
             if rule.default_enabled { "on" } else { "off" },
+            rule.severity.as_str(),
             rule.fix.as_str(),
             rule.summary().replace('|', "\\|")
         ));
@@ -196,30 +199,55 @@ fn readme_table() -> String {
     out
 }
 
+/// README's notebook policy: the rules that do not lint notebooks as Python files.
+fn readme_notebook_table() -> String {
+    let mut out = String::from("| Rule | In notebooks |\n|---|---|\n");
+    for rule in ALL.iter().filter(|r| r.notebooks != Notebooks::Lint) {
+        out.push_str(&format!(
+            "| [{} `{}`](docs/rules.md#{}-{}) | {} |\n",
+            rule.code,
+            rule.name,
+            rule.code.to_ascii_lowercase(),
+            rule.name,
+            rule.notebooks.describe(),
+        ));
+    }
+    out.push_str("| every other rule | linted as in a Python file |\n");
+    out
+}
+
+/// Replace the text between `<!-- {marker}:start -->` and `<!-- {marker}:end -->` in README.md
+/// with `generated` (with UPDATE_SNAPSHOTS), or fail when it differs.
+fn check_readme_region(marker: &str, generated: &str) {
+    let readme_path = common::root().join("README.md");
+    let readme = std::fs::read_to_string(&readme_path).expect("README.md exists");
+    let (start, end) = (
+        format!("<!-- {marker}:start -->\n"),
+        format!("<!-- {marker}:end -->"),
+    );
+    let begin = readme
+        .find(&start)
+        .unwrap_or_else(|| panic!("README has a {start} marker"))
+        + start.len();
+    let finish = readme
+        .find(&end)
+        .unwrap_or_else(|| panic!("README has a {end} marker"));
+    if readme[begin..finish] != *generated {
+        if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+            let updated = format!("{}{}{}", &readme[..begin], generated, &readme[finish..]);
+            std::fs::write(&readme_path, updated).unwrap();
+        } else {
+            panic!(
+                "the {marker} table in README.md is stale: run UPDATE_SNAPSHOTS=1 cargo test --test catalog"
+            );
+        }
+    }
+}
+
 #[test]
 fn generated_docs_match_the_registry() {
     let root = common::root();
     common::assert_golden(&root.join("docs/rules.md"), &rules_markdown()).unwrap();
-
-    let readme_path = root.join("README.md");
-    let readme = std::fs::read_to_string(&readme_path).expect("README.md exists");
-    let (start, end) = ("<!-- rules:start -->\n", "<!-- rules:end -->");
-    let begin = readme
-        .find(start)
-        .expect("README has a <!-- rules:start --> marker")
-        + start.len();
-    let finish = readme
-        .find(end)
-        .expect("README has a <!-- rules:end --> marker");
-    let table = readme_table();
-    if readme[begin..finish] != table {
-        if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
-            let updated = format!("{}{}{}", &readme[..begin], table, &readme[finish..]);
-            std::fs::write(&readme_path, updated).unwrap();
-        } else {
-            panic!(
-                "the rule table in README.md is stale: run UPDATE_SNAPSHOTS=1 cargo test --test catalog"
-            );
-        }
-    }
+    check_readme_region("rules", &readme_table());
+    check_readme_region("notebooks", &readme_notebook_table());
 }

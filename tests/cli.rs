@@ -73,11 +73,11 @@ fn every_output_format_parses_back() {
     let lines: Vec<String> = stdout(&concise).lines().map(String::from).collect();
     assert_eq!(
         lines[0],
-        "train.py:1:8: DL305 [*] `pdb` is imported: a debugger left in the code"
+        "train.py:1:8: warning[DL305] [*] `pdb` is imported: a debugger left in the code"
     );
     assert_eq!(
         lines[1],
-        "train.py:5:5: DL305 [*] `print(x.shape)` is a shape-debugging print"
+        "train.py:5:5: warning[DL305] [*] `print(x.shape)` is a shape-debugging print"
     );
 
     let findings = json(&run(
@@ -152,7 +152,7 @@ fn stdin_is_linted_as_the_named_file() {
     // The configuration next to the named file applies (DL301 ignored there).
     assert_eq!(
         stdout(&out).lines().next().unwrap(),
-        "pkg/train.py:1:8: DL305 [*] `pdb` is imported: a debugger left in the code"
+        "pkg/train.py:1:8: warning[DL305] [*] `pdb` is imported: a debugger left in the code"
     );
     assert!(!stdout(&out).contains("DL301"));
 
@@ -169,7 +169,7 @@ fn stdin_is_linted_as_the_named_file() {
         Some(source),
     );
     assert!(
-        stdout(&other).contains("train.py:2:4: DL301"),
+        stdout(&other).contains("train.py:2:4: warning[DL301]"),
         "{}",
         stdout(&other)
     );
@@ -195,7 +195,7 @@ fn stdin_is_linted_as_the_named_file() {
     );
     assert_eq!(binary.status.code(), Some(1));
     assert!(
-        stdout(&binary).contains("x.py:1:1: DL000 file contains a NUL byte on line 1"),
+        stdout(&binary).contains("x.py:1:1: error[DL000] file contains a NUL byte on line 1"),
         "{}",
         stdout(&binary)
     );
@@ -278,10 +278,10 @@ fn nearest_configuration_wins_and_flags_override() {
         None,
     );
     let text = stdout(&out);
-    assert!(text.contains("sub/inner.py:2:4: DL301"), "{text}");
-    assert!(!text.contains("sub/inner.py:1:8: DL305"), "{text}");
-    assert!(text.contains("top.py:1:8: DL305"), "{text}");
-    assert!(!text.contains("top.py:2:4: DL301"), "{text}");
+    assert!(text.contains("sub/inner.py:2:4: warning[DL301]"), "{text}");
+    assert!(!text.contains("sub/inner.py:1:8: warning[DL305]"), "{text}");
+    assert!(text.contains("top.py:1:8: warning[DL305]"), "{text}");
+    assert!(!text.contains("top.py:2:4: warning[DL301]"), "{text}");
 
     let isolated = run(
         dir.path(),
@@ -367,8 +367,8 @@ fn noqa_suppresses_by_line_and_file() {
     assert_eq!(
         lines,
         vec![
-            "a.py:3:8: DL305 [*] `pudb` is imported: a debugger left in the code",
-            "b.py:3:4: DL301 [*] `if False:` is always false; line 4 is dead code",
+            "a.py:3:8: warning[DL305] [*] `pudb` is imported: a debugger left in the code",
+            "b.py:3:4: warning[DL301] [*] `if False:` is always false; line 4 is dead code",
         ]
     );
 }
@@ -442,7 +442,7 @@ fn discovery_honours_gitignore_excludes_and_force_exclude() {
         None,
     );
     assert!(
-        stdout(&txt).contains("notes.txt:1:8: DL305"),
+        stdout(&txt).contains("notes.txt:1:8: warning[DL305]"),
         "{}",
         stdout(&txt)
     );
@@ -479,11 +479,11 @@ fn fifos_symlink_cycles_and_unreadable_files_do_not_break_a_run() {
     );
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(text.contains("ok.py:1:8: DL305"), "{text}");
-    assert!(text.contains("latin.py:1:1: DL000 file is not valid UTF-8 (first bad byte at line 2, byte column 6); it declares `coding: latin-1`"), "{text}");
+    assert!(text.contains("ok.py:1:8: warning[DL305]"), "{text}");
+    assert!(text.contains("latin.py:1:1: error[DL000] file is not valid UTF-8 (first bad byte at line 2, byte column 6); it declares `coding: latin-1`"), "{text}");
     if !readable_anyway {
         assert!(
-            text.contains("locked.py:1:1: DL000 cannot read file: permission denied"),
+            text.contains("locked.py:1:1: error[DL000] cannot read file: permission denied"),
             "{text}"
         );
     }
@@ -500,7 +500,7 @@ fn fifos_symlink_cycles_and_unreadable_files_do_not_break_a_run() {
             None,
         );
         assert!(
-            stdout(&explicit).contains("pipe.py:1:1: DL000 not a regular file"),
+            stdout(&explicit).contains("pipe.py:1:1: error[DL000] not a regular file"),
             "{}",
             stdout(&explicit)
         );
@@ -613,11 +613,13 @@ fn deeply_nested_code_is_reported_not_fatal() {
     let text = stdout(&out);
     for i in 0..shapes.len() {
         assert!(
-            text.contains(&format!("deep{i}.py:1:1: DL000 code is nested more than")),
+            text.contains(&format!(
+                "deep{i}.py:1:1: error[DL000] code is nested more than"
+            )),
             "deep{i}: {text}"
         );
     }
-    assert!(text.contains("normal.py:1:8: DL305"), "{text}");
+    assert!(text.contains("normal.py:1:8: warning[DL305]"), "{text}");
 }
 
 #[test]

@@ -9,7 +9,8 @@
 //!   unescaped as the Actions runner does;
 //! - `gitlab`: the fields GitLab's Code Quality report requires, and fingerprints that survive
 //!   line shifts;
-//! - `grouped`, `pylint`: their exact shapes.
+//! - `grouped`, `pylint`: their exact shapes;
+//! - every format shows each finding's severity (the rule's default or the configured one).
 //!
 //! Python comes from `PATH` when it has `jsonschema`, else from a virtual environment created
 //! under the target directory (pip-installed once). Without Python or PyPI the independent
@@ -593,9 +594,10 @@ fn junit_has_a_testcase_per_file_and_escapes_xml() {
             let body = failure["text"].as_str().unwrap();
             assert!(
                 body.starts_with(&format!(
-                    "{name}:{}:{}: {} {}",
+                    "{name}:{}:{}: {}[{}] {}",
                     finding["location"]["row"],
                     finding["location"]["column"],
+                    finding["severity"].as_str().unwrap(),
                     finding["code"].as_str().unwrap(),
                     finding["message"].as_str().unwrap()
                 )),
@@ -620,9 +622,13 @@ fn grouped_and_pylint_shapes() {
     write(dir.path(), "train.py", DIRTY);
     write(dir.path(), "clean.py", CLEAN);
     let (grouped, _) = check(dir.path(), "grouped");
-    let expected = "train.py:\n  1:8 DL305 [*] `pdb` is imported: a debugger left in the code\n";
+    let expected =
+        "train.py:\n  1:8 warning[DL305] [*] `pdb` is imported: a debugger left in the code\n";
     assert!(grouped.starts_with(expected), "{grouped}");
-    assert!(grouped.contains("\n  6:5 DL305 [*] `print(x.shape)` is a shape-debugging print\n"));
+    assert!(
+        grouped
+            .contains("\n  6:5 warning[DL305] [*] `print(x.shape)` is a shape-debugging print\n")
+    );
     assert!(
         grouped.ends_with(
             "\n\nFound 4 findings in 1 file (2 files checked).\n[*] 4 fixable with the `--fix` option.\n"
@@ -678,4 +684,206 @@ fn ci_formats_are_deterministic_and_clean_runs_are_valid() {
         "{junit}"
     );
     assert!(junit.contains(r#"tests="1" failures="0""#), "{junit}");
+}
+
+/// A training loop that never clears gradients (DL501, an error), at module level (DL107,
+/// a warning) and unseeded (DL508, a warning), and a function with eleven parameters (DL202,
+/// info).
+const LEVELS: &str = "import torch\n\nmodel = torch.nn.Linear(2, 1)\noptimizer = torch.optim.SGD(model.parameters(), lr=0.1)\nfor x, y in zip(torch.randn(10, 2), torch.randn(10, 1)):\n    loss = torch.nn.functional.mse_loss(model(x), y)\n    loss.backward()\n    optimizer.step()\n\n\ndef many(a, b, c, d, e, f, g, h, i, j, k):\n    return a\n";
+
+/// `code → severity` as the `json` format reports them.
+fn severities(cwd: &Path) -> std::collections::BTreeMap<String, String> {
+    reference(cwd)
+        .iter()
+        .map(|f| {
+            (
+                f["code"].as_str().unwrap().to_string(),
+                f["severity"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn every_format_shows_the_severity() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "train.py", LEVELS);
+    let levels = severities(dir.path());
+    let expected = [
+        ("DL107", "warning"),
+        ("DL202", "info"),
+        ("DL501", "error"),
+        ("DL508", "warning"),
+    ];
+    assert_eq!(
+        levels,
+        expected
+            .iter()
+            .map(|(c, l)| (c.to_string(), l.to_string()))
+            .collect()
+    );
+    // What each format calls the three levels.
+    let shown = |format: &str, error: &str, warning: &str, info: &str| {
+        let (text, _) = check(dir.path(), format);
+        for (code, level) in expected {
+            let word = match level {
+                "error" => error,
+                "warning" => warning,
+                _ => info,
+            };
+            let needle = word.replace("CODE", code);
+            assert!(text.contains(&needle), "{format}: `{needle}` in\n{text}");
+        }
+    };
+    shown(
+        "concise",
+        ": error[CODE] ",
+        ": warning[CODE] ",
+        ": info[CODE] ",
+    );
+    shown(
+        "grouped",
+        " error[CODE] ",
+        " warning[CODE] ",
+        " info[CODE] ",
+    );
+    // rustc's words, as codespan renders them.
+    shown("full", "error[CODE]: ", "warning[CODE]: ", "note[CODE]: ");
+    shown(
+        "junit",
+        ": error[CODE] ",
+        ": warning[CODE] ",
+        ": info[CODE] ",
+    );
+    shown(
+        "github",
+        "::error file=train.py,line=",
+        "::warning file=train.py,line=",
+        "::notice file=train.py,line=",
+    );
+    // The formats with one object per finding: read the level back.
+    let (sarif, _) = check(dir.path(), "sarif");
+    let log: Value = serde_json::from_str(&sarif).unwrap();
+    let sarif_levels: std::collections::BTreeMap<&str, &str> = log["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["ruleId"].as_str().unwrap(), r["level"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        sarif_levels,
+        [
+            ("DL107", "warning"),
+            ("DL202", "note"),
+            ("DL501", "error"),
+            ("DL508", "warning")
+        ]
+        .into()
+    );
+    let gitlab_levels: std::collections::BTreeMap<String, String> = gitlab(dir.path())
+        .iter()
+        .map(|i| {
+            (
+                i["check_name"].as_str().unwrap().to_string(),
+                i["severity"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let gitlab_expected: std::collections::BTreeMap<String, String> = [
+        ("DL107", "major"),
+        ("DL202", "minor"),
+        ("DL501", "critical"),
+        ("DL508", "major"),
+    ]
+    .iter()
+    .map(|(c, l)| (c.to_string(), l.to_string()))
+    .collect();
+    assert_eq!(gitlab_levels, gitlab_expected);
+    // pylint's line has no severity field: unchanged.
+    let (pylint, _) = check(dir.path(), "pylint");
+    assert!(pylint.contains(": [DL501] "), "{pylint}");
+}
+
+#[test]
+fn the_severity_is_configurable_per_rule_and_prefix() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "train.py", LEVELS);
+    // The more specific selector wins whatever the order: DL501 stays an error, the rest of
+    // DL5 becomes info; DL202 becomes a warning.
+    write(
+        dir.path(),
+        "pyproject.toml",
+        "[tool.dllint.severity]\nDL501 = \"error\"\nDL5 = \"info\"\nlong-parameter-list = \"warning\"\n",
+    );
+    let levels = severities(dir.path());
+    assert_eq!(levels["DL501"], "error");
+    assert_eq!(levels["DL508"], "info");
+    assert_eq!(levels["DL202"], "warning");
+    assert_eq!(levels["DL107"], "warning");
+    let (github, _) = check(dir.path(), "github");
+    assert!(
+        github.contains("::notice file=train.py,line=5,"),
+        "{github}"
+    );
+    // The exit code does not depend on the severity: any finding fails the run.
+    write(
+        dir.path(),
+        "pyproject.toml",
+        "[tool.dllint.severity]\nALL = \"info\"\n",
+    );
+    let (concise, out) = check(dir.path(), "concise");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        !concise.contains("error[") && !concise.contains("warning["),
+        "{concise}"
+    );
+    // The rule catalog keeps the defaults.
+    let out = run(
+        dir.path(),
+        &["rule", "DL501", "--output-format", "json"],
+        None,
+    );
+    let rule: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(rule["severity"], "error");
+}
+
+#[test]
+fn an_unknown_rule_or_level_in_the_severity_table_is_a_configuration_error() {
+    for (config, expected) in [
+        (
+            "[tool.dllint.severity]\nDL999 = \"info\"\n",
+            "in `tool.dllint.severity`: unknown rule selector `DL999`",
+        ),
+        (
+            "[tool.dllint.severity]\nDL202 = \"warn\"\n",
+            "`tool.dllint.severity.DL202`: unknown severity `warn`; did you mean `warning`?",
+        ),
+        (
+            "[tool.dllint.severity]\nDL202 = \"note\"\n",
+            "`tool.dllint.severity.DL202`: unknown severity `note`; did you mean `info`?",
+        ),
+        (
+            "[tool.dllint.severity]\nDL202 = \"loud\"\n",
+            "unknown severity `loud`; expected one of `error`, `warning`, `info`",
+        ),
+        (
+            "[tool.dllint.severity]\nDL202 = 2\n",
+            "`tool.dllint.severity.DL202` must be one of",
+        ),
+        (
+            "[tool.dllint]\nseverity = [\"DL202\"]\n",
+            "`tool.dllint.severity` must be a table",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "train.py", LEVELS);
+        write(dir.path(), "pyproject.toml", config);
+        let out = run(dir.path(), &["check", "--no-cache", "."], None);
+        assert_eq!(out.status.code(), Some(2), "{config}");
+        assert!(
+            stderr(&out).contains(expected),
+            "{config}: {}",
+            stderr(&out)
+        );
+    }
 }

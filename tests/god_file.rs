@@ -46,7 +46,7 @@ fn two_roles_are_reported_only_above_max_lines() {
     ]);
     assert_eq!(
         concise(&strict),
-        "encoder.py:1:1: DL201 `encoder.py` implements 2 MODLR roles in 15 lines (more than 10): Model, Loss\n"
+        "encoder.py:1:1: warning[DL201] `encoder.py` implements 2 MODLR roles in 15 lines (more than 10): Model, Loss\n"
     );
 }
 

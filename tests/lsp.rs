@@ -538,6 +538,23 @@ fn editing_a_base_class_updates_open_subclasses() {
 }
 
 #[test]
+fn the_configured_severity_reaches_the_editor() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(
+        root.path().join("dllint.toml"),
+        "[severity]\nDL305 = \"info\"\n",
+    )
+    .unwrap();
+    let uri = file_uri(&root.path().join("train.py"));
+    let (mut client, _) = Client::start(root.path(), json!({}));
+    client.open(&uri, "import pdb\n");
+    let diagnostics = client.diagnostics(&uri);
+    assert_eq!(codes(&diagnostics), ["DL305"]);
+    assert_eq!(diagnostics[0]["severity"], 3, "Information");
+    client.shutdown();
+}
+
+#[test]
 fn configuration_is_reloaded_and_resolved_per_workspace_folder() {
     let root = tempfile::tempdir().unwrap();
     let (one, two) = (root.path().join("one"), root.path().join("two"));

@@ -65,7 +65,7 @@ fn cells_are_linted_and_every_format_names_the_cell() {
     let lines: Vec<String> = stdout(&concise).lines().map(str::to_string).collect();
     let locations: Vec<&str> = lines
         .iter()
-        .map(|l| l.split(": DL").next().unwrap())
+        .map(|l| l.split(": ").next().unwrap())
         .collect();
     assert_eq!(
         locations,
@@ -127,8 +127,11 @@ fn a_malformed_notebook_is_a_dl000_finding_not_a_crash() {
     // Other files are still linted alongside it.
     let out = check(cwd, &["--output-format", "concise", "-q", "."]);
     let text = stdout(&out);
-    assert!(text.contains("broken.ipynb:1:1: DL000"), "{text}");
-    assert!(text.contains("train.ipynb:cell 2:3:8: DL305"), "{text}");
+    assert!(text.contains("broken.ipynb:1:1: error[DL000]"), "{text}");
+    assert!(
+        text.contains("train.ipynb:cell 2:3:8: warning[DL305]"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -202,7 +205,10 @@ fn a_notebook_on_stdin_is_reported_by_cell() {
         Some(&text),
     );
     let text = stdout(&out);
-    assert!(text.starts_with("nb.ipynb:cell 2:3:8: DL305"), "{text}");
+    assert!(
+        text.starts_with("nb.ipynb:cell 2:3:8: warning[DL305]"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -215,7 +221,7 @@ fn fix_edits_the_cells_and_keeps_the_rest_of_the_json() {
     let after = std::fs::read_to_string(&path).unwrap();
     assert_ne!(
         before, after,
-        "the debugger imports and the shape print are removed"
+        "the debugger imports and the breakpoint are removed"
     );
 
     // Only the `source` of code cells changed: every other field is identical.
@@ -246,7 +252,7 @@ fn fix_edits_the_cells_and_keeps_the_rest_of_the_json() {
             .map(|l| l.as_str().unwrap())
             .collect()
     };
-    // The debugger import and the shape print are gone; magics and shell lines stay.
+    // The debugger imports and the breakpoint are gone; magics and shell lines stay.
     assert_eq!(
         source(1),
         "%matplotlib inline\n!pip install torch\nimport torch"
@@ -259,4 +265,173 @@ fn fix_edits_the_cells_and_keeps_the_rest_of_the_json() {
     let again = check(dir.path(), &["--fix", "train.ipynb"]);
     assert_eq!(again.status.code(), Some(0), "{}", stdout(&again));
     assert_eq!(std::fs::read_to_string(&path).unwrap(), after);
+}
+
+/// The notebook-policy fixture in a temporary project, with its code cells also written out as
+/// a script (`policy.py`): the same code, linted as a module.
+fn policy_project(config: Option<&str>) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = std::fs::read_to_string(root().join("tests/notebooks/policy.ipynb")).unwrap();
+    std::fs::write(dir.path().join("policy.ipynb"), &raw).unwrap();
+    let notebook: serde_json::Value = serde_json::from_str(&raw).unwrap();
+    let cells: Vec<String> = notebook["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["cell_type"] == "code")
+        .map(|c| {
+            c["source"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| l.as_str().unwrap())
+                .collect()
+        })
+        .collect();
+    std::fs::write(dir.path().join("policy.py"), cells.join("\n\n") + "\n").unwrap();
+    if let Some(config) = config {
+        std::fs::write(dir.path().join("dllint.toml"), config).unwrap();
+    }
+    dir
+}
+
+/// `(cell, line, code)` of each finding in `file` (default rules, the project's configuration).
+fn findings(cwd: &Path, file: &str) -> Vec<(Option<u64>, u64, String)> {
+    let out = run(
+        cwd,
+        &["check", "--no-cache", "--output-format", "json", file],
+        None,
+    );
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", stderr(&out));
+    let found: Vec<serde_json::Value> = serde_json::from_str(&stdout(&out)).unwrap();
+    found
+        .iter()
+        .map(|f| {
+            (
+                f["cell"].as_u64(),
+                f["location"]["row"].as_u64().unwrap(),
+                f["code"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn codes(found: &[(Option<u64>, u64, String)]) -> Vec<&str> {
+    let mut codes: Vec<&str> = found.iter().map(|f| f.2.as_str()).collect();
+    codes.sort();
+    codes.dedup();
+    codes
+}
+
+#[test]
+fn each_rule_treats_notebooks_as_it_declares() {
+    let dir = policy_project(None);
+    let cwd = dir.path();
+    // The same code as a script: the module-level loop (DL107), three roles in one file
+    // (DL201), no seed (DL508), the shape prints and the hand-set flag are all reported.
+    let script = findings(cwd, "policy.py");
+    assert_eq!(
+        codes(&script),
+        ["DL107", "DL201", "DL301", "DL305", "DL508"],
+        "{script:?}"
+    );
+    assert_eq!(
+        script.iter().filter(|f| f.2 == "DL305").count(),
+        4,
+        "pdb, two shape prints, breakpoint: {script:?}"
+    );
+    assert_eq!(script.iter().filter(|f| f.2 == "DL301").count(), 2);
+    // As a notebook: DL107, DL201 and DL508 are skipped; DL305 reports the debugger import and
+    // the breakpoint but not the shape prints of cell 5; DL301 reports `if False:` but not the
+    // `USE_AUGMENTATION` flag, a parameter the reader sets.
+    let notebook = findings(cwd, "policy.ipynb");
+    assert_eq!(
+        notebook,
+        [
+            (Some(2), 1, "DL305".to_string()),
+            (Some(5), 5, "DL301".to_string()),
+            (Some(6), 9, "DL305".to_string()),
+        ]
+    );
+}
+
+#[test]
+fn the_notebook_policy_is_configurable() {
+    // `notebook-ignore` replaces the list: DL107 and DL201 lint notebooks again, DL508 stays
+    // skipped. A narrowed rule keeps its notebook scope (no shape prints).
+    let dir = policy_project(Some("notebook-ignore = [\"DL508\"]\n"));
+    let found = findings(dir.path(), "policy.ipynb");
+    assert_eq!(
+        codes(&found),
+        ["DL107", "DL201", "DL301", "DL305"],
+        "{found:?}"
+    );
+    assert_eq!(found.iter().filter(|f| f.2 == "DL305").count(), 2);
+    // `extend-notebook-ignore` adds to the defaults; a prefix names a family.
+    let dir = policy_project(Some("extend-notebook-ignore = [\"DL3\"]\n"));
+    assert_eq!(findings(dir.path(), "policy.ipynb"), []);
+    // Python files are not affected.
+    assert_eq!(
+        codes(&findings(dir.path(), "policy.py")),
+        ["DL107", "DL201", "DL301", "DL305", "DL508"]
+    );
+    // An empty list lints notebooks with every rule.
+    let dir = policy_project(Some("notebook-ignore = []\n"));
+    assert_eq!(
+        codes(&findings(dir.path(), "policy.ipynb")),
+        ["DL107", "DL201", "DL301", "DL305", "DL508"]
+    );
+    // Per-file ignores still apply to notebooks.
+    let dir = policy_project(Some("[per-file-ignores]\n\"*.ipynb\" = [\"DL305\"]\n"));
+    assert_eq!(codes(&findings(dir.path(), "policy.ipynb")), ["DL301"]);
+}
+
+#[test]
+fn an_unknown_code_in_the_notebook_policy_is_a_configuration_error() {
+    for (config, key, hint) in [
+        (
+            "notebook-ignore = [\"DL999\"]\n",
+            "notebook-ignore",
+            "unknown rule selector `DL999`",
+        ),
+        (
+            "[tool.dllint]\nextend-notebook-ignore = [\"DL1O7\"]\n",
+            "tool.dllint.extend-notebook-ignore",
+            "did you mean `DL107`?",
+        ),
+        (
+            "notebok-ignore = [\"DL107\"]\n",
+            "notebok-ignore",
+            "did you mean `notebook-ignore`?",
+        ),
+    ] {
+        let dir = policy_project(None);
+        let name = if config.starts_with("[tool") {
+            "pyproject.toml"
+        } else {
+            "dllint.toml"
+        };
+        std::fs::write(dir.path().join(name), config).unwrap();
+        let out = run(dir.path(), &["check", "--no-cache", "policy.ipynb"], None);
+        assert_eq!(out.status.code(), Some(2), "{config}: {}", stdout(&out));
+        let message = stderr(&out);
+        assert!(message.contains(&format!("`{key}`")), "{config}: {message}");
+        assert!(message.contains(hint), "{config}: {message}");
+    }
+}
+
+#[test]
+fn dllint_rule_shows_the_notebook_behaviour() {
+    let cwd = root();
+    let out = run(&cwd, &["rule", "DL107"], None);
+    let text = stdout(&out);
+    assert!(text.contains("· Notebooks: skipped ·"), "{text}");
+    assert!(text.contains("## Notebooks\nSkipped."), "{text}");
+    let out = run(&cwd, &["rule", "DL305", "--output-format", "json"], None);
+    let rule: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(rule["notebooks"], "narrowed");
+    assert_eq!(
+        rule["notebooks_scope"],
+        "debuggers and breakpoints only, no shape prints"
+    );
 }

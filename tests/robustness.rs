@@ -74,7 +74,7 @@ fn write(dir: &Path, name: &str, bytes: impl AsRef<[u8]>) {
     fs::write(path, bytes).unwrap();
 }
 
-/// Lines of `text` about `file` (concise format: `file:line:col: CODE message`).
+/// Lines of `text` about `file` (concise format: `file:line:col: severity[CODE] message`).
 fn lines_for<'t>(text: &'t str, file: &str) -> Vec<&'t str> {
     text.lines()
         .filter(|l| l.starts_with(&format!("{file}:")))
@@ -139,17 +139,17 @@ fn million_deep_nesting_is_a_dl000_not_a_stack_overflow() {
         let found = lines_for(&text, &file);
         // Long but flat (the call chain, the tuple) may lint fine; anything deep is a DL000.
         assert!(
-            found.iter().all(|l| l.contains(" DL000 ")) || found.is_empty(),
+            found.iter().all(|l| l.contains("[DL000] ")) || found.is_empty(),
             "{file}: {found:?}"
         );
         if !matches!(*name, "tuple" | "decorators") {
             assert!(
-                found.iter().any(|l| l.contains(" DL000 ")),
+                found.iter().any(|l| l.contains("[DL000] ")),
                 "{file} is too deep to analyse and says so: {found:?}"
             );
         }
     }
-    assert!(text.contains("normal.py:1:8: DL305"), "{text}");
+    assert!(text.contains("normal.py:1:8: warning[DL305]"), "{text}");
 
     // The default format shows excerpts, but not of a line of megabytes: only where it is.
     let out = run(dir.path(), &["check", "deep_subscript.py"]);
@@ -215,10 +215,10 @@ fn a_huge_file_and_a_huge_line_are_linted() {
     write(dir.path(), "normal.py", DIRTY);
     let (code, text, err) = check(dir.path(), &["."]);
     assert_eq!(code, Some(1), "{err}");
-    assert!(text.contains("big.py:1:8: DL305"), "{text}");
-    assert!(text.contains("long_line.py:3:8: DL305"), "{text}");
-    assert!(text.contains("normal.py:1:8: DL305"), "{text}");
-    assert!(!text.contains(" DL000 "), "{text}");
+    assert!(text.contains("big.py:1:8: warning[DL305]"), "{text}");
+    assert!(text.contains("long_line.py:3:8: warning[DL305]"), "{text}");
+    assert!(text.contains("normal.py:1:8: warning[DL305]"), "{text}");
+    assert!(!text.contains("[DL000] "), "{text}");
 }
 
 /// Every rule's fixtures in one module: each pattern dllint reports, many times over.
@@ -258,7 +258,7 @@ fn lint_time_grows_linearly_with_file_size() {
                 let start = std::time::Instant::now();
                 let (code, text, err) = check(dir.path(), &["--no-cache", &name]);
                 assert_eq!(code, Some(1), "{err}");
-                assert!(!text.contains(" DL000 "), "{text}");
+                assert!(!text.contains("[DL000] "), "{text}");
                 start.elapsed().as_secs_f64()
             })
             .fold(f64::INFINITY, f64::min)
@@ -329,17 +329,19 @@ fn bad_bytes_and_line_endings() {
             "{file}: expected `{needle}` in {found:?}\n{text}"
         );
     };
-    expect("normal.py", "normal.py:1:8: DL305");
-    expect("nul.py", "DL000 file contains a NUL byte on line 2");
-    expect("latin1.py", "DL000 file is not valid UTF-8");
-    expect("truncated_utf8.py", "DL000 file is not valid UTF-8");
-    expect("utf16.py", "DL000 file is encoded as UTF-16");
-    expect("utf16be.py", "DL000 file is encoded as UTF-16");
+    expect("normal.py", "normal.py:1:8: warning[DL305]");
+    expect("nul.py", "[DL000] file contains a NUL byte on line 2");
+    expect("latin1.py", "[DL000] file is not valid UTF-8");
+    expect("truncated_utf8.py", "[DL000] file is not valid UTF-8");
+    expect("utf16.py", "[DL000] file is encoded as UTF-16");
+    expect("utf16be.py", "[DL000] file is encoded as UTF-16");
     // A BOM, CRLF and lone CR change nothing about what is found and where.
     for file in ["bom.py", "crlf.py", "cr.py", "mixed_endings.py"] {
-        expect(file, &format!("{file}:1:8: DL305"));
+        expect(file, &format!("{file}:1:8: warning[DL305]"));
         assert!(
-            !lines_for(&text, file).iter().any(|l| l.contains(" DL000 ")),
+            !lines_for(&text, file)
+                .iter()
+                .any(|l| l.contains("[DL000] ")),
             "{file}: {text}"
         );
     }
@@ -355,12 +357,15 @@ fn bad_bytes_and_line_endings() {
         "CRLF reports the same lines and columns as LF"
     );
     // A form feed is a character of the line: `pdb` starts in column 9.
-    expect("tabs_formfeed.py", "tabs_formfeed.py:1:9: DL305");
-    expect("no_final_newline.py", "no_final_newline.py:1:8: DL305");
-    expect("stub.pyi", "stub.pyi:1:8: DL305");
+    expect("tabs_formfeed.py", "tabs_formfeed.py:1:9: warning[DL305]");
+    expect(
+        "no_final_newline.py",
+        "no_final_newline.py:1:8: warning[DL305]",
+    );
+    expect("stub.pyi", "stub.pyi:1:8: warning[DL305]");
     expect(
         "lone_surrogate_escape.py",
-        "lone_surrogate_escape.py:2:8: DL305",
+        "lone_surrogate_escape.py:2:8: warning[DL305]",
     );
     for file in [
         "empty.py",
@@ -373,8 +378,8 @@ fn bad_bytes_and_line_endings() {
     // Python 2 and notebook magics are syntax errors in a .py file; the rules that are safe on
     // the recovered tree still report the rest.
     for file in ["python2.py", "magics.py"] {
-        expect(file, "DL000 SyntaxError:");
-        expect(file, &format!("{file}:1:8: DL305"));
+        expect(file, "[DL000] SyntaxError:");
+        expect(file, &format!("{file}:1:8: warning[DL305]"));
     }
     // Every file read and reported in a stable order: one line per finding, nothing else.
     assert!(
@@ -420,17 +425,17 @@ fn file_system_oddities() {
         "pkg.py/inner.py",
     ] {
         assert!(
-            text.contains(&format!("{file}:1:8: DL305")),
+            text.contains(&format!("{file}:1:8: warning[DL305]")),
             "{file}: {text}"
         );
     }
     if unreadable {
         assert!(
-            text.contains("locked.py:1:1: DL000 cannot read file: permission denied"),
+            text.contains("locked.py:1:1: error[DL000] cannot read file: permission denied"),
             "{text}"
         );
     } else {
-        assert!(text.contains("locked.py:1:8: DL305"), "{text}");
+        assert!(text.contains("locked.py:1:8: warning[DL305]"), "{text}");
     }
     for skipped in ["loop/", "a.py", "b.py", "dangling.py", "pipe.py"] {
         assert!(
@@ -446,23 +451,29 @@ fn file_system_oddities() {
     }
     let (code, text, err) = check(d, &explicit);
     assert_eq!(code, Some(1), "{err}");
-    assert!(text.contains("normal.py:1:8: DL305"), "{text}");
-    assert!(text.contains("my dir/with space.py:1:8: DL305"), "{text}");
+    assert!(text.contains("normal.py:1:8: warning[DL305]"), "{text}");
+    assert!(
+        text.contains("my dir/with space.py:1:8: warning[DL305]"),
+        "{text}"
+    );
     assert!(
         text.lines()
-            .any(|l| l.starts_with("a.py:1:1: DL000 cannot read file")),
+            .any(|l| l.starts_with("a.py:1:1: error[DL000] cannot read file")),
         "{text}"
     );
     if made_fifo {
         assert!(
-            text.contains("pipe.py:1:1: DL000 not a regular file"),
+            text.contains("pipe.py:1:1: error[DL000] not a regular file"),
             "{text}"
         );
     }
     // A directory given where a file is expected.
     let (code, text, err) = check(d, &["pkg.py"]);
     assert_eq!(code, Some(1), "a directory is walked: {err}");
-    assert!(text.contains("pkg.py/inner.py:1:8: DL305"), "{text}");
+    assert!(
+        text.contains("pkg.py/inner.py:1:8: warning[DL305]"),
+        "{text}"
+    );
     for flag in ["--config", "--baseline"] {
         let (code, _, err) = check(d, &[flag, "pkg.py", "normal.py"]);
         assert_eq!(code, Some(2), "{flag} DIR: {err}");

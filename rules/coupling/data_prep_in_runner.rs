@@ -41,6 +41,7 @@ declare_rule! {
         name: "data-prep-in-runner",
         family: Family::Coupling,
         severity: Severity::Warning,
+        notebooks: Notebooks::Lint,
         default_enabled: true,
         fix: FixAvailability::None,
         options: &[],

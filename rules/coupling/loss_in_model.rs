@@ -50,6 +50,7 @@ declare_rule! {
         name: "loss-in-model",
         family: Family::Coupling,
         severity: Severity::Warning,
+        notebooks: Notebooks::Lint,
         default_enabled: true,
         fix: FixAvailability::Sometimes,
         options: &[],

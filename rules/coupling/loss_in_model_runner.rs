@@ -56,6 +56,7 @@ declare_rule! {
         name: "loss-in-model-runner",
         family: Family::Coupling,
         severity: Severity::Warning,
+        notebooks: Notebooks::Lint,
         default_enabled: true,
         fix: FixAvailability::Sometimes,
         options: &[],

@@ -52,6 +52,7 @@ declare_rule! {
         name: "loss-in-runner",
         family: Family::Coupling,
         severity: Severity::Warning,
+        notebooks: Notebooks::Lint,
         default_enabled: true,
         fix: FixAvailability::Sometimes,
         options: &[],

@@ -47,6 +47,7 @@ declare_rule! {
         name: "loss-with-backward",
         family: Family::Coupling,
         severity: Severity::Warning,
+        notebooks: Notebooks::Lint,
         default_enabled: true,
         fix: FixAvailability::None,
         options: &[],

@@ -43,11 +43,18 @@ declare_rule! {
     /// if __name__ == "__main__":
     ///     train(model, optimizer, loss_fn, loader, epochs=10)
     /// ```
+    ///
+    /// ## Notebooks
+    /// Skipped. A notebook's code runs at module level by construction: its training loop has
+    /// nowhere else to live, and a reader runs it cell by cell, not as a script whose entry point
+    /// could call a `train()` function. Turn it back on by listing the notebook-ignore rules
+    /// without DL107 (`notebook-ignore = ["DL201", "DL508"]`).
     pub static MODULE_LEVEL_TRAINING_LOOP = {
         code: "DL107",
         name: "module-level-training-loop",
         family: Family::Coupling,
         severity: Severity::Warning,
+        notebooks: Notebooks::Skip,
         default_enabled: true,
         fix: FixAvailability::Sometimes,
         options: &[],

@@ -45,6 +45,7 @@ declare_rule! {
         name: "optimizer-in-model",
         family: Family::Coupling,
         severity: Severity::Warning,
+        notebooks: Notebooks::Lint,
         default_enabled: true,
         fix: FixAvailability::Sometimes,
         options: &[],

@@ -48,11 +48,16 @@ declare_rule! {
     ///     loss = F.cross_entropy(self(x), y)
     ///     return loss
     /// ```
+    ///
+    /// ## Notebooks
+    /// Linted: commented-out code in a cell is as dead as in a module, and a notebook that keeps
+    /// variants commented out hides which one produced the outputs saved below it.
     pub static COMMENTED_OUT_CODE = {
         code: "DL302",
         name: "commented-out-code",
         family: Family::DeadCode,
         severity: Severity::Warning,
+        notebooks: Notebooks::Lint,
         default_enabled: true,
         fix: FixAvailability::Always,
         options: &[OptionSpec {

@@ -38,11 +38,18 @@ declare_rule! {
     /// ...
     /// loss = LOSSES[args.loss](logits, labels)
     /// ```
+    ///
+    /// ## Notebooks
+    /// Narrowed: in a notebook only literal conditions are reported (`if False:`, `while 0:`, the
+    /// `else` of `if True:`). A module-level flag (`USE_AUGMENTATION = False`, a Colab `#@param`
+    /// form field, a papermill parameters cell) is a parameter the reader sets before running the
+    /// notebook, not dead code. `extend-notebook-ignore = ["DL301"]` skips notebooks entirely.
     pub static CONSTANT_CONDITION = {
         code: "DL301",
         name: "constant-condition",
         family: Family::DeadCode,
         severity: Severity::Warning,
+        notebooks: Notebooks::Narrowed("literal conditions only, not module-level flags"),
         default_enabled: true,
         fix: FixAvailability::Sometimes,
         options: &[],
@@ -499,6 +506,11 @@ fn constant_value(
 /// `False` for a module-level flag bound exactly once, to `False`/`0`/`None`, never rebound at
 /// module level or through `global`, and not shadowed by a local of an enclosing function.
 fn flag_value(cx: &Context<'_, '_>, scope: &Scope<'_>, name: &str) -> Option<bool> {
+    // In a notebook, a module-level flag is a parameter the reader sets before running
+    // (a Colab form field, papermill's parameters cell).
+    if cx.is_notebook() {
+        return None;
+    }
     let binding = cx.semantic.module_binding(name)?;
     if binding.count != 1
         || scope

@@ -39,11 +39,18 @@ declare_rule! {
     /// def forward(self, x: Float[Tensor, "batch features"]) -> Float[Tensor, "batch classes"]:
     ///     return self.fc(x)
     /// ```
+    ///
+    /// ## Notebooks
+    /// Narrowed: in a notebook only debuggers and breakpoints are reported (`import pdb`,
+    /// `pdb.set_trace()`, `ipdb`, `breakpoint()`, `IPython.embed()`), never shape prints: a cell
+    /// that prints `x.shape` shows the reader output they are meant to see, while a breakpoint
+    /// still stops "Run all". `extend-notebook-ignore = ["DL305"]` skips notebooks entirely.
     pub static DEBUG_LEFTOVER = {
         code: "DL305",
         name: "debug-leftover",
         family: Family::DeadCode,
         severity: Severity::Warning,
+        notebooks: Notebooks::Narrowed("debuggers and breakpoints only, no shape prints"),
         default_enabled: true,
         fix: FixAvailability::Sometimes,
         options: &[],
@@ -153,7 +160,10 @@ impl<'a> FilePass<'a> for DebugLeftover<'a> {
         if let Expr::Name(name) = &*call.func {
             match name.id.as_str() {
                 "print" if !cx.semantic.imports.contains("print") => {
-                    self.builtin_prints.push(call);
+                    // A notebook's prints are its output.
+                    if !cx.is_notebook() {
+                        self.builtin_prints.push(call);
+                    }
                     return;
                 }
                 "breakpoint" if !cx.semantic.imports.contains("breakpoint") => {
@@ -189,7 +199,10 @@ impl<'a> FilePass<'a> for DebugLeftover<'a> {
         if knowledge.debugger_calls.contains(&qualified) {
             let finding = self.breakpoint_finding(cx.text(), call);
             self.debugger_uses.push(finding);
-        } else if knowledge.print_functions.contains(&qualified) && is_shape_debug_print(cx, call) {
+        } else if knowledge.print_functions.contains(&qualified)
+            && !cx.is_notebook()
+            && is_shape_debug_print(cx, call)
+        {
             let fix = self.removal(cx.text(), call.range(), "Remove the shape print");
             report_shape_print(cx, call, fix);
         }

@@ -43,11 +43,16 @@ declare_rule! {
     /// def evaluate(model, loader):
     ///     return accuracy(model, loader)
     /// ```
+    ///
+    /// ## Notebooks
+    /// Linted: a statement after `return`, `raise` or `sys.exit()` never runs, in a cell as
+    /// anywhere else.
     pub static UNREACHABLE_CODE = {
         code: "DL303",
         name: "unreachable-code",
         family: Family::DeadCode,
         severity: Severity::Warning,
+        notebooks: Notebooks::Lint,
         default_enabled: true,
         fix: FixAvailability::Always,
         options: &[],

@@ -41,11 +41,15 @@ declare_rule! {
     /// class LabelSmoothingLoss(nn.Module):
     ///     def forward(self, logits, targets): ...
     /// ```
+    ///
+    /// ## Notebooks
+    /// Linted: a component defined in a notebook and used nowhere in the project is dead there too.
     pub static UNUSED_COMPONENT = {
         code: "DL306",
         name: "unused-component",
         family: Family::DeadCode,
         severity: Severity::Warning,
+        notebooks: Notebooks::Lint,
         default_enabled: false,
         fix: FixAvailability::None,
         options: &[OptionSpec {

@@ -53,11 +53,16 @@ declare_rule! {
     /// model = Net(dropout=args.dropout)
     /// optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     /// ```
+    ///
+    /// ## Notebooks
+    /// Linted: a notebook that builds an `argparse` parser (often parsed with `parse_args([])`) has
+    /// unused options just as a script does.
     pub static UNUSED_CONFIG_OPTION = {
         code: "DL304",
         name: "unused-config-option",
         family: Family::DeadCode,
         severity: Severity::Warning,
+        notebooks: Notebooks::Lint,
         default_enabled: true,
         fix: FixAvailability::None,
         options: &[],

@@ -63,6 +63,7 @@ declare_rule! {
         name: "missing-shape-annotation",
         family: Family::Shapes,
         severity: Severity::Info,
+        notebooks: Notebooks::Lint,
         default_enabled: false,
         fix: FixAvailability::None,
         options: &[

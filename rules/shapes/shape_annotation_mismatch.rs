@@ -51,6 +51,7 @@ declare_rule! {
         name: "shape-annotation-mismatch",
         family: Family::Shapes,
         severity: Severity::Warning,
+        notebooks: Notebooks::Lint,
         default_enabled: true,
         fix: FixAvailability::None,
         options: &[],

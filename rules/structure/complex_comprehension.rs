@@ -30,11 +30,15 @@ declare_rule! {
     /// for doc in english:
     ///     tokens.extend(tok.lower() for tok in doc.split() if tok)
     /// ```
+    ///
+    /// ## Notebooks
+    /// Linted: a nested or long comprehension reads the same in a cell as in a module.
     pub static COMPLEX_COMPREHENSION = {
         code: "DL204",
         name: "complex-comprehension",
         family: Family::Structure,
-        severity: Severity::Warning,
+        severity: Severity::Info,
+        notebooks: Notebooks::Lint,
         default_enabled: true,
         fix: FixAvailability::None,
         options: &[OptionSpec {

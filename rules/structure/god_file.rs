@@ -50,11 +50,18 @@ declare_rule! {
     /// # runner.py:  class Runner: def fit(self, loader, epochs): ...
     /// # train.py:   builds the four and calls Runner(net, loss, optimizer).fit(loader, 10)
     /// ```
+    ///
+    /// ## Notebooks
+    /// Skipped. A notebook is a document, not a module: a tutorial or an experiment notebook shows
+    /// the data, the model, the loss and the loop together on purpose, and splitting it into
+    /// modules would defeat what it is for. Turn it back on by listing the notebook-ignore rules
+    /// without DL201 (`notebook-ignore = ["DL107", "DL508"]`).
     pub static GOD_FILE = {
         code: "DL201",
         name: "god-file",
         family: Family::Structure,
         severity: Severity::Warning,
+        notebooks: Notebooks::Skip,
         default_enabled: true,
         fix: FixAvailability::None,
         options: &[

@@ -43,11 +43,15 @@ declare_rule! {
     ///     def __init__(self, config: EncoderConfig):
     ///         ...
     /// ```
+    ///
+    /// ## Notebooks
+    /// Linted: a function's parameter list reads the same in a cell as in a module.
     pub static LONG_PARAMETER_LIST = {
         code: "DL202",
         name: "long-parameter-list",
         family: Family::Structure,
-        severity: Severity::Warning,
+        severity: Severity::Info,
+        notebooks: Notebooks::Lint,
         default_enabled: true,
         fix: FixAvailability::None,
         options: &[OptionSpec {

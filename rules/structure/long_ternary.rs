@@ -25,11 +25,15 @@ declare_rule! {
     /// ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU}
     /// act = ACTIVATIONS.get(name, nn.Identity)()
     /// ```
+    ///
+    /// ## Notebooks
+    /// Linted: a nested or long conditional expression reads the same in a cell as in a module.
     pub static LONG_TERNARY = {
         code: "DL203",
         name: "long-ternary",
         family: Family::Structure,
-        severity: Severity::Warning,
+        severity: Severity::Info,
+        notebooks: Notebooks::Lint,
         default_enabled: true,
         fix: FixAvailability::None,
         options: &[OptionSpec {

@@ -29,6 +29,7 @@ declare_rule! {
         name: "syntax-error",
         family: Family::Syntax,
         severity: Severity::Error,
+        notebooks: Notebooks::Lint,
         default_enabled: true,
         fix: FixAvailability::None,
         options: &[],

@@ -55,6 +55,7 @@ declare_rule! {
         name: "eval-mode-not-set",
         family: Family::Training,
         severity: Severity::Warning,
+        notebooks: Notebooks::Lint,
         default_enabled: true,
         fix: FixAvailability::None,
         options: &[],

@@ -51,6 +51,7 @@ declare_rule! {
         name: "forward-called-directly",
         family: Family::Training,
         severity: Severity::Warning,
+        notebooks: Notebooks::Lint,
         default_enabled: true,
         fix: FixAvailability::Always,
         options: &[],

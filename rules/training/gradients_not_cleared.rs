@@ -48,6 +48,7 @@ declare_rule! {
         name: "gradients-not-cleared",
         family: Family::Training,
         severity: Severity::Error,
+        notebooks: Notebooks::Lint,
         default_enabled: true,
         fix: FixAvailability::None,
         options: &[],

@@ -33,6 +33,7 @@ declare_rule! {
         name: "hyperparameter-default",
         family: Family::Training,
         severity: Severity::Info,
+        notebooks: Notebooks::Lint,
         default_enabled: false,
         fix: FixAvailability::None,
         options: &[],

@@ -47,6 +47,7 @@ declare_rule! {
         name: "no-grad-missing",
         family: Family::Training,
         severity: Severity::Warning,
+        notebooks: Notebooks::Lint,
         default_enabled: true,
         fix: FixAvailability::None,
         options: &[],

@@ -36,6 +36,7 @@ declare_rule! {
         name: "tf-memory-not-freed",
         family: Family::Training,
         severity: Severity::Warning,
+        notebooks: Notebooks::Lint,
         default_enabled: true,
         fix: FixAvailability::None,
         options: &[],

@@ -51,11 +51,19 @@ declare_rule! {
     ///     model = Net()
     ///     train(model, make_loader(), epochs=10)
     /// ```
+    ///
+    /// ## Notebooks
+    /// Skipped. A notebook is not an entry point one re-runs to reproduce a result: its cells are
+    /// run one by one, often again and out of order, so a seed set once at the top does not make a
+    /// re-run of the training cell reproducible anyway, and its results are kept as saved outputs
+    /// next to the code. Seed the scripts that produce your results. Turn it back on by listing the
+    /// notebook- ignore rules without DL508 (`notebook-ignore = ["DL107", "DL201"]`).
     pub static UNSEEDED_TRAINING = {
         code: "DL508",
         name: "unseeded-training",
         family: Family::Training,
         severity: Severity::Warning,
+        notebooks: Notebooks::Skip,
         default_enabled: true,
         fix: FixAvailability::None,
         options: &[],

@@ -542,6 +542,8 @@ fn restore(stored: Vec<StoredDiagnostic>) -> Option<Vec<Diagnostic>> {
             let rule = find_rule(&d.code).filter(|r| r.code == d.code)?;
             Some(Diagnostic {
                 rule,
+                // The configured severity is applied when the report is assembled.
+                severity: rule.severity,
                 message: d.message,
                 range: d.range,
                 labels: d

@@ -299,6 +299,8 @@ impl StoredDiagnostic {
         let rule = find_rule(&self.code).filter(|r| r.code == self.code)?;
         Some(Diagnostic {
             rule,
+            // The configured severity is applied when the report is assembled.
+            severity: rule.severity,
             message: self.message,
             range: self.range,
             labels: self

@@ -75,12 +75,7 @@ pub fn run(args: RuleArgs) -> Result<ExitStatus, String> {
 /// The text `dllint rule CODE` prints.
 pub fn explain(rule: Rule) -> String {
     let mut text = format!("# {} {}\n\n", rule.code, rule.name);
-    text.push_str(&format!(
-        "Family: {} · Default: {} · Fix: {}\n\n",
-        rule.family.as_str(),
-        if rule.default_enabled { "on" } else { "off" },
-        rule.fix.as_str()
-    ));
+    text.push_str(&format!("{}\n\n", rule.metadata_line()));
     text.push_str(&rule.documentation());
     text.push('\n');
     if !rule.options.is_empty() {
@@ -102,6 +97,11 @@ pub fn rule_json(rule: Rule) -> serde_json::Value {
         "family": rule.family.as_str(),
         "severity": rule.severity.as_str(),
         "default_enabled": rule.default_enabled,
+        "notebooks": rule.notebooks.as_str(),
+        "notebooks_scope": match rule.notebooks {
+            crate::registry::Notebooks::Narrowed(scope) => Some(scope),
+            _ => None,
+        },
         "fix": rule.fix.as_str(),
         "summary": rule.summary(),
         "explanation": rule.documentation(),

@@ -1,17 +1,18 @@
-//! `path:line:col: CODE message` (`nb.ipynb:cell 3:4:5: ...` in a notebook), one finding per line: for grep, editors' quickfix lists and
-//! humans who want the list without excerpts.
+//! `path:line:col: severity[CODE] message` (`nb.ipynb:cell 3:4:5: ...` in a notebook), one
+//! finding per line: for grep, editors' quickfix lists and humans who want the list without
+//! excerpts.
 
 use std::io::{self, Write};
 
 use crate::engine::Report;
 
-use super::{RenderOptions, location};
+use super::{RenderOptions, location, severity_code};
 
 pub fn render(report: &Report, options: RenderOptions, out: &mut dyn Write) -> io::Result<()> {
-    let (bold, red, reset) = if options.color {
-        ("\x1b[1m", "\x1b[1;31m", "\x1b[0m")
+    let (bold, reset) = if options.color {
+        ("\x1b[1m", "\x1b[0m")
     } else {
-        ("", "", "")
+        ("", "")
     };
     for file in &report.files {
         for d in &file.diagnostics {
@@ -24,8 +25,10 @@ pub fn render(report: &Report, options: RenderOptions, out: &mut dyn Write) -> i
             let fixable = if safe { " [*]" } else { "" };
             writeln!(
                 out,
-                "{bold}{}{reset}:{location}: {red}{}{reset}{fixable} {}",
-                file.display, d.rule.code, d.message
+                "{bold}{}{reset}:{location}: {}{fixable} {}",
+                file.display,
+                severity_code(d, options.color),
+                d.message
             )?;
         }
     }

@@ -73,7 +73,7 @@ pub fn render(report: &Report, options: RenderOptions, out: &mut dyn Write) -> i
             ids: Vec::new(),
         };
         for d in &file.diagnostics {
-            let severity = match d.rule.severity {
+            let severity = match d.severity {
                 Severity::Error => CsSeverity::Error,
                 Severity::Warning => CsSeverity::Warning,
                 Severity::Info => CsSeverity::Note,

@@ -25,7 +25,7 @@ pub fn render(report: &Report, locator: &Locator, out: &mut dyn Write) -> io::Re
             // which cell.
             let start = stored_position(source, d.range.start());
             let end = stored_position(source, d.range.end());
-            let level = match d.rule.severity {
+            let level = match d.severity {
                 Severity::Error => "error",
                 Severity::Warning => "warning",
                 Severity::Info => "notice",

@@ -2,7 +2,8 @@
 //! `artifacts:reports:codequality` of a CI job and shown in merge requests.
 //!
 //! Each issue has the fields GitLab requires: `description`, `check_name`, `fingerprint`,
-//! `severity` (`info`, `minor`, `major`, `critical` or `blocker`), `location.path` (relative to
+//! `severity` (`info`, `minor`, `major`, `critical` or `blocker`; dllint's errors are
+//! `critical`, warnings `major`, info `minor`), `location.path` (relative to
 //! the repository root) and `location.lines.begin`. The fingerprint hashes the path, the rule
 //! code and the offending line's text, not its number, so an issue keeps its identity when
 //! lines are added above it (GitLab then shows it as neither fixed nor new).
@@ -25,10 +26,10 @@ pub fn render(report: &Report, locator: &Locator, out: &mut dyn Write) -> io::Re
         for (d, identity) in file.diagnostics.iter().zip(identities(&path, file)) {
             let start = stored_position(source, d.range.start());
             let end = stored_position(source, d.range.end());
-            let severity = match d.rule.severity {
+            let severity = match d.severity {
                 Severity::Error => "critical",
                 Severity::Warning => "major",
-                Severity::Info => "info",
+                Severity::Info => "minor",
             };
             let mut description = format!(
                 "{} {}{}",

@@ -2,8 +2,8 @@
 //!
 //! ```text
 //! train.py:
-//!   1:8  DL305 `pdb` is imported: a debugger left in the code
-//!   5:5  DL305 `print(x.shape)` is a shape-debugging print
+//!   1:8 warning[DL305] `pdb` is imported: a debugger left in the code
+//!   5:5 warning[DL305] `print(x.shape)` is a shape-debugging print
 //!
 //! ```
 
@@ -12,13 +12,13 @@ use std::io::{self, Write};
 use crate::engine::Report;
 
 use super::pylint::one_line;
-use super::{Location, RenderOptions, location};
+use super::{Location, RenderOptions, location, severity_code};
 
 pub fn render(report: &Report, options: RenderOptions, out: &mut dyn Write) -> io::Result<()> {
-    let (header, red, reset) = if options.color {
-        ("\x1b[1;4m", "\x1b[1;31m", "\x1b[0m")
+    let (header, reset) = if options.color {
+        ("\x1b[1;4m", "\x1b[0m")
     } else {
-        ("", "", "")
+        ("", "")
     };
     for file in &report.files {
         let source = file.source.as_deref();
@@ -41,8 +41,8 @@ pub fn render(report: &Report, options: RenderOptions, out: &mut dyn Write) -> i
             let fixable = if safe { " [*]" } else { "" };
             writeln!(
                 out,
-                "  {location:<width$} {red}{}{reset}{fixable} {}",
-                d.rule.code,
+                "  {location:<width$} {}{fixable} {}",
+                severity_code(d, options.color),
                 one_line(&d.message),
             )?;
         }

@@ -104,7 +104,7 @@ pub(crate) fn diagnostic_json(file: &FileReport, d: &Diagnostic, others: &mut Ot
         "code": d.rule.code,
         "name": d.rule.name,
         "message": d.message,
-        "severity": d.rule.severity.as_str(),
+        "severity": d.severity.as_str(),
         "filename": file.display,
         "cell": super::location(source, d.range.start()).cell,
         "location": location(source, d.range.start()),

@@ -8,7 +8,7 @@ use crate::discovery::display_path;
 use crate::engine::Report;
 
 use super::pylint::one_line;
-use super::{Locator, location};
+use super::{Locator, location, severity_code};
 
 pub fn render(report: &Report, locator: &Locator, out: &mut dyn Write) -> io::Result<()> {
     // Every linted file, with its findings if it has any, ordered as the other formats order
@@ -55,7 +55,7 @@ pub fn render(report: &Report, locator: &Locator, out: &mut dyn Write) -> io::Re
                 "{}:{}: {} {}",
                 display,
                 location,
-                d.rule.code,
+                severity_code(d, false),
                 one_line(&d.message)
             );
             if let Some(help) = &d.help {

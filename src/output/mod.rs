@@ -1,5 +1,5 @@
 //! Rendering a report in the formats users and tools read: `full` (source excerpts, labels and
-//! help), `concise` (`path:line:col: CODE message`), `grouped` (findings under their file),
+//! help), `concise` (`path:line:col: severity[CODE] message`), `grouped` (findings under their file),
 //! `pylint` (`path:line: [CODE] message`), `json` and `json-lines`, and for CI: `sarif`
 //! (SARIF 2.1.0, code scanning), `github` (Actions workflow commands), `gitlab` (Code Quality)
 //! and `junit` (XML test report). Names and shapes follow ruff's `--output-format`.
@@ -73,6 +73,23 @@ pub fn render(
         OutputFormat::Gitlab => gitlab::render(report, &Locator::from_cwd(), out),
         OutputFormat::Junit => junit::render(report, &Locator::from_cwd(), out),
     }
+}
+
+/// `warning[DL305]`, as the text formats (`concise`, `grouped`, JUnit's failure text) show a
+/// finding's severity and code; coloured as `full` colours its header (red errors, yellow
+/// warnings, cyan info) when `color` is on.
+pub(crate) fn severity_code(d: &crate::diagnostic::Diagnostic, color: bool) -> String {
+    use crate::registry::Severity;
+    let severity = d.severity.as_str();
+    if !color {
+        return format!("{severity}[{}]", d.rule.code);
+    }
+    let paint = match d.severity {
+        Severity::Error => "\x1b[1;31m",
+        Severity::Warning => "\x1b[1;33m",
+        Severity::Info => "\x1b[1;36m",
+    };
+    format!("{paint}{severity}[{}]\x1b[0m", d.rule.code)
 }
 
 /// 1-based line and column of `offset`, or 1:1 when the text is unavailable.

@@ -36,7 +36,7 @@ pub fn render(report: &Report, locator: &Locator, out: &mut dyn Write) -> io::Re
             let mut result = json!({
                 "ruleId": d.rule.code,
                 "ruleIndex": d.rule.index(),
-                "level": level(d.rule.severity),
+                "level": level(d.severity),
                 "message": {"text": format!("{}{}", location(source, d.range.start()).cell_prefix(), message(d))},
                 "locations": [{
                     "physicalLocation": {

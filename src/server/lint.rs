@@ -234,7 +234,7 @@ fn convert(
     };
     let lsp = lsp_types::Diagnostic {
         range: lines.range(diagnostic.range, encoding),
-        severity: Some(severity(rule.severity)),
+        severity: Some(severity(diagnostic.severity)),
         code: Some(NumberOrString::String(rule.code.to_string())),
         code_description: rule
             .url()
