@@ -64,6 +64,8 @@ pub enum FixAvailability {
     None,
     Sometimes,
     Always,
+    /// Every diagnostic carries a fix, and it is unsafe: applied with `--unsafe-fixes` only.
+    AlwaysUnsafe,
 }
 
 impl FixAvailability {
@@ -72,6 +74,7 @@ impl FixAvailability {
             FixAvailability::None => "none",
             FixAvailability::Sometimes => "sometimes",
             FixAvailability::Always => "always",
+            FixAvailability::AlwaysUnsafe => "always (unsafe)",
         }
     }
 }
