@@ -100,6 +100,8 @@ pub enum FixAvailability {
     None,
     Sometimes,
     Always,
+    /// Every diagnostic carries a fix, and it is unsafe: applied with `--unsafe-fixes` only.
+    AlwaysUnsafe,
 }
 
 impl FixAvailability {
@@ -108,6 +110,7 @@ impl FixAvailability {
             FixAvailability::None => "none",
             FixAvailability::Sometimes => "sometimes",
             FixAvailability::Always => "always",
+            FixAvailability::AlwaysUnsafe => "always (unsafe)",
         }
     }
 }

@@ -1,6 +1,7 @@
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{ExceptHandler, ExprContext, ModModule};
 use ruff_python_parser::parse_module;
+use ruff_python_trivia::CommentRanges;
 use ruff_source_file::LineRanges;
 use rustc_hash::FxHashSet;
 
@@ -11,19 +12,28 @@ declare_rule! {
     /// Finds blocks of at least `min-lines` (default 2) consecutive comment lines that are
     /// Python code: the block, with the `#` removed, parses as Python, and it holds real
     /// statements (an assignment, a call, an import, a `def`/`class`, a `return` with a value,
-    /// an `if`/`for`/`while`/`with`/`try` with a body, ...).
+    /// an `if`/`for`/`while`/`with`/`try` with a body, ...). Only lines of real statements count
+    /// towards `min-lines`: a shape note next to one commented `print` (`# print(x.shape)`,
+    /// `# [b, 10]`) is not two lines of code. A disabled block that blank lines or comments
+    /// split into several runs is reported once.
     ///
     /// Not reported: prose (two words in a row are prose, not code), license headers, pragma
     /// comments (`type:`, `noqa`, `pragma`, `fmt:`, `pylint:`, ...), task tags (`TODO`,
-    /// `FIXME`, ...), shape notes such as `# (B, C, H, W)` or `# x: (B, T)`, doctest-style
-    /// lines (`# >>> ...`), examples and explanations introduced as such (a preceding line
-    /// that ends with a colon or says "e.g.", "example", "same as", ...), notation and worked
-    /// values (`# C = hidden_size`, `# tp = [4, 1, 0]`), and pseudo-code whose names exist
-    /// nowhere else in the file (`# x = x + attn(ln1(x))`).
+    /// `FIXME`, ...), shape notes such as `# (B, C, H, W)`, `# x: (B, T)` or `# [b], int32`,
+    /// doctest-style lines (`# >>> ...`), Markdown code fences and their contents (a notebook's
+    /// Markdown written as comments), inline script metadata (PEP 723, `# /// script` ...
+    /// `# ///`), examples and explanations introduced as such (a preceding line that ends with
+    /// a colon, or its paragraph says "e.g.", "example", "usage", "same as", ...), code kept
+    /// commented out on purpose (the paragraph just above says "uncomment ...", "commented out
+    /// because ...", "alternative ...", "instead of ...", or a comment on the code says
+    /// "uncomment" / "comment out"), snippets offered to the reader (the paragraph speaks to
+    /// them: "you", "your", "below", "the following") — an example or snippet goes on across
+    /// blank lines —, notation and worked values (`# C = hidden_size`, `# tp = [4, 1, 0]`), and
+    /// pseudo-code whose names exist nowhere else in the file (`# x = x + attn(ln1(x))`).
     /// Docstrings are strings, not comments, so examples in docstrings are never looked at.
     ///
-    /// The fix deletes the block's lines. It is unsafe (applied with `--unsafe-fixes` only):
-    /// a commented-out variant may be kept on purpose, as documentation of an alternative.
+    /// The fix deletes the block's lines. It is always offered and always unsafe (applied with `--unsafe-fixes` only): a commented-out variant may be
+    /// kept on purpose, as documentation of an alternative.
     ///
     /// ## Why is this bad?
     /// Trial-and-error development leaves commented-out variants behind: the old loss, a
@@ -59,12 +69,12 @@ declare_rule! {
         severity: Severity::Warning,
         notebooks: Notebooks::Lint,
         default_enabled: true,
-        fix: FixAvailability::Always,
+        fix: FixAvailability::AlwaysUnsafe,
         options: &[OptionSpec {
             key: "min-lines",
             kind: OptionKind::Int,
             default: "2",
-            doc: "The fewest consecutive comment lines of code that are reported.",
+            doc: "The fewest comment lines of real statements that are reported.",
         }],
         check: Check::File(|options| {
             Box::new(CommentedOutCode {
@@ -90,18 +100,23 @@ impl<'a> FilePass<'a> for CommentedOutCode {
         let known = Known {
             text,
             knowledge: cx.knowledge,
+            star_import: cx.module.body.iter().any(|stmt| {
+                matches!(stmt, Stmt::ImportFrom(import)
+                    if import.names.iter().any(|alias| alias.name.as_str() == "*"))
+            }),
         };
+        // Blocks of consecutive own-line comments.
+        let mut blocks: Vec<Vec<Line<'_>>> = Vec::new();
         let mut block: Vec<Line<'_>> = Vec::new();
         let mut next_line_start: Option<TextSize> = None;
-        let mut found = Vec::new();
         for range in cx.comments {
             let line_start = text.line_start(range.start());
             let own_line = text[TextRange::new(line_start, range.start())]
                 .trim()
                 .is_empty();
-            if !own_line || next_line_start != Some(line_start) {
-                self.block(&known, &block, &mut found);
-                block.clear();
+            let continues = own_line && next_line_start == Some(line_start);
+            if !continues && !block.is_empty() {
+                blocks.push(std::mem::take(&mut block));
             }
             if own_line {
                 block.push(Line::new(range, &text[range]));
@@ -110,8 +125,32 @@ impl<'a> FilePass<'a> for CommentedOutCode {
                 next_line_start = None;
             }
         }
-        self.block(&known, &block, &mut found);
-        for finding in found {
+        if !block.is_empty() {
+            blocks.push(block);
+        }
+        let mut found = Vec::new();
+        // The previous block ended in an example or a snippet kept on purpose.
+        let mut excluded = false;
+        for i in 0..blocks.len() {
+            mark_documentation(&mut blocks[i]);
+            // The block just above, when only blank lines separate the two: its last lines
+            // may be the prose that introduces this one.
+            let above = i
+                .checked_sub(1)
+                .map(|j| &blocks[j])
+                .filter(|above| {
+                    let (end, start) = (
+                        above[above.len() - 1].range.end(),
+                        blocks[i][0].range.start(),
+                    );
+                    end <= start && text[TextRange::new(end, start)].trim().is_empty()
+                })
+                .map(Vec::as_slice);
+            // An example or opt-in snippet goes on across blank lines.
+            let continues = excluded && above.is_some();
+            excluded = self.block(&known, &blocks[i], above, continues, &mut found);
+        }
+        for finding in merge_blocks(text, cx.comments, found) {
             report(cx, &finding);
         }
     }
@@ -146,19 +185,90 @@ impl<'t> Line<'t> {
     }
 }
 
-/// A run of comment lines that is code.
+/// Comment lines that are code: one run, or several runs of one disabled block.
 struct Finding {
     range: TextRange,
+    /// Runs of code merged into this block.
+    runs: usize,
     lines: usize,
     first: String,
 }
 
-impl CommentedOutCode {
-    /// Find the runs of code in one block of consecutive own-line comments.
-    fn block(&self, known: &Known<'_>, block: &[Line<'_>], found: &mut Vec<Finding>) {
-        if block.len() < self.min_lines {
-            return;
+/// Findings with nothing but blank lines and comments between them are one disabled block,
+/// split by blank lines or by comments inside it: report them once.
+fn merge_blocks(text: &str, comments: &CommentRanges, found: Vec<Finding>) -> Vec<Finding> {
+    let mut out: Vec<Finding> = Vec::new();
+    for finding in found {
+        if let Some(last) = out.last_mut()
+            && last.range.end() <= finding.range.start()
+            && only_comments_between(text, comments, last.range.end(), finding.range.start())
+        {
+            last.range = TextRange::new(last.range.start(), finding.range.end());
+            last.runs += finding.runs;
+            last.lines += finding.lines;
+            continue;
         }
+        out.push(finding);
+    }
+    out
+}
+
+fn only_comments_between(
+    text: &str,
+    comments: &CommentRanges,
+    start: TextSize,
+    end: TextSize,
+) -> bool {
+    let gap = TextRange::new(start, end);
+    let mut at = start;
+    for comment in comments.comments_in_range(gap) {
+        if !text[TextRange::new(at, comment.start())].trim().is_empty() {
+            return false;
+        }
+        at = comment.end();
+    }
+    text[TextRange::new(at, end)].trim().is_empty()
+}
+
+/// Lines that are documentation, not code, whatever they look like: a Markdown code fence and
+/// the example inside it (```` ```python ````, in a notebook's Markdown written as comments),
+/// and inline script metadata (PEP 723: `# /// script` ... `# ///`).
+fn mark_documentation(block: &mut [Line<'_>]) {
+    let mut fence = false;
+    let mut metadata = false;
+    for line in block.iter_mut() {
+        let text = line.body.trim();
+        if text.starts_with("```") {
+            fence = !fence;
+            line.kind = Kind::Stop;
+        } else if let Some(rest) = text.strip_prefix("///") {
+            // `/// script` opens a metadata block, a bare `///` closes it.
+            let rest = rest.trim();
+            metadata = !rest.is_empty()
+                && rest
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            line.kind = Kind::Stop;
+        } else if fence || metadata {
+            line.kind = Kind::Stop;
+        }
+    }
+}
+
+impl CommentedOutCode {
+    /// Find the runs of code in one block of consecutive own-line comments. `above` is the
+    /// block just above, when only blank lines separate them; `continues` says that block
+    /// ended in an example or a snippet kept on purpose, which a run at the very start of this
+    /// block continues. Returns whether this block ends in one.
+    fn block(
+        &self,
+        known: &Known<'_>,
+        block: &[Line<'_>],
+        above: Option<&[Line<'_>]>,
+        continues: bool,
+        found: &mut Vec<Finding>,
+    ) -> bool {
+        let mut excluded = false;
         let mut start = 0;
         while start < block.len() {
             if block[start].kind != Kind::Code {
@@ -174,11 +284,23 @@ impl CommentedOutCode {
             while last > start && block[last - 1].kind == Kind::Blank {
                 last -= 1;
             }
-            if !introduces_example(&block[..start]) {
-                self.run(known, &block[start..last], found);
+            let run = &block[start..last];
+            let at_start = block[..start].iter().all(|l| stripped(l).is_empty());
+            excluded = (continues && at_start)
+                || introduces_example(&block[..start])
+                || kept_on_purpose(&block[..start], above, run);
+            if !excluded && block.len() >= self.min_lines {
+                self.run(known, run, found);
             }
             start = end;
         }
+        // Prose after the last run ends the example.
+        excluded
+            && block
+                .iter()
+                .rev()
+                .find(|l| !stripped(l).is_empty())
+                .is_some_and(|l| l.kind == Kind::Code)
     }
 
     /// Report `run` if it, or the run with up to two lines cut off at either end, is code.
@@ -194,24 +316,31 @@ impl CommentedOutCode {
                     continue;
                 }
                 let lines = &run[front..run.len() - back];
-                if (front > 0 && introduces_example(&run[..front]))
+                // A cut that leaves a block header behind (`# if flag:`) cuts its body off.
+                if (front > 0
+                    && (introduces_example(&run[..front])
+                        || stripped(&run[front - 1]).ends_with(':')))
                     || lines.first().is_none_or(|l| l.kind != Kind::Code)
                     || lines.last().is_none_or(|l| l.kind != Kind::Code)
                     || code_lines(lines) < self.min_lines
                 {
                     continue;
                 }
-                if is_code(known, lines) {
+                if let Some(code) = is_code(known, lines) {
+                    if code.lines < self.min_lines {
+                        return; // Notes and notation around too few real statements.
+                    }
+                    let lines = &lines[code.first..=code.last];
                     // Shown in the message without its own trailing comment.
                     let body = lines[0].body.trim();
                     let first = body.split_once("  #").map_or(body, |(code, _)| code);
                     let first = first.trim_end().to_string();
+                    let range =
+                        TextRange::new(lines[0].range.start(), lines[lines.len() - 1].range.end());
                     found.push(Finding {
-                        range: TextRange::new(
-                            lines[0].range.start(),
-                            lines[lines.len() - 1].range.end(),
-                        ),
-                        lines: code_lines(lines),
+                        range,
+                        runs: 1,
+                        lines: code.lines,
                         first,
                     });
                     return;
@@ -221,38 +350,119 @@ impl CommentedOutCode {
     }
 }
 
+/// The text of a comment line without any of its leading `#`: `# # Example` is prose that
+/// was commented out together with the code below it.
+fn stripped<'t>(line: &Line<'t>) -> &'t str {
+    line.body.trim_start_matches(['#', ' ', '\t']).trim_end()
+}
+
+/// A line that reads as prose (or a directive, or a lone word such as `Example`), not as code,
+/// once all its `#` are removed.
+fn is_prose(line: &Line<'_>) -> bool {
+    let text = stripped(line);
+    let word = text.trim_end_matches([':', '.']);
+    !text.is_empty()
+        && (classify(text) != Kind::Code || word.chars().all(|c| c.is_alphanumeric() || c == '_'))
+}
+
 /// The prose line just before a run says that what follows is an example or an explanation
 /// (it ends with a colon, or says "e.g.", "example", "same as", ...), not old code.
 fn introduces_example(before: &[Line<'_>]) -> bool {
-    let Some(line) = before.iter().rev().find(|l| l.kind != Kind::Blank) else {
+    let Some(line) = before.iter().rev().find(|l| !stripped(l).is_empty()) else {
         return false;
     };
-    if line.body.trim_end().ends_with(':') {
+    if !is_prose(line) {
+        return false;
+    }
+    let text = stripped(line);
+    if text.ends_with(':') {
         return true; // "... are views of the buffers:", "Example:"
     }
-    let lower = line.body.to_ascii_lowercase();
-    [
-        "e.g",
-        "example",
-        "usage",
-        "for instance",
-        "such as",
-        "i.e.",
-        "like this",
-        "like so",
-        "equivalent",
-        "something like",
-        "as follows",
-        "in other words",
-        "would be",
-        "you can",
-        "can be used",
-        "is used as",
-        "to use",
-        "same as",
-    ]
-    .iter()
-    .any(|w| lower.contains(w))
+    let lower = text.to_ascii_lowercase();
+    EXAMPLE.iter().any(|w| lower.contains(w))
+}
+
+/// Words that introduce an example or an explanation.
+const EXAMPLE: &[&str] = &[
+    "e.g",
+    "example",
+    "usage",
+    "for instance",
+    "such as",
+    "i.e.",
+    "like this",
+    "like so",
+    "equivalent",
+    "something like",
+    "as follows",
+    "in other words",
+    "would be",
+    "you can",
+    "can be used",
+    "is used as",
+    "to use",
+    "same as",
+];
+
+/// Words that say the code below is kept commented out on purpose: an instruction to
+/// uncomment it ("uncomment for full output", "uncomment the following to enable wandb"), or
+/// an explanation of why it is disabled or what it is an alternative to.
+const ON_PURPOSE: &[&str] = &[
+    "uncomment",
+    "comment out",
+    "commented out",
+    "comment it out",
+    "comment this out",
+    "alternative",
+    "instead of",
+];
+
+/// Whole words with which prose speaks to the reader about the code under it ("replace
+/// `data_dir` below", "modify for your local setup", "the following"): an instruction, so the
+/// code is a snippet offered to the reader, not a leftover.
+const TO_THE_READER: &[&str] = &["you", "your", "below", "following"];
+
+/// The paragraph of prose just above the run (across blank lines, into the comment block
+/// above), or a comment inside the run itself, says the code is kept commented out on purpose,
+/// is an example, or is offered to the reader.
+fn kept_on_purpose(before: &[Line<'_>], above: Option<&[Line<'_>]>, run: &[Line<'_>]) -> bool {
+    let on_purpose = |lower: &str| ON_PURPOSE.iter().any(|w| lower.contains(w));
+    let says = |text: &str| on_purpose(&text.to_ascii_lowercase());
+    let explains = |text: &str| {
+        let lower = text.to_ascii_lowercase();
+        on_purpose(&lower)
+            || EXAMPLE.iter().any(|w| lower.contains(w))
+            || lower
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .any(|word| TO_THE_READER.contains(&word))
+    };
+    // `# summary(model)  # uncomment for the full table`
+    if run.iter().any(|l| {
+        l.body
+            .split_once('#')
+            .is_some_and(|(code, comment)| !code.trim().is_empty() && says(comment))
+    }) {
+        return true;
+    }
+    let mut paragraph: Vec<&str> = Vec::new();
+    for line in before
+        .iter()
+        .rev()
+        .chain(above.into_iter().flat_map(|a| a.iter().rev()))
+    {
+        let text = stripped(line);
+        if text.is_empty() {
+            if paragraph.is_empty() {
+                continue;
+            }
+            break;
+        }
+        if !is_prose(line) || paragraph.len() >= 8 {
+            break;
+        }
+        paragraph.push(text);
+    }
+    paragraph.iter().any(|t| explains(t))
 }
 
 /// Python keywords that may stand next to another word in code (`for x in y`, `import a as b`).
@@ -410,8 +620,16 @@ fn has_adjacent_words(line: &str) -> bool {
     false
 }
 
-/// Whether the uncommented lines parse as Python and hold real statements.
-fn is_code(known: &Known<'_>, lines: &[Line<'_>]) -> bool {
+/// Where the real statements of a snippet are: the first and last line (indices into the
+/// snippet's lines) and how many code lines they cover.
+struct CodeSpan {
+    first: usize,
+    last: usize,
+    lines: usize,
+}
+
+/// Whether the uncommented lines parse as Python and hold real statements; if so, where.
+fn is_code(known: &Known<'_>, lines: &[Line<'_>]) -> Option<CodeSpan> {
     let indent = lines
         .iter()
         .filter(|l| l.kind == Kind::Code)
@@ -426,15 +644,37 @@ fn is_code(known: &Known<'_>, lines: &[Line<'_>]) -> bool {
         source.push('\n');
     }
     if source.len() > 20_000 || bracket_depth(&source) > 32 {
-        return false;
+        return None;
     }
-    match parse_module(&source) {
-        Ok(parsed) => {
-            let range = TextRange::new(lines[0].range.start(), lines[lines.len() - 1].range.end());
-            has_real_statements(parsed.syntax()) && known.names_exist(parsed.syntax(), range)
-        }
-        Err(_) => false,
+    let parsed = parse_module(&source).ok()?;
+    let module = parsed.syntax();
+    let range = TextRange::new(lines[0].range.start(), lines[lines.len() - 1].range.end());
+    if !has_real_statements(module) || !known.names_exist(module, range) {
+        return None;
     }
+    // Every snippet line ends with one line break, so a line's index is the number of breaks
+    // before it.
+    let line_of = |offset: TextSize| source[..offset.to_usize()].matches('\n').count();
+    let mut span: Option<CodeSpan> = None;
+    for stmt in module.body.iter().filter(|s| is_real(s)) {
+        let (first, last) = (line_of(stmt.start()), line_of(stmt.end()));
+        let covered = lines
+            .get(first..=last.min(lines.len() - 1))
+            .map_or(0, |ls| ls.iter().filter(|l| l.kind == Kind::Code).count());
+        span = Some(match span {
+            None => CodeSpan {
+                first,
+                last,
+                lines: covered,
+            },
+            Some(s) => CodeSpan {
+                first: s.first.min(first),
+                last: s.last.max(last),
+                lines: s.lines + covered,
+            },
+        });
+    }
+    span.filter(|s| s.last < lines.len())
 }
 
 fn bracket_depth(source: &str) -> usize {
@@ -466,9 +706,11 @@ fn is_real(stmt: &Stmt) -> bool {
         // `C = key_context_size` is a notation and `tp = [4, 1, 0]` a worked example, as often
         // as they are code.
         Stmt::Assign(assign) => {
-            let alias = matches!(&*assign.value, Expr::Name(_))
-                && assign.targets.iter().all(|t| matches!(t, Expr::Name(_)));
-            let worked_values = is_literal(&assign.value, 0);
+            // Only names are notation (`tp = [...]`, `[b] = [1, 1, 1]`): `m[i] = False` and
+            // `config.lr = 0.1` are code.
+            let names = assign.targets.iter().all(|t| is_notation_target(t, 0));
+            let alias = names && matches!(&*assign.value, Expr::Name(_));
+            let worked_values = names && is_literal(&assign.value, 0);
             !alias && !worked_values
         }
         Stmt::AugAssign(_)
@@ -489,9 +731,28 @@ fn is_real(stmt: &Stmt) -> bool {
         Stmt::Raise(raise) => raise.exc.is_some(),
         Stmt::Expr(expr) => match &*expr.value {
             Expr::Call(call) => matches!(&*call.func, Expr::Name(_) | Expr::Attribute(_)),
+            // `# layers.Dense(64),`: a commented-out element of a list of calls.
+            Expr::Tuple(tuple) if !tuple.parenthesized && !tuple.elts.is_empty() => {
+                tuple.elts.iter().all(|e| {
+                    matches!(e, Expr::Call(call)
+                        if matches!(&*call.func, Expr::Name(_) | Expr::Attribute(_)))
+                })
+            }
             Expr::Await(_) | Expr::Yield(_) | Expr::YieldFrom(_) => true,
             _ => false,
         },
+        _ => false,
+    }
+}
+
+/// A name, or a list or tuple of names: what notation assigns to.
+fn is_notation_target(target: &Expr, depth: usize) -> bool {
+    match target {
+        Expr::Name(_) => true,
+        Expr::List(list) if depth < 4 => list.elts.iter().all(|e| is_notation_target(e, depth + 1)),
+        Expr::Tuple(tuple) if depth < 4 => {
+            tuple.elts.iter().all(|e| is_notation_target(e, depth + 1))
+        }
         _ => false,
     }
 }
@@ -528,6 +789,18 @@ fn report(cx: &mut Context<'_, '_>, finding: &Finding) {
     } else {
         finding.first.clone()
     };
+    let (what, title) = if finding.runs > 1 {
+        (
+            format!("the disabled block, lines {first}-{last}"),
+            format!("Delete the disabled block (lines {first}-{last})"),
+        )
+    } else {
+        (
+            format!("lines {first}-{last}"),
+            format!("Delete the commented-out code (lines {first}-{last})"),
+        )
+    };
+    let edits = vec![Edit::deletion(whole_lines(cx.source.text(), finding.range))];
     cx.report(
         Diagnostic::new(
             &COMMENTED_OUT_CODE,
@@ -538,14 +811,11 @@ fn report(cx: &mut Context<'_, '_>, finding: &Finding) {
             finding.range,
         )
         .with_help(format!(
-            "delete lines {first}-{last} (version control keeps the old code); if this is a \
-             variant worth keeping, make it a real option (a config or command-line switch) \
-             instead of a comment"
+            "delete {what} (version control keeps the old code); if this is a variant worth \
+             keeping, make it a real option (a config or command-line switch) instead of a \
+             comment"
         ))
-        .with_fix(Fix::unsafe_edits(
-            format!("Delete the commented-out code (lines {first}-{last})"),
-            vec![Edit::deletion(whole_lines(cx.source.text(), finding.range))],
-        )),
+        .with_fix(Fix::unsafe_edits(title, edits)),
     );
 }
 
@@ -562,12 +832,15 @@ fn whole_lines(text: &str, range: TextRange) -> TextRange {
 struct Known<'t> {
     text: &'t str,
     knowledge: &'t Knowledge,
+    /// The file has a `from module import *`: any called name may come from it.
+    star_import: bool,
 }
 
 impl Known<'_> {
     /// Every name the snippet reads but does not bind is a builtin or occurs as a word in the
     /// file outside `block`. Old code refers to the names of the code around it; a formula or
-    /// pseudo-code in a comment (`x = x + attn(ln1(x))`) uses names that exist nowhere.
+    /// pseudo-code in a comment (`x = x + attn(ln1(x))`) uses names that exist nowhere. A file
+    /// with a star import may call any name (`# net = ResNet18()` after `from models import *`).
     fn names_exist(&self, module: &ModModule, block: TextRange) -> bool {
         let mut names = SnippetNames::default();
         names.visit_body(&module.body);
@@ -575,6 +848,7 @@ impl Known<'_> {
             .loads
             .iter()
             .filter(|n| !names.stores.contains(*n) && !self.knowledge.is_builtin_name(n))
+            .filter(|n| !(self.star_import && names.called.contains(*n)))
             .all(|n| self.occurs_outside(n, block))
     }
 
@@ -591,11 +865,13 @@ impl Known<'_> {
     }
 }
 
-/// The names a snippet reads and binds (in any of its scopes: it is only a heuristic).
+/// The names a snippet reads and binds (in any of its scopes: it is only a heuristic), and the
+/// names it calls.
 #[derive(Default)]
 struct SnippetNames {
     loads: FxHashSet<String>,
     stores: FxHashSet<String>,
+    called: FxHashSet<String>,
 }
 
 impl<'a> Visitor<'a> for SnippetNames {
@@ -647,6 +923,11 @@ impl<'a> Visitor<'a> for SnippetNames {
                     &mut self.stores
                 };
                 set.insert(name.id.to_string());
+            }
+            Expr::Call(call) => {
+                if let Expr::Name(name) = &*call.func {
+                    self.called.insert(name.id.to_string());
+                }
             }
             Expr::Lambda(lambda) => {
                 if let Some(parameters) = &lambda.parameters {

@@ -1,22 +1,41 @@
 use ruff_python_ast::Comprehension;
+use ruff_python_ast::visitor::{self, Visitor};
 
-use super::expr_text::{StmtStack, Use, one_line_len, use_of};
+use super::expr_text::{StmtStack, Use, skeleton_len, use_of, value_holes};
 use crate::registry::prelude::*;
 
 declare_rule! {
     /// ## What it does
     /// Finds comprehensions (list, set, dict and generator expressions) that are too complex to
-    /// read at a glance: more than two `for`/`if` clauses in total, a comprehension nested inside
-    /// another one, or longer than `max-length` characters (default 150, measured with line
-    /// breaks and indentation collapsed to one space).
+    /// read at a glance:
     ///
-    /// The flattening idiom `[x for row in rows for x in row]` (two clauses) is fine.
+    /// - more than three `for`/`if` clauses in total;
+    /// - a comprehension in the iterable of a `for` clause
+    ///   (`[f(l) for l in [get(n) for n in names]]`): two loops written inside out;
+    /// - four comprehensions nested in each other's element, or a nested comprehension that is
+    ///   itself too complex by the clause count;
+    /// - longer than `max-length` characters (default 150, measured with line breaks and
+    ///   indentation collapsed to one space, comments left out, and the arguments of calls and
+    ///   the contents of literals in its element and iterables counted as `(...)`).
+    ///
+    /// Not reported: the flattening, flatten-and-filter and cross-product idioms (`[x for row in
+    /// rows for x in row]`, `[f for d, _, fs in os.walk(root) for f in fs if f.endswith(".jpg")]`,
+    /// `[run(c, a, i) for c in cats for a in areas for i in ids]`); comprehensions nested in
+    /// each other's element up to three levels, each level building one level of a nested
+    /// structure — a 2-D grid `[[f(i, j) for j in js] for i in is_]`, transposing a list of
+    /// dicts `{k: np.stack([o[k] for o in obs]) for k in keys}`, chunking `{k: [t[i : i + n]
+    /// for i in range(0, size, n)] for k, t in d.items()}`, per-choice copies of each example
+    /// `[[{k: v[i] for k, v in f.items()} for i in range(n)] for f in features]`; a
+    /// generator handed to `all()`/`any()` in a condition (`if all(s in name for s in skip)`);
+    /// and comprehensions long only because of one call's arguments, such as
+    /// `nn.ModuleList([Block(dim=dim, heads=heads, ...) for _ in range(depth)])`.
     ///
     /// ## Why is this bad?
     /// Data-preparation code is full of comprehensions that filter, flatten and transform in one
-    /// expression. Past two clauses the reader has to untangle the evaluation order in their
-    /// head; a nested comprehension hides a loop inside a loop. Neither can be stepped through or
-    /// given intermediate names, which is where data bugs hide.
+    /// expression. Past three clauses the reader has to untangle the evaluation order in their
+    /// head; a comprehension that iterates over another one runs its loops inside out.
+    /// Neither can be stepped through or given intermediate names, which is where data bugs
+    /// hide.
     ///
     /// ## Example
     /// ```python
@@ -46,14 +65,15 @@ declare_rule! {
             kind: OptionKind::Int,
             default: "150",
             doc: "The longest comprehension allowed, in characters, with line breaks and \
-                  indentation collapsed to one space.",
+                  indentation collapsed to one space, comments left out, and call arguments and \
+                  literals in its element and iterables counted as `(...)`.",
         }],
         check: Check::File(|options| {
             Box::new(ComplexComprehension {
                 max: usize::try_from(options.int(&COMPLEX_COMPREHENSION, "max-length"))
                     .unwrap_or(usize::MAX),
                 stmts: StmtStack::default(),
-                groups: Vec::new(),
+                roots: Vec::new(),
             })
         }),
     };
@@ -63,28 +83,128 @@ struct ComplexComprehension<'a> {
     max: usize,
     stmts: StmtStack<'a>,
     /// Outermost comprehensions in source order.
-    groups: Vec<Group<'a>>,
+    roots: Vec<Root<'a>>,
 }
 
-struct Group<'a> {
+struct Root<'a> {
     expr: &'a Expr,
     kind: &'static str,
-    clauses: usize,
-    /// Comprehensions nested inside (at any depth), and the kind of the first one.
-    nested: usize,
-    nested_kind: &'static str,
     stmt: Option<&'a Stmt>,
 }
 
-/// The generators of a comprehension and its kind, if `expr` is one.
-fn comprehension(expr: &Expr) -> Option<(&[Comprehension], &'static str)> {
-    match expr {
-        Expr::ListComp(c) => Some((&c.generators, "list comprehension")),
-        Expr::SetComp(c) => Some((&c.generators, "set comprehension")),
-        Expr::DictComp(c) => Some((&c.generators, "dict comprehension")),
-        Expr::Generator(c) => Some((&c.generators, "generator expression")),
-        _ => None,
+/// A comprehension's parts: its generators, and the expressions that make its elements.
+struct Parts<'a> {
+    kind: &'static str,
+    generators: &'a [Comprehension],
+    elements: Vec<&'a Expr>,
+}
+
+fn parts(expr: &Expr) -> Option<Parts<'_>> {
+    let (kind, generators, elements) = match expr {
+        Expr::ListComp(c) => ("list comprehension", &c.generators, vec![&*c.elt]),
+        Expr::SetComp(c) => ("set comprehension", &c.generators, vec![&*c.elt]),
+        Expr::DictComp(c) => {
+            let mut elements: Vec<&Expr> = c.key.as_deref().into_iter().collect();
+            elements.push(&c.value);
+            ("dict comprehension", &c.generators, elements)
+        }
+        Expr::Generator(c) => ("generator expression", &c.generators, vec![&*c.elt]),
+        _ => return None,
+    };
+    Some(Parts {
+        kind,
+        generators,
+        elements,
+    })
+}
+
+/// `for` clauses and `for`/`if` clauses of one comprehension.
+fn clauses(generators: &[Comprehension]) -> (usize, usize) {
+    (
+        generators.len(),
+        generators.iter().map(|g| 1 + g.ifs.len()).sum(),
+    )
+}
+
+fn too_many_clauses((_, total): (usize, usize)) -> bool {
+    total > 3
+}
+
+/// What makes a comprehension (with the ones inside it) hard to read.
+#[derive(Default)]
+struct Shape {
+    /// Comprehensions nested through elements, this one included.
+    depth: usize,
+    /// The kind of a comprehension found in the iterable of a `for` clause.
+    in_iterable: Option<&'static str>,
+    /// The clause count of a nested comprehension with too many clauses.
+    complex_nested: Option<usize>,
+}
+
+/// The comprehensions directly inside `expr` (not inside another comprehension).
+fn comprehensions_in(expr: &Expr) -> Vec<&Expr> {
+    struct Find<'a> {
+        found: Vec<&'a Expr>,
     }
+    impl<'a> Visitor<'a> for Find<'a> {
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            if parts(expr).is_some() {
+                self.found.push(expr);
+            } else {
+                visitor::walk_expr(self, expr);
+            }
+        }
+    }
+    let mut find = Find { found: Vec::new() };
+    find.visit_expr(expr);
+    find.found
+}
+
+/// The shape of a comprehension. Comprehensions in conditions (`if all(... for ...)`) are
+/// predicates, not nesting, and are not looked at.
+fn shape(expr: &Expr, depth: usize) -> Shape {
+    let Some(own_parts) = parts(expr) else {
+        return Shape::default();
+    };
+    let mut out = Shape {
+        depth: 1,
+        ..Shape::default()
+    };
+    if depth > 32 {
+        return out;
+    }
+    let absorb = |inner: &Expr, out: &mut Shape| -> Shape {
+        let shape = shape(inner, depth + 1);
+        if out.in_iterable.is_none() {
+            out.in_iterable = shape.in_iterable;
+        }
+        if out.complex_nested.is_none() {
+            let own = parts(inner).map_or((0, 0), |p| clauses(p.generators));
+            out.complex_nested = shape
+                .complex_nested
+                .or_else(|| too_many_clauses(own).then_some(own.1));
+        }
+        shape
+    };
+    for element in &own_parts.elements {
+        for inner in comprehensions_in(element) {
+            let shape = absorb(inner, &mut out);
+            out.depth = out.depth.max(1 + shape.depth);
+        }
+    }
+    for generator in own_parts.generators {
+        for inner in comprehensions_in(&generator.iter) {
+            absorb(inner, &mut out);
+            if out.in_iterable.is_none() {
+                out.in_iterable = parts_kind(inner);
+            }
+        }
+    }
+    out
+}
+
+fn parts_kind(expr: &Expr) -> Option<&'static str> {
+    parts(expr).map(|p| p.kind)
 }
 
 impl<'a> FilePass<'a> for ComplexComprehension<'a> {
@@ -97,73 +217,109 @@ impl<'a> FilePass<'a> for ComplexComprehension<'a> {
     }
 
     fn expr(&mut self, _cx: &mut Context<'_, 'a>, expr: &'a Expr) {
-        let Some((generators, kind)) = comprehension(expr) else {
+        let Some(kind) = parts_kind(expr) else {
             return;
         };
         let range = expr.range();
-        // Expressions arrive before their children: one inside the last group is nested in it.
-        if let Some(last) = self.groups.last_mut()
+        // Expressions arrive before their children: one inside the last root is nested in it.
+        if let Some(last) = self.roots.last()
             && last.expr.range().contains_range(range)
         {
-            if last.nested == 0 {
-                last.nested_kind = kind;
-            }
-            last.nested += 1;
             return;
         }
-        self.groups.push(Group {
+        self.roots.push(Root {
             expr,
             kind,
-            clauses: generators.iter().map(|g| 1 + g.ifs.len()).sum(),
-            nested: 0,
-            nested_kind: "",
             stmt: self.stmts.enclosing(range),
         });
     }
 
     fn finish(&mut self, cx: &mut Context<'_, 'a>) {
-        for group in std::mem::take(&mut self.groups) {
-            let range = group.expr.range();
-            let length = one_line_len(&cx.text()[range]);
+        let text = cx.text();
+        for root in std::mem::take(&mut self.roots) {
+            let Some(root_parts) = parts(root.expr) else {
+                continue;
+            };
+            let shape = shape(root.expr, 0);
+            let own = clauses(root_parts.generators);
             let mut reasons = Vec::new();
-            if group.nested > 0 {
-                reasons.push(if group.nested == 1 {
-                    format!("has a {} nested inside", group.nested_kind)
-                } else {
-                    format!("has {} comprehensions nested inside", group.nested)
-                });
-            }
-            if group.clauses > 2 {
-                reasons.push(format!("has {} `for`/`if` clauses", group.clauses));
-            }
-            if length > self.max && reasons.is_empty() {
+            let mut advice = Advice::Other;
+            if let Some(inner) = shape.in_iterable {
                 reasons.push(format!(
-                    "is {length} characters long (more than {})",
-                    self.max
+                    "iterates over a {inner} nested in its `for` clause"
                 ));
+                advice = Advice::Nested;
+            }
+            if shape.depth >= 4 {
+                reasons.push(format!(
+                    "nests {} comprehensions in each other",
+                    shape.depth
+                ));
+                advice = Advice::Nested;
+            }
+            if too_many_clauses(own) {
+                reasons.push(format!("has {} `for`/`if` clauses", own.1));
+                if advice == Advice::Other {
+                    advice = Advice::Clauses;
+                }
+            } else if let Some(n) = shape.complex_nested {
+                reasons.push(format!(
+                    "has a comprehension with {n} `for`/`if` clauses nested inside"
+                ));
+                advice = Advice::Nested;
+            }
+            if reasons.is_empty() {
+                let mut holes = Vec::new();
+                for element in &root_parts.elements {
+                    value_holes(element, &mut holes);
+                }
+                for generator in root_parts.generators {
+                    value_holes(&generator.iter, &mut holes);
+                }
+                let range = root.expr.range();
+                let length =
+                    skeleton_len(text, range, &holes, cx.comments.comments_in_range(range));
+                if length > self.max {
+                    reasons.push(format!(
+                        "is {length} characters long without its call arguments and literals \
+                         (more than {})",
+                        self.max
+                    ));
+                }
             }
             if reasons.is_empty() {
                 continue;
             }
-            let message = format!("{} {}", group.kind, reasons.join(" and "));
-            let help = help(cx.text(), &group);
-            cx.report(Diagnostic::new(&COMPLEX_COMPREHENSION, message, range).with_help(help));
+            let message = format!("{} {}", root.kind, reasons.join(" and "));
+            let help = help(text, &root, advice);
+            cx.report(
+                Diagnostic::new(&COMPLEX_COMPREHENSION, message, root.expr.range()).with_help(help),
+            );
         }
     }
 }
 
-fn help(text: &str, group: &Group<'_>) -> String {
-    let first = if group.nested > 0 {
-        "give the inner comprehension its own name (a variable or a small helper function) and \
-         use that name in the outer one"
-    } else if group.clauses > 2 {
-        "split the filtering from the transformation into named steps"
-    } else {
-        "move the element expression into a named helper function or name the iterable first"
+#[derive(PartialEq, Eq)]
+enum Advice {
+    Nested,
+    Clauses,
+    Other,
+}
+
+fn help(text: &str, root: &Root<'_>, advice: Advice) -> String {
+    let first = match advice {
+        Advice::Nested => {
+            "give the inner comprehension its own name (a variable or a small helper function) \
+             and use that name in the outer one"
+        }
+        Advice::Clauses => "split the filtering from the transformation into named steps",
+        Advice::Other => {
+            "move the element expression into a named helper function or name the iterable first"
+        }
     };
-    match use_of(text, group.stmt, group.expr.range()) {
-        Use::Assigned(target) if group.kind != "generator expression" => {
-            let (init, add) = match group.kind {
+    match use_of(text, root.stmt, root.expr.range()) {
+        Use::Assigned(target) if root.kind != "generator expression" => {
+            let (init, add) = match root.kind {
                 "dict comprehension" => ("{}", format!("`{target}[key] = value`")),
                 "set comprehension" => ("set()", format!("`{target}.add(...)`")),
                 _ => ("[]", format!("`{target}.append(...)`")),

@@ -1,9 +1,10 @@
 //! Helpers shared by the expression-size rules (DL203, DL204): the one-line length of an
 //! expression, and how its statement uses it (for concrete help texts).
 
+use ruff_python_ast::visitor::{self, Visitor};
 use ruff_text_size::{Ranged, TextRange};
 
-use crate::registry::prelude::Stmt;
+use crate::registry::prelude::{Expr, Stmt};
 
 /// The source of a node on one line: whitespace runs (including line breaks and indentation)
 /// collapsed to one space. Lengths of multi-line expressions are measured on this form, so
@@ -41,6 +42,71 @@ pub(crate) fn one_line_len(text: &str) -> usize {
         }
     }
     len
+}
+
+/// The parts of a value expression whose size says nothing about how hard it is to read: the
+/// arguments of calls (`Block(dim=..., heads=..., ...)` is one call however many keywords it
+/// takes) and collection literals (`{...}`, `[...]`). Only outermost ones are collected; the
+/// callee of a call is searched further (`a(x).b(y)` has two argument lists).
+pub(crate) fn value_holes(expr: &Expr, holes: &mut Vec<TextRange>) {
+    struct Holes<'h> {
+        holes: &'h mut Vec<TextRange>,
+    }
+    impl<'a> Visitor<'a> for Holes<'_> {
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            match expr {
+                Expr::Call(call) => {
+                    if !call.arguments.is_empty() {
+                        self.holes.push(call.arguments.range());
+                    }
+                    self.visit_expr(&call.func);
+                }
+                Expr::Dict(d) if !d.items.is_empty() => self.holes.push(d.range()),
+                Expr::List(l) if !l.elts.is_empty() => self.holes.push(l.range()),
+                Expr::Set(s) if !s.elts.is_empty() => self.holes.push(s.range()),
+                Expr::Tuple(t) if t.parenthesized && !t.elts.is_empty() => {
+                    self.holes.push(t.range());
+                }
+                _ => visitor::walk_expr(self, expr),
+            }
+        }
+    }
+    Holes { holes }.visit_expr(expr);
+}
+
+/// The one-line length of `text[range]` with every hole written as `(...)` (five characters)
+/// and comments left out: how long the expression reads once call arguments and literals are
+/// taken as one unit each.
+pub(crate) fn skeleton_len(
+    text: &str,
+    range: TextRange,
+    holes: &[TextRange],
+    comments: &[TextRange],
+) -> usize {
+    let mut cuts: Vec<(TextRange, &str)> = holes
+        .iter()
+        .filter(|h| range.contains_range(**h))
+        .map(|h| (*h, "(...)"))
+        .collect();
+    cuts.extend(
+        comments
+            .iter()
+            .filter(|c| range.contains_range(**c) && !holes.iter().any(|h| h.contains_range(**c)))
+            .map(|c| (*c, " ")),
+    );
+    cuts.sort_by_key(|(r, _)| (r.start(), r.end()));
+    let mut out = String::with_capacity(range.len().to_usize());
+    let mut at = range.start();
+    for (cut, with) in cuts {
+        if cut.start() < at {
+            continue; // nested in an earlier cut
+        }
+        out.push_str(&text[TextRange::new(at, cut.start())]);
+        out.push_str(with);
+        at = cut.end();
+    }
+    out.push_str(&text[TextRange::new(at, range.end())]);
+    one_line_len(&out)
 }
 
 /// `snippet` shortened to at most `max` characters, for messages.

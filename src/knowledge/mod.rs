@@ -121,6 +121,10 @@ pub struct Knowledge {
     pub config_bases: NameSet,
     /// Class-name suffixes of configuration records (DL202).
     pub config_class_suffixes: Vec<String>,
+    /// Decorators that dictate the decorated function's parameters (DL202).
+    pub signature_decorators: NameSet,
+    /// Calls that expose functions or classes as command-line programs (DL202).
+    pub cli_entry_calls: NameSet,
     /// Calls that never return (DL303).
     pub no_return_calls: NameSet,
     /// Builtins that never return, when not rebound (DL303).
@@ -680,6 +684,8 @@ struct RawDebugging {
 struct RawCodeHealth {
     config_bases: Vec<String>,
     config_class_suffixes: Vec<String>,
+    signature_decorators: Vec<String>,
+    cli_entry_calls: Vec<String>,
     no_return_calls: Vec<String>,
     no_return_builtins: Vec<String>,
 }
@@ -936,6 +942,8 @@ impl Knowledge {
             print_functions: set(&d.print_functions),
             config_bases: set(&raw.code_health.config_bases),
             config_class_suffixes: raw.code_health.config_class_suffixes.clone(),
+            signature_decorators: set(&raw.code_health.signature_decorators),
+            cli_entry_calls: set(&raw.code_health.cli_entry_calls),
             no_return_calls: set(&raw.code_health.no_return_calls),
             no_return_builtins: raw.code_health.no_return_builtins.clone(),
             no_return_names: {
