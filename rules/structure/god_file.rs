@@ -9,10 +9,15 @@ use crate::semantic::facts::{ClassId, FunctionId, Role, ScopeFacts};
 
 declare_rule! {
     /// ## What it does
-    /// Finds files that *implement* three or more MODLR roles, or two or more roles in more
-    /// than `max-lines` lines (default 800). A role is implemented in a file when a component
-    /// of that role is defined there (a Model, Loss, Dataset, Optimizer or Runner class or
-    /// function), or when its logic is written there inline: a loss formula inside a training
+    /// Finds modules that *implement* three or more MODLR roles, and files that implement two
+    /// or more roles in more than `max-lines` lines (default 800). A module is a file meant to
+    /// be imported: it has no entry point (no `if __name__ == "__main__":`, no training started
+    /// at module level). A self-contained script that holds its whole experiment — data,
+    /// network, loss and loop, as single-file research code and tutorials are written on
+    /// purpose — is reported only once it outgrows `max-lines`. A role is implemented in a file
+    /// when a component of that role is defined there (a Model, Loss, Dataset, Optimizer or
+    /// Runner class or function), or when its logic is written there inline: a loss formula
+    /// inside a training
     /// loop counts as Loss (and the loop as Runner), a transform chain or per-batch data
     /// loading as Dataset, a network assembled from layers outside a model class as Model.
     ///
@@ -69,7 +74,7 @@ declare_rule! {
                 key: "max-lines",
                 kind: OptionKind::Int,
                 default: "800",
-                doc: "Files longer than this are reported when they implement two roles (three roles are reported at any length).",
+                doc: "Files longer than this are reported when they implement two roles.",
             },
         ],
         check: Check::Project(check),
@@ -112,7 +117,8 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
         .collect();
     let lines = u64::from(cx.facts().line_count);
     let max_lines = cx.settings().rule_options.int(&GOD_FILE, "max-lines");
-    if roles.len() < 2 || roles.len() == 2 && lines <= max_lines {
+    let script = is_script(cx);
+    if roles.len() < 2 || (roles.len() == 2 || script) && lines <= max_lines {
         return;
     }
     roles.sort_by_key(|r| ORDER.iter().position(|o| o == r));
@@ -151,6 +157,17 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
         }
     }
     out.push(diagnostic.with_help(split_plan(cx, &roles, &parts)));
+}
+
+/// The file is an entry point: a `__main__` block, or training, a run call or a launcher at
+/// module level.
+fn is_script(cx: &ProjectContext<'_>) -> bool {
+    let facts = cx.facts();
+    let module = &facts.module;
+    facts.main_guard.is_some()
+        || cx.roles.training.trains(cx.file, None)
+        || !module.flow().run_calls.is_empty()
+        || !module.flow().passed_functions.is_empty()
 }
 
 /// Everything in the file that implements a role.
