@@ -1,6 +1,6 @@
 //! `dllint check [PATHS]`: discover, lint, render, and pick the exit code.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -176,9 +176,14 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
         let mut bytes = Vec::new();
         let excluded = args.force_exclude && settings.is_excluded_with_parents(&absolute);
         if !excluded || fixing {
-            std::io::stdin()
-                .read_to_end(&mut bytes)
-                .map_err(|e| format!("cannot read standard input: {e}"))?;
+            bytes = source::read_capped(std::io::stdin().lock())
+                .map_err(|e| format!("cannot read standard input: {e}"))?
+                .ok_or_else(|| {
+                    format!(
+                        "standard input is larger than {} MiB, the most dllint reads from one file",
+                        source::MAX_SOURCE_BYTES >> 20
+                    )
+                })?;
         }
         if excluded {
             if fixing && !args.diff {
@@ -212,12 +217,25 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
             }
         }
     } else {
-        let files = discovery::discover(&args.paths, &resolver, args.force_exclude)
+        let discovered = discovery::discover(&args.paths, &resolver, args.force_exclude)
             .map_err(|e| e.to_string())?;
+        let files = discovered.files;
         // Fixing lints the files again after every pass: it reads the tree fresh.
         let cache = if fixing { None } else { cache_for(&args, &cwd) };
-        let report =
+        let mut report =
             engine::lint_files_cached(&files, args.threads, &cwd, &resolver, cache.as_ref());
+        // A directory that cannot be read is a DL000 of its own, as an unreadable file is.
+        for (dir, err) in discovered.unreadable {
+            let failure = engine::read_failure_report(
+                &dir,
+                &source::ReadError::UnreadableDirectory(err),
+                &cwd,
+            );
+            report.files.extend(failure.files);
+            report.checked.extend(failure.checked);
+        }
+        report.files.sort_by(|a, b| a.path.cmp(&b.path));
+        report.checked.sort();
         if let Some(cache) = cache {
             let file = cache.file().to_path_buf();
             // A cache that cannot be written (read-only checkout) only makes the next run slower.
@@ -484,7 +502,8 @@ fn fix_files(
     }
     // What remains is what is on disk now (files created by refactorings included).
     let mut files = discovery::discover(&args.paths, resolver, args.force_exclude)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())?
+        .files;
     for (key, state) in outcome.changed() {
         let known = files.iter().any(|f| driver::key(cwd, &f.path) == *key);
         if state.original.is_none()
