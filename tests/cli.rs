@@ -764,3 +764,86 @@ fn an_unreadable_directory_is_reported() {
         stderr(&out)
     );
 }
+
+/// Issue 15: a `pyproject.toml` that is not valid TOML is an error (exit 2) naming the file
+/// and the line, whether it was found by walking up from the files or named with `--config`,
+/// and whether or not it has a `[tool.dllint]` table (as ruff).
+#[test]
+fn an_invalid_pyproject_is_an_error_however_it_is_found() {
+    for (text, line) in [
+        // The reported case: a table header missing its `]`.
+        ("[tool.dllint\nselect = [\"DL3\"]\n", "pyproject.toml:1:"),
+        // No dllint table at all, but broken.
+        (
+            "[project]\nname = \"x\"\n\n[project\nversion = 1\n",
+            "pyproject.toml:4:",
+        ),
+        ("[tool.black]\nline-length = = 88\n", "pyproject.toml:2:"),
+    ] {
+        let dir = project(&[("pyproject.toml", text), ("pkg/t.py", DIRTY)]);
+        for args in [
+            &["check", "--no-cache", "."][..],
+            &["check", "--no-cache", "pkg/t.py"],
+            &[
+                "check",
+                "--no-cache",
+                "--config",
+                "pyproject.toml",
+                "pkg/t.py",
+            ],
+        ] {
+            let out = run(dir.path(), args, None);
+            let err = stderr(&out);
+            assert_eq!(out.status.code(), Some(2), "{text:?} {args:?}: {err}");
+            assert!(
+                err.contains(line) && err.contains("TOML syntax error"),
+                "{text:?} {args:?}: {err}"
+            );
+        }
+        // From a subdirectory too (found by walking up).
+        let out = run(
+            &dir.path().join("pkg"),
+            &["check", "--no-cache", "t.py"],
+            None,
+        );
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        // `--isolated` reads no configuration file.
+        let out = run(
+            dir.path(),
+            &["check", "--isolated", "--no-cache", "."],
+            None,
+        );
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    }
+}
+
+/// Issue 15: `[tool.dllint.knowledge]` patterns are qualified names; an empty string, a bare
+/// `*` or an empty segment is an error naming the key and the value.
+#[test]
+fn invalid_knowledge_patterns_name_the_key_and_the_value() {
+    for (value, why) in [
+        ("\"\"", "it is empty"),
+        ("\"*\"", "`*` alone would match every name"),
+        ("\"a..b\"", "empty segment"),
+        ("\".a\"", "empty segment"),
+        ("\"a.*.b\"", "`*` may only stand in the last segment"),
+        ("\"a.b-c\"", "not a Python identifier"),
+    ] {
+        let config = format!("[tool.dllint.knowledge]\nmodel-bases = [\"ourlib.Net\", {value}]\n");
+        let dir = project(&[("pyproject.toml", &config), ("t.py", DIRTY)]);
+        let out = run(dir.path(), &["check", "--no-cache", "."], None);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{value}: {err}");
+        let expected = format!(
+            "pyproject.toml:2:30: invalid pattern {value} in `tool.dllint.knowledge.model-bases`"
+        );
+        assert!(err.contains(&expected), "{value}: {err}");
+        assert!(err.contains(why), "{value}: {err}");
+    }
+    // Valid forms are accepted.
+    let config = "[tool.dllint.knowledge]\nmodel-bases = [\"ourlib.nn.Net\", \"ourlib.models.*\", \
+                  \"ourlib.nn.*Net\", \"Net\"]\n";
+    let dir = project(&[("pyproject.toml", config), ("t.py", DIRTY)]);
+    let out = run(dir.path(), &["check", "--no-cache", "."], None);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+}

@@ -90,7 +90,10 @@ pub fn project_root(cwd: &Path, config: Option<&Path>, isolated: bool) -> PathBu
     if isolated {
         return cwd.to_path_buf();
     }
+    // A broken configuration is reported by the resolver; here it only has no root.
     crate::config::find_config_file(cwd)
+        .ok()
+        .flatten()
         .and_then(|file| file.parent().map(Path::to_path_buf))
         .unwrap_or_else(|| cwd.to_path_buf())
 }
