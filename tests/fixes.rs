@@ -429,3 +429,84 @@ fn snapshot(dir: &Path) -> Vec<(PathBuf, String)> {
     files.sort();
     files
 }
+
+/// Issue 15: a safe fix must not change or hide what the code means. DL301 does not take a
+/// module-level name for a constant when the module rebinds its globals at run time (no
+/// finding, nothing removed), and DL303 does not delete a string that continues the one
+/// `return` returns (a missing pair of parentheses), not even with `--unsafe-fixes`.
+#[test]
+fn safe_fixes_keep_meaning_dynamic_globals_and_cut_off_strings() {
+    let uses = "\n\ndef step(x):\n    if USE_AMP:\n        x = x.half()\n    return x\n";
+    for rebinding in [
+        "exec(open('config.py').read())\n",
+        "exec(CODE)\n",
+        "if CODE:\n    exec(CODE)\n",
+        "globals().update(CONFIG)\n",
+        "globals()['USE_AMP'] = True\n",
+        "vars()['USE_AMP'] = True\n",
+        "vars().update(CONFIG)\n",
+        "locals().update(CONFIG)\n",
+        "for k, v in CONFIG.items():\n    globals()[k] = v\n",
+        "def load(config):\n    globals().update(config)\n",
+        "from defaults import *\n",
+    ] {
+        let text = format!("CODE = CONFIG = None\nUSE_AMP = False\n{rebinding}{uses}");
+        for extra in [
+            &["--select", "DL301"][..],
+            &["--select", "DL301", "--unsafe-fixes"],
+        ] {
+            let (fixed, err, code) = fix_stdin("x.py", &text, extra);
+            assert_eq!(code, 0, "{rebinding}: {err}");
+            assert_eq!(fixed, text, "{rebinding}: the flag branch was removed");
+        }
+        let out = run(
+            &root(),
+            &[
+                "check",
+                "--isolated",
+                "--select",
+                "DL301",
+                "--stdin-filename",
+                "x.py",
+                "-",
+            ],
+            Some(&text),
+        );
+        assert_eq!(out.status.code(), Some(0), "{rebinding}: {}", stdout(&out));
+    }
+    // Without the rebinding the flag is a constant: reported and fixed (the test can fail).
+    let text = format!("CODE = CONFIG = None\nUSE_AMP = False\n{uses}");
+    let (fixed, _, _) = fix_stdin("x.py", &text, &["--select", "DL301"]);
+    assert!(!fixed.contains("x.half()"), "{fixed}");
+
+    let text = "def usage():\n    return \"usage: train.py [--epochs N]\"\n    \" [--lr LR]\"\n";
+    for extra in [
+        &["--select", "DL303"][..],
+        &["--select", "DL303", "--unsafe-fixes"],
+    ] {
+        let (fixed, err, code) = fix_stdin("x.py", text, extra);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(
+            fixed, text,
+            "the continuation of the returned string was deleted"
+        );
+    }
+    let out = run(
+        &root(),
+        &[
+            "check",
+            "--isolated",
+            "--select",
+            "DL303",
+            "--stdin-filename",
+            "x.py",
+            "-",
+        ],
+        Some(text),
+    );
+    assert!(
+        stdout(&out).contains("did you mean to continue the returned string in parentheses?"),
+        "{}",
+        stdout(&out)
+    );
+}
