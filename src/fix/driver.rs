@@ -269,12 +269,18 @@ fn one_pass(
             });
         }
     }
+    // Make sure every file involved has a state (its text before this pass): a file whose
+    // fixes wait for the next pass too, or it would not be linted again and its fixes would
+    // be left for another run.
+    let sources: BTreeMap<&PathBuf, &FileReport> = files.iter().map(|(k, f)| (k, *f)).collect();
+    for k in &deferred {
+        if let Some(file) = sources.get(k) {
+            ensure_state(outcome, k, &file.path, file.source.as_deref(), cwd);
+        }
+    }
     if plans.is_empty() {
         return (Vec::new(), deferred.into_iter().collect());
     }
-
-    // Make sure every file involved has a state (its text before this pass).
-    let sources: BTreeMap<&PathBuf, &FileReport> = files.iter().map(|(k, f)| (k, *f)).collect();
     for plan in &plans {
         let file = sources[&plan.owner];
         ensure_state(
