@@ -349,6 +349,9 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
                     report.diagnostic_count()
                 );
             }
+            if std::env::var_os("DLLINT_TIMING").is_some() {
+                eprintln!("dllint timing: fix passes: {}", result.passes);
+            }
             if !result.converged {
                 eprintln!(
                     "dllint: warning: fixes were still being applied after {MAX_FIX_PASSES} passes; \
@@ -405,9 +408,12 @@ fn cache_for(args: &CheckArgs, cwd: &std::path::Path) -> Option<Cache> {
     Some(Cache::open(dir, &root))
 }
 
-/// At most this many lint → fix passes are made (fixes that enable other fixes converge in
-/// two or three).
-const MAX_FIX_PASSES: usize = 10;
+/// At most this many lint → fix passes are made. Fixes that enable other fixes converge in two
+/// or three, but refactorings into one target file go one per pass (each sees the names the
+/// last one added): a package with many models writing their losses into one `loss.py` needs
+/// one pass each. Every pass applies at least one fix (or the loop ends), and lints again only
+/// the files changed so far; the limit only stops a pathological cycle.
+const MAX_FIX_PASSES: usize = 200;
 
 /// What `--fix`, `--fix-only` or `--diff` did.
 struct FixResult {
@@ -418,6 +424,8 @@ struct FixResult {
     /// Files left unchanged because a fix would break them or they could not be written.
     errors: Vec<String>,
     converged: bool,
+    /// Lint → fix passes made.
+    passes: usize,
 }
 
 fn write_stdout(bytes: &[u8]) -> Result<(), String> {
@@ -450,14 +458,31 @@ fn fix_files(
     options: driver::Options,
 ) -> Result<(Report, FixResult), String> {
     let threads = args.threads;
-    let mut relint = |inputs: &[(PathBuf, String)]| -> Report {
-        let inputs: Vec<engine::Input> = inputs
+    // The files of the first lint: a relint of the whole project reads those not changed from
+    // disk.
+    let linted = report.checked.clone();
+    let mut relint = |inputs: &[(PathBuf, String)], scope: driver::Scope| -> Report {
+        let mut given: Vec<(&PathBuf, Option<&String>)> = inputs
             .iter()
+            .map(|(path, text)| (path, Some(text)))
+            .collect();
+        if scope == driver::Scope::Project {
+            let changed: std::collections::BTreeSet<PathBuf> =
+                inputs.iter().map(|(p, _)| driver::key(cwd, p)).collect();
+            given.extend(
+                linted
+                    .iter()
+                    .filter(|p| !changed.contains(&driver::key(cwd, p)))
+                    .map(|p| (p, None)),
+            );
+        }
+        let inputs: Vec<engine::Input> = given
+            .into_iter()
             .filter_map(|(path, text)| {
                 Some(engine::Input {
                     path: path.clone(),
                     settings: resolver.settings_for_file(path).ok()?,
-                    text: Some(text.clone()),
+                    text: text.cloned(),
                 })
             })
             .collect();
@@ -469,6 +494,7 @@ fn fix_files(
         changed: outcome.changed().count(),
         errors: outcome.errors.clone(),
         converged: outcome.converged,
+        passes: outcome.passes,
     };
     if args.diff {
         let mut out = String::new();
@@ -529,7 +555,8 @@ fn fix_stdin(
     (settings, cwd, resolver): (&Arc<crate::config::Settings>, &std::path::Path, &Resolver),
     options: driver::Options,
 ) -> Result<(Report, FixResult), String> {
-    let mut relint = |inputs: &[(PathBuf, String)]| -> Report {
+    // Standard input is the whole project: both scopes lint it alone.
+    let mut relint = |inputs: &[(PathBuf, String)], _: driver::Scope| -> Report {
         match inputs.first() {
             Some((path, text)) => engine::lint_text(path, text.clone(), settings, cwd, resolver),
             None => Report::default(),
@@ -553,6 +580,7 @@ fn fix_stdin(
         changed: usize::from(fixed != text),
         errors: outcome.errors,
         converged: outcome.converged,
+        passes: outcome.passes,
     };
     let report = if fixed == text || args.diff || args.fix_only {
         report
