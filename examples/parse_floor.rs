@@ -35,7 +35,8 @@ fn main() {
     let resolver = dllint::config::Resolver::new(cwd, None, true, Default::default())
         .expect("default settings");
     let files = dllint::discovery::discover(&paths, &Arc::new(resolver), false)
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap_or_else(|e| panic!("{e}"))
+        .files;
     let mut pool = rayon::ThreadPoolBuilder::new().stack_size(dllint::engine::WORKER_STACK);
     if let Some(threads) = threads {
         pool = pool.num_threads(threads.max(1));

@@ -151,9 +151,56 @@ pub fn write(file: &Path, cwd: &Path, report: &Report) -> Result<usize, String> 
     let mut text = serde_json::to_string_pretty(&baseline)
         .map_err(|e| format!("cannot serialise the baseline: {e}"))?;
     text.push('\n');
-    std::fs::write(cwd.join(file), text)
-        .map_err(|e| format!("cannot write the baseline {}: {e}", file.display()))?;
+    let path = cwd.join(file);
+    refuse_to_overwrite_other_files(&path, file)?;
+    // Through a temporary file and a rename: an interrupted write leaves the old baseline.
+    let temp = path.with_file_name(format!(
+        ".{}.{}.tmp",
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("baseline"),
+        std::process::id()
+    ));
+    std::fs::write(&temp, text)
+        .and_then(|()| std::fs::rename(&temp, &path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&temp);
+            format!("cannot write the baseline {}: {e}", file.display())
+        })?;
     Ok(baseline.findings.len())
+}
+
+/// `--write-baseline` replaces only a baseline (or an empty file): a mistyped path
+/// (`--write-baseline train.py`) must not destroy the user's file.
+fn refuse_to_overwrite_other_files(path: &Path, file: &Path) -> Result<(), String> {
+    let Ok(metadata) = std::fs::metadata(path) else {
+        return Ok(()); // a new file
+    };
+    if !metadata.is_file() {
+        return Err(format!(
+            "cannot write the baseline {}: not a regular file",
+            file.display()
+        ));
+    }
+    let bytes = crate::source::read_capped(
+        std::fs::File::open(path)
+            .map_err(|e| format!("cannot write the baseline {}: {e}", file.display()))?,
+    )
+    .ok()
+    .flatten()
+    .unwrap_or_default();
+    let is_baseline = bytes.iter().all(u8::is_ascii_whitespace)
+        || serde_json::from_slice::<serde_json::Value>(&bytes)
+            .is_ok_and(|v| v.get("version").is_some() && v.get("findings").is_some());
+    if is_baseline {
+        Ok(())
+    } else {
+        Err(format!(
+            "refusing to overwrite {}: it is not a dllint baseline (remove it first if it should \
+             be replaced)",
+            file.display()
+        ))
+    }
 }
 
 impl Baseline {

@@ -449,31 +449,67 @@ impl Settings {
 
 /// Find the configuration file that governs `dir`: the nearest ancestor holding `.dllint.toml`,
 /// `dllint.toml`, or a `pyproject.toml` with a `[tool.dllint]` table.
-pub fn find_config_file(dir: &Path) -> Option<PathBuf> {
+///
+/// Every `pyproject.toml` read on the way up must be valid TOML, whether or not it has a
+/// `[tool.dllint]` table (as ruff): a broken file may hold dllint's configuration (a
+/// `[tool.dllint` header missing its `]`), and running with the defaults instead would hide it.
+pub fn find_config_file(dir: &Path) -> Result<Option<PathBuf>, ConfigError> {
     for ancestor in dir.ancestors() {
         for name in CONFIG_FILES {
             let candidate = ancestor.join(name);
             if !candidate.is_file() {
                 continue;
             }
-            if name == "pyproject.toml" {
-                match std::fs::read_to_string(&candidate) {
-                    Ok(text) if pyproject_has_dllint_table(&text) => return Some(candidate),
-                    _ => continue,
-                }
+            if name == "pyproject.toml" && !pyproject_configures_dllint(&candidate)? {
+                continue;
             }
-            return Some(candidate);
+            return Ok(Some(candidate));
         }
     }
-    None
+    Ok(None)
 }
 
-/// Cheap check used during discovery; the full parse happens in [`load_config_file`].
-fn pyproject_has_dllint_table(text: &str) -> bool {
-    text.lines().any(|line| {
-        let line = line.trim();
-        line.starts_with("[tool.dllint]") || line.starts_with("[tool.dllint.")
-    }) || text.contains("[tool]") && text.contains("dllint")
+/// True if the `pyproject.toml` at `path` has a `tool.dllint` table; an error if it cannot be
+/// read or is not valid TOML.
+fn pyproject_configures_dllint(path: &Path) -> Result<bool, ConfigError> {
+    let text = read_config_text(path)?;
+    let document = DeTable::parse(&text).map_err(|e| toml_error(&e).locate(path, &text))?;
+    let root = document.get_ref();
+    Ok(lookup(root, "tool")
+        .and_then(|tool| tool.get_ref().as_table())
+        .is_some_and(|tool| lookup(tool, "dllint").is_some()))
+}
+
+fn toml_error(e: &toml::de::Error) -> RawError {
+    RawError {
+        span: e.span(),
+        message: format!("TOML syntax error: {}", e.message()),
+    }
+}
+
+/// The text of a configuration file (at most [`crate::source::MAX_SOURCE_BYTES`]).
+fn read_config_text(path: &Path) -> Result<String, ConfigError> {
+    let error = |message: String| ConfigError {
+        path: path.to_path_buf(),
+        location: None,
+        message,
+        line_text: None,
+    };
+    if path.is_dir() {
+        return Err(error(
+            "expected a configuration file but found a directory".to_string(),
+        ));
+    }
+    let file = std::fs::File::open(path).map_err(|e| error(format!("cannot read: {e}")))?;
+    let bytes = crate::source::read_capped(file)
+        .map_err(|e| error(format!("cannot read: {e}")))?
+        .ok_or_else(|| {
+            error(format!(
+                "larger than {} MiB: not a configuration file",
+                crate::source::MAX_SOURCE_BYTES >> 20
+            ))
+        })?;
+    String::from_utf8(bytes).map_err(|e| error(format!("cannot read: not UTF-8 ({e})")))
 }
 
 /// Read and validate a configuration file.
@@ -487,16 +523,7 @@ pub fn load_config_file(path: &Path) -> Result<ConfigFile, ConfigError> {
             line_text: None,
         });
     }
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
-        path: path.to_path_buf(),
-        location: None,
-        message: if path.is_dir() {
-            "expected a configuration file but found a directory".to_string()
-        } else {
-            format!("cannot read: {e}")
-        },
-        line_text: None,
-    })?;
+    let text = read_config_text(path)?;
     let is_pyproject = path.file_name().is_some_and(|n| n == "pyproject.toml");
     let options = parse_config(&text, is_pyproject).map_err(|err| err.locate(path, &text))?;
     Ok(ConfigFile {
@@ -547,10 +574,7 @@ impl RawError {
 /// Parse and validate the text of a configuration file. For `pyproject.toml` the options live in
 /// `[tool.dllint]`; in `dllint.toml` they are at the top level.
 pub fn parse_config(text: &str, is_pyproject: bool) -> Result<Options, RawError> {
-    let document = DeTable::parse(text).map_err(|e| RawError {
-        span: e.span(),
-        message: format!("TOML syntax error: {}", e.message()),
-    })?;
+    let document = DeTable::parse(text).map_err(|e| toml_error(&e))?;
     let root = document.get_ref();
     if !is_pyproject {
         return parse_options(root, "");
@@ -625,6 +649,21 @@ fn parse_options(table: &DeTable<'_>, prefix: &str) -> Result<Options, RawError>
                         return Err(RawError::new(key.span(), message));
                     };
                     *field = parse_strings(patterns, prefix, &full)?;
+                    if let Some(items) = patterns.get_ref().as_array() {
+                        for item in items {
+                            let pattern = item.get_ref().as_str().unwrap_or_default();
+                            if let Err(why) = check_knowledge_pattern(pattern) {
+                                return Err(RawError::new(
+                                    item.span(),
+                                    format!(
+                                        "invalid pattern {pattern:?} in `{prefix}{full}`: {why}; \
+                                         expected a qualified name such as `ourlib.nn.BaseNet` \
+                                         or `ourlib.nn.*`"
+                                    ),
+                                ));
+                            }
+                        }
+                    }
                 }
             }
             "per-file-ignores" => {
@@ -737,6 +776,42 @@ fn parse_rule_options(
             return Err(type_error(value, prefix, &full, spec.kind.describe()));
         };
         out.values.insert((rule.code, spec.key), parsed);
+    }
+    Ok(())
+}
+
+/// Why a `[tool.dllint.knowledge]` pattern is not one: the patterns are qualified names
+/// (`a.b.C`), whose last segment may be `*` (anything below `a.b`) or a glob (`a.b.*Loss`).
+fn check_knowledge_pattern(pattern: &str) -> Result<(), &'static str> {
+    let is_identifier = |s: &str| {
+        s.starts_with(|c: char| c.is_alphabetic() || c == '_')
+            && s.chars().all(|c| c.is_alphanumeric() || c == '_')
+    };
+    if pattern.is_empty() {
+        return Err("it is empty");
+    }
+    let segments: Vec<&str> = pattern.split('.').collect();
+    if segments.iter().any(|s| s.is_empty()) {
+        return Err("it has an empty segment (a leading, trailing or doubled `.`)");
+    }
+    let (last, parents) = segments.split_last().unwrap_or((&"", &[]));
+    if let Some(bad) = parents.iter().find(|s| !is_identifier(s)) {
+        return Err(if bad.contains('*') {
+            "`*` may only stand in the last segment"
+        } else {
+            "a segment is not a Python identifier"
+        });
+    }
+    if last.contains('*') {
+        if parents.is_empty() {
+            return Err("a wildcard needs a module before it (`*` alone would match every name)");
+        }
+        let letters = last.replace('*', "_");
+        if !letters.chars().all(|c| c.is_alphanumeric() || c == '_') {
+            return Err("the last segment is not a Python identifier or a `*` glob");
+        }
+    } else if !is_identifier(last) {
+        return Err("a segment is not a Python identifier");
     }
     Ok(())
 }
@@ -922,11 +997,13 @@ impl Resolver {
         self.settings_for_dir(dir)
     }
 
+    /// `path` made absolute; `.` components dropped (so that a configuration file found from
+    /// `.` is shown as `dir/pyproject.toml`, not `dir/./pyproject.toml`).
     fn absolute(&self, path: &Path) -> PathBuf {
         if path.is_absolute() {
-            path.to_path_buf()
+            path.components().collect()
         } else {
-            self.cwd.join(path)
+            self.cwd.join(path).components().collect()
         }
     }
 
@@ -937,7 +1014,7 @@ impl Resolver {
         if let Some(found) = self.by_dir.lock().expect("resolver lock").get(&dir) {
             return Ok(found.clone());
         }
-        let config_path = find_config_file(&dir);
+        let config_path = find_config_file(&dir)?;
         let key = config_path.clone().unwrap_or_default();
         let cached = self
             .by_config

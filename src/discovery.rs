@@ -53,17 +53,28 @@ pub fn is_lintable_file(path: &Path) -> bool {
     is_python_file(path) || is_notebook(path)
 }
 
+/// What discovery found: the files to lint, and the directories (or ignore files) it could
+/// not read, with why — reported, never skipped in silence.
+#[derive(Debug, Default)]
+pub struct Discovered {
+    pub files: Vec<FileEntry>,
+    /// Sorted by path.
+    pub unreadable: Vec<(PathBuf, std::io::Error)>,
+}
+
 /// Expand the command-line paths into the sorted, de-duplicated list of files to lint.
 ///
 /// Files named explicitly are always linted, unless `force_exclude` is set and they are
 /// excluded. Directories are walked honouring `.gitignore` and the excludes of the nearest
 /// configuration. Symbolic links are not followed (no loops); FIFOs and devices are skipped.
+/// A directory that cannot be read is listed in [`Discovered::unreadable`].
 pub fn discover(
     paths: &[PathBuf],
     resolver: &Arc<Resolver>,
     force_exclude: bool,
-) -> Result<Vec<FileEntry>, DiscoveryError> {
+) -> Result<Discovered, DiscoveryError> {
     let mut files = Vec::new();
+    let mut unreadable = Vec::new();
     for path in paths {
         let metadata = match std::fs::metadata(path) {
             Ok(metadata) => Some(metadata),
@@ -97,17 +108,34 @@ pub fn discover(
         if force_exclude && settings.is_excluded_with_parents(&absolute(path)) {
             continue;
         }
-        walk_directory(path, resolver, &mut files)?;
+        walk_directory(path, resolver, &mut files, &mut unreadable)?;
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     files.dedup_by(|a, b| a.path == b.path);
-    Ok(files)
+    unreadable.sort_by(|a, b| a.0.cmp(&b.0));
+    unreadable.dedup_by(|a, b| a.0 == b.0);
+    Ok(Discovered { files, unreadable })
+}
+
+/// The path and the I/O error inside a walk error, if it is one (a directory or an ignore
+/// file that could not be read).
+fn io_failure(err: ignore::Error, path: Option<PathBuf>) -> Option<(PathBuf, std::io::Error)> {
+    match err {
+        ignore::Error::WithPath { path, err } => io_failure(*err, Some(path)),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            io_failure(*err, path)
+        }
+        ignore::Error::Partial(errs) => errs.into_iter().find_map(|e| io_failure(e, path.clone())),
+        ignore::Error::Io(err) => Some((path?, err)),
+        _ => None,
+    }
 }
 
 fn walk_directory(
     root: &Path,
     resolver: &Arc<Resolver>,
     files: &mut Vec<FileEntry>,
+    unreadable: &mut Vec<(PathBuf, std::io::Error)>,
 ) -> Result<(), DiscoveryError> {
     let failure: Arc<Mutex<Option<ConfigError>>> = Arc::default();
     let filter_resolver = resolver.clone();
@@ -145,7 +173,13 @@ fn walk_directory(
         })
         .build();
     for entry in walker {
-        let Ok(entry) = entry else { continue };
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(err) => {
+                unreadable.extend(io_failure(err, None).map(|(p, e)| (normalize(&p), e)));
+                continue;
+            }
+        };
         let path = entry.path();
         let is_file = match entry.file_type() {
             Some(t) if t.is_file() => true,

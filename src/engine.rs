@@ -456,6 +456,10 @@ fn run_in_pool(
         .into_par_iter()
         .map(|input| {
             let (text, keep) = match input.text {
+                // An editor's buffer is held to the same limit as a file.
+                Some(text) if text.len() as u64 > crate::source::MAX_SOURCE_BYTES => {
+                    (Err(ReadError::TooLarge), true)
+                }
                 Some(text) => (Ok(text), true),
                 None => (read_file(&input.path), false),
             };

@@ -277,7 +277,7 @@ pub fn read_file(path: &Path) -> Result<String, ReadError> {
         use std::os::unix::fs::OpenOptionsExt;
         options.custom_flags(NONBLOCK);
     }
-    let mut file = match options.open(path) {
+    let file = match options.open(path) {
         Ok(file) => file,
         Err(_) if path.is_dir() => return Err(ReadError::Directory),
         Err(err) => return Err(ReadError::Io(err)),
@@ -289,13 +289,36 @@ pub fn read_file(path: &Path) -> Result<String, ReadError> {
     if !metadata.is_file() {
         return Err(ReadError::NotRegular);
     }
+    if metadata.len() > MAX_SOURCE_BYTES {
+        return Err(ReadError::TooLarge);
+    }
     let mut bytes = Vec::with_capacity(
         usize::try_from(metadata.len())
             .unwrap_or(0)
             .saturating_add(1),
     );
-    file.read_to_end(&mut bytes).map_err(ReadError::Io)?;
+    // The file may grow while it is read.
+    file.take(MAX_SOURCE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(ReadError::Io)?;
+    if bytes.len() as u64 > MAX_SOURCE_BYTES {
+        return Err(ReadError::TooLarge);
+    }
     decode(bytes).map_err(ReadError::Decode)
+}
+
+/// The largest source dllint reads, from a file or from standard input: 256 MiB, far beyond
+/// any hand-written or generated Python module (the parser's offsets end at 4 GiB, and the
+/// syntax tree of a file takes many times its size in memory).
+pub const MAX_SOURCE_BYTES: u64 = 256 << 20;
+
+/// Read all of `input`, but no more than [`MAX_SOURCE_BYTES`]: `Ok(None)` if there is more
+/// (standard input may be endless: `< /dev/zero`).
+pub fn read_capped(input: impl std::io::Read) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    input.take(MAX_SOURCE_BYTES + 1).read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= MAX_SOURCE_BYTES).then_some(bytes))
 }
 
 /// `O_NONBLOCK`: 0o4000 on Linux, 0x0004 on macOS and the BSDs (no libc dependency for one
@@ -310,6 +333,10 @@ pub enum ReadError {
     Io(std::io::Error),
     Directory,
     NotRegular,
+    /// Larger than [`MAX_SOURCE_BYTES`].
+    TooLarge,
+    /// A directory found while walking that could not be read (its files are not linted).
+    UnreadableDirectory(std::io::Error),
     Decode(DecodeError),
     /// A `.ipynb` file that is not a notebook dllint can read.
     Notebook(NotebookError),
@@ -329,6 +356,23 @@ impl fmt::Display for ReadError {
             ReadError::NotRegular => {
                 write!(f, "not a regular file (FIFO, socket or device); skipped")
             }
+            ReadError::UnreadableDirectory(err)
+                if err.kind() == std::io::ErrorKind::PermissionDenied =>
+            {
+                write!(
+                    f,
+                    "cannot read directory: permission denied (check its mode with `ls -ld`); \
+                     its files are not linted"
+                )
+            }
+            ReadError::UnreadableDirectory(err) => {
+                write!(f, "cannot read directory: {err}; its files are not linted")
+            }
+            ReadError::TooLarge => write!(
+                f,
+                "file is larger than {} MiB, the most dllint reads from one file; skipped",
+                MAX_SOURCE_BYTES >> 20
+            ),
             ReadError::Decode(err) => write!(f, "{err}"),
             ReadError::Notebook(err) => write!(f, "{err}"),
         }

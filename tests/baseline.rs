@@ -272,3 +272,30 @@ fn bad_baselines_are_usage_errors() {
     );
     assert_eq!(both.status.code(), Some(2));
 }
+
+/// Nothing lost: `--write-baseline` replaces a baseline, never another file a mistyped path
+/// names (`--write-baseline train.py`); that is an error (exit 2) and the file is kept.
+#[test]
+fn write_baseline_never_overwrites_a_file_that_is_not_a_baseline() {
+    let dir = project();
+    let out = run(
+        dir.path(),
+        &["check", "--write-baseline", "train.py", "."],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("refusing to overwrite train.py: it is not a dllint baseline"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        fs::read_to_string(dir.path().join("train.py")).unwrap(),
+        TRAIN
+    );
+    // A baseline, or an empty file, is replaced.
+    write_baseline(dir.path(), "baseline.json");
+    write_baseline(dir.path(), "baseline.json");
+    fs::write(dir.path().join("empty.json"), "").unwrap();
+    write_baseline(dir.path(), "empty.json");
+}

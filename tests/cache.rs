@@ -472,3 +472,103 @@ fn a_new_losses_module_changes_the_suggestion() {
     );
     assert_eq!(json(cwd), stdout(&no_cache));
 }
+
+/// All entries below `dir` (relative, sorted), to compare a directory before and after.
+fn tree(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            found.push(path.strip_prefix(dir).unwrap().display().to_string());
+            if entry.file_type().unwrap().is_dir() {
+                stack.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// Issue 15: a cache directory named by the user that already holds files is never tagged
+/// as a whole, and `dllint clean` removes only what dllint wrote — never the user's files,
+/// never the project root.
+#[test]
+fn clean_never_removes_files_dllint_did_not_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    std::fs::create_dir_all(cwd.join("d/sub")).unwrap();
+    std::fs::write(cwd.join("d/notes.txt"), "keep\n").unwrap();
+    std::fs::write(cwd.join("d/sub/y.txt"), "keep\n").unwrap();
+    std::fs::write(cwd.join("t.py"), "import pdb\n").unwrap();
+    let before = tree(&cwd.join("d"));
+    let d = Path::new("d");
+    for env in [&[("DLLINT_CACHE_DIR", d)][..], &[]] {
+        let args: &[&str] = if env.is_empty() {
+            &["check", "--cache-dir", "d", "t.py"]
+        } else {
+            &["check", "t.py"]
+        };
+        let out = dllint(cwd, args, env);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        let own_folder = cache_files(&cwd.join("d/.dllint_cache")).len();
+        let tagged = cwd.join("d/CACHEDIR.TAG").exists() || cwd.join("d/.gitignore").exists();
+        let (_, hits, _) = check_with(cwd, &["--cache-dir", "d"], &[]);
+        let clean: &[&str] = if env.is_empty() {
+            &["clean", "--cache-dir", "d"]
+        } else {
+            &["clean"]
+        };
+        let out = dllint(cwd, clean, env);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("Removed cache directory d/.dllint_cache"),
+            "{}",
+            stderr(&out)
+        );
+        assert_eq!(tree(&cwd.join("d")), before, "{}", stderr(&out));
+        // The cache went into a folder of dllint's own; `d` itself was not tagged.
+        assert_eq!((own_folder, tagged, hits), (1, false, 1));
+    }
+    assert!(cwd.join("t.py").is_file());
+}
+
+/// Issue 15: `DLLINT_CACHE_DIR=.` (or `--cache-dir .`) in a project neither litters the
+/// project root with `CACHEDIR.TAG` and a `.gitignore` of `*`, nor lets `clean` delete the
+/// project.
+#[test]
+fn cache_dir_dot_keeps_the_project_root_untouched() {
+    let dir = project();
+    let cwd = dir.path();
+    let before = tree(cwd);
+    let dot = Path::new(".");
+    check_with(cwd, &[], &[("DLLINT_CACHE_DIR", dot)]);
+    check(cwd, &["--cache-dir", "."]);
+    assert!(!cwd.join("CACHEDIR.TAG").exists());
+    assert!(!cwd.join(".gitignore").exists());
+    assert!(cwd.join(".dllint_cache/CACHEDIR.TAG").is_file());
+    let out = dllint(cwd, &["clean"], &[("DLLINT_CACHE_DIR", dot)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(tree(cwd), before, "{}", stderr(&out));
+    // A root littered by an older dllint: only its own two files go, the project stays.
+    std::fs::write(
+        cwd.join("CACHEDIR.TAG"),
+        "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag \
+         created by dllint.\n# For information about cache directory tags see \
+         https://bford.info/cachedir/\n",
+    )
+    .unwrap();
+    std::fs::write(
+        cwd.join(".gitignore"),
+        "# Automatically created by dllint.\n*\n",
+    )
+    .unwrap();
+    let out = dllint(cwd, &["clean", "--cache-dir", "."], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Removed dllint's .gitignore, CACHEDIR.TAG from ."),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(tree(cwd), before, "{}", stderr(&out));
+}

@@ -650,3 +650,202 @@ fn an_unknown_option_value_names_the_key_and_the_nearest_value() {
         "{err}"
     );
 }
+
+/// Issue 15: standard input is held to the size limit of a file on disk (256 MiB): an endless
+/// input (`< /dev/zero`) is an error with exit 2, not a process that grows without bound.
+#[test]
+fn standard_input_has_a_size_limit() {
+    use std::time::{Duration, Instant};
+    let dir = project(&[]);
+    // A memory cap as a safety net (4 GiB of address space): without a limit the process
+    // would otherwise take the machine's memory before failing.
+    let mut child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 4194304 2>/dev/null; exec \"$0\" check --no-cache --stdin-filename x.py -")
+        .arg(common::bin())
+        .current_dir(dir.path())
+        .stdin(fs::File::open("/dev/zero").unwrap())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("dllint kept reading standard input");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("standard input is larger than 256 MiB"),
+        "{}",
+        stderr(&out)
+    );
+
+    // A file on disk over the limit (sparse: no disk used) is a DL000, not read.
+    let big = fs::File::create(dir.path().join("big.py")).unwrap();
+    big.set_len(300 << 20).unwrap();
+    let out = run(
+        dir.path(),
+        &[
+            "check",
+            "--no-cache",
+            "--output-format",
+            "concise",
+            "big.py",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("big.py:1:1: DL000 file is larger than 256 MiB"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+/// Issue 15: a directory that cannot be read is reported (a DL000 naming it), not skipped in
+/// silence. As root a mode of 000 does not stop reading, so the binary runs as `nobody`
+/// (`setpriv`) when it can; otherwise the test says on stderr that it was skipped.
+#[test]
+fn an_unreadable_directory_is_reported() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = project(&[("ok.py", CLEAN), ("locked/inner.py", DIRTY)]);
+    let root = dir.path();
+    let locked = root.join("locked");
+    fs::set_permissions(&locked, fs::Permissions::from_mode(0o000)).unwrap();
+    let privileged = fs::read_dir(&locked).is_ok();
+    let args = [
+        "check",
+        "--no-cache",
+        "--output-format",
+        "concise",
+        "--color",
+        "never",
+        ".",
+    ];
+    let out = if privileged {
+        // Everything `nobody` needs must be reachable: a copy of the binary and the project
+        // in world-readable directories.
+        let bin_dir = tempfile::tempdir().unwrap();
+        let bin = bin_dir.path().join("dllint");
+        fs::copy(common::bin(), &bin).unwrap();
+        for d in [bin_dir.path(), root] {
+            fs::set_permissions(d, fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let dropped = std::process::Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "true"])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !dropped {
+            fs::set_permissions(&locked, fs::Permissions::from_mode(0o755)).unwrap();
+            eprintln!("SKIPPED an_unreadable_directory_is_reported: running as root, no setpriv");
+            return;
+        }
+        std::process::Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&bin)
+            .args(args)
+            .current_dir(root)
+            .env("HOME", root)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    } else {
+        run(root, &args, None)
+    };
+    fs::set_permissions(&locked, fs::Permissions::from_mode(0o755)).unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}\n{}", stderr(&out));
+    assert!(
+        text.contains("locked:1:1: DL000 cannot read directory: permission denied"),
+        "{text}\n{}",
+        stderr(&out)
+    );
+}
+
+/// Issue 15: a `pyproject.toml` that is not valid TOML is an error (exit 2) naming the file
+/// and the line, whether it was found by walking up from the files or named with `--config`,
+/// and whether or not it has a `[tool.dllint]` table (as ruff).
+#[test]
+fn an_invalid_pyproject_is_an_error_however_it_is_found() {
+    for (text, line) in [
+        // The reported case: a table header missing its `]`.
+        ("[tool.dllint\nselect = [\"DL3\"]\n", "pyproject.toml:1:"),
+        // No dllint table at all, but broken.
+        (
+            "[project]\nname = \"x\"\n\n[project\nversion = 1\n",
+            "pyproject.toml:4:",
+        ),
+        ("[tool.black]\nline-length = = 88\n", "pyproject.toml:2:"),
+    ] {
+        let dir = project(&[("pyproject.toml", text), ("pkg/t.py", DIRTY)]);
+        for args in [
+            &["check", "--no-cache", "."][..],
+            &["check", "--no-cache", "pkg/t.py"],
+            &[
+                "check",
+                "--no-cache",
+                "--config",
+                "pyproject.toml",
+                "pkg/t.py",
+            ],
+        ] {
+            let out = run(dir.path(), args, None);
+            let err = stderr(&out);
+            assert_eq!(out.status.code(), Some(2), "{text:?} {args:?}: {err}");
+            assert!(
+                err.contains(line) && err.contains("TOML syntax error"),
+                "{text:?} {args:?}: {err}"
+            );
+        }
+        // From a subdirectory too (found by walking up).
+        let out = run(
+            &dir.path().join("pkg"),
+            &["check", "--no-cache", "t.py"],
+            None,
+        );
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        // `--isolated` reads no configuration file.
+        let out = run(
+            dir.path(),
+            &["check", "--isolated", "--no-cache", "."],
+            None,
+        );
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    }
+}
+
+/// Issue 15: `[tool.dllint.knowledge]` patterns are qualified names; an empty string, a bare
+/// `*` or an empty segment is an error naming the key and the value.
+#[test]
+fn invalid_knowledge_patterns_name_the_key_and_the_value() {
+    for (value, why) in [
+        ("\"\"", "it is empty"),
+        ("\"*\"", "`*` alone would match every name"),
+        ("\"a..b\"", "empty segment"),
+        ("\".a\"", "empty segment"),
+        ("\"a.*.b\"", "`*` may only stand in the last segment"),
+        ("\"a.b-c\"", "not a Python identifier"),
+    ] {
+        let config = format!("[tool.dllint.knowledge]\nmodel-bases = [\"ourlib.Net\", {value}]\n");
+        let dir = project(&[("pyproject.toml", &config), ("t.py", DIRTY)]);
+        let out = run(dir.path(), &["check", "--no-cache", "."], None);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{value}: {err}");
+        let expected = format!(
+            "pyproject.toml:2:30: invalid pattern {value} in `tool.dllint.knowledge.model-bases`"
+        );
+        assert!(err.contains(&expected), "{value}: {err}");
+        assert!(err.contains(why), "{value}: {err}");
+    }
+    // Valid forms are accepted.
+    let config = "[tool.dllint.knowledge]\nmodel-bases = [\"ourlib.nn.Net\", \"ourlib.models.*\", \
+                  \"ourlib.nn.*Net\", \"Net\"]\n";
+    let dir = project(&[("pyproject.toml", config), ("t.py", DIRTY)]);
+    let out = run(dir.path(), &["check", "--no-cache", "."], None);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+}

@@ -429,3 +429,172 @@ fn snapshot(dir: &Path) -> Vec<(PathBuf, String)> {
     files.sort();
     files
 }
+
+/// Issue 15: a safe fix must not change or hide what the code means. DL301 does not take a
+/// module-level name for a constant when the module rebinds its globals at run time (no
+/// finding, nothing removed), and DL303 does not delete a string that continues the one
+/// `return` returns (a missing pair of parentheses), not even with `--unsafe-fixes`.
+#[test]
+fn safe_fixes_keep_meaning_dynamic_globals_and_cut_off_strings() {
+    let uses = "\n\ndef step(x):\n    if USE_AMP:\n        x = x.half()\n    return x\n";
+    for rebinding in [
+        "exec(open('config.py').read())\n",
+        "exec(CODE)\n",
+        "if CODE:\n    exec(CODE)\n",
+        "globals().update(CONFIG)\n",
+        "globals()['USE_AMP'] = True\n",
+        "vars()['USE_AMP'] = True\n",
+        "vars().update(CONFIG)\n",
+        "locals().update(CONFIG)\n",
+        "for k, v in CONFIG.items():\n    globals()[k] = v\n",
+        "def load(config):\n    globals().update(config)\n",
+        "from defaults import *\n",
+    ] {
+        let text = format!("CODE = CONFIG = None\nUSE_AMP = False\n{rebinding}{uses}");
+        for extra in [
+            &["--select", "DL301"][..],
+            &["--select", "DL301", "--unsafe-fixes"],
+        ] {
+            let (fixed, err, code) = fix_stdin("x.py", &text, extra);
+            assert_eq!(code, 0, "{rebinding}: {err}");
+            assert_eq!(fixed, text, "{rebinding}: the flag branch was removed");
+        }
+        let out = run(
+            &root(),
+            &[
+                "check",
+                "--isolated",
+                "--select",
+                "DL301",
+                "--stdin-filename",
+                "x.py",
+                "-",
+            ],
+            Some(&text),
+        );
+        assert_eq!(out.status.code(), Some(0), "{rebinding}: {}", stdout(&out));
+    }
+    // Without the rebinding the flag is a constant: reported and fixed (the test can fail).
+    let text = format!("CODE = CONFIG = None\nUSE_AMP = False\n{uses}");
+    let (fixed, _, _) = fix_stdin("x.py", &text, &["--select", "DL301"]);
+    assert!(!fixed.contains("x.half()"), "{fixed}");
+
+    let text = "def usage():\n    return \"usage: train.py [--epochs N]\"\n    \" [--lr LR]\"\n";
+    for extra in [
+        &["--select", "DL303"][..],
+        &["--select", "DL303", "--unsafe-fixes"],
+    ] {
+        let (fixed, err, code) = fix_stdin("x.py", text, extra);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(
+            fixed, text,
+            "the continuation of the returned string was deleted"
+        );
+    }
+    let out = run(
+        &root(),
+        &[
+            "check",
+            "--isolated",
+            "--select",
+            "DL303",
+            "--stdin-filename",
+            "x.py",
+            "-",
+        ],
+        Some(text),
+    );
+    assert!(
+        stdout(&out).contains("did you mean to continue the returned string in parentheses?"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+/// Every file below `dir` (recursively) with its text, sorted.
+fn tree(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let text = fs::read_to_string(&path).unwrap();
+                files.push((path.strip_prefix(dir).unwrap().to_path_buf(), text));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_tree(&path, &target);
+        } else {
+            fs::copy(&path, &target).unwrap();
+        }
+    }
+}
+
+/// Issue 15: one `--fix --unsafe-fixes` run reaches the fixed point. On every example project
+/// (`fixtures/projects/`, `twin_models` among them: two modules each with a `Net` whose
+/// `forward` computes a loss, both refactored into one new `loss.py`), the first run leaves no
+/// finding it could still fix, and a second run changes nothing.
+#[test]
+fn one_unsafe_fix_run_reaches_the_fixed_point_on_the_example_projects() {
+    let projects = root().join("fixtures/projects");
+    let mut names: Vec<String> = fs::read_dir(&projects)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert!(names.iter().any(|n| n == "twin_models"));
+    let args = [
+        "check",
+        "--isolated",
+        "--no-cache",
+        "--fix",
+        "--unsafe-fixes",
+        "--output-format",
+        "concise",
+        ".",
+    ];
+    for name in &names {
+        let dir = tempfile::tempdir().unwrap();
+        let project = dir.path().join(name);
+        copy_tree(&projects.join(name), &project);
+        let first = run(&project, &args, None);
+        let report = format!("{}{}", stdout(&first), stderr(&first));
+        assert_ne!(first.status.code(), Some(2), "{name}: {report}");
+        assert!(
+            !report.contains("fixable"),
+            "{name}: fixes left after one run:\n{report}"
+        );
+        let fixed = tree(&project);
+        let second = run(&project, &args, None);
+        let again = format!("{}{}", stdout(&second), stderr(&second));
+        assert!(
+            !again.contains("Fixed") || again.contains("Fixed 0"),
+            "{name}: {again}"
+        );
+        assert!(
+            tree(&project) == fixed,
+            "{name}: the second run changed files:\n{again}"
+        );
+        if name == "twin_models" {
+            let loss = fs::read_to_string(project.join("models/loss.py")).unwrap();
+            assert!(
+                loss.contains("class NetLoss(") && loss.contains("class VitNetLoss("),
+                "both refactorings in one run:\n{loss}"
+            );
+            assert!(report.contains("Fixed 2 findings"), "{report}");
+        }
+    }
+}

@@ -647,3 +647,29 @@ fn rapid_changes_are_coalesced_into_one_lint() {
     );
     client.shutdown();
 }
+
+/// Issue 15: a message larger than the server reads (twice the largest source file) is read
+/// and dropped, answered with an error, and the server goes on; it is never held in memory.
+#[test]
+fn an_oversized_message_is_skipped_not_buffered() {
+    let root = tempfile::tempdir().unwrap();
+    let (mut client, _) = Client::start(root.path(), json!({}));
+    // 513 MiB of blanks: larger than the limit (512 MiB).
+    let length: usize = 513 << 20;
+    write!(client.stdin, "Content-Length: {length}\r\n\r\n").unwrap();
+    let chunk = vec![b' '; 1 << 20];
+    let mut sent = 0;
+    while sent < length {
+        let n = chunk.len().min(length - sent);
+        client.stdin.write_all(&chunk[..n]).unwrap();
+        sent += n;
+    }
+    client.stdin.flush().unwrap();
+    let error = client.wait(|m| m["error"]["code"] == -32700);
+    let message = error["error"]["message"].as_str().unwrap();
+    assert!(message.contains("larger than 512 MiB"), "{error}");
+    let uri = file_uri(&root.path().join("ok.py"));
+    client.open(&uri, "breakpoint()\n");
+    assert_eq!(codes(&client.diagnostics(&uri)), ["DL305"]);
+    client.shutdown();
+}

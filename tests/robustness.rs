@@ -26,6 +26,11 @@ const TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Run `dllint` in `cwd`, killing it (and failing) if it has not finished within [`TIMEOUT`].
 fn run(cwd: &Path, args: &[&str]) -> Output {
+    run_within(cwd, args, TIMEOUT)
+}
+
+/// Run `dllint` in `cwd`, killing it (and failing) if it has not finished within `timeout`.
+fn run_within(cwd: &Path, args: &[&str], timeout: Duration) -> Output {
     let child = Command::new(bin())
         .args(args)
         .current_dir(cwd)
@@ -40,11 +45,11 @@ fn run(cwd: &Path, args: &[&str]) -> Output {
     std::thread::spawn(move || {
         let _ = tx.send(child.wait_with_output());
     });
-    match rx.recv_timeout(TIMEOUT) {
+    match rx.recv_timeout(timeout) {
         Ok(output) => output.expect("dllint finishes"),
         Err(_) => {
             let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
-            panic!("dllint {args:?} did not finish within {TIMEOUT:?} (hang)");
+            panic!("dllint {args:?} did not finish within {timeout:?} (hang)");
         }
     }
 }
@@ -560,4 +565,39 @@ fn fuzz_regressions_lint_cleanly() {
     let (code, text, err) = check(dir.path(), &["--isolated", "--select", "ALL", "."]);
     assert!(matches!(code, Some(0 | 1)), "{err}");
     assert!(!text.contains("internal error"), "{text}");
+}
+
+/// Issue 15 watchdog: a rare deadlock (a lazily built project index whose build ran parallel
+/// work inside the pool) hung one whole-corpus run in ~44. Fifty consecutive runs over every
+/// fixture with 8 threads and no cache must each finish (a hung run is killed and fails the
+/// test) and print the same findings.
+#[test]
+fn fifty_parallel_runs_over_the_fixtures_never_hang() {
+    let root = common::root();
+    let args = [
+        "check",
+        "--isolated",
+        "--select",
+        "ALL",
+        "--no-cache",
+        "--threads",
+        "8",
+        "--output-format",
+        "concise",
+        "fixtures",
+    ];
+    let mut first: Option<Vec<u8>> = None;
+    for round in 0..50 {
+        let out = run_within(&root, &args, Duration::from_secs(120));
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "round {round}: {}",
+            stderr(&out)
+        );
+        match &first {
+            None => first = Some(out.stdout),
+            Some(first) => assert!(*first == out.stdout, "round {round} printed other findings"),
+        }
+    }
 }

@@ -1,4 +1,5 @@
 use ruff_python_ast::helpers::any_over_expr;
+use ruff_python_ast::visitor::{Visitor, walk_expr, walk_stmt};
 use ruff_python_ast::{BoolOp, ElifElseClause, UnaryOp};
 
 use crate::fix::edits::{
@@ -13,6 +14,12 @@ declare_rule! {
     /// `if 0:`, `while False:`, `if False and ...:`, the `else` of `if True:`, and `if FLAG:`
     /// where `FLAG` is a module-level name bound exactly once, to a literal `False`, `0` or
     /// `None`, and never rebound (e.g. `USE_NEW_LOSS = False`).
+    ///
+    /// A name is not a constant in a module that rebinds its globals at run time: `exec(...)`
+    /// at module level (`exec(open(cfg).read())`, the config-file idiom), `globals()` written
+    /// to or handed on anywhere (`globals().update(cfg)`, `globals()[k] = v`), `vars()` or
+    /// `locals()` written to at module level, or a star import after the binding. No name of
+    /// such a module is reported; literal conditions (`if False:`) still are.
     ///
     /// Not reported: `while True:` loops, `if False: yield` (the idiom that makes a function a
     /// generator), and `if False:` blocks that only import names (the old type-checking idiom).
@@ -105,6 +112,11 @@ impl<'a> FilePass<'a> for ConstantCondition<'a> {
 
     fn finish(&mut self, cx: &mut Context<'_, 'a>) {
         let mut dead_regions: Vec<TextRange> = Vec::new();
+        let dynamic = if self.candidates.is_empty() {
+            DynamicGlobals::default()
+        } else {
+            DynamicGlobals::of(cx)
+        };
         for (stmt, functions) in std::mem::take(&mut self.candidates) {
             if dead_regions.iter().any(|r| r.contains_range(stmt.range())) {
                 continue; // Already inside a reported dead branch.
@@ -112,6 +124,7 @@ impl<'a> FilePass<'a> for ConstantCondition<'a> {
             let scope = Scope {
                 functions: &functions,
                 sole: &self.sole,
+                dynamic: &dynamic,
             };
             for finding in evaluate(cx, &scope, stmt) {
                 dead_regions.push(finding.dead);
@@ -134,6 +147,140 @@ struct Scope<'s> {
     functions: &'s [TextSize],
     /// Statements alone in their block.
     sole: &'s [TextRange],
+    dynamic: &'s DynamicGlobals,
+}
+
+/// How the module may rebind its globals at run time, out of sight of the bindings.
+#[derive(Default)]
+struct DynamicGlobals {
+    /// `exec` at module level, `globals()` written to or handed on, `vars()`/`locals()`
+    /// written to at module level: any global may change.
+    anywhere: bool,
+    /// Where module-level star imports start: each rebinds the names it exports.
+    star_imports: Vec<TextSize>,
+}
+
+impl DynamicGlobals {
+    fn of(cx: &Context<'_, '_>) -> DynamicGlobals {
+        let mut finder = DynamicFinder {
+            cx,
+            nested: 0,
+            found: DynamicGlobals::default(),
+        };
+        for stmt in &cx.module.body {
+            finder.visit_stmt(stmt);
+        }
+        finder.found
+    }
+
+    /// True if a module-level binding at `at` may be replaced at run time.
+    fn rebinds(&self, at: TextSize) -> bool {
+        self.anywhere || self.star_imports.iter().any(|s| *s > at)
+    }
+}
+
+struct DynamicFinder<'c, 'x, 'a> {
+    cx: &'c Context<'x, 'a>,
+    /// Depth of function, class and lambda bodies (0: module level).
+    nested: usize,
+    found: DynamicGlobals,
+}
+
+impl<'a> DynamicFinder<'_, '_, 'a> {
+    /// `globals()` anywhere, `vars()`/`locals()` at module level (where they are the module's
+    /// namespace): a call of the builtin without arguments.
+    fn is_namespace(&self, expr: &Expr) -> bool {
+        let Expr::Call(call) = expr else { return false };
+        let Expr::Name(name) = &*call.func else {
+            return false;
+        };
+        let id = name.id.as_str();
+        call.arguments.is_empty()
+            && self.cx.semantic.is_builtin(id)
+            && (id == "globals" || (self.nested == 0 && matches!(id, "vars" | "locals")))
+    }
+
+    /// `exec(...)` of the builtin at module level.
+    fn is_module_exec(&self, expr: &Expr) -> bool {
+        self.nested == 0
+            && matches!(expr, Expr::Call(call) if matches!(&*call.func, Expr::Name(name)
+                if name.id.as_str() == "exec" && self.cx.semantic.is_builtin("exec")))
+    }
+
+    /// A read of the namespace, which changes nothing: `globals()[name]`,
+    /// `globals().get(name)`, `name in globals()`. Visits the parts that are not the
+    /// namespace and returns true if `expr` is one.
+    fn visit_read(&mut self, expr: &'a Expr) -> bool {
+        match expr {
+            Expr::Subscript(sub)
+                if sub.ctx == ast::ExprContext::Load && self.is_namespace(&sub.value) =>
+            {
+                self.visit_expr(&sub.slice);
+                true
+            }
+            Expr::Call(call) => {
+                let Expr::Attribute(attr) = &*call.func else {
+                    return false;
+                };
+                let reads = matches!(
+                    attr.attr.as_str(),
+                    "get" | "keys" | "values" | "items" | "copy"
+                );
+                if !reads || !self.is_namespace(&attr.value) {
+                    return false;
+                }
+                for arg in &*call.arguments.args {
+                    self.visit_expr(arg);
+                }
+                true
+            }
+            Expr::Compare(compare)
+                if compare
+                    .ops
+                    .iter()
+                    .all(|op| matches!(op, ast::CmpOp::In | ast::CmpOp::NotIn))
+                    && compare.comparators.iter().all(|c| self.is_namespace(c)) =>
+            {
+                self.visit_expr(&compare.left);
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+impl<'a> Visitor<'a> for DynamicFinder<'_, '_, 'a> {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        match stmt {
+            Stmt::FunctionDef(_) | Stmt::ClassDef(_) => {
+                self.nested += 1;
+                walk_stmt(self, stmt);
+                self.nested -= 1;
+            }
+            Stmt::ImportFrom(import)
+                if self.nested == 0 && import.names.iter().any(|a| &a.name == "*") =>
+            {
+                self.found.star_imports.push(stmt.start());
+            }
+            _ => walk_stmt(self, stmt),
+        }
+    }
+
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        if self.found.anywhere || self.visit_read(expr) {
+            return;
+        }
+        if self.is_namespace(expr) || self.is_module_exec(expr) {
+            // Anything else done with the namespace may write to it.
+            self.found.anywhere = true;
+        } else if matches!(expr, Expr::Lambda(_)) {
+            self.nested += 1;
+            walk_expr(self, expr);
+            self.nested -= 1;
+        } else {
+            walk_expr(self, expr);
+        }
+    }
 }
 
 fn evaluate(cx: &Context<'_, '_>, scope: &Scope<'_>, stmt: &Stmt) -> Vec<DeadBranch> {
@@ -504,7 +651,8 @@ fn constant_value(
 }
 
 /// `False` for a module-level flag bound exactly once, to `False`/`0`/`None`, never rebound at
-/// module level or through `global`, and not shadowed by a local of an enclosing function.
+/// module level, through `global` or at run time (see [`DynamicGlobals`]), and not shadowed by
+/// a local of an enclosing function.
 fn flag_value(cx: &Context<'_, '_>, scope: &Scope<'_>, name: &str) -> Option<bool> {
     // In a notebook, a module-level flag is a parameter the reader sets before running
     // (a Colab form field, papermill's parameters cell).
@@ -512,7 +660,9 @@ fn flag_value(cx: &Context<'_, '_>, scope: &Scope<'_>, name: &str) -> Option<boo
         return None;
     }
     let binding = cx.semantic.module_binding(name)?;
+    let value = binding.first_value?;
     if binding.count != 1
+        || scope.dynamic.rebinds(value.start())
         || scope
             .functions
             .iter()
@@ -520,7 +670,7 @@ fn flag_value(cx: &Context<'_, '_>, scope: &Scope<'_>, name: &str) -> Option<boo
     {
         return None;
     }
-    match binding.first_value? {
+    match value {
         Expr::BooleanLiteral(b) if !b.value => Some(false),
         Expr::NoneLiteral(_) => Some(false),
         Expr::NumberLiteral(n) if matches!(&n.value, ast::Number::Int(i) if *i == 0) => Some(false),

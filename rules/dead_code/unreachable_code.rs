@@ -24,6 +24,11 @@ declare_rule! {
     /// function a generator, a `global`/`nonlocal` declaration, or the only binding of a local
     /// name that the function reads elsewhere (deleting it would turn the name global).
     ///
+    /// A string literal right after `return "..."` is reported as what it almost always is: the
+    /// rest of the returned string, cut off by a missing pair of parentheses (`return "a"`
+    /// then `"b"` on the next line returns only `"a"`). It gets no fix: deleting the string
+    /// would hide the bug.
+    ///
     /// ## Why is this bad?
     /// Code after a `return` or a `sys.exit()` is a leftover of an experiment: an early return
     /// added to skip the rest while debugging, an old variant kept "for later". Readers assume
@@ -54,7 +59,7 @@ declare_rule! {
         severity: Severity::Warning,
         notebooks: Notebooks::Lint,
         default_enabled: true,
-        fix: FixAvailability::Always,
+        fix: FixAvailability::Sometimes,
         options: &[],
         check: Check::File(|_| Box::new(UnreachableCode::default())),
     };
@@ -287,6 +292,22 @@ fn report(cx: &mut Context<'_, '_>, candidate: &Candidate<'_>, terminator: &Term
             text.full_line_end(last.end()),
         )
     };
+    if is_cut_off_string(&candidate.body[candidate.index], first) {
+        cx.report(
+            Diagnostic::new(
+                &UNREACHABLE_CODE,
+                "unreachable code: a string after `return` is never used: did you mean to \
+                 continue the returned string in parentheses?",
+                primary,
+            )
+            .with_label(terminator.stmt_range, "only this string is returned")
+            .with_help(
+                "wrap the returned string and its continuation in parentheses, `return (\"...\" \
+                 \"...\")`, so that they are one string; delete the line only if it is a leftover",
+            ),
+        );
+        return;
+    }
     let safe = fix_is_safe(candidate.function, rest, removed);
     let applicability = if safe {
         Applicability::Safe
@@ -322,6 +343,19 @@ fn report(cx: &mut Context<'_, '_>, candidate: &Candidate<'_>, terminator: &Term
             other_files: Vec::new(),
         }),
     );
+}
+
+/// `return "..."` followed by a string literal statement: implicit concatenation cut off by a
+/// missing pair of parentheses.
+fn is_cut_off_string(terminator: &Stmt, next: &Stmt) -> bool {
+    let is_string = |e: &Expr| {
+        matches!(
+            e,
+            Expr::StringLiteral(_) | Expr::FString(_) | Expr::BytesLiteral(_)
+        )
+    };
+    matches!(terminator, Stmt::Return(r) if r.value.as_deref().is_some_and(is_string))
+        && matches!(next, Stmt::Expr(e) if is_string(&e.value))
 }
 
 /// Deleting code that never runs keeps behaviour, except where the code still shapes the

@@ -9,7 +9,8 @@
 //! all changed, which [`project`] detects and then replays their findings.
 //!
 //! Storage, as ruff's: `<project root>/.dllint_cache/<version>/<hash of the root>.bin`, one
-//! file per project root; `DLLINT_CACHE_DIR` moves the directory. The file is read once at the
+//! file per project root; `DLLINT_CACHE_DIR` moves the directory (into a `.dllint_cache` of its
+//! own if it names an existing directory that dllint did not create: [`resolve_dir`]). The file is read once at the
 //! start (entries are decoded only when used) and replaced at the end of a run that changed
 //! something, by writing a temporary file and renaming it over the old one: readers always see
 //! a complete file, concurrent runs cannot corrupt it (the last one wins). A file that is
@@ -89,15 +90,20 @@ pub fn project_root(cwd: &Path, config: Option<&Path>, isolated: bool) -> PathBu
     if isolated {
         return cwd.to_path_buf();
     }
+    // A broken configuration is reported by the resolver; here it only has no root.
     crate::config::find_config_file(cwd)
+        .ok()
+        .flatten()
         .and_then(|file| file.parent().map(Path::to_path_buf))
         .unwrap_or_else(|| cwd.to_path_buf())
 }
 
 impl Cache {
-    /// Open the cache of `project_root` in `dir`. Never fails: a missing or unreadable cache
-    /// is an empty one.
+    /// Open the cache of `project_root` in `dir` (or in a `.dllint_cache` of its own inside
+    /// `dir` if that is an existing directory that dllint did not create: see
+    /// [`resolve_dir`]). Never fails: a missing or unreadable cache is an empty one.
     pub fn open(dir: PathBuf, project_root: &Path) -> Cache {
+        let dir = resolve_dir(dir);
         let root = project_root.to_string_lossy();
         let file = dir
             .join(env!("CARGO_PKG_VERSION"))
@@ -357,25 +363,144 @@ impl<'b> Reader<'b> {
     }
 }
 
+/// The cache directory tag (<https://bford.info/cachedir/>) dllint writes into a directory it
+/// created for the cache.
+const TAG_NAME: &str = "CACHEDIR.TAG";
+const TAG: &str = "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag \
+                   created by dllint.\n# For information about cache directory tags see \
+                   https://bford.info/cachedir/\n";
+/// The `.gitignore` dllint writes into a directory it created for the cache.
+const IGNORE_NAME: &str = ".gitignore";
+const IGNORE: &str = "# Automatically created by dllint.\n*\n";
+
+/// Where the cache really goes when the user names `dir`: `dir` itself if it does not exist
+/// yet (dllint creates it, and only then tags it) or is a cache directory dllint created (its
+/// tag, and nothing but dllint's own entries); otherwise — an existing directory holding
+/// anything else, such as the project root — a `.dllint_cache` of its own inside it. A
+/// directory that is not dllint's is never tagged, filled with a `.gitignore`, or removed.
+pub fn resolve_dir(dir: PathBuf) -> PathBuf {
+    if std::fs::symlink_metadata(&dir).is_err() || is_cache_dir(&dir) {
+        dir
+    } else {
+        dir.join(CACHE_DIR_NAME)
+    }
+}
+
+/// True if `dir` is a cache directory dllint created: it holds dllint's tag and nothing but
+/// entries dllint writes.
+fn is_cache_dir(dir: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    let mut tagged = false;
+    for entry in entries {
+        let Ok(entry) = entry else {
+            return false;
+        };
+        match classify(&entry.path()) {
+            Some(Entry::Tag) => tagged = true,
+            Some(Entry::Ignore | Entry::Version) => {}
+            None => return false,
+        }
+    }
+    tagged
+}
+
+/// What dllint writes into its cache directory.
+enum Entry {
+    Tag,
+    Ignore,
+    /// A directory of one dllint version's cache files.
+    Version,
+}
+
+/// Which of dllint's own entries `path` is, if it is one: the tag and the `.gitignore` with
+/// the exact text dllint writes, or a version directory holding only cache files.
+fn classify(path: &Path) -> Option<Entry> {
+    let name = path.file_name()?.to_str()?;
+    let metadata = std::fs::symlink_metadata(path).ok()?;
+    let is_ours = |text: &str| {
+        metadata.is_file()
+            && metadata.len() == text.len() as u64
+            && std::fs::read(path).is_ok_and(|b| b == text.as_bytes())
+    };
+    match name {
+        TAG_NAME if is_ours(TAG) => Some(Entry::Tag),
+        IGNORE_NAME if is_ours(IGNORE) => Some(Entry::Ignore),
+        _ if metadata.is_dir() && is_version_name(name) => {
+            let entries = std::fs::read_dir(path).ok()?;
+            for entry in entries {
+                let entry = entry.ok()?;
+                let is_file = entry.file_type().ok()?.is_file();
+                if !is_file || !is_cache_file_name(entry.file_name().to_str()?) {
+                    return None;
+                }
+            }
+            Some(Entry::Version)
+        }
+        _ => None,
+    }
+}
+
+/// A dllint version (`0.1.0`, `1.2.0-rc.1`): the name of a version directory.
+fn is_version_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_digit())
+        && name.contains('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+'))
+}
+
+/// The files dllint writes into a version directory: `<16 hex digits>.bin`,
+/// `<16 hex digits>.project.bin`, and their temporaries (`.<name>.<pid>-<nanos>.tmp`).
+fn is_cache_file_name(name: &str) -> bool {
+    let stored = |name: &str| {
+        let stem = name
+            .strip_suffix(".project.bin")
+            .or_else(|| name.strip_suffix(".bin"));
+        stem.is_some_and(|s| s.len() == 16 && s.bytes().all(|b| b.is_ascii_hexdigit()))
+    };
+    if let Some(temp) = name.strip_prefix('.').and_then(|n| n.strip_suffix(".tmp"))
+        && let Some((file, suffix)) = temp.rsplit_once('.')
+    {
+        return stored(file)
+            && suffix
+                .split_once('-')
+                .is_some_and(|(pid, nanos)| is_digits(pid) && is_digits(nanos));
+    }
+    stored(name)
+}
+
+fn is_digits(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Create the cache directory if needed. Only a directory created here is tagged (for backup
+/// tools and git, as ruff does): an existing one that is not dllint's was avoided by
+/// [`resolve_dir`].
+fn create_cache_dir(dir: &Path) -> io::Result<()> {
+    if let Some(parent) = dir.parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent)?;
+    }
+    match std::fs::create_dir(dir) {
+        Ok(()) => {
+            let _ = std::fs::write(dir.join(TAG_NAME), TAG);
+            let _ = std::fs::write(dir.join(IGNORE_NAME), IGNORE);
+            Ok(())
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// Write `file` through a temporary file in the same directory and a rename, so that no
-/// reader ever sees a partial file. Marks the cache directory as such for backup tools and
-/// git (as ruff does).
+/// reader ever sees a partial file.
 fn write_atomically(dir: &Path, file: &Path, bytes: &[u8]) -> io::Result<()> {
+    create_cache_dir(dir)?;
     let parent = file.parent().unwrap_or(dir);
     std::fs::create_dir_all(parent)?;
-    let tag = dir.join("CACHEDIR.TAG");
-    if !tag.exists() {
-        let _ = std::fs::write(
-            &tag,
-            "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag \
-             created by dllint.\n# For information about cache directory tags see \
-             https://bford.info/cachedir/\n",
-        );
-    }
-    let ignore = dir.join(".gitignore");
-    if !ignore.exists() {
-        let _ = std::fs::write(&ignore, "# Automatically created by dllint.\n*\n");
-    }
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
@@ -391,36 +516,119 @@ fn write_atomically(dir: &Path, file: &Path, bytes: &[u8]) -> io::Result<()> {
     result
 }
 
-/// `dllint clean`: remove the cache directories: `DLLINT_CACHE_DIR`, the one of the project
-/// root, and every `.dllint_cache` below the working directory. Returns the removed ones.
-pub fn clean(cwd: &Path, project_root: &Path) -> io::Result<Vec<PathBuf>> {
-    let candidates = vec![
-        cache_dir(project_root, cwd),
-        project_root.join(CACHE_DIR_NAME),
-    ];
-    remove_cache_dirs(cwd, candidates)
+/// What `dllint clean` did in one directory.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Cleaned {
+    /// The directory held only dllint's entries and is gone.
+    Directory(PathBuf),
+    /// dllint's entries were removed (names relative to the directory); the directory stays
+    /// because it holds other things (`kept` entries) or must never be removed.
+    Entries {
+        dir: PathBuf,
+        removed: Vec<String>,
+        kept: usize,
+    },
 }
 
-fn remove_cache_dirs(cwd: &Path, mut candidates: Vec<PathBuf>) -> io::Result<Vec<PathBuf>> {
+/// `dllint clean`: remove what dllint wrote into the cache directories — the one named by
+/// `named` (`--cache-dir` or `DLLINT_CACHE_DIR`), the project root's `.dllint_cache`, every
+/// `.dllint_cache` below the working directory, and the `.dllint_cache` that [`resolve_dir`]
+/// puts inside each of them. Only dllint's own entries are removed (its tag, its `.gitignore`,
+/// version directories of cache files); a directory is removed only if nothing else is left
+/// in it, and never the working directory, the project root, one of their ancestors or the
+/// home directory. Errors are collected, not fatal to the rest.
+pub fn clean(
+    cwd: &Path,
+    project_root: &Path,
+    named: Option<&Path>,
+) -> (Vec<Cleaned>, Vec<(PathBuf, io::Error)>) {
+    let mut candidates = vec![project_root.join(CACHE_DIR_NAME)];
+    if let Some(named) = named {
+        candidates.push(cwd.join(named));
+    }
     find_cache_dirs(cwd, 0, &mut candidates);
-    candidates.sort();
-    candidates.dedup();
-    let mut removed = Vec::new();
-    for dir in candidates {
-        if dir.is_dir() && !dir.is_symlink() {
-            // Only directories that look like a dllint cache: never remove an arbitrary
-            // directory that `DLLINT_CACHE_DIR` happens to name.
-            let ours = dir.file_name().is_some_and(|n| n == CACHE_DIR_NAME)
-                || dir.join("CACHEDIR.TAG").is_file()
-                || dir.join(env!("CARGO_PKG_VERSION")).is_dir();
-            if !ours {
-                continue;
+    let nested: Vec<PathBuf> = candidates.iter().map(|c| c.join(CACHE_DIR_NAME)).collect();
+    candidates.extend(nested);
+    candidates.retain(|c| c.is_dir());
+    // Deepest first: a `.dllint_cache` inside a named directory goes before its parent is
+    // looked at.
+    let mut canonical: Vec<(PathBuf, PathBuf)> = candidates
+        .into_iter()
+        .filter_map(|c| Some((std::fs::canonicalize(&c).ok()?, c)))
+        .collect();
+    canonical.sort_by(|a, b| b.0.cmp(&a.0));
+    canonical.dedup_by(|a, b| a.0 == b.0);
+    let protected = protected_dirs(cwd, project_root);
+    let mut cleaned = Vec::new();
+    let mut errors = Vec::new();
+    for (real, dir) in canonical {
+        let mut removed = Vec::new();
+        let mut kept = 0;
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut entries: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+        entries.sort();
+        for path in entries {
+            let name = path
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+            let result = match classify(&path) {
+                Some(Entry::Tag | Entry::Ignore) => std::fs::remove_file(&path),
+                Some(Entry::Version) => remove_version_dir(&path),
+                None => {
+                    kept += 1;
+                    continue;
+                }
+            };
+            match result {
+                Ok(()) => removed.push(name),
+                Err(e) => {
+                    kept += 1;
+                    errors.push((path, e));
+                }
             }
-            std::fs::remove_dir_all(&dir)?;
-            removed.push(dir);
+        }
+        let removable = kept == 0
+            && !protected.contains(&real)
+            && !std::fs::symlink_metadata(&dir).is_ok_and(|m| m.is_symlink());
+        if removable && std::fs::remove_dir(&dir).is_ok() {
+            cleaned.push(Cleaned::Directory(dir));
+        } else if !removed.is_empty() {
+            cleaned.push(Cleaned::Entries { dir, removed, kept });
         }
     }
-    Ok(removed)
+    cleaned.reverse();
+    (cleaned, errors)
+}
+
+/// Remove a version directory of cache files, file by file (nothing else is in it: see
+/// [`classify`]); `remove_dir` fails rather than lose a file that appeared meanwhile.
+fn remove_version_dir(dir: &Path) -> io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_name().to_str().is_some_and(is_cache_file_name) {
+            std::fs::remove_file(entry.path())?;
+        }
+    }
+    std::fs::remove_dir(dir)
+}
+
+/// Directories `dllint clean` never removes, even empty: the working directory, the project
+/// root and their ancestors (`/` among them), and the home directory.
+fn protected_dirs(cwd: &Path, project_root: &Path) -> Vec<PathBuf> {
+    let mut protected = Vec::new();
+    for start in [cwd, project_root] {
+        if let Ok(real) = std::fs::canonicalize(start) {
+            protected.extend(real.ancestors().map(Path::to_path_buf));
+        }
+    }
+    if let Some(home) = std::env::var_os("HOME")
+        && let Ok(real) = std::fs::canonicalize(home)
+    {
+        protected.push(real);
+    }
+    protected
 }
 
 /// `.dllint_cache` directories below `dir` (symbolic links not followed, depth bounded).
@@ -688,22 +896,48 @@ mod tests {
     }
 
     #[test]
-    fn clean_removes_only_cache_directories() {
+    fn clean_removes_only_what_dllint_wrote() {
         let dir = tempfile::tempdir().unwrap();
         let project = dir.path();
         let nested = project.join("sub").join(CACHE_DIR_NAME);
         std::fs::create_dir_all(&nested).unwrap();
-        let data = project.join("data");
-        std::fs::create_dir_all(&data).unwrap();
         std::fs::write(project.join("a.py"), "x = 1\n").unwrap();
         let cache = Cache::open(project.join(CACHE_DIR_NAME), project);
         cache.put(&project.join("a.py"), 1, None, &[]);
         cache.save().unwrap();
-        assert!(project.join(CACHE_DIR_NAME).join("CACHEDIR.TAG").is_file());
-        // `data` is named but is not a cache: kept.
-        let removed = remove_cache_dirs(project, vec![data.clone()]).unwrap();
-        assert_eq!(removed, vec![project.join(CACHE_DIR_NAME), nested.clone()]);
-        assert!(!nested.exists() && !project.join(CACHE_DIR_NAME).exists());
-        assert!(data.is_dir());
+        assert!(project.join(CACHE_DIR_NAME).join(TAG_NAME).is_file());
+        // An existing directory with other files: the cache goes into a folder of its own.
+        let data = project.join("data");
+        std::fs::create_dir_all(&data).unwrap();
+        std::fs::write(data.join("keep.txt"), "keep").unwrap();
+        let cache = Cache::open(data.clone(), project);
+        assert_eq!(cache.dir(), data.join(CACHE_DIR_NAME));
+        cache.put(&project.join("a.py"), 1, None, &[]);
+        cache.save().unwrap();
+        assert!(!data.join(TAG_NAME).exists() && !data.join(IGNORE_NAME).exists());
+        // `nested` is named `.dllint_cache` but holds nothing of dllint's: kept.
+        std::fs::write(nested.join("mine.txt"), "mine").unwrap();
+        let (cleaned, errors) = clean(project, project, Some(&data));
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(
+            cleaned,
+            vec![
+                Cleaned::Directory(project.join(CACHE_DIR_NAME)),
+                Cleaned::Directory(data.join(CACHE_DIR_NAME)),
+            ]
+        );
+        assert!(data.join("keep.txt").is_file() && nested.join("mine.txt").is_file());
+        assert!(project.join("a.py").is_file());
+    }
+
+    #[test]
+    fn cache_file_names() {
+        assert!(is_cache_file_name("0123456789abcdef.bin"));
+        assert!(is_cache_file_name("0123456789abcdef.project.bin"));
+        assert!(is_cache_file_name(".0123456789abcdef.bin.123-456.tmp"));
+        assert!(!is_cache_file_name("model.bin"));
+        assert!(!is_cache_file_name(".model.bin.1-2.tmp"));
+        assert!(is_version_name("0.1.0") && is_version_name("1.2.0-rc.1"));
+        assert!(!is_version_name("src") && !is_version_name("2024"));
     }
 }

@@ -45,8 +45,15 @@ pub fn analyze(args: &ProjectArgs, with_rules: bool) -> Result<(Project, PathBuf
         )
         .map_err(|e| e.to_string())?,
     );
-    let files = discovery::discover(&args.paths, &resolver, false).map_err(|e| e.to_string())?;
-    let project = engine::lint_files(&files, args.threads, &cwd, &resolver);
+    let discovered =
+        discovery::discover(&args.paths, &resolver, false).map_err(|e| e.to_string())?;
+    for (path, err) in &discovered.unreadable {
+        eprintln!(
+            "dllint: warning: cannot read directory {}: {err}; its files are not analysed",
+            discovery::display_path(path, &cwd),
+        );
+    }
+    let project = engine::lint_files(&discovered.files, args.threads, &cwd, &resolver);
     Ok((project, cwd))
 }
 

@@ -1,6 +1,6 @@
 //! `dllint check [PATHS]`: discover, lint, render, and pick the exit code.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -176,9 +176,14 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
         let mut bytes = Vec::new();
         let excluded = args.force_exclude && settings.is_excluded_with_parents(&absolute);
         if !excluded || fixing {
-            std::io::stdin()
-                .read_to_end(&mut bytes)
-                .map_err(|e| format!("cannot read standard input: {e}"))?;
+            bytes = source::read_capped(std::io::stdin().lock())
+                .map_err(|e| format!("cannot read standard input: {e}"))?
+                .ok_or_else(|| {
+                    format!(
+                        "standard input is larger than {} MiB, the most dllint reads from one file",
+                        source::MAX_SOURCE_BYTES >> 20
+                    )
+                })?;
         }
         if excluded {
             if fixing && !args.diff {
@@ -212,12 +217,25 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
             }
         }
     } else {
-        let files = discovery::discover(&args.paths, &resolver, args.force_exclude)
+        let discovered = discovery::discover(&args.paths, &resolver, args.force_exclude)
             .map_err(|e| e.to_string())?;
+        let files = discovered.files;
         // Fixing lints the files again after every pass: it reads the tree fresh.
         let cache = if fixing { None } else { cache_for(&args, &cwd) };
-        let report =
+        let mut report =
             engine::lint_files_cached(&files, args.threads, &cwd, &resolver, cache.as_ref());
+        // A directory that cannot be read is a DL000 of its own, as an unreadable file is.
+        for (dir, err) in discovered.unreadable {
+            let failure = engine::read_failure_report(
+                &dir,
+                &source::ReadError::UnreadableDirectory(err),
+                &cwd,
+            );
+            report.files.extend(failure.files);
+            report.checked.extend(failure.checked);
+        }
+        report.files.sort_by(|a, b| a.path.cmp(&b.path));
+        report.checked.sort();
         if let Some(cache) = cache {
             let file = cache.file().to_path_buf();
             // A cache that cannot be written (read-only checkout) only makes the next run slower.
@@ -331,6 +349,9 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
                     report.diagnostic_count()
                 );
             }
+            if std::env::var_os("DLLINT_TIMING").is_some() {
+                eprintln!("dllint timing: fix passes: {}", result.passes);
+            }
             if !result.converged {
                 eprintln!(
                     "dllint: warning: fixes were still being applied after {MAX_FIX_PASSES} passes; \
@@ -387,9 +408,12 @@ fn cache_for(args: &CheckArgs, cwd: &std::path::Path) -> Option<Cache> {
     Some(Cache::open(dir, &root))
 }
 
-/// At most this many lint → fix passes are made (fixes that enable other fixes converge in
-/// two or three).
-const MAX_FIX_PASSES: usize = 10;
+/// At most this many lint → fix passes are made. Fixes that enable other fixes converge in two
+/// or three, but refactorings into one target file go one per pass (each sees the names the
+/// last one added): a package with many models writing their losses into one `loss.py` needs
+/// one pass each. Every pass applies at least one fix (or the loop ends), and lints again only
+/// the files changed so far; the limit only stops a pathological cycle.
+const MAX_FIX_PASSES: usize = 200;
 
 /// What `--fix`, `--fix-only` or `--diff` did.
 struct FixResult {
@@ -400,6 +424,8 @@ struct FixResult {
     /// Files left unchanged because a fix would break them or they could not be written.
     errors: Vec<String>,
     converged: bool,
+    /// Lint → fix passes made.
+    passes: usize,
 }
 
 fn write_stdout(bytes: &[u8]) -> Result<(), String> {
@@ -432,14 +458,31 @@ fn fix_files(
     options: driver::Options,
 ) -> Result<(Report, FixResult), String> {
     let threads = args.threads;
-    let mut relint = |inputs: &[(PathBuf, String)]| -> Report {
-        let inputs: Vec<engine::Input> = inputs
+    // The files of the first lint: a relint of the whole project reads those not changed from
+    // disk.
+    let linted = report.checked.clone();
+    let mut relint = |inputs: &[(PathBuf, String)], scope: driver::Scope| -> Report {
+        let mut given: Vec<(&PathBuf, Option<&String>)> = inputs
             .iter()
+            .map(|(path, text)| (path, Some(text)))
+            .collect();
+        if scope == driver::Scope::Project {
+            let changed: std::collections::BTreeSet<PathBuf> =
+                inputs.iter().map(|(p, _)| driver::key(cwd, p)).collect();
+            given.extend(
+                linted
+                    .iter()
+                    .filter(|p| !changed.contains(&driver::key(cwd, p)))
+                    .map(|p| (p, None)),
+            );
+        }
+        let inputs: Vec<engine::Input> = given
+            .into_iter()
             .filter_map(|(path, text)| {
                 Some(engine::Input {
                     path: path.clone(),
                     settings: resolver.settings_for_file(path).ok()?,
-                    text: Some(text.clone()),
+                    text: text.cloned(),
                 })
             })
             .collect();
@@ -451,6 +494,7 @@ fn fix_files(
         changed: outcome.changed().count(),
         errors: outcome.errors.clone(),
         converged: outcome.converged,
+        passes: outcome.passes,
     };
     if args.diff {
         let mut out = String::new();
@@ -484,7 +528,8 @@ fn fix_files(
     }
     // What remains is what is on disk now (files created by refactorings included).
     let mut files = discovery::discover(&args.paths, resolver, args.force_exclude)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())?
+        .files;
     for (key, state) in outcome.changed() {
         let known = files.iter().any(|f| driver::key(cwd, &f.path) == *key);
         if state.original.is_none()
@@ -510,7 +555,8 @@ fn fix_stdin(
     (settings, cwd, resolver): (&Arc<crate::config::Settings>, &std::path::Path, &Resolver),
     options: driver::Options,
 ) -> Result<(Report, FixResult), String> {
-    let mut relint = |inputs: &[(PathBuf, String)]| -> Report {
+    // Standard input is the whole project: both scopes lint it alone.
+    let mut relint = |inputs: &[(PathBuf, String)], _: driver::Scope| -> Report {
         match inputs.first() {
             Some((path, text)) => engine::lint_text(path, text.clone(), settings, cwd, resolver),
             None => Report::default(),
@@ -534,6 +580,7 @@ fn fix_stdin(
         changed: usize::from(fixed != text),
         errors: outcome.errors,
         converged: outcome.converged,
+        passes: outcome.passes,
     };
     let report = if fixed == text || args.diff || args.fix_only {
         report

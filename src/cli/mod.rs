@@ -39,9 +39,10 @@ pub enum Command {
     Map(map::MapArgs),
     /// Count where loss definitions sit, in the MODLR thesis's categories.
     Survey(survey::SurveyArgs),
-    /// Remove the cache directories (`.dllint_cache`, `DLLINT_CACHE_DIR`) of the current
-    /// project and below the working directory.
-    Clean,
+    /// Remove what dllint wrote into its cache directories (`.dllint_cache`, `--cache-dir`,
+    /// `DLLINT_CACHE_DIR`) of the current project and below the working directory; other
+    /// files are never touched.
+    Clean(CleanArgs),
     /// Run the language server (LSP over stdio) for editors.
     Server(crate::server::ServerArgs),
     /// Print the semantic facts dllint extracts from one file, as JSON (for debugging dllint).
@@ -74,7 +75,7 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Rule(args) => rule::run(args),
         Command::Map(args) => map::run(args),
         Command::Survey(args) => survey::run(args),
-        Command::Clean => clean(),
+        Command::Clean(args) => clean(&args),
         Command::Server(args) => crate::server::run(args),
         Command::Facts { path } => facts(&path),
     };
@@ -87,20 +88,53 @@ pub fn run(cli: Cli) -> ExitStatus {
     }
 }
 
-fn clean() -> Result<ExitStatus, String> {
+/// `dllint clean`.
+#[derive(Debug, clap::Args)]
+pub struct CleanArgs {
+    /// Also clean this cache directory (as given to `check --cache-dir`; default
+    /// `DLLINT_CACHE_DIR`).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<std::path::PathBuf>,
+}
+
+fn clean(args: &CleanArgs) -> Result<ExitStatus, String> {
+    use crate::cache::Cleaned;
     let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
     let root = crate::cache::project_root(&cwd, None, false);
-    let removed = crate::cache::clean(&cwd, &root).map_err(|e| format!("dllint clean: {e}"))?;
-    for dir in &removed {
-        eprintln!(
-            "Removed cache directory {}",
-            crate::discovery::display_path(dir, &cwd)
-        );
+    let named = args.cache_dir.clone().or_else(|| {
+        std::env::var_os(crate::cache::CACHE_DIR_ENV)
+            .filter(|d| !d.is_empty())
+            .map(std::path::PathBuf::from)
+    });
+    let (cleaned, errors) = crate::cache::clean(&cwd, &root, named.as_deref());
+    let show = |dir: &std::path::Path| match crate::discovery::display_path(dir, &cwd) {
+        shown if shown.is_empty() => ".".to_string(),
+        shown => shown,
+    };
+    for done in &cleaned {
+        match done {
+            Cleaned::Directory(dir) => eprintln!("Removed cache directory {}", show(dir)),
+            Cleaned::Entries { dir, removed, kept } => eprintln!(
+                "Removed dllint's {} from {} (kept {kept} other {})",
+                removed.join(", "),
+                show(dir),
+                if *kept == 1 { "entry" } else { "entries" }
+            ),
+        }
     }
-    if removed.is_empty() {
+    if cleaned.is_empty() && errors.is_empty() {
         eprintln!("No cache directory found.");
     }
-    Ok(ExitStatus::Success)
+    if errors.is_empty() {
+        return Ok(ExitStatus::Success);
+    }
+    for (path, err) in &errors {
+        eprintln!(
+            "dllint: error: dllint clean: cannot remove {}: {err}",
+            show(path)
+        );
+    }
+    Ok(ExitStatus::Error)
 }
 
 fn facts(path: &std::path::Path) -> Result<ExitStatus, String> {

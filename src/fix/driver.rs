@@ -158,43 +158,72 @@ struct Unit {
     edits: Vec<Edit>,
 }
 
-/// Lint again: files (path as given, current text) → their findings.
-pub type Relint<'a> = dyn FnMut(&[(PathBuf, String)]) -> Report + 'a;
+/// What a relint covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The files given (changed, or with fixes waiting), as they are now.
+    Changed,
+    /// The whole project as the first lint saw it, with the files given as they are now: what
+    /// the next `--fix` run would see.
+    Project,
+}
 
-/// Run the passes, starting from the findings of a first lint.
+/// Lint again: files (path as given, current text) → their findings.
+pub type Relint<'a> = dyn FnMut(&[(PathBuf, String)], Scope) -> Report + 'a;
+
+/// Run the passes, starting from the findings of a first lint (of the whole project).
+///
+/// Passes lint only the files that changed (and those with fixes waiting); what a file's
+/// findings are can also depend on the rest of the project (where a refactoring puts a
+/// component), so once they settle the whole project is linted again, and the passes go on
+/// if that lint still has fixes to apply: one run reaches the fixed point a second run would.
 pub fn run(first: &Report, cwd: &Path, relint: &mut Relint<'_>, options: Options) -> Outcome {
     let mut outcome = Outcome::default();
     let mut report = None::<Report>;
+    // The current report is a lint of the whole project.
+    let mut whole = true;
     let max = options.max_passes.max(1);
     for pass in 1..=max {
         let current = report.as_ref().unwrap_or(first);
         outcome.passes = pass;
         let (changed, deferred) = one_pass(current, cwd, &mut outcome, options);
         if changed.is_empty() {
-            outcome.converged = true;
-            break;
+            if whole || outcome.changed().next().is_none() {
+                outcome.converged = true;
+                break;
+            }
+            let inputs = current_texts(&outcome, std::iter::empty());
+            report = Some(relint(&inputs, Scope::Project));
+            whole = true;
+            continue;
         }
+        whole = false;
         if pass == max {
             break;
         }
         // Lint what changed, and what still has fixes waiting, with the current texts; files
         // changed in earlier passes (a component file being written) are part of the project
         // a refactoring sees.
-        let earlier: Vec<PathBuf> = outcome.changed().map(|(k, _)| k.clone()).collect();
-        let keys: BTreeSet<PathBuf> = changed.into_iter().chain(deferred).chain(earlier).collect();
-        let inputs: Vec<(PathBuf, String)> = keys
-            .iter()
-            .filter_map(|k| outcome.files.get(k))
-            .filter(|f| !f.failed)
-            .map(|f| (f.path.clone(), f.current.clone()))
-            .collect();
+        let inputs = current_texts(&outcome, changed.into_iter().chain(deferred));
         if inputs.is_empty() {
             outcome.converged = true;
             break;
         }
-        report = Some(relint(&inputs));
+        report = Some(relint(&inputs, Scope::Changed));
     }
     outcome
+}
+
+/// The current texts of `keys` and of every file changed so far (a component file being
+/// written is part of the project a refactoring sees), leaving out failed files.
+fn current_texts(outcome: &Outcome, keys: impl Iterator<Item = PathBuf>) -> Vec<(PathBuf, String)> {
+    let earlier = outcome.changed().map(|(k, _)| k.clone());
+    let keys: BTreeSet<PathBuf> = keys.chain(earlier).collect();
+    keys.iter()
+        .filter_map(|k| outcome.files.get(k))
+        .filter(|f| !f.failed)
+        .map(|f| (f.path.clone(), f.current.clone()))
+        .collect()
 }
 
 /// The identity of a file: its absolute path with `.` and `..` resolved.
@@ -269,12 +298,18 @@ fn one_pass(
             });
         }
     }
+    // Make sure every file involved has a state (its text before this pass): a file whose
+    // fixes wait for the next pass too, or it would not be linted again and its fixes would
+    // be left for another run.
+    let sources: BTreeMap<&PathBuf, &FileReport> = files.iter().map(|(k, f)| (k, *f)).collect();
+    for k in &deferred {
+        if let Some(file) = sources.get(k) {
+            ensure_state(outcome, k, &file.path, file.source.as_deref(), cwd);
+        }
+    }
     if plans.is_empty() {
         return (Vec::new(), deferred.into_iter().collect());
     }
-
-    // Make sure every file involved has a state (its text before this pass).
-    let sources: BTreeMap<&PathBuf, &FileReport> = files.iter().map(|(k, f)| (k, *f)).collect();
     for plan in &plans {
         let file = sources[&plan.owner];
         ensure_state(

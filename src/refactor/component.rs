@@ -169,7 +169,17 @@ pub fn build(
     }
 
     let target = Target::resolve(cx, &component.target, &component.name)?;
-    let name = target.free_name(&component.name, source_names)?;
+    // A clash (two modules with a `Net`) is resolved by the source module's name first:
+    // `vit.py`'s `Net` gets `VitNetLoss`, not `NetLoss2`.
+    let qualifier = cx
+        .project_file()
+        .absolute
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .filter(|s| *s != "__init__" && *s != "__main__")
+        .map(super::camel_case)
+        .filter(|q| q.starts_with(|c: char| c.is_ascii_alphabetic()));
+    let name = target.free_name(&component.name, qualifier.as_deref(), source_names)?;
     let target = if target.is_dir {
         Target::resolve(cx, &component.target, &name)?
     } else {
@@ -440,8 +450,14 @@ impl Target {
         })
     }
 
-    /// `name`, or `name2`, `name3`, ... if the target or the source already binds it.
-    fn free_name(&self, name: &str, source: &ModuleNames) -> Result<String, String> {
+    /// `name`, or `<qualifier><name>`, or `name2`, `name3`, ... if the target or the source
+    /// already binds it.
+    fn free_name(
+        &self,
+        name: &str,
+        qualifier: Option<&str>,
+        source: &ModuleNames,
+    ) -> Result<String, String> {
         let taken = match &self.text {
             Some(text) => {
                 let parsed = ParsedSource::parse(
@@ -453,14 +469,9 @@ impl Target {
             }
             None => BTreeSet::new(),
         };
-        (1..10)
-            .map(|i| {
-                if i == 1 {
-                    name.to_string()
-                } else {
-                    format!("{name}{i}")
-                }
-            })
+        std::iter::once(name.to_string())
+            .chain(qualifier.map(|q| format!("{q}{name}")))
+            .chain((2..10).map(|i| format!("{name}{i}")))
             .find(|n| !taken.contains(n) && !source.bound.contains(n))
             .ok_or_else(|| format!("no free name for `{name}`"))
     }

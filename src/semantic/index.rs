@@ -56,6 +56,9 @@ pub struct ProjectIndex {
     /// Import roots of each file (see [`ProjectIndex::search_roots`]), as directory ids of
     /// the module map (roots that hold no module are dropped).
     roots: Vec<Vec<u32>>,
+    // The indexes below are built on first use, from inside the rules' parallel loop: their
+    // builds must run no parallel work of their own (a worker waiting inside a `OnceLock`
+    // initialiser may steal a job that needs the same value, and wait on itself; issue 15).
     /// Project-wide option reads (DL304), computed on first use.
     config: OnceLock<ConfigIndex>,
     /// Project-wide component references (DL306), computed on first use.

@@ -7,7 +7,6 @@
 
 use std::path::Path;
 
-use rayon::prelude::*;
 use ruff_python_ast::{self as ast, CmpOp, Expr, ExprCall, Stmt};
 use ruff_text_size::{Ranged, TextRange, TextSize};
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -805,21 +804,19 @@ fn argparse_option(call: &ExprCall) -> Option<ConfigOption> {
 // Project-wide.
 
 /// The names among `wanted` that some file of the project uses (an attribute, a subscript
-/// key, a name, a string), read from every file's usage facts in parallel.
+/// key, a name, a string), read from every file's usage facts.
+///
+/// Sequential, as everything the lazily built project indexes run: they are built inside a
+/// `OnceLock` from a worker of the thread pool, and a parallel loop there lets the building
+/// worker, while it waits for a part another worker stole, steal a job that needs the same
+/// index — and wait on itself forever (issue 15).
 fn names_used(index: &ProjectIndex, wanted: &FxHashSet<&str>) -> FxHashSet<String> {
     index
         .files
-        .par_iter()
-        .map(|f| {
-            f.facts
-                .usage
-                .names
-                .iter()
-                .filter(|n| wanted.contains(n))
-                .map(str::to_string)
-                .collect::<Vec<_>>()
-        })
-        .flatten_iter()
+        .iter()
+        .flat_map(|f| f.facts.usage.names.iter())
+        .filter(|n| wanted.contains(n))
+        .map(str::to_string)
         .collect()
 }
 
@@ -857,7 +854,6 @@ impl ConfigIndex {
         // Files using a namespace wholesale (a callee that is a project function or class is
         // not such a use: what it reads is seen).
         let wholesale: Vec<bool> = (0..index.files.len() as FileId)
-            .into_par_iter()
             .map(|f| {
                 index
                     .facts(f)
@@ -972,7 +968,6 @@ fn import_neighbours(outgoing: &[Vec<FileId>]) -> Vec<Vec<FileId>> {
 /// defining file).
 fn import_outgoing(index: &ProjectIndex) -> Vec<Vec<FileId>> {
     (0..index.files.len() as FileId)
-        .into_par_iter()
         .map(|f| {
             let mut targets: Vec<FileId> = index
                 .facts(f)
@@ -1049,14 +1044,8 @@ pub fn components<'p>(index: &'p ProjectIndex, roles: &Roles, file: FileId) -> V
 impl ReferenceIndex {
     pub fn compute(index: &ProjectIndex, roles: &Roles) -> ReferenceIndex {
         let wanted: FxHashSet<&str> = (0..index.files.len() as FileId)
-            .into_par_iter()
             .filter(|&f| index.file(f).linted)
-            .flat_map_iter(|f| {
-                components(index, roles, f)
-                    .into_iter()
-                    .map(|c| c.name)
-                    .collect::<Vec<_>>()
-            })
+            .flat_map(|f| components(index, roles, f).into_iter().map(|c| c.name))
             .collect();
         let mut dynamic: Vec<bool> = index.files.iter().map(|f| f.facts.usage.dynamic).collect();
         if wanted.is_empty() {

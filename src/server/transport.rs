@@ -27,7 +27,14 @@ pub enum Incoming {
 pub fn read_loop(mut input: impl BufRead, sink: Sender<Incoming>) {
     loop {
         let incoming = match read_frame(&mut input) {
-            Ok(Some(body)) => parse(&body),
+            Ok(Some(Frame::Body(body))) => parse(&body),
+            Ok(Some(Frame::TooLarge(length))) => Incoming::Malformed {
+                id: None,
+                error: format!(
+                    "message of {length} bytes is larger than {} MiB; skipped",
+                    MAX_MESSAGE_BYTES >> 20
+                ),
+            },
             Ok(None) | Err(_) => {
                 let _ = sink.send(Incoming::Closed);
                 return;
@@ -41,15 +48,53 @@ pub fn read_loop(mut input: impl BufRead, sink: Sender<Incoming>) {
     }
 }
 
+/// The largest message body read: twice the largest source file (a document travels as a
+/// JSON string, where quotes, backslashes and newlines take two bytes). A larger body is read
+/// and dropped, and reported as malformed, so a runaway client cannot exhaust memory.
+pub const MAX_MESSAGE_BYTES: u64 = 2 * crate::source::MAX_SOURCE_BYTES;
+/// The longest header line kept; the rest of a longer line is read and dropped.
+const MAX_HEADER_LINE: u64 = 8 << 10;
+
+/// What [`read_frame`] found.
+enum Frame {
+    Body(Vec<u8>),
+    /// A body over [`MAX_MESSAGE_BYTES`], skipped.
+    TooLarge(u64),
+}
+
+/// One header line into `line` (at most [`MAX_HEADER_LINE`] bytes kept, the rest of a longer
+/// line skipped); 0 at end of input.
+fn read_header_line(input: &mut impl BufRead, line: &mut Vec<u8>) -> io::Result<usize> {
+    let read = input
+        .by_ref()
+        .take(MAX_HEADER_LINE)
+        .read_until(b'\n', line)?;
+    if read as u64 == MAX_HEADER_LINE && !line.ends_with(b"\n") {
+        let mut rest = Vec::new();
+        while input
+            .by_ref()
+            .take(MAX_HEADER_LINE)
+            .read_until(b'\n', &mut rest)?
+            > 0
+        {
+            if rest.ends_with(b"\n") {
+                break;
+            }
+            rest.clear();
+        }
+    }
+    Ok(read)
+}
+
 /// The body of the next frame, or `Ok(None)` at end of input. A header block without a valid
 /// `Content-Length` yields an empty body (reported as malformed) rather than an error.
-fn read_frame(input: &mut impl BufRead) -> io::Result<Option<Vec<u8>>> {
+fn read_frame(input: &mut impl BufRead) -> io::Result<Option<Frame>> {
     let mut length: Option<u64> = None;
     let mut saw_header = false;
     let mut line = Vec::new();
     loop {
         line.clear();
-        if input.read_until(b'\n', &mut line)? == 0 {
+        if read_header_line(input, &mut line)? == 0 {
             return Ok(None);
         }
         let text = String::from_utf8_lossy(&line);
@@ -68,14 +113,21 @@ fn read_frame(input: &mut impl BufRead) -> io::Result<Option<Vec<u8>>> {
         }
     }
     let Some(length) = length else {
-        return Ok(Some(Vec::new()));
+        return Ok(Some(Frame::Body(Vec::new())));
     };
+    if length > MAX_MESSAGE_BYTES {
+        let skipped = io::copy(&mut input.take(length), &mut io::sink())?;
+        if skipped < length {
+            return Ok(None);
+        }
+        return Ok(Some(Frame::TooLarge(length)));
+    }
     let mut body = Vec::new();
     input.take(length).read_to_end(&mut body)?;
     if (body.len() as u64) < length {
         return Ok(None);
     }
-    Ok(Some(body))
+    Ok(Some(Frame::Body(body)))
 }
 
 fn parse(body: &[u8]) -> Incoming {
@@ -176,6 +228,23 @@ mod tests {
         );
         assert!(matches!(&got[4], Incoming::Closed));
         assert_eq!(got.len(), 5);
+    }
+
+    #[test]
+    fn an_endless_header_line_is_not_kept() {
+        let ok = r#"{"jsonrpc":"2.0","method":"exit"}"#;
+        let input = format!("{}\r\n\r\n{}", "x".repeat(1 << 20), frame(ok));
+        let mut cursor = io::Cursor::new(input.into_bytes());
+        let mut line = Vec::new();
+        assert_eq!(
+            read_header_line(&mut cursor, &mut line).unwrap() as u64,
+            MAX_HEADER_LINE
+        );
+        assert_eq!(line.len() as u64, MAX_HEADER_LINE);
+        let got = read_all(&String::from_utf8(cursor.into_inner()).unwrap());
+        assert!(got.iter().any(
+            |m| matches!(m, Incoming::Message(Message::Notification(n)) if n.method == "exit")
+        ));
     }
 
     #[test]
