@@ -68,6 +68,26 @@ impl<'p> ProjectContext<'p> {
             .outermost(self.facts(), self.file, function)
     }
 
+    /// The file is an entry point: a `__main__` block, or training, a run call or a launcher at
+    /// module level.
+    pub fn is_script(&self) -> bool {
+        let facts = self.facts();
+        let module = &facts.module;
+        facts.main_guard.is_some()
+            || self.roles.training.trains(self.file, None)
+            || !module.flow().run_calls.is_empty()
+            || !module.flow().passed_functions.is_empty()
+    }
+
+    /// A demo: a short script that takes no options (a tutorial, a lab, an example). It shows
+    /// one technique top to bottom in one file, by design, and is not re-run for results.
+    pub fn is_demo_script(&self) -> bool {
+        let facts = self.facts();
+        self.is_script()
+            && !facts.takes_options
+            && facts.line_count <= self.knowledge().demo_script_lines
+    }
+
     /// A classifier for loss values in `class` (or in a function outside any class).
     pub fn classifier(&self, class: Option<ClassId>) -> Classifier<'p> {
         Classifier {

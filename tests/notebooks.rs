@@ -289,9 +289,12 @@ fn policy_project(config: Option<&str>) -> tempfile::TempDir {
         })
         .collect();
     std::fs::write(dir.path().join("policy.py"), cells.join("\n\n") + "\n").unwrap();
-    if let Some(config) = config {
-        std::fs::write(dir.path().join("dllint.toml"), config).unwrap();
-    }
+    // DL107 is off by default, and a short script is a god file only past `max-lines`: turn
+    // both on so that the script shows what the notebook policy then takes away.
+    let base = "extend-select = [\"DL107\"]\n";
+    let rule_options = "\n[god-file]\nmax-lines = 10\n";
+    let config = format!("{base}{}{rule_options}", config.unwrap_or(""));
+    std::fs::write(dir.path().join("dllint.toml"), config).unwrap();
     dir
 }
 
@@ -348,7 +351,7 @@ fn each_rule_treats_notebooks_as_it_declares() {
     assert_eq!(
         notebook,
         [
-            (Some(2), 1, "DL305".to_string()),
+            (Some(2), 2, "DL305".to_string()),
             (Some(5), 5, "DL301".to_string()),
             (Some(6), 9, "DL305".to_string()),
         ]
@@ -406,6 +409,7 @@ fn an_unknown_code_in_the_notebook_policy_is_a_configuration_error() {
         ),
     ] {
         let dir = policy_project(None);
+        std::fs::remove_file(dir.path().join("dllint.toml")).unwrap();
         let name = if config.starts_with("[tool") {
             "pyproject.toml"
         } else {

@@ -117,7 +117,7 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
         .collect();
     let lines = u64::from(cx.facts().line_count);
     let max_lines = cx.settings().rule_options.int(&GOD_FILE, "max-lines");
-    let script = is_script(cx);
+    let script = cx.is_script();
     if roles.len() < 2 || (roles.len() == 2 || script) && lines <= max_lines {
         return;
     }
@@ -157,17 +157,6 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
         }
     }
     out.push(diagnostic.with_help(split_plan(cx, &roles, &parts)));
-}
-
-/// The file is an entry point: a `__main__` block, or training, a run call or a launcher at
-/// module level.
-fn is_script(cx: &ProjectContext<'_>) -> bool {
-    let facts = cx.facts();
-    let module = &facts.module;
-    facts.main_guard.is_some()
-        || cx.roles.training.trains(cx.file, None)
-        || !module.flow().run_calls.is_empty()
-        || !module.flow().passed_functions.is_empty()
 }
 
 /// Everything in the file that implements a role.

@@ -25,9 +25,10 @@ declare_rule! {
     /// (Hugging Face `Trainer`). Reported once per script, at the statement that starts
     /// training.
     ///
-    /// Not reported: library modules (nothing at module level trains), test modules, seeding
-    /// calls without a seed (`random.seed()` seeds from the clock and is not counted as
-    /// seeding).
+    /// Not reported: library modules (nothing at module level trains), test modules, demos (a
+    /// script of at most 150 lines that takes no command-line options or configuration: a
+    /// tutorial, a lab, an example, not re-run for results), seeding calls without a seed
+    /// (`random.seed()` seeds from the clock and is not counted as seeding).
     ///
     /// ## Why is this bad?
     /// Weight initialisation, data shuffling, dropout and augmentation all draw from the
@@ -57,7 +58,7 @@ declare_rule! {
     /// run one by one, often again and out of order, so a seed set once at the top does not make a
     /// re-run of the training cell reproducible anyway, and its results are kept as saved outputs
     /// next to the code. Seed the scripts that produce your results. Turn it back on by listing the
-    /// notebook- ignore rules without DL508 (`notebook-ignore = ["DL107", "DL201"]`).
+    /// notebook-ignore rules without DL508 (`notebook-ignore = ["DL102", "DL107", "DL201"]`).
     pub static UNSEEDED_TRAINING = {
         code: "DL508",
         name: "unseeded-training",
@@ -106,6 +107,10 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
     let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let knowledge = cx.knowledge();
     if knowledge.is_test_module(facts.package.as_deref(), file_name) {
+        return;
+    }
+    // A demo (a short script with no options: a tutorial, a lab) is not re-run for results.
+    if cx.is_demo_script() {
         return;
     }
     let module = &facts.module;

@@ -125,6 +125,13 @@ pub struct Knowledge {
     pub signature_decorators: NameSet,
     /// Calls that expose functions or classes as command-line programs (DL202).
     pub cli_entry_calls: NameSet,
+    /// Calls and decorators that declare command-line options or configuration
+    /// (`absl.flags.DEFINE_integer`, `hydra.main`, `click.option`): with `cli_entry_calls` and
+    /// argparse, a script that takes options is run for results.
+    pub option_calls: NameSet,
+    /// A script with no options and at most this many lines is a demo: it shows one technique
+    /// top to bottom (a tutorial, a lab, an example).
+    pub demo_script_lines: u32,
     /// Calls that never return (DL303).
     pub no_return_calls: NameSet,
     /// Builtins that never return, when not rebound (DL303).
@@ -686,6 +693,8 @@ struct RawCodeHealth {
     config_class_suffixes: Vec<String>,
     signature_decorators: Vec<String>,
     cli_entry_calls: Vec<String>,
+    option_calls: Vec<String>,
+    demo_script_lines: u32,
     no_return_calls: Vec<String>,
     no_return_builtins: Vec<String>,
 }
@@ -944,6 +953,8 @@ impl Knowledge {
             config_class_suffixes: raw.code_health.config_class_suffixes.clone(),
             signature_decorators: set(&raw.code_health.signature_decorators),
             cli_entry_calls: set(&raw.code_health.cli_entry_calls),
+            option_calls: set(&raw.code_health.option_calls),
+            demo_script_lines: raw.code_health.demo_script_lines,
             no_return_calls: set(&raw.code_health.no_return_calls),
             no_return_builtins: raw.code_health.no_return_builtins.clone(),
             no_return_names: {

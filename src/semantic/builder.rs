@@ -110,6 +110,8 @@ pub struct FactsBuilder<'a> {
     /// See [`FileFacts::uses_no_grad`] and [`FileFacts::switches_mode`].
     uses_no_grad: bool,
     switches_mode: bool,
+    /// A call or decorator declares options (`knowledge.option_calls`, `cli_entry_calls`).
+    takes_options: bool,
 }
 
 impl<'a> FactsBuilder<'a> {
@@ -126,6 +128,7 @@ impl<'a> FactsBuilder<'a> {
             main_guard: None,
             uses_no_grad: false,
             switches_mode: false,
+            takes_options: false,
         }
     }
 
@@ -287,6 +290,13 @@ impl<'a> FactsBuilder<'a> {
         self.usage.expr(expr, semantic, &self.knowledge);
         match expr {
             Expr::Call(call) => {
+                if !self.takes_options
+                    && let Some(q) = semantic.resolve(&call.func)
+                {
+                    let canonical = self.knowledge.canonical(&q);
+                    self.takes_options = self.knowledge.option_calls.contains(&canonical)
+                        || self.knowledge.cli_entry_calls.contains(&canonical);
+                }
                 if !self.switches_mode
                     && let Expr::Attribute(attr) = &*call.func
                 {
@@ -786,6 +796,8 @@ impl<'a> FactsBuilder<'a> {
         facts.module_instances.sort_by(|a, b| a.0.cmp(&b.0));
         facts.usage = self.usage.build(&resolver);
         facts.main_guard = self.main_guard;
+        facts.takes_options =
+            facts.usage.parses || !facts.usage.options.is_empty() || self.takes_options;
         facts.uses_no_grad = self.uses_no_grad;
         facts.switches_mode = self.switches_mode;
         facts

@@ -676,6 +676,9 @@ pub struct FileFacts {
     pub usage: UsageFacts,
     /// The `if __name__ == "__main__":` line: the file is a script.
     pub main_guard: Option<TextRange>,
+    /// The file declares command-line options or a run configuration (argparse, absl flags,
+    /// click, fire, hydra, ...).
+    pub takes_options: bool,
     /// The file turns gradients off somewhere (`with torch.no_grad()`, `@torch.no_grad()`,
     /// `torch.set_grad_enabled(...)`): without it, and without mode calls, only functions named
     /// for evaluation can hold an evaluation loop (DL504/DL505 read the tree only then).
