@@ -1158,11 +1158,11 @@ mod tests {
         let ignored = |settings: &Settings| -> Vec<&str> {
             settings.notebook_ignore.iter().map(|r| r.code).collect()
         };
-        assert_eq!(ignored(&resolve("")), ["DL107", "DL201", "DL508"]);
+        assert_eq!(ignored(&resolve("")), ["DL102", "DL107", "DL201", "DL508"]);
         assert_eq!(ignored(&resolve("notebook-ignore = [\"DL5\"]\n")).len(), 11);
         assert_eq!(
             ignored(&resolve("extend-notebook-ignore = [\"DL302\"]\n")),
-            ["DL107", "DL201", "DL302", "DL508"]
+            ["DL102", "DL107", "DL201", "DL302", "DL508"]
         );
         let settings = resolve("notebook-ignore = []\n");
         assert!(ignored(&settings).is_empty());
@@ -1170,20 +1170,20 @@ mod tests {
             settings
                 .rules_for(Path::new("/p/nb.ipynb"))
                 .iter()
-                .any(|r| r.code == "DL107")
+                .any(|r| r.code == "DL201")
         );
         let settings = resolve("");
         assert!(
             !settings
                 .rules_for(Path::new("/p/nb.ipynb"))
                 .iter()
-                .any(|r| r.code == "DL107")
+                .any(|r| r.code == "DL201")
         );
         assert!(
             settings
                 .rules_for(Path::new("/p/train.py"))
                 .iter()
-                .any(|r| r.code == "DL107")
+                .any(|r| r.code == "DL201")
         );
         assert!(err("notebook-ignore = [\"DL1O7\"]\n").contains(
             "in `notebook-ignore`: unknown rule selector `DL1O7`; did you mean `DL107`?"
