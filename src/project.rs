@@ -79,13 +79,19 @@ impl<'p> ProjectContext<'p> {
             || !module.flow().passed_functions.is_empty()
     }
 
-    /// A demo: a short script that takes no options (a tutorial, a lab, an example). It shows
-    /// one technique top to bottom in one file, by design, and is not re-run for results.
+    /// A demo: a short, self-contained script that takes no options (a tutorial, a lab, an
+    /// example). It shows one technique top to bottom in one file, by design, and is not re-run
+    /// for results. The entry script of a project (it imports the project's own modules) is no
+    /// demo, however short.
     pub fn is_demo_script(&self) -> bool {
         let facts = self.facts();
         self.is_script()
             && !facts.takes_options
             && facts.line_count <= self.knowledge().demo_script_lines
+            && !facts
+                .imports
+                .iter()
+                .any(|(_, qualified)| self.index.resolve_qualified(self.file, qualified).is_some())
     }
 
     /// A classifier for loss values in `class` (or in a function outside any class).

@@ -701,7 +701,7 @@ fn standard_input_has_a_size_limit() {
     );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
-        stdout(&out).contains("big.py:1:1: DL000 file is larger than 256 MiB"),
+        stdout(&out).contains("big.py:1:1: error[DL000] file is larger than 256 MiB"),
         "{}",
         stdout(&out)
     );
@@ -761,7 +761,7 @@ fn an_unreadable_directory_is_reported() {
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}\n{}", stderr(&out));
     assert!(
-        text.contains("locked:1:1: DL000 cannot read directory: permission denied"),
+        text.contains("locked:1:1: error[DL000] cannot read directory: permission denied"),
         "{text}\n{}",
         stderr(&out)
     );

@@ -342,7 +342,16 @@ fn coupling_fixtures_get_verified_suggestions() {
         let name = format!("fixtures/{fixture}");
         let output = run(
             &root(),
-            &["check", "--isolated", "--output-format", "json", &name],
+            // DL107 is off by default: its fixture's refactoring is checked too.
+            &[
+                "check",
+                "--isolated",
+                "--extend-select",
+                "DL107",
+                "--output-format",
+                "json",
+                &name,
+            ],
             None,
         );
         let findings: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
@@ -377,7 +386,16 @@ fn unsafe_fixes_apply_refactorings_to_parsing_files() {
         let dir = tempfile::tempdir().unwrap();
         let text = fs::read_to_string(root().join("fixtures").join(fixture)).unwrap();
         fs::write(dir.path().join(fixture), &text).unwrap();
-        let args = ["check", "--isolated", "--unsafe-fixes", "--fix", "-q", "."];
+        let args = [
+            "check",
+            "--isolated",
+            "--extend-select",
+            "DL107",
+            "--unsafe-fixes",
+            "--fix",
+            "-q",
+            ".",
+        ];
         let output = run(dir.path(), &args, None);
         assert_ne!(
             output.status.code(),
