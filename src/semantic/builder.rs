@@ -20,6 +20,7 @@ use crate::semantic::usage::UsageBuilder;
 use crate::semantic::{Frame, Role, Semantic};
 
 mod components;
+mod data_prep;
 
 /// A scope being built: the module, or a function body.
 pub(crate) struct ScopeDraft<'a> {
@@ -1437,6 +1438,8 @@ impl<'b, 'a> Resolver<'b, 'a> {
                 Some(ApiKind::Math | ApiKind::Reduction | ApiKind::GradientTape) => {}
                 // `random.seed()` without a seed seeds from the clock.
                 Some(ApiKind::Seed) if call.arguments.is_empty() => {}
+                // `h5py.File(path, "w")`: writing a file is not loading data.
+                Some(ApiKind::DataLoading) if data_prep::opens_for_writing(call) => {}
                 Some(kind) => {
                     let name = match &callee {
                         Callee::Qualified(q) => knowledge.canonical(q).into_owned(),
@@ -1448,6 +1451,7 @@ impl<'b, 'a> Resolver<'b, 'a> {
                         range,
                         in_loop: rec.in_loop,
                         in_compile: in_compile(range),
+                        on_data: self.on_data(index, rec, kind, &draft.calls),
                     });
                 }
                 None => {
