@@ -13,6 +13,7 @@ use ruff_text_size::TextRange;
 
 use crate::project::ProjectContext;
 use crate::semantic::facts::{ClassId, Evidence, FunctionFacts, FunctionId, LossValue, Role};
+use crate::semantic::index::Symbol;
 use crate::semantic::verdict::{CalleeClass, Definition, Verdict};
 
 /// Where a model computes a loss.
@@ -148,4 +149,35 @@ pub(crate) fn file_name(cx: &ProjectContext<'_>) -> String {
         .path
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+}
+
+/// True if the file is a self-contained script — a notebook, or a file that runs itself (an
+/// `if __name__ == "__main__":` block, a loop at module level) — and no other project
+/// file imports from it. Its classes and its training loop are one program: a class that
+/// couples model and training there has one user, and the coupling costs nothing until the
+/// class is reused (reviewers judge it the script's style: a tutorial, a minimal example).
+pub(crate) fn is_self_contained_script(cx: &ProjectContext<'_>) -> bool {
+    let file = cx.project_file();
+    let facts = cx.facts();
+    let notebook = file.path.extension().is_some_and(|e| e == "ipynb");
+    let runs = notebook || facts.main_guard.is_some() || !facts.module.loops.is_empty();
+    if !runs {
+        return false;
+    }
+    let Some(stem) = file.path.file_stem().and_then(|s| s.to_str()) else {
+        return false;
+    };
+    let imported = (0..cx.index.files.len() as u32)
+        .filter(|&f| f != cx.file)
+        .any(|f| {
+            cx.index.facts(f).imports.iter().any(|(_, qualified)| {
+                qualified.split('.').any(|segment| segment == stem)
+                    && matches!(
+                        cx.index.resolve_qualified(f, qualified),
+                        Some(Symbol::Module(t) | Symbol::Class(t, _) | Symbol::Function(t, _))
+                            if t == cx.file
+                    )
+            })
+        });
+    !imported
 }

@@ -184,6 +184,7 @@ pub struct Knowledge {
     /// Words of random augmentations' names (`random`, `jitter`, `mixup`).
     random_augmentation_words: Vec<String>,
     model_variables: Vec<String>,
+    optimizer_attributes: Vec<String>,
     loss_class_suffixes: Vec<String>,
     loss_modules: Vec<String>,
     test_file_prefixes: Vec<String>,
@@ -773,6 +774,7 @@ struct RawNames {
     metric_words: Vec<String>,
     random_augmentation_words: Vec<String>,
     model_variables: Vec<String>,
+    optimizer_attributes: Vec<String>,
     loss_class_suffixes: Vec<String>,
     loss_modules: Vec<String>,
     test_file_prefixes: Vec<String>,
@@ -1022,6 +1024,7 @@ impl Knowledge {
             metric_words: n.metric_words,
             random_augmentation_words: n.random_augmentation_words,
             model_variables: n.model_variables,
+            optimizer_attributes: n.optimizer_attributes,
             loss_class_suffixes: n.loss_class_suffixes,
             loss_modules: n.loss_modules,
             test_file_prefixes: n.test_file_prefixes,
@@ -1255,6 +1258,11 @@ impl Knowledge {
                     .strip_prefix(v.as_str())
                     .is_some_and(|s| s.starts_with('_'))
         })
+    }
+
+    /// A plain attribute an optimizer object has (`param_groups`, `lr`).
+    pub fn is_optimizer_attribute(&self, name: &str) -> bool {
+        self.optimizer_attributes.iter().any(|a| a == name)
     }
 
     /// True if a variable name usually holds an optimizer (`optimizer`, `opt`, `g_optim`).

@@ -610,6 +610,10 @@ pub struct Held {
     /// parameters (`self` counted).
     pub method: FunctionId,
     pub position: Option<u32>,
+    /// For values named like an optimizer (`self.opt = opt`): the class reads plain attributes
+    /// of it that no optimizer has (`opt.Transformation`, `self.opt.batch_size`), so it holds
+    /// an options namespace, not an optimizer.
+    pub options: bool,
 }
 
 /// `self.<name> = <call>` (or a class-level `name = <call>`).
@@ -652,6 +656,9 @@ pub struct FunctionFacts {
     pub returns_nested: Option<FunctionId>,
     /// Framework APIs whose result is returned (`return DataLoader(...)`).
     pub returns_apis: Vec<ApiKind>,
+    /// Returns an optimizer it builds, directly or through a variable
+    /// (`optimizer = AdamW(groups); return optimizer`): an optimizer factory.
+    pub returns_optimizer: bool,
     /// Types and tensor shapes of the signature: only for forward-like methods and for
     /// functions with shape annotations (DL401, DL402).
     pub shapes: Option<Box<SignatureShapes>>,
