@@ -17,10 +17,11 @@ declare_rule! {
     /// passed, the Hugging Face `forward(..., labels=None)` convention) or in any other method
     /// (a `loss_function` with the objective written out), including models whose layers live
     /// in a superclass in another file. In framework hooks (Lightning `training_step`, Keras
-    /// `train_step`/`compute_loss`), in the helpers only those hooks call (a private shared
-    /// step, `forward` used as one) and in a training step a model runs itself (loss, backward
-    /// and optimizer step in one method) only an inline loss formula is reported; one library
-    /// loss call there is its usage, the framework's contract.
+    /// `train_step`/`compute_loss`) and in the helpers only those hooks call (a private shared
+    /// step, `forward` used as one) only an inline loss formula is reported; one library loss
+    /// call there is its usage, the framework's contract. A training step a model runs itself
+    /// (loss, backward and optimizer step in one method) is a Runner's step inside the model:
+    /// DL105 reports the optimizer the model owns, not this rule.
     ///
     /// Not reported, as no loss is computed or the class is not a model computing one: a
     /// method named like a loss whose body computes nothing (`_set_aux_loss` packing

@@ -88,21 +88,21 @@ pub fn model_loss_sites(cx: &ProjectContext<'_>, class: ClassId) -> Vec<LossSite
     let mut sites = Vec::new();
     for &id in &facts.classes[class as usize].methods {
         let method = &facts.functions[id as usize];
-        // A whole training step run in a model method (loss, backward, optimizer step: the
-        // model trains itself, which DL105 reports) is judged like a framework's training step:
-        // a written-out formula counts, a single library loss is its usage. (A TF1 graph that
-        // only defines its `minimize` op runs nothing.)
-        let runs_step =
-            || {
-                cx.roles.function(cx.file, id).roles.contains(Role::Task)
-                    && method.body.grad_steps.iter().any(|s| {
-                        matches!(s.kind, GradKind::OptimizerStep | GradKind::ApplyGradients)
-                    })
-            };
+        // A whole training step run in a model method (loss, backward, optimizer step): the
+        // model trains itself, a Runner's step with its loss inline, which DL105 reports as the
+        // optimizer the model owns (and DL104's `task-functions` as a fused step). (A TF1 graph
+        // that only defines its `minimize` op runs nothing.)
+        let runs_step = cx.roles.function(cx.file, id).roles.contains(Role::Task)
+            && method
+                .body
+                .grad_steps
+                .iter()
+                .any(|s| matches!(s.kind, GradKind::OptimizerStep | GradKind::ApplyGradients));
         let hook_like = match hook(cx, class, method) {
             Some((Hook::Optimizer, _)) => continue,
             Some((Hook::Loss, _)) => true,
-            None => served.contains(&id) || runs_step(),
+            None if runs_step => continue,
+            None => served.contains(&id),
         };
         // An override of the framework's loss collection (`get_losses_for`) gathers what the
         // sub-layers registered.
