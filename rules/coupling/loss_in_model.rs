@@ -1,19 +1,37 @@
 use std::sync::Arc;
 
-use super::{Hook, hook, is_role, loss_name, model_loss_sites};
+use super::{
+    Hook, holds_given_model, hook, is_loss_only_layer, is_role, is_sub_module, loss_name,
+    model_loss_sites,
+};
 use crate::refactor::component::Kind;
 use crate::refactor::extract::{self, Request, attach, uses_torch};
 use crate::registry::prelude::*;
 use crate::rules::layout::component_module;
 use crate::semantic::Role;
+use crate::semantic::facts::Returned;
 
 declare_rule! {
     /// ## What it does
     /// Finds losses computed inside a Model: in `forward`/`call` (typically when labels are
-    /// passed, the Hugging Face `forward(..., labels=None)` convention) or in any other method,
-    /// including models whose layers live in a superclass in another file. In framework hooks
-    /// (Lightning `training_step`, Keras `train_step`/`compute_loss`) only an inline loss
-    /// formula is reported; delegating to a Loss component there is the framework's contract.
+    /// passed, the Hugging Face `forward(..., labels=None)` convention) or in any other method
+    /// (a `loss_function` with the objective written out), including models whose layers live
+    /// in a superclass in another file. In framework hooks (Lightning `training_step`, Keras
+    /// `train_step`/`compute_loss`) and in the helpers only those hooks call (a private shared
+    /// step, `forward` used as one) only an inline loss formula is reported; one library loss
+    /// call there is its usage, the framework's contract. A training step a model runs itself
+    /// (loss, backward and optimizer step in one method) is a Runner's step inside the model:
+    /// DL105 reports the optimizer the model owns, not this rule.
+    ///
+    /// Not reported, as no loss is computed or the class is not a model computing one: a
+    /// method named like a loss whose body computes nothing (`_set_aux_loss` packing
+    /// auxiliary outputs into dicts), losses collected from sub-layers (Keras `losses`,
+    /// `get_losses_for`), `add_loss` while a layer is built (a regulariser of its weights), a
+    /// loss-only layer (no weights, only `add_loss`: a Loss component), and, when no targets
+    /// come in, the auxiliary loss of a sub-module its parent model collects (a quantizer's
+    /// commitment loss), a wrapper around a model it is given whose forward returns the
+    /// objective alone (self-supervised and diffusion objectives), or a model delegating to
+    /// the project's own Loss component.
     ///
     /// ## Why is this bad?
     /// The MODLR architecture makes the loss its own component. A loss hidden in `forward`
@@ -63,12 +81,39 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
     for (id, class) in facts.classes.iter().enumerate() {
         let id = id as u32;
         // A class that is also a Runner is DL103's; a Loss subclassing nn.Module is not a model.
-        if !is_role(cx, id, Role::Model) || cx.roles.class(cx.file, id).roles.contains(Role::Runner)
+        if !is_role(cx, id, Role::Model)
+            || cx.roles.class(cx.file, id).roles.contains(Role::Runner)
+            || is_loss_only_layer(cx, id)
         {
             continue;
         }
         let sites = model_loss_sites(cx, id);
         let Some(first) = sites.first() else { continue };
+        // No targets come in: a sub-module's auxiliary loss (a quantizer's commitment loss, a
+        // head's loss over what its parent hands it), which the enclosing model collects, or a
+        // wrapper around a model it is given whose forward is the training objective (a
+        // self-supervised or diffusion objective: a Loss that calls the model, or a procedure
+        // over it, by design).
+        let without_targets = sites
+            .iter()
+            .all(|s| facts.functions[s.method as usize].target_params.is_empty());
+        // The objective of a wrapper: its forward returns the loss alone (a forward that
+        // returns outputs with the loss, or predictions otherwise, is a model's forward).
+        let objective_only = || {
+            sites.iter().all(|s| {
+                let method = &facts.functions[s.method as usize];
+                !knowledge_forward(cx, &method.name)
+                    || method
+                        .shapes
+                        .as_ref()
+                        .is_some_and(|shapes| shapes.returned == Returned::Single)
+            })
+        };
+        if without_targets
+            && (is_sub_module(cx, id) || holds_given_model(cx, id) && objective_only())
+        {
+            continue;
+        }
         let method = &facts.functions[first.method as usize];
         let hook = hook(cx, id, method);
         let mut methods: Vec<&str> = Vec::new();

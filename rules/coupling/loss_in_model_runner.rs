@@ -1,4 +1,4 @@
-use super::{is_role, loss_name, model_loss_sites};
+use super::{is_role, is_self_contained_script, loss_name, model_loss_sites};
 use crate::refactor::component::Kind;
 use crate::refactor::extract::{self, Request, attach, uses_torch};
 use crate::registry::prelude::*;
@@ -11,6 +11,11 @@ declare_rule! {
     /// Runner (a method holds the training loop) and also compute the loss: three MODLR
     /// components in one class. Typical of TF1-era code (`build_model`, `loss`, `train()` with
     /// `sess.run(train_op)`) and of PyTorch modules with a `fit()` method.
+    ///
+    /// Classes of a self-contained script (a notebook, or a file that runs itself and that no
+    /// other file imports from) are not reported: the class has one user, the script itself,
+    /// and on the ecosystem corpus such findings were minimal examples written that way on
+    /// purpose (arguable at best); as for DL105, the rule targets classes others reuse.
     ///
     /// ## Why is this bad?
     /// Nothing in such a class can be reused or tested alone: changing the optimiser means
@@ -66,6 +71,9 @@ declare_rule! {
 
 fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
     let facts = cx.facts();
+    if is_self_contained_script(cx) {
+        return;
+    }
     for (id, class) in facts.classes.iter().enumerate() {
         let id = id as u32;
         if !is_role(cx, id, Role::Model) || !is_role(cx, id, Role::Runner) {

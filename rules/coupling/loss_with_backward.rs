@@ -7,16 +7,26 @@ use crate::semantic::verdict::Definition;
 declare_rule! {
     /// ## What it does
     /// Finds Loss components and loss functions that also call `backward()` or step an
-    /// optimizer, and "task-like" functions that write a loss formula and then run backward and
-    /// the optimizer step themselves (a training step with the loss fused in): in PyTorch
-    /// (`loss.backward()`, `optimizer.step()`), TF2 (`GradientTape` and `apply_gradients`) and
-    /// JAX (a `loss_fn` closure differentiated with `jax.grad`/`value_and_grad` and applied with
-    /// `state.apply_gradients`/`optax.apply_updates` in the same step). A loss function that
-    /// steps is reported at the step; a fused step at its loss formula.
+    /// optimizer (`compute_td_loss` that computes the TD loss, then runs `backward()` and
+    /// `optimizer.step()`): a function named and used as a loss that is really a training step.
+    /// It is reported at the step.
+    ///
+    /// With `task-functions = true` it also reports "task-like" functions that write a loss
+    /// formula and then run backward and the optimizer step themselves (a training step with
+    /// the loss fused in): in PyTorch (`loss.backward()`, `optimizer.step()`), TF2
+    /// (`GradientTape` and `apply_gradients`) and JAX (a `loss_fn` closure differentiated with
+    /// `jax.grad`/`value_and_grad` and applied with `state.apply_gradients`/`optax.apply_updates`
+    /// in the same step), at the loss formula. That part is off by default: such a function is
+    /// a training step, the Runner's job, and its inline formula a loss written in the Runner;
+    /// on the ecosystem corpus these findings were mostly minimal RL scripts, examples about
+    /// something else and TF1 learner objects building their train op by design (arguable: 1
+    /// of 8 sampled was worth a change).
     ///
     /// A training-step function that only *calls* a Loss component before `backward()` is the
     /// Runner's job done right and is not reported; neither are framework hooks (Keras
-    /// `train_step`, Lightning manual optimisation), which are checked by `DL101`.
+    /// `train_step`, Lightning manual optimisation), which are checked by `DL101`. A library
+    /// loss reduced and scaled by the batch size (`K.sum(ce) / global_batch_size`, the
+    /// tf.distribute recipe) is the loss's usage, not a formula.
     ///
     /// ## Why is this bad?
     /// A loss that differentiates itself cannot be combined with other losses, used for
@@ -50,13 +60,23 @@ declare_rule! {
         notebooks: Notebooks::Lint,
         default_enabled: true,
         fix: FixAvailability::None,
-        options: &[],
+        options: &[OptionSpec {
+            key: "task-functions",
+            kind: OptionKind::Bool,
+            default: "false",
+            doc: "also report training-step functions (not named as losses) that write a loss \
+                  formula and run backward and the optimizer step themselves",
+        }],
         check: Check::Project(check),
     };
 }
 
 fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
     let facts = cx.facts();
+    let task_functions = cx
+        .settings()
+        .rule_options
+        .bool(&LOSS_WITH_BACKWARD, "task-functions");
     for (id, function) in facts.functions.iter().enumerate() {
         let role = cx.roles.function(cx.file, id as u32);
         let in_loss_class = function.class.is_some_and(|c| is_role(cx, c, Role::Loss));
@@ -110,7 +130,8 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
                 facts.qualname(id as u32),
                 step_name(first_step.kind)
             ))
-        } else if role.roles.contains(Role::Task)
+        } else if task_functions
+            && role.roles.contains(Role::Task)
             && function
                 .class
                 .is_none_or(|c| !is_role(cx, c, Role::Model) && !is_role(cx, c, Role::Runner))

@@ -1,4 +1,4 @@
-use super::{Hook, hook, is_role};
+use super::{Hook, hook, is_role, is_self_contained_script};
 use crate::knowledge::ApiKind;
 use crate::refactor::component::Kind;
 use crate::refactor::extract::{self, Request, attach};
@@ -11,9 +11,20 @@ use crate::semantic::facts::GradKind;
 declare_rule! {
     /// ## What it does
     /// Finds Models that build, hold or step an optimizer, or build a TF1 `train_op`
-    /// (`optimizer.minimize(loss)`) inside the model. Framework contracts are not reported:
-    /// Lightning's `configure_optimizers` (and manual optimisation in its hooks) and an
-    /// optimizer passed to Keras `compile(...)`.
+    /// (`optimizer.minimize(loss)`) inside the model, including classes that are also a
+    /// Runner (their `__init__` builds the optimizer the training loop steps). Framework
+    /// contracts are not reported: Lightning's `configure_optimizers` (and manual optimisation
+    /// in its hooks), an optimizer passed to Keras `compile(...)`, and a method that builds an
+    /// optimizer from the model's parameter groups and returns it (minGPT's
+    /// `configure_optimizers`: a factory the Runner calls). A held value named like an
+    /// optimizer whose plain attributes the class reads (`self.opt = opt` with
+    /// `opt.batch_size`) is an options namespace and is not reported.
+    ///
+    /// Classes of a self-contained script (a notebook, or a file that runs itself and that no
+    /// other file imports from) are not reported: the model has one user, the script's own
+    /// loop, and on the ecosystem corpus such findings were tutorials and minimal examples
+    /// written that way on purpose (arguable at best). The rule targets model classes that are
+    /// reused, where the optimizer built inside fixes the training of every user.
     ///
     /// ## Why is this bad?
     /// How parameters are updated is the Optimizer's and the Runner's business. A model that
@@ -56,16 +67,28 @@ declare_rule! {
 fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
     let facts = cx.facts();
     let knowledge = cx.knowledge();
+    if is_self_contained_script(cx) {
+        return;
+    }
     for (id, class) in facts.classes.iter().enumerate() {
         let id = id as u32;
-        // Model+Runner classes are reported (with the optimizer) by DL103.
-        if !is_role(cx, id, Role::Model) || is_role(cx, id, Role::Runner) {
+        if !is_role(cx, id, Role::Model) {
             continue;
         }
+        let runner = is_role(cx, id, Role::Runner);
         let mut sites: Vec<(TextRange, String)> = Vec::new();
         for &m in &class.methods {
             let method = &facts.functions[m as usize];
             if hook(cx, id, method).is_some_and(|(h, _)| matches!(h, Hook::Optimizer | Hook::Loss))
+            {
+                continue;
+            }
+            // The training loop of a Model+Runner class builds and steps the optimizer as a
+            // Runner does (DL103 reports the class); an optimizer factory that returns what it
+            // builds (minGPT's `configure_optimizers`) leaves it to the Runner that calls it, as
+            // Lightning's hook does.
+            if runner && cx.roles.training.trains(cx.file, Some(m))
+                || method.returns_optimizer && method.body.grad_steps.is_empty()
             {
                 continue;
             }
@@ -91,6 +114,7 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
             let (attr, param, range) = (&held.attr, &held.param, &held.range);
             if knowledge.is_optimizer_variable(param)
                 && knowledge.is_optimizer_variable(attr)
+                && !held.options
                 && !is_factory_name(param)
             {
                 sites.push((

@@ -35,8 +35,10 @@ pub enum ApiKind {
     Transform,
     /// Reads or decodes data files.
     DataLoading,
-    /// Augments or samples data.
+    /// Augments data.
     Augmentation,
+    /// Draws random items or indices (`np.random.choice`, `random.sample`).
+    Sampling,
     /// `torch.mean`, `tf.reduce_sum`.
     Reduction,
     /// Elementwise math (`torch.log`, `tf.square`).
@@ -60,7 +62,7 @@ pub enum ApiKind {
 impl ApiKind {
     /// Classification priority: more specific lists first (a loss class is also under
     /// `torch.nn.*`, a scheduler also under `torch.optim.*`).
-    const PRIORITY: [ApiKind; 18] = [
+    const PRIORITY: [ApiKind; 19] = [
         ApiKind::Seed,
         ApiKind::LossClass,
         ApiKind::LossFunction,
@@ -74,6 +76,7 @@ impl ApiKind {
         ApiKind::DataLoading,
         ApiKind::DataPipeline,
         ApiKind::Augmentation,
+        ApiKind::Sampling,
         ApiKind::Transform,
         ApiKind::Reduction,
         ApiKind::Layer,
@@ -90,7 +93,7 @@ impl ApiKind {
 }
 
 /// Pattern lists that are not API kinds but share the classification table.
-const NOT_LAYERS_LIST: u32 = 18;
+const NOT_LAYERS_LIST: u32 = 19;
 
 /// A framework whose base classes come with hook methods.
 #[derive(Debug, Clone)]
@@ -156,6 +159,9 @@ pub struct Knowledge {
     pub apply_gradient_methods: Vec<String>,
     pub minimize_methods: Vec<String>,
     pub framework_loss_calls: Vec<String>,
+    /// Data-loading calls that decode bytes already in memory (`tf.image.decode_png`): no file
+    /// is read (DL106).
+    pub in_memory_decoders: NameSet,
     /// Module methods that return the module itself (`model.to(device)`): a variable bound to
     /// `Net().to(device)` holds a `Net`.
     pub self_returning_methods: Vec<String>,
@@ -178,6 +184,9 @@ pub struct Knowledge {
     /// Words of random augmentations' names (`random`, `jitter`, `mixup`).
     random_augmentation_words: Vec<String>,
     model_variables: Vec<String>,
+    optimizer_attributes: Vec<String>,
+    /// Framework methods that collect registered losses (`Layer.get_losses_for`).
+    pub loss_collecting_methods: Vec<String>,
     loss_class_suffixes: Vec<String>,
     loss_modules: Vec<String>,
     test_file_prefixes: Vec<String>,
@@ -732,6 +741,7 @@ struct RawApis {
     transforms: Vec<String>,
     data_loading: Vec<String>,
     augmentation: Vec<String>,
+    sampling: Vec<String>,
     reductions: Vec<String>,
     math: Vec<String>,
     graph_inputs: Vec<String>,
@@ -750,6 +760,7 @@ struct RawApis {
     optimizer_step_functions: Vec<String>,
     gradient_tapes: Vec<String>,
     framework_loss_calls: Vec<String>,
+    in_memory_decoders: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -765,6 +776,8 @@ struct RawNames {
     metric_words: Vec<String>,
     random_augmentation_words: Vec<String>,
     model_variables: Vec<String>,
+    optimizer_attributes: Vec<String>,
+    loss_collecting_methods: Vec<String>,
     loss_class_suffixes: Vec<String>,
     loss_modules: Vec<String>,
     test_file_prefixes: Vec<String>,
@@ -911,7 +924,7 @@ impl Knowledge {
         let sh = raw.shapes;
         // Every API list with its bit in the classification table; the table and the heads
         // (first segments, a cheap pre-filter) come from this one list.
-        let api_lists: [(&Vec<String>, u32); 19] = [
+        let api_lists: [(&Vec<String>, u32); 20] = [
             (&a.seeds, ApiKind::Seed.list()),
             (&a.loss_classes, ApiKind::LossClass.list()),
             (&a.loss_functions, ApiKind::LossFunction.list()),
@@ -925,6 +938,7 @@ impl Knowledge {
             (&a.data_loading, ApiKind::DataLoading.list()),
             (&a.data_pipelines, ApiKind::DataPipeline.list()),
             (&a.augmentation, ApiKind::Augmentation.list()),
+            (&a.sampling, ApiKind::Sampling.list()),
             (&a.transforms, ApiKind::Transform.list()),
             (&a.reductions, ApiKind::Reduction.list()),
             (&a.layers, ApiKind::Layer.list()),
@@ -1000,6 +1014,7 @@ impl Knowledge {
             apply_gradient_methods: a.apply_gradient_methods.clone(),
             minimize_methods: a.minimize_methods.clone(),
             framework_loss_calls: a.framework_loss_calls.clone(),
+            in_memory_decoders: set(&a.in_memory_decoders),
             self_returning_methods: a.self_returning_methods.clone(),
             module_wrappers: set(&a.module_wrappers),
             loss_variables: n.loss_variables,
@@ -1012,6 +1027,8 @@ impl Knowledge {
             metric_words: n.metric_words,
             random_augmentation_words: n.random_augmentation_words,
             model_variables: n.model_variables,
+            optimizer_attributes: n.optimizer_attributes,
+            loss_collecting_methods: n.loss_collecting_methods,
             loss_class_suffixes: n.loss_class_suffixes,
             loss_modules: n.loss_modules,
             test_file_prefixes: n.test_file_prefixes,
@@ -1245,6 +1262,11 @@ impl Knowledge {
                     .strip_prefix(v.as_str())
                     .is_some_and(|s| s.starts_with('_'))
         })
+    }
+
+    /// A plain attribute an optimizer object has (`param_groups`, `lr`).
+    pub fn is_optimizer_attribute(&self, name: &str) -> bool {
+        self.optimizer_attributes.iter().any(|a| a == name)
     }
 
     /// True if a variable name usually holds an optimizer (`optimizer`, `opt`, `g_optim`).

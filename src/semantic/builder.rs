@@ -20,6 +20,7 @@ use crate::semantic::usage::UsageBuilder;
 use crate::semantic::{Frame, Role, Semantic};
 
 mod components;
+mod data_prep;
 
 /// A scope being built: the module, or a function body.
 pub(crate) struct ScopeDraft<'a> {
@@ -112,6 +113,11 @@ pub struct FactsBuilder<'a> {
     switches_mode: bool,
     /// A call or decorator declares options (`knowledge.option_calls`, `cli_entry_calls`).
     takes_options: bool,
+    /// Plain attribute reads (not calls) of values named like optimizers that no optimizer has
+    /// (`opt.batch_size`, `self.opt.Transformation`): (scope, on `self.`, the value's name).
+    option_reads: Vec<(usize, bool, &'a str)>,
+    /// The callee of the call visited last (`opt.step` in `opt.step()`): not a plain read.
+    last_called: Option<TextRange>,
 }
 
 impl<'a> FactsBuilder<'a> {
@@ -129,6 +135,8 @@ impl<'a> FactsBuilder<'a> {
             uses_no_grad: false,
             switches_mode: false,
             takes_options: false,
+            option_reads: Vec::new(),
+            last_called: None,
         }
     }
 
@@ -265,6 +273,29 @@ impl<'a> FactsBuilder<'a> {
         }
     }
 
+    /// `opt.batch_size`, `self.opt.Transformation`: a plain read of an attribute no optimizer
+    /// has, on a value named like one.
+    fn note_option_read(&mut self, attr: &'a ast::ExprAttribute) {
+        if self.last_called == Some(attr.range())
+            || self.knowledge.is_optimizer_attribute(attr.attr.as_str())
+        {
+            return;
+        }
+        let (on_self, name) = match &*attr.value {
+            Expr::Name(n) => (false, n.id.as_str()),
+            Expr::Attribute(inner) if matches!(&*inner.value, Expr::Name(n) if n.id.as_str() == "self") => {
+                (true, inner.attr.as_str())
+            }
+            _ => return,
+        };
+        if name != "self" && self.knowledge.is_optimizer_variable(name) {
+            let scope = self.current_index();
+            if !self.option_reads.contains(&(scope, on_self, name)) {
+                self.option_reads.push((scope, on_self, name));
+            }
+        }
+    }
+
     /// Called for every statement after its children.
     pub fn leave_stmt(&mut self, stmt: &'a Stmt) {
         self.usage.leave_stmt(stmt);
@@ -322,7 +353,9 @@ impl<'a> FactsBuilder<'a> {
                         .push((&attr.value, call.range(), in_loop));
                 }
                 scope.calls.push(CallRec { call, in_loop });
+                self.last_called = Some(call.func.range());
             }
+            Expr::Attribute(attr) if attr.ctx.is_load() => self.note_option_read(attr),
             Expr::Yield(_) | Expr::YieldFrom(_) => self.current().is_generator = true,
             Expr::Named(named) => {
                 let range = named.range();
@@ -478,6 +511,7 @@ impl<'a> FactsBuilder<'a> {
                 returns_value: false,
                 returns_nested: None,
                 returns_apis: Vec::new(),
+                returns_optimizer: false,
                 shapes,
                 returns_activation: None,
                 body: ScopeFacts::default(),
@@ -661,7 +695,7 @@ impl<'a> FactsBuilder<'a> {
 
         // Classes: attributes and components handed in through `__init__`.
         let mut classes = Vec::with_capacity(self.classes.len());
-        for draft in &self.classes {
+        for (class_id, draft) in self.classes.iter().enumerate() {
             let mut class = draft.facts.clone();
             for &(name, value, stmt, scope) in &draft.attrs {
                 match value {
@@ -676,12 +710,21 @@ impl<'a> FactsBuilder<'a> {
                     }
                     Expr::Name(param) if self.scopes[scope].params.contains(&param.id.as_str()) => {
                         if let Some(method) = self.scopes[scope].function {
+                            let param_name = param.id.as_str();
+                            let options = self.option_reads.iter().any(|&(s, on_self, n)| {
+                                if on_self {
+                                    n == name && self.scopes[s].class == Some(class_id as ClassId)
+                                } else {
+                                    n == param_name && s == scope
+                                }
+                            });
                             class.held.push(Held {
                                 attr: name.to_string(),
                                 param: param.id.to_string(),
                                 range: stmt,
                                 method,
-                                position: self.scopes[scope].position_of(param.id.as_str()),
+                                position: self.scopes[scope].position_of(param_name),
+                                options,
                             });
                         }
                     }
@@ -711,6 +754,17 @@ impl<'a> FactsBuilder<'a> {
                         {
                             function.returns_nested = Some(*id);
                         }
+                        if let Some(AssignRec {
+                            value: AssignValue::Expr(Expr::Call(call)),
+                            stmt,
+                            ..
+                        }) = scope.last_reaching(name.id.as_str(), value.start())
+                            && let Some(callee) =
+                                resolver.callee(draft.scope, &call.func, stmt.start())
+                            && resolver.api_kind(&callee) == Some(ApiKind::Optimizer)
+                        {
+                            function.returns_optimizer = true;
+                        }
                     }
                     Expr::Call(call) => {
                         if let Some(Callee::Qualified(q)) =
@@ -719,6 +773,7 @@ impl<'a> FactsBuilder<'a> {
                                 self.knowledge.classify_call(&self.knowledge.canonical(&q))
                             && !function.returns_apis.contains(&kind)
                         {
+                            function.returns_optimizer |= kind == ApiKind::Optimizer;
                             function.returns_apis.push(kind);
                         }
                     }
@@ -1437,6 +1492,8 @@ impl<'b, 'a> Resolver<'b, 'a> {
                 Some(ApiKind::Math | ApiKind::Reduction | ApiKind::GradientTape) => {}
                 // `random.seed()` without a seed seeds from the clock.
                 Some(ApiKind::Seed) if call.arguments.is_empty() => {}
+                // `h5py.File(path, "w")`: writing a file is not loading data.
+                Some(ApiKind::DataLoading) if data_prep::opens_for_writing(call) => {}
                 Some(kind) => {
                     let name = match &callee {
                         Callee::Qualified(q) => knowledge.canonical(q).into_owned(),
@@ -1448,6 +1505,7 @@ impl<'b, 'a> Resolver<'b, 'a> {
                         range,
                         in_loop: rec.in_loop,
                         in_compile: in_compile(range),
+                        on_data: self.on_data(index, rec, kind, &draft.calls),
                     });
                 }
                 None => {

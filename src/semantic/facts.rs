@@ -216,6 +216,12 @@ pub struct ApiUse {
     pub in_loop: Option<LoopId>,
     /// Inside the argument list of a framework hook call such as Keras `compile(...)`.
     pub in_compile: bool,
+    /// Augmentation and sampling calls only: the call works on the data a loop iterates. An
+    /// augmentation receives a value from a loop's batch (`tf.image.random_flip_left_right(x)`
+    /// with `for x, y in loader`, or a transform applied right away, `T(...)(x)`); a sampling
+    /// call draws items or indices over a data collection (`X[np.random.choice(len(X), n)]`,
+    /// `random.sample(samples, n)`) that the scope does not fill itself (a replay buffer).
+    pub on_data: bool,
 }
 
 /// A call of something that may be a project component (resolved by the index).
@@ -604,6 +610,10 @@ pub struct Held {
     /// parameters (`self` counted).
     pub method: FunctionId,
     pub position: Option<u32>,
+    /// For values named like an optimizer (`self.opt = opt`): the class reads plain attributes
+    /// of it that no optimizer has (`opt.Transformation`, `self.opt.batch_size`), so it holds
+    /// an options namespace, not an optimizer.
+    pub options: bool,
 }
 
 /// `self.<name> = <call>` (or a class-level `name = <call>`).
@@ -646,6 +656,9 @@ pub struct FunctionFacts {
     pub returns_nested: Option<FunctionId>,
     /// Framework APIs whose result is returned (`return DataLoader(...)`).
     pub returns_apis: Vec<ApiKind>,
+    /// Returns an optimizer it builds, directly or through a variable
+    /// (`optimizer = AdamW(groups); return optimizer`): an optimizer factory.
+    pub returns_optimizer: bool,
     /// Types and tensor shapes of the signature: only for forward-like methods and for
     /// functions with shape annotations (DL401, DL402).
     pub shapes: Option<Box<SignatureShapes>>,

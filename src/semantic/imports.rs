@@ -71,6 +71,12 @@ impl ImportMap {
         added
     }
 
+    /// `K = keras.backend` at module level: `K` names what the dotted expression names, as an
+    /// import would.
+    pub fn add_alias(&mut self, local: &str, target: String) {
+        self.bindings.insert(local.to_string(), target);
+    }
+
     pub fn get(&self, local: &str) -> Option<&str> {
         self.bindings.get(local).map(String::as_str)
     }

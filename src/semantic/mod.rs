@@ -155,6 +155,16 @@ impl<'a> Semantic<'a> {
         match stmt {
             Stmt::Assign(ast::StmtAssign { targets, value, .. }) => {
                 let single = targets.len() == 1;
+                // `K = keras.backend`, `F = nn.functional`: a module-level alias of an imported
+                // module or member resolves like an import.
+                if module_level
+                    && single
+                    && let Expr::Name(alias) = &targets[0]
+                    && value.is_attribute_expr()
+                    && let Some(target) = self.imports.resolve(value)
+                {
+                    self.imports.add_alias(alias.id.as_str(), target);
+                }
                 for target in targets {
                     let value = if single && target.is_name_expr() {
                         Some(&**value)

@@ -96,8 +96,10 @@ impl Classifier<'_> {
     pub fn verdict(&self, value: &LossValue) -> Verdict {
         let fold = self.fold(&value.shape, 0);
         // Arithmetic over a value taken out of the graph (`running_loss / seen_tokens` where
-        // `running_loss += loss.item() * n`) is bookkeeping for a log, whatever else it mixes.
-        if fold.detached && fold.kind != Kind::Loss {
+        // `running_loss += loss.item() * n`) is bookkeeping for a log, whatever else it mixes,
+        // unless it is differentiated: `((q - target.detach()) ** 2).mean().backward()` is a TD
+        // error against a stop-gradient target.
+        if fold.detached && fold.kind != Kind::Loss && value.consumer.is_none() {
             return Verdict::Unknown;
         }
         if let Some(definition) = fold.definition {

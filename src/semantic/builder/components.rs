@@ -317,6 +317,7 @@ impl<'a> Resolver<'_, 'a> {
                 range: call.range(),
                 in_loop: rec.in_loop,
                 in_compile: false,
+                on_data: false,
             });
         }
     }
@@ -364,6 +365,7 @@ impl<'a> Resolver<'_, 'a> {
                         range: call.range(),
                         in_loop: rec.in_loop,
                         in_compile: false,
+                        on_data: false,
                     });
                 }
             }
