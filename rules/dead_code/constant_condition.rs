@@ -22,7 +22,9 @@ declare_rule! {
     /// such a module is reported; literal conditions (`if False:`) still are.
     ///
     /// Not reported: `while True:` loops, `if False: yield` (the idiom that makes a function a
-    /// generator), and `if False:` blocks that only import names (the old type-checking idiom).
+    /// generator), `if False:` blocks that only import names (the old type-checking idiom), and
+    /// diagnostic switches — a flag whose name is a debug or verbosity switch (`DEBUG`,
+    /// `KFAC_DEBUG`, `VERBOSE`), flipped by hand to print or trace, not an abandoned experiment.
     ///
     /// ## Why is this bad?
     /// Deep-learning code grows by trial and error; experiments that were switched off by
@@ -657,6 +659,17 @@ fn flag_value(cx: &Context<'_, '_>, scope: &Scope<'_>, name: &str) -> Option<boo
     // In a notebook, a module-level flag is a parameter the reader sets before running
     // (a Colab form field, papermill's parameters cell).
     if cx.is_notebook() {
+        return None;
+    }
+    // `DEBUG = False`, `KFAC_DEBUG = False`, `VERBOSE = 0`: a diagnostic switch the developer
+    // flips by hand, not an abandoned experiment.
+    let lower = name.to_ascii_lowercase();
+    if lower.split('_').any(|token| {
+        cx.knowledge
+            .diagnostic_switch_words
+            .iter()
+            .any(|w| w == token)
+    }) {
         return None;
     }
     let binding = cx.semantic.module_binding(name)?;

@@ -15,9 +15,13 @@ declare_rule! {
     /// `pytest.fail(...)`). Calls are resolved through the imports, so `from sys import exit`
     /// and `import sys as system` are recognised, and a local function named `exit` is not.
     ///
-    /// Only the same block is examined; no flow analysis across branches is done. A lone
-    /// `yield` after `return` (the idiom that makes a function an empty generator) is not
-    /// reported.
+    /// Only the same block is examined; no flow analysis across branches is done. Not
+    /// reported: a lone `yield` after `return` (the idiom that makes a function an empty
+    /// generator), and code kept after a stop on purpose and said so — a `raise` whose message
+    /// tells the reader what to do (`raise NotImplementedError("Please implement a reader
+    /// here")`, "... refer to the new version"), a `# pylint: disable=unreachable` on the stop or
+    /// the code after it, or nothing after the stop but string literals (a block comment in
+    /// quotes).
     ///
     /// The fix deletes the unreachable statements. It is safe, except where deleting them
     /// changes what the function means even though they never run: a `yield` that makes the
@@ -134,6 +138,9 @@ impl<'a> FilePass<'a> for UnreachableCode<'a> {
             let Some(terminator) = terminator(cx, &body[candidate.index]) else {
                 continue;
             };
+            if deliberate(cx, &body[candidate.index], &body[candidate.index + 1..]) {
+                continue;
+            }
             reported = Some(body.as_ptr());
             report(cx, &candidate, &terminator);
         }
@@ -199,6 +206,46 @@ fn may_not_return(cx: &Context<'_, '_>, expr: &Expr) -> bool {
     };
     cx.knowledge.no_return_names.iter().any(|n| n == last)
         || (call.func.is_name_expr() && no_return_call(cx, call).is_some())
+}
+
+/// Code kept after a stop on purpose, and said so: a `raise` whose message tells the reader what
+/// to do (`raise NotImplementedError("Please implement a reader here")`, "you are using an old
+/// version, refer to ..."), a `# pylint: disable=unreachable` on the stop or the code after it,
+/// or nothing after the stop but string literals (a block comment in quotes).
+fn deliberate(cx: &Context<'_, '_>, stop: &Stmt, rest: &[Stmt]) -> bool {
+    if let Stmt::Raise(raise) = stop
+        && let Some(Expr::Call(call)) = raise.exc.as_deref()
+        && let Some(Expr::StringLiteral(message)) = call.arguments.args.first()
+    {
+        let message = message.value.to_str().to_ascii_lowercase();
+        let words = &cx.knowledge.deliberate_stop_words;
+        if words.iter().any(|w| {
+            message
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .any(|token| token == w)
+                || (w.contains(' ') && message.contains(w.as_str()))
+        }) {
+            return true;
+        }
+    }
+    if rest
+        .iter()
+        .all(|s| matches!(s, Stmt::Expr(e) if e.value.is_string_literal_expr()))
+        && !stop_returns_string(stop)
+    {
+        return true;
+    }
+    let text = cx.text();
+    let (Some(last), start) = (rest.last(), text.line_start(stop.start())) else {
+        return false;
+    };
+    let span = &text[start.to_usize()..text.line_end(last.end()).to_usize()];
+    span.contains("pylint: disable=unreachable") || span.contains("pylint:disable=unreachable")
+}
+
+/// `return "..."`: a string after it is the cut-off continuation, reported with its own message.
+fn stop_returns_string(stop: &Stmt) -> bool {
+    matches!(stop, Stmt::Return(r) if r.value.as_deref().is_some_and(Expr::is_string_literal_expr))
 }
 
 /// `return` followed by nothing but one `yield`: the deliberate way to write an empty generator.

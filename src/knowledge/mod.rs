@@ -137,6 +137,12 @@ pub struct Knowledge {
     pub demo_script_lines: u32,
     /// Calls that never return (DL303).
     pub no_return_calls: NameSet,
+    /// Words of a `raise` message that tell the reader what to do instead: code after such a
+    /// stop is kept on purpose (DL303).
+    pub deliberate_stop_words: Vec<String>,
+    /// Words of a module-level flag's name that make it a diagnostic switch (`DEBUG`,
+    /// `VERBOSE`): flipped by hand, not dead code (DL301).
+    pub diagnostic_switch_words: Vec<String>,
     /// Builtins that never return, when not rebound (DL303).
     pub no_return_builtins: Vec<String>,
     /// The last name segments of `no_return_calls` and the builtins: a cheap pre-filter.
@@ -704,6 +710,8 @@ struct RawCodeHealth {
     cli_entry_calls: Vec<String>,
     option_calls: Vec<String>,
     demo_script_lines: u32,
+    deliberate_stop_words: Vec<String>,
+    diagnostic_switch_words: Vec<String>,
     no_return_calls: Vec<String>,
     no_return_builtins: Vec<String>,
 }
@@ -969,6 +977,8 @@ impl Knowledge {
             cli_entry_calls: set(&raw.code_health.cli_entry_calls),
             option_calls: set(&raw.code_health.option_calls),
             demo_script_lines: raw.code_health.demo_script_lines,
+            deliberate_stop_words: raw.code_health.deliberate_stop_words.clone(),
+            diagnostic_switch_words: raw.code_health.diagnostic_switch_words.clone(),
             no_return_calls: set(&raw.code_health.no_return_calls),
             no_return_builtins: raw.code_health.no_return_builtins.clone(),
             no_return_names: {
