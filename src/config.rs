@@ -430,8 +430,14 @@ impl Settings {
     /// The rules enabled for one file, after `per-file-ignores` and, for a notebook,
     /// `notebook-ignore`.
     pub fn rules_for(&self, path: &Path) -> RuleSet {
+        self.rules_for_source(path, false)
+    }
+
+    /// [`Settings::rules_for`] for a file whose text may be a notebook kept as a Python file
+    /// (`cell_script`: cells marked `# %%`): the notebook policy applies to it too.
+    pub fn rules_for_source(&self, path: &Path, cell_script: bool) -> RuleSet {
         let mut rules = self.rules;
-        if crate::discovery::is_notebook(path) {
+        if cell_script || crate::discovery::is_notebook(path) {
             for rule in self.notebook_ignore.iter() {
                 rules.remove(rule);
             }

@@ -236,11 +236,18 @@ fn analyze(prepared: Prepared, cache: Option<&Cache>) -> Analysis {
     } else {
         (text, None)
     };
-    let source = Arc::new(if is_notebook(path) {
-        SourceText::notebook_code(text)
+    // A notebook kept as a Python file gets the notebook policy too.
+    let (source, rules) = if is_notebook(path) {
+        (SourceText::notebook_code(text), rules)
+    } else if SourceText::is_cell_script(&text) {
+        (
+            SourceText::notebook_code(text),
+            settings.rules_for_source(path, true),
+        )
     } else {
-        SourceText::new(text)
-    });
+        (SourceText::new(text), rules)
+    };
+    let source = Arc::new(source);
     let result = catch_unwind(AssertUnwindSafe(|| {
         lint_parsed(path, &source, settings, rules, package)
     }));
@@ -328,6 +335,7 @@ fn lint_parsed(
     facts.suppressions = suppressions;
     facts.recovered = parsed.has_syntax_errors();
     facts.line_count = count_lines(source.text());
+    facts.cell_script = SourceText::is_cell_script(source.text());
     facts.shrink_to_fit();
     (Some(facts), diagnostics)
 }
@@ -583,7 +591,7 @@ fn run_in_pool(
             if !linted {
                 return Vec::new();
             }
-            let rules = settings.rules_for(path);
+            let rules = settings.rules_for_source(path, index.facts(id).cell_script);
             let cx = ProjectContext::new(&index, &roles, id);
             let mut found = Vec::new();
             for rule in rules.iter() {

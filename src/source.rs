@@ -49,6 +49,20 @@ impl SourceText {
         }
     }
 
+    /// A notebook kept as a Python file: cells marked `# %%` (jupytext's percent format, VS
+    /// Code and Spyder cells) or `# In[ ]:` (a notebook exported with nbconvert), at least two.
+    /// Rules treat it as a notebook; positions stay the file's lines.
+    pub fn is_cell_script(text: &str) -> bool {
+        text.lines()
+            .filter(|line| {
+                let line = line.trim_start();
+                line.starts_with("# %%") || line.starts_with("#%%") || line.starts_with("# In[")
+            })
+            .take(2)
+            .count()
+            == 2
+    }
+
     /// The virtual source of a notebook (its code cells, as written).
     pub fn from_notebook(notebook: Arc<Notebook>) -> Self {
         SourceText {

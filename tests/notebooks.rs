@@ -439,3 +439,21 @@ fn dllint_rule_shows_the_notebook_behaviour() {
         "debuggers and breakpoints only, no shape prints"
     );
 }
+
+/// A notebook kept as a Python file (jupytext's `# %%` cells, an nbconvert export's `# In[ ]:`)
+/// gets the notebook policy: its shape prints are output, its loop is a cell's.
+#[test]
+fn a_python_file_with_cells_is_a_notebook() {
+    let dir = tempfile::tempdir().unwrap();
+    let cells = "# %% [markdown]\n# A tutorial\n# %%\nimport pdb\nimport torch\nx = torch.zeros(3)\nprint(x.shape)\n";
+    let exported = "#!/usr/bin/env python\n# In[1]:\nimport torch\nx = torch.zeros(3)\n# In[2]:\nprint(x.shape)\n";
+    let plain = "import torch\n\n\ndef f(x):\n    print(x.shape)\n    return x\n";
+    std::fs::write(dir.path().join("cells.py"), cells).unwrap();
+    std::fs::write(dir.path().join("exported.py"), exported).unwrap();
+    std::fs::write(dir.path().join("plain.py"), plain).unwrap();
+    let found = |file: &str| codes(&findings(dir.path(), file)).join(",");
+    assert_eq!(found("cells.py"), "DL305"); // the debugger, not the shape print
+    assert_eq!(findings(dir.path(), "cells.py").len(), 1);
+    assert_eq!(found("exported.py"), "");
+    assert_eq!(found("plain.py"), "DL305");
+}

@@ -692,6 +692,9 @@ pub struct FileFacts {
     /// The file declares command-line options or a run configuration (argparse, absl flags,
     /// click, fire, hydra, ...).
     pub takes_options: bool,
+    /// A notebook kept as a Python file (cells marked `# %%` or `# In[ ]:`): the notebook
+    /// policy applies.
+    pub cell_script: bool,
     /// The file turns gradients off somewhere (`with torch.no_grad()`, `@torch.no_grad()`,
     /// `torch.set_grad_enabled(...)`): without it, and without mode calls, only functions named
     /// for evaluation can hold an evaluation loop (DL504/DL505 read the tree only then).
