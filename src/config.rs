@@ -427,6 +427,36 @@ impl Settings {
         self.exclude.matches_any_component(&self.root, path)
     }
 
+    /// Teaching code by where it lives: a folder of examples, tutorials, lessons, labs,
+    /// exercises or courses, or a numbered lesson (`01-basics/`, `lab-05-2-logistic.py`,
+    /// `3_NeuralNetworks/`, `chapter03_intro.py`), below the project root. The notebook policy
+    /// applies to it: it shows one technique per file, on purpose.
+    pub fn is_teaching_path(&self, path: &Path) -> bool {
+        let absolute = if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            std::env::current_dir()
+                .map(|cwd| cwd.join(path))
+                .unwrap_or_else(|_| path.to_path_buf())
+        };
+        let relative = absolute
+            .strip_prefix(&self.root)
+            .unwrap_or(path)
+            .to_path_buf();
+        let teaching = &self.knowledge.teaching;
+        let parts: Vec<String> = relative
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().to_ascii_lowercase())
+            .collect();
+        let Some((file, folders)) = parts.split_last() else {
+            return false;
+        };
+        // A numbered file alone may be a step of a pipeline (`02_train.py`); a numbered folder,
+        // or a file named as a lesson (`lab-05-2-logistic.py`), is a lesson.
+        let stem = file.rsplit_once('.').map_or(file.as_str(), |(s, _)| s);
+        folders.iter().any(|f| teaching.is_teaching_name(f)) || teaching.is_lesson_name(stem)
+    }
+
     /// The rules enabled for one file, after `per-file-ignores` and, for a notebook,
     /// `notebook-ignore`.
     pub fn rules_for(&self, path: &Path) -> RuleSet {
@@ -434,10 +464,11 @@ impl Settings {
     }
 
     /// [`Settings::rules_for`] for a file whose text may be a notebook kept as a Python file
-    /// (`cell_script`: cells marked `# %%`): the notebook policy applies to it too.
+    /// (`cell_script`: cells marked `# %%`): the notebook policy applies to it too, as it does
+    /// to teaching code ([`Settings::is_teaching_path`]).
     pub fn rules_for_source(&self, path: &Path, cell_script: bool) -> RuleSet {
         let mut rules = self.rules;
-        if cell_script || crate::discovery::is_notebook(path) {
+        if cell_script || crate::discovery::is_notebook(path) || self.is_teaching_path(path) {
             for rule in self.notebook_ignore.iter() {
                 rules.remove(rule);
             }

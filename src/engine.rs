@@ -239,7 +239,7 @@ fn analyze(prepared: Prepared, cache: Option<&Cache>) -> Analysis {
     // A notebook kept as a Python file gets the notebook policy too.
     let (source, rules) = if is_notebook(path) {
         (SourceText::notebook_code(text), rules)
-    } else if SourceText::is_cell_script(&text) {
+    } else if SourceText::is_cell_script(&text) || settings.is_teaching_path(path) {
         (
             SourceText::notebook_code(text),
             settings.rules_for_source(path, true),

@@ -457,3 +457,37 @@ fn a_python_file_with_cells_is_a_notebook() {
     assert_eq!(found("exported.py"), "");
     assert_eq!(found("plain.py"), "DL305");
 }
+
+/// Teaching code — below a folder of examples or tutorials, a numbered lesson folder, or a file
+/// named as a lesson — gets the notebook policy; a numbered file alone (a pipeline step) does
+/// not.
+#[test]
+fn teaching_code_gets_the_notebook_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let code = "import argparse\n\nimport torch\n\nparser = argparse.ArgumentParser()\nargs = parser.parse_args()\n\n\ndef train(model, optimizer, x, y):\n    for _ in range(10):\n        print(x.shape)\n        loss = ((model(x) - y) ** 2).mean() + 0.1 * model.weight.abs().sum()\n        loss.backward()\n        optimizer.step()\n";
+    for path in [
+        "tutorials/train.py",
+        "01-basics/train.py",
+        "lab-05-2-regression.py",
+        "02_train.py",
+        "src/train.py",
+    ] {
+        let file = dir.path().join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, code).unwrap();
+    }
+    std::fs::write(dir.path().join("dllint.toml"), "").unwrap();
+    let found = |file: &str| codes(&findings(dir.path(), file)).join(",");
+    // In a project file: the inline loss (DL102), the shape print in the loop (DL305), the
+    // missing zero_grad (DL501).
+    assert_eq!(found("src/train.py"), "DL102,DL305,DL501");
+    assert_eq!(found("02_train.py"), "DL102,DL305,DL501");
+    // In teaching code: the bug only.
+    for file in [
+        "tutorials/train.py",
+        "01-basics/train.py",
+        "lab-05-2-regression.py",
+    ] {
+        assert_eq!(found(file), "DL501", "{file}");
+    }
+}

@@ -63,12 +63,19 @@ declare_rule! {
     /// # in the Runner
     /// loss = loss_fn(model(x), labels)
     /// ```
+    ///
+    /// ## Notebooks
+    /// Skipped, as in teaching code (a folder of examples, tutorials or lessons; a numbered
+    /// lesson): the notebook shows a loss computed in a model class on purpose, one technique top
+    /// to bottom, and reviewers found such findings true but never worth a change there.
+    /// Architecture is for the project's code. Turn it back on by listing the notebook-ignore rules
+    /// without it.
     pub static LOSS_IN_MODEL = {
         code: "DL101",
         name: "loss-in-model",
         family: Family::Coupling,
         severity: Severity::Warning,
-        notebooks: Notebooks::Lint,
+        notebooks: Notebooks::Skip,
         default_enabled: true,
         fix: FixAvailability::Sometimes,
         options: &[],

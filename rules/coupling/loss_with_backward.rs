@@ -52,12 +52,19 @@ declare_rule! {
     /// loss.backward()
     /// optimizer.step()
     /// ```
+    ///
+    /// ## Notebooks
+    /// Skipped, as in teaching code (a folder of examples, tutorials or lessons; a numbered
+    /// lesson): the notebook shows a loss fused with its backward pass and update on purpose, one
+    /// technique top to bottom, and reviewers found such findings true but never worth a change
+    /// there. Architecture is for the project's code. Turn it back on by listing the notebook-
+    /// ignore rules without it.
     pub static LOSS_WITH_BACKWARD = {
         code: "DL104",
         name: "loss-with-backward",
         family: Family::Coupling,
         severity: Severity::Warning,
-        notebooks: Notebooks::Lint,
+        notebooks: Notebooks::Skip,
         default_enabled: true,
         fix: FixAvailability::None,
         options: &[OptionSpec {

@@ -204,6 +204,7 @@ pub struct Knowledge {
     builtins: rustc_hash::FxHashSet<String>,
     pub usage: UsageKnowledge,
     pub shapes: ShapeKnowledge,
+    pub teaching: Teaching,
     pub layout: Layout,
     pub training: Training,
 }
@@ -230,6 +231,48 @@ pub struct Training {
     pub seeding: TrainingSeeding,
     #[serde(default)]
     pub steps: TrainingSteps,
+}
+
+/// Where teaching code lives (`[teaching]`): folders of examples and tutorials, numbered
+/// lessons. The notebook policy applies to it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Teaching {
+    /// Folder names (lower case) that hold teaching code.
+    pub folders: Vec<String>,
+    /// Name prefixes of a lesson when followed by a number (`lab-05`, `lesson13`, `chapter03`).
+    pub lesson_prefixes: Vec<String>,
+}
+
+impl Teaching {
+    /// A folder or file name (lower case, without `.py`) of teaching code: one of `folders`, a
+    /// numbered lesson (`01-basics`, `02_logistic_regression`, `3_neuralnetworks`), or a lesson
+    /// prefix followed by a number (`lab-05-2-logistic`, `chapter03_intro`).
+    pub fn is_teaching_name(&self, name: &str) -> bool {
+        if self.folders.iter().any(|f| f == name) {
+            return true;
+        }
+        let numbered = |rest: &str| {
+            let digits = rest.chars().take_while(char::is_ascii_digit).count();
+            (1..=3).contains(&digits)
+                && rest[digits..]
+                    .chars()
+                    .next()
+                    .is_some_and(|c| matches!(c, '-' | '_' | '.' | ' '))
+                && rest[digits..].len() > 1
+        };
+        numbered(name) || self.is_lesson_name(name)
+    }
+
+    /// A lesson prefix followed by a number (`lab-05-2-logistic`, `lesson13`, `chapter03_intro`).
+    pub fn is_lesson_name(&self, name: &str) -> bool {
+        self.lesson_prefixes.iter().any(|p| {
+            name.strip_prefix(p.as_str()).is_some_and(|rest| {
+                let rest = rest.trim_start_matches(['-', '_', ' ']);
+                rest.chars().next().is_some_and(|c| c.is_ascii_digit())
+            })
+        })
+    }
 }
 
 /// What makes a training step beyond the gradient calls themselves (`[training.steps]`): the
@@ -540,6 +583,7 @@ struct Raw {
     usage: RawUsage,
     shapes: RawShapes,
     layout: Layout,
+    teaching: Teaching,
     #[serde(default)]
     training: Training,
 }
@@ -1075,6 +1119,7 @@ impl Knowledge {
                 einops: set(&sh.einops),
             },
             layout: raw.layout,
+            teaching: raw.teaching,
             training: {
                 let mut training = raw.training;
                 training.activations.words = training.activations.words();
