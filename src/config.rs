@@ -1195,11 +1195,17 @@ mod tests {
         let ignored = |settings: &Settings| -> Vec<&str> {
             settings.notebook_ignore.iter().map(|r| r.code).collect()
         };
-        assert_eq!(ignored(&resolve("")), ["DL102", "DL107", "DL201", "DL508"]);
+        let defaults = [
+            "DL101", "DL102", "DL103", "DL104", "DL105", "DL106", "DL107", "DL201", "DL508",
+        ];
+        assert_eq!(ignored(&resolve("")), defaults);
         assert_eq!(ignored(&resolve("notebook-ignore = [\"DL5\"]\n")).len(), 11);
         assert_eq!(
             ignored(&resolve("extend-notebook-ignore = [\"DL302\"]\n")),
-            ["DL102", "DL107", "DL201", "DL302", "DL508"]
+            [
+                "DL101", "DL102", "DL103", "DL104", "DL105", "DL106", "DL107", "DL201", "DL302",
+                "DL508"
+            ]
         );
         let settings = resolve("notebook-ignore = []\n");
         assert!(ignored(&settings).is_empty());
