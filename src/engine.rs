@@ -591,7 +591,8 @@ fn run_in_pool(
             if !linted {
                 return Vec::new();
             }
-            let rules = settings.rules_for_source(path, index.facts(id).cell_script);
+            let rules = settings
+                .rules_for_source(path, index.facts(id).cell_script || roles.in_collection(id));
             let cx = ProjectContext::new(&index, &roles, id);
             let mut found = Vec::new();
             for rule in rules.iter() {

@@ -2,7 +2,7 @@
 //! that decided it (`dllint map --explain` prints it). Computed once, after the index is built.
 
 use rayon::prelude::*;
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::knowledge::{ApiKind, Framework};
 use crate::semantic::facts::{Callee, ClassId, FunctionId, GradKind, Role};
@@ -73,6 +73,9 @@ pub struct Roles {
     modules: Vec<RoleSet>,
     /// Which functions update parameters and which loops train, across the project.
     pub training: Training,
+    /// Per file: a training script of a collection of independent experiments (see
+    /// [`Roles::in_collection`]).
+    collection: Vec<bool>,
 }
 
 impl Roles {
@@ -250,12 +253,24 @@ impl Roles {
                 set
             })
             .collect();
-        Roles {
+        let mut roles = Roles {
             classes,
             functions,
             modules,
             training,
-        }
+            collection: Vec::new(),
+        };
+        roles.collection = collection(index, &roles);
+        roles
+    }
+
+    /// The file is a training script of a *collection*: a project of at least
+    /// [`COLLECTION_SCRIPTS`] training scripts, three in four of which share no module
+    /// defining a component (a Model, Loss or Dataset) with another — one-file implementations
+    /// of papers, single-file algorithms, examples. Each script brings its own model, loss and loop on
+    /// purpose; the notebook policy applies to it.
+    pub fn in_collection(&self, file: FileId) -> bool {
+        self.collection.get(file as usize).copied().unwrap_or(false)
     }
 
     pub fn class(&self, file: FileId, class: ClassId) -> &ClassRole {
@@ -279,6 +294,83 @@ impl Roles {
         let role = self.class(file, class);
         role.framework.map(|i| &index.knowledge(file).frameworks[i])
     }
+}
+
+/// The fewest training scripts that make a collection of independent experiments.
+pub const COLLECTION_SCRIPTS: usize = 4;
+
+/// Which files are training scripts of a collection (see [`Roles::in_collection`]).
+fn collection(index: &ProjectIndex, roles: &Roles) -> Vec<bool> {
+    let files = index.files.len();
+    let mut out = vec![false; files];
+    let defines_component = |f: FileId| {
+        let facts = index.facts(f);
+        (0..facts.classes.len() as ClassId).any(|c| {
+            let set = roles.class(f, c).roles;
+            set.contains(Role::Model) || set.contains(Role::Loss) || set.contains(Role::Dataset)
+        }) || (0..facts.functions.len() as FunctionId).any(|id| {
+            let set = roles.function(f, id).roles;
+            set.contains(Role::Loss) || set.contains(Role::Dataset)
+        })
+    };
+    // Training scripts (linted, with an entry point, training somewhere in the file) and the
+    // component modules each one imports.
+    let mut scripts: Vec<(FileId, Vec<FileId>)> = Vec::new();
+    for f in 0..files as FileId {
+        let file = index.file(f);
+        let facts = &file.facts;
+        if !file.linted {
+            continue;
+        }
+        let module = &facts.module;
+        let entry = facts.main_guard.is_some()
+            || roles.training.trains(f, None)
+            || !module.flow().run_calls.is_empty();
+        let trains = roles.training.trains(f, None)
+            || (0..facts.functions.len() as FunctionId)
+                .any(|id| roles.training.trains(f, Some(id)))
+            || !module.flow().run_calls.is_empty();
+        if !entry || !trains {
+            continue;
+        }
+        let mut imported: Vec<FileId> = facts
+            .imports
+            .iter()
+            .filter_map(
+                |(_, qualified)| match index.resolve_qualified(f, qualified)? {
+                    Symbol::Module(m) => Some(m),
+                    Symbol::Class(m, _) | Symbol::Function(m, _) => Some(m),
+                },
+            )
+            .filter(|&m| m != f && defines_component(m))
+            .collect();
+        imported.sort_unstable();
+        imported.dedup();
+        scripts.push((f, imported));
+    }
+    if scripts.len() < COLLECTION_SCRIPTS {
+        return out;
+    }
+    let mut users: FxHashMap<FileId, usize> = FxHashMap::default();
+    for (_, imported) in &scripts {
+        for m in imported {
+            *users.entry(*m).or_default() += 1;
+        }
+    }
+    // Independent: the script shares no component module with another training script. A
+    // project's scripts share its components; in a collection, most share nothing (a few may
+    // share a helper of their own series).
+    let independent = scripts
+        .iter()
+        .filter(|(_, imported)| imported.iter().all(|m| users[m] < 2))
+        .count();
+    if independent * 4 < scripts.len() * 3 {
+        return out;
+    }
+    for (f, _) in scripts {
+        out[f as usize] = true;
+    }
+    out
 }
 
 struct Builder<'i> {
