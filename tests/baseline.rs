@@ -8,7 +8,7 @@ use std::path::Path;
 
 use common::{run, stderr, stdout};
 
-const TRAIN: &str = "import pdb\n\n\ndef f(x):\n    print(x.shape)\n    return x\n";
+const TRAIN: &str = "import pdb\n\n\ndef forward(x):\n    print(x.shape)\n    return x\n";
 
 fn project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -69,7 +69,7 @@ fn baselined_findings_survive_line_shifts_and_new_ones_are_reported() {
             .replace("    print", "        print")
             .replace("    return", "        return")
     )
-    .replace("def f(x):\n", "def f(x):\n    if True:\n");
+    .replace("def forward(x):\n", "def forward(x):\n    if True:\n");
     fs::write(dir.path().join("train.py"), &shifted).unwrap();
     let out = concise(dir.path(), &["--baseline", "baseline.json"]);
     assert_eq!(out.status.code(), Some(0), "{}\n{shifted}", stdout(&out));

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use common::{project, run, stderr, stdout};
 
-const DIRTY: &str = "import pdb\n\n\ndef f(x):\n    print(x.shape)\n    return x\n";
+const DIRTY: &str = "import pdb\n\n\ndef forward(x):\n    print(x.shape)\n    return x\n";
 const CLEAN: &str = "def f(x):\n    return x + 1\n";
 
 fn json(output: &std::process::Output) -> Vec<serde_json::Value> {

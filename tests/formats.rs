@@ -28,7 +28,7 @@ use common::{python_with, root, run, stderr, stdout};
 
 /// A debugger import, shape prints (one message holding XML/JSON/command special characters,
 /// two identical lines) and a clean function.
-const DIRTY: &str = "import pdb\n\n\ndef f(x):\n    print(x.shape, \"<&>\\\"' 100%, a:b\")\n    print(x.shape)\n    print(x.shape)\n    return x\n";
+const DIRTY: &str = "import pdb\n\n\ndef forward(x):\n    print(x.shape, \"<&>\\\"' 100%, a:b\")\n    print(x.shape)\n    print(x.shape)\n    return x\n";
 const CLEAN: &str = "def f(x):\n    return x + 1\n";
 
 fn write(dir: &Path, name: &str, text: &str) {

@@ -18,7 +18,7 @@ use std::time::Duration;
 use common::{bin, stderr, stdout};
 
 /// A file with one known finding: `import pdb` is DL305 at 1:8.
-const DIRTY: &str = "import pdb\n\n\ndef f(x):\n    print(x.shape)\n    return x\n";
+const DIRTY: &str = "import pdb\n\n\ndef forward(x):\n    print(x.shape)\n    return x\n";
 
 /// Generous: every case here takes well under a second in release; a hang is what this guards.
 /// (The 2-core CI machine may be shared: allow for a slow, busy machine.)

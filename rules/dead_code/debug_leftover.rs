@@ -1,4 +1,5 @@
 use ruff_python_ast::name::UnqualifiedName;
+use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{ExprCall, InterpolatedStringElement};
 
 use crate::fix::edits::{delete_stmt, sole_statements};
@@ -11,9 +12,17 @@ declare_rule! {
     /// prints such as `print(x.shape)`, `print("x", x.size())` or `print(f"{x.dtype}")`.
     ///
     /// Only prints whose every value is a shape, size or dtype are reported: a print that also
-    /// shows other values is treated as deliberate output. Logging calls are never reported,
-    /// and neither are debugger imports in a module that is itself a debugging utility (it
-    /// subclasses `pdb.Pdb` or defines its own `set_trace`).
+    /// shows other values is treated as deliberate output. And only where a shape print can
+    /// only have served debugging: code that runs on every batch — a model's forward pass
+    /// (`forward`, `call`, `__call__`), a loop that runs a gradient step (`backward()`,
+    /// `apply_gradients`, `minimize`, `train_on_batch`), a training-step function — or,
+    /// without a text label, another method of a model class. Shape prints elsewhere are
+    /// output someone reads and are not reported: a labelled report of the data
+    /// (`print("train split:", x.shape)`), script-level prints, data loading and evaluation
+    /// helpers, `def test()`/demo smoke helpers, test modules, `if __name__ == "__main__":`
+    /// blocks, and prints to a stream (`file=sys.stderr`). Logging calls are never reported.
+    /// Debuggers are reported everywhere, except their imports in a module that is itself a
+    /// debugging utility (it subclasses `pdb.Pdb` or defines its own `set_trace`).
     ///
     /// ## Why is this bad?
     /// A forgotten `set_trace()` hangs a training job on a cluster until it times out. Shape
@@ -381,20 +390,30 @@ fn snippet(text: &str, range: TextRange) -> String {
     }
 }
 
-/// A print whose every value is a tensor's shape, size or dtype (string labels allowed), and
-/// at least one such value.
+/// A forgotten shape-debugging print: every value it shows is a tensor's shape, size or dtype
+/// (at least one), it prints to standard output, and it sits where a shape print only ever
+/// served debugging (see [`print_place`]): in code that runs on every batch (a model's
+/// forward pass, a training loop, a training step), where a label does not make it output
+/// anyone reads; or, unlabelled, in another method of a model class.
 fn is_shape_debug_print(cx: &Context<'_, '_>, call: &ExprCall) -> bool {
     let mut shapes = 0;
+    let mut labelled = false;
+    let has_text = |s: &str| s.chars().any(char::is_alphabetic);
     for arg in &*call.arguments.args {
         match arg {
-            Expr::StringLiteral(_) => {}
+            Expr::StringLiteral(literal) => labelled |= has_text(literal.value.to_str()),
             Expr::FString(fstring) => {
                 for element in fstring.value.elements() {
-                    if let InterpolatedStringElement::Interpolation(interp) = element {
-                        if is_shape_value(cx, &interp.expression, 0) {
-                            shapes += 1;
-                        } else {
-                            return false;
+                    match element {
+                        InterpolatedStringElement::Interpolation(interp) => {
+                            if is_shape_value(cx, &interp.expression, 0) {
+                                shapes += 1;
+                            } else {
+                                return false;
+                            }
+                        }
+                        InterpolatedStringElement::Literal(literal) => {
+                            labelled |= has_text(&literal.value);
                         }
                     }
                 }
@@ -403,7 +422,213 @@ fn is_shape_debug_print(cx: &Context<'_, '_>, call: &ExprCall) -> bool {
             _ => return false,
         }
     }
-    shapes > 0
+    // `print(x.shape, file=sys.stderr)`: written to a stream on purpose.
+    if shapes == 0 || call.arguments.find_keyword("file").is_some() {
+        return false;
+    }
+    match print_place(cx, call.range()) {
+        PrintPlace::PerBatch => true,
+        PrintPlace::ModelSetup => !labelled,
+        PrintPlace::Elsewhere => false,
+    }
+}
+
+/// Where a shape print runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PrintPlace {
+    /// On every batch: a model's forward pass (`forward`, `call`, `__call__`), a loop that runs
+    /// a gradient step, or a step function without a loop of its own.
+    PerBatch,
+    /// Another method of a model class (`__init__`).
+    ModelSetup,
+    /// Script output, data loading, evaluation, demos, tests, `__main__` blocks.
+    Elsewhere,
+}
+
+/// Where the statement holding `range` runs: the definitions, loops and `__main__` guard
+/// around it, found by descending the module's statements by range.
+fn print_place(cx: &Context<'_, '_>, range: TextRange) -> PrintPlace {
+    let knowledge = cx.knowledge;
+    let file_name = cx.path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if knowledge.is_test_module(cx.semantic.package.as_deref(), file_name) {
+        return PrintPlace::Elsewhere;
+    }
+    let mut path: Vec<&Stmt> = Vec::new();
+    let mut body: Vec<&[Stmt]> = vec![&cx.module.body];
+    'descend: while let Some(stmts) = body.pop() {
+        for stmt in stmts {
+            if stmt.range().contains_range(range) {
+                path.push(stmt);
+                body = child_bodies(stmt);
+                continue 'descend;
+            }
+        }
+        break;
+    }
+    let mut innermost_function = None;
+    for (i, stmt) in path.iter().enumerate() {
+        match stmt {
+            Stmt::If(test) if i == 0 && is_main_guard(&test.test) => {
+                return PrintPlace::Elsewhere;
+            }
+            Stmt::FunctionDef(def) => {
+                let demo = def.name.split('_').any(|word| {
+                    knowledge
+                        .demo_function_words
+                        .iter()
+                        .any(|w| w.eq_ignore_ascii_case(word))
+                });
+                if demo {
+                    return PrintPlace::Elsewhere;
+                }
+                innermost_function = Some(i);
+            }
+            _ => {}
+        }
+    }
+    let start = innermost_function.map_or(0, |i| i + 1);
+    let loops: Vec<&Stmt> = path[start..]
+        .iter()
+        .copied()
+        .filter(|s| matches!(s, Stmt::For(_) | Stmt::While(_)))
+        .collect();
+    if loops
+        .iter()
+        .any(|lp| has_gradient_call(cx, std::slice::from_ref(*lp)))
+    {
+        return PrintPlace::PerBatch;
+    }
+    let Some(i) = innermost_function else {
+        return PrintPlace::Elsewhere;
+    };
+    let Stmt::FunctionDef(def) = path[i] else {
+        return PrintPlace::Elsewhere;
+    };
+    let class = i.checked_sub(1).and_then(|c| match path[c] {
+        Stmt::ClassDef(class) => Some(class),
+        _ => None,
+    });
+    let name = def.name.as_str();
+    // `forward`/`call`/`__call__` of a class, or a functional model's `forward(params, x)`.
+    let forward = match class {
+        Some(_) => knowledge
+            .training
+            .activations
+            .call_methods
+            .iter()
+            .any(|m| m == name),
+        None => (knowledge.training.evaluation.forward_methods.iter()).any(|m| m == name),
+    };
+    if forward {
+        return PrintPlace::PerBatch;
+    }
+    let model = class
+        .and_then(|class| class.arguments.as_ref())
+        .is_some_and(|arguments| {
+            arguments.args.iter().any(|base| {
+                cx.semantic
+                    .resolve(base)
+                    .is_some_and(|q| knowledge.model_bases.contains(&knowledge.canonical(&q)))
+            })
+        });
+    if model {
+        return PrintPlace::ModelSetup;
+    }
+    // A training step: the function computes gradients itself and holds no loop (its caller
+    // loops over the batches).
+    if loops.is_empty() && !has_loop(&def.body) && has_gradient_call(cx, &def.body) {
+        return PrintPlace::PerBatch;
+    }
+    PrintPlace::Elsewhere
+}
+
+/// `if __name__ == "__main__":`.
+fn is_main_guard(test: &Expr) -> bool {
+    let Expr::Compare(compare) = test else {
+        return false;
+    };
+    let name = |e: &Expr| matches!(e, Expr::Name(n) if n.id.as_str() == "__name__");
+    let main = |e: &Expr| matches!(e, Expr::StringLiteral(s) if s.value.to_str() == "__main__");
+    let [right] = &*compare.comparators else {
+        return false;
+    };
+    (name(&compare.left) && main(right)) || (main(&compare.left) && name(right))
+}
+
+/// The statement lists directly inside a statement.
+fn child_bodies(stmt: &Stmt) -> Vec<&[Stmt]> {
+    match stmt {
+        Stmt::FunctionDef(def) => vec![&def.body],
+        Stmt::ClassDef(class) => vec![&class.body],
+        Stmt::For(lp) => vec![&lp.body, &lp.orelse],
+        Stmt::While(lp) => vec![&lp.body, &lp.orelse],
+        Stmt::If(test) => std::iter::once(&test.body[..])
+            .chain(test.elif_else_clauses.iter().map(|c| &c.body[..]))
+            .collect(),
+        Stmt::With(with) => vec![&with.body],
+        Stmt::Try(t) => std::iter::once(&t.body[..])
+            .chain(t.handlers.iter().map(|h| match h {
+                ast::ExceptHandler::ExceptHandler(h) => &h.body[..],
+            }))
+            .chain([&t.orelse[..], &t.finalbody[..]])
+            .collect(),
+        Stmt::Match(m) => m.cases.iter().map(|c| &c.body[..]).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The statements hold a loop (outside nested definitions).
+fn has_loop(body: &[Stmt]) -> bool {
+    body.iter().any(|stmt| match stmt {
+        Stmt::For(_) | Stmt::While(_) => true,
+        Stmt::FunctionDef(_) | Stmt::ClassDef(_) => false,
+        other => child_bodies(other).into_iter().any(has_loop),
+    })
+}
+
+/// The statements compute or apply gradients (outside nested definitions): `loss.backward()`,
+/// `opt.apply_gradients(...)`, `opt.minimize(loss)`, `model.train_on_batch(...)`.
+fn has_gradient_call(cx: &Context<'_, '_>, body: &[Stmt]) -> bool {
+    struct Finder<'k> {
+        methods: [&'k [String]; 4],
+        found: bool,
+    }
+    impl<'a> Visitor<'a> for Finder<'_> {
+        fn visit_stmt(&mut self, stmt: &'a Stmt) {
+            if self.found || matches!(stmt, Stmt::FunctionDef(_) | Stmt::ClassDef(_)) {
+                return;
+            }
+            visitor::walk_stmt(self, stmt);
+        }
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            if self.found {
+                return;
+            }
+            if let Expr::Call(call) = expr
+                && let Expr::Attribute(attr) = &*call.func
+                && self
+                    .methods
+                    .iter()
+                    .any(|list| list.iter().any(|m| m == attr.attr.as_str()))
+            {
+                self.found = true;
+                return;
+            }
+            visitor::walk_expr(self, expr);
+        }
+    }
+    let knowledge = cx.knowledge;
+    let mut finder = Finder {
+        methods: [
+            &knowledge.backward_methods,
+            &knowledge.apply_gradient_methods,
+            &knowledge.minimize_methods,
+            &knowledge.training.steps.framework_step_methods,
+        ],
+        found: false,
+    };
+    finder.visit_body(body);
+    finder.found
 }
 
 /// `x.shape`, `x.shape[0]`, `x.size()`, `x.size(1)`, `x.dtype`, `np.shape(x)`,

@@ -119,6 +119,8 @@ pub struct Knowledge {
     pub shape_methods: Vec<String>,
     pub shape_functions: NameSet,
     pub print_functions: NameSet,
+    /// `_`-separated words of functions that are demos or smoke tests (DL305).
+    pub demo_function_words: Vec<String>,
 
     /// Base classes of configuration records (DL202).
     pub config_bases: NameSet,
@@ -743,6 +745,7 @@ struct RawDebugging {
     shape_methods: Vec<String>,
     shape_functions: Vec<String>,
     print_functions: Vec<String>,
+    demo_function_words: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -1015,6 +1018,7 @@ impl Knowledge {
             shape_methods: d.shape_methods.clone(),
             shape_functions: set(&d.shape_functions),
             print_functions: set(&d.print_functions),
+            demo_function_words: d.demo_function_words.clone(),
             config_bases: set(&raw.code_health.config_bases),
             config_class_suffixes: raw.code_health.config_class_suffixes.clone(),
             signature_decorators: set(&raw.code_health.signature_decorators),
