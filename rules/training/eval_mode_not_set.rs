@@ -9,15 +9,27 @@ declare_rule! {
     /// torchvision/timm/Hugging Face model, or a model-named variable or parameter), has no
     /// backward and no optimizer step, and is either in a function named for evaluation
     /// (`evaluate`, `validate`, `val_epoch`, `predict`, `test`) or iterates over data under
-    /// `torch.no_grad()`. It is reported when neither the function (before the loop), nor a
-    /// helper it calls, nor every same-file caller calls `model.eval()` or `model.train(False)`.
+    /// `torch.no_grad()` — in a function of its own, beside or inside a training loop, or at
+    /// module level. It is reported when neither the code before the loop, nor a helper it
+    /// calls, nor every caller of its function (in any file, or their own callers) calls
+    /// `model.eval()` or `model.train(False)`.
     ///
     /// It also finds the other half of the mistake: a training loop that puts the model in
     /// evaluation mode — `model.eval()` in the loop, or a helper such as
     /// `validate(model, loader)` (of any file) whose last mode call is `eval()` — and never
     /// calls `model.train()` (itself or through a helper) inside the loop, so every later
     /// iteration trains in evaluation mode. A loop trains when it runs backward and an
-    /// optimizer step, or calls a function that does (`train_one_epoch(...)`).
+    /// optimizer step, or calls a function that does (`train_one_epoch(...)`). A helper that
+    /// switches a model it builds itself (a checkpoint loaded into a fresh copy) leaves the
+    /// trained model alone.
+    ///
+    /// Both halves are reported only for a model known to behave differently in the two
+    /// modes: one that builds or calls dropout or batch norm (itself, in a project component
+    /// or superclass, or a layer given a dropout rate), or a library model that has them
+    /// (torchvision, timm, Hugging Face). `eval()` changes nothing for a network of `Linear`,
+    /// convolution and activation layers, and the project cannot tell for a model it does
+    /// not see into (a wrapper, an EMA copy, a model of unknown origin): those are not
+    /// reported.
     ///
     /// Not reported: Lightning `validation_step`/`test_step` (the framework switches modes),
     /// Keras `model.evaluate`/`predict` (not loops), test functions, and inference that is not
@@ -65,18 +77,21 @@ declare_rule! {
 
 fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
     for lp in evaluation_loops(cx) {
-        if lp.eval_mode || !(lp.eval_named || lp.no_grad && lp.over_data) {
+        if lp.eval_mode || !lp.mode_dependent || !(lp.eval_named || lp.no_grad && lp.over_data) {
             continue;
         }
-        let function = cx.facts().qualname(lp.function);
+        let place = match lp.function {
+            Some(id) => format!("evaluation loop in `{}`", cx.facts().qualname(id)),
+            None => "module-level evaluation loop".to_string(),
+        };
         let model = &lp.model;
         out.push(
             Diagnostic::new(
                 &EVAL_MODE_NOT_SET,
                 format!(
-                    "evaluation loop in `{function}` runs `{model}` in training mode: \
-                     `{model}.eval()` is never called before it, so dropout stays on and batch \
-                     norm uses (and updates) the statistics of evaluation batches"
+                    "{place} runs `{model}` in training mode: `{model}.eval()` is never called \
+                     before it, so its dropout stays on and its batch norm uses (and updates) the \
+                     statistics of evaluation batches"
                 ),
                 lp.header,
             )

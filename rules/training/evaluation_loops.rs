@@ -12,14 +12,18 @@ use ruff_text_size::{Ranged, TextRange, TextSize};
 
 use crate::project::ProjectContext;
 use crate::semantic::Role;
-use crate::semantic::facts::{Callee, FunctionId};
-use crate::semantic::index::Symbol;
+use crate::semantic::calls::resolve_through_callers;
+use crate::semantic::facts::{Callee, ClassId, FunctionId, InstanceRef};
+use crate::semantic::flow::Resolved;
+use crate::semantic::index::{FileId, Symbol};
+use crate::semantic::modes::Modes;
 use crate::semantic::verdict::extends;
 
 /// One outermost loop of a candidate function that runs the model.
 #[derive(Debug, Clone)]
 pub(crate) struct EvalLoop {
-    pub function: FunctionId,
+    /// The function holding the loop (`None`: module-level code).
+    pub function: Option<FunctionId>,
     /// The `for ...:` / `while ...:` line.
     pub header: TextRange,
     /// The first call of the model inside the loop, and the model as written (`model`,
@@ -35,8 +39,19 @@ pub(crate) struct EvalLoop {
     /// the function under `no_grad`.
     pub no_grad: bool,
     /// The model is put in eval mode before it runs: in the function, by a same-file helper it
-    /// calls, or by a same-file caller before calling it.
+    /// calls, or by every caller (of any file, or their callers) before calling it.
     pub eval_mode: bool,
+    /// The model is known to have layers that behave differently in training and evaluation
+    /// mode (dropout, batch norm): itself, through the project, or as a library model.
+    pub mode_dependent: bool,
+}
+
+/// What the loop runs, as the project can resolve it.
+#[derive(Debug, Clone)]
+enum ModelRef {
+    /// The method's own class (`self(x)` in a model's `predict`).
+    Own(ClassId),
+    Instance(InstanceRef),
 }
 
 /// What one function does, in source order.
@@ -44,7 +59,14 @@ pub(crate) struct EvalLoop {
 struct Frame {
     name: String,
     has_parameters: bool,
+    /// Positional parameters, in order (`self` included).
+    params: Vec<String>,
+    class: Option<ClassId>,
+    /// Its loops are looked at: a function that may evaluate, or module-level code.
+    eligible: bool,
     candidate: Option<FunctionId>,
+    /// The function trains (its evaluation loops sit beside or inside its training loops).
+    trains: bool,
     self_is_model: bool,
     /// The method's class extends a framework base that manages modes (a pipeline).
     managed: bool,
@@ -54,24 +76,32 @@ struct Frame {
     grad_off_at: Option<TextSize>,
     /// `x.eval()` / `x.train(False)`.
     eval_at: Option<TextSize>,
+    /// Every mode switch, in order: where, and whether it sets eval mode.
+    modes: Vec<(TextSize, bool)>,
     /// Same-file functions called (by name or `self.<name>`), where, and whether under a
     /// `no_grad` block.
     calls: Vec<(String, TextSize, bool)>,
-    loop_depth: u32,
-    /// Local names bound to a model constructor.
-    model_locals: BTreeSet<String>,
+    /// The loops being walked (indices into `loops`), innermost last.
+    open_loops: Vec<usize>,
+    /// Local names bound to a model constructor, and the constructor.
+    model_locals: BTreeMap<String, Callee>,
+    /// Every loop, in source order.
     loops: Vec<RawLoop>,
 }
 
 struct RawLoop {
     header: TextRange,
+    range: TextRange,
+    parent: Option<usize>,
     over_data: bool,
-    model_call: Option<(TextRange, String, bool)>,
+    /// `Variable(x, volatile=True)` inside: PyTorch 0.3's way of turning gradients off.
+    volatile: bool,
+    model_call: Option<(TextRange, String, bool, Option<ModelRef>)>,
 }
 
 struct Walker<'c, 'p> {
     cx: &'c ProjectContext<'p>,
-    candidates: &'c BTreeMap<TextSize, FunctionId>,
+    candidates: &'c BTreeMap<TextSize, (FunctionId, bool)>,
     frames: Vec<Frame>,
     done: Vec<Frame>,
     /// Functions called under `no_grad` / after an eval-mode call, with the callers' count.
@@ -99,33 +129,35 @@ pub(crate) fn evaluation_loops(cx: &ProjectContext<'_>) -> Vec<EvalLoop> {
     if knowledge.is_test_module(facts.package.as_deref(), file_name) {
         return Vec::new();
     }
+    // Functions with loops: one that trains may still evaluate between its training loops
+    // (after `model.eval()`, or under `no_grad`), never by its name alone.
     let mut candidates = BTreeMap::new();
     for (id, function) in facts.functions.iter().enumerate() {
         let body = &function.body;
         if body.loops.is_empty()
-            || cx.roles.training.trains(cx.file, Some(id as u32))
-            || body
-                .grad_steps
-                .iter()
-                .any(|s| s.kind.computes_gradients() || s.kind.updates_parameters())
-            || !body.optimizer_attr_uses.is_empty()
             || function.is_generator
             || (function.class.is_some() && evaluation.framework_hooks.contains(&function.name))
         {
             continue;
         }
-        candidates.insert(function.range.start(), id as FunctionId);
+        let trains = cx.roles.training.trains(cx.file, Some(id as u32))
+            || body
+                .grad_steps
+                .iter()
+                .any(|s| s.kind.computes_gradients() || s.kind.updates_parameters())
+            || !body.optimizer_attr_uses.is_empty();
+        candidates.insert(function.range.start(), (id as FunctionId, trains));
     }
-    if candidates.is_empty() {
+    if candidates.is_empty() && facts.module.loops.is_empty() {
         return Vec::new();
     }
     // An evaluation loop is in a function named for evaluation, or runs under no_grad, or
     // after a mode switch: a file with none of these is not read again.
     if !facts.uses_no_grad
         && !facts.switches_mode
-        && !candidates
-            .values()
-            .any(|&id| evaluation.is_eval_name(&facts.functions[id as usize].name, true))
+        && !candidates.values().any(|&(id, trains)| {
+            !trains && evaluation.is_eval_name(&facts.functions[id as usize].name, true)
+        })
     {
         return Vec::new();
     }
@@ -145,26 +177,65 @@ pub(crate) fn evaluation_loops(cx: &ProjectContext<'_>) -> Vec<EvalLoop> {
         class_stack: Vec::new(),
     };
     // Module-level code is a frame of its own (calls from it count as callers).
-    walker.frames.push(Frame::default());
+    walker.frames.push(Frame {
+        eligible: true,
+        trains: true,
+        ..Frame::default()
+    });
     walker.visit_body(&parsed.module().body);
     let module_frame = walker.frames.pop();
     if let Some(frame) = module_frame {
         walker.record_calls(&frame);
+        walker.done.push(frame);
     }
+    let modes = Modes::new(cx.index);
     let mut out = Vec::new();
     for frame in &walker.done {
-        let Some(function) = frame.candidate else {
-            continue;
-        };
-        if frame.managed {
+        if !frame.eligible || frame.managed {
             continue;
         }
-        let eval_named = evaluation.is_eval_name(&frame.name, frame.has_parameters);
+        let function = frame.candidate;
+        let scope = match function {
+            Some(id) => &facts.functions[id as usize].body,
+            None => &facts.module,
+        };
+        let eval_named = !frame.trains
+            && function.is_some()
+            && evaluation.is_eval_name(&frame.name, frame.has_parameters);
         let caller = walker.called.get(&frame.name).copied().unwrap_or_default();
-        let callers_no_grad = caller.calls > 0 && caller.under_no_grad == caller.calls;
-        let callers_eval = caller.calls > 0 && caller.after_eval == caller.calls;
-        for lp in &frame.loops {
-            let Some((call, model, in_no_grad)) = &lp.model_call else {
+        let callers = |want| function.is_some_and(|id| callers_cover(cx, cx.file, id, want, 0));
+        let callers_no_grad = function.is_some()
+            && (caller.calls > 0 && caller.under_no_grad == caller.calls || callers(Want::NoGrad));
+        let callers_eval = function.is_some()
+            && (caller.calls > 0 && caller.after_eval == caller.calls || callers(Want::Eval));
+        // A loop that trains (a gradient step in it, or a call of a function that steps) is
+        // not an evaluation loop; of the others, only the outermost counts.
+        let evaluates: Vec<bool> = frame
+            .loops
+            .iter()
+            .map(|lp| {
+                let Some(id) = scope.loops.iter().position(|l| l.range == lp.range) else {
+                    return false;
+                };
+                let id = id as crate::semantic::facts::LoopId;
+                !cx.roles.training.loop_trains(cx.file, function, id)
+                    && !scope.grad_steps.iter().any(|s| {
+                        (s.kind.computes_gradients() || s.kind.updates_parameters())
+                            && scope.loop_within(s.in_loop, id)
+                    })
+            })
+            .collect();
+        for (i, lp) in frame.loops.iter().enumerate() {
+            let mut ancestor = lp.parent;
+            let mut nested = false;
+            while let Some(a) = ancestor {
+                nested |= evaluates[a];
+                ancestor = frame.loops[a].parent;
+            }
+            if !evaluates[i] || nested {
+                continue;
+            }
+            let Some((call, model, in_no_grad, model_ref)) = &lp.model_call else {
                 continue;
             };
             // A model's own method looping over its layers or steps is the forward pass, not
@@ -176,12 +247,29 @@ pub(crate) fn evaluation_loops(cx: &ProjectContext<'_>) -> Vec<EvalLoop> {
                 .calls
                 .iter()
                 .any(|(name, at, _)| *at < call.start() && walker.sets_eval.contains(name));
-            let eval_mode =
-                frame.eval_at.is_some_and(|at| at < call.start()) || helper_eval || callers_eval;
+            // The last switch before the model runs sets eval mode.
+            let switched = frame
+                .modes
+                .iter()
+                .rfind(|(at, _)| *at < call.start())
+                .is_some_and(|(_, eval)| *eval);
+            let eval_mode = switched || helper_eval || callers_eval;
             let no_grad = *in_no_grad
+                || lp.volatile
                 || frame.decorated_no_grad
                 || frame.grad_off_at.is_some_and(|at| at < call.start())
                 || callers_no_grad;
+            let mode_dependent = match model_ref {
+                Some(ModelRef::Own(class)) => {
+                    modes.mode_dependent(cx.file, &Resolved::Class(cx.file, *class))
+                }
+                Some(ModelRef::Instance(reference)) => {
+                    resolve_through_callers(cx.index, cx.file, function, reference)
+                        .iter()
+                        .any(|r| modes.mode_dependent(cx.file, r))
+                }
+                None => false,
+            };
             out.push(EvalLoop {
                 function,
                 header: lp.header,
@@ -191,6 +279,7 @@ pub(crate) fn evaluation_loops(cx: &ProjectContext<'_>) -> Vec<EvalLoop> {
                 over_data: lp.over_data,
                 no_grad,
                 eval_mode,
+                mode_dependent,
             });
         }
     }
@@ -226,6 +315,11 @@ impl Walker<'_, '_> {
     /// A constructor that builds a model: a project Model class, or a library model
     /// (`torchvision.models.resnet18`, `timm.create_model`, `AutoModel.from_pretrained`).
     fn builds_model(&self, func: &Expr) -> bool {
+        self.model_ctor(func).is_some()
+    }
+
+    /// The constructor, when `func` builds a model.
+    fn model_ctor(&self, func: &Expr) -> Option<Callee> {
         let cx = self.cx;
         let knowledge = self.knowledge();
         let func = match func {
@@ -237,15 +331,92 @@ impl Walker<'_, '_> {
             && let Some(qualified) = parsed.names().resolve(func)
         {
             let canonical = knowledge.canonical(&qualified);
-            if knowledge.classify_call(&canonical) == Some(crate::knowledge::ApiKind::Layer) {
-                return true;
-            }
-            return self.is_model_symbol(&Callee::Qualified(qualified));
+            let ctor = Callee::Qualified(qualified.clone());
+            let model = knowledge.classify_call(&canonical)
+                == Some(crate::knowledge::ApiKind::Layer)
+                || self.is_model_symbol(&ctor);
+            return model.then_some(ctor);
         }
         if let Expr::Name(name) = func {
-            return self.is_model_symbol(&Callee::Local(name.id.to_string()));
+            let ctor = Callee::Local(name.id.to_string());
+            return self.is_model_symbol(&ctor).then_some(ctor);
         }
-        false
+        None
+    }
+
+    /// What the project can tell about the model a call runs (`model`, `self.net`, `self`).
+    fn model_ref(&self, func: &Expr) -> Option<ModelRef> {
+        let frame = self.frames.last()?;
+        let evaluation = &self.knowledge().training.evaluation;
+        let target = match func {
+            Expr::Attribute(attr)
+                if evaluation.forward_methods.contains(&attr.attr.to_string()) =>
+            {
+                &*attr.value
+            }
+            other => other,
+        };
+        match target {
+            Expr::Name(name) => {
+                let id = name.id.as_str();
+                if id == "self" {
+                    return frame.class.map(ModelRef::Own);
+                }
+                if let Some(position) = frame.params.iter().position(|p| p == id) {
+                    return Some(ModelRef::Instance(InstanceRef::Param {
+                        name: id.to_string(),
+                        position: Some(position as u32),
+                    }));
+                }
+                if let Some(ctor) = frame.model_locals.get(id) {
+                    return Some(ModelRef::Instance(InstanceRef::Built(ctor.clone())));
+                }
+                if let Some(parsed) = self.cx.parsed()
+                    && !parsed.names().import_of(id).is_empty()
+                {
+                    return self
+                        .model_ctor(target)
+                        .map(|ctor| ModelRef::Instance(InstanceRef::Built(ctor)));
+                }
+                self.cx
+                    .facts()
+                    .module_instances
+                    .iter()
+                    .find(|(n, _)| n == id)
+                    .map(|(_, ctor)| ModelRef::Instance(InstanceRef::Built(ctor.clone())))
+            }
+            Expr::Attribute(attr) if matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self") => {
+                Some(ModelRef::Instance(InstanceRef::SelfAttr(
+                    attr.attr.to_string(),
+                )))
+            }
+            _ => None,
+        }
+    }
+
+    /// A project decorator that runs what it decorates with gradients off: its body, or a
+    /// wrapper it defines, calls `torch.no_grad()`/`torch.inference_mode()`.
+    fn is_custom_no_grad(&self, decorator: &Expr) -> bool {
+        let func = match decorator {
+            Expr::Call(call) => &*call.func,
+            other => other,
+        };
+        let callee = match self.cx.parsed().and_then(|p| p.names().resolve(func)) {
+            Some(qualified) => Callee::Qualified(qualified),
+            None => match func {
+                Expr::Name(name) => Callee::Local(name.id.to_string()),
+                _ => return false,
+            },
+        };
+        let index = self.cx.index;
+        let Some(Symbol::Function(f, id)) = index.resolve_callee(self.cx.file, &callee) else {
+            return false;
+        };
+        let facts = index.facts(f);
+        facts.functions.iter().enumerate().any(|(i, function)| {
+            (i as FunctionId == id || function.parent == Some(id))
+                && function.body.flow().turns_grad_off
+        })
     }
 
     fn is_model_symbol(&self, callee: &Callee) -> bool {
@@ -320,7 +491,7 @@ impl Walker<'_, '_> {
                         .any(|(n, ctor)| n == id && self.is_model_symbol(ctor))
                 };
                 (knowledge.is_model_variable(id)
-                    || frame.model_locals.contains(id)
+                    || frame.model_locals.contains_key(id)
                     || module_model())
                 .then(|| id.to_string())
             }
@@ -377,6 +548,25 @@ impl Walker<'_, '_> {
             return argument.is_some_and(|a| !matches!(a, Expr::BooleanLiteral(b) if b.value));
         }
         false
+    }
+
+    /// `x.train()`, `x.train(True)`.
+    fn sets_train_mode(&self, call: &ast::ExprCall) -> bool {
+        let Expr::Attribute(attr) = &*call.func else {
+            return false;
+        };
+        let evaluation = &self.knowledge().training.evaluation;
+        let method = attr.attr.to_string();
+        evaluation.train_methods.contains(&method)
+            && match call
+                .arguments
+                .args
+                .first()
+                .or_else(|| call.arguments.keywords.first().map(|k| &k.value))
+            {
+                None => true,
+                Some(argument) => matches!(argument, Expr::BooleanLiteral(b) if b.value),
+            }
     }
 
     fn over_data(&self, iter: &Expr) -> bool {
@@ -441,11 +631,23 @@ impl Walker<'_, '_> {
         let decorated_no_grad = def
             .decorator_list
             .iter()
-            .any(|d| self.is_no_grad(&d.expression));
+            .any(|d| self.is_no_grad(&d.expression) || self.is_custom_no_grad(&d.expression));
+        let params = def
+            .parameters
+            .posonlyargs
+            .iter()
+            .chain(&def.parameters.args)
+            .map(|p| p.parameter.name.to_string())
+            .collect();
+        let candidate = self.candidates.get(&def.range().start()).copied();
         self.frames.push(Frame {
             name: def.name.to_string(),
             has_parameters: !def.parameters.is_empty(),
-            candidate: self.candidates.get(&def.range().start()).copied(),
+            params,
+            class,
+            eligible: candidate.is_some(),
+            trains: candidate.is_some_and(|(_, trains)| trains),
+            candidate: candidate.map(|(id, _)| id),
             self_is_model,
             managed,
             decorated_no_grad,
@@ -513,8 +715,12 @@ impl<'a> Visitor<'a> for Walker<'_, '_> {
                 }
             }
             Stmt::For(_) | Stmt::While(_) => {
+                // A loop whose body ends in `break` looks at one batch (a peek for a plot), not
+                // at the data set.
                 let over_data = match stmt {
-                    Stmt::For(f) => self.over_data(&f.iter),
+                    Stmt::For(f) => {
+                        self.over_data(&f.iter) && !matches!(f.body.last(), Some(Stmt::Break(_)))
+                    }
                     _ => false,
                 };
                 let header_end = match stmt {
@@ -523,28 +729,30 @@ impl<'a> Visitor<'a> for Walker<'_, '_> {
                     _ => stmt.end(),
                 };
                 if let Some(frame) = self.frames.last_mut() {
-                    if frame.loop_depth == 0 {
-                        frame.loops.push(RawLoop {
-                            header: TextRange::new(stmt.start(), header_end),
-                            over_data,
-                            model_call: None,
-                        });
-                    }
-                    frame.loop_depth += 1;
+                    let parent = frame.open_loops.last().copied();
+                    frame.open_loops.push(frame.loops.len());
+                    frame.loops.push(RawLoop {
+                        header: TextRange::new(stmt.start(), header_end),
+                        range: stmt.range(),
+                        parent,
+                        over_data,
+                        volatile: false,
+                        model_call: None,
+                    });
                 }
                 visitor::walk_stmt(self, stmt);
                 if let Some(frame) = self.frames.last_mut() {
-                    frame.loop_depth -= 1;
+                    frame.open_loops.pop();
                 }
             }
             Stmt::Assign(assign) => {
                 visitor::walk_stmt(self, stmt);
                 if let [Expr::Name(target)] = &assign.targets[..]
                     && let Expr::Call(call) = &*assign.value
-                    && self.builds_model(&call.func)
+                    && let Some(ctor) = self.model_ctor(&call.func)
                     && let Some(frame) = self.frames.last_mut()
                 {
-                    frame.model_locals.insert(target.id.to_string());
+                    frame.model_locals.insert(target.id.to_string(), ctor);
                 }
             }
             Stmt::Expr(expr) => {
@@ -575,10 +783,15 @@ impl<'a> Visitor<'a> for Walker<'_, '_> {
                 }
             }
             Expr::Call(call) => {
-                if self.sets_eval_mode(call)
+                let eval = self.sets_eval_mode(call);
+                let train = !eval && self.sets_train_mode(call);
+                if (eval || train)
                     && let Some(frame) = self.frames.last_mut()
                 {
-                    frame.eval_at.get_or_insert(call.start());
+                    if eval {
+                        frame.eval_at.get_or_insert(call.start());
+                    }
+                    frame.modes.push((call.start(), eval));
                 }
                 let callee = match &*call.func {
                     Expr::Attribute(a) if matches!(&*a.value, Expr::Name(n) if n.id.as_str() == "self") => {
@@ -592,20 +805,36 @@ impl<'a> Visitor<'a> for Walker<'_, '_> {
                     let in_no_grad = frame.no_grad_depth > 0;
                     frame.calls.push((callee, call.start(), in_no_grad));
                 }
+                let volatile = call
+                    .arguments
+                    .find_keyword("volatile")
+                    .is_some_and(|k| matches!(&k.value, Expr::BooleanLiteral(b) if b.value));
+                if volatile && let Some(frame) = self.frames.last_mut() {
+                    for &i in &frame.open_loops {
+                        frame.loops[i].volatile = true;
+                    }
+                }
                 let in_loop = self.frames.last().is_some_and(|f| {
-                    f.loop_depth > 0
-                        && f.candidate.is_some()
-                        && f.loops.last().is_some_and(|l| l.model_call.is_none())
+                    f.eligible
+                        && f.open_loops
+                            .iter()
+                            .any(|&i| f.loops[i].model_call.is_none())
                 });
                 let runs = !call.arguments.is_empty() && !self.is_getter(&call.func);
                 if in_loop
                     && runs
                     && let Some(model) = self.model_of(&call.func)
-                    && let Some(frame) = self.frames.last_mut()
                 {
-                    let no_grad = frame.no_grad_depth > 0;
-                    if let Some(lp) = frame.loops.last_mut() {
-                        lp.model_call = Some((call.range(), model, no_grad));
+                    let model_ref = self.model_ref(&call.func);
+                    if let Some(frame) = self.frames.last_mut() {
+                        let no_grad = frame.no_grad_depth > 0;
+                        for &i in &frame.open_loops {
+                            let lp = &mut frame.loops[i];
+                            if lp.model_call.is_none() {
+                                lp.model_call =
+                                    Some((call.range(), model.clone(), no_grad, model_ref.clone()));
+                            }
+                        }
                     }
                 }
                 visitor::walk_expr(self, expr);
@@ -621,4 +850,53 @@ impl Walker<'_, '_> {
             self.visit_stmt(stmt);
         }
     }
+}
+
+/// What every caller must have done before calling an evaluation helper.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Want {
+    /// Put the model in eval mode.
+    Eval,
+    /// Turned gradients off around the call.
+    NoGrad,
+}
+
+/// Every call of `function` (of any file) comes after an `eval()` call in its scope, or inside
+/// a `no_grad` block — or sits in a function whose own callers all do (two levels up). A
+/// function nobody calls is not covered.
+fn callers_cover(
+    cx: &ProjectContext<'_>,
+    file: FileId,
+    function: FunctionId,
+    want: Want,
+    depth: u8,
+) -> bool {
+    let index = cx.index;
+    let sites = index.call_sites().of(file, function);
+    !sites.is_empty()
+        && sites.iter().all(|site| {
+            let facts = index.facts(site.file);
+            let scope = match site.function {
+                Some(id) => &facts.functions[id as usize].body,
+                None => &facts.module,
+            };
+            let here = match want {
+                Want::Eval => scope
+                    .flow()
+                    .mode_calls
+                    .iter()
+                    .filter(|m| m.range.start() < site.range.start())
+                    .max_by_key(|m| m.range.start())
+                    .is_some_and(|m| m.eval),
+                Want::NoGrad => scope
+                    .flow()
+                    .no_grad_blocks
+                    .iter()
+                    .any(|block| block.contains_range(site.range)),
+            };
+            here || depth < 2
+                && site
+                    .function
+                    .is_some_and(|id| callers_cover(cx, site.file, id, want, depth + 1))
+        })
 }

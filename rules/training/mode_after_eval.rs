@@ -10,9 +10,11 @@ use std::collections::BTreeMap;
 use ruff_text_size::TextRange;
 
 use crate::project::ProjectContext;
-use crate::semantic::facts::{FunctionId, LoopId, ModeCall, ProjectCall, ScopeFacts};
+use crate::semantic::calls::resolve_through_callers;
+use crate::semantic::facts::{FunctionId, InstanceRef, LoopId, ModeCall, ProjectCall, ScopeFacts};
 use crate::semantic::flow::Flow;
 use crate::semantic::index::{FileId, Symbol};
+use crate::semantic::modes::Modes;
 use crate::semantic::verdict::ancestry;
 
 /// A training loop left in eval mode.
@@ -35,6 +37,9 @@ enum Effect {
     None,
     /// Its last mode call sets eval mode on a model.
     LeavesEval,
+    /// Its last mode call sets eval mode on a model it is handed, which only its callers
+    /// resolve.
+    LeavesCallersModel,
     /// It sets training mode (at the end, or before its own training: either way the loop is
     /// in training mode when it trains).
     SetsTrain,
@@ -51,6 +56,7 @@ struct LoopCalls<'s> {
 struct Checker<'c, 'p> {
     cx: &'c ProjectContext<'p>,
     flow: Flow<'p>,
+    modes: Modes<'p>,
 }
 
 pub(crate) fn left_in_eval(cx: &ProjectContext<'_>) -> Vec<LeftInEval> {
@@ -58,6 +64,7 @@ pub(crate) fn left_in_eval(cx: &ProjectContext<'_>) -> Vec<LeftInEval> {
     let checker = Checker {
         cx,
         flow: Flow::new(cx.index),
+        modes: Modes::new(cx.index),
     };
     let scopes = facts.scopes();
     let mut out = Vec::new();
@@ -134,6 +141,50 @@ impl Checker<'_, '_> {
         call.text != "self" && self.cx.index.knowledge(file).is_model_variable(last)
     }
 
+    /// The receiver of a mode call is a model known to behave differently in training and
+    /// evaluation mode (dropout, batch norm): for any other model `eval()` changes nothing.
+    fn is_mode_dependent(
+        &self,
+        file: FileId,
+        function: Option<FunctionId>,
+        call: &ModeCall,
+    ) -> bool {
+        call.receiver.as_ref().is_some_and(|receiver| {
+            resolve_through_callers(self.cx.index, file, function, receiver)
+                .iter()
+                .any(|r| self.modes.mode_dependent(file, r))
+        })
+    }
+
+    /// The scope switches or hands on a module (`model.train()`, `model.parameters()`) that is
+    /// known to have dropout or batch norm: the model its training loop trains.
+    fn trains_mode_dependent(&self, function: Option<FunctionId>, scope: &ScopeFacts) -> bool {
+        let file = self.cx.file;
+        let flow = scope.flow();
+        flow.module_receivers
+            .iter()
+            .chain(flow.mode_calls.iter().filter_map(|c| c.receiver.as_ref()))
+            .any(|receiver| {
+                resolve_through_callers(self.cx.index, file, function, receiver)
+                    .iter()
+                    .any(|r| self.modes.mode_dependent(file, r))
+            })
+    }
+
+    /// A model a helper builds for itself (`model = Net(); model.load_state_dict(...);
+    /// model.eval()`): switching it leaves the caller's models alone.
+    fn is_helper_local(&self, file: FileId, call: &ModeCall) -> bool {
+        matches!(call.receiver, Some(InstanceRef::Built(_)))
+            && !call.text.contains('.')
+            && !self
+                .cx
+                .index
+                .facts(file)
+                .module_instances
+                .iter()
+                .any(|(name, _)| *name == call.text)
+    }
+
     /// An outermost loop of `scope` that trains (itself, or through a helper it calls) and is
     /// left in eval mode.
     fn loop_left_in_eval(
@@ -150,7 +201,10 @@ impl Checker<'_, '_> {
         for call in &calls.mode {
             if !call.eval {
                 sets_train = true;
-            } else if self.is_model_receiver(file, function, call) && first_eval.is_none() {
+            } else if self.is_model_receiver(file, function, call)
+                && self.is_mode_dependent(file, function, call)
+                && first_eval.is_none()
+            {
                 first_eval = Some((call.range, None, call.text.clone()));
             }
         }
@@ -183,7 +237,12 @@ impl Checker<'_, '_> {
         for (range, name, f, id) in helpers {
             match self.effect(f, id, 0) {
                 (Effect::SetsTrain, _) => sets_train = true,
-                (Effect::LeavesEval, model) => {
+                (effect @ (Effect::LeavesEval | Effect::LeavesCallersModel), model) => {
+                    if effect == Effect::LeavesCallersModel
+                        && !self.trains_mode_dependent(function, scope)
+                    {
+                        continue;
+                    }
                     if first_eval
                         .as_ref()
                         .is_none_or(|(r, _, _)| range.start() < r.start())
@@ -218,9 +277,22 @@ impl Checker<'_, '_> {
         if let Some(last) = calls
             .iter()
             .rev()
-            .find(|c| self.is_model_receiver(file, Some(id), c))
+            .find(|c| self.is_model_receiver(file, Some(id), c) && !self.is_helper_local(file, c))
         {
-            return (Effect::LeavesEval, last.text.clone());
+            if self.is_mode_dependent(file, Some(id), last) {
+                return (Effect::LeavesEval, last.text.clone());
+            }
+            // `validate(model, ...)` handed the caller's own parameter: what the helper
+            // switches is what the caller trains.
+            if matches!(last.receiver, Some(InstanceRef::Param { .. }))
+                && self
+                    .flow
+                    .resolve(file, Some(id), last.receiver.as_ref().expect("matched"))
+                    .is_empty()
+            {
+                return (Effect::LeavesCallersModel, last.text.clone());
+            }
+            return (Effect::None, String::new());
         }
         if depth < 1 {
             let index = self.cx.index;

@@ -3,18 +3,23 @@ use crate::registry::prelude::*;
 
 declare_rule! {
     /// ## What it does
-    /// Finds PyTorch evaluation loops that run a Model with gradient tracking on. An
-    /// evaluation loop runs the model (an instance of a project Model class, a
-    /// torchvision/timm/Hugging Face model, or a model-named variable or parameter), has no
-    /// backward and no optimizer step, and is in a function named for evaluation (`evaluate`,
-    /// `validate`, `val_epoch`, `predict`) or calls `model.eval()` before it. It is reported
-    /// when the loop is not inside `with torch.no_grad()`, `torch.inference_mode()` or
-    /// `torch.set_grad_enabled(...)`, the function is not decorated with `@torch.no_grad()` /
-    /// `@torch.inference_mode()`, no `torch.set_grad_enabled(False)` precedes it, and not every
-    /// same-file caller calls the function under `no_grad`.
+    /// Finds PyTorch evaluation loops that run a Model over data with gradient tracking on.
+    /// An evaluation loop iterates over data batches (`for x, y in val_loader`), runs the model
+    /// (an instance of a project Model class, a torchvision/timm/Hugging Face model, or a
+    /// model-named variable or parameter), has no backward and no optimizer step, and is in a
+    /// function named for evaluation (`evaluate`, `validate`, `val_epoch`, `predict`) or comes
+    /// after `model.eval()` — in a function of its own, beside or inside a training loop, or at
+    /// module level. It is reported when the loop is not inside `with torch.no_grad()`,
+    /// `torch.inference_mode()` or `torch.set_grad_enabled(...)`, the function is not
+    /// decorated with `@torch.no_grad()`/`@torch.inference_mode()` or with a project decorator
+    /// that runs it under one, no `torch.set_grad_enabled(False)` precedes it, and not every
+    /// caller of the function (in any file, or their own callers) calls it under `no_grad`.
     ///
     /// Not reported: Lightning `validation_step`/`test_step` (the framework turns gradients
-    /// off), training loops, test functions, and code without PyTorch.
+    /// off), training loops, test functions, code without PyTorch, loops that are not over
+    /// data (an environment rollout, a sampling loop), a loop that ends in `break` (one batch
+    /// for a plot), and PyTorch 0.3 code that turns gradients off with
+    /// `Variable(x, volatile=True)`.
     ///
     /// ## Why is this bad?
     /// `model.eval()` does not turn autograd off. Every forward pass of the loop records a
@@ -57,27 +62,36 @@ declare_rule! {
 
 fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
     for lp in evaluation_loops(cx) {
-        if lp.no_grad || !(lp.eval_named || lp.eval_mode) {
+        if lp.no_grad || !lp.over_data || !(lp.eval_named || lp.eval_mode) {
             continue;
         }
-        let qualname = cx.facts().qualname(lp.function);
-        let name = &cx.facts().functions[lp.function as usize].name;
+        let (place, help) = match lp.function {
+            Some(id) => (
+                format!("evaluation loop in `{}`", cx.facts().qualname(id)),
+                format!(
+                    "wrap the loop in `with torch.no_grad():` (or decorate `{}` with \
+                     `@torch.no_grad()`)",
+                    cx.facts().functions[id as usize].name
+                ),
+            ),
+            None => (
+                "module-level evaluation loop".to_string(),
+                "wrap the loop in `with torch.no_grad():`".to_string(),
+            ),
+        };
         let model = &lp.model;
         out.push(
             Diagnostic::new(
                 &NO_GRAD_MISSING,
                 format!(
-                    "evaluation loop in `{qualname}` runs `{model}` with gradient tracking on: \
-                     every forward pass records an autograd graph and keeps its activations \
-                     for a backward that never runs"
+                    "{place} runs `{model}` over the data with gradient tracking on: every \
+                     forward pass records an autograd graph and keeps its activations for a \
+                     backward that never runs"
                 ),
                 lp.header,
             )
             .with_label(lp.model_call, "the model runs here")
-            .with_help(format!(
-                "wrap the loop in `with torch.no_grad():` (or decorate `{name}` with \
-                 `@torch.no_grad()`)"
-            )),
+            .with_help(help),
         );
     }
 }

@@ -497,6 +497,11 @@ pub struct TrainingEvaluation {
     pub model_getter_prefixes: Vec<String>,
     /// Base classes whose framework manages eval mode and gradients (pipelines).
     pub managed_bases: Vec<String>,
+    /// Layers, functions and library models that behave differently in training and
+    /// evaluation mode (dropout, batch norm): what makes a missing `eval()` matter (DL504).
+    pub mode_layers: NameSet,
+    /// Keyword arguments that give a layer a dropout rate (`nn.LSTM(..., dropout=0.3)`).
+    pub mode_keywords: Vec<String>,
 }
 
 impl TrainingEvaluation {

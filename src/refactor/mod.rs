@@ -50,14 +50,13 @@ struct Analyses {
 }
 
 impl ParsedSource {
-    /// Parse `file` again: its in-memory text, or the file on disk. `None` if it cannot be
-    /// read, does not parse cleanly, or nests too deeply.
+    /// Parse `file` again: its in-memory text, or the file on disk (a notebook's code cells,
+    /// as the facts saw them, not its JSON). `None` if it cannot be read, does not parse
+    /// cleanly, or nests too deeply.
     pub fn of(file: &ProjectFile) -> Option<ParsedSource> {
         let source = match &file.text {
             Some(text) => text.clone(),
-            None => Arc::new(SourceText::new(
-                crate::source::read_file(&file.absolute).ok()?,
-            )),
+            None => Arc::new(crate::source::read_source(&file.absolute).ok()?),
         };
         Self::parse(source, &file.absolute)
     }

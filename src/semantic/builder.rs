@@ -51,6 +51,8 @@ pub(crate) struct ScopeDraft<'a> {
     /// Parameters updated by hand from their gradients (`w -= lr * w.grad`,
     /// `p.data.add_(-lr * p.grad)`, `w.assign_sub(lr * grads[0])`).
     manual_updates: Vec<(&'a Expr, TextRange, Option<LoopId>)>,
+    /// `with torch.no_grad():` statements, or the function itself when decorated with it.
+    no_grad_blocks: Vec<TextRange>,
 }
 
 #[derive(Clone, Copy)]
@@ -190,11 +192,23 @@ impl<'a> FactsBuilder<'a> {
     pub fn enter_stmt(&mut self, stmt: &'a Stmt, semantic: &Semantic<'a>, text: &str) {
         self.usage.stmt(stmt, semantic, &self.knowledge);
         self.infer_shapes(stmt, semantic);
-        if !self.uses_no_grad {
-            self.uses_no_grad = self.turns_grad_off(stmt, semantic);
+        // `with torch.no_grad():` blocks and decorated functions are kept as ranges (a
+        // helper's callers, DL504/DL505); other statements only flag the file.
+        let grad_off = match stmt {
+            Stmt::With(_) | Stmt::FunctionDef(_) => self.turns_grad_off(stmt, semantic),
+            _ => !self.uses_no_grad && self.turns_grad_off(stmt, semantic),
+        };
+        self.uses_no_grad |= grad_off;
+        if grad_off && matches!(stmt, Stmt::With(_)) {
+            self.current().no_grad_blocks.push(stmt.range());
         }
         match stmt {
-            Stmt::FunctionDef(def) => self.enter_function(def, semantic, text),
+            Stmt::FunctionDef(def) => {
+                self.enter_function(def, semantic, text);
+                if grad_off {
+                    self.current().no_grad_blocks.push(def.range());
+                }
+            }
             Stmt::ClassDef(class) => self.enter_class(class, semantic),
             Stmt::For(ast::StmtFor { target, iter, .. }) => {
                 self.push_loop(stmt.range(), TextRange::new(stmt.start(), iter.end()));
@@ -884,6 +898,7 @@ impl<'a> ScopeDraft<'a> {
             compile_args: Vec::new(),
             self_loss_assigns: Vec::new(),
             manual_updates: Vec::new(),
+            no_grad_blocks: Vec::new(),
         }
     }
 
@@ -1312,6 +1327,9 @@ impl<'b, 'a> Resolver<'b, 'a> {
             loops: draft.loops.clone(),
             ..ScopeFacts::default()
         };
+        if !draft.no_grad_blocks.is_empty() {
+            facts.flow_mut().no_grad_blocks = draft.no_grad_blocks.clone();
+        }
         let mut roots: Vec<(&'a Expr, TextRange, Option<LoopId>)> = Vec::new();
         let in_compile =
             |range: TextRange| draft.compile_args.iter().any(|c| c.contains_range(range));

@@ -503,6 +503,16 @@ pub struct FlowFacts {
     /// Parameters and `self.<attr>` components that the scope uses as modules
     /// (`model.eval()`, `model.parameters()`): evidence of what they are when no caller shows.
     pub module_receivers: Vec<InstanceRef>,
+    /// Code that runs with gradient tracking off: `with torch.no_grad():` statements, and the
+    /// whole function when it is decorated with `@torch.no_grad()` (DL504, DL505: a helper's
+    /// callers).
+    pub no_grad_blocks: Vec<TextRange>,
+    /// The scope calls `torch.no_grad()`/`torch.inference_mode()` in any form (a decorator
+    /// that wraps what it decorates in one turns gradients off for it).
+    pub turns_grad_off: bool,
+    /// The scope builds or calls a layer that behaves differently in training and evaluation
+    /// mode: dropout, batch norm, a layer given a dropout rate (DL504).
+    pub mode_layers: bool,
 }
 
 impl FlowFacts {
@@ -516,6 +526,9 @@ impl FlowFacts {
         run_calls: Vec::new(),
         passed_functions: Vec::new(),
         module_receivers: Vec::new(),
+        no_grad_blocks: Vec::new(),
+        turns_grad_off: false,
+        mode_layers: false,
     };
 
     fn shrink_to_fit(&mut self) {
@@ -528,6 +541,7 @@ impl FlowFacts {
         self.run_calls.shrink_to_fit();
         self.passed_functions.shrink_to_fit();
         self.module_receivers.shrink_to_fit();
+        self.no_grad_blocks.shrink_to_fit();
     }
 }
 

@@ -65,6 +65,8 @@ pub struct ProjectIndex {
     references: OnceLock<ReferenceIndex>,
     /// Instances handed to project functions (parameter resolution), computed on first use.
     instance_args: OnceLock<InstanceArgs>,
+    /// The call sites of each project function, computed on first use.
+    call_sites: OnceLock<crate::semantic::calls::CallSites>,
     /// Each file's module-level definitions by name, computed on first use.
     definitions: Vec<OnceLock<Vec<Symbol>>>,
 }
@@ -104,6 +106,7 @@ impl ProjectIndex {
             config: OnceLock::new(),
             references: OnceLock::new(),
             instance_args: OnceLock::new(),
+            call_sites: OnceLock::new(),
             definitions: (0..file_count).map(|_| OnceLock::new()).collect(),
         }
     }
@@ -189,6 +192,12 @@ impl ProjectIndex {
     pub fn instance_args(&self) -> &InstanceArgs {
         self.instance_args
             .get_or_init(|| InstanceArgs::compute(self))
+    }
+
+    /// Who calls each project function.
+    pub fn call_sites(&self) -> &crate::semantic::calls::CallSites {
+        self.call_sites
+            .get_or_init(|| crate::semantic::calls::CallSites::compute(self))
     }
 
     pub fn file(&self, id: FileId) -> &ProjectFile {

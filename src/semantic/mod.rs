@@ -4,10 +4,12 @@
 
 pub mod activation;
 pub mod builder;
+pub mod calls;
 pub mod facts;
 pub mod flow;
 pub mod imports;
 pub mod index;
+pub mod modes;
 pub mod roles;
 mod shape;
 pub(crate) mod signature;

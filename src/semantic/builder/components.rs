@@ -322,6 +322,34 @@ impl<'a> Resolver<'_, 'a> {
         }
     }
 
+    /// A library call that turns gradients off (`torch.no_grad()`), or that builds or runs a
+    /// layer whose behaviour depends on the training mode (`nn.Dropout(0.5)`,
+    /// `nn.LSTM(..., dropout=0.3)`, `F.dropout(x)`).
+    fn note_modes(&self, call: &'a ExprCall, qualified: &str, facts: &mut ScopeFacts) {
+        let knowledge = self.knowledge();
+        let canonical = knowledge.canonical(qualified);
+        let evaluation = &knowledge.training.evaluation;
+        if !facts.flow().turns_grad_off && evaluation.no_grad.iter().any(|n| *n == canonical) {
+            facts.flow_mut().turns_grad_off = true;
+        }
+        if facts.flow().mode_layers {
+            return;
+        }
+        let layer_with_rate = || {
+            knowledge.classify_call(&canonical) == Some(ApiKind::Layer)
+                && call.arguments.keywords.iter().any(|k| {
+                    k.arg
+                        .as_ref()
+                        .is_some_and(|a| evaluation.mode_keywords.iter().any(|m| m == a.as_str()))
+                        && !matches!(&k.value, Expr::NoneLiteral(_) | Expr::BooleanLiteral(_))
+                        && !matches!(&k.value, Expr::NumberLiteral(n) if is_zero(&n.value))
+                })
+        };
+        if evaluation.mode_layers.contains(&canonical) || layer_with_rate() {
+            facts.flow_mut().mode_layers = true;
+        }
+    }
+
     /// A call of a function or an instance: instances handed to project callees, component
     /// outputs handed to losses, `self.<method>()` in loops, seeding helpers of other libraries.
     pub(super) fn note_call(
@@ -333,6 +361,9 @@ impl<'a> Resolver<'_, 'a> {
     ) {
         let call = rec.call;
         let knowledge = self.knowledge();
+        if let Callee::Qualified(q) = callee {
+            self.note_modes(call, q, facts);
+        }
         if let Expr::Attribute(attr) = &*call.func
             && matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self")
         {
@@ -424,9 +455,11 @@ impl<'a> Resolver<'_, 'a> {
         facts: &mut ScopeFacts,
     ) {
         let at = call.start();
+        // Built instances, and parameters handed on (`train(model)` inside `main(model)`):
+        // those resolve through the callers of the function they belong to.
         let built = |expr: &'a Expr| match self.instance_ref(scope, expr, at, 0)? {
-            InstanceRef::Built(ctor) => Some(InstanceRef::Built(ctor)),
-            _ => None,
+            found @ (InstanceRef::Built(_) | InstanceRef::Param { .. }) => Some(found),
+            InstanceRef::SelfAttr(_) => None,
         };
         for (i, arg) in call.arguments.args.iter().enumerate().take(16) {
             if arg.is_starred_expr() {
@@ -675,5 +708,14 @@ impl<'a> Resolver<'_, 'a> {
             }
             _ => None,
         }
+    }
+}
+
+/// `0`, `0.0`.
+fn is_zero(number: &ast::Number) -> bool {
+    match number {
+        ast::Number::Int(i) => i.as_u64() == Some(0),
+        ast::Number::Float(f) => *f == 0.0,
+        ast::Number::Complex { .. } => false,
     }
 }
