@@ -347,6 +347,9 @@ pub struct TrainingTfMemory {
     pub model_bases: NameSet,
     /// Calls that free the models built so far.
     pub clear_calls: NameSet,
+    /// Cross-validation splitters whose `split(...)` yields `n_splits` folds (the first
+    /// argument or the `n_splits` keyword): a loop over them runs a known, small number of times.
+    pub fold_splitters: NameSet,
 }
 
 /// Where constructors take the hyperparameters DL510 wants spelled out (`[training.hyperparameters]`).

@@ -151,6 +151,15 @@ impl<'a> Semantic<'a> {
         found
     }
 
+    /// The values of every module-level binding of `name`, in walk order (`None` where the
+    /// binding is not a plain `NAME = <expr>`).
+    pub fn module_values(&self, name: &str) -> Vec<Option<&'a Expr>> {
+        self.bindings_of(name)
+            .filter(|b| b.function.is_none())
+            .map(|b| b.value)
+            .collect()
+    }
+
     /// Record the names a statement binds. Called once per statement, before its children.
     pub fn record_bindings(&mut self, stmt: &'a Stmt) {
         let module_level = self.at_module_level();
