@@ -321,6 +321,17 @@ pub struct TrainingSeeding {
     pub self_seeding: NameSet,
     /// What to suggest: the seeding call for each top-level module the script uses.
     pub suggestions: Vec<SeedSuggestion>,
+    /// Calls that draw from a random number generator (sampling, random initialisation,
+    /// random splits and samplers, random augmentation, environments).
+    pub random_calls: NameSet,
+    /// Keyword arguments that shuffle when true (`DataLoader(..., shuffle=True)`).
+    pub shuffle_keywords: Vec<String>,
+    /// Methods that draw at random (`dataset.shuffle(1000)`, `env.action_space.sample()`).
+    pub random_methods: Vec<String>,
+    /// Layers whose construction initialises parameters at random: these families...
+    pub initialised_layers: NameSet,
+    /// ... except these (containers, and values whose initialiser is an argument).
+    pub not_initialised_layers: NameSet,
 }
 
 /// The seeding call to suggest when a script uses `module`.

@@ -513,6 +513,9 @@ pub struct FlowFacts {
     /// The scope builds or calls a layer that behaves differently in training and evaluation
     /// mode: dropout, batch norm, a layer given a dropout rate (DL504).
     pub mode_layers: bool,
+    /// The scope draws random numbers: a random call, a shuffling data pipeline, a layer with
+    /// randomly initialised parameters (DL508: without any, seeding changes nothing).
+    pub draws_random: bool,
 }
 
 impl FlowFacts {
@@ -529,6 +532,7 @@ impl FlowFacts {
         no_grad_blocks: Vec::new(),
         turns_grad_off: false,
         mode_layers: false,
+        draws_random: false,
     };
 
     fn shrink_to_fit(&mut self) {

@@ -225,6 +225,10 @@ impl<'a> Resolver<'_, 'a> {
         let evaluation = &knowledge.training.evaluation;
         let seeding = &knowledge.training.seeding;
         let is = |list: &[String]| list.iter().any(|m| m == name);
+        // `dataset.shuffle(1000)`, `env.action_space.sample()`.
+        if is(&seeding.random_methods) && !facts.flow().draws_random {
+            facts.flow_mut().draws_random = true;
+        }
         let forward = is(&evaluation.forward_methods) || is(&evaluation.keras_forward_methods);
         let eval = is(&evaluation.eval_methods);
         let train = is(&evaluation.train_methods);
@@ -331,6 +335,21 @@ impl<'a> Resolver<'_, 'a> {
         let evaluation = &knowledge.training.evaluation;
         if !facts.flow().turns_grad_off && evaluation.no_grad.iter().any(|n| *n == canonical) {
             facts.flow_mut().turns_grad_off = true;
+        }
+        if !facts.flow().draws_random {
+            let seeding = &knowledge.training.seeding;
+            let initialised = knowledge.classify_call(&canonical) == Some(ApiKind::Layer)
+                && seeding.initialised_layers.contains(&canonical)
+                && !seeding.not_initialised_layers.contains(&canonical);
+            let shuffles = call.arguments.keywords.iter().any(|k| {
+                k.arg
+                    .as_ref()
+                    .is_some_and(|a| seeding.shuffle_keywords.iter().any(|s| s == a.as_str()))
+                    && !matches!(&k.value, Expr::BooleanLiteral(b) if !b.value)
+            });
+            if initialised || shuffles || seeding.random_calls.contains(&canonical) {
+                facts.flow_mut().draws_random = true;
+            }
         }
         if facts.flow().mode_layers {
             return;
