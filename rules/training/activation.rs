@@ -28,16 +28,61 @@ pub struct Origin {
     pub act: Activation,
     /// The call that applied the activation.
     pub range: TextRange,
+    /// The value is the output of calling an instance of a class of this file (its `forward`
+    /// returns it): the project half of DL506/DL507 already follows those into losses.
+    pub via_instance: bool,
 }
 
 #[derive(Debug, Clone)]
 enum Binding {
     /// A tensor that came out of an activation.
     Value(Origin),
+    /// A tuple whose elements came out of activations (`validity, label = discriminator(x)`
+    /// unpacks it).
+    Tuple(Vec<Option<Origin>>),
     /// A callable whose output is an activation output (a layer, or a model when `model`).
     Activation { origin: Origin, model: bool },
     /// A loss instance.
     Loss(LossSpec),
+    /// An instance of a class of this file.
+    Instance(String),
+}
+
+/// What a function of this file returns, when every `return` gives the same activation (or a
+/// tuple whose elements do).
+#[derive(Debug, Clone)]
+enum Returned {
+    Single(Origin),
+    Tuple(Vec<Option<Origin>>),
+}
+
+/// A function of the file: its class (`""` for a function outside any class) and its name.
+type FnKey = (String, String);
+
+/// What the first passes learn about the file's functions and classes.
+#[derive(Debug, Default)]
+struct Summaries {
+    classes: std::collections::HashSet<String>,
+    returns: HashMap<FnKey, Returned>,
+    /// Helpers that hand a parameter straight to a loss as its prediction
+    /// (`def adversarial_loss(self, y_hat, y): return F.binary_cross_entropy(y_hat, y)`): the
+    /// parameter's position (`self` counted), the loss, and the loss's argument.
+    loss_params: HashMap<FnKey, Vec<(usize, LossSpec, TextRange)>>,
+    /// Module-level names bound to an instance, a layer or a loss.
+    globals: HashMap<String, Binding>,
+    /// The `self.<attr>` callables of each class of this file.
+    class_attrs: HashMap<String, HashMap<String, Binding>>,
+}
+
+/// The function being read.
+struct FnFrame {
+    key: FnKey,
+    /// Positional parameters (`self` included).
+    params: Vec<String>,
+    /// Each `return`'s value: `None` for a return without an activation.
+    returns: Vec<Option<Returned>>,
+    /// Names the function binds (they are its locals, not the module's).
+    assigned: std::collections::HashSet<String>,
 }
 
 /// Where an activation output meets a loss or a logarithm.
@@ -58,6 +103,8 @@ pub enum Event {
         argument: TextRange,
         origin: Origin,
         direct: bool,
+        /// `log(1 - p)`: the complement of the probability.
+        complement: bool,
     },
     /// A Keras model whose output layer is a softmax compiled with a `from_logits=True` loss.
     Compile {
@@ -131,24 +178,64 @@ fn walk(cx: &Context<'_, '_>) -> Vec<Event> {
     if !imports_framework {
         return Vec::new();
     }
-    let mut walker = Walker {
-        knowledge,
-        semantic: cx.semantic,
-        locals: vec![HashMap::new()],
-        attrs: vec![HashMap::new()],
-        events: Vec::new(),
+    let mut summaries = Summaries {
+        classes: cx
+            .module
+            .body
+            .iter()
+            .filter_map(|stmt| match stmt {
+                Stmt::ClassDef(class) => Some(class.name.to_string()),
+                _ => None,
+            })
+            .collect(),
+        ..Summaries::default()
     };
-    walker.visit_body(&cx.module.body);
-    walker.events
+    // Two passes learn what the file's functions return (a helper may be defined after its
+    // caller), the last one reports.
+    for pass in 0..3 {
+        let mut walker = Walker {
+            knowledge,
+            semantic: cx.semantic,
+            summaries: &summaries,
+            locals: vec![HashMap::new()],
+            attrs: vec![HashMap::new()],
+            classes: vec![None],
+            functions: Vec::new(),
+            learned: Summaries::default(),
+            events: Vec::new(),
+        };
+        walker.visit_body(&cx.module.body);
+        if pass == 2 {
+            return walker.events;
+        }
+        let globals: HashMap<String, Binding> = walker.locals[0]
+            .iter()
+            .filter(|(_, b)| !matches!(b, Binding::Value(_) | Binding::Tuple(_)))
+            .map(|(n, b)| (n.clone(), b.clone()))
+            .collect();
+        let learned = walker.learned;
+        summaries.returns = learned.returns;
+        summaries.loss_params = learned.loss_params;
+        summaries.class_attrs = learned.class_attrs;
+        summaries.globals = globals;
+    }
+    Vec::new()
 }
 
 struct Walker<'c, 'a> {
     knowledge: &'c Knowledge,
     semantic: &'c Semantic<'a>,
+    /// What the earlier passes learned.
+    summaries: &'c Summaries,
     /// One map per function being read (innermost last).
     locals: Vec<HashMap<String, Binding>>,
     /// `self.<attr>` callables of each enclosing class (innermost last).
     attrs: Vec<HashMap<String, Binding>>,
+    /// The class whose body is being read (`None` outside classes), innermost last.
+    classes: Vec<Option<String>>,
+    functions: Vec<FnFrame>,
+    /// What this pass learns, for the next.
+    learned: Summaries,
     events: Vec<Event>,
 }
 
@@ -158,11 +245,21 @@ impl Walker<'_, '_> {
         Some(self.knowledge.canonical(&q).into_owned())
     }
 
+    /// What a name holds: a binding of the function being read, or — for a name the function
+    /// never binds — a module-level instance, layer or loss (a notebook's global `model`).
     fn local(&self, name: &str) -> Option<&Binding> {
-        self.locals.last().and_then(|scope| scope.get(name))
+        if let Some(found) = self.locals.last().and_then(|scope| scope.get(name)) {
+            return Some(found);
+        }
+        let frame = self.functions.last()?;
+        if frame.assigned.contains(name) {
+            return None;
+        }
+        self.summaries.globals.get(name)
     }
 
-    /// The callable `func` stands for: a local name or `self.<attr>`.
+    /// The callable `func` stands for: a local name, `self.<attr>`, or an attribute of an
+    /// instance of a class of this file (`model.discriminator`).
     fn callable(&self, func: &Expr) -> Option<&Binding> {
         match func {
             Expr::Name(name) => self.local(name.id.as_str()),
@@ -170,6 +267,14 @@ impl Walker<'_, '_> {
                 Expr::Name(base) if base.id.as_str() == "self" => {
                     self.attrs.last().and_then(|a| a.get(attr.attr.as_str()))
                 }
+                Expr::Name(base) => match self.local(base.id.as_str())? {
+                    Binding::Instance(class) => self
+                        .summaries
+                        .class_attrs
+                        .get(class)
+                        .and_then(|attrs| attrs.get(attr.attr.as_str())),
+                    _ => None,
+                },
                 _ => None,
             },
             _ => None,
@@ -182,12 +287,110 @@ impl Walker<'_, '_> {
         Some(
             match activation::construct(self.knowledge, &resolve, call, 0)? {
                 Built::Activation { act, range, model } => Binding::Activation {
-                    origin: Origin { act, range },
+                    origin: Origin {
+                        act,
+                        range,
+                        via_instance: false,
+                    },
                     model,
                 },
                 Built::Loss(spec) => Binding::Loss(spec),
             },
         )
+    }
+
+    /// The class of the method being read (`self` is an instance of it).
+    fn method_class(&self) -> Option<String> {
+        self.functions
+            .last()
+            .map(|f| f.key.0.clone())
+            .filter(|c| !c.is_empty())
+    }
+
+    /// An instance of a class of this file built by `call`: `Net(...)`, `Net().to(device)`.
+    fn instance(&self, call: &ExprCall) -> Option<String> {
+        match &*call.func {
+            Expr::Name(name)
+                if self.summaries.classes.contains(name.id.as_str())
+                    && self.semantic.resolve(&call.func).is_none() =>
+            {
+                Some(name.id.to_string())
+            }
+            Expr::Attribute(attr)
+                if self
+                    .knowledge
+                    .self_returning_methods
+                    .iter()
+                    .any(|m| m == attr.attr.as_str()) =>
+            {
+                match &*attr.value {
+                    Expr::Call(inner) => self.instance(inner),
+                    Expr::Name(name) => match self.local(name.id.as_str())? {
+                        Binding::Instance(class) => Some(class.clone()),
+                        _ => None,
+                    },
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// The class of this file `expr` holds an instance of.
+    fn instance_of(&self, expr: &Expr) -> Option<String> {
+        let binding = match expr {
+            Expr::Name(name) => self.local(name.id.as_str()),
+            Expr::Attribute(attr) if matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self") => {
+                self.attrs.last().and_then(|a| a.get(attr.attr.as_str()))
+            }
+            _ => None,
+        };
+        match binding? {
+            Binding::Instance(class) => Some(class.clone()),
+            _ => None,
+        }
+    }
+
+    /// What calling `func` returns, when it is a function, a method or an instance of a class
+    /// of this file.
+    fn returned(&self, func: &Expr) -> Option<(Returned, bool)> {
+        let returns = &self.summaries.returns;
+        let key = |class: &str, name: &str| (class.to_string(), name.to_string());
+        let call_method = |class: &str| {
+            self.knowledge
+                .training
+                .activations
+                .call_methods
+                .iter()
+                .find_map(|m| returns.get(&key(class, m)))
+                .cloned()
+        };
+        match func {
+            Expr::Name(name) => {
+                if let Some(class) = self.instance_of(func) {
+                    return Some((call_method(&class)?, true));
+                }
+                if self.local(name.id.as_str()).is_some() || self.semantic.resolve(func).is_some() {
+                    return None;
+                }
+                Some((returns.get(&key("", name.id.as_str()))?.clone(), false))
+            }
+            Expr::Attribute(attr) => {
+                if let Some(class) = self.instance_of(func) {
+                    return Some((call_method(&class)?, true));
+                }
+                let method = attr.attr.as_str();
+                // `self.decode(z)`, `self.pi(s)`.
+                if matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self") {
+                    let class = self.method_class()?;
+                    return Some((returns.get(&key(&class, method))?.clone(), false));
+                }
+                // `model.discriminator_forward(x)` on an instance of a class of this file.
+                let class = self.instance_of(&attr.value)?;
+                Some((returns.get(&key(&class, method))?.clone(), false))
+            }
+            _ => None,
+        }
     }
 
     /// The activation `expr`'s value came out of, if any.
@@ -198,6 +401,33 @@ impl Walker<'_, '_> {
                 _ => None,
             },
             Expr::Call(call) => self.call_origin(call),
+            // `outputs[0]` of a returned tuple; `probs[:, 1]` is still a probability.
+            Expr::Subscript(sub) => {
+                if let Some(elements) = self.tuple_of(&sub.value) {
+                    let Expr::NumberLiteral(n) = &*sub.slice else {
+                        return None;
+                    };
+                    let i = n.value.as_int()?.as_usize()?;
+                    return elements.get(i).copied().flatten();
+                }
+                self.origin(&sub.value)
+            }
+            _ => None,
+        }
+    }
+
+    /// The elements of a tuple-valued expression (a call returning a tuple, or a name bound
+    /// to one).
+    fn tuple_of(&self, expr: &Expr) -> Option<Vec<Option<Origin>>> {
+        match expr {
+            Expr::Name(name) => match self.local(name.id.as_str())? {
+                Binding::Tuple(elements) => Some(elements.clone()),
+                _ => None,
+            },
+            Expr::Call(call) => match self.returned(&call.func)? {
+                (Returned::Tuple(elements), _) => Some(elements),
+                _ => None,
+            },
             _ => None,
         }
     }
@@ -207,6 +437,7 @@ impl Walker<'_, '_> {
             Some(Origin {
                 act,
                 range: call.range(),
+                via_instance: false,
             })
         };
         if let Some(q) = self.qualified(&call.func) {
@@ -215,25 +446,70 @@ impl Walker<'_, '_> {
         if let Some(Binding::Activation { origin, .. }) = self.callable(&call.func) {
             return here(origin.act);
         }
+        if let Some((Returned::Single(origin), via_instance)) = self.returned(&call.func) {
+            return Some(Origin {
+                via_instance,
+                ..origin
+            });
+        }
         match &*call.func {
             // `nn.Softmax(dim=1)(x)`
             Expr::Call(inner) => match self.construct(inner)? {
                 Binding::Activation { origin, .. } => here(origin.act),
                 _ => None,
             },
-            // The tensor method `x.softmax(dim=-1)`, on a value that is not `self`.
+            // The tensor method `x.softmax(dim=-1)`, on a value that is not `self`; a method
+            // that keeps its receiver's activation (`probs.view(-1, n)`, `pi.gather(1, a)`).
             Expr::Attribute(attr) => {
                 if matches!(&*attr.value, Expr::Name(n) if matches!(n.id.as_str(), "self" | "cls"))
                 {
                     return None;
                 }
-                here(activation::method_activation(
-                    self.knowledge,
-                    attr.attr.as_str(),
-                )?)
+                let method = attr.attr.as_str();
+                if let Some(act) = activation::method_activation(self.knowledge, method) {
+                    return here(act);
+                }
+                let passthrough = &self.knowledge.training.activations.passthrough_methods;
+                if passthrough.iter().any(|m| m == method) {
+                    return self.origin(&attr.value);
+                }
+                None
             }
             _ => None,
         }
+    }
+
+    /// A helper of this file that hands a parameter straight to a loss: its parameters (by
+    /// position at this call) that are predictions, with the loss and the loss's argument.
+    fn helper_losses(&self, call: &ExprCall) -> Vec<(usize, LossSpec, TextRange)> {
+        let found = match &*call.func {
+            Expr::Name(name)
+                if self.local(name.id.as_str()).is_none()
+                    && self.semantic.resolve(&call.func).is_none() =>
+            {
+                self.summaries
+                    .loss_params
+                    .get(&(String::new(), name.id.to_string()))
+                    .map(|list| (list, 0))
+            }
+            // `self.adversarial_loss(y_hat, y)`: `self` is not an argument at the call.
+            Expr::Attribute(attr) if matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self") =>
+            {
+                let class = self.method_class();
+                class
+                    .and_then(|c| self.summaries.loss_params.get(&(c, attr.attr.to_string())))
+                    .map(|list| (list, 1))
+            }
+            _ => None,
+        };
+        let Some((list, offset)) = found else {
+            return Vec::new();
+        };
+        list.iter()
+            .filter_map(|(position, spec, argument)| {
+                Some((position.checked_sub(offset)?, spec.clone(), *argument))
+            })
+            .collect()
     }
 
     /// The loss a call computes, if it is one.
@@ -254,34 +530,87 @@ impl Walker<'_, '_> {
         None
     }
 
+    /// A parameter of the function being read, passed unchanged: its position (`self`
+    /// counted).
+    fn param_position(&self, expr: &Expr) -> Option<usize> {
+        let Expr::Name(name) = expr else { return None };
+        let frame = self.functions.last()?;
+        if self.local(name.id.as_str()).is_some() {
+            return None;
+        }
+        frame.params.iter().position(|p| p == name.id.as_str())
+    }
+
+    fn push_loss(&mut self, spec: LossSpec, argument: TextRange, origin: Origin) {
+        let matches = match spec.expects {
+            Expects::Logits => origin.act == Activation::Softmax,
+            Expects::Probabilities => origin.act == Activation::Sigmoid,
+        };
+        let seen = self
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::Loss { argument: a, .. } if *a == argument));
+        if matches && !seen {
+            self.events.push(Event::Loss {
+                kind: spec.expects,
+                name: spec.name,
+                argument,
+                origin,
+            });
+        }
+    }
+
+    /// The activation a logarithm's argument came out of: the value itself, or its complement
+    /// (`log(1 - p)` is `-inf` once `p` saturates to 1; `true` then).
+    fn log_origin(&self, argument: &Expr) -> Option<(Origin, bool)> {
+        if let Expr::BinOp(op) = argument
+            && op.op == ast::Operator::Sub
+            && matches!(&*op.left, Expr::NumberLiteral(_))
+        {
+            return self.origin(&op.right).map(|o| (o, true));
+        }
+        self.origin(argument).map(|o| (o, false))
+    }
+
     fn check_call(&mut self, call: &ExprCall) {
         if let Some(spec) = self.loss_of(call) {
             if let Some(argument) = call
                 .arguments
                 .find_argument_value(spec.keyword, spec.position)
-                && let Some(origin) = self.origin(argument)
             {
-                let matches = match spec.expects {
-                    Expects::Logits => origin.act == Activation::Softmax,
-                    Expects::Probabilities => origin.act == Activation::Sigmoid,
-                };
-                if matches {
-                    self.events.push(Event::Loss {
-                        kind: spec.expects,
-                        name: spec.name,
-                        argument: argument.range(),
-                        origin,
-                    });
+                // A helper that hands its parameter to the loss: its callers say what it gets.
+                if let Some(position) = self.param_position(argument)
+                    && let Some(frame) = self.functions.last()
+                {
+                    self.learned
+                        .loss_params
+                        .entry(frame.key.clone())
+                        .or_default()
+                        .push((position, spec.clone(), argument.range()));
+                }
+                // The project half (DL506/DL507 across files) follows instance outputs into
+                // losses called directly.
+                if let Some(origin) = self.origin(argument)
+                    && !origin.via_instance
+                {
+                    self.push_loss(spec, argument.range(), origin);
                 }
             }
             return;
+        }
+        for (position, spec, argument) in self.helper_losses(call) {
+            if let Some(value) = call.arguments.args.get(position)
+                && let Some(origin) = self.origin(value)
+            {
+                self.push_loss(spec, argument, origin);
+            }
         }
         if let Some(q) = self.qualified(&call.func) {
             if in_list(&self.knowledge.training.losses.logs, &q)
                 && call.arguments.args.len() == 1
                 && call.arguments.keywords.is_empty()
                 && let Some(argument) = call.arguments.args.first()
-                && let Some(origin) = self.origin(argument)
+                && let Some((origin, complement)) = self.log_origin(argument)
                 && origin.act != Activation::LogSoftmax
             {
                 self.events.push(Event::Log {
@@ -289,8 +618,27 @@ impl Walker<'_, '_> {
                     argument: argument.range(),
                     origin,
                     direct: matches!(argument, Expr::Call(_)),
+                    complement,
                 });
             }
+            return;
+        }
+        // `p.log()`, `x.sigmoid().log()`.
+        if let Expr::Attribute(attr) = &*call.func
+            && call.arguments.is_empty()
+            && (self.knowledge.training.losses.log_methods)
+                .iter()
+                .any(|m| m == attr.attr.as_str())
+            && let Some(origin) = self.origin(&attr.value)
+            && origin.act != Activation::LogSoftmax
+        {
+            self.events.push(Event::Log {
+                function: format!("torch.{}", attr.attr),
+                argument: attr.value.range(),
+                origin,
+                direct: matches!(&*attr.value, Expr::Call(_)),
+                complement: false,
+            });
             return;
         }
         // `model.compile(loss=CategoricalCrossentropy(from_logits=True))` on a Sequential
@@ -320,6 +668,9 @@ impl Walker<'_, '_> {
     fn bind(&mut self, target: &Expr, binding: Option<Binding>) {
         match target {
             Expr::Name(name) => {
+                if let Some(frame) = self.functions.last_mut() {
+                    frame.assigned.insert(name.id.to_string());
+                }
                 let Some(scope) = self.locals.last_mut() else {
                     return;
                 };
@@ -328,14 +679,14 @@ impl Walker<'_, '_> {
                     None => scope.remove(name.id.as_str()),
                 };
             }
-            Expr::Tuple(tuple) => {
-                for elt in &tuple.elts {
-                    self.bind(elt, None);
-                }
-            }
-            Expr::List(list) => {
-                for elt in &list.elts {
-                    self.bind(elt, None);
+            // `validity, label = discriminator(x)`: element by element.
+            Expr::Tuple(ast::ExprTuple { elts, .. }) | Expr::List(ast::ExprList { elts, .. }) => {
+                let elements = match binding {
+                    Some(Binding::Tuple(elements)) if elements.len() == elts.len() => elements,
+                    _ => vec![None; elts.len()],
+                };
+                for (elt, origin) in elts.iter().zip(elements) {
+                    self.bind(elt, origin.map(Binding::Value));
                 }
             }
             Expr::Starred(starred) => self.bind(&starred.value, None),
@@ -347,8 +698,13 @@ impl Walker<'_, '_> {
         if let Some(origin) = self.origin(value) {
             return Some(Binding::Value(origin));
         }
+        if let Some(elements) = self.tuple_of(value) {
+            return Some(Binding::Tuple(elements));
+        }
         match value {
-            Expr::Call(call) => self.construct(call),
+            Expr::Call(call) => self
+                .construct(call)
+                .or_else(|| self.instance(call).map(Binding::Instance)),
             Expr::Name(name) => match self.local(name.id.as_str())? {
                 Binding::Value(_) => None,
                 other => Some(other.clone()),
@@ -388,7 +744,11 @@ impl<'b> Visitor<'b> for AttrFinder<'_, '_, '_> {
                     {
                         let name = attr.attr.to_string();
                         match &*assign.value {
-                            Expr::Call(call) => match self.walker.construct(call) {
+                            Expr::Call(call) => match self
+                                .walker
+                                .construct(call)
+                                .or_else(|| self.walker.instance(call).map(Binding::Instance))
+                            {
                                 Some(binding) => {
                                     self.found.insert(name, binding);
                                 }
@@ -415,17 +775,68 @@ impl<'b> Visitor<'b> for Walker<'_, '_> {
     fn visit_stmt(&mut self, stmt: &'b Stmt) {
         match stmt {
             Stmt::FunctionDef(def) => {
+                // A method of a class body, or a function (nested ones are read but not
+                // summarised: nothing outside can call them by name).
+                let class = match self.classes.last() {
+                    Some(Some(class)) => Some(class.clone()),
+                    _ => None,
+                };
+                let summarised = class.is_some() || self.functions.is_empty();
+                self.functions.push(FnFrame {
+                    key: (class.unwrap_or_default(), def.name.to_string()),
+                    params: def
+                        .parameters
+                        .posonlyargs
+                        .iter()
+                        .chain(&def.parameters.args)
+                        .map(|p| p.parameter.name.to_string())
+                        .collect(),
+                    returns: Vec::new(),
+                    assigned: std::collections::HashSet::new(),
+                });
+                self.classes.push(None);
                 self.locals.push(HashMap::new());
                 self.visit_body(&def.body);
                 self.locals.pop();
+                self.classes.pop();
+                if let Some(frame) = self.functions.pop()
+                    && summarised
+                    && let Some(returned) = same_returns(&frame.returns)
+                {
+                    self.learned.returns.insert(frame.key, returned);
+                }
             }
             Stmt::ClassDef(class) => {
                 let attrs = self.class_attrs(&class.body);
+                self.learned
+                    .class_attrs
+                    .insert(class.name.to_string(), attrs.clone());
                 self.attrs.push(attrs);
                 self.locals.push(HashMap::new());
+                self.classes.push(Some(class.name.to_string()));
                 self.visit_body(&class.body);
+                self.classes.pop();
                 self.locals.pop();
                 self.attrs.pop();
+            }
+            Stmt::Return(ret) => {
+                if let Some(value) = &ret.value {
+                    self.visit_expr(value);
+                }
+                let returned = ret.value.as_deref().and_then(|value| match value {
+                    Expr::Tuple(tuple) => {
+                        let elements: Vec<Option<Origin>> =
+                            tuple.elts.iter().map(|e| self.origin(e)).collect();
+                        elements
+                            .iter()
+                            .any(Option::is_some)
+                            .then_some(Returned::Tuple(elements))
+                    }
+                    other => self.origin(other).map(Returned::Single),
+                });
+                if let Some(frame) = self.functions.last_mut() {
+                    frame.returns.push(returned);
+                }
             }
             Stmt::Assign(assign) => {
                 self.visit_expr(&assign.value);
@@ -467,4 +878,21 @@ impl<'b> Visitor<'b> for Walker<'_, '_> {
         }
         visitor::walk_expr(self, expr);
     }
+}
+
+/// The activation every `return` of a function gives, if they agree (a function without a
+/// `return` value gives none).
+fn same_returns(returns: &[Option<Returned>]) -> Option<Returned> {
+    let first = returns.first()?.clone()?;
+    let agree = returns.iter().all(|r| match (r, &first) {
+        (Some(Returned::Single(a)), Returned::Single(b)) => a.act == b.act,
+        (Some(Returned::Tuple(a)), Returned::Tuple(b)) => {
+            a.len() == b.len()
+                && a.iter()
+                    .zip(b)
+                    .all(|(x, y)| x.map(|o| o.act) == y.map(|o| o.act))
+        }
+        _ => false,
+    });
+    agree.then_some(first)
 }

@@ -8,7 +8,11 @@ declare_rule! {
     /// `nn.BCELoss` / `F.binary_cross_entropy` applied to a sigmoid output (`torch.sigmoid(x)`,
     /// `x.sigmoid()`, an `nn.Sigmoid` layer or a `Sequential` that ends in one), and the
     /// logarithm of a softmax call (`torch.log(F.softmax(x, dim=-1))`). The sigmoid is followed
-    /// through local assignments and `self.<attr>` layers, and across components: a project
+    /// through local assignments and `self.<attr>` layers, through what the file's functions,
+    /// methods and models return (element by element for a tuple, as in a VAE's
+    /// `x_reconst, mu, log_var = model(x)`), into a helper that hands its parameter straight to
+    /// the BCE (`def adversarial_loss(self, y_hat, y)`, reported at the BCE), and across
+    /// components: a project
     /// Model whose `forward` returns a sigmoid output on every path, fed to a probability BCE in
     /// the Runner or in a Loss component (the Model resolved through the project, as for
     /// DL506).
@@ -87,6 +91,7 @@ impl<'a> FilePass<'a> for Pass {
                     argument,
                     origin,
                     direct: true,
+                    complement: false,
                 } if origin.act == Activation::Softmax => (
                     Diagnostic::new(
                         &SIGMOID_BEFORE_BCE,

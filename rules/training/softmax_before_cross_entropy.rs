@@ -8,8 +8,11 @@ declare_rule! {
     /// `nn.CrossEntropyLoss`, and the Keras cross-entropies built with `from_logits=True`. The
     /// softmax is followed through local assignments (`probs = F.softmax(out, -1)`), tensor
     /// methods (`out.softmax(-1)`), softmax layers (`nn.Softmax(dim=1)`, a `Sequential` that
-    /// ends in one, a Keras `Sequential` whose output layer has `activation="softmax"`), and
-    /// loss instances bound to a local name or to `self.<attr>`.
+    /// ends in one, a Keras `Sequential` whose output layer has `activation="softmax"`),
+    /// loss instances bound to a local name or to `self.<attr>`, and — within the file — what
+    /// functions, methods and models return, element by element when they return a tuple
+    /// (`validity, label = discriminator(x)` with `label` from a softmax layer), and helpers
+    /// that hand a parameter straight to such a loss.
     ///
     /// Across components and files: a project Model whose `forward` (Keras `call`) returns a
     /// softmax output on every path, and a loss that expects logits fed with that Model's

@@ -3,10 +3,15 @@ use crate::registry::prelude::*;
 
 declare_rule! {
     /// ## What it does
-    /// Finds a logarithm (`torch.log`, `tf.math.log`, `np.log`) applied directly to a
-    /// probability that came out of a softmax or a sigmoid, without an epsilon or a clamp. The
-    /// probability is followed through local assignments: `p = torch.sigmoid(x)` then
-    /// `torch.log(p)`. (The logarithm of a softmax *call*, `torch.log(F.softmax(x))`, is DL507.)
+    /// Finds a logarithm (`torch.log`, `tf.math.log`, `np.log`, the tensor method `p.log()`)
+    /// applied directly to a probability that came out of a softmax or a sigmoid — or to one
+    /// minus it (`log(1 - p)`) — without an epsilon or a clamp: the hand-written cross-entropy
+    /// of many tutorials and RL losses. The probability is followed through local assignments
+    /// (`p = torch.sigmoid(x)` then `torch.log(p)`), shape-keeping methods and indexing
+    /// (`pi.gather(1, a)`, `probs[:, 1]`), and what the file's functions, methods and models
+    /// return (`tf.log(discriminator(x))` where `discriminator` ends in `tf.sigmoid`). (The
+    /// logarithm of a softmax *call*, `torch.log(F.softmax(x))`, is DL507.) The help names the
+    /// fused form in the framework of the logarithm.
     ///
     /// Not reported: `torch.log(p + eps)`, `torch.log(p.clamp(min=eps))`,
     /// `torch.log(torch.clamp(p, eps))`, a value reassigned after the activation, and
@@ -55,6 +60,7 @@ impl<'a> FilePass<'a> for Pass {
                 argument,
                 origin,
                 direct,
+                complement,
             } = event
             else {
                 continue;
@@ -65,26 +71,74 @@ impl<'a> FilePass<'a> for Pass {
             }
             let log = function.rsplit('.').next().unwrap_or(&function);
             let act = origin.act.name();
-            let numpy = function.starts_with("numpy.");
-            let fused = match (origin.act, numpy) {
-                (Activation::Sigmoid, false) => "`F.logsigmoid(x)` (`tf.math.log_sigmoid`)",
-                (_, false) => "`F.log_softmax(x, dim=...)` (`tf.nn.log_softmax`)",
-                (Activation::Sigmoid, true) => "`-np.logaddexp(0, -x)`",
-                (_, true) => "`scipy.special.log_softmax(x, axis=...)`",
+            let framework = function.split('.').next().unwrap_or_default();
+            let sigmoid = origin.act == Activation::Sigmoid;
+            // The log-probability computed from the logits, the fused cross-entropy a
+            // hand-written one should be, and the clamp, in the framework of the logarithm.
+            let (fused, loss, clamp) = match (framework, sigmoid) {
+                ("tensorflow", true) => (
+                    "`tf.math.log_sigmoid(logits)`",
+                    "`tf.nn.sigmoid_cross_entropy_with_logits`",
+                    format!("`tf.math.{log}(tf.clip_by_value(p, 1e-8, 1.0))`"),
+                ),
+                ("tensorflow", false) => (
+                    "`tf.nn.log_softmax(logits)`",
+                    "`tf.nn.softmax_cross_entropy_with_logits`",
+                    format!("`tf.math.{log}(tf.clip_by_value(p, 1e-8, 1.0))`"),
+                ),
+                ("jax", true) => (
+                    "`jax.nn.log_sigmoid(logits)`",
+                    "`optax.sigmoid_binary_cross_entropy`",
+                    format!("`jnp.{log}(jnp.clip(p, 1e-8, 1.0))`"),
+                ),
+                ("jax", false) => (
+                    "`jax.nn.log_softmax(logits)`",
+                    "`optax.softmax_cross_entropy`",
+                    format!("`jnp.{log}(jnp.clip(p, 1e-8, 1.0))`"),
+                ),
+                ("numpy", true) => (
+                    "`-np.logaddexp(0, -logits)`",
+                    "a cross-entropy computed from the logits",
+                    format!("`np.{log}(np.clip(p, 1e-12, 1.0))`"),
+                ),
+                ("numpy", false) => (
+                    "`scipy.special.log_softmax(logits, axis=...)`",
+                    "a cross-entropy computed from the logits",
+                    format!("`np.{log}(np.clip(p, 1e-12, 1.0))`"),
+                ),
+                (_, true) => (
+                    "`F.logsigmoid(logits)`",
+                    "`F.binary_cross_entropy_with_logits`",
+                    format!("`torch.{log}(p.clamp(min=1e-8))`"),
+                ),
+                (_, false) => (
+                    "`F.log_softmax(logits, dim=...)`",
+                    "`F.cross_entropy`",
+                    format!("`torch.{log}(p.clamp(min=1e-8))`"),
+                ),
             };
-            let clamp = if numpy {
-                format!("`np.{log}(np.clip(p, 1e-12, 1.0))`")
+            let (what, when) = if complement {
+                (
+                    format!("one minus a {act} output"),
+                    "once the probability saturates to 1",
+                )
             } else {
-                format!("`{log}(p.clamp(min=1e-8))`")
+                (
+                    format!("a {act} output"),
+                    "once the probability underflows to 0",
+                )
             };
             let mut diagnostic = Diagnostic::new(
                 &UNSAFE_LOG,
-                format!("`{log}` of a {act} output without an epsilon: `{log}(0)` is `-inf`"),
+                format!(
+                    "`{log}` of {what} without an epsilon: it is `-inf` {when}, and the loss and \
+                     its gradients become `inf`/`nan`"
+                ),
                 argument,
             )
             .with_help(format!(
-                "compute the log-probability from the logits with {fused}, or clamp first: \
-                 {clamp}"
+                "compute the log-probability from the logits with {fused} (for a hand-written \
+                 cross-entropy, use {loss}), or clamp first: {clamp}"
             ));
             if !direct {
                 diagnostic = diagnostic.with_label(origin.range, format!("{act} applied here"));

@@ -478,6 +478,8 @@ pub struct TrainingLosses {
     pub keras_from_logits: Vec<String>,
     pub probability_bce: Vec<String>,
     pub logs: Vec<String>,
+    /// Tensor methods that take the logarithm (`p.log()`).
+    pub log_methods: Vec<String>,
 }
 
 /// What an evaluation loop looks like (`[training.evaluation]`, DL504 and DL505).
