@@ -18,8 +18,10 @@ declare_rule! {
     /// and does not count.
     ///
     /// Not reported: Keras/TensorFlow `GradientTape` code and JAX/optax (gradients are
-    /// returned, not accumulated), Lightning `training_step` (the framework clears them), and
-    /// an optimizer step whose `backward()` runs in a closure (`optimizer.step(closure)`).
+    /// returned, not accumulated), Lightning `training_step` (the framework clears them), an
+    /// optimizer step whose `backward()` runs in a closure (`optimizer.step(closure)`), and
+    /// test modules (a smoke test that runs a few steps on random inputs checks that the code
+    /// runs, not what it learns).
     ///
     /// ## Why is this bad?
     /// PyTorch *adds* every `backward()` into `.grad`. Without clearing, each step applies the
@@ -58,7 +60,15 @@ declare_rule! {
 
 fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
     let facts = cx.facts();
-    let lists = &cx.knowledge().training.gradients;
+    let knowledge = cx.knowledge();
+    let lists = &knowledge.training.gradients;
+    // A test that runs a few steps on random inputs checks that the code runs, not what it
+    // learns.
+    let path = &cx.project_file().path;
+    let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if knowledge.is_test_module(facts.package.as_deref(), file_name) {
+        return;
+    }
     if facts.imports.iter().any(|(_, qualified)| {
         lists
             .overwriting_frameworks
