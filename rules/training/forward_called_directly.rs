@@ -15,10 +15,17 @@ declare_rule! {
     /// as a module — it calls `.eval()`, `.train()`, `.parameters()` or `.state_dict()` on it —
     /// counts as one.
     ///
+    /// Only calls that run again and again are reported: in a method of a class (a submodule's
+    /// `forward` inside a model's `forward`), in a function that other functions or loops call,
+    /// or inside a loop or comprehension (a training or evaluation loop).
+    ///
     /// Not reported: `super().forward(x)` and `Base.forward(self, x)` (running a parent's code
     /// is what they are for), `self.forward(x)` inside the class, receivers dllint cannot
     /// resolve (a loop variable over a `ModuleList`, a parameter no call site shows and nothing
-    /// uses as a module), losses, `call` on anything but Keras layers, and test modules.
+    /// uses as a module), losses, `call` on anything but Keras layers, test modules, and a call
+    /// that runs once outside any loop, at module level or in a function only module-level code
+    /// calls once, or nobody calls (a prediction for a plot: no hook or wrapper is involved
+    /// there).
     ///
     /// ## Why is this bad?
     /// Calling a module runs `Module.__call__`, which runs the forward pre-hooks, `forward`,
@@ -86,7 +93,36 @@ fn check_scope(
     }
     let flow = Flow::new(cx.index);
     let keras_methods = &cx.knowledge().training.evaluation.keras_forward_methods;
+    // A class's code (a submodule's `forward` inside a model's `forward`) and a function that
+    // other functions or loops call run again and again; module-level code, a function nobody
+    // calls, and one that module-level code calls once (a plotting helper) run once unless in
+    // a loop.
+    let reused = function.is_some_and(|id| {
+        cx.facts().functions[id as usize].class.is_some()
+            || cx.index.call_sites().of(cx.file, id).iter().any(|site| {
+                site.function.is_some()
+                    || cx
+                        .index
+                        .facts(site.file)
+                        .module
+                        .loops
+                        .iter()
+                        .any(|lp| lp.range.contains_range(site.range))
+            })
+    });
     for call in &scope.flow().forward_calls {
+        // A call that runs once (a prediction for a plot in a script or notebook cell) is not
+        // where hooks and wrappers get bypassed; training and evaluation loops run on every
+        // batch.
+        let repeated = reused
+            || scope
+                .loops
+                .iter()
+                .any(|lp| lp.range.contains_range(call.range))
+            || in_comprehension(cx, call.range);
+        if !repeated {
+            continue;
+        }
         let resolved = flow.resolve(cx.file, function, &call.receiver);
         let text = &call.text;
         let method = &call.method;
@@ -168,4 +204,42 @@ fn used_as_module(
         }
         InstanceRef::Built(_) => false,
     }
+}
+
+/// The call sits in a comprehension (`[model.forward(x) for x, _ in loader]`): a loop too.
+fn in_comprehension(cx: &ProjectContext<'_>, range: TextRange) -> bool {
+    use ruff_python_ast::visitor::{self, Visitor};
+    struct Finder {
+        range: TextRange,
+        found: bool,
+    }
+    impl<'a> Visitor<'a> for Finder {
+        fn visit_stmt(&mut self, stmt: &'a Stmt) {
+            if !self.found && stmt.range().contains_range(self.range) {
+                visitor::walk_stmt(self, stmt);
+            }
+        }
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            if self.found || !expr.range().contains_range(self.range) {
+                return;
+            }
+            if matches!(
+                expr,
+                Expr::ListComp(_) | Expr::SetComp(_) | Expr::DictComp(_) | Expr::Generator(_)
+            ) {
+                self.found = true;
+                return;
+            }
+            visitor::walk_expr(self, expr);
+        }
+    }
+    let Some(parsed) = cx.parsed() else {
+        return false;
+    };
+    let mut finder = Finder {
+        range,
+        found: false,
+    };
+    finder.visit_body(&parsed.module().body);
+    finder.found
 }
