@@ -690,6 +690,9 @@ fn ci_formats_are_deterministic_and_clean_runs_are_valid() {
 /// unseeded (DL508, a warning), and a function with thirteen required parameters (DL202, info).
 const LEVELS: &str = "import argparse\n\nimport torch\n\nparser = argparse.ArgumentParser()\nparser.add_argument(\"--lr\", type=float, default=0.1)\nargs = parser.parse_args()\nmodel = torch.nn.Linear(2, 1)\noptimizer = torch.optim.SGD(model.parameters(), lr=args.lr)\nfor x, y in zip(torch.randn(10, 2), torch.randn(10, 1)):\n    loss = torch.nn.functional.mse_loss(model(x), y)\n    loss.backward()\n    optimizer.step()\n\n\ndef many(a, b, c, d, e, f, g, h, i, j, k, l, m):\n    return a\n";
 
+/// DL508 (a warning) is off by default: the severity tests turn it on.
+const SELECT_DL508: &str = "[tool.dllint]\nextend-select = [\"DL508\"]\n";
+
 /// `code → severity` as the `json` format reports them.
 fn severities(cwd: &Path) -> std::collections::BTreeMap<String, String> {
     reference(cwd)
@@ -707,6 +710,7 @@ fn severities(cwd: &Path) -> std::collections::BTreeMap<String, String> {
 fn every_format_shows_the_severity() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "train.py", LEVELS);
+    write(dir.path(), "pyproject.toml", SELECT_DL508);
     let levels = severities(dir.path());
     let expected = [("DL202", "info"), ("DL501", "error"), ("DL508", "warning")];
     assert_eq!(
@@ -800,7 +804,10 @@ fn the_severity_is_configurable_per_rule_and_prefix() {
     write(
         dir.path(),
         "pyproject.toml",
-        "[tool.dllint.severity]\nDL501 = \"error\"\nDL5 = \"info\"\nlong-parameter-list = \"warning\"\n",
+        &format!(
+            "{SELECT_DL508}[tool.dllint.severity]\nDL501 = \"error\"\nDL5 = \"info\"\n\
+             long-parameter-list = \"warning\"\n"
+        ),
     );
     let levels = severities(dir.path());
     assert_eq!(levels["DL501"], "error");

@@ -289,9 +289,10 @@ fn policy_project(config: Option<&str>) -> tempfile::TempDir {
         })
         .collect();
     std::fs::write(dir.path().join("policy.py"), cells.join("\n\n") + "\n").unwrap();
-    // DL107 is off by default, and a short script is a god file only past `max-lines`: turn
-    // both on so that the script shows what the notebook policy then takes away.
-    let base = "extend-select = [\"DL107\"]\n";
+    // DL107 and DL508 are off by default, and a short script is a god file only past
+    // `max-lines`: turn them on so that the script shows what the notebook policy then takes
+    // away.
+    let base = "extend-select = [\"DL107\", \"DL508\"]\n";
     let rule_options = "\n[god-file]\nmax-lines = 10\n";
     let config = format!("{base}{}{rule_options}", config.unwrap_or(""));
     std::fs::write(dir.path().join("dllint.toml"), config).unwrap();
@@ -345,15 +346,15 @@ fn each_rule_treats_notebooks_as_it_declares() {
     );
     assert_eq!(script.iter().filter(|f| f.2 == "DL301").count(), 2);
     // As a notebook: DL107, DL201 and DL508 are skipped; DL305 reports the debugger import and
-    // the breakpoint but not the shape prints of cell 5; DL301 reports `if False:` but not the
-    // `USE_AUGMENTATION` flag, a parameter the reader sets.
+    // the breakpoint but not the shape prints of the training loop in cell 6; DL301 reports
+    // `if False:` but not the `USE_AUGMENTATION` flag, a parameter the reader sets.
     let notebook = findings(cwd, "policy.ipynb");
     assert_eq!(
         notebook,
         [
             (Some(2), 2, "DL305".to_string()),
-            (Some(5), 5, "DL301".to_string()),
-            (Some(6), 9, "DL305".to_string()),
+            (Some(5), 3, "DL301".to_string()),
+            (Some(6), 11, "DL305".to_string()),
         ]
     );
 }
@@ -447,7 +448,7 @@ fn a_python_file_with_cells_is_a_notebook() {
     let dir = tempfile::tempdir().unwrap();
     let cells = "# %% [markdown]\n# A tutorial\n# %%\nimport pdb\nimport torch\nx = torch.zeros(3)\nprint(x.shape)\n";
     let exported = "#!/usr/bin/env python\n# In[1]:\nimport torch\nx = torch.zeros(3)\n# In[2]:\nprint(x.shape)\n";
-    let plain = "import torch\n\n\ndef f(x):\n    print(x.shape)\n    return x\n";
+    let plain = "import torch\n\n\ndef forward(x):\n    print(x.shape)\n    return x\n";
     std::fs::write(dir.path().join("cells.py"), cells).unwrap();
     std::fs::write(dir.path().join("exported.py"), exported).unwrap();
     std::fs::write(dir.path().join("plain.py"), plain).unwrap();
