@@ -36,13 +36,13 @@ declare_rule! {
     /// through a frozen pretrained network, give the same result on every run.
     ///
     /// Off by default. Whether an unseeded run matters depends on what the script is for,
-    /// which the code does not say: on the ecosystem corpus, even without demos, four of five
-    /// sampled findings were tutorial and example scripts (independent GAN reimplementations
-    /// that take options and save checkpoints, course collections, framework examples) whose
-    /// numbers nobody reports and where the reviewers judged seeding not worth asking for; the
-    /// rest were paper and benchmark training scripts, where it is. Command-line options,
-    /// checkpoint saving and logging occur in both. Enable it (`extend-select = ["DL508"]`)
-    /// for a project whose training runs produce results that must be reproducible.
+    /// which the code does not say: on the ecosystem corpus, even with demos and collections
+    /// of example scripts left out, five of twelve findings were tutorial, example or
+    /// benchmark code (a library author's demo of a technique, a framework's DDP example, a
+    /// course project) where the reviewers judged seeding not worth asking for; the rest were
+    /// paper and benchmark training scripts, where it is. Command-line options, checkpoint
+    /// saving and logging occur in both. Enable it (`extend-select = ["DL508"]`) for a project
+    /// whose training runs produce results that must be reproducible.
     ///
     /// ## Why is this bad?
     /// Weight initialisation, data shuffling, dropout and augmentation all draw from the
