@@ -166,10 +166,13 @@ fn parts(cx: &ProjectContext<'_>) -> Vec<Part> {
     for (c, class) in facts.classes.iter().enumerate() {
         let class_role = cx.roles.class(cx.file, c as ClassId);
         let set = &class_role.roles;
-        // A callback hooks into someone else's loop: it implements no Runner of its own.
-        let runner =
-            (set.contains(Role::Runner) && !class_role.callback) || set.contains(Role::Task);
-        let role = if set.contains(Role::Loss) {
+        // A callback hooks into someone else's loop: it implements no Runner of its own. A
+        // class that runs a model it is given through its loss, with no loop and no optimizer
+        // (a diffusion objective, `ClassificationTask(model, criterion)`), is a Loss that calls
+        // the model (thesis: a Loss may depend on models), not a Runner.
+        let runner = set.contains(Role::Runner) && !class_role.callback;
+        let task_loss = set.contains(Role::Task) && !set.contains(Role::Runner);
+        let role = if set.contains(Role::Loss) || task_loss {
             Role::Loss
         } else if set.contains(Role::Dataset) {
             Role::Dataset

@@ -191,6 +191,8 @@ pub struct Knowledge {
     metric_words: Vec<String>,
     /// Words of random augmentations' names (`random`, `jitter`, `mixup`).
     random_augmentation_words: Vec<String>,
+    data_verbs: Vec<String>,
+    not_data_words: Vec<String>,
     model_variables: Vec<String>,
     optimizer_attributes: Vec<String>,
     /// Framework methods that collect registered losses (`Layer.get_losses_for`).
@@ -851,6 +853,8 @@ struct RawNames {
     loss_function_tokens: Vec<String>,
     metric_words: Vec<String>,
     random_augmentation_words: Vec<String>,
+    data_verbs: Vec<String>,
+    not_data_words: Vec<String>,
     model_variables: Vec<String>,
     optimizer_attributes: Vec<String>,
     loss_collecting_methods: Vec<String>,
@@ -1105,6 +1109,8 @@ impl Knowledge {
             loss_function_tokens: n.loss_function_tokens,
             metric_words: n.metric_words,
             random_augmentation_words: n.random_augmentation_words,
+            data_verbs: n.data_verbs,
+            not_data_words: n.not_data_words,
             model_variables: n.model_variables,
             optimizer_attributes: n.optimizer_attributes,
             loss_collecting_methods: n.loss_collecting_methods,
@@ -1291,6 +1297,27 @@ impl Knowledge {
             text.split('_')
                 .any(|token| self.loss_function_tokens.iter().any(|t| t == token))
         })
+    }
+
+    /// True if a function's name says it prepares data (`load_cora`, `read_images`,
+    /// `get_dataset`, `make_batches`) and not a checkpoint or a model (`load_checkpoint`,
+    /// `load_params`).
+    pub fn is_data_function_name(&self, name: &str) -> bool {
+        let lower = name.to_ascii_lowercase();
+        let tokens: Vec<&str> = lower.split('_').filter(|t| !t.is_empty()).collect();
+        let Some((first, rest)) = tokens.split_first() else {
+            return false;
+        };
+        if tokens
+            .iter()
+            .any(|t| self.not_data_words.iter().any(|w| w == t))
+        {
+            return false;
+        }
+        (self.data_verbs.iter().any(|v| v == first) && !rest.is_empty())
+            || tokens
+                .iter()
+                .any(|t| self.training.evaluation.data_words.iter().any(|w| w == t))
     }
 
     /// True if a transform or augmentation API is random (`RandomCrop`, `ColorJitter`,

@@ -197,6 +197,7 @@ impl Roles {
                         && !role.roles.contains(Role::Runner)
                         && function.returns_value
                         && body.grad_steps.is_empty()
+                        && knowledge.is_data_function_name(&function.name)
                         && body
                             .api_calls
                             .iter()
