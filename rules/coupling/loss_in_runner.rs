@@ -88,6 +88,11 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
     let in_loss_module = cx.knowledge().is_in_loss_module(&cx.project_file().path);
     for (id, function) in facts.functions.iter().enumerate() {
         let role = cx.roles.function(cx.file, id as u32);
+        // A test (`test_*`) or a metric or evaluation helper (`_score_label`, `evaluate`)
+        // computes a loss to check or report it, not to train with it.
+        if is_check_or_metric(cx, &function.name) {
+            continue;
+        }
         match function.class {
             // A function of a losses module that steps gradients (gradient caching) is loss
             // machinery already where losses belong; DL104 covers a backward inside a loss.
@@ -144,6 +149,26 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
             _ => {}
         }
     }
+}
+
+/// A test function, or a metric or evaluation helper, by its name.
+fn is_check_or_metric(cx: &ProjectContext<'_>, name: &str) -> bool {
+    let knowledge = cx.knowledge();
+    if knowledge.is_loss_function_name(name) {
+        return false;
+    }
+    let lower = name.trim_start_matches('_').to_ascii_lowercase();
+    lower.starts_with("test")
+        || knowledge.is_metric_name(name)
+        || lower.split('_').any(|token| {
+            token != "test"
+                && knowledge
+                    .training
+                    .evaluation
+                    .function_words
+                    .iter()
+                    .any(|w| w == token)
+        })
 }
 
 /// The nearest enclosing function of a closure that holds a training loop (the closure itself

@@ -1777,20 +1777,77 @@ impl<'b, 'a> Resolver<'b, 'a> {
         }
     }
 
+    /// The fetches of a `sess.run(...)`, flattened (bounded).
+    fn fetched(&self, scope: usize, expr: &'a Expr, depth: u8, out: &mut Vec<&'a Expr>) {
+        if depth > 4 || out.len() > 64 {
+            return;
+        }
+        match expr {
+            Expr::List(l) => l
+                .elts
+                .iter()
+                .for_each(|e| self.fetched(scope, e, depth + 1, out)),
+            Expr::Tuple(t) => t
+                .elts
+                .iter()
+                .for_each(|e| self.fetched(scope, e, depth + 1, out)),
+            Expr::Dict(d) => {
+                for item in &d.items {
+                    if let Some(key @ Expr::StringLiteral(_)) = &item.key {
+                        out.push(key);
+                    }
+                    self.fetched(scope, &item.value, depth + 1, out);
+                }
+            }
+            Expr::BinOp(b) => {
+                self.fetched(scope, &b.left, depth + 1, out);
+                self.fetched(scope, &b.right, depth + 1, out);
+            }
+            Expr::Name(name) => {
+                out.push(expr);
+                let bound = self.scope_chain(scope).find_map(|s| {
+                    self.builder.scopes[s]
+                        .assigns
+                        .get(name.id.as_str())
+                        .and_then(|recs| recs.last().copied())
+                });
+                if let Some(AssignRec {
+                    value:
+                        AssignValue::Expr(
+                            value @ (Expr::List(_)
+                            | Expr::Tuple(_)
+                            | Expr::Dict(_)
+                            | Expr::BinOp(_)),
+                        ),
+                    ..
+                }) = bound
+                {
+                    self.fetched(scope, value, depth + 1, out);
+                }
+            }
+            other => out.push(other),
+        }
+    }
+
     /// `sess.run(train_op)`, `sess.run([train_op, loss], ...)`: a fetched value is a training op.
     fn runs_train_op(&self, scope: usize, call: &'a ExprCall) -> bool {
-        let Some(first) = call.arguments.args.first() else {
+        let Some(first) = call
+            .arguments
+            .args
+            .first()
+            .or_else(|| call.arguments.find_keyword("fetches").map(|k| &k.value))
+        else {
             return false;
         };
-        let fetched: Vec<&Expr> = match first {
-            Expr::List(l) => l.elts.iter().collect(),
-            Expr::Tuple(t) => t.elts.iter().collect(),
-            other => vec![other],
-        };
+        // What is fetched, through lists, dicts (`{"train": model.train}`), concatenations
+        // (`tensor_list + [summary_op]`) and names bound to them.
+        let mut fetched: Vec<&Expr> = Vec::new();
+        self.fetched(scope, first, 0, &mut fetched);
         fetched.iter().any(|expr| {
             let name = match expr {
                 Expr::Name(n) => n.id.as_str(),
                 Expr::Attribute(a) => a.attr.as_str(),
+                Expr::StringLiteral(key) => key.value.to_str(),
                 _ => return false,
             };
             if ["train_op", "train_step", "optimizer", "optim", "opt", "update", "updates", "train"]

@@ -265,10 +265,11 @@ impl Roles {
         roles
     }
 
-    /// The file is a training script of a *collection*: a project of at least
+    /// The file is an independent training script of a *collection*: a project of at least
     /// [`COLLECTION_SCRIPTS`] training scripts, three in four of which share no module
     /// defining a component (a Model, Loss or Dataset) with another — one-file implementations
-    /// of papers, single-file algorithms, examples. Each script brings its own model, loss and loop on
+    /// of papers, single-file algorithms, examples. A script of such a project that shares
+    /// components with another is project code. Each script brings its own model, loss and loop on
     /// purpose; the notebook policy applies to it.
     pub fn in_collection(&self, file: FileId) -> bool {
         self.collection.get(file as usize).copied().unwrap_or(false)
@@ -361,14 +362,17 @@ fn collection(index: &ProjectIndex, roles: &Roles) -> Vec<bool> {
     // Independent: the script shares no component module with another training script. A
     // project's scripts share its components; in a collection, most share nothing (a few may
     // share a helper of their own series).
-    let independent = scripts
+    let independent: Vec<FileId> = scripts
         .iter()
         .filter(|(_, imported)| imported.iter().all(|m| users[m] < 2))
-        .count();
-    if independent * 4 < scripts.len() * 3 {
+        .map(|(f, _)| *f)
+        .collect();
+    if independent.len() < COLLECTION_SCRIPTS || independent.len() * 4 < scripts.len() * 3 {
         return out;
     }
-    for (f, _) in scripts {
+    // The independent ones: a script that shares the project's components (a research
+    // project's `train.py` next to a folder of scratch experiments) is the project's.
+    for f in independent {
         out[f as usize] = true;
     }
     out

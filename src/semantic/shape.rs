@@ -193,9 +193,17 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
             walk.visiting.push((scope, name, at));
             let mut alternatives = Vec::new();
             let mut accumulated = Vec::new();
+            let loss_named = builder.knowledge.is_loss_variable(name);
             for rec in &reaching {
                 walk.slice.push(rec.stmt);
                 let value = match rec.value {
+                    // `loss = self.model(batch)`: a loss-named value that a call computed
+                    // elsewhere (a model or a wrapper that returns its loss) is a loss, used here.
+                    AssignValue::Expr(e @ Expr::Call(_))
+                        if loss_named && !rec.aug && self.computed_elsewhere(s, e) =>
+                    {
+                        Shape::Leaf(Term::LossAttr)
+                    }
                     AssignValue::Expr(e) => self.shape(s, e, rec.stmt.start(), depth, walk),
                     AssignValue::Element(e, i) => match e {
                         Expr::Tuple(t) if i < t.elts.len() => {
@@ -242,6 +250,32 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
             };
         }
         Shape::Leaf(Term::Param(name.to_string()))
+    }
+
+    /// A call whose result the file does not compute: not tensor math, a reduction or a
+    /// known loss, but a model, a method or a project function.
+    fn computed_elsewhere(&self, scope: usize, value: &'a Expr) -> bool {
+        let Expr::Call(call) = value else {
+            return false;
+        };
+        let knowledge = &self.resolver.builder.knowledge;
+        match self.resolver.callee(scope, &call.func, call.start()) {
+            Some(Callee::Qualified(q)) => {
+                matches!(
+                    knowledge.classify_call(&knowledge.canonical(&q)),
+                    None | Some(ApiKind::Layer)
+                ) && !knowledge.is_external_from(&q, self.resolver.semantic.package.as_deref())
+                    || knowledge.classify_call(&knowledge.canonical(&q)) == Some(ApiKind::Layer)
+            }
+            Some(Callee::SelfMember(_) | Callee::InstanceOf(_) | Callee::Variable(_)) => {
+                // Not a tensor method (`x.mean()`) of the value: an object called.
+                self.resolver.is_method_call(&call.func).is_none_or(|m| {
+                    !knowledge.reduction_methods.iter().any(|r| r == m.name)
+                        && !knowledge.math_methods.iter().any(|r| r == m.name)
+                })
+            }
+            _ => false,
+        }
     }
 
     fn call_shape(
