@@ -454,7 +454,19 @@ impl Settings {
         // A numbered file alone may be a step of a pipeline (`02_train.py`); a numbered folder,
         // or a file named as a lesson (`lab-05-2-logistic.py`), is a lesson.
         let stem = file.rsplit_once('.').map_or(file.as_str(), |(s, _)| s);
-        folders.iter().any(|f| teaching.is_teaching_name(f)) || teaching.is_lesson_name(stem)
+        // The project itself may be a course or a tutorial (`a-pytorch-tutorial-to-captioning`,
+        // `nyu-dlsp20-course`): a word of its folder's name.
+        let project = self
+            .root
+            .file_name()
+            .map(|n| n.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        let project_words = project
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|word| teaching.project_words.iter().any(|w| w == word));
+        project_words
+            || folders.iter().any(|f| teaching.is_teaching_name(f))
+            || teaching.is_lesson_name(stem)
     }
 
     /// The rules enabled for one file, after `per-file-ignores` and, for a notebook,

@@ -246,6 +246,9 @@ pub struct Teaching {
     pub folders: Vec<String>,
     /// Name prefixes of a lesson when followed by a number (`lab-05`, `lesson13`, `chapter03`).
     pub lesson_prefixes: Vec<String>,
+    /// Words of a project folder's name that make the whole project teaching code
+    /// (`a-pytorch-tutorial-to-image-captioning`).
+    pub project_words: Vec<String>,
 }
 
 impl Teaching {

@@ -265,11 +265,11 @@ impl Roles {
         roles
     }
 
-    /// The file is an independent training script of a *collection*: a project of at least
-    /// [`COLLECTION_SCRIPTS`] training scripts, three in four of which share no module
-    /// defining a component (a Model, Loss or Dataset) with another — one-file implementations
-    /// of papers, single-file algorithms, examples. A script of such a project that shares
-    /// components with another is project code. Each script brings its own model, loss and loop on
+    /// The file is an independent training script of a *collection*: a project with at least
+    /// [`COLLECTION_SCRIPTS`] training scripts that share no module defining a component (a
+    /// Model, Loss or Dataset) with another — one-file implementations of papers, single-file
+    /// algorithms, examples, a folder of scratch experiments. A script that shares components
+    /// with another is project code. Each script brings its own model, loss and loop on
     /// purpose; the notebook policy applies to it.
     pub fn in_collection(&self, file: FileId) -> bool {
         self.collection.get(file as usize).copied().unwrap_or(false)
@@ -367,7 +367,7 @@ fn collection(index: &ProjectIndex, roles: &Roles) -> Vec<bool> {
         .filter(|(_, imported)| imported.iter().all(|m| users[m] < 2))
         .map(|(f, _)| *f)
         .collect();
-    if independent.len() < COLLECTION_SCRIPTS || independent.len() * 4 < scripts.len() * 3 {
+    if independent.len() < COLLECTION_SCRIPTS {
         return out;
     }
     // The independent ones: a script that shares the project's components (a research
