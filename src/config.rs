@@ -439,10 +439,13 @@ impl Settings {
                 .map(|cwd| cwd.join(path))
                 .unwrap_or_else(|_| path.to_path_buf())
         };
-        let relative = absolute
-            .strip_prefix(&self.root)
-            .unwrap_or(path)
-            .to_path_buf();
+        // Only the folders below the project root count: a checkout in `/tmp/` or under
+        // `~/courses/` is not teaching code for where it was cloned. A file outside the root is
+        // judged by its name alone.
+        let relative = match absolute.strip_prefix(&self.root) {
+            Ok(relative) => relative.to_path_buf(),
+            Err(_) => PathBuf::from(absolute.file_name().unwrap_or(path.as_os_str())),
+        };
         let teaching = &self.knowledge.teaching;
         let parts: Vec<String> = relative
             .components()
@@ -1107,6 +1110,21 @@ mod tests {
     fn err(text: &str) -> String {
         let raw = parse_config(text, false).unwrap_err();
         raw.locate(Path::new("dllint.toml"), text).to_string()
+    }
+
+    #[test]
+    fn teaching_paths_count_only_below_the_root() {
+        let settings = Settings::resolve("/work/proj".into(), None, &Overrides::default()).unwrap();
+        assert!(settings.is_teaching_path(Path::new("/work/proj/examples/train.py")));
+        assert!(settings.is_teaching_path(Path::new("/work/proj/tmp/try.py")));
+        assert!(!settings.is_teaching_path(Path::new("/work/proj/src/train.py")));
+        // Where the project was cloned says nothing about its code.
+        let cloned =
+            Settings::resolve("/tmp/tutorials/proj".into(), None, &Overrides::default()).unwrap();
+        assert!(!cloned.is_teaching_path(Path::new("/tmp/tutorials/proj/train.py")));
+        // A file outside the root is judged by its name alone.
+        assert!(!settings.is_teaching_path(Path::new("/tmp/examples/train.py")));
+        assert!(settings.is_teaching_path(Path::new("/tmp/lab-05-2-logistic.py")));
     }
 
     #[test]

@@ -485,6 +485,24 @@ pub struct TrainingLosses {
     pub logs: Vec<String>,
     /// Tensor methods that take the logarithm (`p.log()`).
     pub log_methods: Vec<String>,
+    /// Calls returning the regularisation losses the framework collected from the layers.
+    pub regularization_calls: Vec<String>,
+    /// Graph-collection getters (`tf.get_collection`), and the collections of regularisation
+    /// losses they may be asked for.
+    pub collection_calls: Vec<String>,
+    pub regularization_collections: Vec<String>,
+    /// Calls adding a value to a graph collection (`tf.add_to_collection`).
+    pub add_to_collection_calls: Vec<String>,
+    /// A model's attribute listing the regularisation losses its layers registered
+    /// (`model.losses` in Keras).
+    pub regularization_attributes: Vec<String>,
+}
+
+impl TrainingLosses {
+    /// Whether a graph-collection key (`REGULARIZATION_LOSSES`) names the regularisation losses.
+    pub fn is_regularization_collection(&self, key: &str) -> bool {
+        self.regularization_collections.iter().any(|c| c == key)
+    }
 }
 
 /// What an evaluation loop looks like (`[training.evaluation]`, DL504 and DL505).

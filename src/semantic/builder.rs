@@ -178,6 +178,24 @@ impl<'a> FactsBuilder<'a> {
         out
     }
 
+    /// Whether the file adds values to a regularisation-loss collection (see
+    /// [`Resolver::adds_regularization`]).
+    fn adds_regularization(&self, semantic: &Semantic<'a>) -> bool {
+        let losses = &self.knowledge.training.losses;
+        self.scopes.iter().flat_map(|s| &s.calls).any(|rec| {
+            let call = rec.call;
+            semantic.resolve(&call.func).is_some_and(|q| {
+                let canonical = self.knowledge.canonical(&q);
+                losses
+                    .add_to_collection_calls
+                    .iter()
+                    .any(|c| *c == canonical)
+            }) && call.arguments.args.first().is_some_and(|key| {
+                crate::semantic::shape::is_regularization_key(&self.knowledge, key)
+            })
+        })
+    }
+
     fn current(&mut self) -> &mut ScopeDraft<'a> {
         let index = *self.scope_stack.last().expect("module scope");
         &mut self.scopes[index]
@@ -692,6 +710,7 @@ impl<'a> FactsBuilder<'a> {
                 .map(|c| c.def.name.as_str()),
         );
         let used_as_loss = self.used_as_loss(semantic);
+        let adds_regularization = self.adds_regularization(semantic);
         let star_imports = semantic.module_imports.iter().any(|(local, module)| {
             local == "*"
                 && !self
@@ -705,6 +724,7 @@ impl<'a> FactsBuilder<'a> {
             module_functions,
             used_as_loss,
             star_imports,
+            adds_regularization,
         };
 
         // Classes: attributes and components handed in through `__init__`.
@@ -993,6 +1013,10 @@ pub(crate) struct Resolver<'b, 'a> {
     pub used_as_loss: rustc_hash::FxHashSet<&'a str>,
     /// The file star-imports a module that may be the project's (`from ops import *`).
     pub star_imports: bool,
+    /// The file adds its own values to the framework's regularisation-loss collection
+    /// (`tf.add_to_collection(tf.GraphKeys.REGULARIZATION_LOSSES, center_loss)`): what it reads
+    /// back from that collection is then more than the layers' weight decay.
+    pub adds_regularization: bool,
 }
 
 /// A method call on a value: `loss.backward()`, `optimizer.step()`, `x.mean()`.

@@ -321,7 +321,14 @@ fn collection(index: &ProjectIndex, roles: &Roles) -> Vec<bool> {
     for f in 0..files as FileId {
         let file = index.file(f);
         let facts = &file.facts;
-        if !file.linted {
+        // Teaching code (an exercise that imports the project's model to show it) gets the
+        // notebook policy already, and sharing a module with it does not make a script project
+        // code.
+        if !file.linted
+            || facts.cell_script
+            || crate::discovery::is_notebook(&file.absolute)
+            || file.settings.is_teaching_path(&file.absolute)
+        {
             continue;
         }
         let module = &facts.module;

@@ -7,7 +7,7 @@
 use ruff_python_ast::Expr;
 use ruff_text_size::{Ranged, TextRange, TextSize};
 
-use crate::knowledge::ApiKind;
+use crate::knowledge::{ApiKind, Knowledge};
 use crate::semantic::builder::{AssignValue, Resolver};
 use crate::semantic::facts::{Callee, LoopId, LossValue, Shape, Term};
 
@@ -94,7 +94,11 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
             Expr::Call(call) => self.call_shape(scope, call, at, next, walk),
             Expr::Attribute(attr) => {
                 let name = attr.attr.as_str();
-                if name == "loss" || self.resolver.builder.knowledge.is_loss_variable(name) {
+                let losses = &self.resolver.builder.knowledge.training.losses;
+                if losses.regularization_attributes.iter().any(|a| a == name) {
+                    // `sum(model.losses)`: the regularisation the layers registered.
+                    Shape::Leaf(Term::Const)
+                } else if name == "loss" || self.resolver.builder.knowledge.is_loss_variable(name) {
                     Shape::Leaf(Term::LossAttr)
                 } else if name == "data" {
                     Shape::Leaf(Term::Detached)
@@ -353,6 +357,13 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
         let Some(callee) = self.resolver.callee(scope, &call.func, at) else {
             return Shape::Leaf(Term::Opaque);
         };
+        if let Callee::Qualified(q) = &callee
+            && !self.resolver.adds_regularization
+            && is_regularization(knowledge, &knowledge.canonical(q), args.first())
+        {
+            // The layers' collected weight decay: added to a loss, it scales nothing new in.
+            return Shape::Leaf(Term::Const);
+        }
         match &callee {
             Callee::Qualified(q) => match knowledge.classify_call(&knowledge.canonical(q)) {
                 Some(ApiKind::LossFunction) => {
@@ -396,6 +407,28 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
             _ => Shape::Leaf(Term::Call(callee)),
         }
     }
+}
+
+/// The regularisation losses the framework collected from the layers
+/// (`tf.losses.get_regularization_loss()`, `tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)`).
+fn is_regularization(knowledge: &Knowledge, canonical: &str, first: Option<&Expr>) -> bool {
+    let losses = &knowledge.training.losses;
+    if losses.regularization_calls.iter().any(|c| c == canonical) {
+        return true;
+    }
+    losses.collection_calls.iter().any(|c| c == canonical)
+        && first.is_some_and(|key| is_regularization_key(knowledge, key))
+}
+
+/// A collection key naming the regularisation losses: `tf.GraphKeys.REGULARIZATION_LOSSES` or
+/// its string value.
+pub(crate) fn is_regularization_key(knowledge: &Knowledge, key: &Expr) -> bool {
+    let key = match key {
+        Expr::Attribute(attr) => attr.attr.as_str(),
+        Expr::StringLiteral(s) => s.value.to_str(),
+        _ => return false,
+    };
+    knowledge.training.losses.is_regularization_collection(key)
 }
 
 /// `for x, y in loader` binds data; `for i in range(n)` and the index of `enumerate` bind
