@@ -56,6 +56,14 @@ enum Returned {
     Tuple(Vec<Option<Origin>>),
 }
 
+/// A logarithm a helper takes of one of its parameters.
+#[derive(Debug, Clone)]
+struct HelperLog {
+    function: String,
+    argument: TextRange,
+    complement: bool,
+}
+
 /// A function of the file: its class (`""` for a function outside any class) and its name.
 type FnKey = (String, String);
 
@@ -68,6 +76,10 @@ struct Summaries {
     /// (`def adversarial_loss(self, y_hat, y): return F.binary_cross_entropy(y_hat, y)`): the
     /// parameter's position (`self` counted), the loss, and the loss's argument.
     loss_params: HashMap<FnKey, Vec<(usize, LossSpec, TextRange)>>,
+    /// Helpers that take the logarithm of a parameter, or of one minus it, unguarded
+    /// (`def bce(p, y): return -(y * torch.log(p) + (1 - y) * torch.log(1 - p))`): the
+    /// parameter's position (`self` counted) and the [`HelperLog`].
+    log_params: HashMap<FnKey, Vec<(usize, HelperLog)>>,
     /// Module-level names bound to an instance, a layer or a loss.
     globals: HashMap<String, Binding>,
     /// The `self.<attr>` callables of each class of this file.
@@ -216,6 +228,7 @@ fn walk(cx: &Context<'_, '_>) -> Vec<Event> {
         let learned = walker.learned;
         summaries.returns = learned.returns;
         summaries.loss_params = learned.loss_params;
+        summaries.log_params = learned.log_params;
         summaries.class_attrs = learned.class_attrs;
         summaries.globals = globals;
     }
@@ -284,8 +297,17 @@ impl Walker<'_, '_> {
     /// What a constructor call builds, when it is a callable we track.
     fn construct(&self, call: &ExprCall) -> Option<Binding> {
         let resolve = |expr: &Expr| self.qualified(expr);
+        // A layer held in a variable (`sigmoid = nn.Sigmoid()`) as a `Sequential`'s last.
+        let named = |expr: &Expr| match self.callable(expr)? {
+            Binding::Activation { origin, model } => Some(Built::Activation {
+                act: origin.act,
+                range: origin.range,
+                model: *model,
+            }),
+            _ => None,
+        };
         Some(
-            match activation::construct(self.knowledge, &resolve, call, 0)? {
+            match activation::construct(self.knowledge, &resolve, &named, call, 0)? {
                 Built::Activation { act, range, model } => Binding::Activation {
                     origin: Origin {
                         act,
@@ -479,30 +501,31 @@ impl Walker<'_, '_> {
         }
     }
 
-    /// A helper of this file that hands a parameter straight to a loss: its parameters (by
-    /// position at this call) that are predictions, with the loss and the loss's argument.
-    fn helper_losses(&self, call: &ExprCall) -> Vec<(usize, LossSpec, TextRange)> {
-        let found = match &*call.func {
+    /// The helper of this file a call runs (a function, or `self.<method>`), and how many
+    /// parameters the call does not pass (`self`).
+    fn helper(&self, call: &ExprCall) -> Option<(FnKey, usize)> {
+        match &*call.func {
             Expr::Name(name)
                 if self.local(name.id.as_str()).is_none()
                     && self.semantic.resolve(&call.func).is_none() =>
             {
-                self.summaries
-                    .loss_params
-                    .get(&(String::new(), name.id.to_string()))
-                    .map(|list| (list, 0))
+                Some(((String::new(), name.id.to_string()), 0))
             }
             // `self.adversarial_loss(y_hat, y)`: `self` is not an argument at the call.
-            Expr::Attribute(attr) if matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self") =>
-            {
-                let class = self.method_class();
-                class
-                    .and_then(|c| self.summaries.loss_params.get(&(c, attr.attr.to_string())))
-                    .map(|list| (list, 1))
+            Expr::Attribute(attr) if matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self") => {
+                Some(((self.method_class()?, attr.attr.to_string()), 1))
             }
             _ => None,
+        }
+    }
+
+    /// A helper of this file that hands a parameter straight to a loss: its parameters (by
+    /// position at this call) that are predictions, with the loss and the loss's argument.
+    fn helper_losses(&self, call: &ExprCall) -> Vec<(usize, LossSpec, TextRange)> {
+        let Some((key, offset)) = self.helper(call) else {
+            return Vec::new();
         };
-        let Some((list, offset)) = found else {
+        let Some(list) = self.summaries.loss_params.get(&key) else {
             return Vec::new();
         };
         list.iter()
@@ -510,6 +533,64 @@ impl Walker<'_, '_> {
                 Some((position.checked_sub(offset)?, spec.clone(), *argument))
             })
             .collect()
+    }
+
+    /// A helper of this file that takes the logarithm of a parameter: the logarithms, by the
+    /// parameter's position at this call.
+    fn helper_logs(&self, call: &ExprCall) -> Vec<(usize, HelperLog)> {
+        let Some((key, offset)) = self.helper(call) else {
+            return Vec::new();
+        };
+        let Some(list) = self.summaries.log_params.get(&key) else {
+            return Vec::new();
+        };
+        list.iter()
+            .filter_map(|(position, log)| Some((position.checked_sub(offset)?, log.clone())))
+            .collect()
+    }
+
+    /// A logarithm's argument that is a parameter of the function being read, or one minus
+    /// it: the parameter's position and whether it is the complement.
+    fn logged_param(&self, argument: &Expr) -> Option<(usize, bool)> {
+        // A parameter the helper rebinds (`p = p.clamp(eps, 1 - eps)`) is not what it got.
+        let rebound = |expr: &Expr| matches!(expr, Expr::Name(n) if self.functions.last().is_some_and(|f| f.assigned.contains(n.id.as_str())));
+        if let Expr::BinOp(op) = argument
+            && op.op == ast::Operator::Sub
+            && matches!(&*op.left, Expr::NumberLiteral(_))
+            && !rebound(&op.right)
+        {
+            return self.param_position(&op.right).map(|p| (p, true));
+        }
+        if rebound(argument) {
+            return None;
+        }
+        if let Expr::BinOp(op) = argument
+            && op.op == ast::Operator::Sub
+            && matches!(&*op.left, Expr::NumberLiteral(_))
+        {
+            return self.param_position(&op.right).map(|p| (p, true));
+        }
+        self.param_position(argument).map(|p| (p, false))
+    }
+
+    /// Remembers that the function being read takes an unguarded logarithm of a parameter.
+    fn learn_log(&mut self, function: &str, argument: &Expr, logged: &Expr) {
+        if let Some((position, complement)) = self.logged_param(logged)
+            && let Some(frame) = self.functions.last()
+        {
+            self.learned
+                .log_params
+                .entry(frame.key.clone())
+                .or_default()
+                .push((
+                    position,
+                    HelperLog {
+                        function: function.to_string(),
+                        argument: argument.range(),
+                        complement,
+                    },
+                ));
+        }
     }
 
     /// The loss a call computes, if it is one.
@@ -605,7 +686,33 @@ impl Walker<'_, '_> {
                 self.push_loss(spec, argument, origin);
             }
         }
+        // A helper that takes the logarithm of what it is given (`bce(discriminator(x), y)`).
+        for (position, log) in self.helper_logs(call) {
+            if let Some(value) = call.arguments.args.get(position)
+                && let Some(origin) = self.origin(value)
+                && origin.act != Activation::LogSoftmax
+                && !self
+                    .events
+                    .iter()
+                    .any(|e| matches!(e, Event::Log { argument, .. } if *argument == log.argument))
+            {
+                self.events.push(Event::Log {
+                    function: log.function,
+                    argument: log.argument,
+                    origin,
+                    direct: false,
+                    complement: log.complement,
+                });
+            }
+        }
         if let Some(q) = self.qualified(&call.func) {
+            if in_list(&self.knowledge.training.losses.logs, &q)
+                && call.arguments.args.len() == 1
+                && call.arguments.keywords.is_empty()
+                && let Some(argument) = call.arguments.args.first()
+            {
+                self.learn_log(&q, argument, argument);
+            }
             if in_list(&self.knowledge.training.losses.logs, &q)
                 && call.arguments.args.len() == 1
                 && call.arguments.keywords.is_empty()
@@ -624,6 +731,15 @@ impl Walker<'_, '_> {
             return;
         }
         // `p.log()`, `x.sigmoid().log()`.
+        if let Expr::Attribute(attr) = &*call.func
+            && call.arguments.is_empty()
+            && (self.knowledge.training.losses.log_methods)
+                .iter()
+                .any(|m| m == attr.attr.as_str())
+        {
+            let function = format!("torch.{}", attr.attr);
+            self.learn_log(&function, &attr.value, &attr.value);
+        }
         if let Expr::Attribute(attr) = &*call.func
             && call.arguments.is_empty()
             && (self.knowledge.training.losses.log_methods)

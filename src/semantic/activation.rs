@@ -137,10 +137,12 @@ pub enum Built {
 }
 
 /// What `call` constructs. `resolve` gives the canonical qualified name of a callee expression
-/// (through the file's imports).
+/// (through the file's imports); `named` what a layer held in a variable is
+/// (`sigmoid = nn.Sigmoid()` then `nn.Sequential(linear, sigmoid)`), when the caller knows.
 pub fn construct(
     knowledge: &Knowledge,
     resolve: &dyn Fn(&Expr) -> Option<String>,
+    named: &dyn Fn(&Expr) -> Option<Built>,
     call: &ExprCall,
     depth: usize,
 ) -> Option<Built> {
@@ -176,8 +178,11 @@ pub fn construct(
             Some(Expr::List(list)) if call.arguments.args.len() == 1 => list.elts.last(),
             _ => call.arguments.args.last(),
         }?;
-        let Expr::Call(last) = last else { return None };
-        return match construct(knowledge, resolve, last, depth + 1)? {
+        let built = match last {
+            Expr::Call(last) => construct(knowledge, resolve, named, last, depth + 1),
+            other => named(other),
+        };
+        return match built? {
             Built::Activation { act, range, .. } => Some(Built::Activation {
                 act,
                 range,

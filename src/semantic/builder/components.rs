@@ -716,7 +716,7 @@ impl<'a> Resolver<'_, 'a> {
                     return None;
                 };
                 let resolve = |e: &Expr| self.canonical(e);
-                match activation::construct(knowledge, &resolve, ctor, 0)? {
+                match activation::construct(knowledge, &resolve, &|_| None, ctor, 0)? {
                     activation::Built::Activation { act, .. } => Some(act),
                     activation::Built::Loss(_) => None,
                 }
