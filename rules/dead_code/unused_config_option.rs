@@ -18,13 +18,18 @@ declare_rule! {
     /// `hasattr(args, "lr")`, `vars(args)["lr"]`, `cfg.get("lr")` after `cfg = vars(args)`). An
     /// option also counts as read when the whole namespace is used, in the declaring file or
     /// within two import steps of it: `vars(args)` passed on or iterated, `**vars(args)`,
-    /// `args.__dict__`, `getattr(args, name)` with a computed name, the namespace put into a
-    /// container (`{"args": args}`) or on another object (`state.args = args`), or handed to
-    /// anything that is not a function or class of the project (`wandb.config.update(args)`, a library `Trainer(args)`,
+    /// `args.__dict__`, `getattr(args, name)` with a computed name, the namespace put on another
+    /// object (`state.args = args`), or handed to anything that is not a function or class of
+    /// the project (`wandb.config.update(args)`, a library `Trainer(args)`,
     /// `self.save_hyperparameters(args)`). Handing it to a project function is not such a use:
-    /// that function's own reads count. Printing or logging the namespace (`print(args)`,
-    /// `logger.info(args)`) is not reading its options. Options a launcher passes whether or not
-    /// they are read (`--local_rank`) are not reported.
+    /// that function's own reads count (and its file's whole-namespace uses, one hand-over
+    /// further); a module the script merely imports does not see its namespace. Printing or
+    /// logging the namespace (`print(args)`, `logger.info(args)`, a loop over `vars(args)` that
+    /// only prints or writes each option) is not reading its options, and a namespace stored in
+    /// a container (`torch.save({"args": args, ...})`) is read by name by whoever loads it.
+    /// A name usually given to a namespace (`opt`) that a file only binds to a framework object
+    /// (`opt = tf.train.AdamOptimizer(lr)`) is not one there. Options a launcher passes whether
+    /// or not they are read (`--local_rank`) are not reported.
     ///
     /// Out of scope: `parser.set_defaults(...)`, and options declared for or read through
     /// Hydra/OmegaConf, absl flags, `HfArgumentParser` dataclasses, typer and fire.

@@ -751,6 +751,10 @@ pub struct WholesaleUse {
     /// `None`: always a whole-namespace use. `Some`: the namespace is handed to this callee,
     /// which is a use unless the callee is a project function or class (its reads count).
     pub callee: Option<Callee>,
+    /// The namespace is put into a literal container (`{"args": args}` saved with a
+    /// checkpoint, `return model, args`): it leaves the file, so the file's own reads are not
+    /// all its reads, but whoever reads it later reads options by name.
+    pub stored: bool,
 }
 
 /// Sorted, deduplicated names, stored as one string (one allocation per file).

@@ -49,8 +49,14 @@ pub(crate) struct UsageBuilder<'a> {
     /// Possible whole-namespace uses found in the walk (`X.__dict__`, `[X]`, `for k in X`):
     /// kept if `X` turns out to name a namespace.
     candidates: Vec<(&'a str, TextRange)>,
-    /// `vars(...)` calls whose result is only keyed (`vars(args)["lr"]`) or bound to a name.
+    /// Possible namespaces put into a literal container (`{"args": args}`, `(model, args)`):
+    /// kept as stored uses if `X` turns out to name a namespace.
+    stored: Vec<(&'a str, TextRange)>,
+    /// `vars(...)` calls whose result is only keyed (`vars(args)["lr"]`) or bound to a name, or
+    /// only iterated to be written out (`for k, v in vars(args).items(): f.write(...)`).
     keyed_vars: Vec<TextSize>,
+    /// `X.__dict__` only iterated to be written out.
+    displayed_dicts: Vec<TextRange>,
     options: Vec<ConfigOption>,
     dynamic: bool,
     dynamic_modules: Vec<String>,
@@ -92,6 +98,59 @@ fn is_vars_call(expr: &Expr) -> Option<&ExprCall> {
             Some(call)
         }
         _ => None,
+    }
+}
+
+/// The `vars(X)` call or `X.__dict__` a `for` loop iterates: directly, through `.items()`,
+/// `.keys()`, `.values()`, or a one-argument wrapper (`sorted(...)`, `six.iteritems(...)`).
+fn iterated_namespace(iter: &Expr, depth: u8) -> Option<&Expr> {
+    if depth > 4 {
+        return None;
+    }
+    match iter {
+        Expr::Call(call) if is_vars_call(iter).is_some() && !is_self(&call.arguments.args[0]) => {
+            Some(iter)
+        }
+        Expr::Attribute(attr) if attr.attr.as_str() == "__dict__" && !is_self(&attr.value) => {
+            Some(iter)
+        }
+        Expr::Call(call) => match &*call.func {
+            Expr::Attribute(attr)
+                if call.arguments.is_empty()
+                    && matches!(attr.attr.as_str(), "items" | "keys" | "values") =>
+            {
+                iterated_namespace(&attr.value, depth + 1)
+            }
+            _ if call.arguments.args.len() == 1 => {
+                iterated_namespace(&call.arguments.args[0], depth + 1)
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// A statement that only writes something out: a call of a display function or method
+/// (`print(...)`, `logger.info(...)`, `f.write(...)`).
+fn displays(stmt: &Stmt, semantic: &Semantic<'_>, knowledge: &Knowledge) -> bool {
+    let Stmt::Expr(ast::StmtExpr { value, .. }) = stmt else {
+        return false;
+    };
+    let Expr::Call(call) = &**value else {
+        return false;
+    };
+    let usage = &knowledge.usage;
+    match &*call.func {
+        Expr::Name(name) => {
+            semantic.is_builtin(name.id.as_str()) && usage.display_calls.contains(name.id.as_str())
+        }
+        Expr::Attribute(attr) => {
+            usage.is_display_method(attr.attr.as_str())
+                || semantic
+                    .resolve(&call.func)
+                    .is_some_and(|q| usage.display_calls.contains(&q))
+        }
+        _ => false,
     }
 }
 
@@ -187,6 +246,17 @@ impl<'a> UsageBuilder<'a> {
                 value: Some(value),
                 ..
             }) => self.bound(target, value, semantic, knowledge),
+            // `for key, value in vars(args).items(): f.write(f"{key}: {value}\n")`: the options
+            // are written out (a log of the run's configuration), not read.
+            Stmt::For(ast::StmtFor { iter, body, .. })
+                if body.iter().all(|stmt| displays(stmt, semantic, knowledge)) =>
+            {
+                match iterated_namespace(iter, 0) {
+                    Some(Expr::Call(call)) => self.keyed_vars.push(call.start()),
+                    Some(dict @ Expr::Attribute(_)) => self.displayed_dicts.push(dict.range()),
+                    _ => {}
+                }
+            }
             Stmt::AugAssign(ast::StmtAugAssign { target, value, .. }) => {
                 // `args.lr *= world_size` reads `args.lr`.
                 match &**target {
@@ -430,7 +500,7 @@ impl<'a> UsageBuilder<'a> {
             Expr::Dict(dict) => {
                 for item in &dict.items {
                     if let Some(name) = last_name(&item.value) {
-                        self.candidates.push((name, item.value.range()));
+                        self.stored.push((name, item.value.range()));
                     }
                 }
             }
@@ -440,14 +510,14 @@ impl<'a> UsageBuilder<'a> {
             {
                 for elt in elts {
                     if let Some(name) = last_name(elt) {
-                        self.candidates.push((name, elt.range()));
+                        self.stored.push((name, elt.range()));
                     }
                 }
             }
             Expr::Set(set) => {
                 for elt in &set.elts {
                     if let Some(name) = last_name(elt) {
-                        self.candidates.push((name, elt.range()));
+                        self.stored.push((name, elt.range()));
                     }
                 }
             }
@@ -519,6 +589,7 @@ impl<'a> UsageBuilder<'a> {
         // `vars(<namespace>)` anywhere in the file.
         let mut namespaces: FxHashSet<&str> =
             usage.namespace_names.iter().map(String::as_str).collect();
+        let mut framework_bound: Vec<&str> = Vec::new();
         for scope in &resolver.builder.scopes {
             for (name, recs) in &scope.assigns {
                 let binds_namespace = recs.iter().any(|rec| {
@@ -539,14 +610,52 @@ impl<'a> UsageBuilder<'a> {
                 });
                 if binds_namespace {
                     namespaces.insert(name);
+                } else if usage.is_namespace_name(name)
+                    && recs.iter().all(|rec| match rec.value {
+                        // `opt = tf.train.AdamOptimizer(lr)`: the usual name of a namespace,
+                        // bound here to a framework object.
+                        AssignValue::Expr(Expr::Call(call)) => {
+                            semantic.resolve(&call.func).is_some_and(|q| {
+                                knowledge.classify_call(&knowledge.canonical(&q)).is_some()
+                            })
+                        }
+                        _ => false,
+                    })
+                {
+                    framework_bound.push(*name);
                 }
+            }
+        }
+        // Only when the file never binds that name to a namespace anywhere.
+        for name in framework_bound {
+            // Nor receives it as a parameter (`def train(opt)`).
+            let rebinds = resolver.builder.scopes.iter().any(|scope| {
+                scope.params.contains(&name)
+                    || scope.assigns.get(name).is_some_and(|recs| {
+                        recs.iter()
+                            .any(|rec| !matches!(rec.value, AssignValue::Expr(Expr::Call(_))))
+                    })
+            });
+            if !rebinds && !self.seen_namespaces.contains(&name) {
+                namespaces.remove(name);
             }
         }
         // A namespace handed to a function of this file arrives under its parameter's name;
         // `self.opt = args` keeps it under the attribute's name.
+        // A call that parses (`parser.parse_args()`), or of a function named as returning the
+        // parsed options (`parse()`, `parse_opts()`, `get_args()`, `get_options()`).
         let holds_namespace = |namespaces: &FxHashSet<&str>, arg: &Expr| match arg {
-            Expr::Call(call) => matches!(&*call.func, Expr::Attribute(attr)
-                if usage.is_parse_method(attr.attr.as_str())),
+            Expr::Call(call) => match &*call.func {
+                Expr::Attribute(attr) if usage.is_parse_method(attr.attr.as_str()) => true,
+                func => last_name(func).is_some_and(|name| {
+                    let name = name.to_ascii_lowercase();
+                    name.starts_with("parse")
+                        || ["args", "opts", "options"]
+                            .iter()
+                            .any(|s| name.ends_with(s))
+                            && !name.ends_with("kwargs")
+                }),
+            },
             _ => last_name(arg).is_some_and(|n| namespaces.contains(n)),
         };
         for _ in 0..4 {
@@ -599,14 +708,25 @@ impl<'a> UsageBuilder<'a> {
                 push(WholesaleUse {
                     range,
                     callee: None,
+                    stored: false,
                 });
             }
         }
         for &(name, range) in &self.candidates {
+            if namespaces.contains(name) && !self.displayed_dicts.contains(&range) {
+                push(WholesaleUse {
+                    range,
+                    callee: None,
+                    stored: false,
+                });
+            }
+        }
+        for &(name, range) in &self.stored {
             if namespaces.contains(name) {
                 push(WholesaleUse {
                     range,
                     callee: None,
+                    stored: true,
                 });
             }
         }
@@ -625,6 +745,7 @@ impl<'a> UsageBuilder<'a> {
                                 push(WholesaleUse {
                                     range,
                                     callee: None,
+                                    stored: false,
                                 });
                             }
                             continue;
@@ -637,6 +758,7 @@ impl<'a> UsageBuilder<'a> {
                                 push(WholesaleUse {
                                     range,
                                     callee: None,
+                                    stored: false,
                                 });
                             }
                             continue;
@@ -656,6 +778,7 @@ impl<'a> UsageBuilder<'a> {
                                 push(WholesaleUse {
                                     range,
                                     callee: None,
+                                    stored: false,
                                 });
                             }
                             continue;
@@ -695,7 +818,11 @@ impl<'a> UsageBuilder<'a> {
                     }
                     _ => None,
                 };
-                push(WholesaleUse { range, callee });
+                push(WholesaleUse {
+                    range,
+                    callee,
+                    stored: false,
+                });
             }
         }
 
@@ -852,23 +979,32 @@ impl ConfigIndex {
         let read = names_used(index, &declared);
 
         // Files using a namespace wholesale (a callee that is a project function or class is
-        // not such a use: what it reads is seen).
-        let wholesale: Vec<bool> = (0..index.files.len() as FileId)
-            .map(|f| {
-                index
-                    .facts(f)
-                    .usage
-                    .wholesale
-                    .iter()
-                    .any(|w| match &w.callee {
-                        None => true,
-                        Some(callee) => !matches!(
-                            index.resolve_callee(f, callee),
-                            Some(Symbol::Class(..) | Symbol::Function(..))
-                        ),
-                    })
-            })
-            .collect();
+        // not such a use: what it reads is seen), and the project files each file hands a
+        // namespace to.
+        let mut wholesale: Vec<bool> = vec![false; index.files.len()];
+        let mut passes: Vec<Vec<FileId>> = vec![Vec::new(); index.files.len()];
+        for f in 0..index.files.len() as FileId {
+            for w in &index.facts(f).usage.wholesale {
+                // Stored with a checkpoint or settings: read by name wherever it is read.
+                if w.stored {
+                    continue;
+                }
+                let target = w
+                    .callee
+                    .as_ref()
+                    .and_then(|c| match index.resolve_callee(f, c) {
+                        Some(Symbol::Class(t, _) | Symbol::Function(t, _)) => Some(t),
+                        _ => None,
+                    });
+                match target {
+                    Some(t) if t != f => passes[f as usize].push(t),
+                    Some(_) => {}
+                    None => wholesale[f as usize] = true,
+                }
+            }
+            passes[f as usize].sort_unstable();
+            passes[f as usize].dedup();
+        }
         let declares: Vec<bool> = index
             .files
             .iter()
@@ -880,8 +1016,6 @@ impl ConfigIndex {
                     .any(|o| o.source == OptionSource::Argparse)
             })
             .collect();
-        let mut covered = wholesale.clone();
-        let uncovered_declarer = declares.iter().zip(&covered).any(|(d, c)| *d && !*c);
         let mut closed: Vec<bool> = index
             .files
             .iter()
@@ -892,7 +1026,8 @@ impl ConfigIndex {
             })
             .collect();
         let any_closed = closed.iter().any(|c| *c);
-        let outgoing = if any_closed || uncovered_declarer && wholesale.iter().any(|w| *w) {
+        let any_wholesale = wholesale.iter().any(|w| *w);
+        let outgoing = if any_closed || any_wholesale {
             import_outgoing(index)
         } else {
             Vec::new()
@@ -904,24 +1039,29 @@ impl ConfigIndex {
                 }
             }
         }
-        if uncovered_declarer && wholesale.iter().any(|w| *w) {
-            let neighbours = import_neighbours(&outgoing);
-            let is_init = |f: usize| {
-                index.files[f]
-                    .absolute
-                    .file_stem()
-                    .is_some_and(|s| s == "__init__")
-            };
-            for (g, _) in wholesale.iter().enumerate().filter(|(_, w)| **w) {
-                for &n in &neighbours[g] {
-                    covered[n as usize] = true;
-                    if is_init(n as usize) {
-                        continue; // a package `__init__` is a hub, not a link
-                    }
-                    for &m in &neighbours[n as usize] {
-                        covered[m as usize] = true;
-                    }
+        // A declaring file's options are covered by a whole-namespace use where its namespace
+        // can go: in the file itself, in a project file it hands the namespace to (and one
+        // more hand-over from there), or in a file that imports it (a module-level `args`
+        // read by its importers) and what that file hands it to. A module the file merely
+        // imports (a utility shared by every script) does not see its namespace unless it is
+        // given it.
+        let mut covered = wholesale.clone();
+        if any_wholesale {
+            let mut importers: Vec<Vec<FileId>> = vec![Vec::new(); index.files.len()];
+            for (g, targets) in outgoing.iter().enumerate() {
+                for &t in targets {
+                    importers[t as usize].push(g as FileId);
                 }
+            }
+            let reaches = |g: FileId| {
+                wholesale[g as usize] || passes[g as usize].iter().any(|&h| wholesale[h as usize])
+            };
+            for f in 0..index.files.len() {
+                if !declares[f] || covered[f] {
+                    continue;
+                }
+                covered[f] = passes[f].iter().any(|&g| reaches(g))
+                    || importers[f].iter().any(|&g| reaches(g));
             }
         }
 
@@ -947,21 +1087,6 @@ impl ConfigIndex {
             undeclared_reads,
         }
     }
-}
-
-/// Project files each file imports or is imported by.
-fn import_neighbours(outgoing: &[Vec<FileId>]) -> Vec<Vec<FileId>> {
-    let mut neighbours = outgoing.to_vec();
-    for (f, targets) in outgoing.iter().enumerate() {
-        for &t in targets {
-            neighbours[t as usize].push(f as FileId);
-        }
-    }
-    for list in &mut neighbours {
-        list.sort_unstable();
-        list.dedup();
-    }
-    neighbours
 }
 
 /// Project files each file imports at module level (resolved through re-exports to the
