@@ -52,6 +52,8 @@ pub(crate) struct UsageBuilder<'a> {
     /// Possible namespaces put into a literal container (`{"args": args}`, `(model, args)`):
     /// kept as stored uses if `X` turns out to name a namespace.
     stored: Vec<(&'a str, TextRange)>,
+    /// `self.<name> = <call>` (`self.opt = Adam(...)`).
+    self_calls: Vec<(&'a str, &'a ExprCall)>,
     /// `vars(...)` calls whose result is only keyed (`vars(args)["lr"]`) or bound to a name, or
     /// only iterated to be written out (`for k, v in vars(args).items(): f.write(...)`).
     keyed_vars: Vec<TextSize>,
@@ -234,6 +236,15 @@ impl<'a> UsageBuilder<'a> {
                                 is_self(&attr.value),
                                 target.range(),
                             ));
+                        }
+                    }
+                }
+                if let Expr::Call(call) = &**value {
+                    for target in targets {
+                        if let Expr::Attribute(attr) = target
+                            && is_self(&attr.value)
+                        {
+                            self.self_calls.push((attr.attr.as_str(), call));
                         }
                     }
                 }
@@ -590,6 +601,11 @@ impl<'a> UsageBuilder<'a> {
         let mut namespaces: FxHashSet<&str> =
             usage.namespace_names.iter().map(String::as_str).collect();
         let mut framework_bound: Vec<&str> = Vec::new();
+        let framework_call = |call: &ExprCall| {
+            semantic
+                .resolve(&call.func)
+                .is_some_and(|q| knowledge.classify_call(&knowledge.canonical(&q)).is_some())
+        };
         for scope in &resolver.builder.scopes {
             for (name, recs) in &scope.assigns {
                 let binds_namespace = recs.iter().any(|rec| {
@@ -614,11 +630,7 @@ impl<'a> UsageBuilder<'a> {
                     && recs.iter().all(|rec| match rec.value {
                         // `opt = tf.train.AdamOptimizer(lr)`: the usual name of a namespace,
                         // bound here to a framework object.
-                        AssignValue::Expr(Expr::Call(call)) => {
-                            semantic.resolve(&call.func).is_some_and(|q| {
-                                knowledge.classify_call(&knowledge.canonical(&q)).is_some()
-                            })
-                        }
+                        AssignValue::Expr(Expr::Call(call)) => framework_call(call),
                         _ => false,
                     })
                 {
@@ -626,8 +638,26 @@ impl<'a> UsageBuilder<'a> {
                 }
             }
         }
-        // Only when the file never binds that name to a namespace anywhere.
+        // `self.opt = Adam(self.parameters())`.
+        for &(name, call) in &self.self_calls {
+            if usage.is_namespace_name(name)
+                && framework_call(call)
+                && !framework_bound.contains(&name)
+            {
+                framework_bound.push(name);
+            }
+        }
+        // Only when the file never binds that name to a namespace anywhere (`self.opt = opt`
+        // included).
         for name in framework_bound {
+            let self_rebinds = self
+                .self_calls
+                .iter()
+                .any(|&(n, call)| n == name && !framework_call(call))
+                || self
+                    .attr_binds
+                    .iter()
+                    .any(|&(attr, _, on_self, _)| on_self && attr == name);
             // Nor receives it as a parameter (`def train(opt)`).
             let rebinds = resolver.builder.scopes.iter().any(|scope| {
                 scope.params.contains(&name)
@@ -636,7 +666,7 @@ impl<'a> UsageBuilder<'a> {
                             .any(|rec| !matches!(rec.value, AssignValue::Expr(Expr::Call(_))))
                     })
             });
-            if !rebinds && !self.seen_namespaces.contains(&name) {
+            if !rebinds && !self_rebinds && !self.seen_namespaces.contains(&name) {
                 namespaces.remove(name);
             }
         }
