@@ -638,6 +638,7 @@ struct Raw {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawUsage {
     parse_methods: Vec<String>,
+    parser_methods: Vec<String>,
     namespace_names: Vec<String>,
     display_calls: Vec<String>,
     display_methods: Vec<String>,
@@ -651,6 +652,9 @@ struct RawUsage {
 pub struct UsageKnowledge {
     /// `parse_args`, `parse_known_args`, ...
     pub parse_methods: Vec<String>,
+    /// Methods of the parser itself (`add_argument`): a parser bound to a name usually given
+    /// to namespaces (`args = ArgumentParser()`) is declared through them, not read.
+    pub parser_methods: Vec<String>,
     /// Names that hold a parsed namespace even where the parsing is not visible.
     pub namespace_names: Vec<String>,
     /// Builtins (`print`) and qualified functions (`logging.*`) that only display a value.
@@ -1146,6 +1150,7 @@ impl Knowledge {
             builtins: n.builtins.into_iter().collect(),
             usage: UsageKnowledge {
                 parse_methods: raw.usage.parse_methods.clone(),
+                parser_methods: raw.usage.parser_methods.clone(),
                 namespace_names: raw.usage.namespace_names.clone(),
                 display_calls: set(&raw.usage.display_calls),
                 display_methods: raw.usage.display_methods.clone(),

@@ -803,7 +803,10 @@ impl<'a> UsageBuilder<'a> {
                         let method = attr.attr.as_str();
                         let imported = matches!(&*attr.value, Expr::Name(n) if semantic.imports.contains(n.id.as_str()));
                         if is_namespace(&attr.value) && !imported {
-                            if !matches!(method, "get" | "pop" | "setdefault" | "__contains__") {
+                            if !matches!(method, "get" | "pop" | "setdefault" | "__contains__")
+                                && !usage.is_parse_method(method)
+                                && !usage.parser_methods.iter().any(|m| m == method)
+                            {
                                 // `args.items()`, `args._get_kwargs()`, `args.func(args)`.
                                 push(WholesaleUse {
                                     range,
@@ -1128,8 +1131,18 @@ fn import_outgoing(index: &ProjectIndex) -> Vec<Vec<FileId>> {
                 .facts(f)
                 .imports
                 .iter()
-                .filter_map(|(_, q)| match index.resolve_qualified(f, q)? {
-                    Symbol::Module(t) | Symbol::Class(t, _) | Symbol::Function(t, _) => Some(t),
+                .filter_map(|(_, q)| {
+                    // `from config import args`: a module-level variable of a project module.
+                    let symbol = index.resolve_qualified(f, q).or_else(|| {
+                        let (module, _) = q.rsplit_once('.')?;
+                        match index.resolve_qualified(f, module)? {
+                            module @ Symbol::Module(_) => Some(module),
+                            _ => None,
+                        }
+                    })?;
+                    match symbol {
+                        Symbol::Module(t) | Symbol::Class(t, _) | Symbol::Function(t, _) => Some(t),
+                    }
                 })
                 .filter(|t| *t != f)
                 .collect();
