@@ -29,7 +29,9 @@ declare_rule! {
     /// "uncomment" / "comment out"), snippets offered to the reader (the paragraph speaks to
     /// them: "you", "your", "below", "the following") — an example or snippet goes on across
     /// blank lines —, notation and worked values (`# C = hidden_size`, `# tp = [4, 1, 0]`), and
-    /// pseudo-code whose names exist nowhere else in the file (`# x = x + attn(ln1(x))`).
+    /// pseudo-code whose names exist nowhere else in the file (`# x = x + attn(ln1(x))`; a name
+    /// read only as a module, `spaces.Discrete`, is forgiven when two other names the block reads
+    /// exist: disabled code loses its import with it).
     /// Docstrings are strings, not comments, so examples in docstrings are never looked at.
     ///
     /// The fix deletes the block's lines. It is always offered and always unsafe (applied with `--unsafe-fixes` only): a commented-out variant may be
@@ -844,12 +846,23 @@ impl Known<'_> {
     fn names_exist(&self, module: &ModModule, block: TextRange) -> bool {
         let mut names = SnippetNames::default();
         names.visit_body(&module.body);
-        names
+        let unbound: Vec<&String> = names
             .loads
             .iter()
             .filter(|n| !names.stores.contains(*n) && !self.knowledge.is_builtin_name(n))
             .filter(|n| !(self.star_import && names.called.contains(*n)))
-            .all(|n| self.occurs_outside(n, block))
+            .collect();
+        let (known, unknown): (Vec<&String>, Vec<&String>) = unbound
+            .into_iter()
+            .partition(|n| self.occurs_outside(n, block));
+        // A module the disabled code used (`spaces.Discrete`) lost its import with it: a name
+        // read only as the base of an attribute is forgiven when the snippet is anchored in the
+        // code around it (two other names it reads exist in the file).
+        unknown.is_empty()
+            || known.len() >= 2
+                && unknown
+                    .iter()
+                    .all(|n| names.attribute_bases.contains(*n) && !names.plain.contains(*n))
     }
 
     fn occurs_outside(&self, name: &str, block: TextRange) -> bool {
@@ -870,6 +883,10 @@ impl Known<'_> {
 #[derive(Default)]
 struct SnippetNames {
     loads: FxHashSet<String>,
+    /// Names read as the base of an attribute (`spaces` in `spaces.Discrete`).
+    attribute_bases: FxHashSet<String>,
+    /// Names read otherwise.
+    plain: FxHashSet<String>,
     stores: FxHashSet<String>,
     called: FxHashSet<String>,
 }
@@ -917,16 +934,25 @@ impl<'a> Visitor<'a> for SnippetNames {
     fn visit_expr(&mut self, expr: &'a Expr) {
         match expr {
             Expr::Name(name) => {
-                let set = if name.ctx == ExprContext::Load {
-                    &mut self.loads
+                if name.ctx == ExprContext::Load {
+                    self.loads.insert(name.id.to_string());
+                    self.plain.insert(name.id.to_string());
                 } else {
-                    &mut self.stores
-                };
-                set.insert(name.id.to_string());
+                    self.stores.insert(name.id.to_string());
+                }
             }
             Expr::Call(call) => {
                 if let Expr::Name(name) = &*call.func {
                     self.called.insert(name.id.to_string());
+                }
+            }
+            Expr::Attribute(attr) => {
+                if let Expr::Name(base) = &*attr.value
+                    && base.ctx == ExprContext::Load
+                {
+                    self.attribute_bases.insert(base.id.to_string());
+                    self.loads.insert(base.id.to_string());
+                    return;
                 }
             }
             Expr::Lambda(lambda) => {
