@@ -1019,6 +1019,73 @@ pub(crate) struct Resolver<'b, 'a> {
     pub adds_regularization: bool,
 }
 
+/// `v.assign_add(x)`, `tf.assign(v, x)`, or a `tf.group(...)` / list of them, that update
+/// statistics rather than parameters: no gradient among the values, nothing subtracted.
+fn assigns_state(value: &Expr, depth: u8) -> bool {
+    if depth > 4 {
+        return false;
+    }
+    match value {
+        Expr::Call(call) => {
+            let name = match &*call.func {
+                Expr::Attribute(a) => a.attr.as_str(),
+                Expr::Name(n) => n.id.as_str(),
+                _ => return false,
+            };
+            let values = || {
+                call.arguments
+                    .args
+                    .iter()
+                    .chain(call.arguments.keywords.iter().map(|k| &k.value))
+            };
+            match name {
+                // `count.assign_add(n)`: a running sum.
+                "assign_add" => !values().any(|a| mentions_gradient(a, 0)),
+                // `tf.assign(mean, total / count)`; gradient descent subtracts
+                // (`tf.assign(w, w - lr * dw)`), or assigns a value computed elsewhere.
+                "assign" => values().last().is_some_and(|value| {
+                    !matches!(value, Expr::Name(_))
+                        && !mentions_gradient(value, 0)
+                        && !subtracts(value, 0)
+                }),
+                "group" => {
+                    !call.arguments.args.is_empty()
+                        && call
+                            .arguments
+                            .args
+                            .iter()
+                            .all(|a| assigns_state(a, depth + 1))
+                }
+                _ => false,
+            }
+        }
+        Expr::List(list) => {
+            !list.elts.is_empty() && list.elts.iter().all(|e| assigns_state(e, depth + 1))
+        }
+        Expr::Tuple(tuple) => {
+            !tuple.elts.is_empty() && tuple.elts.iter().all(|e| assigns_state(e, depth + 1))
+        }
+        _ => false,
+    }
+}
+
+/// The expression subtracts somewhere (`w - lr * dw`).
+fn subtracts(expr: &Expr, depth: u8) -> bool {
+    if depth > 6 {
+        return false;
+    }
+    match expr {
+        Expr::BinOp(b) => {
+            matches!(b.op, ast::Operator::Sub)
+                || subtracts(&b.left, depth + 1)
+                || subtracts(&b.right, depth + 1)
+        }
+        Expr::UnaryOp(u) => subtracts(&u.operand, depth + 1),
+        Expr::Call(c) => c.arguments.args.iter().any(|a| subtracts(a, depth + 1)),
+        _ => false,
+    }
+}
+
 /// A method call on a value: `loss.backward()`, `optimizer.step()`, `x.mean()`.
 pub(crate) struct MethodCall<'a> {
     pub receiver: &'a Expr,
@@ -1801,6 +1868,37 @@ impl<'b, 'a> Resolver<'b, 'a> {
         }
     }
 
+    /// A fetched op that only assigns variables from values that are not gradients
+    /// (`self.update_op = tf.group(count.assign_add(n), total.assign_add(s))`, a normalizer's
+    /// running statistics): whatever its name, it trains nothing. Judged from its assignments in
+    /// the scope chain, or in the class for `self.<attr>`.
+    fn updates_state_only(&self, scope: usize, fetched: &'a Expr) -> bool {
+        let values: Vec<&'a Expr> = match fetched {
+            Expr::Attribute(a) if matches!(&*a.value, Expr::Name(n) if n.id.as_str() == "self") => {
+                let Some(class) = self.builder.scopes[scope].class else {
+                    return false;
+                };
+                self.builder.classes[class as usize]
+                    .attrs
+                    .iter()
+                    .filter(|(name, ..)| *name == a.attr.as_str())
+                    .map(|(_, value, ..)| *value)
+                    .collect()
+            }
+            Expr::Name(n) => self
+                .scope_chain(scope)
+                .flat_map(|s| self.builder.scopes[s].assigns.get(n.id.as_str()))
+                .flatten()
+                .filter_map(|r| match r.value {
+                    AssignValue::Expr(e) => Some(e),
+                    _ => None,
+                })
+                .collect(),
+            _ => return false,
+        };
+        !values.is_empty() && values.iter().all(|v| assigns_state(v, 0))
+    }
+
     /// The fetches of a `sess.run(...)`, flattened (bounded).
     fn fetched(&self, scope: usize, expr: &'a Expr, depth: u8, out: &mut Vec<&'a Expr>) {
         if depth > 4 || out.len() > 64 {
@@ -1868,6 +1966,9 @@ impl<'b, 'a> Resolver<'b, 'a> {
         let mut fetched: Vec<&Expr> = Vec::new();
         self.fetched(scope, first, 0, &mut fetched);
         fetched.iter().any(|expr| {
+            if self.updates_state_only(scope, expr) {
+                return false;
+            }
             let name = match expr {
                 Expr::Name(n) => n.id.as_str(),
                 Expr::Attribute(a) => a.attr.as_str(),
