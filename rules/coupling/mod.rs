@@ -162,7 +162,8 @@ pub fn model_loss_sites(cx: &ProjectContext<'_>, class: ClassId) -> Vec<LossSite
                         .body
                         .differentiated
                         .iter()
-                        .chain(&method.body.returned),
+                        .chain(&method.body.returned)
+                        .filter(|v| !method.body.without_gradients(v)),
                 )
                 .is_empty()
             };
@@ -174,11 +175,13 @@ pub fn model_loss_sites(cx: &ProjectContext<'_>, class: ClassId) -> Vec<LossSite
                 }));
             }
         }
+        // A loss computed with gradients off is reported, not trained on.
         let values = method
             .body
             .differentiated
             .iter()
-            .chain(&method.body.returned);
+            .chain(&method.body.returned)
+            .filter(|v| !method.body.without_gradients(v));
         let takes_targets = !method.target_params.is_empty();
         for (value, definition) in definitions(cx, Some(class), values) {
             // Summing the losses sub-layers already computed (`losses += layer.losses`).

@@ -601,6 +601,18 @@ impl ScopeFacts {
         self.flow.get_or_insert_with(Default::default)
     }
 
+    /// The value is built with gradient tracking off (its defining statement is inside
+    /// `with torch.no_grad():`, or in a function decorated with it): a loss computed to be
+    /// reported, which nothing can be trained on.
+    pub fn without_gradients(&self, value: &LossValue) -> bool {
+        value.consumer.is_none()
+            && self
+                .flow()
+                .no_grad_blocks
+                .iter()
+                .any(|block| block.contains_range(value.definition))
+    }
+
     pub fn has(&self, kind: GradKind) -> bool {
         self.grad_steps.iter().any(|s| s.kind == kind)
     }
