@@ -48,6 +48,12 @@ pub(crate) struct ScopeDraft<'a> {
     compile_args: Vec<TextRange>,
     /// `self.<loss-named attribute> = <value>` (TF1 models keep `self.loss`).
     self_loss_assigns: Vec<(&'a str, &'a Expr, TextRange, Option<LoopId>)>,
+    /// `self.<name> = <value>` (and `+=`) in this scope, by attribute name: a value a method
+    /// builds and reads back (`self.nll = ...; self.loss = self.nll + self.kl`).
+    pub self_assigns: FxHashMap<&'a str, Vec<AssignRec<'a>>>,
+    /// Values put into a container after it is bound, by the container's name:
+    /// `losses.append(v)`, `losses.extend(vs)`, `losses[key] = v`, `losses.update(d)`.
+    pub fills: FxHashMap<&'a str, Vec<AssignRec<'a>>>,
     /// Parameters updated by hand from their gradients (`w -= lr * w.grad`,
     /// `p.data.add_(-lr * p.grad)`, `w.assign_sub(lr * grads[0])`).
     manual_updates: Vec<(&'a Expr, TextRange, Option<LoopId>)>,
@@ -251,6 +257,7 @@ impl<'a> FactsBuilder<'a> {
                 for target in targets {
                     self.record_target(target, AssignValue::Expr(value), stmt.range(), false);
                     self.record_self_attr(target, value, stmt.range(), semantic);
+                    self.record_fill(target, value, stmt.range(), false, false);
                 }
             }
             Stmt::AnnAssign(ast::StmtAnnAssign {
@@ -278,6 +285,29 @@ impl<'a> FactsBuilder<'a> {
                         .push((target, stmt.range(), in_loop));
                 }
                 self.record_target(target, AssignValue::Expr(value), stmt.range(), true);
+                // `losses["ce"] += term`, `self.loss += term` add a term; `*=` and `/=` scale.
+                if matches!(op, ast::Operator::Add | ast::Operator::Sub) {
+                    self.record_fill(target, value, stmt.range(), false, true);
+                }
+            }
+            Stmt::Expr(ast::StmtExpr { value, .. }) => {
+                // `losses.append(v)`, `losses.extend(vs)`, `losses.insert(0, v)`,
+                // `losses.update(d)`: a container filled after it is bound.
+                if let Expr::Call(call) = &**value
+                    && let Expr::Attribute(attr) = &*call.func
+                    && let Expr::Name(_) = &*attr.value
+                {
+                    let added = match attr.attr.as_str() {
+                        "append" | "extend" | "appendleft" | "update" => {
+                            call.arguments.args.first()
+                        }
+                        "insert" => call.arguments.args.get(1),
+                        _ => None,
+                    };
+                    if let Some(added) = added {
+                        self.record_fill(&attr.value, added, stmt.range(), true, false);
+                    }
+                }
             }
             Stmt::With(ast::StmtWith { items, .. }) => {
                 for item in items {
@@ -643,6 +673,55 @@ impl<'a> FactsBuilder<'a> {
         }
     }
 
+    /// A value put into a container after it is bound: `losses[key] = value` (`+=` too), or,
+    /// with `receiver`, `losses.append(value)` (`target` is the receiver). With `aug`,
+    /// `self.<attr> += value` is recorded as an increment of the attribute.
+    ///
+    /// A term computed where it is put in counts (`terms.append(-log_prob * ret)`,
+    /// `losses["giou"] = giou.sum() / n`); a value only collected by its name
+    /// (`epoch_losses.append(loss)`, to log an average) does not.
+    fn record_fill(
+        &mut self,
+        target: &'a Expr,
+        value: &'a Expr,
+        stmt: TextRange,
+        receiver: bool,
+        aug: bool,
+    ) {
+        let is_self = matches!(target, Expr::Attribute(attr) if matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self"));
+        if !is_self && only_names(value, 0) {
+            return;
+        }
+        let scope = self.current();
+        let rec = AssignRec {
+            value: AssignValue::Expr(value),
+            stmt,
+            cond: scope.cond_stack.last().copied(),
+            in_loop: scope.loop_stack.last().copied(),
+            aug: true,
+        };
+        match target {
+            Expr::Name(name) if receiver => {
+                scope.fills.entry(name.id.as_str()).or_default().push(rec);
+            }
+            Expr::Subscript(sub) if !receiver => {
+                if let Expr::Name(name) = &*sub.value {
+                    scope.fills.entry(name.id.as_str()).or_default().push(rec);
+                }
+            }
+            Expr::Attribute(attr)
+                if aug && matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self") =>
+            {
+                scope
+                    .self_assigns
+                    .entry(attr.attr.as_str())
+                    .or_default()
+                    .push(rec);
+            }
+            _ => {}
+        }
+    }
+
     /// `self.x = <value>` in a method, or `x = <value>` directly in a class body.
     fn record_self_attr(
         &mut self,
@@ -655,6 +734,21 @@ impl<'a> FactsBuilder<'a> {
         match target {
             Expr::Attribute(attr) if matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self") =>
             {
+                {
+                    let scope = &mut self.scopes[scope_index];
+                    let rec = AssignRec {
+                        value: AssignValue::Expr(value),
+                        stmt,
+                        cond: scope.cond_stack.last().copied(),
+                        in_loop: scope.loop_stack.last().copied(),
+                        aug: false,
+                    };
+                    scope
+                        .self_assigns
+                        .entry(attr.attr.as_str())
+                        .or_default()
+                        .push(rec);
+                }
                 if let Some(class) = self.scopes[scope_index].class {
                     self.classes[class as usize].attrs.push((
                         attr.attr.as_str(),
@@ -917,6 +1011,8 @@ impl<'a> ScopeDraft<'a> {
             is_generator: false,
             compile_args: Vec::new(),
             self_loss_assigns: Vec::new(),
+            self_assigns: FxHashMap::default(),
+            fills: FxHashMap::default(),
             manual_updates: Vec::new(),
             no_grad_blocks: Vec::new(),
         }
@@ -949,25 +1045,62 @@ impl<'a> ScopeDraft<'a> {
     /// The assignments of `name` that may reach a use at `at`: the last unconditional one
     /// before it, and the conditional ones after that.
     pub fn reaching(&self, name: &str, at: TextSize) -> Vec<AssignRec<'a>> {
-        let Some(all) = self.assigns.get(name) else {
-            return Vec::new();
-        };
-        let mut found = Vec::new();
-        for rec in all.iter().rev() {
-            if rec.stmt.end() > at {
-                continue;
-            }
-            found.push(*rec);
-            let unconditional = rec.cond.is_none_or(|c| c.contains(at));
-            if unconditional && !rec.aug {
-                break;
-            }
-            if found.len() >= 6 {
-                break;
-            }
+        reaching_in(&self.assigns, name, at)
+    }
+
+    /// [`ScopeDraft::reaching`] for `self.<name>` assigned in this scope.
+    pub fn self_reaching(&self, name: &str, at: TextSize) -> Vec<AssignRec<'a>> {
+        reaching_in(&self.self_assigns, name, at)
+    }
+
+    /// The values put into the container `name` between `from` and a use at `at`.
+    pub fn fills_between(&self, name: &str, from: TextSize, at: TextSize) -> Vec<AssignRec<'a>> {
+        self.fills.get(name).map_or_else(Vec::new, |all| {
+            all.iter()
+                .filter(|rec| rec.stmt.start() >= from && rec.stmt.end() <= at)
+                .take(8)
+                .copied()
+                .collect()
+        })
+    }
+}
+
+/// The assignments of `name` in `assigns` that may reach a use at `at`: the last unconditional
+/// one before it, and the conditional ones after that.
+fn reaching_in<'a>(
+    assigns: &FxHashMap<&'a str, Vec<AssignRec<'a>>>,
+    name: &str,
+    at: TextSize,
+) -> Vec<AssignRec<'a>> {
+    let Some(all) = assigns.get(name) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for rec in all.iter().rev() {
+        if rec.stmt.end() > at {
+            continue;
         }
-        found.reverse();
-        found
+        found.push(*rec);
+        let unconditional = rec.cond.is_none_or(|c| c.contains(at));
+        if unconditional && !rec.aug {
+            break;
+        }
+        if found.len() >= 6 {
+            break;
+        }
+    }
+    found.reverse();
+    found
+}
+
+/// A value read from names, attributes and subscripts only (`loss`, `out["loss"]`,
+/// `outputs.loss`): nothing is computed there.
+fn only_names(value: &Expr, depth: u8) -> bool {
+    match value {
+        Expr::Name(_) => true,
+        Expr::Attribute(attr) => depth < 8 && only_names(&attr.value, depth + 1),
+        Expr::Subscript(sub) => depth < 8 && only_names(&sub.value, depth + 1),
+        _ => false,
     }
 }
 

@@ -102,6 +102,14 @@ pub enum Shape {
     Accumulate(Vec<Shape>),
     /// `sum([l1, l2])`, `sum(losses.values())`.
     Collection(Vec<Shape>),
+    /// A loss (the first shape: a library loss, or a callee named like one) applied to inputs
+    /// the code computes by combining values: the TD target of `F.mse_loss(q, r + gamma *
+    /// q_next)`, `F.cross_entropy(logits / tau, y)`. Only the inputs that combine values are
+    /// kept.
+    LossOf(Box<Shape>, Vec<Shape>),
+    /// `x.detach()`: a value cut off from the graph, as [`Term::Detached`], that remembers
+    /// what it was (a stop-gradient target built from a model's output).
+    Detach(Box<Shape>),
 }
 
 /// What a gradient-machinery call does.
