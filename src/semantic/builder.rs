@@ -52,8 +52,9 @@ pub(crate) struct ScopeDraft<'a> {
     /// builds and reads back (`self.nll = ...; self.loss = self.nll + self.kl`).
     pub self_assigns: FxHashMap<&'a str, Vec<AssignRec<'a>>>,
     /// Values put into a container after it is bound, by the container's name:
-    /// `losses.append(v)`, `losses.extend(vs)`, `losses[key] = v`, `losses.update(d)`.
-    pub fills: FxHashMap<&'a str, Vec<AssignRec<'a>>>,
+    /// `losses.append(v)`, `losses.extend(vs)`, `losses[key] = v`, `losses.update(d)`, with the
+    /// key of a subscript.
+    pub fills: FxHashMap<&'a str, Vec<(Option<&'a Expr>, AssignRec<'a>)>>,
     /// Parameters updated by hand from their gradients (`w -= lr * w.grad`,
     /// `p.data.add_(-lr * p.grad)`, `w.assign_sub(lr * grads[0])`).
     manual_updates: Vec<(&'a Expr, TextRange, Option<LoopId>)>,
@@ -702,11 +703,19 @@ impl<'a> FactsBuilder<'a> {
         };
         match target {
             Expr::Name(name) if receiver => {
-                scope.fills.entry(name.id.as_str()).or_default().push(rec);
+                scope
+                    .fills
+                    .entry(name.id.as_str())
+                    .or_default()
+                    .push((None, rec));
             }
             Expr::Subscript(sub) if !receiver => {
                 if let Expr::Name(name) = &*sub.value {
-                    scope.fills.entry(name.id.as_str()).or_default().push(rec);
+                    scope
+                        .fills
+                        .entry(name.id.as_str())
+                        .or_default()
+                        .push((Some(&*sub.slice), rec));
                 }
             }
             Expr::Attribute(attr)
@@ -1053,13 +1062,25 @@ impl<'a> ScopeDraft<'a> {
         reaching_in(&self.self_assigns, name, at)
     }
 
-    /// The values put into the container `name` between `from` and a use at `at`.
-    pub fn fills_between(&self, name: &str, from: TextSize, at: TextSize) -> Vec<AssignRec<'a>> {
+    /// The values put into the container `name` between `from` and a use at `at`; with `key`
+    /// (a use `name["ce"]`), only those put under that key or under a key not written out.
+    pub fn fills_between(
+        &self,
+        name: &str,
+        from: TextSize,
+        at: TextSize,
+        key: Option<&Expr>,
+    ) -> Vec<AssignRec<'a>> {
+        let wanted = key.and_then(literal_key);
         self.fills.get(name).map_or_else(Vec::new, |all| {
             all.iter()
-                .filter(|rec| rec.stmt.start() >= from && rec.stmt.end() <= at)
+                .filter(|(_, rec)| rec.stmt.start() >= from && rec.stmt.end() <= at)
+                .filter(|(put, _)| match (&wanted, put.and_then(literal_key)) {
+                    (Some(wanted), Some(put)) => *wanted == put,
+                    _ => true,
+                })
                 .take(8)
-                .copied()
+                .map(|(_, rec)| *rec)
                 .collect()
         })
     }
@@ -1091,6 +1112,18 @@ fn reaching_in<'a>(
     }
     found.reverse();
     found
+}
+
+/// A subscript key written out as a literal (`"ce"`, `0`), for comparing keys.
+fn literal_key(key: &Expr) -> Option<String> {
+    match key {
+        Expr::StringLiteral(s) => Some(format!("s:{}", s.value.to_str())),
+        Expr::NumberLiteral(n) => match &n.value {
+            ast::Number::Int(i) => Some(format!("n:{i}")),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// A value read from names, attributes and subscripts only (`loss`, `out["loss"]`,

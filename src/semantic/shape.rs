@@ -77,7 +77,7 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
         walk.budget -= 1;
         let next = depth + 1;
         match expr {
-            Expr::Name(name) => self.name_shape(scope, name.id.as_str(), at, next, walk),
+            Expr::Name(name) => self.name_shape(scope, name.id.as_str(), None, at, next, walk),
             Expr::NumberLiteral(_) | Expr::BooleanLiteral(_) | Expr::NoneLiteral(_) => {
                 Shape::Leaf(Term::Const)
             }
@@ -139,7 +139,13 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
                 {
                     Shape::Leaf(Term::LossAttr)
                 }
-                _ => self.shape(scope, &sub.value, at, next, walk),
+                // `losses["ce"]`: what was put under that key (or under keys not written out).
+                _ => match &*sub.value {
+                    Expr::Name(name) => {
+                        self.name_shape(scope, name.id.as_str(), Some(&sub.slice), at, next, walk)
+                    }
+                    value => self.shape(scope, value, at, next, walk),
+                },
             },
             Expr::If(ifexp) => Shape::Branch(vec![
                 self.shape(scope, &ifexp.body, at, next, walk),
@@ -181,6 +187,7 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
         &self,
         scope: usize,
         name: &'a str,
+        key: Option<&Expr>,
         at: TextSize,
         depth: u8,
         walk: &mut Walk<'a>,
@@ -208,7 +215,7 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
             }
             // What the code put into the container since (`losses.append(term)`,
             // `losses["giou"] = term`) is part of its value.
-            let fills = draft.fills_between(name, reaching[0].stmt.end(), use_at);
+            let fills = draft.fills_between(name, reaching[0].stmt.end(), use_at, key);
             if !fills.is_empty() {
                 reaching.extend(fills);
                 reaching.sort_by_key(|rec| rec.stmt.start());
