@@ -358,6 +358,7 @@ fn definitions<'f>(
         .iter()
         .chain(&scope.returned)
         .chain(&scope.named_losses)
+        .filter(|v| !scope.without_gradients(v))
     {
         if let Verdict::Definition(definition) = classifier.verdict(value)
             && !found.iter().any(|(v, _)| v.definition == value.definition)

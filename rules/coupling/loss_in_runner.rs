@@ -204,6 +204,7 @@ fn report_closure(
         .iter()
         .chain(&scope.differentiated)
         .chain(&scope.named_losses)
+        .filter(|v| !scope.without_gradients(v))
         .collect();
     let found = definitions(cx, None, candidates.iter().copied());
     let chosen = found
@@ -248,7 +249,13 @@ fn report(
             .iter()
             .any(|(owner, s)| *owner != v.definition && s.contains_range(v.definition))
     });
-    let values = scope.differentiated.iter().chain(returned).chain(named);
+    // A loss computed with gradients off (a validation pass inside the loop) trains nothing.
+    let values = scope
+        .differentiated
+        .iter()
+        .chain(returned)
+        .chain(named)
+        .filter(|v| !scope.without_gradients(v));
     emit(cx, values, class, names, framework, out);
 }
 

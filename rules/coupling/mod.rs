@@ -162,7 +162,8 @@ pub fn model_loss_sites(cx: &ProjectContext<'_>, class: ClassId) -> Vec<LossSite
                         .body
                         .differentiated
                         .iter()
-                        .chain(&method.body.returned),
+                        .chain(&method.body.returned)
+                        .filter(|v| !method.body.without_gradients(v)),
                 )
                 .is_empty()
             };
@@ -174,11 +175,13 @@ pub fn model_loss_sites(cx: &ProjectContext<'_>, class: ClassId) -> Vec<LossSite
                 }));
             }
         }
+        // A loss computed with gradients off is reported, not trained on.
         let values = method
             .body
             .differentiated
             .iter()
-            .chain(&method.body.returned);
+            .chain(&method.body.returned)
+            .filter(|v| !method.body.without_gradients(v));
         let takes_targets = !method.target_params.is_empty();
         for (value, definition) in definitions(cx, Some(class), values) {
             // Summing the losses sub-layers already computed (`losses += layer.losses`).
@@ -414,6 +417,8 @@ fn computes(
     }
     match shape {
         Shape::Leaf(Term::LossApi(_)) => true,
+        Shape::Detach(_) => false,
+        Shape::LossOf(head, _) => computes(cx, class, head, takes_targets, depth + 1),
         Shape::Leaf(Term::Call(callee)) => calls_loss(cx, class, callee, takes_targets, depth + 1),
         Shape::Leaf(_) => false,
         Shape::Reduce(_) | Shape::Math(_) | Shape::Arith(_) => true,
@@ -456,7 +461,7 @@ fn only_collected(
             *source = true;
             true
         }
-        Shape::Leaf(Term::Opaque | Term::Const | Term::Detached) => true,
+        Shape::Leaf(Term::Opaque | Term::Const | Term::Detached) | Shape::Detach(_) => true,
         Shape::Leaf(Term::Call(callee)) => {
             let delegates = cx.classifier(Some(class)).classify(callee) == CalleeClass::Loss
                 && !calls_loss(cx, class, callee, takes_targets, depth + 1);
@@ -464,6 +469,7 @@ fn only_collected(
             delegates
         }
         Shape::Leaf(_) => false,
+        Shape::LossOf(head, _) => only_collected(cx, class, head, takes_targets, depth + 1, source),
         // Averaging the losses collected (`torch.stack([o["loss"] for o in outs]).mean()`).
         Shape::Reduce(inner) => only_collected(cx, class, inner, takes_targets, depth + 1, source),
         Shape::Math(parts)

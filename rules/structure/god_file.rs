@@ -25,7 +25,8 @@ declare_rule! {
     /// `DataLoader` around an imported dataset, creating imported components — that is
     /// wiring, and a thin `train.py` that parses arguments and wires imported components into
     /// a Runner is the MODLR ideal. A loss computed inside a model's `forward` is not counted
-    /// as a second role here; `DL101` reports it. Test modules (`test_*.py`, `*_test.py`,
+    /// as a second role here; `DL101` reports it. Nor is a loss written in a class that is the
+    /// model and its own runner at once; `DL103` reports that class. Test modules (`test_*.py`, `*_test.py`,
     /// `conftest.py`, modules of a `tests`/`testing` package) are not reported: they define a
     /// small component of each role as fixtures.
     ///
@@ -256,11 +257,14 @@ fn parts(cx: &ProjectContext<'_>) -> Vec<Part> {
             inline_model(&function.body, &format!("in `{name}`"), &mut parts);
         }
     }
-    // Methods of runner classes write loss formulas inline too.
+    // Methods of runner classes write loss formulas inline too. A class that is also the
+    // model keeps its loss as a model does (`DL103` reports it, as `DL101` a loss in `forward`).
     for (id, function) in facts.functions.iter().enumerate() {
         if let Some(class) = function.class {
             let set = &cx.roles.class(cx.file, class).roles;
-            if (set.contains(Role::Runner) || set.contains(Role::Task)) && !set.contains(Role::Loss)
+            if (set.contains(Role::Runner) || set.contains(Role::Task))
+                && !set.contains(Role::Loss)
+                && !set.contains(Role::Model)
             {
                 let place = format!("`{}`", facts.qualname(id as FunctionId));
                 inline_loss(cx, Some(class), &function.body, &place, &mut parts);

@@ -48,6 +48,13 @@ pub(crate) struct ScopeDraft<'a> {
     compile_args: Vec<TextRange>,
     /// `self.<loss-named attribute> = <value>` (TF1 models keep `self.loss`).
     self_loss_assigns: Vec<(&'a str, &'a Expr, TextRange, Option<LoopId>)>,
+    /// `self.<name> = <value>` (and `+=`) in this scope, by attribute name: a value a method
+    /// builds and reads back (`self.nll = ...; self.loss = self.nll + self.kl`).
+    pub self_assigns: FxHashMap<&'a str, Vec<AssignRec<'a>>>,
+    /// Values put into a container after it is bound, by the container's name:
+    /// `losses.append(v)`, `losses.extend(vs)`, `losses[key] = v`, `losses.update(d)`, with the
+    /// key of a subscript.
+    pub fills: FxHashMap<&'a str, Vec<(Option<&'a Expr>, AssignRec<'a>)>>,
     /// Parameters updated by hand from their gradients (`w -= lr * w.grad`,
     /// `p.data.add_(-lr * p.grad)`, `w.assign_sub(lr * grads[0])`).
     manual_updates: Vec<(&'a Expr, TextRange, Option<LoopId>)>,
@@ -251,6 +258,7 @@ impl<'a> FactsBuilder<'a> {
                 for target in targets {
                     self.record_target(target, AssignValue::Expr(value), stmt.range(), false);
                     self.record_self_attr(target, value, stmt.range(), semantic);
+                    self.record_fill(target, value, stmt.range(), false, false);
                 }
             }
             Stmt::AnnAssign(ast::StmtAnnAssign {
@@ -278,6 +286,29 @@ impl<'a> FactsBuilder<'a> {
                         .push((target, stmt.range(), in_loop));
                 }
                 self.record_target(target, AssignValue::Expr(value), stmt.range(), true);
+                // `losses["ce"] += term`, `self.loss += term` add a term; `*=` and `/=` scale.
+                if matches!(op, ast::Operator::Add | ast::Operator::Sub) {
+                    self.record_fill(target, value, stmt.range(), false, true);
+                }
+            }
+            Stmt::Expr(ast::StmtExpr { value, .. }) => {
+                // `losses.append(v)`, `losses.extend(vs)`, `losses.insert(0, v)`,
+                // `losses.update(d)`: a container filled after it is bound.
+                if let Expr::Call(call) = &**value
+                    && let Expr::Attribute(attr) = &*call.func
+                    && let Expr::Name(_) = &*attr.value
+                {
+                    let added = match attr.attr.as_str() {
+                        "append" | "extend" | "appendleft" | "update" => {
+                            call.arguments.args.first()
+                        }
+                        "insert" => call.arguments.args.get(1),
+                        _ => None,
+                    };
+                    if let Some(added) = added {
+                        self.record_fill(&attr.value, added, stmt.range(), true, false);
+                    }
+                }
             }
             Stmt::With(ast::StmtWith { items, .. }) => {
                 for item in items {
@@ -643,6 +674,63 @@ impl<'a> FactsBuilder<'a> {
         }
     }
 
+    /// A value put into a container after it is bound: `losses[key] = value` (`+=` too), or,
+    /// with `receiver`, `losses.append(value)` (`target` is the receiver). With `aug`,
+    /// `self.<attr> += value` is recorded as an increment of the attribute.
+    ///
+    /// A term computed where it is put in counts (`terms.append(-log_prob * ret)`,
+    /// `losses["giou"] = giou.sum() / n`); a value only collected by its name
+    /// (`epoch_losses.append(loss)`, to log an average) does not.
+    fn record_fill(
+        &mut self,
+        target: &'a Expr,
+        value: &'a Expr,
+        stmt: TextRange,
+        receiver: bool,
+        aug: bool,
+    ) {
+        let is_self = matches!(target, Expr::Attribute(attr) if matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self"));
+        if !is_self && only_names(value, 0) {
+            return;
+        }
+        let scope = self.current();
+        let rec = AssignRec {
+            value: AssignValue::Expr(value),
+            stmt,
+            cond: scope.cond_stack.last().copied(),
+            in_loop: scope.loop_stack.last().copied(),
+            aug: true,
+        };
+        match target {
+            Expr::Name(name) if receiver => {
+                scope
+                    .fills
+                    .entry(name.id.as_str())
+                    .or_default()
+                    .push((None, rec));
+            }
+            Expr::Subscript(sub) if !receiver => {
+                if let Expr::Name(name) = &*sub.value {
+                    scope
+                        .fills
+                        .entry(name.id.as_str())
+                        .or_default()
+                        .push((Some(&*sub.slice), rec));
+                }
+            }
+            Expr::Attribute(attr)
+                if aug && matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self") =>
+            {
+                scope
+                    .self_assigns
+                    .entry(attr.attr.as_str())
+                    .or_default()
+                    .push(rec);
+            }
+            _ => {}
+        }
+    }
+
     /// `self.x = <value>` in a method, or `x = <value>` directly in a class body.
     fn record_self_attr(
         &mut self,
@@ -655,6 +743,21 @@ impl<'a> FactsBuilder<'a> {
         match target {
             Expr::Attribute(attr) if matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self") =>
             {
+                {
+                    let scope = &mut self.scopes[scope_index];
+                    let rec = AssignRec {
+                        value: AssignValue::Expr(value),
+                        stmt,
+                        cond: scope.cond_stack.last().copied(),
+                        in_loop: scope.loop_stack.last().copied(),
+                        aug: false,
+                    };
+                    scope
+                        .self_assigns
+                        .entry(attr.attr.as_str())
+                        .or_default()
+                        .push(rec);
+                }
                 if let Some(class) = self.scopes[scope_index].class {
                     self.classes[class as usize].attrs.push((
                         attr.attr.as_str(),
@@ -917,6 +1020,8 @@ impl<'a> ScopeDraft<'a> {
             is_generator: false,
             compile_args: Vec::new(),
             self_loss_assigns: Vec::new(),
+            self_assigns: FxHashMap::default(),
+            fills: FxHashMap::default(),
             manual_updates: Vec::new(),
             no_grad_blocks: Vec::new(),
         }
@@ -949,25 +1054,86 @@ impl<'a> ScopeDraft<'a> {
     /// The assignments of `name` that may reach a use at `at`: the last unconditional one
     /// before it, and the conditional ones after that.
     pub fn reaching(&self, name: &str, at: TextSize) -> Vec<AssignRec<'a>> {
-        let Some(all) = self.assigns.get(name) else {
-            return Vec::new();
-        };
-        let mut found = Vec::new();
-        for rec in all.iter().rev() {
-            if rec.stmt.end() > at {
-                continue;
-            }
-            found.push(*rec);
-            let unconditional = rec.cond.is_none_or(|c| c.contains(at));
-            if unconditional && !rec.aug {
-                break;
-            }
-            if found.len() >= 6 {
-                break;
-            }
+        reaching_in(&self.assigns, name, at)
+    }
+
+    /// [`ScopeDraft::reaching`] for `self.<name>` assigned in this scope.
+    pub fn self_reaching(&self, name: &str, at: TextSize) -> Vec<AssignRec<'a>> {
+        reaching_in(&self.self_assigns, name, at)
+    }
+
+    /// The values put into the container `name` between `from` and a use at `at`; with `key`
+    /// (a use `name["ce"]`), only those put under that key or under a key not written out.
+    pub fn fills_between(
+        &self,
+        name: &str,
+        from: TextSize,
+        at: TextSize,
+        key: Option<&Expr>,
+    ) -> Vec<AssignRec<'a>> {
+        let wanted = key.and_then(literal_key);
+        self.fills.get(name).map_or_else(Vec::new, |all| {
+            all.iter()
+                .filter(|(_, rec)| rec.stmt.start() >= from && rec.stmt.end() <= at)
+                .filter(|(put, _)| match (&wanted, put.and_then(literal_key)) {
+                    (Some(wanted), Some(put)) => *wanted == put,
+                    _ => true,
+                })
+                .take(8)
+                .map(|(_, rec)| *rec)
+                .collect()
+        })
+    }
+}
+
+/// The assignments of `name` in `assigns` that may reach a use at `at`: the last unconditional
+/// one before it, and the conditional ones after that.
+fn reaching_in<'a>(
+    assigns: &FxHashMap<&'a str, Vec<AssignRec<'a>>>,
+    name: &str,
+    at: TextSize,
+) -> Vec<AssignRec<'a>> {
+    let Some(all) = assigns.get(name) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for rec in all.iter().rev() {
+        if rec.stmt.end() > at {
+            continue;
         }
-        found.reverse();
-        found
+        found.push(*rec);
+        let unconditional = rec.cond.is_none_or(|c| c.contains(at));
+        if unconditional && !rec.aug {
+            break;
+        }
+        if found.len() >= 6 {
+            break;
+        }
+    }
+    found.reverse();
+    found
+}
+
+/// A subscript key written out as a literal (`"ce"`, `0`), for comparing keys.
+fn literal_key(key: &Expr) -> Option<String> {
+    match key {
+        Expr::StringLiteral(s) => Some(format!("s:{}", s.value.to_str())),
+        Expr::NumberLiteral(n) => match &n.value {
+            ast::Number::Int(i) => Some(format!("n:{i}")),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// A value read from names, attributes and subscripts only (`loss`, `out["loss"]`,
+/// `outputs.loss`): nothing is computed there.
+fn only_names(value: &Expr, depth: u8) -> bool {
+    match value {
+        Expr::Name(_) => true,
+        Expr::Attribute(attr) => depth < 8 && only_names(&attr.value, depth + 1),
+        Expr::Subscript(sub) => depth < 8 && only_names(&sub.value, depth + 1),
+        _ => false,
     }
 }
 
@@ -1017,6 +1183,73 @@ pub(crate) struct Resolver<'b, 'a> {
     /// (`tf.add_to_collection(tf.GraphKeys.REGULARIZATION_LOSSES, center_loss)`): what it reads
     /// back from that collection is then more than the layers' weight decay.
     pub adds_regularization: bool,
+}
+
+/// `v.assign_add(x)`, `tf.assign(v, x)`, or a `tf.group(...)` / list of them, that update
+/// statistics rather than parameters: no gradient among the values, nothing subtracted.
+fn assigns_state(value: &Expr, depth: u8) -> bool {
+    if depth > 4 {
+        return false;
+    }
+    match value {
+        Expr::Call(call) => {
+            let name = match &*call.func {
+                Expr::Attribute(a) => a.attr.as_str(),
+                Expr::Name(n) => n.id.as_str(),
+                _ => return false,
+            };
+            let values = || {
+                call.arguments
+                    .args
+                    .iter()
+                    .chain(call.arguments.keywords.iter().map(|k| &k.value))
+            };
+            match name {
+                // `count.assign_add(n)`: a running sum.
+                "assign_add" => !values().any(|a| mentions_gradient(a, 0)),
+                // `tf.assign(mean, total / count)`; gradient descent subtracts
+                // (`tf.assign(w, w - lr * dw)`), or assigns a value computed elsewhere.
+                "assign" => values().last().is_some_and(|value| {
+                    !matches!(value, Expr::Name(_))
+                        && !mentions_gradient(value, 0)
+                        && !subtracts(value, 0)
+                }),
+                "group" => {
+                    !call.arguments.args.is_empty()
+                        && call
+                            .arguments
+                            .args
+                            .iter()
+                            .all(|a| assigns_state(a, depth + 1))
+                }
+                _ => false,
+            }
+        }
+        Expr::List(list) => {
+            !list.elts.is_empty() && list.elts.iter().all(|e| assigns_state(e, depth + 1))
+        }
+        Expr::Tuple(tuple) => {
+            !tuple.elts.is_empty() && tuple.elts.iter().all(|e| assigns_state(e, depth + 1))
+        }
+        _ => false,
+    }
+}
+
+/// The expression subtracts somewhere (`w - lr * dw`).
+fn subtracts(expr: &Expr, depth: u8) -> bool {
+    if depth > 6 {
+        return false;
+    }
+    match expr {
+        Expr::BinOp(b) => {
+            matches!(b.op, ast::Operator::Sub)
+                || subtracts(&b.left, depth + 1)
+                || subtracts(&b.right, depth + 1)
+        }
+        Expr::UnaryOp(u) => subtracts(&u.operand, depth + 1),
+        Expr::Call(c) => c.arguments.args.iter().any(|a| subtracts(a, depth + 1)),
+        _ => false,
+    }
 }
 
 /// A method call on a value: `loss.backward()`, `optimizer.step()`, `x.mean()`.
@@ -1801,6 +2034,37 @@ impl<'b, 'a> Resolver<'b, 'a> {
         }
     }
 
+    /// A fetched op that only assigns variables from values that are not gradients
+    /// (`self.update_op = tf.group(count.assign_add(n), total.assign_add(s))`, a normalizer's
+    /// running statistics): whatever its name, it trains nothing. Judged from its assignments in
+    /// the scope chain, or in the class for `self.<attr>`.
+    fn updates_state_only(&self, scope: usize, fetched: &'a Expr) -> bool {
+        let values: Vec<&'a Expr> = match fetched {
+            Expr::Attribute(a) if matches!(&*a.value, Expr::Name(n) if n.id.as_str() == "self") => {
+                let Some(class) = self.builder.scopes[scope].class else {
+                    return false;
+                };
+                self.builder.classes[class as usize]
+                    .attrs
+                    .iter()
+                    .filter(|(name, ..)| *name == a.attr.as_str())
+                    .map(|(_, value, ..)| *value)
+                    .collect()
+            }
+            Expr::Name(n) => self
+                .scope_chain(scope)
+                .flat_map(|s| self.builder.scopes[s].assigns.get(n.id.as_str()))
+                .flatten()
+                .filter_map(|r| match r.value {
+                    AssignValue::Expr(e) => Some(e),
+                    _ => None,
+                })
+                .collect(),
+            _ => return false,
+        };
+        !values.is_empty() && values.iter().all(|v| assigns_state(v, 0))
+    }
+
     /// The fetches of a `sess.run(...)`, flattened (bounded).
     fn fetched(&self, scope: usize, expr: &'a Expr, depth: u8, out: &mut Vec<&'a Expr>) {
         if depth > 4 || out.len() > 64 {
@@ -1868,6 +2132,9 @@ impl<'b, 'a> Resolver<'b, 'a> {
         let mut fetched: Vec<&Expr> = Vec::new();
         self.fetched(scope, first, 0, &mut fetched);
         fetched.iter().any(|expr| {
+            if self.updates_state_only(scope, expr) {
+                return false;
+            }
             let name = match expr {
                 Expr::Name(n) => n.id.as_str(),
                 Expr::Attribute(a) => a.attr.as_str(),

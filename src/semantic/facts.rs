@@ -102,6 +102,14 @@ pub enum Shape {
     Accumulate(Vec<Shape>),
     /// `sum([l1, l2])`, `sum(losses.values())`.
     Collection(Vec<Shape>),
+    /// A loss (the first shape: a library loss, or a callee named like one) applied to inputs
+    /// the code computes by combining values: the TD target of `F.mse_loss(q, r + gamma *
+    /// q_next)`, `F.cross_entropy(logits / tau, y)`. Only the inputs that combine values are
+    /// kept.
+    LossOf(Box<Shape>, Vec<Shape>),
+    /// `x.detach()`: a value cut off from the graph, as [`Term::Detached`], that remembers
+    /// what it was (a stop-gradient target built from a model's output).
+    Detach(Box<Shape>),
 }
 
 /// What a gradient-machinery call does.
@@ -599,6 +607,18 @@ impl ScopeFacts {
     /// The scope's [`FlowFacts`], created on first write.
     pub fn flow_mut(&mut self) -> &mut FlowFacts {
         self.flow.get_or_insert_with(Default::default)
+    }
+
+    /// The value is built with gradient tracking off (its defining statement is inside
+    /// `with torch.no_grad():`, or in a function decorated with it): a loss computed to be
+    /// reported, which nothing can be trained on.
+    pub fn without_gradients(&self, value: &LossValue) -> bool {
+        value.consumer.is_none()
+            && self
+                .flow()
+                .no_grad_blocks
+                .iter()
+                .any(|block| block.contains_range(value.definition))
     }
 
     pub fn has(&self, kind: GradKind) -> bool {

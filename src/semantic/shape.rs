@@ -8,7 +8,7 @@ use ruff_python_ast::Expr;
 use ruff_text_size::{Ranged, TextRange, TextSize};
 
 use crate::knowledge::{ApiKind, Knowledge};
-use crate::semantic::builder::{AssignValue, Resolver};
+use crate::semantic::builder::{AssignRec, AssignValue, Resolver};
 use crate::semantic::facts::{Callee, LoopId, LossValue, Shape, Term};
 
 const MAX_DEPTH: u8 = 10;
@@ -22,7 +22,8 @@ pub(crate) struct ShapeBuilder<'r, 'b, 'a> {
 
 struct Walk<'a> {
     slice: Vec<TextRange>,
-    visiting: Vec<(usize, &'a str, TextSize)>,
+    /// (scope, name, use, `self.<name>`) being followed: cycles end there.
+    visiting: Vec<(usize, &'a str, TextSize, bool)>,
     budget: u32,
 }
 
@@ -46,6 +47,10 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
         // `(p - y).pow(2).mean().backward()`) by itself.
         let definition = match expr {
             Expr::Name(_) => slice.last().copied().unwrap_or(expr.range()),
+            // `self.loss` assigned in the same method: defined by that assignment.
+            Expr::Attribute(attr) if matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self") => {
+                slice.last().copied().unwrap_or(expr.range())
+            }
             _ => expr.range(),
         };
         LossValue {
@@ -72,7 +77,7 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
         walk.budget -= 1;
         let next = depth + 1;
         match expr {
-            Expr::Name(name) => self.name_shape(scope, name.id.as_str(), at, next, walk),
+            Expr::Name(name) => self.name_shape(scope, name.id.as_str(), None, at, next, walk),
             Expr::NumberLiteral(_) | Expr::BooleanLiteral(_) | Expr::NoneLiteral(_) => {
                 Shape::Leaf(Term::Const)
             }
@@ -97,8 +102,15 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
                 let losses = &self.resolver.builder.knowledge.training.losses;
                 if losses.regularization_attributes.iter().any(|a| a == name) {
                     // `sum(model.losses)`: the regularisation the layers registered.
-                    Shape::Leaf(Term::Const)
-                } else if name == "loss" || self.resolver.builder.knowledge.is_loss_variable(name) {
+                    return Shape::Leaf(Term::Const);
+                }
+                let on_self = matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self");
+                if on_self
+                    && let Some(shape) = self.self_attribute_shape(scope, name, at, next, walk)
+                {
+                    return shape;
+                }
+                if name == "loss" || self.resolver.builder.knowledge.is_loss_variable(name) {
                     Shape::Leaf(Term::LossAttr)
                 } else if name == "data" {
                     Shape::Leaf(Term::Detached)
@@ -111,7 +123,7 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
                     .any(|a| a == name)
                 {
                     Shape::Leaf(Term::Const) // `x.shape[0]`: a count
-                } else if matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self") {
+                } else if on_self {
                     Shape::Leaf(Term::Opaque)
                 } else {
                     self.shape(scope, &attr.value, at, next, walk)
@@ -127,7 +139,13 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
                 {
                     Shape::Leaf(Term::LossAttr)
                 }
-                _ => self.shape(scope, &sub.value, at, next, walk),
+                // `losses["ce"]`: what was put under that key (or under keys not written out).
+                _ => match &*sub.value {
+                    Expr::Name(name) => {
+                        self.name_shape(scope, name.id.as_str(), Some(&sub.slice), at, next, walk)
+                    }
+                    value => self.shape(scope, value, at, next, walk),
+                },
             },
             Expr::If(ifexp) => Shape::Branch(vec![
                 self.shape(scope, &ifexp.body, at, next, walk),
@@ -169,11 +187,12 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
         &self,
         scope: usize,
         name: &'a str,
+        key: Option<&Expr>,
         at: TextSize,
         depth: u8,
         walk: &mut Walk<'a>,
     ) -> Shape {
-        if walk.visiting.contains(&(scope, name, at)) {
+        if walk.visiting.contains(&(scope, name, at, false)) {
             return Shape::Leaf(Term::Opaque);
         }
         let builder = self.resolver.builder;
@@ -186,7 +205,7 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
             } else {
                 TextSize::new(u32::MAX)
             };
-            let reaching = draft.reaching(name, use_at);
+            let mut reaching = draft.reaching(name, use_at);
             if reaching.is_empty() {
                 if draft.params.contains(&name) {
                     return Shape::Leaf(Term::Param(name.to_string()));
@@ -194,66 +213,112 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
                 current = draft.parent;
                 continue;
             }
-            walk.visiting.push((scope, name, at));
-            let mut alternatives = Vec::new();
-            let mut accumulated = Vec::new();
-            let loss_named = builder.knowledge.is_loss_variable(name);
-            for rec in &reaching {
-                walk.slice.push(rec.stmt);
-                let value = match rec.value {
-                    // `loss = self.model(batch)`: a loss-named value that a call computed
-                    // elsewhere (a model or a wrapper that returns its loss) is a loss, used here.
-                    AssignValue::Expr(e @ Expr::Call(_))
-                        if loss_named && !rec.aug && self.computed_elsewhere(s, e) =>
-                    {
-                        Shape::Leaf(Term::LossAttr)
-                    }
-                    AssignValue::Expr(e) => self.shape(s, e, rec.stmt.start(), depth, walk),
-                    AssignValue::Element(e, i) => match e {
-                        Expr::Tuple(t) if i < t.elts.len() => {
-                            self.shape(s, &t.elts[i], rec.stmt.start(), depth, walk)
-                        }
-                        other => self.shape(s, other, rec.stmt.start(), depth, walk),
-                    },
-                    AssignValue::LoopTarget(iter, index) => loop_target(iter, index),
-                    AssignValue::Opaque => Shape::Leaf(Term::Opaque),
-                };
-                if rec.aug {
-                    // An increment repeated by a loop that does not contain the use accumulates.
-                    let repeated = rec
-                        .in_loop
-                        .is_some_and(|l| !draft.loops[l as usize].range.contains(at));
-                    if repeated {
-                        accumulated.push(value);
-                    } else {
-                        match alternatives.pop() {
-                            Some(previous) => {
-                                alternatives.push(Shape::Arith(vec![previous, value]))
-                            }
-                            None => alternatives.push(Shape::Arith(vec![value])),
-                        }
-                    }
-                } else {
-                    alternatives.push(value);
-                }
+            // What the code put into the container since (`losses.append(term)`,
+            // `losses["giou"] = term`) is part of its value.
+            let fills = draft.fills_between(name, reaching[0].stmt.end(), use_at, key);
+            if !fills.is_empty() {
+                reaching.extend(fills);
+                reaching.sort_by_key(|rec| rec.stmt.start());
             }
+            walk.visiting.push((scope, name, at, false));
+            let loss_named = builder.knowledge.is_loss_variable(name);
+            let shape = self.assignments(s, &reaching, use_at, loss_named, depth, walk);
             walk.visiting.pop();
-            let base = match alternatives.len() {
-                0 => None,
-                1 => alternatives.pop(),
-                _ => Some(Shape::Branch(alternatives)),
-            };
-            return match (base, accumulated.is_empty()) {
-                (Some(base), true) => base,
-                (base, false) => {
-                    let mut parts: Vec<Shape> = base.into_iter().collect();
-                    parts.extend(accumulated);
-                    Shape::Accumulate(parts)
-                }
-                (None, true) => Shape::Leaf(Term::Opaque),
-            };
+            return shape;
         }
         Shape::Leaf(Term::Param(name.to_string()))
+    }
+
+    /// `self.<name>` read in a method that assigned it before (`self.nll = ...`, then
+    /// `self.loss = self.nll + self.kl`): the value assigned.
+    fn self_attribute_shape(
+        &self,
+        scope: usize,
+        name: &'a str,
+        at: TextSize,
+        depth: u8,
+        walk: &mut Walk<'a>,
+    ) -> Option<Shape> {
+        let draft = &self.resolver.builder.scopes[scope];
+        if draft.class.is_none() || walk.visiting.contains(&(scope, name, at, true)) {
+            return None;
+        }
+        let reaching = draft.self_reaching(name, at);
+        if reaching.is_empty() {
+            return None;
+        }
+        walk.visiting.push((scope, name, at, true));
+        let loss_named = self.resolver.builder.knowledge.is_loss_variable(name);
+        let shape = self.assignments(scope, &reaching, at, loss_named, depth, walk);
+        walk.visiting.pop();
+        Some(shape)
+    }
+
+    /// The value of a name (or attribute) given the assignments that reach its use at `at` in
+    /// scope `s`, in source order.
+    fn assignments(
+        &self,
+        s: usize,
+        reaching: &[AssignRec<'a>],
+        at: TextSize,
+        loss_named: bool,
+        depth: u8,
+        walk: &mut Walk<'a>,
+    ) -> Shape {
+        let draft = &self.resolver.builder.scopes[s];
+        let mut alternatives = Vec::new();
+        let mut accumulated = Vec::new();
+        for rec in reaching {
+            walk.slice.push(rec.stmt);
+            let value = match rec.value {
+                // `loss = self.model(batch)`: a loss-named value that a call computed
+                // elsewhere (a model or a wrapper that returns its loss) is a loss, used here.
+                AssignValue::Expr(e @ Expr::Call(_))
+                    if loss_named && !rec.aug && self.computed_elsewhere(s, e) =>
+                {
+                    Shape::Leaf(Term::LossAttr)
+                }
+                AssignValue::Expr(e) => self.shape(s, e, rec.stmt.start(), depth, walk),
+                AssignValue::Element(e, i) => match e {
+                    Expr::Tuple(t) if i < t.elts.len() => {
+                        self.shape(s, &t.elts[i], rec.stmt.start(), depth, walk)
+                    }
+                    other => self.shape(s, other, rec.stmt.start(), depth, walk),
+                },
+                AssignValue::LoopTarget(iter, index) => loop_target(iter, index),
+                AssignValue::Opaque => Shape::Leaf(Term::Opaque),
+            };
+            if rec.aug {
+                // An increment repeated by a loop that does not contain the use accumulates.
+                let repeated = rec
+                    .in_loop
+                    .is_some_and(|l| !draft.loops[l as usize].range.contains(at));
+                if repeated {
+                    accumulated.push(value);
+                } else {
+                    match alternatives.pop() {
+                        Some(previous) => alternatives.push(Shape::Arith(vec![previous, value])),
+                        None => alternatives.push(Shape::Arith(vec![value])),
+                    }
+                }
+            } else {
+                alternatives.push(value);
+            }
+        }
+        let base = match alternatives.len() {
+            0 => None,
+            1 => alternatives.pop(),
+            _ => Some(Shape::Branch(alternatives)),
+        };
+        match (base, accumulated.is_empty()) {
+            (Some(base), true) => base,
+            (base, false) => {
+                let mut parts: Vec<Shape> = base.into_iter().collect();
+                parts.extend(accumulated);
+                Shape::Accumulate(parts)
+            }
+            (None, true) => Shape::Leaf(Term::Opaque),
+        }
     }
 
     /// A call whose result the file does not compute: not tensor math, a reduction or a
@@ -294,7 +359,16 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
         let args = &call.arguments.args;
         if let Some(method) = self.resolver.is_method_call(&call.func) {
             let name = method.name;
-            if matches!(name, "item" | "detach" | "tolist" | "numpy") {
+            if matches!(name, "detach" | "detach_") {
+                return Shape::Detach(Box::new(self.shape(
+                    scope,
+                    method.receiver,
+                    at,
+                    depth,
+                    walk,
+                )));
+            }
+            if matches!(name, "item" | "tolist" | "numpy") {
                 return Shape::Leaf(Term::Detached);
             }
             // `x.size(0)`, `x.numel()`: a count, not a tensor.
@@ -320,7 +394,8 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
                 return Shape::Math(parts);
             }
             if knowledge.is_loss_callee(name) {
-                return Shape::Leaf(Term::Call(Callee::Variable(name.to_string())));
+                let head = Shape::Leaf(Term::Call(Callee::Variable(name.to_string())));
+                return self.with_inputs(scope, call, at, depth, walk, head);
             }
             if name == "forward"
                 && let Some(receiver) = Resolver::receiver_name(method.receiver)
@@ -367,7 +442,8 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
         match &callee {
             Callee::Qualified(q) => match knowledge.classify_call(&knowledge.canonical(q)) {
                 Some(ApiKind::LossFunction) => {
-                    Shape::Leaf(Term::LossApi(knowledge.canonical(q).into_owned()))
+                    let head = Shape::Leaf(Term::LossApi(knowledge.canonical(q).into_owned()));
+                    self.with_inputs(scope, call, at, depth, walk, head)
                 }
                 Some(ApiKind::Reduction) => match args.first() {
                     Some(first) => {
@@ -396,16 +472,100 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
                 None => Shape::Leaf(Term::Call(callee)),
             },
             Callee::InstanceOf(ctor) => match self.resolver.api_kind(ctor) {
-                Some(ApiKind::LossClass) => Shape::Leaf(Term::LossApi(match &**ctor {
-                    Callee::Qualified(q) => knowledge.canonical(q).into_owned(),
-                    other => other.name().to_string(),
-                })),
+                Some(ApiKind::LossClass) => {
+                    let head = Shape::Leaf(Term::LossApi(match &**ctor {
+                        Callee::Qualified(q) => knowledge.canonical(q).into_owned(),
+                        other => other.name().to_string(),
+                    }));
+                    self.with_inputs(scope, call, at, depth, walk, head)
+                }
                 Some(ApiKind::Layer) => Shape::Leaf(Term::ModelCall),
                 Some(_) => Shape::Leaf(Term::Opaque),
                 None => Shape::Leaf(Term::Call(callee)),
             },
             _ => Shape::Leaf(Term::Call(callee)),
         }
+    }
+
+    /// `head` (a library loss, or a callee named like a loss) with the inputs of `call` that the
+    /// code computes by combining values (`r + gamma * q_next`), if any: [`Shape::LossOf`].
+    /// Inputs that only pass values on (`logits.view(-1, n)`, `y.float()`, `model(x)`) leave
+    /// the head as it is, and what was walked for them is forgotten.
+    fn with_inputs(
+        &self,
+        scope: usize,
+        call: &'a ruff_python_ast::ExprCall,
+        at: TextSize,
+        depth: u8,
+        walk: &mut Walk<'a>,
+        head: Shape,
+    ) -> Shape {
+        const SETTINGS: [&str; 16] = [
+            "weight",
+            "weights",
+            "pos_weight",
+            "reduction",
+            "ignore_index",
+            "label_smoothing",
+            "name",
+            "axis",
+            "dim",
+            "delta",
+            "beta",
+            "from_logits",
+            "size_average",
+            "reduce",
+            "scope",
+            "loss_collection",
+        ];
+        let inputs = call.arguments.args.iter().chain(
+            call.arguments
+                .keywords
+                .iter()
+                .filter(|k| {
+                    k.arg
+                        .as_ref()
+                        .is_some_and(|a| !SETTINGS.contains(&a.as_str()))
+                })
+                .map(|k| &k.value),
+        );
+        let slice = walk.slice.len();
+        let mut kept = Vec::new();
+        for input in inputs.take(MAX_WIDTH) {
+            let shape = self.shape(scope, input, at, depth, walk);
+            if combines_values(&shape, 0) {
+                kept.push(shape);
+            }
+        }
+        if kept.is_empty() {
+            walk.slice.truncate(slice);
+            return head;
+        }
+        Shape::LossOf(Box::new(head), kept)
+    }
+}
+
+/// The shape combines two or more computed values with arithmetic (`r + gamma * q_next`,
+/// `logits / tau`), not a value with constants (`y * 0.9`, `1 - y`) and not inside a call
+/// of its own (what a loss or a model computes from its inputs is theirs).
+fn combines_values(shape: &Shape, depth: u8) -> bool {
+    if depth > 8 {
+        return false;
+    }
+    match shape {
+        Shape::Arith(parts) => {
+            parts
+                .iter()
+                .filter(|p| !matches!(p, Shape::Leaf(Term::Const)))
+                .count()
+                >= 2
+                || parts.iter().any(|p| combines_values(p, depth + 1))
+        }
+        Shape::Reduce(inner) => combines_values(inner, depth + 1),
+        Shape::Math(parts) | Shape::Branch(parts) | Shape::Collection(parts) => {
+            parts.iter().any(|p| combines_values(p, depth + 1))
+        }
+        Shape::Leaf(_) | Shape::Accumulate(_) | Shape::LossOf(..) | Shape::Detach(_) => false,
     }
 }
 

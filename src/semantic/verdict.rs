@@ -20,6 +20,9 @@ pub enum Definition {
     Selects(usize),
     /// Loss terms accumulated in a loop (`for head in heads: loss += crit(...)`).
     Accumulates,
+    /// A loss applied to an input computed here by a formula (`F.mse_loss(q, r + gamma *
+    /// q_next)`: the TD target is part of the loss).
+    ComputedInput,
 }
 
 impl Definition {
@@ -30,6 +33,9 @@ impl Definition {
             Definition::Formula => "is a loss formula written out".into(),
             Definition::Selects(n) => format!("selects between {n} losses"),
             Definition::Accumulates => "accumulates loss terms in a loop".into(),
+            Definition::ComputedInput => {
+                "applies a loss to an input computed with a formula".into()
+            }
         }
     }
 }
@@ -61,6 +67,8 @@ struct Fold {
     definition: Option<Definition>,
     /// Built from a value cut off from the graph (`loss.item()`): logging arithmetic.
     detached: bool,
+    /// Built from a model's output (a call of a model or a layer).
+    model: bool,
 }
 
 impl Fold {
@@ -71,6 +79,7 @@ impl Fold {
             formula: false,
             definition: None,
             detached: false,
+            model: false,
         }
     }
 }
@@ -201,6 +210,27 @@ impl Classifier<'_> {
                 merged.formula = folds.iter().any(|f| f.formula);
                 merged
             }
+            Shape::Detach(inner) => Fold {
+                detached: true,
+                model: self.fold(inner, depth + 1).model,
+                ..Fold::leaf(Kind::Scalar, None)
+            },
+            // A loss applied to a formula over a model's output and other values (a TD target
+            // `r + gamma * q_next`, `logits / tau`); a formula without a model output (inputs
+            // normalised, a linear model written inline in TF1 graph code) is not the loss's.
+            Shape::LossOf(head, inputs) => {
+                let mut f = self.fold(head, depth + 1);
+                if f.kind == Kind::Loss
+                    && f.definition.is_none()
+                    && inputs.iter().any(|input| {
+                        let input = self.fold(input, depth + 1);
+                        input.model && input.kind != Kind::Loss
+                    })
+                {
+                    f.definition = Some(Definition::ComputedInput);
+                }
+                f
+            }
             Shape::Accumulate(parts) => {
                 let folds: Vec<Fold> = parts.iter().map(|p| self.fold(p, depth + 1)).collect();
                 let mut merged = merge(&folds, Kind::Opaque);
@@ -221,7 +251,11 @@ impl Classifier<'_> {
         match term {
             Term::LossApi(name) => Fold::leaf(Kind::Loss, Some(name.clone())),
             Term::LossAttr => Fold::leaf(Kind::Loss, Some("model output".into())),
-            Term::ModelCall | Term::Batch => Fold::leaf(Kind::Tensor, None),
+            Term::ModelCall => Fold {
+                model: true,
+                ..Fold::leaf(Kind::Tensor, None)
+            },
+            Term::Batch => Fold::leaf(Kind::Tensor, None),
             Term::Const => Fold::leaf(Kind::Scalar, None),
             Term::Detached => Fold {
                 detached: true,
@@ -241,7 +275,10 @@ impl Classifier<'_> {
             }
             Term::Call(callee) => match self.classify(callee) {
                 CalleeClass::Loss => Fold::leaf(Kind::Loss, Some(callee.name().to_string())),
-                CalleeClass::Model => Fold::leaf(Kind::Tensor, None),
+                CalleeClass::Model => Fold {
+                    model: true,
+                    ..Fold::leaf(Kind::Tensor, None)
+                },
                 CalleeClass::Other => Fold::leaf(Kind::Opaque, None),
             },
         }
@@ -410,5 +447,6 @@ fn merge(folds: &[Fold], kind: Kind) -> Fold {
         formula: false,
         definition: None,
         detached: folds.iter().any(|f| f.detached),
+        model: folds.iter().any(|f| f.model),
     }
 }
