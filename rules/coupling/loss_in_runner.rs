@@ -12,15 +12,19 @@ declare_rule! {
     /// Finds loss *definitions* written inside a Runner: a training loop at module level, a
     /// function or method that holds a training loop, or a method of a runner class (a Hugging
     /// Face `Trainer.compute_loss` override). A definition combines loss terms
-    /// (`ce + 0.1 * kl`), adds a penalty, selects between losses with a condition, or writes a
-    /// formula over model outputs (`((pred - y) ** 2).mean()`).
+    /// (`ce + 0.1 * kl`), adds a penalty, selects between losses with a condition, weights the
+    /// terms a criterion returned (`sum(loss_dict[k] * weight_dict[k] for k in loss_dict)`), or
+    /// writes a formula over model outputs (`((pred - y) ** 2).mean()`).
     ///
     /// The loss closures of a function that holds the training loop (`def ppo(): def
     /// compute_loss_pi(data): ...`) and the losses it assembles by name before handing them on
     /// (`total_loss = ce + reg`, TF1 graph code) count as written in that Runner.
     ///
     /// Not reported: calling a Loss component or a library loss once (`loss = criterion(out, y)`),
-    /// scaling it (`loss / accumulation_steps`, `loss.mean()`), arithmetic on detached values
+    /// scaling it (`loss / accumulation_steps`, `loss.mean()`), summing the terms it returned as
+    /// they come (`sum(loss_dict.values())`), adding the regularisation losses the framework
+    /// collected from the layers (`tf.get_collection(REGULARIZATION_LOSSES)`, Keras
+    /// `sum(model.losses)`) unless the script put its own terms in that collection, arithmetic on detached values
     /// for logging (`running += loss.item()`), and demos — a script of at most 150 lines that
     /// takes no command-line options or configuration (a tutorial, a lab, an example), where the
     /// formula next to the loop is the lesson.

@@ -20,6 +20,9 @@ pub enum Definition {
     Selects(usize),
     /// Loss terms accumulated in a loop (`for head in heads: loss += crit(...)`).
     Accumulates,
+    /// Loss terms summed under weights of their own (`sum(losses[k] * weights[k] for k in
+    /// losses)`): the weighting of the objective's terms is written here.
+    Weights,
     /// A loss applied to an input computed here by a formula (`F.mse_loss(q, r + gamma *
     /// q_next)`: the TD target is part of the loss).
     ComputedInput,
@@ -33,6 +36,7 @@ impl Definition {
             Definition::Formula => "is a loss formula written out".into(),
             Definition::Selects(n) => format!("selects between {n} losses"),
             Definition::Accumulates => "accumulates loss terms in a loop".into(),
+            Definition::Weights => "sums loss terms under weights of their own".into(),
             Definition::ComputedInput => {
                 "applies a loss to an input computed with a formula".into()
             }
@@ -125,12 +129,36 @@ impl Classifier<'_> {
         }
     }
 
+    /// A loss term scaled by a weight read from somewhere (`losses[k] * weights[k]`): exactly
+    /// one loss factor, and another factor that is neither a constant nor a loss.
+    fn weighted_term(&self, factors: &[Shape], depth: u8) -> bool {
+        let folds: Vec<Fold> = factors.iter().map(|p| self.fold(p, depth + 1)).collect();
+        folds.iter().filter(|f| f.kind == Kind::Loss).count() == 1
+            && folds.iter().all(|f| f.definition.is_none() && !f.detached)
+            && folds
+                .iter()
+                .any(|f| f.kind == Kind::Opaque && !f.formula && f.losses.is_empty())
+    }
+
     fn fold(&self, shape: &Shape, depth: u8) -> Fold {
         if depth > 16 {
             return Fold::leaf(Kind::Opaque, None);
         }
         match shape {
             Shape::Leaf(term) => self.term(term),
+            // `sum(losses[k] * weights[k] for k in losses)`: one template for many terms, each
+            // scaled by a weight that is not a constant.
+            Shape::Collection(parts)
+                if parts.len() == 1
+                    && let Shape::Arith(factors) = &parts[0]
+                    && self.weighted_term(factors, depth + 1) =>
+            {
+                let folds: Vec<Fold> = factors.iter().map(|p| self.fold(p, depth + 2)).collect();
+                Fold {
+                    definition: Some(Definition::Weights),
+                    ..merge(&folds, Kind::Loss)
+                }
+            }
             Shape::Arith(parts) | Shape::Collection(parts) => {
                 let folds: Vec<Fold> = parts.iter().map(|p| self.fold(p, depth + 1)).collect();
                 if let Some(d) = folds.iter().find_map(|f| f.definition.clone()) {
