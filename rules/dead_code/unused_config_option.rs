@@ -28,7 +28,8 @@ declare_rule! {
     /// only prints or writes each option) is not reading its options, and a namespace stored in
     /// a container (`torch.save({"args": args, ...})`) is read by name by whoever loads it.
     /// A name usually given to a namespace (`opt`) that a file only binds to a framework object
-    /// (`opt = tf.train.AdamOptimizer(lr)`) is not one there. Options a launcher passes whether
+    /// (`opt = tf.train.AdamOptimizer(lr)`) is not one there, and a project package named like
+    /// a library (`datasets/`) is the project's. Options a launcher passes whether
     /// or not they are read (`--local_rank`) are not reported.
     ///
     /// Out of scope: `parser.set_defaults(...)`, and options declared for or read through

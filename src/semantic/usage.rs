@@ -836,6 +836,14 @@ impl<'a> UsageBuilder<'a> {
                 if !passes_namespace {
                     continue;
                 }
+                // `type(self)(self.args)`: a new instance of the class being read, whose reads
+                // are seen.
+                if let Expr::Call(inner) = &*call.func
+                    && is_name(&inner.func, "type")
+                    && inner.arguments.args.first().is_some_and(is_self)
+                {
+                    continue;
+                }
                 let callee = match resolver.callee(scope_index, &call.func, call.start()) {
                     // A function or class of this file: its reads are seen.
                     Some(Callee::Local(_)) => continue,
@@ -844,11 +852,9 @@ impl<'a> UsageBuilder<'a> {
                     {
                         continue;
                     }
-                    Some(Callee::Qualified(q))
-                        if !knowledge.is_external_from(&q, semantic.package.as_deref()) =>
-                    {
-                        Some(Callee::Qualified(q))
-                    }
+                    // Whether an imported callee is the project's is decided with the project
+                    // index: a project package may share a library's name (`datasets/`).
+                    Some(Callee::Qualified(q)) => Some(Callee::Qualified(q)),
                     _ => None,
                 };
                 push(WholesaleUse {
