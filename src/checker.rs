@@ -80,6 +80,15 @@ impl<'c, 'a> Context<'c, 'a> {
     pub fn is_notebook(&self) -> bool {
         self.source.is_notebook()
     }
+
+    /// True for a Python script linted with the notebook policy because it is teaching code
+    /// (a lesson, an example): not a notebook and not kept as cells (`# %%`), so it has no cell
+    /// output that is the document.
+    pub fn is_teaching_script(&self) -> bool {
+        self.source.is_notebook()
+            && !crate::discovery::is_notebook(self.path)
+            && !crate::source::SourceText::is_cell_script(self.source.text())
+    }
 }
 
 /// Deepest AST nesting dllint walks. Measured: a counting visitor overflows a 2 MiB debug stack

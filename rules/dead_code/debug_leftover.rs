@@ -54,6 +54,9 @@ declare_rule! {
     /// `pdb.set_trace()`, `ipdb`, `breakpoint()`, `IPython.embed()`), never shape prints: a cell
     /// that prints `x.shape` shows the reader output they are meant to see, while a breakpoint
     /// still stops "Run all". `extend-notebook-ignore = ["DL305"]` skips notebooks entirely.
+    /// Teaching scripts (lessons and examples, linted with the notebook policy) have no cells:
+    /// there a shape print that runs on every batch (a model's forward pass, a training loop) is
+    /// reported, while the shapes a lesson prints as it builds its model stay its output.
     pub static DEBUG_LEFTOVER = {
         code: "DL305",
         name: "debug-leftover",
@@ -169,8 +172,9 @@ impl<'a> FilePass<'a> for DebugLeftover<'a> {
         if let Expr::Name(name) = &*call.func {
             match name.id.as_str() {
                 "print" if !cx.semantic.imports.contains("print") => {
-                    // A notebook's prints are its output.
-                    if !cx.is_notebook() {
+                    // A notebook's prints are its output; a teaching script's are too, except
+                    // where they run on every batch.
+                    if !cx.is_notebook() || cx.is_teaching_script() {
                         self.builtin_prints.push(call);
                     }
                     return;
@@ -209,7 +213,7 @@ impl<'a> FilePass<'a> for DebugLeftover<'a> {
             let finding = self.breakpoint_finding(cx.text(), call);
             self.debugger_uses.push(finding);
         } else if knowledge.print_functions.contains(&qualified)
-            && !cx.is_notebook()
+            && (!cx.is_notebook() || cx.is_teaching_script())
             && is_shape_debug_print(cx, call)
         {
             let fix = self.removal(cx.text(), call.range(), "Remove the shape print");
@@ -428,7 +432,8 @@ fn is_shape_debug_print(cx: &Context<'_, '_>, call: &ExprCall) -> bool {
     }
     match print_place(cx, call.range()) {
         PrintPlace::PerBatch => true,
-        PrintPlace::ModelSetup => !labelled,
+        // A lesson may print a model's shapes as it builds it, on purpose.
+        PrintPlace::ModelSetup => !labelled && !cx.is_teaching_script(),
         PrintPlace::Elsewhere => false,
     }
 }
