@@ -11,7 +11,8 @@ declare_rule! {
     /// from the project: the constructor a variable or `self.<attr>` was built with
     /// (`self.encoder = Encoder()`, `model = Net().to(device)`), or, for a parameter or a
     /// component handed to `__init__`, what the project's callers pass (`train(Net(), loader)`,
-    /// `Runner(model=Net())`). When no caller shows it, a parameter or attribute the code uses
+    /// `Runner(model=Net())`), else the parameter's annotation (`decoder: Decoder`). When
+    /// neither shows it, a parameter or attribute the code uses
     /// as a module — it calls `.eval()`, `.train()`, `.parameters()` or `.state_dict()` on it —
     /// counts as one.
     ///

@@ -30,6 +30,8 @@ pub(crate) struct ScopeDraft<'a> {
     pub class: Option<ClassId>,
     /// Every parameter name, in order (positional ones first).
     pub params: Vec<&'a str>,
+    /// Parameters with an annotation (`decoder: DecoderRNN`).
+    pub annotations: Vec<(&'a str, &'a Expr)>,
     /// How many of `params` are positional (`self` included).
     pub positional: usize,
     pub loops: Vec<LoopFacts>,
@@ -557,6 +559,11 @@ impl<'a> FactsBuilder<'a> {
         let scope_index = self.scopes.len();
         let mut draft = ScopeDraft::new(Some(id), Some(parent_scope), class, params.clone());
         draft.positional = def.parameters.posonlyargs.len() + def.parameters.args.len();
+        draft.annotations = def
+            .parameters
+            .iter()
+            .filter_map(|p| Some((p.name().as_str(), p.annotation()?)))
+            .collect();
         self.scopes.push(draft);
         self.functions.push(FunctionDraft {
             facts: FunctionFacts {
@@ -855,6 +862,15 @@ impl<'a> FactsBuilder<'a> {
                                     n == param_name && s == scope
                                 }
                             });
+                            // `decoder: DecoderRNN` (or `Optional[DecoderRNN]`): what the
+                            // annotation names, when no caller shows what is passed.
+                            let annotation = self.scopes[scope]
+                                .annotations
+                                .iter()
+                                .find(|(n, _)| *n == param_name)
+                                .and_then(|(_, a)| {
+                                    resolver.callee(scope, annotated_class(a), stmt.start())
+                                });
                             class.held.push(Held {
                                 attr: name.to_string(),
                                 param: param.id.to_string(),
@@ -862,6 +878,7 @@ impl<'a> FactsBuilder<'a> {
                                 method,
                                 position: self.scopes[scope].position_of(param_name),
                                 options,
+                                annotation,
                             });
                         }
                     }
@@ -1008,6 +1025,7 @@ impl<'a> ScopeDraft<'a> {
             parent,
             class,
             params,
+            annotations: Vec::new(),
             positional: 0,
             loops: Vec::new(),
             loop_stack: Vec::new(),
@@ -1083,6 +1101,19 @@ impl<'a> ScopeDraft<'a> {
                 .map(|(_, rec)| *rec)
                 .collect()
         })
+    }
+}
+
+/// The class an annotation names: `DecoderRNN`, `models.DecoderRNN`, or inside `Optional[...]`.
+fn annotated_class(annotation: &Expr) -> &Expr {
+    match annotation {
+        Expr::Subscript(sub)
+            if matches!(&*sub.value, Expr::Name(n) if n.id.as_str() == "Optional")
+                || matches!(&*sub.value, Expr::Attribute(a) if a.attr.as_str() == "Optional") =>
+        {
+            &sub.slice
+        }
+        other => other,
     }
 }
 

@@ -652,6 +652,8 @@ pub struct Held {
     /// of it that no optimizer has (`opt.Transformation`, `self.opt.batch_size`), so it holds
     /// an options namespace, not an optimizer.
     pub options: bool,
+    /// The parameter's annotation, when it names a class (`decoder: DecoderRNN`).
+    pub annotation: Option<Callee>,
 }
 
 /// `self.<name> = <call>` (or a class-level `name = <call>`).

@@ -207,7 +207,14 @@ impl<'p> Flow<'p> {
             if let Some(held) = class_facts.held.iter().find(|h| h.attr == name) {
                 // Only what builds this class (or a subclass) hands to `self`.
                 let own = Some((file, class));
+                let before = out.len();
                 self.param(f, held.method, &held.param, held.position, own, out);
+                // No caller shows it (`BeamDecoder(model.module.decoder)`): the annotation says.
+                if out.len() == before
+                    && let Some(annotation) = &held.annotation
+                {
+                    self.built(f, annotation, out);
+                }
                 return;
             }
         }
