@@ -80,6 +80,10 @@ struct Summaries {
     /// (`def bce(p, y): return -(y * torch.log(p) + (1 - y) * torch.log(1 - p))`): the
     /// parameter's position (`self` counted) and the [`HelperLog`].
     log_params: HashMap<FnKey, Vec<(usize, HelperLog)>>,
+    /// The instance of a class of this file each call of a function of the file passes for a
+    /// positional parameter (`None` once a call passes something else): `make_step(model, x)`
+    /// with `model = RNN(...)` makes `model` an `RNN` inside `make_step`.
+    param_instances: HashMap<FnKey, HashMap<usize, Option<String>>>,
     /// Module-level names bound to an instance, a layer or a loss.
     globals: HashMap<String, Binding>,
     /// The `self.<attr>` callables of each class of this file.
@@ -229,6 +233,7 @@ fn walk(cx: &Context<'_, '_>) -> Vec<Event> {
         summaries.returns = learned.returns;
         summaries.loss_params = learned.loss_params;
         summaries.log_params = learned.log_params;
+        summaries.param_instances = learned.param_instances;
         summaries.class_attrs = learned.class_attrs;
         summaries.globals = globals;
     }
@@ -475,6 +480,28 @@ impl Walker<'_, '_> {
             });
         }
         match &*call.func {
+            // `jax.vmap(model)(x)`: what `model(x)` outputs, element by element.
+            Expr::Call(inner)
+                if self.qualified(&inner.func).is_some_and(|q| {
+                    in_list(&self.knowledge.training.activations.mapping_transforms, &q)
+                }) =>
+            {
+                let mapped = inner.arguments.args.first()?;
+                if let Some(class) = self.instance_of(mapped) {
+                    let call_methods = &self.knowledge.training.activations.call_methods;
+                    let origin = call_methods.iter().find_map(|m| {
+                        match self.summaries.returns.get(&(class.clone(), m.clone()))? {
+                            Returned::Single(origin) => Some(*origin),
+                            Returned::Tuple(_) => None,
+                        }
+                    })?;
+                    return Some(Origin {
+                        via_instance: true,
+                        ..origin
+                    });
+                }
+                None
+            }
             // `nn.Softmax(dim=1)(x)`
             Expr::Call(inner) => match self.construct(inner)? {
                 Binding::Activation { origin, .. } => here(origin.act),
@@ -653,7 +680,34 @@ impl Walker<'_, '_> {
         self.origin(argument).map(|o| (o, false))
     }
 
+    /// Remembers which instances a call of a function of this file passes positionally.
+    fn learn_param_instances(&mut self, call: &ExprCall) {
+        let Some((key, offset)) = self.helper(call) else {
+            return;
+        };
+        let passed: Vec<(usize, Option<String>)> = call
+            .arguments
+            .args
+            .iter()
+            .enumerate()
+            .take_while(|(_, arg)| !matches!(arg, Expr::Starred(_)))
+            .map(|(i, arg)| (i + offset, self.instance_of(arg)))
+            .collect();
+        let slots = self.learned.param_instances.entry(key).or_default();
+        for (position, class) in passed {
+            slots
+                .entry(position)
+                .and_modify(|known| {
+                    if *known != class {
+                        *known = None;
+                    }
+                })
+                .or_insert(class);
+        }
+    }
+
     fn check_call(&mut self, call: &ExprCall) {
+        self.learn_param_instances(call);
         if let Some(spec) = self.loss_of(call) {
             if let Some(argument) = call
                 .arguments
@@ -911,7 +965,24 @@ impl<'b> Visitor<'b> for Walker<'_, '_> {
                     assigned: std::collections::HashSet::new(),
                 });
                 self.classes.push(None);
-                self.locals.push(HashMap::new());
+                // Parameters every call of the file passes the same instance for.
+                let key = &self.functions.last().expect("pushed").key;
+                let mut frame_locals = HashMap::new();
+                if let Some(slots) = self.summaries.param_instances.get(key) {
+                    for (position, param) in self
+                        .functions
+                        .last()
+                        .expect("pushed")
+                        .params
+                        .iter()
+                        .enumerate()
+                    {
+                        if let Some(Some(class)) = slots.get(&position) {
+                            frame_locals.insert(param.clone(), Binding::Instance(class.clone()));
+                        }
+                    }
+                }
+                self.locals.push(frame_locals);
                 self.visit_body(&def.body);
                 self.locals.pop();
                 self.classes.pop();

@@ -9,7 +9,9 @@ declare_rule! {
     /// of many tutorials and RL losses. The probability is followed through local assignments
     /// (`p = torch.sigmoid(x)` then `torch.log(p)`), shape-keeping methods and indexing
     /// (`pi.gather(1, a)`, `probs[:, 1]`), and what the file's functions, methods and models
-    /// return (`tf.log(discriminator(x))` where `discriminator` ends in `tf.sigmoid`). (The
+    /// return (`tf.log(discriminator(x))` where `discriminator` ends in `tf.sigmoid`), a
+    /// function's parameter when every call in the file passes the same model
+    /// (`train(policy, ...)`), and a model mapped over the batch (`jax.vmap(model)(x)`). (The
     /// logarithm of a softmax *call*, `torch.log(F.softmax(x))`, is DL507.) The help names the
     /// fused form in the framework of the logarithm.
     ///

@@ -430,6 +430,9 @@ pub struct TrainingActivations {
     pub call_methods: Vec<String>,
     /// Tensor methods that keep the activation of their receiver (`probs.view(-1, n)`).
     pub passthrough_methods: Vec<String>,
+    /// Transforms that map a function over a batch axis (`jax.vmap(model)(x)`): the mapped
+    /// call's output went through the same activation.
+    pub mapping_transforms: Vec<String>,
     /// Every name an activation is spelled with (`softmax`, `Sigmoid`, `expit`): a file whose
     /// text contains none has no activation to follow. Derived from the lists above.
     #[serde(skip)]
