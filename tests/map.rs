@@ -122,7 +122,9 @@ fn graphviz_renders_the_dot_output() {
             std::env::var_os("DLLINT_REQUIRE_GRAPHVIZ").is_none(),
             "graphviz (`dot`) is required but not installed"
         );
-        eprintln!("graphviz not installed; skipping the render check");
+        eprintln!(
+            "SKIPPED graphviz_renders_the_dot_output: `dot` is not installed (apt-get install graphviz)"
+        );
         return;
     }
     for project in ["cifar_trainer", "detector", "gan"] {
