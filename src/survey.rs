@@ -467,10 +467,12 @@ fn special_shape(cx: &ProjectContext<'_>, id: FunctionId) -> Option<String> {
 pub fn render_table(survey: &Survey) -> String {
     let mut out = String::new();
     let s = &survey.summary;
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     out.push_str(&format!(
-        "Loss definitions by placement ({} repositories, {} files)\n\n",
-        s.repositories.len(),
-        s.files
+        "Loss definitions by placement ({}, {})\n\n",
+        plural(s.repositories.len(), "repository", "repositories"),
+        plural(s.files, "file", "files")
     ));
     out.push_str(&format!(
         "{:<22} {:>10} {:>13}\n",

@@ -124,7 +124,7 @@ fn every_fixture_fixes_to_parsing_idempotent_output_keeping_crlf_and_bom() {
 
 const DEBUG: &str =
     "import pdb\n\n\ndef forward(x):\n    print(x.shape)\n    pdb.set_trace()\n    return x\n";
-const DEBUG_FIXED: &str = "\n\ndef forward(x):\n    return x\n";
+const DEBUG_FIXED: &str = "def forward(x):\n    return x\n";
 
 #[test]
 fn diff_prints_a_unified_diff_writes_nothing_and_exits_1() {

@@ -117,6 +117,19 @@ pub fn delete_stmt(text: &str, stmt: TextRange, sole_in_block: bool) -> Option<E
 /// `lines` (whole lines being deleted), extended back over the blank lines before it when it
 /// reaches the end of the file, so a file does not end in blank lines after a removal.
 fn without_trailing_blank_lines(text: &str, lines: TextRange) -> TextRange {
+    // Deleting the first lines of the file: the blank lines after them would become the file's
+    // first lines.
+    if lines.start().to_usize() == 0 && lines.end().to_usize() < text.len() {
+        let rest = &text[lines.end().to_usize()..];
+        let mut end = 0;
+        for line in rest.split_inclusive('\n') {
+            if !line.ends_with('\n') || !line.trim().is_empty() {
+                break;
+            }
+            end += line.len();
+        }
+        return TextRange::new(lines.start(), lines.end() + size(end));
+    }
     if lines.end().to_usize() < text.len() {
         return lines;
     }
@@ -271,6 +284,17 @@ mod tests {
     use ruff_python_parser::parse_module;
 
     use super::*;
+
+    #[test]
+    fn deleting_the_first_statement_takes_the_blank_lines_after_it() {
+        let text = "import pdb\n\nimport torch\n";
+        let edit = delete_stmt(text, TextRange::new(0.into(), 10.into()), false).unwrap();
+        assert_eq!(edit.range, TextRange::new(0.into(), 12.into()));
+        // Elsewhere, the blank lines around stay as they are.
+        let text = "import os\nimport pdb\n\nimport torch\n";
+        let edit = delete_stmt(text, TextRange::new(10.into(), 20.into()), false).unwrap();
+        assert_eq!(edit.range, TextRange::new(10.into(), 21.into()));
+    }
 
     #[test]
     fn line_arithmetic_understands_crlf() {
