@@ -1049,14 +1049,28 @@ impl Resolver {
         self.settings_for_dir(dir)
     }
 
-    /// `path` made absolute; `.` components dropped (so that a configuration file found from
-    /// `.` is shown as `dir/pyproject.toml`, not `dir/./pyproject.toml`).
+    /// `path` made absolute; `.` components dropped and `..` applied lexically, as ruff does
+    /// (so that a configuration file found from `.` or `../sub` is shown as
+    /// `dir/sub/pyproject.toml`, not `dir/./pyproject.toml` or `dir/sub/../sub/pyproject.toml`).
     fn absolute(&self, path: &Path) -> PathBuf {
-        if path.is_absolute() {
-            path.components().collect()
+        let joined = if path.is_absolute() {
+            path.to_path_buf()
         } else {
-            self.cwd.join(path).components().collect()
+            self.cwd.join(path)
+        };
+        let mut out = PathBuf::new();
+        for component in joined.components() {
+            match component {
+                std::path::Component::CurDir => {}
+                std::path::Component::ParentDir => {
+                    if !out.pop() {
+                        out.push(component);
+                    }
+                }
+                other => out.push(other),
+            }
         }
+        out
     }
 
     fn settings_for_dir(&self, dir: PathBuf) -> Result<Arc<Settings>, ConfigError> {
