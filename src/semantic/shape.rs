@@ -22,6 +22,10 @@ pub(crate) struct ShapeBuilder<'r, 'b, 'a> {
 
 struct Walk<'a> {
     slice: Vec<TextRange>,
+    /// The assignments walked in the value's own scope: where it is defined. A global it reads
+    /// (`model.num_classes`, with `model` bound in a later notebook cell) is in the slice, not
+    /// the definition.
+    own: Vec<TextRange>,
     /// (scope, name, use, `self.<name>`) being followed: cycles end there.
     visiting: Vec<(usize, &'a str, TextSize, bool)>,
     budget: u32,
@@ -36,6 +40,7 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
     ) -> LossValue {
         let mut walk = Walk {
             slice: Vec::new(),
+            own: Vec::new(),
             visiting: Vec::new(),
             budget: 400,
         };
@@ -43,13 +48,14 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
         let mut slice = walk.slice;
         slice.sort_by_key(|r| r.start());
         slice.dedup();
-        // A name's value is defined by its last assignment; an expression (`return a + b`,
-        // `(p - y).pow(2).mean().backward()`) by itself.
+        let own = walk.own.iter().max_by_key(|r| r.start()).copied();
+        // A name's value is defined by its last assignment in its scope; an expression
+        // (`return a + b`, `(p - y).pow(2).mean().backward()`) by itself.
         let definition = match expr {
-            Expr::Name(_) => slice.last().copied().unwrap_or(expr.range()),
+            Expr::Name(_) => own.or(slice.last().copied()).unwrap_or(expr.range()),
             // `self.loss` assigned in the same method: defined by that assignment.
             Expr::Attribute(attr) if matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self") => {
-                slice.last().copied().unwrap_or(expr.range())
+                own.or(slice.last().copied()).unwrap_or(expr.range())
             }
             _ => expr.range(),
         };
@@ -270,6 +276,9 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
         let mut accumulated = Vec::new();
         for rec in reaching {
             walk.slice.push(rec.stmt);
+            if s == self.scope {
+                walk.own.push(rec.stmt);
+            }
             let value = match rec.value {
                 // `loss = self.model(batch)`: a loss-named value that a call computed
                 // elsewhere (a model or a wrapper that returns its loss) is a loss, used here.
@@ -529,7 +538,7 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
                 })
                 .map(|k| &k.value),
         );
-        let slice = walk.slice.len();
+        let (slice, own) = (walk.slice.len(), walk.own.len());
         let mut kept = Vec::new();
         for input in inputs.take(MAX_WIDTH) {
             let shape = self.shape(scope, input, at, depth, walk);
@@ -539,6 +548,7 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
         }
         if kept.is_empty() {
             walk.slice.truncate(slice);
+            walk.own.truncate(own);
             return head;
         }
         Shape::LossOf(Box::new(head), kept)
