@@ -174,7 +174,7 @@ fn table_and_csv_render_the_same_instances() {
         None,
     ));
     assert!(
-        table.starts_with("Loss definitions by placement (2 repositories, 11 files)"),
+        table.starts_with("Loss definitions by placement (2 repositories, 12 files)"),
         "{table}"
     );
     let row = table

@@ -542,7 +542,7 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
         let mut kept = Vec::new();
         for input in inputs.take(MAX_WIDTH) {
             let shape = self.shape(scope, input, at, depth, walk);
-            if combines_values(&shape, 0) {
+            if combines_values(&shape, 0) || chooses_values(&shape) {
                 kept.push(shape);
             }
         }
@@ -576,6 +576,76 @@ fn combines_values(shape: &Shape, depth: u8) -> bool {
             parts.iter().any(|p| combines_values(p, depth + 1))
         }
         Shape::Leaf(_) | Shape::Accumulate(_) | Shape::LossOf(..) | Shape::Detach(_) => false,
+    }
+}
+
+/// The input is one of different values chosen by a condition (`labels = ones * 0.9 if smooth
+/// else ones`, `target = noise if eps else x_start`): what the loss compares with is decided
+/// here. The alternatives read different values, or build constants differently; the same
+/// value moved or wrapped (`label = label.cuda()` under `if use_gpu`) is not a choice, and
+/// neither is a batch of a data loop (which batch reaches a module-level loop of a notebook is
+/// a matter of cells, not of the loss). [`crate::semantic::verdict`] keeps it when the
+/// alternatives are targets.
+pub(crate) fn chooses_values(shape: &Shape) -> bool {
+    let Shape::Branch(alternatives) = shape else {
+        return false;
+    };
+    if alternatives.len() < 2 {
+        return false;
+    }
+    let all: Vec<Vec<&Term>> = alternatives
+        .iter()
+        .map(|a| {
+            let mut terms = Vec::new();
+            leaves(a, &mut terms, 0);
+            terms
+        })
+        .collect();
+    if all.iter().flatten().any(|t| matches!(t, Term::Batch)) {
+        return false;
+    }
+    let reads: Vec<Vec<&Term>> = all
+        .iter()
+        .map(|terms| {
+            let mut terms = terms.clone();
+            terms.retain(|t| !matches!(t, Term::Opaque | Term::Const));
+            terms.sort_by_key(|t| format!("{t:?}"));
+            terms.dedup();
+            terms
+        })
+        .collect();
+    let read: Vec<&Vec<&Term>> = reads.iter().filter(|r| !r.is_empty()).collect();
+    if read.len() >= 2 {
+        return read.iter().any(|r| *r != read[0]);
+    }
+    // Targets built from constants here (`torch.ones(n) * 0.9` or `torch.ones(n)`).
+    read.is_empty()
+        && alternatives.iter().any(|a| a != &alternatives[0])
+        && all.iter().flatten().all(|t| matches!(t, Term::Const))
+}
+
+fn leaves<'s>(shape: &'s Shape, out: &mut Vec<&'s Term>, depth: u8) {
+    if depth > 12 || out.len() > 32 {
+        return;
+    }
+    match shape {
+        Shape::Leaf(term) => out.push(term),
+        Shape::Arith(parts)
+        | Shape::Collection(parts)
+        | Shape::Math(parts)
+        | Shape::Branch(parts)
+        | Shape::Accumulate(parts) => {
+            for p in parts {
+                leaves(p, out, depth + 1);
+            }
+        }
+        Shape::Reduce(inner) | Shape::Detach(inner) => leaves(inner, out, depth + 1),
+        Shape::LossOf(head, inputs) => {
+            leaves(head, out, depth + 1);
+            for p in inputs {
+                leaves(p, out, depth + 1);
+            }
+        }
     }
 }
 
