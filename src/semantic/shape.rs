@@ -441,6 +441,13 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
         let Some(callee) = self.resolver.callee(scope, &call.func, at) else {
             return Shape::Leaf(Term::Opaque);
         };
+        // `Loss(kl)` with `class Loss(nnx.Variable)`: the value it holds.
+        if let Callee::Local(name) = &callee
+            && let Some(first) = args.first()
+            && self.resolver.builder.is_value_container(name)
+        {
+            return self.shape(scope, first, at, depth, walk);
+        }
         if let Callee::Qualified(q) = &callee
             && !self.resolver.adds_regularization
             && is_regularization(knowledge, &knowledge.canonical(q), args.first())
