@@ -186,7 +186,7 @@ fn table_and_csv_render_the_same_instances() {
         None,
     ));
     assert!(
-        table.starts_with("Loss definitions by placement (3 repositories, 13 files)"),
+        table.starts_with("Loss definitions by placement (3 repositories, 14 files)"),
         "{table}"
     );
     let row = table

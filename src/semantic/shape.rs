@@ -330,6 +330,31 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
         }
     }
 
+    /// A project helper applied to tensor math written here (`mean_flat((target - out) ** 2)`,
+    /// `meanflat(tf.squared_difference(target, out))`): the formula is this code's, the helper
+    /// only reduces it.
+    fn reduces_formula(&self, scope: usize, call: &'a ruff_python_ast::ExprCall) -> bool {
+        let knowledge = &self.resolver.builder.knowledge;
+        let package = self.resolver.semantic.package.as_deref();
+        call.arguments.args.first().is_some_and(|arg| match arg {
+            Expr::BinOp(bin) => {
+                !matches!(&*bin.left, Expr::NumberLiteral(_))
+                    && !matches!(&*bin.right, Expr::NumberLiteral(_))
+                    || matches!(&*bin.left, Expr::BinOp(_))
+            }
+            Expr::Call(inner) => matches!(
+                self.resolver.callee(scope, &inner.func, inner.start()),
+                Some(Callee::Qualified(q)) if knowledge.is_external_from(&q, package)
+                    && matches!(
+                        knowledge.classify_call(&knowledge.canonical(&q)),
+                        None | Some(ApiKind::Math)
+                    )
+                    && inner.arguments.args.len() >= 2
+            ),
+            _ => false,
+        })
+    }
+
     /// A call whose result the file does not compute: not tensor math, a reduction or a
     /// known loss, but a model, a method or a project function.
     fn computed_elsewhere(&self, scope: usize, value: &'a Expr) -> bool {
@@ -343,6 +368,7 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
                     knowledge.classify_call(&knowledge.canonical(&q)),
                     None | Some(ApiKind::Layer)
                 ) && !knowledge.is_external_from(&q, self.resolver.semantic.package.as_deref())
+                    && !self.reduces_formula(scope, call)
                     || knowledge.classify_call(&knowledge.canonical(&q)) == Some(ApiKind::Layer)
             }
             Some(Callee::SelfMember(_) | Callee::InstanceOf(_) | Callee::Variable(_)) => {
@@ -485,6 +511,16 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
                             .collect(),
                     )
                 }
+                // `mean_flat((target - out) ** 2)`: the helper over the formula written here.
+                None if self.reduces_formula(scope, call) => {
+                    let mut parts = vec![Shape::Leaf(Term::Call(callee.clone()))];
+                    parts.extend(
+                        args.iter()
+                            .take(MAX_WIDTH - 1)
+                            .map(|a| self.shape(scope, a, at, depth, walk)),
+                    );
+                    Shape::Math(parts)
+                }
                 None => Shape::Leaf(Term::Call(callee)),
             },
             Callee::InstanceOf(ctor) => match self.resolver.api_kind(ctor) {
@@ -499,6 +535,15 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
                 Some(_) => Shape::Leaf(Term::Opaque),
                 None => Shape::Leaf(Term::Call(callee)),
             },
+            Callee::Local(_) if self.reduces_formula(scope, call) => {
+                let mut parts = vec![Shape::Leaf(Term::Call(callee.clone()))];
+                parts.extend(
+                    args.iter()
+                        .take(MAX_WIDTH - 1)
+                        .map(|a| self.shape(scope, a, at, depth, walk)),
+                );
+                Shape::Math(parts)
+            }
             _ => Shape::Leaf(Term::Call(callee)),
         }
     }

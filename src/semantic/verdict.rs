@@ -245,6 +245,16 @@ impl Classifier<'_> {
                 if merged.definition.is_none() && distinct.len() >= 2 {
                     merged.definition = Some(Definition::Selects(distinct.len()));
                 }
+                // A loss or a formula written here (`losses = vb_terms(...)` or
+                // `losses = mean_flat((target - out) ** 2)` by `loss_type`).
+                if merged.definition.is_none()
+                    && folds.iter().any(|f| f.kind == Kind::Loss)
+                    && folds.iter().any(|f| {
+                        matches!(f.kind, Kind::Tensor | Kind::Opaque) && f.formula && !f.detached
+                    })
+                {
+                    merged.definition = Some(Definition::Selects(2));
+                }
                 merged.kind = if folds.iter().any(|f| f.kind == Kind::Loss) {
                     Kind::Loss
                 } else if folds.iter().any(|f| f.kind == Kind::Tensor) {
