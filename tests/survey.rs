@@ -74,6 +74,18 @@ fn tensorflow_categories_match_markers() {
 }
 
 #[test]
+fn jax_categories_match_markers() {
+    let json = survey_json(&[
+        "survey",
+        "--isolated",
+        "fixtures/survey/jax",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(instances(&json), expected("jax"));
+}
+
+#[test]
 fn instances_name_their_enclosing_definition() {
     let json = survey_json(&[
         "survey",
@@ -151,8 +163,8 @@ fn per_repo_counts_each_subdirectory() {
         .iter()
         .map(|r| r["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["pytorch", "tensorflow"]);
-    let total = expected("pytorch").len() + expected("tensorflow").len();
+    assert_eq!(names, ["jax", "pytorch", "tensorflow"]);
+    let total = expected("jax").len() + expected("pytorch").len() + expected("tensorflow").len();
     let counted: u64 = json["summary"]["totals"]
         .as_object()
         .unwrap()
@@ -174,14 +186,14 @@ fn table_and_csv_render_the_same_instances() {
         None,
     ));
     assert!(
-        table.starts_with("Loss definitions by placement (2 repositories, 10 files)"),
+        table.starts_with("Loss definitions by placement (3 repositories, 14 files)"),
         "{table}"
     );
     let row = table
         .lines()
         .find(|l| l.starts_with("loss_standalone"))
         .unwrap();
-    let standalone = [expected("pytorch"), expected("tensorflow")]
+    let standalone = [expected("jax"), expected("pytorch"), expected("tensorflow")]
         .iter()
         .flatten()
         .filter(|(_, _, c)| c == "loss_standalone")
@@ -203,7 +215,7 @@ fn table_and_csv_render_the_same_instances() {
     );
     assert_eq!(
         lines.count(),
-        expected("pytorch").len() + expected("tensorflow").len()
+        expected("jax").len() + expected("pytorch").len() + expected("tensorflow").len()
     );
 }
 

@@ -13,15 +13,19 @@ declare_rule! {
     /// function or method that holds a training loop, or a method of a runner class (a Hugging
     /// Face `Trainer.compute_loss` override). A definition combines loss terms
     /// (`ce + 0.1 * kl`), adds a penalty, selects between losses with a condition, weights the
-    /// terms a criterion returned (`sum(loss_dict[k] * weight_dict[k] for k in loss_dict)`), or
-    /// writes a formula over model outputs (`((pred - y) ** 2).mean()`).
+    /// terms a criterion returned (`sum(loss_dict[k] * weight_dict[k] for k in loss_dict)`),
+    /// chooses the targets a loss compares with by a condition (`labels = ones * 0.9` when
+    /// label smoothing is on), or writes a formula over model outputs
+    /// (`((pred - y) ** 2).mean()`).
     ///
     /// The loss closures of a function that holds the training loop (`def ppo(): def
     /// compute_loss_pi(data): ...`) and the losses it assembles by name before handing them on
     /// (`total_loss = ce + reg`, TF1 graph code) count as written in that Runner.
     ///
     /// Not reported: calling a Loss component or a library loss once (`loss = criterion(out, y)`),
-    /// scaling it (`loss / accumulation_steps`, `loss.mean()`), summing the terms it returned as
+    /// scaling it (`loss / accumulation_steps`, `loss.mean()`), moving the batch it compares
+    /// with to a device under a condition (`if use_gpu: target = target.cuda()`), summing the
+    /// terms it returned as
     /// they come (`sum(loss_dict.values())`), adding the regularisation losses the framework
     /// collected from the layers (`tf.get_collection(REGULARIZATION_LOSSES)`, Keras
     /// `sum(model.losses)`) unless the script put its own terms in that collection, arithmetic on detached values

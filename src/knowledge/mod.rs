@@ -499,6 +499,9 @@ pub struct TrainingLosses {
     /// A model's attribute listing the regularisation losses its layers registered
     /// (`model.losses` in Keras).
     pub regularization_attributes: Vec<String>,
+    /// Framework classes that hold a value (Flax NNX `nnx.Variable`): a project subclass built
+    /// around a value (`class Loss(nnx.Variable)`, `self.kl_loss = Loss(kl)`) is that value.
+    pub value_containers: Vec<String>,
 }
 
 impl TrainingLosses {

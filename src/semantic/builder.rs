@@ -187,6 +187,19 @@ impl<'a> FactsBuilder<'a> {
         out
     }
 
+    /// A class of this file that extends a framework value container (`class Loss(nnx.Variable)`):
+    /// calling it wraps the value it is given.
+    pub(crate) fn is_value_container(&self, name: &str) -> bool {
+        let containers = &self.knowledge.training.losses.value_containers;
+        self.classes.iter().any(|c| {
+            c.facts.name == name
+                && c.facts.bases.iter().any(|base| {
+                    matches!(base, Callee::Qualified(q)
+                        if containers.iter().any(|v| *v == self.knowledge.canonical(q)))
+                })
+        })
+    }
+
     /// Whether the file adds values to a regularisation-loss collection (see
     /// [`Resolver::adds_regularization`]).
     fn adds_regularization(&self, semantic: &Semantic<'a>) -> bool {

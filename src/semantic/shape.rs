@@ -22,6 +22,10 @@ pub(crate) struct ShapeBuilder<'r, 'b, 'a> {
 
 struct Walk<'a> {
     slice: Vec<TextRange>,
+    /// The assignments walked in the value's own scope: where it is defined. A global it reads
+    /// (`model.num_classes`, with `model` bound in a later notebook cell) is in the slice, not
+    /// the definition.
+    own: Vec<TextRange>,
     /// (scope, name, use, `self.<name>`) being followed: cycles end there.
     visiting: Vec<(usize, &'a str, TextSize, bool)>,
     budget: u32,
@@ -36,6 +40,7 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
     ) -> LossValue {
         let mut walk = Walk {
             slice: Vec::new(),
+            own: Vec::new(),
             visiting: Vec::new(),
             budget: 400,
         };
@@ -43,13 +48,14 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
         let mut slice = walk.slice;
         slice.sort_by_key(|r| r.start());
         slice.dedup();
-        // A name's value is defined by its last assignment; an expression (`return a + b`,
-        // `(p - y).pow(2).mean().backward()`) by itself.
+        let own = walk.own.iter().max_by_key(|r| r.start()).copied();
+        // A name's value is defined by its last assignment in its scope; an expression
+        // (`return a + b`, `(p - y).pow(2).mean().backward()`) by itself.
         let definition = match expr {
-            Expr::Name(_) => slice.last().copied().unwrap_or(expr.range()),
+            Expr::Name(_) => own.or(slice.last().copied()).unwrap_or(expr.range()),
             // `self.loss` assigned in the same method: defined by that assignment.
             Expr::Attribute(attr) if matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self") => {
-                slice.last().copied().unwrap_or(expr.range())
+                own.or(slice.last().copied()).unwrap_or(expr.range())
             }
             _ => expr.range(),
         };
@@ -270,6 +276,9 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
         let mut accumulated = Vec::new();
         for rec in reaching {
             walk.slice.push(rec.stmt);
+            if s == self.scope {
+                walk.own.push(rec.stmt);
+            }
             let value = match rec.value {
                 // `loss = self.model(batch)`: a loss-named value that a call computed
                 // elsewhere (a model or a wrapper that returns its loss) is a loss, used here.
@@ -321,6 +330,31 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
         }
     }
 
+    /// A project helper applied to tensor math written here (`mean_flat((target - out) ** 2)`,
+    /// `meanflat(tf.squared_difference(target, out))`): the formula is this code's, the helper
+    /// only reduces it.
+    fn reduces_formula(&self, scope: usize, call: &'a ruff_python_ast::ExprCall) -> bool {
+        let knowledge = &self.resolver.builder.knowledge;
+        let package = self.resolver.semantic.package.as_deref();
+        call.arguments.args.first().is_some_and(|arg| match arg {
+            Expr::BinOp(bin) => {
+                !matches!(&*bin.left, Expr::NumberLiteral(_))
+                    && !matches!(&*bin.right, Expr::NumberLiteral(_))
+                    || matches!(&*bin.left, Expr::BinOp(_))
+            }
+            Expr::Call(inner) => matches!(
+                self.resolver.callee(scope, &inner.func, inner.start()),
+                Some(Callee::Qualified(q)) if knowledge.is_external_from(&q, package)
+                    && matches!(
+                        knowledge.classify_call(&knowledge.canonical(&q)),
+                        None | Some(ApiKind::Math)
+                    )
+                    && inner.arguments.args.len() >= 2
+            ),
+            _ => false,
+        })
+    }
+
     /// A call whose result the file does not compute: not tensor math, a reduction or a
     /// known loss, but a model, a method or a project function.
     fn computed_elsewhere(&self, scope: usize, value: &'a Expr) -> bool {
@@ -334,6 +368,7 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
                     knowledge.classify_call(&knowledge.canonical(&q)),
                     None | Some(ApiKind::Layer)
                 ) && !knowledge.is_external_from(&q, self.resolver.semantic.package.as_deref())
+                    && !self.reduces_formula(scope, call)
                     || knowledge.classify_call(&knowledge.canonical(&q)) == Some(ApiKind::Layer)
             }
             Some(Callee::SelfMember(_) | Callee::InstanceOf(_) | Callee::Variable(_)) => {
@@ -432,6 +467,13 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
         let Some(callee) = self.resolver.callee(scope, &call.func, at) else {
             return Shape::Leaf(Term::Opaque);
         };
+        // `Loss(kl)` with `class Loss(nnx.Variable)`: the value it holds.
+        if let Callee::Local(name) = &callee
+            && let Some(first) = args.first()
+            && self.resolver.builder.is_value_container(name)
+        {
+            return self.shape(scope, first, at, depth, walk);
+        }
         if let Callee::Qualified(q) = &callee
             && !self.resolver.adds_regularization
             && is_regularization(knowledge, &knowledge.canonical(q), args.first())
@@ -469,6 +511,16 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
                             .collect(),
                     )
                 }
+                // `mean_flat((target - out) ** 2)`: the helper over the formula written here.
+                None if self.reduces_formula(scope, call) => {
+                    let mut parts = vec![Shape::Leaf(Term::Call(callee.clone()))];
+                    parts.extend(
+                        args.iter()
+                            .take(MAX_WIDTH - 1)
+                            .map(|a| self.shape(scope, a, at, depth, walk)),
+                    );
+                    Shape::Math(parts)
+                }
                 None => Shape::Leaf(Term::Call(callee)),
             },
             Callee::InstanceOf(ctor) => match self.resolver.api_kind(ctor) {
@@ -483,6 +535,15 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
                 Some(_) => Shape::Leaf(Term::Opaque),
                 None => Shape::Leaf(Term::Call(callee)),
             },
+            Callee::Local(_) if self.reduces_formula(scope, call) => {
+                let mut parts = vec![Shape::Leaf(Term::Call(callee.clone()))];
+                parts.extend(
+                    args.iter()
+                        .take(MAX_WIDTH - 1)
+                        .map(|a| self.shape(scope, a, at, depth, walk)),
+                );
+                Shape::Math(parts)
+            }
             _ => Shape::Leaf(Term::Call(callee)),
         }
     }
@@ -529,16 +590,17 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
                 })
                 .map(|k| &k.value),
         );
-        let slice = walk.slice.len();
+        let (slice, own) = (walk.slice.len(), walk.own.len());
         let mut kept = Vec::new();
         for input in inputs.take(MAX_WIDTH) {
             let shape = self.shape(scope, input, at, depth, walk);
-            if combines_values(&shape, 0) {
+            if combines_values(&shape, 0) || chooses_values(&shape) {
                 kept.push(shape);
             }
         }
         if kept.is_empty() {
             walk.slice.truncate(slice);
+            walk.own.truncate(own);
             return head;
         }
         Shape::LossOf(Box::new(head), kept)
@@ -566,6 +628,76 @@ fn combines_values(shape: &Shape, depth: u8) -> bool {
             parts.iter().any(|p| combines_values(p, depth + 1))
         }
         Shape::Leaf(_) | Shape::Accumulate(_) | Shape::LossOf(..) | Shape::Detach(_) => false,
+    }
+}
+
+/// The input is one of different values chosen by a condition (`labels = ones * 0.9 if smooth
+/// else ones`, `target = noise if eps else x_start`): what the loss compares with is decided
+/// here. The alternatives read different values, or build constants differently; the same
+/// value moved or wrapped (`label = label.cuda()` under `if use_gpu`) is not a choice, and
+/// neither is a batch of a data loop (which batch reaches a module-level loop of a notebook is
+/// a matter of cells, not of the loss). [`crate::semantic::verdict`] keeps it when the
+/// alternatives are targets.
+pub(crate) fn chooses_values(shape: &Shape) -> bool {
+    let Shape::Branch(alternatives) = shape else {
+        return false;
+    };
+    if alternatives.len() < 2 {
+        return false;
+    }
+    let all: Vec<Vec<&Term>> = alternatives
+        .iter()
+        .map(|a| {
+            let mut terms = Vec::new();
+            leaves(a, &mut terms, 0);
+            terms
+        })
+        .collect();
+    if all.iter().flatten().any(|t| matches!(t, Term::Batch)) {
+        return false;
+    }
+    let reads: Vec<Vec<&Term>> = all
+        .iter()
+        .map(|terms| {
+            let mut terms = terms.clone();
+            terms.retain(|t| !matches!(t, Term::Opaque | Term::Const));
+            terms.sort_by_key(|t| format!("{t:?}"));
+            terms.dedup();
+            terms
+        })
+        .collect();
+    let read: Vec<&Vec<&Term>> = reads.iter().filter(|r| !r.is_empty()).collect();
+    if read.len() >= 2 {
+        return read.iter().any(|r| *r != read[0]);
+    }
+    // Targets built from constants here (`torch.ones(n) * 0.9` or `torch.ones(n)`).
+    read.is_empty()
+        && alternatives.iter().any(|a| a != &alternatives[0])
+        && all.iter().flatten().all(|t| matches!(t, Term::Const))
+}
+
+fn leaves<'s>(shape: &'s Shape, out: &mut Vec<&'s Term>, depth: u8) {
+    if depth > 12 || out.len() > 32 {
+        return;
+    }
+    match shape {
+        Shape::Leaf(term) => out.push(term),
+        Shape::Arith(parts)
+        | Shape::Collection(parts)
+        | Shape::Math(parts)
+        | Shape::Branch(parts)
+        | Shape::Accumulate(parts) => {
+            for p in parts {
+                leaves(p, out, depth + 1);
+            }
+        }
+        Shape::Reduce(inner) | Shape::Detach(inner) => leaves(inner, out, depth + 1),
+        Shape::LossOf(head, inputs) => {
+            leaves(head, out, depth + 1);
+            for p in inputs {
+                leaves(p, out, depth + 1);
+            }
+        }
     }
 }
 

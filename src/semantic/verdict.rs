@@ -26,6 +26,9 @@ pub enum Definition {
     /// A loss applied to an input computed here by a formula (`F.mse_loss(q, r + gamma *
     /// q_next)`: the TD target is part of the loss).
     ComputedInput,
+    /// A loss applied to targets chosen by a condition (`labels = ones * 0.9 if smooth else
+    /// ones`, `target = noise if eps else x_start`): what the loss compares with is decided here.
+    ChoosesTargets,
 }
 
 impl Definition {
@@ -40,6 +43,7 @@ impl Definition {
             Definition::ComputedInput => {
                 "applies a loss to an input computed with a formula".into()
             }
+            Definition::ChoosesTargets => "applies a loss to targets chosen by a condition".into(),
         }
     }
 }
@@ -140,6 +144,19 @@ impl Classifier<'_> {
                 .any(|f| f.kind == Kind::Opaque && !f.formula && f.losses.is_empty())
     }
 
+    /// Targets chosen by a condition: alternatives that differ, none of them a model's output,
+    /// a loss or a value taken out of the graph.
+    fn chosen_targets(&self, input: &Shape, depth: u8) -> bool {
+        let Shape::Branch(alternatives) = input else {
+            return false;
+        };
+        crate::semantic::shape::chooses_values(input)
+            && alternatives.iter().all(|a| {
+                let f = self.fold(a, depth + 1);
+                !f.model && !f.detached && f.kind != Kind::Loss && f.definition.is_none()
+            })
+    }
+
     fn fold(&self, shape: &Shape, depth: u8) -> Fold {
         if depth > 16 {
             return Fold::leaf(Kind::Opaque, None);
@@ -228,6 +245,16 @@ impl Classifier<'_> {
                 if merged.definition.is_none() && distinct.len() >= 2 {
                     merged.definition = Some(Definition::Selects(distinct.len()));
                 }
+                // A loss or a formula written here (`losses = vb_terms(...)` or
+                // `losses = mean_flat((target - out) ** 2)` by `loss_type`).
+                if merged.definition.is_none()
+                    && folds.iter().any(|f| f.kind == Kind::Loss)
+                    && folds.iter().any(|f| {
+                        matches!(f.kind, Kind::Tensor | Kind::Opaque) && f.formula && !f.detached
+                    })
+                {
+                    merged.definition = Some(Definition::Selects(2));
+                }
                 merged.kind = if folds.iter().any(|f| f.kind == Kind::Loss) {
                     Kind::Loss
                 } else if folds.iter().any(|f| f.kind == Kind::Tensor) {
@@ -256,6 +283,13 @@ impl Classifier<'_> {
                     })
                 {
                     f.definition = Some(Definition::ComputedInput);
+                } else if f.kind == Kind::Loss
+                    && f.definition.is_none()
+                    && inputs
+                        .iter()
+                        .any(|input| self.chosen_targets(input, depth + 1))
+                {
+                    f.definition = Some(Definition::ChoosesTargets);
                 }
                 f
             }
