@@ -742,7 +742,7 @@ fn an_unreadable_directory_is_reported() {
             .is_ok_and(|s| s.success());
         if !dropped {
             fs::set_permissions(&locked, fs::Permissions::from_mode(0o755)).unwrap();
-            eprintln!("SKIPPED an_unreadable_directory_is_reported: running as root, no setpriv");
+            common::skipped("an_unreadable_directory_is_reported: running as root, no setpriv");
             return;
         }
         std::process::Command::new("setpriv")

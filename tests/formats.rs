@@ -162,7 +162,7 @@ fn python(needs_jsonschema: bool) -> Option<PathBuf> {
         Ok(python) => Some(python),
         Err(reason) if common::in_ci() => panic!("CI must run the Python consumers: {reason}"),
         Err(reason) => {
-            eprintln!("SKIPPED the independent Python check: {reason}");
+            common::skipped(&format!("the independent Python check: {reason}"));
             None
         }
     }

@@ -122,8 +122,8 @@ fn graphviz_renders_the_dot_output() {
             std::env::var_os("DLLINT_REQUIRE_GRAPHVIZ").is_none(),
             "graphviz (`dot`) is required but not installed"
         );
-        eprintln!(
-            "SKIPPED graphviz_renders_the_dot_output: `dot` is not installed (apt-get install graphviz)"
+        common::skipped(
+            "graphviz_renders_the_dot_output: `dot` is not installed (apt-get install graphviz)",
         );
         return;
     }

@@ -3,6 +3,8 @@
 //! diagnostics, optionally applies a code action, and writes what the editor shows as JSON.
 //! Skipped, with a message, when `nvim` is not installed (CI installs it, see `.ci/run`).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -122,8 +124,8 @@ fn run_neovim(nvim: &Path, dir: &Path, file: &str, scenario: &str) -> Value {
 #[test]
 fn neovim_shows_dllint_diagnostics() {
     let Some(nvim) = nvim() else {
-        eprintln!(
-            "SKIPPED neovim_shows_dllint_diagnostics: `nvim` is not installed (apt-get install neovim)"
+        common::skipped(
+            "neovim_shows_dllint_diagnostics: `nvim` is not installed (apt-get install neovim)",
         );
         return;
     };
@@ -155,8 +157,8 @@ fn neovim_shows_dllint_diagnostics() {
 #[test]
 fn neovim_applies_the_noqa_code_action() {
     let Some(nvim) = nvim() else {
-        eprintln!(
-            "SKIPPED neovim_applies_the_noqa_code_action: `nvim` is not installed (apt-get install neovim)"
+        common::skipped(
+            "neovim_applies_the_noqa_code_action: `nvim` is not installed (apt-get install neovim)",
         );
         return;
     };

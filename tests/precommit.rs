@@ -85,9 +85,9 @@ fn try_repo(python: &Path, project: &Path, hook_repo: &Path, files: &[&str]) -> 
 #[test]
 fn precommit_hook_fails_on_findings_and_passes_on_clean_files() {
     let Some(python) = common::python_importing("pre_commit") else {
-        eprintln!(
-            "SKIPPED precommit test: the `pre_commit` Python module is not importable \
-             (`pip install pre-commit` to run it; CI does)"
+        common::skipped(
+            "precommit test: the `pre_commit` Python module is not importable \
+             (`pip install pre-commit` to run it; CI does)",
         );
         return;
     };

@@ -52,9 +52,9 @@ fn ruff_keeps_dllint_codes_declared_external() {
             std::env::var_os("DLLINT_REQUIRE_RUFF").is_none(),
             "ruff is required (DLLINT_REQUIRE_RUFF is set) but not on PATH"
         );
-        eprintln!(
-            "SKIPPED ruff_keeps_dllint_codes_declared_external: `ruff` is not on PATH \
-             (`pip install ruff` to run it; CI does)"
+        common::skipped(
+            "ruff_keeps_dllint_codes_declared_external: `ruff` is not on PATH \
+             (`pip install ruff` to run it; CI does)",
         );
         return;
     };

@@ -236,3 +236,10 @@ pub fn python_with(module: &str, requirement: &str) -> Result<PathBuf, String> {
 pub fn in_ci() -> bool {
     std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false" && v != "0")
 }
+
+/// Report a skipped test on the real standard error: `eprintln!` in a passing test is captured
+/// by the test harness and never shown, so a skip would look like a pass.
+pub fn skipped(message: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "SKIPPED {message}");
+}
