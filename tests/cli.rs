@@ -536,9 +536,10 @@ fn output_is_identical_across_thread_counts() {
 fn statistics_and_quiet() {
     let dir = project(&[("a.py", DIRTY), ("b.py", "if 0:\n    pass\nimport pdb\n")]);
     let out = run(dir.path(), &["check", "--statistics", "."], None);
+    // `[*]`: the rule's findings have safe fixes; then the total, as ruff prints it.
     assert_eq!(
         stdout(&out),
-        "3\tDL305\tdebug-leftover\n1\tDL301\tconstant-condition\n"
+        "3\tDL305\t[*] debug-leftover\n1\tDL301\t[*] constant-condition\nFound 4 findings (4 fixable with `--fix`).\n"
     );
     assert_eq!(out.status.code(), Some(1));
     let out = run(
@@ -548,12 +549,43 @@ fn statistics_and_quiet() {
     );
     let stats: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(stats[0]["count"], 3);
+    assert_eq!(stats[0]["fixable"], 3);
     let quiet = run(
         dir.path(),
         &["check", "-q", "--output-format", "concise", "."],
         None,
     );
     assert!(!stdout(&quiet).contains("Found"));
+}
+
+#[test]
+fn output_file_receives_the_report() {
+    let dir = project(&[("a.py", DIRTY)]);
+    let out = run(
+        dir.path(),
+        &[
+            "check",
+            "--output-format",
+            "concise",
+            "--output-file",
+            "report.txt",
+            "a.py",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "");
+    let report = std::fs::read_to_string(dir.path().join("report.txt")).unwrap();
+    assert!(report.starts_with("a.py:1:8: warning[DL305]"), "{report}");
+    assert!(!report.contains('\u{1b}'), "no colour in a file: {report}");
+    // A file that cannot be written is an error, exit 2.
+    let out = run(
+        dir.path(),
+        &["check", "--output-file", "missing/report.txt", "a.py"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("cannot write the report to missing/report.txt"));
 }
 
 #[test]

@@ -59,9 +59,14 @@ pub struct CheckArgs {
     /// Print findings only: no summary line.
     #[arg(long, short)]
     pub quiet: bool,
-    /// Print the number of findings per rule instead of the findings.
+    /// Print the number of findings per rule instead of the findings (`[*]`: some have a safe
+    /// fix), then the total.
     #[arg(long)]
     pub statistics: bool,
+    /// Write the report to this file instead of standard output (created or replaced; no
+    /// colour). Messages about the run still go to standard error.
+    #[arg(long, value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
     /// Lint standard input as if it were this file (use with the path `-`).
@@ -304,7 +309,9 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
             ColorChoice::Auto => {
-                std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+                args.output_file.is_none()
+                    && std::io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none()
             }
         };
         let mut buffer = Vec::new();
@@ -322,7 +329,10 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
         if args.output_format.is_human() && !args.quiet && !args.statistics {
             write_summary(&report, args.unsafe_fixes, &mut buffer).map_err(|e| e.to_string())?;
         }
-        if reads_stdin && fixing {
+        if let Some(file) = &args.output_file {
+            std::fs::write(file, &buffer)
+                .map_err(|e| format!("cannot write the report to {}: {e}", file.display()))?;
+        } else if reads_stdin && fixing {
             // Standard output holds the fixed source: the findings go to standard error.
             let _ = std::io::stderr().lock().write_all(&buffer);
         } else {
@@ -637,11 +647,20 @@ fn render_statistics(
     format: OutputFormat,
     out: &mut Vec<u8>,
 ) -> std::io::Result<()> {
-    let mut counts: Vec<(Rule, usize)> = Vec::new();
+    // Per rule: findings, and how many of them have a safe fix.
+    let mut counts: Vec<(Rule, usize, usize)> = Vec::new();
     for d in report.files.iter().flat_map(|f| &f.diagnostics) {
-        match counts.iter_mut().find(|(r, _)| *r == d.rule) {
-            Some((_, n)) => *n += 1,
-            None => counts.push((d.rule, 1)),
+        let safe = usize::from(
+            d.fix
+                .as_ref()
+                .is_some_and(|f| f.applicability == crate::diagnostic::Applicability::Safe),
+        );
+        match counts.iter_mut().find(|(r, _, _)| *r == d.rule) {
+            Some((_, n, fixable)) => {
+                *n += 1;
+                *fixable += safe;
+            }
+            None => counts.push((d.rule, 1, safe)),
         }
     }
     counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.code.cmp(b.0.code)));
@@ -649,7 +668,9 @@ fn render_statistics(
         OutputFormat::Json | OutputFormat::JsonLines => {
             let values: Vec<_> = counts
                 .iter()
-                .map(|(r, n)| serde_json::json!({"code": r.code, "name": r.name, "count": n}))
+                .map(|(r, n, fixable)| {
+                    serde_json::json!({"code": r.code, "name": r.name, "count": n, "fixable": fixable})
+                })
                 .collect();
             writeln!(
                 out,
@@ -660,13 +681,24 @@ fn render_statistics(
         _ => {
             let width = counts
                 .iter()
-                .map(|(_, n)| n.to_string().len())
+                .map(|(_, n, _)| n.to_string().len())
                 .max()
                 .unwrap_or(1);
-            for (rule, n) in counts {
-                writeln!(out, "{n:>width$}\t{}\t{}", rule.code, rule.name)?;
+            let total: usize = counts.iter().map(|(_, n, _)| n).sum();
+            let fixable: usize = counts.iter().map(|(_, _, f)| f).sum();
+            for (rule, n, safe) in &counts {
+                let mark = if *safe > 0 { "[*] " } else { "" };
+                writeln!(out, "{n:>width$}\t{}\t{mark}{}", rule.code, rule.name)?;
             }
-            Ok(())
+            let findings = if total == 1 { "finding" } else { "findings" };
+            if fixable > 0 {
+                writeln!(
+                    out,
+                    "Found {total} {findings} ({fixable} fixable with `--fix`)."
+                )
+            } else {
+                writeln!(out, "Found {total} {findings}.")
+            }
         }
     }
 }
