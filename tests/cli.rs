@@ -589,6 +589,19 @@ fn output_file_receives_the_report() {
 }
 
 #[test]
+fn show_files_lists_what_would_be_checked() {
+    let dir = project(&[
+        ("a.py", DIRTY),
+        ("pkg/b.py", CLEAN),
+        ("notes.txt", "not python\n"),
+        (".venv/lib/c.py", DIRTY),
+    ]);
+    let out = run(dir.path(), &["check", "--show-files", "."], None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "a.py\npkg/b.py\n");
+}
+
+#[test]
 fn rule_command_explains_and_lists() {
     let root = common::root();
     let out = run(&root, &["rule", "DL305"], None);

@@ -67,6 +67,9 @@ pub struct CheckArgs {
     /// colour). Messages about the run still go to standard error.
     #[arg(long, value_name = "FILE")]
     pub output_file: Option<PathBuf>,
+    /// Print the files that would be checked, one per line, and exit (nothing is linted).
+    #[arg(long, conflicts_with_all = ["fix", "diff", "fix_only", "statistics", "write_baseline"])]
+    pub show_files: bool,
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
     /// Lint standard input as if it were this file (use with the path `-`).
@@ -145,6 +148,24 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
         )
         .map_err(|e| e.to_string())?,
     );
+
+    if args.show_files {
+        let discovered = discovery::discover(&args.paths, &resolver, args.force_exclude)
+            .map_err(|e| e.to_string())?;
+        let mut shown: Vec<String> = discovered
+            .files
+            .iter()
+            .map(|f| discovery::display_path(&f.path, &cwd))
+            .collect();
+        shown.sort();
+        let mut text = String::new();
+        for path in shown {
+            text.push_str(&path);
+            text.push('\n');
+        }
+        write_stdout(text.as_bytes())?;
+        return Ok(ExitStatus::Success);
+    }
 
     // A bad baseline is a usage error: say so before linting.
     let baseline = args
