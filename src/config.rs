@@ -1053,24 +1053,7 @@ impl Resolver {
     /// (so that a configuration file found from `.` or `../sub` is shown as
     /// `dir/sub/pyproject.toml`, not `dir/./pyproject.toml` or `dir/sub/../sub/pyproject.toml`).
     fn absolute(&self, path: &Path) -> PathBuf {
-        let joined = if path.is_absolute() {
-            path.to_path_buf()
-        } else {
-            self.cwd.join(path)
-        };
-        let mut out = PathBuf::new();
-        for component in joined.components() {
-            match component {
-                std::path::Component::CurDir => {}
-                std::path::Component::ParentDir => {
-                    if !out.pop() {
-                        out.push(component);
-                    }
-                }
-                other => out.push(other),
-            }
-        }
-        out
+        crate::discovery::absolute_lexical(path, &self.cwd)
     }
 
     fn settings_for_dir(&self, dir: PathBuf) -> Result<Arc<Settings>, ConfigError> {

@@ -212,6 +212,24 @@ fn absolute(path: &Path) -> PathBuf {
     }
 }
 
+/// `path` made absolute against `cwd`, with `.` and `..` resolved lexically (as ruff does: a
+/// symlinked folder followed by `..` is not looked up).
+pub fn absolute_lexical(path: &Path, cwd: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in cwd.join(path).components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push(component);
+                }
+            }
+            _ => out.push(component),
+        }
+    }
+    out
+}
+
 /// Drop `.` components so `./train.py` and `train.py` are the same file.
 pub fn normalize(path: &Path) -> PathBuf {
     let normalized: PathBuf = path

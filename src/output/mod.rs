@@ -205,19 +205,7 @@ impl Locator {
 
 /// `path` made absolute against `cwd`, with `.` and `..` resolved lexically.
 pub fn absolute(path: &Path, cwd: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for component in cwd.join(path).components() {
-        match component {
-            std::path::Component::CurDir => {}
-            std::path::Component::ParentDir => {
-                if !out.pop() {
-                    out.push(component);
-                }
-            }
-            _ => out.push(component),
-        }
-    }
-    out
+    crate::discovery::absolute_lexical(path, cwd)
 }
 
 /// The nearest ancestor of `dir` (itself included) holding a `.git` directory or file (a

@@ -382,6 +382,26 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
         }
     }
 
+    /// A project reduction helper over a formula written in place: the helper, then the
+    /// shapes of its arguments.
+    fn helper_over_formula(
+        &self,
+        scope: usize,
+        callee: &Callee,
+        args: &'a [Expr],
+        at: TextSize,
+        depth: u8,
+        walk: &mut Walk<'a>,
+    ) -> Shape {
+        let mut parts = vec![Shape::Leaf(Term::Call(callee.clone()))];
+        parts.extend(
+            args.iter()
+                .take(MAX_WIDTH - 1)
+                .map(|a| self.shape(scope, a, at, depth, walk)),
+        );
+        Shape::Math(parts)
+    }
+
     fn call_shape(
         &self,
         scope: usize,
@@ -513,13 +533,7 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
                 }
                 // `mean_flat((target - out) ** 2)`: the helper over the formula written here.
                 None if self.reduces_formula(scope, call) => {
-                    let mut parts = vec![Shape::Leaf(Term::Call(callee.clone()))];
-                    parts.extend(
-                        args.iter()
-                            .take(MAX_WIDTH - 1)
-                            .map(|a| self.shape(scope, a, at, depth, walk)),
-                    );
-                    Shape::Math(parts)
+                    self.helper_over_formula(scope, &callee, args, at, depth, walk)
                 }
                 None => Shape::Leaf(Term::Call(callee)),
             },
@@ -536,13 +550,7 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
                 None => Shape::Leaf(Term::Call(callee)),
             },
             Callee::Local(_) if self.reduces_formula(scope, call) => {
-                let mut parts = vec![Shape::Leaf(Term::Call(callee.clone()))];
-                parts.extend(
-                    args.iter()
-                        .take(MAX_WIDTH - 1)
-                        .map(|a| self.shape(scope, a, at, depth, walk)),
-                );
-                Shape::Math(parts)
+                self.helper_over_formula(scope, &callee, args, at, depth, walk)
             }
             _ => Shape::Leaf(Term::Call(callee)),
         }
