@@ -10,25 +10,7 @@ const MODEL_AND_LOSS: &str = "import torch.nn as nn\nimport torch.nn.functional 
 const WHOLE_EXPERIMENT: &str = "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\nfrom torch.utils.data import Dataset\n\n\nclass Pairs(Dataset):\n    def __init__(self, items):\n        self.items = items\n\n    def __len__(self):\n        return len(self.items)\n\n    def __getitem__(self, i):\n        return torch.load(self.items[i])\n\n\nclass Encoder(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.proj = nn.Linear(8, 4)\n\n    def forward(self, x):\n        return self.proj(x)\n\n\ndef margin_loss(scores, labels):\n    return F.relu(1 - scores * labels).mean()\n";
 
 fn concise(dir: &tempfile::TempDir) -> String {
-    let out = run(
-        dir.path(),
-        &[
-            "check",
-            "--select",
-            "DL201",
-            "--output-format",
-            "concise",
-            "-q",
-            ".",
-        ],
-        None,
-    );
-    assert!(
-        out.status.code().is_some_and(|c| c <= 1),
-        "{}",
-        stderr(&out)
-    );
-    stdout(&out)
+    common::concise_findings(dir.path(), "DL201")
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{project, run, stderr, stdout};
+use common::project;
 
 const STEPS: &str = "import torch.nn.functional as F\n\n\ndef update_discriminator(discriminator, real, fake, optimizer):\n    loss = F.softplus(-discriminator(real)).mean() + F.softplus(discriminator(fake)).mean()\n    optimizer.zero_grad()\n    loss.backward()\n    optimizer.step()\n    return loss\n\n\ndef compute_td_loss(q, s, target, optimizer):\n    loss = (q(s) - target).pow(2).mean()\n    optimizer.zero_grad()\n    loss.backward()\n    optimizer.step()\n    return loss\n";
 
@@ -12,25 +12,7 @@ const STEPS: &str = "import torch.nn.functional as F\n\n\ndef update_discriminat
 const DISTRIBUTED: &str = "import tensorflow as tf\nfrom tensorflow import keras\n\nK = keras.backend\nGLOBAL_BATCH_SIZE = 64\n\n\ndef make_step(model, optimizer):\n    def step_fn(inputs):\n        x, y = inputs\n        with tf.GradientTape() as tape:\n            probs = model(x)\n            loss = K.sum(keras.losses.sparse_categorical_crossentropy(y, probs)) / GLOBAL_BATCH_SIZE\n        grads = tape.gradient(loss, model.trainable_variables)\n        optimizer.apply_gradients(zip(grads, model.trainable_variables))\n        return loss\n\n    return step_fn\n";
 
 fn concise(dir: &tempfile::TempDir) -> String {
-    let out = run(
-        dir.path(),
-        &[
-            "check",
-            "--select",
-            "DL104",
-            "--output-format",
-            "concise",
-            "-q",
-            ".",
-        ],
-        None,
-    );
-    assert!(
-        out.status.code().is_some_and(|c| c <= 1),
-        "{}",
-        stderr(&out)
-    );
-    stdout(&out)
+    common::concise_findings(dir.path(), "DL104")
 }
 
 #[test]

@@ -81,6 +81,8 @@ struct DebugLeftover<'a> {
     /// importing a debugger is the point, not a leftover.
     debugger_uses: Vec<Diagnostic>,
     is_debugger_module: bool,
+    /// Whether the file is a teaching script ([`Context::is_teaching_script`]), asked once.
+    teaching: Option<bool>,
     /// Fixes: statements that are only a call (call range → statement range)...
     call_statements: Vec<(TextRange, TextRange)>,
     /// ... statements that are alone in their block (removing one leaves `pass`) ...
@@ -90,6 +92,11 @@ struct DebugLeftover<'a> {
 }
 
 impl DebugLeftover<'_> {
+    /// [`Context::is_teaching_script`], computed once per file (it scans the text).
+    fn teaching(&mut self, cx: &Context<'_, '_>) -> bool {
+        *self.teaching.get_or_insert_with(|| cx.is_teaching_script())
+    }
+
     /// Removing the statement that is only `call`.
     fn removal(&self, text: &str, call: TextRange, title: &str) -> Option<Fix> {
         let (_, stmt) = self.call_statements.iter().find(|(c, _)| *c == call)?;
@@ -174,7 +181,7 @@ impl<'a> FilePass<'a> for DebugLeftover<'a> {
                 "print" if !cx.semantic.imports.contains("print") => {
                     // A notebook's prints are its output; a teaching script's are too, except
                     // where they run on every batch.
-                    if !cx.is_notebook() || cx.is_teaching_script() {
+                    if !cx.is_notebook() || self.teaching(cx) {
                         self.builtin_prints.push(call);
                     }
                     return;
@@ -213,8 +220,8 @@ impl<'a> FilePass<'a> for DebugLeftover<'a> {
             let finding = self.breakpoint_finding(cx.text(), call);
             self.debugger_uses.push(finding);
         } else if knowledge.print_functions.contains(&qualified)
-            && (!cx.is_notebook() || cx.is_teaching_script())
-            && is_shape_debug_print(cx, call)
+            && (!cx.is_notebook() || self.teaching(cx))
+            && is_shape_debug_print(cx, call, self.teaching(cx))
         {
             let fix = self.removal(cx.text(), call.range(), "Remove the shape print");
             report_shape_print(cx, call, fix);
@@ -241,7 +248,7 @@ impl<'a> FilePass<'a> for DebugLeftover<'a> {
         }
         if cx.semantic.is_builtin("print") {
             for call in std::mem::take(&mut self.builtin_prints) {
-                if is_shape_debug_print(cx, call) {
+                if is_shape_debug_print(cx, call, self.teaching(cx)) {
                     let fix = self.removal(cx.text(), call.range(), "Remove the shape print");
                     report_shape_print(cx, call, fix);
                 }
@@ -399,7 +406,7 @@ fn snippet(text: &str, range: TextRange) -> String {
 /// served debugging (see [`print_place`]): in code that runs on every batch (a model's
 /// forward pass, a training loop, a training step), where a label does not make it output
 /// anyone reads; or, unlabelled, in another method of a model class.
-fn is_shape_debug_print(cx: &Context<'_, '_>, call: &ExprCall) -> bool {
+fn is_shape_debug_print(cx: &Context<'_, '_>, call: &ExprCall, teaching: bool) -> bool {
     let mut shapes = 0;
     let mut labelled = false;
     let has_text = |s: &str| s.chars().any(char::is_alphabetic);
@@ -433,7 +440,7 @@ fn is_shape_debug_print(cx: &Context<'_, '_>, call: &ExprCall) -> bool {
     match print_place(cx, call.range()) {
         PrintPlace::PerBatch => true,
         // A lesson may print a model's shapes as it builds it, on purpose.
-        PrintPlace::ModelSetup => !labelled && !cx.is_teaching_script(),
+        PrintPlace::ModelSetup => !labelled && !teaching,
         PrintPlace::Elsewhere => false,
     }
 }

@@ -11,7 +11,7 @@
 use ruff_text_size::TextRange;
 use rustc_hash::FxHashMap;
 
-use crate::semantic::facts::{Callee, ClassId, FunctionId, InstanceRef};
+use crate::semantic::facts::{Callee, ClassId, FunctionId, InstanceRef, LoopId, ScopeFacts};
 use crate::semantic::flow::{Flow, Resolved, method_of};
 use crate::semantic::index::{FileId, ProjectIndex, Symbol};
 
@@ -75,37 +75,8 @@ impl CallSites {
                         });
                     }
                 };
-                let calls = scope
-                    .project_calls
-                    .iter()
-                    .chain(&scope.flow().passed_functions);
-                for call in calls {
-                    if let Some(target) = resolve_function(index, f, function, &call.callee) {
-                        add(target, call.range);
-                    }
-                }
-                for call in &scope.flow().method_calls {
-                    let classes: Vec<(FileId, ClassId)> = match &call.receiver {
-                        None => function
-                            .and_then(|id| facts.functions[id as usize].class)
-                            .map(|c| vec![(f, c)])
-                            .unwrap_or_default(),
-                        Some(receiver) => flow
-                            .resolve(f, function, receiver)
-                            .into_iter()
-                            .filter_map(|r| match r {
-                                Resolved::Class(rf, rc) => Some((rf, rc)),
-                                Resolved::Api(_) => None,
-                            })
-                            .collect(),
-                    };
-                    for (cf, cc) in classes {
-                        if let Some(target) =
-                            method_of(index, cf, cc, std::slice::from_ref(&call.method))
-                        {
-                            add(target, call.range);
-                        }
-                    }
+                for callee in scope_callees(index, &flow, f, function, scope) {
+                    add(callee.target, callee.range);
                 }
             }
         }
@@ -125,6 +96,70 @@ impl CallSites {
             .get(&(file, function))
             .map_or(&[], Vec::as_slice)
     }
+}
+
+/// A call of a project function or method in a scope: what it runs, where, in which loop.
+pub(crate) struct ScopeCallee {
+    pub target: (FileId, FunctionId),
+    pub range: TextRange,
+    pub in_loop: Option<LoopId>,
+}
+
+/// The project functions and methods a scope calls or hands on (`train(step)`), resolved:
+/// functions through closures and imports, methods through what their receiver is (`self`:
+/// the enclosing method's class). A method calling itself is left out. Shared by the call
+/// index and the training model, so that both see the same calls.
+pub(crate) fn scope_callees(
+    index: &ProjectIndex,
+    flow: &Flow<'_>,
+    file: FileId,
+    function: Option<FunctionId>,
+    scope: &ScopeFacts,
+) -> Vec<ScopeCallee> {
+    let facts = index.facts(file);
+    let mut out = Vec::new();
+    let calls = scope
+        .project_calls
+        .iter()
+        .chain(&scope.flow().passed_functions);
+    for call in calls {
+        if let Some(target) = resolve_function(index, file, function, &call.callee) {
+            out.push(ScopeCallee {
+                target,
+                range: call.range,
+                in_loop: call.in_loop,
+            });
+        }
+    }
+    for call in &scope.flow().method_calls {
+        let classes: Vec<(FileId, ClassId)> = match &call.receiver {
+            None => function
+                .and_then(|id| facts.functions[id as usize].class)
+                .map(|c| vec![(file, c)])
+                .unwrap_or_default(),
+            Some(receiver) => flow
+                .resolve(file, function, receiver)
+                .into_iter()
+                .filter_map(|r| match r {
+                    Resolved::Class(f, c) => Some((f, c)),
+                    Resolved::Api(_) => None,
+                })
+                .collect(),
+        };
+        let names = std::slice::from_ref(&call.method);
+        for (f, c) in classes {
+            if let Some(target) = method_of(index, f, c, names)
+                && Some(target) != function.map(|id| (file, id))
+            {
+                out.push(ScopeCallee {
+                    target,
+                    range: call.range,
+                    in_loop: call.in_loop,
+                });
+            }
+        }
+    }
+    out
 }
 
 /// The project function a callee names: a closure of the enclosing functions first, then the

@@ -263,19 +263,22 @@ impl ProjectIndex {
         if depth > 8 {
             return None;
         }
-        let segments: Vec<&str> = qualified.split('.').collect();
         let roots = &self.roots[from as usize];
         // A library's name (`datasets`) is the project's own package when the project has one
         // by that name where this file imports from: the local package shadows the library.
         if self
             .knowledge(from)
             .is_external_from(qualified, self.facts(from).package.as_deref())
-            && !roots
-                .iter()
-                .any(|&root| self.module_file(root, segments[0]).is_some())
         {
-            return None;
+            let head = qualified.split('.').next().unwrap_or(qualified);
+            if !roots
+                .iter()
+                .any(|&root| self.module_file(root, head).is_some())
+            {
+                return None;
+            }
         }
+        let segments: Vec<&str> = qualified.split('.').collect();
         for (split, module) in dotted_prefixes(qualified) {
             for &root in roots {
                 {

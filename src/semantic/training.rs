@@ -24,9 +24,9 @@ use ruff_text_size::TextRange;
 use rustc_hash::FxHashMap;
 
 use crate::knowledge::ApiKind;
-use crate::semantic::facts::{Callee, FileFacts, FunctionId, LoopId, ScopeFacts};
-use crate::semantic::flow::{Flow, Resolved, method_of};
-use crate::semantic::index::{FileId, ProjectIndex, Symbol};
+use crate::semantic::facts::{FileFacts, FunctionId, LoopId, ScopeFacts};
+use crate::semantic::flow::Flow;
+use crate::semantic::index::{FileId, ProjectIndex};
 
 /// How a loop (or a function) comes to train.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -324,80 +324,16 @@ fn scope_edges(
     function: Option<FunctionId>,
     scope: &ScopeFacts,
 ) -> Vec<Edge> {
-    let facts = index.facts(file);
-    let mut out = Vec::new();
-    let calls = scope
-        .project_calls
-        .iter()
-        .chain(&scope.flow().passed_functions);
-    for call in calls {
-        if let Some(target) = resolve_function(index, file, function, &call.callee) {
-            out.push(Edge {
-                range: call.range,
-                in_loop: call.in_loop,
-                target,
-            });
-        }
-    }
-    for call in &scope.flow().method_calls {
-        let classes: Vec<(FileId, crate::semantic::facts::ClassId)> = match &call.receiver {
-            None => function
-                .and_then(|id| facts.functions[id as usize].class)
-                .map(|c| vec![(file, c)])
-                .unwrap_or_default(),
-            Some(receiver) => flow
-                .resolve(file, function, receiver)
-                .into_iter()
-                .filter_map(|r| match r {
-                    Resolved::Class(f, c) => Some((f, c)),
-                    Resolved::Api(_) => None,
-                })
-                .collect(),
-        };
-        let names = std::slice::from_ref(&call.method);
-        for (f, c) in classes {
-            if let Some(target) = method_of(index, f, c, names)
-                && Some(target) != function.map(|id| (file, id))
-            {
-                out.push(Edge {
-                    range: call.range,
-                    in_loop: call.in_loop,
-                    target,
-                });
-            }
-        }
-    }
+    let mut out: Vec<Edge> =
+        crate::semantic::calls::scope_callees(index, flow, file, function, scope)
+            .into_iter()
+            .map(|c| Edge {
+                range: c.range,
+                in_loop: c.in_loop,
+                target: c.target,
+            })
+            .collect();
     out.sort_by_key(|e| (e.range.start(), e.target));
     out.dedup_by_key(|e| (e.range, e.target));
     out
-}
-
-/// The project function a callee names: a closure of the enclosing functions first
-/// (`def train(): def step(x): ...`), then the module's and the imports' functions.
-fn resolve_function(
-    index: &ProjectIndex,
-    file: FileId,
-    function: Option<FunctionId>,
-    callee: &Callee,
-) -> Option<(FileId, FunctionId)> {
-    let facts = index.facts(file);
-    if let Callee::Local(name) = callee {
-        let mut enclosing = function;
-        while let Some(id) = enclosing {
-            if let Some(nested) = facts
-                .functions
-                .iter()
-                .enumerate()
-                .rev()
-                .find(|(_, f)| f.parent == Some(id) && f.class.is_none() && f.name == *name)
-            {
-                return Some((file, nested.0 as FunctionId));
-            }
-            enclosing = facts.functions[id as usize].parent;
-        }
-    }
-    match index.resolve_callee(file, callee)? {
-        Symbol::Function(f, id) => Some((f, id)),
-        _ => None,
-    }
 }

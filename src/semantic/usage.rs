@@ -840,6 +840,7 @@ impl<'a> UsageBuilder<'a> {
                 // are seen.
                 if let Expr::Call(inner) = &*call.func
                     && is_name(&inner.func, "type")
+                    && semantic.is_builtin("type")
                     && inner.arguments.args.first().is_some_and(is_self)
                 {
                     continue;

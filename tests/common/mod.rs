@@ -243,3 +243,27 @@ pub fn skipped(message: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr().lock(), "SKIPPED {message}");
 }
+
+/// The concise findings of one rule over a project directory (`check --select RULE
+/// --output-format concise -q .`); the run must not fail with an error (exit 2).
+pub fn concise_findings(dir: &Path, rule: &str) -> String {
+    let out = run(
+        dir,
+        &[
+            "check",
+            "--select",
+            rule,
+            "--output-format",
+            "concise",
+            "-q",
+            ".",
+        ],
+        None,
+    );
+    assert!(
+        out.status.code().is_some_and(|c| c <= 1),
+        "{}",
+        stderr(&out)
+    );
+    stdout(&out)
+}
