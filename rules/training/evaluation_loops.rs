@@ -344,18 +344,26 @@ impl Walker<'_, '_> {
         None
     }
 
+    /// What a call runs: `model` in `model(x)` and in `model.forward(x)`.
+    fn called_model<'e>(&self, func: &'e Expr) -> &'e Expr {
+        let evaluation = &self.knowledge().training.evaluation;
+        match func {
+            Expr::Attribute(attr)
+                if evaluation
+                    .forward_methods
+                    .iter()
+                    .any(|m| m == attr.attr.as_str()) =>
+            {
+                &attr.value
+            }
+            other => other,
+        }
+    }
+
     /// What the project can tell about the model a call runs (`model`, `self.net`, `self`).
     fn model_ref(&self, func: &Expr) -> Option<ModelRef> {
         let frame = self.frames.last()?;
-        let evaluation = &self.knowledge().training.evaluation;
-        let target = match func {
-            Expr::Attribute(attr)
-                if evaluation.forward_methods.contains(&attr.attr.to_string()) =>
-            {
-                &*attr.value
-            }
-            other => other,
-        };
+        let target = self.called_model(func);
         match target {
             Expr::Name(name) => {
                 let id = name.id.as_str();
@@ -457,15 +465,7 @@ impl Walker<'_, '_> {
     fn model_of(&self, func: &Expr) -> Option<String> {
         let frame = self.frames.last()?;
         let knowledge = self.knowledge();
-        let evaluation = &knowledge.training.evaluation;
-        let target = match func {
-            Expr::Attribute(attr)
-                if evaluation.forward_methods.contains(&attr.attr.to_string()) =>
-            {
-                &*attr.value
-            }
-            other => other,
-        };
+        let target = self.called_model(func);
         match target {
             Expr::Name(name) => {
                 let id = name.id.as_str();
