@@ -51,7 +51,7 @@ fn main() {
                 };
                 let parsed = parse_unchecked_source(&text, PySourceType::from(file.path.as_path()));
                 let has_errors = parsed.has_syntax_errors();
-                if dllint::checker::is_too_deep(&parsed) {
+                if dllint::semantic::parse::is_too_deep(&parsed) {
                     // As dllint does: dropping a pathological tree would overflow the stack.
                     std::mem::forget(parsed);
                 }

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::project::ProjectContext;
+use crate::rule_context::ProjectContext;
 use crate::semantic::facts::Role;
 
 /// Directories looked at: the file's own and at most two above it, all inside the project.
@@ -75,7 +75,7 @@ fn names<'k>(cx: &ProjectContext<'k>, role: Role) -> &'k [String] {
 /// the project would make the advice depend on what happens to sit next to the checkout.
 fn searched<'d>(cx: &ProjectContext<'_>, dir: &'d Path) -> impl Iterator<Item = &'d Path> {
     let file = cx.project_file();
-    let root = &file.settings.root;
+    let root = &file.scope.root;
     let edge = if dir.starts_with(root) {
         root.clone()
     } else {

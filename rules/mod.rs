@@ -4,12 +4,14 @@
 pub mod coupling;
 pub mod dead_code;
 pub(crate) mod layout;
+pub mod selection;
 pub mod shapes;
 pub mod structure;
 pub mod syntax;
 pub mod training;
 
 use crate::registry::Rule;
+pub use selection::{RuleSet, by_code, find_rule, of_code, parse_selector};
 
 /// Every rule dllint has, sorted by code.
 pub static ALL: &[Rule] = &[

@@ -129,7 +129,7 @@ fn entries(report: &Report, keys: &Keys) -> Vec<Entry> {
         for (d, identity) in file.diagnostics.iter().zip(identities(&path, file)) {
             entries.push(Entry {
                 path: path.clone(),
-                code: d.rule.code.to_string(),
+                code: d.code.to_string(),
                 fingerprint: identity.fingerprint,
                 occurrence: identity.occurrence,
                 message: d.message.clone(),
@@ -259,7 +259,7 @@ impl Baseline {
             for (d, id) in std::mem::take(&mut file.diagnostics).into_iter().zip(ids) {
                 let key = (
                     path.as_str(),
-                    d.rule.code,
+                    d.code,
                     id.fingerprint.as_str(),
                     id.occurrence,
                 );
@@ -267,7 +267,7 @@ impl Baseline {
                     outcome.suppressed += 1;
                     matched.insert((
                         path.clone(),
-                        d.rule.code.to_string(),
+                        d.code.to_string(),
                         id.fingerprint.clone(),
                         id.occurrence,
                     ));

@@ -6,7 +6,6 @@
 //!
 //! Each file uses the nearest configuration above it (ruff's rule); CLI flags override it.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -18,8 +17,10 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use crate::knowledge::{Extensions, Knowledge};
-use crate::registry::{self, OptionKind, Rule, RuleSet, Severity, closest};
+use crate::registry::{OptionKind, OptionValue, Rule, RuleOptions, Severity, closest};
 use crate::rules;
+use crate::rules::RuleSet;
+use crate::semantic::index::FileScope;
 
 /// Config file names, in the order they are looked for in each directory.
 pub const CONFIG_FILES: [&str; 3] = [".dllint.toml", "dllint.toml", "pyproject.toml"];
@@ -108,84 +109,6 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// A value of a per-rule option.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum OptionValue {
-    Int(u64),
-    Bool(bool),
-    Str(String),
-    StrList(Vec<String>),
-}
-
-/// Per-rule options as configured (`[tool.dllint.god-file] max-lines = 1000`). Rules read their
-/// own keys; unset keys fall back to the default declared in the rule's metadata.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct RuleOptions {
-    values: BTreeMap<(&'static str, &'static str), OptionValue>,
-}
-
-impl RuleOptions {
-    fn get(&self, rule: Rule, key: &str) -> OptionValue {
-        let spec = rule
-            .options
-            .iter()
-            .find(|o| o.key == key)
-            .unwrap_or_else(|| panic!("{} declares no option `{key}`", rule.code));
-        if let Some(value) = self.values.get(&(rule.code, spec.key)) {
-            return value.clone();
-        }
-        let table: toml::Table = toml::from_str(&format!("v = {}", spec.default))
-            .unwrap_or_else(|e| panic!("default of {}.{key} is not TOML: {e}", rule.code));
-        parse_default(spec.kind, &table["v"])
-            .unwrap_or_else(|| panic!("default of {}.{key} has the wrong type", rule.code))
-    }
-
-    pub fn int(&self, rule: Rule, key: &str) -> u64 {
-        match self.get(rule, key) {
-            OptionValue::Int(v) => v,
-            other => panic!("{}.{key} is not an integer: {other:?}", rule.code),
-        }
-    }
-
-    pub fn bool(&self, rule: Rule, key: &str) -> bool {
-        match self.get(rule, key) {
-            OptionValue::Bool(v) => v,
-            other => panic!("{}.{key} is not a boolean: {other:?}", rule.code),
-        }
-    }
-
-    pub fn string(&self, rule: Rule, key: &str) -> String {
-        match self.get(rule, key) {
-            OptionValue::Str(v) => v,
-            other => panic!("{}.{key} is not a string: {other:?}", rule.code),
-        }
-    }
-
-    pub fn strings(&self, rule: Rule, key: &str) -> Vec<String> {
-        match self.get(rule, key) {
-            OptionValue::StrList(v) => v,
-            other => panic!("{}.{key} is not a list of strings: {other:?}", rule.code),
-        }
-    }
-}
-
-fn parse_default(kind: OptionKind, value: &toml::Value) -> Option<OptionValue> {
-    Some(match (kind, value) {
-        (OptionKind::Int, toml::Value::Integer(i)) => OptionValue::Int(u64::try_from(*i).ok()?),
-        (OptionKind::Bool, toml::Value::Boolean(b)) => OptionValue::Bool(*b),
-        (OptionKind::Str, toml::Value::String(s)) => OptionValue::Str(s.clone()),
-        (OptionKind::StrList | OptionKind::Choices(_), toml::Value::Array(items)) => {
-            OptionValue::StrList(
-                items
-                    .iter()
-                    .map(|i| i.as_str().map(str::to_string))
-                    .collect::<Option<_>>()?,
-            )
-        }
-        _ => return None,
-    })
-}
-
 /// The options of one configuration file, validated.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -230,9 +153,9 @@ pub struct Settings {
     pub config_path: Option<PathBuf>,
     pub rules: RuleSet,
     pub rule_options: RuleOptions,
-    pub src: Vec<PathBuf>,
-    /// The framework knowledge, with the user's `[tool.dllint.knowledge]` additions.
-    pub knowledge: Arc<Knowledge>,
+    /// What the analysis reads of this configuration: root, import roots (`src`) and the
+    /// framework knowledge with the user's `[tool.dllint.knowledge]` additions.
+    pub scope: Arc<FileScope>,
     exclude: PatternSet,
     per_file_ignores: Vec<(PatternSet, RuleSet)>,
     /// Rules not run on notebooks (`notebook-ignore`, `extend-notebook-ignore`).
@@ -380,7 +303,7 @@ impl Settings {
         overrides.sort_by_key(|(rules, _)| std::cmp::Reverse(rules.len()));
         for (rules, level) in overrides {
             for rule in rules {
-                severities[rule.index()] = *level;
+                severities[crate::rules::selection::index(rule)] = *level;
             }
         }
 
@@ -394,12 +317,15 @@ impl Settings {
         };
         Ok(Settings {
             cache_key,
-            root,
+            root: root.clone(),
             config_path: config.map(|c| c.path.clone()),
             rules,
             rule_options: options.rule_options,
-            knowledge: Knowledge::with_extensions(&options.knowledge),
-            src,
+            scope: Arc::new(FileScope {
+                root: root.clone(),
+                src,
+                knowledge: Knowledge::with_extensions(&options.knowledge),
+            }),
             exclude,
             per_file_ignores,
             notebook_ignore,
@@ -411,7 +337,7 @@ impl Settings {
     /// `[severity]` says otherwise.
     pub fn severity_of(&self, rule: Rule) -> Severity {
         self.severities
-            .get(rule.index())
+            .get(crate::rules::selection::index(rule))
             .copied()
             .unwrap_or(rule.severity)
     }
@@ -446,7 +372,7 @@ impl Settings {
             Ok(relative) => relative.to_path_buf(),
             Err(_) => PathBuf::from(absolute.file_name().unwrap_or(path.as_os_str())),
         };
-        let teaching = &self.knowledge.teaching;
+        let teaching = &self.scope.knowledge.teaching;
         let parts: Vec<String> = relative
             .components()
             .map(|c| c.as_os_str().to_string_lossy().to_ascii_lowercase())
@@ -483,7 +409,7 @@ impl Settings {
     /// to teaching code ([`Settings::is_teaching_path`]).
     pub fn rules_for_source(&self, path: &Path, cell_script: bool) -> RuleSet {
         let mut rules = self.rules;
-        if cell_script || crate::discovery::is_notebook(path) || self.is_teaching_path(path) {
+        if cell_script || crate::source::is_notebook(path) || self.is_teaching_path(path) {
             for rule in self.notebook_ignore.iter() {
                 rules.remove(rule);
             }
@@ -747,7 +673,7 @@ fn parse_options(table: &DeTable<'_>, prefix: &str) -> Result<Options, RawError>
                     );
                     if let Some(best) = closest(name, candidates) {
                         message.push_str(&format!("; did you mean `{best}`?"));
-                    } else if let Some(rule) = registry::find_rule(name) {
+                    } else if let Some(rule) = rules::find_rule(name) {
                         message.push_str(&format!(
                             "; per-rule options go in a table named after the rule: [{prefix}{}]",
                             rule.name
@@ -827,7 +753,7 @@ fn parse_rule_options(
         let Some(parsed) = parsed else {
             return Err(type_error(value, prefix, &full, spec.kind.describe()));
         };
-        out.values.insert((rule.code, spec.key), parsed);
+        out.set(rule, spec.key, parsed);
     }
     Ok(())
 }
@@ -908,7 +834,7 @@ fn parse_selectors(
         let Some(code) = item.get_ref().as_str() else {
             return Err(type_error(item, prefix, key, "an array of rule codes"));
         };
-        match registry::parse_selector(code) {
+        match rules::parse_selector(code) {
             Ok(found) => rules.extend(found),
             Err(message) => {
                 return Err(RawError::new(
@@ -937,7 +863,7 @@ fn parse_severities(
     let mut out = Vec::new();
     for (key, level) in entries {
         let selector = key_str(key);
-        let rules = registry::parse_selector(selector).map_err(|message| {
+        let rules = rules::parse_selector(selector).map_err(|message| {
             RawError::new(key.span(), format!("in `{prefix}severity`: {message}"))
         })?;
         let full = format!("{prefix}severity.{selector}");
@@ -1204,7 +1130,7 @@ mod tests {
             options,
         };
         let settings = Settings::resolve("/p".into(), Some(&file), &Overrides::default()).unwrap();
-        let rule = |code| registry::find_rule(code).unwrap();
+        let rule = |code| rules::find_rule(code).unwrap();
         assert_eq!(settings.severity_of(rule("DL202")), Severity::Warning);
         assert_eq!(settings.severity_of(rule("DL203")), Severity::Error);
         assert_eq!(settings.severity_of(rule("DL501")), rule("DL501").severity);

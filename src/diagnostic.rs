@@ -5,13 +5,40 @@ use std::sync::Arc;
 
 use ruff_text_size::{TextRange, TextSize};
 
-use crate::registry::{Rule, Severity};
 use crate::source::SourceText;
+
+/// What a finding needs to know of the rule that reports it. The rule's metadata (name,
+/// documentation, family) lives in the catalog; a finding carries only the code.
+pub trait RuleIdentity {
+    /// The stable code, e.g. `DL101`.
+    fn code(&self) -> &'static str;
+    /// The severity the rule has unless the configuration changes it.
+    fn default_severity(&self) -> Severity;
+}
+
+/// How loudly a finding is shown. Editors map this to their own levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Error,
+    Warning,
+    Info,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
 
 /// One finding in one file.
 #[derive(Debug, Clone)]
 pub struct Diagnostic {
-    pub rule: Rule,
+    /// The code of the rule that reports it (`DL101`).
+    pub code: &'static str,
     /// How loudly it is shown: the rule's default, or what `[tool.dllint.severity]` sets for
     /// the file's configuration (applied when the report is assembled).
     pub severity: Severity,
@@ -157,10 +184,14 @@ pub struct Suggestion {
 }
 
 impl Diagnostic {
-    pub fn new(rule: Rule, message: impl Into<String>, range: TextRange) -> Self {
+    pub fn new<R: RuleIdentity + ?Sized>(
+        rule: &R,
+        message: impl Into<String>,
+        range: TextRange,
+    ) -> Self {
         Diagnostic {
-            rule,
-            severity: rule.severity,
+            code: rule.code(),
+            severity: rule.default_severity(),
             message: message.into(),
             range,
             labels: Vec::new(),
@@ -233,7 +264,7 @@ pub fn sort_diagnostics(diagnostics: &mut [Diagnostic]) {
         a.range
             .start()
             .cmp(&b.range.start())
-            .then_with(|| a.rule.code.cmp(b.rule.code))
+            .then_with(|| a.code.cmp(b.code))
             .then_with(|| a.range.end().cmp(&b.range.end()))
             .then_with(|| a.message.cmp(&b.message))
     });

@@ -43,10 +43,7 @@ pub fn is_python_file(path: &Path) -> bool {
         .is_some_and(|e| PYTHON_EXTENSIONS.contains(&e))
 }
 
-/// A Jupyter notebook (`.ipynb`): linted cell by cell.
-pub fn is_notebook(path: &Path) -> bool {
-    path.extension().is_some_and(|e| e == "ipynb")
-}
+use crate::source::is_notebook;
 
 /// Files linted when walking directories: Python sources and notebooks.
 pub fn is_lintable_file(path: &Path) -> bool {

@@ -23,18 +23,20 @@ use ruff_python_trivia::CommentRanges;
 use rustc_hash::FxHashMap;
 
 use crate::cache::{Cache, project};
-use crate::checker::{self, Checker, FilePass};
+use crate::checker::{Checker, FilePass};
 use crate::config::{Resolver, Settings};
 use crate::diagnostic::{Diagnostic, FileReport, sort_diagnostics};
-use crate::discovery::{FileEntry, PackageResolver, display_path, is_notebook, is_python_file};
+use crate::discovery::{FileEntry, PackageResolver, display_path, is_python_file};
 use crate::notebook::Notebook;
-use crate::project::ProjectContext;
-use crate::registry::RuleSet;
+use crate::rule_context::ProjectContext;
+use crate::rules::RuleSet;
 use crate::rules::syntax::syntax_error;
 use crate::semantic::Semantic;
 use crate::semantic::facts::{Callee, FileFacts};
 use crate::semantic::index::{ModuleMap, ProjectFile, ProjectIndex, dotted_prefixes};
+use crate::semantic::parse;
 use crate::semantic::roles::Roles;
+use crate::source::is_notebook;
 use crate::source::{ReadError, SourceText, read_file, read_source};
 use crate::suppression::Suppressions;
 
@@ -269,7 +271,7 @@ fn analyze(prepared: Prepared, cache: Option<&Cache>) -> Analysis {
     if !linted {
         analysis.diagnostics.clear();
     }
-    analysis.diagnostics.retain(|d| rules.contains(d.rule));
+    analysis.diagnostics.retain(|d| rules.contains_code(d.code));
     if let (Some(cache), Some(key)) = (cache, key)
         && !analysis.internal_error
     {
@@ -296,13 +298,13 @@ fn lint_parsed(
     package: Option<String>,
 ) -> (Option<FileFacts>, Vec<Diagnostic>) {
     let parsed = parse_unchecked_source(source.text(), PySourceType::from(path));
-    if checker::is_too_deep(&parsed) {
+    if parse::is_too_deep(&parsed) {
         // Dropping the tree would recurse as deep as it nests: leak it instead (bounded: one
         // tree per pathological file).
         std::mem::forget(parsed);
         return (
             None,
-            vec![syntax_error::too_deeply_nested(checker::MAX_DEPTH)],
+            vec![syntax_error::too_deeply_nested(parse::MAX_DEPTH)],
         );
     }
     let comments = CommentRanges::from(parsed.tokens());
@@ -325,7 +327,7 @@ fn lint_parsed(
         &parsed,
         &comments,
         semantic,
-        &settings.knowledge,
+        &settings.scope.knowledge,
         passes,
     );
     let (mut facts, found) = checker.run();
@@ -542,11 +544,13 @@ fn run_in_pool(
         match facts {
             Some(facts) => {
                 file_ids.push(Some(project_files.len() as u32));
+                let teaching = settings.is_teaching_path(&absolute);
                 project_files.push(ProjectFile {
                     path: Arc::from(path.as_path()),
                     absolute,
                     facts,
-                    settings: settings.clone(),
+                    scope: settings.scope.clone(),
+                    teaching,
                     linted,
                     text: source.clone(),
                 });
@@ -593,7 +597,7 @@ fn run_in_pool(
             }
             let rules = settings
                 .rules_for_source(path, index.facts(id).cell_script || roles.in_collection(id));
-            let cx = ProjectContext::new(&index, &roles, id);
+            let cx = ProjectContext::new(&index, &roles, id, &settings.rule_options);
             let mut found = Vec::new();
             for rule in rules.iter() {
                 if let Some(check) = rule.check.project_check() {
@@ -603,7 +607,9 @@ fn run_in_pool(
                         out
                     }));
                     match result {
-                        Ok(out) => found.extend(out.into_iter().filter(|d| rules.contains(d.rule))),
+                        Ok(out) => {
+                            found.extend(out.into_iter().filter(|d| rules.contains_code(d.code)))
+                        }
                         Err(_) => found.push(syntax_error::internal_error(&format!(
                             "rule {} failed",
                             rule.code
@@ -693,7 +699,7 @@ fn run_in_pool(
 /// assembled report (not before caching), so `[severity]` never invalidates the cache.
 fn apply_severity(settings: &Settings, diagnostics: &mut [Diagnostic]) {
     for d in diagnostics {
-        d.severity = settings.severity_of(d.rule);
+        d.severity = settings.severity_of(crate::rules::of_code(d.code));
     }
 }
 
@@ -841,11 +847,11 @@ fn load_context(
                 let Some(facts) = &analysis.facts else {
                     return found;
                 };
-                let knowledge = &analysis.settings.knowledge;
+                let knowledge = &analysis.settings.scope.knowledge;
                 let roots = ProjectIndex::roots_for(
                     &analysis.absolute,
                     facts.package.as_deref(),
-                    &analysis.settings,
+                    &analysis.settings.scope,
                 );
                 for qualified in references(facts, analysis.linted) {
                     if knowledge.is_external_from(&qualified, facts.package.as_deref())

@@ -108,17 +108,17 @@ pub fn identities(path: &str, file: &FileReport) -> Vec<Identity> {
     file.diagnostics
         .iter()
         .map(|d| {
-            let fingerprint = fingerprint(path, d.rule.code, line_at(source, d.range.start()));
+            let fingerprint = fingerprint(path, d.code, line_at(source, d.range.start()));
             let occurrence = match seen
                 .iter_mut()
-                .find(|(code, fp, _)| *code == d.rule.code && *fp == fingerprint)
+                .find(|(code, fp, _)| *code == d.code && *fp == fingerprint)
             {
                 Some((_, _, count)) => {
                     *count += 1;
                     *count - 1
                 }
                 None => {
-                    seen.push((d.rule.code, fingerprint.clone(), 1));
+                    seen.push((d.code, fingerprint.clone(), 1));
                     0
                 }
             };

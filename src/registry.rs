@@ -4,11 +4,10 @@
 //! The catalog itself (the one registration list) is `rules/mod.rs`; this module only knows how
 //! to describe and look up what is registered there.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::checker::FilePass;
-use crate::config::RuleOptions;
-use crate::rules;
 
 /// What part of the MODLR story a rule belongs to; also decides the code's hundreds digit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -40,23 +39,7 @@ impl Family {
     }
 }
 
-/// How loudly a finding is shown. Editors map this to their own levels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Severity {
-    Error,
-    Warning,
-    Info,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-            Severity::Info => "info",
-        }
-    }
-}
+pub use crate::diagnostic::Severity;
 
 /// How a rule treats Jupyter notebooks. A notebook's code cells are linted as one module, but a
 /// notebook is not a module: its loop is at module level by construction, it shows model, loss
@@ -155,10 +138,10 @@ pub enum Check {
     /// Runs during the single per-file tree walk; a fresh pass is made for every file.
     File(MakePass),
     /// Runs after every file has been read, on the facts and the cross-file project index.
-    Project(crate::project::ProjectRuleFn),
+    Project(crate::rule_context::ProjectRuleFn),
     /// Both: what one file shows is found during the walk, what takes the project (a Model's
     /// `forward` in another file) afterwards. The two parts must not report the same thing.
-    FileAndProject(MakePass, crate::project::ProjectRuleFn),
+    FileAndProject(MakePass, crate::rule_context::ProjectRuleFn),
 }
 
 impl Check {
@@ -171,7 +154,7 @@ impl Check {
     }
 
     /// The project check, if the rule has one.
-    pub fn project_check(&self) -> Option<crate::project::ProjectRuleFn> {
+    pub fn project_check(&self) -> Option<crate::rule_context::ProjectRuleFn> {
         match self {
             Check::Project(check) | Check::FileAndProject(_, check) => Some(*check),
             _ => None,
@@ -239,13 +222,6 @@ impl RuleMeta {
         out.join(" ")
     }
 
-    /// Position in the registration list; the list is sorted by code (a test checks this).
-    pub fn index(&self) -> usize {
-        rules::ALL
-            .binary_search_by(|r| r.code.cmp(self.code))
-            .expect("every rule is registered in rules/mod.rs")
-    }
-
     /// Where the rule's documentation lives (the anchor in `docs/rules.md`).
     pub fn url(&self) -> String {
         format!(
@@ -271,6 +247,15 @@ impl RuleMeta {
 
     pub fn is_fixable(&self) -> bool {
         self.fix != FixAvailability::None
+    }
+}
+
+impl crate::diagnostic::RuleIdentity for RuleMeta {
+    fn code(&self) -> &'static str {
+        self.code
+    }
+    fn default_severity(&self) -> Severity {
+        self.severity
     }
 }
 
@@ -302,120 +287,6 @@ impl std::hash::Hash for RuleMeta {
     }
 }
 
-/// Look a rule up by its exact code (`DL101`) or its name (`loss-in-model`).
-pub fn find_rule(code_or_name: &str) -> Option<Rule> {
-    let upper = code_or_name.to_ascii_uppercase();
-    rules::ALL
-        .iter()
-        .copied()
-        .find(|r| r.code == upper || r.name == code_or_name)
-}
-
-/// A set of rules, as a bitset over the registration list.
-#[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub struct RuleSet([u64; 2]);
-
-impl RuleSet {
-    pub const fn empty() -> Self {
-        RuleSet([0, 0])
-    }
-
-    pub fn all() -> Self {
-        let mut set = Self::empty();
-        for rule in rules::ALL {
-            set.insert(rule);
-        }
-        set
-    }
-
-    /// The rules that do not run on notebooks unless the configuration says otherwise.
-    pub fn notebook_defaults() -> Self {
-        let mut set = Self::empty();
-        for rule in rules::ALL.iter().filter(|r| r.notebooks == Notebooks::Skip) {
-            set.insert(rule);
-        }
-        set
-    }
-
-    /// The rules that run when the user selects nothing.
-    pub fn defaults() -> Self {
-        let mut set = Self::empty();
-        for rule in rules::ALL.iter().filter(|r| r.default_enabled) {
-            set.insert(rule);
-        }
-        set
-    }
-
-    pub fn insert(&mut self, rule: Rule) {
-        let i = rule.index();
-        self.0[i / 64] |= 1 << (i % 64);
-    }
-
-    pub fn remove(&mut self, rule: Rule) {
-        let i = rule.index();
-        self.0[i / 64] &= !(1 << (i % 64));
-    }
-
-    pub fn contains(&self, rule: Rule) -> bool {
-        let i = rule.index();
-        self.0[i / 64] & (1 << (i % 64)) != 0
-    }
-
-    pub fn extend(&mut self, rules: impl IntoIterator<Item = Rule>) {
-        for rule in rules {
-            self.insert(rule);
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0 == [0, 0]
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = Rule> + '_ {
-        rules::ALL.iter().copied().filter(|r| self.contains(r))
-    }
-}
-
-impl fmt::Debug for RuleSet {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.iter().map(|r| r.code)).finish()
-    }
-}
-
-/// Resolve a selector (`ALL`, `DL`, `DL1`, `DL10`, `DL101`) to the rules it names.
-///
-/// On failure returns a message naming the closest valid selector.
-pub fn parse_selector(selector: &str) -> Result<Vec<Rule>, String> {
-    let trimmed = selector.trim();
-    if trimmed == "ALL" {
-        return Ok(rules::ALL.to_vec());
-    }
-    let matched: Vec<Rule> = rules::ALL
-        .iter()
-        .copied()
-        .filter(|r| r.code.starts_with(trimmed) && trimmed.len() >= 2)
-        .collect();
-    if !matched.is_empty() {
-        return Ok(matched);
-    }
-    if let Some(rule) = rules::ALL.iter().find(|r| r.name == trimmed) {
-        return Ok(vec![rule]);
-    }
-    let mut message = format!("unknown rule selector `{selector}`");
-    if let Some(best) = closest(
-        trimmed,
-        rules::ALL
-            .iter()
-            .flat_map(|r| [r.code, r.name])
-            .chain(["ALL"]),
-    ) {
-        message.push_str(&format!("; did you mean `{best}`?"));
-    } else {
-        message.push_str("; run `dllint rule --all` for the list of rules");
-    }
-    Err(message)
-}
-
 /// The candidate most similar to `input`, if any is reasonably close. Used by every
 /// "did you mean" in configuration and CLI errors.
 pub fn closest<'c>(input: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<&'c str> {
@@ -426,6 +297,89 @@ pub fn closest<'c>(input: &str, candidates: impl IntoIterator<Item = &'c str>) -
         .filter(|(score, _)| *score >= 0.75)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| c)
+}
+
+/// A value of a per-rule option.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum OptionValue {
+    Int(u64),
+    Bool(bool),
+    Str(String),
+    StrList(Vec<String>),
+}
+
+/// Per-rule options as configured (`[tool.dllint.god-file] max-lines = 1000`). Rules read their
+/// own keys; unset keys fall back to the default declared in the rule's metadata.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct RuleOptions {
+    values: BTreeMap<(&'static str, &'static str), OptionValue>,
+}
+
+impl RuleOptions {
+    /// Set an option of `rule` (what the configuration gave).
+    pub fn set(&mut self, rule: Rule, key: &'static str, value: OptionValue) {
+        self.values.insert((rule.code, key), value);
+    }
+
+    fn get(&self, rule: Rule, key: &str) -> OptionValue {
+        let spec = rule
+            .options
+            .iter()
+            .find(|o| o.key == key)
+            .unwrap_or_else(|| panic!("{} declares no option `{key}`", rule.code));
+        if let Some(value) = self.values.get(&(rule.code, spec.key)) {
+            return value.clone();
+        }
+        let table: toml::Table = toml::from_str(&format!("v = {}", spec.default))
+            .unwrap_or_else(|e| panic!("default of {}.{key} is not TOML: {e}", rule.code));
+        parse_default(spec.kind, &table["v"])
+            .unwrap_or_else(|| panic!("default of {}.{key} has the wrong type", rule.code))
+    }
+
+    pub fn int(&self, rule: Rule, key: &str) -> u64 {
+        match self.get(rule, key) {
+            OptionValue::Int(v) => v,
+            other => panic!("{}.{key} is not an integer: {other:?}", rule.code),
+        }
+    }
+
+    pub fn bool(&self, rule: Rule, key: &str) -> bool {
+        match self.get(rule, key) {
+            OptionValue::Bool(v) => v,
+            other => panic!("{}.{key} is not a boolean: {other:?}", rule.code),
+        }
+    }
+
+    pub fn string(&self, rule: Rule, key: &str) -> String {
+        match self.get(rule, key) {
+            OptionValue::Str(v) => v,
+            other => panic!("{}.{key} is not a string: {other:?}", rule.code),
+        }
+    }
+
+    pub fn strings(&self, rule: Rule, key: &str) -> Vec<String> {
+        match self.get(rule, key) {
+            OptionValue::StrList(v) => v,
+            other => panic!("{}.{key} is not a list of strings: {other:?}", rule.code),
+        }
+    }
+}
+
+fn parse_default(kind: OptionKind, value: &toml::Value) -> Option<OptionValue> {
+    Some(match (kind, value) {
+        (OptionKind::Int, toml::Value::Integer(i)) => OptionValue::Int(u64::try_from(*i).ok()?),
+        (OptionKind::Bool, toml::Value::Boolean(b)) => OptionValue::Bool(*b),
+        (OptionKind::Str, toml::Value::String(s)) => OptionValue::Str(s.clone()),
+        (OptionKind::StrList | OptionKind::Choices(_), toml::Value::Array(items)) => {
+            OptionValue::StrList(
+                items
+                    .iter()
+                    .map(|i| i.as_str().map(str::to_string))
+                    .collect::<Option<_>>()?,
+            )
+        }
+        _ => return None,
+    })
 }
 
 /// Declare a rule's metadata with its documentation taken from the doc comment.
@@ -458,14 +412,13 @@ macro_rules! declare_rule {
 /// Everything a rule file needs, in one import.
 pub mod prelude {
     pub use crate::checker::{Context, FilePass, Hooks};
-    pub use crate::config::RuleOptions;
     pub use crate::declare_rule;
     pub use crate::diagnostic::{Applicability, Diagnostic, Edit, FileEdits, Fix, Suggestion};
     pub use crate::knowledge::Knowledge;
-    pub use crate::project::ProjectContext;
     pub use crate::registry::{
-        Check, Family, FixAvailability, Notebooks, OptionKind, OptionSpec, Severity,
+        Check, Family, FixAvailability, Notebooks, OptionKind, OptionSpec, RuleOptions, Severity,
     };
+    pub use crate::rule_context::ProjectContext;
     pub use ruff_python_ast::{self as ast, Expr, Stmt};
     pub use ruff_text_size::{Ranged, TextRange, TextSize};
 }

@@ -75,7 +75,7 @@ impl SourceText {
 
     /// The text of `path` as dllint shows it: a notebook's virtual source for `.ipynb` files.
     pub fn for_path(path: &Path, text: String) -> Result<Self, ReadError> {
-        if crate::discovery::is_notebook(path) {
+        if is_notebook(path) {
             let notebook = Notebook::parse(text).map_err(ReadError::Notebook)?;
             Ok(SourceText::from_notebook(Arc::new(notebook)))
         } else {
@@ -391,6 +391,11 @@ impl fmt::Display for ReadError {
             ReadError::Notebook(err) => write!(f, "{err}"),
         }
     }
+}
+
+/// A Jupyter notebook (`.ipynb`): linted cell by cell.
+pub fn is_notebook(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "ipynb")
 }
 
 #[cfg(test)]

@@ -76,7 +76,7 @@ impl Suppressions {
 
     /// True if the diagnostic is suppressed. `DL000` (unreadable or unparsable file) never is.
     pub fn suppresses(&self, diagnostic: &Diagnostic) -> bool {
-        let code = diagnostic.rule.code;
+        let code = diagnostic.code;
         if code == "DL000" {
             return false;
         }

@@ -14,11 +14,11 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::engine::Project;
-use crate::project::ProjectContext;
 use crate::semantic::Role;
 use crate::semantic::facts::{FunctionId, LossValue, ScopeFacts};
 use crate::semantic::index::FileId;
 use crate::semantic::verdict::{Definition, Verdict};
+use crate::semantic::view::FileView;
 use crate::source::read_source;
 
 /// The thesis's loss-placement categories.
@@ -119,7 +119,7 @@ pub fn survey(
         .into_par_iter()
         .filter(|&f| index.file(f).linted)
         .flat_map_iter(|file| {
-            let cx = ProjectContext::new(index, &project.roles, file);
+            let cx = FileView::new(index, &project.roles, file);
             file_instances(&cx)
         })
         .collect();
@@ -221,7 +221,7 @@ pub fn survey(
     }
 }
 
-fn file_instances(cx: &ProjectContext<'_>) -> Vec<Found> {
+fn file_instances(cx: &FileView<'_>) -> Vec<Found> {
     let facts = cx.facts();
     let mut found = Vec::new();
     // Module level: each outermost loop holding a definition is one instance (a runner), and
@@ -289,7 +289,7 @@ fn file_instances(cx: &ProjectContext<'_>) -> Vec<Found> {
 /// optimizer) is the Model's: the framework's or the caller's loop runs it. A function holding
 /// a training loop is a Runner; a closure is placed with the nearest enclosing function that
 /// holds one (`main.loss_fn`), else it stands alone.
-fn placement(cx: &ProjectContext<'_>, id: FunctionId) -> Category {
+fn placement(cx: &FileView<'_>, id: FunctionId) -> Category {
     let facts = cx.facts();
     let function = &facts.functions[id as usize];
     // A loss in a test is the thesis's `loss_unknown` ("Loss in test"), whatever runs it.
@@ -327,7 +327,7 @@ fn placement(cx: &ProjectContext<'_>, id: FunctionId) -> Category {
 
 /// A metric or evaluation helper (`accuracy`, `compute_metrics`, `evaluate`): a loss it
 /// computes is reported, not optimised (issue: a metric is not a loss).
-fn is_metric(cx: &ProjectContext<'_>, id: FunctionId) -> bool {
+fn is_metric(cx: &FileView<'_>, id: FunctionId) -> bool {
     let knowledge = cx.knowledge();
     let name = &cx.facts().functions[id as usize].name;
     if knowledge.is_loss_function_name(name) {
@@ -347,7 +347,7 @@ fn is_metric(cx: &ProjectContext<'_>, id: FunctionId) -> bool {
 
 /// The loss definitions among a scope's differentiated, returned and loss-named values.
 fn definitions<'f>(
-    cx: &ProjectContext<'_>,
+    cx: &FileView<'_>,
     class: Option<u32>,
     scope: &'f ScopeFacts,
 ) -> Vec<(&'f LossValue, Definition)> {
@@ -413,7 +413,7 @@ fn describe(defs: &[(&LossValue, Definition)], shape: Option<&str>) -> String {
 }
 
 /// The special shapes of thesis Table 4.3 that are cheap to detect.
-fn special_shape(cx: &ProjectContext<'_>, id: FunctionId) -> Option<String> {
+fn special_shape(cx: &FileView<'_>, id: FunctionId) -> Option<String> {
     let facts = cx.facts();
     let function = &facts.functions[id as usize];
     let role = cx.roles.function(cx.file, id);
@@ -426,8 +426,8 @@ fn special_shape(cx: &ProjectContext<'_>, id: FunctionId) -> Option<String> {
         return Some("in a test".into());
     }
     if let Some(class) = function.class {
-        if let Some((crate::rules::coupling::Hook::Loss, framework)) =
-            crate::rules::coupling::hook(cx, class, function)
+        if let Some((crate::semantic::queries::Hook::Loss, framework)) =
+            crate::semantic::queries::hook(cx, class, function)
         {
             return Some(format!("in the {framework} hook `{}`", function.name));
         }

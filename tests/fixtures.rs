@@ -11,11 +11,11 @@ use std::path::Path;
 use dllint::config::{Overrides, Resolver};
 use dllint::engine;
 use dllint::output::{self, OutputFormat, RenderOptions};
-use dllint::registry;
+use dllint::rules;
 
 fn fixture_rule(name: &str) -> &'static str {
     let code = name.split(['_', '.']).next().unwrap();
-    registry::find_rule(code)
+    rules::find_rule(code)
         .unwrap_or_else(|| panic!("fixture {name} names no rule"))
         .code
 }
@@ -26,7 +26,7 @@ fn check_fixture(path: &Path) -> Result<(), String> {
     let code = fixture_rule(name);
     let text = std::fs::read_to_string(path).unwrap();
     let overrides = Overrides {
-        select: Some(registry::parse_selector(code).unwrap()),
+        select: Some(rules::parse_selector(code).unwrap()),
         ..Overrides::default()
     };
     let resolver = Resolver::new(root.clone(), None, true, overrides).unwrap();
@@ -41,7 +41,7 @@ fn check_fixture(path: &Path) -> Result<(), String> {
             actual
                 .entry(source.line_of(d.range.start()))
                 .or_default()
-                .push(d.rule.code.to_string());
+                .push(d.code.to_string());
         }
     }
     for codes in actual.values_mut() {

@@ -310,7 +310,7 @@ fn sarif_fixes_and_other_file_labels_validate() {
     use ruff_text_size::{TextRange, TextSize};
     use std::sync::Arc;
 
-    let rule = dllint::registry::find_rule("DL305").unwrap();
+    let rule = dllint::rules::find_rule("DL305").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let other = dir.path().join("other.py");
     fs::write(&other, "x = 1\n").unwrap();

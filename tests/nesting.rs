@@ -48,7 +48,8 @@ fn copy(files: &[ProjectFile], copies: usize) -> Vec<ProjectFile> {
                     f.absolute.file_name().unwrap().to_string_lossy()
                 )),
                 facts: f.facts.clone(),
-                settings: f.settings.clone(),
+                scope: f.scope.clone(),
+                teaching: f.teaching,
                 linted: f.linted,
                 text: None,
             });

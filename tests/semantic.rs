@@ -217,7 +217,7 @@ fn context_files_outside_the_linted_paths_are_read_for_their_facts() {
         .report
         .files
         .iter()
-        .flat_map(|f| f.diagnostics.iter().map(|d| d.rule.code))
+        .flat_map(|f| f.diagnostics.iter().map(|d| d.code))
         .collect();
     assert_eq!(codes, vec!["DL101"]);
 }

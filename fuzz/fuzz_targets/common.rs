@@ -12,7 +12,7 @@ pub fn resolver(cwd: &Path) -> &'static Resolver {
     static RESOLVER: OnceLock<Resolver> = OnceLock::new();
     RESOLVER.get_or_init(|| {
         let overrides = Overrides {
-            select: Some(dllint::registry::parse_selector("ALL").expect("ALL")),
+            select: Some(dllint::rules::parse_selector("ALL").expect("ALL")),
             ..Overrides::default()
         };
         Resolver::new(cwd.to_path_buf(), None, true, overrides).expect("settings")

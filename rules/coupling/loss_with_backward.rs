@@ -80,10 +80,7 @@ declare_rule! {
 
 fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
     let facts = cx.facts();
-    let task_functions = cx
-        .settings()
-        .rule_options
-        .bool(&LOSS_WITH_BACKWARD, "task-functions");
+    let task_functions = cx.options().bool(&LOSS_WITH_BACKWARD, "task-functions");
     for (id, function) in facts.functions.iter().enumerate() {
         let role = cx.roles.function(cx.file, id as u32);
         let in_loss_class = function.class.is_some_and(|c| is_role(cx, c, Role::Loss));

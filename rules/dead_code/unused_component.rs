@@ -112,10 +112,7 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
 
 /// True if the file belongs to a package listed in `library-packages`.
 fn in_library(cx: &ProjectContext<'_>) -> bool {
-    let settings = cx.settings();
-    let entries = settings
-        .rule_options
-        .strings(&UNUSED_COMPONENT, "library-packages");
+    let entries = cx.options().strings(&UNUSED_COMPONENT, "library-packages");
     if entries.is_empty() {
         return false;
     }
@@ -132,7 +129,7 @@ fn in_library(cx: &ProjectContext<'_>) -> bool {
     };
     let relative = file
         .absolute
-        .strip_prefix(&settings.root)
+        .strip_prefix(&file.scope.root)
         .unwrap_or(&file.absolute);
     entries.iter().any(|entry| {
         if entry.contains(['/', '*', '?', '[']) || entry.ends_with(".py") {

@@ -91,7 +91,7 @@ const MAX_LABELS: usize = 6;
 
 fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
     let facts = cx.facts();
-    let options = &cx.settings().rule_options;
+    let options = &cx.options();
     let roles = options.strings(&MISSING_SHAPE_ANNOTATION, "roles");
     let require_returns = options.bool(&MISSING_SHAPE_ANNOTATION, "require-returns");
     let knowledge = cx.knowledge();

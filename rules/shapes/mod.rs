@@ -5,7 +5,7 @@
 pub mod missing_shape_annotation;
 pub mod shape_annotation_mismatch;
 
-use crate::project::ProjectContext;
+use crate::rule_context::ProjectContext;
 use crate::semantic::facts::{ClassId, Role};
 
 /// The MODLR role whose shape documentation a class's forward-like methods owe: Loss wins over

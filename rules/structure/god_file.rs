@@ -1,8 +1,8 @@
 use ruff_text_size::TextRange;
 
 use crate::knowledge::ApiKind;
-use crate::project::ProjectContext;
 use crate::registry::prelude::*;
+use crate::rule_context::ProjectContext;
 use crate::rules::coupling::{definitions, file_name};
 use crate::rules::layout::{component_module, is_in_place};
 use crate::semantic::facts::{ClassId, FunctionId, Role, ScopeFacts};
@@ -117,7 +117,7 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
         .filter(|r| parts.iter().any(|p| p.role == *r))
         .collect();
     let lines = u64::from(cx.facts().line_count);
-    let max_lines = cx.settings().rule_options.int(&GOD_FILE, "max-lines");
+    let max_lines = cx.options().int(&GOD_FILE, "max-lines");
     let script = cx.is_script();
     if roles.len() < 2 || (roles.len() == 2 || script) && lines <= max_lines {
         return;

@@ -10,7 +10,7 @@ use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::{Ranged, TextRange, TextSize};
 
-use crate::project::ProjectContext;
+use crate::rule_context::ProjectContext;
 use crate::semantic::Role;
 use crate::semantic::calls::resolve_through_callers;
 use crate::semantic::facts::{Callee, ClassId, FunctionId, InstanceRef};

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use ruff_text_size::TextRange;
 
-use crate::project::ProjectContext;
+use crate::rule_context::ProjectContext;
 use crate::semantic::calls::resolve_through_callers;
 use crate::semantic::facts::{FunctionId, InstanceRef, LoopId, ModeCall, ProjectCall, ScopeFacts};
 use crate::semantic::flow::Flow;

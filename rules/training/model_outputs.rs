@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use crate::project::ProjectContext;
+use crate::rule_context::ProjectContext;
 use crate::semantic::activation::{in_list, last_segment};
 use crate::semantic::facts::{Activation, Expects, FunctionId, LossSink, OutputToLoss, ScopeFacts};
 use crate::semantic::flow::{Flow, Resolved, method_of};

@@ -31,7 +31,7 @@ use xxhash_rust::xxh3::{Xxh3, xxh3_64};
 
 use crate::config::Settings;
 use crate::diagnostic::{Applicability, Diagnostic, Edit, Fix, Label};
-use crate::registry::{RuleSet, find_rule};
+use crate::rules::{RuleSet, find_rule};
 use crate::semantic::facts::FileFacts;
 
 pub mod project;
@@ -682,7 +682,7 @@ struct DiagnosticRef<'a> {
 impl<'a> From<&'a Diagnostic> for DiagnosticRef<'a> {
     fn from(d: &'a Diagnostic) -> Self {
         DiagnosticRef {
-            code: d.rule.code,
+            code: d.code,
             message: &d.message,
             range: d.range,
             labels: d
@@ -749,7 +749,7 @@ fn restore(stored: Vec<StoredDiagnostic>) -> Option<Vec<Diagnostic>> {
         .map(|d| {
             let rule = find_rule(&d.code).filter(|r| r.code == d.code)?;
             Some(Diagnostic {
-                rule,
+                code: rule.code,
                 // The configured severity is applied when the report is assembled.
                 severity: rule.severity,
                 message: d.message,
@@ -829,7 +829,7 @@ mod tests {
         assert_eq!(hit.facts.as_ref(), Some(&facts));
         let d = &hit.diagnostics[0];
         assert_eq!(
-            (d.rule.code, &d.message, d.range, &d.help, &d.labels, &d.fix),
+            (d.code, &d.message, d.range, &d.help, &d.labels, &d.fix),
             (
                 "DL305",
                 &diagnostic.message,

@@ -24,7 +24,7 @@ use xxhash_rust::xxh3::{Xxh3, xxh3_64};
 
 use super::{Cache, write_atomically};
 use crate::diagnostic::{Applicability, Diagnostic, Edit, FileEdits, Fix, Label, Suggestion};
-use crate::registry::find_rule;
+use crate::rules::find_rule;
 
 /// Format version of the project cache file.
 const MAGIC: &[u8; 8] = b"DLLINTP\x01";
@@ -278,7 +278,7 @@ impl StoredDiagnostic {
             None => None,
         };
         Some(StoredDiagnostic {
-            code: d.rule.code.to_string(),
+            code: d.code.to_string(),
             message: d.message.clone(),
             range: d.range,
             labels,
@@ -298,7 +298,7 @@ impl StoredDiagnostic {
     fn restore(self) -> Option<Diagnostic> {
         let rule = find_rule(&self.code).filter(|r| r.code == self.code)?;
         Some(Diagnostic {
-            rule,
+            code: rule.code,
             // The configured severity is applied when the report is assembled.
             severity: rule.severity,
             message: self.message,

@@ -8,7 +8,7 @@ use clap::Args;
 use crate::config::{Overrides, Resolver};
 use crate::discovery;
 use crate::engine::{self, Project};
-use crate::registry;
+use crate::rules;
 
 /// Options common to the commands that analyse a project.
 #[derive(Debug, Args)]
@@ -33,7 +33,7 @@ pub fn analyze(args: &ProjectArgs, with_rules: bool) -> Result<(Project, PathBuf
     let cwd =
         std::env::current_dir().map_err(|e| format!("cannot read the working directory: {e}"))?;
     let overrides = Overrides {
-        select: (!with_rules).then(|| registry::parse_selector("DL000").unwrap_or_default()),
+        select: (!with_rules).then(|| rules::parse_selector("DL000").unwrap_or_default()),
         ..Overrides::default()
     };
     let resolver = Arc::new(

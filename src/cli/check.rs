@@ -6,14 +6,16 @@ use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
 
+use super::fix_driver as driver;
 use crate::baseline::{self, Baseline};
 use crate::cache::{self, Cache};
 use crate::config::{Overrides, Resolver};
 use crate::discovery::{self, normalize};
 use crate::engine::{self, Report};
-use crate::fix::{self, driver, write};
+use crate::fix::{self, write};
 use crate::output::{self, OutputFormat, RenderOptions};
-use crate::registry::{self, Rule};
+use crate::registry::Rule;
+use crate::rules;
 use crate::source;
 
 use super::ExitStatus;
@@ -120,7 +122,7 @@ pub enum ColorChoice {
 fn parse_selectors(flag: &str, values: &[String]) -> Result<Vec<Rule>, String> {
     let mut rules = Vec::new();
     for value in values {
-        rules.extend(registry::parse_selector(value).map_err(|e| format!("--{flag}: {e}"))?);
+        rules.extend(rules::parse_selector(value).map_err(|e| format!("--{flag}: {e}"))?);
     }
     Ok(rules)
 }
@@ -676,12 +678,12 @@ fn render_statistics(
                 .as_ref()
                 .is_some_and(|f| f.applicability == crate::diagnostic::Applicability::Safe),
         );
-        match counts.iter_mut().find(|(r, _, _)| *r == d.rule) {
+        match counts.iter_mut().find(|(r, _, _)| r.code == d.code) {
             Some((_, n, fixable)) => {
                 *n += 1;
                 *fixable += safe;
             }
-            None => counts.push((d.rule, 1, safe)),
+            None => counts.push((rules::of_code(d.code), 1, safe)),
         }
     }
     counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.code.cmp(b.0.code)));

@@ -3,6 +3,7 @@
 
 mod analyze;
 mod check;
+mod fix_driver;
 mod map;
 mod rule;
 mod survey;

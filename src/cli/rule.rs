@@ -34,7 +34,7 @@ pub fn run(args: RuleArgs) -> Result<ExitStatus, String> {
         rules::ALL.to_vec()
     } else {
         let code = args.code.unwrap_or_default();
-        match registry::find_rule(&code) {
+        match rules::find_rule(&code) {
             Some(rule) => vec![rule],
             None => {
                 let mut message = format!("unknown rule `{code}`");

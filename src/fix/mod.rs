@@ -9,7 +9,6 @@
 //! - [`diff`]: unified diffs for `--diff`.
 
 pub mod diff;
-pub mod driver;
 pub mod edits;
 pub mod write;
 
@@ -131,7 +130,7 @@ pub fn keep_trailing_newline(original: &str, mut fixed: String) -> String {
 
 /// True if `text` parses as Python without errors (fixes must never break a file).
 pub fn parses(text: &str, path: &Path) -> bool {
-    if crate::discovery::is_notebook(path) {
+    if crate::source::is_notebook(path) {
         // A notebook is fixed in its JSON: the result must still be a notebook whose code
         // cells parse.
         return crate::notebook::Notebook::parse(text.to_string())
@@ -143,7 +142,7 @@ pub fn parses(text: &str, path: &Path) -> bool {
 fn parses_python(text: &str, path: &Path) -> bool {
     let parsed = parse_unchecked_source(text, PySourceType::from(path));
     let ok = !parsed.has_syntax_errors();
-    if crate::checker::is_too_deep(&parsed) {
+    if crate::semantic::parse::is_too_deep(&parsed) {
         // Dropping a pathologically deep tree could overflow the stack (see `checker`).
         std::mem::forget(parsed);
     }

@@ -12,11 +12,41 @@ use std::sync::{Arc, OnceLock};
 use std::borrow::Cow;
 
 use rustc_hash::{FxHashMap, FxHashSet};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 pub use pattern::NameSet;
 
-use crate::semantic::Role;
+/// The MODLR roles, plus Task (a loss fused with backward/step, thesis Table 4.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Role {
+    Model,
+    Optimizer,
+    Dataset,
+    Loss,
+    Runner,
+    Task,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Model => "Model",
+            Role::Optimizer => "Optimizer",
+            Role::Dataset => "Dataset",
+            Role::Loss => "Loss",
+            Role::Runner => "Runner",
+            Role::Task => "Task",
+        }
+    }
+}
+
+/// True if `name` matches one of `list` (`prefix*` patterns allowed).
+pub fn in_list(list: &[String], name: &str) -> bool {
+    list.iter().any(|pattern| match pattern.strip_suffix('*') {
+        Some(prefix) => name.starts_with(prefix),
+        None => pattern == name,
+    })
+}
 
 /// What calling (or constructing) a resolved API means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -1236,10 +1266,7 @@ impl Knowledge {
                     .strip_prefix(m.as_str())
                     .is_some_and(|rest| rest.starts_with('.'))
             })
-            || crate::semantic::activation::in_list(
-                &self.training.activations.keras_layers,
-                canonical,
-            )
+            || in_list(&self.training.activations.keras_layers, canonical)
     }
 
     /// The role a (canonical) base class gives its subclasses.

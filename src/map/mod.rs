@@ -16,10 +16,10 @@ pub use render::{render_dot, render_json, render_mermaid, render_text};
 
 use crate::engine::Project;
 use crate::knowledge::ApiKind;
-use crate::project::ProjectContext;
 use crate::semantic::Role;
 use crate::semantic::facts::{Callee, ClassId, FunctionId, ScopeFacts};
 use crate::semantic::index::{FileId, Symbol};
+use crate::semantic::view::FileView;
 use crate::source::{SourceText, read_source};
 
 /// What kind of code a component is.
@@ -160,7 +160,7 @@ pub fn build(project: &Project, cwd: &Path) -> Map {
         if !file.linted {
             continue;
         }
-        let cx = ProjectContext::new(index, roles, f);
+        let cx = FileView::new(index, roles, f);
         let wires = |scope: &ScopeFacts| {
             let mut targets: Vec<Key> = scope
                 .project_calls
@@ -300,7 +300,7 @@ pub fn build(project: &Project, cwd: &Path) -> Map {
             | Key::EntryFunction(f, _)
             | Key::EntryModule(f) => (f, None),
         };
-        let cx = ProjectContext::new(index, roles, file);
+        let cx = FileView::new(index, roles, file);
         let facts = index.facts(file);
         let scopes: Vec<&ScopeFacts> = match *key {
             Key::Class(f, c) => index.facts(f).classes[c as usize]
@@ -389,7 +389,7 @@ pub fn build(project: &Project, cwd: &Path) -> Map {
                     .get(key)
                     .is_some_and(|x| x.roles.contains(&"Loss"))
             {
-                let sites = crate::rules::coupling::model_loss_sites(&cx, c);
+                let sites = crate::semantic::queries::model_loss_sites(&cx, c);
                 if !sites.is_empty() {
                     let target = format!("inline:{}", key_id(*key));
                     library.insert(
@@ -452,9 +452,9 @@ pub fn build(project: &Project, cwd: &Path) -> Map {
                 });
             if let Some(owner) = owner
                 && let Some(component) = components.get_mut(&owner)
-                && !component.findings.iter().any(|c| c == d.rule.code)
+                && !component.findings.iter().any(|c| c == d.code)
             {
-                component.findings.push(d.rule.code.to_string());
+                component.findings.push(d.code.to_string());
             }
         }
     }
@@ -558,7 +558,7 @@ fn library_component(
 /// the Runner: `Runner(model, GANLoss(), torch.optim.Adam(...))` gives Runner → GANLoss and
 /// Runner → Adam. (Arguments passed through variables are not followed.)
 fn injection_edges(
-    cx: &ProjectContext<'_>,
+    cx: &FileView<'_>,
     scope: &ScopeFacts,
     keys: &BTreeMap<Key, Vec<&'static str>>,
     library: &mut BTreeMap<String, Component>,
@@ -599,7 +599,7 @@ fn injection_edges(
 
 /// The component a callee refers to, if it is one.
 fn resolve_component(
-    cx: &ProjectContext<'_>,
+    cx: &FileView<'_>,
     callee: &Callee,
     keys: &BTreeMap<Key, Vec<&'static str>>,
 ) -> Option<Key> {

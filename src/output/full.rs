@@ -85,7 +85,7 @@ pub fn render(report: &Report, options: RenderOptions, out: &mut dyn Write) -> i
                 .is_some_and(|f| f.applicability == crate::diagnostic::Applicability::Safe);
             let fixable = if safe { " [*]" } else { "" };
             let mut diagnostic = CsDiagnostic::new(severity)
-                .with_code(d.rule.code)
+                .with_code(d.code)
                 .with_message(format!("{}{fixable}", d.message));
             let mut labels = Vec::new();
             // A minified or generated line of megabytes is not shown: only where it is.
@@ -102,7 +102,9 @@ pub fn render(report: &Report, options: RenderOptions, out: &mut dyn Write) -> i
             let show_excerpt = file.source.is_some() && long_line.is_none();
             if show_excerpt {
                 let (id, range) = cells.place(&mut files, main, d.range);
-                labels.push(Label::primary(id, range).with_message(d.rule.name));
+                labels.push(
+                    Label::primary(id, range).with_message(crate::rules::of_code(d.code).name),
+                );
             }
             for label in &d.labels {
                 if label.file.is_none() && show_excerpt {
@@ -169,11 +171,7 @@ pub fn render(report: &Report, options: RenderOptions, out: &mut dyn Write) -> i
             };
             match result {
                 Ok(bytes) => out.write_all(&bytes)?,
-                Err(err) => writeln!(
-                    out,
-                    "{}: {} {} ({err})",
-                    file.display, d.rule.code, d.message
-                )?,
+                Err(err) => writeln!(out, "{}: {} {} ({err})", file.display, d.code, d.message)?,
             }
         }
     }

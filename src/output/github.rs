@@ -44,7 +44,11 @@ pub fn render(report: &Report, locator: &Locator, out: &mut dyn Write) -> io::Re
                 start.column,
                 end.row,
                 end.column,
-                escape_property(&format!("{} {}", d.rule.code, d.rule.name)),
+                escape_property(&format!(
+                    "{} {}",
+                    d.code,
+                    crate::rules::of_code(d.code).name
+                )),
                 escape_data(&message),
             )?;
         }

@@ -33,7 +33,7 @@ pub fn render(report: &Report, locator: &Locator, out: &mut dyn Write) -> io::Re
             };
             let mut description = format!(
                 "{} {}{}",
-                d.rule.code,
+                d.code,
                 location(source, d.range.start()).cell_prefix(),
                 d.message
             );
@@ -45,8 +45,8 @@ pub fn render(report: &Report, locator: &Locator, out: &mut dyn Write) -> io::Re
             issues.push(json!({
                 "type": "issue",
                 "description": description,
-                "check_name": d.rule.code,
-                "categories": [category(d.rule.family)],
+                "check_name": d.code,
+                "categories": [category(crate::rules::of_code(d.code).family)],
                 "fingerprint": unique_fingerprint(&identity.fingerprint, identity.occurrence),
                 "severity": severity,
                 "location": {

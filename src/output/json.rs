@@ -101,8 +101,8 @@ pub(crate) fn diagnostic_json(file: &FileReport, d: &Diagnostic, others: &mut Ot
         })
     });
     json!({
-        "code": d.rule.code,
-        "name": d.rule.name,
+        "code": d.code,
+        "name": crate::rules::of_code(d.code).name,
         "message": d.message,
         "severity": d.severity.as_str(),
         "filename": file.display,
@@ -114,6 +114,6 @@ pub(crate) fn diagnostic_json(file: &FileReport, d: &Diagnostic, others: &mut Ot
         "help": d.help,
         "fix": fix,
         "suggestion": suggestion,
-        "url": d.rule.url(),
+        "url": crate::rules::of_code(d.code).url(),
     })
 }

@@ -63,12 +63,12 @@ pub fn render(report: &Report, locator: &Locator, out: &mut dyn Write) -> io::Re
                 body.push_str(help);
             }
             body.push_str("\nsee: ");
-            body.push_str(&d.rule.url());
+            body.push_str(&crate::rules::of_code(d.code).url());
             writeln!(
                 out,
                 r#"      <failure message="{}" type="{}">{}</failure>"#,
-                attribute(&format!("{} {}", d.rule.code, one_line(&d.message))),
-                attribute(d.rule.code),
+                attribute(&format!("{} {}", d.code, one_line(&d.message))),
+                attribute(d.code),
                 text(&body)
             )?;
         }

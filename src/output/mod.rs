@@ -82,14 +82,14 @@ pub(crate) fn severity_code(d: &crate::diagnostic::Diagnostic, color: bool) -> S
     use crate::registry::Severity;
     let severity = d.severity.as_str();
     if !color {
-        return format!("{severity}[{}]", d.rule.code);
+        return format!("{severity}[{}]", d.code);
     }
     let paint = match d.severity {
         Severity::Error => "\x1b[1;31m",
         Severity::Warning => "\x1b[1;33m",
         Severity::Info => "\x1b[1;36m",
     };
-    format!("{paint}{severity}[{}]\x1b[0m", d.rule.code)
+    format!("{paint}{severity}[{}]\x1b[0m", d.code)
 }
 
 /// 1-based line and column of `offset`, or 1:1 when the text is unavailable.

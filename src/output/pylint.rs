@@ -17,7 +17,7 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                 "{}:{}: [{}] {}{}",
                 file.display,
                 pos.row,
-                d.rule.code,
+                d.code,
                 location(source, d.range.start()).cell_prefix(),
                 one_line(&d.message)
             )?;

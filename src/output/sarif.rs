@@ -34,8 +34,8 @@ pub fn render(report: &Report, locator: &Locator, out: &mut dyn Write) -> io::Re
         let key = locator.root_relative_or_absolute(&file.path);
         for (d, identity) in file.diagnostics.iter().zip(identities(&key, file)) {
             let mut result = json!({
-                "ruleId": d.rule.code,
-                "ruleIndex": d.rule.index(),
+                "ruleId": d.code,
+                "ruleIndex": crate::rules::selection::index(crate::rules::of_code(d.code)),
                 "level": level(d.severity),
                 "message": {"text": format!("{}{}", location(source, d.range.start()).cell_prefix(), message(d))},
                 "locations": [{

@@ -11,7 +11,7 @@ use ruff_text_size::TextSize;
 
 use crate::diagnostic::{Edit, FileEdits, Fix, Suggestion};
 use crate::fix::{apply_edits, parses};
-use crate::project::ProjectContext;
+use crate::rule_context::ProjectContext;
 use crate::source::SourceText;
 
 use super::names::{self, is_builtin};

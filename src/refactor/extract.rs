@@ -17,7 +17,7 @@ use ruff_text_size::{Ranged, TextRange};
 
 use crate::diagnostic::{Diagnostic, Edit};
 use crate::fix::edits::{delete_stmt, indentation, multiline_strings};
-use crate::project::ProjectContext;
+use crate::rule_context::ProjectContext;
 
 use super::component::{self, Component, Kind, Refactoring};
 use super::names::{self, Usage};
@@ -53,7 +53,7 @@ pub fn attach(
             diagnostic
         }
         Err(why) => {
-            debug_skip(cx, diagnostic.rule.code, &why);
+            debug_skip(cx, diagnostic.code, &why);
             diagnostic
         }
     }

@@ -20,7 +20,7 @@ use ruff_python_ast::{ModModule, PySourceType, Stmt, StmtClassDef, StmtFunctionD
 use ruff_python_parser::{Parsed, parse_unchecked_source};
 use ruff_text_size::{Ranged, TextRange, TextSize};
 
-use crate::project::ProjectContext;
+use crate::rule_context::ProjectContext;
 use crate::semantic::index::ProjectFile;
 use crate::source::SourceText;
 
@@ -63,7 +63,7 @@ impl ParsedSource {
 
     pub fn parse(source: Arc<SourceText>, path: &Path) -> Option<ParsedSource> {
         let parsed = parse_unchecked_source(source.text(), PySourceType::from(path));
-        if crate::checker::is_too_deep(&parsed) {
+        if crate::semantic::parse::is_too_deep(&parsed) {
             std::mem::forget(parsed);
             return None;
         }

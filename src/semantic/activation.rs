@@ -11,13 +11,7 @@ use ruff_text_size::{Ranged, TextRange};
 use crate::knowledge::Knowledge;
 use crate::semantic::facts::{Activation, Expects};
 
-/// True if `name` matches one of `list` (`prefix*` patterns allowed).
-pub fn in_list(list: &[String], name: &str) -> bool {
-    list.iter().any(|pattern| match pattern.strip_suffix('*') {
-        Some(prefix) => name.starts_with(prefix),
-        None => pattern == name,
-    })
-}
+pub use crate::knowledge::in_list;
 
 pub fn last_segment(name: &str) -> &str {
     name.rsplit('.').next().unwrap_or(name)

@@ -8,29 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::knowledge::ApiKind;
 use crate::suppression::Suppressions;
 
-/// The MODLR roles, plus Task (a loss fused with backward/step, thesis Table 4.3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum Role {
-    Model,
-    Optimizer,
-    Dataset,
-    Loss,
-    Runner,
-    Task,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Model => "Model",
-            Role::Optimizer => "Optimizer",
-            Role::Dataset => "Dataset",
-            Role::Loss => "Loss",
-            Role::Runner => "Runner",
-            Role::Task => "Task",
-        }
-    }
-}
+pub use crate::knowledge::Role;
 
 pub type ClassId = u32;
 pub type FunctionId = u32;

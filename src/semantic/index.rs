@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use rustc_hash::FxHashMap;
 
-use crate::config::Settings;
 use crate::knowledge::Knowledge;
 use crate::semantic::facts::{Callee, ClassId, FileFacts, FunctionId};
 use crate::semantic::flow::InstanceArgs;
@@ -16,6 +15,18 @@ use crate::semantic::usage::{ConfigIndex, ReferenceIndex};
 
 pub type FileId = u32;
 
+/// What the analysis needs of a file's configuration: where its project starts, where its
+/// imports are looked up, and the framework knowledge (with the user's additions). Shared by
+/// every file of one configuration.
+#[derive(Debug, Clone)]
+pub struct FileScope {
+    /// The configuration root (the directory of the config file, else the cwd).
+    pub root: PathBuf,
+    /// Extra import roots (`src = [...]`).
+    pub src: Vec<PathBuf>,
+    pub knowledge: Arc<Knowledge>,
+}
+
 /// One file of the project.
 pub struct ProjectFile {
     /// The path as discovered (relative or absolute), used for output.
@@ -23,7 +34,10 @@ pub struct ProjectFile {
     /// Absolute path, used for resolution.
     pub absolute: PathBuf,
     pub facts: FileFacts,
-    pub settings: Arc<Settings>,
+    pub scope: Arc<FileScope>,
+    /// Teaching code (a course, a lab, a notebook-like cell script), as the configuration's
+    /// teaching paths say.
+    pub teaching: bool,
     /// Linted (true) or only read for context, e.g. a base class outside the given paths.
     pub linted: bool,
     /// The text, when it is not on disk (standard input, an editor buffer, a fix in
@@ -209,7 +223,7 @@ impl ProjectIndex {
     }
 
     pub fn knowledge(&self, id: FileId) -> &Knowledge {
-        &self.files[id as usize].settings.knowledge
+        &self.files[id as usize].scope.knowledge
     }
 
     pub fn file_by_path(&self, absolute: &Path) -> Option<FileId> {
@@ -220,15 +234,11 @@ impl ProjectIndex {
     /// directory (scripts), the parent of its top-level package, the configured `src` roots,
     /// and the configuration root.
     pub fn search_roots(file: &ProjectFile) -> Vec<PathBuf> {
-        Self::roots_for(
-            &file.absolute,
-            file.facts.package.as_deref(),
-            &file.settings,
-        )
+        Self::roots_for(&file.absolute, file.facts.package.as_deref(), &file.scope)
     }
 
     /// [`ProjectIndex::search_roots`] from the parts, for files not yet in an index.
-    pub fn roots_for(absolute: &Path, package: Option<&str>, settings: &Settings) -> Vec<PathBuf> {
+    pub fn roots_for(absolute: &Path, package: Option<&str>, scope: &FileScope) -> Vec<PathBuf> {
         let mut roots = Vec::new();
         if let Some(dir) = absolute.parent() {
             roots.push(dir.to_path_buf());
@@ -238,8 +248,8 @@ impl ProjectIndex {
                 roots.extend(top);
             }
         }
-        roots.extend(settings.src.iter().cloned());
-        roots.push(settings.root.clone());
+        roots.extend(scope.src.iter().cloned());
+        roots.push(scope.root.clone());
         roots.dedup();
         roots
     }

@@ -10,12 +10,15 @@ pub mod flow;
 pub mod imports;
 pub mod index;
 pub mod modes;
+pub mod parse;
+pub mod queries;
 pub mod roles;
 mod shape;
 pub(crate) mod signature;
 pub mod training;
 pub mod usage;
 pub mod verdict;
+pub mod view;
 
 use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::{Ranged, TextSize};

@@ -143,7 +143,7 @@ impl Roles {
             .par_iter()
             .enumerate()
             .map(|(f, file)| {
-                let knowledge = &file.settings.knowledge;
+                let knowledge = &file.scope.knowledge;
                 let mut roles: Vec<FunctionRole> = Vec::with_capacity(file.facts.functions.len());
                 for (id, function) in file.facts.functions.iter().enumerate() {
                     let mut role = FunctionRole::default();
@@ -326,8 +326,8 @@ fn collection(index: &ProjectIndex, roles: &Roles) -> Vec<bool> {
         // code.
         if !file.linted
             || facts.cell_script
-            || crate::discovery::is_notebook(&file.absolute)
-            || file.settings.is_teaching_path(&file.absolute)
+            || crate::source::is_notebook(&file.absolute)
+            || file.teaching
         {
             continue;
         }

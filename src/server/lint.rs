@@ -186,7 +186,7 @@ fn convert(
         diagnostic.fix = None;
     }
     let lines = document.lines();
-    let rule = diagnostic.rule;
+    let rule = crate::rules::of_code(diagnostic.code);
     let related: Vec<DiagnosticRelatedInformation> = diagnostic
         .labels
         .iter()
@@ -288,7 +288,7 @@ mod tests {
     use crate::diagnostic::Applicability;
 
     fn finding(start: u32, end: u32, applicability: Applicability) -> Finding {
-        let rule = crate::registry::find_rule("DL305").unwrap();
+        let rule = crate::rules::find_rule("DL305").unwrap();
         let range = TextRange::new(TextSize::new(start), TextSize::new(end));
         Finding {
             rule,
@@ -332,7 +332,7 @@ mod tests {
             1,
             text.into(),
         );
-        let rule = crate::registry::find_rule("DL305").unwrap();
+        let rule = crate::rules::find_rule("DL305").unwrap();
         let at = text.find("import").unwrap() as u32;
         let range = TextRange::new(TextSize::new(at), TextSize::new(at + 10));
         let diagnostic = Diagnostic::new(rule, "debugger import", range)

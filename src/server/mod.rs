@@ -26,7 +26,8 @@ use clap::Args;
 
 use crate::cli::ExitStatus;
 use crate::config::Overrides;
-use crate::registry::{self, Rule};
+use crate::registry::Rule;
+use crate::rules;
 
 /// Options of `dllint server`; editors pass them through their `args` setting.
 #[derive(Debug, Args)]
@@ -51,7 +52,7 @@ pub struct ServerArgs {
 fn selectors(flag: &str, values: &[String]) -> Result<Vec<Rule>, String> {
     let mut rules = Vec::new();
     for value in values {
-        rules.extend(registry::parse_selector(value).map_err(|e| format!("--{flag}: {e}"))?);
+        rules.extend(rules::parse_selector(value).map_err(|e| format!("--{flag}: {e}"))?);
     }
     Ok(rules)
 }

@@ -222,7 +222,7 @@ mod tests {
         let comments = ruff_python_trivia::CommentRanges::from(parsed.tokens());
         let source = crate::source::SourceText::new(text.clone());
         let suppressions = crate::suppression::Suppressions::from_comments(&source, &comments);
-        let rule = crate::registry::find_rule("DL305").unwrap();
+        let rule = crate::rules::find_rule("DL305").unwrap();
         let diagnostic = crate::diagnostic::Diagnostic::new(
             rule,
             "x",

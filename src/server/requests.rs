@@ -247,7 +247,7 @@ mod tests {
         at: (u32, u32),
         fix: Option<(Applicability, &str)>,
     ) -> Finding {
-        let rule = crate::registry::find_rule("DL305").unwrap();
+        let rule = crate::rules::find_rule("DL305").unwrap();
         let range = TextRange::new(TextSize::new(at.0), TextSize::new(at.1));
         let document = session.document(uri).unwrap();
         Finding {

@@ -1,44 +1,23 @@
-//! What project rules see: the whole project's facts, the roles, and the file being checked.
+//! One file seen from the whole project: its facts, the index that resolves its names across
+//! files, and the roles. What the rules, `dllint map` and `dllint survey` ask about a file.
 
-use std::cell::OnceCell;
-
-use crate::config::Settings;
-use crate::diagnostic::Diagnostic;
 use crate::knowledge::Knowledge;
-use crate::refactor::ParsedSource;
 use crate::semantic::FileFacts;
 use crate::semantic::facts::ClassId;
 use crate::semantic::index::{FileId, ProjectFile, ProjectIndex};
 use crate::semantic::roles::Roles;
 use crate::semantic::verdict::Classifier;
 
-/// A project rule: runs once per linted file, after every file's facts are known.
-pub type ProjectRuleFn = fn(&ProjectContext<'_>, &mut Vec<Diagnostic>);
-
-pub struct ProjectContext<'p> {
+#[derive(Clone, Copy)]
+pub struct FileView<'p> {
     pub index: &'p ProjectIndex,
     pub roles: &'p Roles,
     pub file: FileId,
-    /// The file's syntax tree, parsed again on first use: only rules that build a refactoring
-    /// (for a finding) need it, so the cost follows the findings.
-    parsed: OnceCell<Option<ParsedSource>>,
 }
 
-impl<'p> ProjectContext<'p> {
+impl<'p> FileView<'p> {
     pub fn new(index: &'p ProjectIndex, roles: &'p Roles, file: FileId) -> Self {
-        ProjectContext {
-            index,
-            roles,
-            file,
-            parsed: OnceCell::new(),
-        }
-    }
-
-    /// The file's text and syntax tree (`None` if it cannot be read again).
-    pub fn parsed(&self) -> Option<&ParsedSource> {
-        self.parsed
-            .get_or_init(|| ParsedSource::of(self.project_file()))
-            .as_ref()
+        FileView { index, roles, file }
     }
 
     pub fn project_file(&self) -> &'p ProjectFile {
@@ -47,10 +26,6 @@ impl<'p> ProjectContext<'p> {
 
     pub fn facts(&self) -> &'p FileFacts {
         self.index.facts(self.file)
-    }
-
-    pub fn settings(&self) -> &'p Settings {
-        &self.index.file(self.file).settings
     }
 
     pub fn knowledge(&self) -> &'p Knowledge {

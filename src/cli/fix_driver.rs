@@ -15,7 +15,7 @@ use crate::discovery::display_path;
 use crate::engine::Report;
 use crate::source::SourceText;
 
-use super::{apply_edits, keep_trailing_newline, parses, select};
+use crate::fix::{apply_edits, is_applicable, keep_trailing_newline, parses, select};
 
 /// How fixes are applied.
 #[derive(Debug, Clone, Copy)]
@@ -254,7 +254,7 @@ fn one_pass(
     for (k, file) in &files {
         let Some(source) = &file.source else { continue };
         if outcome.files.get(k).is_some_and(|f| f.failed)
-            || file.diagnostics.iter().any(|d| d.rule.code == "DL000")
+            || file.diagnostics.iter().any(|d| d.code == "DL000")
         {
             continue;
         }
@@ -267,7 +267,7 @@ fn one_pass(
         let chosen = select(by_fix.iter().map(|(_, f)| *f), options.unsafe_fixes);
         let eligible = by_fix
             .iter()
-            .filter(|(_, f)| super::is_applicable(f, options.unsafe_fixes))
+            .filter(|(_, f)| is_applicable(f, options.unsafe_fixes))
             .count();
         if chosen.len() < eligible {
             deferred.insert(k.clone());
@@ -293,7 +293,7 @@ fn one_pass(
             plans.push(Planned {
                 owner: k.clone(),
                 fix,
-                code: diagnostic.rule.code,
+                code: diagnostic.code,
                 line: source.line_of(diagnostic.range.start()),
             });
         }
@@ -525,7 +525,7 @@ fn ensure_state(
 
 /// The current text with `edits` applied, keeping the original's trailing-newline state.
 fn fixed_text(state: &FileState, edits: &[Edit]) -> String {
-    if crate::discovery::is_notebook(&state.path) {
+    if crate::source::is_notebook(&state.path) {
         // Edits are offsets in the joined code cells: the notebook maps them into the cells
         // and rewrites only those `source` values. Edits it cannot map (across cells) make an
         // empty text, which does not parse, so the fix is refused like any breaking fix.

@@ -1,0 +1,64 @@
+//! What project rules see: one file of the project (a [`FileView`]: facts, index, roles), the
+//! rule options configured for it, and its syntax tree when a refactoring needs it.
+
+use std::cell::OnceCell;
+use std::ops::Deref;
+
+use crate::diagnostic::Diagnostic;
+use crate::refactor::ParsedSource;
+use crate::registry::RuleOptions;
+use crate::semantic::index::{FileId, ProjectIndex};
+use crate::semantic::roles::Roles;
+pub use crate::semantic::view::FileView;
+
+/// A project rule: runs once per linted file, after every file's facts are known.
+pub type ProjectRuleFn = fn(&ProjectContext<'_>, &mut Vec<Diagnostic>);
+
+pub struct ProjectContext<'p> {
+    view: FileView<'p>,
+    /// The rule options of the file's configuration.
+    options: &'p RuleOptions,
+    /// The file's syntax tree, parsed again on first use: only rules that build a refactoring
+    /// (for a finding) need it, so the cost follows the findings.
+    parsed: OnceCell<Option<ParsedSource>>,
+}
+
+impl<'p> ProjectContext<'p> {
+    pub fn new(
+        index: &'p ProjectIndex,
+        roles: &'p Roles,
+        file: FileId,
+        options: &'p RuleOptions,
+    ) -> Self {
+        ProjectContext {
+            view: FileView::new(index, roles, file),
+            options,
+            parsed: OnceCell::new(),
+        }
+    }
+
+    /// The file seen from the project, without the rule-specific parts.
+    pub fn view(&self) -> FileView<'p> {
+        self.view
+    }
+
+    /// The file's text and syntax tree (`None` if it cannot be read again).
+    pub fn parsed(&self) -> Option<&ParsedSource> {
+        self.parsed
+            .get_or_init(|| ParsedSource::of(self.view.project_file()))
+            .as_ref()
+    }
+
+    /// The rule options configured for the file.
+    pub fn options(&self) -> &'p RuleOptions {
+        self.options
+    }
+}
+
+impl<'p> Deref for ProjectContext<'p> {
+    type Target = FileView<'p>;
+
+    fn deref(&self) -> &FileView<'p> {
+        &self.view
+    }
+}

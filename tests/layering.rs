@@ -1,0 +1,278 @@
+//! The layers of the crate depend one way: a module may use modules of its own layer or of a
+//! lower one, never of a higher one. This test reads every `crate::` path in `src/` and
+//! `rules/` and fails on an edge that runs up the order below (mirrored in
+//! `docs/architecture.md`), and on a top-level module that is in no layer.
+//!
+//! Cycles inside one layer are allowed (a layer is one unit of change); a cycle between
+//! layers is impossible once every edge runs down.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+/// The layers, lowest first, with their top-level modules (`src/<module>.rs`,
+/// `src/<module>/`; `rules` is the `rules/` directory, the catalog).
+const LAYERS: &[(&str, &[&str])] = &[
+    // Text and findings: source files, notebooks, edits, diagnostics (carrying a rule code),
+    // suppression comments, fingerprints.
+    (
+        "text",
+        &[
+            "source",
+            "notebook",
+            "diagnostic",
+            "suppression",
+            "fingerprint",
+        ],
+    ),
+    // Framework knowledge as data, and the MODLR roles.
+    ("knowledge", &["knowledge"]),
+    // Parsing, per-file facts, the project index, roles, verdicts and the queries about them.
+    ("semantic", &["semantic"]),
+    // What a rule is and sees: metadata and options, the file walk, the project context, fix
+    // and refactoring construction.
+    (
+        "rule-api",
+        &["registry", "checker", "rule_context", "refactor", "fix"],
+    ),
+    // The catalog: one file per rule, the registration list, rule selection.
+    ("rules", &["rules"]),
+    // Running the rules: configuration, discovery, cache, the engine, outputs, and the
+    // analyses built on the engine (baseline, map, survey).
+    (
+        "engine",
+        &[
+            "config",
+            "discovery",
+            "cache",
+            "engine",
+            "output",
+            "baseline",
+            "map",
+            "survey",
+        ],
+    ),
+    // The programs: command line (with the fix loop) and language server.
+    ("app", &["cli", "server", "lib", "main"]),
+];
+
+fn layer_of(module: &str) -> Option<usize> {
+    LAYERS
+        .iter()
+        .position(|(_, modules)| modules.contains(&module))
+}
+
+/// The top-level module a file of the crate belongs to.
+fn module_of(relative: &Path) -> String {
+    let mut parts = relative
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy());
+    match parts.next().as_deref() {
+        Some("rules") => "rules".into(),
+        _ => {
+            let first = parts.next().unwrap_or_default();
+            first.trim_end_matches(".rs").to_string()
+        }
+    }
+}
+
+/// The top-level modules a Rust source refers to through `crate::` (or `$crate::`), including
+/// grouped imports (`use crate::{a::b, c};`). Comments are skipped.
+fn referenced_modules(text: &str) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    let code: String = text
+        .lines()
+        .map(|line| match line.find("//") {
+            Some(i) if !line[..i].contains('"') => &line[..i],
+            _ => line,
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut rest = code.as_str();
+    while let Some(i) = rest.find("crate::") {
+        let before = rest[..i].chars().last();
+        rest = &rest[i + "crate::".len()..];
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            continue; // `mycrate::` is not ours
+        }
+        if let Some(group) = rest.strip_prefix('{') {
+            // Top-level items of the group: depth-0 segments before `::`, `,` or `}`.
+            let mut depth = 0;
+            let mut item = String::new();
+            let mut at_start = true;
+            for c in group.chars() {
+                match c {
+                    '{' => {
+                        depth += 1;
+                        at_start = false;
+                    }
+                    '}' if depth == 0 => break,
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => {
+                        if !item.is_empty() {
+                            found.insert(std::mem::take(&mut item));
+                        }
+                        at_start = true;
+                    }
+                    c if depth == 0 && at_start && (c.is_alphanumeric() || c == '_') => {
+                        item.push(c)
+                    }
+                    c if c.is_whitespace() => {}
+                    _ => {
+                        if !item.is_empty() {
+                            found.insert(std::mem::take(&mut item));
+                        }
+                        at_start = false;
+                    }
+                }
+            }
+            if !item.is_empty() {
+                found.insert(item);
+            }
+        } else {
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            if !name.is_empty() {
+                found.insert(name);
+            }
+        }
+    }
+    // Macros exported at the crate root (`crate::declare_rule!`) and `self` are not modules.
+    found.retain(|m| m != "self" && m != "declare_rule");
+    found
+}
+
+/// Every edge of the crate that runs up the layers, as `file: from (layer) -> to (layer)`, and
+/// every module that is in no layer.
+fn violations(files: &[(String, String)]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (relative, text) in files {
+        let from = module_of(Path::new(relative));
+        let Some(from_layer) = layer_of(&from) else {
+            problems.push(format!(
+                "{relative}: module `{from}` is in no layer of tests/layering.rs"
+            ));
+            continue;
+        };
+        for to in referenced_modules(text) {
+            match layer_of(&to) {
+                None => problems.push(format!(
+                    "{relative}: uses `crate::{to}`, which is in no layer of tests/layering.rs"
+                )),
+                Some(to_layer) if to_layer > from_layer => problems.push(format!(
+                    "{relative}: `{from}` ({}) uses `crate::{to}` ({}), a higher layer",
+                    LAYERS[from_layer].0, LAYERS[to_layer].0
+                )),
+                Some(_) => {}
+            }
+        }
+    }
+    problems
+}
+
+fn crate_files() -> Vec<(String, String)> {
+    let root = common::root();
+    let mut files = Vec::new();
+    for dir in ["src", "rules"] {
+        for entry in walkdir(&root.join(dir)) {
+            if entry.extension().is_some_and(|e| e == "rs") {
+                let relative = entry
+                    .strip_prefix(&root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                files.push((relative, std::fs::read_to_string(&entry).unwrap()));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+fn walkdir(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walkdir(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[test]
+fn no_module_uses_a_higher_layer() {
+    let files = crate_files();
+    assert!(files.len() > 50, "found only {} source files", files.len());
+    let problems = violations(&files);
+    assert!(
+        problems.is_empty(),
+        "{} edges run up the layers:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn the_check_sees_upward_and_undeclared_edges() {
+    let files = vec![
+        (
+            "src/diagnostic.rs".to_string(),
+            "use crate::registry::{Rule, Severity};\n".to_string(),
+        ),
+        (
+            "src/semantic/index.rs".to_string(),
+            "use crate::{knowledge::Knowledge, config::Settings};\n// crate::engine in a comment\n"
+                .to_string(),
+        ),
+        (
+            "rules/coupling/mod.rs".to_string(),
+            "fn f() { crate::semantic::view::FileView::new(); crate::engine::run(); }".to_string(),
+        ),
+        ("src/nowhere.rs".to_string(), String::new()),
+        (
+            "src/output/json.rs".to_string(),
+            "use crate::rules; use crate::unknown_module;".to_string(),
+        ),
+    ];
+    let problems = violations(&files);
+    let expected = [
+        "src/diagnostic.rs: `diagnostic` (text) uses `crate::registry` (rule-api), a higher layer",
+        "src/semantic/index.rs: `semantic` (semantic) uses `crate::config` (engine), a higher layer",
+        "rules/coupling/mod.rs: `rules` (rules) uses `crate::engine` (engine), a higher layer",
+        "src/nowhere.rs: module `nowhere` is in no layer of tests/layering.rs",
+        "src/output/json.rs: uses `crate::unknown_module`, which is in no layer of tests/layering.rs",
+    ];
+    assert_eq!(problems, expected);
+}
+
+/// `docs/architecture.md` states the same layers, in the same order.
+#[test]
+fn the_architecture_document_lists_the_same_layers() {
+    let doc = std::fs::read_to_string(common::root().join("docs/architecture.md")).unwrap();
+    let mut last = 0;
+    for (layer, modules) in LAYERS {
+        let heading = format!("`{layer}`");
+        let at = doc[last..]
+            .find(&heading)
+            .map(|i| i + last)
+            .unwrap_or_else(|| {
+                panic!(
+                    "docs/architecture.md does not list layer {heading} after the previous layer"
+                )
+            });
+        let line_end = doc[at..].find('\n').map_or(doc.len(), |i| i + at);
+        for module in *modules {
+            assert!(
+                doc[at..line_end].contains(&format!("`{module}`")),
+                "docs/architecture.md: the line of layer {heading} does not name `{module}`"
+            );
+        }
+        last = line_end;
+    }
+}
