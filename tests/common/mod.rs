@@ -267,3 +267,41 @@ pub fn concise_findings(dir: &Path, rule: &str) -> String {
     );
     stdout(&out)
 }
+
+/// One `#[test]` per name, called exactly the name (`DL501_keras`, `cifar_trainer`), so that
+/// `cargo test DL501` runs only the tests whose name contains `DL501`; each runs `$check(name)`.
+/// Also `const $list: &[&str]` with every name, for the tests that compare the list with the
+/// files on disk (a file nobody listed would otherwise go untested).
+#[allow(unused_macros)]
+macro_rules! test_per_name {
+    ($list:ident, $check:path; $($name:ident),+ $(,)?) => {
+        const $list: &[&str] = &[$(stringify!($name)),+];
+        $(
+            #[test]
+            #[allow(non_snake_case)]
+            fn $name() {
+                $check(stringify!($name));
+            }
+        )+
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use test_per_name;
+
+/// The names found on disk that a `test_per_name!` list leaves out (they would go untested).
+pub fn unlisted(listed: &[&str], on_disk: &[String]) -> Vec<String> {
+    on_disk
+        .iter()
+        .filter(|name| !listed.contains(&name.as_str()))
+        .cloned()
+        .collect()
+}
+
+/// The names of a `test_per_name!` list that are not found on disk.
+pub fn not_on_disk(listed: &[&str], on_disk: &[String]) -> Vec<String> {
+    listed
+        .iter()
+        .filter(|name| !on_disk.iter().any(|n| n == *name))
+        .map(|name| name.to_string())
+        .collect()
+}
