@@ -132,7 +132,7 @@ fn too_many_clauses((_, total): (usize, usize)) -> bool {
 
 /// What makes a comprehension (with the ones inside it) hard to read.
 #[derive(Default)]
-struct Shape {
+struct LossExpr {
     /// Comprehensions nested through elements, this one included.
     depth: usize,
     /// The kind of a comprehension found in the iterable of a `for` clause.
@@ -162,18 +162,18 @@ fn comprehensions_in(expr: &Expr) -> Vec<&Expr> {
 
 /// The shape of a comprehension. Comprehensions in conditions (`if all(... for ...)`) are
 /// predicates, not nesting, and are not looked at.
-fn shape(expr: &Expr, depth: usize) -> Shape {
+fn shape(expr: &Expr, depth: usize) -> LossExpr {
     let Some(own_parts) = parts(expr) else {
-        return Shape::default();
+        return LossExpr::default();
     };
-    let mut out = Shape {
+    let mut out = LossExpr {
         depth: 1,
-        ..Shape::default()
+        ..LossExpr::default()
     };
     if depth > 32 {
         return out;
     }
-    let absorb = |inner: &Expr, out: &mut Shape| -> Shape {
+    let absorb = |inner: &Expr, out: &mut LossExpr| -> LossExpr {
         let shape = shape(inner, depth + 1);
         if out.in_iterable.is_none() {
             out.in_iterable = shape.in_iterable;

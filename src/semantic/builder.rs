@@ -14,7 +14,7 @@ use rustc_hash::FxHashMap;
 
 use crate::knowledge::{ApiKind, Knowledge};
 use crate::semantic::facts::*;
-use crate::semantic::shape::ShapeBuilder;
+use crate::semantic::loss_expr::LossExprBuilder;
 use crate::semantic::signature::{self, Inference};
 use crate::semantic::usage::UsageBuilder;
 use crate::semantic::{Frame, Role, Semantic};
@@ -213,7 +213,7 @@ impl<'a> FactsBuilder<'a> {
                     .iter()
                     .any(|c| *c == canonical)
             }) && call.arguments.args.first().is_some_and(|key| {
-                crate::semantic::shape::is_regularization_key(&self.knowledge, key)
+                crate::semantic::loss_expr::is_regularization_key(&self.knowledge, key)
             })
         })
     }
@@ -1921,7 +1921,7 @@ impl<'b, 'a> Resolver<'b, 'a> {
         facts.evidence.sort_by_key(|e| e.range.start());
 
         // How the differentiated values are built.
-        let shapes = ShapeBuilder {
+        let shapes = LossExprBuilder {
             resolver: self,
             scope: index,
         };

@@ -66,28 +66,28 @@ pub enum Term {
 /// How the value that is differentiated (or returned as a loss) is built: a small tree over
 /// [`Term`]s, enough to tell a loss *definition* from a *usage* (thesis §3.2).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Shape {
+pub enum LossExpr {
     Leaf(Term),
     /// `a + b`, `a * w`, `-a`.
-    Arith(Vec<Shape>),
+    Arith(Vec<LossExpr>),
     /// `x.mean()`, `torch.sum(x)`.
-    Reduce(Box<Shape>),
+    Reduce(Box<LossExpr>),
     /// `torch.log(x)`, `x.pow(2)`.
-    Math(Vec<Shape>),
+    Math(Vec<LossExpr>),
     /// Alternatives: `if a: loss = f(..) else: loss = g(..)`, `a if c else b`.
-    Branch(Vec<Shape>),
+    Branch(Vec<LossExpr>),
     /// Terms accumulated in a loop: `for h in heads: loss += crit(h(x), y)`.
-    Accumulate(Vec<Shape>),
+    Accumulate(Vec<LossExpr>),
     /// `sum([l1, l2])`, `sum(losses.values())`.
-    Collection(Vec<Shape>),
-    /// A loss (the first shape: a library loss, or a callee named like one) applied to inputs
+    Collection(Vec<LossExpr>),
+    /// A loss (the first expression: a library loss, or a callee named like one) applied to inputs
     /// the code computes by combining values: the TD target of `F.mse_loss(q, r + gamma *
     /// q_next)`, `F.cross_entropy(logits / tau, y)`. Only the inputs that combine values are
     /// kept.
-    LossOf(Box<Shape>, Vec<Shape>),
+    LossOf(Box<LossExpr>, Vec<LossExpr>),
     /// `x.detach()`: a value cut off from the graph, as [`Term::Detached`], that remembers
     /// what it was (a stop-gradient target built from a model's output).
-    Detach(Box<Shape>),
+    Detach(Box<LossExpr>),
 }
 
 /// What a gradient-machinery call does.
@@ -167,7 +167,7 @@ pub struct LossValue {
     pub definition: TextRange,
     /// Every statement of the backward slice that builds the value, in source order.
     pub slice: Vec<TextRange>,
-    pub shape: Shape,
+    pub expr: LossExpr,
     /// The gradient call that consumes it, if any.
     pub consumer: Option<TextRange>,
     pub in_loop: Option<LoopId>,
@@ -425,7 +425,7 @@ pub struct ParamShape {
     pub shapes: Vec<ShapeAnnotation>,
     /// The default is a literal that is no tensor (`True`, `0.1`, `"mean"`, `(3, 3)`).
     pub literal_default: bool,
-    /// The docstring (its `Shape:` section, or the parameter's entry) or an inline comment
+    /// The docstring (its `LossExpr:` section, or the parameter's entry) or an inline comment
     /// on the parameter's line gives a shape.
     pub documented: bool,
     /// Dimension names the body gives it, in jaxtyping notation (`b, c, h, w = x.shape` →
@@ -456,7 +456,7 @@ pub struct SignatureShapes {
     /// The return annotation.
     pub return_range: Option<TextRange>,
     pub returned: Returned,
-    /// The docstring gives the returned value's shape (a `Returns:` entry, a `Shape:` section).
+    /// The docstring gives the returned value's shape (a `Returns:` entry, a `LossExpr:` section).
     pub return_documented: bool,
     /// Dimension names of the returned value, from the body (`return x.view(b, c, h * w)`).
     pub return_inferred: Option<String>,

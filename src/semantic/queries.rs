@@ -6,7 +6,7 @@ use ruff_text_size::TextRange;
 
 use crate::knowledge::ApiKind;
 use crate::semantic::facts::{
-    Callee, ClassId, Evidence, FunctionFacts, FunctionId, GradKind, LossValue, Role, Shape, Term,
+    Callee, ClassId, Evidence, FunctionFacts, FunctionId, GradKind, LossExpr, LossValue, Role, Term,
 };
 use crate::semantic::index::FileId;
 use crate::semantic::index::Symbol;
@@ -122,7 +122,7 @@ pub fn model_loss_sites(cx: &FileView<'_>, class: ClassId) -> Vec<LossSite> {
                             .named_losses
                             .iter()
                             .find(|v| v.definition == evidence.range)
-                            .is_some_and(|v| collects(cx, class, &v.shape, takes_targets, 0));
+                            .is_some_and(|v| collects(cx, class, &v.expr, takes_targets, 0));
                         (true, collected)
                     }
                     Evidence::CalleeCall(callee) => {
@@ -178,7 +178,7 @@ pub fn model_loss_sites(cx: &FileView<'_>, class: ClassId) -> Vec<LossSite> {
         let takes_targets = !method.target_params.is_empty();
         for (value, definition) in definitions(cx, Some(class), values) {
             // Summing the losses sub-layers already computed (`losses += layer.losses`).
-            if collects(cx, class, &value.shape, takes_targets, 0) {
+            if collects(cx, class, &value.expr, takes_targets, 0) {
                 continue;
             }
             sites.push(LossSite {
@@ -292,7 +292,7 @@ fn calls_loss(
         .returned
         .iter()
         .chain(&method.body.named_losses)
-        .any(|v| computes(cx, c, &v.shape, targets, depth + 1))
+        .any(|v| computes(cx, c, &v.expr, targets, depth + 1))
 }
 
 /// `self.<name>` is an attribute built in the class (or a project superclass) or a method.
@@ -401,7 +401,7 @@ fn is_loss_component(cx: &FileView<'_>, class: ClassId, callee: &Callee) -> bool
 fn computes(
     cx: &FileView<'_>,
     class: ClassId,
-    shape: &Shape,
+    shape: &LossExpr,
     takes_targets: bool,
     depth: u8,
 ) -> bool {
@@ -409,15 +409,19 @@ fn computes(
         return false;
     }
     match shape {
-        Shape::Leaf(Term::LossApi(_)) => true,
-        Shape::Detach(_) => false,
-        Shape::LossOf(head, _) => computes(cx, class, head, takes_targets, depth + 1),
-        Shape::Leaf(Term::Call(callee)) => calls_loss(cx, class, callee, takes_targets, depth + 1),
-        Shape::Leaf(_) => false,
-        Shape::Reduce(_) | Shape::Math(_) | Shape::Arith(_) => true,
-        Shape::Branch(parts) | Shape::Accumulate(parts) | Shape::Collection(parts) => parts
-            .iter()
-            .any(|p| computes(cx, class, p, takes_targets, depth + 1)),
+        LossExpr::Leaf(Term::LossApi(_)) => true,
+        LossExpr::Detach(_) => false,
+        LossExpr::LossOf(head, _) => computes(cx, class, head, takes_targets, depth + 1),
+        LossExpr::Leaf(Term::Call(callee)) => {
+            calls_loss(cx, class, callee, takes_targets, depth + 1)
+        }
+        LossExpr::Leaf(_) => false,
+        LossExpr::Reduce(_) | LossExpr::Math(_) | LossExpr::Arith(_) => true,
+        LossExpr::Branch(parts) | LossExpr::Accumulate(parts) | LossExpr::Collection(parts) => {
+            parts
+                .iter()
+                .any(|p| computes(cx, class, p, takes_targets, depth + 1))
+        }
     }
 }
 
@@ -428,7 +432,7 @@ fn computes(
 fn collects(
     cx: &FileView<'_>,
     class: ClassId,
-    shape: &Shape,
+    shape: &LossExpr,
     takes_targets: bool,
     depth: u8,
 ) -> bool {
@@ -441,7 +445,7 @@ fn collects(
 fn only_collected(
     cx: &FileView<'_>,
     class: ClassId,
-    shape: &Shape,
+    shape: &LossExpr,
     takes_targets: bool,
     depth: u8,
     source: &mut bool,
@@ -450,26 +454,30 @@ fn only_collected(
         return false;
     }
     match shape {
-        Shape::Leaf(Term::LossAttr) => {
+        LossExpr::Leaf(Term::LossAttr) => {
             *source = true;
             true
         }
-        Shape::Leaf(Term::Opaque | Term::Const | Term::Detached) | Shape::Detach(_) => true,
-        Shape::Leaf(Term::Call(callee)) => {
+        LossExpr::Leaf(Term::Opaque | Term::Const | Term::Detached) | LossExpr::Detach(_) => true,
+        LossExpr::Leaf(Term::Call(callee)) => {
             let delegates = cx.classifier(Some(class)).classify(callee) == CalleeClass::Loss
                 && !calls_loss(cx, class, callee, takes_targets, depth + 1);
             *source |= delegates;
             delegates
         }
-        Shape::Leaf(_) => false,
-        Shape::LossOf(head, _) => only_collected(cx, class, head, takes_targets, depth + 1, source),
+        LossExpr::Leaf(_) => false,
+        LossExpr::LossOf(head, _) => {
+            only_collected(cx, class, head, takes_targets, depth + 1, source)
+        }
         // Averaging the losses collected (`torch.stack([o["loss"] for o in outs]).mean()`).
-        Shape::Reduce(inner) => only_collected(cx, class, inner, takes_targets, depth + 1, source),
-        Shape::Math(parts)
-        | Shape::Arith(parts)
-        | Shape::Branch(parts)
-        | Shape::Accumulate(parts)
-        | Shape::Collection(parts) => parts
+        LossExpr::Reduce(inner) => {
+            only_collected(cx, class, inner, takes_targets, depth + 1, source)
+        }
+        LossExpr::Math(parts)
+        | LossExpr::Arith(parts)
+        | LossExpr::Branch(parts)
+        | LossExpr::Accumulate(parts)
+        | LossExpr::Collection(parts) => parts
             .iter()
             .all(|p| only_collected(cx, class, p, takes_targets, depth + 1, source)),
     }

@@ -3,7 +3,7 @@
 //! model outputs and data, is a definition. Scaling a loss (`loss / accumulation_steps`,
 //! `loss.mean()`) and arithmetic on detached values for logging (`loss.item()`) are not.
 
-use crate::semantic::facts::{Callee, ClassId, LossValue, Role, Shape, Term};
+use crate::semantic::facts::{Callee, ClassId, LossExpr, LossValue, Role, Term};
 use crate::semantic::index::{FileId, ProjectIndex, Symbol};
 use crate::semantic::roles::Roles;
 
@@ -111,7 +111,7 @@ pub struct Classifier<'p> {
 
 impl Classifier<'_> {
     pub fn verdict(&self, value: &LossValue) -> Verdict {
-        let fold = self.fold(&value.shape, 0);
+        let fold = self.fold(&value.expr, 0);
         // Arithmetic over a value taken out of the graph (`running_loss / seen_tokens` where
         // `running_loss += loss.item() * n`) is bookkeeping for a log, whatever else it mixes,
         // unless it is differentiated: `((q - target.detach()) ** 2).mean().backward()` is a TD
@@ -135,7 +135,7 @@ impl Classifier<'_> {
 
     /// A loss term scaled by a weight read from somewhere (`losses[k] * weights[k]`): exactly
     /// one loss factor, and another factor that is neither a constant nor a loss.
-    fn weighted_term(&self, factors: &[Shape], depth: u8) -> bool {
+    fn weighted_term(&self, factors: &[LossExpr], depth: u8) -> bool {
         let folds: Vec<Fold> = factors.iter().map(|p| self.fold(p, depth + 1)).collect();
         folds.iter().filter(|f| f.kind == Kind::Loss).count() == 1
             && folds.iter().all(|f| f.definition.is_none() && !f.detached)
@@ -146,28 +146,28 @@ impl Classifier<'_> {
 
     /// Targets chosen by a condition: alternatives that differ, none of them a model's output,
     /// a loss or a value taken out of the graph.
-    fn chosen_targets(&self, input: &Shape, depth: u8) -> bool {
-        let Shape::Branch(alternatives) = input else {
+    fn chosen_targets(&self, input: &LossExpr, depth: u8) -> bool {
+        let LossExpr::Branch(alternatives) = input else {
             return false;
         };
-        crate::semantic::shape::chooses_values(input)
+        crate::semantic::loss_expr::chooses_values(input)
             && alternatives.iter().all(|a| {
                 let f = self.fold(a, depth + 1);
                 !f.model && !f.detached && f.kind != Kind::Loss && f.definition.is_none()
             })
     }
 
-    fn fold(&self, shape: &Shape, depth: u8) -> Fold {
+    fn fold(&self, shape: &LossExpr, depth: u8) -> Fold {
         if depth > 16 {
             return Fold::leaf(Kind::Opaque, None);
         }
         match shape {
-            Shape::Leaf(term) => self.term(term),
+            LossExpr::Leaf(term) => self.term(term),
             // `sum(losses[k] * weights[k] for k in losses)`: one template for many terms, each
             // scaled by a weight that is not a constant.
-            Shape::Collection(parts)
+            LossExpr::Collection(parts)
                 if parts.len() == 1
-                    && let Shape::Arith(factors) = &parts[0]
+                    && let LossExpr::Arith(factors) = &parts[0]
                     && self.weighted_term(factors, depth + 1) =>
             {
                 let folds: Vec<Fold> = factors.iter().map(|p| self.fold(p, depth + 2)).collect();
@@ -176,7 +176,7 @@ impl Classifier<'_> {
                     ..merge(&folds, Kind::Loss)
                 }
             }
-            Shape::Arith(parts) | Shape::Collection(parts) => {
+            LossExpr::Arith(parts) | LossExpr::Collection(parts) => {
                 let folds: Vec<Fold> = parts.iter().map(|p| self.fold(p, depth + 1)).collect();
                 if let Some(d) = folds.iter().find_map(|f| f.definition.clone()) {
                     return Fold {
@@ -203,20 +203,20 @@ impl Classifier<'_> {
                 } else if tensor_parts > 0 {
                     merged.kind = Kind::Tensor;
                     merged.formula =
-                        matches!(shape, Shape::Arith(_)) || folds.iter().any(|f| f.formula);
+                        matches!(shape, LossExpr::Arith(_)) || folds.iter().any(|f| f.formula);
                 } else if folds.iter().all(|f| f.kind == Kind::Scalar) {
                     merged.kind = Kind::Scalar;
                 }
                 merged
             }
-            Shape::Reduce(inner) => {
+            LossExpr::Reduce(inner) => {
                 let mut f = self.fold(inner, depth + 1);
                 if matches!(f.kind, Kind::Tensor | Kind::Opaque) {
                     f.formula = true;
                 }
                 f
             }
-            Shape::Math(parts) => {
+            LossExpr::Math(parts) => {
                 let folds: Vec<Fold> = parts.iter().map(|p| self.fold(p, depth + 1)).collect();
                 let mut merged = merge(&folds, Kind::Opaque);
                 merged.definition = folds.iter().find_map(|f| f.definition.clone());
@@ -232,7 +232,7 @@ impl Classifier<'_> {
                 }
                 merged
             }
-            Shape::Branch(alternatives) => {
+            LossExpr::Branch(alternatives) => {
                 let folds: Vec<Fold> = alternatives
                     .iter()
                     .map(|p| self.fold(p, depth + 1))
@@ -265,7 +265,7 @@ impl Classifier<'_> {
                 merged.formula = folds.iter().any(|f| f.formula);
                 merged
             }
-            Shape::Detach(inner) => Fold {
+            LossExpr::Detach(inner) => Fold {
                 detached: true,
                 model: self.fold(inner, depth + 1).model,
                 ..Fold::leaf(Kind::Scalar, None)
@@ -273,7 +273,7 @@ impl Classifier<'_> {
             // A loss applied to a formula over a model's output and other values (a TD target
             // `r + gamma * q_next`, `logits / tau`); a formula without a model output (inputs
             // normalised, a linear model written inline in TF1 graph code) is not the loss's.
-            Shape::LossOf(head, inputs) => {
+            LossExpr::LossOf(head, inputs) => {
                 let mut f = self.fold(head, depth + 1);
                 if f.kind == Kind::Loss
                     && f.definition.is_none()
@@ -293,7 +293,7 @@ impl Classifier<'_> {
                 }
                 f
             }
-            Shape::Accumulate(parts) => {
+            LossExpr::Accumulate(parts) => {
                 let folds: Vec<Fold> = parts.iter().map(|p| self.fold(p, depth + 1)).collect();
                 let mut merged = merge(&folds, Kind::Opaque);
                 merged.definition = folds.iter().find_map(|f| f.definition.clone());

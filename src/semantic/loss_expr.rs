@@ -1,5 +1,5 @@
 //! How a differentiated (or returned) value is built: the backward slice of a loss, summarised
-//! as a [`Shape`] tree over [`Term`]s. The project index later classifies the terms it cannot
+//! as a [`LossExpr`] tree over [`Term`]s. The project index later classifies the terms it cannot
 //! (calls of project functions) and decides definition vs usage (`semantic::verdict`).
 //!
 //! Bounded everywhere: depth, width and the names visited, so pathological code stays cheap.
@@ -9,13 +9,13 @@ use ruff_text_size::{Ranged, TextRange, TextSize};
 
 use crate::knowledge::{ApiKind, Knowledge};
 use crate::semantic::builder::{AssignRec, AssignValue, Resolver};
-use crate::semantic::facts::{Callee, LoopId, LossValue, Shape, Term};
+use crate::semantic::facts::{Callee, LoopId, LossExpr, LossValue, Term};
 
 const MAX_DEPTH: u8 = 10;
 const MAX_WIDTH: usize = 8;
 
-/// Builds shapes for one scope.
-pub(crate) struct ShapeBuilder<'r, 'b, 'a> {
+/// Builds loss expressions for one scope.
+pub(crate) struct LossExprBuilder<'r, 'b, 'a> {
     pub resolver: &'r Resolver<'b, 'a>,
     pub scope: usize,
 }
@@ -31,7 +31,7 @@ struct Walk<'a> {
     budget: u32,
 }
 
-impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
+impl<'r, 'b, 'a> LossExprBuilder<'r, 'b, 'a> {
     pub fn loss_value(
         &self,
         expr: &'a Expr,
@@ -44,7 +44,7 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
             visiting: Vec::new(),
             budget: 400,
         };
-        let shape = self.shape(self.scope, expr, expr.start(), 0, &mut walk);
+        let shape = self.expr_of(self.scope, expr, expr.start(), 0, &mut walk);
         let mut slice = walk.slice;
         slice.sort_by_key(|r| r.start());
         slice.dedup();
@@ -63,63 +63,63 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
             range: expr.range(),
             definition,
             slice,
-            shape,
+            expr: shape,
             consumer,
             in_loop,
         }
     }
 
-    fn shape(
+    fn expr_of(
         &self,
         scope: usize,
         expr: &'a Expr,
         at: TextSize,
         depth: u8,
         walk: &mut Walk<'a>,
-    ) -> Shape {
+    ) -> LossExpr {
         if depth > MAX_DEPTH || walk.budget == 0 {
-            return Shape::Leaf(Term::Opaque);
+            return LossExpr::Leaf(Term::Opaque);
         }
         walk.budget -= 1;
         let next = depth + 1;
         match expr {
-            Expr::Name(name) => self.name_shape(scope, name.id.as_str(), None, at, next, walk),
+            Expr::Name(name) => self.name_expr(scope, name.id.as_str(), None, at, next, walk),
             Expr::NumberLiteral(_) | Expr::BooleanLiteral(_) | Expr::NoneLiteral(_) => {
-                Shape::Leaf(Term::Const)
+                LossExpr::Leaf(Term::Const)
             }
             Expr::BinOp(bin) => {
                 let mut parts = Vec::new();
                 for side in [&*bin.left, &*bin.right] {
-                    match self.shape(scope, side, at, next, walk) {
-                        Shape::Arith(inner) => parts.extend(inner),
+                    match self.expr_of(scope, side, at, next, walk) {
+                        LossExpr::Arith(inner) => parts.extend(inner),
                         other => parts.push(other),
                     }
                 }
                 parts.truncate(MAX_WIDTH);
-                Shape::Arith(parts)
+                LossExpr::Arith(parts)
             }
             Expr::UnaryOp(op) => match op.op {
-                ruff_python_ast::UnaryOp::Not => Shape::Leaf(Term::Opaque),
-                _ => Shape::Arith(vec![self.shape(scope, &op.operand, at, next, walk)]),
+                ruff_python_ast::UnaryOp::Not => LossExpr::Leaf(Term::Opaque),
+                _ => LossExpr::Arith(vec![self.expr_of(scope, &op.operand, at, next, walk)]),
             },
-            Expr::Call(call) => self.call_shape(scope, call, at, next, walk),
+            Expr::Call(call) => self.call_expr(scope, call, at, next, walk),
             Expr::Attribute(attr) => {
                 let name = attr.attr.as_str();
                 let losses = &self.resolver.builder.knowledge.training.losses;
                 if losses.regularization_attributes.iter().any(|a| a == name) {
                     // `sum(model.losses)`: the regularisation the layers registered.
-                    return Shape::Leaf(Term::Const);
+                    return LossExpr::Leaf(Term::Const);
                 }
                 let on_self = matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self");
                 if on_self
-                    && let Some(shape) = self.self_attribute_shape(scope, name, at, next, walk)
+                    && let Some(shape) = self.self_attribute_expr(scope, name, at, next, walk)
                 {
                     return shape;
                 }
                 if name == "loss" || self.resolver.builder.knowledge.is_loss_variable(name) {
-                    Shape::Leaf(Term::LossAttr)
+                    LossExpr::Leaf(Term::LossAttr)
                 } else if name == "data" {
-                    Shape::Leaf(Term::Detached)
+                    LossExpr::Leaf(Term::Detached)
                 } else if self
                     .resolver
                     .builder
@@ -128,11 +128,11 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
                     .iter()
                     .any(|a| a == name)
                 {
-                    Shape::Leaf(Term::Const) // `x.shape[0]`: a count
+                    LossExpr::Leaf(Term::Const) // `x.shape[0]`: a count
                 } else if on_self {
-                    Shape::Leaf(Term::Opaque)
+                    LossExpr::Leaf(Term::Opaque)
                 } else {
-                    self.shape(scope, &attr.value, at, next, walk)
+                    self.expr_of(scope, &attr.value, at, next, walk)
                 }
             }
             Expr::Subscript(sub) => match &*sub.slice {
@@ -143,33 +143,35 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
                         .knowledge
                         .is_loss_variable(key.value.to_str()) =>
                 {
-                    Shape::Leaf(Term::LossAttr)
+                    LossExpr::Leaf(Term::LossAttr)
                 }
                 // `losses["ce"]`: what was put under that key (or under keys not written out).
                 _ => match &*sub.value {
                     Expr::Name(name) => {
-                        self.name_shape(scope, name.id.as_str(), Some(&sub.slice), at, next, walk)
+                        self.name_expr(scope, name.id.as_str(), Some(&sub.slice), at, next, walk)
                     }
-                    value => self.shape(scope, value, at, next, walk),
+                    value => self.expr_of(scope, value, at, next, walk),
                 },
             },
-            Expr::If(ifexp) => Shape::Branch(vec![
-                self.shape(scope, &ifexp.body, at, next, walk),
-                self.shape(scope, &ifexp.orelse, at, next, walk),
+            Expr::If(ifexp) => LossExpr::Branch(vec![
+                self.expr_of(scope, &ifexp.body, at, next, walk),
+                self.expr_of(scope, &ifexp.orelse, at, next, walk),
             ]),
             Expr::List(l) => self.collection(scope, l.elts.iter(), at, next, walk),
             Expr::Tuple(t) => self.collection(scope, t.elts.iter(), at, next, walk),
             Expr::Dict(d) => {
                 self.collection(scope, d.items.iter().map(|i| &i.value), at, next, walk)
             }
-            Expr::ListComp(c) => Shape::Collection(vec![self.shape(scope, &c.elt, at, next, walk)]),
-            Expr::Generator(g) => {
-                Shape::Collection(vec![self.shape(scope, &g.elt, at, next, walk)])
+            Expr::ListComp(c) => {
+                LossExpr::Collection(vec![self.expr_of(scope, &c.elt, at, next, walk)])
             }
-            Expr::Starred(s) => self.shape(scope, &s.value, at, next, walk),
-            Expr::Await(a) => self.shape(scope, &a.value, at, next, walk),
-            Expr::Named(n) => self.shape(scope, &n.value, at, next, walk),
-            _ => Shape::Leaf(Term::Opaque),
+            Expr::Generator(g) => {
+                LossExpr::Collection(vec![self.expr_of(scope, &g.elt, at, next, walk)])
+            }
+            Expr::Starred(s) => self.expr_of(scope, &s.value, at, next, walk),
+            Expr::Await(a) => self.expr_of(scope, &a.value, at, next, walk),
+            Expr::Named(n) => self.expr_of(scope, &n.value, at, next, walk),
+            _ => LossExpr::Leaf(Term::Opaque),
         }
     }
 
@@ -180,16 +182,16 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
         at: TextSize,
         depth: u8,
         walk: &mut Walk<'a>,
-    ) -> Shape {
-        Shape::Collection(
+    ) -> LossExpr {
+        LossExpr::Collection(
             items
                 .take(MAX_WIDTH)
-                .map(|e| self.shape(scope, e, at, depth, walk))
+                .map(|e| self.expr_of(scope, e, at, depth, walk))
                 .collect(),
         )
     }
 
-    fn name_shape(
+    fn name_expr(
         &self,
         scope: usize,
         name: &'a str,
@@ -197,9 +199,9 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
         at: TextSize,
         depth: u8,
         walk: &mut Walk<'a>,
-    ) -> Shape {
+    ) -> LossExpr {
         if walk.visiting.contains(&(scope, name, at, false)) {
-            return Shape::Leaf(Term::Opaque);
+            return LossExpr::Leaf(Term::Opaque);
         }
         let builder = self.resolver.builder;
         // Find the scope that binds the name: this one, an enclosing function, or the module.
@@ -214,7 +216,7 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
             let mut reaching = draft.reaching(name, use_at);
             if reaching.is_empty() {
                 if draft.params.contains(&name) {
-                    return Shape::Leaf(Term::Param(name.to_string()));
+                    return LossExpr::Leaf(Term::Param(name.to_string()));
                 }
                 current = draft.parent;
                 continue;
@@ -232,19 +234,19 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
             walk.visiting.pop();
             return shape;
         }
-        Shape::Leaf(Term::Param(name.to_string()))
+        LossExpr::Leaf(Term::Param(name.to_string()))
     }
 
     /// `self.<name>` read in a method that assigned it before (`self.nll = ...`, then
     /// `self.loss = self.nll + self.kl`): the value assigned.
-    fn self_attribute_shape(
+    fn self_attribute_expr(
         &self,
         scope: usize,
         name: &'a str,
         at: TextSize,
         depth: u8,
         walk: &mut Walk<'a>,
-    ) -> Option<Shape> {
+    ) -> Option<LossExpr> {
         let draft = &self.resolver.builder.scopes[scope];
         if draft.class.is_none() || walk.visiting.contains(&(scope, name, at, true)) {
             return None;
@@ -270,7 +272,7 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
         loss_named: bool,
         depth: u8,
         walk: &mut Walk<'a>,
-    ) -> Shape {
+    ) -> LossExpr {
         let draft = &self.resolver.builder.scopes[s];
         let mut alternatives = Vec::new();
         let mut accumulated = Vec::new();
@@ -285,17 +287,17 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
                 AssignValue::Expr(e @ Expr::Call(_))
                     if loss_named && !rec.aug && self.computed_elsewhere(s, e) =>
                 {
-                    Shape::Leaf(Term::LossAttr)
+                    LossExpr::Leaf(Term::LossAttr)
                 }
-                AssignValue::Expr(e) => self.shape(s, e, rec.stmt.start(), depth, walk),
+                AssignValue::Expr(e) => self.expr_of(s, e, rec.stmt.start(), depth, walk),
                 AssignValue::Element(e, i) => match e {
                     Expr::Tuple(t) if i < t.elts.len() => {
-                        self.shape(s, &t.elts[i], rec.stmt.start(), depth, walk)
+                        self.expr_of(s, &t.elts[i], rec.stmt.start(), depth, walk)
                     }
-                    other => self.shape(s, other, rec.stmt.start(), depth, walk),
+                    other => self.expr_of(s, other, rec.stmt.start(), depth, walk),
                 },
                 AssignValue::LoopTarget(iter, index) => loop_target(iter, index),
-                AssignValue::Opaque => Shape::Leaf(Term::Opaque),
+                AssignValue::Opaque => LossExpr::Leaf(Term::Opaque),
             };
             if rec.aug {
                 // An increment repeated by a loop that does not contain the use accumulates.
@@ -306,8 +308,8 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
                     accumulated.push(value);
                 } else {
                     match alternatives.pop() {
-                        Some(previous) => alternatives.push(Shape::Arith(vec![previous, value])),
-                        None => alternatives.push(Shape::Arith(vec![value])),
+                        Some(previous) => alternatives.push(LossExpr::Arith(vec![previous, value])),
+                        None => alternatives.push(LossExpr::Arith(vec![value])),
                     }
                 }
             } else {
@@ -317,16 +319,16 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
         let base = match alternatives.len() {
             0 => None,
             1 => alternatives.pop(),
-            _ => Some(Shape::Branch(alternatives)),
+            _ => Some(LossExpr::Branch(alternatives)),
         };
         match (base, accumulated.is_empty()) {
             (Some(base), true) => base,
             (base, false) => {
-                let mut parts: Vec<Shape> = base.into_iter().collect();
+                let mut parts: Vec<LossExpr> = base.into_iter().collect();
                 parts.extend(accumulated);
-                Shape::Accumulate(parts)
+                LossExpr::Accumulate(parts)
             }
-            (None, true) => Shape::Leaf(Term::Opaque),
+            (None, true) => LossExpr::Leaf(Term::Opaque),
         }
     }
 
@@ -392,30 +394,30 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
         at: TextSize,
         depth: u8,
         walk: &mut Walk<'a>,
-    ) -> Shape {
-        let mut parts = vec![Shape::Leaf(Term::Call(callee.clone()))];
+    ) -> LossExpr {
+        let mut parts = vec![LossExpr::Leaf(Term::Call(callee.clone()))];
         parts.extend(
             args.iter()
                 .take(MAX_WIDTH - 1)
-                .map(|a| self.shape(scope, a, at, depth, walk)),
+                .map(|a| self.expr_of(scope, a, at, depth, walk)),
         );
-        Shape::Math(parts)
+        LossExpr::Math(parts)
     }
 
-    fn call_shape(
+    fn call_expr(
         &self,
         scope: usize,
         call: &'a ruff_python_ast::ExprCall,
         at: TextSize,
         depth: u8,
         walk: &mut Walk<'a>,
-    ) -> Shape {
+    ) -> LossExpr {
         let knowledge = &self.resolver.builder.knowledge;
         let args = &call.arguments.args;
         if let Some(method) = self.resolver.is_method_call(&call.func) {
             let name = method.name;
             if matches!(name, "detach" | "detach_") {
-                return Shape::Detach(Box::new(self.shape(
+                return LossExpr::Detach(Box::new(self.expr_of(
                     scope,
                     method.receiver,
                     at,
@@ -424,14 +426,14 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
                 )));
             }
             if matches!(name, "item" | "tolist" | "numpy") {
-                return Shape::Leaf(Term::Detached);
+                return LossExpr::Leaf(Term::Detached);
             }
             // `x.size(0)`, `x.numel()`: a count, not a tensor.
             if name == "numel" || knowledge.shape_methods.iter().any(|m| m == name) {
-                return Shape::Leaf(Term::Const);
+                return LossExpr::Leaf(Term::Const);
             }
             if knowledge.reduction_methods.iter().any(|m| m == name) {
-                return Shape::Reduce(Box::new(self.shape(
+                return LossExpr::Reduce(Box::new(self.expr_of(
                     scope,
                     method.receiver,
                     at,
@@ -440,94 +442,94 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
                 )));
             }
             if knowledge.math_methods.iter().any(|m| m == name) {
-                let mut parts = vec![self.shape(scope, method.receiver, at, depth, walk)];
+                let mut parts = vec![self.expr_of(scope, method.receiver, at, depth, walk)];
                 parts.extend(
                     args.iter()
                         .take(2)
-                        .map(|a| self.shape(scope, a, at, depth, walk)),
+                        .map(|a| self.expr_of(scope, a, at, depth, walk)),
                 );
-                return Shape::Math(parts);
+                return LossExpr::Math(parts);
             }
             if knowledge.is_loss_callee(name) {
-                let head = Shape::Leaf(Term::Call(Callee::Variable(name.to_string())));
+                let head = LossExpr::Leaf(Term::Call(Callee::Variable(name.to_string())));
                 return self.with_inputs(scope, call, at, depth, walk, head);
             }
             if name == "forward"
                 && let Some(receiver) = Resolver::receiver_name(method.receiver)
             {
-                return Shape::Leaf(Term::Call(Callee::Variable(receiver.to_string())));
+                return LossExpr::Leaf(Term::Call(Callee::Variable(receiver.to_string())));
             }
             // `self.policy.evaluate_actions(obs)`, `model.encode(x)`: the model computes it.
             if Resolver::receiver_name(method.receiver)
                 .is_some_and(|r| knowledge.is_model_variable(r))
             {
-                return Shape::Leaf(Term::ModelCall);
+                return LossExpr::Leaf(Term::ModelCall);
             }
             // `x.to(device)`, `logits.view(-1, n)`, `losses.values()`: same value.
-            return self.shape(scope, method.receiver, at, depth, walk);
+            return self.expr_of(scope, method.receiver, at, depth, walk);
         }
         if let Expr::Name(name) = &*call.func {
             match name.id.as_str() {
-                "self" => return Shape::Leaf(Term::ModelCall),
+                "self" => return LossExpr::Leaf(Term::ModelCall),
                 "sum" if self.resolver.semantic.is_builtin("sum") => {
                     return match args.first() {
-                        Some(first) => match self.shape(scope, first, at, depth, walk) {
-                            collection @ Shape::Collection(_) => collection,
-                            other => Shape::Collection(vec![other]),
+                        Some(first) => match self.expr_of(scope, first, at, depth, walk) {
+                            collection @ LossExpr::Collection(_) => collection,
+                            other => LossExpr::Collection(vec![other]),
                         },
-                        None => Shape::Leaf(Term::Const),
+                        None => LossExpr::Leaf(Term::Const),
                     };
                 }
                 "float" | "int" | "len" | "round" | "bool" | "str" => {
-                    return Shape::Leaf(Term::Detached);
+                    return LossExpr::Leaf(Term::Detached);
                 }
                 _ => {}
             }
         }
         let Some(callee) = self.resolver.callee(scope, &call.func, at) else {
-            return Shape::Leaf(Term::Opaque);
+            return LossExpr::Leaf(Term::Opaque);
         };
         // `Loss(kl)` with `class Loss(nnx.Variable)`: the value it holds.
         if let Callee::Local(name) = &callee
             && let Some(first) = args.first()
             && self.resolver.builder.is_value_container(name)
         {
-            return self.shape(scope, first, at, depth, walk);
+            return self.expr_of(scope, first, at, depth, walk);
         }
         if let Callee::Qualified(q) = &callee
             && !self.resolver.adds_regularization
             && is_regularization(knowledge, &knowledge.canonical(q), args.first())
         {
             // The layers' collected weight decay: added to a loss, it scales nothing new in.
-            return Shape::Leaf(Term::Const);
+            return LossExpr::Leaf(Term::Const);
         }
         match &callee {
             Callee::Qualified(q) => match knowledge.classify_call(&knowledge.canonical(q)) {
                 Some(ApiKind::LossFunction) => {
-                    let head = Shape::Leaf(Term::LossApi(knowledge.canonical(q).into_owned()));
+                    let head = LossExpr::Leaf(Term::LossApi(knowledge.canonical(q).into_owned()));
                     self.with_inputs(scope, call, at, depth, walk, head)
                 }
                 Some(ApiKind::Reduction) => match args.first() {
                     Some(first) => {
-                        Shape::Reduce(Box::new(self.shape(scope, first, at, depth, walk)))
+                        LossExpr::Reduce(Box::new(self.expr_of(scope, first, at, depth, walk)))
                     }
-                    None => Shape::Leaf(Term::Opaque),
+                    None => LossExpr::Leaf(Term::Opaque),
                 },
-                Some(ApiKind::Math) => Shape::Math(
+                Some(ApiKind::Math) => LossExpr::Math(
                     args.iter()
                         .take(MAX_WIDTH)
-                        .map(|a| self.shape(scope, a, at, depth, walk))
+                        .map(|a| self.expr_of(scope, a, at, depth, walk))
                         .collect(),
                 ),
-                Some(_) => Shape::Leaf(Term::Opaque),
+                Some(_) => LossExpr::Leaf(Term::Opaque),
                 // `torch.min`, `np.where`: tensor math of a framework, over its arguments.
                 None if knowledge
                     .is_external_from(q, self.resolver.semantic.package.as_deref()) =>
                 {
-                    Shape::Math(
+                    LossExpr::Math(
                         args.iter()
                             .take(MAX_WIDTH)
-                            .map(|a| self.shape(scope, a, at, depth, walk))
+                            .map(|a| self.expr_of(scope, a, at, depth, walk))
                             .collect(),
                     )
                 }
@@ -535,29 +537,29 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
                 None if self.reduces_formula(scope, call) => {
                     self.helper_over_formula(scope, &callee, args, at, depth, walk)
                 }
-                None => Shape::Leaf(Term::Call(callee)),
+                None => LossExpr::Leaf(Term::Call(callee)),
             },
             Callee::InstanceOf(ctor) => match self.resolver.api_kind(ctor) {
                 Some(ApiKind::LossClass) => {
-                    let head = Shape::Leaf(Term::LossApi(match &**ctor {
+                    let head = LossExpr::Leaf(Term::LossApi(match &**ctor {
                         Callee::Qualified(q) => knowledge.canonical(q).into_owned(),
                         other => other.name().to_string(),
                     }));
                     self.with_inputs(scope, call, at, depth, walk, head)
                 }
-                Some(ApiKind::Layer) => Shape::Leaf(Term::ModelCall),
-                Some(_) => Shape::Leaf(Term::Opaque),
-                None => Shape::Leaf(Term::Call(callee)),
+                Some(ApiKind::Layer) => LossExpr::Leaf(Term::ModelCall),
+                Some(_) => LossExpr::Leaf(Term::Opaque),
+                None => LossExpr::Leaf(Term::Call(callee)),
             },
             Callee::Local(_) if self.reduces_formula(scope, call) => {
                 self.helper_over_formula(scope, &callee, args, at, depth, walk)
             }
-            _ => Shape::Leaf(Term::Call(callee)),
+            _ => LossExpr::Leaf(Term::Call(callee)),
         }
     }
 
     /// `head` (a library loss, or a callee named like a loss) with the inputs of `call` that the
-    /// code computes by combining values (`r + gamma * q_next`), if any: [`Shape::LossOf`].
+    /// code computes by combining values (`r + gamma * q_next`), if any: [`LossExpr::LossOf`].
     /// Inputs that only pass values on (`logits.view(-1, n)`, `y.float()`, `model(x)`) leave
     /// the head as it is, and what was walked for them is forgotten.
     fn with_inputs(
@@ -567,8 +569,8 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
         at: TextSize,
         depth: u8,
         walk: &mut Walk<'a>,
-        head: Shape,
-    ) -> Shape {
+        head: LossExpr,
+    ) -> LossExpr {
         const SETTINGS: [&str; 16] = [
             "weight",
             "weights",
@@ -601,7 +603,7 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
         let (slice, own) = (walk.slice.len(), walk.own.len());
         let mut kept = Vec::new();
         for input in inputs.take(MAX_WIDTH) {
-            let shape = self.shape(scope, input, at, depth, walk);
+            let shape = self.expr_of(scope, input, at, depth, walk);
             if combines_values(&shape, 0) || chooses_values(&shape) {
                 kept.push(shape);
             }
@@ -611,31 +613,34 @@ impl<'r, 'b, 'a> ShapeBuilder<'r, 'b, 'a> {
             walk.own.truncate(own);
             return head;
         }
-        Shape::LossOf(Box::new(head), kept)
+        LossExpr::LossOf(Box::new(head), kept)
     }
 }
 
 /// The shape combines two or more computed values with arithmetic (`r + gamma * q_next`,
 /// `logits / tau`), not a value with constants (`y * 0.9`, `1 - y`) and not inside a call
 /// of its own (what a loss or a model computes from its inputs is theirs).
-fn combines_values(shape: &Shape, depth: u8) -> bool {
+fn combines_values(shape: &LossExpr, depth: u8) -> bool {
     if depth > 8 {
         return false;
     }
     match shape {
-        Shape::Arith(parts) => {
+        LossExpr::Arith(parts) => {
             parts
                 .iter()
-                .filter(|p| !matches!(p, Shape::Leaf(Term::Const)))
+                .filter(|p| !matches!(p, LossExpr::Leaf(Term::Const)))
                 .count()
                 >= 2
                 || parts.iter().any(|p| combines_values(p, depth + 1))
         }
-        Shape::Reduce(inner) => combines_values(inner, depth + 1),
-        Shape::Math(parts) | Shape::Branch(parts) | Shape::Collection(parts) => {
+        LossExpr::Reduce(inner) => combines_values(inner, depth + 1),
+        LossExpr::Math(parts) | LossExpr::Branch(parts) | LossExpr::Collection(parts) => {
             parts.iter().any(|p| combines_values(p, depth + 1))
         }
-        Shape::Leaf(_) | Shape::Accumulate(_) | Shape::LossOf(..) | Shape::Detach(_) => false,
+        LossExpr::Leaf(_)
+        | LossExpr::Accumulate(_)
+        | LossExpr::LossOf(..)
+        | LossExpr::Detach(_) => false,
     }
 }
 
@@ -646,8 +651,8 @@ fn combines_values(shape: &Shape, depth: u8) -> bool {
 /// neither is a batch of a data loop (which batch reaches a module-level loop of a notebook is
 /// a matter of cells, not of the loss). [`crate::semantic::verdict`] keeps it when the
 /// alternatives are targets.
-pub(crate) fn chooses_values(shape: &Shape) -> bool {
-    let Shape::Branch(alternatives) = shape else {
+pub(crate) fn chooses_values(shape: &LossExpr) -> bool {
+    let LossExpr::Branch(alternatives) = shape else {
         return false;
     };
     if alternatives.len() < 2 {
@@ -684,23 +689,23 @@ pub(crate) fn chooses_values(shape: &Shape) -> bool {
         && all.iter().flatten().all(|t| matches!(t, Term::Const))
 }
 
-fn leaves<'s>(shape: &'s Shape, out: &mut Vec<&'s Term>, depth: u8) {
+fn leaves<'s>(shape: &'s LossExpr, out: &mut Vec<&'s Term>, depth: u8) {
     if depth > 12 || out.len() > 32 {
         return;
     }
     match shape {
-        Shape::Leaf(term) => out.push(term),
-        Shape::Arith(parts)
-        | Shape::Collection(parts)
-        | Shape::Math(parts)
-        | Shape::Branch(parts)
-        | Shape::Accumulate(parts) => {
+        LossExpr::Leaf(term) => out.push(term),
+        LossExpr::Arith(parts)
+        | LossExpr::Collection(parts)
+        | LossExpr::Math(parts)
+        | LossExpr::Branch(parts)
+        | LossExpr::Accumulate(parts) => {
             for p in parts {
                 leaves(p, out, depth + 1);
             }
         }
-        Shape::Reduce(inner) | Shape::Detach(inner) => leaves(inner, out, depth + 1),
-        Shape::LossOf(head, inputs) => {
+        LossExpr::Reduce(inner) | LossExpr::Detach(inner) => leaves(inner, out, depth + 1),
+        LossExpr::LossOf(head, inputs) => {
             leaves(head, out, depth + 1);
             for p in inputs {
                 leaves(p, out, depth + 1);
@@ -733,15 +738,15 @@ pub(crate) fn is_regularization_key(knowledge: &Knowledge, key: &Expr) -> bool {
 
 /// `for x, y in loader` binds data; `for i in range(n)` and the index of `enumerate` bind
 /// counters.
-fn loop_target(iter: &Expr, index: Option<usize>) -> Shape {
+fn loop_target(iter: &Expr, index: Option<usize>) -> LossExpr {
     if let Expr::Call(call) = iter
         && let Expr::Name(name) = &*call.func
     {
         match (name.id.as_str(), index) {
-            ("range", _) => return Shape::Leaf(Term::Const),
-            ("enumerate", Some(0)) => return Shape::Leaf(Term::Const),
+            ("range", _) => return LossExpr::Leaf(Term::Const),
+            ("enumerate", Some(0)) => return LossExpr::Leaf(Term::Const),
             _ => {}
         }
     }
-    Shape::Leaf(Term::Batch)
+    LossExpr::Leaf(Term::Batch)
 }
