@@ -64,9 +64,30 @@ pub struct Context<'c, 'a> {
     pub module: &'a ModModule,
     pub comments: &'c CommentRanges,
     diagnostics: &'c mut Vec<Diagnostic>,
+    shared: &'c SharedAnalyses,
 }
 
+/// Analyses of one file that several rules read (e.g. where activation outputs meet losses,
+/// for DL506, DL507 and DL509): each is computed on first use and dropped with the file's walk.
+#[derive(Default)]
+pub struct SharedAnalyses(
+    std::cell::RefCell<rustc_hash::FxHashMap<std::any::TypeId, std::rc::Rc<dyn std::any::Any>>>,
+);
+
 impl<'c, 'a> Context<'c, 'a> {
+    /// The file's analysis of type `T`, computed by `compute` the first time a rule asks for
+    /// it and shared with every other rule that asks during this file's walk.
+    pub fn shared<T: 'static>(&self, compute: impl FnOnce(&Self) -> T) -> std::rc::Rc<T> {
+        let key = std::any::TypeId::of::<T>();
+        let found = self.shared.0.borrow().get(&key).cloned();
+        if let Some(found) = found.and_then(|any| any.downcast::<T>().ok()) {
+            return found;
+        }
+        let value = std::rc::Rc::new(compute(self));
+        self.shared.0.borrow_mut().insert(key, value.clone());
+        value
+    }
+
     pub fn report(&mut self, diagnostic: Diagnostic) {
         self.diagnostics.push(diagnostic);
     }
@@ -104,6 +125,7 @@ pub struct Checker<'c, 'a> {
     stmt_passes: Vec<usize>,
     expr_passes: Vec<usize>,
     pub diagnostics: Vec<Diagnostic>,
+    shared: SharedAnalyses,
 }
 
 impl<'c, 'a> Checker<'c, 'a> {
@@ -134,6 +156,7 @@ impl<'c, 'a> Checker<'c, 'a> {
             stmt_passes,
             expr_passes,
             diagnostics: Vec::new(),
+            shared: SharedAnalyses::default(),
         }
     }
 
@@ -150,6 +173,7 @@ impl<'c, 'a> Checker<'c, 'a> {
             knowledge,
             mut passes,
             mut diagnostics,
+            shared,
             ..
         } = self;
         let mut cx = Context {
@@ -160,6 +184,7 @@ impl<'c, 'a> Checker<'c, 'a> {
             module,
             comments,
             diagnostics: &mut diagnostics,
+            shared: &shared,
         };
         for pass in &mut passes {
             pass.finish(&mut cx);
@@ -183,6 +208,7 @@ impl<'a> Visitor<'a> for Checker<'_, 'a> {
                 module: self.module,
                 comments: self.comments,
                 diagnostics: &mut self.diagnostics,
+                shared: &self.shared,
             };
             for &i in &self.stmt_passes {
                 self.passes[i].stmt(&mut cx, stmt);
@@ -219,6 +245,7 @@ impl<'a> Visitor<'a> for Checker<'_, 'a> {
                 module: self.module,
                 comments: self.comments,
                 diagnostics: &mut self.diagnostics,
+                shared: &self.shared,
             };
             for &i in &self.expr_passes {
                 self.passes[i].expr(&mut cx, expr);

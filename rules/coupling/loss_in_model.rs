@@ -4,7 +4,7 @@ use super::{
     Hook, holds_given_model, hook, is_loss_only_layer, is_role, is_sub_module, loss_name,
     model_loss_sites,
 };
-use crate::refactor::component::Kind;
+use crate::refactor::component::SpecKind;
 use crate::refactor::extract::{self, Request, attach, uses_torch};
 use crate::registry::prelude::*;
 use crate::rules::layout::component_module;
@@ -207,9 +207,9 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
         let request = Request {
             site: first.range,
             kind: if uses_torch(cx) {
-                Kind::TorchModule
+                SpecKind::TorchModule
             } else {
-                Kind::Callable
+                SpecKind::Callable
             },
             name: loss_class.clone(),
             target: module.clone(),

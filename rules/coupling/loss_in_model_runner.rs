@@ -1,5 +1,5 @@
 use super::{is_role, is_self_contained_script, loss_name, model_loss_sites};
-use crate::refactor::component::Kind;
+use crate::refactor::component::SpecKind;
 use crate::refactor::extract::{self, Request, attach, uses_torch};
 use crate::registry::prelude::*;
 use crate::rules::layout::component_module;
@@ -131,9 +131,9 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
         let request = Request {
             site: first.range,
             kind: if uses_torch(cx) {
-                Kind::TorchModule
+                SpecKind::TorchModule
             } else {
-                Kind::Callable
+                SpecKind::Callable
             },
             name: loss_name(&class.name),
             target: component_module(cx, Role::Loss),

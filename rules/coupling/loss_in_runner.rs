@@ -1,5 +1,5 @@
 use super::{Hook, definitions, file_name, hook, is_role};
-use crate::refactor::component::Kind;
+use crate::refactor::component::SpecKind;
 use crate::refactor::extract::{self, Request, attach, uses_torch};
 use crate::refactor::{camel_case, snake_case};
 use crate::registry::prelude::*;
@@ -301,9 +301,9 @@ fn emit<'v>(
         let request = Request {
             site: value.definition,
             kind: if uses_torch(cx) {
-                Kind::TorchModule
+                SpecKind::TorchModule
             } else {
-                Kind::Callable
+                SpecKind::Callable
             },
             doc: format!("The loss computed in {place}."),
             action: format!("Extract the loss of {place}"),

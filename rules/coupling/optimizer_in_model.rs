@@ -1,6 +1,6 @@
 use super::{Hook, hook, is_role, is_self_contained_script};
 use crate::knowledge::ApiKind;
-use crate::refactor::component::Kind;
+use crate::refactor::component::SpecKind;
 use crate::refactor::extract::{self, Request, attach};
 use crate::refactor::snake_case;
 use crate::registry::prelude::*;
@@ -167,7 +167,7 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
         if what.starts_with("builds an optimizer") {
             let request = Request {
                 site: *range,
-                kind: Kind::Function,
+                kind: SpecKind::Function,
                 name: format!("make_{}_optimizer", snake_case(&class.name)),
                 target: component_module(cx, Role::Optimizer),
                 doc: format!(

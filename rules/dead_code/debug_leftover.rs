@@ -16,7 +16,7 @@ declare_rule! {
     /// only have served debugging: code that runs on every batch — a model's forward pass
     /// (`forward`, `call`, `__call__`), a loop that runs a gradient step (`backward()`,
     /// `apply_gradients`, `minimize`, `train_on_batch`), a training-step function — or,
-    /// without a text label, another method of a model class. LossExpr prints elsewhere are
+    /// without a text label, another method of a model class. Shape prints elsewhere are
     /// output someone reads and are not reported: a labelled report of the data
     /// (`print("train split:", x.shape)`), script-level prints, data loading and evaluation
     /// helpers, `def test()`/demo smoke helpers, test modules, `if __name__ == "__main__":`
@@ -25,7 +25,7 @@ declare_rule! {
     /// debugging utility (it subclasses `pdb.Pdb` or defines its own `set_trace`).
     ///
     /// ## Why is this bad?
-    /// A forgotten `set_trace()` hangs a training job on a cluster until it times out. LossExpr
+    /// A forgotten `set_trace()` hangs a training job on a cluster until it times out. Shape
     /// prints are what practitioners fall back to because shapes are invisible in the code
     /// ("forced to print shape"); they clutter the logs and disappear from the next reader's
     /// view. Write the shape down once, in the signature, instead.

@@ -9,9 +9,9 @@ declare_rule! {
     /// returned tensor carry no shape information. One finding per method lists every
     /// undocumented tensor.
     ///
-    /// LossExpr information is any of: a jaxtyping annotation (`Float[Tensor, "batch c h w"]`,
+    /// Shape information is any of: a jaxtyping annotation (`Float[Tensor, "batch c h w"]`,
     /// any dtype, `*batch`, `...`), torchtyping (`TensorType["b", "c"]`),
-    /// `Annotated[Tensor, "b c"]`, a docstring `LossExpr:` section (PyTorch style) or a per-argument
+    /// `Annotated[Tensor, "b c"]`, a docstring `Shape:` section (PyTorch style) or a per-argument
     /// shape in a Google/NumPy/Sphinx docstring (`x (Tensor): (B, C, H, W)`) — in the method's
     /// docstring or its class's — or a comment on the parameter's line (`x,  # (B, C, H, W)`).
     ///
@@ -284,7 +284,7 @@ fn help(
     };
     format!(
         "annotate the shapes with jaxtyping: {suggestion} (`from jaxtyping import {}`){fill}, \
-         or give them in a `LossExpr:` docstring section",
+         or give them in a `Shape:` docstring section",
         dtypes.join(", ")
     )
 }

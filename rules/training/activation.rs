@@ -130,35 +130,15 @@ pub enum Event {
     },
 }
 
-/// A file's key (path, text hash) and its events.
-type CachedEvents = ((std::path::PathBuf, u64), std::rc::Rc<Vec<Event>>);
+/// The events of one file, shared by DL506, DL507 and DL509 through the file's context.
+struct FileEvents(std::rc::Rc<Vec<Event>>);
 
-thread_local! {
-    /// The events of the file being linted on this thread: DL506, DL507 and DL509 all read
-    /// them, and the walk is done once. Keyed by the path and a hash of the text (a file is
-    /// linted again with another text by `--fix`).
-    static EVENTS: std::cell::RefCell<Option<CachedEvents>> =
-        const { std::cell::RefCell::new(None) };
-}
-
-/// Every [`Event`] in the file, in source order, computed once per file.
+/// Every [`Event`] in the file, in source order, computed once per file (the first of DL506,
+/// DL507 and DL509 to ask walks the file; the others reuse the result).
 pub fn events(cx: &Context<'_, '_>) -> std::rc::Rc<Vec<Event>> {
-    let key = (
-        cx.path.to_path_buf(),
-        xxhash_rust::xxh3::xxh3_64(cx.text().as_bytes()),
-    );
-    if let Some(found) = EVENTS.with(|cache| {
-        cache
-            .borrow()
-            .as_ref()
-            .filter(|(k, _)| *k == key)
-            .map(|(_, events)| events.clone())
-    }) {
-        return found;
-    }
-    let events = std::rc::Rc::new(walk(cx));
-    EVENTS.with(|cache| *cache.borrow_mut() = Some((key, events.clone())));
-    events
+    cx.shared(|cx| FileEvents(std::rc::Rc::new(walk(cx))))
+        .0
+        .clone()
 }
 
 /// The walk behind [`events`]. Files that import none of the frameworks, or never spell an

@@ -25,7 +25,7 @@ use crate::source::{SourceText, read_source};
 /// What kind of code a component is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Kind {
+pub enum ComponentKind {
     Class,
     Function,
     /// Module-level code of a script (a training loop, or a composition root).
@@ -42,7 +42,7 @@ pub enum Kind {
 #[derive(Debug, Clone, Serialize)]
 pub struct Component {
     pub id: String,
-    pub kind: Kind,
+    pub kind: ComponentKind,
     pub roles: Vec<&'static str>,
     /// Short name (`FasterRCNN`).
     pub name: String,
@@ -275,10 +275,10 @@ pub fn build(project: &Project, cwd: &Path) -> Map {
         let component = Component {
             id: String::new(),
             kind: match key {
-                Key::Class(..) => Kind::Class,
-                Key::Function(..) => Kind::Function,
-                Key::Script(..) => Kind::Script,
-                Key::EntryFunction(..) | Key::EntryModule(..) => Kind::Entry,
+                Key::Class(..) => ComponentKind::Class,
+                Key::Function(..) => ComponentKind::Function,
+                Key::Script(..) => ComponentKind::Script,
+                Key::EntryFunction(..) | Key::EntryModule(..) => ComponentKind::Entry,
             },
             roles: role_list.clone(),
             name,
@@ -396,7 +396,7 @@ pub fn build(project: &Project, cwd: &Path) -> Map {
                         target.clone(),
                         Component {
                             id: target.clone(),
-                            kind: Kind::Inline,
+                            kind: ComponentKind::Inline,
                             roles: vec!["Loss"],
                             name: "loss code".into(),
                             qualified: format!(
@@ -468,7 +468,7 @@ pub fn build(project: &Project, cwd: &Path) -> Map {
         })
         .collect();
     list.extend(library.into_values());
-    let external = |c: &Component| matches!(c.kind, Kind::Library | Kind::Inline);
+    let external = |c: &Component| matches!(c.kind, ComponentKind::Library | ComponentKind::Inline);
     list.sort_by(|a, b| {
         (external(a), &a.path, a.line, &a.qualified).cmp(&(
             external(b),
@@ -542,7 +542,7 @@ fn library_component(
         .entry(name.to_string())
         .or_insert_with(|| Component {
             id: id.clone(),
-            kind: Kind::Library,
+            kind: ComponentKind::Library,
             roles: vec![role],
             name: name.rsplit('.').next().unwrap_or(name).to_string(),
             qualified: name.to_string(),

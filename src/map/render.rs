@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::{Component, Kind, Map};
+use super::{Component, ComponentKind, Map};
 
 /// Role groups in display order.
 const ROLES: [&str; 7] = [
@@ -16,7 +16,7 @@ const ROLES: [&str; 7] = [
 ];
 
 fn primary_role(component: &Component) -> &'static str {
-    if component.kind == Kind::Entry {
+    if component.kind == ComponentKind::Entry {
         return "Entry";
     }
     ROLES
@@ -28,8 +28,8 @@ fn primary_role(component: &Component) -> &'static str {
 
 fn location(component: &Component) -> String {
     match component.kind {
-        Kind::Library => "(library)".into(),
-        Kind::Inline => "(inline in the model)".into(),
+        ComponentKind::Library => "(library)".into(),
+        ComponentKind::Inline => "(inline in the model)".into(),
         _ => format!("{}:{}", component.path, component.line),
     }
 }
@@ -48,11 +48,11 @@ pub fn render_text(map: &Map, explain: bool, color: bool) -> String {
         "{bold}MODLR map{reset}: {} components, {} framework APIs, {} dependencies ({} violating)",
         map.components
             .iter()
-            .filter(|c| !matches!(c.kind, Kind::Library | Kind::Inline))
+            .filter(|c| !matches!(c.kind, ComponentKind::Library | ComponentKind::Inline))
             .count(),
         map.components
             .iter()
-            .filter(|c| c.kind == Kind::Library)
+            .filter(|c| c.kind == ComponentKind::Library)
             .count(),
         map.edges.len(),
         violations
@@ -151,11 +151,13 @@ pub fn render_mermaid(map: &Map) -> String {
                 escape_label(&location(c))
             );
             let _ = match c.kind {
-                Kind::Library | Kind::Inline => writeln!(out, "    {}([\"{label}\"])", c.id),
-                Kind::Function | Kind::Script | Kind::Entry => {
+                ComponentKind::Library | ComponentKind::Inline => {
+                    writeln!(out, "    {}([\"{label}\"])", c.id)
+                }
+                ComponentKind::Function | ComponentKind::Script | ComponentKind::Entry => {
                     writeln!(out, "    {}(\"{label}\")", c.id)
                 }
-                Kind::Class => writeln!(out, "    {}[\"{label}\"]", c.id),
+                ComponentKind::Class => writeln!(out, "    {}[\"{label}\"]", c.id),
             };
         }
         let _ = writeln!(out, "  end");
@@ -214,9 +216,9 @@ pub fn render_dot(map: &Map) -> String {
                 location(c).replace('"', "'")
             );
             let mut attrs = vec![format!("label=\"{label}\"")];
-            if matches!(c.kind, Kind::Library | Kind::Inline) {
+            if matches!(c.kind, ComponentKind::Library | ComponentKind::Inline) {
                 attrs.push("shape=ellipse".into());
-                attrs.push(if c.kind == Kind::Inline {
+                attrs.push(if c.kind == ComponentKind::Inline {
                     "color=red".into()
                 } else {
                     "color=gray50".into()

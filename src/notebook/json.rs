@@ -17,18 +17,18 @@ const MAX_DEPTH: usize = 256;
 pub struct Node {
     /// The whole value; for a string, including its quotes.
     pub span: Range<usize>,
-    pub kind: Kind,
+    pub kind: ValueKind,
 }
 
 #[derive(Debug, Clone)]
-pub enum Kind {
+pub enum ValueKind {
     Null,
     Bool(bool),
     Number,
     /// A string; `span` includes the quotes.
     Str,
     Array(Vec<Node>),
-    /// Members in document order: (key, value); keys are strings (`Kind::Str`).
+    /// Members in document order: (key, value); keys are strings (`ValueKind::Str`).
     Object(Vec<(Node, Node)>),
 }
 
@@ -36,7 +36,7 @@ impl Node {
     /// The member `key` of an object (the last one if repeated, as Python's `json` keeps).
     pub fn get<'n>(&'n self, text: &str, key: &str) -> Option<&'n Node> {
         match &self.kind {
-            Kind::Object(members) => members
+            ValueKind::Object(members) => members
                 .iter()
                 .rev()
                 .find(|(k, _)| decode(text, k).as_deref() == Some(key))
@@ -52,7 +52,7 @@ impl Node {
 
     pub fn as_array(&self) -> Option<&[Node]> {
         match &self.kind {
-            Kind::Array(items) => Some(items),
+            ValueKind::Array(items) => Some(items),
             _ => None,
         }
     }
@@ -117,7 +117,7 @@ impl Parser<'_> {
         self.bytes.get(self.pos).copied()
     }
 
-    fn literal(&mut self, word: &str, kind: Kind) -> Result<Node, JsonError> {
+    fn literal(&mut self, word: &str, kind: ValueKind) -> Result<Node, JsonError> {
         let start = self.pos;
         if self.bytes[self.pos..].starts_with(word.as_bytes()) {
             self.pos += word.len();
@@ -136,11 +136,11 @@ impl Parser<'_> {
             Some(b'{') => self.nested(Self::object),
             Some(b'[') => self.nested(Self::array),
             Some(b'"') => self.string(),
-            Some(b't') => self.literal("true", Kind::Bool(true)),
-            Some(b'f') => self.literal("false", Kind::Bool(false)),
-            Some(b'n') => self.literal("null", Kind::Null),
-            Some(b'N') => self.literal("NaN", Kind::Number),
-            Some(b'I') => self.literal("Infinity", Kind::Number),
+            Some(b't') => self.literal("true", ValueKind::Bool(true)),
+            Some(b'f') => self.literal("false", ValueKind::Bool(false)),
+            Some(b'n') => self.literal("null", ValueKind::Null),
+            Some(b'N') => self.literal("NaN", ValueKind::Number),
+            Some(b'I') => self.literal("Infinity", ValueKind::Number),
             Some(b'-' | b'0'..=b'9') => self.number(),
             Some(_) => Err(self.error("expected a JSON value")),
         }
@@ -168,7 +168,7 @@ impl Parser<'_> {
             self.pos += 1;
             return Ok(Node {
                 span: start..self.pos,
-                kind: Kind::Object(members),
+                kind: ValueKind::Object(members),
             });
         }
         loop {
@@ -192,7 +192,7 @@ impl Parser<'_> {
                     self.pos += 1;
                     return Ok(Node {
                         span: start..self.pos,
-                        kind: Kind::Object(members),
+                        kind: ValueKind::Object(members),
                     });
                 }
                 None => return Err(self.error("unexpected end of the file (truncated JSON?)")),
@@ -210,7 +210,7 @@ impl Parser<'_> {
             self.pos += 1;
             return Ok(Node {
                 span: start..self.pos,
-                kind: Kind::Array(items),
+                kind: ValueKind::Array(items),
             });
         }
         loop {
@@ -223,7 +223,7 @@ impl Parser<'_> {
                     self.pos += 1;
                     return Ok(Node {
                         span: start..self.pos,
-                        kind: Kind::Array(items),
+                        kind: ValueKind::Array(items),
                     });
                 }
                 None => return Err(self.error("unexpected end of the file (truncated JSON?)")),
@@ -250,7 +250,7 @@ impl Parser<'_> {
                     self.pos += 1;
                     return Ok(Node {
                         span: start..self.pos,
-                        kind: Kind::Str,
+                        kind: ValueKind::Str,
                     });
                 }
                 b'\\' => {
@@ -282,7 +282,7 @@ impl Parser<'_> {
                 self.pos += "Infinity".len();
                 return Ok(Node {
                     span: start..self.pos,
-                    kind: Kind::Number,
+                    kind: ValueKind::Number,
                 });
             }
         }
@@ -316,14 +316,14 @@ impl Parser<'_> {
         }
         Ok(Node {
             span: start..self.pos,
-            kind: Kind::Number,
+            kind: ValueKind::Number,
         })
     }
 }
 
 /// Decode a string node (`None` if it is not a string). Lone surrogates become U+FFFD.
 pub fn decode(text: &str, node: &Node) -> Option<String> {
-    if !matches!(node.kind, Kind::Str) {
+    if !matches!(node.kind, ValueKind::Str) {
         return None;
     }
     let raw = text.get(node.inner())?;

@@ -26,7 +26,7 @@ use ruff_source_file::LineIndex;
 use ruff_text_size::{TextRange, TextSize};
 
 use crate::diagnostic::Edit;
-use json::{Escaping, Kind, Node};
+use json::{Escaping, Node, ValueKind};
 
 /// Cell magics whose body is Python: the cell is linted, only the magic line is skipped.
 const PYTHON_CELL_MAGICS: &[&str] = &[
@@ -171,7 +171,7 @@ impl Notebook {
                 column,
             }
         })?;
-        if !matches!(root.kind, Kind::Object(_)) {
+        if !matches!(root.kind, ValueKind::Object(_)) {
             return Err(NotebookError::Format(
                 "the top level is not a JSON object (expected an nbformat 4 notebook)".into(),
             ));
@@ -195,7 +195,7 @@ impl Notebook {
         let mut code_cells = Vec::new();
         let mut line = 0;
         for (index, cell) in cells.iter().enumerate() {
-            if !matches!(cell.kind, Kind::Object(_)) {
+            if !matches!(cell.kind, ValueKind::Object(_)) {
                 return Err(NotebookError::Format(format!(
                     "cell {} is not a JSON object",
                     index + 1
@@ -504,7 +504,7 @@ impl Notebook {
 fn string_node(span: Range<usize>) -> Node {
     Node {
         span,
-        kind: Kind::Str,
+        kind: ValueKind::Str,
     }
 }
 
@@ -523,11 +523,11 @@ fn source_field(raw: &str, node: &Node) -> Option<(String, SourceField)> {
         Some(())
     };
     let is_array = match &node.kind {
-        Kind::Str => {
+        ValueKind::Str => {
             push(node)?;
             false
         }
-        Kind::Array(items) => {
+        ValueKind::Array(items) => {
             for item in items {
                 push(item)?;
             }

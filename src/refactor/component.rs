@@ -19,7 +19,7 @@ use super::{ModuleNames, ParsedSource, beside, snake_case};
 
 /// The shape of the generated component.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Kind {
+pub enum SpecKind {
     /// `class X(nn.Module)` with `forward` (PyTorch).
     TorchModule,
     /// A plain class with `__call__` (TensorFlow, Keras, anything else).
@@ -32,8 +32,8 @@ pub enum Kind {
 }
 
 /// What to generate.
-pub struct Component {
-    pub kind: Kind,
+pub struct ComponentSpec {
+    pub kind: SpecKind,
     /// The preferred name (`FasterRCNNLoss`); a number is added if the target has it.
     pub name: String,
     /// Where it goes, relative to the source file: a file (`loss.py`, `../losses.py`) or a
@@ -72,7 +72,7 @@ pub fn build(
     cx: &ProjectContext<'_>,
     file: &ParsedSource,
     source_names: &ModuleNames,
-    component: Component,
+    component: ComponentSpec,
     call_site: &CallSite<'_>,
 ) -> Result<Refactoring, String> {
     // The code's free names, from the code as it will be written.
@@ -112,7 +112,7 @@ pub fn build(
         params.push(owner.clone());
     }
     let runner_params = match &component.kind {
-        Kind::Runner(params) => Some(params.clone()),
+        SpecKind::Runner(params) => Some(params.clone()),
         _ => None,
     };
     let source_dir_same = target_in_same_dir(&component.target);
@@ -149,7 +149,7 @@ pub fn build(
 
     // The base class and the name.
     let mut base = String::new();
-    if component.kind == Kind::TorchModule {
+    if component.kind == SpecKind::TorchModule {
         let torch_nn = source_names.torch_nn();
         let (line, expr) = match torch_nn {
             Some(i) => (i.line.clone(), format!("{}.Module", i.local)),
@@ -204,8 +204,8 @@ pub fn build(
         .into_iter()
         .collect();
     match &component.kind {
-        Kind::TorchModule | Kind::Callable => {
-            let method = if component.kind == Kind::TorchModule {
+        SpecKind::TorchModule | SpecKind::Callable => {
+            let method = if component.kind == SpecKind::TorchModule {
                 "forward"
             } else {
                 "__call__"
@@ -218,7 +218,7 @@ pub fn build(
             code.push_str(&indent(&component.body, "        "));
             code.push_str(&indent(&returns, "        "));
         }
-        Kind::Function => {
+        SpecKind::Function => {
             code.push_str(&format!(
                 "def {name}({signature}):\n    \"\"\"{}\"\"\"\n",
                 component.doc
@@ -226,7 +226,7 @@ pub fn build(
             code.push_str(&indent(&component.body, "    "));
             code.push_str(&indent(&returns, "    "));
         }
-        Kind::Runner(_) => {
+        SpecKind::Runner(_) => {
             let comma = if signature.is_empty() { "" } else { ", " };
             code.push_str(&format!(
                 "class {name}:\n    \"\"\"{}\"\"\"\n\n    def __init__(self{comma}{signature}):\n",
@@ -257,9 +257,9 @@ pub fn build(
         })
         .collect();
     let call = match &component.kind {
-        Kind::TorchModule | Kind::Callable => format!("{name}()({})", args.join(", ")),
-        Kind::Function => format!("{name}({})", args.join(", ")),
-        Kind::Runner(_) => format!("{name}({}).run()", args.join(", ")),
+        SpecKind::TorchModule | SpecKind::Callable => format!("{name}()({})", args.join(", ")),
+        SpecKind::Function => format!("{name}({})", args.join(", ")),
+        SpecKind::Runner(_) => format!("{name}({}).run()", args.join(", ")),
     };
     let title = format!("{} into `{name}` in `{}`", component.action, target.display);
     let suggestion = |call_line: Option<String>| Suggestion {

@@ -19,7 +19,7 @@ use crate::diagnostic::{Diagnostic, Edit};
 use crate::fix::edits::{delete_stmt, indentation, multiline_strings};
 use crate::rule_context::ProjectContext;
 
-use super::component::{self, Component, Kind, Refactoring};
+use super::component::{self, ComponentSpec, Refactoring, SpecKind};
 use super::names::{self, Usage};
 use super::{Line, child_bodies, debug_skip, enclosing_function, locate, moved_lines};
 
@@ -27,7 +27,7 @@ use super::{Line, child_bodies, debug_skip, enclosing_function, locate, moved_li
 pub struct Request {
     /// The expression computing the value (or the statement `x = value` / `return value`).
     pub site: TextRange,
-    pub kind: Kind,
+    pub kind: SpecKind,
     /// The preferred component name (`FasterRCNNLoss`).
     pub name: String,
     /// Where the component goes, relative to the file (`loss.py`, `../criterions`).
@@ -187,7 +187,7 @@ pub fn value(cx: &ProjectContext<'_>, request: Request) -> Result<Refactoring, S
     } else {
         returns
     };
-    let component = Component {
+    let component = ComponentSpec {
         kind: request.kind,
         name: request.name,
         target: request.target,
@@ -272,8 +272,8 @@ pub fn runner(
     let from = indentation(text, lp.start());
     let body =
         moved_lines(text, lp.range(), &renames, from, &strings).ok_or("a rename spans lines")?;
-    let component = Component {
-        kind: Kind::Runner(params),
+    let component = ComponentSpec {
+        kind: SpecKind::Runner(params),
         name: "Runner".into(),
         target: target.into(),
         doc: "Runs the training loop; its dependencies are given to the constructor.".into(),

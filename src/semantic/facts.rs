@@ -425,7 +425,7 @@ pub struct ParamShape {
     pub shapes: Vec<ShapeAnnotation>,
     /// The default is a literal that is no tensor (`True`, `0.1`, `"mean"`, `(3, 3)`).
     pub literal_default: bool,
-    /// The docstring (its `LossExpr:` section, or the parameter's entry) or an inline comment
+    /// The docstring (its `Shape:` section, or the parameter's entry) or an inline comment
     /// on the parameter's line gives a shape.
     pub documented: bool,
     /// Dimension names the body gives it, in jaxtyping notation (`b, c, h, w = x.shape` →
@@ -456,7 +456,7 @@ pub struct SignatureShapes {
     /// The return annotation.
     pub return_range: Option<TextRange>,
     pub returned: Returned,
-    /// The docstring gives the returned value's shape (a `Returns:` entry, a `LossExpr:` section).
+    /// The docstring gives the returned value's shape (a `Returns:` entry, a `Shape:` section).
     pub return_documented: bool,
     /// Dimension names of the returned value, from the body (`return x.view(b, c, h * w)`).
     pub return_inferred: Option<String>,

@@ -1,6 +1,6 @@
 //! Types and tensor shapes of a function signature (DL401, DL402), read during the single walk:
 //! annotations (jaxtyping, torchtyping, `Annotated`, plain tensor types), docstrings (a
-//! `LossExpr:` section, per-argument shapes in Google/NumPy/Sphinx style), inline comments on a
+//! `Shape:` section, per-argument shapes in Google/NumPy/Sphinx style), inline comments on a
 //! parameter's line, and the dimension names the body gives its inputs (`b, c, h, w = x.shape`).
 //!
 //! Only forward-like methods and functions whose annotations carry shapes get these facts.
@@ -445,9 +445,9 @@ fn torchtyping_shape(sub: &ast::ExprSubscript) -> ShapeAnnotation {
 /// What a docstring says about shapes.
 #[derive(Default)]
 struct DocInfo<'d> {
-    /// A `LossExpr:`/`Input shape:` section: the inputs' shapes are given.
+    /// A `Shape:`/`Input shape:` section: the inputs' shapes are given.
     documents_inputs: bool,
-    /// A `LossExpr:`/`Output shape:` section, or a `Returns:` entry with a shape.
+    /// A `Shape:`/`Output shape:` section, or a `Returns:` entry with a shape.
     documents_output: bool,
     /// Per-argument entries: name and text (entry line and its continuation).
     entries: Vec<(&'d str, String)>,
@@ -1340,7 +1340,7 @@ mod tests {
         let info = DocInfo::parse(sphinx);
         assert!(info.documents("x"));
         assert!(!info.documents_output);
-        let section = "Applies a layer.\n\n    LossExpr:\n        - Input: :math:`(N, *)`\n";
+        let section = "Applies a layer.\n\n    Shape:\n        - Input: :math:`(N, *)`\n";
         let info = DocInfo::parse(section);
         assert!(info.documents_inputs && info.documents_output);
         let keras = "Input shape:\n    4D tensor.\n";

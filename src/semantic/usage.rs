@@ -1172,7 +1172,7 @@ pub struct ReferenceIndex {
 
 /// A component DL306 asks about: a module-level Model/Loss/Dataset class or Loss function.
 #[derive(Debug, Clone, Copy)]
-pub struct Component<'p> {
+pub struct DefinedComponent<'p> {
     pub name: &'p str,
     pub name_range: TextRange,
     pub role: Role,
@@ -1180,7 +1180,11 @@ pub struct Component<'p> {
 }
 
 /// The components a file defines.
-pub fn components<'p>(index: &'p ProjectIndex, roles: &Roles, file: FileId) -> Vec<Component<'p>> {
+pub fn components<'p>(
+    index: &'p ProjectIndex,
+    roles: &Roles,
+    file: FileId,
+) -> Vec<DefinedComponent<'p>> {
     let facts = index.facts(file);
     let mut found = Vec::new();
     for (id, class) in facts.classes.iter().enumerate() {
@@ -1192,7 +1196,7 @@ pub fn components<'p>(index: &'p ProjectIndex, roles: &Roles, file: FileId) -> V
             .into_iter()
             .find(|r| role.roles.contains(*r))
         {
-            found.push(Component {
+            found.push(DefinedComponent {
                 name: &class.name,
                 name_range: class.name_range,
                 role: r,
@@ -1205,7 +1209,7 @@ pub fn components<'p>(index: &'p ProjectIndex, roles: &Roles, file: FileId) -> V
             continue;
         }
         if roles.function(file, id as u32).roles.contains(Role::Loss) {
-            found.push(Component {
+            found.push(DefinedComponent {
                 name: &function.name,
                 name_range: function.name_range,
                 role: Role::Loss,
