@@ -14,13 +14,18 @@ use rustc_hash::FxHashMap;
 
 use crate::knowledge::{ApiKind, Knowledge};
 use crate::semantic::facts::*;
-use crate::semantic::loss_expr::LossExprBuilder;
 use crate::semantic::signature::{self, Inference};
 use crate::semantic::usage::UsageBuilder;
-use crate::semantic::{Frame, Role, Semantic};
+use crate::semantic::{Frame, Semantic};
 
+mod calls;
 mod components;
 mod data_prep;
+mod gradients;
+mod losses;
+
+/// A value that is differentiated: (value, the gradient call, loop).
+type LossRoot<'a> = (&'a Expr, TextRange, Option<LoopId>);
 
 /// A scope being built: the module, or a function body.
 pub(crate) struct ScopeDraft<'a> {
@@ -1621,9 +1626,12 @@ impl<'b, 'a> Resolver<'b, 'a> {
     }
 
     /// Classify the calls of one scope.
+    /// The facts of one scope, collected by concept: calls (gradient steps, loss evidence,
+    /// framework APIs, project calls: `calls.rs`, `gradients.rs`, `losses.rs`, and the
+    /// component flow of `components.rs`), hand-written parameter updates, loss-named values,
+    /// and the loss expressions of what is differentiated, named or returned.
     fn scope_facts(&self, index: usize, classes: &[ClassFacts]) -> ScopeFacts {
         let draft = &self.builder.scopes[index];
-        let knowledge = self.knowledge();
         let mut facts = ScopeFacts {
             loops: draft.loops.clone(),
             ..ScopeFacts::default()
@@ -1631,365 +1639,22 @@ impl<'b, 'a> Resolver<'b, 'a> {
         if !draft.no_grad_blocks.is_empty() {
             facts.flow_mut().no_grad_blocks = draft.no_grad_blocks.clone();
         }
-        let mut roots: Vec<(&'a Expr, TextRange, Option<LoopId>)> = Vec::new();
-        let in_compile =
-            |range: TextRange| draft.compile_args.iter().any(|c| c.contains_range(range));
-
+        let mut roots: Vec<LossRoot<'a>> = Vec::new();
         for rec in &draft.calls {
-            let call = rec.call;
-            let at = call.start();
-            let range = call.range();
-            let step = |kind| GradStep {
-                kind,
-                range,
-                in_loop: rec.in_loop,
-            };
-
-            if let Some(method) = self.is_method_call(&call.func) {
+            if let Some(method) = self.is_method_call(&rec.call.func) {
                 self.note_method_call(index, rec, method.receiver, method.name, &mut facts);
-                let name = method.name;
-                let args = &call.arguments.args;
-                if knowledge.backward_methods.iter().any(|m| m == name) {
-                    // `loss.backward()`, `accelerator.backward(loss)`, `self.manual_backward(loss)`,
-                    // `scaler.scale(loss).backward()`.
-                    let root = match (&args[..], method.receiver) {
-                        ([first, ..], _) => Some(first),
-                        ([], Expr::Call(inner)) if matches!(&*inner.func, Expr::Attribute(a) if a.attr.as_str() == "scale") => {
-                            inner.arguments.args.first()
-                        }
-                        ([], receiver) => Some(receiver),
-                    };
-                    if let Some(root) = root {
-                        roots.push((root, range, rec.in_loop));
-                    }
-                    facts.grad_steps.push(step(GradKind::Backward));
-                } else if knowledge.zero_grad_methods.iter().any(|m| m == name) {
-                    facts.grad_steps.push(step(GradKind::ZeroGrad));
-                    self.note_optimizer_attr(&mut facts, method.receiver, range);
-                } else if name == "step" && self.is_optimizer_receiver(index, method.receiver, at) {
-                    facts.grad_steps.push(step(GradKind::OptimizerStep));
-                    self.note_optimizer_attr(&mut facts, method.receiver, range);
-                } else if name == "step"
-                    && Self::receiver_name(method.receiver).is_some_and(|n| n.contains("scaler"))
-                    && !args.is_empty()
-                {
-                    facts.grad_steps.push(step(GradKind::OptimizerStep));
-                } else if knowledge
-                    .training
-                    .steps
-                    .framework_step_methods
-                    .iter()
-                    .any(|m| m == name)
-                {
-                    facts.grad_steps.push(step(GradKind::FrameworkStep));
-                } else if knowledge
-                    .training
-                    .steps
-                    .optimizer_update_methods
-                    .iter()
-                    .any(|m| m == name)
-                    && self.is_optimizer_receiver(index, method.receiver, at)
-                {
-                    facts.grad_steps.push(step(GradKind::OptimizerStep));
-                    self.note_optimizer_attr(&mut facts, method.receiver, range);
-                } else if knowledge.apply_gradient_methods.iter().any(|m| m == name) {
-                    facts.grad_steps.push(step(GradKind::ApplyGradients));
-                    self.note_optimizer_attr(&mut facts, method.receiver, range);
-                } else if knowledge.minimize_methods.iter().any(|m| m == name)
-                    && self.is_optimizer_receiver(index, method.receiver, at)
-                {
-                    let loss = args
-                        .first()
-                        .or_else(|| call.arguments.find_keyword("loss").map(|k| &k.value));
-                    if let Some(loss) = loss {
-                        roots.push((loss, range, rec.in_loop));
-                    }
-                    facts.grad_steps.push(step(GradKind::Minimize));
-                    self.note_optimizer_attr(&mut facts, method.receiver, range);
-                } else if name == "gradient" && self.is_tape(index, method.receiver) {
-                    if let Some(first) = args.first() {
-                        roots.push((first, range, rec.in_loop));
-                    }
-                    facts.grad_steps.push(step(GradKind::Gradient));
-                } else if name == "run"
-                    && Self::receiver_name(method.receiver).is_some_and(|n| n.contains("sess"))
-                    && self.runs_train_op(index, call)
-                {
-                    facts.grad_steps.push(step(GradKind::SessionRun));
-                } else if name == "add_loss" {
-                    facts.evidence.push(LossEvidence {
-                        kind: Evidence::AddLoss,
-                        range,
-                        in_loop: rec.in_loop,
-                    });
-                } else if knowledge.is_loss_callee(name)
-                    && !knowledge.reduction_methods.iter().any(|m| m == name)
-                {
-                    // `model.compute_loss(batch)`, `criterion.forward(...)` on an unknown object.
-                    facts.evidence.push(LossEvidence {
-                        kind: Evidence::CalleeCall(Callee::Variable(name.to_string())),
-                        range,
-                        in_loop: rec.in_loop,
-                    });
-                } else if let Some(receiver) = Self::receiver_name(method.receiver)
-                    && knowledge.is_loss_callee(receiver)
-                    && name == "forward"
-                {
-                    facts.evidence.push(LossEvidence {
-                        kind: Evidence::CalleeCall(Callee::Variable(receiver.to_string())),
-                        range,
-                        in_loop: rec.in_loop,
-                    });
+                if !self.method_grad_step(index, rec, &method, &mut facts, &mut roots) {
+                    self.method_loss_evidence(rec, &method, &mut facts);
                 }
-                continue;
-            }
-
-            if let Expr::Attribute(attr) = &*call.func
-                && attr.attr.as_str() == "add_loss"
-                && matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self")
-            {
-                facts.evidence.push(LossEvidence {
-                    kind: Evidence::AddLoss,
-                    range,
-                    in_loop: rec.in_loop,
-                });
-                continue;
-            }
-            let Some(callee) = self.callee(index, &call.func, at) else {
-                continue;
-            };
-            if matches!(&*call.func, Expr::Name(n) if n.id.as_str() == "self") {
-                continue; // `self(x)`: the model calls itself.
-            }
-            self.note_call(index, rec, &callee, &mut facts);
-            let kind = match &callee {
-                Callee::Qualified(_) => self.api_kind(&callee),
-                Callee::InstanceOf(ctor) => match self.api_kind(ctor) {
-                    Some(ApiKind::LossClass) => {
-                        facts.evidence.push(LossEvidence {
-                            kind: Evidence::LossApiCall(ctor.name().to_string()),
-                            range,
-                            in_loop: rec.in_loop,
-                        });
-                        continue;
-                    }
-                    _ => None,
-                },
-                _ => None,
-            };
-            match kind {
-                Some(ApiKind::LossFunction) => {
-                    facts.evidence.push(LossEvidence {
-                        kind: Evidence::LossApiCall(callee.name().to_string()),
-                        range,
-                        in_loop: rec.in_loop,
-                    });
-                }
-                Some(ApiKind::Backward) => {
-                    if let Some(first) = call.arguments.args.first() {
-                        roots.push((first, range, rec.in_loop));
-                    }
-                    facts.grad_steps.push(step(GradKind::Backward));
-                }
-                Some(ApiKind::Gradient) => {
-                    if let Some(first) = call.arguments.args.first() {
-                        roots.push((first, range, rec.in_loop));
-                    }
-                    facts.grad_steps.push(step(GradKind::Gradient));
-                }
-                Some(ApiKind::GradTransform) => {
-                    facts.grad_steps.push(step(GradKind::GradTransform));
-                    if let Some(first) = call.arguments.args.first()
-                        && let Some(f) = self.callee(index, first, at)
-                    {
-                        facts.grad_transformed.push(f);
-                    }
-                }
-                Some(ApiKind::OptimizerStep) => {
-                    facts.grad_steps.push(step(GradKind::OptimizerStep))
-                }
-                Some(ApiKind::Math | ApiKind::Reduction | ApiKind::GradientTape) => {}
-                // `random.seed()` without a seed seeds from the clock.
-                Some(ApiKind::Seed) if call.arguments.is_empty() => {}
-                // `h5py.File(path, "w")`: writing a file is not loading data.
-                Some(ApiKind::DataLoading) if data_prep::opens_for_writing(call) => {}
-                Some(kind) => {
-                    let name = match &callee {
-                        Callee::Qualified(q) => knowledge.canonical(q).into_owned(),
-                        other => other.name().to_string(),
-                    };
-                    facts.api_calls.push(ApiUse {
-                        kind,
-                        name,
-                        range,
-                        in_loop: rec.in_loop,
-                        in_compile: in_compile(range),
-                        on_data: self.on_data(index, rec, kind, &draft.calls),
-                    });
-                }
-                None => {
-                    // Calls that may reach a project component. `self.x(...)` of an attribute
-                    // built from a known API, or of a method of this class, is not one.
-                    let own_package = self.semantic.package.as_deref();
-                    let project = match &callee {
-                        Callee::Qualified(q) => !knowledge.is_external_from(q, own_package),
-                        Callee::Local(_) => true,
-                        Callee::SelfMember(name) => {
-                            knowledge.is_loss_callee(name) || !self.is_own_method(index, name)
-                        }
-                        Callee::InstanceOf(ctor) => match &**ctor {
-                            Callee::Qualified(q) => !knowledge.is_external_from(q, own_package),
-                            Callee::Local(_) => true,
-                            Callee::SelfMember(name) => knowledge.is_loss_callee(name),
-                            _ => false,
-                        },
-                        Callee::Variable(name) => {
-                            knowledge.is_loss_callee(name) || knowledge.is_model_variable(name)
-                        }
-                    };
-                    if project {
-                        self.value_flows(index, call, &callee, &mut facts.value_flows);
-                        if !matches!(&callee, Callee::Variable(n) if !knowledge.is_loss_callee(n)) {
-                            facts.evidence.push(LossEvidence {
-                                kind: Evidence::CalleeCall(callee.clone()),
-                                range,
-                                in_loop: rec.in_loop,
-                            });
-                        }
-                        if !matches!(callee, Callee::SelfMember(_)) {
-                            facts.project_calls.push(ProjectCall {
-                                callee,
-                                range,
-                                in_loop: rec.in_loop,
-                            });
-                        }
-                    }
-                }
+            } else {
+                self.function_call_facts(index, draft, rec, &mut facts, &mut roots);
             }
         }
-
-        for &(target, range, in_loop) in &draft.manual_updates {
-            if !self.is_parameter(index, target, range.start()) {
-                continue; // an input optimised by gradient (sampling, adversarial examples)
-            }
-            facts.grad_steps.push(GradStep {
-                kind: GradKind::ManualUpdate,
-                range,
-                in_loop,
-            });
-        }
+        self.manual_update_steps(index, draft, &mut facts);
         facts.grad_steps.sort_by_key(|s| s.range.start());
-
-        // Loss-named variables assigned a computation.
-        let mut named: Vec<(&str, &AssignRec<'a>)> = draft
-            .assigns
-            .iter()
-            .filter(|(name, _)| knowledge.is_loss_variable(name))
-            .flat_map(|(name, recs)| recs.iter().map(move |r| (*name, r)))
-            // `running_loss += loss.item() * n` is bookkeeping; a loss built up term by term is
-            // seen where it is differentiated or returned.
-            .filter(|(_, r)| !r.aug)
-            .collect();
-        named.sort_by_key(|(_, r)| r.stmt.start());
-        // (value, statement, loop) of each loss-named assignment that computes something.
-        let mut named_values: Vec<(&'a Expr, TextRange, Option<LoopId>)> = Vec::new();
-        for (name, rec) in named {
-            let value = match rec.value {
-                AssignValue::Expr(e) => e,
-                AssignValue::Element(e, _) => e,
-                _ => continue,
-            };
-            if is_computation(value, self) {
-                facts.evidence.push(LossEvidence {
-                    kind: Evidence::NamedAssign(name.to_string()),
-                    range: rec.stmt,
-                    in_loop: rec.in_loop,
-                });
-                named_values.push((value, rec.stmt, rec.in_loop));
-            }
-        }
-        for &(name, value, stmt, in_loop) in &draft.self_loss_assigns {
-            if is_computation(value, self) {
-                facts.evidence.push(LossEvidence {
-                    kind: Evidence::NamedAssign(format!("self.{name}")),
-                    range: stmt,
-                    in_loop,
-                });
-                named_values.push((value, stmt, in_loop));
-            }
-        }
+        let named_values = self.named_loss_values(draft, &mut facts);
         facts.evidence.sort_by_key(|e| e.range.start());
-
-        // How the differentiated values are built.
-        let shapes = LossExprBuilder {
-            resolver: self,
-            scope: index,
-        };
-        for (root, consumer, in_loop) in roots {
-            facts
-                .differentiated
-                .push(shapes.loss_value(root, Some(consumer), in_loop));
-        }
-        // How loss-named values are built (`total_loss = start_loss + end_loss`): a loss may be
-        // defined without being differentiated or returned in this scope.
-        for (value, stmt, in_loop) in named_values {
-            let mut loss = shapes.loss_value(value, None, in_loop);
-            loss.definition = stmt;
-            loss.slice.push(stmt);
-            loss.slice.sort_by_key(|r| r.start());
-            loss.slice.dedup();
-            facts.named_losses.push(loss);
-        }
-        // Returned losses: from loss-named functions, loss-named variables, or `loss=` fields.
-        let function_name = draft
-            .function
-            .map(|f| self.builder.functions[f as usize].facts.name.as_str());
-        // A loss class by name, or by a framework loss base (`keras.losses.Loss`).
-        let class_is_loss = draft.class.is_some_and(|c| {
-            let class = &classes[c as usize];
-            knowledge.is_loss_class_name(&class.name)
-                || class.bases.iter().any(|base| match base {
-                    Callee::Qualified(q) => {
-                        knowledge.base_role(&knowledge.canonical(q)) == Some(Role::Loss)
-                    }
-                    _ => false,
-                })
-        });
-        for &(value, in_loop) in &draft.returns {
-            let returned = returned_loss(value, knowledge);
-            let takes_targets = draft.function.is_some_and(|f| {
-                !self.builder.functions[f as usize]
-                    .facts
-                    .target_params
-                    .is_empty()
-            });
-            let loss_function = function_name.is_some_and(|n| {
-                knowledge.is_loss_function_name(n) || self.used_as_loss.contains(n)
-            }) || (class_is_loss
-                && function_name.is_some_and(|n| knowledge.is_forward_method(n)))
-                || (self.builder.in_loss_module && draft.class.is_none() && takes_targets);
-            let expr = match returned {
-                Some(expr) => expr,
-                None if loss_function => value,
-                None => continue,
-            };
-            // In a losses module, a function compares a prediction with targets; one taking
-            // targets alone (`convert_labels(y_true)`) prepares labels.
-            let by_module_only = returned.is_none()
-                && !function_name.is_some_and(|n| {
-                    knowledge.is_loss_function_name(n) || self.used_as_loss.contains(n)
-                })
-                && !class_is_loss;
-            if by_module_only
-                && !draft
-                    .params
-                    .iter()
-                    .any(|p| !matches!(*p, "self" | "cls") && !knowledge.is_target_parameter(p))
-            {
-                continue;
-            }
-            facts.returned.push(shapes.loss_value(expr, None, in_loop));
-        }
+        self.loss_values(index, draft, classes, roots, named_values, &mut facts);
         facts
     }
 
