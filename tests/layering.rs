@@ -276,3 +276,99 @@ fn the_architecture_document_lists_the_same_layers() {
         last = line_end;
     }
 }
+
+/// Where a text names a rule: `DL` and three digits (`DL504`), a family (`DL5xx`), or the
+/// kebab-case name of a rule of the catalog (only names with a `-`, so that no common word
+/// matches), standing alone (not part of a longer kebab-case word). Returns the 1-based lines.
+fn rule_mentions(text: &str, names: &[&str]) -> Vec<(usize, String)> {
+    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    let mut found = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let bytes = line.as_bytes();
+        for (i, _) in line.match_indices("DL") {
+            let rest = &bytes[i + 2..];
+            let code = rest.len() >= 3
+                && rest[0].is_ascii_digit()
+                && ((rest[1].is_ascii_digit() && rest[2].is_ascii_digit())
+                    || (rest[1] == b'x' && rest[2] == b'x'));
+            if code {
+                found.push((number + 1, line[i..i + 5].to_string()));
+            }
+        }
+        for name in names {
+            for (i, _) in line.match_indices(name) {
+                let before = line[..i].chars().next_back();
+                let after = line[i + name.len()..].chars().next();
+                if !before.is_some_and(is_word) && !after.is_some_and(is_word) {
+                    found.push((number + 1, name.to_string()));
+                }
+            }
+        }
+    }
+    found
+}
+
+/// The kebab-case names of the catalog's rules.
+fn kebab_rule_names() -> Vec<&'static str> {
+    dllint::rules::ALL
+        .iter()
+        .map(|rule| rule.name)
+        .filter(|name| name.contains('-'))
+        .collect()
+}
+
+/// The semantic layer and the framework knowledge document facts by what they say about the
+/// program, never by the rule that reads them: a fact serves whatever asks, and a rule's code
+/// or name there ties the lower layers to the catalog (issue 20).
+#[test]
+fn the_semantic_layer_names_no_rule_code() {
+    let root = common::root();
+    let names = kebab_rule_names();
+    assert!(
+        names.len() > 20,
+        "only {} kebab-case rule names",
+        names.len()
+    );
+    let mut problems = Vec::new();
+    let mut scanned = 0;
+    for dir in ["src/semantic", "src/knowledge"] {
+        let mut files = walkdir(&root.join(dir));
+        files.sort();
+        for path in files {
+            if !path.extension().is_some_and(|e| e == "rs" || e == "toml") {
+                continue;
+            }
+            scanned += 1;
+            let text = std::fs::read_to_string(&path).unwrap();
+            let relative = path.strip_prefix(&root).unwrap().to_string_lossy();
+            for (line, mention) in rule_mentions(&text, &names) {
+                problems.push(format!("{relative}:{line}: {mention}"));
+            }
+        }
+    }
+    assert!(scanned > 10, "scanned only {scanned} files");
+    assert!(
+        problems.is_empty(),
+        "the semantic layer names {} rules (say what the fact means instead):\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn the_rule_mention_check_sees_codes_and_names() {
+    let names = kebab_rule_names();
+    let text = "/// Mode switches (DL504).\n\
+                # Seeding (DL5xx), DL50 and DLX12 are not codes.\n\
+                // used by unused-config-option; `unused-config-options` is another word.\n\
+                //! (a loss in a model, DL1 and DL10a are not codes either)\n";
+    let found = rule_mentions(text, &names);
+    assert_eq!(
+        found,
+        [
+            (1, "DL504".to_string()),
+            (2, "DL5xx".to_string()),
+            (3, "unused-config-option".to_string()),
+        ]
+    );
+}

@@ -149,16 +149,18 @@ pub struct Knowledge {
     pub shape_methods: Vec<String>,
     pub shape_functions: NameSet,
     pub print_functions: NameSet,
-    /// `_`-separated words of functions that are demos or smoke tests (DL305).
+    /// `_`-separated words of functions that are demos or smoke tests (their prints are the
+    /// point, not leftovers).
     pub demo_function_words: Vec<String>,
 
-    /// Base classes of configuration records (DL202).
+    /// Base classes of configuration records (their constructors take one parameter per field).
     pub config_bases: NameSet,
-    /// Class-name suffixes of configuration records (DL202).
+    /// Class-name suffixes of configuration records.
     pub config_class_suffixes: Vec<String>,
-    /// Decorators that dictate the decorated function's parameters (DL202).
+    /// Decorators that dictate the decorated function's parameters.
     pub signature_decorators: NameSet,
-    /// Calls that expose functions or classes as command-line programs (DL202).
+    /// Calls that expose functions or classes as command-line programs (their parameters are
+    /// the flags).
     pub cli_entry_calls: NameSet,
     /// Calls and decorators that declare command-line options or configuration
     /// (`absl.flags.DEFINE_integer`, `hydra.main`, `click.option`): with `cli_entry_calls` and
@@ -167,15 +169,15 @@ pub struct Knowledge {
     /// A script with no options and at most this many lines is a demo: it shows one technique
     /// top to bottom (a tutorial, a lab, an example).
     pub demo_script_lines: u32,
-    /// Calls that never return (DL303).
+    /// Calls that never return: code after them is unreachable.
     pub no_return_calls: NameSet,
     /// Words of a `raise` message that tell the reader what to do instead: code after such a
-    /// stop is kept on purpose (DL303).
+    /// stop is kept on purpose.
     pub deliberate_stop_words: Vec<String>,
     /// Words of a module-level flag's name that make it a diagnostic switch (`DEBUG`,
-    /// `VERBOSE`): flipped by hand, not dead code (DL301).
+    /// `VERBOSE`): flipped by hand, not dead code.
     pub diagnostic_switch_words: Vec<String>,
-    /// Builtins that never return, when not rebound (DL303).
+    /// Builtins that never return, when not rebound.
     pub no_return_builtins: Vec<String>,
     /// The last name segments of `no_return_calls` and the builtins: a cheap pre-filter.
     pub no_return_names: Vec<String>,
@@ -198,7 +200,7 @@ pub struct Knowledge {
     pub minimize_methods: Vec<String>,
     pub framework_loss_calls: Vec<String>,
     /// Data-loading calls that decode bytes already in memory (`tf.image.decode_png`): no file
-    /// is read (DL106).
+    /// is read.
     pub in_memory_decoders: NameSet,
     /// Module methods that return the module itself (`model.to(device)`): a variable bound to
     /// `Net().to(device)` holds a `Net`.
@@ -243,8 +245,8 @@ pub struct Knowledge {
     pub training: Training,
 }
 
-/// What the training-correctness rules (`DL5xx`) look for (`[training]`): each rule's lists in
-/// a table of their own (`[training.gradients]`, ...). Qualified names are matched after the
+/// What dllint knows about training code (`[training]`): each concern's lists in a table of
+/// their own (`[training.gradients]`, ...). Qualified names are matched after the
 /// aliases, as every other API list.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -337,8 +339,9 @@ pub struct TrainingSteps {
     pub parameter_collections: Vec<String>,
 }
 
-/// What DL508 unseeded-training looks for (`[training.seeding]`). The seeding functions
-/// themselves are the `seeds` API list (`[apis]`), extensible as `seed-functions`.
+/// How a run seeds its random number generators, and what draws from them or trains
+/// (`[training.seeding]`). The seeding functions themselves are the `seeds` API list
+/// (`[apis]`), extensible as `seed-functions`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct TrainingSeeding {
@@ -377,7 +380,8 @@ pub struct SeedSuggestion {
     pub call: String,
 }
 
-/// What DL511 looks for (`[training.tf-memory]`). Patterns are canonical names.
+/// Keras models built in a loop, and the calls that free them (`[training.tf-memory]`).
+/// Patterns are canonical names.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct TrainingTfMemory {
@@ -398,7 +402,8 @@ pub struct TrainingTfMemory {
     pub fold_splitters: NameSet,
 }
 
-/// Where constructors take the hyperparameters DL510 wants spelled out (`[training.hyperparameters]`).
+/// Where constructors take the hyperparameters a training script should spell out
+/// (`[training.hyperparameters]`).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct TrainingHyperparameters {
@@ -435,8 +440,8 @@ impl TrainingHyperparameters {
     }
 }
 
-/// Activations whose output is a probability or a log-probability (`[training.activations]`,
-/// DL506, DL507, DL509).
+/// Activations whose output is a probability or a log-probability (`[training.activations]`),
+/// followed into losses and logarithms.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct TrainingActivations {
@@ -541,7 +546,8 @@ impl TrainingLosses {
     }
 }
 
-/// What an evaluation loop looks like (`[training.evaluation]`, DL504 and DL505).
+/// What an evaluation loop looks like (`[training.evaluation]`): where eval mode and turning
+/// gradients off matter.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct TrainingEvaluation {
@@ -573,7 +579,7 @@ pub struct TrainingEvaluation {
     /// Base classes whose framework manages eval mode and gradients (pipelines).
     pub managed_bases: Vec<String>,
     /// Layers, functions and library models that behave differently in training and
-    /// evaluation mode (dropout, batch norm): what makes a missing `eval()` matter (DL504).
+    /// evaluation mode (dropout, batch norm): what makes a missing `eval()` matter.
     pub mode_layers: NameSet,
     /// Keyword arguments that give a layer a dropout rate (`nn.LSTM(..., dropout=0.3)`).
     pub mode_keywords: Vec<String>,
@@ -609,7 +615,8 @@ impl TrainingEvaluation {
     }
 }
 
-/// Gradient bookkeeping in a training loop (`[training.gradients]`, DL501 and DL503).
+/// Gradient bookkeeping in a training loop (`[training.gradients]`): clearing gradients
+/// between steps, and keeping values without their graph.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct TrainingGradients {
@@ -682,8 +689,8 @@ struct RawUsage {
     transparent_decorators: Vec<String>,
 }
 
-/// What dllint knows about command-line configuration (argparse, click) and about decorators
-/// (DL304, DL306).
+/// What dllint knows about command-line configuration (argparse, click) and about decorators:
+/// what makes an option read and a component referenced.
 #[derive(Debug, Clone)]
 pub struct UsageKnowledge {
     /// `parse_args`, `parse_known_args`, ...
@@ -741,7 +748,7 @@ struct RawShapes {
     einops: Vec<String>,
 }
 
-/// What dllint knows about tensor types and shape annotations (DL401, DL402).
+/// What dllint knows about tensor types and shape annotations.
 #[derive(Debug, Clone)]
 pub struct ShapeKnowledge {
     /// Methods whose signatures should state shapes (`forward`, `call`, `__call__`).

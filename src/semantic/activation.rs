@@ -2,8 +2,8 @@
 //! callable that does (`nn.Softmax(dim=1)`, a `Sequential` ending in one, a Keras layer with
 //! `activation="softmax"`), and which losses expect logits or probabilities. Shared by the facts
 //! builder (a Model's `forward` that ends in a softmax, a component's output handed to a loss)
-//! and by the activation rules' in-file data flow (DL506, DL507, DL509), so that both read the
-//! `[training.activations]` and `[training.losses]` lists the same way.
+//! and by the in-file data flow that follows probabilities into losses and logarithms, so that
+//! both read the `[training.activations]` and `[training.losses]` lists the same way.
 
 use ruff_python_ast::{Expr, ExprCall};
 use ruff_text_size::{Ranged, TextRange};

@@ -120,7 +120,7 @@ pub struct FactsBuilder<'a> {
     class_stack: Vec<ClassId>,
     /// The file is a losses module: its functions that take targets return losses.
     in_loss_module: bool,
-    /// Names read, options declared, whole-namespace uses (DL304, DL306).
+    /// Names read, options declared, whole-namespace uses.
     usage: UsageBuilder<'a>,
     /// `if __name__ == "__main__":`, when the module has one.
     main_guard: Option<TextRange>,
@@ -237,8 +237,8 @@ impl<'a> FactsBuilder<'a> {
     pub fn enter_stmt(&mut self, stmt: &'a Stmt, semantic: &Semantic<'a>, text: &str) {
         self.usage.stmt(stmt, semantic, &self.knowledge);
         self.infer_shapes(stmt, semantic);
-        // `with torch.no_grad():` blocks and decorated functions are kept as ranges (a
-        // helper's callers, DL504/DL505); other statements only flag the file.
+        // `with torch.no_grad():` blocks and decorated functions are kept as ranges (does a
+        // helper's caller run inside one?); other statements only flag the file.
         let grad_off = match stmt {
             Stmt::With(_) | Stmt::FunctionDef(_) => self.turns_grad_off(stmt, semantic),
             _ => !self.uses_no_grad && self.turns_grad_off(stmt, semantic),
@@ -1659,7 +1659,7 @@ impl<'b, 'a> Resolver<'b, 'a> {
     }
 
     /// Values a constructed project instance's call hands to this call (`out = model(x)`,
-    /// then `criterion(out, y)`), for the cross-component shape check (DL402).
+    /// then `criterion(out, y)`): the shapes a value carries from one component to another.
     fn value_flows(
         &self,
         scope: usize,

@@ -1,8 +1,8 @@
 //! Who calls a project function, across the project: the call sites of each function (a call
 //! by name or through an import, a function handed to a launcher, a method called on `self` or
 //! on a component whose class the project resolves), with the scope each one sits in. Built
-//! once per run, on first use; DL504/DL505 ask whether every caller of an evaluation helper
-//! already sets eval mode or turns gradients off.
+//! once per run, on first use. It answers, for instance, whether every caller of an evaluation
+//! helper already sets eval mode or turns gradients off.
 //!
 //! It also keeps the parameters a function hands on to another (`def train(model): ...
 //! evaluate(model, loader)`), so that a parameter resolves through a chain of callers

@@ -221,7 +221,7 @@ pub struct ProjectCall {
 /// A value produced by one call and handed to another (`out = model(x)` then
 /// `criterion(out, y)`, or `criterion(model(x), y)`): both callees are instances of something
 /// the project may define. Only kept where both calls are of constructed instances, so the
-/// list stays short; DL402 checks the annotated shapes across it.
+/// list stays short: the edges along which one component's annotated shapes meet another's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ValueFlow {
     pub producer: Callee,
@@ -287,7 +287,8 @@ pub enum LossSink {
 }
 
 /// The output of calling a component handed to a loss: `criterion(model(x), y)`,
-/// `out = self.net(x)` then `F.cross_entropy(out, y)` (DL506/DL507 across files).
+/// `out = self.net(x)` then `F.cross_entropy(out, y)`: whether a probability reaches a loss
+/// that expects logits when the component is defined in another file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutputToLoss {
     pub producer: InstanceRef,
@@ -320,7 +321,7 @@ pub struct InstanceArg {
 }
 
 /// `x.forward(...)` (or Keras `x.call(...)`) on something other than `self`, `super()` or a
-/// class (DL502).
+/// class: the forward pass called directly, bypassing `__call__` and the framework's hooks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ForwardCall {
     pub receiver: InstanceRef,
@@ -346,7 +347,7 @@ pub struct MethodCall {
     pub in_loop: Option<LoopId>,
 }
 
-/// `x.eval()`, `x.train()`, `x.train(False)` (DL504).
+/// `x.eval()`, `x.train()`, `x.train(False)`: a switch between training and evaluation mode.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModeCall {
     /// Sets evaluation mode (`eval()`, `train(False)`); otherwise training mode (`train()`,
@@ -362,7 +363,7 @@ pub struct ModeCall {
 
 /// A method call that hands the training loop to a framework or a project Runner:
 /// `model.fit(...)` (Keras), `trainer.fit(model)` (Lightning), `trainer.train()` (Hugging Face),
-/// `runner.run()` (DL508).
+/// `runner.run()`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunCall {
     pub receiver: InstanceRef,
@@ -447,7 +448,8 @@ pub enum Returned {
 }
 
 /// The shape documentation of a forward-like method (`forward`, `call`, `__call__`), or of
-/// any function whose annotations carry tensor shapes: what DL401 and DL402 check.
+/// any function whose annotations carry tensor shapes: what the signature states about the
+/// shapes it takes and returns.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignatureShapes {
     pub params: Vec<ParamShape>,
@@ -468,39 +470,40 @@ pub struct SignatureShapes {
 /// [`ScopeFacts::flow`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FlowFacts {
-    /// Component outputs handed to losses (DL506, DL507).
+    /// Component outputs handed to losses: which activation a loss's prediction went through.
     pub outputs_to_losses: Vec<OutputToLoss>,
     /// Parameters of the function handed unchanged to a loss as its prediction.
     pub params_to_losses: Vec<ParamToLoss>,
     /// Component instances handed to project functions and classes.
     pub instance_args: Vec<InstanceArg>,
-    /// `x.forward(...)` calls (DL502).
+    /// `x.forward(...)` calls: the forward pass called directly.
     pub forward_calls: Vec<ForwardCall>,
-    /// `x.eval()` / `x.train(...)` calls (DL504).
+    /// `x.eval()` / `x.train(...)` calls: mode switches.
     pub mode_calls: Vec<ModeCall>,
     /// Methods called on `self` and on component references, with the loop they run in: the
     /// helpers a loop runs.
     pub method_calls: Vec<MethodCall>,
-    /// Framework or Runner calls that run a training loop (DL508).
+    /// Framework or Runner calls that run a training loop (training with no loop in sight).
     pub run_calls: Vec<RunCall>,
     /// Project functions handed to a call to be run there: `app.run(main)`, `mp.spawn(worker)`,
-    /// `fire.Fire(train)`, `call_main(cfg, main)` (DL508 follows them as calls).
+    /// `fire.Fire(train)`, `call_main(cfg, main)` (followed as calls: the call runs what the
+    /// function does).
     pub passed_functions: Vec<ProjectCall>,
     /// Parameters and `self.<attr>` components that the scope uses as modules
     /// (`model.eval()`, `model.parameters()`): evidence of what they are when no caller shows.
     pub module_receivers: Vec<InstanceRef>,
     /// Code that runs with gradient tracking off: `with torch.no_grad():` statements, and the
-    /// whole function when it is decorated with `@torch.no_grad()` (DL504, DL505: a helper's
-    /// callers).
+    /// whole function when it is decorated with `@torch.no_grad()` (ranges, so that a call of
+    /// a helper can be asked whether it runs inside one).
     pub no_grad_blocks: Vec<TextRange>,
     /// The scope calls `torch.no_grad()`/`torch.inference_mode()` in any form (a decorator
     /// that wraps what it decorates in one turns gradients off for it).
     pub turns_grad_off: bool,
     /// The scope builds or calls a layer that behaves differently in training and evaluation
-    /// mode: dropout, batch norm, a layer given a dropout rate (DL504).
+    /// mode: dropout, batch norm, a layer given a dropout rate (where the mode changes results).
     pub mode_layers: bool,
     /// The scope draws random numbers: a random call, a shuffling data pipeline, a layer with
-    /// randomly initialised parameters (DL508: without any, seeding changes nothing).
+    /// randomly initialised parameters (without any, seeding changes nothing).
     pub draws_random: bool,
 }
 
@@ -553,7 +556,7 @@ pub struct ScopeFacts {
     pub optimizer_attr_uses: Vec<(String, TextRange)>,
     /// Values passed from one constructed instance's call to another's.
     pub value_flows: Vec<ValueFlow>,
-    /// Instances, component outputs and mode/seed calls (DL502, DL504, DL506-DL508): boxed,
+    /// Instances, component outputs, direct forward calls, mode switches and training runs: boxed,
     /// as most scopes have none and every scope of a large project stays in memory.
     pub flow: Option<Box<FlowFacts>>,
 }
@@ -678,7 +681,7 @@ pub struct FunctionFacts {
     /// (`optimizer = AdamW(groups); return optimizer`): an optimizer factory.
     pub returns_optimizer: bool,
     /// Types and tensor shapes of the signature: only for forward-like methods and for
-    /// functions with shape annotations (DL401, DL402).
+    /// functions with shape annotations (where shapes are expected, or stated).
     pub shapes: Option<Box<SignatureShapes>>,
     /// Every value the function returns went through this activation (a Model whose
     /// `forward` ends in a softmax). Only for the methods a call of the instance runs.
@@ -715,7 +718,7 @@ pub struct FileFacts {
     pub cell_script: bool,
     /// The file turns gradients off somewhere (`with torch.no_grad()`, `@torch.no_grad()`,
     /// `torch.set_grad_enabled(...)`): without it, and without mode calls, only functions named
-    /// for evaluation can hold an evaluation loop (DL504/DL505 read the tree only then).
+    /// for evaluation can hold an evaluation loop (the search for one walks the tree only then).
     pub uses_no_grad: bool,
     /// The file calls `.eval()` or `.train(...)` on something.
     pub switches_mode: bool,
@@ -789,8 +792,8 @@ impl NameList {
     }
 }
 
-/// How the file uses names and configuration (DL304 unused-config-option, DL306
-/// unused-component), kept compact: every file of a large project carries one.
+/// How the file uses names and configuration (which command-line options it reads, which
+/// components it references), kept compact: every file of a large project carries one.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UsageFacts {
     /// Names read: attribute names (`args.lr`, `losses.FocalLoss`, not `self.x`), string keys

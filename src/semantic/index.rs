@@ -73,9 +73,9 @@ pub struct ProjectIndex {
     // The indexes below are built on first use, from inside the rules' parallel loop: their
     // builds must run no parallel work of their own (a worker waiting inside a `OnceLock`
     // initialiser may steal a job that needs the same value, and wait on itself; issue 15).
-    /// Project-wide option reads (DL304), computed on first use.
+    /// Which declared command-line options some file reads, project-wide; computed on first use.
     config: OnceLock<ConfigIndex>,
-    /// Project-wide component references (DL306), computed on first use.
+    /// Which components some file references, project-wide; computed on first use.
     references: OnceLock<ReferenceIndex>,
     /// Instances handed to project functions (parameter resolution), computed on first use.
     instance_args: OnceLock<InstanceArgs>,

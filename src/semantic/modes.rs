@@ -2,7 +2,7 @@
 //! dropout or batch norm (itself, in a project component or helper it builds, in a project
 //! superclass), or a library model known to have them (`torchvision.models.resnet18`). For any
 //! other model `eval()` changes nothing (a `Linear`/`ReLU` network computes the same in both
-//! modes), so a missing or misplaced `eval()` is cosmetic there (DL504).
+//! modes), so a missing or misplaced `eval()` is cosmetic there.
 
 use rustc_hash::FxHashSet;
 

@@ -82,9 +82,9 @@ pub fn model_loss_sites(cx: &FileView<'_>, class: ClassId) -> Vec<LossSite> {
     for &id in &facts.classes[class as usize].methods {
         let method = &facts.functions[id as usize];
         // A whole training step run in a model method (loss, backward, optimizer step): the
-        // model trains itself, a Runner's step with its loss inline, which DL105 reports as the
-        // optimizer the model owns (and DL104's `task-functions` as a fused step). (A TF1 graph
-        // that only defines its `minimize` op runs nothing.)
+        // model trains itself, a Runner's step with its loss inline. Its loss belongs to that
+        // step (an optimizer the model owns, a loss fused with its update), not to the model's
+        // computation. (A TF1 graph that only defines its `minimize` op runs nothing.)
         let runs_step = cx.roles.function(cx.file, id).roles.contains(Role::Task)
             && method
                 .body

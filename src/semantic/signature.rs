@@ -1,4 +1,4 @@
-//! Types and tensor shapes of a function signature (DL401, DL402), read during the single walk:
+//! Types and tensor shapes of a function signature, read during the single walk:
 //! annotations (jaxtyping, torchtyping, `Annotated`, plain tensor types), docstrings (a
 //! `Shape:` section, per-argument shapes in Google/NumPy/Sphinx style), inline comments on a
 //! parameter's line, and the dimension names the body gives its inputs (`b, c, h, w = x.shape`).
@@ -298,8 +298,8 @@ impl Annotations<'_, '_> {
                         }
                     }
                     _ => {
-                        // `list[Float[...]]`, `tuple[Tensor, Tensor]`: a collection. Its shapes
-                        // are still checked (DL402).
+                        // `list[Float[...]]`, `tuple[Tensor, Tensor]`: a collection. The shapes
+                        // of its elements still count.
                         for element in elements {
                             self.classify_into(element, next, shapes);
                         }

@@ -17,8 +17,10 @@
 //! which builds its own optimizer (`for seed in seeds: main(seed)`) runs whole trainings one
 //! after another: a sweep, not a training loop.
 //!
-//! Every rule that asks "does this loop train?" (DL107, DL508, DL201, DL102, DL501, DL504,
-//! DL505) and `dllint map` read this one model.
+//! Everything that asks "does this loop train?" (where a script trains: at module level, in a
+//! Runner; whether a training is seeded; whether a training loop clears its gradients; whether
+//! a loop that does not train evaluates; how much one file does) and `dllint map` read this one
+//! model.
 
 use ruff_text_size::TextRange;
 use rustc_hash::FxHashMap;

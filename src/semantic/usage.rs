@@ -2,8 +2,8 @@
 //! the single tree walk, producing [`UsageFacts`]) and the project-wide part ([`ConfigIndex`],
 //! [`ReferenceIndex`]), computed once, lazily, by the first rule that asks.
 //!
-//! Used by DL304 `unused-config-option` (an argparse/click option nobody reads) and DL306
-//! `unused-component` (a Model/Loss/Dataset nobody references).
+//! Together they answer two project-wide questions: is a declared argparse/click option read
+//! anywhere, and is a Model/Loss/Dataset component referenced anywhere.
 
 use std::path::Path;
 
@@ -987,7 +987,7 @@ fn names_used(index: &ProjectIndex, wanted: &FxHashSet<&str>) -> FxHashSet<Strin
         .collect()
 }
 
-/// Which declared options are read, project-wide (DL304).
+/// Which declared options are read, project-wide.
 #[derive(Debug, Default)]
 pub struct ConfigIndex {
     /// Declared argparse `dest`s that some file reads.
@@ -1160,7 +1160,7 @@ fn import_outgoing(index: &ProjectIndex) -> Vec<Vec<FileId>> {
         .collect()
 }
 
-/// Which components are referenced somewhere in the project (DL306).
+/// Which components are referenced somewhere in the project.
 #[derive(Debug, Default)]
 pub struct ReferenceIndex {
     /// Component names that some file mentions.
@@ -1170,7 +1170,8 @@ pub struct ReferenceIndex {
     pub dynamic: Vec<bool>,
 }
 
-/// A component DL306 asks about: a module-level Model/Loss/Dataset class or Loss function.
+/// A component whose references are looked for: a module-level Model/Loss/Dataset class or
+/// Loss function.
 #[derive(Debug, Clone, Copy)]
 pub struct DefinedComponent<'p> {
     pub name: &'p str,

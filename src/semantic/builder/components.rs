@@ -1,8 +1,9 @@
-//! Facts about component instances and what flows between them, for the training-correctness
-//! rules that need the project to decide: `x.forward(...)` (DL502), a component's output handed
-//! to a loss (DL506/DL507 across files), `model.eval()`/`train()` (DL504), calls that run a
-//! training loop and seed the generators (DL508), and the instances handed to project functions
-//! (so that a parameter can be resolved to what its callers pass).
+//! Facts about component instances and what flows between them, for the questions only the
+//! project can answer (what an instance is, what its class does): direct `x.forward(...)`
+//! calls, a component's output handed to a loss (does a probability reach a loss that expects
+//! logits, across files?), `model.eval()`/`train()` mode switches, calls that run a training
+//! loop and seed the generators, and the instances handed to project functions (so that a
+//! parameter can be resolved to what its callers pass).
 //!
 //! Everything here is read from calls the builder already recorded; nothing walks the tree.
 
@@ -134,7 +135,7 @@ impl<'a> Resolver<'_, 'a> {
                 if matches!(&*call.func, Expr::Name(n) if n.id.as_str() == "self") {
                     return None;
                 }
-                // `model(x)`, or `model.forward(x)` (DL502's finding, but the same output).
+                // `model(x)`, or `model.forward(x)` (a direct forward call, but the same output).
                 let evaluation = &self.knowledge().training.evaluation;
                 let called = match &*call.func {
                     Expr::Attribute(attr)

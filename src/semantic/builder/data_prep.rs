@@ -1,4 +1,4 @@
-//! Facts for data preparation in training loops (DL106): whether a data-file call writes rather
+//! Facts for data preparation in training loops: whether a data-file call writes rather
 //! than reads, and whether an augmentation or sampling call works on the data a loop iterates
 //! ([`ApiUse::on_data`]).
 //!
