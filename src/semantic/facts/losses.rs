@@ -1,0 +1,92 @@
+//! Loss facts: evidence that a scope computes a loss, and loss values as [`LossExpr`] trees over
+//! [`Term`]s, enough to tell a loss *definition* from a *usage* (thesis §3.2).
+
+use ruff_text_size::TextRange;
+use serde::{Deserialize, Serialize};
+
+use super::*;
+
+/// A leaf of a loss expression, classified as far as one file allows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Term {
+    /// A known library loss: function call or call of a loss object (`F.cross_entropy(..)`,
+    /// `self.criterion(..)` with `self.criterion = nn.CrossEntropyLoss()`).
+    LossApi(String),
+    /// A call the project index must classify (a Loss component? a model? something else?).
+    Call(Callee),
+    /// A call of the model itself (`self(x)`) or of a layer.
+    ModelCall,
+    /// `outputs.loss`, `outputs["loss"]`: a loss the model already computed.
+    LossAttr,
+    /// A parameter or variable with no visible assignment; its name is evidence.
+    Param(String),
+    /// Data from the loop (`for x, y in loader`).
+    Batch,
+    /// A literal number.
+    Const,
+    /// A value cut off from the graph (`.item()`, `.detach()`): logging arithmetic.
+    Detached,
+    Opaque,
+}
+
+/// How the value that is differentiated (or returned as a loss) is built: a small tree over
+/// [`Term`]s, enough to tell a loss *definition* from a *usage* (thesis §3.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LossExpr {
+    Leaf(Term),
+    /// `a + b`, `a * w`, `-a`.
+    Arith(Vec<LossExpr>),
+    /// `x.mean()`, `torch.sum(x)`.
+    Reduce(Box<LossExpr>),
+    /// `torch.log(x)`, `x.pow(2)`.
+    Math(Vec<LossExpr>),
+    /// Alternatives: `if a: loss = f(..) else: loss = g(..)`, `a if c else b`.
+    Branch(Vec<LossExpr>),
+    /// Terms accumulated in a loop: `for h in heads: loss += crit(h(x), y)`.
+    Accumulate(Vec<LossExpr>),
+    /// `sum([l1, l2])`, `sum(losses.values())`.
+    Collection(Vec<LossExpr>),
+    /// A loss (the first expression: a library loss, or a callee named like one) applied to inputs
+    /// the code computes by combining values: the TD target of `F.mse_loss(q, r + gamma *
+    /// q_next)`, `F.cross_entropy(logits / tau, y)`. Only the inputs that combine values are
+    /// kept.
+    LossOf(Box<LossExpr>, Vec<LossExpr>),
+    /// `x.detach()`: a value cut off from the graph, as [`Term::Detached`], that remembers
+    /// what it was (a stop-gradient target built from a model's output).
+    Detach(Box<LossExpr>),
+}
+
+/// A value that is differentiated (or returned as the loss) and how it is built.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LossValue {
+    /// The expression that is differentiated/returned (e.g. `loss` in `loss.backward()`).
+    pub range: TextRange,
+    /// The statement that defines the value (the last assignment), or the expression itself.
+    pub definition: TextRange,
+    /// Every statement of the backward slice that builds the value, in source order.
+    pub slice: Vec<TextRange>,
+    pub expr: LossExpr,
+    /// The gradient call that consumes it, if any.
+    pub consumer: Option<TextRange>,
+    pub in_loop: Option<LoopId>,
+}
+
+/// Evidence that a scope computes a loss (for "loss in model").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Evidence {
+    /// A known loss API is called (function, or a loss object built from a loss class).
+    LossApiCall(String),
+    /// A callee the index must classify; a finding only if it is a Loss component.
+    CalleeCall(Callee),
+    /// `<loss-named variable> = <computation>`.
+    NamedAssign(String),
+    /// Keras `self.add_loss(...)`.
+    AddLoss,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LossEvidence {
+    pub kind: Evidence,
+    pub range: TextRange,
+    pub in_loop: Option<LoopId>,
+}

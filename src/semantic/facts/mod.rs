@@ -1,0 +1,301 @@
+//! The semantic summary of one file (`FileFacts`): everything the cross-file project index and
+//! the project rules need, computed in the single tree walk, so that the tree can be dropped
+//! right after. Plain data, serialisable (the cache stores it).
+
+use ruff_text_size::TextRange;
+use serde::{Deserialize, Serialize};
+
+use crate::knowledge::ApiKind;
+use crate::suppression::Suppressions;
+
+pub use crate::knowledge::Role;
+
+pub type ClassId = u32;
+pub type FunctionId = u32;
+pub type LoopId = u32;
+
+mod calls;
+mod flow;
+mod losses;
+mod names;
+mod signatures;
+mod training;
+mod usage;
+
+pub use calls::*;
+pub use flow::*;
+pub use losses::*;
+pub use names::*;
+pub use signatures::*;
+pub use training::*;
+pub use usage::*;
+
+/// What one scope (a function body, or the module's top-level code) does.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScopeFacts {
+    pub loops: Vec<LoopFacts>,
+    pub grad_steps: Vec<GradStep>,
+    pub evidence: Vec<LossEvidence>,
+    pub differentiated: Vec<LossValue>,
+    pub returned: Vec<LossValue>,
+    /// Values assigned to loss-named variables (`total_loss = a + b`).
+    pub named_losses: Vec<LossValue>,
+    pub api_calls: Vec<ApiUse>,
+    pub project_calls: Vec<ProjectCall>,
+    /// Functions handed to `jax.grad` & co.: they are losses.
+    pub grad_transformed: Vec<Callee>,
+    /// `self.<attr>.step()` / `self.<attr>.zero_grad()` on an optimizer attribute.
+    pub optimizer_attr_uses: Vec<(String, TextRange)>,
+    /// Values passed from one constructed instance's call to another's.
+    pub value_flows: Vec<ValueFlow>,
+    /// Instances, component outputs, direct forward calls, mode switches and training runs: boxed,
+    /// as most scopes have none and every scope of a large project stays in memory.
+    pub flow: Option<Box<FlowFacts>>,
+}
+
+impl ScopeFacts {
+    fn shrink_to_fit(&mut self) {
+        self.loops.shrink_to_fit();
+        self.grad_steps.shrink_to_fit();
+        self.evidence.shrink_to_fit();
+        self.differentiated.shrink_to_fit();
+        self.returned.shrink_to_fit();
+        self.named_losses.shrink_to_fit();
+        self.api_calls.shrink_to_fit();
+        self.project_calls.shrink_to_fit();
+        self.grad_transformed.shrink_to_fit();
+        self.optimizer_attr_uses.shrink_to_fit();
+        self.value_flows.shrink_to_fit();
+        if let Some(flow) = &mut self.flow {
+            flow.shrink_to_fit();
+        }
+    }
+
+    /// The scope's [`FlowFacts`] (empty when it has none).
+    pub fn flow(&self) -> &FlowFacts {
+        static EMPTY: FlowFacts = FlowFacts::EMPTY;
+        self.flow.as_deref().unwrap_or(&EMPTY)
+    }
+
+    /// The scope's [`FlowFacts`], created on first write.
+    pub fn flow_mut(&mut self) -> &mut FlowFacts {
+        self.flow.get_or_insert_with(Default::default)
+    }
+
+    /// The value is built with gradient tracking off (its defining statement is inside
+    /// `with torch.no_grad():`, or in a function decorated with it): a loss computed to be
+    /// reported, which nothing can be trained on.
+    pub fn without_gradients(&self, value: &LossValue) -> bool {
+        value.consumer.is_none()
+            && self
+                .flow()
+                .no_grad_blocks
+                .iter()
+                .any(|block| block.contains_range(value.definition))
+    }
+
+    pub fn has(&self, kind: GradKind) -> bool {
+        self.grad_steps.iter().any(|s| s.kind == kind)
+    }
+
+    /// True if `inner` is `outer` or nested in it.
+    pub fn loop_within(&self, inner: Option<LoopId>, outer: LoopId) -> bool {
+        let mut current = inner;
+        while let Some(id) = current {
+            if id == outer {
+                return true;
+            }
+            current = self.loops[id as usize].parent;
+        }
+        false
+    }
+}
+
+/// `self.<attr> = <param>`: a component handed to a method (usually `__init__`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Held {
+    pub attr: String,
+    pub param: String,
+    pub range: TextRange,
+    /// The method the parameter belongs to, and the parameter's position among its positional
+    /// parameters (`self` counted).
+    pub method: FunctionId,
+    pub position: Option<u32>,
+    /// For values named like an optimizer (`self.opt = opt`): the class reads plain attributes
+    /// of it that no optimizer has (`opt.Transformation`, `self.opt.batch_size`), so it holds
+    /// an options namespace, not an optimizer.
+    pub options: bool,
+    /// The parameter's annotation, when it names a class (`decoder: DecoderRNN`).
+    pub annotation: Option<Callee>,
+}
+
+/// `self.<name> = <call>` (or a class-level `name = <call>`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attribute {
+    pub name: String,
+    pub ctor: Callee,
+    pub range: TextRange,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClassFacts {
+    pub name: String,
+    /// `Outer.Inner` for nested classes.
+    pub qualname: String,
+    pub range: TextRange,
+    pub name_range: TextRange,
+    pub bases: Vec<Callee>,
+    pub methods: Vec<FunctionId>,
+    pub attributes: Vec<Attribute>,
+    /// `self.<attr> = <parameter>` in `__init__`: components handed in (e.g. an optimizer).
+    pub held: Vec<Held>,
+    pub enclosing_function: Option<FunctionId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FunctionFacts {
+    pub name: String,
+    pub range: TextRange,
+    pub name_range: TextRange,
+    pub class: Option<ClassId>,
+    pub parent: Option<FunctionId>,
+    /// Parameters that carry training targets (`labels`, `target`, `y`): the only parameter
+    /// names rules ask about, so the others are not kept.
+    pub target_params: Vec<String>,
+    pub is_generator: bool,
+    /// Some `return` hands back a value (not `return` or `return None`).
+    pub returns_value: bool,
+    /// `return inner` where `inner` is a function nested in this one (a factory).
+    pub returns_nested: Option<FunctionId>,
+    /// Framework APIs whose result is returned (`return DataLoader(...)`).
+    pub returns_apis: Vec<ApiKind>,
+    /// Returns an optimizer it builds, directly or through a variable
+    /// (`optimizer = AdamW(groups); return optimizer`): an optimizer factory.
+    pub returns_optimizer: bool,
+    /// Types and tensor shapes of the signature: only for forward-like methods and for
+    /// functions with shape annotations (where shapes are expected, or stated).
+    pub shapes: Option<Box<SignatureShapes>>,
+    /// Every value the function returns went through this activation (a Model whose
+    /// `forward` ends in a softmax). Only for the methods a call of the instance runs.
+    pub returns_activation: Option<Activation>,
+    pub body: ScopeFacts,
+}
+
+/// Everything dllint learned about one file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileFacts {
+    /// The dotted package containing the file, if it is inside one.
+    pub package: Option<String>,
+    pub line_count: u32,
+    /// Module-level import bindings (local name → qualified), for re-exports.
+    pub imports: Vec<(String, String)>,
+    pub classes: Vec<ClassFacts>,
+    pub functions: Vec<FunctionFacts>,
+    /// Module-level code.
+    pub module: ScopeFacts,
+    /// Module-level names assigned a call result (`model = Net()`), for re-exported instances.
+    pub module_instances: Vec<(String, Callee)>,
+    pub suppressions: Suppressions,
+    /// The file had syntax errors; its facts come from a recovered tree.
+    pub recovered: bool,
+    /// Names the file reads, command-line options it declares, whole-namespace uses.
+    pub usage: UsageFacts,
+    /// The `if __name__ == "__main__":` line: the file is a script.
+    pub main_guard: Option<TextRange>,
+    /// The file declares command-line options or a run configuration (argparse, absl flags,
+    /// click, fire, hydra, ...).
+    pub takes_options: bool,
+    /// A notebook kept as a Python file (cells marked `# %%` or `# In[ ]:`): the notebook
+    /// policy applies.
+    pub cell_script: bool,
+    /// The file turns gradients off somewhere (`with torch.no_grad()`, `@torch.no_grad()`,
+    /// `torch.set_grad_enabled(...)`): without it, and without mode calls, only functions named
+    /// for evaluation can hold an evaluation loop (the search for one walks the tree only then).
+    pub uses_no_grad: bool,
+    /// The file calls `.eval()` or `.train(...)` on something.
+    pub switches_mode: bool,
+}
+
+impl FileFacts {
+    /// Every scope of the file: the module (`None`), then each function body.
+    pub fn scopes(&self) -> impl Iterator<Item = (Option<FunctionId>, &ScopeFacts)> {
+        std::iter::once((None, &self.module)).chain(
+            self.functions
+                .iter()
+                .enumerate()
+                .map(|(id, f)| (Some(id as FunctionId), &f.body)),
+        )
+    }
+
+    pub fn class_named(&self, name: &str) -> Option<(ClassId, &ClassFacts)> {
+        self.classes
+            .iter()
+            .enumerate()
+            .find(|(_, c)| {
+                c.name == name && c.enclosing_function.is_none() && !c.qualname.contains('.')
+            })
+            .map(|(i, c)| (i as ClassId, c))
+    }
+
+    pub fn function_named(&self, name: &str) -> Option<(FunctionId, &FunctionFacts)> {
+        self.functions
+            .iter()
+            .enumerate()
+            .find(|(_, f)| f.name == name && f.class.is_none() && f.parent.is_none())
+            .map(|(i, f)| (i as FunctionId, f))
+    }
+
+    /// `Class.method`, `outer.inner`, `function`: computed, not stored (there is one function
+    /// per few lines of code, and only findings need the name).
+    pub fn qualname(&self, id: FunctionId) -> String {
+        let function = &self.functions[id as usize];
+        match (function.class, function.parent) {
+            (Some(class), _) => format!(
+                "{}.{}",
+                self.classes[class as usize].qualname, function.name
+            ),
+            (None, Some(parent)) => format!("{}.{}", self.qualname(parent), function.name),
+            (None, None) => function.name.clone(),
+        }
+    }
+
+    /// Release the spare capacity of every list: facts live until the end of the run.
+    pub fn shrink_to_fit(&mut self) {
+        self.imports.shrink_to_fit();
+        self.classes.shrink_to_fit();
+        self.functions.shrink_to_fit();
+        self.module_instances.shrink_to_fit();
+        self.usage.options.shrink_to_fit();
+        self.usage.namespace_reads.shrink_to_fit();
+        self.usage.wholesale.shrink_to_fit();
+        self.usage.dynamic_modules.shrink_to_fit();
+        for class in &mut self.classes {
+            class.bases.shrink_to_fit();
+            class.methods.shrink_to_fit();
+            class.attributes.shrink_to_fit();
+            class.held.shrink_to_fit();
+        }
+        self.module.shrink_to_fit();
+        for function in &mut self.functions {
+            function.target_params.shrink_to_fit();
+            function.returns_apis.shrink_to_fit();
+            function.body.shrink_to_fit();
+        }
+    }
+
+    pub fn import_target(&self, name: &str) -> Option<&str> {
+        self.imports
+            .iter()
+            .rev()
+            .find(|(local, _)| local == name)
+            .map(|(_, q)| q.as_str())
+    }
+
+    pub fn method(&self, class: ClassId, name: &str) -> Option<(FunctionId, &FunctionFacts)> {
+        self.classes[class as usize]
+            .methods
+            .iter()
+            .map(|&id| (id, &self.functions[id as usize]))
+            .find(|(_, f)| f.name == name)
+    }
+}
