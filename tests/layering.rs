@@ -372,3 +372,86 @@ fn the_rule_mention_check_sees_codes_and_names() {
         ]
     );
 }
+
+/// The module graph's cycles (strongly connected components of more than one module), each
+/// sorted, largest first. `cargo test --test layering cycles -- --nocapture` prints them.
+fn cycles(files: &[(String, String)]) -> Vec<Vec<String>> {
+    use std::collections::BTreeMap;
+    let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (relative, text) in files {
+        let from = module_of(Path::new(relative));
+        let targets = edges.entry(from.clone()).or_default();
+        for to in referenced_modules(text) {
+            if to != from {
+                targets.insert(to);
+            }
+        }
+    }
+    let nodes: Vec<String> = edges
+        .keys()
+        .cloned()
+        .chain(edges.values().flatten().cloned())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    // Reachability by repeated search (the graph has a few dozen nodes): two modules are in one
+    // cycle when each reaches the other.
+    let reach = |start: &str| -> BTreeSet<String> {
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![start.to_string()];
+        while let Some(node) = stack.pop() {
+            for next in edges.get(&node).into_iter().flatten() {
+                if seen.insert(next.clone()) {
+                    stack.push(next.clone());
+                }
+            }
+        }
+        seen
+    };
+    let reachable: BTreeMap<&String, BTreeSet<String>> =
+        nodes.iter().map(|n| (n, reach(n))).collect();
+    let mut assigned = BTreeSet::new();
+    let mut found = Vec::new();
+    for node in &nodes {
+        if assigned.contains(node) || !reachable[node].contains(node) {
+            continue;
+        }
+        let component: Vec<String> = nodes
+            .iter()
+            .filter(|other| reachable[node].contains(*other) && reachable[*other].contains(node))
+            .cloned()
+            .collect();
+        assigned.extend(component.iter().cloned());
+        if component.len() > 1 {
+            found.push(component);
+        }
+    }
+    found.sort_by_key(|c| std::cmp::Reverse(c.len()));
+    found
+}
+
+#[test]
+fn cycles_stay_inside_one_layer() {
+    let found = cycles(&crate_files());
+    for cycle in &found {
+        eprintln!("cycle of {} modules: {}", cycle.len(), cycle.join(", "));
+        let layers: BTreeSet<Option<usize>> = cycle.iter().map(|m| layer_of(m)).collect();
+        assert_eq!(
+            layers.len(),
+            1,
+            "the cycle {cycle:?} spans more than one layer"
+        );
+    }
+    // The self-test: a two-module cycle across layers is found.
+    let crossing = vec![
+        (
+            "src/semantic/mod.rs".to_string(),
+            "use crate::engine;".to_string(),
+        ),
+        (
+            "src/engine.rs".to_string(),
+            "use crate::semantic;".to_string(),
+        ),
+    ];
+    assert_eq!(cycles(&crossing), vec![vec!["engine", "semantic"]]);
+}
