@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::knowledge::Knowledge;
 use crate::semantic::facts::{Callee, ClassId, FileFacts, FunctionId};
@@ -83,6 +83,11 @@ pub struct ProjectIndex {
     call_sites: OnceLock<crate::semantic::calls::CallSites>,
     /// Each file's module-level definitions by name, computed on first use.
     definitions: Vec<OnceLock<Vec<Symbol>>>,
+    /// Files that another file imports from, computed on first use.
+    imported: OnceLock<FxHashSet<FileId>>,
+    /// Class attributes built from a constructor (`self.vq = VectorQuantizer(...)`), by the
+    /// constructor's short name: (file, class, attribute index). Computed on first use.
+    attribute_ctors: OnceLock<FxHashMap<String, Vec<(FileId, ClassId, u32)>>>,
 }
 
 /// How many directory levels above a file are considered as import roots.
@@ -122,6 +127,8 @@ impl ProjectIndex {
             instance_args: OnceLock::new(),
             call_sites: OnceLock::new(),
             definitions: (0..file_count).map(|_| OnceLock::new()).collect(),
+            imported: OnceLock::new(),
+            attribute_ctors: OnceLock::new(),
         }
     }
 
@@ -212,6 +219,60 @@ impl ProjectIndex {
     pub fn call_sites(&self) -> &crate::semantic::calls::CallSites {
         self.call_sites
             .get_or_init(|| crate::semantic::calls::CallSites::compute(self))
+    }
+
+    /// True if another file of the project imports from `file` by a name that spells the
+    /// file's module (`from models import Net`, `import train`; an import that only reaches
+    /// it through a package's re-export does not count).
+    pub fn imported_by_another_file(&self, file: FileId) -> bool {
+        self.imported
+            .get_or_init(|| {
+                let mut imported = FxHashSet::default();
+                for f in 0..self.files.len() as FileId {
+                    for (_, qualified) in &self.facts(f).imports {
+                        let Some(Symbol::Module(t) | Symbol::Class(t, _) | Symbol::Function(t, _)) =
+                            self.resolve_qualified(f, qualified)
+                        else {
+                            continue;
+                        };
+                        if t == f || imported.contains(&t) {
+                            continue;
+                        }
+                        let stem = self.files[t as usize]
+                            .path
+                            .file_stem()
+                            .and_then(|s| s.to_str());
+                        if stem.is_some_and(|stem| qualified.split('.').any(|seg| seg == stem)) {
+                            imported.insert(t);
+                        }
+                    }
+                }
+                imported
+            })
+            .contains(&file)
+    }
+
+    /// The class attributes of the project built by a constructor named `name` (its last
+    /// segment): (file, class, attribute index).
+    pub fn attributes_built_by(&self, name: &str) -> &[(FileId, ClassId, u32)] {
+        self.attribute_ctors
+            .get_or_init(|| {
+                let mut by_name: FxHashMap<String, Vec<(FileId, ClassId, u32)>> =
+                    FxHashMap::default();
+                for f in 0..self.files.len() as FileId {
+                    for (c, class) in self.facts(f).classes.iter().enumerate() {
+                        for (a, attribute) in class.attributes.iter().enumerate() {
+                            by_name
+                                .entry(attribute.ctor.name().to_string())
+                                .or_default()
+                                .push((f, c as ClassId, a as u32));
+                        }
+                    }
+                }
+                by_name
+            })
+            .get(name)
+            .map_or(&[], Vec::as_slice)
     }
 
     pub fn file(&self, id: FileId) -> &ProjectFile {

@@ -330,17 +330,12 @@ fn used_as_loss(method: &FunctionFacts, range: TextRange) -> bool {
 /// VectorQuantizer(...)`): a sub-module, whose auxiliary loss the enclosing model collects.
 pub fn is_sub_module(cx: &FileView<'_>, class: ClassId) -> bool {
     let name = &cx.facts().classes[class as usize].name;
-    (0..cx.index.files.len() as FileId).any(|f| {
-        let facts = cx.index.facts(f);
-        facts.classes.iter().enumerate().any(|(c, other)| {
-            (f, c as ClassId) != (cx.file, class)
-                && other.attributes.iter().any(|a| {
-                    a.ctor.name() == name
-                        && matches!(cx.index.resolve_callee(f, &a.ctor),
-                            Some(Symbol::Class(tf, tc)) if (tf, tc) == (cx.file, class))
-                })
-                && cx.roles.class(f, c as ClassId).roles.contains(Role::Model)
-        })
+    cx.index.attributes_built_by(name).iter().any(|&(f, c, a)| {
+        let ctor = &cx.index.facts(f).classes[c as usize].attributes[a as usize].ctor;
+        (f, c) != (cx.file, class)
+            && matches!(cx.index.resolve_callee(f, ctor),
+                Some(Symbol::Class(tf, tc)) if (tf, tc) == (cx.file, class))
+            && cx.roles.class(f, c).roles.contains(Role::Model)
     })
 }
 
@@ -544,20 +539,8 @@ pub fn is_self_contained_script(cx: &FileView<'_>) -> bool {
     if !runs {
         return false;
     }
-    let Some(stem) = file.path.file_stem().and_then(|s| s.to_str()) else {
+    if file.path.file_stem().and_then(|s| s.to_str()).is_none() {
         return false;
-    };
-    let imported = (0..cx.index.files.len() as u32)
-        .filter(|&f| f != cx.file)
-        .any(|f| {
-            cx.index.facts(f).imports.iter().any(|(_, qualified)| {
-                qualified.split('.').any(|segment| segment == stem)
-                    && matches!(
-                        cx.index.resolve_qualified(f, qualified),
-                        Some(Symbol::Module(t) | Symbol::Class(t, _) | Symbol::Function(t, _))
-                            if t == cx.file
-                    )
-            })
-        });
-    !imported
+    }
+    !cx.index.imported_by_another_file(cx.file)
 }
