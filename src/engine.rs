@@ -104,11 +104,17 @@ struct Analysis {
 /// Everything a run produced, before rendering: the index stays available (e.g. for `map`).
 pub struct Project {
     pub index: ProjectIndex,
-    pub roles: Roles,
+    /// The roles, computed when a project rule needed them or on first use (`map`, `survey`).
+    roles: std::sync::OnceLock<Roles>,
     pub report: Report,
 }
 
 impl Project {
+    /// The MODLR roles of the project's classes and functions.
+    pub fn roles(&self) -> &Roles {
+        self.roles.get_or_init(|| Roles::compute(&self.index))
+    }
+
     /// The report of a run whose index is not needed afterwards. Freeing every file's facts
     /// costs as much as building the index, and the process is about to exit: the OS
     /// reclaims them.
@@ -414,7 +420,7 @@ pub fn run(inputs: Vec<Input>, threads: Option<usize>, cwd: &Path, resolver: &Re
         // Without a cache nothing is replayed.
         Outcome::Replayed(report) => Project {
             index: ProjectIndex::new(Vec::new()),
-            roles: Roles::compute(&ProjectIndex::new(Vec::new())),
+            roles: std::sync::OnceLock::new(),
             report,
         },
     }
@@ -583,21 +589,34 @@ fn run_in_pool(
         );
     }
     lap("index");
-    let roles = Roles::compute(&index);
-    lap("roles");
-
-    // Project rules.
+    // Project rules, when one is enabled for some linted file: a run of file rules only
+    // (`--select DL3`) computes no roles.
+    let roles = std::sync::OnceLock::new();
+    let project_rules = meta.iter().any(|(_, settings, _, linted)| {
+        *linted
+            && settings
+                .rules
+                .iter()
+                .any(|r| r.check.project_check().is_some())
+    });
+    if project_rules {
+        roles.get_or_init(|| Roles::compute(&index));
+        lap("roles");
+    }
+    let roles_ref = roles.get();
     let mut project_diagnostics: Vec<Vec<Diagnostic>> = file_ids
         .par_iter()
         .zip(meta.par_iter())
         .map(|(id, (path, settings, _, linted))| {
-            let Some(id) = *id else { return Vec::new() };
+            let (Some(id), Some(roles)) = (*id, roles_ref) else {
+                return Vec::new();
+            };
             if !linted {
                 return Vec::new();
             }
             let rules = settings
                 .rules_for_source(path, index.facts(id).cell_script || roles.in_collection(id));
-            let cx = ProjectContext::new(&index, &roles, id, &settings.rule_options);
+            let cx = ProjectContext::new(&index, roles, id, &settings.rule_options);
             let mut found = Vec::new();
             for rule in rules.iter() {
                 if let Some(check) = rule.check.project_check() {

@@ -115,11 +115,14 @@ pub fn survey(
     repository_of: &(dyn Fn(&Path) -> String + Sync),
 ) -> Survey {
     let index = &project.index;
+    // Computed before the parallel loop: a lazily built value is never first asked for
+    // inside the pool (a worker waiting on it could steal the job that builds it).
+    let roles = project.roles();
     let found: Vec<Found> = (0..index.files.len() as FileId)
         .into_par_iter()
         .filter(|&f| index.file(f).linted)
         .flat_map_iter(|file| {
-            let cx = FileView::new(index, &project.roles, file);
+            let cx = FileView::new(index, roles, file);
             file_instances(&cx)
         })
         .collect();

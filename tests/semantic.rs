@@ -51,7 +51,7 @@ fn class_roles(project: &Project, file_suffix: &str, class: &str) -> (Vec<Role>,
             continue;
         }
         if let Some((id, _)) = file.facts.class_named(class) {
-            let role = project.roles.class(f as u32, id);
+            let role = project.roles().class(f as u32, id);
             return (role.roles.iter().collect(), role.evidence.clone());
         }
     }
@@ -128,7 +128,7 @@ fn verdict(source: &str) -> Verdict {
         .unwrap_or_else(|| panic!("no backward in:\n{source}"));
     let classifier = Classifier {
         index: &project.index,
-        roles: &project.roles,
+        roles: project.roles(),
         file: 0,
         class: None,
     };

@@ -120,7 +120,7 @@ enum Key {
 /// a linted component depends on them).
 pub fn build(project: &Project, cwd: &Path) -> Map {
     let index = &project.index;
-    let roles = &project.roles;
+    let roles = project.roles();
     let mut keys: BTreeMap<Key, Vec<&'static str>> = BTreeMap::new();
     for (f, file) in index.files.iter().enumerate() {
         let f = f as FileId;

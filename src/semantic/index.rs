@@ -15,6 +15,9 @@ use crate::semantic::usage::{ConfigIndex, ReferenceIndex};
 
 pub type FileId = u32;
 
+/// Class attributes by their constructor's short name: (file, class, attribute index).
+type AttributeCtors = FxHashMap<String, Vec<(FileId, ClassId, u32)>>;
+
 /// What the analysis needs of a file's configuration: where its project starts, where its
 /// imports are looked up, and the framework knowledge (with the user's additions). Shared by
 /// every file of one configuration.
@@ -87,7 +90,7 @@ pub struct ProjectIndex {
     imported: OnceLock<FxHashSet<FileId>>,
     /// Class attributes built from a constructor (`self.vq = VectorQuantizer(...)`), by the
     /// constructor's short name: (file, class, attribute index). Computed on first use.
-    attribute_ctors: OnceLock<FxHashMap<String, Vec<(FileId, ClassId, u32)>>>,
+    attribute_ctors: OnceLock<AttributeCtors>,
 }
 
 /// How many directory levels above a file are considered as import roots.
@@ -257,8 +260,7 @@ impl ProjectIndex {
     pub fn attributes_built_by(&self, name: &str) -> &[(FileId, ClassId, u32)] {
         self.attribute_ctors
             .get_or_init(|| {
-                let mut by_name: FxHashMap<String, Vec<(FileId, ClassId, u32)>> =
-                    FxHashMap::default();
+                let mut by_name = AttributeCtors::default();
                 for f in 0..self.files.len() as FileId {
                     for (c, class) in self.facts(f).classes.iter().enumerate() {
                         for (a, attribute) in class.attributes.iter().enumerate() {
