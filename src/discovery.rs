@@ -142,15 +142,18 @@ pub fn project_root(file: &Path, settings: &Settings, cwd: &Path) -> Option<Path
 }
 
 /// The project context of a partial run: the files that `dllint check <root>` would lint for
-/// the project root of each named file ([`project_root`]) — the same walk, `.gitignore`s and
-/// excludes — less the named files themselves. The engine reads them for their facts only, so
-/// that cross-file rules judge the named files as a run on the whole project would.
+/// the project root of each file named explicitly ([`project_root`]) — the same walk,
+/// `.gitignore`s and excludes — less the files linted. The engine reads them for their facts
+/// only, so that cross-file rules judge the named files as a run on the whole project would.
 ///
-/// `paths` are the paths as given (a directory that holds a whole project needs no context),
-/// `named` the files they expanded to, both relative to `cwd` or absolute. Context paths are
-/// absolute, or relative to `cwd` when below it and `relative` is set (as a directory walk from
-/// `cwd` would give them). `Err` says why no context is used (a broken configuration in the
-/// project, more than [`MAX_PROJECT_CONTEXT_FILES`] files); the run goes on without it.
+/// `paths` are the paths as given, `named` the files they expanded to, both relative to `cwd`
+/// or absolute. Only files named as such (pre-commit's staged files, `check one_file.py`, an
+/// editor's buffer) bring their project in: a directory is the scope its user chose, linted as
+/// it always was (`check fixtures/projects/gan` inside a repository of examples judges that
+/// example alone). Context paths are absolute, or relative to `cwd` when below it and
+/// `relative` is set (as a directory walk from `cwd` gives them). `Err` says why no context is
+/// used (a broken configuration in the project, more than [`MAX_PROJECT_CONTEXT_FILES`]
+/// files); the run goes on without it.
 pub fn project_context(
     paths: &[PathBuf],
     named: &[FileEntry],
@@ -158,18 +161,20 @@ pub fn project_context(
     cwd: &Path,
     relative: bool,
 ) -> Result<Vec<FileEntry>, String> {
-    let covered: Vec<PathBuf> = paths
+    let (covered, files_named): (Vec<PathBuf>, Vec<PathBuf>) = paths
         .iter()
         .map(|p| absolute_lexical(p, cwd))
-        .filter(|p| p.is_dir())
-        .collect();
-    let named_absolute: FxHashSet<PathBuf> = named
+        .partition(|p| p.is_dir());
+    let named_absolute: Vec<PathBuf> = named
         .iter()
         .map(|f| absolute_lexical(&f.path, cwd))
         .collect();
     let mut roots: Vec<PathBuf> = named
         .iter()
-        .filter_map(|f| project_root(&absolute_lexical(&f.path, cwd), &f.settings, cwd))
+        .zip(&named_absolute)
+        .filter(|(_, absolute)| files_named.contains(*absolute))
+        .filter_map(|(f, absolute)| project_root(absolute, &f.settings, cwd))
+        // A directory named holds this project whole: its files are all linted.
         .filter(|root| !covered.iter().any(|dir| root.starts_with(dir)))
         .collect();
     roots.sort();
@@ -197,6 +202,7 @@ pub fn project_context(
             ));
         }
     }
+    let named_absolute: FxHashSet<PathBuf> = named_absolute.into_iter().collect();
     files.retain(|f| !named_absolute.contains(&f.path));
     if relative {
         for file in &mut files {

@@ -234,7 +234,13 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
                         path: name.clone(),
                         settings: settings.clone(),
                     }];
-                    let context = project_context(&args, &named, &resolver, &cwd);
+                    let context = project_context(
+                        &args,
+                        std::slice::from_ref(&name),
+                        &named,
+                        &resolver,
+                        &cwd,
+                    );
                     let cache = if context.is_empty() {
                         None
                     } else {
@@ -283,7 +289,7 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
         let discovered = discovery::discover(&args.paths, &resolver, args.force_exclude)
             .map_err(|e| e.to_string())?;
         let files = discovered.files;
-        let context = project_context(&args, &files, &resolver, &cwd);
+        let context = project_context(&args, &args.paths, &files, &resolver, &cwd);
         // Fixing lints the files again after every pass: it reads the tree fresh.
         let cache = if fixing { None } else { cache_for(&args, &cwd) };
         let mut report = engine::lint_files_cached(
@@ -464,6 +470,7 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
 /// turned off; a project whose files cannot be listed is linted without it, with a warning.
 fn project_context(
     args: &CheckArgs,
+    paths: &[PathBuf],
     files: &[discovery::FileEntry],
     resolver: &Arc<Resolver>,
     cwd: &std::path::Path,
@@ -471,7 +478,7 @@ fn project_context(
     if args.no_project_context || args.isolated {
         return Vec::new();
     }
-    discovery::project_context(&args.paths, files, resolver, cwd, true).unwrap_or_else(|warning| {
+    discovery::project_context(paths, files, resolver, cwd, true).unwrap_or_else(|warning| {
         if !args.quiet {
             eprintln!("dllint: warning: {warning}");
         }
