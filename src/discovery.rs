@@ -105,7 +105,7 @@ pub fn discover(
         if force_exclude && settings.is_excluded_with_parents(&absolute(path)) {
             continue;
         }
-        walk_directory(path, resolver, &mut files, &mut unreadable)?;
+        walk_directory(path, resolver, &mut files, &mut unreadable, usize::MAX)?;
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     files.dedup_by(|a, b| a.path == b.path);
@@ -165,6 +165,7 @@ pub fn project_context(
         .iter()
         .map(|p| absolute_lexical(p, cwd))
         .partition(|p| p.is_dir());
+    let files_named: FxHashSet<PathBuf> = files_named.into_iter().collect();
     let named_absolute: Vec<PathBuf> = named
         .iter()
         .map(|f| absolute_lexical(&f.path, cwd))
@@ -172,7 +173,7 @@ pub fn project_context(
     let mut roots: Vec<PathBuf> = named
         .iter()
         .zip(&named_absolute)
-        .filter(|(_, absolute)| files_named.contains(*absolute))
+        .filter(|(_, absolute)| files_named.contains(absolute.as_path()))
         .filter_map(|(f, absolute)| project_root(absolute, &f.settings, cwd))
         // A directory named holds this project whole: its files are all linted.
         .filter(|root| !covered.iter().any(|dir| root.starts_with(dir)))
@@ -191,12 +192,18 @@ pub fn project_context(
         }
         // Unreadable directories are reported by a run on the whole project, not here.
         let mut unreadable = Vec::new();
-        walk_directory(root, resolver, &mut files, &mut unreadable)
-            .map_err(|err| format!("project context of {} not loaded: {err}", shown(root)))?;
+        walk_directory(
+            root,
+            resolver,
+            &mut files,
+            &mut unreadable,
+            MAX_PROJECT_CONTEXT_FILES + 1,
+        )
+        .map_err(|err| format!("project context of {} not loaded: {err}", shown(root)))?;
         if files.len() > MAX_PROJECT_CONTEXT_FILES {
             return Err(format!(
                 "project context not loaded: {} holds more than {MAX_PROJECT_CONTEXT_FILES} \
-                 Python files (exclude some in the configuration, or pass \
+                 files to lint (exclude some in the configuration, or pass \
                  `--no-project-context`)",
                 shown(root)
             ));
@@ -230,11 +237,13 @@ fn io_failure(err: ignore::Error, path: Option<PathBuf>) -> Option<(PathBuf, std
     }
 }
 
+/// Add the lintable files below `root` to `files`, stopping once it holds `limit`.
 fn walk_directory(
     root: &Path,
     resolver: &Arc<Resolver>,
     files: &mut Vec<FileEntry>,
     unreadable: &mut Vec<(PathBuf, std::io::Error)>,
+    limit: usize,
 ) -> Result<(), DiscoveryError> {
     let failure: Arc<Mutex<Option<ConfigError>>> = Arc::default();
     let filter_resolver = resolver.clone();
@@ -296,6 +305,9 @@ fn walk_directory(
             path: normalize(path),
             settings,
         });
+        if files.len() >= limit {
+            break;
+        }
     }
     if let Some(err) = failure.lock().expect("failure lock").take() {
         return Err(DiscoveryError::Config(err));
