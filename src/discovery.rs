@@ -5,7 +5,7 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use ignore::WalkBuilder;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::config::{ConfigError, Resolver, Settings};
 
@@ -105,13 +105,122 @@ pub fn discover(
         if force_exclude && settings.is_excluded_with_parents(&absolute(path)) {
             continue;
         }
-        walk_directory(path, resolver, &mut files, &mut unreadable)?;
+        walk_directory(path, resolver, &mut files, &mut unreadable, usize::MAX)?;
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     files.dedup_by(|a, b| a.path == b.path);
     unreadable.sort_by(|a, b| a.0.cmp(&b.0));
     unreadable.dedup_by(|a, b| a.0 == b.0);
     Ok(Discovered { files, unreadable })
+}
+
+/// At most this many files are read as project context; a larger "project" (a home directory
+/// under version control, a monorepo) is linted without it, with a warning.
+pub const MAX_PROJECT_CONTEXT_FILES: usize = 10_000;
+
+/// The root of the project `file` (absolute) belongs to, for project context: the directory of
+/// the configuration file that governs it, else the root of the git repository holding it — the
+/// nearer of the two when both exist, so that a configuration file above the repository (in a
+/// home directory) does not make everything below it one project. `None` outside any project.
+pub fn project_root(file: &Path, settings: &Settings, cwd: &Path) -> Option<PathBuf> {
+    let git = file
+        .ancestors()
+        .skip(1)
+        .find(|dir| dir.join(".git").exists())
+        .map(Path::to_path_buf);
+    let config = settings
+        .config_path
+        .as_deref()
+        .map(|config| absolute_lexical(config, cwd))
+        .and_then(|config| config.parent().map(Path::to_path_buf))
+        .filter(|dir| file.starts_with(dir));
+    match (config, git) {
+        (Some(config), Some(git)) if !config.starts_with(&git) => Some(git),
+        (Some(config), _) => Some(config),
+        (None, git) => git,
+    }
+}
+
+/// The project context of a partial run: the files that `dllint check <root>` would lint for
+/// the project root of each file named explicitly ([`project_root`]) — the same walk,
+/// `.gitignore`s and excludes — less the files linted. The engine reads them for their facts
+/// only, so that cross-file rules judge the named files as a run on the whole project would.
+///
+/// `paths` are the paths as given, `named` the files they expanded to, both relative to `cwd`
+/// or absolute. Only files named as such (pre-commit's staged files, `check one_file.py`, an
+/// editor's buffer) bring their project in: a directory is the scope its user chose, linted as
+/// it always was (`check fixtures/projects/gan` inside a repository of examples judges that
+/// example alone). Context paths are absolute, or relative to `cwd` when below it and
+/// `relative` is set (as a directory walk from `cwd` gives them). `Err` says why no context is
+/// used (a broken configuration in the project, more than [`MAX_PROJECT_CONTEXT_FILES`]
+/// files); the run goes on without it.
+pub fn project_context(
+    paths: &[PathBuf],
+    named: &[FileEntry],
+    resolver: &Arc<Resolver>,
+    cwd: &Path,
+    relative: bool,
+) -> Result<Vec<FileEntry>, String> {
+    let (covered, files_named): (Vec<PathBuf>, Vec<PathBuf>) = paths
+        .iter()
+        .map(|p| absolute_lexical(p, cwd))
+        .partition(|p| p.is_dir());
+    let files_named: FxHashSet<PathBuf> = files_named.into_iter().collect();
+    let named_absolute: Vec<PathBuf> = named
+        .iter()
+        .map(|f| absolute_lexical(&f.path, cwd))
+        .collect();
+    let mut roots: Vec<PathBuf> = named
+        .iter()
+        .zip(&named_absolute)
+        .filter(|(_, absolute)| files_named.contains(absolute.as_path()))
+        .filter_map(|(f, absolute)| project_root(absolute, &f.settings, cwd))
+        // A directory named holds this project whole: its files are all linted.
+        .filter(|root| !covered.iter().any(|dir| root.starts_with(dir)))
+        .collect();
+    roots.sort();
+    roots.dedup();
+    let shown = |root: &Path| match display_path(root, cwd) {
+        shown if shown.is_empty() => ".".to_string(),
+        shown => shown,
+    };
+    let mut files = Vec::new();
+    for root in &roots {
+        // Below another root: walked with it.
+        if roots.iter().any(|r| r != root && root.starts_with(r)) {
+            continue;
+        }
+        // Unreadable directories are reported by a run on the whole project, not here.
+        let mut unreadable = Vec::new();
+        walk_directory(
+            root,
+            resolver,
+            &mut files,
+            &mut unreadable,
+            MAX_PROJECT_CONTEXT_FILES + 1,
+        )
+        .map_err(|err| format!("project context of {} not loaded: {err}", shown(root)))?;
+        if files.len() > MAX_PROJECT_CONTEXT_FILES {
+            return Err(format!(
+                "project context not loaded: {} holds more than {MAX_PROJECT_CONTEXT_FILES} \
+                 files to lint (exclude some in the configuration, or pass \
+                 `--no-project-context`)",
+                shown(root)
+            ));
+        }
+    }
+    let named_absolute: FxHashSet<PathBuf> = named_absolute.into_iter().collect();
+    files.retain(|f| !named_absolute.contains(&f.path));
+    if relative {
+        for file in &mut files {
+            if let Ok(below) = file.path.strip_prefix(cwd) {
+                file.path = below.to_path_buf();
+            }
+        }
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    files.dedup_by(|a, b| a.path == b.path);
+    Ok(files)
 }
 
 /// The path and the I/O error inside a walk error, if it is one (a directory or an ignore
@@ -128,11 +237,13 @@ fn io_failure(err: ignore::Error, path: Option<PathBuf>) -> Option<(PathBuf, std
     }
 }
 
+/// Add the lintable files below `root` to `files`, stopping once it holds `limit`.
 fn walk_directory(
     root: &Path,
     resolver: &Arc<Resolver>,
     files: &mut Vec<FileEntry>,
     unreadable: &mut Vec<(PathBuf, std::io::Error)>,
+    limit: usize,
 ) -> Result<(), DiscoveryError> {
     let failure: Arc<Mutex<Option<ConfigError>>> = Arc::default();
     let filter_resolver = resolver.clone();
@@ -194,6 +305,9 @@ fn walk_directory(
             path: normalize(path),
             settings,
         });
+        if files.len() >= limit {
+            break;
+        }
     }
     if let Some(err) = failure.lock().expect("failure lock").take() {
         return Err(DiscoveryError::Config(err));

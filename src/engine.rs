@@ -1,7 +1,8 @@
 //! The one lint pipeline every front end uses (CLI, stdin, editor server):
 //!
 //! 1. per file, in parallel: read → parse → one walk (semantic model, facts, file rules) →
-//!    suppressions;
+//!    suppressions; project context files (the rest of the project in a partial run, see
+//!    [`crate::discovery::project_context`]) are read for their facts only;
 //! 2. load context files the linted files import (a base class outside the given paths);
 //! 3. build the project index and the roles (sequential, cheap);
 //! 4. per linted file, in parallel: project rules on facts + index;
@@ -74,18 +75,40 @@ pub struct Input {
     pub text: Option<String>,
 }
 
+/// What a file is to a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Named (or found in a named directory): analysed with every rule, reported.
+    Linted,
+    /// The rest of the project in a partial run: facts only, part of the project as in a run
+    /// on the whole project (a training script among them is one), never reported.
+    Project,
+    /// Outside the project, read because a linted file imports it: facts only.
+    Imported,
+}
+
+impl Kind {
+    /// Part of the linted project (the index's notion): everything but imported files.
+    fn linted(self) -> bool {
+        self != Kind::Imported
+    }
+}
+
 /// A file read and keyed, not analysed yet.
 struct Prepared {
     path: PathBuf,
     absolute: PathBuf,
     settings: Arc<Settings>,
     text: Result<String, ReadError>,
-    linted: bool,
+    kind: Kind,
     keep_source: bool,
     rules: RuleSet,
     package: Option<String>,
     /// The cache key (files on disk, with a cache).
     key: Option<u128>,
+    /// A project context file: the key a run on the whole project gives it (with its file
+    /// rules), also accepted from the cache; it is stored under `key` (facts only).
+    whole_key: Option<u128>,
 }
 
 /// Phase-1 result of one file.
@@ -98,7 +121,7 @@ struct Analysis {
     diagnostics: Vec<Diagnostic>,
     source: Option<Arc<SourceText>>,
     internal_error: bool,
-    linted: bool,
+    kind: Kind,
 }
 
 /// Everything a run produced, before rendering: the index stays available (e.g. for `map`).
@@ -146,33 +169,48 @@ fn prepare(
     settings: &Arc<Settings>,
     packages: &PackageResolver,
     cwd: &Path,
-    linted: bool,
+    kind: Kind,
     keep_source: bool,
     cache: Option<&Cache>,
 ) -> Prepared {
     let absolute = absolute(path, cwd);
-    let rules = if linted {
+    let rules = if kind == Kind::Linted {
         settings.rules_for(path)
     } else {
         RuleSet::empty()
     };
     let package = packages.package_of(&absolute);
-    let key = match (&text, cache.filter(|_| !keep_source)) {
+    let cache = cache.filter(|_| !keep_source);
+    let (key, whole_key) = match (&text, cache) {
         (Ok(text), Some(cache)) => {
-            Some(cache.key(settings, rules, path, package.as_deref(), linted, text))
+            let package = package.as_deref();
+            let linted = kind == Kind::Linted;
+            let key = cache.key(settings, rules, path, package, linted, text);
+            let whole = (kind == Kind::Project).then(|| {
+                cache.key(
+                    settings,
+                    settings.rules_for(path),
+                    path,
+                    package,
+                    true,
+                    text,
+                )
+            });
+            (Some(key), whole)
         }
-        _ => None,
+        _ => (None, None),
     };
     Prepared {
         path: path.to_path_buf(),
         absolute,
         settings: settings.clone(),
         text,
-        linted,
+        kind,
         keep_source,
         rules,
         package,
         key,
+        whole_key,
     }
 }
 
@@ -184,12 +222,14 @@ fn analyze(prepared: Prepared, cache: Option<&Cache>) -> Analysis {
         absolute,
         settings,
         text,
-        linted,
+        kind,
         keep_source,
         rules,
         package,
         key,
+        whole_key,
     } = prepared;
+    let reported = kind == Kind::Linted;
     let path = path.as_path();
     let settings = &settings;
     let mut analysis = Analysis {
@@ -201,23 +241,29 @@ fn analyze(prepared: Prepared, cache: Option<&Cache>) -> Analysis {
         diagnostics: Vec::new(),
         source: None,
         internal_error: false,
-        linted,
+        kind,
     };
     let text = match text {
         Ok(text) => text,
         Err(error) => {
-            if linted {
+            if reported {
                 analysis.diagnostics.push(syntax_error::read_error(&error));
             }
             return analysis;
         }
     };
     let cache = cache.filter(|_| !keep_source);
-    if let (Some(cache), Some(key)) = (cache, key)
-        && let Some(hit) = cache.get(&analysis.absolute, key)
-    {
+    let hit = match (cache, key, whole_key) {
+        (Some(cache), Some(key), Some(whole)) => cache.get_either(&analysis.absolute, key, whole),
+        (Some(cache), Some(key), None) => cache.get(&analysis.absolute, key),
+        _ => None,
+    };
+    if let Some(hit) = hit {
         analysis.facts = hit.facts;
-        analysis.diagnostics = hit.diagnostics;
+        // What a run on the whole project found in a context file is not reported here.
+        if reported {
+            analysis.diagnostics = hit.diagnostics;
+        }
         return analysis;
     }
     // A notebook is analysed as its virtual source (the code cells joined), parsed in IPython
@@ -230,7 +276,7 @@ fn analyze(prepared: Prepared, cache: Option<&Cache>) -> Analysis {
                 (python, display)
             }
             Err(error) => {
-                if linted {
+                if reported {
                     analysis
                         .diagnostics
                         .push(syntax_error::read_error(&ReadError::Notebook(error)));
@@ -248,10 +294,12 @@ fn analyze(prepared: Prepared, cache: Option<&Cache>) -> Analysis {
     let (source, rules) = if is_notebook(path) {
         (SourceText::notebook_code(text), rules)
     } else if SourceText::is_cell_script(&text) || settings.is_teaching_path(path) {
-        (
-            SourceText::notebook_code(text),
-            settings.rules_for_source(path, true),
-        )
+        let rules = if kind == Kind::Project {
+            rules
+        } else {
+            settings.rules_for_source(path, true)
+        };
+        (SourceText::notebook_code(text), rules)
     } else {
         (SourceText::new(text), rules)
     };
@@ -274,7 +322,7 @@ fn analyze(prepared: Prepared, cache: Option<&Cache>) -> Analysis {
             analysis.internal_error = true;
         }
     }
-    if !linted {
+    if !reported {
         analysis.diagnostics.clear();
     }
     analysis.diagnostics.retain(|d| rules.contains_code(d.code));
@@ -374,10 +422,13 @@ pub fn lint_files(
     run(inputs, threads, cwd, resolver)
 }
 
-/// [`lint_files`] with a cache (see [`crate::cache`]), for `check`: only the report, which
-/// may be replayed from the project cache without building the index.
+/// [`lint_files`] with a cache (see [`crate::cache`]) and the project context of a partial
+/// run (the project's other files, read for their facts only: see
+/// [`crate::discovery::project_context`]), for `check`: only the report, which may be
+/// replayed from the project cache without building the index.
 pub fn lint_files_cached(
     files: &[FileEntry],
+    context: &[FileEntry],
     threads: Option<usize>,
     cwd: &Path,
     resolver: &Resolver,
@@ -391,7 +442,7 @@ pub fn lint_files_cached(
             text: None,
         })
         .collect();
-    match pipeline(inputs, threads, cwd, resolver, cache, true) {
+    match pipeline(inputs, context, threads, cwd, resolver, cache, true) {
         Outcome::Full(project) => project.into_report(),
         Outcome::Replayed(report) => report,
     }
@@ -415,7 +466,22 @@ pub fn lint_text(
 
 /// The whole pipeline.
 pub fn run(inputs: Vec<Input>, threads: Option<usize>, cwd: &Path, resolver: &Resolver) -> Project {
-    match pipeline(inputs, threads, cwd, resolver, None, false) {
+    run_in_project(inputs, &[], threads, cwd, resolver, None)
+}
+
+/// [`run`] with the project context of a partial run: `context` (files on disk, not among the
+/// inputs) is read for its facts only — from `cache` where it holds them — so that the
+/// cross-file rules judge the inputs as a run on the whole project would; only the inputs
+/// are reported.
+pub fn run_in_project(
+    inputs: Vec<Input>,
+    context: &[FileEntry],
+    threads: Option<usize>,
+    cwd: &Path,
+    resolver: &Resolver,
+    cache: Option<&Cache>,
+) -> Project {
+    match pipeline(inputs, context, threads, cwd, resolver, cache, false) {
         Outcome::Full(project) => *project,
         // Without a cache nothing is replayed.
         Outcome::Replayed(report) => Project {
@@ -436,6 +502,7 @@ enum Outcome {
 /// from the project cache (only the report is needed).
 fn pipeline(
     inputs: Vec<Input>,
+    context: &[FileEntry],
     threads: Option<usize>,
     cwd: &Path,
     resolver: &Resolver,
@@ -443,7 +510,7 @@ fn pipeline(
     replay: bool,
 ) -> Outcome {
     let pool = thread_pool(threads);
-    let work = || run_in_pool(inputs, cwd, resolver, cache, replay);
+    let work = || run_in_pool(inputs, context, cwd, resolver, cache, replay);
     match pool {
         Some(pool) => pool.install(work),
         None => work(),
@@ -452,6 +519,7 @@ fn pipeline(
 
 fn run_in_pool(
     inputs: Vec<Input>,
+    context: &[FileEntry],
     cwd: &Path,
     resolver: &Resolver,
     cache: Option<&Cache>,
@@ -468,7 +536,7 @@ fn run_in_pool(
         }
     };
     let packages = PackageResolver::default();
-    let prepared: Vec<Prepared> = inputs
+    let mut prepared: Vec<Prepared> = inputs
         .into_par_iter()
         .map(|input| {
             let (text, keep) = match input.text {
@@ -485,20 +553,49 @@ fn run_in_pool(
                 &input.settings,
                 &packages,
                 cwd,
-                true,
+                Kind::Linted,
                 keep,
                 cache,
             )
         })
         .collect();
+    if !context.is_empty() {
+        prepared.par_extend(context.par_iter().map(|file| {
+            prepare(
+                &file.path,
+                read_file(&file.path),
+                &file.settings,
+                &packages,
+                cwd,
+                Kind::Project,
+                false,
+                cache,
+            )
+        }));
+        // In the order of a run on the whole project.
+        prepared.sort_by(|a, b| a.absolute.cmp(&b.absolute));
+    }
     lap("read, hash");
-    // The project key needs every linted file's key (all read from disk).
+    // The project key needs every linted file's key (all read from disk), and the key of
+    // every project context file.
     let project_key = cache.and_then(|cache| {
-        let keys: Option<Vec<(&Path, u128)>> = prepared
-            .iter()
-            .map(|p| Some((p.absolute.as_path(), p.key?)))
-            .collect();
-        Some((cache, project::key(cache, keys?)))
+        let keys = |kind: Kind| -> Option<Vec<(&Path, u128)>> {
+            prepared
+                .iter()
+                .filter(|p| p.kind == kind)
+                .map(|p| Some((p.absolute.as_path(), p.key?)))
+                .collect()
+        };
+        let key = project::key(cache, keys(Kind::Linted)?);
+        let context = keys(Kind::Project)?;
+        if context.is_empty() {
+            return Some((cache, key));
+        }
+        let context = project::key(cache, context);
+        let mut both = [0u8; 32];
+        both[..16].copy_from_slice(&key.to_le_bytes());
+        both[16..].copy_from_slice(&context.to_le_bytes());
+        Some((cache, xxhash_rust::xxh3::xxh3_128(&both)))
     });
     if replay
         && let Some((cache, key)) = project_key
@@ -541,9 +638,9 @@ fn run_in_pool(
             diagnostics,
             source,
             internal_error,
-            linted,
+            kind,
         } = analysis;
-        if !linted {
+        if kind == Kind::Imported {
             context_keys.push((absolute.clone(), key));
         }
         linted_absolute.push(absolute.clone());
@@ -557,7 +654,7 @@ fn run_in_pool(
                     facts,
                     scope: settings.scope.clone(),
                     teaching,
-                    linted,
+                    linted: kind.linted(),
                     text: source.clone(),
                 });
             }
@@ -565,7 +662,7 @@ fn run_in_pool(
         }
         diagnostics_by_file.push(diagnostics);
         sources.push(source);
-        meta.push((path, settings, internal_error, linted));
+        meta.push((path, settings, internal_error, kind == Kind::Linted));
     }
     let index = ProjectIndex::new(project_files);
     if timing {
@@ -592,8 +689,8 @@ fn run_in_pool(
     // Project rules, when one is enabled for some linted file: a run of file rules only
     // (`--select DL3`) computes no roles.
     let roles = std::sync::OnceLock::new();
-    let project_rules = meta.iter().any(|(_, settings, _, linted)| {
-        *linted
+    let project_rules = meta.iter().any(|(_, settings, _, reported)| {
+        *reported
             && settings
                 .rules
                 .iter()
@@ -607,11 +704,11 @@ fn run_in_pool(
     let mut project_diagnostics: Vec<Vec<Diagnostic>> = file_ids
         .par_iter()
         .zip(meta.par_iter())
-        .map(|(id, (path, settings, _, linted))| {
+        .map(|(id, (path, settings, _, reported))| {
             let (Some(id), Some(roles)) = (*id, roles_ref) else {
                 return Vec::new();
             };
-            if !linted {
+            if !reported {
                 return Vec::new();
             }
             let rules = settings
@@ -644,10 +741,10 @@ fn run_in_pool(
     // What the project rules found, per linted file, for the project cache.
     let mut to_store: Option<Vec<(PathBuf, Vec<Diagnostic>)>> = project_key.map(|_| Vec::new());
     let mut report = Report::default();
-    for (i, ((path, settings, internal_error, linted), mut diagnostics)) in
+    for (i, ((path, settings, internal_error, reported), mut diagnostics)) in
         meta.into_iter().zip(diagnostics_by_file).enumerate()
     {
-        if !linted {
+        if !reported {
             continue;
         }
         report.files_checked += 1;
@@ -783,12 +880,14 @@ fn replay_project(
     }
     let mut project: FxHashMap<PathBuf, Vec<Diagnostic>> =
         entry.into_diagnostics()?.into_iter().collect();
-    let local: Vec<Option<Vec<Diagnostic>>> = prepared
+    // Project context files are in the project key: unchanged, and not reported.
+    let linted: Vec<&Prepared> = prepared.iter().filter(|p| p.kind == Kind::Linted).collect();
+    let local: Vec<Option<Vec<Diagnostic>>> = linted
         .par_iter()
         .map(|p| cache.get_diagnostics(&p.absolute, p.key?))
         .collect();
     let mut report = Report::default();
-    for (p, local) in prepared.iter().zip(local) {
+    for (p, local) in linted.into_iter().zip(local) {
         let mut diagnostics = local?;
         diagnostics.extend(project.remove(&p.absolute).unwrap_or_default());
         report.files_checked += 1;
@@ -872,7 +971,7 @@ fn load_context(
                     facts.package.as_deref(),
                     &analysis.settings.scope,
                 );
-                for qualified in references(facts, analysis.linted) {
+                for qualified in references(facts, analysis.kind.linted()) {
                     if knowledge.is_external_from(&qualified, facts.package.as_deref())
                         || known.resolve(&roots, &qualified).is_some()
                     {
@@ -907,7 +1006,7 @@ fn load_context(
                     &settings,
                     packages,
                     cwd,
-                    false,
+                    Kind::Imported,
                     false,
                     cache,
                 );

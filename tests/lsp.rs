@@ -34,15 +34,21 @@ impl Client {
     }
 
     fn start_with(params: Value) -> (Client, Value) {
-        let mut client = Client::spawn();
+        Self::start_with_args(params, &[])
+    }
+
+    /// [`Client::start_with`] passing `args` to `dllint server`.
+    fn start_with_args(params: Value, args: &[&str]) -> (Client, Value) {
+        let mut client = Client::spawn(args);
         let result = client.request("initialize", params);
         client.notify("initialized", json!({}));
         (client, result["result"]["capabilities"].clone())
     }
 
-    fn spawn() -> Client {
+    fn spawn(args: &[&str]) -> Client {
         let mut child = Command::new(env!("CARGO_BIN_EXE_dllint"))
             .arg("server")
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -332,7 +338,7 @@ fn extends_an_existing_noqa_list() {
 #[test]
 fn survives_malformed_and_unknown_messages() {
     let root = tempfile::tempdir().unwrap();
-    let mut client = Client::spawn();
+    let mut client = Client::spawn(&[]);
     // Before `initialize`: requests are refused, not crashed on.
     client
         .send(json!({ "jsonrpc": "2.0", "id": 100, "method": "textDocument/hover", "params": {} }));
@@ -534,6 +540,54 @@ fn editing_a_base_class_updates_open_subclasses() {
     // And back.
     client.change(&base_uri, 3, json!([{ "text": base_model }]));
     assert_eq!(codes(&client.diagnostics(&sub_uri)), ["DL101"]);
+    client.shutdown();
+}
+
+#[test]
+fn files_that_are_not_open_are_project_context() {
+    let root = tempfile::tempdir().unwrap();
+    let cli = "import argparse\n\n\ndef get_parser():\n    parser = argparse.ArgumentParser()\n    parser.add_argument(\"--lr\", type=float)\n    parser.add_argument(\"--dropout\", type=float)\n    return parser\n";
+    let run = "from cli import get_parser\n\nargs = get_parser().parse_args()\nprint(args.lr)\n";
+    std::fs::write(root.path().join("dllint.toml"), "").unwrap();
+    std::fs::write(root.path().join("cli.py"), cli).unwrap();
+    // Not open: read from disk as context.
+    std::fs::write(root.path().join("run.py"), run).unwrap();
+    let uri = file_uri(&root.path().join("cli.py"));
+    let messages = |diagnostics: &[Value]| -> Vec<String> {
+        diagnostics
+            .iter()
+            .map(|d| d["message"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let params = |root: &Path| {
+        json!({
+            "processId": null,
+            "rootUri": file_uri(root),
+            "capabilities": {},
+            "initializationOptions": { "debounceMs": 20 },
+        })
+    };
+
+    let (mut client, _) = Client::start_with_args(params(root.path()), &[]);
+    client.open(&uri, cli);
+    let found = messages(&client.diagnostics(&uri));
+    // `--lr` is read in `run.py`; `--dropout` nowhere.
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].contains("option `--dropout` is never read"),
+        "{found:?}"
+    );
+    client.shutdown();
+
+    let (mut client, _) = Client::start_with_args(params(root.path()), &["--no-project-context"]);
+    client.open(&uri, cli);
+    let found = messages(&client.diagnostics(&uri));
+    assert!(
+        found
+            .iter()
+            .any(|m| m.contains("option `--lr` is never read")),
+        "{found:?}"
+    );
     client.shutdown();
 }
 

@@ -125,3 +125,89 @@ fn precommit_hook_fails_on_findings_and_passes_on_clean_files() {
     assert_eq!(clean.status.code(), Some(0), "{text}");
     assert!(text.contains("Passed"), "{text}");
 }
+
+/// The hook's `entry` from `.pre-commit-hooks.yaml`, with `dllint` replaced by the binary under
+/// test: the same arguments, without building dllint again.
+fn hook_entry() -> String {
+    let hooks = fs::read_to_string(root().join(".pre-commit-hooks.yaml")).unwrap();
+    let entry = hooks
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("entry:"))
+        .expect("the hook has an entry")
+        .trim();
+    let args = entry
+        .strip_prefix("dllint ")
+        .expect("the entry runs dllint");
+    format!("{} {args}", common::bin().display())
+}
+
+/// pre-commit passes only the staged files; the project's other files are context. Staging
+/// `cli.py` alone must not report `--lr` as unread when the unchanged `run.py` reads it — the
+/// hook would block a correct commit — while an option read nowhere still fails the hook.
+#[test]
+fn precommit_staged_file_is_judged_with_the_rest_of_its_project() {
+    let Some(python) = common::python_importing("pre_commit") else {
+        common::skipped(
+            "precommit staged-file test: the `pre_commit` Python module is not importable \
+             (`pip install pre-commit` to run it; CI does)",
+        );
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    let project = work.path().join("project");
+    fs::create_dir_all(&project).unwrap();
+    let config = format!(
+        "repos:\n  - repo: local\n    hooks:\n      - id: dllint\n        name: dllint\n        \
+         entry: {}\n        language: system\n        types_or: [python, pyi, jupyter]\n",
+        hook_entry()
+    );
+    fs::write(project.join(".pre-commit-config.yaml"), config).unwrap();
+    let cli = |options: &[&str]| -> String {
+        let mut text = String::from(
+            "import argparse\n\n\ndef get_parser():\n    parser = argparse.ArgumentParser()\n",
+        );
+        for option in options {
+            text.push_str(&format!("    parser.add_argument(\"--{option}\")\n"));
+        }
+        text.push_str("    return parser\n");
+        text
+    };
+    fs::write(project.join("cli.py"), cli(&["lr"])).unwrap();
+    fs::write(
+        project.join("run.py"),
+        "from cli import get_parser\n\n\nif __name__ == \"__main__\":\n    args = get_parser().parse_args()\n    print(args.lr, args.epochs)\n",
+    )
+    .unwrap();
+    git(&project, &["init", "-q"]);
+    git(&project, &["add", "-A"]);
+    git(&project, &["commit", "-q", "-m", "first"]);
+    let run = |project: &Path| -> Output {
+        Command::new(&python)
+            .args(["-m", "pre_commit", "run", "--color", "never"])
+            .current_dir(project)
+            .env("PRE_COMMIT_HOME", work.path().join(".pre-commit-home"))
+            .output()
+            .expect("pre-commit runs")
+    };
+
+    // A correct change: `--epochs`, read in `run.py`, which is not staged.
+    fs::write(project.join("cli.py"), cli(&["lr", "epochs"])).unwrap();
+    git(&project, &["add", "cli.py"]);
+    let out = run(&project);
+    let text = format!("{}{}", stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("Passed"), "{text}");
+    assert!(!text.contains("DL304"), "{text}");
+
+    // A genuine finding in the staged file: `--dropout` is read nowhere.
+    fs::write(project.join("cli.py"), cli(&["lr", "epochs", "dropout"])).unwrap();
+    git(&project, &["add", "cli.py"]);
+    let out = run(&project);
+    let text = format!("{}{}", stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("Failed"), "{text}");
+    assert!(text.contains("option `--dropout` is never read"), "{text}");
+    assert!(!text.contains("`--lr`"), "{text}");
+    assert!(!text.contains("`--epochs`"), "{text}");
+    assert!(text.contains("(1 file checked)"), "{text}");
+}

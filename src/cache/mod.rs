@@ -185,6 +185,18 @@ impl Cache {
         hit
     }
 
+    /// [`Cache::get`] accepting either key: a project context file is found whether a run
+    /// on the whole project (`whole`) or a partial run (`context`) analysed it last.
+    pub fn get_either(&self, absolute: &Path, context: u128, whole: u128) -> Option<Hit> {
+        let stored = self.entries.get(absolute).map(|(key, _)| *key);
+        let key = if stored == Some(whole) {
+            whole
+        } else {
+            context
+        };
+        self.get(absolute, key)
+    }
+
     fn lookup(&self, absolute: &Path, key: u128) -> Option<Hit> {
         let (stored_key, range) = self.entries.get(absolute)?;
         if *stored_key != key {

@@ -43,9 +43,15 @@ pub struct CheckArgs {
     /// Use this configuration file for every file (instead of the nearest one).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Ignore all configuration files.
+    /// Ignore all configuration files (implies `--no-project-context`).
     #[arg(long, conflicts_with = "config")]
     pub isolated: bool,
+    /// Judge the given files alone. By default, when they lie in a project (the directory of
+    /// the nearest configuration file, else the git repository), its other files are read for
+    /// their facts, so that cross-file rules (an option read in another file) see the whole
+    /// project; findings are still reported for the given files only.
+    #[arg(long)]
+    pub no_project_context: bool,
     /// Glob patterns to exclude (replaces the default and configured `exclude`).
     #[arg(long, value_delimiter = ',', value_name = "GLOB")]
     pub exclude: Option<Vec<String>>,
@@ -222,21 +228,56 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
         } else {
             match source::decode(bytes) {
                 Ok(text) => {
-                    let report = engine::lint_text(&name, text.clone(), &settings, &cwd, &resolver);
-                    if fixing {
-                        let (report, result) = fix_stdin(
-                            &args,
-                            &name,
-                            text,
-                            report,
-                            (&settings, &cwd, &resolver),
-                            fix_options,
-                        )?;
+                    // The project around the file standard input stands for is its context,
+                    // from the cache (only then used: standard input itself is never cached).
+                    let named = [discovery::FileEntry {
+                        path: name.clone(),
+                        settings: settings.clone(),
+                    }];
+                    let context = project_context(
+                        &args,
+                        std::slice::from_ref(&name),
+                        &named,
+                        &resolver,
+                        &cwd,
+                    );
+                    let cache = if context.is_empty() {
+                        None
+                    } else {
+                        cache_for(&args, &cwd)
+                    };
+                    let lint = |text: String| -> Report {
+                        if context.is_empty() {
+                            return engine::lint_text(&name, text, &settings, &cwd, &resolver);
+                        }
+                        let input = engine::Input {
+                            path: name.clone(),
+                            settings: settings.clone(),
+                            text: Some(text),
+                        };
+                        engine::run_in_project(
+                            vec![input],
+                            &context,
+                            args.threads,
+                            &cwd,
+                            &resolver,
+                            cache.as_ref(),
+                        )
+                        .into_report()
+                    };
+                    let report = lint(text.clone());
+                    let report = if fixing {
+                        let (report, result) =
+                            fix_stdin(&args, &name, text, report, &cwd, &lint, fix_options)?;
                         fixes = Some(result);
                         report
                     } else {
                         report
+                    };
+                    if let Some(cache) = cache {
+                        save_cache(&args, cache);
                     }
+                    report
                 }
                 Err(err) => {
                     let error = source::ReadError::Decode(err);
@@ -248,10 +289,17 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
         let discovered = discovery::discover(&args.paths, &resolver, args.force_exclude)
             .map_err(|e| e.to_string())?;
         let files = discovered.files;
+        let context = project_context(&args, &args.paths, &files, &resolver, &cwd);
         // Fixing lints the files again after every pass: it reads the tree fresh.
         let cache = if fixing { None } else { cache_for(&args, &cwd) };
-        let mut report =
-            engine::lint_files_cached(&files, args.threads, &cwd, &resolver, cache.as_ref());
+        let mut report = engine::lint_files_cached(
+            &files,
+            &context,
+            args.threads,
+            &cwd,
+            &resolver,
+            cache.as_ref(),
+        );
         // A directory that cannot be read is a DL000 of its own, as an unreadable file is.
         for (dir, err) in discovered.unreadable {
             let failure = engine::read_failure_report(
@@ -265,19 +313,11 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
         report.files.sort_by(|a, b| a.path.cmp(&b.path));
         report.checked.sort();
         if let Some(cache) = cache {
-            let file = cache.file().to_path_buf();
-            // A cache that cannot be written (read-only checkout) only makes the next run slower.
-            if let Err(err) = cache.save()
-                && !args.quiet
-            {
-                eprintln!(
-                    "dllint: warning: cannot write the cache {}: {err}",
-                    file.display()
-                );
-            }
+            save_cache(&args, cache);
         }
         if fixing {
-            let (report, result) = fix_files(&args, report, &cwd, &resolver, fix_options)?;
+            let (report, result) =
+                fix_files(&args, report, &context, &cwd, &resolver, fix_options)?;
             fixes = Some(result);
             report
         } else {
@@ -426,6 +466,55 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
     })
 }
 
+/// The project context of the files to lint (see [`discovery::project_context`]), unless
+/// turned off; a project whose files cannot be listed is linted without it, with a warning.
+fn project_context(
+    args: &CheckArgs,
+    paths: &[PathBuf],
+    files: &[discovery::FileEntry],
+    resolver: &Arc<Resolver>,
+    cwd: &std::path::Path,
+) -> Vec<discovery::FileEntry> {
+    if args.no_project_context || args.isolated {
+        return Vec::new();
+    }
+    discovery::project_context(paths, files, resolver, cwd, true).unwrap_or_else(|warning| {
+        if !args.quiet {
+            eprintln!("dllint: warning: {warning}");
+        }
+        Vec::new()
+    })
+}
+
+/// `context` without the files in `inputs` (compared as [`driver::key`]s).
+fn context_without<'a>(
+    context: &[discovery::FileEntry],
+    inputs: impl Iterator<Item = &'a PathBuf>,
+    cwd: &std::path::Path,
+) -> Vec<discovery::FileEntry> {
+    let given: std::collections::BTreeSet<PathBuf> =
+        inputs.map(|path| driver::key(cwd, path)).collect();
+    context
+        .iter()
+        .filter(|file| !given.contains(&driver::key(cwd, &file.path)))
+        .cloned()
+        .collect()
+}
+
+/// Write the cache: one that cannot be written (a read-only checkout) only makes the next run
+/// slower.
+fn save_cache(args: &CheckArgs, cache: Cache) {
+    let file = cache.file().to_path_buf();
+    if let Err(err) = cache.save()
+        && !args.quiet
+    {
+        eprintln!(
+            "dllint: warning: cannot write the cache {}: {err}",
+            file.display()
+        );
+    }
+}
+
 /// The cache of this run, unless disabled.
 fn cache_for(args: &CheckArgs, cwd: &std::path::Path) -> Option<Cache> {
     let disabled = std::env::var_os("DLLINT_NO_CACHE")
@@ -471,14 +560,17 @@ fn write_stdout(bytes: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
-/// Lint files with the shared pipeline; the index is not needed afterwards.
+/// Lint files with the shared pipeline (and their project context, less the files); the
+/// index is not needed afterwards.
 fn lint_entries(
     files: &[discovery::FileEntry],
+    context: &[discovery::FileEntry],
     threads: Option<usize>,
     cwd: &std::path::Path,
     resolver: &Resolver,
 ) -> Report {
-    engine::lint_files(files, threads, cwd, resolver).into_report()
+    let context = context_without(context, files.iter().map(|f| &f.path), cwd);
+    engine::lint_files_cached(files, &context, threads, cwd, resolver, None)
 }
 
 /// `--fix`/`--diff`/`--fix-only` on files: fix in memory, then print the diff or write the
@@ -486,6 +578,7 @@ fn lint_entries(
 fn fix_files(
     args: &CheckArgs,
     report: Report,
+    context: &[discovery::FileEntry],
     cwd: &std::path::Path,
     resolver: &Arc<Resolver>,
     options: driver::Options,
@@ -509,6 +602,11 @@ fn fix_files(
                     .map(|p| (p, None)),
             );
         }
+        // Changed files are linted alone; the whole project, with its context.
+        let context = match scope {
+            driver::Scope::Changed => Vec::new(),
+            driver::Scope::Project => context_without(context, given.iter().map(|g| g.0), cwd),
+        };
         let inputs: Vec<engine::Input> = given
             .into_iter()
             .filter_map(|(path, text)| {
@@ -519,7 +617,7 @@ fn fix_files(
                 })
             })
             .collect();
-        engine::run(inputs, threads, cwd, resolver).into_report()
+        engine::run_in_project(inputs, &context, threads, cwd, resolver, None).into_report()
     };
     let outcome = driver::run(&report, cwd, &mut relint, options);
     let mut result = FixResult {
@@ -575,7 +673,10 @@ fn fix_files(
             });
         }
     }
-    Ok((lint_entries(&files, args.threads, cwd, resolver), result))
+    Ok((
+        lint_entries(&files, context, args.threads, cwd, resolver),
+        result,
+    ))
 }
 
 /// `--fix`/`--diff`/`--fix-only` on standard input: the fixed source (or the diff) goes to
@@ -585,13 +686,14 @@ fn fix_stdin(
     name: &std::path::Path,
     text: String,
     report: Report,
-    (settings, cwd, resolver): (&Arc<crate::config::Settings>, &std::path::Path, &Resolver),
+    cwd: &std::path::Path,
+    lint: &dyn Fn(String) -> Report,
     options: driver::Options,
 ) -> Result<(Report, FixResult), String> {
-    // Standard input is the whole project: both scopes lint it alone.
+    // Standard input is the only file linted (in its project context): both scopes lint it.
     let mut relint = |inputs: &[(PathBuf, String)], _: driver::Scope| -> Report {
         match inputs.first() {
-            Some((path, text)) => engine::lint_text(path, text.clone(), settings, cwd, resolver),
+            Some((_, text)) => lint(text.clone()),
             None => Report::default(),
         }
     };
@@ -618,7 +720,7 @@ fn fix_stdin(
     let report = if fixed == text || args.diff || args.fix_only {
         report
     } else {
-        engine::lint_text(name, fixed, settings, cwd, resolver)
+        lint(fixed)
     };
     Ok((report, result))
 }

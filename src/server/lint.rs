@@ -1,7 +1,9 @@
 //! Linting open buffers with the same engine as `dllint check`, and turning its findings into
 //! LSP diagnostics. All open documents of a workspace go into one engine run as in-memory
 //! inputs, so a base class edited in one buffer changes the findings of its subclasses in the
-//! others; files that are not open are read from disk by the engine, as context.
+//! others; files that are not open are read from disk by the engine, as context: the other
+//! files of each document's project (see [`crate::discovery::project_context`]; from the cache
+//! of `dllint check` where it holds them), and files outside it that a document imports.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,8 +17,10 @@ use ruff_source_file::LineIndex;
 use ruff_text_size::TextRange;
 use serde::{Deserialize, Serialize};
 
+use crate::cache::{self, Cache};
 use crate::config::{ConfigError, Overrides, Resolver, Settings};
 use crate::diagnostic::{Diagnostic, Edit, Fix};
+use crate::discovery::{self, FileEntry};
 use crate::engine::{self, Input};
 use crate::registry::{Rule, Severity};
 
@@ -58,9 +62,14 @@ pub struct FixData {
 /// One workspace root: its configuration, resolved like the CLI's (nearest file wins).
 pub struct Workspace {
     pub root: PathBuf,
-    pub resolver: Resolver,
+    pub resolver: Arc<Resolver>,
     /// Settings used when a configuration file is invalid (the error is shown to the user).
     fallback: Arc<Settings>,
+    /// Read the other files of each document's project as context (not `--isolated`, not
+    /// `--no-project-context`).
+    project_context: bool,
+    /// The root whose cache `dllint check` run in this workspace writes (and reads).
+    cache_root: PathBuf,
 }
 
 impl Workspace {
@@ -69,13 +78,51 @@ impl Workspace {
         config: Option<&Path>,
         isolated: bool,
         overrides: &Overrides,
+        project_context: bool,
     ) -> Result<Self, ConfigError> {
-        let resolver = Resolver::new(root.clone(), config, isolated, overrides.clone())?;
+        let resolver = Arc::new(Resolver::new(
+            root.clone(),
+            config,
+            isolated,
+            overrides.clone(),
+        )?);
         let fallback = Arc::new(Settings::resolve(root.clone(), None, overrides)?);
+        let cache_root = cache::project_root(&root, config, isolated);
         Ok(Workspace {
             root,
             resolver,
             fallback,
+            project_context: project_context && !isolated,
+            cache_root,
+        })
+    }
+
+    /// The other files of the documents' projects, read for their facts only; a project whose
+    /// files cannot be listed is linted without them (`Err` says why).
+    fn context(&self, inputs: &[Input]) -> Result<Vec<FileEntry>, String> {
+        if !self.project_context {
+            return Ok(Vec::new());
+        }
+        let named: Vec<FileEntry> = inputs
+            .iter()
+            .map(|input| FileEntry {
+                path: input.path.clone(),
+                settings: input.settings.clone(),
+            })
+            .collect();
+        let paths: Vec<PathBuf> = named.iter().map(|f| f.path.clone()).collect();
+        discovery::project_context(&paths, &named, &self.resolver, &self.root, false)
+    }
+
+    /// The cache of `dllint check` for this workspace, unless `DLLINT_NO_CACHE` is set.
+    fn cache(&self) -> Option<Cache> {
+        let disabled = std::env::var_os("DLLINT_NO_CACHE")
+            .is_some_and(|v| !v.is_empty() && v != "0" && v != "false");
+        (!disabled).then(|| {
+            Cache::open(
+                cache::cache_dir(&self.cache_root, &self.root),
+                &self.cache_root,
+            )
         })
     }
 
@@ -129,7 +176,28 @@ pub fn lint(workspace: &Workspace, documents: &[&Document], encoding: Encoding) 
     if inputs.is_empty() {
         return outcome;
     }
-    let project = engine::run(inputs, None, &workspace.root, &workspace.resolver);
+    let context = workspace.context(&inputs).unwrap_or_else(|warning| {
+        outcome.config_errors.push(warning);
+        Vec::new()
+    });
+    // Context files come from the cache where it holds them (buffers are never cached).
+    let cache = if context.is_empty() {
+        None
+    } else {
+        workspace.cache()
+    };
+    let project = engine::run_in_project(
+        inputs,
+        &context,
+        None,
+        &workspace.root,
+        &workspace.resolver,
+        cache.as_ref(),
+    );
+    if let Some(cache) = cache {
+        // A cache that cannot be written only makes the next lint slower.
+        let _ = cache.save();
+    }
     let mut others = OtherFiles::default();
     for file in project.report.files {
         let Some(document) = by_path.get(&file.path) else {

@@ -35,9 +35,14 @@ pub struct ServerArgs {
     /// Use this configuration file for every document (instead of the nearest one).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Ignore all configuration files.
+    /// Ignore all configuration files (implies `--no-project-context`).
     #[arg(long, conflicts_with = "config")]
     pub isolated: bool,
+    /// Lint each open document alone. By default the other files of its project (the directory
+    /// of the nearest configuration file, else the git repository) are read for their facts,
+    /// so that cross-file rules see the whole project.
+    #[arg(long)]
+    pub no_project_context: bool,
     /// Only these rules (codes or prefixes; `ALL`). Replaces the configured selection.
     #[arg(long, value_delimiter = ',', value_name = "CODE")]
     pub select: Option<Vec<String>>,
@@ -70,6 +75,7 @@ pub fn run(args: ServerArgs) -> Result<ExitStatus, String> {
     let options = session::Options {
         config,
         isolated: args.isolated,
+        no_project_context: args.no_project_context,
         overrides: Overrides {
             select: args
                 .select

@@ -32,6 +32,8 @@ pub const DEFAULT_DEBOUNCE: Duration = Duration::from_millis(150);
 pub struct Options {
     pub config: Option<PathBuf>,
     pub isolated: bool,
+    /// Lint each document alone, without the other files of its project as context.
+    pub no_project_context: bool,
     pub overrides: Overrides,
 }
 
@@ -169,17 +171,26 @@ impl Session {
     fn workspace(&mut self, root: &Path) -> Option<&Workspace> {
         if !self.workspaces.contains_key(root) {
             let options = self.options.clone();
+            let project_context = !options.no_project_context;
             let workspace = match Workspace::new(
                 root.to_path_buf(),
                 options.config.as_deref(),
                 options.isolated,
                 &options.overrides,
+                project_context,
             ) {
                 Ok(workspace) => Some(workspace),
                 Err(error) => {
                     self.show_error(error.to_string());
                     // Keep linting with the defaults while the user fixes the file.
-                    Workspace::new(root.to_path_buf(), None, true, &options.overrides).ok()
+                    Workspace::new(
+                        root.to_path_buf(),
+                        None,
+                        true,
+                        &options.overrides,
+                        project_context,
+                    )
+                    .ok()
                 }
             };
             self.workspaces.insert(root.to_path_buf(), workspace);
