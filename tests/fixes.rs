@@ -370,11 +370,23 @@ fn coupling_fixtures_get_verified_suggestions() {
             let target = suggestion["target_file"].as_str().unwrap();
             assert!(target.ends_with(".py"), "{name}: {target}");
             assert!(suggestion["title"].as_str().unwrap().contains(target));
-            assert!(
-                !suggestion["edits"].as_array().unwrap().is_empty(),
-                "{name}"
-            );
-            assert_eq!(finding["fix"]["applicability"], "unsafe", "{name}");
+            // Applied as an unsafe fix, or shown only, saying why (the fix contract: a fix
+            // that would not remove its finding is not offered).
+            if finding["fix"].is_null() {
+                assert!(
+                    suggestion["title"]
+                        .as_str()
+                        .unwrap()
+                        .contains("(shown, not applied: "),
+                    "{name}: {suggestion}"
+                );
+            } else {
+                assert!(
+                    !suggestion["edits"].as_array().unwrap().is_empty(),
+                    "{name}"
+                );
+                assert_eq!(finding["fix"]["applicability"], "unsafe", "{name}");
+            }
         }
         assert_eq!(found, *expected, "{name}: suggestions");
     }
@@ -396,6 +408,28 @@ fn unsafe_fixes_apply_refactorings_to_parsing_files() {
             "-q",
             ".",
         ];
+        // Refactorings offered as fixes (the others are shown only: the fix contract).
+        let listed = run(
+            dir.path(),
+            &[
+                "check",
+                "--isolated",
+                "--extend-select",
+                "DL107",
+                "--no-cache",
+                "--output-format",
+                "json",
+                ".",
+            ],
+            None,
+        );
+        let findings: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+        let offered = findings
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| !f["suggestion"].is_null() && !f["fix"].is_null())
+            .count();
         let output = run(dir.path(), &args, None);
         assert_ne!(
             output.status.code(),
@@ -415,6 +449,10 @@ fn unsafe_fixes_apply_refactorings_to_parsing_files() {
             if path.file_name().unwrap() != *fixture {
                 created += 1;
             }
+        }
+        if offered == 0 {
+            assert_eq!(created, 0, "{fixture}: a suggestion was applied");
+            continue;
         }
         assert!(created >= 1, "{fixture}: no component was written");
         assert_ne!(fs::read_to_string(dir.path().join(fixture)).unwrap(), text);
@@ -607,12 +645,12 @@ fn one_unsafe_fix_run_reaches_the_fixed_point_on_the_example_projects() {
             "{name}: the second run changed files:\n{again}"
         );
         if name == "twin_models" {
-            let loss = fs::read_to_string(project.join("models/loss.py")).unwrap();
+            // Both models compute their loss in `forward`: extracting it would leave the
+            // models calling it (the finding stays), so it is shown, never applied.
             assert!(
-                loss.contains("class NetLoss(") && loss.contains("class VitNetLoss("),
-                "both refactorings in one run:\n{loss}"
+                !project.join("models/loss.py").exists(),
+                "a suggestion was applied:\n{report}"
             );
-            assert!(report.contains("Fixed 2 findings"), "{report}");
         }
     }
 }

@@ -219,7 +219,20 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
             ),
             action: format!("Extract the loss of `{}.{}`", class.name, method.name),
         };
-        let diagnostic = attach(cx, diagnostic, extract::value(cx, request));
+        // In a framework loss hook, delegating to a Loss component is the contract: the
+        // extraction resolves the finding. Elsewhere the model would still call its loss:
+        // the loss has to move to the callers, which are not rewritten.
+        let diagnostic = if matches!(hook, Some((Hook::Loss, _))) {
+            attach(cx, diagnostic, extract::value(cx, request))
+        } else {
+            extract::attach_suggestion(
+                cx,
+                diagnostic,
+                extract::value(cx, request),
+                "the model would still compute its loss; the callers have to compute \
+                 `loss_fn(outputs, targets)` with the model's outputs",
+            )
+        };
         out.push(diagnostic);
     }
 }

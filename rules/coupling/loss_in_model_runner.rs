@@ -1,6 +1,6 @@
 use super::{is_role, is_self_contained_script, loss_name, model_loss_sites};
 use crate::refactor::component::SpecKind;
-use crate::refactor::extract::{self, Request, attach, uses_torch};
+use crate::refactor::extract::{self, Request, uses_torch};
 use crate::registry::prelude::*;
 use crate::rules::layout::component_module;
 use crate::semantic::Role;
@@ -70,7 +70,7 @@ declare_rule! {
         severity: Severity::Warning,
         notebooks: Notebooks::Skip,
         default_enabled: true,
-        fix: FixAvailability::Sometimes,
+        fix: FixAvailability::None,
         options: &[],
         check: Check::Project(check),
     };
@@ -143,7 +143,14 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
             ),
             action: format!("Extract the loss of `{}.{}`", class.name, method.name),
         };
-        let diagnostic = attach(cx, diagnostic, extract::value(cx, request));
+        // Extracting the loss leaves the training loop in the model: the finding stays until
+        // the loop moves to a Runner, so the extraction is shown, not applied.
+        let diagnostic = extract::attach_suggestion(
+            cx,
+            diagnostic,
+            extract::value(cx, request),
+            "the training loop has to move out of the model too",
+        );
         out.push(diagnostic);
     }
 }

@@ -2,7 +2,9 @@ use ruff_python_ast::name::UnqualifiedName;
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{ExprCall, InterpolatedStringElement};
 
-use crate::fix::edits::{delete_stmt, sole_statements};
+use crate::fix::edits::{
+    delete_stmt, import_statements, imports_left_unused, mentions_outside, sole_statements,
+};
 use crate::registry::prelude::*;
 
 declare_rule! {
@@ -97,11 +99,26 @@ impl DebugLeftover<'_> {
         *self.teaching.get_or_insert_with(|| cx.is_teaching_script())
     }
 
-    /// Removing the statement that is only `call`.
-    fn removal(&self, text: &str, call: TextRange, title: &str) -> Option<Fix> {
+    /// Removing the statement that is only `call`, with the imports only it used (`import
+    /// pdb` of a `pdb.set_trace()`, `import numpy as np` of a `print(np.shape(x))`).
+    fn removal(&self, cx: &Context<'_, '_>, call: TextRange, title: &str) -> Option<Fix> {
+        let text = cx.text();
         let (_, stmt) = self.call_statements.iter().find(|(c, _)| *c == call)?;
         let edit = delete_stmt(text, *stmt, self.sole.contains(stmt))?;
-        Some(Fix::safe(title, vec![edit]))
+        let mut edits = vec![edit];
+        // A debugger import is a finding of its own, with its own fix: left to it.
+        let imports: Vec<_> = import_statements(&cx.module.body)
+            .into_iter()
+            .filter(|i| {
+                !self
+                    .imports
+                    .iter()
+                    .any(|(_, stmt, _)| stmt.range() == i.range)
+            })
+            .collect();
+        let unused = imports_left_unused(text, &imports, &edits);
+        edits.extend(unused);
+        Some(Fix::safe(title, edits))
     }
 }
 
@@ -217,13 +234,13 @@ impl<'a> FilePass<'a> for DebugLeftover<'a> {
         };
         let qualified = knowledge.canonical(&qualified);
         if knowledge.debugger_calls.contains(&qualified) {
-            let finding = self.breakpoint_finding(cx.text(), call);
+            let finding = self.breakpoint_finding(cx, call);
             self.debugger_uses.push(finding);
         } else if knowledge.print_functions.contains(&qualified)
             && (!cx.is_notebook() || self.teaching(cx))
             && is_shape_debug_print(cx, call, self.teaching(cx))
         {
-            let fix = self.removal(cx.text(), call.range(), "Remove the shape print");
+            let fix = self.removal(cx, call.range(), "Remove the shape print");
             report_shape_print(cx, call, fix);
         }
     }
@@ -231,7 +248,7 @@ impl<'a> FilePass<'a> for DebugLeftover<'a> {
     fn finish(&mut self, cx: &mut Context<'_, 'a>) {
         if cx.semantic.is_builtin("breakpoint") {
             for call in std::mem::take(&mut self.builtin_breakpoints) {
-                let finding = self.breakpoint_finding(cx.text(), call);
+                let finding = self.breakpoint_finding(cx, call);
                 self.debugger_uses.push(finding);
             }
         }
@@ -249,7 +266,7 @@ impl<'a> FilePass<'a> for DebugLeftover<'a> {
         if cx.semantic.is_builtin("print") {
             for call in std::mem::take(&mut self.builtin_prints) {
                 if is_shape_debug_print(cx, call, self.teaching(cx)) {
-                    let fix = self.removal(cx.text(), call.range(), "Remove the shape print");
+                    let fix = self.removal(cx, call.range(), "Remove the shape print");
                     report_shape_print(cx, call, fix);
                 }
             }
@@ -258,9 +275,9 @@ impl<'a> FilePass<'a> for DebugLeftover<'a> {
 }
 
 impl DebugLeftover<'_> {
-    fn breakpoint_finding(&self, text: &str, call: &ExprCall) -> Diagnostic {
-        let finding = debugger_call_finding(text, call);
-        match self.removal(text, call.range(), "Remove the breakpoint") {
+    fn breakpoint_finding(&self, cx: &Context<'_, '_>, call: &ExprCall) -> Diagnostic {
+        let finding = debugger_call_finding(cx.text(), call);
+        match self.removal(cx, call.range(), "Remove the breakpoint") {
             Some(fix) => finding.with_fix(fix),
             None => finding,
         }
@@ -295,7 +312,7 @@ fn import_removal(text: &str, stmt: &Stmt, alias: usize, sole: &[TextRange]) -> 
         (None, Some(_)) => removed.name.as_str(),
         (None, None) => removed.name.as_str().split('.').next()?,
     };
-    if mentions_outside(text, bound, stmt.range()) {
+    if mentions_outside(text, bound, &[stmt.range()]) {
         return None;
     }
     let title = "Remove the debugger import";
@@ -327,29 +344,6 @@ fn import_removal(text: &str, stmt: &Stmt, alias: usize, sole: &[TextRange]) -> 
         title,
         vec![Edit::replacement(stmt.range(), rewritten)],
     ))
-}
-
-/// True if the identifier `name` appears in `text` outside `except` (as a whole word; strings
-/// and comments count, which only makes the check more cautious).
-fn mentions_outside(text: &str, name: &str, except: TextRange) -> bool {
-    let is_ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80;
-    let bytes = text.as_bytes();
-    let mut from = 0;
-    while let Some(pos) = text[from..].find(name) {
-        let start = from + pos;
-        let end = start + name.len();
-        from = end;
-        let boundary = (start == 0 || !is_ident(bytes[start - 1]))
-            && (end == bytes.len() || !is_ident(bytes[end]));
-        let inside = TextRange::new(
-            TextSize::try_from(start).unwrap_or_default(),
-            TextSize::try_from(end).unwrap_or_default(),
-        );
-        if boundary && !except.contains_range(inside) {
-            return true;
-        }
-    }
-    false
 }
 
 fn import_finding(range: TextRange, name: &str) -> Diagnostic {

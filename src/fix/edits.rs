@@ -279,6 +279,234 @@ pub fn reindent(
     out
 }
 
+/// An `import` statement of a file and the names it binds.
+#[derive(Debug, Clone)]
+pub struct ImportStmt {
+    pub range: TextRange,
+    /// The names bound (`np` for `import numpy as np`, `torch` for `import torch.nn`).
+    pub bound: Vec<String>,
+    /// The text of each alias (`numpy as np`), in order.
+    pub aliases: Vec<TextRange>,
+    /// What precedes the aliases when the statement is written again: `import`, or
+    /// `from ..pkg import`.
+    pub head: String,
+    /// The only statement of its block (deleting it leaves `pass`).
+    pub sole_in_block: bool,
+}
+
+/// Every `import`/`from ... import` statement of `body`, nested blocks included (`from
+/// __future__` and star imports excluded: they are never unused in the sense meant here).
+pub fn import_statements(body: &[Stmt]) -> Vec<ImportStmt> {
+    fn walk(body: &[Stmt], out: &mut Vec<ImportStmt>) {
+        let sole = body.len() == 1;
+        for stmt in body {
+            match stmt {
+                Stmt::Import(import) => out.push(ImportStmt {
+                    range: import.range,
+                    aliases: import.names.iter().map(|a| a.range).collect(),
+                    head: "import".to_string(),
+                    bound: import
+                        .names
+                        .iter()
+                        .map(|a| match &a.asname {
+                            Some(asname) => asname.to_string(),
+                            None => a.name.split('.').next().unwrap_or_default().to_string(),
+                        })
+                        .collect(),
+                    sole_in_block: sole,
+                }),
+                Stmt::ImportFrom(import) => {
+                    let future = import
+                        .module
+                        .as_ref()
+                        .is_some_and(|m| m.as_str() == "__future__");
+                    if future || import.names.iter().any(|a| a.name.as_str() == "*") {
+                        continue;
+                    }
+                    out.push(ImportStmt {
+                        range: import.range,
+                        aliases: import.names.iter().map(|a| a.range).collect(),
+                        head: format!(
+                            "from {}{} import",
+                            ".".repeat(import.level as usize),
+                            import.module.as_ref().map_or("", |m| m.as_str())
+                        ),
+                        bound: import
+                            .names
+                            .iter()
+                            .map(|a| a.asname.as_ref().unwrap_or(&a.name).to_string())
+                            .collect(),
+                        sole_in_block: sole,
+                    });
+                }
+                _ => {
+                    for child in stmt_bodies(stmt) {
+                        walk(child, out);
+                    }
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(body, &mut out);
+    out
+}
+
+/// The statement lists directly inside a compound statement.
+fn stmt_bodies(stmt: &Stmt) -> Vec<&[Stmt]> {
+    match stmt {
+        Stmt::FunctionDef(s) => vec![&s.body],
+        Stmt::ClassDef(s) => vec![&s.body],
+        Stmt::If(s) => std::iter::once(&s.body[..])
+            .chain(s.elif_else_clauses.iter().map(|c| &c.body[..]))
+            .collect(),
+        Stmt::For(s) => vec![&s.body, &s.orelse],
+        Stmt::While(s) => vec![&s.body, &s.orelse],
+        Stmt::With(s) => vec![&s.body],
+        Stmt::Try(s) => std::iter::once(&s.body[..])
+            .chain(s.handlers.iter().map(|h| match h {
+                ruff_python_ast::ExceptHandler::ExceptHandler(h) => &h.body[..],
+            }))
+            .chain([&s.orelse[..], &s.finalbody[..]])
+            .collect(),
+        Stmt::Match(s) => s.cases.iter().map(|c| &c.body[..]).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// True if the identifier `name` appears in `text` as a whole word outside every range of
+/// `except`. Strings and comments count, which only makes callers more cautious.
+pub fn mentions_outside(text: &str, name: &str, except: &[TextRange]) -> bool {
+    let is_ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80;
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while let Some(pos) = text[from..].find(name) {
+        let start = from + pos;
+        let end = start + name.len();
+        from = end;
+        let boundary = (start == 0 || !is_ident(bytes[start - 1]))
+            && (end == bytes.len() || !is_ident(bytes[end]));
+        let inside = TextRange::new(size(start), size(end));
+        if boundary && !except.iter().any(|e| e.contains_range(inside)) {
+            return true;
+        }
+    }
+    false
+}
+
+/// Deletions of the import statements that only the code `edits` remove or replace used:
+/// every name the statement binds is mentioned in the removed code, and the file as the edits
+/// leave it reads none of them (no name expression, no string literal that holds the name as
+/// a word: `__all__`, `getattr`). Statements the edits already touch are left to them; nothing
+/// is removed when the edited file does not parse.
+pub fn imports_left_unused(text: &str, imports: &[ImportStmt], edits: &[Edit]) -> Vec<Edit> {
+    let removed: Vec<TextRange> = edits.iter().map(|e| e.range).collect();
+    let candidates: Vec<&ImportStmt> = imports
+        .iter()
+        .filter(|import| {
+            !import.bound.is_empty()
+                && !removed.iter().any(|r| r.intersect(import.range).is_some())
+                && import.bound.iter().any(|name| {
+                    removed
+                        .iter()
+                        .any(|r| mentions_outside(&text[*r], name, &[]))
+                })
+        })
+        .collect();
+    if candidates.is_empty() {
+        return Vec::new();
+    }
+    let edited = crate::fix::apply_edits(text, edits);
+    let parsed =
+        ruff_python_parser::parse_unchecked_source(&edited, ruff_python_ast::PySourceType::Python);
+    if parsed.has_syntax_errors() || crate::semantic::parse::is_too_deep(&parsed) {
+        std::mem::forget(parsed);
+        return Vec::new();
+    }
+    struct Reads<'t> {
+        text: &'t str,
+        names: rustc_hash::FxHashSet<&'t str>,
+        strings: Vec<TextRange>,
+    }
+    impl<'a> Visitor<'a> for Reads<'_> {
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            match expr {
+                Expr::Name(name) => {
+                    let range = name.range;
+                    self.names.insert(&self.text[range]);
+                }
+                Expr::StringLiteral(s) => self.strings.push(s.range),
+                _ => {}
+            }
+            visitor::walk_expr(self, expr);
+        }
+    }
+    let mut reads = Reads {
+        text: &edited,
+        names: rustc_hash::FxHashSet::default(),
+        strings: Vec::new(),
+    };
+    reads.visit_body(&parsed.syntax().body);
+    // A name can be read through a string only where the module lists or looks up its
+    // names dynamically (`__all__`, `globals()`, ...); there any string that holds it counts.
+    let dynamic = [
+        "__all__", "globals", "locals", "vars", "eval", "exec", "getattr",
+    ]
+    .iter()
+    .any(|d| reads.names.contains(d));
+    let read = |name: &str| {
+        reads.names.contains(name)
+            || dynamic
+                && reads
+                    .strings
+                    .iter()
+                    .any(|r| mentions_outside(&edited[*r], name, &[]))
+    };
+    let mut out: Vec<Edit> = Vec::new();
+    for import in candidates {
+        // The names that only the removed code read: mentioned there, read nowhere now.
+        let gone: Vec<bool> = import
+            .bound
+            .iter()
+            .map(|name| {
+                removed
+                    .iter()
+                    .any(|r| mentions_outside(&text[*r], name, &[]))
+                    && !read(name)
+            })
+            .collect();
+        if !gone.iter().any(|g| *g) {
+            continue;
+        }
+        let edit = if gone.iter().all(|g| *g) {
+            delete_stmt(text, import.range, import.sole_in_block)
+        } else if text[import.range].contains(['#', '(', '\\', '\n']) {
+            None // written over several lines or with comments: left as it is
+        } else {
+            let kept: Vec<&str> = import
+                .aliases
+                .iter()
+                .zip(&gone)
+                .filter(|(_, g)| !**g)
+                .map(|(a, _)| &text[*a])
+                .collect();
+            Some(Edit::replacement(
+                import.range,
+                format!("{} {}", import.head, kept.join(", ")),
+            ))
+        };
+        if let Some(edit) = edit
+            && !edits
+                .iter()
+                .chain(&out)
+                .any(|e| e.range.intersect(edit.range).is_some_and(|i| !i.is_empty()))
+        {
+            out.push(edit);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use ruff_python_parser::parse_module;

@@ -10,6 +10,7 @@ use ruff_python_parser::parse_unchecked_source;
 use ruff_text_size::TextSize;
 
 use crate::diagnostic::{Edit, FileEdits, Fix, Suggestion};
+use crate::fix::edits::{import_statements, imports_left_unused};
 use crate::fix::{apply_edits, parses};
 use crate::rule_context::ProjectContext;
 use crate::source::SourceText;
@@ -283,16 +284,22 @@ pub fn build(
     if source_names.bound.contains(&name) {
         return Err(format!("`{name}` is already bound in the file"));
     }
-    edits.push(Edit::insertion(
-        source_names.import_at,
-        format!("{import}\n"),
-    ));
+    // Imports only the moved code used (`import torch.nn.functional as F`) go with it.
+    let unused = imports_left_unused(file.text(), &import_statements(&file.module().body), &edits);
+    // The new import goes where the imports end, or where a removed import started.
+    let mut import_at = source_names.import_at;
+    for deletion in &unused {
+        if deletion.range.start() < import_at && import_at < deletion.range.end() {
+            import_at = deletion.range.start();
+        }
+    }
+    edits.extend(unused);
+    edits.push(Edit::insertion(import_at, format!("{import}\n")));
     // The call parses; the whole rewritten file is parsed again when the fix is applied
     // (`fix::driver` refuses a result that does not parse), not for every finding here.
     if ruff_python_parser::parse_expression(&call).is_err() {
         return Err("the call does not parse".into());
     }
-    let _ = file;
     let other = target.edits(&code)?;
     Ok(Refactoring {
         suggestion: suggestion(Some(call_line)),

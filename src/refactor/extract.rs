@@ -59,6 +59,30 @@ pub fn attach(
     }
 }
 
+/// Attach the refactoring as a suggestion only: the code is shown, nothing is applied,
+/// because applying it alone would not resolve the finding (`why` says what else has to
+/// change). An offered fix always removes its finding.
+pub fn attach_suggestion(
+    cx: &ProjectContext<'_>,
+    diagnostic: Diagnostic,
+    result: Result<Refactoring, String>,
+    why: &str,
+) -> Diagnostic {
+    match result {
+        Ok(mut refactoring) => {
+            refactoring.suggestion.title = format!(
+                "{} (shown, not applied: {why})",
+                refactoring.suggestion.title
+            );
+            diagnostic.with_suggestion(refactoring.suggestion)
+        }
+        Err(why) => {
+            debug_skip(cx, diagnostic.code, &why);
+            diagnostic
+        }
+    }
+}
+
 /// True if the file imports PyTorch (the component is then an `nn.Module`).
 pub fn uses_torch(cx: &ProjectContext<'_>) -> bool {
     cx.parsed()
