@@ -894,3 +894,211 @@ fn invalid_knowledge_patterns_name_the_key_and_the_value() {
     let out = run(dir.path(), &["check", "--no-cache", "."], None);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
 }
+
+/// Issue 21, item 6: `--show-settings FILE` prints the configuration that file is linted with:
+/// the file and root, the rules (and why a selected one is off for this file), every option
+/// with its effective value, severities, notebook-ignore, excludes, src and knowledge.
+#[test]
+fn show_settings_prints_the_resolved_configuration_of_a_file() {
+    let config = "select = [\"DL2\", \"DL305\"]\nignore = [\"DL204\"]\n\
+                  extend-exclude = [\"legacy\"]\nsrc = [\"src\"]\n\
+                  extend-notebook-ignore = [\"DL305\"]\n\
+                  [per-file-ignores]\n\"tests/*\" = [\"DL305\"]\n\
+                  [severity]\nDL305 = \"error\"\n\
+                  [god-file]\nmax-lines = 1000\n\
+                  [knowledge]\nmodel-bases = [\"ourlib.nn.BaseNet\"]\n";
+    let dir = project(&[
+        ("dllint.toml", config),
+        ("tests/test_x.py", DIRTY),
+        ("train.py", DIRTY),
+    ]);
+    let out = run(
+        dir.path(),
+        &["check", "--show-settings", "tests/test_x.py"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let root = dir.path().canonicalize().unwrap();
+    let text = stdout(&out).replace(root.to_str().unwrap(), "<root>");
+    let expected = r#"Resolved settings for: tests/test_x.py
+Configuration file: <root>/dllint.toml
+Root: <root>
+
+Rules enabled for this file (4):
+  DL000  syntax-error
+  DL201  god-file
+  DL202  long-parameter-list
+  DL203  long-ternary
+Selected but not run on this file (1):
+  DL305  debug-leftover  (per-file-ignores "tests/*")
+
+Rule options (effective values):
+  DL104 loss-with-backward  (off)
+    task-functions = false
+  DL201 god-file
+    max-lines = 1000  (configured; default 800)
+  DL202 long-parameter-list
+    max-params = 12
+  DL203 long-ternary
+    max-length = 150
+  DL204 complex-comprehension  (off)
+    max-length = 150
+  DL302 commented-out-code  (off)
+    min-lines = 2
+  DL306 unused-component  (off)
+    library-packages = []
+  DL401 missing-shape-annotation  (off)
+    roles = ["Model", "Loss"]
+    require-returns = true
+
+Severities that differ from the defaults:
+  DL305  debug-leftover  error  (default warning)
+
+Notebook-ignore (not run on notebooks and teaching code):
+  DL101  loss-in-model
+  DL102  loss-in-runner
+  DL103  loss-in-model-runner
+  DL104  loss-with-backward
+  DL105  optimizer-in-model
+  DL106  data-prep-in-runner
+  DL107  module-level-training-loop
+  DL201  god-file
+  DL305  debug-leftover
+  DL508  unseeded-training
+
+Exclude:
+  ".git"
+  ".hg"
+  ".svn"
+  ".venv"
+  "venv"
+  ".env"
+  "__pycache__"
+  "build"
+  "dist"
+  "node_modules"
+  "site-packages"
+  ".tox"
+  ".nox"
+  ".mypy_cache"
+  ".pytest_cache"
+  ".ruff_cache"
+  ".dllint_cache"
+  ".eggs"
+  ".ipynb_checkpoints"
+  "legacy"
+
+Per-file-ignores:
+  "tests/*" = ["DL305"]
+
+Src roots:
+  <root>/src
+
+Knowledge additions:
+  model-bases = ["ourlib.nn.BaseNet"]
+"#;
+    assert_eq!(text, expected);
+
+    // Another file of the same project runs DL305; CLI overrides are part of the settings.
+    let out = run(
+        dir.path(),
+        &["check", "--ignore", "DL203", "--show-settings", "train.py"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains(
+            "Rules enabled for this file (4):\n  DL000  syntax-error\n  DL201  god-file\n  \
+             DL202  long-parameter-list\n  DL305  debug-leftover\n\n"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("Selected but not run"), "{text}");
+
+    // No configuration file: the defaults, said so.
+    let bare = project(&[("train.py", DIRTY)]);
+    let out = run(bare.path(), &["check", "--show-settings", "train.py"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("Configuration file: none (the defaults)\n"),
+        "{text}"
+    );
+    assert!(text.contains("  DL305  debug-leftover\n"), "{text}");
+    assert!(
+        text.contains("Severities that differ from the defaults:\n  (none)\n"),
+        "{text}"
+    );
+    assert!(text.contains("Per-file-ignores:\n  (none)\n"), "{text}");
+    assert!(text.contains("Knowledge additions:\n  (none)\n"), "{text}");
+    // Deterministic.
+    let again = run(bare.path(), &["check", "--show-settings", "train.py"], None);
+    assert_eq!(stdout(&again), text);
+
+    // A notebook: the notebook policy turns rules off, and says so.
+    fs::write(
+        bare.path().join("nb.ipynb"),
+        "{\"cells\": [], \"nbformat\": 4, \"nbformat_minor\": 5, \"metadata\": {}}",
+    )
+    .unwrap();
+    let out = run(bare.path(), &["check", "--show-settings", "nb.ipynb"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("  DL101  loss-in-model  (notebook-ignore: a notebook)\n"),
+        "{}",
+        stdout(&out)
+    );
+
+    // A file that does not exist is an error; so is more than one path.
+    let out = run(bare.path(), &["check", "--show-settings", "nope.py"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("nope.py: no such file or directory"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(
+        bare.path(),
+        &["check", "--show-settings", "train.py", "nb.ipynb"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--show-settings takes one path"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// The README's `--show-settings` example is what the command prints (`...` stands for lines
+/// left out; the root is the reader's checkout).
+#[test]
+fn readme_show_settings_example_matches_the_output() {
+    let root = common::root();
+    let readme = fs::read_to_string(root.join("README.md")).unwrap();
+    let command = "$ dllint check --show-settings fixtures/projects/cifar_trainer/train.py\n";
+    let start = readme.find(command).expect("README shows --show-settings") + command.len();
+    let block = &readme[start..start + readme[start..].find("```").unwrap()];
+    let out = run(
+        &root,
+        &[
+            "check",
+            "--show-settings",
+            "fixtures/projects/cifar_trainer/train.py",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let mut lines = text.lines();
+    for expected in block.lines() {
+        if expected.trim() == "..." || expected.starts_with("Root: ") {
+            continue;
+        }
+        assert!(
+            lines.any(|line| line == expected),
+            "README line {expected:?} not in the output (in order):\n{text}"
+        );
+    }
+}

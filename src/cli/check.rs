@@ -78,6 +78,13 @@ pub struct CheckArgs {
     /// Print the files that would be checked, one per line, and exit (nothing is linted).
     #[arg(long, conflicts_with_all = ["fix", "diff", "fix_only", "statistics", "write_baseline"])]
     pub show_files: bool,
+    /// Print the configuration the given file is linted with (configuration file, rules and
+    /// why some are off for it, every rule option's value, severities, excludes, `src`,
+    /// knowledge) and exit (nothing is linted).
+    #[arg(long, conflicts_with_all = [
+        "fix", "diff", "fix_only", "statistics", "write_baseline", "show_files",
+    ])]
+    pub show_settings: bool,
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
     /// Lint standard input as if it were this file (use with the path `-`).
@@ -156,6 +163,10 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
         )
         .map_err(|e| e.to_string())?,
     );
+
+    if args.show_settings {
+        return show_settings(&args, &resolver, &cwd);
+    }
 
     if args.show_files {
         let discovered = discovery::discover(&args.paths, &resolver, args.force_exclude)
@@ -464,6 +475,41 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
     } else {
         ExitStatus::Success
     })
+}
+
+/// `--show-settings PATH`: the settings of one file (or directory; `-` is the
+/// `--stdin-filename`).
+fn show_settings(
+    args: &CheckArgs,
+    resolver: &Resolver,
+    cwd: &std::path::Path,
+) -> Result<ExitStatus, String> {
+    let [path] = args.paths.as_slice() else {
+        return Err(format!(
+            "--show-settings takes one path, not {}",
+            args.paths.len()
+        ));
+    };
+    let path = if path.as_os_str() == "-" {
+        args.stdin_filename
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("stdin.py"))
+    } else if !path.exists() {
+        return Err(format!("{}: no such file or directory", path.display()));
+    } else {
+        path.clone()
+    };
+    let path = normalize(&path);
+    let settings = resolver.settings_for(&path).map_err(|e| e.to_string())?;
+    // A notebook kept as a Python file gets the notebook policy (as when it is linted).
+    let cell_script = path.is_file()
+        && !source::is_notebook(&path)
+        && source::read_file(&path).is_ok_and(|text| source::SourceText::is_cell_script(&text));
+    let absolute = crate::discovery::absolute_lexical(&path, cwd);
+    let shown = discovery::display_path(&path, cwd);
+    let text = super::settings::render(&settings, &absolute, &shown, cell_script);
+    write_stdout(text.as_bytes())?;
+    Ok(ExitStatus::Success)
 }
 
 /// The project context of the files to lint (see [`discovery::project_context`]), unless

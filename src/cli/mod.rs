@@ -6,6 +6,7 @@ mod check;
 mod fix_driver;
 mod map;
 mod rule;
+mod settings;
 mod survey;
 
 use std::process::ExitCode;
