@@ -1102,3 +1102,109 @@ fn readme_show_settings_example_matches_the_output() {
         );
     }
 }
+
+/// Issue 21, item 6: `--add-noqa` writes `# noqa: DLxxx` on the line where each finding
+/// starts, merging (sorted, without duplicates) with the codes already there, other tools'
+/// codes kept; a line that cannot hold a comment (a multi-line string) is left alone and
+/// counted. Afterwards `check` reports nothing but what was skipped.
+#[test]
+fn add_noqa_suppresses_every_current_finding() {
+    let a = "import pdb  # noqa: F401\nimport ipdb, pudb\nbreakpoint(); s = \"\"\"\ntext\n\"\"\"\n\
+             x = 1 + \\\n    2; breakpoint()\n\n\ndef forward(x):\n    print(x.shape)  # shape debugging\n    return x\n";
+    let b = "from torch import nn\n\n\nclass Encoder(nn.Module):\n    def __init__(self):\n        \
+             super().__init__()\n        self.proj = nn.Linear(32, 16)\n\n    def forward(self, x):\n        \
+             return self.proj.forward(x); breakpoint()  # noqa: E702\n";
+    let dir = project(&[("a.py", a), ("pkg/b.py", b), ("clean.py", CLEAN)]);
+    let before = run(
+        dir.path(),
+        &["check", "--output-format", "concise", "."],
+        None,
+    );
+    assert_eq!(before.status.code(), Some(1));
+    let findings = |out: &std::process::Output| {
+        stdout(out)
+            .lines()
+            .filter(|l| l.contains(": warning["))
+            .count()
+    };
+    assert_eq!(findings(&before), 9, "{}", stdout(&before));
+
+    let out = run(dir.path(), &["check", "--add-noqa", "."], None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "");
+    let err = stderr(&out);
+    assert!(err.contains("Added 5 noqa directives.\n"), "{err}");
+    assert!(
+        err.contains("Skipped 1 finding on a line that cannot hold a comment"),
+        "{err}"
+    );
+    let a_after = fs::read_to_string(dir.path().join("a.py")).unwrap();
+    assert_eq!(
+        a_after,
+        "import pdb  # noqa: DL305, F401\nimport ipdb, pudb  # noqa: DL305\nbreakpoint(); s = \"\"\"\ntext\n\"\"\"\n\
+         x = 1 + \\\n    2; breakpoint()  # noqa: DL305\n\n\ndef forward(x):\n    print(x.shape)  # shape debugging  # noqa: DL305\n    return x\n"
+    );
+    let b_after = fs::read_to_string(dir.path().join("pkg/b.py")).unwrap();
+    assert!(
+        b_after.ends_with(
+            "return self.proj.forward(x); breakpoint()  # noqa: DL303, DL305, DL502, E702\n"
+        ),
+        "{b_after}"
+    );
+    assert_eq!(
+        fs::read_to_string(dir.path().join("clean.py")).unwrap(),
+        CLEAN
+    );
+
+    // Only the skipped finding remains; a second run adds nothing.
+    let after = run(
+        dir.path(),
+        &["check", "--output-format", "concise", "."],
+        None,
+    );
+    assert_eq!(
+        stdout(&after).lines().next(),
+        Some("a.py:3:1: warning[DL305] [*] `breakpoint()` stops the program in a debugger"),
+        "{}",
+        stdout(&after)
+    );
+    assert!(
+        stdout(&after).contains("Found 1 finding"),
+        "{}",
+        stdout(&after)
+    );
+    let again = run(dir.path(), &["check", "--add-noqa", "."], None);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("Added 0 noqa directives."),
+        "{}",
+        stderr(&again)
+    );
+    assert_eq!(
+        fs::read_to_string(dir.path().join("a.py")).unwrap(),
+        a_after
+    );
+
+    // The selection applies: only the selected rules' findings are suppressed.
+    let dir = project(&[("b.py", b)]);
+    let out = run(
+        dir.path(),
+        &["check", "--add-noqa", "--select", "DL502", "b.py"],
+        None,
+    );
+    assert!(
+        stderr(&out).contains("Added 1 noqa directive.\n"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        fs::read_to_string(dir.path().join("b.py"))
+            .unwrap()
+            .ends_with("breakpoint()  # noqa: DL502, E702\n")
+    );
+
+    // Standard input has no file to write into.
+    let out = run(dir.path(), &["check", "--add-noqa", "-"], Some(DIRTY));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--add-noqa"), "{}", stderr(&out));
+}

@@ -85,6 +85,13 @@ pub struct CheckArgs {
         "fix", "diff", "fix_only", "statistics", "write_baseline", "show_files",
     ])]
     pub show_settings: bool,
+    /// Add `# noqa: DLxxx` comments to the lines where the current findings start (codes
+    /// already listed there are kept), so that they are no longer reported; then exit.
+    #[arg(long, conflicts_with_all = [
+        "fix", "diff", "fix_only", "statistics", "write_baseline", "baseline", "show_files",
+        "show_settings", "output_file",
+    ])]
+    pub add_noqa: bool,
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
     /// Lint standard input as if it were this file (use with the path `-`).
@@ -194,6 +201,11 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
         .transpose()?;
 
     let reads_stdin = args.paths.iter().any(|p| p.as_os_str() == "-");
+    if reads_stdin && args.add_noqa {
+        return Err(
+            "--add-noqa edits files: it cannot be used with `-` (standard input)".to_string(),
+        );
+    }
     let fixing = args.fix || args.fix_only || args.diff;
     let fix_options = driver::Options {
         unsafe_fixes: args.unsafe_fixes,
@@ -336,6 +348,9 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
         }
     };
 
+    if args.add_noqa {
+        return super::add_noqa::run(&report, &cwd, args.quiet);
+    }
     if let Some(file) = &args.write_baseline {
         let written = baseline::write(file, &cwd, &report)?;
         if !args.quiet {
