@@ -1208,3 +1208,80 @@ fn add_noqa_suppresses_every_current_finding() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--add-noqa"), "{}", stderr(&out));
 }
+
+/// Issue 21, item 6: a progress line on standard error when a run takes more than a second
+/// and standard error is a terminal: never in a pipe, never on standard output (whose report
+/// stays machine-readable), erased before the run ends. `DLLINT_PROGRESS_DELAY_MS=0` draws it
+/// at once.
+#[test]
+fn progress_is_shown_on_a_terminal_only() {
+    use std::process::{Command, Stdio};
+    let dir = project(&[("train.py", DIRTY), ("model.py", CLEAN)]);
+    // Piped: nothing, even at once.
+    for args in [
+        &["check", "--no-cache", "."][..],
+        &["map", "."][..],
+        &["survey", "."][..],
+    ] {
+        let out = Command::new(common::bin())
+            .args(args)
+            .current_dir(dir.path())
+            .env("DLLINT_PROGRESS_DELAY_MS", "0")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert!(
+            !err.contains('\r') && !err.contains("\x1b["),
+            "{args:?}: {err:?}"
+        );
+    }
+
+    // On a terminal (util-linux `script` runs the command on one), with the report
+    // redirected to a file: the line is drawn on the terminal and erased; the file holds the
+    // JSON report alone.
+    let Ok(status) = Command::new("script")
+        .args(["-qec", "true", "/dev/null"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+    else {
+        common::skipped(
+            "progress_is_shown_on_a_terminal_only (terminal part): `script` (util-linux) not found",
+        );
+        return;
+    };
+    assert!(status.success());
+    for (env, drawn) in [("0", true), ("60000", false)] {
+        let report = dir.path().join("report.json");
+        let command = format!(
+            "'{}' check --no-cache --output-format json . > '{}'",
+            common::bin().display(),
+            report.display()
+        );
+        let out = Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .current_dir(dir.path())
+            .env("DLLINT_PROGRESS_DELAY_MS", env)
+            .env("TERM", "xterm")
+            .env_remove("DLLINT_TIMING")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let terminal = stdout(&out);
+        assert_eq!(
+            terminal.contains("\r\x1b[2Kdllint: "),
+            drawn,
+            "delay {env}: {terminal:?}"
+        );
+        if drawn {
+            assert!(terminal.ends_with("\r\x1b[2K"), "erased: {terminal:?}");
+        } else {
+            assert_eq!(terminal, "", "a quick run shows nothing");
+        }
+        let findings: Vec<serde_json::Value> =
+            serde_json::from_str(&fs::read_to_string(&report).unwrap()).expect("JSON alone");
+        assert_eq!(findings.len(), 2);
+    }
+}

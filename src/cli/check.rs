@@ -19,6 +19,7 @@ use crate::rules;
 use crate::source;
 
 use super::ExitStatus;
+use super::progress::Progress;
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
@@ -214,6 +215,8 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
         max_passes: MAX_FIX_PASSES,
     };
     let mut fixes: Option<FixResult> = None;
+    // A progress line on a terminal, for a run over files (standard input is one file).
+    let mut progress = Progress::idle();
     let mut report = if reads_stdin {
         if args.paths.len() > 1 {
             return Err("`-` (standard input) cannot be combined with other paths".into());
@@ -315,6 +318,7 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
         let context = project_context(&args, &args.paths, &files, &resolver, &cwd);
         // Fixing lints the files again after every pass: it reads the tree fresh.
         let cache = if fixing { None } else { cache_for(&args, &cwd) };
+        progress = Progress::start(args.quiet);
         let mut report = engine::lint_files_cached(
             &files,
             &context,
@@ -336,11 +340,20 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
         report.files.sort_by(|a, b| a.path.cmp(&b.path));
         report.checked.sort();
         if let Some(cache) = cache {
+            // Nothing follows (fixing uses no cache): the line goes before a warning can.
+            progress.stop();
             save_cache(&args, cache);
         }
         if fixing {
-            let (report, result) =
-                fix_files(&args, report, &context, &cwd, &resolver, fix_options)?;
+            let (report, result) = fix_files(
+                &args,
+                report,
+                &context,
+                &cwd,
+                &resolver,
+                fix_options,
+                &mut progress,
+            )?;
             fixes = Some(result);
             report
         } else {
@@ -348,6 +361,7 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
         }
     };
 
+    progress.stop();
     if args.add_noqa {
         return super::add_noqa::run(&report, &cwd, args.quiet);
     }
@@ -643,6 +657,7 @@ fn fix_files(
     cwd: &std::path::Path,
     resolver: &Arc<Resolver>,
     options: driver::Options,
+    progress: &mut Progress,
 ) -> Result<(Report, FixResult), String> {
     let threads = args.threads;
     // The files of the first lint: a relint of the whole project reads those not changed from
@@ -697,6 +712,7 @@ fn fix_files(
                 &state.current,
             ));
         }
+        progress.stop();
         write_stdout(out.as_bytes())?;
         return Ok((Report::default(), result));
     }

@@ -6,6 +6,7 @@ mod analyze;
 mod check;
 mod fix_driver;
 mod map;
+mod progress;
 mod rule;
 mod settings;
 mod survey;
