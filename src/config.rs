@@ -157,9 +157,14 @@ pub struct Settings {
     /// framework knowledge with the user's `[tool.dllint.knowledge]` additions.
     pub scope: Arc<FileScope>,
     exclude: PatternSet,
-    per_file_ignores: Vec<(PatternSet, RuleSet)>,
+    /// The `exclude` patterns (defaults or configured) and `extend-exclude`, as written.
+    pub exclude_patterns: Vec<String>,
+    /// `per-file-ignores`: the pattern as written, matched, and the rules it turns off.
+    per_file_ignores: Vec<(String, PatternSet, RuleSet)>,
     /// Rules not run on notebooks (`notebook-ignore`, `extend-notebook-ignore`).
     pub notebook_ignore: RuleSet,
+    /// `[knowledge]`: what the configuration adds to the built-in framework knowledge.
+    pub knowledge_additions: Extensions,
     /// The severity of each rule, by position in the registry, after `[severity]`.
     severities: Vec<Severity>,
     /// A hash of the settings that change what one file's analysis produces (rule options,
@@ -274,13 +279,15 @@ impl Settings {
             .unwrap_or_else(|| DEFAULT_EXCLUDES.iter().map(|s| s.to_string()).collect());
         exclude.extend(options.extend_exclude.iter().cloned());
         exclude.extend(overrides.extend_exclude.iter().cloned());
-        let exclude = PatternSet::new(&exclude).map_err(error)?;
+        let exclude_patterns = exclude;
+        let exclude = PatternSet::new(&exclude_patterns).map_err(error)?;
 
         let mut per_file_ignores = Vec::new();
         for (pattern, codes) in &options.per_file_ignores {
             let mut set = RuleSet::empty();
             set.extend(codes.iter().copied());
             per_file_ignores.push((
+                pattern.clone(),
                 PatternSet::new(std::slice::from_ref(pattern)).map_err(error)?,
                 set,
             ));
@@ -327,8 +334,10 @@ impl Settings {
                 knowledge: Knowledge::with_extensions(&options.knowledge),
             }),
             exclude,
+            exclude_patterns,
             per_file_ignores,
             notebook_ignore,
+            knowledge_additions: options.knowledge,
             severities,
         })
     }
@@ -409,19 +418,49 @@ impl Settings {
     /// to teaching code ([`Settings::is_teaching_path`]).
     pub fn rules_for_source(&self, path: &Path, cell_script: bool) -> RuleSet {
         let mut rules = self.rules;
-        if cell_script || crate::source::is_notebook(path) || self.is_teaching_path(path) {
+        if self.notebook_policy(path, cell_script).is_some() {
             for rule in self.notebook_ignore.iter() {
                 rules.remove(rule);
             }
         }
-        for (patterns, ignored) in &self.per_file_ignores {
-            if patterns.matches(&self.root, path) {
-                for rule in ignored.iter() {
-                    rules.remove(rule);
-                }
+        for (_, ignored) in self.per_file_ignores_for(path) {
+            for rule in ignored.iter() {
+                rules.remove(rule);
             }
         }
         rules
+    }
+
+    /// Why the notebook policy (`notebook-ignore`) applies to a file, if it does: it is a
+    /// notebook, a notebook kept as a Python file (`cell_script`), or teaching code.
+    pub fn notebook_policy(&self, path: &Path, cell_script: bool) -> Option<&'static str> {
+        if crate::source::is_notebook(path) {
+            Some("a notebook")
+        } else if cell_script {
+            Some("cells marked `# %%`")
+        } else if self.is_teaching_path(path) {
+            Some("teaching code")
+        } else {
+            None
+        }
+    }
+
+    /// Every `per-file-ignores` entry: the pattern as written and the rules it turns off.
+    pub fn per_file_ignores(&self) -> impl Iterator<Item = (&str, &RuleSet)> {
+        self.per_file_ignores
+            .iter()
+            .map(|(pattern, _, rules)| (pattern.as_str(), rules))
+    }
+
+    /// The `per-file-ignores` entries whose pattern matches `path`.
+    pub fn per_file_ignores_for<'s>(
+        &'s self,
+        path: &'s Path,
+    ) -> impl Iterator<Item = (&'s str, &'s RuleSet)> {
+        self.per_file_ignores
+            .iter()
+            .filter(|(_, patterns, _)| patterns.matches(&self.root, path))
+            .map(|(pattern, _, rules)| (pattern.as_str(), rules))
     }
 }
 

@@ -48,6 +48,56 @@ pub const WORKER_STACK: usize = 16 << 20;
 /// At most this many files are read only for context (imported, but not linted).
 const MAX_CONTEXT_FILES: usize = 2_000;
 
+/// How far the current run is, for a progress display (`dllint check` on a terminal): the
+/// files read and analysed of those to analyse, then the cross-file step. One per process:
+/// runs at the same time (the editor server) share it, which only a display reads.
+pub mod progress {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// What the run is doing.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Phase {
+        Idle,
+        /// Reading, parsing and walking the files; `done` of `total`.
+        Files,
+        /// Imports outside the given files, the project index, roles and project rules.
+        Project,
+    }
+
+    static PHASE: AtomicUsize = AtomicUsize::new(0);
+    static TOTAL: AtomicUsize = AtomicUsize::new(0);
+    static DONE: AtomicUsize = AtomicUsize::new(0);
+
+    pub(super) fn start(total: usize) {
+        DONE.store(0, Ordering::Relaxed);
+        TOTAL.store(total, Ordering::Relaxed);
+        PHASE.store(1, Ordering::Relaxed);
+    }
+
+    pub(super) fn file_done() {
+        DONE.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(super) fn project() {
+        PHASE.store(2, Ordering::Relaxed);
+    }
+
+    pub(super) fn finish() {
+        PHASE.store(0, Ordering::Relaxed);
+    }
+
+    /// The phase, and the files done and to do in it.
+    pub fn snapshot() -> (Phase, usize, usize) {
+        let phase = match PHASE.load(Ordering::Relaxed) {
+            1 => Phase::Files,
+            2 => Phase::Project,
+            _ => Phase::Idle,
+        };
+        let total = TOTAL.load(Ordering::Relaxed);
+        (phase, DONE.load(Ordering::Relaxed).min(total), total)
+    }
+}
+
 /// The result of a run over many files.
 #[derive(Default)]
 pub struct Report {
@@ -510,11 +560,14 @@ fn pipeline(
     replay: bool,
 ) -> Outcome {
     let pool = thread_pool(threads);
+    progress::start(inputs.len() + context.len());
     let work = || run_in_pool(inputs, context, cwd, resolver, cache, replay);
-    match pool {
+    let outcome = match pool {
         Some(pool) => pool.install(work),
         None => work(),
-    }
+    };
+    progress::finish();
+    outcome
 }
 
 fn run_in_pool(
@@ -610,8 +663,13 @@ fn run_in_pool(
     }
     let mut analyses: Vec<Analysis> = prepared
         .into_par_iter()
-        .map(|p| analyze(p, cache))
+        .map(|p| {
+            let analysis = analyze(p, cache);
+            progress::file_done();
+            analysis
+        })
         .collect();
+    progress::project();
     lap("parse, walk");
     let probes = load_context(&mut analyses, &packages, cwd, resolver, cache);
     lap("context files");

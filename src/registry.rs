@@ -308,6 +308,22 @@ pub enum OptionValue {
     StrList(Vec<String>),
 }
 
+/// Written as TOML, as the configuration would hold it (`800`, `true`, `["Model", "Loss"]`).
+impl fmt::Display for OptionValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let quote = |s: &str| toml::Value::String(s.to_string()).to_string();
+        match self {
+            OptionValue::Int(v) => write!(f, "{v}"),
+            OptionValue::Bool(v) => write!(f, "{v}"),
+            OptionValue::Str(v) => f.write_str(&quote(v)),
+            OptionValue::StrList(items) => {
+                let items: Vec<String> = items.iter().map(|s| quote(s)).collect();
+                write!(f, "[{}]", items.join(", "))
+            }
+        }
+    }
+}
+
 /// Per-rule options as configured (`[tool.dllint.god-file] max-lines = 1000`). Rules read their
 /// own keys; unset keys fall back to the default declared in the rule's metadata.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -319,6 +335,19 @@ impl RuleOptions {
     /// Set an option of `rule` (what the configuration gave).
     pub fn set(&mut self, rule: Rule, key: &'static str, value: OptionValue) {
         self.values.insert((rule.code, key), value);
+    }
+
+    /// The value the configuration gave an option of `rule`, if it gave one.
+    pub fn configured(&self, rule: Rule, key: &str) -> Option<&OptionValue> {
+        self.values
+            .iter()
+            .find(|((code, k), _)| *code == rule.code && *k == key)
+            .map(|(_, value)| value)
+    }
+
+    /// The effective value of an option of `rule`: as configured, else the rule's default.
+    pub fn value(&self, rule: Rule, key: &str) -> OptionValue {
+        self.get(rule, key)
     }
 
     fn get(&self, rule: Rule, key: &str) -> OptionValue {

@@ -2,6 +2,8 @@
 //! starts, and file-level `# dllint: noqa` / `# dllint: noqa: DL201`. Codes of other tools in a
 //! `# noqa` list are left alone (they neither suppress nor are reported).
 
+pub mod edit;
+
 use ruff_python_trivia::CommentRanges;
 
 use crate::diagnostic::Diagnostic;

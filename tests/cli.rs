@@ -894,3 +894,394 @@ fn invalid_knowledge_patterns_name_the_key_and_the_value() {
     let out = run(dir.path(), &["check", "--no-cache", "."], None);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
 }
+
+/// Issue 21, item 6: `--show-settings FILE` prints the configuration that file is linted with:
+/// the file and root, the rules (and why a selected one is off for this file), every option
+/// with its effective value, severities, notebook-ignore, excludes, src and knowledge.
+#[test]
+fn show_settings_prints_the_resolved_configuration_of_a_file() {
+    let config = "select = [\"DL2\", \"DL305\"]\nignore = [\"DL204\"]\n\
+                  extend-exclude = [\"legacy\"]\nsrc = [\"src\"]\n\
+                  extend-notebook-ignore = [\"DL305\"]\n\
+                  [per-file-ignores]\n\"tests/*\" = [\"DL305\"]\n\
+                  [severity]\nDL305 = \"error\"\n\
+                  [god-file]\nmax-lines = 1000\n\
+                  [knowledge]\nmodel-bases = [\"ourlib.nn.BaseNet\"]\n";
+    let dir = project(&[
+        ("dllint.toml", config),
+        ("tests/test_x.py", DIRTY),
+        ("train.py", DIRTY),
+    ]);
+    let out = run(
+        dir.path(),
+        &["check", "--show-settings", "tests/test_x.py"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let root = dir.path().canonicalize().unwrap();
+    let text = stdout(&out).replace(root.to_str().unwrap(), "<root>");
+    let expected = r#"Resolved settings for: tests/test_x.py
+Configuration file: <root>/dllint.toml
+Root: <root>
+
+Rules enabled for this file (4):
+  DL000  syntax-error
+  DL201  god-file
+  DL202  long-parameter-list
+  DL203  long-ternary
+Selected but not run on this file (1):
+  DL305  debug-leftover  (per-file-ignores "tests/*")
+
+Rule options (effective values):
+  DL104 loss-with-backward  (off)
+    task-functions = false
+  DL201 god-file
+    max-lines = 1000  (configured; default 800)
+  DL202 long-parameter-list
+    max-params = 12
+  DL203 long-ternary
+    max-length = 150
+  DL204 complex-comprehension  (off)
+    max-length = 150
+  DL302 commented-out-code  (off)
+    min-lines = 2
+  DL306 unused-component  (off)
+    library-packages = []
+  DL401 missing-shape-annotation  (off)
+    roles = ["Model", "Loss"]
+    require-returns = true
+
+Severities that differ from the defaults:
+  DL305  debug-leftover  error  (default warning)
+
+Notebook-ignore (not run on notebooks and teaching code):
+  DL101  loss-in-model
+  DL102  loss-in-runner
+  DL103  loss-in-model-runner
+  DL104  loss-with-backward
+  DL105  optimizer-in-model
+  DL106  data-prep-in-runner
+  DL107  module-level-training-loop
+  DL201  god-file
+  DL305  debug-leftover
+  DL508  unseeded-training
+
+Exclude:
+  ".git"
+  ".hg"
+  ".svn"
+  ".venv"
+  "venv"
+  ".env"
+  "__pycache__"
+  "build"
+  "dist"
+  "node_modules"
+  "site-packages"
+  ".tox"
+  ".nox"
+  ".mypy_cache"
+  ".pytest_cache"
+  ".ruff_cache"
+  ".dllint_cache"
+  ".eggs"
+  ".ipynb_checkpoints"
+  "legacy"
+
+Per-file-ignores:
+  "tests/*" = ["DL305"]
+
+Src roots:
+  <root>/src
+
+Knowledge additions:
+  model-bases = ["ourlib.nn.BaseNet"]
+"#;
+    assert_eq!(text, expected);
+
+    // Another file of the same project runs DL305; CLI overrides are part of the settings.
+    let out = run(
+        dir.path(),
+        &["check", "--ignore", "DL203", "--show-settings", "train.py"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains(
+            "Rules enabled for this file (4):\n  DL000  syntax-error\n  DL201  god-file\n  \
+             DL202  long-parameter-list\n  DL305  debug-leftover\n\n"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("Selected but not run"), "{text}");
+
+    // No configuration file: the defaults, said so.
+    let bare = project(&[("train.py", DIRTY)]);
+    let out = run(bare.path(), &["check", "--show-settings", "train.py"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("Configuration file: none (the defaults)\n"),
+        "{text}"
+    );
+    assert!(text.contains("  DL305  debug-leftover\n"), "{text}");
+    assert!(
+        text.contains("Severities that differ from the defaults:\n  (none)\n"),
+        "{text}"
+    );
+    assert!(text.contains("Per-file-ignores:\n  (none)\n"), "{text}");
+    assert!(text.contains("Knowledge additions:\n  (none)\n"), "{text}");
+    // Deterministic.
+    let again = run(bare.path(), &["check", "--show-settings", "train.py"], None);
+    assert_eq!(stdout(&again), text);
+
+    // A notebook: the notebook policy turns rules off, and says so.
+    fs::write(
+        bare.path().join("nb.ipynb"),
+        "{\"cells\": [], \"nbformat\": 4, \"nbformat_minor\": 5, \"metadata\": {}}",
+    )
+    .unwrap();
+    let out = run(bare.path(), &["check", "--show-settings", "nb.ipynb"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("  DL101  loss-in-model  (notebook-ignore: a notebook)\n"),
+        "{}",
+        stdout(&out)
+    );
+
+    // A file that does not exist is an error; so is more than one path.
+    let out = run(bare.path(), &["check", "--show-settings", "nope.py"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("nope.py: no such file or directory"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(
+        bare.path(),
+        &["check", "--show-settings", "train.py", "nb.ipynb"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--show-settings takes one path"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// The README's `--show-settings` example is what the command prints (`...` stands for lines
+/// left out; the root is the reader's checkout).
+#[test]
+fn readme_show_settings_example_matches_the_output() {
+    let root = common::root();
+    let readme = fs::read_to_string(root.join("README.md")).unwrap();
+    let command = "$ dllint check --show-settings fixtures/projects/cifar_trainer/train.py\n";
+    let start = readme.find(command).expect("README shows --show-settings") + command.len();
+    let block = &readme[start..start + readme[start..].find("```").unwrap()];
+    let out = run(
+        &root,
+        &[
+            "check",
+            "--show-settings",
+            "fixtures/projects/cifar_trainer/train.py",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let mut lines = text.lines();
+    for expected in block.lines() {
+        if expected.trim() == "..." || expected.starts_with("Root: ") {
+            continue;
+        }
+        assert!(
+            lines.any(|line| line == expected),
+            "README line {expected:?} not in the output (in order):\n{text}"
+        );
+    }
+}
+
+/// Issue 21, item 6: `--add-noqa` writes `# noqa: DLxxx` on the line where each finding
+/// starts, merging (sorted, without duplicates) with the codes already there, other tools'
+/// codes kept; a line that cannot hold a comment (a multi-line string) is left alone and
+/// counted. Afterwards `check` reports nothing but what was skipped.
+#[test]
+fn add_noqa_suppresses_every_current_finding() {
+    let a = "import pdb  # noqa: F401\nimport ipdb, pudb\nbreakpoint(); s = \"\"\"\ntext\n\"\"\"\n\
+             x = 1 + \\\n    2; breakpoint()\n\n\ndef forward(x):\n    print(x.shape)  # shape debugging\n    return x\n";
+    let b = "from torch import nn\n\n\nclass Encoder(nn.Module):\n    def __init__(self):\n        \
+             super().__init__()\n        self.proj = nn.Linear(32, 16)\n\n    def forward(self, x):\n        \
+             return self.proj.forward(x); breakpoint()  # noqa: E702\n";
+    let dir = project(&[("a.py", a), ("pkg/b.py", b), ("clean.py", CLEAN)]);
+    let before = run(
+        dir.path(),
+        &["check", "--output-format", "concise", "."],
+        None,
+    );
+    assert_eq!(before.status.code(), Some(1));
+    let findings = |out: &std::process::Output| {
+        stdout(out)
+            .lines()
+            .filter(|l| l.contains(": warning["))
+            .count()
+    };
+    assert_eq!(findings(&before), 9, "{}", stdout(&before));
+
+    let out = run(dir.path(), &["check", "--add-noqa", "."], None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "");
+    let err = stderr(&out);
+    assert!(err.contains("Added 5 noqa directives.\n"), "{err}");
+    assert!(
+        err.contains("Skipped 1 finding on a line that cannot hold a comment"),
+        "{err}"
+    );
+    let a_after = fs::read_to_string(dir.path().join("a.py")).unwrap();
+    assert_eq!(
+        a_after,
+        "import pdb  # noqa: DL305, F401\nimport ipdb, pudb  # noqa: DL305\nbreakpoint(); s = \"\"\"\ntext\n\"\"\"\n\
+         x = 1 + \\\n    2; breakpoint()  # noqa: DL305\n\n\ndef forward(x):\n    print(x.shape)  # shape debugging  # noqa: DL305\n    return x\n"
+    );
+    let b_after = fs::read_to_string(dir.path().join("pkg/b.py")).unwrap();
+    assert!(
+        b_after.ends_with(
+            "return self.proj.forward(x); breakpoint()  # noqa: DL303, DL305, DL502, E702\n"
+        ),
+        "{b_after}"
+    );
+    assert_eq!(
+        fs::read_to_string(dir.path().join("clean.py")).unwrap(),
+        CLEAN
+    );
+
+    // Only the skipped finding remains; a second run adds nothing.
+    let after = run(
+        dir.path(),
+        &["check", "--output-format", "concise", "."],
+        None,
+    );
+    assert_eq!(
+        stdout(&after).lines().next(),
+        Some("a.py:3:1: warning[DL305] [*] `breakpoint()` stops the program in a debugger"),
+        "{}",
+        stdout(&after)
+    );
+    assert!(
+        stdout(&after).contains("Found 1 finding"),
+        "{}",
+        stdout(&after)
+    );
+    let again = run(dir.path(), &["check", "--add-noqa", "."], None);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("Added 0 noqa directives."),
+        "{}",
+        stderr(&again)
+    );
+    assert_eq!(
+        fs::read_to_string(dir.path().join("a.py")).unwrap(),
+        a_after
+    );
+
+    // The selection applies: only the selected rules' findings are suppressed.
+    let dir = project(&[("b.py", b)]);
+    let out = run(
+        dir.path(),
+        &["check", "--add-noqa", "--select", "DL502", "b.py"],
+        None,
+    );
+    assert!(
+        stderr(&out).contains("Added 1 noqa directive.\n"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        fs::read_to_string(dir.path().join("b.py"))
+            .unwrap()
+            .ends_with("breakpoint()  # noqa: DL502, E702\n")
+    );
+
+    // Standard input has no file to write into.
+    let out = run(dir.path(), &["check", "--add-noqa", "-"], Some(DIRTY));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--add-noqa"), "{}", stderr(&out));
+}
+
+/// Issue 21, item 6: a progress line on standard error when a run takes more than a second
+/// and standard error is a terminal: never in a pipe, never on standard output (whose report
+/// stays machine-readable), erased before the run ends. `DLLINT_PROGRESS_DELAY_MS=0` draws it
+/// at once.
+#[test]
+fn progress_is_shown_on_a_terminal_only() {
+    use std::process::{Command, Stdio};
+    let dir = project(&[("train.py", DIRTY), ("model.py", CLEAN)]);
+    // Piped: nothing, even at once.
+    for args in [
+        &["check", "--no-cache", "."][..],
+        &["map", "."][..],
+        &["survey", "."][..],
+    ] {
+        let out = Command::new(common::bin())
+            .args(args)
+            .current_dir(dir.path())
+            .env("DLLINT_PROGRESS_DELAY_MS", "0")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert!(
+            !err.contains('\r') && !err.contains("\x1b["),
+            "{args:?}: {err:?}"
+        );
+    }
+
+    // On a terminal (util-linux `script` runs the command on one), with the report
+    // redirected to a file: the line is drawn on the terminal and erased; the file holds the
+    // JSON report alone.
+    let Ok(status) = Command::new("script")
+        .args(["-qec", "true", "/dev/null"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+    else {
+        common::skipped(
+            "progress_is_shown_on_a_terminal_only (terminal part): `script` (util-linux) not found",
+        );
+        return;
+    };
+    assert!(status.success());
+    for (env, drawn) in [("0", true), ("60000", false)] {
+        let report = dir.path().join("report.json");
+        let command = format!(
+            "'{}' check --no-cache --output-format json . > '{}'",
+            common::bin().display(),
+            report.display()
+        );
+        let out = Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .current_dir(dir.path())
+            .env("DLLINT_PROGRESS_DELAY_MS", env)
+            .env("TERM", "xterm")
+            .env_remove("DLLINT_TIMING")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let terminal = stdout(&out);
+        assert_eq!(
+            terminal.contains("\r\x1b[2Kdllint: "),
+            drawn,
+            "delay {env}: {terminal:?}"
+        );
+        if drawn {
+            assert!(terminal.ends_with("\r\x1b[2K"), "erased: {terminal:?}");
+        } else {
+            assert_eq!(terminal, "", "a quick run shows nothing");
+        }
+        let findings: Vec<serde_json::Value> =
+            serde_json::from_str(&fs::read_to_string(&report).unwrap()).expect("JSON alone");
+        assert_eq!(findings.len(), 2);
+    }
+}

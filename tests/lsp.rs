@@ -323,8 +323,9 @@ fn extends_an_existing_noqa_list() {
     );
     assert_eq!(lenient["result"], response["result"], "{lenient}");
     let edit = &action["edit"]["changes"][&uri][0];
-    assert_eq!(edit["newText"], ", DL305");
-    assert_eq!(edit["range"], range((0, 24), (0, 24)));
+    // The codes are merged and sorted (as `dllint check --add-noqa` and ruff write them).
+    assert_eq!(edit["newText"], "DL305, F401");
+    assert_eq!(edit["range"], range((0, 20), (0, 24)));
     assert_eq!(diagnostics.len(), 1);
     client.change(
         &uri,

@@ -190,3 +190,70 @@ fn mermaid_is_well_formed() {
         }
     }
 }
+
+/// Issue 21, item 6: in a notebook a component's position is `cell N:line` (the line within
+/// the cell, as Jupyter numbers cells), as `check` reports findings, in every format; the
+/// JSON has a `cell` (`null` in Python files).
+#[test]
+fn notebook_positions_are_cells_and_lines_as_in_check() {
+    let notebook = "tests/notebooks/policy.ipynb";
+    let text = map(&[notebook]);
+    for expected in [
+        "policy.Net                   tests/notebooks/policy.ipynb:cell 4:1\n",
+        "policy.Squares               tests/notebooks/policy.ipynb:cell 3:3\n",
+        "policy <module>              tests/notebooks/policy.ipynb:cell 6:3  ! DL301, DL305\n",
+    ] {
+        assert!(text.contains(expected), "{expected:?} in\n{text}");
+    }
+    let json: Value = serde_json::from_str(&map(&[notebook, "--format", "json"])).unwrap();
+    let position = |name: &str| {
+        let c = json["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["qualified"] == name)
+            .unwrap_or_else(|| panic!("{name} in {json}"));
+        (c["cell"].clone(), c["line"].clone())
+    };
+    assert_eq!(position("policy.Net"), (4.into(), 1.into()));
+    assert_eq!(position("policy.Squares"), (3.into(), 3.into()));
+    assert_eq!(position("policy <module>"), (6.into(), 3.into()));
+    assert_eq!(position("torch.optim.SGD"), (Value::Null, 0.into()));
+    for format in ["dot", "mermaid"] {
+        let out = map(&[notebook, "--format", format]);
+        assert!(
+            out.contains("tests/notebooks/policy.ipynb:cell 4:1"),
+            "{format}:\n{out}"
+        );
+    }
+    // A Python file: no cell, its own lines.
+    let json: Value = serde_json::from_str(&map(&[
+        "fixtures/projects/cifar_trainer",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    for c in json["components"].as_array().unwrap() {
+        assert_eq!(c["cell"], Value::Null, "{c}");
+    }
+
+    // The cell and line are where `check` puts the findings of the same component: the
+    // Runner's `breakpoint()` is in cell 6, below the loop's first line.
+    let out = common::run(
+        &common::root(),
+        &[
+            "check",
+            "--isolated",
+            "--no-cache",
+            "--output-format",
+            "concise",
+            notebook,
+        ],
+        None,
+    );
+    assert!(
+        common::stdout(&out).contains("tests/notebooks/policy.ipynb:cell 6:11:5: warning[DL305]"),
+        "{}",
+        common::stdout(&out)
+    );
+}

@@ -211,7 +211,7 @@ fn neovim_applies_the_noqa_code_action() {
     );
     assert_eq!(
         result["lines"],
-        serde_json::json!(["x = 'é'", "import pdb  # noqa: F401, DL305"]),
+        serde_json::json!(["x = 'é'", "import pdb  # noqa: DL305, F401"]),
         "{result}"
     );
     assert_eq!(result["cleared"], true, "{result}");

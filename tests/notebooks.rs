@@ -493,3 +493,47 @@ fn teaching_code_gets_the_notebook_policy() {
         assert_eq!(found(file), "DL305,DL501", "{file}");
     }
 }
+
+/// `--add-noqa` on a notebook writes the comments into the cells' `source` (a cell's last line
+/// without a newline included) and keeps the rest of the JSON; `check` then finds nothing.
+#[test]
+fn add_noqa_writes_into_the_cells() {
+    let dir = tempfile::tempdir().unwrap();
+    let original =
+        std::fs::read_to_string(common::root().join("tests/notebooks/train.ipynb")).unwrap();
+    std::fs::write(dir.path().join("train.ipynb"), &original).unwrap();
+    let out = common::run(dir.path(), &["check", "--add-noqa", "train.ipynb"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    assert!(
+        common::stderr(&out).contains("Added 3 noqa directives."),
+        "{}",
+        common::stderr(&out)
+    );
+    let text = std::fs::read_to_string(dir.path().join("train.ipynb")).unwrap();
+    let (old, new): (serde_json::Value, serde_json::Value) = (
+        serde_json::from_str(&original).unwrap(),
+        serde_json::from_str(&text).expect("still JSON"),
+    );
+    let source = |v: &serde_json::Value, i: usize| -> String {
+        v["cells"][i]["source"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l.as_str().unwrap())
+            .collect()
+    };
+    assert_eq!(
+        source(&new, 1),
+        "%matplotlib inline\n!pip install torch\nimport pdb  # noqa: DL305\nimport torch"
+    );
+    assert_eq!(
+        source(&new, 2),
+        "x = torch.zeros(3)\nfiles = !ls\npdb.set_trace()  # noqa: DL305\nx?"
+    );
+    assert_eq!(source(&new, 4), "%%time\nimport ipdb  # noqa: DL305");
+    for i in [0, 3, 5] {
+        assert_eq!(new["cells"][i], old["cells"][i], "cell {}", i + 1);
+    }
+    let again = common::run(dir.path(), &["check", "train.ipynb"], None);
+    assert_eq!(again.status.code(), Some(0), "{}", common::stdout(&again));
+}

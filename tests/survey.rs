@@ -309,3 +309,60 @@ fn check_and_survey_agree_on_every_survey_fixture() {
         );
     }
 }
+
+/// Issue 21, item 6: in a notebook a loss definition's position is its cell and the lines
+/// within it, as `check` and `map` give positions: the same cell and line for the same code.
+#[test]
+fn notebook_positions_agree_with_check_and_map() {
+    let notebook = "tests/notebooks/losses.ipynb";
+    let json = survey_json(&["survey", "--isolated", notebook, "--format", "json"]);
+    let instance = &json["instances"][0];
+    assert_eq!(json["instances"].as_array().unwrap().len(), 1, "{json}");
+    assert_eq!(instance["category"], "loss_in_runner");
+    assert_eq!(
+        (
+            instance["cell"].clone(),
+            instance["line"].clone(),
+            instance["end_line"].clone()
+        ),
+        (5.into(), 4.into(), 9.into()),
+        "{instance}"
+    );
+    let csv = common::run(
+        &common::root(),
+        &["survey", "--isolated", notebook, "--format", "csv"],
+        None,
+    );
+    assert!(
+        common::stdout(&csv).contains(
+            "tests/notebooks/losses.ipynb,5,4,9,<module>,loss_in_runner,is a loss formula written out\n"
+        ),
+        "{}",
+        common::stdout(&csv)
+    );
+    // `check` puts the `breakpoint()` of the same loop in cell 5, line 9; `map` puts the loop
+    // (the Runner) at cell 5, line 4.
+    let check = common::run(
+        &common::root(),
+        &[
+            "check",
+            "--isolated",
+            "--no-cache",
+            "--output-format",
+            "concise",
+            notebook,
+        ],
+        None,
+    );
+    assert!(
+        common::stdout(&check).contains("tests/notebooks/losses.ipynb:cell 5:9:5: warning[DL305]"),
+        "{}",
+        common::stdout(&check)
+    );
+    let map = common::run(&common::root(), &["map", "--isolated", notebook], None);
+    assert!(
+        common::stdout(&map).contains("tests/notebooks/losses.ipynb:cell 5:4  ! DL305"),
+        "{}",
+        common::stdout(&map)
+    );
+}

@@ -10,6 +10,8 @@ use crate::discovery;
 use crate::engine::{self, Project};
 use crate::rules;
 
+use super::progress::Progress;
+
 /// Options common to the commands that analyse a project.
 #[derive(Debug, Args)]
 pub struct ProjectArgs {
@@ -28,8 +30,12 @@ pub struct ProjectArgs {
 }
 
 /// Run the engine over the paths. `with_rules`: run the enabled rules too (to mark findings);
-/// otherwise only facts and roles are computed.
-pub fn analyze(args: &ProjectArgs, with_rules: bool) -> Result<(Project, PathBuf), String> {
+/// otherwise only facts and roles are computed. The progress line (on a terminal) runs on
+/// until the caller stops it, before it prints.
+pub fn analyze(
+    args: &ProjectArgs,
+    with_rules: bool,
+) -> Result<(Project, PathBuf, Progress), String> {
     let cwd =
         std::env::current_dir().map_err(|e| format!("cannot read the working directory: {e}"))?;
     let overrides = Overrides {
@@ -53,8 +59,9 @@ pub fn analyze(args: &ProjectArgs, with_rules: bool) -> Result<(Project, PathBuf
             discovery::display_path(path, &cwd),
         );
     }
+    let progress = Progress::start(false);
     let project = engine::lint_files(&discovered.files, args.threads, &cwd, &resolver);
-    Ok((project, cwd))
+    Ok((project, cwd, progress))
 }
 
 /// Write to stdout, ignoring a closed pipe (`dllint map | head`).

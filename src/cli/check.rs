@@ -19,6 +19,7 @@ use crate::rules;
 use crate::source;
 
 use super::ExitStatus;
+use super::progress::Progress;
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
@@ -78,6 +79,20 @@ pub struct CheckArgs {
     /// Print the files that would be checked, one per line, and exit (nothing is linted).
     #[arg(long, conflicts_with_all = ["fix", "diff", "fix_only", "statistics", "write_baseline"])]
     pub show_files: bool,
+    /// Print the configuration the given file is linted with (configuration file, rules and
+    /// why some are off for it, every rule option's value, severities, excludes, `src`,
+    /// knowledge) and exit (nothing is linted).
+    #[arg(long, conflicts_with_all = [
+        "fix", "diff", "fix_only", "statistics", "write_baseline", "show_files",
+    ])]
+    pub show_settings: bool,
+    /// Add `# noqa: DLxxx` comments to the lines where the current findings start (codes
+    /// already listed there are kept), so that they are no longer reported; then exit.
+    #[arg(long, conflicts_with_all = [
+        "fix", "diff", "fix_only", "statistics", "write_baseline", "baseline", "show_files",
+        "show_settings", "output_file",
+    ])]
+    pub add_noqa: bool,
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
     /// Lint standard input as if it were this file (use with the path `-`).
@@ -157,6 +172,10 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
         .map_err(|e| e.to_string())?,
     );
 
+    if args.show_settings {
+        return show_settings(&args, &resolver, &cwd);
+    }
+
     if args.show_files {
         let discovered = discovery::discover(&args.paths, &resolver, args.force_exclude)
             .map_err(|e| e.to_string())?;
@@ -183,6 +202,11 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
         .transpose()?;
 
     let reads_stdin = args.paths.iter().any(|p| p.as_os_str() == "-");
+    if reads_stdin && args.add_noqa {
+        return Err(
+            "--add-noqa edits files: it cannot be used with `-` (standard input)".to_string(),
+        );
+    }
     let fixing = args.fix || args.fix_only || args.diff;
     let fix_options = driver::Options {
         unsafe_fixes: args.unsafe_fixes,
@@ -191,6 +215,8 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
         max_passes: MAX_FIX_PASSES,
     };
     let mut fixes: Option<FixResult> = None;
+    // A progress line on a terminal, for a run over files (standard input is one file).
+    let mut progress = Progress::idle();
     let mut report = if reads_stdin {
         if args.paths.len() > 1 {
             return Err("`-` (standard input) cannot be combined with other paths".into());
@@ -292,6 +318,7 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
         let context = project_context(&args, &args.paths, &files, &resolver, &cwd);
         // Fixing lints the files again after every pass: it reads the tree fresh.
         let cache = if fixing { None } else { cache_for(&args, &cwd) };
+        progress = Progress::start(args.quiet);
         let mut report = engine::lint_files_cached(
             &files,
             &context,
@@ -313,11 +340,20 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
         report.files.sort_by(|a, b| a.path.cmp(&b.path));
         report.checked.sort();
         if let Some(cache) = cache {
+            // Nothing follows (fixing uses no cache): the line goes before a warning can.
+            progress.stop();
             save_cache(&args, cache);
         }
         if fixing {
-            let (report, result) =
-                fix_files(&args, report, &context, &cwd, &resolver, fix_options)?;
+            let (report, result) = fix_files(
+                &args,
+                report,
+                &context,
+                &cwd,
+                &resolver,
+                fix_options,
+                &mut progress,
+            )?;
             fixes = Some(result);
             report
         } else {
@@ -325,6 +361,10 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
         }
     };
 
+    progress.stop();
+    if args.add_noqa {
+        return super::add_noqa::run(&report, &cwd, args.quiet);
+    }
     if let Some(file) = &args.write_baseline {
         let written = baseline::write(file, &cwd, &report)?;
         if !args.quiet {
@@ -466,6 +506,41 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
     })
 }
 
+/// `--show-settings PATH`: the settings of one file (or directory; `-` is the
+/// `--stdin-filename`).
+fn show_settings(
+    args: &CheckArgs,
+    resolver: &Resolver,
+    cwd: &std::path::Path,
+) -> Result<ExitStatus, String> {
+    let [path] = args.paths.as_slice() else {
+        return Err(format!(
+            "--show-settings takes one path, not {}",
+            args.paths.len()
+        ));
+    };
+    let path = if path.as_os_str() == "-" {
+        args.stdin_filename
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("stdin.py"))
+    } else if !path.exists() {
+        return Err(format!("{}: no such file or directory", path.display()));
+    } else {
+        path.clone()
+    };
+    let path = normalize(&path);
+    let settings = resolver.settings_for(&path).map_err(|e| e.to_string())?;
+    // A notebook kept as a Python file gets the notebook policy (as when it is linted).
+    let cell_script = path.is_file()
+        && !source::is_notebook(&path)
+        && source::read_file(&path).is_ok_and(|text| source::SourceText::is_cell_script(&text));
+    let absolute = crate::discovery::absolute_lexical(&path, cwd);
+    let shown = discovery::display_path(&path, cwd);
+    let text = super::settings::render(&settings, &absolute, &shown, cell_script);
+    write_stdout(text.as_bytes())?;
+    Ok(ExitStatus::Success)
+}
+
 /// The project context of the files to lint (see [`discovery::project_context`]), unless
 /// turned off; a project whose files cannot be listed is linted without it, with a warning.
 fn project_context(
@@ -582,6 +657,7 @@ fn fix_files(
     cwd: &std::path::Path,
     resolver: &Arc<Resolver>,
     options: driver::Options,
+    progress: &mut Progress,
 ) -> Result<(Report, FixResult), String> {
     let threads = args.threads;
     // The files of the first lint: a relint of the whole project reads those not changed from
@@ -636,6 +712,7 @@ fn fix_files(
                 &state.current,
             ));
         }
+        progress.stop();
         write_stdout(out.as_bytes())?;
         return Ok((Report::default(), result));
     }

@@ -31,8 +31,9 @@ pub enum MapFormat {
 }
 
 pub fn run(args: MapArgs) -> Result<ExitStatus, String> {
-    let (project, cwd) = analyze(&args.project, true)?;
+    let (project, cwd, mut progress) = analyze(&args.project, true)?;
     let map = map::build(&project, &cwd);
+    progress.stop();
     let color = match args.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,

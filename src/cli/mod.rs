@@ -1,11 +1,14 @@
 //! The command line: `dllint check`, `dllint rule`. Exit codes follow ruff: 0 no findings,
 //! 1 findings, 2 usage, configuration or internal error.
 
+mod add_noqa;
 mod analyze;
 mod check;
 mod fix_driver;
 mod map;
+mod progress;
 mod rule;
+mod settings;
 mod survey;
 
 use std::process::ExitCode;

@@ -35,10 +35,11 @@ pub fn run(mut args: SurveyArgs) -> Result<ExitStatus, String> {
         }
         args.project.paths = vec![dir.clone()];
     }
-    let (project, cwd) = analyze(&args.project, false)?;
+    let (project, cwd, mut progress) = analyze(&args.project, false)?;
     let repository_of =
         survey::repository_resolver(args.project.paths.clone(), per_repo, cwd.clone());
     let result = survey::survey(&project, &cwd, &repository_of);
+    progress.stop();
     let text = match args.format {
         SurveyFormat::Table => survey::render_table(&result),
         SurveyFormat::Csv => survey::render_csv(&result),

@@ -992,6 +992,29 @@ impl Extensions {
     pub fn is_empty(&self) -> bool {
         *self == Extensions::default()
     }
+
+    /// Every key of `[tool.dllint.knowledge]` with its patterns, in [`Extensions::KEYS`] order.
+    pub fn entries(&self) -> Vec<(&'static str, &[String])> {
+        let fields: [&Vec<String>; 12] = [
+            &self.model_bases,
+            &self.loss_bases,
+            &self.dataset_bases,
+            &self.optimizer_bases,
+            &self.runner_bases,
+            &self.layers,
+            &self.loss_functions,
+            &self.loss_classes,
+            &self.optimizers,
+            &self.data_loading,
+            &self.augmentation,
+            &self.seed_functions,
+        ];
+        Self::KEYS
+            .iter()
+            .copied()
+            .zip(fields.map(Vec::as_slice))
+            .collect()
+    }
 }
 
 const DATA: &str = include_str!("frameworks.toml");

@@ -49,6 +49,9 @@ pub struct Component {
     /// Dotted name (`models.detector.FasterRCNN`).
     pub qualified: String,
     pub path: String,
+    /// In a notebook: the cell (numbered as Jupyter shows them); `line` is then within that
+    /// cell, as `dllint check` reports positions. `None` in Python files.
+    pub cell: Option<usize>,
     pub line: usize,
     pub evidence: Vec<String>,
     /// Codes of the findings inside the component.
@@ -189,13 +192,21 @@ pub fn build(project: &Project, cwd: &Path) -> Map {
     let mut library: BTreeMap<String, Component> = BTreeMap::new();
     let mut edges: Vec<Edge> = Vec::new();
     let mut sources: BTreeMap<FileId, Option<SourceText>> = BTreeMap::new();
-    let mut line_of = |file: FileId, offset: ruff_text_size::TextSize| -> usize {
-        sources
-            .entry(file)
-            .or_insert_with(|| read_source(&index.file(file).path).ok())
-            .as_ref()
-            .map_or(1, |s| s.line_of(offset))
-    };
+    // The cell (in a notebook) and line of an offset, as `check` shows positions.
+    let mut position_of =
+        |file: FileId, offset: ruff_text_size::TextSize| -> (Option<usize>, usize) {
+            let Some(source) = sources
+                .entry(file)
+                .or_insert_with(|| read_source(&index.file(file).path).ok())
+                .as_ref()
+            else {
+                return (None, 1);
+            };
+            match source.cell_location(offset) {
+                Some(location) => (Some(location.cell), location.row),
+                None => (None, source.line_of(offset)),
+            }
+        };
     for (key, role_list) in &keys {
         let (file, name, qualified, offset, evidence) = match *key {
             Key::Class(f, c) => {
@@ -272,6 +283,7 @@ pub fn build(project: &Project, cwd: &Path) -> Map {
                 )
             }
         };
+        let (cell, line) = position_of(file, offset);
         let component = Component {
             id: String::new(),
             kind: match key {
@@ -284,7 +296,8 @@ pub fn build(project: &Project, cwd: &Path) -> Map {
             name,
             qualified,
             path: crate::discovery::display_path(&index.file(file).path, cwd),
-            line: line_of(file, offset),
+            cell,
+            line,
             evidence,
             findings: Vec::new(),
         };
@@ -404,6 +417,7 @@ pub fn build(project: &Project, cwd: &Path) -> Map {
                                 components.get(key).map_or("", |c| c.qualified.as_str())
                             ),
                             path: String::new(),
+                            cell: None,
                             line: 0,
                             evidence: vec!["a loss computed inside the model".into()],
                             findings: Vec::new(),
@@ -470,9 +484,10 @@ pub fn build(project: &Project, cwd: &Path) -> Map {
     list.extend(library.into_values());
     let external = |c: &Component| matches!(c.kind, ComponentKind::Library | ComponentKind::Inline);
     list.sort_by(|a, b| {
-        (external(a), &a.path, a.line, &a.qualified).cmp(&(
+        (external(a), &a.path, a.cell, a.line, &a.qualified).cmp(&(
             external(b),
             &b.path,
+            b.cell,
             b.line,
             &b.qualified,
         ))
@@ -547,6 +562,7 @@ fn library_component(
             name: name.rsplit('.').next().unwrap_or(name).to_string(),
             qualified: name.to_string(),
             path: String::new(),
+            cell: None,
             line: 0,
             evidence: vec!["framework API".into()],
             findings: Vec::new(),

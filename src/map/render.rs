@@ -30,7 +30,11 @@ fn location(component: &Component) -> String {
     match component.kind {
         ComponentKind::Library => "(library)".into(),
         ComponentKind::Inline => "(inline in the model)".into(),
-        _ => format!("{}:{}", component.path, component.line),
+        _ => match component.cell {
+            // A notebook: the cell and the line within it, as `dllint check` shows positions.
+            Some(cell) => format!("{}:cell {cell}:{}", component.path, component.line),
+            None => format!("{}:{}", component.path, component.line),
+        },
     }
 }
 

@@ -25,9 +25,9 @@ use crate::engine::{self, Input};
 use crate::registry::{Rule, Severity};
 
 use super::document::Document;
-use super::noqa::noqa_edit;
 use super::position::{Encoding, Lines};
 use super::uri;
+use crate::suppression::edit::noqa_edit;
 
 /// One finding in an open document, converted for the client once, at lint time.
 #[derive(Debug, Clone)]

@@ -13,7 +13,6 @@
 pub mod document;
 pub mod lint;
 pub mod main_loop;
-pub mod noqa;
 pub mod position;
 pub mod requests;
 pub mod session;
