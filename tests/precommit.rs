@@ -9,6 +9,8 @@
 //! - The wheel hook of `pre-commit-mirror/` (`language: python`, published as the repository
 //!   `dllint-pre-commit`): a wheel built here with maturin, installed by pre-commit's pip from a
 //!   local folder with no index and no Rust on `PATH`.
+//! - README's snippets: the `rev` they name exists and has the hook (fast), and the snippet for
+//!   this repository works when pasted (slow, `#[ignore]`d; `.ci/run` runs it with `--ignored`).
 //!
 //! Each runs only when the `pre_commit` module is importable (`pip install pre-commit`; CI
 //! installs it), and prints why it is skipped otherwise.
@@ -514,4 +516,180 @@ fn the_hooks_agree_with_each_other_and_with_the_crate_version() {
         version,
         "pre-commit-mirror/.version must be Cargo.toml's version"
     );
+}
+
+/// One repository entry of a `.pre-commit-config.yaml` snippet: its `repo`, `rev` and hook ids.
+#[derive(Debug)]
+struct Snippet {
+    repo: String,
+    rev: String,
+    ids: Vec<String>,
+}
+
+/// The `repos:` entries of the YAML blocks of README's pre-commit section.
+fn readme_snippets() -> Vec<Snippet> {
+    let readme = fs::read_to_string(root().join("README.md")).unwrap();
+    let start = readme
+        .find("### pre-commit\n")
+        .expect("README has a pre-commit section");
+    let section = &readme[start + 1..];
+    let section = &section[..section.find("\n### ").unwrap_or(section.len())];
+    let mut snippets: Vec<Snippet> = Vec::new();
+    let mut in_yaml = false;
+    for line in section.lines() {
+        if line.starts_with("```") {
+            in_yaml = line == "```yaml";
+            continue;
+        }
+        if !in_yaml {
+            continue;
+        }
+        let line = line.split(" #").next().unwrap().trim();
+        if let Some(repo) = line.strip_prefix("- repo:") {
+            snippets.push(Snippet {
+                repo: repo.trim().to_string(),
+                rev: String::new(),
+                ids: Vec::new(),
+            });
+        } else if let Some(rev) = line.strip_prefix("rev:") {
+            snippets.last_mut().expect("rev after repo").rev = rev.trim().to_string();
+        } else if let Some(id) = line.strip_prefix("- id:") {
+            let snippet = snippets.last_mut().expect("id after repo");
+            snippet.ids.push(id.trim().to_string());
+        }
+    }
+    snippets
+}
+
+/// README's snippet for this repository works when pasted: its `rev` is a commit (or tag) of
+/// this repository's history, and the `.pre-commit-hooks.yaml` of that commit has the hook id.
+/// A snippet for the wheel hook's repository names a release tag only once such a tag exists
+/// here (the release workflow tags both repositories alike): no invented release.
+#[test]
+fn the_readme_precommit_snippets_name_revs_that_exist() {
+    let snippets = readme_snippets();
+    assert!(
+        snippets
+            .iter()
+            .any(|s| s.repo == "https://github.com/dllint/dllint"),
+        "{snippets:?}"
+    );
+    let history = Command::new("git")
+        .args(["rev-parse", "--is-shallow-repository"])
+        .current_dir(root())
+        .output();
+    match history {
+        Ok(out) if out.status.success() && stdout(&out).trim() == "false" => {}
+        _ => {
+            common::skipped(
+                "the_readme_precommit_snippets_name_revs_that_exist: not in a full git clone",
+            );
+            return;
+        }
+    }
+    let tags = stdout(&git(&root(), &["tag", "--list", "v*"]));
+    let tags: Vec<&str> = tags.lines().collect();
+    for snippet in &snippets {
+        assert!(!snippet.ids.is_empty(), "{snippet:?}");
+        match snippet.repo.as_str() {
+            "https://github.com/dllint/dllint" => {
+                let commit = Command::new("git")
+                    .args(["rev-parse", "--verify", "--quiet"])
+                    .arg(format!("{}^{{commit}}", snippet.rev))
+                    .current_dir(root())
+                    .output()
+                    .unwrap();
+                assert!(
+                    commit.status.success(),
+                    "README's pre-commit rev {} is no commit of this repository",
+                    snippet.rev
+                );
+                let hooks = stdout(&git(
+                    &root(),
+                    &["show", &format!("{}:.pre-commit-hooks.yaml", snippet.rev)],
+                ));
+                for id in &snippet.ids {
+                    assert!(
+                        hooks.contains(&format!("- id: {id}\n")),
+                        "the hooks of {} have no id {id}:\n{hooks}",
+                        snippet.rev
+                    );
+                }
+            }
+            "https://github.com/dllint/dllint-pre-commit" => {
+                assert_eq!(snippet.ids, ["dllint"]);
+                if tags.is_empty() {
+                    assert_eq!(
+                        snippet.rev, "vX.Y.Z",
+                        "no release is tagged: the wheel hook's snippet must not name one"
+                    );
+                } else {
+                    assert!(
+                        tags.contains(&snippet.rev.as_str()),
+                        "{snippet:?}: {tags:?}"
+                    );
+                }
+            }
+            other => panic!("README's pre-commit section names an unknown repository {other}"),
+        }
+    }
+}
+
+/// README's snippet for this repository, pasted as it is into a fresh project's
+/// `.pre-commit-config.yaml` (the repository's address replaced by this clone, which has the
+/// same history), runs for real: pre-commit checks out the snippet's `rev` and builds that
+/// commit's dllint with `cargo install`. Slow (a release build of dllint as it was at that
+/// commit): ignored by `cargo test`; `.ci/run` runs it with `--ignored`.
+#[test]
+#[ignore = "slow: builds the README's pinned commit of dllint in release mode; .ci/run runs it"]
+fn the_readme_precommit_snippet_works_when_pasted() {
+    let Some(python) = common::python_importing("pre_commit") else {
+        common::skipped(
+            "the_readme_precommit_snippet_works_when_pasted: the `pre_commit` Python module is \
+             not importable (`pip install pre-commit` to run it; CI does)",
+        );
+        return;
+    };
+    let readme = fs::read_to_string(root().join("README.md")).unwrap();
+    let section = &readme[readme.find("### pre-commit\n").unwrap()..];
+    let block = &section[section.find("```yaml\n").unwrap() + "```yaml\n".len()..];
+    let block = &block[..block.find("```").unwrap()];
+    assert!(
+        block.contains("repo: https://github.com/dllint/dllint\n"),
+        "{block}"
+    );
+    let config = block.replace(
+        "https://github.com/dllint/dllint\n",
+        &format!("{}\n", root().display()),
+    );
+
+    let work = tempfile::tempdir().unwrap();
+    let project = work.path().join("project");
+    fs::create_dir_all(&project).unwrap();
+    fs::write(project.join(".pre-commit-config.yaml"), config).unwrap();
+    fs::write(project.join("dirty.py"), "import pdb\n").unwrap();
+    fs::write(project.join("clean.py"), "def f(x):\n    return x\n").unwrap();
+    git(&project, &["init", "-q"]);
+    git(&project, &["add", "-A"]);
+    let run = |files: &[&str]| -> Output {
+        Command::new(&python)
+            .args(["-m", "pre_commit", "run", "--color", "never", "--files"])
+            .args(files)
+            .current_dir(&project)
+            .env("PRE_COMMIT_HOME", work.path().join("pre-commit-home"))
+            .env("CARGO_TARGET_DIR", target_dir())
+            .env_remove("NO_COLOR")
+            .output()
+            .expect("pre-commit runs")
+    };
+    let dirty = run(&["dirty.py", "clean.py"]);
+    let text = format!("{}{}", stdout(&dirty), stderr(&dirty));
+    assert_eq!(dirty.status.code(), Some(1), "{text}");
+    assert!(text.contains("Failed"), "{text}");
+    assert!(text.contains("DL305"), "{text}");
+    assert!(text.contains("dirty.py:1:8"), "{text}");
+    let clean = run(&["clean.py"]);
+    let text = format!("{}{}", stdout(&clean), stderr(&clean));
+    assert_eq!(clean.status.code(), Some(0), "{text}");
+    assert!(text.contains("Passed"), "{text}");
 }
