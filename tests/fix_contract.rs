@@ -292,11 +292,24 @@ fn every_offered_fix_removes_its_finding_and_breaks_nothing() {
         check_project(name, &copy, None, python.as_deref(), &mut tallies);
     }
 
+    let (table, problems, total) = summarize(&tallies);
+    eprintln!("{table}");
+    assert!(total.offered > 20, "only {} fixes offered", total.offered);
+    assert!(
+        problems.is_empty(),
+        "{table}\n{} fixes break the contract:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+/// The table per rule, every problem, and the totals.
+fn summarize(tallies: &BTreeMap<&'static str, Tally>) -> (String, Vec<String>, Tally) {
     let mut table =
         String::from("rule    offered  parse-ok  removed  new-findings  new-pyflakes\n");
     let mut problems = Vec::new();
     let mut total = Tally::default();
-    for (code, t) in &tallies {
+    for (code, t) in tallies {
         table.push_str(&format!(
             "{code:<8}{:>7}{:>10}{:>9}{:>14}{:>14}\n",
             t.offered, t.parse_ok, t.removed, t.new_findings, t.new_pyflakes
@@ -317,11 +330,40 @@ fn every_offered_fix_removes_its_finding_and_breaks_nothing() {
         total.new_findings,
         total.new_pyflakes
     ));
-    eprintln!("{table}");
-    assert!(total.offered > 20, "only {} fixes offered", total.offered);
-    assert!(
-        problems.is_empty(),
-        "{table}\n{} fixes break the contract:\n{}",
+    (table, problems, total)
+}
+
+/// The same contract on the ecosystem corpus (`bench/ecosystem/export` writes it to
+/// `target/ecosystem/repos`; not in CI): `cargo test --release --test fix_contract ecosystem
+/// -- --ignored --nocapture` prints the table and every problem.
+#[test]
+#[ignore]
+fn ecosystem_fix_contract() {
+    let repos = common::root().join("target/ecosystem/repos");
+    let Ok(entries) = fs::read_dir(&repos) else {
+        common::skipped(&format!(
+            "ecosystem_fix_contract: {} not found (bench/ecosystem/export)",
+            repos.display()
+        ));
+        return;
+    };
+    let python = common::python_with("pyflakes", "pyflakes==3.4.0").ok();
+    let mut dirs: Vec<PathBuf> = entries
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    let mut tallies: BTreeMap<&'static str, Tally> = BTreeMap::new();
+    for repo in &dirs {
+        let name = repo.file_name().unwrap().to_str().unwrap();
+        let scratch = tempfile::tempdir().unwrap();
+        let copy = scratch.path().join(name);
+        copy_tree(repo, &copy);
+        check_project(name, &copy, None, python.as_deref(), &mut tallies);
+    }
+    let (table, problems, _) = summarize(&tallies);
+    eprintln!(
+        "{table}\n{} problems:\n{}",
         problems.len(),
         problems.join("\n")
     );
