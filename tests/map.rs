@@ -1,5 +1,6 @@
 //! `dllint map`: components, roles and edges of the fixture projects, in every format. The dot
-//! output is rendered with Graphviz when it is installed (CI installs it).
+//! output is rendered with Graphviz and the HTML page with headless Chromium when they are
+//! installed (CI installs both).
 
 mod common;
 
@@ -256,4 +257,156 @@ fn notebook_positions_are_cells_and_lines_as_in_check() {
         "{}",
         common::stdout(&out)
     );
+}
+
+/// The components of the bundled example, as the HTML page names them.
+const CIFAR_COMPONENTS: [&str; 8] = [
+    "train &lt;module&gt;",
+    "model.SmallResNet",
+    "model.ResidualBlock",
+    "losses.LabelSmoothingLoss",
+    "data.Cifar10",
+    "data.make_loader",
+    "torch.optim.SGD",
+    "torch.utils.data.DataLoader",
+];
+
+#[test]
+fn html_is_one_self_contained_page() {
+    let html = map(&["fixtures/projects/cifar_trainer", "--format", "html"]);
+    assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
+    for name in CIFAR_COMPONENTS {
+        assert!(html.contains(name), "{name} in\n{html}");
+    }
+    // Each component's findings, the violating edge, the role evidence on hover.
+    assert!(
+        html.contains(r#"<span class="code">DL101</span>"#),
+        "{html}"
+    );
+    assert!(html.contains(r#"class="edge violation""#), "{html}");
+    assert!(
+        html.contains("because: Model: subclass of `torch.nn.Module`"),
+        "{html}"
+    );
+    assert!(html.contains(r#"title="model.SmallResNet"#), "{html}");
+    // Nothing is loaded from the network (nor from anywhere else): no scripts, stylesheets,
+    // images or fonts by reference.
+    for forbidden in [
+        "http://", "https://", "src=", "<link", "<script", "@import", "url(http", "//fonts",
+    ] {
+        assert!(!html.contains(forbidden), "{forbidden} in\n{html}");
+    }
+    for href in html.split("href=\"").skip(1) {
+        assert!(href.starts_with('#'), "a link out of the page: {href}");
+    }
+    // Deterministic.
+    assert_eq!(
+        html,
+        map(&["fixtures/projects/cifar_trainer", "--format", "html"])
+    );
+}
+
+/// The first of `chromium`, `chromium-browser`, `google-chrome` that runs.
+fn chromium() -> Option<&'static str> {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|name| {
+            Command::new(name)
+                .arg("--version")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        })
+}
+
+/// Run headless Chromium with `args` on `url`, killed after 120 s.
+fn run_chromium(browser: &str, profile: &std::path::Path, args: &[&str], url: &str) -> String {
+    let mut child = Command::new(browser)
+        .args([
+            "--headless",
+            "--disable-gpu",
+            "--no-sandbox",
+            "--no-first-run",
+            &format!("--user-data-dir={}", profile.display()),
+        ])
+        .args(args)
+        .arg(url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromium starts");
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut stdout, &mut text).unwrap();
+        text
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "{browser} {args:?} failed: {status}");
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{browser} {args:?} did not finish in 120 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    reader.join().unwrap()
+}
+
+#[test]
+fn chromium_renders_the_html_page() {
+    let Some(browser) = chromium() else {
+        // CI sets DLLINT_REQUIRE_CHROMIUM so that a missing install fails instead of skipping.
+        assert!(
+            std::env::var_os("DLLINT_REQUIRE_CHROMIUM").is_none(),
+            "chromium is required but not installed"
+        );
+        common::skipped(
+            "chromium_renders_the_html_page: no `chromium`, `chromium-browser` or `google-chrome` (apt-get install chromium)",
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("map.html");
+    std::fs::write(
+        &page,
+        map(&["fixtures/projects/cifar_trainer", "--format", "html"]),
+    )
+    .unwrap();
+    let url = format!("file://{}", page.display());
+    let profile = dir.path().join("profile");
+
+    // The DOM as Chromium parsed it: the graph and every component, in it and in the cards.
+    let dom = run_chromium(browser, &profile, &["--dump-dom"], &url);
+    assert!(dom.contains("<svg"), "{dom}");
+    for name in CIFAR_COMPONENTS {
+        assert!(
+            dom.matches(name).count() >= 2,
+            "{name} in the graph and in the cards:\n{dom}"
+        );
+    }
+    assert!(dom.contains("computes loss"), "{dom}");
+
+    // A screenshot; `UPDATE_SNAPSHOTS=1` refreshes the one in README (docs/).
+    let shot = dir.path().join("map.png");
+    run_chromium(
+        browser,
+        &profile,
+        &[
+            &format!("--screenshot={}", shot.display()),
+            "--window-size=1200,800",
+            "--hide-scrollbars",
+        ],
+        &url,
+    );
+    let png = std::fs::read(&shot).expect("chromium wrote the screenshot");
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+    assert!(png.len() > 10_000, "an empty page? {} bytes", png.len());
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(common::root().join("docs/map_cifar_trainer.png"), png).unwrap();
+    }
 }

@@ -28,6 +28,8 @@ pub enum MapFormat {
     Json,
     Mermaid,
     Dot,
+    /// One self-contained HTML page: the graph as inline SVG, findings, evidence on hover.
+    Html,
 }
 
 pub fn run(args: MapArgs) -> Result<ExitStatus, String> {
@@ -46,6 +48,7 @@ pub fn run(args: MapArgs) -> Result<ExitStatus, String> {
         MapFormat::Json => map::render_json(&map),
         MapFormat::Mermaid => map::render_mermaid(&map),
         MapFormat::Dot => map::render_dot(&map),
+        MapFormat::Html => map::render_html(&map),
     };
     print(&text)?;
     Ok(ExitStatus::Success)

@@ -2,9 +2,10 @@
 //! location and the evidence for the role, and the dependencies between them, including the
 //! violating ones (a Model computing a loss, a Model building an optimizer).
 //!
-//! Built from the same project index and roles the rules use; rendered as text, JSON, Mermaid
-//! or Graphviz dot.
+//! Built from the same project index and roles the rules use; rendered as text, JSON, Mermaid,
+//! Graphviz dot or a self-contained HTML page.
 
+mod html;
 mod render;
 
 use std::collections::BTreeMap;
@@ -12,6 +13,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+pub use html::render_html;
 pub use render::{render_dot, render_json, render_mermaid, render_text};
 
 use crate::engine::Project;

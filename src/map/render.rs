@@ -15,7 +15,7 @@ const ROLES: [&str; 7] = [
     "Entry",
 ];
 
-fn primary_role(component: &Component) -> &'static str {
+pub(super) fn primary_role(component: &Component) -> &'static str {
     if component.kind == ComponentKind::Entry {
         return "Entry";
     }
@@ -26,7 +26,7 @@ fn primary_role(component: &Component) -> &'static str {
         .unwrap_or("Task")
 }
 
-fn location(component: &Component) -> String {
+pub(super) fn location(component: &Component) -> String {
     match component.kind {
         ComponentKind::Library => "(library)".into(),
         ComponentKind::Inline => "(inline in the model)".into(),
