@@ -3,7 +3,8 @@ use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{ExprCall, InterpolatedStringElement};
 
 use crate::fix::edits::{
-    delete_stmt, import_statements, imports_left_unused, mentions_outside, sole_statements,
+    ImportStmt, NameReads, delete_stmt, import_statements, imports_left_unused, mentions_outside,
+    sole_statements,
 };
 use crate::registry::prelude::*;
 
@@ -91,6 +92,9 @@ struct DebugLeftover<'a> {
     sole: Vec<TextRange>,
     /// ... and debugger imports, fixed at the end when every use of the name is known.
     imports: Vec<(usize, &'a Stmt, usize)>,
+    /// The file's other import statements and where it reads names, computed at the first
+    /// fix that may leave an import unused.
+    import_reads: std::cell::OnceCell<(Vec<ImportStmt>, NameReads)>,
 }
 
 impl DebugLeftover<'_> {
@@ -106,17 +110,20 @@ impl DebugLeftover<'_> {
         let (_, stmt) = self.call_statements.iter().find(|(c, _)| *c == call)?;
         let edit = delete_stmt(text, *stmt, self.sole.contains(stmt))?;
         let mut edits = vec![edit];
-        // A debugger import is a finding of its own, with its own fix: left to it.
-        let imports: Vec<_> = import_statements(&cx.module.body)
-            .into_iter()
-            .filter(|i| {
-                !self
-                    .imports
-                    .iter()
-                    .any(|(_, stmt, _)| stmt.range() == i.range)
-            })
-            .collect();
-        let unused = imports_left_unused(text, &imports, &edits);
+        let (imports, reads) = self.import_reads.get_or_init(|| {
+            // A debugger import is a finding of its own, with its own fix: left to it.
+            let imports = import_statements(&cx.module.body)
+                .into_iter()
+                .filter(|i| {
+                    !self
+                        .imports
+                        .iter()
+                        .any(|(_, stmt, _)| stmt.range() == i.range)
+                })
+                .collect();
+            (imports, NameReads::of(text, &cx.module.body))
+        });
+        let unused = imports_left_unused(text, imports, reads, &edits);
         edits.extend(unused);
         Some(Fix::safe(title, edits))
     }

@@ -394,77 +394,86 @@ pub fn mentions_outside(text: &str, name: &str, except: &[TextRange]) -> bool {
     false
 }
 
-/// Deletions of the import statements that only the code `edits` remove or replace used:
-/// every name the statement binds is mentioned in the removed code, and the file as the edits
-/// leave it reads none of them (no name expression, no string literal that holds the name as
-/// a word: `__all__`, `getattr`). Statements the edits already touch are left to them; nothing
-/// is removed when the edited file does not parse.
-pub fn imports_left_unused(text: &str, imports: &[ImportStmt], edits: &[Edit]) -> Vec<Edit> {
-    let removed: Vec<TextRange> = edits.iter().map(|e| e.range).collect();
-    let candidates: Vec<&ImportStmt> = imports
-        .iter()
-        .filter(|import| {
-            !import.bound.is_empty()
-                && !removed.iter().any(|r| r.intersect(import.range).is_some())
-                && import.bound.iter().any(|name| {
-                    removed
-                        .iter()
-                        .any(|r| mentions_outside(&text[*r], name, &[]))
-                })
-        })
-        .collect();
-    if candidates.is_empty() {
-        return Vec::new();
-    }
-    let edited = crate::fix::apply_edits(text, edits);
-    let parsed =
-        ruff_python_parser::parse_unchecked_source(&edited, ruff_python_ast::PySourceType::Python);
-    if parsed.has_syntax_errors() || crate::semantic::parse::is_too_deep(&parsed) {
-        std::mem::forget(parsed);
-        return Vec::new();
-    }
-    struct Reads<'t> {
-        text: &'t str,
-        names: rustc_hash::FxHashSet<&'t str>,
-        strings: Vec<TextRange>,
-    }
-    impl<'a> Visitor<'a> for Reads<'_> {
-        fn visit_expr(&mut self, expr: &'a Expr) {
-            match expr {
-                Expr::Name(name) => {
-                    let range = name.range;
-                    self.names.insert(&self.text[range]);
-                }
-                Expr::StringLiteral(s) => self.strings.push(s.range),
-                _ => {}
-            }
-            visitor::walk_expr(self, expr);
+/// Where a file reads names: every name expression and every string literal, collected once
+/// per file (a file with thousands of fixes must not be walked or parsed once per fix).
+#[derive(Debug, Default)]
+pub struct NameReads {
+    names: rustc_hash::FxHashMap<String, Vec<TextRange>>,
+    strings: Vec<TextRange>,
+    /// The module reads names dynamically (`__all__`, `globals()`, `getattr`, ...): a string
+    /// that holds a name may be a read of it.
+    dynamic: bool,
+}
+
+impl NameReads {
+    pub fn of(text: &str, body: &[Stmt]) -> Self {
+        struct Collect<'t> {
+            text: &'t str,
+            reads: NameReads,
         }
+        impl<'a> Visitor<'a> for Collect<'_> {
+            fn visit_expr(&mut self, expr: &'a Expr) {
+                match expr {
+                    Expr::Name(name) => self
+                        .reads
+                        .names
+                        .entry(self.text[name.range].to_string())
+                        .or_default()
+                        .push(name.range),
+                    Expr::StringLiteral(s) => self.reads.strings.push(s.range),
+                    _ => {}
+                }
+                visitor::walk_expr(self, expr);
+            }
+        }
+        let mut collect = Collect {
+            text,
+            reads: NameReads::default(),
+        };
+        collect.visit_body(body);
+        let mut reads = collect.reads;
+        reads.dynamic = [
+            "__all__", "globals", "locals", "vars", "eval", "exec", "getattr",
+        ]
+        .iter()
+        .any(|d| reads.names.contains_key(*d));
+        reads
     }
-    let mut reads = Reads {
-        text: &edited,
-        names: rustc_hash::FxHashSet::default(),
-        strings: Vec::new(),
-    };
-    reads.visit_body(&parsed.syntax().body);
-    // A name can be read through a string only where the module lists or looks up its
-    // names dynamically (`__all__`, `globals()`, ...); there any string that holds it counts.
-    let dynamic = [
-        "__all__", "globals", "locals", "vars", "eval", "exec", "getattr",
-    ]
-    .iter()
-    .any(|d| reads.names.contains(d));
-    let read = |name: &str| {
-        reads.names.contains(name)
-            || dynamic
-                && reads
+
+    /// True if `name` is read outside every range of `removed`.
+    fn read_outside(&self, text: &str, name: &str, removed: &[TextRange]) -> bool {
+        let outside = |r: &TextRange| !removed.iter().any(|x| x.contains_range(*r));
+        self.names
+            .get(name)
+            .is_some_and(|at| at.iter().any(outside))
+            || self.dynamic
+                && self
                     .strings
                     .iter()
-                    .any(|r| mentions_outside(&edited[*r], name, &[]))
-    };
+                    .filter(|r| outside(r))
+                    .any(|r| mentions_outside(&text[*r], name, &[]))
+    }
+}
+
+/// Deletions of the import statements that only the code `edits` remove or replace used:
+/// a name the statement binds is mentioned in the removed code, and the file as the edits
+/// leave it reads it nowhere else (`reads`: no name expression outside the removed code, no
+/// string that holds it where the module reads names dynamically, nothing in the edits' new
+/// text). Statements the edits touch are left to them; an import with other names still read
+/// loses only the unused ones (when it is written on one line without comments).
+pub fn imports_left_unused(
+    text: &str,
+    imports: &[ImportStmt],
+    reads: &NameReads,
+    edits: &[Edit],
+) -> Vec<Edit> {
+    let removed: Vec<TextRange> = edits.iter().map(|e| e.range).collect();
     let mut out: Vec<Edit> = Vec::new();
-    for import in candidates {
-        // The names that only the removed code read: mentioned there, read nowhere now.
+    for import in imports {
+        if import.bound.is_empty() || removed.iter().any(|r| r.intersect(import.range).is_some()) {
+            continue;
+        }
+        // The names that only the removed code read: mentioned there, read nowhere else now.
         let gone: Vec<bool> = import
             .bound
             .iter()
@@ -472,7 +481,10 @@ pub fn imports_left_unused(text: &str, imports: &[ImportStmt], edits: &[Edit]) -
                 removed
                     .iter()
                     .any(|r| mentions_outside(&text[*r], name, &[]))
-                    && !read(name)
+                    && !reads.read_outside(text, name, &removed)
+                    && !edits
+                        .iter()
+                        .any(|e| mentions_outside(&e.content, name, &[]))
             })
             .collect();
         if !gone.iter().any(|g| *g) {

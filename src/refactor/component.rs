@@ -10,7 +10,7 @@ use ruff_python_parser::parse_unchecked_source;
 use ruff_text_size::TextSize;
 
 use crate::diagnostic::{Edit, FileEdits, Fix, Suggestion};
-use crate::fix::edits::{import_statements, imports_left_unused};
+use crate::fix::edits::imports_left_unused;
 use crate::fix::{apply_edits, parses};
 use crate::rule_context::ProjectContext;
 use crate::source::SourceText;
@@ -285,7 +285,8 @@ pub fn build(
         return Err(format!("`{name}` is already bound in the file"));
     }
     // Imports only the moved code used (`import torch.nn.functional as F`) go with it.
-    let unused = imports_left_unused(file.text(), &import_statements(&file.module().body), &edits);
+    let (imports, reads) = file.imports();
+    let unused = imports_left_unused(file.text(), imports, reads, &edits);
     // The new import goes where the imports end, or where a removed import started.
     let mut import_at = source_names.import_at;
     for deletion in &unused {

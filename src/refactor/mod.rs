@@ -34,6 +34,11 @@ pub struct ParsedSource {
     /// needs it, and recomputing it per finding made a file with thousands of findings
     /// quadratic.
     names: std::sync::OnceLock<ModuleNames>,
+    /// The file's import statements and where it reads names, computed on first use.
+    imports: std::sync::OnceLock<(
+        Vec<crate::fix::edits::ImportStmt>,
+        crate::fix::edits::NameReads,
+    )>,
     /// The same for the name usage of each function body (and of the module), and for the
     /// names each statement list reads.
     analyses: std::sync::Mutex<Analyses>,
@@ -74,6 +79,7 @@ impl ParsedSource {
             source,
             parsed,
             names: std::sync::OnceLock::new(),
+            imports: std::sync::OnceLock::new(),
             analyses: std::sync::Mutex::default(),
         })
     }
@@ -84,6 +90,23 @@ impl ParsedSource {
 
     pub fn module(&self) -> &ModModule {
         self.parsed.syntax()
+    }
+
+    /// The file's import statements and where it reads names (for removing the imports a
+    /// refactoring leaves unused), computed once per file.
+    pub fn imports(
+        &self,
+    ) -> &(
+        Vec<crate::fix::edits::ImportStmt>,
+        crate::fix::edits::NameReads,
+    ) {
+        self.imports.get_or_init(|| {
+            let body = &self.module().body;
+            (
+                crate::fix::edits::import_statements(body),
+                crate::fix::edits::NameReads::of(self.text(), body),
+            )
+        })
     }
 
     /// What the module level of this file binds.
