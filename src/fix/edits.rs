@@ -468,9 +468,22 @@ pub fn imports_left_unused(
     edits: &[Edit],
 ) -> Vec<Edit> {
     let removed: Vec<TextRange> = edits.iter().map(|e| e.range).collect();
+    // The identifiers of the removed code, once: a file may hold thousands of imports and
+    // thousands of fixes.
+    let is_ident = |c: char| c.is_alphanumeric() || c == '_';
+    let words: rustc_hash::FxHashSet<&str> = removed
+        .iter()
+        .flat_map(|r| text[*r].split(|c: char| !is_ident(c)))
+        .filter(|w| !w.is_empty())
+        .collect();
     let mut out: Vec<Edit> = Vec::new();
     for import in imports {
-        if import.bound.is_empty() || removed.iter().any(|r| r.intersect(import.range).is_some()) {
+        if import
+            .bound
+            .iter()
+            .all(|name| !words.contains(name.as_str()))
+            || removed.iter().any(|r| r.intersect(import.range).is_some())
+        {
             continue;
         }
         // The names that only the removed code read: mentioned there, read nowhere else now.
@@ -478,9 +491,7 @@ pub fn imports_left_unused(
             .bound
             .iter()
             .map(|name| {
-                removed
-                    .iter()
-                    .any(|r| mentions_outside(&text[*r], name, &[]))
+                words.contains(name.as_str())
                     && !reads.read_outside(text, name, &removed)
                     && !edits
                         .iter()

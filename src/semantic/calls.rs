@@ -173,15 +173,27 @@ fn resolve_function(
     let facts = index.facts(file);
     if let Callee::Local(name) = callee {
         let mut enclosing = function;
+        // Functions are numbered in the order the walk enters them, so the functions
+        // defined inside `id` follow it without a gap: only they are searched (the last
+        // definition wins), not every function of the file for every call.
+        let inside = |mut f: Option<FunctionId>, id: FunctionId| {
+            while let Some(at) = f {
+                if at == id {
+                    return true;
+                }
+                f = facts.functions[at as usize].parent;
+            }
+            false
+        };
         while let Some(id) = enclosing {
-            if let Some((nested, _)) = facts
-                .functions
+            let found = facts.functions[id as usize + 1..]
                 .iter()
                 .enumerate()
-                .rev()
-                .find(|(_, f)| f.parent == Some(id) && f.class.is_none() && f.name == *name)
-            {
-                return Some((file, nested as FunctionId));
+                .take_while(|(_, f)| inside(f.parent, id))
+                .filter(|(_, f)| f.parent == Some(id) && f.class.is_none() && f.name == *name)
+                .last();
+            if let Some((offset, _)) = found {
+                return Some((file, (id as usize + 1 + offset) as FunctionId));
             }
             enclosing = facts.functions[id as usize].parent;
         }
