@@ -111,17 +111,20 @@ impl DebugLeftover<'_> {
         let edit = delete_stmt(text, *stmt, self.sole.contains(stmt))?;
         let mut edits = vec![edit];
         let (imports, reads) = self.import_reads.get_or_init(|| {
-            // A debugger import is a finding of its own, with its own fix: left to it.
-            let imports = import_statements(&cx.module.body)
-                .into_iter()
-                .filter(|i| {
-                    !self
-                        .imports
-                        .iter()
-                        .any(|(_, stmt, _)| stmt.range() == i.range)
-                })
-                .collect();
-            (imports, NameReads::of(text, &cx.module.body))
+            (
+                import_statements(&cx.module.body),
+                NameReads::of(text, &cx.module.body),
+            )
+        });
+        // A debugger import is a finding of its own, with its own fix: left to it. The walk
+        // may not have reached an import below the call yet (this runs during the walk for
+        // some findings): such an import is left alone too, whatever it imports.
+        let imports = imports.iter().filter(|i| {
+            i.range.start() < call.start()
+                && !self
+                    .imports
+                    .iter()
+                    .any(|(_, stmt, _)| stmt.range() == i.range)
         });
         let unused = imports_left_unused(text, imports, reads, &edits);
         edits.extend(unused);

@@ -461,9 +461,9 @@ impl NameReads {
 /// string that holds it where the module reads names dynamically, nothing in the edits' new
 /// text). Statements the edits touch are left to them; an import with other names still read
 /// loses only the unused ones (when it is written on one line without comments).
-pub fn imports_left_unused(
+pub fn imports_left_unused<'i>(
     text: &str,
-    imports: &[ImportStmt],
+    imports: impl IntoIterator<Item = &'i ImportStmt>,
     reads: &NameReads,
     edits: &[Edit],
 ) -> Vec<Edit> {

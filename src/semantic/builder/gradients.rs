@@ -26,11 +26,7 @@ impl<'a> Resolver<'_, 'a> {
         let call = rec.call;
         let at = call.start();
         let range = call.range();
-        let step = |kind| GradStep {
-            kind,
-            range,
-            in_loop: rec.in_loop,
-        };
+        let step = |kind| grad_step(rec, kind);
         let name = method.name;
         let args = &call.arguments.args;
         if knowledge.backward_methods.iter().any(|m| m == name) {
@@ -119,11 +115,7 @@ impl<'a> Resolver<'_, 'a> {
         let call = rec.call;
         let at = call.start();
         let range = call.range();
-        let step = |kind| GradStep {
-            kind,
-            range,
-            in_loop: rec.in_loop,
-        };
+        let step = |kind| grad_step(rec, kind);
         match kind {
             ApiKind::Backward => {
                 if let Some(first) = call.arguments.args.first() {
@@ -169,5 +161,14 @@ impl<'a> Resolver<'_, 'a> {
                 in_loop,
             });
         }
+    }
+}
+
+/// The gradient step of kind `kind` that the call `rec` makes.
+fn grad_step(rec: &CallRec<'_>, kind: GradKind) -> GradStep {
+    GradStep {
+        kind,
+        range: rec.call.range(),
+        in_loop: rec.in_loop,
     }
 }
