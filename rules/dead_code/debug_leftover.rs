@@ -3,10 +3,12 @@ use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{ExprCall, InterpolatedStringElement};
 
 use crate::fix::edits::{
-    ImportStmt, NameReads, delete_stmt, import_statements, imports_left_unused, mentions_outside,
+    FileImports, ImportStmt, NameReads, delete_stmt, imports_left_unused, mentions_outside,
     sole_statements,
 };
 use crate::registry::prelude::*;
+use crate::semantic::ranges::containing;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 declare_rule! {
     /// ## What it does
@@ -87,14 +89,16 @@ struct DebugLeftover<'a> {
     /// Whether the file is a teaching script ([`Context::is_teaching_script`]), asked once.
     teaching: Option<bool>,
     /// Fixes: statements that are only a call (call range → statement range)...
-    call_statements: Vec<(TextRange, TextRange)>,
+    call_statements: FxHashMap<TextRange, TextRange>,
     /// ... statements that are alone in their block (removing one leaves `pass`) ...
-    sole: Vec<TextRange>,
+    sole: FxHashSet<TextRange>,
     /// ... and debugger imports, fixed at the end when every use of the name is known.
     imports: Vec<(usize, &'a Stmt, usize)>,
+    /// The statements of `imports`.
+    debugger_import_statements: FxHashSet<TextRange>,
     /// The file's other import statements and where it reads names, computed at the first
     /// fix that may leave an import unused.
-    import_reads: std::cell::OnceCell<(Vec<ImportStmt>, NameReads)>,
+    import_reads: std::cell::OnceCell<(FileImports, NameReads)>,
 }
 
 impl DebugLeftover<'_> {
@@ -107,26 +111,22 @@ impl DebugLeftover<'_> {
     /// pdb` of a `pdb.set_trace()`, `import numpy as np` of a `print(np.shape(x))`).
     fn removal(&self, cx: &Context<'_, '_>, call: TextRange, title: &str) -> Option<Fix> {
         let text = cx.text();
-        let (_, stmt) = self.call_statements.iter().find(|(c, _)| *c == call)?;
+        let stmt = self.call_statements.get(&call)?;
         let edit = delete_stmt(text, *stmt, self.sole.contains(stmt))?;
         let mut edits = vec![edit];
         let (imports, reads) = self.import_reads.get_or_init(|| {
             (
-                import_statements(&cx.module.body),
+                FileImports::of(&cx.module.body),
                 NameReads::of(text, &cx.module.body),
             )
         });
         // A debugger import is a finding of its own, with its own fix: left to it. The walk
         // may not have reached an import below the call yet (this runs during the walk for
         // some findings): such an import is left alone too, whatever it imports.
-        let imports = imports.iter().filter(|i| {
-            i.range.start() < call.start()
-                && !self
-                    .imports
-                    .iter()
-                    .any(|(_, stmt, _)| stmt.range() == i.range)
-        });
-        let unused = imports_left_unused(text, imports, reads, &edits);
+        let keep = |i: &ImportStmt| {
+            i.range.start() < call.start() && !self.debugger_import_statements.contains(&i.range)
+        };
+        let unused = imports_left_unused(text, imports, keep, reads, &edits);
         edits.extend(unused);
         Some(Fix::safe(title, edits))
     }
@@ -142,7 +142,7 @@ impl<'a> FilePass<'a> for DebugLeftover<'a> {
         if let Stmt::Expr(expr) = stmt
             && let Expr::Call(call) = &*expr.value
         {
-            self.call_statements.push((call.range(), stmt.range()));
+            self.call_statements.insert(call.range(), stmt.range());
         }
         if stmt_has_body(stmt) {
             self.sole.extend(sole_statements(stmt));
@@ -173,6 +173,7 @@ impl<'a> FilePass<'a> for DebugLeftover<'a> {
                     let module = knowledge.canonical(alias.name.as_str());
                     if knowledge.debugger_modules.contains(&module) {
                         self.imports.push((self.debugger_uses.len(), stmt, i));
+                        self.debugger_import_statements.insert(stmt.range());
                         self.debugger_uses
                             .push(import_finding(alias.range(), alias.name.as_str()));
                     }
@@ -192,6 +193,7 @@ impl<'a> FilePass<'a> for DebugLeftover<'a> {
                     {
                         let name = format!("{module}.{}", alias.name);
                         self.imports.push((self.debugger_uses.len(), stmt, i));
+                        self.debugger_import_statements.insert(stmt.range());
                         self.debugger_uses
                             .push(import_finding(alias.range(), &name));
                     }
@@ -310,7 +312,12 @@ fn stmt_has_body(stmt: &Stmt) -> bool {
 
 /// Removing a debugger import, once nothing else in the file names what it binds (the
 /// breakpoints that use it are removed first; the import goes on the next pass).
-fn import_removal(text: &str, stmt: &Stmt, alias: usize, sole: &[TextRange]) -> Option<Fix> {
+fn import_removal(
+    text: &str,
+    stmt: &Stmt,
+    alias: usize,
+    sole: &FxHashSet<TextRange>,
+) -> Option<Fix> {
     let (aliases, from) = match stmt {
         Stmt::Import(import) => (&import.names[..], None),
         Stmt::ImportFrom(import) => (&import.names[..], Some(import)),
@@ -472,12 +479,10 @@ fn print_place(cx: &Context<'_, '_>, range: TextRange) -> PrintPlace {
     let mut path: Vec<&Stmt> = Vec::new();
     let mut body: Vec<&[Stmt]> = vec![&cx.module.body];
     'descend: while let Some(stmts) = body.pop() {
-        for stmt in stmts {
-            if stmt.range().contains_range(range) {
-                path.push(stmt);
-                body = child_bodies(stmt);
-                continue 'descend;
-            }
+        if let Some(stmt) = containing(stmts, range).next() {
+            path.push(stmt);
+            body = child_bodies(stmt);
+            continue 'descend;
         }
         break;
     }

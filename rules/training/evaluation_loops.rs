@@ -210,19 +210,41 @@ pub(crate) fn evaluation_loops(cx: &ProjectContext<'_>) -> Vec<EvalLoop> {
             && (caller.calls > 0 && caller.after_eval == caller.calls || callers(Want::Eval));
         // A loop that trains (a gradient step in it, or a call of a function that steps) is
         // not an evaluation loop; of the others, only the outermost counts.
+        // The scope's loops by range, and those that hold a gradient step (the step's loop
+        // and every loop around it), once per frame: a module may hold thousands of each.
+        let loop_ids: rustc_hash::FxHashMap<TextRange, usize> = scope
+            .loops
+            .iter()
+            .enumerate()
+            .rev() // the first loop of a range wins, as a search from the front finds it
+            .map(|(id, l)| (l.range, id))
+            .collect();
+        let mut steps_inside = vec![false; scope.loops.len()];
+        for step in &scope.grad_steps {
+            if !(step.kind.computes_gradients() || step.kind.updates_parameters()) {
+                continue;
+            }
+            let mut current = step.in_loop;
+            while let Some(id) = current {
+                if std::mem::replace(&mut steps_inside[id as usize], true) {
+                    break; // this loop and those around it are marked already
+                }
+                current = scope.loops[id as usize].parent;
+            }
+        }
         let evaluates: Vec<bool> = frame
             .loops
             .iter()
             .map(|lp| {
-                let Some(id) = scope.loops.iter().position(|l| l.range == lp.range) else {
+                let Some(&id) = loop_ids.get(&lp.range) else {
                     return false;
                 };
-                let id = id as crate::semantic::facts::LoopId;
-                !cx.roles.training.loop_trains(cx.file, function, id)
-                    && !scope.grad_steps.iter().any(|s| {
-                        (s.kind.computes_gradients() || s.kind.updates_parameters())
-                            && scope.loop_within(s.in_loop, id)
-                    })
+                !steps_inside[id]
+                    && !cx.roles.training.loop_trains(
+                        cx.file,
+                        function,
+                        id as crate::semantic::facts::LoopId,
+                    )
             })
             .collect();
         for (i, lp) in frame.loops.iter().enumerate() {

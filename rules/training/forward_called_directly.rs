@@ -1,7 +1,10 @@
 use crate::registry::prelude::*;
 use crate::semantic::facts::{FunctionId, InstanceRef, ScopeFacts};
 use crate::semantic::flow::{Flow, Resolved};
+use crate::semantic::index::FileId;
+use crate::semantic::ranges::{Enclosing, containing};
 use crate::semantic::verdict::{ancestry, extends};
+use rustc_hash::FxHashMap;
 
 declare_rule! {
     /// ## What it does
@@ -78,8 +81,9 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
         return;
     }
     let scopes = facts.scopes();
+    let mut module_loops = FxHashMap::default();
     for (function, scope) in scopes {
-        check_scope(cx, function, scope, out);
+        check_scope(cx, function, scope, &mut module_loops, out);
     }
 }
 
@@ -87,11 +91,21 @@ fn check_scope(
     cx: &ProjectContext<'_>,
     function: Option<FunctionId>,
     scope: &ScopeFacts,
+    module_loops: &mut FxHashMap<FileId, Enclosing>,
     out: &mut Vec<Diagnostic>,
 ) {
     if scope.flow().forward_calls.is_empty() {
         return;
     }
+    let index = cx.index;
+    let mut in_module_loop = |file: FileId, range: TextRange| {
+        module_loops
+            .entry(file)
+            .or_insert_with(|| {
+                Enclosing::new(index.facts(file).module.loops.iter().map(|l| l.range))
+            })
+            .contains(range)
+    };
     let flow = Flow::new(cx.index);
     let keras_methods = &cx.knowledge().training.evaluation.keras_forward_methods;
     // A class's code (a submodule's `forward` inside a model's `forward`) and a function that
@@ -100,27 +114,19 @@ fn check_scope(
     // a loop.
     let reused = function.is_some_and(|id| {
         cx.facts().functions[id as usize].class.is_some()
-            || cx.index.call_sites().of(cx.file, id).iter().any(|site| {
-                site.function.is_some()
-                    || cx
-                        .index
-                        .facts(site.file)
-                        .module
-                        .loops
-                        .iter()
-                        .any(|lp| lp.range.contains_range(site.range))
-            })
+            || cx
+                .index
+                .call_sites()
+                .of(cx.file, id)
+                .iter()
+                .any(|site| site.function.is_some() || in_module_loop(site.file, site.range))
     });
+    let loops = Enclosing::new(scope.loops.iter().map(|l| l.range));
     for call in &scope.flow().forward_calls {
         // A call that runs once (a prediction for a plot in a script or notebook cell) is not
         // where hooks and wrappers get bypassed; training and evaluation loops run on every
         // batch.
-        let repeated = reused
-            || scope
-                .loops
-                .iter()
-                .any(|lp| lp.range.contains_range(call.range))
-            || in_comprehension(cx, call.range);
+        let repeated = reused || loops.contains(call.range) || in_comprehension(cx, call.range);
         if !repeated {
             continue;
         }
@@ -215,6 +221,12 @@ fn in_comprehension(cx: &ProjectContext<'_>, range: TextRange) -> bool {
         found: bool,
     }
     impl<'a> Visitor<'a> for Finder {
+        fn visit_body(&mut self, body: &'a [Stmt]) {
+            // Only the statements around the call, found by binary search.
+            for stmt in containing(body, self.range) {
+                self.visit_stmt(stmt);
+            }
+        }
         fn visit_stmt(&mut self, stmt: &'a Stmt) {
             if !self.found && stmt.range().contains_range(self.range) {
                 visitor::walk_stmt(self, stmt);

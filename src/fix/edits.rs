@@ -294,6 +294,44 @@ pub struct ImportStmt {
     pub sole_in_block: bool,
 }
 
+/// A file's import statements ([`import_statements`]) with, for each name they bind, the
+/// statements that bind it: a fix looks up the imports its removed code names instead of
+/// scanning them all (a file may hold thousands of imports and thousands of fixes).
+#[derive(Debug, Default)]
+pub struct FileImports {
+    stmts: Vec<ImportStmt>,
+    by_name: rustc_hash::FxHashMap<String, Vec<usize>>,
+}
+
+impl FileImports {
+    pub fn of(body: &[Stmt]) -> Self {
+        let stmts = import_statements(body);
+        let mut by_name: rustc_hash::FxHashMap<String, Vec<usize>> = Default::default();
+        for (i, stmt) in stmts.iter().enumerate() {
+            for name in &stmt.bound {
+                let at = by_name.entry(name.clone()).or_default();
+                if at.last() != Some(&i) {
+                    at.push(i);
+                }
+            }
+        }
+        Self { stmts, by_name }
+    }
+
+    /// The statements that bind one of `names`, in file order, each once.
+    fn binding<'n>(&self, names: impl IntoIterator<Item = &'n str>) -> Vec<&ImportStmt> {
+        let mut at: Vec<usize> = names
+            .into_iter()
+            .filter_map(|n| self.by_name.get(n))
+            .flatten()
+            .copied()
+            .collect();
+        at.sort_unstable();
+        at.dedup();
+        at.into_iter().map(|i| &self.stmts[i]).collect()
+    }
+}
+
 /// Every `import`/`from ... import` statement of `body`, nested blocks included (`from
 /// __future__` and star imports excluded: they are never unused in the sense meant here).
 pub fn import_statements(body: &[Stmt]) -> Vec<ImportStmt> {
@@ -460,10 +498,12 @@ impl NameReads {
 /// leave it reads it nowhere else (`reads`: no name expression outside the removed code, no
 /// string that holds it where the module reads names dynamically, nothing in the edits' new
 /// text). Statements the edits touch are left to them; an import with other names still read
-/// loses only the unused ones (when it is written on one line without comments).
-pub fn imports_left_unused<'i>(
+/// loses only the unused ones (when it is written on one line without comments). Statements
+/// `keep` rejects are not considered.
+pub fn imports_left_unused(
     text: &str,
-    imports: impl IntoIterator<Item = &'i ImportStmt>,
+    imports: &FileImports,
+    keep: impl Fn(&ImportStmt) -> bool,
     reads: &NameReads,
     edits: &[Edit],
 ) -> Vec<Edit> {
@@ -476,27 +516,28 @@ pub fn imports_left_unused<'i>(
         .flat_map(|r| text[*r].split(|c: char| !is_ident(c)))
         .filter(|w| !w.is_empty())
         .collect();
+    // The names that only the removed code read: mentioned there, read nowhere else now. This
+    // does not depend on the import that binds them, so it is decided once per name.
+    let gone_names: rustc_hash::FxHashSet<&str> = words
+        .iter()
+        .copied()
+        .filter(|name| {
+            imports.by_name.contains_key(*name)
+                && !reads.read_outside(text, name, &removed)
+                && !edits
+                    .iter()
+                    .any(|e| mentions_outside(&e.content, name, &[]))
+        })
+        .collect();
     let mut out: Vec<Edit> = Vec::new();
-    for import in imports {
-        if import
-            .bound
-            .iter()
-            .all(|name| !words.contains(name.as_str()))
-            || removed.iter().any(|r| r.intersect(import.range).is_some())
-        {
+    for import in imports.binding(gone_names.iter().copied()) {
+        if !keep(import) || removed.iter().any(|r| r.intersect(import.range).is_some()) {
             continue;
         }
-        // The names that only the removed code read: mentioned there, read nowhere else now.
         let gone: Vec<bool> = import
             .bound
             .iter()
-            .map(|name| {
-                words.contains(name.as_str())
-                    && !reads.read_outside(text, name, &removed)
-                    && !edits
-                        .iter()
-                        .any(|e| mentions_outside(&e.content, name, &[]))
-            })
+            .map(|name| gone_names.contains(name.as_str()))
             .collect();
         if !gone.iter().any(|g| *g) {
             continue;

@@ -286,7 +286,7 @@ pub fn build(
     }
     // Imports only the moved code used (`import torch.nn.functional as F`) go with it.
     let (imports, reads) = file.imports();
-    let unused = imports_left_unused(file.text(), imports, reads, &edits);
+    let unused = imports_left_unused(file.text(), imports, |_| true, reads, &edits);
     // The new import goes where the imports end, or where a removed import started.
     let mut import_at = source_names.import_at;
     for deletion in &unused {

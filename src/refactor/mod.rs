@@ -22,6 +22,7 @@ use ruff_text_size::{Ranged, TextRange, TextSize};
 
 use crate::rule_context::ProjectContext;
 use crate::semantic::index::ProjectFile;
+use crate::semantic::ranges::containing;
 use crate::source::SourceText;
 
 pub use component::{Line, Refactoring};
@@ -35,10 +36,7 @@ pub struct ParsedSource {
     /// quadratic.
     names: std::sync::OnceLock<ModuleNames>,
     /// The file's import statements and where it reads names, computed on first use.
-    imports: std::sync::OnceLock<(
-        Vec<crate::fix::edits::ImportStmt>,
-        crate::fix::edits::NameReads,
-    )>,
+    imports: std::sync::OnceLock<(crate::fix::edits::FileImports, crate::fix::edits::NameReads)>,
     /// The same for the name usage of each function body (and of the module), and for the
     /// names each statement list reads.
     analyses: std::sync::Mutex<Analyses>,
@@ -94,16 +92,11 @@ impl ParsedSource {
 
     /// The file's import statements and where it reads names (for removing the imports a
     /// refactoring leaves unused), computed once per file.
-    pub fn imports(
-        &self,
-    ) -> &(
-        Vec<crate::fix::edits::ImportStmt>,
-        crate::fix::edits::NameReads,
-    ) {
+    pub fn imports(&self) -> &(crate::fix::edits::FileImports, crate::fix::edits::NameReads) {
         self.imports.get_or_init(|| {
             let body = &self.module().body;
             (
-                crate::fix::edits::import_statements(body),
+                crate::fix::edits::FileImports::of(body),
                 crate::fix::edits::NameReads::of(self.text(), body),
             )
         })
@@ -450,18 +443,6 @@ pub fn locate(body: &[Stmt], range: TextRange) -> Vec<Step<'_>> {
         }
     }
     path
-}
-
-/// The statements of `body` that contain `range`: at most two (an empty range where one ends
-/// and the next begins). A body is sorted and its statements do not overlap, so this is a
-/// binary search — a refactoring per finding must not scan a module of thousands of
-/// statements.
-fn containing(body: &[Stmt], range: TextRange) -> impl Iterator<Item = &Stmt> {
-    let first = body.partition_point(|s| s.end() < range.end());
-    body[first..]
-        .iter()
-        .take_while(move |s| s.start() <= range.start())
-        .filter(move |s| s.range().contains_range(range))
 }
 
 /// The body of the loop statement with exactly `range`, searched everywhere (function and

@@ -86,6 +86,9 @@ pub struct ProjectIndex {
     call_sites: OnceLock<crate::semantic::calls::CallSites>,
     /// Each file's module-level definitions by name, computed on first use.
     definitions: Vec<OnceLock<Vec<Symbol>>>,
+    /// Each file's module-level imports (indexes into `FileFacts::imports`) sorted by local
+    /// name, the later binding of a name first; computed on first use.
+    imports_by_name: Vec<OnceLock<Vec<u32>>>,
     /// Files that another file imports from, computed on first use.
     imported: OnceLock<FxHashSet<FileId>>,
     /// Class attributes built from a constructor (`self.vq = VectorQuantizer(...)`), by the
@@ -130,6 +133,7 @@ impl ProjectIndex {
             instance_args: OnceLock::new(),
             call_sites: OnceLock::new(),
             definitions: (0..file_count).map(|_| OnceLock::new()).collect(),
+            imports_by_name: (0..file_count).map(|_| OnceLock::new()).collect(),
             imported: OnceLock::new(),
             attribute_ctors: OnceLock::new(),
         }
@@ -385,20 +389,16 @@ impl ProjectIndex {
         if let Some(symbol) = self.definition(file, name) {
             return Some(symbol);
         }
-        if let Some(target) = self.facts(file).import_target(name) {
+        if let Some(target) = self.import_target(file, name) {
             return self.resolve_qualified_depth(file, target, depth + 1);
         }
         // `from ops import *`: a name the file does not bind may come from there.
         if depth > 4 {
             return None;
         }
-        self.facts(file)
-            .imports
-            .iter()
-            .filter(|(local, _)| local == "*")
-            .find_map(|(_, module)| {
-                self.resolve_qualified_depth(file, &format!("{module}.{name}"), depth + 1)
-            })
+        self.imports_named(file, "*").find_map(|(_, module)| {
+            self.resolve_qualified_depth(file, &format!("{module}.{name}"), depth + 1)
+        })
     }
 
     /// The module-level class or function `name` of `file` (not an import). A class wins over
@@ -408,17 +408,43 @@ impl ProjectIndex {
         let facts = self.facts(file);
         let definitions = self.definitions(file);
         let first = definitions.partition_point(|&s| self.symbol_name(facts, s) < name);
-        let mut found = None;
-        for &symbol in definitions[first..]
+        // Sorted by name, classes before functions, definition order within each: the first
+        // entry of the name is the answer (a file may define one name hundreds of times).
+        definitions
+            .get(first)
+            .copied()
+            .filter(|&s| self.symbol_name(facts, s) == name)
+    }
+
+    /// What the module-level import of `name` in `file` binds (the later import when several
+    /// bind it), as [`FileFacts::import_target`] answers, by binary search.
+    pub fn import_target(&self, file: FileId, name: &str) -> Option<&str> {
+        self.imports_named(file, name).next().map(|(_, q)| q)
+    }
+
+    /// The module-level imports of `file` that bind `name`, the later first.
+    fn imports_named<'s, 'n>(
+        &'s self,
+        file: FileId,
+        name: &'n str,
+    ) -> impl Iterator<Item = (&'s str, &'s str)> + use<'s, 'n> {
+        let imports = &self.facts(file).imports;
+        let sorted = self.imports_by_name[file as usize].get_or_init(|| {
+            let mut at: Vec<u32> = (0..imports.len() as u32).rev().collect();
+            // Stable: for one name, the later import stays first.
+            at.sort_by(|&a, &b| imports[a as usize].0.cmp(&imports[b as usize].0));
+            at
+        });
+        let first = sorted.partition_point(|&i| imports[i as usize].0.as_str() < name);
+        sorted[first..]
             .iter()
-            .take_while(|&&s| self.symbol_name(facts, s) == name)
-        {
-            match (found, symbol) {
-                (None, _) | (Some(Symbol::Function(..)), Symbol::Class(..)) => found = Some(symbol),
-                _ => {}
-            }
-        }
-        found
+            .map(|&i| {
+                (
+                    imports[i as usize].0.as_str(),
+                    imports[i as usize].1.as_str(),
+                )
+            })
+            .take_while(move |(local, _)| *local == name)
     }
 
     fn symbol_name<'f>(&self, facts: &'f FileFacts, symbol: Symbol) -> &'f str {
@@ -447,6 +473,7 @@ impl ProjectIndex {
                 .enumerate()
                 .filter(|(_, f)| f.class.is_none() && f.parent.is_none())
                 .map(|(id, _)| Symbol::Function(file, id as FunctionId));
+            // Classes first: stable sorting keeps them before the functions of their name.
             let mut symbols: Vec<Symbol> = classes.chain(functions).collect();
             symbols.sort_by(|&a, &b| self.symbol_name(facts, a).cmp(self.symbol_name(facts, b)));
             symbols.shrink_to_fit();
@@ -464,7 +491,7 @@ impl ProjectIndex {
                 }
                 // A dotted base such as `module.Class` where `module` is not an import.
                 let (head, rest) = name.split_once('.')?;
-                let target = self.facts(file).import_target(head)?;
+                let target = self.import_target(file, head)?;
                 self.resolve_qualified(file, &format!("{target}.{rest}"))
             }
             _ => None,

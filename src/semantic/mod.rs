@@ -13,6 +13,7 @@ mod loss_expr;
 pub mod modes;
 pub mod parse;
 pub mod queries;
+pub mod ranges;
 pub mod roles;
 pub(crate) mod signature;
 pub mod training;
