@@ -335,7 +335,7 @@ fn summarize(tallies: &BTreeMap<&'static str, Tally>) -> (String, Vec<String>, T
 
 /// The same contract on the ecosystem corpus (`bench/ecosystem/export` writes it to
 /// `target/ecosystem/repos`; not in CI): `cargo test --release --test fix_contract ecosystem
-/// -- --ignored --nocapture` prints the table and every problem.
+/// -- --ignored --nocapture` prints the table and every problem, and fails on any.
 #[test]
 #[ignore]
 fn ecosystem_fix_contract() {
@@ -366,5 +366,10 @@ fn ecosystem_fix_contract() {
         "{table}\n{} problems:\n{}",
         problems.len(),
         problems.join("\n")
+    );
+    assert!(
+        problems.is_empty(),
+        "{} offered fixes break the contract",
+        problems.len()
     );
 }

@@ -129,6 +129,8 @@ common::test_per_name! {
     DL102_demo,
     DL102_helper_over_formula,
     DL102_jax,
+    DL102_jax_partial_extraction,
+    DL102_partial_extraction,
     DL102_tf,
     DL102_tf1,
     DL102_tf1_collection,

@@ -1,11 +1,13 @@
 use super::{Hook, definitions, file_name, hook, is_role};
 use crate::refactor::component::SpecKind;
-use crate::refactor::extract::{self, Request, attach, uses_torch};
+use crate::refactor::extract::{self, Request, attach, attach_suggestion, uses_torch};
 use crate::refactor::{camel_case, snake_case};
 use crate::registry::prelude::*;
 use crate::rules::layout::component_module;
 use crate::semantic::Role;
-use crate::semantic::facts::{LossValue, ScopeFacts};
+use crate::semantic::facts::{LossExpr, LossValue, ScopeFacts};
+use crate::semantic::ranges::statement_at;
+use crate::semantic::verdict::Verdict;
 
 declare_rule! {
     /// ## What it does
@@ -61,6 +63,14 @@ declare_rule! {
     ///     loss.backward()
     ///     optimizer.step()
     /// ```
+    ///
+    /// ## Fix
+    /// Unsafe: the statement that defines the loss moves into a Loss component in `loss.py`
+    /// (with the statements above it that only feed it), and the loop calls it. When moving that
+    /// statement alone would leave a definition inline — the loss is chosen among three or more
+    /// branches, or two branches each write a formula, or another loss term it is built from
+    /// stays behind — the extraction is shown as a suggestion and not applied: an offered fix
+    /// always removes its finding.
     ///
     /// ## Notebooks
     /// Skipped. A notebook writes its loss next to the loop that trains with it on purpose: the
@@ -220,7 +230,7 @@ fn report_closure(
         .find(|(v, _)| scope.returned.iter().any(|r| r.definition == v.definition))
         .or(found.last())
         .map(|(v, _)| *v);
-    emit(cx, chosen.into_iter(), None, names, None, out);
+    emit(cx, scope, true, chosen.into_iter(), None, names, None, out);
 }
 
 fn report(
@@ -264,11 +274,14 @@ fn report(
         .chain(returned)
         .chain(named)
         .filter(|v| !scope.without_gradients(v));
-    emit(cx, values, class, names, framework, out);
+    emit(cx, scope, false, values, class, names, framework, out);
 }
 
+#[allow(clippy::too_many_arguments)]
 fn emit<'v>(
     cx: &ProjectContext<'_>,
+    scope: &ScopeFacts,
+    closure: bool,
     values: impl Iterator<Item = &'v LossValue>,
     class: Option<u32>,
     (place, owner): (&str, &str),
@@ -305,12 +318,107 @@ fn emit<'v>(
             } else {
                 SpecKind::Callable
             },
-            doc: format!("The loss computed in {place}."),
+            doc: format!("The loss computed in {}.", place.trim_end_matches(',')),
             action: format!("Extract the loss of {place}"),
             name,
             target: module.clone(),
         };
-        let diagnostic = attach(cx, diagnostic, extract::value(cx, request));
+        let refactoring = extract::value(cx, request);
+        let left = refactoring
+            .as_ref()
+            .ok()
+            .and_then(|r| r.fix.as_ref())
+            .and_then(|fix| left_inline(cx, scope, closure, class, value, &fix.edits));
+        let diagnostic = match left {
+            None => attach(cx, diagnostic, refactoring),
+            Some(why) => attach_suggestion(cx, diagnostic, refactoring, &why),
+        };
         out.push(diagnostic);
     }
+}
+
+/// What an extraction of `value`'s defining statement would leave inline, so that the finding
+/// would stay (the contract of a fix is that it removes its finding): the other branches of a
+/// loss assigned under a condition (`if ctc: loss = ... else: loss = ...`), or another loss
+/// definition the value is built from (`loss_commitment = jnp.mean(...)` feeding
+/// `loss = loss_rec + w * loss_commitment`) that the edits do not move. Such a term is
+/// reported on its own once the value is a call of the extracted Loss, unless the value is
+/// what the loop differentiates (or a runner method returns): its terms are reported with
+/// it, and after the extraction it is a use of a Loss, so neither is reported. A loss closure
+/// reports whatever definition it still holds.
+fn left_inline(
+    cx: &ProjectContext<'_>,
+    scope: &ScopeFacts,
+    closure: bool,
+    class: Option<u32>,
+    value: &LossValue,
+    edits: &[Edit],
+) -> Option<String> {
+    let parsed = cx.parsed()?;
+    let text = parsed.text();
+    let line = |range: TextRange| text[..range.start().to_usize()].matches('\n').count() + 1;
+    if let LossExpr::Branch(alternatives) = &value.expr {
+        let ternary =
+            statement_at(&parsed.module().body, value.definition).is_some_and(|stmt| match stmt {
+                Stmt::Assign(a) => matches!(&*a.value, Expr::If(_)),
+                Stmt::AnnAssign(a) => a.value.as_deref().is_some_and(|v| matches!(v, Expr::If(_))),
+                _ => false,
+            });
+        // The extraction moves one branch. Another branch that is a definition on its own
+        // stays inline, and so does a choice among the branches left when two or more remain;
+        // a choice between two plain loss calls is resolved once one of them calls the
+        // extracted Loss.
+        let classifier = cx.classifier(class);
+        let definitions = alternatives
+            .iter()
+            .filter(|alternative| {
+                let alone = LossValue {
+                    expr: (*alternative).clone(),
+                    ..value.clone()
+                };
+                matches!(classifier.verdict(&alone), Verdict::Definition(_))
+            })
+            .count();
+        if !ternary && (definitions >= 2 || alternatives.len() >= 3) {
+            return Some(format!(
+                "the loss is chosen among {} branches and this moves only the one on line {}; \
+                 the others stay inline",
+                alternatives.len(),
+                line(value.definition)
+            ));
+        }
+    }
+    let differentiated = scope
+        .differentiated
+        .iter()
+        .chain(class.map_or(&[][..], |_| &scope.returned[..]))
+        .any(|v| v.definition == value.definition);
+    if differentiated && !closure {
+        return None;
+    }
+    let moved = |range: TextRange| edits.iter().any(|e| e.range.contains_range(range));
+    let term = scope
+        .named_losses
+        .iter()
+        .filter(|n| {
+            n.definition != value.definition
+                && !value.definition.contains_range(n.definition)
+                && value.slice.iter().any(|s| s.contains_range(n.definition))
+                && !moved(n.definition)
+        })
+        .find(|n| !definitions(cx, class, std::iter::once(*n)).is_empty())?;
+    let target = statement_at(&parsed.module().body, term.definition).and_then(|stmt| match stmt {
+        Stmt::Assign(a) => a.targets.first().map(Ranged::range),
+        Stmt::AnnAssign(a) => Some(a.target.range()),
+        Stmt::AugAssign(a) => Some(a.target.range()),
+        _ => None,
+    });
+    let what = match target {
+        Some(target) => format!("`{}`", &text[target]),
+        None => "a term".to_string(),
+    };
+    Some(format!(
+        "{what} (line {}) is a loss definition too and would stay inline",
+        line(term.definition)
+    ))
 }

@@ -1,7 +1,7 @@
 use super::{Hook, hook, is_role, is_self_contained_script};
 use crate::knowledge::ApiKind;
 use crate::refactor::component::SpecKind;
-use crate::refactor::extract::{self, Request, attach};
+use crate::refactor::extract::{self, Request, attach, attach_suggestion};
 use crate::refactor::snake_case;
 use crate::registry::prelude::*;
 use crate::rules::layout::component_module;
@@ -51,6 +51,12 @@ declare_rule! {
     /// optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     /// runner = Runner(model, loss_fn, optimizer)
     /// ```
+    ///
+    /// ## Fix
+    /// Unsafe: an optimizer built in the class moves into a `make_<model>_optimizer` function
+    /// in `optimizer.py`. When the class also steps it, minimizes with it or holds another
+    /// one, moving the construction alone would not decouple it, so the move is shown as a
+    /// suggestion and not applied.
     ///
     /// ## Notebooks
     /// Skipped, as in teaching code (a folder of examples, tutorials or lessons; a numbered
@@ -176,7 +182,20 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
                 ),
                 action: format!("Move the optimizer out of `{}`", class.name),
             };
-            diagnostic = attach(cx, diagnostic, extract::value(cx, request));
+            let refactoring = extract::value(cx, request);
+            // Moving the construction resolves the finding only when the class does nothing
+            // else with an optimizer (it does not also step it, minimize with it, or hold one
+            // it was handed); otherwise the move is shown as a first step, not applied.
+            diagnostic = match sites.get(1) {
+                None => attach(cx, diagnostic, refactoring),
+                Some((_, also)) => {
+                    let why = format!(
+                        "`{}` also {also}, which has to move to the Runner too",
+                        class.name
+                    );
+                    attach_suggestion(cx, diagnostic, refactoring, &why)
+                }
+            };
         }
         out.push(diagnostic);
     }

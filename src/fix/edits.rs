@@ -378,7 +378,7 @@ pub fn import_statements(body: &[Stmt]) -> Vec<ImportStmt> {
                     });
                 }
                 _ => {
-                    for child in stmt_bodies(stmt) {
+                    for child in crate::semantic::ranges::bodies(stmt) {
                         walk(child, out);
                     }
                 }
@@ -388,28 +388,6 @@ pub fn import_statements(body: &[Stmt]) -> Vec<ImportStmt> {
     let mut out = Vec::new();
     walk(body, &mut out);
     out
-}
-
-/// The statement lists directly inside a compound statement.
-fn stmt_bodies(stmt: &Stmt) -> Vec<&[Stmt]> {
-    match stmt {
-        Stmt::FunctionDef(s) => vec![&s.body],
-        Stmt::ClassDef(s) => vec![&s.body],
-        Stmt::If(s) => std::iter::once(&s.body[..])
-            .chain(s.elif_else_clauses.iter().map(|c| &c.body[..]))
-            .collect(),
-        Stmt::For(s) => vec![&s.body, &s.orelse],
-        Stmt::While(s) => vec![&s.body, &s.orelse],
-        Stmt::With(s) => vec![&s.body],
-        Stmt::Try(s) => std::iter::once(&s.body[..])
-            .chain(s.handlers.iter().map(|h| match h {
-                ruff_python_ast::ExceptHandler::ExceptHandler(h) => &h.body[..],
-            }))
-            .chain([&s.orelse[..], &s.finalbody[..]])
-            .collect(),
-        Stmt::Match(s) => s.cases.iter().map(|c| &c.body[..]).collect(),
-        _ => Vec::new(),
-    }
 }
 
 /// True if the identifier `name` appears in `text` as a whole word outside every range of

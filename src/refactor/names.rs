@@ -413,7 +413,60 @@ impl Analyzer {
             Stmt::Global(_) | Stmt::Nonlocal(_) => {
                 self.unsupported("a `global`/`nonlocal` declaration");
             }
+            // Each case may run or not: what its pattern binds is bound on no definite path.
+            Stmt::Match(s) => {
+                self.expr(&s.subject);
+                for case in &s.cases {
+                    self.branch(|a| {
+                        a.pattern(&case.pattern);
+                        if let Some(guard) = &case.guard {
+                            a.expr(guard);
+                        }
+                        a.body(&case.body);
+                    });
+                }
+            }
             _ => self.unsupported("a statement dllint does not move"),
+        }
+    }
+
+    /// The names a `case` pattern binds (`case Point(x=px)`, `case [first, *rest]`) and reads
+    /// (`case Color.RED`, the class of a class pattern).
+    fn pattern(&mut self, pattern: &ast::Pattern) {
+        use ast::Pattern;
+        match pattern {
+            Pattern::MatchValue(p) => self.expr(&p.value),
+            Pattern::MatchSingleton(_) => {}
+            Pattern::MatchSequence(p) => p.patterns.iter().for_each(|p| self.pattern(p)),
+            Pattern::MatchMapping(p) => {
+                p.keys.iter().for_each(|k| self.expr(k));
+                p.patterns.iter().for_each(|p| self.pattern(p));
+                if let Some(rest) = &p.rest {
+                    self.bind(rest.as_str(), rest.range());
+                }
+            }
+            Pattern::MatchClass(p) => {
+                self.expr(&p.cls);
+                p.arguments.patterns.iter().for_each(|p| self.pattern(p));
+                p.arguments
+                    .keywords
+                    .iter()
+                    .for_each(|k| self.pattern(&k.pattern));
+            }
+            Pattern::MatchStar(p) => {
+                if let Some(name) = &p.name {
+                    self.bind(name.as_str(), name.range());
+                }
+            }
+            Pattern::MatchAs(p) => {
+                if let Some(inner) = &p.pattern {
+                    self.pattern(inner);
+                }
+                if let Some(name) = &p.name {
+                    self.bind(name.as_str(), name.range());
+                }
+            }
+            Pattern::MatchOr(p) => p.patterns.iter().for_each(|p| self.pattern(p)),
         }
     }
 
@@ -723,6 +776,35 @@ mod tests {
     fn builtins_are_sorted() {
         assert!(BUILTINS.windows(2).all(|w| w[0] < w[1]));
         assert!(is_builtin("len") && is_builtin("True") && !is_builtin("torch"));
+    }
+
+    /// A `match` reads its subject, guards and value patterns and binds its capture
+    /// patterns, on no definite path: a helper whose names a case reads is not private.
+    #[test]
+    fn match_statements_read_and_bind_their_names() {
+        let code = "\
+match kind:
+    case \"a\" if limit > 0:
+        out = f(zimg, extras[\"t\"])
+    case Point(x=px, y=0) | [px, *rest]:
+        out = px
+    case {\"k\": Color.RED, **others}:
+        out = others
+    case _ as other:
+        out = other
+";
+        let parsed = parse_module(code).unwrap();
+        let usage = analyze(parsed.suite(), &[]);
+        assert_eq!(usage.unsupported, None);
+        for read in ["kind", "limit", "f", "zimg", "extras", "Point", "Color"] {
+            assert!(usage.free.iter().any(|n| n == read), "{read}: {usage:?}");
+        }
+        for bound in ["out", "px", "rest", "others", "other"] {
+            assert!(usage.bound.contains(bound), "{bound}: {usage:?}");
+        }
+        assert!(!usage.definite.contains("out"));
+        let indexed = Indexed::new(usage);
+        assert_eq!(indexed.occurrences_of("zimg").len(), 1);
     }
 
     #[test]

@@ -15,6 +15,45 @@ pub fn containing(body: &[Stmt], range: TextRange) -> impl Iterator<Item = &Stmt
         .filter(move |s| s.range().contains_range(range))
 }
 
+/// The statement lists directly inside a statement, function and class bodies included.
+pub fn bodies(stmt: &Stmt) -> Vec<&[Stmt]> {
+    match stmt {
+        Stmt::FunctionDef(s) => vec![&s.body],
+        Stmt::ClassDef(s) => vec![&s.body],
+        Stmt::If(s) => std::iter::once(&s.body[..])
+            .chain(s.elif_else_clauses.iter().map(|c| &c.body[..]))
+            .collect(),
+        Stmt::For(s) => vec![&s.body, &s.orelse],
+        Stmt::While(s) => vec![&s.body, &s.orelse],
+        Stmt::With(s) => vec![&s.body],
+        Stmt::Try(s) => std::iter::once(&s.body[..])
+            .chain(s.handlers.iter().map(|h| match h {
+                ruff_python_ast::ExceptHandler::ExceptHandler(h) => &h.body[..],
+            }))
+            .chain([&s.orelse[..], &s.finalbody[..]])
+            .collect(),
+        Stmt::Match(s) => s.cases.iter().map(|c| &c.body[..]).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The statement whose range is exactly `range`, at any depth (inside functions and classes
+/// too), by binary search at each level.
+pub fn statement_at(body: &[Stmt], range: TextRange) -> Option<&Stmt> {
+    for stmt in containing(body, range) {
+        if stmt.range() == range {
+            return Some(stmt);
+        }
+        if let Some(found) = bodies(stmt)
+            .into_iter()
+            .find_map(|inner| statement_at(inner, range))
+        {
+            return Some(found);
+        }
+    }
+    None
+}
+
 /// A set of ranges that may nest (loops inside loops), answering "is this range inside one of
 /// them" in logarithmic time: only the outermost ranges are kept, sorted.
 #[derive(Debug, Default, Clone)]
