@@ -654,3 +654,43 @@ fn one_unsafe_fix_run_reaches_the_fixed_point_on_the_example_projects() {
         }
     }
 }
+
+/// Issue 18: the Runner extraction (DL107, opt-in) leaves dead branches out. `cifar_trainer`'s
+/// loop branches on `USE_MIXUP = False` (DL301): the extraction is shown, not applied, until
+/// the dead branch is removed; one `--fix` run then removes it and moves the loop, with no
+/// parameter for the constant, the call under the `__main__` guard, and the finding gone.
+#[test]
+fn the_runner_extraction_waits_for_the_dead_branch_and_guards_the_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("cifar_trainer");
+    copy_tree(&root().join("fixtures/projects/cifar_trainer"), &project);
+    let select = [
+        "check",
+        "--isolated",
+        "--no-cache",
+        "--extend-select",
+        "DL107",
+    ];
+    let before = run(&project, &[&select[..], &["."]].concat(), None);
+    let report = stdout(&before);
+    assert!(
+        report.contains("(shown, not applied: the loop branches on the constant `USE_MIXUP`"),
+        "{report}"
+    );
+    let fix = run(
+        &project,
+        &[&select[..], &["--fix", "--unsafe-fixes", "."]].concat(),
+        None,
+    );
+    let report = format!("{}{}", stdout(&fix), stderr(&fix));
+    let runner = fs::read_to_string(project.join("runner.py"))
+        .unwrap_or_else(|e| panic!("no runner.py ({e}):\n{report}"));
+    assert!(!runner.to_lowercase().contains("use_mixup"), "{runner}");
+    assert!(!runner.contains("DL107"), "{runner}");
+    let train = fs::read_to_string(project.join("train.py")).unwrap();
+    assert!(
+        train.contains("if __name__ == \"__main__\":\n    Runner("),
+        "{train}"
+    );
+    assert!(!report.contains("DL107"), "{report}");
+}

@@ -146,6 +146,7 @@ common::test_per_name! {
     DL105_script,
     DL106,
     DL107,
+    DL107_constants,
     DL107_step_function,
     DL201,
     DL201_callbacks,

@@ -115,7 +115,11 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
             diagnostic = diagnostic.with_label(range, label);
         }
         let target = component_module(cx, Role::Runner);
-        let diagnostic = attach(cx, diagnostic, extract::runner(cx, lp.header, &target));
+        let diagnostic = attach(
+            cx,
+            diagnostic,
+            extract::runner(cx, lp.header, &target, MODULE_LEVEL_TRAINING_LOOP.code),
+        );
         out.push(diagnostic);
     }
 }

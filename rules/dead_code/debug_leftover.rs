@@ -489,7 +489,7 @@ fn print_place(cx: &Context<'_, '_>, range: TextRange) -> PrintPlace {
     let mut innermost_function = None;
     for (i, stmt) in path.iter().enumerate() {
         match stmt {
-            Stmt::If(test) if i == 0 && is_main_guard(&test.test) => {
+            Stmt::If(test) if i == 0 && crate::semantic::builder::is_main_test(&test.test) => {
                 return PrintPlace::Elsewhere;
             }
             Stmt::FunctionDef(def) => {
@@ -561,19 +561,6 @@ fn print_place(cx: &Context<'_, '_>, range: TextRange) -> PrintPlace {
         return PrintPlace::PerBatch;
     }
     PrintPlace::Elsewhere
-}
-
-/// `if __name__ == "__main__":`.
-fn is_main_guard(test: &Expr) -> bool {
-    let Expr::Compare(compare) = test else {
-        return false;
-    };
-    let name = |e: &Expr| matches!(e, Expr::Name(n) if n.id.as_str() == "__name__");
-    let main = |e: &Expr| matches!(e, Expr::StringLiteral(s) if s.value.to_str() == "__main__");
-    let [right] = &*compare.comparators else {
-        return false;
-    };
-    (name(&compare.left) && main(right)) || (main(&compare.left) && name(right))
 }
 
 /// The statement lists directly inside a statement.

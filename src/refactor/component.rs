@@ -27,9 +27,21 @@ pub enum SpecKind {
     Callable,
     /// A function (JAX: `jax.grad` wants one; optimizer factories).
     Function,
-    /// A `Runner` class: the given names are constructor parameters kept on `self`, the code
+    /// A `Runner` class: the given parameters of its constructor are kept on `self`, the code
     /// is its `run` method.
-    Runner(Vec<String>),
+    Runner(Vec<RunnerParam>),
+}
+
+/// A constructor parameter of a generated Runner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunnerParam {
+    /// The parameter and attribute name (`epochs`).
+    pub name: String,
+    /// What the call site passes (`EPOCHS`).
+    pub arg: String,
+    /// A module-level constant's value becomes the parameter's default (`epochs=5`), and the
+    /// call passes it by keyword (`epochs=EPOCHS`).
+    pub default: Option<String>,
 }
 
 /// What to generate.
@@ -145,7 +157,7 @@ pub fn build(
         }
     }
     if let Some(runner) = &runner_params {
-        params = runner.clone();
+        params = runner.iter().map(|p| p.name.clone()).collect();
     }
 
     // The base class and the name.
@@ -197,7 +209,17 @@ pub fn build(
     if !imports.is_empty() {
         code.push_str("\n\n");
     }
-    let signature = params.join(", ");
+    let signature = match &runner_params {
+        Some(runner) => runner
+            .iter()
+            .map(|p| match &p.default {
+                Some(default) => format!("{}={default}", p.name),
+                None => p.name.clone(),
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        None => params.join(", "),
+    };
     let returns: Vec<Line> = component
         .returns
         .as_ref()
@@ -247,16 +269,25 @@ pub fn build(
     verify(&code)?;
 
     // The call site.
-    let args: Vec<String> = params
-        .iter()
-        .map(|p| {
-            if Some(p) == owner.as_ref() {
-                "self".to_string()
-            } else {
-                p.clone()
-            }
-        })
-        .collect();
+    let args: Vec<String> = match &runner_params {
+        Some(runner) => runner
+            .iter()
+            .map(|p| match &p.default {
+                Some(_) => format!("{}={}", p.name, p.arg),
+                None => p.arg.clone(),
+            })
+            .collect(),
+        None => params
+            .iter()
+            .map(|p| {
+                if Some(p) == owner.as_ref() {
+                    "self".to_string()
+                } else {
+                    p.clone()
+                }
+            })
+            .collect(),
+    };
     let call = match &component.kind {
         SpecKind::TorchModule | SpecKind::Callable => format!("{name}()({})", args.join(", ")),
         SpecKind::Function => format!("{name}({})", args.join(", ")),

@@ -19,7 +19,7 @@ use crate::diagnostic::{Diagnostic, Edit};
 use crate::fix::edits::{delete_stmt, indentation, multiline_strings};
 use crate::rule_context::ProjectContext;
 
-use super::component::{self, ComponentSpec, Refactoring, SpecKind};
+use super::component::{self, ComponentSpec, Refactoring, RunnerParam, SpecKind};
 use super::names::{self, Usage};
 use super::{Line, child_bodies, debug_skip, enclosing_function, locate, moved_lines};
 
@@ -69,13 +69,7 @@ pub fn attach_suggestion(
     why: &str,
 ) -> Diagnostic {
     match result {
-        Ok(mut refactoring) => {
-            refactoring.suggestion.title = format!(
-                "{} (shown, not applied: {why})",
-                refactoring.suggestion.title
-            );
-            diagnostic.with_suggestion(refactoring.suggestion)
-        }
+        Ok(refactoring) => diagnostic.with_suggestion(shown_only(refactoring, why).suggestion),
         Err(why) => {
             debug_skip(cx, diagnostic.code, &why);
             diagnostic
@@ -247,16 +241,18 @@ pub fn runner(
     cx: &ProjectContext<'_>,
     header: TextRange,
     target: &str,
+    finding_code: &str,
 ) -> Result<Refactoring, String> {
     let parsed = cx.parsed().ok_or("the file cannot be parsed again")?;
     let text = parsed.text();
     let module = parsed.module();
     let path = locate(&module.body, header);
     // The outermost loop containing the header, at module level or under `if __name__`.
-    let step = *path
+    let at = path
         .iter()
-        .find(|s| matches!(s.stmt(), Stmt::For(_) | Stmt::While(_)))
+        .position(|s| matches!(s.stmt(), Stmt::For(_) | Stmt::While(_)))
         .ok_or("the loop is not a statement")?;
+    let step = path[at];
     let lp = step.stmt();
     let usage = names::analyze(std::iter::once(lp), &[]);
     if let Some(why) = usage.unsupported {
@@ -265,15 +261,15 @@ pub fn runner(
     let names = parsed.names();
     // Dependencies: names the loop reads before binding them that are neither imports nor
     // builtins nor module-level functions and classes (those are imported by the component).
-    let mut params: Vec<String> = Vec::new();
-    for free in &usage.free {
-        let imported = !names.import_of(free).is_empty();
-        let defined = names.defined.contains(free);
+    let mut free: Vec<String> = Vec::new();
+    for name in &usage.free {
+        let imported = !names.import_of(name).is_empty();
+        let defined = names.defined.contains(name);
         if defined {
-            return Err(format!("the loop calls `{free}`, defined in the same file"));
+            return Err(format!("the loop calls `{name}`, defined in the same file"));
         }
-        if !imported && !names::is_builtin(free) {
-            params.push(free.clone());
+        if !imported && !names::is_builtin(name) {
+            free.push(name.clone());
         }
     }
     // Names the loop binds that later module code reads stay module-level results: not
@@ -285,12 +281,55 @@ pub fn runner(
     {
         return Err(format!("code after the loop reads `{out}`"));
     }
+    // The loop's dependencies become the constructor's parameters, objects first; a
+    // module-level constant (`EPOCHS = 5`) becomes a keyword parameter with its value as the
+    // default (`epochs=5`), passed by keyword at the call site.
+    let mut params: Vec<RunnerParam> = Vec::new();
+    let mut constants: Vec<RunnerParam> = Vec::new();
+    for name in &free {
+        match module_constant(text, &module.body, name) {
+            Some(value) => {
+                let lower = name.to_ascii_lowercase();
+                let clash = lower != *name
+                    && (free.contains(&lower)
+                        || usage.bound.contains(&lower)
+                        || names::is_builtin(&lower));
+                constants.push(RunnerParam {
+                    name: if clash { name.clone() } else { lower },
+                    arg: name.clone(),
+                    default: Some(value),
+                });
+            }
+            None => params.push(RunnerParam {
+                name: name.clone(),
+                arg: name.clone(),
+                default: None,
+            }),
+        }
+    }
+    params.extend(constants);
     let mut renames: Vec<Edit> = usage
         .occurrences
         .iter()
-        .filter(|(n, _)| params.contains(n))
-        .map(|(n, r)| Edit::replacement(*r, format!("self.{n}")))
+        .filter_map(|(n, r)| {
+            let param = params.iter().find(|p| p.arg == *n)?;
+            Some(Edit::replacement(*r, format!("self.{}", param.name)))
+        })
         .collect();
+    // A comment that names the finding's code (`# noqa: DL107`, a test's expectation) is about
+    // the loop where it stood: it does not follow the code into the Runner.
+    let lines = crate::fix::edits::full_lines(text, lp.range());
+    for comment in parsed.comments_in(lines) {
+        if text[comment].contains(finding_code) {
+            let before = text[..comment.start().to_usize()].trim_end_matches([' ', '\t']);
+            let start = if before.ends_with('\n') || before.is_empty() {
+                comment.start()
+            } else {
+                ruff_text_size::TextSize::try_from(before.len()).map_err(|e| e.to_string())?
+            };
+            renames.push(Edit::deletion(TextRange::new(start, comment.end())));
+        }
+    }
     renames.sort_by_key(|e| e.range.start());
     let strings = multiline_strings(text, std::slice::from_ref(lp));
     let from = indentation(text, lp.start());
@@ -307,14 +346,107 @@ pub fn runner(
         locals: BTreeSet::new(),
         action: "Extract the module-level training loop".into(),
     };
-    let lp_range = lp.range();
+    // A loop at module level runs when the script runs, not when another module imports it:
+    // the call goes under `if __name__ == "__main__":` unless it is there already.
+    let guarded = path[..at].iter().any(|s| match s.stmt() {
+        Stmt::If(test) => crate::semantic::builder::is_main_test(&test.test),
+        _ => false,
+    });
+    // The loop's lines move whole, with the comment that ends its last line.
+    let lp_range = TextRange::new(lp.start(), crate::fix::edits::line_end(text, lp.end()));
     let call_site = |call: &str| -> Option<(Vec<Edit>, String)> {
-        Some((
-            vec![Edit::replacement(lp_range, call.to_string())],
-            call.to_string(),
-        ))
+        let line = if guarded {
+            call.to_string()
+        } else {
+            format!("if __name__ == \"__main__\":\n{from}    {call}")
+        };
+        Some((vec![Edit::replacement(lp_range, line.clone())], line))
     };
-    component::build(cx, parsed, names, component, &call_site)
+    let refactoring = component::build(cx, parsed, names, component, &call_site)?;
+    // A branch on a module-level constant (`if USE_MIXUP:` with `USE_MIXUP = False`) is dead
+    // or always taken: moved into the Runner, it would hide behind a parameter. It is removed
+    // (or kept) first, then the loop moves.
+    let constant_test = |test: &Expr| {
+        let name = match test {
+            Expr::UnaryOp(op) if op.op == ruff_python_ast::UnaryOp::Not => &*op.operand,
+            other => other,
+        };
+        matches!(name, Expr::Name(n) if module_constant(text, &module.body, n.id.as_str()).is_some())
+    };
+    let mut branches = Vec::new();
+    collect_if_tests(std::slice::from_ref(lp), &mut branches);
+    match branches.into_iter().find(|t| constant_test(t)) {
+        Some(test) => Ok(shown_only(
+            refactoring,
+            &format!(
+                "the loop branches on the constant `{}`: resolve that branch first",
+                &text[test.range()]
+            ),
+        )),
+        None => Ok(refactoring),
+    }
+}
+
+/// The tests of the `if`/`elif`/`while` statements in `body`, nested ones included.
+fn collect_if_tests<'a>(body: &'a [Stmt], out: &mut Vec<&'a Expr>) {
+    for stmt in body {
+        match stmt {
+            Stmt::If(s) => {
+                out.push(&s.test);
+                out.extend(s.elif_else_clauses.iter().filter_map(|c| c.test.as_ref()));
+            }
+            Stmt::While(s) => out.push(&s.test),
+            Stmt::FunctionDef(_) | Stmt::ClassDef(_) => continue,
+            _ => {}
+        }
+        for inner in crate::semantic::ranges::bodies(stmt) {
+            collect_if_tests(inner, out);
+        }
+    }
+}
+
+/// The refactoring as a suggestion only: its code is shown, nothing is applied (`why` says
+/// what has to happen first).
+fn shown_only(mut refactoring: Refactoring, why: &str) -> Refactoring {
+    refactoring.fix = None;
+    refactoring.suggestion.title = format!(
+        "{} (shown, not applied: {why})",
+        refactoring.suggestion.title
+    );
+    refactoring
+}
+
+/// The literal a module-level name is bound to, when it is bound once, at module level, by a
+/// plain assignment of a number, string, boolean or `None` (`EPOCHS = 5`).
+fn module_constant(text: &str, body: &[Stmt], name: &str) -> Option<String> {
+    let mut found = None;
+    for stmt in body {
+        let binds = |target: &Expr| matches!(target, Expr::Name(n) if n.id.as_str() == name);
+        let (targets, value): (Vec<&Expr>, Option<&Expr>) = match stmt {
+            Stmt::Assign(a) => (a.targets.iter().collect(), Some(&*a.value)),
+            Stmt::AnnAssign(a) => (vec![&*a.target], a.value.as_deref()),
+            Stmt::AugAssign(a) => (vec![&*a.target], None),
+            _ => continue,
+        };
+        if !targets.iter().any(|t| binds(t)) {
+            continue;
+        }
+        let literal = value.filter(|v| targets.len() == 1 && is_literal(v))?;
+        if found.is_some() {
+            return None; // bound twice
+        }
+        found = Some(text[literal.range()].to_string());
+    }
+    found
+}
+
+fn is_literal(expr: &Expr) -> bool {
+    match expr {
+        Expr::NumberLiteral(_) | Expr::BooleanLiteral(_) | Expr::NoneLiteral(_) => true,
+        Expr::StringLiteral(s) => !s.value.is_implicit_concatenated(),
+        Expr::UnaryOp(op) => matches!(&*op.operand, Expr::NumberLiteral(_)),
+        _ => false,
+    }
 }
 
 /// The text of `range` with the renames inside it applied.

@@ -86,6 +86,19 @@ impl ParsedSource {
         self.source.text()
     }
 
+    /// The ranges of the comments that start inside `range` (by binary search over the
+    /// tokens; never a panic on a range that cuts a token).
+    pub fn comments_in(&self, range: TextRange) -> Vec<TextRange> {
+        let tokens: &[ruff_python_ast::token::Token] = self.parsed.tokens();
+        let first = tokens.partition_point(|t| t.start() < range.start());
+        tokens[first..]
+            .iter()
+            .take_while(|t| t.start() < range.end())
+            .filter(|t| t.kind() == ruff_python_ast::token::TokenKind::Comment)
+            .map(Ranged::range)
+            .collect()
+    }
+
     pub fn module(&self) -> &ModModule {
         self.parsed.syntax()
     }

@@ -1187,7 +1187,7 @@ fn only_names(value: &Expr, depth: u8) -> bool {
 }
 
 /// `__name__ == "__main__"` (either way round).
-fn is_main_test(test: &Expr) -> bool {
+pub fn is_main_test(test: &Expr) -> bool {
     let Expr::Compare(compare) = test else {
         return false;
     };
