@@ -47,8 +47,11 @@ pub struct RunnerParam {
 /// What to generate.
 pub struct ComponentSpec {
     pub kind: SpecKind,
-    /// The preferred name (`FasterRCNNLoss`); a number is added if the target has it.
+    /// The preferred name (`FasterRCNNLoss`).
     pub name: String,
+    /// Names that say what the component is when `name` is taken (`ReconstructionLoss`, after
+    /// the variable the value was assigned to); a number is added only when all are taken.
+    pub alternatives: Vec<String>,
     /// Where it goes, relative to the source file: a file (`loss.py`, `../losses.py`) or a
     /// directory (`losses`, `../criterions`) that gets one file per component.
     pub target: String,
@@ -192,7 +195,12 @@ pub fn build(
         .filter(|s| *s != "__init__" && *s != "__main__")
         .map(super::camel_case)
         .filter(|q| q.starts_with(|c: char| c.is_ascii_alphabetic()));
-    let name = target.free_name(&component.name, qualifier.as_deref(), source_names)?;
+    let name = target.free_name(
+        &component.name,
+        &component.alternatives,
+        qualifier.as_deref(),
+        source_names,
+    )?;
     let target = if target.is_dir {
         Target::resolve(cx, &component.target, &name)?
     } else {
@@ -489,11 +497,12 @@ impl Target {
         })
     }
 
-    /// `name`, or `<qualifier><name>`, or `name2`, `name3`, ... if the target or the source
-    /// already binds it.
+    /// `name`, or one of `alternatives`, or `<qualifier><name>`, or `name2`, `name3`, ... if
+    /// the target or the source already binds it.
     fn free_name(
         &self,
         name: &str,
+        alternatives: &[String],
         qualifier: Option<&str>,
         source: &ModuleNames,
     ) -> Result<String, String> {
@@ -509,6 +518,7 @@ impl Target {
             None => BTreeSet::new(),
         };
         std::iter::once(name.to_string())
+            .chain(alternatives.iter().cloned())
             .chain(qualifier.map(|q| format!("{q}{name}")))
             .chain((2..10).map(|i| format!("{name}{i}")))
             .find(|n| !taken.contains(n) && !source.bound.contains(n))

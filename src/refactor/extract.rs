@@ -205,9 +205,23 @@ pub fn value(cx: &ProjectContext<'_>, request: Request) -> Result<Refactoring, S
     } else {
         returns
     };
+    // A clash is resolved by what the value is called where it was computed
+    // (`reconstruction_loss = ...` gets `ReconstructionLoss`), not by a number.
+    let alternatives = match stmt {
+        Stmt::Assign(s) if s.targets.len() == 1 => match &s.targets[0] {
+            Expr::Name(n) => named_after(n.id.as_str(), &request.name),
+            _ => None,
+        },
+        Stmt::AnnAssign(s) => match &*s.target {
+            Expr::Name(n) => named_after(n.id.as_str(), &request.name),
+            _ => None,
+        },
+        _ => None,
+    };
     let component = ComponentSpec {
         kind: request.kind,
         name: request.name,
+        alternatives: alternatives.into_iter().collect(),
         target: request.target,
         doc: request.doc,
         body,
@@ -344,6 +358,7 @@ pub fn runner(
         returns: None,
         owner: None,
         locals: BTreeSet::new(),
+        alternatives: Vec::new(),
         action: "Extract the module-level training loop".into(),
     };
     // A loop at module level runs when the script runs, not when another module imports it:
@@ -414,6 +429,36 @@ fn shown_only(mut refactoring: Refactoring, why: &str) -> Refactoring {
         refactoring.suggestion.title
     );
     refactoring
+}
+
+/// A component name after the variable a value was assigned to, with the kind's suffix of
+/// `name` (`reconstruction_loss` and `MainLoss` give `ReconstructionLoss`; `loss_G_GAN` gives
+/// `GGanLoss`), when the variable says more than the kind (`loss`, `total_loss` say nothing).
+fn named_after(variable: &str, name: &str) -> Option<String> {
+    let suffix_at = name.rfind(|c: char| c.is_ascii_uppercase())?;
+    let suffix = &name[suffix_at..];
+    let generic = [
+        "loss", "losses", "cost", "total", "train", "batch", "step", "value", "out",
+    ];
+    let words: Vec<String> = variable
+        .split('_')
+        .filter(|w| !w.is_empty())
+        .filter(|w| {
+            let lower = w.to_ascii_lowercase();
+            lower != suffix.to_ascii_lowercase() && !generic.contains(&lower.as_str())
+        })
+        .map(|w| {
+            let lower = w.to_ascii_lowercase();
+            let mut chars = lower.chars();
+            chars.next().map_or_else(String::new, |first| {
+                first.to_ascii_uppercase().to_string() + chars.as_str()
+            })
+        })
+        .collect();
+    let stem = words.concat();
+    (!stem.is_empty() && stem.starts_with(|c: char| c.is_ascii_alphabetic()))
+        .then(|| format!("{stem}{suffix}"))
+        .filter(|n| n != name)
 }
 
 /// The literal a module-level name is bound to, when it is bound once, at module level, by a
@@ -491,4 +536,25 @@ fn find_expr(stmt: &Stmt, range: TextRange) -> Option<&Expr> {
     let mut finder = Finder { range, found: None };
     visitor::walk_stmt(&mut finder, stmt);
     finder.found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::named_after;
+
+    #[test]
+    fn clashing_names_come_from_the_variable() {
+        assert_eq!(
+            named_after("reconstruction_loss", "MainLoss").as_deref(),
+            Some("ReconstructionLoss")
+        );
+        assert_eq!(
+            named_after("loss_G_GAN", "TrainLoss").as_deref(),
+            Some("GGanLoss")
+        );
+        assert_eq!(named_after("total_loss", "MainLoss"), None);
+        assert_eq!(named_after("loss", "NetLoss"), None);
+        assert_eq!(named_after("main_loss", "MainLoss"), None);
+        assert_eq!(named_after("opt", "make_net_optimizer"), None);
+    }
 }
