@@ -694,3 +694,51 @@ fn the_runner_extraction_waits_for_the_dead_branch_and_guards_the_call() {
     );
     assert!(!report.contains("DL107"), "{report}");
 }
+
+/// Issue 18: a refactoring that writes into the `loss.py` an earlier one created appends its
+/// class there, names it by meaning when the first name is taken (`GLoss` after `g_loss`, not
+/// `TrainLoss2`), and joins the existing `from loss import ...` statement.
+#[test]
+fn a_second_extraction_joins_the_first_ones_module_and_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path();
+    fs::write(
+        project.join("loss.py"),
+        "import torch.nn.functional as F\nfrom torch import nn\n\n\nclass TrainLoss(nn.Module):\n    \
+         def forward(self, scores):\n        return F.softplus(-scores).mean()\n",
+    )
+    .unwrap();
+    fs::write(
+        project.join("train.py"),
+        "import torch.nn.functional as F\nfrom loss import TrainLoss\n\n\n\
+         def train(gen, disc, loader, opt_g, opt_d):\n    for real, z in loader:\n        \
+         fake = gen(z)\n        d_loss = TrainLoss()(disc(real))\n        d_loss.backward()\n        \
+         opt_d.step()\n        g_loss = F.softplus(-disc(fake)).mean() + 0.1 * fake.pow(2).mean()\n        \
+         g_loss.backward()\n        opt_g.step()\n",
+    )
+    .unwrap();
+    let args = [
+        "check",
+        "--isolated",
+        "--no-cache",
+        "--select",
+        "DL102",
+        "--fix",
+        "--unsafe-fixes",
+        ".",
+    ];
+    let out = run(project, &args, None);
+    let report = format!("{}{}", stdout(&out), stderr(&out));
+    let train = fs::read_to_string(project.join("train.py")).unwrap();
+    let loss = fs::read_to_string(project.join("loss.py")).unwrap();
+    assert!(
+        train.contains("from loss import TrainLoss, GLoss\n"),
+        "{report}\n{train}"
+    );
+    assert!(train.contains("g_loss = GLoss()("), "{train}");
+    assert!(
+        loss.contains("class TrainLoss(nn.Module):") && loss.contains("class GLoss(nn.Module):"),
+        "{loss}"
+    );
+    assert!(!loss.contains("TrainLoss2"), "{loss}");
+}

@@ -334,7 +334,11 @@ pub fn build(
         }
     }
     edits.extend(unused);
-    edits.push(Edit::insertion(import_at, format!("{import}\n")));
+    // An earlier refactoring of the same run may have imported from the same module already
+    // (`from .loss import TrainLoss`): the name joins that statement.
+    let merged = join_import(file, &import, &edits);
+    edits.push(merged.unwrap_or_else(|| Edit::insertion(import_at, format!("{import}\n"))));
+    edits.sort_by_key(|e| e.range.start());
     // The call parses; the whole rewritten file is parsed again when the fix is applied
     // (`fix::driver` refuses a result that does not parse), not for every finding here.
     if ruff_python_parser::parse_expression(&call).is_err() {
@@ -612,6 +616,31 @@ fn import_line(cx: &ProjectContext<'_>, target: &Target, name: &str) -> Option<S
         (None, 0) => Some(format!("from {} import {name}", target.module)),
         _ => None,
     }
+}
+
+/// `import` (`from .loss import GLoss`) merged into a module-level statement that imports
+/// from the same module on one line without comments or parentheses, when no other edit
+/// touches it: `from .loss import TrainLoss` becomes `from .loss import TrainLoss, GLoss`.
+fn join_import(file: &ParsedSource, import: &str, edits: &[Edit]) -> Option<Edit> {
+    let (head, name) = import.rsplit_once(" import ")?;
+    let text = file.text();
+    file.module().body.iter().find_map(|stmt| {
+        let Stmt::ImportFrom(from) = stmt else {
+            return None;
+        };
+        let written = &text[from.range];
+        let (existing_head, names) = written.rsplit_once(" import ")?;
+        let plain = !written.contains(['(', '\\', '#', '\n', ';', '*']);
+        let untouched = !edits.iter().any(|e| {
+            e.range
+                .intersect(from.range)
+                .is_some_and(|i| !i.is_empty() || from.range.contains_range(e.range))
+                && e.range.end() != from.range.start()
+                && e.range.start() != from.range.end()
+        });
+        (existing_head == head && plain && untouched)
+            .then(|| Edit::replacement(from.range, format!("{head} import {names}, {name}")))
+    })
 }
 
 /// True if `path` names a Python source file type dllint parses.
