@@ -410,3 +410,58 @@ fn chromium_renders_the_html_page() {
         std::fs::write(common::root().join("docs/map_cifar_trainer.png"), png).unwrap();
     }
 }
+
+/// Issue 18: `map --after-fix` shows the architecture the fixes would produce, refactorings
+/// included, with positions in the files they would write, and writes nothing.
+#[test]
+fn after_fix_shows_the_components_the_refactorings_would_create() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("train.py"),
+        "import torch.nn.functional as F\n\n\ndef train(gen, disc, loader, opt_g, opt_d):\n    \
+         for real, z in loader:\n        fake = gen(z)\n        \
+         d_loss = F.softplus(-disc(real)).mean() + F.softplus(disc(fake.detach())).mean()\n        \
+         d_loss.backward()\n        opt_d.step()\n        \
+         g_loss = F.softplus(-disc(fake)).mean() + 0.1 * fake.pow(2).mean()\n        \
+         g_loss.backward()\n        opt_g.step()\n",
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["map", "--isolated", "--format", "json"];
+        args.extend_from_slice(extra);
+        args.push(".");
+        let output = common::run(dir.path(), &args, None);
+        assert!(output.status.success(), "{}", common::stderr(&output));
+        let json: Value = serde_json::from_str(&common::stdout(&output)).unwrap();
+        (json, common::stderr(&output))
+    };
+    let qualified = |json: &Value| -> Vec<String> {
+        json["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["qualified"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (before, _) = run(&[]);
+    assert_eq!(qualified(&before), ["train.train"], "{before}");
+    let (after, note) = run(&["--after-fix"]);
+    assert_eq!(
+        qualified(&after),
+        ["loss.TrainLoss", "loss.GLoss", "train.train"],
+        "{after}"
+    );
+    assert!(
+        note.contains("after 2 fixes in 2 files (nothing written") && note.contains("new: loss.py"),
+        "{note}"
+    );
+    let lines: Vec<u64> = after["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["path"].as_str().is_some_and(|p| p.ends_with("loss.py")))
+        .map(|c| c["line"].as_u64().unwrap())
+        .collect();
+    assert!(lines.iter().all(|&l| l > 1), "{after}");
+    assert!(!dir.path().join("loss.py").exists());
+}

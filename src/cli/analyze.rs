@@ -35,7 +35,7 @@ pub struct ProjectArgs {
 pub fn analyze(
     args: &ProjectArgs,
     with_rules: bool,
-) -> Result<(Project, PathBuf, Progress), String> {
+) -> Result<(Project, PathBuf, Progress, Arc<Resolver>), String> {
     let cwd =
         std::env::current_dir().map_err(|e| format!("cannot read the working directory: {e}"))?;
     let overrides = Overrides {
@@ -61,7 +61,7 @@ pub fn analyze(
     }
     let progress = Progress::start(false);
     let project = engine::lint_files(&discovered.files, args.threads, &cwd, &resolver);
-    Ok((project, cwd, progress))
+    Ok((project, cwd, progress, resolver))
 }
 
 /// Write to stdout, ignoring a closed pipe (`dllint map | head`).

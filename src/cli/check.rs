@@ -610,7 +610,7 @@ fn cache_for(args: &CheckArgs, cwd: &std::path::Path) -> Option<Cache> {
 /// last one added): a package with many models writing their losses into one `loss.py` needs
 /// one pass each. Every pass applies at least one fix (or the loop ends), and lints again only
 /// the files changed so far; the limit only stops a pathological cycle.
-const MAX_FIX_PASSES: usize = 200;
+pub(super) const MAX_FIX_PASSES: usize = 200;
 
 /// What `--fix`, `--fix-only` or `--diff` did.
 struct FixResult {
@@ -648,6 +648,50 @@ fn lint_entries(
     engine::lint_files_cached(files, &context, threads, cwd, resolver, None)
 }
 
+/// A lint for the fix passes ([`driver::Relint`]): the files given, with their current texts,
+/// alone (`Scope::Changed`) or with the rest of the files of the first lint (`linted`, read
+/// from disk) and the project context (`Scope::Project`).
+pub(super) fn relint_project(
+    inputs: &[(PathBuf, String)],
+    scope: driver::Scope,
+    linted: &[PathBuf],
+    context: &[discovery::FileEntry],
+    threads: Option<usize>,
+    cwd: &std::path::Path,
+    resolver: &Arc<Resolver>,
+) -> Report {
+    let mut given: Vec<(&PathBuf, Option<&String>)> = inputs
+        .iter()
+        .map(|(path, text)| (path, Some(text)))
+        .collect();
+    if scope == driver::Scope::Project {
+        let changed: std::collections::BTreeSet<PathBuf> =
+            inputs.iter().map(|(p, _)| driver::key(cwd, p)).collect();
+        given.extend(
+            linted
+                .iter()
+                .filter(|p| !changed.contains(&driver::key(cwd, p)))
+                .map(|p| (p, None)),
+        );
+    }
+    // Changed files are linted alone; the whole project, with its context.
+    let context = match scope {
+        driver::Scope::Changed => Vec::new(),
+        driver::Scope::Project => context_without(context, given.iter().map(|g| g.0), cwd),
+    };
+    let inputs: Vec<engine::Input> = given
+        .into_iter()
+        .filter_map(|(path, text)| {
+            Some(engine::Input {
+                path: path.clone(),
+                settings: resolver.settings_for_file(path).ok()?,
+                text: text.cloned(),
+            })
+        })
+        .collect();
+    engine::run_in_project(inputs, &context, threads, cwd, resolver, None).into_report()
+}
+
 /// `--fix`/`--diff`/`--fix-only` on files: fix in memory, then print the diff or write the
 /// files and lint what remains on disk.
 fn fix_files(
@@ -664,36 +708,7 @@ fn fix_files(
     // disk.
     let linted = report.checked.clone();
     let mut relint = |inputs: &[(PathBuf, String)], scope: driver::Scope| -> Report {
-        let mut given: Vec<(&PathBuf, Option<&String>)> = inputs
-            .iter()
-            .map(|(path, text)| (path, Some(text)))
-            .collect();
-        if scope == driver::Scope::Project {
-            let changed: std::collections::BTreeSet<PathBuf> =
-                inputs.iter().map(|(p, _)| driver::key(cwd, p)).collect();
-            given.extend(
-                linted
-                    .iter()
-                    .filter(|p| !changed.contains(&driver::key(cwd, p)))
-                    .map(|p| (p, None)),
-            );
-        }
-        // Changed files are linted alone; the whole project, with its context.
-        let context = match scope {
-            driver::Scope::Changed => Vec::new(),
-            driver::Scope::Project => context_without(context, given.iter().map(|g| g.0), cwd),
-        };
-        let inputs: Vec<engine::Input> = given
-            .into_iter()
-            .filter_map(|(path, text)| {
-                Some(engine::Input {
-                    path: path.clone(),
-                    settings: resolver.settings_for_file(path).ok()?,
-                    text: text.cloned(),
-                })
-            })
-            .collect();
-        engine::run_in_project(inputs, &context, threads, cwd, resolver, None).into_report()
+        relint_project(inputs, scope, &linted, context, threads, cwd, resolver)
     };
     let outcome = driver::run(&report, cwd, &mut relint, options);
     let mut result = FixResult {

@@ -4,9 +4,16 @@ use std::io::IsTerminal;
 
 use clap::{Args, ValueEnum};
 
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
 use super::ExitStatus;
 use super::analyze::{ProjectArgs, analyze, print};
 use super::check::ColorChoice;
+use super::check::{MAX_FIX_PASSES, relint_project};
+use super::fix_driver as driver;
+use crate::config::Resolver;
+use crate::engine::{self, Project};
 use crate::map;
 
 #[derive(Debug, Args)]
@@ -20,6 +27,10 @@ pub struct MapArgs {
     pub explain: bool,
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Show the architecture the fixes would produce (refactorings included, as
+    /// `check --fix --unsafe-fixes` would apply them), without writing anything.
+    #[arg(long)]
+    pub after_fix: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -33,7 +44,15 @@ pub enum MapFormat {
 }
 
 pub fn run(args: MapArgs) -> Result<ExitStatus, String> {
-    let (project, cwd, mut progress) = analyze(&args.project, true)?;
+    let (project, cwd, mut progress, resolver) = analyze(&args.project, true)?;
+    let project = if args.after_fix {
+        let (fixed, note) = after_fix(&project, &cwd, &resolver, args.project.threads)?;
+        progress.stop();
+        eprintln!("{note}");
+        fixed
+    } else {
+        project
+    };
     let map = map::build(&project, &cwd);
     progress.stop();
     let color = match args.color {
@@ -52,4 +71,69 @@ pub fn run(args: MapArgs) -> Result<ExitStatus, String> {
     };
     print(&text)?;
     Ok(ExitStatus::Success)
+}
+
+/// The project as `check --fix --unsafe-fixes` would leave it, analysed again in memory: the
+/// fix passes run on the first lint's findings, and the changed and created files are read
+/// from their fixed texts. Returns it with a note saying what the fixes changed.
+fn after_fix(
+    project: &Project,
+    cwd: &Path,
+    resolver: &Arc<Resolver>,
+    threads: Option<usize>,
+) -> Result<(Project, String), String> {
+    let linted = project.report.checked.clone();
+    let mut relint = |inputs: &[(PathBuf, String)], scope: driver::Scope| {
+        relint_project(inputs, scope, &linted, &[], threads, cwd, resolver)
+    };
+    let options = driver::Options {
+        unsafe_fixes: true,
+        other_files: true,
+        max_passes: MAX_FIX_PASSES,
+    };
+    let outcome = driver::run(&project.report, cwd, &mut relint, options);
+    let changed: std::collections::BTreeSet<&PathBuf> = outcome.changed().map(|(k, _)| k).collect();
+    let mut inputs: Vec<engine::Input> = Vec::new();
+    for path in &linted {
+        if changed.contains(&driver::key(cwd, path)) {
+            continue;
+        }
+        let settings = resolver
+            .settings_for_file(path)
+            .map_err(|e| e.to_string())?;
+        inputs.push(engine::Input {
+            path: path.clone(),
+            settings,
+            text: None,
+        });
+    }
+    let mut created = Vec::new();
+    for (_, state) in outcome.changed() {
+        if state.original.is_none() {
+            created.push(state.display.clone());
+        }
+        let settings = resolver
+            .settings_for_file(&state.path)
+            .map_err(|e| e.to_string())?;
+        inputs.push(engine::Input {
+            path: state.path.clone(),
+            settings,
+            text: Some(state.current.clone()),
+        });
+    }
+    inputs.sort_by(|a, b| a.path.cmp(&b.path));
+    let fixed = engine::run(inputs, threads, cwd, resolver);
+    let mut note = format!(
+        "dllint: the architecture after {} fixes in {} files (nothing written; `dllint check \
+         --fix --unsafe-fixes` applies them)",
+        outcome.fixed(),
+        changed.len()
+    );
+    if !created.is_empty() {
+        note.push_str(&format!("; new: {}", created.join(", ")));
+    }
+    for error in &outcome.errors {
+        note.push_str(&format!("\ndllint: warning: {error}"));
+    }
+    Ok((fixed, note))
 }

@@ -35,7 +35,7 @@ pub fn run(mut args: SurveyArgs) -> Result<ExitStatus, String> {
         }
         args.project.paths = vec![dir.clone()];
     }
-    let (project, cwd, mut progress) = analyze(&args.project, false)?;
+    let (project, cwd, mut progress, _) = analyze(&args.project, false)?;
     let repository_of =
         survey::repository_resolver(args.project.paths.clone(), per_repo, cwd.clone());
     let result = survey::survey(&project, &cwd, &repository_of);

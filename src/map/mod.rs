@@ -193,13 +193,23 @@ pub fn build(project: &Project, cwd: &Path) -> Map {
     let mut components: BTreeMap<Key, Component> = BTreeMap::new();
     let mut library: BTreeMap<String, Component> = BTreeMap::new();
     let mut edges: Vec<Edge> = Vec::new();
-    let mut sources: BTreeMap<FileId, Option<SourceText>> = BTreeMap::new();
+    let mut sources: BTreeMap<FileId, Option<std::sync::Arc<SourceText>>> = BTreeMap::new();
     // The cell (in a notebook) and line of an offset, as `check` shows positions.
     let mut position_of =
         |file: FileId, offset: ruff_text_size::TextSize| -> (Option<usize>, usize) {
             let Some(source) = sources
                 .entry(file)
-                .or_insert_with(|| read_source(&index.file(file).path).ok())
+                .or_insert_with(|| {
+                    // A file given in memory (an editor buffer, a fixed text) is read from
+                    // there, not from disk.
+                    let project_file = index.file(file);
+                    match &project_file.text {
+                        Some(text) => Some(text.clone()),
+                        None => read_source(&project_file.path)
+                            .ok()
+                            .map(std::sync::Arc::new),
+                    }
+                })
                 .as_ref()
             else {
                 return (None, 1);
