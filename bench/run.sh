@@ -4,7 +4,9 @@
 #   (a) parse floor: examples/parse_floor.rs — the same discovery, reader, parser and thread
 #       pool as `dllint check`, no rules; dllint cannot be faster than this;
 #   (b) `dllint check` with the default rules (and cold / warm cache when dllint has a cache);
-#   (c) `ruff check --no-cache --select E,F,W`, ruff pinned below, installed into a venv;
+#   (c) `ruff check --no-cache --select E,F,W --silent`, ruff pinned below, installed into a
+#       venv: `--silent` so that both tools analyse and neither spends its time printing
+#       (ruff reports ~370k E,F,W findings on the corpus; dllint ~1k);
 #   (d) peak RSS (`/usr/bin/time -v`), scaling over 1x/2x/4x copies of the corpus, 1 vs 2
 #       threads, and byte-identical output across --threads 1/2/8.
 #
@@ -12,8 +14,10 @@
 #   BENCH_CORPUS=/path bench/run.sh     # a corpus directory laid out as bench/corpus.sh does
 #   BENCH_RUNS=10 bench/run.sh          # hyperfine runs per command (default 5)
 #
-# Prints a Markdown table (medians in seconds, ratios, peak RSS in MB); raw hyperfine JSON is
-# kept in target/bench/. Needs hyperfine and GNU time (installed with apt-get when missing).
+# Prints a Markdown table (medians in seconds, ratios, peak RSS in MB) and appends one row to
+# the history table at the end of bench/RESULTS.md (date, commit, the main ratios), so that a
+# regression shows; raw hyperfine JSON is kept in target/bench/. BENCH_NO_HISTORY=1 skips the
+# row. Needs hyperfine and GNU time (installed with apt-get when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -71,7 +75,7 @@ if grep -q -- '--cache-dir' <<<"$help"; then cache_arg="--cache-dir $cache_dir";
 [ "$has_cache" = 1 ] && cache_flag="--no-cache"
 
 dl="$DLLINT check --isolated -q --exit-zero"
-ruff="$RUFF check --isolated --no-cache --select E,F,W --exit-zero -q"
+ruff="$RUFF check --isolated --no-cache --select E,F,W --exit-zero --silent"
 
 # hyperfine NAME COMMAND...: median seconds, into $OUT/NAME.json. Commands run in $src's
 # parent so that a default cache directory (./.dllint_cache) lands in target/bench.
@@ -129,9 +133,16 @@ $DLLINT check --isolated $cache_flag --exit-zero --output-format json --threads 
 cmp -s "$OUT/out-t2.json" "$OUT/out-t2b.json" || deterministic=no
 findings=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$OUT/out-t1.json")
 
-python3 - "$OUT" "$has_cache" "$files" "$lines" "$deterministic" "$findings" "$RUFF_VERSION" <<'EOF'
-import json, os, statistics, sys
-out, has_cache, files, lines, det, findings, ruff_version = sys.argv[1:]
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+git diff --quiet HEAD -- src rules Cargo.toml Cargo.lock 2>/dev/null || commit="$commit+dirty"
+history=$ROOT/bench/RESULTS.md
+[ "${BENCH_NO_HISTORY:-0}" = 1 ] && history=""
+load=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo "?")
+
+python3 - "$OUT" "$has_cache" "$files" "$lines" "$deterministic" "$findings" "$RUFF_VERSION" \
+  "$commit" "$history" "$load" <<'EOF'
+import datetime, json, os, statistics, sys
+out, has_cache, files, lines, det, findings, ruff_version, commit, history, load = sys.argv[1:]
 def med(name):
     path = os.path.join(out, name + ".json")
     if not os.path.exists(path):
@@ -150,7 +161,7 @@ row("dllint check (default rules)", d, rss.get("dllint", ""))
 if has_cache == "1":
     row("dllint check, cold cache", med("dllint_cold"))
     row("dllint check, warm cache", med("dllint_warm"))
-row(f"ruff {ruff_version} check --no-cache --select E,F,W", r, rss.get("ruff", ""))
+row(f"ruff {ruff_version} check --no-cache --select E,F,W --silent", r, rss.get("ruff", ""))
 print()
 print("| scaling | floor (s) | dllint (s) | dllint / 1x | dllint / floor | dllint peak RSS (MB) |")
 print("|---|---:|---:|---:|---:|---:|")
@@ -165,8 +176,27 @@ for t in (1, 2):
     print(f"| {t} | {fl:.3f} | {dl:.3f} | {dl / fl:.2f} |")
 f1, f2, d1, d2 = med("floor_t1"), med("floor_t2"), med("dllint_t1"), med("dllint_t2")
 print(f"\n2-thread speedup: floor {f1 / f2:.2f}x, dllint {d1 / d2:.2f}x")
-print(f"Targets: dllint/floor {d / f:.2f} (<= 1.3), peak RSS {rss.get('dllint')} MB (<= 200), "
+rss1, rss4 = float(rss.get("dllint", "nan")), float(rss.get("dllint_4x", "nan"))
+print(f"Targets (issue 19): dllint/floor {d / f:.2f} (<= 2.0), dllint/ruff {d / r:.2f} (< 1), "
+      f"peak RSS {rss1:.0f} MB (<= 150), 4x corpus {rss4:.0f} MB (<= 225), "
       f"2 threads {d1 / d2:.2f}x (>= 1.7)")
 print(f"Byte-identical JSON output across --threads 1/2/8 and a repeated run: {det} "
       f"({findings} findings)")
+
+# One row of history per run, at the end of bench/RESULTS.md.
+if history:
+    header = ("\n## History\n\nOne row per `bench/run.sh` run (appended by the script; load = the "
+              "1-minute load average when the table was printed).\n\n"
+              "| date (UTC) | commit | floor (s) | dllint (s) | ruff --silent (s) | dllint / floor "
+              "| dllint / ruff | warm / cold | RSS 1x (MB) | RSS 4x (MB) | load |\n"
+              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+    text = open(history).read()
+    if "\n## History\n" not in text:
+        text = text.rstrip("\n") + "\n" + header
+    cold, warm = med("dllint_cold"), med("dllint_warm")
+    ratio = f"{warm / cold:.2f}" if cold and warm else ""
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
+    text = text.rstrip("\n") + (f"\n| {now} | {commit} | {f:.3f} | {d:.3f} | {r:.3f} | {d / f:.2f} "
+                                f"| {d / r:.2f} | {ratio} | {rss1:.0f} | {rss4:.0f} | {load} |\n")
+    open(history, "w").write(text)
 EOF
