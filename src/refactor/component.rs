@@ -62,6 +62,9 @@ pub struct ComponentSpec {
     pub returns: Option<String>,
     /// The parameter that stands for the object the code came from (`self` → `model`).
     pub owner: Option<String>,
+    /// What the call site passes for some parameters (`criterion` ← `self.criterion`); the
+    /// others are passed by their own name.
+    pub call_args: Vec<(String, String)>,
     /// Names bound in the function the code came from: free names among them are parameters.
     pub locals: BTreeSet<String>,
     /// The suggestion's title (`Extract the loss of `Net.forward` into ...`), without the
@@ -290,6 +293,8 @@ pub fn build(
             .map(|p| {
                 if Some(p) == owner.as_ref() {
                     "self".to_string()
+                } else if let Some((_, arg)) = component.call_args.iter().find(|(q, _)| q == p) {
+                    arg.clone()
                 } else {
                     p.clone()
                 }

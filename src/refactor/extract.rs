@@ -183,9 +183,39 @@ pub fn value(cx: &ProjectContext<'_>, request: Request) -> Result<Refactoring, S
     let mut renames: Vec<Edit> = Vec::new();
     let mut moved_usage = names::analyze(helpers.iter().copied(), &[]);
     names::analyze_expr(&mut moved_usage, expr);
-    for (name, range) in &moved_usage.occurrences {
-        if name == "self" {
-            renames.push(Edit::replacement(*range, owner.clone()));
+    // A loss that only reads attributes of `self` (`self.criterion(out, y)`) gets them as
+    // parameters (`criterion`), passed by the caller (`self.criterion`): a Loss never receives
+    // the model or runner it came from. Otherwise (and for a factory, which builds from the
+    // model by design: `make_optimizer(model)`) `self` becomes the `model` parameter.
+    let attributes = self_attributes(helpers.iter().copied(), expr);
+    let selfs = moved_usage
+        .occurrences
+        .iter()
+        .filter(|(name, _)| name == "self")
+        .count();
+    let by_attribute = matches!(request.kind, SpecKind::TorchModule | SpecKind::Callable)
+        && selfs > 0
+        && attributes.len() == selfs
+        && attributes.iter().all(|(_, attr)| {
+            !moved_usage.reads.contains(attr)
+                && !moved_usage.bound.contains(attr)
+                && !names::is_builtin(attr)
+                && !params.contains(&attr.as_str())
+                && parsed.names().import_of(attr).is_empty()
+        });
+    let mut call_args: Vec<(String, String)> = Vec::new();
+    if by_attribute {
+        for (range, attr) in &attributes {
+            renames.push(Edit::replacement(*range, attr.clone()));
+            if !call_args.iter().any(|(p, _)| p == attr) {
+                call_args.push((attr.clone(), format!("self.{attr}")));
+            }
+        }
+    } else {
+        for (name, range) in &moved_usage.occurrences {
+            if name == "self" {
+                renames.push(Edit::replacement(*range, owner.clone()));
+            }
         }
     }
     renames.sort_by_key(|e| e.range.start());
@@ -226,7 +256,8 @@ pub fn value(cx: &ProjectContext<'_>, request: Request) -> Result<Refactoring, S
         doc: request.doc,
         body,
         returns: Some(returns),
-        owner: Some(owner),
+        owner: (!by_attribute).then_some(owner),
+        call_args,
         locals,
         action: request.action,
     };
@@ -247,6 +278,43 @@ pub fn value(cx: &ProjectContext<'_>, request: Request) -> Result<Refactoring, S
         Some((edits, shown))
     };
     component::build(cx, parsed, names, component, &call_site)
+}
+
+/// The attribute reads of `self` (`self.criterion`) in `stmts` and `expr`: the range of each
+/// `self.<attr>` expression and the attribute. Nested functions and lambdas are left out (their
+/// `self` may be another).
+fn self_attributes<'a>(
+    stmts: impl Iterator<Item = &'a Stmt>,
+    expr: &'a Expr,
+) -> Vec<(TextRange, String)> {
+    struct Finder(Vec<(TextRange, String)>);
+    impl<'a> Visitor<'a> for Finder {
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            if let Expr::Attribute(attr) = expr
+                && attr.ctx == ruff_python_ast::ExprContext::Load
+                && matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self")
+            {
+                self.0.push((attr.range, attr.attr.to_string()));
+                return;
+            }
+            if matches!(expr, Expr::Lambda(_)) {
+                return;
+            }
+            visitor::walk_expr(self, expr);
+        }
+        fn visit_stmt(&mut self, stmt: &'a Stmt) {
+            if !matches!(stmt, Stmt::FunctionDef(_) | Stmt::ClassDef(_)) {
+                visitor::walk_stmt(self, stmt);
+            }
+        }
+    }
+    let mut finder = Finder(Vec::new());
+    for stmt in stmts {
+        finder.visit_stmt(stmt);
+    }
+    finder.visit_expr(expr);
+    finder.0.sort_by_key(|(range, _)| range.start());
+    finder.0
 }
 
 /// Extract the module-level loop at `header` (the range of the loop's header, as the
@@ -357,6 +425,7 @@ pub fn runner(
         body,
         returns: None,
         owner: None,
+        call_args: Vec::new(),
         locals: BTreeSet::new(),
         alternatives: Vec::new(),
         action: "Extract the module-level training loop".into(),
