@@ -481,7 +481,7 @@ fn print_place(cx: &Context<'_, '_>, range: TextRange) -> PrintPlace {
     'descend: while let Some(stmts) = body.pop() {
         if let Some(stmt) = containing(stmts, range).next() {
             path.push(stmt);
-            body = child_bodies(stmt);
+            body = crate::semantic::ranges::bodies(stmt);
             continue 'descend;
         }
         break;
@@ -563,34 +563,14 @@ fn print_place(cx: &Context<'_, '_>, range: TextRange) -> PrintPlace {
     PrintPlace::Elsewhere
 }
 
-/// The statement lists directly inside a statement.
-fn child_bodies(stmt: &Stmt) -> Vec<&[Stmt]> {
-    match stmt {
-        Stmt::FunctionDef(def) => vec![&def.body],
-        Stmt::ClassDef(class) => vec![&class.body],
-        Stmt::For(lp) => vec![&lp.body, &lp.orelse],
-        Stmt::While(lp) => vec![&lp.body, &lp.orelse],
-        Stmt::If(test) => std::iter::once(&test.body[..])
-            .chain(test.elif_else_clauses.iter().map(|c| &c.body[..]))
-            .collect(),
-        Stmt::With(with) => vec![&with.body],
-        Stmt::Try(t) => std::iter::once(&t.body[..])
-            .chain(t.handlers.iter().map(|h| match h {
-                ast::ExceptHandler::ExceptHandler(h) => &h.body[..],
-            }))
-            .chain([&t.orelse[..], &t.finalbody[..]])
-            .collect(),
-        Stmt::Match(m) => m.cases.iter().map(|c| &c.body[..]).collect(),
-        _ => Vec::new(),
-    }
-}
-
 /// The statements hold a loop (outside nested definitions).
 fn has_loop(body: &[Stmt]) -> bool {
     body.iter().any(|stmt| match stmt {
         Stmt::For(_) | Stmt::While(_) => true,
         Stmt::FunctionDef(_) | Stmt::ClassDef(_) => false,
-        other => child_bodies(other).into_iter().any(has_loop),
+        other => crate::semantic::ranges::bodies(other)
+            .into_iter()
+            .any(has_loop),
     })
 }
 

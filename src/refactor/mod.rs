@@ -399,24 +399,8 @@ pub fn enclosing_function(
 /// The statement lists directly inside a compound statement (not function or class bodies).
 pub fn child_bodies(stmt: &Stmt) -> Vec<&[Stmt]> {
     match stmt {
-        Stmt::If(s) => std::iter::once(&s.body[..])
-            .chain(s.elif_else_clauses.iter().map(|c| &c.body[..]))
-            .collect(),
-        Stmt::For(s) => vec![&s.body, &s.orelse],
-        Stmt::While(s) => vec![&s.body, &s.orelse],
-        Stmt::With(s) => vec![&s.body],
-        Stmt::Try(s) => {
-            let mut out: Vec<&[Stmt]> = vec![&s.body];
-            for handler in &s.handlers {
-                let ruff_python_ast::ExceptHandler::ExceptHandler(h) = handler;
-                out.push(&h.body);
-            }
-            out.push(&s.orelse);
-            out.push(&s.finalbody);
-            out
-        }
-        Stmt::Match(s) => s.cases.iter().map(|c| &c.body[..]).collect(),
-        _ => Vec::new(),
+        Stmt::FunctionDef(_) | Stmt::ClassDef(_) => Vec::new(),
+        other => crate::semantic::ranges::bodies(other),
     }
 }
 
