@@ -292,6 +292,8 @@ pub struct ImportStmt {
     pub head: String,
     /// The only statement of its block (deleting it leaves `pass`).
     pub sole_in_block: bool,
+    /// At module level (not inside a function, class or compound statement).
+    pub module_level: bool,
 }
 
 /// A file's import statements ([`import_statements`]) with, for each name they bind, the
@@ -301,13 +303,19 @@ pub struct ImportStmt {
 pub struct FileImports {
     stmts: Vec<ImportStmt>,
     by_name: rustc_hash::FxHashMap<String, Vec<usize>>,
+    /// Module-level statements by what precedes their names (`from .loss import`).
+    by_head: rustc_hash::FxHashMap<String, Vec<usize>>,
 }
 
 impl FileImports {
     pub fn of(body: &[Stmt]) -> Self {
         let stmts = import_statements(body);
         let mut by_name: rustc_hash::FxHashMap<String, Vec<usize>> = Default::default();
+        let mut by_head: rustc_hash::FxHashMap<String, Vec<usize>> = Default::default();
         for (i, stmt) in stmts.iter().enumerate() {
+            if stmt.module_level {
+                by_head.entry(stmt.head.clone()).or_default().push(i);
+            }
             for name in &stmt.bound {
                 let at = by_name.entry(name.clone()).or_default();
                 if at.last() != Some(&i) {
@@ -315,7 +323,21 @@ impl FileImports {
                 }
             }
         }
-        Self { stmts, by_name }
+        Self {
+            stmts,
+            by_name,
+            by_head,
+        }
+    }
+
+    /// The module-level statements written `<head> <names>` (`from .loss import ...`), in file
+    /// order.
+    pub fn with_head(&self, head: &str) -> impl Iterator<Item = &ImportStmt> {
+        self.by_head
+            .get(head)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.stmts[i])
     }
 
     /// The statements that bind one of `names`, in file order, each once.
@@ -335,7 +357,7 @@ impl FileImports {
 /// Every `import`/`from ... import` statement of `body`, nested blocks included (`from
 /// __future__` and star imports excluded: they are never unused in the sense meant here).
 pub fn import_statements(body: &[Stmt]) -> Vec<ImportStmt> {
-    fn walk(body: &[Stmt], out: &mut Vec<ImportStmt>) {
+    fn walk(body: &[Stmt], top: bool, out: &mut Vec<ImportStmt>) {
         let sole = body.len() == 1;
         for stmt in body {
             match stmt {
@@ -352,6 +374,7 @@ pub fn import_statements(body: &[Stmt]) -> Vec<ImportStmt> {
                         })
                         .collect(),
                     sole_in_block: sole,
+                    module_level: top,
                 }),
                 Stmt::ImportFrom(import) => {
                     let future = import
@@ -375,18 +398,19 @@ pub fn import_statements(body: &[Stmt]) -> Vec<ImportStmt> {
                             .map(|a| a.asname.as_ref().unwrap_or(&a.name).to_string())
                             .collect(),
                         sole_in_block: sole,
+                        module_level: top,
                     });
                 }
                 _ => {
                     for child in crate::semantic::ranges::bodies(stmt) {
-                        walk(child, out);
+                        walk(child, false, out);
                     }
                 }
             }
         }
     }
     let mut out = Vec::new();
-    walk(body, &mut out);
+    walk(body, true, &mut out);
     out
 }
 

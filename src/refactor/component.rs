@@ -628,23 +628,22 @@ fn import_line(cx: &ProjectContext<'_>, target: &Target, name: &str) -> Option<S
 /// touches it: `from .loss import TrainLoss` becomes `from .loss import TrainLoss, GLoss`.
 fn join_import(file: &ParsedSource, import: &str, edits: &[Edit]) -> Option<Edit> {
     let (head, name) = import.rsplit_once(" import ")?;
+    let head = format!("{head} import");
     let text = file.text();
-    file.module().body.iter().find_map(|stmt| {
-        let Stmt::ImportFrom(from) = stmt else {
-            return None;
-        };
-        let written = &text[from.range];
-        let (existing_head, names) = written.rsplit_once(" import ")?;
+    let (imports, _) = file.imports();
+    imports.with_head(&head).find_map(|stmt| {
+        let written = &text[stmt.range];
         let plain = !written.contains(['(', '\\', '#', '\n', ';', '*']);
         let untouched = !edits.iter().any(|e| {
             e.range
-                .intersect(from.range)
-                .is_some_and(|i| !i.is_empty() || from.range.contains_range(e.range))
-                && e.range.end() != from.range.start()
-                && e.range.start() != from.range.end()
+                .intersect(stmt.range)
+                .is_some_and(|i| !i.is_empty() || stmt.range.contains_range(e.range))
+                && e.range.end() != stmt.range.start()
+                && e.range.start() != stmt.range.end()
         });
-        (existing_head == head && plain && untouched)
-            .then(|| Edit::replacement(from.range, format!("{head} import {names}, {name}")))
+        let names = written.rsplit_once(" import ")?.1;
+        (plain && untouched)
+            .then(|| Edit::replacement(stmt.range, format!("{head} {names}, {name}")))
     })
 }
 
