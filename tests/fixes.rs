@@ -697,7 +697,8 @@ fn the_runner_extraction_waits_for_the_dead_branch_and_guards_the_call() {
 
 /// Issue 18: a refactoring that writes into the `loss.py` an earlier one created appends its
 /// class there, names it by meaning when the first name is taken (`GLoss` after `g_loss`, not
-/// `TrainLoss2`), and joins the existing `from loss import ...` statement.
+/// `TrainLoss2`), joins the existing `from loss import ...` statement, and builds the loss once
+/// before the training loop rather than once per batch.
 #[test]
 fn a_second_extraction_joins_the_first_ones_module_and_import() {
     let dir = tempfile::tempdir().unwrap();
@@ -735,7 +736,12 @@ fn a_second_extraction_joins_the_first_ones_module_and_import() {
         train.contains("from loss import TrainLoss, GLoss\n"),
         "{report}\n{train}"
     );
-    assert!(train.contains("g_loss = GLoss()("), "{train}");
+    // Built once, before the loop, and called in it.
+    assert!(
+        train.contains("    g_loss_fn = GLoss()\n    for real, z in loader:"),
+        "{train}"
+    );
+    assert!(train.contains("g_loss = g_loss_fn("), "{train}");
     assert!(
         loss.contains("class TrainLoss(nn.Module):") && loss.contains("class GLoss(nn.Module):"),
         "{loss}"

@@ -21,7 +21,7 @@ use crate::rule_context::ProjectContext;
 
 use super::component::{self, ComponentSpec, Refactoring, RunnerParam, SpecKind};
 use super::names::{self, Usage};
-use super::{Line, child_bodies, debug_skip, enclosing_function, locate, moved_lines};
+use super::{Line, child_bodies, debug_skip, enclosing_function, locate, moved_lines, snake_case};
 
 /// What to extract and how to call the result.
 pub struct Request {
@@ -264,7 +264,38 @@ pub fn value(cx: &ProjectContext<'_>, request: Request) -> Result<Refactoring, S
     let names = parsed.names();
     let expr_range = expr.range();
     let stmt_range = stmt.range();
+    // A loss computed in a loop is built once, before the outermost loop of its block
+    // (`train_loss = TrainLoss()`), and called in it: not a new module per batch.
+    let outer_loop = path
+        .iter()
+        .map(|s| s.stmt())
+        .find(|s| matches!(s, Stmt::For(_) | Stmt::While(_)));
+    let taken = |n: &str| {
+        whole.bound.contains(n)
+            || whole.reads.contains(n)
+            || params.contains(&n)
+            || names.bound.contains(n)
+            || names::is_builtin(n)
+    };
     let call_site = |call: &str| -> Option<(Vec<Edit>, String)> {
+        // `TrainLoss()(logits, y)`: the component and its arguments.
+        let hoisted = outer_loop.and_then(|lp| {
+            let (component, args) = call.split_once("()(")?;
+            let var = [
+                snake_case(component),
+                format!("{}_fn", snake_case(component)),
+            ]
+            .into_iter()
+            .find(|v| !taken(v))?;
+            let indent = indentation(text, lp.start());
+            let line_start = crate::fix::edits::line_start(text, lp.start());
+            Some((
+                Edit::insertion(line_start, format!("{indent}{var} = {component}()\n")),
+                format!("{var}({args}"),
+                format!("{var} = {component}()  # once, before the loop"),
+            ))
+        });
+        let call = hoisted.as_ref().map_or(call, |(_, c, _)| c.as_str());
         let mut edits = vec![Edit::replacement(expr_range, call.to_string())];
         for helper in &helpers {
             edits.push(delete_stmt(text, helper.range(), false)?);
@@ -274,7 +305,12 @@ pub fn value(cx: &ProjectContext<'_>, request: Request) -> Result<Refactoring, S
             &text[TextRange::new(stmt_range.start(), expr_range.start())],
             &text[TextRange::new(expr_range.end(), stmt_range.end())]
         );
-        let shown = shown.lines().next().unwrap_or_default().to_string();
+        let mut shown = shown.lines().next().unwrap_or_default().to_string();
+        if let Some((insert, _, line)) = hoisted {
+            edits.push(insert);
+            edits.sort_by_key(|e| e.range.start());
+            shown = format!("{line}\n{shown}");
+        }
         Some((edits, shown))
     };
     component::build(cx, parsed, names, component, &call_site)
