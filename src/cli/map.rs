@@ -123,12 +123,17 @@ fn after_fix(
     }
     inputs.sort_by(|a, b| a.path.cmp(&b.path));
     let fixed = engine::run(inputs, threads, cwd, resolver);
-    let mut note = format!(
-        "dllint: the architecture after {} fixes in {} files (nothing written; `dllint check \
-         --fix --unsafe-fixes` applies them)",
-        outcome.fixed(),
-        changed.len()
-    );
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let mut note = match outcome.fixed() {
+        0 => "dllint: no fix applies: the architecture is the one `dllint map` shows".to_string(),
+        fixed => format!(
+            "dllint: the architecture after {} in {} (nothing written; `dllint check --fix \
+             --unsafe-fixes` applies them)",
+            plural(fixed, "fix", "fixes"),
+            plural(changed.len(), "file", "files")
+        ),
+    };
     if !created.is_empty() {
         note.push_str(&format!("; new: {}", created.join(", ")));
     }
