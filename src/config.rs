@@ -256,9 +256,14 @@ impl Settings {
             }
             None => RuleSet::defaults(),
         };
+        // The configuration file, then the command line, which wins (as in ruff): a rule the
+        // file ignores is enabled again by `--extend-select`, and `--ignore` has the last word.
         rules.extend(options.extend_select.iter().copied());
+        for rule in &options.ignore {
+            rules.remove(rule);
+        }
         rules.extend(overrides.extend_select.iter().copied());
-        for rule in options.ignore.iter().chain(&overrides.ignore) {
+        for rule in &overrides.ignore {
             rules.remove(rule);
         }
         // Files that cannot be parsed are always reported unless explicitly ignored.

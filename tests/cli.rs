@@ -1285,3 +1285,23 @@ fn progress_is_shown_on_a_terminal_only() {
         assert_eq!(findings.len(), 2);
     }
 }
+
+/// As in ruff, the command line wins over the configuration file: `--extend-select` enables a
+/// rule the file ignores, and `--ignore` has the last word.
+#[test]
+fn command_line_extend_select_overrides_a_configured_ignore() {
+    let dir = project(&[
+        ("pyproject.toml", "[tool.dllint]\nignore = [\"DL305\"]\n"),
+        ("a.py", "import pdb\n\npdb.set_trace()\n"),
+    ]);
+    let codes = |args: &[&str]| {
+        let mut all = vec!["check", "--no-cache", "--output-format", "concise"];
+        all.extend_from_slice(args);
+        all.push(".");
+        let out = run(dir.path(), &all, None);
+        stdout(&out)
+    };
+    assert!(!codes(&[]).contains("DL305"));
+    assert!(codes(&["--extend-select", "DL305"]).contains("DL305"));
+    assert!(!codes(&["--extend-select", "DL305", "--ignore", "DL305"]).contains("DL305"));
+}
