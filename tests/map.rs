@@ -240,22 +240,10 @@ fn notebook_positions_are_cells_and_lines_as_in_check() {
 
     // The cell and line are where `check` puts the findings of the same component: the
     // Runner's `breakpoint()` is in cell 6, below the loop's first line.
-    let out = common::run(
-        &common::root(),
-        &[
-            "check",
-            "--isolated",
-            "--no-cache",
-            "--output-format",
-            "concise",
-            notebook,
-        ],
-        None,
-    );
+    let check = common::check_concise(notebook);
     assert!(
-        common::stdout(&out).contains("tests/notebooks/policy.ipynb:cell 6:11:5: warning[DL305]"),
-        "{}",
-        common::stdout(&out)
+        check.contains("tests/notebooks/policy.ipynb:cell 6:11:5: warning[DL305]"),
+        "{check}"
     );
 }
 

@@ -342,22 +342,10 @@ fn notebook_positions_agree_with_check_and_map() {
     );
     // `check` puts the `breakpoint()` of the same loop in cell 5, line 9; `map` puts the loop
     // (the Runner) at cell 5, line 4.
-    let check = common::run(
-        &common::root(),
-        &[
-            "check",
-            "--isolated",
-            "--no-cache",
-            "--output-format",
-            "concise",
-            notebook,
-        ],
-        None,
-    );
+    let check = common::check_concise(notebook);
     assert!(
-        common::stdout(&check).contains("tests/notebooks/losses.ipynb:cell 5:9:5: warning[DL305]"),
-        "{}",
-        common::stdout(&check)
+        check.contains("tests/notebooks/losses.ipynb:cell 5:9:5: warning[DL305]"),
+        "{check}"
     );
     let map = common::run(&common::root(), &["map", "--isolated", notebook], None);
     assert!(

@@ -384,12 +384,8 @@ pub fn render_html(map: &Map) -> String {
         out.push_str(
             "<h2>Dependencies</h2>\n<table class=\"edges\">\n<tr><th>from</th><th>dependency</th><th>to</th></tr>\n",
         );
-        let name = |id: &str| {
-            map.components
-                .iter()
-                .find(|c| c.id == id)
-                .map_or(id.to_string(), |c| c.qualified.clone())
-        };
+        let names = map.qualified_names();
+        let name = |id: &str| names.get(id).map_or(id.to_string(), |q| q.to_string());
         for e in &map.edges {
             let _ = writeln!(
                 out,

@@ -110,6 +110,17 @@ pub struct Map {
     pub edges: Vec<Edge>,
 }
 
+impl Map {
+    /// The qualified name of each component by its id, for renderers that print edges (one
+    /// lookup table, not a scan of the components per edge).
+    pub fn qualified_names(&self) -> rustc_hash::FxHashMap<&str, &str> {
+        self.components
+            .iter()
+            .map(|c| (c.id.as_str(), c.qualified.as_str()))
+            .collect()
+    }
+}
+
 /// Where a component lives in the index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Key {

@@ -105,12 +105,8 @@ pub fn render_text(map: &Map, explain: bool, color: bool) -> String {
     }
     if !map.edges.is_empty() {
         let _ = writeln!(out, "\n{bold}Dependencies{reset}");
-        let name = |id: &str| {
-            map.components
-                .iter()
-                .find(|c| c.id == id)
-                .map_or(id.to_string(), |c| c.qualified.clone())
-        };
+        let names = map.qualified_names();
+        let name = |id: &str| names.get(id).map_or(id.to_string(), |q| q.to_string());
         for e in &map.edges {
             let arrow = if e.violation {
                 format!("{red}=={}==>{reset}", e.kind.label())

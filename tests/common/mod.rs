@@ -25,6 +25,21 @@ pub fn bin() -> PathBuf {
 }
 
 /// Run `dllint` with `args` in `cwd`, feeding `stdin`.
+/// `dllint check --isolated --no-cache --output-format concise PATH` from the repository root:
+/// its standard output (positions as `check` gives them, for comparing with `map`/`survey`).
+#[allow(dead_code)]
+pub fn check_concise(path: &str) -> String {
+    let args = [
+        "check",
+        "--isolated",
+        "--no-cache",
+        "--output-format",
+        "concise",
+        path,
+    ];
+    stdout(&run(&root(), &args, None))
+}
+
 pub fn run(cwd: &Path, args: &[&str], stdin: Option<&str>) -> Output {
     use std::io::Write;
     let mut child = Command::new(bin())
