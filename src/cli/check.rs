@@ -131,6 +131,13 @@ pub struct CheckArgs {
     /// Exit with 1 when fixes were applied, even if no findings remain.
     #[arg(long)]
     pub exit_non_zero_on_fix: bool,
+    /// Lint, then lint again whenever a Python file, notebook or configuration file under the
+    /// given paths changes (and, for files named alone, in their project), with the cache;
+    /// stop with Ctrl-C.
+    #[arg(long, conflicts_with_all = [
+        "diff", "add_noqa", "write_baseline", "show_files", "show_settings",
+    ])]
+    pub watch: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -149,6 +156,14 @@ fn parse_selectors(flag: &str, values: &[String]) -> Result<Vec<Rule>, String> {
 }
 
 pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
+    if args.watch {
+        return super::watch::run(&args);
+    }
+    run_once(&args)
+}
+
+/// One run of `dllint check` (`--watch` repeats it).
+pub(super) fn run_once(args: &CheckArgs) -> Result<ExitStatus, String> {
     let cwd =
         std::env::current_dir().map_err(|e| format!("cannot read the working directory: {e}"))?;
     let overrides = Overrides {
@@ -173,7 +188,7 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
     );
 
     if args.show_settings {
-        return show_settings(&args, &resolver, &cwd);
+        return show_settings(args, &resolver, &cwd);
     }
 
     if args.show_files {
@@ -260,17 +275,12 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
                         path: name.clone(),
                         settings: settings.clone(),
                     }];
-                    let context = project_context(
-                        &args,
-                        std::slice::from_ref(&name),
-                        &named,
-                        &resolver,
-                        &cwd,
-                    );
+                    let context =
+                        project_context(args, std::slice::from_ref(&name), &named, &resolver, &cwd);
                     let cache = if context.is_empty() {
                         None
                     } else {
-                        cache_for(&args, &cwd)
+                        cache_for(args, &cwd)
                     };
                     let lint = |text: String| -> Report {
                         if context.is_empty() {
@@ -294,14 +304,14 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
                     let report = lint(text.clone());
                     let report = if fixing {
                         let (report, result) =
-                            fix_stdin(&args, &name, text, report, &cwd, &lint, fix_options)?;
+                            fix_stdin(args, &name, text, report, &cwd, &lint, fix_options)?;
                         fixes = Some(result);
                         report
                     } else {
                         report
                     };
                     if let Some(cache) = cache {
-                        save_cache(&args, cache);
+                        save_cache(args, cache);
                     }
                     report
                 }
@@ -315,9 +325,9 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
         let discovered = discovery::discover(&args.paths, &resolver, args.force_exclude)
             .map_err(|e| e.to_string())?;
         let files = discovered.files;
-        let context = project_context(&args, &args.paths, &files, &resolver, &cwd);
+        let context = project_context(args, &args.paths, &files, &resolver, &cwd);
         // Fixing lints the files again after every pass: it reads the tree fresh.
-        let cache = if fixing { None } else { cache_for(&args, &cwd) };
+        let cache = if fixing { None } else { cache_for(args, &cwd) };
         progress = Progress::start(args.quiet);
         let mut report = engine::lint_files_cached(
             &files,
@@ -342,11 +352,11 @@ pub fn run(args: CheckArgs) -> Result<ExitStatus, String> {
         if let Some(cache) = cache {
             // Nothing follows (fixing uses no cache): the line goes before a warning can.
             progress.stop();
-            save_cache(&args, cache);
+            save_cache(args, cache);
         }
         if fixing {
             let (report, result) = fix_files(
-                &args,
+                args,
                 report,
                 &context,
                 &cwd,

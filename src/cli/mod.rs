@@ -10,6 +10,7 @@ mod progress;
 mod rule;
 mod settings;
 mod survey;
+mod watch;
 
 use std::process::ExitCode;
 
