@@ -748,3 +748,132 @@ fn a_second_extraction_joins_the_first_ones_module_and_import() {
     );
     assert!(!loss.contains("TrainLoss2"), "{loss}");
 }
+
+/// The training code of the behaviour test below: plain Python stand-ins for tensors, the
+/// model, the criterion and the optimizer (no PyTorch needed to run it), and a `torch` with
+/// only `nn.Module`'s calling convention.
+const STANDINS: [(&str, &str); 4] = [
+    ("stand_ins/torch/__init__.py", "from . import nn\n"),
+    (
+        "stand_ins/torch/nn/__init__.py",
+        "class Module:\n    def __call__(self, *args, **kwargs):\n        \
+         return self.forward(*args, **kwargs)\n",
+    ),
+    (
+        "stand_ins/scaffold.py",
+        "LOG = []\n\n\nclass Value(float):\n    def __add__(self, other):\n        \
+         return Value(float(self) + other)\n\n    __radd__ = __add__\n\n    \
+         def __mul__(self, other):\n        return Value(float(self) * other)\n\n    \
+         __rmul__ = __mul__\n\n    def backward(self):\n        \
+         LOG.append(round(float(self), 6))\n\n\nclass Optimizer:\n    def step(self):\n        \
+         LOG.append(\"step\")\n\n    def zero_grad(self):\n        LOG.append(\"zero_grad\")\n\n\n\
+         def model(x):\n    LOG.append((\"model\", x))\n    return Value(3 * x)\n\n\n\
+         def criterion(out, y):\n    return Value((out - y) ** 2)\n",
+    ),
+    (
+        "stand_ins/drive.py",
+        "from scaffold import LOG, Optimizer, criterion, model\n\
+         from train import train, train_full_batch, train_twice\n\n\
+         train(model, [(1, 2), (2, 3)], criterion, Optimizer())\n\
+         train_full_batch(model, 4, 5, criterion, Optimizer())\n\
+         train_twice(model, 4, 5, criterion, Optimizer())\nprint(LOG)\n",
+    ),
+];
+
+#[test]
+fn an_extracted_loss_holds_its_criteria_and_weights_and_takes_the_models_outputs() {
+    let Some(python) = common::python_importing("json") else {
+        common::skipped(
+            "an_extracted_loss_holds_its_criteria_and_weights_and_takes_the_models_outputs: \
+             python3 not found",
+        );
+        assert!(!common::in_ci(), "python3 is required in CI");
+        return;
+    };
+    let mut files = STANDINS.to_vec();
+    files.push((
+        "train.py",
+        "import torch\n\n\n\
+         def train(model, loader, criterion, optimizer, gamma=0.5):\n    \
+         for epoch in range(2):\n        for x, y in loader:\n            \
+         logits = model(x)\n            \
+         loss = criterion(logits, y) + gamma * criterion(logits, 0)\n            \
+         optimizer.zero_grad()\n            loss.backward()\n            optimizer.step()\n\n\n\
+         def train_full_batch(model, features, labels, criterion, optimizer, steps=2):\n    \
+         for step in range(steps):\n        \
+         loss = criterion(model(features), labels) + 0.01 * criterion(features, 0)\n        \
+         optimizer.zero_grad()\n        loss.backward()\n        optimizer.step()\n\n\n\
+         def train_twice(model, features, labels, criterion, optimizer):\n    \
+         for step in range(2):\n        \
+         loss = criterion(model(features), labels) + 0.5 * criterion(model(features), 0)\n        \
+         optimizer.zero_grad()\n        loss.backward()\n        optimizer.step()\n",
+    ));
+    let dir = project(&files);
+    let drive = || {
+        let out = std::process::Command::new(&python)
+            .arg("stand_ins/drive.py")
+            .env("PYTHONPATH", format!("stand_ins:{}", dir.path().display()))
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .current_dir(dir.path())
+            .output()
+            .expect("python runs");
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    };
+    let before = drive();
+    let lint = |extra: &[&str]| {
+        let mut args = vec!["check", "--isolated", "--no-cache", "--select", "DL102"];
+        args.extend_from_slice(extra);
+        args.push("train.py");
+        run(dir.path(), &args, None)
+    };
+    let out = lint(&["--fix", "--unsafe-fixes"]);
+    let report = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(
+        report.contains("Fixed 3 findings (0 remaining)"),
+        "{report}"
+    );
+    let train = fs::read_to_string(dir.path().join("train.py")).unwrap();
+    let loss = fs::read_to_string(dir.path().join("loss.py")).unwrap();
+    // The criterion and the weight are held, built once before the loop; the model runs
+    // where it ran, and the loss gets its outputs and the targets.
+    for expected in [
+        "    train_loss = TrainLoss(criterion, gamma)\n    for epoch in range(2):",
+        "            logits = model(x)\n            loss = train_loss(logits, y)\n",
+        "    train_full_batch_loss = TrainFullBatchLoss(criterion)\n",
+        "        loss = train_full_batch_loss(model(features), labels, features)\n",
+    ] {
+        assert!(train.contains(expected), "{expected:?} in\n{train}");
+    }
+    for expected in [
+        "    def __init__(self, criterion, gamma):\n        super().__init__()\n        \
+         self.criterion = criterion\n        self.gamma = gamma\n",
+        "    def forward(self, logits, y):\n        \
+         return self.criterion(logits, y) + self.gamma * self.criterion(logits, 0)\n",
+        "    def forward(self, outputs, labels, features):\n",
+    ] {
+        assert!(loss.contains(expected), "{expected:?} in\n{loss}");
+    }
+    let (held, twice) = loss
+        .split_once("class TrainTwiceLoss")
+        .expect("a third loss");
+    assert!(
+        !held.contains("model"),
+        "the loss never runs the model:\n{loss}"
+    );
+    // Unless the model runs twice (dropout would draw twice): it stays inside, passed in.
+    assert!(
+        twice.contains("def forward(self, model, features, labels):"),
+        "{loss}"
+    );
+    assert!(
+        train.contains("loss = train_twice_loss(model, features, labels)"),
+        "{train}"
+    );
+    // Data the loop does not change (`labels`) is still passed per call, not held.
+    assert!(!loss.contains("self.labels"), "{loss}");
+    // Same program: the same gradient steps with the same values, the model run as often.
+    assert_eq!(drive(), before, "\n{train}\n{loss}");
+    let again = lint(&[]);
+    assert_eq!(again.status.code(), Some(0), "{}", stdout(&again));
+}

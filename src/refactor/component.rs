@@ -65,6 +65,10 @@ pub struct ComponentSpec {
     /// What the call site passes for some parameters (`criterion` ← `self.criterion`); the
     /// others are passed by their own name.
     pub call_args: Vec<(String, String)>,
+    /// What a Loss holds from its construction (`criterion` ← `criterion`, `criterion` ←
+    /// `self.criterion`): the moved code reads them as `self.criterion`, its `__init__` takes
+    /// them, and the call site builds it with them (`TrainLoss(criterion)(logits, y)`).
+    pub held: Vec<(String, String)>,
     /// Names bound in the function the code came from: free names among them are parameters.
     pub locals: BTreeSet<String>,
     /// The suggestion's title (`Extract the loss of `Net.forward` into ...`), without the
@@ -139,7 +143,7 @@ pub fn build(
         if Some(free) == owner.as_ref() {
             continue;
         }
-        if runner_params.is_some() && free == "self" {
+        if (runner_params.is_some() || !component.held.is_empty()) && free == "self" {
             continue;
         }
         let local = component.locals.contains(free);
@@ -246,9 +250,21 @@ pub fn build(
             };
             let comma = if signature.is_empty() { "" } else { ", " };
             code.push_str(&format!(
-                "class {name}{base}:\n    \"\"\"{}\"\"\"\n\n    def {method}(self{comma}{signature}):\n",
+                "class {name}{base}:\n    \"\"\"{}\"\"\"\n\n",
                 component.doc
             ));
+            if !component.held.is_empty() {
+                let held: Vec<&str> = component.held.iter().map(|(p, _)| p.as_str()).collect();
+                code.push_str(&format!("    def __init__(self, {}):\n", held.join(", ")));
+                if component.kind == SpecKind::TorchModule {
+                    code.push_str("        super().__init__()\n");
+                }
+                for p in &held {
+                    code.push_str(&format!("        self.{p} = {p}\n"));
+                }
+                code.push('\n');
+            }
+            code.push_str(&format!("    def {method}(self{comma}{signature}):\n"));
             code.push_str(&indent(&component.body, "        "));
             code.push_str(&indent(&returns, "        "));
         }
@@ -302,7 +318,10 @@ pub fn build(
             .collect(),
     };
     let call = match &component.kind {
-        SpecKind::TorchModule | SpecKind::Callable => format!("{name}()({})", args.join(", ")),
+        SpecKind::TorchModule | SpecKind::Callable => {
+            let held: Vec<&str> = component.held.iter().map(|(_, a)| a.as_str()).collect();
+            format!("{name}({})({})", held.join(", "), args.join(", "))
+        }
         SpecKind::Function => format!("{name}({})", args.join(", ")),
         SpecKind::Runner(_) => format!("{name}({}).run()", args.join(", ")),
     };
@@ -432,10 +451,11 @@ pub fn verify(code: &str) -> Result<(), String> {
     for def in functions {
         let params: Vec<&str> = def.parameters.iter().map(|p| p.name().as_str()).collect();
         let usage = names::analyze(&def.body, &params);
-        if let Some(why) = usage
-            .unsupported
-            .filter(|why| !why.starts_with("a `return`"))
-        {
+        // A generated `__init__` calls `super().__init__()` (an `nn.Module`), in its class.
+        let own_super = def.name.as_str() == "__init__";
+        if let Some(why) = usage.unsupported.filter(|why| {
+            !(why.starts_with("a `return`") || (own_super && why.contains("super()")))
+        }) {
             return Err(format!("the generated code contains {why}"));
         }
         for free in &usage.free {

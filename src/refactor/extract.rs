@@ -21,7 +21,10 @@ use crate::rule_context::ProjectContext;
 
 use super::component::{self, ComponentSpec, Refactoring, RunnerParam, SpecKind};
 use super::names::{self, Usage};
-use super::{Line, child_bodies, debug_skip, enclosing_function, locate, moved_lines, snake_case};
+use super::{
+    Line, child_bodies, debug_skip, enclosing_function, locate, model_calls, moved_lines,
+    snake_case,
+};
 
 /// What to extract and how to call the result.
 pub struct Request {
@@ -91,6 +94,9 @@ pub fn value(cx: &ProjectContext<'_>, request: Request) -> Result<Refactoring, S
     let parsed = cx.parsed().ok_or("the file cannot be parsed again")?;
     let text = parsed.text();
     let module = parsed.module();
+    let knowledge = cx.knowledge();
+    // A loss (not a factory, which builds from the model by design) never runs the model.
+    let loss = matches!(request.kind, SpecKind::TorchModule | SpecKind::Callable);
     let (function, _) = enclosing_function(&module.body, request.site);
     let (block, params): (&[Stmt], Vec<&str>) = match function {
         Some(function) => (
@@ -148,8 +154,10 @@ pub fn value(cx: &ProjectContext<'_>, request: Request) -> Result<Refactoring, S
     {
         let usage = names::analyze(std::iter::once(sibling), &[]);
         let feeds = usage.bound.iter().any(|b| needed.contains(b));
-        let movable =
-            matches!(sibling, Stmt::Assign(_) | Stmt::AnnAssign(_)) && usage.unsupported.is_none();
+        // `logits = model(x)` stays where it is: the loss takes `logits`.
+        let movable = matches!(sibling, Stmt::Assign(_) | Stmt::AnnAssign(_))
+            && usage.unsupported.is_none()
+            && !(loss && model_calls::assigns_model_output(sibling, knowledge));
         if feeds && movable {
             let mut inside = moved.clone();
             inside.push(sibling.range());
@@ -183,15 +191,43 @@ pub fn value(cx: &ProjectContext<'_>, request: Request) -> Result<Refactoring, S
     let mut renames: Vec<Edit> = Vec::new();
     let mut moved_usage = names::analyze(helpers.iter().copied(), &[]);
     names::analyze_expr(&mut moved_usage, expr);
+    let names = parsed.names();
+    let taken = |n: &str| {
+        whole.bound.contains(n)
+            || whole.reads.contains(n)
+            || params.contains(&n)
+            || names.bound.contains(n)
+            || names::is_builtin(n)
+    };
+    let mut call_args: Vec<(String, String)> = Vec::new();
+    // An inline model call (`criterion(model(x), y)`) is made at the call site and its value
+    // passed in (`outputs`), so that the Loss compares outputs with targets and never holds
+    // the model; not when the call reads what the moved code computes, or runs only sometimes.
+    let model_ranges: Vec<TextRange> = if loss {
+        model_outputs(
+            knowledge,
+            text,
+            &helpers,
+            expr,
+            &moved_usage,
+            &taken,
+            &mut renames,
+            &mut call_args,
+        )
+    } else {
+        Vec::new()
+    };
+    let outside = |range: &TextRange| !model_calls::inside(*range, &model_ranges);
     // A loss that only reads attributes of `self` (`self.criterion(out, y)`) gets them as
     // parameters (`criterion`), passed by the caller (`self.criterion`): a Loss never receives
     // the model or runner it came from. Otherwise (and for a factory, which builds from the
     // model by design: `make_optimizer(model)`) `self` becomes the `model` parameter.
-    let attributes = self_attributes(helpers.iter().copied(), expr);
+    let (mut attributes, called) = self_attributes(helpers.iter().copied(), expr);
+    attributes.retain(|(range, _)| outside(range));
     let selfs = moved_usage
         .occurrences
         .iter()
-        .filter(|(name, _)| name == "self")
+        .filter(|(name, range)| name == "self" && outside(range))
         .count();
     let by_attribute = matches!(request.kind, SpecKind::TorchModule | SpecKind::Callable)
         && selfs > 0
@@ -202,10 +238,33 @@ pub fn value(cx: &ProjectContext<'_>, request: Request) -> Result<Refactoring, S
                 && !names::is_builtin(attr)
                 && !params.contains(&attr.as_str())
                 && parsed.names().import_of(attr).is_empty()
-        });
-    let mut call_args: Vec<(String, String)> = Vec::new();
+        })
+        // `self.parameters()`: the code uses the model itself, which it then gets whole.
+        && !called.iter().any(|c| knowledge.training.evaluation.module_methods.contains(c));
+    // A loss computed in a loop is built once, before the outermost loop of its block
+    // (`train_loss = TrainLoss(criterion)`), and called in it: not a new module per batch.
+    let outer_loop = path
+        .iter()
+        .map(|s| s.stmt())
+        .find(|s| matches!(s, Stmt::For(_) | Stmt::While(_)));
+    // What stays the same through that loop (the criteria, the weights) the Loss holds from
+    // its construction; what the loop computes (outputs, targets) it takes per call.
+    let invariant = |name: &str| -> bool {
+        let Some(outer) = outer_loop else {
+            return false;
+        };
+        loss && !assigned_in(outer, name)
+    };
+    let mut held: Vec<(String, String)> = Vec::new();
     if by_attribute {
         for (range, attr) in &attributes {
+            if knowledge.is_loss_callee(attr) && invariant(&format!("self.{attr}")) {
+                // `self.criterion` stays as it is: the Loss's own attribute.
+                if !held.iter().any(|(p, _)| p == attr) {
+                    held.push((attr.clone(), format!("self.{attr}")));
+                }
+                continue;
+            }
             renames.push(Edit::replacement(*range, attr.clone()));
             if !call_args.iter().any(|(p, _)| p == attr) {
                 call_args.push((attr.clone(), format!("self.{attr}")));
@@ -213,9 +272,55 @@ pub fn value(cx: &ProjectContext<'_>, request: Request) -> Result<Refactoring, S
         }
     } else {
         for (name, range) in &moved_usage.occurrences {
-            if name == "self" {
+            if name == "self" && outside(range) {
                 renames.push(Edit::replacement(*range, owner.clone()));
             }
+        }
+    }
+    // What a Loss holds is what configures it: a criterion (named like one: `criterion`,
+    // `loss_object`, `adversarial_loss`) or a constant weight (`gamma = 0.99`, a parameter
+    // `lambda_gp=10.0`, a module constant). Data (`x`, `labels`, a rollout buffer) and a model
+    // are passed per call even when the loop does not change them.
+    let constant = |name: &str| {
+        if locals.contains(name) {
+            let default = function.is_some_and(|f| {
+                f.parameters.iter_non_variadic_params().any(|p| {
+                    p.parameter.name.as_str() == name && p.default().is_some_and(is_number)
+                })
+            });
+            default || number_constant(text, block, name)
+        } else {
+            names.bound.contains(name)
+                && names.import_of(name).is_empty()
+                && number_constant(text, &module.body, name)
+        }
+    };
+    let criterion = |name: &str| {
+        knowledge.is_loss_callee(name)
+            && (locals.contains(name)
+                || (names.bound.contains(name) && names.import_of(name).is_empty()))
+    };
+    let holdable = |name: &str| {
+        name != "self"
+            && name != owner
+            && !moved_usage.bound.contains(name)
+            && !call_args.iter().any(|(p, _)| p == name)
+            && (criterion(name) || constant(name))
+    };
+    let mut held_names: BTreeSet<&str> = BTreeSet::new();
+    for (name, range) in &moved_usage.occurrences {
+        if outside(range) && holdable(name) && invariant(name) {
+            held_names.insert(name.as_str());
+        }
+    }
+    for (name, range) in &moved_usage.occurrences {
+        if outside(range) && held_names.contains(name.as_str()) {
+            renames.push(Edit::replacement(*range, format!("self.{name}")));
+        }
+    }
+    for (name, _) in &moved_usage.occurrences {
+        if held_names.contains(name.as_str()) && !held.iter().any(|(p, _)| p == name) {
+            held.push((name.clone(), name.clone()));
         }
     }
     renames.sort_by_key(|e| e.range.start());
@@ -258,29 +363,19 @@ pub fn value(cx: &ProjectContext<'_>, request: Request) -> Result<Refactoring, S
         returns: Some(returns),
         owner: (!by_attribute).then_some(owner),
         call_args,
+        held,
         locals,
         action: request.action,
     };
-    let names = parsed.names();
     let expr_range = expr.range();
     let stmt_range = stmt.range();
-    // A loss computed in a loop is built once, before the outermost loop of its block
-    // (`train_loss = TrainLoss()`), and called in it: not a new module per batch.
-    let outer_loop = path
-        .iter()
-        .map(|s| s.stmt())
-        .find(|s| matches!(s, Stmt::For(_) | Stmt::While(_)));
-    let taken = |n: &str| {
-        whole.bound.contains(n)
-            || whole.reads.contains(n)
-            || params.contains(&n)
-            || names.bound.contains(n)
-            || names::is_builtin(n)
-    };
     let call_site = |call: &str| -> Option<(Vec<Edit>, String)> {
-        // `TrainLoss()(logits, y)`: the component and its arguments.
+        // `TrainLoss(criterion)(logits, y)`: the component built with what it holds, and
+        // called with the rest (what it holds are names and attributes: no `)(` inside).
         let hoisted = outer_loop.and_then(|lp| {
-            let (component, args) = call.split_once("()(")?;
+            let (built, args) = call.split_once(")(")?;
+            let built = format!("{built})");
+            let component = &built[..built.find('(')?];
             let var = [
                 snake_case(component),
                 format!("{}_fn", snake_case(component)),
@@ -290,9 +385,9 @@ pub fn value(cx: &ProjectContext<'_>, request: Request) -> Result<Refactoring, S
             let indent = indentation(text, lp.start());
             let line_start = crate::fix::edits::line_start(text, lp.start());
             Some((
-                Edit::insertion(line_start, format!("{indent}{var} = {component}()\n")),
+                Edit::insertion(line_start, format!("{indent}{var} = {built}\n")),
                 format!("{var}({args}"),
-                format!("{var} = {component}()  # once, before the loop"),
+                format!("{var} = {built}  # once, before the loop"),
             ))
         });
         let call = hoisted.as_ref().map_or(call, |(_, c, _)| c.as_str());
@@ -316,16 +411,118 @@ pub fn value(cx: &ProjectContext<'_>, request: Request) -> Result<Refactoring, S
     component::build(cx, parsed, names, component, &call_site)
 }
 
+/// Replace the model calls of the moved code by parameters (`outputs`) that the call site
+/// fills with the calls themselves (`model(x)`), made where they were; returns the replaced
+/// ranges. Nothing is replaced when a call cannot move (it reads what the moved code binds,
+/// or runs only sometimes) or no name is free.
+#[allow(clippy::too_many_arguments)]
+fn model_outputs(
+    knowledge: &crate::knowledge::Knowledge,
+    text: &str,
+    helpers: &[&Stmt],
+    expr: &Expr,
+    moved_usage: &Usage,
+    taken: &dyn Fn(&str) -> bool,
+    renames: &mut Vec<Edit>,
+    call_args: &mut Vec<(String, String)>,
+) -> Vec<TextRange> {
+    let Some(calls) = model_calls::model_calls(helpers.iter().copied(), expr, knowledge) else {
+        return Vec::new();
+    };
+    let helpers_bind = names::analyze(helpers.iter().copied(), &[]).bound;
+    let reads_moved = calls.iter().any(|call| {
+        let mut usage = Usage::default();
+        names::analyze_expr(&mut usage, call);
+        usage.reads.iter().any(|r| helpers_bind.contains(r))
+    });
+    if calls.is_empty() || reads_moved {
+        return Vec::new();
+    }
+    // The same call written twice runs the model twice (dropout draws twice): made once at
+    // the call site it would change what the program computes, so the model stays inside.
+    let mut distinct: Vec<&str> = Vec::new();
+    for call in &calls {
+        let shown = &text[call.range()];
+        if distinct.contains(&shown) {
+            return Vec::new();
+        }
+        distinct.push(shown);
+    }
+    let used = |n: &str| {
+        taken(n)
+            || moved_usage.reads.contains(n)
+            || moved_usage.bound.contains(n)
+            || call_args.iter().any(|(p, _)| p == n)
+    };
+    let mut chosen: Vec<(String, String)> = Vec::new();
+    for (call, shown) in calls.iter().zip(&distinct) {
+        let model = snake_case(model_calls::model_name(call));
+        let candidates = if distinct.len() == 1 {
+            vec!["outputs".to_string(), format!("{model}_outputs")]
+        } else {
+            vec![format!("{model}_outputs"), format!("{model}_out")]
+        };
+        let Some(name) = candidates
+            .into_iter()
+            .find(|c| !used(c) && !chosen.iter().any(|(p, _)| p == c))
+        else {
+            return Vec::new();
+        };
+        chosen.push((name, shown.to_string()));
+    }
+    for (call, (name, _)) in calls.iter().zip(&chosen) {
+        renames.push(Edit::replacement(call.range(), name.clone()));
+    }
+    call_args.extend(chosen);
+    calls.iter().map(|c| c.range()).collect()
+}
+
+/// Whether `stmt` (a loop) may rebind `target` (a name, or `self.attr`) or, for an attribute,
+/// assign to it.
+fn assigned_in(stmt: &Stmt, target: &str) -> bool {
+    if let Some(attr) = target.strip_prefix("self.") {
+        struct Finder<'t> {
+            attr: &'t str,
+            found: bool,
+        }
+        impl<'a> Visitor<'a> for Finder<'_> {
+            fn visit_expr(&mut self, expr: &'a Expr) {
+                if let Expr::Attribute(a) = expr
+                    && a.ctx != ruff_python_ast::ExprContext::Load
+                    && a.attr.as_str() == self.attr
+                    && matches!(&*a.value, Expr::Name(n) if n.id.as_str() == "self")
+                {
+                    self.found = true;
+                }
+                visitor::walk_expr(self, expr);
+            }
+        }
+        let mut finder = Finder { attr, found: false };
+        finder.visit_stmt(stmt);
+        return finder.found;
+    }
+    names::analyze(std::iter::once(stmt), &[])
+        .bound
+        .contains(target)
+}
+
 /// The attribute reads of `self` (`self.criterion`) in `stmts` and `expr`: the range of each
 /// `self.<attr>` expression and the attribute. Nested functions and lambdas are left out (their
 /// `self` may be another).
 fn self_attributes<'a>(
     stmts: impl Iterator<Item = &'a Stmt>,
     expr: &'a Expr,
-) -> Vec<(TextRange, String)> {
-    struct Finder(Vec<(TextRange, String)>);
+) -> (Vec<(TextRange, String)>, Vec<String>) {
+    /// The attributes and, apart, those called (`self.parameters()`).
+    struct Finder(Vec<(TextRange, String)>, Vec<String>);
     impl<'a> Visitor<'a> for Finder {
         fn visit_expr(&mut self, expr: &'a Expr) {
+            if let Expr::Call(call) = expr
+                && let Expr::Attribute(attr) = &*call.func
+                && matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self")
+            {
+                self.1.push(attr.attr.to_string());
+            }
             if let Expr::Attribute(attr) = expr
                 && attr.ctx == ruff_python_ast::ExprContext::Load
                 && matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self")
@@ -344,13 +541,13 @@ fn self_attributes<'a>(
             }
         }
     }
-    let mut finder = Finder(Vec::new());
+    let mut finder = Finder(Vec::new(), Vec::new());
     for stmt in stmts {
         finder.visit_stmt(stmt);
     }
     finder.visit_expr(expr);
     finder.0.sort_by_key(|(range, _)| range.start());
-    finder.0
+    (finder.0, finder.1)
 }
 
 /// Extract the module-level loop at `header` (the range of the loop's header, as the
@@ -462,6 +659,7 @@ pub fn runner(
         returns: None,
         owner: None,
         call_args: Vec::new(),
+        held: Vec::new(),
         locals: BTreeSet::new(),
         alternatives: Vec::new(),
         action: "Extract the module-level training loop".into(),
@@ -588,6 +786,22 @@ fn module_constant(text: &str, body: &[Stmt], name: &str) -> Option<String> {
         found = Some(text[literal.range()].to_string());
     }
     found
+}
+
+/// A number written out (`0.99`, `-1`): a weight, not data or an option.
+fn is_number(expr: &Expr) -> bool {
+    match expr {
+        Expr::NumberLiteral(_) => true,
+        Expr::UnaryOp(op) => matches!(&*op.operand, Expr::NumberLiteral(_)),
+        _ => false,
+    }
+}
+
+/// Whether `name` is bound once in `body`, to a number.
+fn number_constant(text: &str, body: &[Stmt], name: &str) -> bool {
+    module_constant(text, body, name).is_some_and(|value| {
+        ruff_python_parser::parse_expression(&value).is_ok_and(|e| is_number(e.expr()))
+    })
 }
 
 fn is_literal(expr: &Expr) -> bool {

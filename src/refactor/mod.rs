@@ -10,6 +10,7 @@
 
 pub mod component;
 pub mod extract;
+pub mod model_calls;
 pub mod names;
 
 use std::collections::BTreeSet;
