@@ -773,10 +773,11 @@ const STANDINS: [(&str, &str); 4] = [
     (
         "stand_ins/drive.py",
         "from scaffold import LOG, Optimizer, criterion, model\n\
-         from train import train, train_full_batch, train_twice\n\n\
+         from train import Trainer, train, train_full_batch, train_twice\n\n\
          train(model, [(1, 2), (2, 3)], criterion, Optimizer())\n\
          train_full_batch(model, 4, 5, criterion, Optimizer())\n\
-         train_twice(model, 4, 5, criterion, Optimizer())\nprint(LOG)\n",
+         train_twice(model, 4, 5, criterion, Optimizer())\n\
+         Trainer(model, criterion, Optimizer()).fit([(1, 2), (3, 4)])\nprint(LOG)\n",
     ),
 ];
 
@@ -806,7 +807,15 @@ fn an_extracted_loss_holds_its_criteria_and_weights_and_takes_the_models_outputs
          def train_twice(model, features, labels, criterion, optimizer):\n    \
          for step in range(2):\n        \
          loss = criterion(model(features), labels) + 0.5 * criterion(model(features), 0)\n        \
-         optimizer.zero_grad()\n        loss.backward()\n        optimizer.step()\n",
+         optimizer.zero_grad()\n        loss.backward()\n        optimizer.step()\n\n\n\
+         class Trainer:\n    def __init__(self, model, criterion, optimizer):\n        \
+         self.model = model\n        self.criterion = criterion\n        \
+         self.optimizer = optimizer\n\n    def train_step(self, x, y):\n        \
+         logits = self.model(x)\n        \
+         loss = self.criterion(logits, y) + 0.5 * self.criterion(logits, 0)\n        \
+         self.optimizer.zero_grad()\n        loss.backward()\n        self.optimizer.step()\n\n    \
+         def fit(self, loader, epochs=2):\n        for epoch in range(epochs):\n            \
+         for x, y in loader:\n                self.train_step(x, y)\n",
     ));
     let dir = project(&files);
     let drive = || {
@@ -830,7 +839,7 @@ fn an_extracted_loss_holds_its_criteria_and_weights_and_takes_the_models_outputs
     let out = lint(&["--fix", "--unsafe-fixes"]);
     let report = format!("{}{}", stdout(&out), stderr(&out));
     assert!(
-        report.contains("Fixed 3 findings (0 remaining)"),
+        report.contains("Fixed 4 findings (0 remaining)"),
         "{report}"
     );
     let train = fs::read_to_string(dir.path().join("train.py")).unwrap();
@@ -842,6 +851,10 @@ fn an_extracted_loss_holds_its_criteria_and_weights_and_takes_the_models_outputs
         "            logits = model(x)\n            loss = train_loss(logits, y)\n",
         "    train_full_batch_loss = TrainFullBatchLoss(criterion)\n",
         "        loss = train_full_batch_loss(model(features), labels, features)\n",
+        // A runner's step (no loop around it) builds its Loss once, in `__init__`.
+        "        self.optimizer = optimizer\n        \
+         self.trainer_loss = TrainerLoss(self.criterion)\n\n    def train_step",
+        "        logits = self.model(x)\n        loss = self.trainer_loss(logits, y)\n",
     ] {
         assert!(train.contains(expected), "{expected:?} in\n{train}");
     }

@@ -218,6 +218,7 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
                 class.name, class.name, method.name
             ),
             action: format!("Extract the loss of `{}.{}`", class.name, method.name),
+            owner_builds: matches!(hook, Some((Hook::Loss, _))),
         };
         // In a framework loss hook, delegating to a Loss component is the contract: the
         // extraction resolves the finding. Elsewhere the model would still call its loss:

@@ -142,6 +142,7 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
                 class.name, class.name, method.name
             ),
             action: format!("Extract the loss of `{}.{}`", class.name, method.name),
+            owner_builds: false,
         };
         // Extracting the loss leaves the training loop in the model: the finding stays until
         // the loop moves to a Runner, so the extraction is shown, not applied.

@@ -322,6 +322,7 @@ fn emit<'v>(
             action: format!("Extract the loss of {place}"),
             name,
             target: module.clone(),
+            owner_builds: true,
         };
         let refactoring = extract::value(cx, request);
         let left = refactoring

@@ -181,6 +181,7 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
                     class.name
                 ),
                 action: format!("Move the optimizer out of `{}`", class.name),
+                owner_builds: false,
             };
             let refactoring = extract::value(cx, request);
             // Moving the construction resolves the finding only when the class does nothing

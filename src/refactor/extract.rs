@@ -38,6 +38,10 @@ pub struct Request {
     pub doc: String,
     /// The start of the title, e.g. "Extract the loss of `Net.forward`".
     pub action: String,
+    /// The class the code is in keeps the component (a runner, or a framework hook such as
+    /// Lightning's `training_step`): out of a loop, it is built once in the class's
+    /// `__init__`. Not for a model, whose loss moves to its callers.
+    pub owner_builds: bool,
 }
 
 /// Attach the refactoring to `diagnostic` when it can be generated and verified; otherwise
@@ -97,7 +101,7 @@ pub fn value(cx: &ProjectContext<'_>, request: Request) -> Result<Refactoring, S
     let knowledge = cx.knowledge();
     // A loss (not a factory, which builds from the model by design) never runs the model.
     let loss = matches!(request.kind, SpecKind::TorchModule | SpecKind::Callable);
-    let (function, _) = enclosing_function(&module.body, request.site);
+    let (function, class) = enclosing_function(&module.body, request.site);
     let (block, params): (&[Stmt], Vec<&str>) = match function {
         Some(function) => (
             &function.body,
@@ -249,11 +253,48 @@ pub fn value(cx: &ProjectContext<'_>, request: Request) -> Result<Refactoring, S
         .find(|s| matches!(s, Stmt::For(_) | Stmt::While(_)));
     // What stays the same through that loop (the criteria, the weights) the Loss holds from
     // its construction; what the loop computes (outputs, targets) it takes per call.
+    // Computed in a method of a class with an `__init__` (a runner's step, a framework hook
+    // such as Lightning's `training_step`) and not in a loop, it is built once there, at the
+    // end of `__init__` (`self.train_step_loss = TrainStepLoss(self.criterion)`).
+    // Not in a model's forward pass: the Loss leaves the model (DL101), it does not become
+    // one of its attributes.
+    let forward_pass = function.is_some_and(|f| {
+        let name = f.name.as_str();
+        knowledge.is_forward_method(name)
+            || knowledge
+                .training
+                .evaluation
+                .keras_forward_methods
+                .iter()
+                .any(|m| m == name)
+            || name == "__call__"
+    });
+    let init = outer_loop
+        .is_none()
+        .then(|| built_in_init(function?, class?))
+        .flatten()
+        .filter(|_| loss && request.owner_builds && !forward_pass);
     let invariant = |name: &str| -> bool {
-        let Some(outer) = outer_loop else {
+        if let Some(outer) = outer_loop {
+            return loss && !assigned_in(outer, name);
+        }
+        let Some((init, class)) = init else {
             return false;
         };
-        loss && !assigned_in(outer, name)
+        match name.strip_prefix("self.") {
+            // Set by `__init__` before the Loss is built there, and by no other method.
+            Some(attr) => {
+                init.body.iter().any(|s| sets_attribute(s, attr))
+                    && class.body.iter().all(|s| match s {
+                        Stmt::FunctionDef(def) if def.name.as_str() != "__init__" => {
+                            !def.body.iter().any(|s| assigned_in(s, name))
+                        }
+                        _ => true,
+                    })
+            }
+            // The method's own values do not exist in `__init__`; module constants do.
+            None => !locals.contains(name),
+        }
     };
     let mut held: Vec<(String, String)> = Vec::new();
     if by_attribute {
@@ -390,6 +431,33 @@ pub fn value(cx: &ProjectContext<'_>, request: Request) -> Result<Refactoring, S
                 format!("{var} = {built}  # once, before the loop"),
             ))
         });
+        let hoisted = hoisted.or_else(|| {
+            let (init, class) = init?;
+            let (built, args) = call.split_once(")(")?;
+            let built = format!("{built})");
+            let component = &built[..built.find('(')?];
+            let class_text = &text[class.range()];
+            let var = [
+                snake_case(component),
+                format!("{}_fn", snake_case(component)),
+            ]
+            .into_iter()
+            .find(|v| !mentions_attribute(class_text, v))?;
+            let last = init.body.last()?;
+            let first = init.body.first()?;
+            let indent = indentation(text, first.start());
+            let at = crate::fix::edits::line_end_with_newline(text, last.end());
+            let newline = if text[..at.to_usize()].ends_with('\n') {
+                ""
+            } else {
+                "\n"
+            };
+            Some((
+                Edit::insertion(at, format!("{newline}{indent}self.{var} = {built}\n")),
+                format!("self.{var}({args}"),
+                format!("self.{var} = {built}  # once, in `__init__`"),
+            ))
+        });
         let call = hoisted.as_ref().map_or(call, |(_, c, _)| c.as_str());
         let mut edits = vec![Edit::replacement(expr_range, call.to_string())];
         for helper in &helpers {
@@ -475,6 +543,67 @@ fn model_outputs(
     }
     call_args.extend(chosen);
     calls.iter().map(|c| c.range()).collect()
+}
+
+/// The `__init__` of `class` where a Loss used by its method `function` can be built: the
+/// method is an instance method (first parameter `self`, not `__init__`, no
+/// `staticmethod`/`classmethod`), and the class defines `__init__(self, ...)` itself.
+fn built_in_init<'a>(
+    function: &'a ruff_python_ast::StmtFunctionDef,
+    class: &'a ruff_python_ast::StmtClassDef,
+) -> Option<(
+    &'a ruff_python_ast::StmtFunctionDef,
+    &'a ruff_python_ast::StmtClassDef,
+)> {
+    let takes_self = |def: &ruff_python_ast::StmtFunctionDef| {
+        def.parameters
+            .posonlyargs
+            .iter()
+            .chain(&def.parameters.args)
+            .next()
+            .is_some_and(|p| p.parameter.name.as_str() == "self")
+            && def.decorator_list.iter().all(|d| {
+                !matches!(&d.expression, Expr::Name(n)
+                    if matches!(n.id.as_str(), "staticmethod" | "classmethod"))
+            })
+    };
+    if function.name.as_str() == "__init__" || !takes_self(function) {
+        return None;
+    }
+    let init = class.body.iter().find_map(|s| match s {
+        Stmt::FunctionDef(def) if def.name.as_str() == "__init__" => Some(def),
+        _ => None,
+    })?;
+    takes_self(init).then_some((init, class))
+}
+
+/// Whether `stmt` is `self.attr = ...` (or an annotated one).
+fn sets_attribute(stmt: &Stmt, attr: &str) -> bool {
+    let is_target = |t: &Expr| {
+        matches!(t, Expr::Attribute(a)
+            if a.attr.as_str() == attr
+                && matches!(&*a.value, Expr::Name(n) if n.id.as_str() == "self"))
+    };
+    match stmt {
+        Stmt::Assign(s) => s.targets.iter().any(is_target),
+        Stmt::AnnAssign(s) => s.value.is_some() && is_target(&s.target),
+        _ => false,
+    }
+}
+
+/// Whether the class text mentions `self.<name>` or defines `<name>` (a method).
+fn mentions_attribute(class_text: &str, name: &str) -> bool {
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    [format!("self.{name}"), format!("def {name}")]
+        .iter()
+        .any(|needle| {
+            class_text.match_indices(needle.as_str()).any(|(at, _)| {
+                !class_text[at + needle.len()..]
+                    .chars()
+                    .next()
+                    .is_some_and(ident)
+            })
+        })
 }
 
 /// Whether `stmt` (a loop) may rebind `target` (a name, or `self.attr`) or, for an attribute,
