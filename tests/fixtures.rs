@@ -129,6 +129,7 @@ common::test_per_name! {
     DL102_demo,
     DL102_helper_over_formula,
     DL102_jax,
+    DL102_library_objects,
     DL102_jax_partial_extraction,
     DL102_partial_extraction,
     DL102_tf,

@@ -522,6 +522,14 @@ impl<'r, 'b, 'a> LossExprBuilder<'r, 'b, 'a> {
                         .collect(),
                 ),
                 Some(_) => LossExpr::Leaf(Term::Opaque),
+                // A library call with no operands at all (`contextlib.ExitStack()`,
+                // `torch.get_default_dtype()`) computes nothing from values.
+                None if args.is_empty()
+                    && call.arguments.keywords.is_empty()
+                    && knowledge.is_external_from(q, self.resolver.semantic.package.as_deref()) =>
+                {
+                    LossExpr::Leaf(Term::Opaque)
+                }
                 // `torch.min`, `np.where`: tensor math of a framework, over its arguments.
                 None if knowledge
                     .is_external_from(q, self.resolver.semantic.package.as_deref()) =>
