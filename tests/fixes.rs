@@ -890,3 +890,53 @@ fn an_extracted_loss_holds_its_criteria_and_weights_and_takes_the_models_outputs
     let again = lint(&[]);
     assert_eq!(again.status.code(), Some(0), "{}", stdout(&again));
 }
+
+#[test]
+fn twin_terms_move_together_and_the_discriminator_calls_are_named_by_their_inputs() {
+    let dir = project(&[(
+        "gan.py",
+        "import torch\nfrom torch import nn\n\n\n\
+         def train(G, D, loader, opt_g, opt_d, epochs=5):\n    criterion = nn.BCELoss()\n    \
+         for epoch in range(epochs):\n        for real, _ in loader:\n            \
+         ones = torch.ones(real.size(0), 1)\n            \
+         zeros = torch.zeros(real.size(0), 1)\n            \
+         fake = G(torch.randn(real.size(0), 100))\n            \
+         d_real = criterion(D(real), ones)\n            \
+         d_fake = criterion(D(fake.detach()), zeros)\n            \
+         d_loss = (d_real + d_fake) / 2\n            opt_d.zero_grad()\n            \
+         d_loss.backward()\n            opt_d.step()\n",
+    )]);
+    let args = [
+        "check",
+        "--isolated",
+        "--no-cache",
+        "--select",
+        "DL102",
+        "--fix",
+        "--unsafe-fixes",
+        ".",
+    ];
+    let out = run(dir.path(), &args, None);
+    let report = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(report.contains("Fixed 1 finding (0 remaining)"), "{report}");
+    let gan = fs::read_to_string(dir.path().join("gan.py")).unwrap();
+    let loss = fs::read_to_string(dir.path().join("loss.py")).unwrap();
+    assert!(
+        gan.contains("            d_loss = train_loss(D(real), ones, D(fake.detach()), zeros)\n"),
+        "{gan}"
+    );
+    assert!(
+        gan.contains("    criterion = nn.BCELoss()\n    train_loss = TrainLoss(criterion)\n"),
+        "{gan}"
+    );
+    // Both terms of the discriminator's loss are in the Loss, neither stays behind.
+    assert!(!gan.contains("d_real") && !gan.contains("d_fake"), "{gan}");
+    assert!(
+        loss.contains(
+            "    def forward(self, d_real_out, ones, d_fake_out, zeros):\n        \
+             d_real = self.criterion(d_real_out, ones)\n        \
+             d_fake = self.criterion(d_fake_out, zeros)\n        return (d_real + d_fake) / 2\n"
+        ),
+        "{loss}"
+    );
+}

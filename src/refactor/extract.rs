@@ -525,10 +525,17 @@ fn model_outputs(
     let mut chosen: Vec<(String, String)> = Vec::new();
     for (call, shown) in calls.iter().zip(&distinct) {
         let model = snake_case(model_calls::model_name(call));
+        // Several calls are told apart by what they are given: `D(real)` and
+        // `D(fake.detach())` give `d_real_out` and `d_fake_out`.
         let candidates = if distinct.len() == 1 {
             vec!["outputs".to_string(), format!("{model}_outputs")]
         } else {
-            vec![format!("{model}_outputs"), format!("{model}_out")]
+            let input = model_calls::first_input(call).map(snake_case);
+            input
+                .map(|i| format!("{model}_{i}_out"))
+                .into_iter()
+                .chain([format!("{model}_outputs"), format!("{model}_out")])
+                .collect()
         };
         let Some(name) = candidates
             .into_iter()

@@ -143,3 +143,22 @@ pub fn model_name(call: &Expr) -> &str {
         _ => "model",
     }
 }
+
+/// The name a model call's first input comes from (`real` in `D(real)`, `fake` in
+/// `D(fake.detach())`, `x` in `model(x[0])`), if it is one.
+pub fn first_input(call: &Expr) -> Option<&str> {
+    let Expr::Call(call) = call else { return None };
+    let mut expr = call.arguments.args.first()?;
+    loop {
+        expr = match expr {
+            Expr::Name(n) => return Some(n.id.as_str()),
+            Expr::Attribute(a) => &a.value,
+            Expr::Subscript(s) => &s.value,
+            Expr::Call(c) => match &*c.func {
+                Expr::Attribute(a) => &a.value,
+                _ => return None,
+            },
+            _ => return None,
+        };
+    }
+}
