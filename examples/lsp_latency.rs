@@ -7,7 +7,11 @@
 //! ```sh
 //! cargo build --release
 //! cargo run --release --example lsp_latency -- [--server target/release/dllint] [--changes 200]
+//! cargo run --release --example lsp_latency -- --burst 200
 //! ```
+//!
+//! `--burst N` measures typing instead: N changes sent back to back with the server's default
+//! debounce, and the time from the last one to the diagnostics of its version.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
@@ -20,6 +24,7 @@ use serde_json::{Value, json};
 fn main() {
     let mut server = default_server();
     let mut changes = 200usize;
+    let mut burst: Option<usize> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -30,6 +35,7 @@ fn main() {
                     .and_then(|n| n.parse().ok())
                     .expect("--changes N")
             }
+            "--burst" => burst = Some(args.next().and_then(|n| n.parse().ok()).expect("--burst N")),
             other => panic!("unknown argument {other}"),
         }
     }
@@ -80,7 +86,7 @@ fn main() {
     send(
         json!({ "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "rootUri": format!("file://{}", dir.display()), "capabilities": {},
-        "initializationOptions": { "debounceMs": 0 } } }),
+        "initializationOptions": if burst.is_some() { json!({}) } else { json!({ "debounceMs": 0 }) } } }),
     );
     wait(&|m| m["id"] == 1);
     send(json!({ "jsonrpc": "2.0", "method": "initialized", "params": {} }));
@@ -96,6 +102,37 @@ fn main() {
         "file: {lines} lines, {findings} findings; didOpen -> publishDiagnostics {:.1} ms",
         ms(at - opened)
     );
+
+    if let Some(n) = burst {
+        let mut last = Instant::now();
+        for i in 0..n {
+            let version = i as i64 + 2;
+            let edit = if i % 2 == 0 {
+                json!({ "range": range(1, 9, 1, 9), "text": "1" })
+            } else {
+                json!({ "range": range(1, 9, 1, 10), "text": "" })
+            };
+            last = send(
+                json!({ "jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
+                "textDocument": { "uri": uri, "version": version }, "contentChanges": [edit] } }),
+            );
+        }
+        let version = n as i64 + 1;
+        let (at, _) = wait(&|m| {
+            m["method"] == "textDocument/publishDiagnostics" && m["params"]["version"] == version
+        });
+        println!(
+            "{n} changes back to back: last didChange -> publishDiagnostics of its version {:.1} ms \
+             (default debounce included)",
+            ms(at - last)
+        );
+        send(json!({ "jsonrpc": "2.0", "id": 2, "method": "shutdown" }));
+        wait(&|m| m["id"] == 2);
+        send(json!({ "jsonrpc": "2.0", "method": "exit" }));
+        let _ = child.wait();
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    }
 
     // Each change types one character into the hidden-size constant on line 2 and back,
     // as a user editing the file would; every version's diagnostics are awaited.
