@@ -1,0 +1,138 @@
+//! Memory that follows what crosses files, not the code: after a run, what the project keeps
+//! (each file's facts for the cross-file rules, and the findings) is measured by a counting
+//! allocator — bytes, not wall time — and held to a budget per byte of source. Keeping a
+//! file's text, tokens or syntax tree after its pass would break it several times over.
+//!
+//! One test in its own binary: the counter sees every allocation of the process.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicIsize, Ordering};
+
+use dllint::semantic::facts::{FileFacts, FunctionFacts};
+
+struct Counting;
+
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            LIVE.fetch_add(
+                new_size as isize - layout.size() as isize,
+                Ordering::Relaxed,
+            );
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Bytes of facts and findings a run may keep per byte of source it read. Measured on the
+/// fixtures at 2026-12-06: 9.11 (the index 6.8, the findings with their suggestions 2.3; the
+/// facts as the cache encodes them would take 0.85). The budget leaves room for new facts; a
+/// syntax tree kept per file would add several times the source again.
+const BUDGET_PER_SOURCE_BYTE: f64 = 11.0;
+
+#[test]
+fn a_run_keeps_facts_and_findings_not_the_code() {
+    // `DLLINT_MEMORY_CORPUS=DIR` measures another tree (printed, e.g. the benchmark corpus:
+    // `cargo test --release --test memory -- --nocapture`); the budget holds for the fixtures.
+    let corpus = std::env::var_os("DLLINT_MEMORY_CORPUS").map(PathBuf::from);
+    let root = corpus
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures"));
+    let cwd = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let resolver = Arc::new(
+        dllint::config::Resolver::new(cwd.clone(), None, true, Default::default()).unwrap(),
+    );
+    let discovered = dllint::discovery::discover(&[root], &resolver, false).unwrap();
+    let source_bytes: u64 = discovered
+        .files
+        .iter()
+        .map(|f| std::fs::metadata(&f.path).map_or(0, |m| m.len()))
+        .sum();
+    let inputs: Vec<dllint::engine::Input> = discovered
+        .files
+        .iter()
+        .map(|f| dllint::engine::Input {
+            path: f.path.clone(),
+            settings: f.settings.clone(),
+            text: None,
+        })
+        .collect();
+    let files = inputs.len();
+    let before = LIVE.load(Ordering::SeqCst);
+    let project = dllint::engine::run(inputs, Some(1), &cwd, &resolver);
+    let kept = LIVE.load(Ordering::SeqCst) - before;
+    let findings = project.report.diagnostic_count();
+    let per_byte = kept as f64 / source_bytes as f64;
+    eprintln!(
+        "memory: {files} files, {source_bytes} source bytes, {findings} findings: the run keeps \
+         {kept} bytes = {per_byte:.2} per source byte (budget {BUDGET_PER_SOURCE_BYTE})"
+    );
+    assert!(
+        project.index.files.iter().all(|f| f.text.is_none()),
+        "files read from disk keep no text after their pass"
+    );
+    assert!(
+        corpus.is_some() || per_byte <= BUDGET_PER_SOURCE_BYTE,
+        "the run keeps {per_byte:.2} bytes per source byte, over the budget of \
+         {BUDGET_PER_SOURCE_BYTE}: is a text, token list or tree kept after its file's pass?"
+    );
+    let dllint::engine::Project { index, report, .. } = project;
+    let with_report = LIVE.load(Ordering::SeqCst);
+    drop(report);
+    let facts = LIVE.load(Ordering::SeqCst) - before;
+    let encoded: usize = index
+        .files
+        .iter()
+        .map(|f| postcard::to_allocvec(&f.facts).map_or(0, |v| v.len()))
+        .sum();
+    // Where the facts' bytes go, for whoever works on this next: each part cloned (exact
+    // capacities) and measured with the same counter.
+    let measure = |label: &str, part: &dyn Fn(&FileFacts) -> Box<dyn std::any::Any>| {
+        let start = LIVE.load(Ordering::SeqCst);
+        let copies: Vec<_> = index.files.iter().map(|file| part(&file.facts)).collect();
+        let bytes = LIVE.load(Ordering::SeqCst) - start;
+        drop(copies);
+        format!("{label} {bytes}")
+    };
+    let scopes = |f: &FileFacts| f.scopes().map(|(_, s)| s.clone()).collect::<Vec<_>>();
+    let parts = [
+        measure("all", &|f| Box::new(f.clone())),
+        measure("functions", &|f| Box::new(f.functions.clone())),
+        measure("scopes", &|f| Box::new(scopes(f))),
+        measure("classes", &|f| Box::new(f.classes.clone())),
+        measure("usage", &|f| Box::new(f.usage.clone())),
+        measure("imports", &|f| Box::new(f.imports.clone())),
+    ];
+    let functions: usize = index.files.iter().map(|f| f.facts.functions.len()).sum();
+    eprintln!(
+        "memory: facts cloned: {} ({functions} functions of {} bytes, scopes of {} bytes inline)",
+        parts.join(", "),
+        std::mem::size_of::<FunctionFacts>(),
+        std::mem::size_of::<dllint::semantic::facts::ScopeFacts>(),
+    );
+    eprintln!(
+        "memory: report {} bytes, index {} bytes (facts encoded: {encoded} bytes)",
+        with_report - before - facts,
+        facts
+    );
+    drop(index);
+}
