@@ -650,8 +650,15 @@ fn vscode_shows_findings_and_applies_a_quick_fix() {
         std::fs::write(common::root().join("docs/vscode_problems.png"), png).unwrap();
     }
     drop((code_server, chromium));
+    let retries: Vec<&str> = result["steps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .filter(|step| step.contains("attempt"))
+        .collect();
     eprintln!(
-        "vscode: {} findings, quick fix applied, in {:.1} s",
+        "vscode: {} findings, quick fix applied, in {:.1} s; retried shortcuts: {retries:?}",
         expected.len(),
         started.elapsed().as_secs_f64()
     );
