@@ -190,7 +190,11 @@ async function main() {
         6000,
       );
       if (menu.ok) break;
-      step(`no quick-fix menu after Ctrl+. (attempt ${attempt})`);
+      // VS Code's own word on it, if any ("No code actions available").
+      const message = await page.$$eval(".monaco-editor-overlaymessage", (messages) =>
+        messages.map((m) => m.textContent.trim()).join(" "),
+      );
+      step(`no quick-fix menu after Ctrl+. (attempt ${attempt}; editor message: "${message}")`);
       await page.keyboard.press("Escape");
     }
     result.actions = menu.value;
