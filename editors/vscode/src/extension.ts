@@ -6,7 +6,6 @@ import {
   LanguageClient,
   LanguageClientOptions,
   ServerOptions,
-  TransportKind,
 } from "vscode-languageclient/node";
 
 let client: LanguageClient | undefined;
@@ -38,9 +37,11 @@ async function start(): Promise<void> {
   }
   const command = config.get<string>("path") || "dllint";
   const args = ["server", ...config.get<string[]>("args", [])];
+  // No `transport`: with `TransportKind.stdio` the client appends `--stdio` to the arguments,
+  // which `dllint server` (always stdio) rejects. Without one it still talks over stdio.
   const serverOptions: ServerOptions = {
-    run: { command, args, transport: TransportKind.stdio },
-    debug: { command, args, transport: TransportKind.stdio },
+    run: { command, args },
+    debug: { command, args },
   };
   const clientOptions: LanguageClientOptions = {
     documentSelector: [
