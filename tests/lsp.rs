@@ -406,6 +406,23 @@ fn survives_malformed_and_unknown_messages() {
 }
 
 #[test]
+fn accepts_the_stdio_flag_language_clients_add() {
+    // vscode-languageclient's `TransportKind.stdio` appends `--stdio`: the server must start.
+    let root = tempfile::tempdir().unwrap();
+    let (mut client, capabilities) = Client::start_with_args(
+        json!({ "rootUri": file_uri(root.path()), "capabilities": {} }),
+        &["--stdio"],
+    );
+    assert!(
+        capabilities["textDocumentSync"].is_object(),
+        "{capabilities}"
+    );
+    let _ = client.request("shutdown", Value::Null);
+    client.notify("exit", Value::Null);
+    assert_eq!(client.wait_exit(), Some(0));
+}
+
+#[test]
 fn exit_without_shutdown_is_an_error_exit() {
     let root = tempfile::tempdir().unwrap();
     let (mut client, _) = Client::start(root.path(), json!({}));

@@ -51,6 +51,10 @@ pub struct ServerArgs {
     /// Rules to disable (codes or prefixes).
     #[arg(long, value_delimiter = ',', value_name = "CODE")]
     pub ignore: Vec<String>,
+    /// Talk LSP over standard input and output: the only transport, and the default; accepted
+    /// because language clients add it (vscode-languageclient with `TransportKind.stdio`).
+    #[arg(long)]
+    pub stdio: bool,
 }
 
 fn selectors(flag: &str, values: &[String]) -> Result<Vec<Rule>, String> {
