@@ -940,3 +940,43 @@ fn twin_terms_move_together_and_the_discriminator_calls_are_named_by_their_input
         "{loss}"
     );
 }
+
+#[test]
+fn the_import_of_a_new_component_follows_how_the_file_imports_its_siblings() {
+    // The loop of the training-loop fixtures, in two packages: one whose script imports its
+    // sibling by plain name (run as `python pkg/train.py`: a relative import would fail), one
+    // whose module imports relatively.
+    let body = "\n\ndef train(model, loader, optimizer):\n    for x, y in loader:\n        \
+                pred = model(x)\n        loss = ((pred - y) ** 2).mean()\n        \
+                optimizer.zero_grad()\n        loss.backward()\n        optimizer.step()\n";
+    let script = format!("import torch\n\nimport helpers\n{body}");
+    let module = format!("import torch\n\nfrom .helpers import scale\n{body}");
+    let dir = project(&[
+        ("scripts/__init__.py", ""),
+        ("scripts/helpers.py", "def scale(x):\n    return x\n"),
+        ("scripts/train.py", &script),
+        ("lib/__init__.py", ""),
+        ("lib/helpers.py", "def scale(x):\n    return x\n"),
+        ("lib/train.py", &module),
+    ]);
+    let args = [
+        "check",
+        "--isolated",
+        "--no-cache",
+        "--select",
+        "DL102",
+        "--fix",
+        "--unsafe-fixes",
+        ".",
+    ];
+    let out = run(dir.path(), &args, None);
+    let report = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(
+        report.contains("Fixed 2 findings (0 remaining)"),
+        "{report}"
+    );
+    let script = fs::read_to_string(dir.path().join("scripts/train.py")).unwrap();
+    let module = fs::read_to_string(dir.path().join("lib/train.py")).unwrap();
+    assert!(script.contains("from loss import TrainLoss\n"), "{script}");
+    assert!(module.contains("from .loss import TrainLoss\n"), "{module}");
+}

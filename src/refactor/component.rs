@@ -338,7 +338,7 @@ pub fn build(
             fix: None,
         });
     };
-    let Some(import) = import_line(cx, &target, &name) else {
+    let Some(import) = import_line(cx, source_names, &target, &name) else {
         return Ok(Refactoring {
             suggestion: suggestion(Some(call_line)),
             fix: None,
@@ -629,8 +629,40 @@ impl Target {
 
 /// `from .loss import X` (in a package) or `from loss import X` (a script directory), or
 /// `None` when the target cannot be imported from the source (above a script directory).
-fn import_line(cx: &ProjectContext<'_>, target: &Target, name: &str) -> Option<String> {
+fn import_line(
+    cx: &ProjectContext<'_>,
+    names: &ModuleNames,
+    target: &Target,
+    name: &str,
+) -> Option<String> {
     let package = cx.facts().package.as_deref();
+    // A file of a package that is run as a script (`if __name__ == "__main__":`) or imports its
+    // siblings by their plain names (`import facenet` beside `facenet.py`) has its own
+    // directory on the path: a relative import would fail there ("attempted relative import
+    // with no known parent package"). Not when it imports relatively itself, nor a script that
+    // imports its own package by name (`from pkg.data import ...`: run as `python -m`).
+    let own_package = package
+        .and_then(|p| p.split('.').next())
+        .unwrap_or_default();
+    let imports_own_package = names
+        .imports
+        .iter()
+        .any(|b| b.qualified.split('.').next() == Some(own_package));
+    let script_style = package.is_some()
+        && !names.imports.iter().any(|b| b.relative)
+        && ((cx.facts().main_guard.is_some() && !imports_own_package) || {
+            let dir = cx.project_file().absolute.parent();
+            names.imports.iter().any(|b| {
+                let top = b.qualified.split('.').next().unwrap_or_default();
+                dir.is_some_and(|dir| {
+                    cx.index.path_exists(&dir.join(format!("{top}.py")))
+                        || cx.index.path_exists(&dir.join(top).join("__init__.py"))
+                })
+            })
+        });
+    if script_style {
+        return (target.ups == 0).then(|| format!("from {} import {name}", target.module));
+    }
     match (package, target.ups) {
         (Some(_), 0) => Some(format!("from .{} import {name}", target.module)),
         (Some(package), ups) if package.split('.').count() > ups => Some(format!(
