@@ -951,7 +951,12 @@ fn the_import_of_a_new_component_follows_how_the_file_imports_its_siblings() {
                 optimizer.zero_grad()\n        loss.backward()\n        optimizer.step()\n";
     let script = format!("import torch\n\nimport helpers\n{body}");
     let module = format!("import torch\n\nfrom .helpers import scale\n{body}");
+    // A trainer that imports its project from the root by dotted path (run as `python -m
+    // proj.trainers.train`; namespace packages, no `__init__.py`).
+    let rooted = format!("import torch\n\nimport proj.utils\n{body}");
     let dir = project(&[
+        ("proj/utils.py", "def scale(x):\n    return x\n"),
+        ("proj/trainers/train.py", &rooted),
         ("scripts/__init__.py", ""),
         ("scripts/helpers.py", "def scale(x):\n    return x\n"),
         ("scripts/train.py", &script),
@@ -972,8 +977,13 @@ fn the_import_of_a_new_component_follows_how_the_file_imports_its_siblings() {
     let out = run(dir.path(), &args, None);
     let report = format!("{}{}", stdout(&out), stderr(&out));
     assert!(
-        report.contains("Fixed 2 findings (0 remaining)"),
+        report.contains("Fixed 3 findings (0 remaining)"),
         "{report}"
+    );
+    let rooted = fs::read_to_string(dir.path().join("proj/trainers/train.py")).unwrap();
+    assert!(
+        rooted.contains("from proj.trainers.loss import TrainLoss\n"),
+        "{rooted}"
     );
     let script = fs::read_to_string(dir.path().join("scripts/train.py")).unwrap();
     let module = fs::read_to_string(dir.path().join("lib/train.py")).unwrap();

@@ -635,6 +635,10 @@ fn import_line(
     target: &Target,
     name: &str,
 ) -> Option<String> {
+    let relative_used = names.imports.iter().any(|b| b.relative);
+    if !relative_used && let Some(line) = import_from_root(cx, names, target, name) {
+        return Some(line);
+    }
     let package = cx.facts().package.as_deref();
     // A file of a package that is run as a script (`if __name__ == "__main__":`) or imports its
     // siblings by their plain names (`import facenet` beside `facenet.py`) has its own
@@ -673,6 +677,65 @@ fn import_line(
         (None, 0) => Some(format!("from {} import {name}", target.module)),
         _ => None,
     }
+}
+
+/// `from big_vision.trainers.loss import X`: the file imports its project by dotted paths from
+/// a root directory (`import big_vision.input_pipeline` in `big_vision/trainers/train.py`, run
+/// as `python -m big_vision.trainers.train`, with or without `__init__.py` files), so the new
+/// module is imported the same way. The root is the parent of the file's ancestor directory
+/// that an import names, when that import's module is there.
+fn import_from_root(
+    cx: &ProjectContext<'_>,
+    names: &ModuleNames,
+    target: &Target,
+    name: &str,
+) -> Option<String> {
+    let file = &cx.project_file().absolute;
+    for ancestor in file.ancestors().skip(1) {
+        let Some(dir_name) = ancestor.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        let root = ancestor.parent()?;
+        // What an import names: its qualified binding, and for `import a.b` (which binds `a`)
+        // the dotted path written.
+        let modules = names.imports.iter().flat_map(|b| {
+            let written = b
+                .line
+                .trim_start()
+                .strip_prefix("import ")
+                .into_iter()
+                .flat_map(|rest| rest.split(','))
+                .filter_map(|item| item.split_whitespace().next());
+            std::iter::once(b.qualified.as_str()).chain(written)
+        });
+        let names_it = modules
+            .filter(|m| m.split('.').next() == Some(dir_name))
+            .any(|dotted| {
+                let module = dotted.replace('.', "/");
+                let parent = module.rsplit_once('/').map_or(module.as_str(), |(p, _)| p);
+                [module.as_str(), parent].iter().any(|m| {
+                    cx.index.path_exists(&root.join(format!("{m}.py")))
+                        || cx.index.path_exists(&root.join(m).join("__init__.py"))
+                        || (m.contains('/') && cx.index.path_exists(&root.join(m)))
+                })
+            });
+        if !names_it {
+            continue;
+        }
+        let relative = target.absolute.strip_prefix(root).ok()?.with_extension("");
+        let parts: Vec<&str> = relative
+            .components()
+            .map(|c| c.as_os_str().to_str())
+            .collect::<Option<_>>()?;
+        let identifiers = parts.iter().all(|p| {
+            p.chars()
+                .next()
+                .is_some_and(|c| c.is_alphabetic() || c == '_')
+                && p.chars().all(|c| c.is_alphanumeric() || c == '_')
+        });
+        return identifiers.then(|| format!("from {} import {name}", parts.join(".")));
+    }
+    None
 }
 
 /// `import` (`from .loss import GLoss`) merged into a module-level statement that imports
