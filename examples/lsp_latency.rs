@@ -107,11 +107,7 @@ fn main() {
         let mut last = Instant::now();
         for i in 0..n {
             let version = i as i64 + 2;
-            let edit = if i % 2 == 0 {
-                json!({ "range": range(1, 9, 1, 9), "text": "1" })
-            } else {
-                json!({ "range": range(1, 9, 1, 10), "text": "" })
-            };
+            let edit = keystroke(i);
             last = send(
                 json!({ "jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
                 "textDocument": { "uri": uri, "version": version }, "contentChanges": [edit] } }),
@@ -139,11 +135,7 @@ fn main() {
     let mut latencies = Vec::with_capacity(changes);
     for i in 0..changes {
         let version = i as i64 + 2;
-        let edit = if i % 2 == 0 {
-            json!({ "range": range(1, 9, 1, 9), "text": "1" })
-        } else {
-            json!({ "range": range(1, 9, 1, 10), "text": "" })
-        };
+        let edit = keystroke(i);
         let sent = send(
             json!({ "jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
             "textDocument": { "uri": uri, "version": version }, "contentChanges": [edit] } }),
@@ -172,6 +164,15 @@ fn main() {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
+}
+
+/// The `i`-th edit: a character typed into the hidden-size constant on line 2, then removed.
+fn keystroke(i: usize) -> Value {
+    if i.is_multiple_of(2) {
+        json!({ "range": range(1, 9, 1, 9), "text": "1" })
+    } else {
+        json!({ "range": range(1, 9, 1, 10), "text": "" })
+    }
 }
 
 fn range(l1: u32, c1: u32, l2: u32, c2: u32) -> Value {

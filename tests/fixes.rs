@@ -40,6 +40,23 @@ fn fix_stdin(name: &str, text: &str, extra: &[&str]) -> (String, String, i32) {
     )
 }
 
+/// `check --isolated --no-cache --select DL102 --fix --unsafe-fixes .` in `dir`: its standard
+/// output and error.
+fn fix_dl102_unsafe(dir: &Path) -> String {
+    let args = [
+        "check",
+        "--isolated",
+        "--no-cache",
+        "--select",
+        "DL102",
+        "--fix",
+        "--unsafe-fixes",
+        ".",
+    ];
+    let out = run(dir, &args, None);
+    format!("{}{}", stdout(&out), stderr(&out))
+}
+
 fn parses(text: &str) -> bool {
     dllint::fix::parses(text, Path::new("x.py"))
 }
@@ -718,18 +735,7 @@ fn a_second_extraction_joins_the_first_ones_module_and_import() {
          g_loss.backward()\n        opt_g.step()\n",
     )
     .unwrap();
-    let args = [
-        "check",
-        "--isolated",
-        "--no-cache",
-        "--select",
-        "DL102",
-        "--fix",
-        "--unsafe-fixes",
-        ".",
-    ];
-    let out = run(project, &args, None);
-    let report = format!("{}{}", stdout(&out), stderr(&out));
+    let report = fix_dl102_unsafe(project);
     let train = fs::read_to_string(project.join("train.py")).unwrap();
     let loss = fs::read_to_string(project.join("loss.py")).unwrap();
     assert!(
@@ -906,18 +912,7 @@ fn twin_terms_move_together_and_the_discriminator_calls_are_named_by_their_input
          d_loss = (d_real + d_fake) / 2\n            opt_d.zero_grad()\n            \
          d_loss.backward()\n            opt_d.step()\n",
     )]);
-    let args = [
-        "check",
-        "--isolated",
-        "--no-cache",
-        "--select",
-        "DL102",
-        "--fix",
-        "--unsafe-fixes",
-        ".",
-    ];
-    let out = run(dir.path(), &args, None);
-    let report = format!("{}{}", stdout(&out), stderr(&out));
+    let report = fix_dl102_unsafe(dir.path());
     assert!(report.contains("Fixed 1 finding (0 remaining)"), "{report}");
     let gan = fs::read_to_string(dir.path().join("gan.py")).unwrap();
     let loss = fs::read_to_string(dir.path().join("loss.py")).unwrap();
@@ -964,18 +959,7 @@ fn the_import_of_a_new_component_follows_how_the_file_imports_its_siblings() {
         ("lib/helpers.py", "def scale(x):\n    return x\n"),
         ("lib/train.py", &module),
     ]);
-    let args = [
-        "check",
-        "--isolated",
-        "--no-cache",
-        "--select",
-        "DL102",
-        "--fix",
-        "--unsafe-fixes",
-        ".",
-    ];
-    let out = run(dir.path(), &args, None);
-    let report = format!("{}{}", stdout(&out), stderr(&out));
+    let report = fix_dl102_unsafe(dir.path());
     assert!(
         report.contains("Fixed 3 findings (0 remaining)"),
         "{report}"
