@@ -949,7 +949,15 @@ fn the_import_of_a_new_component_follows_how_the_file_imports_its_siblings() {
     // A trainer that imports its project from the root by dotted path (run as `python -m
     // proj.trainers.train`; namespace packages, no `__init__.py`).
     let rooted = format!("import torch\n\nimport proj.utils\n{body}");
+    // A module with no import of its own to follow, imported by a script one level up as
+    // `utils.train`: that is where its directory is on the path.
+    let imported = format!("import torch\n{body}");
     let dir = project(&[
+        ("nb/utils/train.py", &imported),
+        (
+            "nb/run.py",
+            "from utils.train import train\n\ntrain(None, [], None)\n",
+        ),
         ("proj/utils.py", "def scale(x):\n    return x\n"),
         ("proj/trainers/train.py", &rooted),
         ("scripts/__init__.py", ""),
@@ -961,8 +969,13 @@ fn the_import_of_a_new_component_follows_how_the_file_imports_its_siblings() {
     ]);
     let report = fix_dl102_unsafe(dir.path());
     assert!(
-        report.contains("Fixed 3 findings (0 remaining)"),
+        report.contains("Fixed 4 findings (0 remaining)"),
         "{report}"
+    );
+    let imported = fs::read_to_string(dir.path().join("nb/utils/train.py")).unwrap();
+    assert!(
+        imported.contains("from utils.loss import TrainLoss\n"),
+        "{imported}"
     );
     let rooted = fs::read_to_string(dir.path().join("proj/trainers/train.py")).unwrap();
     assert!(

@@ -667,6 +667,24 @@ fn import_line(
     if script_style {
         return (target.ups == 0).then(|| format!("from {} import {name}", target.module));
     }
+    // Not a package, no import of its own to follow: how the other files import it says where
+    // its directory is on the path (`from utils.optim import Optim` in a notebook one level up:
+    // `from utils.loss import ...`, not `from loss import ...`, which fails there). All of
+    // them must agree.
+    if package.is_none() && !relative_used && target.ups == 0 {
+        let prefixes: Vec<&str> = cx
+            .index
+            .import_spellings(cx.file)
+            .iter()
+            .map(|spelled| spelled.rsplit_once('.').map_or("", |(prefix, _)| prefix))
+            .collect();
+        if let Some(first) = prefixes.first()
+            && prefixes.iter().all(|p| p == first)
+            && !first.is_empty()
+        {
+            return Some(format!("from {first}.{} import {name}", target.module));
+        }
+    }
     match (package, target.ups) {
         (Some(_), 0) => Some(format!("from .{} import {name}", target.module)),
         (Some(package), ups) if package.split('.').count() > ups => Some(format!(

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 
 use crate::knowledge::Knowledge;
 use crate::semantic::facts::{Callee, ClassId, FileFacts, FunctionId};
@@ -89,8 +89,9 @@ pub struct ProjectIndex {
     /// Each file's module-level imports (indexes into `FileFacts::imports`) sorted by local
     /// name, the later binding of a name first; computed on first use.
     imports_by_name: Vec<OnceLock<Vec<u32>>>,
-    /// Files that another file imports from, computed on first use.
-    imported: OnceLock<FxHashSet<FileId>>,
+    /// Files that another file imports from, with the module names those imports spell
+    /// (`utils.optim`), computed on first use.
+    imported: OnceLock<FxHashMap<FileId, Vec<String>>>,
     /// Class attributes built from a constructor (`self.vq = VectorQuantizer(...)`), by the
     /// constructor's short name: (file, class, attribute index). Computed on first use.
     attribute_ctors: OnceLock<AttributeCtors>,
@@ -232,31 +233,54 @@ impl ProjectIndex {
     /// file's module (`from models import Net`, `import train`; an import that only reaches
     /// it through a package's re-export does not count).
     pub fn imported_by_another_file(&self, file: FileId) -> bool {
-        self.imported
-            .get_or_init(|| {
-                let mut imported = FxHashSet::default();
-                for f in 0..self.files.len() as FileId {
-                    for (_, qualified) in &self.facts(f).imports {
-                        let Some(Symbol::Module(t) | Symbol::Class(t, _) | Symbol::Function(t, _)) =
-                            self.resolve_qualified(f, qualified)
-                        else {
-                            continue;
-                        };
-                        if t == f || imported.contains(&t) {
-                            continue;
-                        }
-                        let stem = self.files[t as usize]
-                            .path
-                            .file_stem()
-                            .and_then(|s| s.to_str());
-                        if stem.is_some_and(|stem| qualified.split('.').any(|seg| seg == stem)) {
-                            imported.insert(t);
-                        }
+        self.importers_spell().contains_key(&file)
+    }
+
+    /// The module names other files of the project spell when they import from `file`
+    /// (`utils.optim` for `from utils.optim import Optim` in a notebook one directory up), in
+    /// the order of the importing files, each once.
+    pub fn import_spellings(&self, file: FileId) -> &[String] {
+        self.importers_spell().get(&file).map_or(&[], Vec::as_slice)
+    }
+
+    fn importers_spell(&self) -> &FxHashMap<FileId, Vec<String>> {
+        self.imported.get_or_init(|| {
+            let mut imported: FxHashMap<FileId, Vec<String>> = FxHashMap::default();
+            for f in 0..self.files.len() as FileId {
+                for (_, qualified) in &self.facts(f).imports {
+                    let symbol = self.resolve_qualified(f, qualified);
+                    let Some(Symbol::Module(t) | Symbol::Class(t, _) | Symbol::Function(t, _)) =
+                        symbol
+                    else {
+                        continue;
+                    };
+                    if t == f {
+                        continue;
+                    }
+                    // The module's segments: all of them for the module, else without the
+                    // member imported from it.
+                    let members = usize::from(!matches!(symbol, Some(Symbol::Module(_))));
+                    let Some(stem) = self.files[t as usize]
+                        .path
+                        .file_stem()
+                        .and_then(|s| s.to_str())
+                    else {
+                        continue;
+                    };
+                    let segments: Vec<&str> = qualified.split('.').collect();
+                    let module = &segments[..segments.len().saturating_sub(members)];
+                    let Some(end) = module.iter().rposition(|seg| *seg == stem) else {
+                        continue;
+                    };
+                    let spelled = segments[..=end].join(".");
+                    let spellings = imported.entry(t).or_default();
+                    if !spellings.contains(&spelled) {
+                        spellings.push(spelled);
                     }
                 }
-                imported
-            })
-            .contains(&file)
+            }
+            imported
+        })
     }
 
     /// The class attributes of the project built by a constructor named `name` (its last
