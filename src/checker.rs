@@ -119,7 +119,8 @@ pub struct Checker<'c, 'a> {
     module: &'a ModModule,
     comments: &'c CommentRanges,
     pub semantic: Semantic<'a>,
-    facts: FactsBuilder<'a>,
+    /// `None` when the run has no cross-file rule: nothing needs the file's facts.
+    facts: Option<FactsBuilder<'a>>,
     knowledge: &'c Knowledge,
     passes: Vec<Box<dyn FilePass<'a> + 'a>>,
     stmt_passes: Vec<usize>,
@@ -150,7 +151,7 @@ impl<'c, 'a> Checker<'c, 'a> {
             module: parsed.syntax(),
             comments,
             semantic,
-            facts: FactsBuilder::new(knowledge.clone(), path),
+            facts: Some(FactsBuilder::new(knowledge.clone(), path)),
             knowledge,
             passes,
             stmt_passes,
@@ -158,6 +159,12 @@ impl<'c, 'a> Checker<'c, 'a> {
             diagnostics: Vec::new(),
             shared: SharedAnalyses::default(),
         }
+    }
+
+    /// Build no facts (a run with no cross-file rule): `run` returns empty ones.
+    pub fn without_facts(mut self) -> Self {
+        self.facts = None;
+        self
     }
 
     /// Walk the module, let every pass finish, and summarise the file's facts.
@@ -190,15 +197,17 @@ impl<'c, 'a> Checker<'c, 'a> {
             pass.finish(&mut cx);
         }
         drop(passes);
-        (facts.finish(&semantic), diagnostics)
+        let facts = facts.map_or_else(FileFacts::default, |f| f.finish(&semantic));
+        (facts, diagnostics)
     }
 }
 
 impl<'a> Visitor<'a> for Checker<'_, 'a> {
     fn visit_stmt(&mut self, stmt: &'a Stmt) {
         self.semantic.record_bindings(stmt);
-        self.facts
-            .enter_stmt(stmt, &self.semantic, self.source.text());
+        if let Some(facts) = &mut self.facts {
+            facts.enter_stmt(stmt, &self.semantic, self.source.text());
+        }
         if !self.stmt_passes.is_empty() {
             let mut cx = Context {
                 path: self.path,
@@ -228,14 +237,18 @@ impl<'a> Visitor<'a> for Checker<'_, 'a> {
             }
             None => visitor::walk_stmt(self, stmt),
         }
-        self.facts.leave_stmt(stmt);
+        if let Some(facts) = &mut self.facts {
+            facts.leave_stmt(stmt);
+        }
     }
 
     fn visit_expr(&mut self, expr: &'a Expr) {
         if let Expr::Named(named) = expr {
             self.semantic.record_named_expr(&named.target);
         }
-        self.facts.expr(expr, &self.semantic);
+        if let Some(facts) = &mut self.facts {
+            facts.expr(expr, &self.semantic);
+        }
         if !self.expr_passes.is_empty() {
             let mut cx = Context {
                 path: self.path,

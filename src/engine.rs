@@ -23,7 +23,7 @@ use ruff_python_parser::parse_unchecked_source;
 use ruff_python_trivia::CommentRanges;
 use rustc_hash::FxHashMap;
 
-use crate::cache::{Cache, project};
+use crate::cache::{self, Cache, project};
 use crate::checker::{Checker, FilePass};
 use crate::config::{Resolver, Settings};
 use crate::diagnostic::{Diagnostic, FileReport, sort_diagnostics};
@@ -159,6 +159,8 @@ struct Prepared {
     /// A project context file: the key a run on the whole project gives it (with its file
     /// rules), also accepted from the cache; it is stored under `key` (facts only).
     whole_key: Option<u128>,
+    /// The run has a cross-file rule: the file's facts are built (else only its findings).
+    facts: bool,
 }
 
 /// Phase-1 result of one file.
@@ -222,6 +224,7 @@ fn prepare(
     kind: Kind,
     keep_source: bool,
     cache: Option<&Cache>,
+    facts: bool,
 ) -> Prepared {
     let absolute = absolute(path, cwd);
     let rules = if kind == Kind::Linted {
@@ -235,14 +238,24 @@ fn prepare(
         (Ok(text), Some(cache)) => {
             let package = package.as_deref();
             let linted = kind == Kind::Linted;
-            let key = cache.key(settings, rules, path, package, linted, text);
+            let key = cache.key(
+                settings,
+                rules,
+                path,
+                package,
+                cache::Analysis { linted, facts },
+                text,
+            );
             let whole = (kind == Kind::Project).then(|| {
                 cache.key(
                     settings,
                     settings.rules_for(path),
                     path,
                     package,
-                    true,
+                    cache::Analysis {
+                        linted: true,
+                        facts,
+                    },
                     text,
                 )
             });
@@ -261,6 +274,7 @@ fn prepare(
         package,
         key,
         whole_key,
+        facts,
     }
 }
 
@@ -278,6 +292,7 @@ fn analyze(prepared: Prepared, cache: Option<&Cache>) -> Analysis {
         package,
         key,
         whole_key,
+        facts: wants_facts,
     } = prepared;
     let reported = kind == Kind::Linted;
     let path = path.as_path();
@@ -355,7 +370,7 @@ fn analyze(prepared: Prepared, cache: Option<&Cache>) -> Analysis {
     };
     let source = Arc::new(source);
     let result = catch_unwind(AssertUnwindSafe(|| {
-        lint_parsed(path, &source, settings, rules, package)
+        lint_parsed(path, &source, settings, rules, package, wants_facts)
     }));
     match result {
         Ok((facts, diagnostics)) => {
@@ -400,6 +415,7 @@ fn lint_parsed(
     settings: &Settings,
     rules: RuleSet,
     package: Option<String>,
+    wants_facts: bool,
 ) -> (Option<FileFacts>, Vec<Diagnostic>) {
     let parsed = parse_unchecked_source(source.text(), PySourceType::from(path));
     if parse::is_too_deep(&parsed) {
@@ -434,6 +450,11 @@ fn lint_parsed(
         &settings.scope.knowledge,
         passes,
     );
+    let checker = if wants_facts {
+        checker
+    } else {
+        checker.without_facts()
+    };
     let (mut facts, found) = checker.run();
     diagnostics.extend(found);
     let suppressions = Suppressions::from_comments(source, &comments);
@@ -454,7 +475,8 @@ fn thread_pool(threads: Option<usize>) -> Option<rayon::ThreadPool> {
     builder.build().ok()
 }
 
-/// Lint many files. `resolver` gives the settings of context files found through imports.
+/// Lint many files, building every file's facts (for `map` and `survey`, which show them).
+/// `resolver` gives the settings of context files found through imports.
 pub fn lint_files(
     files: &[FileEntry],
     threads: Option<usize>,
@@ -469,7 +491,7 @@ pub fn lint_files(
             text: None,
         })
         .collect();
-    run(inputs, threads, cwd, resolver)
+    run_for_facts(inputs, threads, cwd, resolver)
 }
 
 /// [`lint_files`] with a cache (see [`crate::cache`]) and the project context of a partial
@@ -492,7 +514,11 @@ pub fn lint_files_cached(
             text: None,
         })
         .collect();
-    match pipeline(inputs, context, threads, cwd, resolver, cache, true) {
+    let mode = Mode {
+        replay: true,
+        facts: Facts::ForRules,
+    };
+    match pipeline(inputs, context, threads, cwd, resolver, cache, mode) {
         Outcome::Full(project) => project.into_report(),
         Outcome::Replayed(report) => report,
     }
@@ -519,6 +545,44 @@ pub fn run(inputs: Vec<Input>, threads: Option<usize>, cwd: &Path, resolver: &Re
     run_in_project(inputs, &[], threads, cwd, resolver, None)
 }
 
+/// [`run`] that builds every file's facts whatever the rules (`map`, `survey`, `facts`: what
+/// they show is the facts), where a run whose rules are all per-file builds none.
+pub fn run_for_facts(
+    inputs: Vec<Input>,
+    threads: Option<usize>,
+    cwd: &Path,
+    resolver: &Resolver,
+) -> Project {
+    let mode = Mode {
+        replay: false,
+        facts: Facts::Always,
+    };
+    match pipeline(inputs, &[], threads, cwd, resolver, None, mode) {
+        Outcome::Full(project) => *project,
+        Outcome::Replayed(report) => Project {
+            index: ProjectIndex::new(Vec::new()),
+            roles: std::sync::OnceLock::new(),
+            report,
+        },
+    }
+}
+
+/// How a run goes: `replay` allows answering from the project cache (only the report is
+/// needed); `facts` says which facts it builds.
+#[derive(Clone, Copy)]
+struct Mode {
+    replay: bool,
+    facts: Facts,
+}
+
+/// Which files' facts a run builds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Facts {
+    /// Every file's, when a cross-file rule is enabled for some linted file; else none.
+    ForRules,
+    Always,
+}
+
 /// [`run`] with the project context of a partial run: `context` (files on disk, not among the
 /// inputs) is read for its facts only — from `cache` where it holds them — so that the
 /// cross-file rules judge the inputs as a run on the whole project would; only the inputs
@@ -531,7 +595,11 @@ pub fn run_in_project(
     resolver: &Resolver,
     cache: Option<&Cache>,
 ) -> Project {
-    match pipeline(inputs, context, threads, cwd, resolver, cache, false) {
+    let mode = Mode {
+        replay: false,
+        facts: Facts::ForRules,
+    };
+    match pipeline(inputs, context, threads, cwd, resolver, cache, mode) {
         Outcome::Full(project) => *project,
         // Without a cache nothing is replayed.
         Outcome::Replayed(report) => Project {
@@ -557,11 +625,11 @@ fn pipeline(
     cwd: &Path,
     resolver: &Resolver,
     cache: Option<&Cache>,
-    replay: bool,
+    mode: Mode,
 ) -> Outcome {
     let pool = thread_pool(threads);
     progress::start(inputs.len() + context.len());
-    let work = || run_in_pool(inputs, context, cwd, resolver, cache, replay);
+    let work = || run_in_pool(inputs, context, cwd, resolver, cache, mode);
     let outcome = match pool {
         Some(pool) => pool.install(work),
         None => work(),
@@ -576,8 +644,9 @@ fn run_in_pool(
     cwd: &Path,
     resolver: &Resolver,
     cache: Option<&Cache>,
-    replay: bool,
+    mode: Mode,
 ) -> Outcome {
+    let Mode { replay, facts } = mode;
     let timing = std::env::var_os("DLLINT_TIMING").is_some();
     let clock = std::time::Instant::now();
     let lap = |what: &str| {
@@ -589,6 +658,16 @@ fn run_in_pool(
         }
     };
     let packages = PackageResolver::default();
+    // Facts (and the files read for them) serve the cross-file rules only: a run of file rules
+    // alone (`--select DL3`) builds none.
+    let facts = facts == Facts::Always
+        || inputs.iter().any(|input| {
+            input
+                .settings
+                .rules_for(&input.path)
+                .iter()
+                .any(|rule| rule.check.project_check().is_some())
+        });
     let mut prepared: Vec<Prepared> = inputs
         .into_par_iter()
         .map(|input| {
@@ -609,6 +688,7 @@ fn run_in_pool(
                 Kind::Linted,
                 keep,
                 cache,
+                facts,
             )
         })
         .collect();
@@ -623,6 +703,7 @@ fn run_in_pool(
                 Kind::Project,
                 false,
                 cache,
+                facts,
             )
         }));
         // In the order of a run on the whole project.
@@ -920,7 +1001,10 @@ fn replay_project(
             RuleSet::empty(),
             path,
             package.as_deref(),
-            false,
+            cache::Analysis {
+                linted: false,
+                facts: true,
+            },
             &text,
         ) == *recorded
     });
@@ -1067,6 +1151,7 @@ fn load_context(
                     Kind::Imported,
                     false,
                     cache,
+                    true,
                 );
                 Some(analyze(prepared, cache))
             })

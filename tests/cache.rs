@@ -572,3 +572,67 @@ fn cache_dir_dot_keeps_the_project_root_untouched() {
     );
     assert_eq!(tree(cwd), before, "{}", stderr(&out));
 }
+
+/// A run of per-file rules only builds no facts (`--select DL305`: the facts summary counts
+/// nothing), and what it caches never serves a run that needs them: here `run.py` has the
+/// same rules in both runs (DL304 is ignored for it), but only the second run has a cross-file
+/// rule (DL304 for `cli.py`, which needs `run.py`'s reads).
+#[test]
+fn a_run_without_cross_file_rules_builds_no_facts_and_caches_none_for_one_that_has_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    std::fs::write(
+        cwd.join("pyproject.toml"),
+        "[tool.dllint]\nselect = [\"DL304\", \"DL305\"]\n\
+         per-file-ignores = { \"run.py\" = [\"DL304\"] }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        cwd.join("cli.py"),
+        "import argparse\n\n\ndef parse():\n    parser = argparse.ArgumentParser()\n    \
+         parser.add_argument(\"--lr\", type=float, default=0.1)\n    return parser.parse_args()\n",
+    )
+    .unwrap();
+    std::fs::write(
+        cwd.join("run.py"),
+        "from cli import parse\n\n\nclass Net:\n    pass\n\n\nargs = parse()\nprint(args.lr)\n",
+    )
+    .unwrap();
+    let facts_line = |out: &Output| {
+        stderr(out)
+            .lines()
+            .find(|l| l.starts_with("dllint facts: "))
+            .map(str::to_string)
+            .unwrap_or_default()
+    };
+    // Only `run.py`, whose rules are per-file: no facts (no class counted).
+    let first = dllint(
+        cwd,
+        &[
+            "check",
+            "--output-format",
+            "concise",
+            "--exit-zero",
+            "run.py",
+        ],
+        &[],
+    );
+    assert!(
+        facts_line(&first).starts_with("dllint facts: classes 0 functions 0"),
+        "{}",
+        stderr(&first)
+    );
+    // The whole project: `cli.py`'s DL304 needs `run.py`'s facts; a cached facts-less
+    // `run.py` would make `--lr` look unread.
+    let second = dllint(
+        cwd,
+        &["check", "--output-format", "concise", "--exit-zero", "."],
+        &[],
+    );
+    assert_eq!(stdout(&second), "All checks passed! (2 files checked)\n");
+    assert!(
+        facts_line(&second).starts_with("dllint facts: classes 1 functions 1"),
+        "{}",
+        stderr(&second)
+    );
+}

@@ -98,6 +98,14 @@ pub fn project_root(cwd: &Path, config: Option<&Path>, isolated: bool) -> PathBu
         .unwrap_or_else(|| cwd.to_path_buf())
 }
 
+/// What the analysis of a file that a cache entry holds was for: the file is linted (else only
+/// read for its facts), and its facts were built (a run with no cross-file rule builds none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Analysis {
+    pub linted: bool,
+    pub facts: bool,
+}
+
 impl Cache {
     /// Open the cache of `project_root` in `dir` (or in a `.dllint_cache` of its own inside
     /// `dir` if that is an existing directory that dllint did not create: see
@@ -149,9 +157,10 @@ impl Cache {
         rules: RuleSet,
         path: &Path,
         package: Option<&str>,
-        linted: bool,
+        analysis: Analysis,
         text: &str,
     ) -> u128 {
+        let Analysis { linted, facts } = analysis;
         let mut hasher = Xxh3::new();
         hasher.update(&self.build.to_le_bytes());
         hasher.update(&settings.cache_key.to_le_bytes());
@@ -159,6 +168,9 @@ impl Cache {
         path.hash(&mut hasher);
         package.hash(&mut hasher);
         linted.hash(&mut hasher);
+        // A run with no cross-file rule builds no facts: its entries must not serve one that
+        // needs them.
+        facts.hash(&mut hasher);
         hasher.update(&(text.len() as u64).to_le_bytes());
         hasher.update(text.as_bytes());
         hasher.digest128()

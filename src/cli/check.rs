@@ -563,6 +563,16 @@ fn project_context(
     if args.no_project_context || args.isolated {
         return Vec::new();
     }
+    // The context serves the cross-file rules: with none enabled there is nothing to read.
+    let cross_file = files.iter().any(|f| {
+        f.settings
+            .rules_for(&f.path)
+            .iter()
+            .any(|rule| rule.check.project_check().is_some())
+    });
+    if !cross_file {
+        return Vec::new();
+    }
     discovery::project_context(paths, files, resolver, cwd, true).unwrap_or_else(|warning| {
         if !args.quiet {
             eprintln!("dllint: warning: {warning}");

@@ -122,7 +122,7 @@ fn after_fix(
         });
     }
     inputs.sort_by(|a, b| a.path.cmp(&b.path));
-    let fixed = engine::run(inputs, threads, cwd, resolver);
+    let fixed = engine::run_for_facts(inputs, threads, cwd, resolver);
     let plural =
         |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     let mut note = match outcome.fixed() {

@@ -152,7 +152,7 @@ fn facts(path: &std::path::Path) -> Result<ExitStatus, String> {
         settings,
         text: None,
     };
-    let project = crate::engine::run(vec![input], Some(1), &cwd, &resolver);
+    let project = crate::engine::run_for_facts(vec![input], Some(1), &cwd, &resolver);
     for file in &project.index.files {
         println!(
             "# {}{}",
