@@ -553,18 +553,7 @@ pub fn run_for_facts(
     cwd: &Path,
     resolver: &Resolver,
 ) -> Project {
-    let mode = Mode {
-        replay: false,
-        facts: Facts::Always,
-    };
-    match pipeline(inputs, &[], threads, cwd, resolver, None, mode) {
-        Outcome::Full(project) => *project,
-        Outcome::Replayed(report) => Project {
-            index: ProjectIndex::new(Vec::new()),
-            roles: std::sync::OnceLock::new(),
-            report,
-        },
-    }
+    project_run(inputs, &[], threads, cwd, resolver, None, Facts::Always)
 }
 
 /// How a run goes: `replay` allows answering from the project cache (only the report is
@@ -595,13 +584,34 @@ pub fn run_in_project(
     resolver: &Resolver,
     cache: Option<&Cache>,
 ) -> Project {
+    project_run(
+        inputs,
+        context,
+        threads,
+        cwd,
+        resolver,
+        cache,
+        Facts::ForRules,
+    )
+}
+
+/// The pipeline to its project (index, roles, report), replaying nothing.
+fn project_run(
+    inputs: Vec<Input>,
+    context: &[FileEntry],
+    threads: Option<usize>,
+    cwd: &Path,
+    resolver: &Resolver,
+    cache: Option<&Cache>,
+    facts: Facts,
+) -> Project {
     let mode = Mode {
         replay: false,
-        facts: Facts::ForRules,
+        facts,
     };
     match pipeline(inputs, context, threads, cwd, resolver, cache, mode) {
         Outcome::Full(project) => *project,
-        // Without a cache nothing is replayed.
+        // Only a replaying run answers with a report alone.
         Outcome::Replayed(report) => Project {
             index: ProjectIndex::new(Vec::new()),
             roles: std::sync::OnceLock::new(),

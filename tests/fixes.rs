@@ -987,3 +987,25 @@ fn the_import_of_a_new_component_follows_how_the_file_imports_its_siblings() {
     assert!(script.contains("from loss import TrainLoss\n"), "{script}");
     assert!(module.contains("from .loss import TrainLoss\n"), "{module}");
 }
+
+#[test]
+fn a_criterions_own_forward_stays_in_the_loss() {
+    // `criterion.forward(...)` is the criterion, not a model: it moves with the loss.
+    let dir = project(&[(
+        "train.py",
+        "import torch\n\n\ndef train(model, loader, optimizer, criterion):\n    \
+         for x, y in loader:\n        logits = model(x)\n        \
+         loss = criterion.forward(logits, y) + 0.1 * (logits ** 2).mean()\n        \
+         optimizer.zero_grad()\n        loss.backward()\n        optimizer.step()\n",
+    )]);
+    let report = fix_dl102_unsafe(dir.path());
+    assert!(report.contains("Fixed 1 finding (0 remaining)"), "{report}");
+    let loss = fs::read_to_string(dir.path().join("loss.py")).unwrap();
+    assert!(
+        loss.contains(
+            "    def forward(self, logits, y):\n        \
+             return self.criterion.forward(logits, y) + 0.1 * (logits ** 2).mean()\n"
+        ),
+        "{loss}"
+    );
+}

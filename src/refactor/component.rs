@@ -627,50 +627,33 @@ impl Target {
     }
 }
 
-/// `from .loss import X` (in a package) or `from loss import X` (a script directory), or
-/// `None` when the target cannot be imported from the source (above a script directory).
+/// The import of the new component, written the way the file already reaches its neighbours,
+/// so that the program still runs the way it is run; `None` when the target cannot be
+/// imported from the source (above a script directory):
+/// - relatively (`from .loss import X`) in a package file that imports relatively;
+/// - from the root its own project imports resolve from: `from loss import X` beside
+///   `import facenet` (its directory is on the path), `from big_vision.trainers.loss import X`
+///   beside `import big_vision.input_pipeline` (run with `python -m`);
+/// - by plain name in a package file run as a script (a relative import fails there);
+/// - in a plain directory, as the other files import the module (`from utils.loss import X`
+///   when a notebook one level up does `from utils.optim import Optim`);
+/// - else relatively in a package, by plain name in a directory.
 fn import_line(
     cx: &ProjectContext<'_>,
     names: &ModuleNames,
     target: &Target,
     name: &str,
 ) -> Option<String> {
-    let relative_used = names.imports.iter().any(|b| b.relative);
-    if !relative_used && let Some(line) = import_from_root(cx, names, target, name) {
-        return Some(line);
-    }
     let package = cx.facts().package.as_deref();
-    // A file of a package that is run as a script (`if __name__ == "__main__":`) or imports its
-    // siblings by their plain names (`import facenet` beside `facenet.py`) has its own
-    // directory on the path: a relative import would fail there ("attempted relative import
-    // with no known parent package"). Not when it imports relatively itself, nor a script that
-    // imports its own package by name (`from pkg.data import ...`: run as `python -m`).
-    let own_package = package
-        .and_then(|p| p.split('.').next())
-        .unwrap_or_default();
-    let imports_own_package = names
-        .imports
-        .iter()
-        .any(|b| b.qualified.split('.').next() == Some(own_package));
-    let script_style = package.is_some()
-        && !names.imports.iter().any(|b| b.relative)
-        && ((cx.facts().main_guard.is_some() && !imports_own_package) || {
-            let dir = cx.project_file().absolute.parent();
-            names.imports.iter().any(|b| {
-                let top = b.qualified.split('.').next().unwrap_or_default();
-                dir.is_some_and(|dir| {
-                    cx.index.path_exists(&dir.join(format!("{top}.py")))
-                        || cx.index.path_exists(&dir.join(top).join("__init__.py"))
-                })
-            })
-        });
-    if script_style {
-        return (target.ups == 0).then(|| format!("from {} import {name}", target.module));
+    let relative_used = names.imports.iter().any(|b| b.relative);
+    if !relative_used {
+        if let Some(root) = project_import_root(cx, names) {
+            return dotted_from(&root, &target.absolute).map(|m| format!("from {m} import {name}"));
+        }
+        if package.is_some() && cx.facts().main_guard.is_some() {
+            return (target.ups == 0).then(|| format!("from {} import {name}", target.module));
+        }
     }
-    // Not a package, no import of its own to follow: how the other files import it says where
-    // its directory is on the path (`from utils.optim import Optim` in a notebook one level up:
-    // `from utils.loss import ...`, not `from loss import ...`, which fails there). All of
-    // them must agree.
     if package.is_none() && !relative_used && target.ups == 0 {
         let prefixes: Vec<&str> = cx
             .index
@@ -697,63 +680,73 @@ fn import_line(
     }
 }
 
-/// `from big_vision.trainers.loss import X`: the file imports its project by dotted paths from
-/// a root directory (`import big_vision.input_pipeline` in `big_vision/trainers/train.py`, run
-/// as `python -m big_vision.trainers.train`, with or without `__init__.py` files), so the new
-/// module is imported the same way. The root is the parent of the file's ancestor directory
-/// that an import names, when that import's module is there.
-fn import_from_root(
-    cx: &ProjectContext<'_>,
-    names: &ModuleNames,
-    target: &Target,
-    name: &str,
-) -> Option<String> {
+/// The directory the file's own project imports are resolved from, by the project index: the
+/// first absolute import that resolves to another file of the project whose top-level module
+/// holds the file (`import facenet` beside `facenet.py`: the file's directory;
+/// `import big_vision.input_pipeline` in `big_vision/trainers/train.py`: the directory above
+/// `big_vision`). An import spelled `import a.b` binds `a`: the dotted path written counts.
+fn project_import_root(cx: &ProjectContext<'_>, names: &ModuleNames) -> Option<PathBuf> {
+    use crate::semantic::index::{ProjectIndex, Symbol};
     let file = &cx.project_file().absolute;
-    for ancestor in file.ancestors().skip(1) {
-        let Some(dir_name) = ancestor.file_name().and_then(|n| n.to_str()) else {
+    let spelled = names.imports.iter().flat_map(|b| {
+        let written = b
+            .line
+            .trim_start()
+            .strip_prefix("import ")
+            .into_iter()
+            .flat_map(|rest| rest.split(','))
+            .filter_map(|item| item.split_whitespace().next());
+        std::iter::once(b.qualified.as_str()).chain(written)
+    });
+    for dotted in spelled {
+        let Some(Symbol::Module(t) | Symbol::Class(t, _) | Symbol::Function(t, _)) =
+            cx.index.resolve_qualified(cx.file, dotted)
+        else {
             continue;
         };
-        let root = ancestor.parent()?;
-        // What an import names: its qualified binding, and for `import a.b` (which binds `a`)
-        // the dotted path written.
-        let modules = names.imports.iter().flat_map(|b| {
-            let written = b
-                .line
-                .trim_start()
-                .strip_prefix("import ")
-                .into_iter()
-                .flat_map(|rest| rest.split(','))
-                .filter_map(|item| item.split_whitespace().next());
-            std::iter::once(b.qualified.as_str()).chain(written)
-        });
-        let names_it = modules
-            .filter(|m| m.split('.').next() == Some(dir_name))
-            .any(|dotted| {
-                let module = dotted.replace('.', "/");
-                let parent = module.rsplit_once('/').map_or(module.as_str(), |(p, _)| p);
-                [module.as_str(), parent].iter().any(|m| {
-                    cx.index.path_exists(&root.join(format!("{m}.py")))
-                        || cx.index.path_exists(&root.join(m).join("__init__.py"))
-                        || (m.contains('/') && cx.index.path_exists(&root.join(m)))
-                })
-            });
-        if !names_it {
+        if t == cx.file {
             continue;
         }
-        let relative = target.absolute.strip_prefix(root).ok()?.with_extension("");
-        let parts: Vec<&str> = relative
-            .components()
-            .map(|c| c.as_os_str().to_str())
-            .collect::<Option<_>>()?;
-        let identifiers = parts.iter().all(|p| {
-            p.chars()
-                .next()
-                .is_some_and(|c| c.is_alphabetic() || c == '_')
-                && p.chars().all(|c| c.is_alphanumeric() || c == '_')
-        });
-        return identifiers.then(|| format!("from {} import {name}", parts.join(".")));
+        let imported = &cx.index.file(t).absolute;
+        // The module part of what was imported (`a.b` of `a.b.Name`), and the root it sits in.
+        let mut module = dotted;
+        let root = loop {
+            let depth = module.split('.').count();
+            let base = if imported.ends_with("__init__.py") {
+                imported.parent()?
+            } else {
+                imported.as_path()
+            };
+            if let Some(root) = base.ancestors().nth(depth)
+                && ProjectIndex::module_candidates(root, module).contains(imported)
+            {
+                break root;
+            }
+            module = module.rsplit_once('.')?.0;
+        };
+        let top = module.split('.').next()?;
+        if file.parent() == Some(root) || file.starts_with(root.join(top)) {
+            return Some(root.to_path_buf());
+        }
     }
     None
+}
+
+/// `big_vision.trainers.loss` for `root/big_vision/trainers/loss.py`, if every part is an
+/// identifier.
+fn dotted_from(root: &Path, file: &Path) -> Option<String> {
+    let relative = file.strip_prefix(root).ok()?.with_extension("");
+    let parts: Vec<&str> = relative
+        .components()
+        .map(|c| c.as_os_str().to_str())
+        .collect::<Option<_>>()?;
+    let identifiers = parts.iter().all(|p| {
+        p.chars()
+            .next()
+            .is_some_and(|c| c.is_alphabetic() || c == '_')
+            && p.chars().all(|c| c.is_alphanumeric() || c == '_')
+    });
+    identifiers.then(|| parts.join("."))
 }
 
 /// `import` (`from .loss import GLoss`) merged into a module-level statement that imports

@@ -412,41 +412,32 @@ pub fn value(cx: &ProjectContext<'_>, request: Request) -> Result<Refactoring, S
     let stmt_range = stmt.range();
     let call_site = |call: &str| -> Option<(Vec<Edit>, String)> {
         // `TrainLoss(criterion)(logits, y)`: the component built with what it holds, and
-        // called with the rest (what it holds are names and attributes: no `)(` inside).
-        let hoisted = outer_loop.and_then(|lp| {
+        // called with the rest (what it holds are names and attributes: no `)(` inside). It
+        // is built once: before the outermost loop, or at the end of the class's `__init__`.
+        let hoisted = (|| {
             let (built, args) = call.split_once(")(")?;
             let built = format!("{built})");
-            let component = &built[..built.find('(')?];
-            let var = [
-                snake_case(component),
-                format!("{}_fn", snake_case(component)),
-            ]
-            .into_iter()
-            .find(|v| !taken(v))?;
-            let indent = indentation(text, lp.start());
-            let line_start = crate::fix::edits::line_start(text, lp.start());
-            Some((
-                Edit::insertion(line_start, format!("{indent}{var} = {built}\n")),
-                format!("{var}({args}"),
-                format!("{var} = {built}  # once, before the loop"),
-            ))
-        });
-        let hoisted = hoisted.or_else(|| {
+            let component = snake_case(&built[..built.find('(')?]);
+            let var = |free: &dyn Fn(&str) -> bool| {
+                [component.clone(), format!("{component}_fn")]
+                    .into_iter()
+                    .find(|v| free(v))
+            };
+            if let Some(lp) = outer_loop {
+                let var = var(&|v| !taken(v))?;
+                let indent = indentation(text, lp.start());
+                let line_start = crate::fix::edits::line_start(text, lp.start());
+                return Some((
+                    Edit::insertion(line_start, format!("{indent}{var} = {built}\n")),
+                    format!("{var}({args}"),
+                    format!("{var} = {built}  # once, before the loop"),
+                ));
+            }
             let (init, class) = init?;
-            let (built, args) = call.split_once(")(")?;
-            let built = format!("{built})");
-            let component = &built[..built.find('(')?];
             let class_text = &text[class.range()];
-            let var = [
-                snake_case(component),
-                format!("{}_fn", snake_case(component)),
-            ]
-            .into_iter()
-            .find(|v| !mentions_attribute(class_text, v))?;
-            let last = init.body.last()?;
-            let first = init.body.first()?;
-            let indent = indentation(text, first.start());
-            let at = crate::fix::edits::line_end_with_newline(text, last.end());
+            let var = var(&|v| !mentions_attribute(class_text, v))?;
+            let indent = indentation(text, init.body.first()?.start());
+            let at = crate::fix::edits::line_end_with_newline(text, init.body.last()?.end());
             let newline = if text[..at.to_usize()].ends_with('\n') {
                 ""
             } else {
@@ -457,7 +448,7 @@ pub fn value(cx: &ProjectContext<'_>, request: Request) -> Result<Refactoring, S
                 format!("self.{var}({args}"),
                 format!("self.{var} = {built}  # once, in `__init__`"),
             ))
-        });
+        })();
         let call = hoisted.as_ref().map_or(call, |(_, c, _)| c.as_str());
         let mut edits = vec![Edit::replacement(expr_range, call.to_string())];
         for helper in &helpers {
@@ -524,7 +515,7 @@ fn model_outputs(
     };
     let mut chosen: Vec<(String, String)> = Vec::new();
     for (call, shown) in calls.iter().zip(&distinct) {
-        let model = snake_case(model_calls::model_name(call));
+        let model = snake_case(model_calls::model_name(call, knowledge));
         // Several calls are told apart by what they are given: `D(real)` and
         // `D(fake.detach())` give `d_real_out` and `d_fake_out`.
         let candidates = if distinct.len() == 1 {

@@ -10,16 +10,24 @@ use crate::knowledge::Knowledge;
 
 /// Whether `call` runs a model: `model(x)`, `self.net(x)`, `self(x)` (a LightningModule),
 /// `encoder.forward(x)`. Only the model's names say so (`model-variables` in the framework
-/// knowledge); a name that says it is a loss (`model_loss`) is not a model.
+/// knowledge); a name that says it is a loss (`model_loss`, `criterion.forward(...)`) is not a
+/// model.
 pub fn is_model_call(call: &ExprCall, knowledge: &Knowledge) -> bool {
     let model_name =
         |name: &str| knowledge.is_model_variable(name) && !knowledge.is_loss_callee(name);
     match &*call.func {
         Expr::Name(name) => name.id.as_str() == "self" || model_name(name.id.as_str()),
+        Expr::Attribute(attr) if knowledge.is_forward_method(attr.attr.as_str()) => {
+            let receiver = match &*attr.value {
+                Expr::Name(n) => Some(n.id.as_str()),
+                Expr::Attribute(inner) => Some(inner.attr.as_str()),
+                _ => None,
+            };
+            !receiver.is_some_and(|r| knowledge.is_loss_callee(r))
+        }
         Expr::Attribute(attr) => {
-            attr.attr.as_str() == "forward"
-                || (matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self")
-                    && model_name(attr.attr.as_str()))
+            matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self")
+                && model_name(attr.attr.as_str())
         }
         _ => false,
     }
@@ -128,17 +136,19 @@ pub fn inside(range: TextRange, ranges: &[TextRange]) -> bool {
 
 /// What a model call is called when it becomes a parameter of its own: the model's name
 /// (`model` for `self(x)`, the receiver of `encoder.forward(x)`).
-pub fn model_name(call: &Expr) -> &str {
+pub fn model_name<'a>(call: &'a Expr, knowledge: &Knowledge) -> &'a str {
     let Expr::Call(call) = call else {
         return "model";
     };
     match &*call.func {
         Expr::Name(n) if n.id.as_str() != "self" => n.id.as_str(),
-        Expr::Attribute(attr) if attr.attr.as_str() == "forward" => match &*attr.value {
-            Expr::Name(n) if n.id.as_str() != "self" => n.id.as_str(),
-            Expr::Attribute(inner) => inner.attr.as_str(),
-            _ => "model",
-        },
+        Expr::Attribute(attr) if knowledge.is_forward_method(attr.attr.as_str()) => {
+            match &*attr.value {
+                Expr::Name(n) if n.id.as_str() != "self" => n.id.as_str(),
+                Expr::Attribute(inner) => inner.attr.as_str(),
+                _ => "model",
+            }
+        }
         Expr::Attribute(attr) => attr.attr.as_str(),
         _ => "model",
     }
