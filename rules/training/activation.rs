@@ -9,7 +9,7 @@
 //! `Sequential` whose last layer is one, bound to a local name or to `self.<attr>` in any
 //! method of the class. Names alone never decide: every API is resolved through the imports.
 
-use std::collections::HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use ruff_python_ast::ExprCall;
 use ruff_python_ast::visitor::{self, Visitor};
@@ -23,7 +23,7 @@ use crate::semantic::activation::LossSpec;
 pub use crate::semantic::facts::{Activation, Expects};
 
 /// Where a value got its activation.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Origin {
     pub act: Activation,
     /// The call that applied the activation.
@@ -33,7 +33,7 @@ pub struct Origin {
     pub via_instance: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 enum Binding {
     /// A tensor that came out of an activation.
     Value(Origin),
@@ -50,14 +50,14 @@ enum Binding {
 
 /// What a function of this file returns, when every `return` gives the same activation (or a
 /// tuple whose elements do).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 enum Returned {
     Single(Origin),
     Tuple(Vec<Option<Origin>>),
 }
 
 /// A logarithm a helper takes of one of its parameters.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 struct HelperLog {
     function: String,
     argument: TextRange,
@@ -70,7 +70,7 @@ type FnKey = (String, String);
 /// What the first passes learn about the file's functions and classes.
 #[derive(Debug, Default)]
 struct Summaries {
-    classes: std::collections::HashSet<String>,
+    classes: HashSet<String>,
     returns: HashMap<FnKey, Returned>,
     /// Helpers that hand a parameter straight to a loss as its prediction
     /// (`def adversarial_loss(self, y_hat, y): return F.binary_cross_entropy(y_hat, y)`): the
@@ -98,7 +98,7 @@ struct FnFrame {
     /// Each `return`'s value: `None` for a return without an activation.
     returns: Vec<Option<Returned>>,
     /// Names the function binds (they are its locals, not the module's).
-    assigned: std::collections::HashSet<String>,
+    assigned: HashSet<String>,
 }
 
 /// Where an activation output meets a loss or a logarithm.
@@ -187,14 +187,15 @@ fn walk(cx: &Context<'_, '_>) -> Vec<Event> {
         ..Summaries::default()
     };
     // Two passes learn what the file's functions return (a helper may be defined after its
-    // caller), the last one reports.
+    // caller), the last one reports. A pass that learns nothing new ends the walk early: the
+    // walks after it would read the same summaries and find the same events.
     for pass in 0..3 {
         let mut walker = Walker {
             knowledge,
             semantic: cx.semantic,
             summaries: &summaries,
-            locals: vec![HashMap::new()],
-            attrs: vec![HashMap::new()],
+            locals: vec![HashMap::default()],
+            attrs: vec![HashMap::default()],
             classes: vec![None],
             functions: Vec::new(),
             learned: Summaries::default(),
@@ -210,6 +211,15 @@ fn walk(cx: &Context<'_, '_>) -> Vec<Event> {
             .map(|(n, b)| (n.clone(), b.clone()))
             .collect();
         let learned = walker.learned;
+        if learned.returns == summaries.returns
+            && learned.loss_params == summaries.loss_params
+            && learned.log_params == summaries.log_params
+            && learned.param_instances == summaries.param_instances
+            && learned.class_attrs == summaries.class_attrs
+            && globals == summaries.globals
+        {
+            return walker.events;
+        }
         summaries.returns = learned.returns;
         summaries.loss_params = learned.loss_params;
         summaries.log_params = learned.log_params;
@@ -867,7 +877,7 @@ impl Walker<'_, '_> {
     fn class_attrs(&self, body: &[Stmt]) -> HashMap<String, Binding> {
         let mut finder = AttrFinder {
             walker: self,
-            found: HashMap::new(),
+            found: HashMap::default(),
         };
         for stmt in body {
             if let Stmt::FunctionDef(def) = stmt {
@@ -942,12 +952,12 @@ impl<'b> Visitor<'b> for Walker<'_, '_> {
                         .map(|p| p.parameter.name.to_string())
                         .collect(),
                     returns: Vec::new(),
-                    assigned: std::collections::HashSet::new(),
+                    assigned: HashSet::default(),
                 });
                 self.classes.push(None);
                 // Parameters every call of the file passes the same instance for.
                 let key = &self.functions.last().expect("pushed").key;
-                let mut frame_locals = HashMap::new();
+                let mut frame_locals = HashMap::default();
                 if let Some(slots) = self.summaries.param_instances.get(key) {
                     for (position, param) in self
                         .functions
@@ -979,7 +989,7 @@ impl<'b> Visitor<'b> for Walker<'_, '_> {
                     .class_attrs
                     .insert(class.name.to_string(), attrs.clone());
                 self.attrs.push(attrs);
-                self.locals.push(HashMap::new());
+                self.locals.push(HashMap::default());
                 self.classes.push(Some(class.name.to_string()));
                 self.visit_body(&class.body);
                 self.classes.pop();

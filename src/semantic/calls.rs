@@ -45,7 +45,7 @@ pub struct CallSites {
 
 impl CallSites {
     pub fn compute(index: &ProjectIndex) -> Self {
-        let flow = Flow::new(index);
+        let callees = index.scope_callees();
         let mut by_function: FxHashMap<(FileId, FunctionId), Vec<CallSite>> = FxHashMap::default();
         let mut forwarded: FxHashMap<(FileId, FunctionId), Vec<Forward>> = FxHashMap::default();
         for f in 0..index.files.len() as FileId {
@@ -75,7 +75,7 @@ impl CallSites {
                         });
                     }
                 };
-                for callee in scope_callees(index, &flow, f, function, scope) {
+                for callee in callees.of(f, function) {
                     add(callee.target, callee.range);
                 }
             }
@@ -98,8 +98,48 @@ impl CallSites {
     }
 }
 
+/// The calls of project functions of every scope of every file ([`scope_callees`]), in one
+/// array: a scope's calls are a slice of it.
+#[derive(Debug, Default)]
+pub struct CalleeTable {
+    callees: Vec<ScopeCallee>,
+    /// Where each scope's calls end in `callees`, scopes in file order (module scope first,
+    /// then the functions).
+    ends: Vec<u32>,
+    /// The index in `ends` of each file's module scope.
+    first_scope: Vec<u32>,
+}
+
+impl CalleeTable {
+    /// `per_file[file][scope]`: the module's scope first, then the functions in order.
+    pub fn new(per_file: Vec<Vec<Vec<ScopeCallee>>>) -> Self {
+        let mut table = CalleeTable::default();
+        for scopes in per_file {
+            table.first_scope.push(table.ends.len() as u32);
+            for callees in scopes {
+                table.callees.extend(callees);
+                table.ends.push(table.callees.len() as u32);
+            }
+        }
+        table.callees.shrink_to_fit();
+        table
+    }
+
+    /// The calls of the scope `function` of `file` (`None`: module level).
+    pub fn of(&self, file: FileId, function: Option<FunctionId>) -> &[ScopeCallee] {
+        let scope =
+            self.first_scope[file as usize] as usize + function.map_or(0, |f| f as usize + 1);
+        let start = match scope {
+            0 => 0,
+            _ => self.ends[scope - 1] as usize,
+        };
+        &self.callees[start..self.ends[scope] as usize]
+    }
+}
+
 /// A call of a project function or method in a scope: what it runs, where, in which loop.
-pub(crate) struct ScopeCallee {
+#[derive(Debug, Clone, Copy)]
+pub struct ScopeCallee {
     pub target: (FileId, FunctionId),
     pub range: TextRange,
     pub in_loop: Option<LoopId>,

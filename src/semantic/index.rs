@@ -84,6 +84,10 @@ pub struct ProjectIndex {
     instance_args: OnceLock<InstanceArgs>,
     /// The call sites of each project function, computed on first use.
     call_sites: OnceLock<crate::semantic::calls::CallSites>,
+    /// The project functions each scope calls, per file and scope (module first); computed
+    /// once, in parallel, by the training model before the rules run, and shared with
+    /// [`ProjectIndex::call_sites`].
+    callees: OnceLock<crate::semantic::calls::CalleeTable>,
     /// Each file's module-level definitions by name, computed on first use.
     definitions: Vec<OnceLock<Vec<Symbol>>>,
     /// Each file's module-level imports (indexes into `FileFacts::imports`) sorted by local
@@ -133,6 +137,7 @@ impl ProjectIndex {
             references: OnceLock::new(),
             instance_args: OnceLock::new(),
             call_sites: OnceLock::new(),
+            callees: OnceLock::new(),
             definitions: (0..file_count).map(|_| OnceLock::new()).collect(),
             imports_by_name: (0..file_count).map(|_| OnceLock::new()).collect(),
             imported: OnceLock::new(),
@@ -221,6 +226,28 @@ impl ProjectIndex {
     pub fn instance_args(&self) -> &InstanceArgs {
         self.instance_args
             .get_or_init(|| InstanceArgs::compute(self))
+    }
+
+    /// The project functions each scope of each file calls. Built in parallel: call it first
+    /// outside the rules' parallel loop (the training model does, before any rule runs).
+    pub fn scope_callees(&self) -> &crate::semantic::calls::CalleeTable {
+        self.callees.get_or_init(|| {
+            use rayon::prelude::*;
+            let flow = crate::semantic::flow::Flow::new(self);
+            let per_file: Vec<Vec<Vec<crate::semantic::calls::ScopeCallee>>> = (0
+                ..self.files.len() as FileId)
+                .into_par_iter()
+                .map(|f| {
+                    self.facts(f)
+                        .scopes()
+                        .map(|(function, scope)| {
+                            crate::semantic::calls::scope_callees(self, &flow, f, function, scope)
+                        })
+                        .collect()
+                })
+                .collect();
+            crate::semantic::calls::CalleeTable::new(per_file)
+        })
     }
 
     /// Who calls each project function.

@@ -27,7 +27,6 @@ use rustc_hash::FxHashMap;
 
 use crate::knowledge::ApiKind;
 use crate::semantic::facts::{FileFacts, FunctionId, LoopId, ScopeFacts};
-use crate::semantic::flow::Flow;
 use crate::semantic::index::{FileId, ProjectIndex};
 
 /// How a loop (or a function) comes to train.
@@ -87,18 +86,18 @@ fn slot(function: Option<FunctionId>) -> usize {
 
 impl Training {
     pub fn compute(index: &ProjectIndex) -> Training {
-        let flow = Flow::new(index);
         let files = index.files.len();
         // Outgoing calls of every scope, resolved to project functions.
-        let mut edges: Vec<Vec<Vec<Edge>>> = Vec::with_capacity(files);
-        for f in 0..files as FileId {
-            let facts = index.facts(f);
-            let per_scope: Vec<Vec<Edge>> = facts
-                .scopes()
-                .map(|(function, scope)| scope_edges(index, &flow, f, function, scope))
-                .collect();
-            edges.push(per_scope);
-        }
+        let table = index.scope_callees();
+        let edges: Vec<Vec<Vec<Edge>>> = (0..files as FileId)
+            .map(|f| {
+                index
+                    .facts(f)
+                    .scopes()
+                    .map(|(function, _)| scope_edges(table.of(f, function)))
+                    .collect()
+            })
+            .collect();
 
         // Direct facts.
         let mut updates: Vec<Vec<Option<Via>>> = (0..files as FileId)
@@ -319,22 +318,15 @@ fn training_loops(scope: &ScopeFacts, mut causes: Vec<(Option<LoopId>, Via)>) ->
 }
 
 /// The calls of one scope that reach project functions.
-fn scope_edges(
-    index: &ProjectIndex,
-    flow: &Flow<'_>,
-    file: FileId,
-    function: Option<FunctionId>,
-    scope: &ScopeFacts,
-) -> Vec<Edge> {
-    let mut out: Vec<Edge> =
-        crate::semantic::calls::scope_callees(index, flow, file, function, scope)
-            .into_iter()
-            .map(|c| Edge {
-                range: c.range,
-                in_loop: c.in_loop,
-                target: c.target,
-            })
-            .collect();
+fn scope_edges(callees: &[crate::semantic::calls::ScopeCallee]) -> Vec<Edge> {
+    let mut out: Vec<Edge> = callees
+        .iter()
+        .map(|c| Edge {
+            range: c.range,
+            in_loop: c.in_loop,
+            target: c.target,
+        })
+        .collect();
     out.sort_by_key(|e| (e.range.start(), e.target));
     out.dedup_by_key(|e| (e.range, e.target));
     out
