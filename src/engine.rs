@@ -497,7 +497,9 @@ pub fn lint_files(
 /// [`lint_files`] with a cache (see [`crate::cache`]) and the project context of a partial
 /// run (the project's other files, read for their facts only: see
 /// [`crate::discovery::project_context`]), for `check`: only the report, which may be
-/// replayed from the project cache without building the index.
+/// replayed from the project cache without building the index. `refactorings`: whether the
+/// findings get their refactorings (an output that neither shows nor counts them does not
+/// need them).
 pub fn lint_files_cached(
     files: &[FileEntry],
     context: &[FileEntry],
@@ -505,6 +507,7 @@ pub fn lint_files_cached(
     cwd: &Path,
     resolver: &Resolver,
     cache: Option<&Cache>,
+    refactorings: bool,
 ) -> Report {
     let inputs: Vec<Input> = files
         .iter()
@@ -517,6 +520,7 @@ pub fn lint_files_cached(
     let mode = Mode {
         replay: true,
         facts: Facts::ForRules,
+        refactorings,
     };
     match pipeline(inputs, context, threads, cwd, resolver, cache, mode) {
         Outcome::Full(project) => project.into_report(),
@@ -562,6 +566,8 @@ pub fn run_for_facts(
 struct Mode {
     replay: bool,
     facts: Facts,
+    /// Build the refactorings of the findings (see [`ProjectContext::refactorings`]).
+    refactorings: bool,
 }
 
 /// Which files' facts a run builds.
@@ -608,6 +614,7 @@ fn project_run(
     let mode = Mode {
         replay: false,
         facts,
+        refactorings: true,
     };
     match pipeline(inputs, context, threads, cwd, resolver, cache, mode) {
         Outcome::Full(project) => *project,
@@ -656,7 +663,11 @@ fn run_in_pool(
     cache: Option<&Cache>,
     mode: Mode,
 ) -> Outcome {
-    let Mode { replay, facts } = mode;
+    let Mode {
+        replay,
+        facts,
+        refactorings,
+    } = mode;
     let timing = std::env::var_os("DLLINT_TIMING").is_some();
     let clock = std::time::Instant::now();
     let lap = |what: &str| {
@@ -722,32 +733,41 @@ fn run_in_pool(
     lap("read, hash");
     // The project key needs every linted file's key (all read from disk), and the key of
     // every project context file.
-    let project_key = cache.and_then(|cache| {
-        let keys = |kind: Kind| -> Option<Vec<(&Path, u128)>> {
-            prepared
-                .iter()
-                .filter(|p| p.kind == kind)
-                .map(|p| Some((p.absolute.as_path(), p.key?)))
-                .collect()
-        };
-        let key = project::key(cache, keys(Kind::Linted)?);
-        let context = keys(Kind::Project)?;
-        if context.is_empty() {
-            return Some((cache, key));
-        }
-        let context = project::key(cache, context);
-        let mut both = [0u8; 32];
-        both[..16].copy_from_slice(&key.to_le_bytes());
-        both[16..].copy_from_slice(&context.to_le_bytes());
-        Some((cache, xxhash_rust::xxh3::xxh3_128(&both)))
-    });
+    let project_key_for = |refactorings: bool| {
+        cache.and_then(|cache| {
+            let keys = |kind: Kind| -> Option<Vec<(&Path, u128)>> {
+                prepared
+                    .iter()
+                    .filter(|p| p.kind == kind)
+                    .map(|p| Some((p.absolute.as_path(), p.key?)))
+                    .collect()
+            };
+            let key = project::key(cache, keys(Kind::Linted)?, refactorings);
+            let context = keys(Kind::Project)?;
+            if context.is_empty() {
+                return Some((cache, key));
+            }
+            let context = project::key(cache, context, refactorings);
+            let mut both = [0u8; 32];
+            both[..16].copy_from_slice(&key.to_le_bytes());
+            both[16..].copy_from_slice(&context.to_le_bytes());
+            Some((cache, xxhash_rust::xxh3::xxh3_128(&both)))
+        })
+    };
+    let project_key = project_key_for(refactorings);
+    // A run that needs no refactorings may replay a result that has them (its output has no
+    // place for them); never the other way round.
+    let replayable = std::iter::once(project_key)
+        .chain((!refactorings).then(|| project_key_for(true)))
+        .flatten();
     if replay
-        && let Some((cache, key)) = project_key
-        && let Some(report) = replay_project(&prepared, cache, key, resolver, &packages, cwd)
+        && let Some(report) = replayable.into_iter().find_map(|(cache, key)| {
+            replay_project(&prepared, cache, key, resolver, &packages, cwd)
+        })
     {
         lap("replayed project result");
         if timing {
-            let (hits, misses) = cache.stats();
+            let (hits, misses) = cache.map_or((0, 0), |c| c.stats());
             eprintln!("dllint cache: {hits} hits, {misses} misses");
         }
         return Outcome::Replayed(report);
@@ -862,7 +882,7 @@ fn run_in_pool(
             }
             let rules = settings
                 .rules_for_source(path, index.facts(id).cell_script || roles.in_collection(id));
-            let cx = ProjectContext::new(&index, roles, id, &settings.rule_options);
+            let cx = ProjectContext::new(&index, roles, id, &settings.rule_options, refactorings);
             let mut found = Vec::new();
             for rule in rules.iter() {
                 if let Some(check) = rule.check.project_check() {

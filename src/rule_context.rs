@@ -21,6 +21,8 @@ pub struct ProjectContext<'p> {
     /// The file's syntax tree, parsed again on first use: only rules that build a refactoring
     /// (for a finding) need it, so the cost follows the findings.
     parsed: OnceCell<Option<ParsedSource>>,
+    /// Whether the run shows or applies refactorings (see [`ProjectContext::refactorings`]).
+    refactorings: bool,
 }
 
 impl<'p> ProjectContext<'p> {
@@ -29,12 +31,24 @@ impl<'p> ProjectContext<'p> {
         roles: &'p Roles,
         file: FileId,
         options: &'p RuleOptions,
+        refactorings: bool,
     ) -> Self {
         ProjectContext {
             view: FileView::new(index, roles, file),
             options,
             parsed: OnceCell::new(),
+            refactorings,
         }
+    }
+
+    /// Whether refactorings are built for the findings: a run that applies fixes, shows
+    /// them (`--diff`, the full text output, JSON, SARIF, an editor's code actions) or counts
+    /// them (the summary's hidden fixes) builds them; one whose output has no place for them
+    /// (`--output-format github`, `--statistics`, `-q` with the concise format) does not.
+    /// A rule reports the same finding either way: only the fix and the suggestion are left
+    /// out.
+    pub fn refactorings(&self) -> bool {
+        self.refactorings
     }
 
     /// The file seen from the project, without the rule-specific parts.

@@ -130,7 +130,7 @@ fn cache_files_of(dir: &Path, per_file: bool) -> Vec<PathBuf> {
 /// True if a warm `check` of `paths` replays the stored project result (instead of rebuilding
 /// the index and running the project rules).
 fn replayed(cwd: &Path, paths: &[&str]) -> bool {
-    let mut args = vec!["check", "-q", "--exit-zero"];
+    let mut args = vec!["check", "--output-format", "concise", "-q", "--exit-zero"];
     args.extend_from_slice(paths);
     let out = dllint(cwd, &args, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -635,4 +635,113 @@ fn a_run_without_cross_file_rules_builds_no_facts_and_caches_none_for_one_that_h
         "{}",
         stderr(&second)
     );
+}
+
+/// An output with no place for a fix (`github`) gets the same findings without their
+/// refactorings being built; the project result it stores never serves a run that shows them.
+#[test]
+fn refactorings_are_built_only_for_an_output_that_shows_them_and_never_replayed_into_one() {
+    let dir = project();
+    let cwd = dir.path();
+    let json = |out: &Output| -> Vec<serde_json::Value> {
+        serde_json::from_str(&stdout(out)).unwrap_or_else(|e| panic!("{e}: {}", stdout(out)))
+    };
+    let suggested = |findings: &[serde_json::Value]| -> Vec<String> {
+        findings
+            .iter()
+            .filter(|f| !f["suggestion"].is_null())
+            .map(|f| f["code"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let github = dllint(
+        cwd,
+        &["check", "--output-format", "github", "--exit-zero", "."],
+        &[],
+    );
+    assert_eq!(github.status.code(), Some(0), "{}", stderr(&github));
+    let quiet = |format: &str| {
+        let out = dllint(
+            cwd,
+            &["check", "--output-format", format, "--exit-zero", "."],
+            &[],
+        );
+        assert!(
+            !stderr(&out).contains("replayed project result"),
+            "a result without refactorings was replayed for --output-format {format}:\n{}",
+            stderr(&out)
+        );
+        out
+    };
+    // The JSON run after it builds them (the github run's stored result is not replayed).
+    let first = quiet("json");
+    let findings = json(&first);
+    assert_eq!(suggested(&findings), ["DL101"], "{}", stdout(&first));
+    // Both runs report the same findings, at the same places.
+    // (A notebook's positions are cells in JSON, lines of the file in GitHub's format.)
+    let places = |lines: Vec<String>| {
+        let mut lines: Vec<String> = lines
+            .into_iter()
+            .filter(|l| !l.contains(".ipynb"))
+            .collect();
+        lines.sort();
+        lines
+    };
+    let from_github = places(
+        stdout(&github)
+            .lines()
+            .filter_map(|l| {
+                let (_, rest) = l.split_once("file=")?;
+                let (file, rest) = rest.split_once(",line=")?;
+                let (line, rest) = rest.split_once(',')?;
+                let (_, code) = rest.split_once("title=")?;
+                Some(format!("{file}:{line}:{}", &code[..5]))
+            })
+            .collect(),
+    );
+    let from_json = places(
+        findings
+            .iter()
+            .map(|f| {
+                format!(
+                    "{}:{}:{}",
+                    f["filename"].as_str().unwrap(),
+                    f["location"]["row"],
+                    f["code"].as_str().unwrap()
+                )
+            })
+            .collect(),
+    );
+    assert!(!from_json.is_empty());
+    assert_eq!(from_github, from_json);
+    // A warm JSON run replays its own result, refactorings included.
+    let warm = dllint(
+        cwd,
+        &["check", "--output-format", "json", "--exit-zero", "."],
+        &[],
+    );
+    assert!(
+        stderr(&warm).contains("replayed project result"),
+        "{}",
+        stderr(&warm)
+    );
+    assert_eq!(suggested(&json(&warm)), ["DL101"]);
+    // A result with refactorings also serves an output with no place for them.
+    let other = project();
+    let first = dllint(
+        other.path(),
+        &["check", "--output-format", "json", "--exit-zero", "."],
+        &[],
+    );
+    assert!(!stderr(&first).contains("replayed project result"));
+    let github_warm = dllint(
+        other.path(),
+        &["check", "--output-format", "github", "--exit-zero", "."],
+        &[],
+    );
+    assert!(
+        stderr(&github_warm).contains("replayed project result"),
+        "{}",
+        stderr(&github_warm)
+    );
+    assert_eq!(stdout(&github_warm), stdout(&github));
 }

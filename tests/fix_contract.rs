@@ -38,7 +38,8 @@ fn lint(dir: &Path, select: Option<&str>) -> Vec<Finding> {
     };
     let resolver = Arc::new(Resolver::new(dir.to_path_buf(), None, false, overrides).unwrap());
     let discovered = discovery::discover(&[dir.to_path_buf()], &resolver, false).unwrap();
-    let report = engine::lint_files_cached(&discovered.files, &[], Some(1), dir, &resolver, None);
+    let report =
+        engine::lint_files_cached(&discovered.files, &[], Some(1), dir, &resolver, None, true);
     let mut found = Vec::new();
     for file in report.files {
         let relative = file

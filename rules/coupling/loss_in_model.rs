@@ -204,6 +204,10 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
                 format!("the layers live in superclass `{}`", base_class.name),
             );
         }
+        if !cx.refactorings() {
+            out.push(diagnostic);
+            continue;
+        }
         let request = Request {
             site: first.range,
             kind: if uses_torch(cx) {

@@ -127,6 +127,10 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
             diagnostic =
                 diagnostic.with_label(method.body.loops[l.id as usize].header, "the training loop");
         }
+        if !cx.refactorings() {
+            out.push(diagnostic);
+            continue;
+        }
         let method = &facts.functions[first.method as usize];
         let request = Request {
             site: first.range,

@@ -310,6 +310,10 @@ fn emit<'v>(
         if let Some(consumer) = value.consumer {
             diagnostic = diagnostic.with_label(consumer, "the loss is differentiated here");
         }
+        if !cx.refactorings() {
+            out.push(diagnostic);
+            continue;
+        }
         let name = super::loss_name(owner);
         let request = Request {
             site: value.definition,

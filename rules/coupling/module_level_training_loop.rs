@@ -114,6 +114,10 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
             };
             diagnostic = diagnostic.with_label(range, label);
         }
+        if !cx.refactorings() {
+            out.push(diagnostic);
+            continue;
+        }
         let target = component_module(cx, Role::Runner);
         let diagnostic = attach(
             cx,

@@ -170,7 +170,7 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
         for (range, what) in sites.iter().skip(1).take(3) {
             diagnostic = diagnostic.with_label(*range, what.clone());
         }
-        if what.starts_with("builds an optimizer") {
+        if what.starts_with("builds an optimizer") && cx.refactorings() {
             let request = Request {
                 site: *range,
                 kind: SpecKind::Function,

@@ -101,11 +101,13 @@ impl Entry {
     }
 }
 
-/// The key of a project result: the build and every linted file with its key, in path order.
-pub fn key(cache: &Cache, mut linted: Vec<(&Path, u128)>) -> u128 {
+/// The key of a project result: the build, whether the findings carry their refactorings,
+/// and every linted file with its key, in path order.
+pub fn key(cache: &Cache, mut linted: Vec<(&Path, u128)>, refactorings: bool) -> u128 {
     linted.sort();
     let mut hasher = Xxh3::new();
     hasher.update(&cache.build().to_le_bytes());
+    hasher.update(&[u8::from(refactorings)]);
     hasher.update(&(linted.len() as u64).to_le_bytes());
     for (path, key) in linted {
         let path = path.as_os_str().as_encoded_bytes();

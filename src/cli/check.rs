@@ -336,6 +336,7 @@ pub(super) fn run_once(args: &CheckArgs) -> Result<ExitStatus, String> {
             &cwd,
             &resolver,
             cache.as_ref(),
+            wants_refactorings(args, fixing),
         );
         // A directory that cannot be read is a DL000 of its own, as an unreadable file is.
         for (dir, err) in discovered.unreadable {
@@ -655,6 +656,31 @@ fn write_stdout(bytes: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
+/// Whether the run needs the findings' refactorings: it applies or shows fixes (`--fix`,
+/// `--diff`), prints them (the full text output, JSON, SARIF), or counts the hidden ones in
+/// the summary of a human format. `--statistics`, `--add-noqa`, `--write-baseline`, the
+/// formats with no place for a fix (pylint, GitHub, GitLab, JUnit) and a quiet concise or
+/// grouped run do not: their findings are the same, without the work of writing a refactoring
+/// for each of them.
+fn wants_refactorings(args: &CheckArgs, fixing: bool) -> bool {
+    if fixing {
+        return true;
+    }
+    if args.statistics || args.add_noqa || args.write_baseline.is_some() {
+        return false;
+    }
+    match args.output_format {
+        OutputFormat::Full | OutputFormat::Json | OutputFormat::JsonLines | OutputFormat::Sarif => {
+            true
+        }
+        OutputFormat::Concise | OutputFormat::Grouped => !args.quiet,
+        OutputFormat::Pylint
+        | OutputFormat::Github
+        | OutputFormat::Gitlab
+        | OutputFormat::Junit => false,
+    }
+}
+
 /// Lint files with the shared pipeline (and their project context, less the files); the
 /// index is not needed afterwards.
 fn lint_entries(
@@ -665,7 +691,7 @@ fn lint_entries(
     resolver: &Resolver,
 ) -> Report {
     let context = context_without(context, files.iter().map(|f| &f.path), cwd);
-    engine::lint_files_cached(files, &context, threads, cwd, resolver, None)
+    engine::lint_files_cached(files, &context, threads, cwd, resolver, None, true)
 }
 
 /// A lint for the fix passes ([`driver::Relint`]): the files given, with their current texts,
