@@ -74,18 +74,25 @@ pub struct SharedAnalyses(
     std::cell::RefCell<rustc_hash::FxHashMap<std::any::TypeId, std::rc::Rc<dyn std::any::Any>>>,
 );
 
+impl SharedAnalyses {
+    /// The analysis of type `T`, computed by `compute` on first use.
+    pub fn get_or_compute<T: 'static>(&self, compute: impl FnOnce() -> T) -> std::rc::Rc<T> {
+        let key = std::any::TypeId::of::<T>();
+        let found = self.0.borrow().get(&key).cloned();
+        if let Some(found) = found.and_then(|any| any.downcast::<T>().ok()) {
+            return found;
+        }
+        let value = std::rc::Rc::new(compute());
+        self.0.borrow_mut().insert(key, value.clone());
+        value
+    }
+}
+
 impl<'c, 'a> Context<'c, 'a> {
     /// The file's analysis of type `T`, computed by `compute` the first time a rule asks for
     /// it and shared with every other rule that asks during this file's walk.
     pub fn shared<T: 'static>(&self, compute: impl FnOnce(&Self) -> T) -> std::rc::Rc<T> {
-        let key = std::any::TypeId::of::<T>();
-        let found = self.shared.0.borrow().get(&key).cloned();
-        if let Some(found) = found.and_then(|any| any.downcast::<T>().ok()) {
-            return found;
-        }
-        let value = std::rc::Rc::new(compute(self));
-        self.shared.0.borrow_mut().insert(key, value.clone());
-        value
+        self.shared.get_or_compute(|| compute(self))
     }
 
     pub fn report(&mut self, diagnostic: Diagnostic) {

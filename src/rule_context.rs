@@ -23,6 +23,8 @@ pub struct ProjectContext<'p> {
     parsed: OnceCell<Option<ParsedSource>>,
     /// Whether the run shows or applies refactorings (see [`ProjectContext::refactorings`]).
     refactorings: bool,
+    /// Analyses of the file that several project rules read, computed once.
+    shared: crate::checker::SharedAnalyses,
 }
 
 impl<'p> ProjectContext<'p> {
@@ -38,7 +40,15 @@ impl<'p> ProjectContext<'p> {
             options,
             parsed: OnceCell::new(),
             refactorings,
+            shared: crate::checker::SharedAnalyses::default(),
         }
+    }
+
+    /// The file's analysis of type `T`, computed by `compute` the first time a rule asks for
+    /// it and shared with every other project rule of this file (the evaluation loops DL504
+    /// and DL505 both judge).
+    pub fn shared<T: 'static>(&self, compute: impl FnOnce(&Self) -> T) -> std::rc::Rc<T> {
+        self.shared.get_or_compute(|| compute(self))
     }
 
     /// Whether refactorings are built for the findings: a run that applies fixes, shows

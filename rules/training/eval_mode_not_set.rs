@@ -76,7 +76,7 @@ declare_rule! {
 }
 
 fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
-    for lp in evaluation_loops(cx) {
+    for lp in evaluation_loops(cx).iter() {
         if lp.eval_mode || !lp.mode_dependent || !(lp.eval_named || lp.no_grad && lp.over_data) {
             continue;
         }

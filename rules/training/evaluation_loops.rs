@@ -120,7 +120,16 @@ struct CallerContext {
 
 /// The evaluation loops of the file (empty unless the facts show a candidate and the file
 /// imports PyTorch).
-pub(crate) fn evaluation_loops(cx: &ProjectContext<'_>) -> Vec<EvalLoop> {
+/// The evaluation loops of the file, computed once for the rules that judge them (DL504,
+/// DL505).
+pub(crate) fn evaluation_loops(cx: &ProjectContext<'_>) -> std::rc::Rc<Vec<EvalLoop>> {
+    struct Loops(std::rc::Rc<Vec<EvalLoop>>);
+    cx.shared(|cx| Loops(std::rc::Rc::new(find_evaluation_loops(cx))))
+        .0
+        .clone()
+}
+
+fn find_evaluation_loops(cx: &ProjectContext<'_>) -> Vec<EvalLoop> {
     let facts = cx.facts();
     let knowledge = cx.knowledge();
     let evaluation = &knowledge.training.evaluation;

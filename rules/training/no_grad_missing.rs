@@ -61,7 +61,7 @@ declare_rule! {
 }
 
 fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
-    for lp in evaluation_loops(cx) {
+    for lp in evaluation_loops(cx).iter() {
         if lp.no_grad || !lp.over_data || !(lp.eval_named || lp.eval_mode) {
             continue;
         }

@@ -16,6 +16,9 @@ use crate::semantic::usage::{ConfigIndex, ReferenceIndex};
 pub type FileId = u32;
 
 /// Class attributes by their constructor's short name: (file, class, attribute index).
+/// Per class of a file, the project classes it names as bases.
+type ClassBases = Vec<Vec<(FileId, ClassId)>>;
+
 type AttributeCtors = FxHashMap<String, Vec<(FileId, ClassId, u32)>>;
 
 /// What the analysis needs of a file's configuration: where its project starts, where its
@@ -90,6 +93,8 @@ pub struct ProjectIndex {
     callees: OnceLock<crate::semantic::calls::CalleeTable>,
     /// Each file's module-level definitions by name, computed on first use.
     definitions: Vec<OnceLock<Vec<Symbol>>>,
+    /// The project classes each class of a file names as its bases, computed on first use.
+    class_bases: Vec<OnceLock<ClassBases>>,
     /// Each file's module-level imports (indexes into `FileFacts::imports`) sorted by local
     /// name, the later binding of a name first; computed on first use.
     imports_by_name: Vec<OnceLock<Vec<u32>>>,
@@ -139,6 +144,7 @@ impl ProjectIndex {
             call_sites: OnceLock::new(),
             callees: OnceLock::new(),
             definitions: (0..file_count).map(|_| OnceLock::new()).collect(),
+            class_bases: (0..file_count).map(|_| OnceLock::new()).collect(),
             imports_by_name: (0..file_count).map(|_| OnceLock::new()).collect(),
             imported: OnceLock::new(),
             attribute_ctors: OnceLock::new(),
@@ -509,6 +515,27 @@ impl ProjectIndex {
     /// The module-level classes and functions of a file sorted by name (stably: definition
     /// order within a name), built on first use: resolution asks for them per call site, and a
     /// large file has thousands.
+    /// The project classes `class` of `file` names as its bases, in order (bases outside the
+    /// project left out), resolved once per file.
+    pub fn project_bases(&self, file: FileId, class: ClassId) -> &[(FileId, ClassId)] {
+        let bases = self.class_bases[file as usize].get_or_init(|| {
+            self.facts(file)
+                .classes
+                .iter()
+                .map(|c| {
+                    c.bases
+                        .iter()
+                        .filter_map(|base| match self.resolve_callee(file, base) {
+                            Some(Symbol::Class(f, c)) => Some((f, c)),
+                            _ => None,
+                        })
+                        .collect()
+                })
+                .collect()
+        });
+        bases.get(class as usize).map_or(&[], Vec::as_slice)
+    }
+
     fn definitions(&self, file: FileId) -> &[Symbol] {
         self.definitions[file as usize].get_or_init(|| {
             let facts = self.facts(file);

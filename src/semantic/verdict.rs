@@ -487,11 +487,9 @@ pub fn ancestry(index: &ProjectIndex, file: FileId, class: ClassId) -> Vec<(File
     let mut i = 0;
     while i < out.len() && out.len() < 32 {
         let (f, c) = out[i];
-        for base in &index.facts(f).classes[c as usize].bases {
-            if let Some(Symbol::Class(bf, bc)) = index.resolve_callee(f, base)
-                && !out.contains(&(bf, bc))
-            {
-                out.push((bf, bc));
+        for &base in index.project_bases(f, c) {
+            if !out.contains(&base) {
+                out.push(base);
             }
         }
         i += 1;
