@@ -15,10 +15,10 @@ use crate::semantic::usage::{ConfigIndex, ReferenceIndex};
 
 pub type FileId = u32;
 
-/// Class attributes by their constructor's short name: (file, class, attribute index).
 /// Per class of a file, the project classes it names as bases.
 type ClassBases = Vec<Vec<(FileId, ClassId)>>;
 
+/// Class attributes by their constructor's short name: (file, class, attribute index).
 type AttributeCtors = FxHashMap<String, Vec<(FileId, ClassId, u32)>>;
 
 /// What the analysis needs of a file's configuration: where its project starts, where its
