@@ -546,7 +546,7 @@ pub fn lint_text(
 
 /// The whole pipeline.
 pub fn run(inputs: Vec<Input>, threads: Option<usize>, cwd: &Path, resolver: &Resolver) -> Project {
-    run_in_project(inputs, &[], threads, cwd, resolver, None)
+    run_in_project(inputs, &[], threads, cwd, resolver, None, true)
 }
 
 /// [`run`] that builds every file's facts whatever the rules (`map`, `survey`, `facts`: what
@@ -557,7 +557,16 @@ pub fn run_for_facts(
     cwd: &Path,
     resolver: &Resolver,
 ) -> Project {
-    project_run(inputs, &[], threads, cwd, resolver, None, Facts::Always)
+    project_run(
+        inputs,
+        &[],
+        threads,
+        cwd,
+        resolver,
+        None,
+        Facts::Always,
+        true,
+    )
 }
 
 /// How a run goes: `replay` allows answering from the project cache (only the report is
@@ -581,7 +590,8 @@ enum Facts {
 /// [`run`] with the project context of a partial run: `context` (files on disk, not among the
 /// inputs) is read for its facts only — from `cache` where it holds them — so that the
 /// cross-file rules judge the inputs as a run on the whole project would; only the inputs
-/// are reported.
+/// are reported. `refactorings`: whether the findings get their refactorings (see
+/// [`lint_files_cached`]).
 pub fn run_in_project(
     inputs: Vec<Input>,
     context: &[FileEntry],
@@ -589,6 +599,7 @@ pub fn run_in_project(
     cwd: &Path,
     resolver: &Resolver,
     cache: Option<&Cache>,
+    refactorings: bool,
 ) -> Project {
     project_run(
         inputs,
@@ -598,10 +609,12 @@ pub fn run_in_project(
         resolver,
         cache,
         Facts::ForRules,
+        refactorings,
     )
 }
 
 /// The pipeline to its project (index, roles, report), replaying nothing.
+#[allow(clippy::too_many_arguments)]
 fn project_run(
     inputs: Vec<Input>,
     context: &[FileEntry],
@@ -610,11 +623,12 @@ fn project_run(
     resolver: &Resolver,
     cache: Option<&Cache>,
     facts: Facts,
+    refactorings: bool,
 ) -> Project {
     let mode = Mode {
         replay: false,
         facts,
-        refactorings: true,
+        refactorings,
     };
     match pipeline(inputs, context, threads, cwd, resolver, cache, mode) {
         Outcome::Full(project) => *project,

@@ -745,3 +745,66 @@ fn an_oversized_message_is_skipped_not_buffered() {
     assert_eq!(codes(&client.diagnostics(&uri)), ["DL305"]);
     client.shutdown();
 }
+
+/// A finding whose fix is a refactoring (it writes a new `loss.py`) is published as the CLI
+/// reports it, with no fix in its data, and its only code action is the noqa comment: the
+/// server builds no refactorings (`dllint check --unsafe-fixes --fix` applies them).
+#[test]
+fn a_refactoring_is_no_code_action_and_the_server_does_not_build_it() {
+    let root = tempfile::tempdir().unwrap();
+    let path = root.path().join("train.py");
+    let text = "import torch\nimport torch.nn.functional as F\n\n\n\
+                def train(model, loader, optimizer):\n    for x, y in loader:\n        \
+                logits = model(x)\n        loss = F.cross_entropy(logits, y) + 0.1 * logits.pow(2).mean()\n        \
+                optimizer.zero_grad()\n        loss.backward()\n        optimizer.step()\n";
+    std::fs::write(&path, text).unwrap();
+    // The CLI offers the refactoring as an unsafe fix that writes `loss.py`.
+    let cli = Command::new(env!("CARGO_BIN_EXE_dllint"))
+        .args([
+            "check",
+            "--output-format",
+            "json",
+            "--exit-zero",
+            "train.py",
+        ])
+        .current_dir(root.path())
+        .output()
+        .unwrap();
+    let findings: Vec<Value> = serde_json::from_slice(&cli.stdout).unwrap();
+    let dl102 = findings
+        .iter()
+        .find(|f| f["code"] == "DL102")
+        .unwrap_or_else(|| panic!("{findings:?}"));
+    assert!(
+        !dl102["fix"].is_null() && !dl102["suggestion"].is_null(),
+        "{dl102}"
+    );
+
+    let uri = file_uri(&path);
+    let (mut client, _) = Client::start(root.path(), json!({}));
+    client.open(&uri, text);
+    let diagnostics = client.diagnostics(&uri);
+    assert_eq!(codes(&diagnostics), ["DL102"]);
+    let d = &diagnostics[0];
+    assert_eq!(
+        d["range"]["start"]["line"],
+        dl102["location"]["row"].as_u64().unwrap() - 1
+    );
+    assert!(d["data"]["fix"].is_null(), "{d}");
+    let response = client.request(
+        "textDocument/codeAction",
+        json!({
+            "textDocument": { "uri": uri },
+            "range": d["range"],
+            "context": { "diagnostics": diagnostics },
+        }),
+    );
+    let titles: Vec<&str> = response["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["Disable DL102 for this line"], "{response}");
+    client.shutdown();
+}

@@ -298,6 +298,7 @@ pub(super) fn run_once(args: &CheckArgs) -> Result<ExitStatus, String> {
                             &cwd,
                             &resolver,
                             cache.as_ref(),
+                            true,
                         )
                         .into_report()
                     };
@@ -735,7 +736,7 @@ pub(super) fn relint_project(
             })
         })
         .collect();
-    engine::run_in_project(inputs, &context, threads, cwd, resolver, None).into_report()
+    engine::run_in_project(inputs, &context, threads, cwd, resolver, None, true).into_report()
 }
 
 /// `--fix`/`--diff`/`--fix-only` on files: fix in memory, then print the diff or write the
