@@ -4,6 +4,7 @@ use super::{
     Hook, holds_given_model, hook, is_loss_only_layer, is_role, is_sub_module, loss_name,
     model_loss_sites,
 };
+use crate::refactor::callers;
 use crate::refactor::component::SpecKind;
 use crate::refactor::extract::{self, Request, attach, uses_torch};
 use crate::registry::prelude::*;
@@ -221,18 +222,40 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
             owner_builds: matches!(hook, Some((Hook::Loss, _))),
         };
         // In a framework loss hook, delegating to a Loss component is the contract: the
-        // extraction resolves the finding. Elsewhere the model would still call its loss:
-        // the loss has to move to the callers, which are not rewritten.
+        // extraction resolves the finding. Elsewhere the loss moves to the model's callers,
+        // found across the project; when they cannot all be rewritten, the extraction is
+        // shown only, with the reason.
         let diagnostic = if matches!(hook, Some((Hook::Loss, _))) {
             attach(cx, diagnostic, extract::value(cx, request))
         } else {
-            extract::attach_suggestion(
-                cx,
-                diagnostic,
-                extract::value(cx, request),
-                "the model would still compute its loss; the callers have to compute \
-                 `loss_fn(outputs, targets)` with the model's outputs",
-            )
+            let moved = if sites.iter().all(|s| s.method == first.method) {
+                callers::to_callers(
+                    cx,
+                    id,
+                    first.method,
+                    callers::Target {
+                        kind: request.kind.clone(),
+                        name: request.name.clone(),
+                        module: request.target.clone(),
+                        doc: request.doc.clone(),
+                        action: request.action.clone(),
+                    },
+                )
+            } else {
+                Err(format!("the loss is computed in {in_methods}"))
+            };
+            match moved {
+                Ok(refactoring) => attach(cx, diagnostic, Ok(refactoring)),
+                Err(why) => extract::attach_suggestion(
+                    cx,
+                    diagnostic,
+                    extract::value(cx, request),
+                    &format!(
+                        "the model would still compute its loss, and its callers are not \
+                         rewritten: {why}"
+                    ),
+                ),
+            }
         };
         out.push(diagnostic);
     }
