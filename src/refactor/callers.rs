@@ -11,6 +11,7 @@
 //! a device, switched to eval mode). Anything else gets a reason ([`Err`]): the finding then
 //! shows the extraction as a suggestion only.
 
+use std::cell::OnceCell;
 use std::collections::{BTreeMap, BTreeSet};
 
 use ruff_python_ast::visitor::{self, Visitor};
@@ -23,7 +24,7 @@ use crate::fix::edits::{
     multiline_strings, starts_line,
 };
 use crate::rule_context::ProjectContext;
-use crate::semantic::facts::ClassId;
+use crate::semantic::facts::{Callee, ClassId, FunctionId};
 use crate::semantic::index::{FileId, Symbol};
 
 use super::component::{self, ComponentSpec, Refactoring, SpecKind};
@@ -740,6 +741,16 @@ fn find_callers(
         passing: 0,
         bindings: 0,
     };
+    let sources: Vec<OnceCell<Option<ParsedSource>>> =
+        (0..index.files.len()).map(|_| OnceCell::new()).collect();
+    let need = Need {
+        plan,
+        params,
+        prediction,
+        component,
+        class_name,
+    };
+    let mut handed: Vec<Handed> = Vec::new();
     for f in 0..index.files.len() as FileId {
         let facts = index.facts(f);
         // Subclasses inherit `forward`: their callers would pass targets too.
@@ -805,15 +816,8 @@ fn find_callers(
                 "`{path}` uses `{class_name}` and is not a file the fix can change"
             ));
         }
-        let own;
-        let source = if f == cx.file {
-            cx.parsed().ok_or("the file cannot be parsed again")?
-        } else {
-            own = ParsedSource::of(project_file)
-                .ok_or_else(|| format!("`{path}` cannot be parsed"))?;
-            &own
-        };
-        let text = source.text();
+        let source =
+            source_of(cx, &sources, f).ok_or_else(|| format!("`{path}` cannot be parsed"))?;
         let mut finder = References {
             names: &locals,
             found: Vec::new(),
@@ -824,7 +828,30 @@ fn find_callers(
             finder.walk(stmt);
         }
         for reference in finder.found {
-            let (binding, holder) = binding(&reference, &source.module().body)
+            // `train(Net(), loader)`: the model is built for the function it is handed to.
+            if let Some((call, at)) = built_for_call(&reference, cx.knowledge()) {
+                let target = match &*call.func {
+                    Expr::Name(callee) => resolve_function(cx, f, callee.id.as_str()),
+                    _ => None,
+                }
+                .ok_or_else(|| {
+                    format!(
+                        "`{path}`: the model is handed to something other than a project function"
+                    )
+                })?;
+                let param = parameter_at(cx, target, &at).ok_or_else(|| {
+                    format!("`{path}`: the model is handed in a way not followed")
+                })?;
+                callers.bindings += 1;
+                handed.push(Handed {
+                    file: f,
+                    range: call.range(),
+                    target,
+                    param,
+                });
+                continue;
+            }
+            let (binding, holder) = binding(&reference, &source.module().body, cx.knowledge())
                 .map_err(|why| format!("`{path}`: {why}"))?;
             callers.bindings += 1;
             if let Holder::Attribute { class, .. } = &holder
@@ -851,72 +878,17 @@ fn find_callers(
                     class.name
                 ));
             }
-            let calls = forward_calls(cx, f, source, &holder, binding)
-                .map_err(|why| format!("`{path}`: {why}"))?;
-            let mut rewritten = Vec::new();
-            for call in calls {
-                let passes = targets_passed(call, plan)?;
-                // A call without targets got the predictions and still does.
-                let Some(targets) = passes else {
-                    continue;
-                };
-                rewritten.push((call, targets));
-            }
-            if rewritten.is_empty() {
-                continue;
-            }
-            let var = loss_variable(
+            serve(
                 cx,
+                f,
                 source,
                 &holder,
-                &snake_case(&format!("{class_name}Loss")),
+                Some(binding),
+                &need,
+                &mut callers,
+                &mut handed,
             )
-            .ok_or_else(|| format!("`{path}`: no free name for the Loss"))?;
-            let loss_call = match &holder {
-                Holder::Variable { .. } => var.clone(),
-                Holder::Attribute { .. } => format!("self.{var}"),
-            };
-            for (call, targets) in rewritten {
-                callers.passing += 1;
-                if let (Some(def), _) =
-                    super::enclosing_function(&source.module().body, call.range())
-                    && (cx.knowledge().is_forward_method(def.name.as_str())
-                        || def.name.as_str() == "__call__")
-                {
-                    return Err(format!(
-                        "`{path}`: `{}` passes the targets from a forward pass: the loss would \
-                         stay in a model",
-                        def.name
-                    ));
-                }
-                let site = rewrite_call(
-                    text, source, call, targets, plan, params, prediction, &loss_call,
-                )
-                .map_err(|why| format!("`{path}`: {why}"))?;
-                callers.sites.push(Site {
-                    file: f,
-                    edits: site.0,
-                    shown: site.1,
-                });
-            }
-            // Built once, beside the model.
-            if !ends_line(text, binding.end()) || !starts_line(text, binding.start()) {
-                return Err(format!("`{path}`: the model is built on a shared line"));
-            }
-            let indent = indentation(text, binding.start());
-            let at = line_end_with_newline(text, binding.end());
-            let newline = if text[..at.to_usize()].ends_with('\n') {
-                ""
-            } else {
-                "\n"
-            };
-            let built = match &holder {
-                Holder::Variable { .. } => format!("{newline}{indent}{var} = {component}()\n"),
-                Holder::Attribute { .. } => {
-                    format!("{newline}{indent}self.{var} = {component}()\n")
-                }
-            };
-            callers.builds.push((f, Edit::insertion(at, built)));
+            .map_err(|why| format!("`{path}`: {why}"))?;
         }
     }
     if callers.bindings == 0 {
@@ -924,7 +896,313 @@ fn find_callers(
             "the project never builds `{class_name}`: its callers are outside the project"
         ));
     }
+    // The functions the model is handed to (`train(model, loader)`), followed a few calls
+    // deep: each is called only with the model, and uses its parameter as the model.
+    let mut done: Vec<((FileId, FunctionId), String)> = Vec::new();
+    let mut depth = 0;
+    while depth < 3 {
+        let pending: Vec<((FileId, FunctionId), String)> = handed
+            .iter()
+            .map(|h| (h.target, h.param.clone()))
+            .filter(|t| !done.contains(t))
+            .collect();
+        if pending.is_empty() {
+            break;
+        }
+        for (target, param) in pending {
+            if done.contains(&(target, param.clone())) {
+                continue;
+            }
+            done.push((target, param.clone()));
+            let (tf, tid) = target;
+            let project_file = index.file(tf);
+            let path = project_file.path.display().to_string();
+            if !project_file.linted || crate::source::is_notebook(&project_file.absolute) {
+                return Err(format!(
+                    "the model is handed to `{path}`, not a file the fix can change"
+                ));
+            }
+            let source =
+                source_of(cx, &sources, tf).ok_or_else(|| format!("`{path}` cannot be parsed"))?;
+            let range = index.facts(tf).functions[tid as usize].range;
+            let def = source
+                .module()
+                .body
+                .iter()
+                .find_map(|s| match s {
+                    Stmt::FunctionDef(d) if d.range == range => Some(d),
+                    _ => None,
+                })
+                .ok_or("the model is handed to a function that is not at module level")?;
+            let holder = Holder::Variable {
+                name: param,
+                scope: &def.body,
+                function: Some(def),
+            };
+            serve(
+                cx,
+                tf,
+                source,
+                &holder,
+                None,
+                &need,
+                &mut callers,
+                &mut handed,
+            )
+            .map_err(|why| format!("`{path}`: {why}"))?;
+        }
+        depth += 1;
+    }
+    if handed
+        .iter()
+        .any(|h| !done.contains(&(h.target, h.param.clone())))
+    {
+        return Err("the model is handed on through too many calls".into());
+    }
+    // Every call of those functions hands them the model: none gets another value.
+    let call_sites = index.call_sites();
+    for h in &handed {
+        let (tf, tid) = h.target;
+        let all = call_sites.of(tf, tid);
+        let ours = |site: &crate::semantic::calls::CallSite| {
+            handed
+                .iter()
+                .any(|o| o.target == h.target && o.file == site.file && o.range == site.range)
+        };
+        if all.is_empty() || !all.iter().all(ours) {
+            return Err(format!(
+                "`{}` is also called with something else than the model",
+                index.facts(tf).functions[tid as usize].name
+            ));
+        }
+    }
     Ok(callers)
+}
+
+/// The file's syntax tree, parsed once per search.
+fn source_of<'s>(
+    cx: &'s ProjectContext<'_>,
+    sources: &'s [OnceCell<Option<ParsedSource>>],
+    file: FileId,
+) -> Option<&'s ParsedSource> {
+    if file == cx.file {
+        return cx.parsed();
+    }
+    sources[file as usize]
+        .get_or_init(|| ParsedSource::of(cx.index.file(file)))
+        .as_ref()
+}
+
+/// What every rewritten call needs.
+struct Need<'n> {
+    plan: &'n Plan<'n>,
+    params: &'n [String],
+    prediction: &'n str,
+    component: &'n str,
+    class_name: &'n str,
+}
+
+/// A call that hands the model to a project function.
+struct Handed {
+    file: FileId,
+    range: TextRange,
+    target: (FileId, FunctionId),
+    param: String,
+}
+
+/// Rewrite the calls of the model held by `holder` that pass the targets, and build the Loss
+/// once: after `binding`, or first thing in the function whose parameter holds the model.
+#[allow(clippy::too_many_arguments)]
+fn serve(
+    cx: &ProjectContext<'_>,
+    f: FileId,
+    source: &ParsedSource,
+    holder: &Holder<'_>,
+    binding: Option<TextRange>,
+    need: &Need<'_>,
+    callers: &mut Callers,
+    handed: &mut Vec<Handed>,
+) -> Result<(), String> {
+    let Need {
+        plan,
+        params,
+        prediction,
+        component,
+        class_name,
+    } = *need;
+    let text = source.text();
+    let (calls, hands) = forward_calls(cx, f, source, holder, binding.unwrap_or_default())?;
+    for (call, at) in hands {
+        let Expr::Name(callee) = &*call.func else {
+            return Err("the model is handed to something other than a project function".into());
+        };
+        let target = resolve_function(cx, f, callee.id.as_str()).ok_or_else(|| {
+            format!(
+                "the model is handed to `{}`, which is not a project function",
+                callee.id
+            )
+        })?;
+        let param = parameter_at(cx, target, &at)
+            .ok_or_else(|| format!("`{}` takes the model in a way not followed", callee.id))?;
+        handed.push(Handed {
+            file: f,
+            range: call.range(),
+            target,
+            param,
+        });
+    }
+    let mut rewritten = Vec::new();
+    for call in calls {
+        // A call without targets got the predictions and still does.
+        if let Some(targets) = targets_passed(call, plan)? {
+            rewritten.push((call, targets));
+        }
+    }
+    if rewritten.is_empty() {
+        return Ok(());
+    }
+    let var = loss_variable(source, holder, &snake_case(&format!("{class_name}Loss")))
+        .ok_or("no free name for the Loss")?;
+    let loss_call = match holder {
+        Holder::Variable { .. } => var.clone(),
+        Holder::Attribute { .. } => format!("self.{var}"),
+    };
+    for (call, targets) in rewritten {
+        callers.passing += 1;
+        if let (Some(def), _) = super::enclosing_function(&source.module().body, call.range())
+            && (cx.knowledge().is_forward_method(def.name.as_str())
+                || def.name.as_str() == "__call__")
+        {
+            return Err(format!(
+                "`{}` passes the targets from a forward pass: the loss would stay in a model",
+                def.name
+            ));
+        }
+        let (edits, shown) = rewrite_call(
+            text, source, call, targets, plan, params, prediction, &loss_call,
+        )?;
+        callers.sites.push(Site {
+            file: f,
+            edits,
+            shown,
+        });
+    }
+    // Built once: beside the model, or first thing in the function it is handed to.
+    let (at, indent, newline) = match binding {
+        Some(binding) => {
+            if !ends_line(text, binding.end()) || !starts_line(text, binding.start()) {
+                return Err("the model is built on a shared line".into());
+            }
+            let at = line_end_with_newline(text, binding.end());
+            let newline = if text[..at.to_usize()].ends_with('\n') {
+                ""
+            } else {
+                "\n"
+            };
+            (at, indentation(text, binding.start()), newline)
+        }
+        None => {
+            let Holder::Variable {
+                function: Some(def),
+                ..
+            } = holder
+            else {
+                return Err("the model is held in a way not followed".into());
+            };
+            // After the docstring.
+            let first = match def.body.as_slice() {
+                [Stmt::Expr(doc), next, ..] if doc.value.is_string_literal_expr() => next,
+                [first, ..] => first,
+                [] => return Err("an empty function".into()),
+            };
+            if !starts_line(text, first.start()) {
+                return Err("the function's body shares the line of its `def`".into());
+            }
+            (
+                crate::fix::edits::line_start(text, first.start()),
+                indentation(text, first.start()),
+                "",
+            )
+        }
+    };
+    let built = match holder {
+        Holder::Variable { .. } => format!("{newline}{indent}{var} = {component}()\n"),
+        Holder::Attribute { .. } => format!("{newline}{indent}self.{var} = {component}()\n"),
+    };
+    callers.builds.push((f, Edit::insertion(at, built)));
+    Ok(())
+}
+
+/// The project function a name in `file` calls (a module-level function of the file or one
+/// it imports).
+fn resolve_function(
+    cx: &ProjectContext<'_>,
+    file: FileId,
+    name: &str,
+) -> Option<(FileId, FunctionId)> {
+    let index = cx.index;
+    let imported = index
+        .facts(file)
+        .imports
+        .iter()
+        .rev()
+        .find(|(local, _)| local == name);
+    let symbol = match imported {
+        Some((_, qualified)) => index.resolve_qualified(file, qualified),
+        None => index.resolve_callee(file, &Callee::Local(name.to_string())),
+    };
+    match symbol {
+        Some(Symbol::Function(f, id)) => {
+            let function = &index.facts(f).functions[id as usize];
+            (function.class.is_none() && function.parent.is_none()).then_some((f, id))
+        }
+        _ => None,
+    }
+}
+
+/// Where a call hands the model: a position among the arguments, or a keyword.
+enum At {
+    Position(usize),
+    Keyword(String),
+}
+
+/// The parameter of `function` that receives the model handed `at`: a plain parameter
+/// without a default, in a signature without `*args`/`**kwargs`.
+fn parameter_at(
+    cx: &ProjectContext<'_>,
+    function: (FileId, FunctionId),
+    at: &At,
+) -> Option<String> {
+    let (file, id) = function;
+    let parsed;
+    let source = if file == cx.file {
+        cx.parsed()?
+    } else {
+        parsed = ParsedSource::of(cx.index.file(file))?;
+        &parsed
+    };
+    let range = cx.index.facts(file).functions[id as usize].range;
+    let def = source.module().body.iter().find_map(|s| match s {
+        Stmt::FunctionDef(d) if d.range == range => Some(d),
+        _ => None,
+    })?;
+    let params = &def.parameters;
+    if params.vararg.is_some() || params.kwarg.is_some() {
+        return None;
+    }
+    let positional: Vec<_> = params.posonlyargs.iter().chain(&params.args).collect();
+    let param = match at {
+        At::Position(i) => positional.get(*i).copied()?,
+        At::Keyword(k) => params
+            .args
+            .iter()
+            .chain(&params.kwonlyargs)
+            .find(|p| p.parameter.name.as_str() == k)?,
+    };
+    param
+        .default()
+        .is_none()
+        .then(|| param.parameter.name.to_string())
 }
 
 /// Where a name referring to the model class is read: the statement and enclosing scopes.
@@ -1074,11 +1352,59 @@ fn collect_exprs<'a>(stmt: &'a Stmt, out: &mut Vec<&'a Expr>) {
     }
 }
 
+/// `Net(...).to(device)`: a module method that returns the module, called on a call.
+fn returns_itself(
+    knowledge: &crate::knowledge::Knowledge,
+    attr: &ruff_python_ast::ExprAttribute,
+) -> bool {
+    matches!(&*attr.value, Expr::Call(_))
+        && knowledge
+            .self_returning_methods
+            .iter()
+            .any(|m| m == attr.attr.as_str())
+}
+
+/// `train(Net(...), loader)` as a whole statement (or an assignment's value): the call the
+/// model is built for, and where it is handed.
+fn built_for_call<'a>(
+    reference: &Reference<'a>,
+    knowledge: &crate::knowledge::Knowledge,
+) -> Option<(&'a ExprCall, At)> {
+    let value = match reference.stmt {
+        Stmt::Expr(e) => &*e.value,
+        Stmt::Assign(a) => &*a.value,
+        _ => return None,
+    };
+    let Expr::Call(call) = value else {
+        return None;
+    };
+    let is_ctor = |e: &Expr| {
+        let mut e = e;
+        loop {
+            let Expr::Call(c) = e else { return false };
+            match &*c.func {
+                Expr::Name(n) => return n.range == reference.expr,
+                Expr::Attribute(a) if returns_itself(knowledge, a) => e = &a.value,
+                _ => return false,
+            }
+        }
+    };
+    if let Some(i) = call.arguments.args.iter().position(is_ctor) {
+        return Some((call, At::Position(i)));
+    }
+    call.arguments
+        .keywords
+        .iter()
+        .find(|k| is_ctor(&k.value))
+        .and_then(|k| Some((call, At::Keyword(k.arg.as_ref()?.to_string()))))
+}
+
 /// The statement that builds the model (`model = Net(...)`, `model = Net().to(device)`,
 /// `self.model = Net()` in `__init__`) and what holds it.
 fn binding<'a>(
     reference: &Reference<'a>,
     module: &'a [Stmt],
+    knowledge: &crate::knowledge::Knowledge,
 ) -> Result<(TextRange, Holder<'a>), String> {
     let unfollowed = || {
         "the model class is used in a way the rewrite cannot follow (only \
@@ -1102,7 +1428,7 @@ fn binding<'a>(
         };
         match &*call.func {
             Expr::Name(n) if n.range == reference.expr => break,
-            Expr::Attribute(a) if matches!(&*a.value, Expr::Call(_)) => value = &a.value,
+            Expr::Attribute(a) if returns_itself(knowledge, a) => value = &a.value,
             _ => return Err(unfollowed()),
         }
     }
@@ -1152,7 +1478,7 @@ fn forward_calls<'a>(
     source: &'a ParsedSource,
     holder: &Holder<'a>,
     binding: TextRange,
-) -> Result<Vec<&'a ExprCall>, String> {
+) -> Result<ModelUses<'a>, String> {
     let knowledge = cx.knowledge();
     let allowed = |method: &str| {
         let evaluation = &knowledge.training.evaluation;
@@ -1168,6 +1494,7 @@ fn forward_calls<'a>(
         allowed: F,
         binding: TextRange,
         calls: Vec<&'a ExprCall>,
+        hands: Vec<(&'a ExprCall, At)>,
         problem: Option<String>,
     }
     impl<F: Fn(&str) -> bool> Walk<'_, '_, F> {
@@ -1244,6 +1571,39 @@ fn forward_calls<'a>(
                     }
                     return;
                 }
+                // `train(model, loader)`: followed into `train` when it is a project function.
+                if matches!(self.holder, Holder::Variable { .. })
+                    && matches!(&*call.func, Expr::Name(_))
+                {
+                    let mut handed = false;
+                    for (i, arg) in call.arguments.args.iter().enumerate() {
+                        if self.is_model(arg) {
+                            self.hands.push((call, At::Position(i)));
+                            handed = true;
+                        }
+                    }
+                    for keyword in call.arguments.keywords.iter() {
+                        if self.is_model(&keyword.value)
+                            && let Some(arg) = &keyword.arg
+                        {
+                            self.hands.push((call, At::Keyword(arg.to_string())));
+                            handed = true;
+                        }
+                    }
+                    if handed {
+                        for arg in call.arguments.args.iter() {
+                            if !self.is_model(arg) {
+                                self.visit_expr(arg);
+                            }
+                        }
+                        for keyword in call.arguments.keywords.iter() {
+                            if !self.is_model(&keyword.value) {
+                                self.visit_expr(&keyword.value);
+                            }
+                        }
+                        return;
+                    }
+                }
             }
             if self.is_model(expr) {
                 self.problem("the model is handed on or used as a value".into());
@@ -1266,6 +1626,7 @@ fn forward_calls<'a>(
         allowed,
         binding,
         calls: Vec::new(),
+        hands: Vec::new(),
         problem: None,
     };
     match holder {
@@ -1325,8 +1686,11 @@ fn forward_calls<'a>(
     if let Some(problem) = walk.problem {
         return Err(problem);
     }
-    Ok(walk.calls)
+    Ok((walk.calls, walk.hands))
 }
+
+/// The calls of the model, and the calls that hand it to a function.
+type ModelUses<'a> = (Vec<&'a ExprCall>, Vec<(&'a ExprCall, At)>);
 
 /// The project files that import from `file`.
 fn importers(cx: &ProjectContext<'_>, file: FileId) -> Vec<FileId> {
@@ -1393,13 +1757,7 @@ fn is_simple(expr: &Expr) -> bool {
 
 /// A name for the Loss free in the scope that builds the model: `loss_fn`, else after the
 /// component.
-fn loss_variable(
-    cx: &ProjectContext<'_>,
-    source: &ParsedSource,
-    holder: &Holder<'_>,
-    component: &str,
-) -> Option<String> {
-    let _ = cx;
+fn loss_variable(source: &ParsedSource, holder: &Holder<'_>, component: &str) -> Option<String> {
     let candidates = ["loss_fn".to_string(), component.to_string()];
     match holder {
         Holder::Variable { function, .. } => {
