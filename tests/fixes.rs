@@ -1044,6 +1044,96 @@ fn a_models_loss_moves_to_its_callers_in_other_files_and_the_program_computes_th
     assert_eq!(read("train.py"), train);
 }
 
+/// The Hugging Face shape: `loss = None`, `if labels is not None: loss = ...`, `return logits,
+/// loss`. Calls with labels compute the loss themselves; calls without them unpacked
+/// `(logits, None)` and now take the logits alone. Same program before and after.
+#[test]
+fn a_models_optional_loss_moves_out_and_the_calls_without_labels_take_the_outputs() {
+    let Some(python) = common::python_importing("json") else {
+        common::skipped(
+            "a_models_optional_loss_moves_out_and_the_calls_without_labels_take_the_outputs: \
+             python3 not found",
+        );
+        assert!(!common::in_ci(), "python3 is required in CI");
+        return;
+    };
+    let mut files: Vec<(&str, &str)> = MODEL_CALLERS[..4].to_vec();
+    files.extend([
+        (
+            "stand_ins/drive.py",
+            "from scaffold import LOG\nfrom train import main\n\nmain([(1, 2), (2, 3)])\nprint(LOG)\n",
+        ),
+        (
+            "model.py",
+            "import torch.nn as nn\nimport torch.nn.functional as F\n\n\n\
+             class Net(nn.Module):\n    def __init__(self, scale):\n        super().__init__()\n        \
+             self.fc = nn.Linear(1, scale)\n\n    def forward(self, x, labels=None):\n        \
+             out = self.fc(x)\n        loss = None\n        if labels is not None:\n            \
+             loss = F.mse_loss(out, labels) + 0.1 * F.mse_loss(out, 0)\n        \
+             return out, loss\n",
+        ),
+        (
+            "train.py",
+            "from scaffold import LOG, Optimizer\n\nfrom model import Net\n\n\n\
+             def evaluate(model, loader):\n    for x, y in loader:\n        \
+             out, _ = model(x)\n        LOG.append((out, y))\n\n\n\
+             def main(loader):\n    model = Net(3)\n    optimizer = Optimizer()\n    \
+             for x, y in loader:\n        out, loss = model(x, labels=y)\n        \
+             optimizer.zero_grad()\n        loss.backward()\n        optimizer.step()\n    \
+             evaluate(model, loader)\n",
+        ),
+    ]);
+    let dir = project(&files);
+    let drive = || {
+        let out = std::process::Command::new(&python)
+            .arg("stand_ins/drive.py")
+            .env("PYTHONPATH", format!("stand_ins:{}", dir.path().display()))
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .current_dir(dir.path())
+            .output()
+            .expect("python runs");
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    };
+    let before = drive();
+    let lint = || {
+        run(
+            dir.path(),
+            &[
+                "check",
+                "--isolated",
+                "--no-cache",
+                "--select",
+                "DL101",
+                "--fix",
+                "--unsafe-fixes",
+                "model.py",
+                "train.py",
+            ],
+            None,
+        )
+    };
+    let out = lint();
+    let report = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(report.contains("Fixed 1 finding (0 remaining)"), "{report}");
+    let read = |name: &str| fs::read_to_string(dir.path().join(name)).unwrap();
+    let (model, train) = (read("model.py"), read("train.py"));
+    assert!(
+        model.contains("    def forward(self, x):\n        out = self.fc(x)\n        return out\n"),
+        "{model}"
+    );
+    for expected in [
+        "        out = model(x)\n        LOG.append((out, y))\n",
+        "        out = model(x)\n        loss = loss_fn(out, y)\n",
+    ] {
+        assert!(train.contains(expected), "{expected:?} in\n{train}");
+    }
+    assert_eq!(drive(), before, "\n{model}\n{train}\n{}", read("loss.py"));
+    let again = lint();
+    assert_eq!(again.status.code(), Some(0), "{}", stdout(&again));
+    assert_eq!(read("train.py"), train);
+}
+
 /// The loss stays in the model, shown as a suggestion with the reason, when a caller cannot
 /// be rewritten: a function it is handed to is also called with something else, the model is
 /// kept in a list, `forward` computes something else without targets (an inference branch),

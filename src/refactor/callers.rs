@@ -56,6 +56,9 @@ struct Plan<'a> {
     optional: bool,
     /// What `if targets is None: return ...` returns, when `forward` starts so.
     early: Option<String>,
+    /// `loss = None` before the branch: without targets `forward` returned `(outputs, None)`,
+    /// which the calls without targets unpack.
+    none_loss: bool,
     edits: Vec<Edit>,
 }
 
@@ -544,6 +547,7 @@ fn plan<'a>(text: &str, forward: &'a StmtFunctionDef, target: &str) -> Result<Pl
             tuple: rest.map(|(i, _)| i),
             optional,
             early: None,
+            none_loss: false,
             edits,
         });
     }
@@ -587,6 +591,64 @@ fn plan<'a>(text: &str, forward: &'a StmtFunctionDef, target: &str) -> Result<Pl
             tuple: rest.map(|(i, _)| i),
             optional,
             early: Some(text[early.range()].to_string()),
+            none_loss: false,
+            edits,
+        });
+    }
+    // `loss = None`, `if y is not None: loss = ...`, then `return logits, loss`.
+    if let [prefix @ .., Stmt::If(guard), Stmt::Return(_)] = body.as_slice()
+        && none_test(&guard.test, target, CmpOp::IsNot)
+        && guard.elif_else_clauses.is_empty()
+        && !guard.body.iter().any(returns_inside)
+        && let Expr::Tuple(tuple) = ret_value
+        && tuple.elts.len() == 2
+    {
+        let bound = names::analyze(&guard.body, &[]).bound;
+        let name_of = |e: &Expr| match e {
+            Expr::Name(n) => Some(n.id.to_string()),
+            _ => None,
+        };
+        let names: Vec<Option<String>> = tuple.elts.iter().map(name_of).collect();
+        let loss_at = names
+            .iter()
+            .position(|n| n.as_ref().is_some_and(|n| bound.contains(n)))
+            .ok_or("`forward` does not return what its branch computes")?;
+        let loss_name = names[loss_at].clone().unwrap_or_default();
+        let init = prefix
+            .iter()
+            .position(|s| {
+                matches!(s, Stmt::Assign(a)
+                    if matches!(a.targets.as_slice(), [Expr::Name(n)] if n.id.as_str() == loss_name)
+                        && matches!(&*a.value, Expr::NoneLiteral(_)))
+            })
+            .ok_or_else(|| format!("`{loss_name}` is not set to `None` before the branch"))?;
+        for (i, stmt) in prefix.iter().enumerate() {
+            let usage = names::analyze(std::iter::once(stmt), &[]);
+            if i != init && (usage.reads.contains(&loss_name) || usage.bound.contains(&loss_name)) {
+                return Err(format!("`forward` uses `{loss_name}` outside the loss"));
+            }
+            if usage.reads.contains(target) || returns_inside(stmt) {
+                return Err(format!(
+                    "`forward` reads `{target}` (or returns) outside its `if {target} is not None:`"
+                ));
+            }
+        }
+        let helpers = loss_statements(&guard.body, &mut tainted)?;
+        let (loss, rest) = split_return(ret_value, &tainted)?;
+        edits.push(
+            delete_stmt(text, prefix[init].range(), false).ok_or("`loss = None` shares a line")?,
+        );
+        edits.push(delete_stmt(text, guard.range, false).ok_or("the branch shares a line")?);
+        let (helpers, loss) = returned_directly(helpers, loss);
+        return Ok(Plan {
+            target: target.to_string(),
+            position,
+            helpers,
+            loss,
+            tuple: rest.map(|(i, _)| i),
+            optional,
+            early: None,
+            none_loss: true,
             edits,
         });
     }
@@ -645,6 +707,7 @@ fn plan<'a>(text: &str, forward: &'a StmtFunctionDef, target: &str) -> Result<Pl
         tuple: rest.map(|(i, _)| i),
         optional,
         early: None,
+        none_loss: false,
         edits,
     })
 }
@@ -669,7 +732,7 @@ fn finish_return(
             "without targets `forward` returns `{early}`, not `{prediction}`, which the loss reads"
         ));
     }
-    if plan.optional && plan.early.is_none() {
+    if plan.optional && plan.early.is_none() && !plan.none_loss {
         // The branch is removed; `return logits` stays.
         return match value {
             Expr::Name(n) if n.id.as_str() == prediction => Ok(()),
@@ -1053,9 +1116,19 @@ fn serve(
     }
     let mut rewritten = Vec::new();
     for call in calls {
-        // A call without targets got the predictions and still does.
-        if let Some(targets) = targets_passed(call, plan)? {
-            rewritten.push((call, targets));
+        match targets_passed(call, plan)? {
+            Some(targets) => rewritten.push((call, targets)),
+            // `logits, _ = model(x)` got `(logits, None)`: now `logits = model(x)`.
+            None if plan.none_loss => {
+                let edit = unpack_outputs(source, call, plan)?;
+                callers.sites.push(Site {
+                    file: f,
+                    shown: edit.content.clone(),
+                    edits: vec![edit],
+                });
+            }
+            // A call without targets got the predictions and still does.
+            None => {}
         }
     }
     if rewritten.is_empty() {
@@ -1885,6 +1958,36 @@ fn rewrite_call(
         vec![Edit::replacement(assign.range, replaced.clone())],
         replaced.replace(indent, ""),
     ))
+}
+
+/// `logits, _ = model(x)` (the loss was `None` without targets) → `logits = model(x)`.
+fn unpack_outputs(source: &ParsedSource, call: &ExprCall, plan: &Plan<'_>) -> Result<Edit, String> {
+    let text = source.text();
+    let why = || {
+        "a call without targets uses the returned `(outputs, None)` otherwise than \
+         `outputs, _ = model(x)`"
+            .to_string()
+    };
+    let loss_at = plan.tuple.ok_or_else(why)?;
+    let Some(Stmt::Assign(assign)) = statement_of(&source.module().body, call.range()) else {
+        return Err(why());
+    };
+    let elts = match assign.targets.as_slice() {
+        [Expr::Tuple(t)] if assign.value.range() == call.range() => &t.elts,
+        [Expr::List(l)] if assign.value.range() == call.range() => &l.elts,
+        _ => return Err(why()),
+    };
+    match (elts.get(loss_at), elts.get(1 - loss_at), elts.len()) {
+        (Some(Expr::Name(loss)), Some(Expr::Name(outputs)), 2)
+            if loss.id.as_str() == "_" && outputs.id.as_str() != "_" =>
+        {
+            Ok(Edit::replacement(
+                assign.range,
+                format!("{} = {}", outputs.id, &text[call.range()]),
+            ))
+        }
+        _ => Err(why()),
+    }
 }
 
 /// The simple statement whose value holds `range`, anywhere in `body` (function bodies
