@@ -1140,7 +1140,27 @@ fn a_models_optional_loss_moves_out_and_the_calls_without_labels_take_the_output
 /// or the project never builds the model.
 #[test]
 fn a_models_loss_stays_shown_only_when_its_callers_cannot_all_be_rewritten() {
-    let cases: [(&str, &str, &str); 4] = [
+    let required = "import torch.nn as nn\nimport torch.nn.functional as F\n\n\n\
+                    class Net(nn.Module):\n    def __init__(self, scale):\n        \
+                    super().__init__()\n        self.fc = nn.Linear(1, scale)\n\n    \
+                    def forward(self, x, y):\n        out = self.fc(x)\n        \
+                    return out, F.mse_loss(out, y)\n";
+    let cases: [(&str, &str, &str); 6] = [
+        (
+            "def fit(model, loader):\n    for x, y in loader:\n        \
+             _, loss = model(x, y)\n        loss.backward()\n\n\n\
+             STEPS = {\"fit\": fit}\nfit(Net(3), [])\n",
+            required,
+            "`fit`, which the model is handed to, is used otherwise than called",
+        ),
+        (
+            "class Runner:\n    def __init__(self):\n        self.model = Net(3)\n\n    \
+             def step(self, x, y):\n        _, loss = self.model(x, y)\n        \
+             return loss\n\n\nclass Other(Runner):\n    def step(self, x, y):\n        \
+             return self.model(x, y)[1]\n",
+            required,
+            "`Other` subclasses `Runner`, which holds the model",
+        ),
         (
             "def fit(model, loader):\n    for x, y in loader:\n        \
              loss = model(x, y)\n        loss.backward()\n\n\n\

@@ -917,6 +917,20 @@ fn find_callers(
             let (binding, holder) = binding(&reference, &source.module().body, cx.knowledge())
                 .map_err(|why| format!("`{path}`: {why}"))?;
             callers.bindings += 1;
+            // A subclass of the class holding the model may call it with the targets too.
+            if let Holder::Attribute { class, .. } = &holder
+                && let Some(id) = index
+                    .facts(f)
+                    .classes
+                    .iter()
+                    .position(|c| c.range == class.range)
+                && let Some(sub) = subclass_of(cx, Symbol::Class(f, id as ClassId))
+            {
+                return Err(format!(
+                    "`{path}`: `{sub}` subclasses `{}`, which holds the model",
+                    class.name
+                ));
+            }
             if let Holder::Attribute { class, .. } = &holder
                 && let Some(id) = index
                     .facts(f)
@@ -1038,8 +1052,114 @@ fn find_callers(
                 index.facts(tf).functions[tid as usize].name
             ));
         }
+        only_called(cx, &sources, h.target, &handed)?;
     }
     Ok(callers)
+}
+
+/// The first project class whose base is `base`.
+fn subclass_of(cx: &ProjectContext<'_>, base: Symbol) -> Option<String> {
+    let index = cx.index;
+    (0..index.files.len() as FileId).find_map(|f| {
+        index
+            .facts(f)
+            .classes
+            .iter()
+            .find(|c| {
+                c.bases
+                    .iter()
+                    .any(|b| index.resolve_callee(f, b) == Some(base))
+            })
+            .map(|c| c.name.clone())
+    })
+}
+
+/// The function the model is handed to is named nowhere but at those calls (not stored in a
+/// table, passed as a value or wrapped): its file and the files importing it are read.
+fn only_called(
+    cx: &ProjectContext<'_>,
+    sources: &[OnceCell<Option<ParsedSource>>],
+    target: (FileId, FunctionId),
+    handed: &[Handed],
+) -> Result<(), String> {
+    let index = cx.index;
+    let (tf, tid) = target;
+    let name = index.facts(tf).functions[tid as usize].name.clone();
+    for f in 0..index.files.len() as FileId {
+        let mut locals: Vec<String> = index
+            .facts(f)
+            .imports
+            .iter()
+            .filter(|(_, q)| index.resolve_qualified(f, q) == Some(Symbol::Function(tf, tid)))
+            .map(|(local, _)| local.clone())
+            .collect();
+        if f == tf {
+            locals.push(name.clone());
+        }
+        if locals.is_empty() {
+            continue;
+        }
+        let source = source_of(cx, sources, f).ok_or("a file cannot be parsed")?;
+        let calls: Vec<TextRange> = handed
+            .iter()
+            .filter(|h| h.file == f && h.target == target)
+            .map(|h| h.range)
+            .collect();
+        let mut finder = References {
+            names: &locals,
+            found: Vec::new(),
+            scopes: Vec::new(),
+            class_body: None,
+        };
+        for stmt in &source.module().body {
+            finder.walk(stmt);
+        }
+        for reference in finder.found {
+            let as_callee = calls.iter().any(|c| {
+                statement_calls(reference.stmt, *c).is_some_and(
+                    |call| matches!(&*call.func, Expr::Name(n) if n.range == reference.expr),
+                )
+            });
+            if !as_callee {
+                return Err(format!(
+                    "`{name}`, which the model is handed to, is used otherwise than called in `{}`",
+                    index.file(f).path.display()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The call with exactly `range` in `stmt`'s own expressions.
+fn statement_calls(stmt: &Stmt, range: TextRange) -> Option<&ExprCall> {
+    let mut exprs = Vec::new();
+    collect_exprs(stmt, &mut exprs);
+    exprs.into_iter().find_map(|e| find_call(e, range))
+}
+
+fn find_call(expr: &Expr, range: TextRange) -> Option<&ExprCall> {
+    struct Finder<'a> {
+        range: TextRange,
+        found: Option<&'a ExprCall>,
+    }
+    impl<'a> Visitor<'a> for Finder<'a> {
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            if self.found.is_some() || !expr.range().contains_range(self.range) {
+                return;
+            }
+            if let Expr::Call(call) = expr
+                && call.range() == self.range
+            {
+                self.found = Some(call);
+                return;
+            }
+            visitor::walk_expr(self, expr);
+        }
+    }
+    let mut finder = Finder { range, found: None };
+    finder.visit_expr(expr);
+    finder.found
 }
 
 /// The file's syntax tree, parsed once per search.
