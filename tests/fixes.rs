@@ -1073,10 +1073,15 @@ fn a_models_optional_loss_moves_out_and_the_calls_without_labels_take_the_output
              return out, loss\n",
         ),
         (
-            "train.py",
-            "from scaffold import LOG, Optimizer\n\nfrom model import Net\n\n\n\
+            "evaluate.py",
+            "from scaffold import LOG\n\n\n\
              def evaluate(model, loader):\n    for x, y in loader:\n        \
-             out, _ = model(x)\n        LOG.append((out, y))\n\n\n\
+             out, _ = model(x)\n        LOG.append((out, y))\n",
+        ),
+        (
+            "train.py",
+            "from scaffold import Optimizer\n\nfrom evaluate import evaluate\n\
+             from model import Net\n\n\n\
              def main(loader):\n    model = Net(3)\n    optimizer = Optimizer()\n    \
              for x, y in loader:\n        out, loss = model(x, labels=y)\n        \
              optimizer.zero_grad()\n        loss.backward()\n        optimizer.step()\n    \
@@ -1109,6 +1114,7 @@ fn a_models_optional_loss_moves_out_and_the_calls_without_labels_take_the_output
                 "--unsafe-fixes",
                 "model.py",
                 "train.py",
+                "evaluate.py",
             ],
             None,
         )
@@ -1117,17 +1123,21 @@ fn a_models_optional_loss_moves_out_and_the_calls_without_labels_take_the_output
     let report = format!("{}{}", stdout(&out), stderr(&out));
     assert!(report.contains("Fixed 1 finding (0 remaining)"), "{report}");
     let read = |name: &str| fs::read_to_string(dir.path().join(name)).unwrap();
-    let (model, train) = (read("model.py"), read("train.py"));
+    let (model, train, evaluate) = (read("model.py"), read("train.py"), read("evaluate.py"));
     assert!(
         model.contains("    def forward(self, x):\n        out = self.fc(x)\n        return out\n"),
         "{model}"
     );
-    for expected in [
-        "        out = model(x)\n        LOG.append((out, y))\n",
-        "        out = model(x)\n        loss = loss_fn(out, y)\n",
-    ] {
-        assert!(train.contains(expected), "{expected:?} in\n{train}");
-    }
+    assert!(
+        train.contains("        out = model(x)\n        loss = loss_fn(out, y)\n"),
+        "{train}"
+    );
+    // The evaluation, in its own file, takes the outputs alone and imports no Loss.
+    assert!(
+        evaluate.contains("        out = model(x)\n        LOG.append((out, y))\n"),
+        "{evaluate}"
+    );
+    assert!(!evaluate.contains("Loss"), "{evaluate}");
     assert_eq!(drive(), before, "\n{model}\n{train}\n{}", read("loss.py"));
     let again = lint();
     assert_eq!(again.status.code(), Some(0), "{}", stdout(&again));

@@ -67,6 +67,8 @@ struct Site {
     file: FileId,
     edits: Vec<Edit>,
     shown: String,
+    /// The rewritten call computes the loss (the file imports the Loss).
+    loss: bool,
 }
 
 /// Move the loss of `forward` (the function `method`) of `class` to the callers.
@@ -225,8 +227,10 @@ pub fn to_callers(
     let mut shown: Vec<String> = Vec::new();
     for site in callers.sites {
         by_file.entry(site.file).or_default().extend(site.edits);
-        needs_import.insert(site.file);
-        if shown.len() < 2 {
+        if site.loss {
+            needs_import.insert(site.file);
+        }
+        if site.loss && shown.len() < 2 {
             shown.push(site.shown);
         }
     }
@@ -1245,6 +1249,7 @@ fn serve(
                     file: f,
                     shown: edit.content.clone(),
                     edits: vec![edit],
+                    loss: false,
                 });
             }
             // A call without targets got the predictions and still does.
@@ -1278,6 +1283,7 @@ fn serve(
             file: f,
             edits,
             shown,
+            loss: true,
         });
     }
     // Built once: beside the model, or first thing in the function it is handed to.
