@@ -68,13 +68,14 @@ declare_rule! {
     /// ## Fix
     /// Unsafe, across files. In a framework loss hook the formula moves into a Loss component
     /// the hook delegates to. In a PyTorch `forward(self, ..., targets)` (or `targets=None` with
-    /// the loss in one `if targets is not None:` branch, or after `if targets is None: return
-    /// logits`) the loss moves to the callers: `forward` returns the predictions, the formula
-    /// becomes a Loss component in the project's Loss module, and every call that passed the
-    /// targets, found through the project's imports and calls, computes
-    /// `loss = loss_fn(outputs, targets)` with `loss_fn` built once (beside `model = Net(...)`,
-    /// after `self.model = Net(...)` in `__init__`, or first thing in a function the model is
-    /// handed to). When a caller cannot be rewritten — the model is exported from a package or
+    /// the loss in one `if targets is not None:` branch, after `if targets is None: return
+    /// logits`, or set from `loss = None` and returned as `logits, loss`) the loss moves to the
+    /// callers: `forward` returns the predictions, the formula becomes a Loss component in the
+    /// project's Loss module, and every call that passed the targets, found through the
+    /// project's imports and calls, computes `loss = loss_fn(outputs, targets)` with `loss_fn`
+    /// built once (beside `model = Net(...)`, after `self.model = Net(...)` in `__init__`, or
+    /// first thing in a function the model is handed to); `logits, _ = model(x)` becomes
+    /// `logits = model(x)`. When a caller cannot be rewritten — the model is exported from a package or
     /// never built in the project, handed to something other than a project function only ever
     /// called with it, kept in a list, called with computed targets; `forward` has an inference
     /// branch, returns more than outputs and loss, or its loss reads the model's attributes; the
