@@ -783,10 +783,10 @@ enum Holder<'a> {
         scope: &'a [Stmt],
         function: Option<&'a StmtFunctionDef>,
     },
+    /// Set in the class's `__init__`.
     Attribute {
         name: String,
         class: &'a StmtClassDef,
-        init: &'a StmtFunctionDef,
     },
 }
 
@@ -1652,7 +1652,6 @@ fn binding<'a>(
                 Holder::Attribute {
                     name: a.attr.to_string(),
                     class,
-                    init,
                 },
             ))
         }
@@ -1971,9 +1970,8 @@ fn loss_variable(source: &ParsedSource, holder: &Holder<'_>, component: &str) ->
                     && !names::is_builtin(c)
             })
         }
-        Holder::Attribute { class, init, .. } => {
+        Holder::Attribute { class, .. } => {
             let class_text = &source.text()[class.range];
-            let _ = init;
             candidates.into_iter().find(|c| {
                 let ident = |ch: char| ch.is_alphanumeric() || ch == '_';
                 ![format!("self.{c}"), format!("def {c}")]
