@@ -897,6 +897,344 @@ fn an_extracted_loss_holds_its_criteria_and_weights_and_takes_the_models_outputs
     assert_eq!(again.status.code(), Some(0), "{}", stdout(&again));
 }
 
+/// Plain-Python stand-ins for a model whose `forward` computes its loss when targets are passed,
+/// called from a script and from a runner in two other files.
+const MODEL_CALLERS: [(&str, &str); 8] = [
+    ("stand_ins/torch/__init__.py", "from . import nn\n"),
+    (
+        "stand_ins/torch/nn/__init__.py",
+        "from . import functional\n\n\nclass Module:\n    def __init__(self):\n        \
+         pass\n\n    def __call__(self, *args, **kwargs):\n        \
+         return self.forward(*args, **kwargs)\n\n\nclass Linear(Module):\n    \
+         def __init__(self, inputs, scale):\n        self.scale = scale\n\n    \
+         def forward(self, x):\n        return x * self.scale\n",
+    ),
+    (
+        "stand_ins/torch/nn/functional.py",
+        "from scaffold import Value\n\n\ndef mse_loss(out, y):\n    \
+         return Value((out - y) ** 2)\n",
+    ),
+    (
+        "stand_ins/scaffold.py",
+        "LOG = []\n\n\nclass Value(float):\n    def __add__(self, other):\n        \
+         return Value(float(self) + other)\n\n    __radd__ = __add__\n\n    \
+         def __mul__(self, other):\n        return Value(float(self) * other)\n\n    \
+         __rmul__ = __mul__\n\n    def backward(self):\n        \
+         LOG.append(round(float(self), 6))\n\n\nclass Optimizer:\n    def step(self):\n        \
+         LOG.append(\"step\")\n\n    def zero_grad(self):\n        LOG.append(\"zero_grad\")\n",
+    ),
+    (
+        "stand_ins/drive.py",
+        "from scaffold import LOG, Optimizer\nfrom runner import Runner\nfrom train import main\n\n\
+         main([(1, 2), (2, 3)])\nRunner(Optimizer()).fit([(1, 2), (3, 4)])\nprint(LOG)\n",
+    ),
+    (
+        "model.py",
+        "import torch.nn as nn\nimport torch.nn.functional as F\n\n\n\
+         class Net(nn.Module):\n    def __init__(self, scale):\n        super().__init__()\n        \
+         self.fc = nn.Linear(1, scale)\n\n    def forward(self, x, y=None):\n        \
+         out = self.fc(x)\n        if y is not None:\n            \
+         loss = F.mse_loss(out, y) + 0.5 * F.mse_loss(out, 0)\n            \
+         return out, loss\n        return out\n",
+    ),
+    (
+        "train.py",
+        "from scaffold import LOG, Optimizer\n\nfrom model import Net\n\n\n\
+         def fit(net, loader, optimizer):\n    \"\"\"Handed the model.\"\"\"\n    \
+         for x, y in loader:\n        optimizer.zero_grad()\n        \
+         _, loss = net(x, y)\n        loss.backward()\n        optimizer.step()\n\n\n\
+         def main(loader):\n    model = Net(3)\n    optimizer = Optimizer()\n    \
+         for x, y in loader:\n        out, loss = model(x, y)\n        \
+         optimizer.zero_grad()\n        loss.backward()\n        optimizer.step()\n        \
+         LOG.append(out)\n    LOG.append(model(4))\n    fit(Net(5), loader, optimizer)\n\n\n\
+         if __name__ == \"__main__\":\n    main([(1, 2)])\n",
+    ),
+    (
+        "runner.py",
+        "from model import Net\n\n\nclass Runner:\n    def __init__(self, optimizer):\n        \
+         self.model = Net(2)\n        self.optimizer = optimizer\n\n    \
+         def step(self, x, y):\n        _, loss = self.model(x, y)\n        \
+         self.optimizer.zero_grad()\n        loss.backward()\n        self.optimizer.step()\n\n    \
+         def fit(self, loader, epochs=2):\n        for epoch in range(epochs):\n            \
+         for x, y in loader:\n                self.step(x, y)\n",
+    ),
+];
+
+#[test]
+fn a_models_loss_moves_to_its_callers_in_other_files_and_the_program_computes_the_same() {
+    let Some(python) = common::python_importing("json") else {
+        common::skipped(
+            "a_models_loss_moves_to_its_callers_in_other_files_and_the_program_computes_the_same: \
+             python3 not found",
+        );
+        assert!(!common::in_ci(), "python3 is required in CI");
+        return;
+    };
+    let dir = project(&MODEL_CALLERS);
+    let drive = || {
+        let out = std::process::Command::new(&python)
+            .arg("stand_ins/drive.py")
+            .env("PYTHONPATH", format!("stand_ins:{}", dir.path().display()))
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .current_dir(dir.path())
+            .output()
+            .expect("python runs");
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    };
+    let before = drive();
+    let lint = |extra: &[&str]| {
+        let mut args = vec!["check", "--isolated", "--no-cache", "--select", "DL101"];
+        args.extend_from_slice(extra);
+        args.extend(["model.py", "train.py", "runner.py"]);
+        run(dir.path(), &args, None)
+    };
+    let out = lint(&["--fix", "--unsafe-fixes"]);
+    let report = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(report.contains("Fixed 1 finding (0 remaining)"), "{report}");
+    let read = |name: &str| fs::read_to_string(dir.path().join(name)).unwrap();
+    let (model, train, runner, loss) = (
+        read("model.py"),
+        read("train.py"),
+        read("runner.py"),
+        read("loss.py"),
+    );
+    // The model predicts: no targets, no loss, no import left for it.
+    assert!(
+        model.contains("    def forward(self, x):\n        out = self.fc(x)\n        return out\n"),
+        "{model}"
+    );
+    assert!(!model.contains("import torch.nn.functional"), "{model}");
+    // The loss formula is a Loss component.
+    assert!(
+        loss.contains(
+            "    def forward(self, out, y):\n        \
+             return F.mse_loss(out, y) + 0.5 * F.mse_loss(out, 0)\n"
+        ),
+        "{loss}"
+    );
+    // The script builds it once, beside the model, and computes the loss with the outputs;
+    // the call without targets stays as it was.
+    for expected in [
+        "from loss import NetLoss\n",
+        "    model = Net(3)\n    loss_fn = NetLoss()\n    optimizer = Optimizer()\n",
+        "        out = model(x)\n        loss = loss_fn(out, y)\n",
+        "    LOG.append(model(4))\n",
+        // A function the model is handed to (here built inline) builds its own, first thing.
+        "    \"\"\"Handed the model.\"\"\"\n    loss_fn = NetLoss()\n    for x, y in loader:\n",
+        "        loss = loss_fn(net(x), y)\n",
+        "    fit(Net(5), loader, optimizer)\n",
+    ] {
+        assert!(train.contains(expected), "{expected:?} in\n{train}");
+    }
+    // The runner holds it from `__init__`.
+    for expected in [
+        "from loss import NetLoss\n",
+        "        self.model = Net(2)\n        self.loss_fn = NetLoss()\n",
+        "        loss = self.loss_fn(self.model(x), y)\n",
+    ] {
+        assert!(runner.contains(expected), "{expected:?} in\n{runner}");
+    }
+    // Same program: the same loss values, the same gradient steps.
+    assert_eq!(drive(), before, "\n{model}\n{train}\n{runner}\n{loss}");
+    // Stable: nothing left to fix, nothing reported.
+    let again = lint(&["--fix", "--unsafe-fixes"]);
+    assert_eq!(again.status.code(), Some(0), "{}", stdout(&again));
+    assert_eq!(read("model.py"), model);
+    assert_eq!(read("train.py"), train);
+}
+
+/// The Hugging Face shape: `loss = None`, `if labels is not None: loss = ...`, `return logits,
+/// loss`. Calls with labels compute the loss themselves; calls without them unpacked
+/// `(logits, None)` and now take the logits alone. Same program before and after.
+#[test]
+fn a_models_optional_loss_moves_out_and_the_calls_without_labels_take_the_outputs() {
+    let Some(python) = common::python_importing("json") else {
+        common::skipped(
+            "a_models_optional_loss_moves_out_and_the_calls_without_labels_take_the_outputs: \
+             python3 not found",
+        );
+        assert!(!common::in_ci(), "python3 is required in CI");
+        return;
+    };
+    let mut files: Vec<(&str, &str)> = MODEL_CALLERS[..4].to_vec();
+    files.extend([
+        (
+            "stand_ins/drive.py",
+            "from scaffold import LOG\nfrom train import main\n\nmain([(1, 2), (2, 3)])\nprint(LOG)\n",
+        ),
+        (
+            "model.py",
+            "import torch.nn as nn\nimport torch.nn.functional as F\n\n\n\
+             class Net(nn.Module):\n    def __init__(self, scale):\n        super().__init__()\n        \
+             self.fc = nn.Linear(1, scale)\n\n    def forward(self, x, labels=None):\n        \
+             out = self.fc(x)\n        loss = None\n        if labels is not None:\n            \
+             loss = F.mse_loss(out, labels) + 0.1 * F.mse_loss(out, 0)\n        \
+             return out, loss\n",
+        ),
+        (
+            "evaluate.py",
+            "from scaffold import LOG\n\n\n\
+             def evaluate(model, loader):\n    for x, y in loader:\n        \
+             out, _ = model(x)\n        LOG.append((out, y))\n",
+        ),
+        (
+            "train.py",
+            "from scaffold import Optimizer\n\nfrom evaluate import evaluate\n\
+             from model import Net\n\n\n\
+             def main(loader):\n    model = Net(3)\n    optimizer = Optimizer()\n    \
+             for x, y in loader:\n        out, loss = model(x, labels=y)\n        \
+             optimizer.zero_grad()\n        loss.backward()\n        optimizer.step()\n    \
+             evaluate(model, loader)\n",
+        ),
+    ]);
+    let dir = project(&files);
+    let drive = || {
+        let out = std::process::Command::new(&python)
+            .arg("stand_ins/drive.py")
+            .env("PYTHONPATH", format!("stand_ins:{}", dir.path().display()))
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .current_dir(dir.path())
+            .output()
+            .expect("python runs");
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    };
+    let before = drive();
+    let lint = || {
+        run(
+            dir.path(),
+            &[
+                "check",
+                "--isolated",
+                "--no-cache",
+                "--select",
+                "DL101",
+                "--fix",
+                "--unsafe-fixes",
+                "model.py",
+                "train.py",
+                "evaluate.py",
+            ],
+            None,
+        )
+    };
+    let out = lint();
+    let report = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(report.contains("Fixed 1 finding (0 remaining)"), "{report}");
+    let read = |name: &str| fs::read_to_string(dir.path().join(name)).unwrap();
+    let (model, train, evaluate) = (read("model.py"), read("train.py"), read("evaluate.py"));
+    assert!(
+        model.contains("    def forward(self, x):\n        out = self.fc(x)\n        return out\n"),
+        "{model}"
+    );
+    assert!(
+        train.contains("        out = model(x)\n        loss = loss_fn(out, y)\n"),
+        "{train}"
+    );
+    // The evaluation, in its own file, takes the outputs alone and imports no Loss.
+    assert!(
+        evaluate.contains("        out = model(x)\n        LOG.append((out, y))\n"),
+        "{evaluate}"
+    );
+    assert!(!evaluate.contains("Loss"), "{evaluate}");
+    assert_eq!(drive(), before, "\n{model}\n{train}\n{}", read("loss.py"));
+    let again = lint();
+    assert_eq!(again.status.code(), Some(0), "{}", stdout(&again));
+    assert_eq!(read("train.py"), train);
+}
+
+/// The loss stays in the model, shown as a suggestion with the reason, when a caller cannot
+/// be rewritten: a function it is handed to is also called with something else, the model is
+/// kept in a list, `forward` computes something else without targets (an inference branch),
+/// or the project never builds the model.
+#[test]
+fn a_models_loss_stays_shown_only_when_its_callers_cannot_all_be_rewritten() {
+    let required = "import torch.nn as nn\nimport torch.nn.functional as F\n\n\n\
+                    class Net(nn.Module):\n    def __init__(self, scale):\n        \
+                    super().__init__()\n        self.fc = nn.Linear(1, scale)\n\n    \
+                    def forward(self, x, y):\n        out = self.fc(x)\n        \
+                    return out, F.mse_loss(out, y)\n";
+    let cases: [(&str, &str, &str); 6] = [
+        (
+            "def fit(model, loader):\n    for x, y in loader:\n        \
+             _, loss = model(x, y)\n        loss.backward()\n\n\n\
+             STEPS = {\"fit\": fit}\nfit(Net(3), [])\n",
+            required,
+            "`fit`, which the model is handed to, is used otherwise than called",
+        ),
+        (
+            "class Runner:\n    def __init__(self):\n        self.model = Net(3)\n\n    \
+             def step(self, x, y):\n        _, loss = self.model(x, y)\n        \
+             return loss\n\n\nclass Other(Runner):\n    def step(self, x, y):\n        \
+             return self.model(x, y)[1]\n",
+            required,
+            "`Other` subclasses `Runner`, which holds the model",
+        ),
+        (
+            "def fit(model, loader):\n    for x, y in loader:\n        \
+             loss = model(x, y)\n        loss.backward()\n\n\n\
+             fit(Net(3), [])\nfit(lambda x, y: x - y, [])\n",
+            "import torch.nn as nn\nimport torch.nn.functional as F\n\n\n\
+             class Net(nn.Module):\n    def __init__(self, scale):\n        \
+             super().__init__()\n        self.fc = nn.Linear(1, scale)\n\n    \
+             def forward(self, x, y):\n        out = self.fc(x)\n        \
+             return F.mse_loss(out, y)\n",
+            "`fit` is also called with something else than the model",
+        ),
+        (
+            "models = [Net(3)]\nfor model in models:\n    for x, y in []:\n        \
+             _, loss = model(x, y)\n        loss.backward()\n",
+            "import torch.nn as nn\nimport torch.nn.functional as F\n\n\n\
+             class Net(nn.Module):\n    def __init__(self, scale):\n        \
+             super().__init__()\n        self.fc = nn.Linear(1, scale)\n\n    \
+             def forward(self, x, y=None):\n        out = self.fc(x)\n        \
+             if y is not None:\n            return out, F.mse_loss(out, y)\n        return out\n",
+            "the model class is used in a way the rewrite cannot follow",
+        ),
+        (
+            "model = Net(3)\nfor x, y in []:\n    _, loss = model(x, y)\n    loss.backward()\n",
+            "import torch.nn as nn\nimport torch.nn.functional as F\n\n\n\
+             class Net(nn.Module):\n    def __init__(self, scale):\n        \
+             super().__init__()\n        self.fc = nn.Linear(1, scale)\n\n    \
+             def forward(self, x, y=None):\n        if y is not None:\n            \
+             out = self.fc(x)\n            loss = F.mse_loss(out, y)\n        else:\n            \
+             out = self.fc(x[-1])\n            loss = None\n        return out, loss\n",
+            "rewriting it would change inference",
+        ),
+        (
+            "",
+            "import torch.nn as nn\nimport torch.nn.functional as F\n\n\n\
+             class Net(nn.Module):\n    def __init__(self, scale):\n        \
+             super().__init__()\n        self.fc = nn.Linear(1, scale)\n\n    \
+             def forward(self, x, y):\n        out = self.fc(x)\n        \
+             return out, F.mse_loss(out, y)\n",
+            "the project never builds `Net`",
+        ),
+    ];
+    for (train, model, why) in cases {
+        let train = format!("from model import Net\n\n{train}");
+        let dir = project(&[("model.py", model), ("train.py", train.as_str())]);
+        let out = run(
+            dir.path(),
+            &[
+                "check",
+                "--isolated",
+                "--no-cache",
+                "--select",
+                "DL101",
+                "model.py",
+                "train.py",
+            ],
+            None,
+        );
+        let report = stdout(&out);
+        assert!(report.contains("shown, not applied"), "{report}");
+        assert!(report.contains(why), "{why:?} in\n{report}");
+        assert!(!report.contains("fix (unsafe)"), "{report}");
+    }
+}
+
 #[test]
 fn twin_terms_move_together_and_the_discriminator_calls_are_named_by_their_inputs() {
     let dir = project(&[(

@@ -128,6 +128,7 @@ common::test_per_name! {
     experiments,
     gan,
     keras_steps,
+    loss_callers,
     reused_script,
     shadowed_library,
     twin_models,

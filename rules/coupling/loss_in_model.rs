@@ -4,6 +4,7 @@ use super::{
     Hook, holds_given_model, hook, is_loss_only_layer, is_role, is_sub_module, loss_name,
     model_loss_sites,
 };
+use crate::refactor::callers;
 use crate::refactor::component::SpecKind;
 use crate::refactor::extract::{self, Request, attach, uses_torch};
 use crate::registry::prelude::*;
@@ -63,6 +64,22 @@ declare_rule! {
     /// # in the Runner
     /// loss = loss_fn(model(x), labels)
     /// ```
+    ///
+    /// ## Fix
+    /// Unsafe, across files. In a framework loss hook the formula moves into a Loss component
+    /// the hook delegates to. In a PyTorch `forward(self, ..., targets)` (or `targets=None` with
+    /// the loss in one `if targets is not None:` branch, after `if targets is None: return
+    /// logits`, or set from `loss = None` and returned as `logits, loss`) the loss moves to the
+    /// callers: `forward` returns the predictions, the formula becomes a Loss component in the
+    /// project's Loss module, and every call that passed the targets, found through the
+    /// project's imports and calls, computes `loss = loss_fn(outputs, targets)` with `loss_fn`
+    /// built once (beside `model = Net(...)`, after `self.model = Net(...)` in `__init__`, or
+    /// first thing in a function the model is handed to); `logits, _ = model(x)` becomes
+    /// `logits = model(x)`. When a caller cannot be rewritten — the model is exported from a package or
+    /// never built in the project, handed to something other than a project function only ever
+    /// called with it, kept in a list, called with computed targets; `forward` has an inference
+    /// branch, returns more than outputs and loss, or its loss reads the model's attributes; the
+    /// model calls itself — the extraction is shown as a suggestion that says why.
     ///
     /// ## Notebooks
     /// Skipped, as in teaching code (a folder of examples, tutorials or lessons; a numbered
@@ -225,18 +242,40 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
             owner_builds: matches!(hook, Some((Hook::Loss, _))),
         };
         // In a framework loss hook, delegating to a Loss component is the contract: the
-        // extraction resolves the finding. Elsewhere the model would still call its loss:
-        // the loss has to move to the callers, which are not rewritten.
+        // extraction resolves the finding. Elsewhere the loss moves to the model's callers,
+        // found across the project; when they cannot all be rewritten, the extraction is
+        // shown only, with the reason.
         let diagnostic = if matches!(hook, Some((Hook::Loss, _))) {
             attach(cx, diagnostic, extract::value(cx, request))
         } else {
-            extract::attach_suggestion(
-                cx,
-                diagnostic,
-                extract::value(cx, request),
-                "the model would still compute its loss; the callers have to compute \
-                 `loss_fn(outputs, targets)` with the model's outputs",
-            )
+            let moved = if sites.iter().all(|s| s.method == first.method) {
+                callers::to_callers(
+                    cx,
+                    id,
+                    first.method,
+                    callers::Target {
+                        kind: request.kind.clone(),
+                        name: request.name.clone(),
+                        module: request.target.clone(),
+                        doc: request.doc.clone(),
+                        action: request.action.clone(),
+                    },
+                )
+            } else {
+                Err(format!("the loss is computed in {in_methods}"))
+            };
+            match moved {
+                Ok(refactoring) => attach(cx, diagnostic, Ok(refactoring)),
+                Err(why) => extract::attach_suggestion(
+                    cx,
+                    diagnostic,
+                    extract::value(cx, request),
+                    &format!(
+                        "the model would still compute its loss, and its callers are not \
+                         rewritten: {why}"
+                    ),
+                ),
+            }
         };
         out.push(diagnostic);
     }

@@ -90,6 +90,61 @@ pub type CallSite<'a> = dyn Fn(&str) -> Option<(Vec<Edit>, String)> + 'a;
 
 const WRAPPER: &str = "__dllint_extracted__";
 
+/// A component generated and verified, not yet placed: its code, its name, its parameters
+/// (in order), where it goes and the call that builds and runs it.
+pub struct Generated {
+    pub code: String,
+    pub name: String,
+    pub params: Vec<String>,
+    /// `Name(held...)(args...)`, `name(args...)`, `Name(args...).run()`.
+    pub call: String,
+    pub title: String,
+    target: Target,
+}
+
+impl Generated {
+    /// The suggestion that shows the code (`call`: the rewritten call site, if any).
+    pub fn suggestion(&self, call: Option<String>) -> Suggestion {
+        Suggestion {
+            title: self.title.clone(),
+            target_file: self.target.display.clone(),
+            code: self.code.clone(),
+            call,
+        }
+    }
+
+    /// The edits that write the component into its file.
+    pub fn target_edits(&self) -> Result<FileEdits, String> {
+        self.target.edits(&self.code)
+    }
+
+    /// Where the component is written.
+    pub fn target_absolute(&self) -> &Path {
+        &self.target.absolute
+    }
+
+    /// The import of the component in the file of `cx` (whose module names are `names`), when
+    /// it can be written: the project-root spelling anywhere, the others only beside the file
+    /// the target was resolved from.
+    pub fn import_in(
+        &self,
+        cx: &ProjectContext<'_>,
+        names: &ModuleNames,
+        same_dir: bool,
+    ) -> Option<String> {
+        if !same_dir {
+            let relative_used = names.imports.iter().any(|b| b.relative);
+            if relative_used {
+                return None;
+            }
+            let root = project_import_root(cx, names)?;
+            return dotted_from(&root, &self.target.absolute)
+                .map(|m| format!("from {m} import {}", self.name));
+        }
+        import_line(cx, names, &self.target, &self.name)
+    }
+}
+
 /// Build, verify and place a component.
 pub fn build(
     cx: &ProjectContext<'_>,
@@ -98,6 +153,69 @@ pub fn build(
     component: ComponentSpec,
     call_site: &CallSite<'_>,
 ) -> Result<Refactoring, String> {
+    let Generated {
+        code,
+        name,
+        call,
+        title,
+        target,
+        ..
+    } = generate(cx, source_names, &component)?;
+    let suggestion = |call_line: Option<String>| Suggestion {
+        title: title.clone(),
+        target_file: target.display.clone(),
+        code: code.clone(),
+        call: call_line,
+    };
+    let Some((mut edits, call_line)) = call_site(&call) else {
+        return Ok(Refactoring {
+            suggestion: suggestion(None),
+            fix: None,
+        });
+    };
+    let Some(import) = import_line(cx, source_names, &target, &name) else {
+        return Ok(Refactoring {
+            suggestion: suggestion(Some(call_line)),
+            fix: None,
+        });
+    };
+    if source_names.bound.contains(&name) {
+        return Err(format!("`{name}` is already bound in the file"));
+    }
+    // Imports only the moved code used (`import torch.nn.functional as F`) go with it.
+    let (imports, reads) = file.imports();
+    let unused = imports_left_unused(file.text(), imports, |_| true, reads, &edits);
+    // The new import goes where the imports end, or where a removed import started.
+    let mut import_at = source_names.import_at;
+    for deletion in &unused {
+        if deletion.range.start() < import_at && import_at < deletion.range.end() {
+            import_at = deletion.range.start();
+        }
+    }
+    edits.extend(unused);
+    // An earlier refactoring of the same run may have imported from the same module already
+    // (`from .loss import TrainLoss`): the name joins that statement.
+    let merged = join_import(file, &import, &edits);
+    edits.push(merged.unwrap_or_else(|| Edit::insertion(import_at, format!("{import}\n"))));
+    edits.sort_by_key(|e| e.range.start());
+    // The call parses; the whole rewritten file is parsed again when the fix is applied
+    // (`fix::driver` refuses a result that does not parse), not for every finding here.
+    if ruff_python_parser::parse_expression(&call).is_err() {
+        return Err("the call does not parse".into());
+    }
+    let other = target.edits(&code)?;
+    Ok(Refactoring {
+        suggestion: suggestion(Some(call_line)),
+        fix: Some(Fix::unsafe_edits(title.clone(), edits).with_other_file(other)),
+    })
+}
+
+/// Generate and verify a component: its code, name, parameters and call.
+pub fn generate(
+    cx: &ProjectContext<'_>,
+    source_names: &ModuleNames,
+    component: &ComponentSpec,
+) -> Result<Generated, String> {
     // The code's free names, from the code as it will be written.
     let mut probe = format!("def {WRAPPER}():\n");
     probe.push_str(&indent(&component.body, "    "));
@@ -326,52 +444,13 @@ pub fn build(
         SpecKind::Runner(_) => format!("{name}({}).run()", args.join(", ")),
     };
     let title = format!("{} into `{name}` in `{}`", component.action, target.display);
-    let suggestion = |call_line: Option<String>| Suggestion {
-        title: title.clone(),
-        target_file: target.display.clone(),
-        code: code.clone(),
-        call: call_line,
-    };
-    let Some((mut edits, call_line)) = call_site(&call) else {
-        return Ok(Refactoring {
-            suggestion: suggestion(None),
-            fix: None,
-        });
-    };
-    let Some(import) = import_line(cx, source_names, &target, &name) else {
-        return Ok(Refactoring {
-            suggestion: suggestion(Some(call_line)),
-            fix: None,
-        });
-    };
-    if source_names.bound.contains(&name) {
-        return Err(format!("`{name}` is already bound in the file"));
-    }
-    // Imports only the moved code used (`import torch.nn.functional as F`) go with it.
-    let (imports, reads) = file.imports();
-    let unused = imports_left_unused(file.text(), imports, |_| true, reads, &edits);
-    // The new import goes where the imports end, or where a removed import started.
-    let mut import_at = source_names.import_at;
-    for deletion in &unused {
-        if deletion.range.start() < import_at && import_at < deletion.range.end() {
-            import_at = deletion.range.start();
-        }
-    }
-    edits.extend(unused);
-    // An earlier refactoring of the same run may have imported from the same module already
-    // (`from .loss import TrainLoss`): the name joins that statement.
-    let merged = join_import(file, &import, &edits);
-    edits.push(merged.unwrap_or_else(|| Edit::insertion(import_at, format!("{import}\n"))));
-    edits.sort_by_key(|e| e.range.start());
-    // The call parses; the whole rewritten file is parsed again when the fix is applied
-    // (`fix::driver` refuses a result that does not parse), not for every finding here.
-    if ruff_python_parser::parse_expression(&call).is_err() {
-        return Err("the call does not parse".into());
-    }
-    let other = target.edits(&code)?;
-    Ok(Refactoring {
-        suggestion: suggestion(Some(call_line)),
-        fix: Some(Fix::unsafe_edits(title.clone(), edits).with_other_file(other)),
+    Ok(Generated {
+        code,
+        name,
+        params,
+        call,
+        title,
+        target,
     })
 }
 

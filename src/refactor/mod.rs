@@ -8,6 +8,7 @@
 //! parses, and every name it reads is a parameter, a local, an import it adds or a builtin;
 //! the rewritten call site parses too. Otherwise the finding keeps its prose help only.
 
+pub mod callers;
 pub mod component;
 pub mod extract;
 pub mod model_calls;
