@@ -79,7 +79,8 @@ declare_rule! {
     /// never built in the project, handed to something other than a project function only ever
     /// called with it, kept in a list, called with computed targets; `forward` has an inference
     /// branch, returns more than outputs and loss, or its loss reads the model's attributes; the
-    /// model calls itself — the extraction is shown as a suggestion that says why.
+    /// model calls itself; no caller passes the targets, so no caller computes the loss — the
+    /// extraction is shown as a suggestion that says why.
     ///
     /// ## Notebooks
     /// Skipped, as in teaching code (a folder of examples, tutorials or lessons; a numbered

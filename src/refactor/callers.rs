@@ -221,6 +221,14 @@ pub fn to_callers(
         &prediction,
         &component_name,
     )?;
+    // No caller computes the loss through the model: moving the formula would leave a Loss
+    // nobody builds (and the branch is dead code in this project, which is the user's call).
+    if callers.passing == 0 {
+        return Err(format!(
+            "no caller in the project passes `{}`, so no caller computes this loss",
+            plan.target
+        ));
+    }
     let mut by_file: BTreeMap<FileId, Vec<Edit>> = BTreeMap::new();
     by_file.insert(cx.file, model_edits);
     let mut needs_import: BTreeSet<FileId> = BTreeSet::new();
@@ -316,18 +324,10 @@ pub fn to_callers(
         }
     }
     let loss_file = generated.target_edits()?;
-    let title = if callers.passing == 0 {
-        format!(
-            "{}; no caller in the project passes `{}`",
-            generated.title.replace("Extract", "Move"),
-            plan.target
-        )
-    } else {
-        format!(
-            "{}; its callers compute the loss",
-            generated.title.replace("Extract", "Move")
-        )
-    };
+    let title = format!(
+        "{}; its callers compute the loss",
+        generated.title.replace("Extract", "Move")
+    );
     let mut fix = Fix::unsafe_edits(title.clone(), main_edits).with_other_file(loss_file);
     for other in others {
         fix = fix.with_other_file(other);
