@@ -1147,7 +1147,8 @@ fn a_models_optional_loss_moves_out_and_the_calls_without_labels_take_the_output
 /// The loss stays in the model, shown as a suggestion with the reason, when a caller cannot
 /// be rewritten: a function it is handed to is also called with something else, the model is
 /// kept in a list, `forward` computes something else without targets (an inference branch),
-/// or the project never builds the model.
+/// the project never builds the model, the predictions depend on the targets too, or no caller
+/// passes the targets.
 #[test]
 fn a_models_loss_stays_shown_only_when_its_callers_cannot_all_be_rewritten() {
     let required = "import torch.nn as nn\nimport torch.nn.functional as F\n\n\n\
@@ -1155,7 +1156,7 @@ fn a_models_loss_stays_shown_only_when_its_callers_cannot_all_be_rewritten() {
                     super().__init__()\n        self.fc = nn.Linear(1, scale)\n\n    \
                     def forward(self, x, y):\n        out = self.fc(x)\n        \
                     return out, F.mse_loss(out, y)\n";
-    let cases: [(&str, &str, &str); 6] = [
+    let cases: [(&str, &str, &str); 8] = [
         (
             "def fit(model, loader):\n    for x, y in loader:\n        \
              _, loss = model(x, y)\n        loss.backward()\n\n\n\
@@ -1210,6 +1211,24 @@ fn a_models_loss_stays_shown_only_when_its_callers_cannot_all_be_rewritten() {
              def forward(self, x, y):\n        out = self.fc(x)\n        \
              return out, F.mse_loss(out, y)\n",
             "the project never builds `Net`",
+        ),
+        (
+            "model = Net(3)\nfor x, y in []:\n    out, loss = model(x, y)\n    loss.backward()\n",
+            "import torch.nn as nn\nimport torch.nn.functional as F\n\n\n\
+             class Net(nn.Module):\n    def __init__(self, scale):\n        \
+             super().__init__()\n        self.fc = nn.Linear(1, scale)\n\n    \
+             def forward(self, x, y):\n        out = self.fc(x) * y.std()\n        \
+             return out, F.mse_loss(out, y)\n",
+            "both values `forward` returns depend on the targets",
+        ),
+        (
+            "model = Net(3)\nfor x, y in []:\n    out = model(x)\n",
+            "import torch.nn as nn\nimport torch.nn.functional as F\n\n\n\
+             class Net(nn.Module):\n    def __init__(self, scale):\n        \
+             super().__init__()\n        self.fc = nn.Linear(1, scale)\n\n    \
+             def forward(self, x, y=None):\n        out = self.fc(x)\n        \
+             if y is None:\n            return out\n        return out, F.mse_loss(out, y)\n",
+            "no caller in the project passes `y`",
         ),
     ];
     for (train, model, why) in cases {

@@ -444,6 +444,11 @@ fn split_return<'a>(value: &'a Expr, tainted: &BTreeSet<String>) -> Result<Split
             match flags.as_slice() {
                 [true, false] => Ok((&tuple.elts[0], Some((0, &tuple.elts[1])))),
                 [false, true] => Ok((&tuple.elts[1], Some((1, &tuple.elts[0])))),
+                [true, true] => Err(
+                    "both values `forward` returns depend on the targets: its outputs would \
+                     change without them"
+                        .into(),
+                ),
                 _ => Err("`forward` returns a tuple the rewrite cannot split".into()),
             }
         }
