@@ -787,6 +787,21 @@ const STANDINS: [(&str, &str); 4] = [
     ),
 ];
 
+/// Run `stand_ins/drive.py` of a project written with the plain-Python stand-ins (tensors,
+/// models, criteria, optimizers) and return what it printed: the program's observable
+/// behaviour, compared before and after a fix.
+fn drive_stand_ins(python: &Path, dir: &Path) -> String {
+    let out = std::process::Command::new(python)
+        .arg("stand_ins/drive.py")
+        .env("PYTHONPATH", format!("stand_ins:{}", dir.display()))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .current_dir(dir)
+        .output()
+        .expect("python runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out)
+}
+
 #[test]
 fn an_extracted_loss_holds_its_criteria_and_weights_and_takes_the_models_outputs() {
     let Some(python) = common::python_importing("json") else {
@@ -824,17 +839,7 @@ fn an_extracted_loss_holds_its_criteria_and_weights_and_takes_the_models_outputs
          for x, y in loader:\n                self.train_step(x, y)\n",
     ));
     let dir = project(&files);
-    let drive = || {
-        let out = std::process::Command::new(&python)
-            .arg("stand_ins/drive.py")
-            .env("PYTHONPATH", format!("stand_ins:{}", dir.path().display()))
-            .env("PYTHONDONTWRITEBYTECODE", "1")
-            .current_dir(dir.path())
-            .output()
-            .expect("python runs");
-        assert!(out.status.success(), "{}", stderr(&out));
-        stdout(&out)
-    };
+    let drive = || drive_stand_ins(&python, dir.path());
     let before = drive();
     let lint = |extra: &[&str]| {
         let mut args = vec!["check", "--isolated", "--no-cache", "--select", "DL102"];
@@ -971,17 +976,7 @@ fn a_models_loss_moves_to_its_callers_in_other_files_and_the_program_computes_th
         return;
     };
     let dir = project(&MODEL_CALLERS);
-    let drive = || {
-        let out = std::process::Command::new(&python)
-            .arg("stand_ins/drive.py")
-            .env("PYTHONPATH", format!("stand_ins:{}", dir.path().display()))
-            .env("PYTHONDONTWRITEBYTECODE", "1")
-            .current_dir(dir.path())
-            .output()
-            .expect("python runs");
-        assert!(out.status.success(), "{}", stderr(&out));
-        stdout(&out)
-    };
+    let drive = || drive_stand_ins(&python, dir.path());
     let before = drive();
     let lint = |extra: &[&str]| {
         let mut args = vec!["check", "--isolated", "--no-cache", "--select", "DL101"];
@@ -1089,17 +1084,7 @@ fn a_models_optional_loss_moves_out_and_the_calls_without_labels_take_the_output
         ),
     ]);
     let dir = project(&files);
-    let drive = || {
-        let out = std::process::Command::new(&python)
-            .arg("stand_ins/drive.py")
-            .env("PYTHONPATH", format!("stand_ins:{}", dir.path().display()))
-            .env("PYTHONDONTWRITEBYTECODE", "1")
-            .current_dir(dir.path())
-            .output()
-            .expect("python runs");
-        assert!(out.status.success(), "{}", stderr(&out));
-        stdout(&out)
-    };
+    let drive = || drive_stand_ins(&python, dir.path());
     let before = drive();
     let lint = || {
         run(

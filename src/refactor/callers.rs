@@ -20,8 +20,7 @@ use ruff_text_size::{Ranged, TextRange, TextSize};
 
 use crate::diagnostic::{Edit, FileEdits, Fix};
 use crate::fix::edits::{
-    delete_stmt, ends_line, imports_left_unused, indentation, line_end_with_newline,
-    multiline_strings, starts_line,
+    delete_stmt, ends_line, indentation, line_end_with_newline, multiline_strings, starts_line,
 };
 use crate::rule_context::ProjectContext;
 use crate::semantic::facts::{Callee, ClassId, FunctionId};
@@ -264,14 +263,7 @@ pub fn to_callers(
         };
         let source = source.as_ref().unwrap_or(parsed);
         let names = source.names();
-        let (imports, reads) = source.imports();
-        let unused = imports_left_unused(source.text(), imports, |_| true, reads, &edits);
-        let mut import_at = names.import_at;
-        for deletion in &unused {
-            if deletion.range.start() < import_at && import_at < deletion.range.end() {
-                import_at = deletion.range.start();
-            }
-        }
+        let (unused, import_at) = source.imports_left_unused(names, &edits);
         edits.extend(unused);
         if needs_import.contains(&f) {
             if names.bound.contains(&component_name) {
@@ -532,6 +524,27 @@ fn plan<'a>(text: &str, forward: &'a StmtFunctionDef, target: &str) -> Result<Pl
         .as_deref()
         .ok_or("`forward` ends with a bare `return`")?;
     let mut tainted: BTreeSet<String> = BTreeSet::from([target.to_string()]);
+    // Every shape ends the same way: the loss statements and the loss the component returns,
+    // where the loss was in the returned tuple, and the edits that take them out of `forward`.
+    let planned = |helpers: Vec<&'a Stmt>,
+                   loss: &'a Expr,
+                   tuple: Option<usize>,
+                   early: Option<String>,
+                   none_loss: bool,
+                   edits: Vec<Edit>| {
+        let (helpers, loss) = returned_directly(helpers, loss);
+        Plan {
+            target: target.to_string(),
+            position,
+            helpers,
+            loss,
+            tuple,
+            optional,
+            early,
+            none_loss,
+            edits,
+        }
+    };
     if !optional {
         let first = body
             .iter()
@@ -542,23 +555,15 @@ fn plan<'a>(text: &str, forward: &'a StmtFunctionDef, target: &str) -> Result<Pl
         }
         let helpers = loss_statements(&body[first..body.len() - 1], &mut tainted)?;
         let (loss, rest) = split_return(ret_value, &tainted)?;
-        for helper in &helpers {
-            edits.push(
-                delete_stmt(text, helper.range(), false).ok_or("a loss statement shares a line")?,
-            );
-        }
-        let (helpers, loss) = returned_directly(helpers, loss);
-        return Ok(Plan {
-            target: target.to_string(),
-            position,
+        delete_each(text, &helpers, &mut edits)?;
+        return Ok(planned(
             helpers,
             loss,
-            tuple: rest.map(|(i, _)| i),
-            optional,
-            early: None,
-            none_loss: false,
+            rest.map(|(i, _)| i),
+            None,
+            false,
             edits,
-        });
+        ));
     }
     // `if y is None: return logits`, then the loss and `return logits, loss`.
     if let Some(first) = body.iter().position(|s| reads(s).contains(target))
@@ -576,33 +581,18 @@ fn plan<'a>(text: &str, forward: &'a StmtFunctionDef, target: &str) -> Result<Pl
         }
         let helpers = loss_statements(&body[first + 1..body.len() - 1], &mut tainted)?;
         let (loss, rest) = split_return(ret_value, &tainted)?;
-        match rest {
-            Some((_, other)) if text[other.range()] == text[early.range()] => {}
-            None if matches!(early, Expr::Name(_)) => {}
-            _ => {
-                return Err(format!(
-                    "with `{target}`, `forward` returns other outputs than without it"
-                ));
-            }
-        }
+        same_outputs(text, rest, early, target)?;
         edits.push(delete_stmt(text, guard.range, false).ok_or("the branch shares a line")?);
-        for helper in &helpers {
-            edits.push(
-                delete_stmt(text, helper.range(), false).ok_or("a loss statement shares a line")?,
-            );
-        }
-        let (helpers, loss) = returned_directly(helpers, loss);
-        return Ok(Plan {
-            target: target.to_string(),
-            position,
+        delete_each(text, &helpers, &mut edits)?;
+        let early = Some(text[early.range()].to_string());
+        return Ok(planned(
             helpers,
             loss,
-            tuple: rest.map(|(i, _)| i),
-            optional,
-            early: Some(text[early.range()].to_string()),
-            none_loss: false,
+            rest.map(|(i, _)| i),
+            early,
+            false,
             edits,
-        });
+        ));
     }
     // `loss = None`, `if y is not None: loss = ...`, then `return logits, loss`.
     if let [prefix @ .., Stmt::If(guard), Stmt::Return(_)] = body.as_slice()
@@ -648,18 +638,14 @@ fn plan<'a>(text: &str, forward: &'a StmtFunctionDef, target: &str) -> Result<Pl
             delete_stmt(text, prefix[init].range(), false).ok_or("`loss = None` shares a line")?,
         );
         edits.push(delete_stmt(text, guard.range, false).ok_or("the branch shares a line")?);
-        let (helpers, loss) = returned_directly(helpers, loss);
-        return Ok(Plan {
-            target: target.to_string(),
-            position,
+        return Ok(planned(
             helpers,
             loss,
-            tuple: rest.map(|(i, _)| i),
-            optional,
-            early: None,
-            none_loss: true,
+            rest.map(|(i, _)| i),
+            None,
+            true,
             edits,
-        });
+        ));
     }
     // `if y is not None: ...; return logits, loss` then `return logits`.
     let [prefix @ .., Stmt::If(guard), Stmt::Return(_)] = body.as_slice() else {
@@ -695,30 +681,44 @@ fn plan<'a>(text: &str, forward: &'a StmtFunctionDef, target: &str) -> Result<Pl
     }
     let helpers = loss_statements(statements, &mut tainted)?;
     let (loss, rest) = split_return(inner_value, &tainted)?;
-    let (helpers, loss) = returned_directly(helpers, loss);
     // What the branch returns besides the loss is what `forward` returns without targets.
-    let outputs = &text[ret_value.range()];
-    match rest {
-        Some((_, other)) if &text[other.range()] == outputs => {}
-        None if matches!(ret_value, Expr::Name(_)) => {}
-        _ => {
-            return Err(format!(
-                "with `{target}`, `forward` returns other outputs than without it"
-            ));
-        }
-    }
+    same_outputs(text, rest, ret_value, target)?;
     edits.push(delete_stmt(text, guard.range, false).ok_or("the branch shares a line")?);
-    Ok(Plan {
-        target: target.to_string(),
-        position,
+    Ok(planned(
         helpers,
         loss,
-        tuple: rest.map(|(i, _)| i),
-        optional,
-        early: None,
-        none_loss: false,
+        rest.map(|(i, _)| i),
+        None,
+        false,
         edits,
-    })
+    ))
+}
+
+/// Delete each loss statement from `forward`.
+fn delete_each(text: &str, statements: &[&Stmt], edits: &mut Vec<Edit>) -> Result<(), String> {
+    for statement in statements {
+        edits.push(
+            delete_stmt(text, statement.range(), false).ok_or("a loss statement shares a line")?,
+        );
+    }
+    Ok(())
+}
+
+/// What `forward` returns besides the loss (`rest`, from [`split_return`]) must be what it
+/// returns without targets (`without`): the calls without targets keep their outputs.
+fn same_outputs(
+    text: &str,
+    rest: Option<(usize, &Expr)>,
+    without: &Expr,
+    target: &str,
+) -> Result<(), String> {
+    match rest {
+        Some((_, other)) if text[other.range()] == text[without.range()] => Ok(()),
+        None if matches!(without, Expr::Name(_)) => Ok(()),
+        _ => Err(format!(
+            "with `{target}`, `forward` returns other outputs than without it"
+        )),
+    }
 }
 
 /// Rewrite the final `return` to give the predictions alone (the unguarded shape; the guarded
@@ -1148,27 +1148,10 @@ fn statement_calls(stmt: &Stmt, range: TextRange) -> Option<&ExprCall> {
 }
 
 fn find_call(expr: &Expr, range: TextRange) -> Option<&ExprCall> {
-    struct Finder<'a> {
-        range: TextRange,
-        found: Option<&'a ExprCall>,
+    match super::expr_at(super::Within::Expr(expr), range, |e| e.is_call_expr())? {
+        Expr::Call(call) => Some(call),
+        _ => None,
     }
-    impl<'a> Visitor<'a> for Finder<'a> {
-        fn visit_expr(&mut self, expr: &'a Expr) {
-            if self.found.is_some() || !expr.range().contains_range(self.range) {
-                return;
-            }
-            if let Expr::Call(call) = expr
-                && call.range() == self.range
-            {
-                self.found = Some(call);
-                return;
-            }
-            visitor::walk_expr(self, expr);
-        }
-    }
-    let mut finder = Finder { range, found: None };
-    finder.visit_expr(expr);
-    finder.found
 }
 
 /// The file's syntax tree, parsed once per search.

@@ -10,7 +10,6 @@ use ruff_python_parser::parse_unchecked_source;
 use ruff_text_size::TextSize;
 
 use crate::diagnostic::{Edit, FileEdits, Fix, Suggestion};
-use crate::fix::edits::imports_left_unused;
 use crate::fix::{apply_edits, parses};
 use crate::rule_context::ProjectContext;
 use crate::source::SourceText;
@@ -182,16 +181,9 @@ pub fn build(
     if source_names.bound.contains(&name) {
         return Err(format!("`{name}` is already bound in the file"));
     }
-    // Imports only the moved code used (`import torch.nn.functional as F`) go with it.
-    let (imports, reads) = file.imports();
-    let unused = imports_left_unused(file.text(), imports, |_| true, reads, &edits);
-    // The new import goes where the imports end, or where a removed import started.
-    let mut import_at = source_names.import_at;
-    for deletion in &unused {
-        if deletion.range.start() < import_at && import_at < deletion.range.end() {
-            import_at = deletion.range.start();
-        }
-    }
+    // Imports only the moved code used (`import torch.nn.functional as F`) go with it; the new
+    // import goes where the imports end, or where a removed import started.
+    let (unused, import_at) = file.imports_left_unused(source_names, &edits);
     edits.extend(unused);
     // An earlier refactoring of the same run may have imported from the same module already
     // (`from .loss import TrainLoss`): the name joins that statement.

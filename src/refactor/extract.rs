@@ -128,7 +128,8 @@ pub fn value(cx: &ProjectContext<'_>, request: Request) -> Result<Refactoring, S
             _ => return Err("the value is not an expression".into()),
         }
     } else {
-        find_expr(stmt, request.site).ok_or("the value is not an expression")?
+        super::expr_at(super::Within::Stmt(stmt), request.site, |_| true)
+            .ok_or("the value is not an expression")?
     };
     if matches!(expr, Expr::Starred(_) | Expr::Slice(_)) {
         return Err("the value is not a plain expression".into());
@@ -951,37 +952,6 @@ fn renamed(text: &str, range: TextRange, renames: &[Edit]) -> String {
     }
     out.push_str(&text[TextRange::new(last, range.end())]);
     out
-}
-
-/// The expression of `stmt` with exactly `range`.
-fn find_expr(stmt: &Stmt, range: TextRange) -> Option<&Expr> {
-    struct Finder<'a> {
-        range: TextRange,
-        found: Option<&'a Expr>,
-    }
-    impl<'a> Visitor<'a> for Finder<'a> {
-        fn visit_expr(&mut self, expr: &'a Expr) {
-            if self.found.is_some() {
-                return;
-            }
-            if expr.range() == self.range {
-                self.found = Some(expr);
-                return;
-            }
-            if expr.range().contains_range(self.range) {
-                visitor::walk_expr(self, expr);
-            }
-        }
-        fn visit_stmt(&mut self, stmt: &'a Stmt) {
-            if matches!(stmt, Stmt::FunctionDef(_) | Stmt::ClassDef(_)) {
-                return;
-            }
-            visitor::walk_stmt(self, stmt);
-        }
-    }
-    let mut finder = Finder { range, found: None };
-    visitor::walk_stmt(&mut finder, stmt);
-    finder.found
 }
 
 #[cfg(test)]

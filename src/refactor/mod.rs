@@ -117,6 +117,26 @@ impl ParsedSource {
         })
     }
 
+    /// The deletions of the imports that only the code `edits` remove used (`import
+    /// torch.nn.functional as F` with the moved loss), and where a new import goes: where the
+    /// imports end (`names.import_at`), or where a removed import started.
+    pub fn imports_left_unused(
+        &self,
+        names: &ModuleNames,
+        edits: &[crate::diagnostic::Edit],
+    ) -> (Vec<crate::diagnostic::Edit>, ruff_text_size::TextSize) {
+        let (imports, reads) = self.imports();
+        let unused =
+            crate::fix::edits::imports_left_unused(self.text(), imports, |_| true, reads, edits);
+        let mut import_at = names.import_at;
+        for deletion in &unused {
+            if deletion.range.start() < import_at && import_at < deletion.range.end() {
+                import_at = deletion.range.start();
+            }
+        }
+        (unused, import_at)
+    }
+
     /// What the module level of this file binds.
     pub fn names(&self) -> &ModuleNames {
         self.names
@@ -619,6 +639,55 @@ pub fn debug_skip(cx: &ProjectContext<'_>, what: &str, why: &str) {
             cx.project_file().path.display()
         );
     }
+}
+
+/// The first expression with exactly `range` that `accept` takes: among `stmt`'s
+/// expressions (nested function and class bodies are not entered), or inside `expr`.
+pub(super) enum Within<'a> {
+    Stmt(&'a Stmt),
+    Expr(&'a ruff_python_ast::Expr),
+}
+
+pub(super) fn expr_at<'a>(
+    within: Within<'a>,
+    range: TextRange,
+    accept: fn(&ruff_python_ast::Expr) -> bool,
+) -> Option<&'a ruff_python_ast::Expr> {
+    use ruff_python_ast::Expr;
+    use ruff_python_ast::visitor::{self, Visitor};
+    struct Finder<'a> {
+        range: TextRange,
+        accept: fn(&Expr) -> bool,
+        found: Option<&'a Expr>,
+    }
+    impl<'a> Visitor<'a> for Finder<'a> {
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            if self.found.is_some() || !expr.range().contains_range(self.range) {
+                return;
+            }
+            if expr.range() == self.range && (self.accept)(expr) {
+                self.found = Some(expr);
+                return;
+            }
+            visitor::walk_expr(self, expr);
+        }
+        fn visit_stmt(&mut self, stmt: &'a Stmt) {
+            if matches!(stmt, Stmt::FunctionDef(_) | Stmt::ClassDef(_)) {
+                return;
+            }
+            visitor::walk_stmt(self, stmt);
+        }
+    }
+    let mut finder = Finder {
+        range,
+        accept,
+        found: None,
+    };
+    match within {
+        Within::Stmt(stmt) => visitor::walk_stmt(&mut finder, stmt),
+        Within::Expr(expr) => finder.visit_expr(expr),
+    }
+    finder.found
 }
 
 #[cfg(test)]
