@@ -80,7 +80,16 @@ pub fn to_callers(
     let facts = cx.facts();
     let class = &facts.classes[class_id as usize];
     let function = &facts.functions[method as usize];
-    if function.name != "forward" {
+    // A PyTorch module's forward pass, as the framework knowledge names it.
+    let is_forward = |name: &str| {
+        cx.knowledge()
+            .training
+            .evaluation
+            .forward_methods
+            .iter()
+            .any(|m| m == name)
+    };
+    if !is_forward(&function.name) {
         return Err(format!(
             "the loss is computed in `{}`, and only a PyTorch `forward`'s loss moves to its \
              callers",
@@ -133,12 +142,12 @@ pub fn to_callers(
         .body
         .iter()
         .filter_map(|s| match s {
-            Stmt::FunctionDef(d) if d.name.as_str() == "forward" => Some(d),
+            Stmt::FunctionDef(d) if d.name.as_str() == function.name => Some(d),
             _ => None,
         })
         .next_back()
         .ok_or("no `forward` in the class body")?;
-    if calls_itself(class_def) {
+    if calls_itself(class_def, &function.name) {
         return Err(format!(
             "`{}` calls itself (`self(...)`), which the rewrite does not follow",
             class.name
@@ -332,16 +341,17 @@ pub fn to_callers(
     })
 }
 
-/// Whether a method of the class calls the model itself (`self(...)`, `self.forward(...)`).
-fn calls_itself(class: &StmtClassDef) -> bool {
-    struct Finder(bool);
-    impl<'a> Visitor<'a> for Finder {
+/// Whether a method of the class calls the model itself (`self(...)`, `self.forward(...)`,
+/// `forward` being the name of the method the loss leaves).
+fn calls_itself(class: &StmtClassDef, forward: &str) -> bool {
+    struct Finder<'f>(bool, &'f str);
+    impl<'a> Visitor<'a> for Finder<'_> {
         fn visit_expr(&mut self, expr: &'a Expr) {
             if let Expr::Call(call) = expr {
                 let is_self = |e: &Expr| matches!(e, Expr::Name(n) if n.id.as_str() == "self");
                 match &*call.func {
                     f if is_self(f) => self.0 = true,
-                    Expr::Attribute(a) if a.attr.as_str() == "forward" && is_self(&a.value) => {
+                    Expr::Attribute(a) if a.attr.as_str() == self.1 && is_self(&a.value) => {
                         self.0 = true;
                     }
                     _ => {}
@@ -350,7 +360,7 @@ fn calls_itself(class: &StmtClassDef) -> bool {
             visitor::walk_expr(self, expr);
         }
     }
-    let mut finder = Finder(false);
+    let mut finder = Finder(false, forward);
     for stmt in &class.body {
         finder.visit_stmt(stmt);
     }
