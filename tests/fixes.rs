@@ -1239,6 +1239,71 @@ fn a_models_loss_stays_shown_only_when_its_callers_cannot_all_be_rewritten() {
     }
 }
 
+/// What other files of the project may do with the model is not seen by the rewrite, so the
+/// loss stays shown only: a module-level model of a module another file imports (`from train
+/// import model`), and a held model whose attribute an importing file reads (`runner.model`).
+#[test]
+fn a_models_loss_stays_shown_only_when_an_importing_file_may_use_the_model() {
+    let model = "import torch.nn as nn\nimport torch.nn.functional as F\n\n\n\
+                 class Net(nn.Module):\n    def __init__(self):\n        \
+                 super().__init__()\n        self.fc = nn.Linear(1, 1)\n\n    \
+                 def forward(self, x, y):\n        out = self.fc(x)\n        \
+                 return out, F.mse_loss(out, y)\n";
+    let cases: [(&str, &str, &str); 2] = [
+        (
+            "from model import Net\n\nmodel = Net()\nfor x, y in []:\n    \
+             _, loss = model(x, y)\n    loss.backward()\n",
+            "from train import model\n\nprint(model(1, 2))\n",
+            "the model `model` is a module-level variable of a module others import",
+        ),
+        (
+            "from model import Net\n\n\nclass Runner:\n    def __init__(self):\n        \
+             self.model = Net()\n\n    def step(self, x, y):\n        \
+             _, loss = self.model(x, y)\n        return loss\n",
+            "from train import Runner\n\nrunner = Runner()\nprint(runner.model(1, 2))\n",
+            "reads `.model`, maybe the model of `Runner`",
+        ),
+    ];
+    for (train, other, why) in cases {
+        let dir = project(&[
+            ("model.py", model),
+            ("train.py", train),
+            ("other.py", other),
+        ]);
+        let out = run(
+            dir.path(),
+            &[
+                "check",
+                "--isolated",
+                "--no-cache",
+                "--select",
+                "DL101",
+                ".",
+            ],
+            None,
+        );
+        let report = stdout(&out);
+        assert!(report.contains("shown, not applied"), "{report}");
+        assert!(report.contains(why), "{why:?} in\n{report}");
+        assert!(!report.contains("fix (unsafe)"), "{report}");
+        // Without the importing file, the same project gets the fix.
+        fs::remove_file(dir.path().join("other.py")).unwrap();
+        let out = run(
+            dir.path(),
+            &[
+                "check",
+                "--isolated",
+                "--no-cache",
+                "--select",
+                "DL101",
+                ".",
+            ],
+            None,
+        );
+        assert!(stdout(&out).contains("fix (unsafe)"), "{}", stdout(&out));
+    }
+}
+
 #[test]
 fn twin_terms_move_together_and_the_discriminator_calls_are_named_by_their_inputs() {
     let dir = project(&[(

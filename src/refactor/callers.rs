@@ -1831,7 +1831,7 @@ fn forward_calls<'a>(
             function,
             name,
         } => {
-            if function.is_none() && !importers(cx, file).is_empty() {
+            if function.is_none() && !cx.index.importers_of(file).is_empty() {
                 return Err(format!(
                     "the model `{name}` is a module-level variable of a module others import"
                 ));
@@ -1866,7 +1866,7 @@ fn forward_calls<'a>(
                     "`.{name}` is used outside the class that holds the model"
                 ));
             }
-            for other in importers(cx, file) {
+            for &other in cx.index.importers_of(file) {
                 let other_text = crate::source::read_file(&cx.index.file(other).absolute)
                     .map_err(|_| "an importing file cannot be read".to_string())?;
                 if outside(&other_text, None) {
@@ -1887,25 +1887,6 @@ fn forward_calls<'a>(
 
 /// The calls of the model, and the calls that hand it to a function.
 type ModelUses<'a> = (Vec<&'a ExprCall>, Vec<(&'a ExprCall, At)>);
-
-/// The project files that import from `file`.
-fn importers(cx: &ProjectContext<'_>, file: FileId) -> Vec<FileId> {
-    let index = cx.index;
-    (0..index.files.len() as FileId)
-        .filter(|&g| g != file)
-        .filter(|&g| {
-            index.facts(g).imports.iter().any(|(_, qualified)| {
-                matches!(
-                    index.resolve_qualified(g, qualified),
-                    Some(Symbol::Module(t) | Symbol::Class(t, _) | Symbol::Function(t, _))
-                        if t == file
-                ) || qualified.rsplit_once('.').is_some_and(|(m, _)| {
-                    index.resolve_qualified(g, m) == Some(Symbol::Module(file))
-                })
-            })
-        })
-        .collect()
-}
 
 /// Whether a call passes the targets: `Some(expression)`, `None` when it does not.
 fn targets_passed<'a>(call: &'a ExprCall, plan: &Plan<'_>) -> Result<Option<&'a Expr>, String> {

@@ -101,6 +101,9 @@ pub struct ProjectIndex {
     /// Files that another file imports from, with the module names those imports spell
     /// (`utils.optim`), computed on first use.
     imported: OnceLock<FxHashMap<FileId, Vec<String>>>,
+    /// The other files that import each file (a module, a member of it, or a name from it the
+    /// index does not resolve), in file order; computed on first use.
+    importers: OnceLock<FxHashMap<FileId, Vec<FileId>>>,
     /// Class attributes built from a constructor (`self.vq = VectorQuantizer(...)`), by the
     /// constructor's short name: (file, class, attribute index). Computed on first use.
     attribute_ctors: OnceLock<AttributeCtors>,
@@ -147,6 +150,7 @@ impl ProjectIndex {
             class_bases: (0..file_count).map(|_| OnceLock::new()).collect(),
             imports_by_name: (0..file_count).map(|_| OnceLock::new()).collect(),
             imported: OnceLock::new(),
+            importers: OnceLock::new(),
             attribute_ctors: OnceLock::new(),
         }
     }
@@ -274,6 +278,36 @@ impl ProjectIndex {
     /// the order of the importing files, each once.
     pub fn import_spellings(&self, file: FileId) -> &[String] {
         self.importers_spell().get(&file).map_or(&[], Vec::as_slice)
+    }
+
+    /// The other files of the project that import from `file` (`import model`, `from model
+    /// import Net`, `from model import name_it_does_not_define`), in file order.
+    pub fn importers_of(&self, file: FileId) -> &[FileId] {
+        let importers = self.importers.get_or_init(|| {
+            let mut importers: FxHashMap<FileId, Vec<FileId>> = FxHashMap::default();
+            for g in 0..self.files.len() as FileId {
+                let mut targets: Vec<FileId> = Vec::new();
+                for (_, qualified) in &self.facts(g).imports {
+                    if let Some(Symbol::Module(t) | Symbol::Class(t, _) | Symbol::Function(t, _)) =
+                        self.resolve_qualified(g, qualified)
+                    {
+                        targets.push(t);
+                    }
+                    if let Some((module, _)) = qualified.rsplit_once('.')
+                        && let Some(Symbol::Module(t)) = self.resolve_qualified(g, module)
+                    {
+                        targets.push(t);
+                    }
+                }
+                targets.sort_unstable();
+                targets.dedup();
+                for t in targets.into_iter().filter(|&t| t != g) {
+                    importers.entry(t).or_default().push(g);
+                }
+            }
+            importers
+        });
+        importers.get(&file).map_or(&[], Vec::as_slice)
     }
 
     fn importers_spell(&self) -> &FxHashMap<FileId, Vec<String>> {
