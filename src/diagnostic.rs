@@ -252,9 +252,33 @@ pub struct FileReport {
     pub path: PathBuf,
     /// The path as shown to the user (relative to the working directory where possible).
     pub display: String,
-    /// The text the findings refer to; `None` when it could not be read.
-    pub source: Option<Arc<SourceText>>,
+    /// Where the text the findings refer to is.
+    pub text: ReportText,
     pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Where a [`FileReport`]'s text is: kept when it cannot be read again, else on disk.
+#[derive(Clone)]
+pub enum ReportText {
+    /// Stdin or an editor's buffer.
+    Kept(Arc<SourceText>),
+    /// A file on disk, read by [`FileReport::source`] when it is rendered.
+    OnDisk,
+    /// No text (stdin that could not be read).
+    Unavailable,
+}
+
+impl FileReport {
+    /// The text the findings refer to: the kept one, or the file read now (`None` when it
+    /// cannot be read). Outputs read it one file at a time as they render it, so a run never
+    /// holds the text of every file with findings at once.
+    pub fn source(&self) -> Option<Arc<SourceText>> {
+        match &self.text {
+            ReportText::Kept(text) => Some(text.clone()),
+            ReportText::OnDisk => crate::source::read_source(&self.path).ok().map(Arc::new),
+            ReportText::Unavailable => None,
+        }
+    }
 }
 
 /// Deterministic order within a file: position (byte order equals line/column order), then

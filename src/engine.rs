@@ -26,7 +26,7 @@ use rustc_hash::FxHashMap;
 use crate::cache::{self, Cache, project};
 use crate::checker::{Checker, FilePass};
 use crate::config::{Resolver, Settings};
-use crate::diagnostic::{Diagnostic, FileReport, sort_diagnostics};
+use crate::diagnostic::{Diagnostic, FileReport, ReportText, sort_diagnostics};
 use crate::discovery::{FileEntry, PackageResolver, display_path, is_python_file};
 use crate::notebook::Notebook;
 use crate::rule_context::ProjectContext;
@@ -38,7 +38,7 @@ use crate::semantic::index::{ModuleMap, ProjectFile, ProjectIndex, dotted_prefix
 use crate::semantic::parse;
 use crate::semantic::roles::Roles;
 use crate::source::is_notebook;
-use crate::source::{ReadError, SourceText, read_file, read_source};
+use crate::source::{ReadError, SourceText, read_file};
 use crate::suppression::Suppressions;
 
 /// Stack size of lint worker threads: deep (but guarded) recursion in the tree walk and in the
@@ -149,7 +149,10 @@ struct Prepared {
     path: PathBuf,
     absolute: PathBuf,
     settings: Arc<Settings>,
-    text: Result<String, ReadError>,
+    /// `None` once the text was hashed: a file on disk is read again when it is analysed, so
+    /// a run never holds every file's text at once (the project's source would otherwise be
+    /// in memory, whole, before the first file is parsed).
+    text: Option<Result<String, ReadError>>,
     kind: Kind,
     keep_source: bool,
     rules: RuleSet,
@@ -174,6 +177,9 @@ struct Analysis {
     source: Option<Arc<SourceText>>,
     internal_error: bool,
     kind: Kind,
+    /// The file changed between its hashing and its analysis: the project result is not
+    /// stored (it would be keyed by what the file was).
+    changed: bool,
 }
 
 /// Everything a run produced, before rendering: the index stays available (e.g. for `map`).
@@ -213,11 +219,13 @@ fn absolute(path: &Path, cwd: &Path) -> PathBuf {
     crate::discovery::normalize(&joined)
 }
 
-/// Read state of one file: its settings, rules, package and cache key.
+/// Read state of one file: its settings, rules, package and cache key. `text` is the text of
+/// an editor's buffer or stdin (kept), or `None` for a file on disk: read here only when a
+/// cache needs its key, and then dropped (`analyze` reads it again).
 #[allow(clippy::too_many_arguments)]
 fn prepare(
     path: &Path,
-    text: Result<String, ReadError>,
+    text: Option<Result<String, ReadError>>,
     settings: &Arc<Settings>,
     packages: &PackageResolver,
     cwd: &Path,
@@ -234,8 +242,9 @@ fn prepare(
     };
     let package = packages.package_of(&absolute);
     let cache = cache.filter(|_| !keep_source);
+    let text = text.or_else(|| cache.map(|_| read_file(path)));
     let (key, whole_key) = match (&text, cache) {
-        (Ok(text), Some(cache)) => {
+        (Some(Ok(text)), Some(cache)) => {
             let package = package.as_deref();
             let linted = kind == Kind::Linted;
             let key = cache.key(
@@ -262,6 +271,12 @@ fn prepare(
             (Some(key), whole)
         }
         _ => (None, None),
+    };
+    // Text that can be read again is dropped (a file on disk); an editor's buffer, stdin and
+    // a read error are kept.
+    let text = match text {
+        Some(Ok(_)) if !keep_source => None,
+        text => text,
     };
     Prepared {
         path: path.to_path_buf(),
@@ -307,15 +322,7 @@ fn analyze(prepared: Prepared, cache: Option<&Cache>) -> Analysis {
         source: None,
         internal_error: false,
         kind,
-    };
-    let text = match text {
-        Ok(text) => text,
-        Err(error) => {
-            if reported {
-                analysis.diagnostics.push(syntax_error::read_error(&error));
-            }
-            return analysis;
-        }
+        changed: false,
     };
     let cache = cache.filter(|_| !keep_source);
     let hit = match (cache, key, whole_key) {
@@ -331,6 +338,37 @@ fn analyze(prepared: Prepared, cache: Option<&Cache>) -> Analysis {
         }
         return analysis;
     }
+    let text = match text.unwrap_or_else(|| read_file(path)) {
+        Ok(text) => {
+            // Read again after hashing: a file changed since is analysed as it is now, and
+            // its result is not stored under the key of what it was.
+            if let (Some(cache), Some(recorded)) = (cache, analysis.key) {
+                let linted = kind == Kind::Linted;
+                let now = cache.key(
+                    settings,
+                    rules,
+                    path,
+                    package.as_deref(),
+                    cache::Analysis {
+                        linted,
+                        facts: wants_facts,
+                    },
+                    &text,
+                );
+                if now != recorded {
+                    analysis.key = None;
+                    analysis.changed = true;
+                }
+            }
+            text
+        }
+        Err(error) => {
+            if reported {
+                analysis.diagnostics.push(syntax_error::read_error(&error));
+            }
+            return analysis;
+        }
+    };
     // A notebook is analysed as its virtual source (the code cells joined), parsed in IPython
     // mode; what is shown (stdin, editor buffers) is the cells as written.
     let (text, display) = if is_notebook(path) {
@@ -346,7 +384,7 @@ fn analyze(prepared: Prepared, cache: Option<&Cache>) -> Analysis {
                         .diagnostics
                         .push(syntax_error::read_error(&ReadError::Notebook(error)));
                 }
-                if let (Some(cache), Some(key)) = (cache, key) {
+                if let (Some(cache), Some(key)) = (cache, analysis.key) {
                     cache.put(&analysis.absolute, key, None, &analysis.diagnostics);
                 }
                 return analysis;
@@ -391,7 +429,7 @@ fn analyze(prepared: Prepared, cache: Option<&Cache>) -> Analysis {
         analysis.diagnostics.clear();
     }
     analysis.diagnostics.retain(|d| rules.contains_code(d.code));
-    if let (Some(cache), Some(key)) = (cache, key)
+    if let (Some(cache), Some(key)) = (cache, analysis.key)
         && !analysis.internal_error
     {
         cache.put(
@@ -709,10 +747,10 @@ fn run_in_pool(
             let (text, keep) = match input.text {
                 // An editor's buffer is held to the same limit as a file.
                 Some(text) if text.len() as u64 > crate::source::MAX_SOURCE_BYTES => {
-                    (Err(ReadError::TooLarge), true)
+                    (Some(Err(ReadError::TooLarge)), true)
                 }
-                Some(text) => (Ok(text), true),
-                None => (read_file(&input.path), false),
+                Some(text) => (Some(Ok(text)), true),
+                None => (None, false),
             };
             prepare(
                 &input.path,
@@ -731,7 +769,7 @@ fn run_in_pool(
         prepared.par_extend(context.par_iter().map(|file| {
             prepare(
                 &file.path,
-                read_file(&file.path),
+                None,
                 &file.settings,
                 &packages,
                 cwd,
@@ -811,6 +849,7 @@ fn run_in_pool(
     let mut file_ids = Vec::with_capacity(analyses.len());
     let mut context_keys: Vec<(PathBuf, Option<u128>)> = Vec::new();
     let mut linted_absolute: Vec<PathBuf> = Vec::with_capacity(analyses.len());
+    let mut changed_during_run = false;
     for analysis in analyses {
         let Analysis {
             path,
@@ -822,7 +861,9 @@ fn run_in_pool(
             source,
             internal_error,
             kind,
+            changed,
         } = analysis;
+        changed_during_run |= changed;
         if kind == Kind::Imported {
             context_keys.push((absolute.clone(), key));
         }
@@ -957,7 +998,9 @@ fn run_in_pool(
         report.files.push(FileReport {
             display: display_path(&path, cwd),
             path,
-            source: sources[i].clone(),
+            text: sources[i]
+                .clone()
+                .map_or(ReportText::OnDisk, ReportText::Kept),
             diagnostics,
         });
     }
@@ -965,6 +1008,7 @@ fn run_in_pool(
     lap("report");
     if let (Some((cache, key)), Some(by_file)) = (project_key, to_store)
         && report.internal_errors == 0
+        && !changed_during_run
     {
         let context: Option<Vec<(PathBuf, u128)>> = context_keys
             .into_iter()
@@ -1005,13 +1049,6 @@ fn apply_severity(settings: &Settings, diagnostics: &mut [Diagnostic]) {
 /// Files on disk are read again only at the end, only where there is something to show; then
 /// everything is sorted.
 fn finish_report(report: &mut Report) {
-    report
-        .files
-        .par_iter_mut()
-        .filter(|f| f.source.is_none())
-        .for_each(|file| {
-            file.source = read_source(&file.path).ok().map(Arc::new);
-        });
     report
         .files
         .sort_by(|a, b| a.display.cmp(&b.display).then_with(|| a.path.cmp(&b.path)));
@@ -1086,7 +1123,7 @@ fn replay_project(
         report.files.push(FileReport {
             display: display_path(&p.path, cwd),
             path: p.path.clone(),
-            source: None,
+            text: ReportText::OnDisk,
             diagnostics,
         });
     }
@@ -1188,7 +1225,7 @@ fn load_context(
                 let settings = resolver.settings_for_file(path).ok()?;
                 let prepared = prepare(
                     path,
-                    read_file(path),
+                    None,
                     &settings,
                     packages,
                     cwd,
@@ -1255,7 +1292,7 @@ pub fn read_failure_report(path: &Path, error: &crate::source::ReadError, cwd: &
         files: vec![FileReport {
             path: path.to_path_buf(),
             display: display_path(path, cwd),
-            source: None,
+            text: ReportText::Unavailable,
             diagnostics,
         }],
         files_checked: 1,

@@ -103,7 +103,8 @@ pub struct Identity {
 /// The identity of every diagnostic of `file`, in the file's (sorted) order, with the file
 /// named `path` (`/`-separated, relative to whatever the consumer is relative to).
 pub fn identities(path: &str, file: &FileReport) -> Vec<Identity> {
-    let source = file.source.as_deref();
+    let text = file.source();
+    let source = text.as_deref();
     let mut seen: Vec<(&str, String, usize)> = Vec::new();
     file.diagnostics
         .iter()

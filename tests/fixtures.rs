@@ -41,7 +41,7 @@ fn check_fixture(path: &Path) -> Result<(), String> {
 
     let mut actual: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     for file in &report.files {
-        let source = file.source.as_ref().expect("findings keep their source");
+        let source = file.source().expect("findings keep their source");
         for d in &file.diagnostics {
             actual
                 .entry(source.line_of(d.range.start()))

@@ -304,7 +304,7 @@ fn sarif_is_valid_sarif_2_1_0_with_the_rule_catalog() {
 /// report with a fix and an other-file label through the library and validate it too.
 #[test]
 fn sarif_fixes_and_other_file_labels_validate() {
-    use dllint::diagnostic::{Applicability, Diagnostic, Edit, FileReport, Fix};
+    use dllint::diagnostic::{Applicability, Diagnostic, Edit, FileReport, Fix, ReportText};
     use dllint::engine::Report;
     use dllint::source::SourceText;
     use ruff_text_size::{TextRange, TextSize};
@@ -340,7 +340,7 @@ fn sarif_fixes_and_other_file_labels_validate() {
         files: vec![FileReport {
             path: path.clone(),
             display: "a.py".into(),
-            source: Some(Arc::new(SourceText::new(text.into()))),
+            text: ReportText::Kept(Arc::new(SourceText::new(text.into()))),
             diagnostics: vec![diagnostic],
         }],
         files_checked: 1,

@@ -15,12 +15,19 @@ use dllint::semantic::facts::{FileFacts, FunctionFacts};
 struct Counting;
 
 static LIVE: AtomicIsize = AtomicIsize::new(0);
+/// The most bytes live at once since it was last reset.
+static PEAK: AtomicIsize = AtomicIsize::new(0);
+
+fn grew(by: isize) {
+    let now = LIVE.fetch_add(by, Ordering::Relaxed) + by;
+    PEAK.fetch_max(now, Ordering::Relaxed);
+}
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let p = unsafe { System.alloc(layout) };
         if !p.is_null() {
-            LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+            grew(layout.size() as isize);
         }
         p
     }
@@ -31,10 +38,7 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let p = unsafe { System.realloc(ptr, layout, new_size) };
         if !p.is_null() {
-            LIVE.fetch_add(
-                new_size as isize - layout.size() as isize,
-                Ordering::Relaxed,
-            );
+            grew(new_size as isize - layout.size() as isize);
         }
         p
     }
@@ -48,6 +52,46 @@ static ALLOCATOR: Counting = Counting;
 /// facts as the cache encodes them would take 0.85). The budget leaves room for new facts; a
 /// syntax tree kept per file would add several times the source again.
 const BUDGET_PER_SOURCE_BYTE: f64 = 11.0;
+/// A project of large files that are mostly prose (few facts), each with a finding: at no
+/// moment may the run hold every file's text, nor the text of every file with findings (the
+/// outputs read a file's text when they render it).
+fn texts_are_held_one_file_at_a_time(resolver: &dllint::config::Resolver, cwd: &std::path::Path) {
+    let dir = tempfile::tempdir().unwrap();
+    let prose: String = (0..4000)
+        .map(|i| format!("# note {i}: the reasons for this design are given in the paper\n"))
+        .collect();
+    let mut inputs = Vec::new();
+    let mut source_bytes = 0;
+    for i in 0..40 {
+        let path = dir.path().join(format!("notes_{i}.py"));
+        let text = format!("{prose}breakpoint()\n");
+        source_bytes += text.len() as isize;
+        std::fs::write(&path, text).unwrap();
+        inputs.push(dllint::engine::Input {
+            settings: resolver.settings_for_file(&path).unwrap(),
+            path,
+            text: None,
+        });
+    }
+    let before = LIVE.load(Ordering::SeqCst);
+    PEAK.store(before, Ordering::SeqCst);
+    let project = dllint::engine::run(inputs, Some(1), cwd, resolver);
+    let peak = PEAK.load(Ordering::SeqCst) - before;
+    assert_eq!(
+        project.report.diagnostic_count(),
+        40,
+        "each file has its finding"
+    );
+    eprintln!(
+        "memory: 40 files of prose, {source_bytes} source bytes: at most {peak} bytes live at once"
+    );
+    assert!(
+        peak < source_bytes / 4,
+        "{peak} bytes were live at once for {source_bytes} bytes of source: the texts of all \
+         files (or of all files with findings) are held at once"
+    );
+    drop(project);
+}
 
 #[test]
 fn a_run_keeps_facts_and_findings_not_the_code() {
@@ -61,6 +105,7 @@ fn a_run_keeps_facts_and_findings_not_the_code() {
     let resolver = Arc::new(
         dllint::config::Resolver::new(cwd.clone(), None, true, Default::default()).unwrap(),
     );
+    texts_are_held_one_file_at_a_time(&resolver, &cwd);
     let discovered = dllint::discovery::discover(&[root], &resolver, false).unwrap();
     let source_bytes: u64 = discovered
         .files
@@ -78,17 +123,29 @@ fn a_run_keeps_facts_and_findings_not_the_code() {
         .collect();
     let files = inputs.len();
     let before = LIVE.load(Ordering::SeqCst);
+    PEAK.store(before, Ordering::SeqCst);
     let project = dllint::engine::run(inputs, Some(1), &cwd, &resolver);
     let kept = LIVE.load(Ordering::SeqCst) - before;
+    let peak = PEAK.load(Ordering::SeqCst) - before;
     let findings = project.report.diagnostic_count();
     let per_byte = kept as f64 / source_bytes as f64;
+    let peak_per_byte = peak as f64 / source_bytes as f64;
     eprintln!(
         "memory: {files} files, {source_bytes} source bytes, {findings} findings: the run keeps \
-         {kept} bytes = {per_byte:.2} per source byte (budget {BUDGET_PER_SOURCE_BYTE})"
+         {kept} bytes = {per_byte:.2} per source byte (budget {BUDGET_PER_SOURCE_BYTE}); at most \
+         {peak} bytes = {peak_per_byte:.2} per source byte were live at once"
     );
     assert!(
         project.index.files.iter().all(|f| f.text.is_none()),
         "files read from disk keep no text after their pass"
+    );
+    assert!(
+        project
+            .report
+            .files
+            .iter()
+            .all(|f| matches!(f.text, dllint::diagnostic::ReportText::OnDisk)),
+        "a report of files on disk keeps no text: outputs read it as they render each file"
     );
     assert!(
         corpus.is_some() || per_byte <= BUDGET_PER_SOURCE_BYTE,

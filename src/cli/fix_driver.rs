@@ -251,8 +251,13 @@ fn one_pass(
     let mut claimed: BTreeSet<PathBuf> = BTreeSet::new();
     let mut own_changed: BTreeSet<PathBuf> = BTreeSet::new();
     let mut deferred: BTreeSet<PathBuf> = BTreeSet::new();
+    // Each file's text, read once for the pass.
+    let mut texts: BTreeMap<PathBuf, std::sync::Arc<crate::source::SourceText>> = BTreeMap::new();
     for (k, file) in &files {
-        let Some(source) = &file.source else { continue };
+        let Some(source) = file.source() else {
+            continue;
+        };
+        texts.insert(k.clone(), source.clone());
         if outcome.files.get(k).is_some_and(|f| f.failed)
             || file.diagnostics.iter().any(|d| d.code == "DL000")
         {
@@ -304,7 +309,7 @@ fn one_pass(
     let sources: BTreeMap<&PathBuf, &FileReport> = files.iter().map(|(k, f)| (k, *f)).collect();
     for k in &deferred {
         if let Some(file) = sources.get(k) {
-            ensure_state(outcome, k, &file.path, file.source.as_deref(), cwd);
+            ensure_state(outcome, k, &file.path, texts.get(k).map(|t| &**t), cwd);
         }
     }
     if plans.is_empty() {
@@ -316,7 +321,7 @@ fn one_pass(
             outcome,
             &plan.owner,
             &file.path,
-            file.source.as_deref(),
+            texts.get(&plan.owner).map(|t| &**t),
             cwd,
         );
         for other in &plan.fix.other_files {

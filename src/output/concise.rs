@@ -15,8 +15,9 @@ pub fn render(report: &Report, options: RenderOptions, out: &mut dyn Write) -> i
         ("", "")
     };
     for file in &report.files {
+        let text = file.source();
         for d in &file.diagnostics {
-            let location = location(file.source.as_deref(), d.range.start());
+            let location = location(text.as_deref(), d.range.start());
             // As ruff: `[*]` marks what `--fix` fixes (unsafe fixes need `--unsafe-fixes`).
             let safe = d
                 .fix

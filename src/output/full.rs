@@ -63,13 +63,14 @@ pub fn render(report: &Report, options: RenderOptions, out: &mut dyn Write) -> i
     let mut others = OtherFiles::default();
     for file in &report.files {
         // One file table per reported file: the text is added once, not once per finding.
-        let source = file.source.as_ref().map(|s| s.text()).unwrap_or("");
+        let text = file.source();
+        let source = text.as_ref().map(|s| s.text()).unwrap_or("");
         let mut files: SimpleFiles<String, String> = SimpleFiles::new();
         let main = files.add(file.display.clone(), source.to_string());
         let mut other_ids: Vec<(std::sync::Arc<std::path::Path>, usize, usize)> = Vec::new();
         let mut cells = Cells {
             display: &file.display,
-            notebook: file.source.as_deref().and_then(SourceText::notebook),
+            notebook: text.as_deref().and_then(SourceText::notebook),
             ids: Vec::new(),
         };
         for d in &file.diagnostics {
@@ -89,7 +90,7 @@ pub fn render(report: &Report, options: RenderOptions, out: &mut dyn Write) -> i
                 .with_message(format!("{}{fixable}", d.message));
             let mut labels = Vec::new();
             // A minified or generated line of megabytes is not shown: only where it is.
-            let long_line = file.source.as_deref().and_then(|source| {
+            let long_line = text.as_deref().and_then(|source| {
                 std::iter::once(d.range)
                     .chain(
                         d.labels
@@ -99,7 +100,7 @@ pub fn render(report: &Report, options: RenderOptions, out: &mut dyn Write) -> i
                     )
                     .find_map(|range| long_line(source, range))
             });
-            let show_excerpt = file.source.is_some() && long_line.is_none();
+            let show_excerpt = text.is_some() && long_line.is_none();
             if show_excerpt {
                 let (id, range) = cells.place(&mut files, main, d.range);
                 labels.push(
@@ -137,13 +138,13 @@ pub fn render(report: &Report, options: RenderOptions, out: &mut dyn Write) -> i
             }
             diagnostic = diagnostic.with_labels(labels);
             let mut notes = Vec::new();
-            if let (Some(source), Some((row, length))) = (file.source.as_deref(), long_line) {
+            if let (Some(source), Some((row, length))) = (text.as_deref(), long_line) {
                 let at = source.position(d.range.start());
                 notes.push(format!(
                     "at {}:{}:{} (line {row} is {length} characters long: excerpt omitted)",
                     file.display, at.row, at.column
                 ));
-            } else if file.source.is_none() {
+            } else if text.is_none() {
                 notes.push(format!("in {}", file.display));
             }
             if let Some(help) = &d.help {

@@ -18,7 +18,8 @@ use super::{Locator, location, stored_position};
 
 pub fn render(report: &Report, locator: &Locator, out: &mut dyn Write) -> io::Result<()> {
     for file in &report.files {
-        let source = file.source.as_deref();
+        let text = file.source();
+        let source = text.as_deref();
         let path = locator.root_relative_or_absolute(&file.path);
         for d in &file.diagnostics {
             // Annotations point into the file as stored (a notebook's JSON); the message says

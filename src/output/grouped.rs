@@ -21,7 +21,8 @@ pub fn render(report: &Report, options: RenderOptions, out: &mut dyn Write) -> i
         ("", "")
     };
     for file in &report.files {
-        let source = file.source.as_deref();
+        let text = file.source();
+        let source = text.as_deref();
         let locations: Vec<_> = file
             .diagnostics
             .iter()

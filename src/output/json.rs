@@ -17,8 +17,9 @@ pub fn render(report: &Report, out: &mut dyn Write, lines: bool) -> io::Result<(
     let mut others = OtherFiles::default();
     let mut values = Vec::new();
     for file in &report.files {
+        let text = file.source();
         for d in &file.diagnostics {
-            values.push(diagnostic_json(file, d, &mut others));
+            values.push(diagnostic_json(file, text.as_ref(), d, &mut others));
         }
     }
     if lines {
@@ -44,14 +45,20 @@ fn location(source: Option<&SourceText>, offset: ruff_text_size::TextSize) -> Va
     }
 }
 
-pub(crate) fn diagnostic_json(file: &FileReport, d: &Diagnostic, others: &mut OtherFiles) -> Value {
-    let source = file.source.as_deref();
+/// `text`: the file's text ([`FileReport::source`], read once per file by the caller).
+pub(crate) fn diagnostic_json(
+    file: &FileReport,
+    text: Option<&std::sync::Arc<SourceText>>,
+    d: &Diagnostic,
+    others: &mut OtherFiles,
+) -> Value {
+    let source = text.map(|t| &**t);
     let labels: Vec<Value> = d
         .labels
         .iter()
         .map(|label| {
             let (filename, text) = match &label.file {
-                None => (file.display.clone(), file.source.clone()),
+                None => (file.display.clone(), text.cloned()),
                 Some(path) => (path.display().to_string(), others.get(path)),
             };
             json!({

@@ -48,7 +48,8 @@ pub fn render(report: &Report, locator: &Locator, out: &mut dyn Write) -> io::Re
             continue;
         };
         writeln!(out, "{open}>")?;
-        let source = file.source.as_deref();
+        let file_text = file.source();
+        let source = file_text.as_deref();
         for d in &file.diagnostics {
             let location = location(source, d.range.start());
             let mut body = format!(

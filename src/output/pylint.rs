@@ -10,7 +10,8 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     for file in &report.files {
         for d in &file.diagnostics {
             // The line in the file as stored (a notebook's JSON); the message names the cell.
-            let source = file.source.as_deref();
+            let text = file.source();
+            let source = text.as_deref();
             let pos = stored_position(source, d.range.start());
             writeln!(
                 out,

@@ -29,7 +29,8 @@ pub fn render(report: &Report, locator: &Locator, out: &mut dyn Write) -> io::Re
     let mut others = OtherFiles::default();
     let mut results = Vec::new();
     for file in &report.files {
-        let source = file.source.as_deref();
+        let text = file.source();
+        let source = text.as_deref();
         let artifact = artifact_location(locator, &file.path);
         let key = locator.root_relative_or_absolute(&file.path);
         for (d, identity) in file.diagnostics.iter().zip(identities(&key, file)) {
