@@ -598,7 +598,7 @@ impl<'a> FactsBuilder<'a> {
                 is_generator: false,
                 returns_value: false,
                 returns_nested: None,
-                returns_apis: Vec::new(),
+                returns_apis: ThinVec::new(),
                 returns_optimizer: false,
                 shapes,
                 returns_activation: None,
@@ -639,9 +639,9 @@ impl<'a> FactsBuilder<'a> {
                 range: class.range(),
                 name_range: class.name.range(),
                 bases,
-                methods: Vec::new(),
-                attributes: Vec::new(),
-                held: Vec::new(),
+                methods: ThinVec::new(),
+                attributes: ThinVec::new(),
+                held: ThinVec::new(),
                 enclosing_function,
             },
             attrs: Vec::new(),
@@ -1633,11 +1633,11 @@ impl<'b, 'a> Resolver<'b, 'a> {
     fn scope_facts(&self, index: usize, classes: &[ClassFacts]) -> ScopeFacts {
         let draft = &self.builder.scopes[index];
         let mut facts = ScopeFacts {
-            loops: draft.loops.clone(),
+            loops: ThinVec::from(draft.loops.as_slice()),
             ..ScopeFacts::default()
         };
         if !draft.no_grad_blocks.is_empty() {
-            facts.flow_mut().no_grad_blocks = draft.no_grad_blocks.clone();
+            facts.flow_mut().no_grad_blocks = ThinVec::from(draft.no_grad_blocks.as_slice());
         }
         let mut roots: Vec<LossRoot<'a>> = Vec::new();
         for rec in &draft.calls {
@@ -1665,7 +1665,7 @@ impl<'b, 'a> Resolver<'b, 'a> {
         scope: usize,
         call: &'a ExprCall,
         consumer: &Callee,
-        out: &mut Vec<ValueFlow>,
+        out: &mut ThinVec<ValueFlow>,
     ) {
         let consumer_ok = self.is_project_instance(consumer)
             || matches!(consumer, Callee::Local(_))

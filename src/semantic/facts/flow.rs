@@ -165,31 +165,31 @@ pub struct RunCall {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FlowFacts {
     /// Component outputs handed to losses: which activation a loss's prediction went through.
-    pub outputs_to_losses: Vec<OutputToLoss>,
+    pub outputs_to_losses: ThinVec<OutputToLoss>,
     /// Parameters of the function handed unchanged to a loss as its prediction.
-    pub params_to_losses: Vec<ParamToLoss>,
+    pub params_to_losses: ThinVec<ParamToLoss>,
     /// Component instances handed to project functions and classes.
-    pub instance_args: Vec<InstanceArg>,
+    pub instance_args: ThinVec<InstanceArg>,
     /// `x.forward(...)` calls: the forward pass called directly.
-    pub forward_calls: Vec<ForwardCall>,
+    pub forward_calls: ThinVec<ForwardCall>,
     /// `x.eval()` / `x.train(...)` calls: mode switches.
-    pub mode_calls: Vec<ModeCall>,
+    pub mode_calls: ThinVec<ModeCall>,
     /// Methods called on `self` and on component references, with the loop they run in: the
     /// helpers a loop runs.
-    pub method_calls: Vec<MethodCall>,
+    pub method_calls: ThinVec<MethodCall>,
     /// Framework or Runner calls that run a training loop (training with no loop in sight).
-    pub run_calls: Vec<RunCall>,
+    pub run_calls: ThinVec<RunCall>,
     /// Project functions handed to a call to be run there: `app.run(main)`, `mp.spawn(worker)`,
     /// `fire.Fire(train)`, `call_main(cfg, main)` (followed as calls: the call runs what the
     /// function does).
-    pub passed_functions: Vec<ProjectCall>,
+    pub passed_functions: ThinVec<ProjectCall>,
     /// Parameters and `self.<attr>` components that the scope uses as modules
     /// (`model.eval()`, `model.parameters()`): evidence of what they are when no caller shows.
-    pub module_receivers: Vec<InstanceRef>,
+    pub module_receivers: ThinVec<InstanceRef>,
     /// Code that runs with gradient tracking off: `with torch.no_grad():` statements, and the
     /// whole function when it is decorated with `@torch.no_grad()` (ranges, so that a call of
     /// a helper can be asked whether it runs inside one).
-    pub no_grad_blocks: Vec<TextRange>,
+    pub no_grad_blocks: ThinVec<TextRange>,
     /// The scope calls `torch.no_grad()`/`torch.inference_mode()` in any form (a decorator
     /// that wraps what it decorates in one turns gradients off for it).
     pub turns_grad_off: bool,
@@ -203,16 +203,16 @@ pub struct FlowFacts {
 
 impl FlowFacts {
     pub(super) const EMPTY: FlowFacts = FlowFacts {
-        outputs_to_losses: Vec::new(),
-        params_to_losses: Vec::new(),
-        instance_args: Vec::new(),
-        forward_calls: Vec::new(),
-        mode_calls: Vec::new(),
-        method_calls: Vec::new(),
-        run_calls: Vec::new(),
-        passed_functions: Vec::new(),
-        module_receivers: Vec::new(),
-        no_grad_blocks: Vec::new(),
+        outputs_to_losses: ThinVec::new(),
+        params_to_losses: ThinVec::new(),
+        instance_args: ThinVec::new(),
+        forward_calls: ThinVec::new(),
+        mode_calls: ThinVec::new(),
+        method_calls: ThinVec::new(),
+        run_calls: ThinVec::new(),
+        passed_functions: ThinVec::new(),
+        module_receivers: ThinVec::new(),
+        no_grad_blocks: ThinVec::new(),
         turns_grad_off: false,
         mode_layers: false,
         draws_random: false,

@@ -4,6 +4,7 @@
 
 use ruff_text_size::TextRange;
 use serde::{Deserialize, Serialize};
+pub use thin_vec::ThinVec;
 
 use crate::knowledge::ApiKind;
 use crate::suppression::Suppressions;
@@ -33,21 +34,21 @@ pub use usage::*;
 /// What one scope (a function body, or the module's top-level code) does.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScopeFacts {
-    pub loops: Vec<LoopFacts>,
-    pub grad_steps: Vec<GradStep>,
-    pub evidence: Vec<LossEvidence>,
-    pub differentiated: Vec<LossValue>,
-    pub returned: Vec<LossValue>,
+    pub loops: ThinVec<LoopFacts>,
+    pub grad_steps: ThinVec<GradStep>,
+    pub evidence: ThinVec<LossEvidence>,
+    pub differentiated: ThinVec<LossValue>,
+    pub returned: ThinVec<LossValue>,
     /// Values assigned to loss-named variables (`total_loss = a + b`).
-    pub named_losses: Vec<LossValue>,
-    pub api_calls: Vec<ApiUse>,
-    pub project_calls: Vec<ProjectCall>,
+    pub named_losses: ThinVec<LossValue>,
+    pub api_calls: ThinVec<ApiUse>,
+    pub project_calls: ThinVec<ProjectCall>,
     /// Functions handed to `jax.grad` & co.: they are losses.
-    pub grad_transformed: Vec<Callee>,
+    pub grad_transformed: ThinVec<Callee>,
     /// `self.<attr>.step()` / `self.<attr>.zero_grad()` on an optimizer attribute.
-    pub optimizer_attr_uses: Vec<(String, TextRange)>,
+    pub optimizer_attr_uses: ThinVec<(String, TextRange)>,
     /// Values passed from one constructed instance's call to another's.
-    pub value_flows: Vec<ValueFlow>,
+    pub value_flows: ThinVec<ValueFlow>,
     /// Instances, component outputs, direct forward calls, mode switches and training runs: boxed,
     /// as most scopes have none and every scope of a large project stays in memory.
     pub flow: Option<Box<FlowFacts>>,
@@ -144,11 +145,11 @@ pub struct ClassFacts {
     pub qualname: String,
     pub range: TextRange,
     pub name_range: TextRange,
-    pub bases: Vec<Callee>,
-    pub methods: Vec<FunctionId>,
-    pub attributes: Vec<Attribute>,
+    pub bases: ThinVec<Callee>,
+    pub methods: ThinVec<FunctionId>,
+    pub attributes: ThinVec<Attribute>,
     /// `self.<attr> = <parameter>` in `__init__`: components handed in (e.g. an optimizer).
-    pub held: Vec<Held>,
+    pub held: ThinVec<Held>,
     pub enclosing_function: Option<FunctionId>,
 }
 
@@ -161,14 +162,14 @@ pub struct FunctionFacts {
     pub parent: Option<FunctionId>,
     /// Parameters that carry training targets (`labels`, `target`, `y`): the only parameter
     /// names rules ask about, so the others are not kept.
-    pub target_params: Vec<String>,
+    pub target_params: ThinVec<String>,
     pub is_generator: bool,
     /// Some `return` hands back a value (not `return` or `return None`).
     pub returns_value: bool,
     /// `return inner` where `inner` is a function nested in this one (a factory).
     pub returns_nested: Option<FunctionId>,
     /// Framework APIs whose result is returned (`return DataLoader(...)`).
-    pub returns_apis: Vec<ApiKind>,
+    pub returns_apis: ThinVec<ApiKind>,
     /// Returns an optimizer it builds, directly or through a variable
     /// (`optimizer = AdamW(groups); return optimizer`): an optimizer factory.
     pub returns_optimizer: bool,
