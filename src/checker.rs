@@ -174,6 +174,15 @@ impl<'c, 'a> Checker<'c, 'a> {
         self
     }
 
+    /// Build the file's symbols and usage facts, not what each scope does (a run whose
+    /// cross-file rules need no more: [`crate::registry::Needs::Symbols`]).
+    pub fn without_scope_facts(mut self) -> Self {
+        if let Some(facts) = &mut self.facts {
+            facts.scopes_wanted = false;
+        }
+        self
+    }
+
     /// Walk the module, let every pass finish, and summarise the file's facts.
     pub fn run(mut self) -> (FileFacts, Vec<Diagnostic>) {
         self.visit_body(&self.module.body);

@@ -29,6 +29,7 @@ use crate::config::{Resolver, Settings};
 use crate::diagnostic::{Diagnostic, FileReport, ReportText, sort_diagnostics};
 use crate::discovery::{FileEntry, PackageResolver, display_path, is_python_file};
 use crate::notebook::Notebook;
+use crate::registry::Needs;
 use crate::rule_context::ProjectContext;
 use crate::rules::RuleSet;
 use crate::rules::syntax::syntax_error;
@@ -162,8 +163,8 @@ struct Prepared {
     /// A project context file: the key a run on the whole project gives it (with its file
     /// rules), also accepted from the cache; it is stored under `key` (facts only).
     whole_key: Option<u128>,
-    /// The run has a cross-file rule: the file's facts are built (else only its findings).
-    facts: bool,
+    /// What of the file's facts the run's cross-file rules need (none: only its findings).
+    facts: Needs,
 }
 
 /// Phase-1 result of one file.
@@ -232,7 +233,7 @@ fn prepare(
     kind: Kind,
     keep_source: bool,
     cache: Option<&Cache>,
-    facts: bool,
+    facts: Needs,
 ) -> Prepared {
     let absolute = absolute(path, cwd);
     let rules = if kind == Kind::Linted {
@@ -453,7 +454,7 @@ fn lint_parsed(
     settings: &Settings,
     rules: RuleSet,
     package: Option<String>,
-    wants_facts: bool,
+    wants_facts: Needs,
 ) -> (Option<FileFacts>, Vec<Diagnostic>) {
     let parsed = parse_unchecked_source(source.text(), PySourceType::from(path));
     if parse::is_too_deep(&parsed) {
@@ -488,10 +489,10 @@ fn lint_parsed(
         &settings.scope.knowledge,
         passes,
     );
-    let checker = if wants_facts {
-        checker
-    } else {
-        checker.without_facts()
+    let checker = match wants_facts {
+        Needs::Nothing => checker.without_facts(),
+        Needs::Symbols => checker.without_scope_facts(),
+        Needs::Training => checker,
     };
     let (mut facts, found) = checker.run();
     diagnostics.extend(found);
@@ -731,16 +732,21 @@ fn run_in_pool(
         }
     };
     let packages = PackageResolver::default();
-    // Facts (and the files read for them) serve the cross-file rules only: a run of file rules
-    // alone (`--select DL3`) builds none.
-    let facts = facts == Facts::Always
-        || inputs.iter().any(|input| {
-            input
-                .settings
-                .rules_for(&input.path)
-                .iter()
-                .any(|rule| rule.check.project_check().is_some())
-        });
+    // Facts (and the files read for them) serve the cross-file rules only, as far as the
+    // enabled rules need: a run of file rules alone (`--select DL30`) builds none, one whose
+    // cross-file rules read only symbols and usage (`--select DL304`) builds no scope facts.
+    let facts = if facts == Facts::Always {
+        Needs::Training
+    } else {
+        inputs
+            .iter()
+            .filter_map(|input| {
+                let rules = input.settings.rules_for(&input.path);
+                rules.iter().map(|rule| rule.needs).max()
+            })
+            .max()
+            .unwrap_or(Needs::Nothing)
+    };
     let mut prepared: Vec<Prepared> = inputs
         .into_par_iter()
         .map(|input| {
@@ -814,7 +820,7 @@ fn run_in_pool(
         .flatten();
     if replay
         && let Some(report) = replayable.into_iter().find_map(|(cache, key)| {
-            replay_project(&prepared, cache, key, resolver, &packages, cwd)
+            replay_project(&prepared, cache, key, resolver, &packages, cwd, facts)
         })
     {
         lap("replayed project result");
@@ -834,7 +840,7 @@ fn run_in_pool(
         .collect();
     progress::project();
     lap("parse, walk");
-    let probes = load_context(&mut analyses, &packages, cwd, resolver, cache);
+    let probes = load_context(&mut analyses, &packages, cwd, resolver, cache, facts);
     lap("context files");
     if let (true, Some(cache)) = (timing, cache) {
         let (hits, misses) = cache.stats();
@@ -1066,6 +1072,7 @@ fn replay_project(
     resolver: &Resolver,
     packages: &PackageResolver,
     cwd: &Path,
+    facts: Needs,
 ) -> Option<Report> {
     let entry = project::lookup(cache, key)?;
     let context: Vec<(&Path, u128)> = entry.context().collect();
@@ -1084,7 +1091,7 @@ fn replay_project(
             package.as_deref(),
             cache::Analysis {
                 linted: false,
-                facts: true,
+                facts,
             },
             &text,
         ) == *recorded
@@ -1170,6 +1177,7 @@ fn load_context(
     cwd: &Path,
     resolver: &Resolver,
     cache: Option<&Cache>,
+    facts: Needs,
 ) -> Vec<(PathBuf, String, Option<PathBuf>)> {
     let mut known: ModuleMap<()> = ModuleMap::default();
     for analysis in analyses.iter() {
@@ -1232,7 +1240,7 @@ fn load_context(
                     Kind::Imported,
                     false,
                     cache,
-                    true,
+                    facts,
                 );
                 Some(analyze(prepared, cache))
             })

@@ -131,6 +131,21 @@ pub struct OptionSpec {
     pub doc: &'static str,
 }
 
+/// What a rule reads of the facts every file contributes to the project, declared per rule
+/// (as oxc declares the node types a rule visits): a run builds only what its enabled rules
+/// need. Ordered: each level includes the one before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Needs {
+    /// Nothing across files: the rule reads one file's tree.
+    Nothing,
+    /// The project's symbols and usage: definitions, imports, base classes, names read,
+    /// command-line options. Not what each scope does (calls, loops, gradient steps, loss
+    /// values, component flow), nor the roles built from it.
+    Symbols,
+    /// Everything: each scope's training facts too, and the MODLR roles.
+    Training,
+}
+
 /// How the engine runs a rule.
 pub enum Check {
     /// Emitted by the engine itself (`DL000`).
@@ -183,6 +198,9 @@ pub struct RuleMeta {
     pub fix: FixAvailability,
     pub options: &'static [OptionSpec],
     pub check: Check,
+    /// What the rule reads of the facts files contribute to the project: a run builds only
+    /// what its enabled rules need.
+    pub needs: Needs,
     /// The rule's documentation, taken from its doc comment.
     pub docs: &'static str,
 }
@@ -445,7 +463,8 @@ pub mod prelude {
     pub use crate::diagnostic::{Applicability, Diagnostic, Edit, FileEdits, Fix, Suggestion};
     pub use crate::knowledge::Knowledge;
     pub use crate::registry::{
-        Check, Family, FixAvailability, Notebooks, OptionKind, OptionSpec, RuleOptions, Severity,
+        Check, Family, FixAvailability, Needs, Notebooks, OptionKind, OptionSpec, RuleOptions,
+        Severity,
     };
     pub use crate::rule_context::ProjectContext;
     pub use ruff_python_ast::{self as ast, Expr, Stmt};

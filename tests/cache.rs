@@ -637,6 +637,52 @@ fn a_run_without_cross_file_rules_builds_no_facts_and_caches_none_for_one_that_h
     );
 }
 
+/// A run whose cross-file rules read only symbols and usage builds no scope facts (no call
+/// counted), and what it caches never serves a run that needs them: `run.py` has the same
+/// rules in both runs (DL306 is ignored for it), but only the second run has a rule that
+/// reads every scope's calls (DL306 for `cli.py`).
+#[test]
+fn a_run_of_symbol_rules_builds_no_scope_facts_and_caches_none_for_one_that_needs_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    std::fs::write(
+        cwd.join("pyproject.toml"),
+        "[tool.dllint]\nselect = [\"DL304\", \"DL306\"]\n\
+         per-file-ignores = { \"run.py\" = [\"DL306\"] }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        cwd.join("cli.py"),
+        "import argparse\n\n\ndef parse():\n    parser = argparse.ArgumentParser()\n    \
+         parser.add_argument(\"--lr\", type=float, default=0.1)\n    return parser.parse_args()\n",
+    )
+    .unwrap();
+    std::fs::write(
+        cwd.join("run.py"),
+        "from cli import parse\n\nargs = parse()\nprint(args.lr)\n",
+    )
+    .unwrap();
+    let counted = |path: &str| {
+        let out = dllint(
+            cwd,
+            &["check", "--output-format", "concise", "--exit-zero", path],
+            &[],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        stderr(&out)
+            .lines()
+            .find(|l| l.starts_with("dllint facts: "))
+            .map(str::to_string)
+            .unwrap_or_default()
+    };
+    // Only `run.py`, whose one cross-file rule (DL304) reads symbols and usage.
+    let symbols = counted("run.py");
+    assert!(symbols.contains(" project_calls 0 "), "{symbols}");
+    // The whole project: DL306 for `cli.py` needs every scope's calls, `run.py`'s too.
+    let training = counted(".");
+    assert!(training.contains(" project_calls 1 "), "{training}");
+}
+
 /// An output with no place for a fix (`github`) gets the same findings without their
 /// refactorings being built; the project result it stores never serves a run that shows them.
 #[test]

@@ -251,3 +251,92 @@ fn generated_docs_match_the_registry() {
     check_readme_region("rules", &readme_table());
     check_readme_region("notebooks", &readme_notebook_table());
 }
+
+#[test]
+fn what_a_rule_needs_matches_how_it_runs() {
+    use dllint::registry::{Check, Needs};
+    for rule in ALL {
+        let across_files = rule.check.project_check().is_some();
+        assert_eq!(
+            rule.needs == Needs::Nothing,
+            !across_files,
+            "{}: a rule reads facts across files exactly when it has a project check \
+             (`needs: Needs::Nothing` for a rule of one file's tree)",
+            rule.code
+        );
+        if matches!(rule.check, Check::Engine) {
+            assert_eq!(rule.needs, Needs::Nothing, "{}", rule.code);
+        }
+        // Whether a script belongs to a collection of independent experiments (where the
+        // notebook policy applies) is a role, built from the scope facts a `Symbols` run does
+        // not build: such a rule must not depend on the notebook policy.
+        if rule.needs == Needs::Symbols {
+            assert_eq!(
+                rule.notebooks,
+                Notebooks::Lint,
+                "{}: a rule that needs only symbols must lint notebooks",
+                rule.code
+            );
+        }
+    }
+}
+
+/// A rule that declares it needs less than every fact (`Needs::Symbols`) finds, alone, what it
+/// finds in a run of every rule: the run that selects it alone builds no scope facts, so a
+/// rule that read them would find less (or more) there.
+#[test]
+fn a_rule_selected_alone_finds_what_it_finds_among_all() {
+    use dllint::registry::Needs;
+    let root = common::root();
+    let mut dirs = vec![root.join("fixtures")];
+    let mut projects: Vec<_> = std::fs::read_dir(root.join("fixtures/projects"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    projects.sort();
+    dirs.extend(projects);
+    let findings = |dir: &std::path::Path, select: &str, code: &str| -> Vec<String> {
+        let output = common::run(
+            dir,
+            &[
+                "check",
+                "--no-cache",
+                "--exit-zero",
+                "--select",
+                select,
+                "--output-format",
+                "json-lines",
+                ".",
+            ],
+            None,
+        );
+        assert!(output.status.success(), "{}", common::stderr(&output));
+        let mut found: Vec<String> = common::stdout(&output)
+            .lines()
+            .filter(|line| line.contains(&format!("\"code\":\"{code}\"")))
+            .map(str::to_string)
+            .collect();
+        found.sort();
+        found
+    };
+    let mut compared = 0;
+    for rule in ALL.iter().filter(|r| r.needs == Needs::Symbols) {
+        for dir in &dirs {
+            let alone = findings(dir, rule.code, rule.code);
+            let among_all = findings(dir, "ALL", rule.code);
+            assert_eq!(
+                alone,
+                among_all,
+                "{} in {}: selected alone it finds something else than among all rules",
+                rule.code,
+                dir.display()
+            );
+            compared += alone.len();
+        }
+    }
+    assert!(
+        compared > 0,
+        "the fixtures have findings of the rules compared"
+    );
+}

@@ -98,6 +98,7 @@ declare_rule! {
         fix: FixAvailability::Sometimes,
         options: &[],
         check: Check::Project(check),
+        needs: Needs::Training,
     };
 }
 

@@ -87,6 +87,7 @@ declare_rule! {
         fix: FixAvailability::Sometimes,
         options: &[],
         check: Check::Project(check),
+        needs: Needs::Training,
     };
 }
 

@@ -75,6 +75,7 @@ declare_rule! {
                   formula and run backward and the optimizer step themselves",
         }],
         check: Check::Project(check),
+        needs: Needs::Training,
     };
 }
 

@@ -73,6 +73,7 @@ declare_rule! {
         fix: FixAvailability::Sometimes,
         options: &[],
         check: Check::Project(check),
+        needs: Needs::Training,
     };
 }
 

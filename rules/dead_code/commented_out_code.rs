@@ -85,6 +85,7 @@ declare_rule! {
                     .max(1),
             })
         }),
+        needs: Needs::Nothing,
     };
 }
 

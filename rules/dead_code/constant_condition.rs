@@ -63,6 +63,7 @@ declare_rule! {
         fix: FixAvailability::Sometimes,
         options: &[],
         check: Check::File(|_| Box::new(ConstantCondition::default())),
+        needs: Needs::Nothing,
     };
 }
 

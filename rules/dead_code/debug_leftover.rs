@@ -72,6 +72,7 @@ declare_rule! {
         fix: FixAvailability::Sometimes,
         options: &[],
         check: Check::File(|_| Box::new(DebugLeftover::default())),
+        needs: Needs::Nothing,
     };
 }
 

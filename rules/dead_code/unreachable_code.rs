@@ -66,6 +66,7 @@ declare_rule! {
         fix: FixAvailability::Sometimes,
         options: &[],
         check: Check::File(|_| Box::new(UnreachableCode::default())),
+        needs: Needs::Nothing,
     };
 }
 

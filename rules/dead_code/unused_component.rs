@@ -61,6 +61,7 @@ declare_rule! {
                   configuration file (`src/zoo/**`).",
         }],
         check: Check::Project(check),
+        needs: Needs::Training,
     };
 }
 

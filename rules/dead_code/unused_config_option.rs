@@ -73,6 +73,7 @@ declare_rule! {
         fix: FixAvailability::None,
         options: &[],
         check: Check::Project(check),
+        needs: Needs::Symbols,
     };
 }
 

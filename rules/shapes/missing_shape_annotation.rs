@@ -81,6 +81,7 @@ declare_rule! {
             },
         ],
         check: Check::Project(check),
+        needs: Needs::Training,
     };
 }
 

@@ -76,6 +76,7 @@ declare_rule! {
                 roots: Vec::new(),
             })
         }),
+        needs: Needs::Nothing,
     };
 }
 

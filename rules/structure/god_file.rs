@@ -79,6 +79,7 @@ declare_rule! {
             },
         ],
         check: Check::Project(check),
+        needs: Needs::Training,
     };
 }
 

@@ -96,6 +96,7 @@ declare_rule! {
                 dict_keys: Vec::new(),
             })
         }),
+        needs: Needs::Nothing,
     };
 }
 

@@ -74,6 +74,7 @@ declare_rule! {
                 roots: Vec::new(),
             })
         }),
+        needs: Needs::Nothing,
     };
 }
 

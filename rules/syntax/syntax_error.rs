@@ -34,6 +34,7 @@ declare_rule! {
         fix: FixAvailability::None,
         options: &[],
         check: Check::Engine,
+        needs: Needs::Nothing,
     };
 }
 

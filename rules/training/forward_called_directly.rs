@@ -67,6 +67,7 @@ declare_rule! {
         fix: FixAvailability::Always,
         options: &[],
         check: Check::Project(check),
+        needs: Needs::Training,
     };
 }
 

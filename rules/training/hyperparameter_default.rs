@@ -38,6 +38,7 @@ declare_rule! {
         fix: FixAvailability::None,
         options: &[],
         check: Check::File(|_| Box::new(HyperparameterDefault)),
+        needs: Needs::Nothing,
     };
 }
 

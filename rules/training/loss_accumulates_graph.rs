@@ -48,6 +48,7 @@ declare_rule! {
         fix: FixAvailability::None,
         options: &[],
         check: Check::Project(check),
+        needs: Needs::Training,
     };
 }
 

@@ -48,6 +48,7 @@ declare_rule! {
         fix: FixAvailability::None,
         options: &[],
         check: Check::FileAndProject(|_| Box::new(Pass), across_files),
+        needs: Needs::Training,
     };
 }
 

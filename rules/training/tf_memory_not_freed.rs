@@ -48,6 +48,7 @@ declare_rule! {
         fix: FixAvailability::None,
         options: &[],
         check: Check::File(|_| Box::new(TfMemoryNotFreed::default())),
+        needs: Needs::Nothing,
     };
 }
 

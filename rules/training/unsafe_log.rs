@@ -45,6 +45,7 @@ declare_rule! {
         fix: FixAvailability::None,
         options: &[],
         check: Check::File(|_| Box::new(Pass)),
+        needs: Needs::Nothing,
     };
 }
 

@@ -103,7 +103,7 @@ pub fn project_root(cwd: &Path, config: Option<&Path>, isolated: bool) -> PathBu
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Analysis {
     pub linted: bool,
-    pub facts: bool,
+    pub facts: crate::registry::Needs,
 }
 
 impl Cache {

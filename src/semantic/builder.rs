@@ -134,6 +134,10 @@ pub struct FactsBuilder<'a> {
     option_reads: Vec<(usize, bool, &'a str)>,
     /// The callee of the call visited last (`opt.step` in `opt.step()`): not a plain read.
     last_called: Option<TextRange>,
+    /// Summarise what each scope does (calls, loops, gradient steps, loss values, flow); off
+    /// when the run's cross-file rules read only symbols and usage: every scope's
+    /// [`ScopeFacts`] is then empty.
+    pub(crate) scopes_wanted: bool,
 }
 
 impl<'a> FactsBuilder<'a> {
@@ -153,6 +157,7 @@ impl<'a> FactsBuilder<'a> {
             takes_options: false,
             option_reads: Vec::new(),
             last_called: None,
+            scopes_wanted: true,
         }
     }
 
@@ -910,7 +915,11 @@ impl<'a> FactsBuilder<'a> {
         // Scopes: calls, gradient steps, loss values.
         let mut scope_facts: Vec<ScopeFacts> = Vec::with_capacity(self.scopes.len());
         for index in 0..self.scopes.len() {
-            scope_facts.push(resolver.scope_facts(index, &facts.classes));
+            scope_facts.push(if self.scopes_wanted {
+                resolver.scope_facts(index, &facts.classes)
+            } else {
+                ScopeFacts::default()
+            });
         }
 
         for draft in &self.functions {
