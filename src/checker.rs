@@ -115,7 +115,7 @@ impl<'c, 'a> Context<'c, 'a> {
     pub fn is_teaching_script(&self) -> bool {
         self.source.is_notebook()
             && !crate::source::is_notebook(self.path)
-            && !crate::source::SourceText::is_cell_script(self.source.text())
+            && !self.source.cell_script()
     }
 }
 

@@ -395,17 +395,21 @@ fn analyze(prepared: Prepared, cache: Option<&Cache>) -> Analysis {
         (text, None)
     };
     // A notebook kept as a Python file gets the notebook policy too.
+    let cell_script = !is_notebook(path) && SourceText::is_cell_script(&text);
     let (source, rules) = if is_notebook(path) {
         (SourceText::notebook_code(text), rules)
-    } else if SourceText::is_cell_script(&text) || settings.is_teaching_path(path) {
+    } else if cell_script || settings.is_teaching_path(path) {
         let rules = if kind == Kind::Project {
             rules
         } else {
             settings.rules_for_source(path, true)
         };
-        (SourceText::notebook_code(text), rules)
+        (
+            SourceText::notebook_code(text).knowing_cell_script(cell_script),
+            rules,
+        )
     } else {
-        (SourceText::new(text), rules)
+        (SourceText::new(text).knowing_cell_script(false), rules)
     };
     let source = Arc::new(source);
     let result = catch_unwind(AssertUnwindSafe(|| {
@@ -501,7 +505,7 @@ fn lint_parsed(
     facts.suppressions = suppressions;
     facts.recovered = parsed.has_syntax_errors();
     facts.line_count = count_lines(source.text());
-    facts.cell_script = SourceText::is_cell_script(source.text());
+    facts.cell_script = source.cell_script();
     facts.shrink_to_fit();
     (Some(facts), diagnostics)
 }

@@ -20,6 +20,8 @@ pub struct SourceText {
     /// The text is a notebook's code (the cells joined), whether or not the notebook itself is
     /// kept for display.
     from_notebook: bool,
+    /// [`SourceText::is_cell_script`] of the text, computed once.
+    cell_script: OnceLock<bool>,
 }
 
 /// A 1-based line and character column, as editors and `path:line:col` show them.
@@ -36,6 +38,7 @@ impl SourceText {
             index: OnceLock::new(),
             notebook: None,
             from_notebook: false,
+            cell_script: OnceLock::new(),
         }
     }
 
@@ -53,6 +56,14 @@ impl SourceText {
     /// Code and Spyder cells) or `# In[ ]:` (a notebook exported with nbconvert), at least two.
     /// Rules treat it as a notebook; positions stay the file's lines.
     pub fn is_cell_script(text: &str) -> bool {
+        // Most files have no marker at all: a vectorised search for the markers' cores rules
+        // them out without walking the lines.
+        let bytes = text.as_bytes();
+        if memchr::memmem::find(bytes, b"%%").is_none()
+            && memchr::memmem::find(bytes, b"In[").is_none()
+        {
+            return false;
+        }
         text.lines()
             .filter(|line| {
                 let line = line.trim_start();
@@ -63,11 +74,26 @@ impl SourceText {
             == 2
     }
 
+    /// This text with [`SourceText::cell_script`] already known (`cell_script`: what
+    /// [`SourceText::is_cell_script`] said of it).
+    pub fn knowing_cell_script(self, cell_script: bool) -> Self {
+        let _ = self.cell_script.set(cell_script);
+        self
+    }
+
+    /// [`SourceText::is_cell_script`] of this text (computed once).
+    pub fn cell_script(&self) -> bool {
+        *self
+            .cell_script
+            .get_or_init(|| Self::is_cell_script(&self.text))
+    }
+
     /// The virtual source of a notebook (its code cells, as written).
     pub fn from_notebook(notebook: Arc<Notebook>) -> Self {
         SourceText {
             text: notebook.text().to_string(),
             index: OnceLock::new(),
+            cell_script: OnceLock::new(),
             notebook: Some(notebook),
             from_notebook: true,
         }
