@@ -1147,10 +1147,10 @@ fn replay_project(
 fn references(facts: &FileFacts, linted: bool) -> Vec<String> {
     let mut refs: Vec<String> = Vec::new();
     let mut push = |callee: &Callee| match callee {
-        Callee::Qualified(q) => refs.push(q.clone()),
+        Callee::Qualified(q) => refs.push(q.to_string()),
         Callee::InstanceOf(inner) => {
             if let Callee::Qualified(q) = &**inner {
-                refs.push(q.clone());
+                refs.push(q.to_string());
             }
         }
         _ => {}

@@ -362,14 +362,14 @@ impl Walker<'_, '_> {
             && let Some(qualified) = parsed.names().resolve(func)
         {
             let canonical = knowledge.canonical(&qualified);
-            let ctor = Callee::Qualified(qualified.clone());
+            let ctor = Callee::Qualified(qualified.clone().into());
             let model = knowledge.classify_call(&canonical)
                 == Some(crate::knowledge::ApiKind::Layer)
                 || self.is_model_symbol(&ctor);
             return model.then_some(ctor);
         }
         if let Expr::Name(name) = func {
-            let ctor = Callee::Local(name.id.to_string());
+            let ctor = Callee::Local(name.id.as_str().into());
             return self.is_model_symbol(&ctor).then_some(ctor);
         }
         None
@@ -441,9 +441,9 @@ impl Walker<'_, '_> {
             other => other,
         };
         let callee = match self.cx.parsed().and_then(|p| p.names().resolve(func)) {
-            Some(qualified) => Callee::Qualified(qualified),
+            Some(qualified) => Callee::Qualified(qualified.into()),
             None => match func {
-                Expr::Name(name) => Callee::Local(name.id.to_string()),
+                Expr::Name(name) => Callee::Local(name.id.as_str().into()),
                 _ => return false,
             },
         };

@@ -1346,7 +1346,7 @@ fn resolve_function(
         .find(|(local, _)| local == name);
     let symbol = match imported {
         Some((_, qualified)) => index.resolve_qualified(file, qualified),
-        None => index.resolve_callee(file, &Callee::Local(name.to_string())),
+        None => index.resolve_callee(file, &Callee::Local(name.into())),
     };
     match symbol {
         Some(Symbol::Function(f, id)) => {

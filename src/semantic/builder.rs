@@ -1217,10 +1217,10 @@ fn base_callee(base: &Expr, semantic: &Semantic<'_>) -> Option<Callee> {
         other => other,
     };
     if let Some(q) = semantic.resolve(base) {
-        return Some(Callee::Qualified(q));
+        return Some(Callee::Qualified(q.into()));
     }
     let name = UnqualifiedName::from_expr(base)?;
-    Some(Callee::Local(name.segments().join(".")))
+    Some(Callee::Local(name.segments().join(".").into()))
 }
 
 /// Classification of calls and names at the end of the walk.
@@ -1338,7 +1338,7 @@ impl<'b, 'a> Resolver<'b, 'a> {
                     return Some(self.self_member(scope, attr.attr.as_str()));
                 }
                 let q = self.semantic.resolve(func)?;
-                Some(Callee::Qualified(q))
+                Some(Callee::Qualified(q.into()))
             }
             Expr::Call(inner) => {
                 // `jax.jit(train_step)(state, batch)` runs `train_step`.
@@ -1431,10 +1431,10 @@ impl<'b, 'a> Resolver<'b, 'a> {
                         match wrapped {
                             Expr::Name(inner) => self
                                 .name_callee(s, inner.id.as_str(), last.stmt.start(), depth + 1)
-                                .unwrap_or_else(|| Callee::Variable(name.to_string())),
+                                .unwrap_or_else(|| Callee::Variable(name.into())),
                             other => self
                                 .callee(s, other, last.stmt.start())
-                                .unwrap_or_else(|| Callee::Variable(name.to_string())),
+                                .unwrap_or_else(|| Callee::Variable(name.into())),
                         }
                     }
                     AssignValue::Expr(Expr::Call(call)) if depth < 4 => {
@@ -1442,29 +1442,29 @@ impl<'b, 'a> Resolver<'b, 'a> {
                         match self.strip_self_returning(call) {
                             Ok(call) => match self.callee(s, &call.func, last.stmt.start()) {
                                 Some(ctor) => Callee::InstanceOf(Box::new(ctor)),
-                                None => Callee::Variable(name.to_string()),
+                                None => Callee::Variable(name.into()),
                             },
                             Err(Expr::Name(receiver)) => self
                                 .name_callee(s, receiver.id.as_str(), last.stmt.start(), depth + 1)
-                                .unwrap_or_else(|| Callee::Variable(name.to_string())),
-                            Err(_) => Callee::Variable(name.to_string()),
+                                .unwrap_or_else(|| Callee::Variable(name.into())),
+                            Err(_) => Callee::Variable(name.into()),
                         }
                     }
-                    _ => Callee::Variable(name.to_string()),
+                    _ => Callee::Variable(name.into()),
                 });
             }
             if draft.params.contains(&name) {
-                return Some(Callee::Variable(name.to_string()));
+                return Some(Callee::Variable(name.into()));
             }
             if s != 0 && draft.nested.iter().any(|(n, _)| *n == name) {
-                return Some(Callee::Local(name.to_string()));
+                return Some(Callee::Local(name.into()));
             }
         }
         if let Some(q) = self.semantic.imports.get(name) {
-            return Some(Callee::Qualified(q.to_string()));
+            return Some(Callee::Qualified(q.into()));
         }
         if self.module_names.contains(name) {
-            return Some(Callee::Local(name.to_string()));
+            return Some(Callee::Local(name.into()));
         }
         if self.knowledge().is_builtin_name(name) {
             return None;
@@ -1472,9 +1472,9 @@ impl<'b, 'a> Resolver<'b, 'a> {
         // `from ops import *` of a project module: an unbound name may be one of its functions
         // (the index resolves it there, or not at all).
         if self.star_imports && !self.builder.scopes[scope].params.contains(&name) {
-            return Some(Callee::Local(name.to_string()));
+            return Some(Callee::Local(name.into()));
         }
-        Some(Callee::Variable(name.to_string()))
+        Some(Callee::Variable(name.into()))
     }
 
     /// `self.<name>`: an attribute whose constructor this file shows, or a member to resolve
@@ -1498,7 +1498,7 @@ impl<'b, 'a> Resolver<'b, 'a> {
                 return Callee::InstanceOf(Box::new(ctor));
             }
         }
-        Callee::SelfMember(name.to_string())
+        Callee::SelfMember(name.into())
     }
 
     /// `self.<name>` (possibly behind `self.<name>.<method>` or a call of one).

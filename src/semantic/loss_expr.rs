@@ -451,13 +451,13 @@ impl<'r, 'b, 'a> LossExprBuilder<'r, 'b, 'a> {
                 return LossExpr::Math(parts);
             }
             if knowledge.is_loss_callee(name) {
-                let head = LossExpr::Leaf(Term::Call(Callee::Variable(name.to_string())));
+                let head = LossExpr::Leaf(Term::Call(Callee::Variable(name.into())));
                 return self.with_inputs(scope, call, at, depth, walk, head);
             }
             if name == "forward"
                 && let Some(receiver) = Resolver::receiver_name(method.receiver)
             {
-                return LossExpr::Leaf(Term::Call(Callee::Variable(receiver.to_string())));
+                return LossExpr::Leaf(Term::Call(Callee::Variable(receiver.into())));
             }
             // `self.policy.evaluate_actions(obs)`, `model.encode(x)`: the model computes it.
             if Resolver::receiver_name(method.receiver)

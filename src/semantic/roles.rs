@@ -563,7 +563,7 @@ impl Builder<'_> {
         for base in &c.bases {
             // The base as written, resolved through the imports (`lightning.LightningModule`).
             let written = match base {
-                Callee::Qualified(q) => Some(q.clone()),
+                Callee::Qualified(q) => Some(q.to_string()),
                 Callee::Local(name) => facts
                     .import_target(name.split('.').next().unwrap_or(name))
                     .map(|target| match name.split_once('.') {

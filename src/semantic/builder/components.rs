@@ -97,7 +97,7 @@ impl<'a> Resolver<'_, 'a> {
                         Some(InstanceRef::Built(*ctor))
                     }
                     Callee::SelfMember(name) if !self.is_own_method(scope, &name) => {
-                        Some(InstanceRef::SelfAttr(name))
+                        Some(InstanceRef::SelfAttr(name.to_string()))
                     }
                     _ => None,
                 }
@@ -594,7 +594,7 @@ impl<'a> Resolver<'_, 'a> {
                 _ => None,
             },
             Callee::SelfMember(name) if knowledge.is_loss_callee(name) => Some((
-                LossSink::Instance(InstanceRef::SelfAttr(name.clone())),
+                LossSink::Instance(InstanceRef::SelfAttr(name.to_string())),
                 None,
             )),
             Callee::Variable(name) if knowledge.is_loss_callee(name) => {

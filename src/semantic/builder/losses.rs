@@ -38,7 +38,7 @@ impl<'a> Resolver<'_, 'a> {
         {
             // `model.compute_loss(batch)`, `criterion.forward(...)` on an unknown object.
             facts.evidence.push(LossEvidence {
-                kind: Evidence::CalleeCall(Callee::Variable(name.to_string())),
+                kind: Evidence::CalleeCall(Callee::Variable(name.into())),
                 range,
                 in_loop: rec.in_loop,
             });
@@ -47,7 +47,7 @@ impl<'a> Resolver<'_, 'a> {
             && name == "forward"
         {
             facts.evidence.push(LossEvidence {
-                kind: Evidence::CalleeCall(Callee::Variable(receiver.to_string())),
+                kind: Evidence::CalleeCall(Callee::Variable(receiver.into())),
                 range,
                 in_loop: rec.in_loop,
             });
