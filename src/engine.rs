@@ -1166,7 +1166,7 @@ fn references(facts: &FileFacts, linted: bool) -> Vec<String> {
     }
     // Context files are followed through their re-exports; linted files through what they use.
     if !linted {
-        refs.extend(facts.imports.iter().map(|(_, q)| q.clone()));
+        refs.extend(facts.imports.iter().map(|(_, q)| q.to_string()));
     }
     refs.sort();
     refs.dedup();

@@ -241,7 +241,7 @@ fn helper_reads(
         .iter()
         .find(|a| a.kind == ApiKind::DataLoading && !decoders.contains(&a.name))
     {
-        return Some(api.name.clone());
+        return Some(api.name.to_string());
     }
     if depth + 1 >= MAX_HELPER_DEPTH {
         return None;

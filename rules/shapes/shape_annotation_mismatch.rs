@@ -217,7 +217,7 @@ fn cross_component(cx: &ProjectContext<'_>, scope: &ScopeFacts, out: &mut Vec<Di
 fn qualname(side: &Side<'_>) -> String {
     match &side.class {
         Some(class) => format!("{class}.{}", side.function.name),
-        None => side.function.name.clone(),
+        None => side.function.name.to_string(),
     }
 }
 
@@ -269,7 +269,7 @@ fn producer<'p>(cx: &ProjectContext<'p>, flow: &ValueFlow) -> Option<Side<'p>> {
         dims,
         class: function
             .class
-            .map(|c| facts.classes[c as usize].name.clone()),
+            .map(|c| facts.classes[c as usize].name.to_string()),
     })
 }
 
@@ -306,7 +306,7 @@ fn consumer<'p>(cx: &ProjectContext<'p>, flow: &ValueFlow) -> Option<(Side<'p>, 
             dims,
             class: function
                 .class
-                .map(|c| facts.classes[c as usize].name.clone()),
+                .map(|c| facts.classes[c as usize].name.to_string()),
         },
         param.name.as_str(),
     ))

@@ -194,7 +194,7 @@ fn parts(cx: &ProjectContext<'_>) -> Vec<Part> {
                 role: Role::Model,
                 range: class.name_range,
                 what: format!("`{}`", class.qualname),
-                component: Some(class.qualname.clone()),
+                component: Some(class.qualname.to_string()),
             });
             parts.push(Part {
                 role: Role::Runner,
@@ -208,7 +208,7 @@ fn parts(cx: &ProjectContext<'_>) -> Vec<Part> {
             role,
             range: class.name_range,
             what: format!("`{}`", class.qualname),
-            component: Some(class.qualname.clone()),
+            component: Some(class.qualname.to_string()),
         });
     }
     for (id, function) in facts.functions.iter().enumerate() {

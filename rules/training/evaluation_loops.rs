@@ -145,7 +145,11 @@ fn find_evaluation_loops(cx: &ProjectContext<'_>) -> Vec<EvalLoop> {
         let body = &function.body;
         if body.loops.is_empty()
             || function.is_generator
-            || (function.class.is_some() && evaluation.framework_hooks.contains(&function.name))
+            || (function.class.is_some()
+                && evaluation
+                    .framework_hooks
+                    .iter()
+                    .any(|m| m == function.name.as_str()))
         {
             continue;
         }
@@ -403,7 +407,7 @@ impl Walker<'_, '_> {
                 }
                 if let Some(position) = frame.params.iter().position(|p| p == id) {
                     return Some(ModelRef::Instance(InstanceRef::Param {
-                        name: id.to_string(),
+                        name: id.to_string().into(),
                         position: Some(position as u32),
                     }));
                 }
@@ -426,7 +430,7 @@ impl Walker<'_, '_> {
             }
             Expr::Attribute(attr) if matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self") => {
                 Some(ModelRef::Instance(InstanceRef::SelfAttr(
-                    attr.attr.to_string(),
+                    attr.attr.to_string().into(),
                 )))
             }
             _ => None,

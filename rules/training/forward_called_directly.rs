@@ -134,7 +134,7 @@ fn check_scope(
         let resolved = flow.resolve(cx.file, function, &call.receiver);
         let text = &call.text;
         let method = &call.method;
-        let keras = keras_methods.contains(method);
+        let keras = keras_methods.iter().any(|m| m == method.as_str());
         let model = resolved
             .iter()
             .find(|r| flow.is_model(cx.roles, cx.file, r) && (!keras || is_keras(cx, r)));
@@ -144,7 +144,7 @@ fn check_scope(
                 && resolved.is_empty()
                 && used_as_module(cx, function, scope, &call.receiver) =>
             {
-                text.clone()
+                text.to_string()
             }
             None => continue,
         };

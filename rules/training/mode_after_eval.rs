@@ -50,7 +50,7 @@ enum Effect {
 struct LoopCalls<'s> {
     mode: Vec<&'s ModeCall>,
     project: Vec<&'s ProjectCall>,
-    methods: Vec<(&'s String, TextRange)>,
+    methods: Vec<(&'s str, TextRange)>,
 }
 
 struct Checker<'c, 'p> {
@@ -103,7 +103,7 @@ pub(crate) fn left_in_eval(cx: &ProjectContext<'_>) -> Vec<LeftInEval> {
                     .entry(lp)
                     .or_default()
                     .methods
-                    .push((&call.method, call.range));
+                    .push((call.method.as_str(), call.range));
             }
         }
         for (lp, calls) in buckets {
@@ -205,7 +205,7 @@ impl Checker<'_, '_> {
                 && self.is_mode_dependent(file, function, call)
                 && first_eval.is_none()
             {
-                first_eval = Some((call.range, None, call.text.clone()));
+                first_eval = Some((call.range, None, call.text.to_string()));
             }
         }
         let index = self.cx.index;
@@ -280,7 +280,7 @@ impl Checker<'_, '_> {
             .find(|c| self.is_model_receiver(file, Some(id), c) && !self.is_helper_local(file, c))
         {
             if self.is_mode_dependent(file, Some(id), last) {
-                return (Effect::LeavesEval, last.text.clone());
+                return (Effect::LeavesEval, last.text.to_string());
             }
             // `validate(model, ...)` handed the caller's own parameter: what the helper
             // switches is what the caller trains.
@@ -290,7 +290,7 @@ impl Checker<'_, '_> {
                     .resolve(file, Some(id), last.receiver.as_ref().expect("matched"))
                     .is_empty()
             {
-                return (Effect::LeavesCallersModel, last.text.clone());
+                return (Effect::LeavesCallersModel, last.text.to_string());
             }
             return (Effect::None, String::new());
         }

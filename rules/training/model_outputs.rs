@@ -79,8 +79,8 @@ fn scope_mismatches(
                     loss: loss.clone(),
                     expects,
                     activation,
-                    model: cx.index.facts(f).classes[c as usize].qualname.clone(),
-                    method: method_facts.name.clone(),
+                    model: cx.index.facts(f).classes[c as usize].qualname.to_string(),
+                    method: method_facts.name.to_string(),
                     model_file: cx.index.file(mf).path.clone(),
                     method_name_range: method_facts.name_range,
                 });
@@ -98,7 +98,7 @@ fn expectation(
     flow_fact: &OutputToLoss,
 ) -> Option<(String, Expects)> {
     let reference = match &flow_fact.sink {
-        LossSink::Api { name, expects } => return Some((name.clone(), *expects)),
+        LossSink::Api { name, expects } => return Some((name.to_string(), *expects)),
         LossSink::Instance(reference) => reference,
     };
     for sink in flow.resolve(cx.file, function, reference) {
@@ -141,7 +141,7 @@ fn resolved_expectation(
                 .find(|p| p.position == position + 1)
                 .map(|p| {
                     (
-                        cx.index.facts(f).classes[c as usize].qualname.clone(),
+                        cx.index.facts(f).classes[c as usize].qualname.to_string(),
                         p.expects,
                     )
                 })

@@ -245,7 +245,7 @@ pub fn build(project: &Project, cwd: &Path) -> Map {
                 }
                 (
                     f,
-                    class.name.clone(),
+                    class.name.to_string(),
                     qualified_name(project, f, &class.qualname),
                     class.name_range.start(),
                     evidence,
@@ -256,7 +256,7 @@ pub fn build(project: &Project, cwd: &Path) -> Map {
                 let function = &facts.functions[id as usize];
                 (
                     f,
-                    function.name.clone(),
+                    function.name.to_string(),
                     qualified_name(project, f, &facts.qualname(id)),
                     function.name_range.start(),
                     roles.function(f, id).evidence.clone(),
@@ -285,7 +285,7 @@ pub fn build(project: &Project, cwd: &Path) -> Map {
                 let function = &facts.functions[id as usize];
                 (
                     f,
-                    function.name.clone(),
+                    function.name.to_string(),
                     qualified_name(project, f, &facts.qualname(id)),
                     function.name_range.start(),
                     vec!["creates and wires components".into()],

@@ -851,7 +851,7 @@ fn find_callers(
         }
         for (local, qualified) in &facts.imports {
             match index.resolve_qualified(f, qualified) {
-                Some(symbol) if symbol == ours => locals.push(local.clone()),
+                Some(symbol) if symbol == ours => locals.push(local.to_string()),
                 Some(Symbol::Module(m)) if m == cx.file && local != "*" => {
                     // `import model` then `model.Net(...)`: not followed.
                     let text = ParsedSource::of(index.file(f)).map(|p| p.text().to_string());
@@ -1089,7 +1089,7 @@ fn subclass_of(cx: &ProjectContext<'_>, base: Symbol) -> Option<String> {
                     .iter()
                     .any(|b| index.resolve_callee(f, b) == Some(base))
             })
-            .map(|c| c.name.clone())
+            .map(|c| c.name.to_string())
     })
 }
 
@@ -1110,10 +1110,10 @@ fn only_called(
             .imports
             .iter()
             .filter(|(_, q)| index.resolve_qualified(f, q) == Some(Symbol::Function(tf, tid)))
-            .map(|(local, _)| local.clone())
+            .map(|(local, _)| local.to_string())
             .collect();
         if f == tf {
-            locals.push(name.clone());
+            locals.push(name.to_string());
         }
         if locals.is_empty() {
             continue;

@@ -590,7 +590,7 @@ impl<'a> FactsBuilder<'a> {
         self.scopes.push(draft);
         self.functions.push(FunctionDraft {
             facts: FunctionFacts {
-                name: def.name.to_string(),
+                name: def.name.to_string().into(),
                 range: def.range(),
                 name_range: def.name.range(),
                 class,
@@ -598,7 +598,7 @@ impl<'a> FactsBuilder<'a> {
                 target_params: params
                     .iter()
                     .filter(|p| self.knowledge.is_target_parameter(p))
-                    .map(|p| p.to_string())
+                    .map(|p| Name::from(*p))
                     .collect(),
                 is_generator: false,
                 returns_value: false,
@@ -639,8 +639,8 @@ impl<'a> FactsBuilder<'a> {
             .collect();
         self.classes.push(ClassDraft {
             facts: ClassFacts {
-                name: class.name.to_string(),
-                qualname: format!("{prefix}{}", class.name),
+                name: class.name.to_string().into(),
+                qualname: (format!("{prefix}{}", class.name)).into(),
                 range: class.range(),
                 name_range: class.name.range(),
                 bases,
@@ -827,7 +827,11 @@ impl<'a> FactsBuilder<'a> {
     pub fn finish(self, semantic: &Semantic<'a>) -> FileFacts {
         let mut facts = FileFacts {
             package: semantic.package.clone(),
-            imports: semantic.module_imports.clone(),
+            imports: semantic
+                .module_imports
+                .iter()
+                .map(|(local, target)| (Name::from(local.as_str()), Name::from(target.as_str())))
+                .collect(),
             ..FileFacts::default()
         };
         let module_functions: rustc_hash::FxHashSet<&'a str> = self.scopes[0]
@@ -869,7 +873,7 @@ impl<'a> FactsBuilder<'a> {
                     Expr::Call(call) => {
                         if let Some(ctor) = resolver.callee(scope, &call.func, stmt.start()) {
                             class.attributes.push(Attribute {
-                                name: name.to_string(),
+                                name: name.to_string().into(),
                                 ctor,
                                 range: stmt,
                             });
@@ -895,8 +899,8 @@ impl<'a> FactsBuilder<'a> {
                                     resolver.callee(scope, annotated_class(a), stmt.start())
                                 });
                             class.held.push(Held {
-                                attr: name.to_string(),
-                                param: param.id.to_string(),
+                                attr: name.to_string().into(),
+                                param: param.id.to_string().into(),
                                 range: stmt,
                                 method,
                                 position: self.scopes[scope].position_of(param_name),
@@ -1011,7 +1015,8 @@ impl<'a> FactsBuilder<'a> {
                     .training
                     .activations
                     .call_methods
-                    .contains(&function.name)
+                    .iter()
+                    .any(|m| m == function.name.as_str())
             {
                 function.returns_activation = resolver.returns_activation(draft.scope);
             }
@@ -1026,7 +1031,7 @@ impl<'a> FactsBuilder<'a> {
             }) = assigns.last()
                 && let Some(ctor) = resolver.callee(0, &call.func, call.start())
             {
-                facts.module_instances.push((name.to_string(), ctor));
+                facts.module_instances.push((name.to_string().into(), ctor));
             }
         }
         facts.module_instances.sort_by(|a, b| a.0.cmp(&b.0));
@@ -1748,7 +1753,7 @@ impl<'b, 'a> Resolver<'b, 'a> {
         {
             facts
                 .optimizer_attr_uses
-                .push((attr.attr.to_string(), range));
+                .push((attr.attr.to_string().into(), range));
         }
     }
 

@@ -31,7 +31,7 @@ struct Forward {
     caller: (FileId, FunctionId),
     /// Where it lands in the callee: a position among the positional parameters, or a keyword.
     position: Option<u32>,
-    keyword: Option<String>,
+    keyword: Option<crate::semantic::facts::Name>,
     /// The caller's parameter.
     param: InstanceRef,
 }

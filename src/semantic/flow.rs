@@ -81,7 +81,7 @@ impl InstanceArgs {
                     };
                     let slot = match (&arg.position, &arg.keyword) {
                         (Some(p), _) => Slot::Position(p + offset),
-                        (None, Some(k)) => Slot::Keyword(k.clone()),
+                        (None, Some(k)) => Slot::Keyword(k.to_string()),
                         (None, None) => continue,
                     };
                     by_function.entry(target).or_default().push(Handed {
@@ -113,12 +113,12 @@ pub fn method_of(
     index: &ProjectIndex,
     file: FileId,
     class: ClassId,
-    names: &[String],
+    names: &[impl AsRef<str>],
 ) -> Option<(FileId, FunctionId)> {
     ancestry(index, file, class).into_iter().find_map(|(f, c)| {
         names
             .iter()
-            .find_map(|name| index.facts(f).method(c, name))
+            .find_map(|name| index.facts(f).method(c, name.as_ref()))
             .map(|(id, _)| (f, id))
     })
 }
@@ -153,7 +153,9 @@ impl<'p> Flow<'p> {
     /// A name for messages: `Net`, `torchvision.models.resnet18`.
     pub fn describe(&self, resolved: &Resolved) -> String {
         match resolved {
-            Resolved::Class(f, c) => self.index.facts(*f).classes[*c as usize].qualname.clone(),
+            Resolved::Class(f, c) => self.index.facts(*f).classes[*c as usize]
+                .qualname
+                .to_string(),
             Resolved::Api(q) => q.clone(),
         }
     }

@@ -216,7 +216,7 @@ impl<'r, 'b, 'a> LossExprBuilder<'r, 'b, 'a> {
             let mut reaching = draft.reaching(name, use_at);
             if reaching.is_empty() {
                 if draft.params.contains(&name) {
-                    return LossExpr::Leaf(Term::Param(name.to_string()));
+                    return LossExpr::Leaf(Term::Param(name.to_string().into()));
                 }
                 current = draft.parent;
                 continue;
@@ -234,7 +234,7 @@ impl<'r, 'b, 'a> LossExprBuilder<'r, 'b, 'a> {
             walk.visiting.pop();
             return shape;
         }
-        LossExpr::Leaf(Term::Param(name.to_string()))
+        LossExpr::Leaf(Term::Param(name.to_string().into()))
     }
 
     /// `self.<name>` read in a method that assigned it before (`self.nll = ...`, then
@@ -506,7 +506,8 @@ impl<'r, 'b, 'a> LossExprBuilder<'r, 'b, 'a> {
         match &callee {
             Callee::Qualified(q) => match knowledge.classify_call(&knowledge.canonical(q)) {
                 Some(ApiKind::LossFunction) => {
-                    let head = LossExpr::Leaf(Term::LossApi(knowledge.canonical(q).into_owned()));
+                    let head =
+                        LossExpr::Leaf(Term::LossApi(knowledge.canonical(q).into_owned().into()));
                     self.with_inputs(scope, call, at, depth, walk, head)
                 }
                 Some(ApiKind::Reduction) => match args.first() {
@@ -550,8 +551,8 @@ impl<'r, 'b, 'a> LossExprBuilder<'r, 'b, 'a> {
             Callee::InstanceOf(ctor) => match self.resolver.api_kind(ctor) {
                 Some(ApiKind::LossClass) => {
                     let head = LossExpr::Leaf(Term::LossApi(match &**ctor {
-                        Callee::Qualified(q) => knowledge.canonical(q).into_owned(),
-                        other => other.name().to_string(),
+                        Callee::Qualified(q) => knowledge.canonical(q).into_owned().into(),
+                        other => other.name().to_string().into(),
                     }));
                     self.with_inputs(scope, call, at, depth, walk, head)
                 }

@@ -37,10 +37,18 @@ pub fn hook<'p>(
     method: &FunctionFacts,
 ) -> Option<(Hook, &'p str)> {
     let framework = cx.roles.framework(cx.index, cx.file, class)?;
-    if framework.loss_hooks.contains(&method.name) {
+    if framework
+        .loss_hooks
+        .iter()
+        .any(|m| m == method.name.as_str())
+    {
         return Some((Hook::Loss, framework.name.as_str()));
     }
-    if framework.optimizer_hooks.contains(&method.name) {
+    if framework
+        .optimizer_hooks
+        .iter()
+        .any(|m| m == method.name.as_str())
+    {
         return Some((Hook::Optimizer, framework.name.as_str()));
     }
     None
@@ -102,7 +110,8 @@ pub fn model_loss_sites(cx: &FileView<'_>, class: ClassId) -> Vec<LossSite> {
         if cx
             .knowledge()
             .loss_collecting_methods
-            .contains(&method.name)
+            .iter()
+            .any(|m| m == method.name.as_str())
         {
             continue;
         }
@@ -220,7 +229,8 @@ fn hook_served(cx: &FileView<'_>, class: ClassId) -> Vec<FunctionId> {
         .filter(|&id| {
             framework
                 .loss_hooks
-                .contains(&facts.functions[id as usize].name)
+                .iter()
+                .any(|m| m == facts.functions[id as usize].name.as_str())
         })
         .collect();
     let hooks = served.len();

@@ -311,7 +311,7 @@ impl Classifier<'_> {
 
     fn term(&self, term: &Term) -> Fold {
         match term {
-            Term::LossApi(name) => Fold::leaf(Kind::Loss, Some(name.clone())),
+            Term::LossApi(name) => Fold::leaf(Kind::Loss, Some(name.to_string())),
             Term::LossAttr => Fold::leaf(Kind::Loss, Some("model output".into())),
             Term::ModelCall => Fold {
                 model: true,
@@ -327,7 +327,7 @@ impl Classifier<'_> {
             Term::Param(name) => {
                 let knowledge = self.index.knowledge(self.file);
                 if knowledge.is_loss_variable(name) {
-                    Fold::leaf(Kind::Loss, Some(name.clone()))
+                    Fold::leaf(Kind::Loss, Some(name.to_string()))
                 } else if knowledge.is_target_parameter(name) {
                     // Targets are tensors: `bce * (1 + w * y_true)` weights a loss by them.
                     Fold::leaf(Kind::Tensor, None)

@@ -51,7 +51,7 @@ impl<'a> Resolver<'_, 'a> {
             Callee::InstanceOf(ctor) => match self.api_kind(ctor) {
                 Some(ApiKind::LossClass) => {
                     facts.evidence.push(LossEvidence {
-                        kind: Evidence::LossApiCall(ctor.name().to_string()),
+                        kind: Evidence::LossApiCall(ctor.name().to_string().into()),
                         range,
                         in_loop: rec.in_loop,
                     });
@@ -69,7 +69,7 @@ impl<'a> Resolver<'_, 'a> {
         match kind {
             Some(ApiKind::LossFunction) => {
                 facts.evidence.push(LossEvidence {
-                    kind: Evidence::LossApiCall(callee.name().to_string()),
+                    kind: Evidence::LossApiCall(callee.name().to_string().into()),
                     range,
                     in_loop: rec.in_loop,
                 });
@@ -86,7 +86,7 @@ impl<'a> Resolver<'_, 'a> {
                 };
                 facts.api_calls.push(ApiUse {
                     kind,
-                    name,
+                    name: name.into(),
                     range,
                     in_loop: rec.in_loop,
                     in_compile: in_compile(range),

@@ -62,7 +62,7 @@ impl<'a> Resolver<'_, 'a> {
     /// A reference to parameter `name` of the function of `scope`.
     fn param_ref(&self, scope: usize, name: &str) -> InstanceRef {
         InstanceRef::Param {
-            name: name.to_string(),
+            name: name.to_string().into(),
             position: self.builder.scopes[scope].position_of(name),
         }
     }
@@ -97,7 +97,7 @@ impl<'a> Resolver<'_, 'a> {
                         Some(InstanceRef::Built(*ctor))
                     }
                     Callee::SelfMember(name) if !self.is_own_method(scope, &name) => {
-                        Some(InstanceRef::SelfAttr(name.to_string()))
+                        Some(InstanceRef::SelfAttr(name.to_string().into()))
                     }
                     _ => None,
                 }
@@ -256,7 +256,7 @@ impl<'a> Resolver<'_, 'a> {
         {
             facts.flow_mut().method_calls.push(MethodCall {
                 receiver: Some(found.clone()),
-                method: name.to_string(),
+                method: name.to_string().into(),
                 range: call.range(),
                 in_loop: rec.in_loop,
             });
@@ -277,8 +277,8 @@ impl<'a> Resolver<'_, 'a> {
             {
                 facts.flow_mut().forward_calls.push(ForwardCall {
                     receiver: instance,
-                    method: name.to_string(),
-                    text: text(),
+                    method: name.to_string().into(),
+                    text: text().into(),
                     range: call.range(),
                     attribute: TextRange::new(receiver.end(), attr.end()),
                 });
@@ -287,7 +287,7 @@ impl<'a> Resolver<'_, 'a> {
             facts.flow_mut().mode_calls.push(ModeCall {
                 eval: true,
                 receiver: instance.clone(),
-                text: text(),
+                text: text().into(),
                 range: call.range(),
                 in_loop: rec.in_loop,
             });
@@ -301,7 +301,7 @@ impl<'a> Resolver<'_, 'a> {
             facts.flow_mut().mode_calls.push(ModeCall {
                 eval,
                 receiver: instance.clone(),
-                text: text(),
+                text: text().into(),
                 range: call.range(),
                 in_loop: rec.in_loop,
             });
@@ -312,13 +312,13 @@ impl<'a> Resolver<'_, 'a> {
         if run && let Some(instance) = instance {
             facts.flow_mut().run_calls.push(RunCall {
                 receiver: instance,
-                method: name.to_string(),
+                method: name.to_string().into(),
                 range: call.range(),
             });
         } else if is(&seeding.seed_methods) && !call.arguments.is_empty() {
             facts.api_calls.push(ApiUse {
                 kind: ApiKind::Seed,
-                name: name.to_string(),
+                name: name.to_string().into(),
                 range: call.range(),
                 in_loop: rec.in_loop,
                 in_compile: false,
@@ -389,7 +389,7 @@ impl<'a> Resolver<'_, 'a> {
         {
             facts.flow_mut().method_calls.push(MethodCall {
                 receiver: None,
-                method: attr.attr.to_string(),
+                method: attr.attr.to_string().into(),
                 range: call.range(),
                 in_loop: rec.in_loop,
             });
@@ -412,7 +412,7 @@ impl<'a> Resolver<'_, 'a> {
                 {
                     facts.api_calls.push(ApiUse {
                         kind: ApiKind::Seed,
-                        name: knowledge.canonical(q).into_owned(),
+                        name: knowledge.canonical(q).into_owned().into(),
                         range: call.range(),
                         in_loop: rec.in_loop,
                         in_compile: false,
@@ -500,7 +500,7 @@ impl<'a> Resolver<'_, 'a> {
                 facts.flow_mut().instance_args.push(InstanceArg {
                     callee: callee.clone(),
                     position: None,
-                    keyword: Some(name.to_string()),
+                    keyword: Some(name.to_string().into()),
                     instance,
                 });
             }
@@ -538,7 +538,7 @@ impl<'a> Resolver<'_, 'a> {
         facts.flow_mut().outputs_to_losses.push(OutputToLoss {
             producer,
             sink: LossSink::Api {
-                name: spec.name,
+                name: spec.name.into(),
                 expects: spec.expects,
             },
             position: spec.position as u32,
@@ -567,7 +567,7 @@ impl<'a> Resolver<'_, 'a> {
                 let spec = activation::loss_spec(knowledge, &canonical, call)?;
                 Some((
                     LossSink::Api {
-                        name: spec.name,
+                        name: spec.name.into(),
                         expects: spec.expects,
                     },
                     Some((spec.position, spec.keyword)),
@@ -579,7 +579,7 @@ impl<'a> Resolver<'_, 'a> {
                     let spec = activation::loss_spec(knowledge, &canonical, call)?;
                     Some((
                         LossSink::Api {
-                            name: spec.name,
+                            name: spec.name.into(),
                             expects: spec.expects,
                         },
                         Some((spec.position, spec.keyword)),
@@ -594,7 +594,7 @@ impl<'a> Resolver<'_, 'a> {
                 _ => None,
             },
             Callee::SelfMember(name) if knowledge.is_loss_callee(name) => Some((
-                LossSink::Instance(InstanceRef::SelfAttr(name.to_string())),
+                LossSink::Instance(InstanceRef::SelfAttr(name.to_string().into())),
                 None,
             )),
             Callee::Variable(name) if knowledge.is_loss_callee(name) => {
@@ -654,7 +654,7 @@ impl<'a> Resolver<'_, 'a> {
             {
                 facts.flow_mut().params_to_losses.push(ParamToLoss {
                     position,
-                    name: param.id.to_string(),
+                    name: param.id.to_string().into(),
                     expects: *expects,
                 });
             }

@@ -83,7 +83,7 @@ impl<'a> Resolver<'_, 'a> {
             };
             if is_computation(value, self) {
                 facts.evidence.push(LossEvidence {
-                    kind: Evidence::NamedAssign(name.to_string()),
+                    kind: Evidence::NamedAssign(name.to_string().into()),
                     range: rec.stmt,
                     in_loop: rec.in_loop,
                 });
@@ -93,7 +93,7 @@ impl<'a> Resolver<'_, 'a> {
         for &(name, value, stmt, in_loop) in &draft.self_loss_assigns {
             if is_computation(value, self) {
                 facts.evidence.push(LossEvidence {
-                    kind: Evidence::NamedAssign(format!("self.{name}")),
+                    kind: Evidence::NamedAssign(format!("self.{name}").into()),
                     range: stmt,
                     in_loop,
                 });

@@ -10,7 +10,7 @@ use super::*;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiUse {
     pub kind: ApiKind,
-    pub name: String,
+    pub name: Name,
     pub range: TextRange,
     pub in_loop: Option<LoopId>,
     /// Inside the argument list of a framework hook call such as Keras `compile(...)`.

@@ -29,11 +29,11 @@ pub enum InstanceRef {
     Built(Callee),
     /// `self.<attr>` whose value this file does not show: an attribute set in a superclass, or a
     /// component handed to `__init__` (`self.model = model`).
-    SelfAttr(String),
+    SelfAttr(Name),
     /// A parameter of the function the fact belongs to (`def train(model, loader)`), with its
     /// position among the positional parameters (`self` counted): the project's calls of that
     /// function say what it receives.
-    Param { name: String, position: Option<u32> },
+    Param { name: Name, position: Option<u32> },
 }
 
 /// An activation a value went through: softmax and sigmoid give probabilities, log-softmax
@@ -69,7 +69,7 @@ pub enum Expects {
 pub enum LossSink {
     /// A loss API whose expectation the file shows (`F.cross_entropy`, a local
     /// `nn.CrossEntropyLoss()` instance), by its short name.
-    Api { name: String, expects: Expects },
+    Api { name: Name, expects: Expects },
     /// A callable the project must resolve: a parameter (`criterion`), an attribute handed in,
     /// or a project Loss component (whose own facts say what it expects).
     Instance(InstanceRef),
@@ -94,7 +94,7 @@ pub struct OutputToLoss {
 pub struct ParamToLoss {
     /// Position among the positional parameters (`self` counted).
     pub position: u32,
-    pub name: String,
+    pub name: Name,
     pub expects: Expects,
 }
 
@@ -105,7 +105,7 @@ pub struct InstanceArg {
     pub callee: Callee,
     /// Positional index at the call site, or the keyword.
     pub position: Option<u32>,
-    pub keyword: Option<String>,
+    pub keyword: Option<Name>,
     pub instance: InstanceRef,
 }
 
@@ -115,9 +115,9 @@ pub struct InstanceArg {
 pub struct ForwardCall {
     pub receiver: InstanceRef,
     /// `forward`, or `call` (Keras).
-    pub method: String,
+    pub method: Name,
     /// The receiver as written (`self.encoder`).
-    pub text: String,
+    pub text: Name,
     /// The whole call.
     pub range: TextRange,
     /// `.forward` / `.call`, from the end of the receiver to the end of the attribute name.
@@ -131,7 +131,7 @@ pub struct ForwardCall {
 pub struct MethodCall {
     /// `None`: a method of `self`.
     pub receiver: Option<InstanceRef>,
-    pub method: String,
+    pub method: Name,
     pub range: TextRange,
     pub in_loop: Option<LoopId>,
 }
@@ -145,7 +145,7 @@ pub struct ModeCall {
     /// The receiver, when it is a component reference (`None` for `self`).
     pub receiver: Option<InstanceRef>,
     /// The receiver as written (`model`, `self.net`).
-    pub text: String,
+    pub text: Name,
     pub range: TextRange,
     pub in_loop: Option<LoopId>,
 }
@@ -156,7 +156,7 @@ pub struct ModeCall {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunCall {
     pub receiver: InstanceRef,
-    pub method: String,
+    pub method: Name,
     pub range: TextRange,
 }
 

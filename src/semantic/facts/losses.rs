@@ -11,7 +11,7 @@ use super::*;
 pub enum Term {
     /// A known library loss: function call or call of a loss object (`F.cross_entropy(..)`,
     /// `self.criterion(..)` with `self.criterion = nn.CrossEntropyLoss()`).
-    LossApi(String),
+    LossApi(Name),
     /// A call the project index must classify (a Loss component? a model? something else?).
     Call(Callee),
     /// A call of the model itself (`self(x)`) or of a layer.
@@ -19,7 +19,7 @@ pub enum Term {
     /// `outputs.loss`, `outputs["loss"]`: a loss the model already computed.
     LossAttr,
     /// A parameter or variable with no visible assignment; its name is evidence.
-    Param(String),
+    Param(Name),
     /// Data from the loop (`for x, y in loader`).
     Batch,
     /// A literal number.
@@ -75,11 +75,11 @@ pub struct LossValue {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Evidence {
     /// A known loss API is called (function, or a loss object built from a loss class).
-    LossApiCall(String),
+    LossApiCall(Name),
     /// A callee the index must classify; a finding only if it is a Loss component.
     CalleeCall(Callee),
     /// `<loss-named variable> = <computation>`.
-    NamedAssign(String),
+    NamedAssign(Name),
     /// Keras `self.add_loss(...)`.
     AddLoss,
 }

@@ -46,7 +46,7 @@ pub struct ScopeFacts {
     /// Functions handed to `jax.grad` & co.: they are losses.
     pub grad_transformed: ThinVec<Callee>,
     /// `self.<attr>.step()` / `self.<attr>.zero_grad()` on an optimizer attribute.
-    pub optimizer_attr_uses: ThinVec<(String, TextRange)>,
+    pub optimizer_attr_uses: ThinVec<(Name, TextRange)>,
     /// Values passed from one constructed instance's call to another's.
     pub value_flows: ThinVec<ValueFlow>,
     /// Instances, component outputs, direct forward calls, mode switches and training runs: boxed,
@@ -115,8 +115,8 @@ impl ScopeFacts {
 /// `self.<attr> = <param>`: a component handed to a method (usually `__init__`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Held {
-    pub attr: String,
-    pub param: String,
+    pub attr: Name,
+    pub param: Name,
     pub range: TextRange,
     /// The method the parameter belongs to, and the parameter's position among its positional
     /// parameters (`self` counted).
@@ -133,16 +133,16 @@ pub struct Held {
 /// `self.<name> = <call>` (or a class-level `name = <call>`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attribute {
-    pub name: String,
+    pub name: Name,
     pub ctor: Callee,
     pub range: TextRange,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClassFacts {
-    pub name: String,
+    pub name: Name,
     /// `Outer.Inner` for nested classes.
-    pub qualname: String,
+    pub qualname: Name,
     pub range: TextRange,
     pub name_range: TextRange,
     pub bases: ThinVec<Callee>,
@@ -155,14 +155,14 @@ pub struct ClassFacts {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FunctionFacts {
-    pub name: String,
+    pub name: Name,
     pub range: TextRange,
     pub name_range: TextRange,
     pub class: Option<ClassId>,
     pub parent: Option<FunctionId>,
     /// Parameters that carry training targets (`labels`, `target`, `y`): the only parameter
     /// names rules ask about, so the others are not kept.
-    pub target_params: ThinVec<String>,
+    pub target_params: ThinVec<Name>,
     pub is_generator: bool,
     /// Some `return` hands back a value (not `return` or `return None`).
     pub returns_value: bool,
@@ -189,13 +189,13 @@ pub struct FileFacts {
     pub package: Option<String>,
     pub line_count: u32,
     /// Module-level import bindings (local name → qualified), for re-exports.
-    pub imports: Vec<(String, String)>,
+    pub imports: Vec<(Name, Name)>,
     pub classes: Vec<ClassFacts>,
     pub functions: Vec<FunctionFacts>,
     /// Module-level code.
     pub module: ScopeFacts,
     /// Module-level names assigned a call result (`model = Net()`), for re-exported instances.
-    pub module_instances: Vec<(String, Callee)>,
+    pub module_instances: Vec<(Name, Callee)>,
     pub suppressions: Suppressions,
     /// The file had syntax errors; its facts come from a recovered tree.
     pub recovered: bool,
@@ -256,7 +256,7 @@ impl FileFacts {
                 self.classes[class as usize].qualname, function.name
             ),
             (None, Some(parent)) => format!("{}.{}", self.qualname(parent), function.name),
-            (None, None) => function.name.clone(),
+            (None, None) => function.name.to_string(),
         }
     }
 
