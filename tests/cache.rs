@@ -573,18 +573,17 @@ fn cache_dir_dot_keeps_the_project_root_untouched() {
     assert_eq!(tree(cwd), before, "{}", stderr(&out));
 }
 
-/// A run of per-file rules only builds no facts (`--select DL305`: the facts summary counts
-/// nothing), and what it caches never serves a run that needs them: here `run.py` has the
-/// same rules in both runs (DL304 is ignored for it), but only the second run has a cross-file
-/// rule (DL304 for `cli.py`, which needs `run.py`'s reads).
-#[test]
-fn a_run_without_cross_file_rules_builds_no_facts_and_caches_none_for_one_that_has_them() {
+/// A project whose `cli.py` declares `--lr` and whose `run.py` (given) reads it, selecting
+/// `select` (a TOML list) with `ignored_in_run` ignored for `run.py`.
+fn options_project(select: &str, ignored_in_run: &str, run_py: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let cwd = dir.path();
     std::fs::write(
         cwd.join("pyproject.toml"),
-        "[tool.dllint]\nselect = [\"DL304\", \"DL305\"]\n\
-         per-file-ignores = { \"run.py\" = [\"DL304\"] }\n",
+        format!(
+            "[tool.dllint]\nselect = {select}\n\
+             per-file-ignores = {{ \"run.py\" = [\"{ignored_in_run}\"] }}\n"
+        ),
     )
     .unwrap();
     std::fs::write(
@@ -593,18 +592,31 @@ fn a_run_without_cross_file_rules_builds_no_facts_and_caches_none_for_one_that_h
          parser.add_argument(\"--lr\", type=float, default=0.1)\n    return parser.parse_args()\n",
     )
     .unwrap();
-    std::fs::write(
-        cwd.join("run.py"),
+    std::fs::write(cwd.join("run.py"), run_py).unwrap();
+    dir
+}
+
+/// The `dllint facts: ...` line of a run with `DLLINT_TIMING` (empty if it has none).
+fn facts_line(out: &Output) -> String {
+    stderr(out)
+        .lines()
+        .find(|l| l.starts_with("dllint facts: "))
+        .map(str::to_string)
+        .unwrap_or_default()
+}
+
+/// A run of per-file rules only builds no facts (`--select DL305`: the facts summary counts
+/// nothing), and what it caches never serves a run that needs them: here `run.py` has the
+/// same rules in both runs (DL304 is ignored for it), but only the second run has a cross-file
+/// rule (DL304 for `cli.py`, which needs `run.py`'s reads).
+#[test]
+fn a_run_without_cross_file_rules_builds_no_facts_and_caches_none_for_one_that_has_them() {
+    let dir = options_project(
+        "[\"DL304\", \"DL305\"]",
+        "DL304",
         "from cli import parse\n\n\nclass Net:\n    pass\n\n\nargs = parse()\nprint(args.lr)\n",
-    )
-    .unwrap();
-    let facts_line = |out: &Output| {
-        stderr(out)
-            .lines()
-            .find(|l| l.starts_with("dllint facts: "))
-            .map(str::to_string)
-            .unwrap_or_default()
-    };
+    );
+    let cwd = dir.path();
     // Only `run.py`, whose rules are per-file: no facts (no class counted).
     let first = dllint(
         cwd,
@@ -643,25 +655,12 @@ fn a_run_without_cross_file_rules_builds_no_facts_and_caches_none_for_one_that_h
 /// reads every scope's calls (DL306 for `cli.py`).
 #[test]
 fn a_run_of_symbol_rules_builds_no_scope_facts_and_caches_none_for_one_that_needs_them() {
-    let dir = tempfile::tempdir().unwrap();
-    let cwd = dir.path();
-    std::fs::write(
-        cwd.join("pyproject.toml"),
-        "[tool.dllint]\nselect = [\"DL304\", \"DL306\"]\n\
-         per-file-ignores = { \"run.py\" = [\"DL306\"] }\n",
-    )
-    .unwrap();
-    std::fs::write(
-        cwd.join("cli.py"),
-        "import argparse\n\n\ndef parse():\n    parser = argparse.ArgumentParser()\n    \
-         parser.add_argument(\"--lr\", type=float, default=0.1)\n    return parser.parse_args()\n",
-    )
-    .unwrap();
-    std::fs::write(
-        cwd.join("run.py"),
+    let dir = options_project(
+        "[\"DL304\", \"DL306\"]",
+        "DL306",
         "from cli import parse\n\nargs = parse()\nprint(args.lr)\n",
-    )
-    .unwrap();
+    );
+    let cwd = dir.path();
     let counted = |path: &str| {
         let out = dllint(
             cwd,
@@ -669,11 +668,7 @@ fn a_run_of_symbol_rules_builds_no_scope_facts_and_caches_none_for_one_that_need
             &[],
         );
         assert!(out.status.success(), "{}", stderr(&out));
-        stderr(&out)
-            .lines()
-            .find(|l| l.starts_with("dllint facts: "))
-            .map(str::to_string)
-            .unwrap_or_default()
+        facts_line(&out)
     };
     // Only `run.py`, whose one cross-file rule (DL304) reads symbols and usage.
     let symbols = counted("run.py");

@@ -1219,23 +1219,7 @@ fn a_models_loss_stays_shown_only_when_its_callers_cannot_all_be_rewritten() {
     for (train, model, why) in cases {
         let train = format!("from model import Net\n\n{train}");
         let dir = project(&[("model.py", model), ("train.py", train.as_str())]);
-        let out = run(
-            dir.path(),
-            &[
-                "check",
-                "--isolated",
-                "--no-cache",
-                "--select",
-                "DL101",
-                "model.py",
-                "train.py",
-            ],
-            None,
-        );
-        let report = stdout(&out);
-        assert!(report.contains("shown, not applied"), "{report}");
-        assert!(report.contains(why), "{why:?} in\n{report}");
-        assert!(!report.contains("fix (unsafe)"), "{report}");
+        assert_loss_shown_only(&dl101_report(dir.path(), &["model.py", "train.py"]), why);
     }
 }
 
@@ -1270,38 +1254,26 @@ fn a_models_loss_stays_shown_only_when_an_importing_file_may_use_the_model() {
             ("train.py", train),
             ("other.py", other),
         ]);
-        let out = run(
-            dir.path(),
-            &[
-                "check",
-                "--isolated",
-                "--no-cache",
-                "--select",
-                "DL101",
-                ".",
-            ],
-            None,
-        );
-        let report = stdout(&out);
-        assert!(report.contains("shown, not applied"), "{report}");
-        assert!(report.contains(why), "{why:?} in\n{report}");
-        assert!(!report.contains("fix (unsafe)"), "{report}");
+        assert_loss_shown_only(&dl101_report(dir.path(), &["."]), why);
         // Without the importing file, the same project gets the fix.
         fs::remove_file(dir.path().join("other.py")).unwrap();
-        let out = run(
-            dir.path(),
-            &[
-                "check",
-                "--isolated",
-                "--no-cache",
-                "--select",
-                "DL101",
-                ".",
-            ],
-            None,
-        );
-        assert!(stdout(&out).contains("fix (unsafe)"), "{}", stdout(&out));
+        let report = dl101_report(dir.path(), &["."]);
+        assert!(report.contains("fix (unsafe)"), "{report}");
     }
+}
+
+/// What `dllint check --select DL101` prints for `paths` of the project in `dir`.
+fn dl101_report(dir: &Path, paths: &[&str]) -> String {
+    let mut args = vec!["check", "--isolated", "--no-cache", "--select", "DL101"];
+    args.extend_from_slice(paths);
+    stdout(&run(dir, &args, None))
+}
+
+/// The DL101 finding of `report` keeps the loss move as a suggestion, for the reason `why`.
+fn assert_loss_shown_only(report: &str, why: &str) {
+    assert!(report.contains("shown, not applied"), "{report}");
+    assert!(report.contains(why), "{why:?} in\n{report}");
+    assert!(!report.contains("fix (unsafe)"), "{report}");
 }
 
 #[test]

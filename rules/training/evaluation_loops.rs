@@ -407,7 +407,7 @@ impl Walker<'_, '_> {
                 }
                 if let Some(position) = frame.params.iter().position(|p| p == id) {
                     return Some(ModelRef::Instance(InstanceRef::Param {
-                        name: id.to_string().into(),
+                        name: id.into(),
                         position: Some(position as u32),
                     }));
                 }
@@ -430,7 +430,7 @@ impl Walker<'_, '_> {
             }
             Expr::Attribute(attr) if matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self") => {
                 Some(ModelRef::Instance(InstanceRef::SelfAttr(
-                    attr.attr.to_string().into(),
+                    attr.attr.as_str().into(),
                 )))
             }
             _ => None,

@@ -900,16 +900,7 @@ fn find_callers(
         }
         let source =
             source_of(cx, &sources, f).ok_or_else(|| format!("`{path}` cannot be parsed"))?;
-        let mut finder = References {
-            names: &locals,
-            found: Vec::new(),
-            scopes: Vec::new(),
-            class_body: None,
-        };
-        for stmt in &source.module().body {
-            finder.walk(stmt);
-        }
-        for reference in finder.found {
+        for reference in References::in_module(&locals, source.module()) {
             // `train(Net(), loader)`: the model is built for the function it is handed to.
             if let Some((call, at)) = built_for_call(&reference, cx.knowledge()) {
                 let target = match &*call.func {
@@ -1124,16 +1115,7 @@ fn only_called(
             .filter(|h| h.file == f && h.target == target)
             .map(|h| h.range)
             .collect();
-        let mut finder = References {
-            names: &locals,
-            found: Vec::new(),
-            scopes: Vec::new(),
-            class_body: None,
-        };
-        for stmt in &source.module().body {
-            finder.walk(stmt);
-        }
-        for reference in finder.found {
+        for reference in References::in_module(&locals, source.module()) {
             let as_callee = calls.iter().any(|c| {
                 statement_calls(reference.stmt, *c).is_some_and(
                     |call| matches!(&*call.func, Expr::Name(n) if n.range == reference.expr),
@@ -1442,6 +1424,20 @@ impl References<'_, '_> {
 }
 
 impl<'a> References<'_, 'a> {
+    /// Every reference to one of `names` in `module`.
+    fn in_module(names: &[String], module: &'a ruff_python_ast::ModModule) -> Vec<Reference<'a>> {
+        let mut finder = References {
+            names,
+            found: Vec::new(),
+            scopes: Vec::new(),
+            class_body: None,
+        };
+        for stmt in &module.body {
+            finder.walk(stmt);
+        }
+        finder.found
+    }
+
     fn walk(&mut self, stmt: &'a Stmt) {
         match stmt {
             Stmt::FunctionDef(def) => {

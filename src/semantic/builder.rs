@@ -590,7 +590,7 @@ impl<'a> FactsBuilder<'a> {
         self.scopes.push(draft);
         self.functions.push(FunctionDraft {
             facts: FunctionFacts {
-                name: def.name.to_string().into(),
+                name: def.name.as_str().into(),
                 range: def.range(),
                 name_range: def.name.range(),
                 class,
@@ -639,8 +639,8 @@ impl<'a> FactsBuilder<'a> {
             .collect();
         self.classes.push(ClassDraft {
             facts: ClassFacts {
-                name: class.name.to_string().into(),
-                qualname: (format!("{prefix}{}", class.name)).into(),
+                name: class.name.as_str().into(),
+                qualname: compact_str::format_compact!("{prefix}{}", class.name),
                 range: class.range(),
                 name_range: class.name.range(),
                 bases,
@@ -873,7 +873,7 @@ impl<'a> FactsBuilder<'a> {
                     Expr::Call(call) => {
                         if let Some(ctor) = resolver.callee(scope, &call.func, stmt.start()) {
                             class.attributes.push(Attribute {
-                                name: name.to_string().into(),
+                                name: name.into(),
                                 ctor,
                                 range: stmt,
                             });
@@ -899,8 +899,8 @@ impl<'a> FactsBuilder<'a> {
                                     resolver.callee(scope, annotated_class(a), stmt.start())
                                 });
                             class.held.push(Held {
-                                attr: name.to_string().into(),
-                                param: param.id.to_string().into(),
+                                attr: name.into(),
+                                param: param.id.as_str().into(),
                                 range: stmt,
                                 method,
                                 position: self.scopes[scope].position_of(param_name),
@@ -1031,7 +1031,7 @@ impl<'a> FactsBuilder<'a> {
             }) = assigns.last()
                 && let Some(ctor) = resolver.callee(0, &call.func, call.start())
             {
-                facts.module_instances.push((name.to_string().into(), ctor));
+                facts.module_instances.push((Name::from(*name), ctor));
             }
         }
         facts.module_instances.sort_by(|a, b| a.0.cmp(&b.0));
@@ -1753,7 +1753,7 @@ impl<'b, 'a> Resolver<'b, 'a> {
         {
             facts
                 .optimizer_attr_uses
-                .push((attr.attr.to_string().into(), range));
+                .push((attr.attr.as_str().into(), range));
         }
     }
 

@@ -216,7 +216,7 @@ impl<'r, 'b, 'a> LossExprBuilder<'r, 'b, 'a> {
             let mut reaching = draft.reaching(name, use_at);
             if reaching.is_empty() {
                 if draft.params.contains(&name) {
-                    return LossExpr::Leaf(Term::Param(name.to_string().into()));
+                    return LossExpr::Leaf(Term::Param(name.into()));
                 }
                 current = draft.parent;
                 continue;
@@ -234,7 +234,7 @@ impl<'r, 'b, 'a> LossExprBuilder<'r, 'b, 'a> {
             walk.visiting.pop();
             return shape;
         }
-        LossExpr::Leaf(Term::Param(name.to_string().into()))
+        LossExpr::Leaf(Term::Param(name.into()))
     }
 
     /// `self.<name>` read in a method that assigned it before (`self.nll = ...`, then
@@ -552,7 +552,7 @@ impl<'r, 'b, 'a> LossExprBuilder<'r, 'b, 'a> {
                 Some(ApiKind::LossClass) => {
                     let head = LossExpr::Leaf(Term::LossApi(match &**ctor {
                         Callee::Qualified(q) => knowledge.canonical(q).into_owned().into(),
-                        other => other.name().to_string().into(),
+                        other => other.name().into(),
                     }));
                     self.with_inputs(scope, call, at, depth, walk, head)
                 }

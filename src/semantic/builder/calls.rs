@@ -51,7 +51,7 @@ impl<'a> Resolver<'_, 'a> {
             Callee::InstanceOf(ctor) => match self.api_kind(ctor) {
                 Some(ApiKind::LossClass) => {
                     facts.evidence.push(LossEvidence {
-                        kind: Evidence::LossApiCall(ctor.name().to_string().into()),
+                        kind: Evidence::LossApiCall(ctor.name().into()),
                         range,
                         in_loop: rec.in_loop,
                     });
@@ -69,7 +69,7 @@ impl<'a> Resolver<'_, 'a> {
         match kind {
             Some(ApiKind::LossFunction) => {
                 facts.evidence.push(LossEvidence {
-                    kind: Evidence::LossApiCall(callee.name().to_string().into()),
+                    kind: Evidence::LossApiCall(callee.name().into()),
                     range,
                     in_loop: rec.in_loop,
                 });

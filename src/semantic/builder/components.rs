@@ -62,7 +62,7 @@ impl<'a> Resolver<'_, 'a> {
     /// A reference to parameter `name` of the function of `scope`.
     fn param_ref(&self, scope: usize, name: &str) -> InstanceRef {
         InstanceRef::Param {
-            name: name.to_string().into(),
+            name: name.into(),
             position: self.builder.scopes[scope].position_of(name),
         }
     }
@@ -97,7 +97,7 @@ impl<'a> Resolver<'_, 'a> {
                         Some(InstanceRef::Built(*ctor))
                     }
                     Callee::SelfMember(name) if !self.is_own_method(scope, &name) => {
-                        Some(InstanceRef::SelfAttr(name.to_string().into()))
+                        Some(InstanceRef::SelfAttr(name))
                     }
                     _ => None,
                 }
@@ -256,7 +256,7 @@ impl<'a> Resolver<'_, 'a> {
         {
             facts.flow_mut().method_calls.push(MethodCall {
                 receiver: Some(found.clone()),
-                method: name.to_string().into(),
+                method: name.into(),
                 range: call.range(),
                 in_loop: rec.in_loop,
             });
@@ -277,7 +277,7 @@ impl<'a> Resolver<'_, 'a> {
             {
                 facts.flow_mut().forward_calls.push(ForwardCall {
                     receiver: instance,
-                    method: name.to_string().into(),
+                    method: name.into(),
                     text: text().into(),
                     range: call.range(),
                     attribute: TextRange::new(receiver.end(), attr.end()),
@@ -312,13 +312,13 @@ impl<'a> Resolver<'_, 'a> {
         if run && let Some(instance) = instance {
             facts.flow_mut().run_calls.push(RunCall {
                 receiver: instance,
-                method: name.to_string().into(),
+                method: name.into(),
                 range: call.range(),
             });
         } else if is(&seeding.seed_methods) && !call.arguments.is_empty() {
             facts.api_calls.push(ApiUse {
                 kind: ApiKind::Seed,
-                name: name.to_string().into(),
+                name: name.into(),
                 range: call.range(),
                 in_loop: rec.in_loop,
                 in_compile: false,
@@ -389,7 +389,7 @@ impl<'a> Resolver<'_, 'a> {
         {
             facts.flow_mut().method_calls.push(MethodCall {
                 receiver: None,
-                method: attr.attr.to_string().into(),
+                method: attr.attr.as_str().into(),
                 range: call.range(),
                 in_loop: rec.in_loop,
             });
@@ -500,7 +500,7 @@ impl<'a> Resolver<'_, 'a> {
                 facts.flow_mut().instance_args.push(InstanceArg {
                     callee: callee.clone(),
                     position: None,
-                    keyword: Some(name.to_string().into()),
+                    keyword: Some(name.as_str().into()),
                     instance,
                 });
             }
@@ -594,7 +594,7 @@ impl<'a> Resolver<'_, 'a> {
                 _ => None,
             },
             Callee::SelfMember(name) if knowledge.is_loss_callee(name) => Some((
-                LossSink::Instance(InstanceRef::SelfAttr(name.to_string().into())),
+                LossSink::Instance(InstanceRef::SelfAttr(name.clone())),
                 None,
             )),
             Callee::Variable(name) if knowledge.is_loss_callee(name) => {
@@ -654,7 +654,7 @@ impl<'a> Resolver<'_, 'a> {
             {
                 facts.flow_mut().params_to_losses.push(ParamToLoss {
                     position,
-                    name: param.id.to_string().into(),
+                    name: param.id.as_str().into(),
                     expects: *expects,
                 });
             }

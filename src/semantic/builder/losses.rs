@@ -83,7 +83,7 @@ impl<'a> Resolver<'_, 'a> {
             };
             if is_computation(value, self) {
                 facts.evidence.push(LossEvidence {
-                    kind: Evidence::NamedAssign(name.to_string().into()),
+                    kind: Evidence::NamedAssign(name.into()),
                     range: rec.stmt,
                     in_loop: rec.in_loop,
                 });
