@@ -907,7 +907,7 @@ fn callers_cover(
     depth: u8,
 ) -> bool {
     let index = cx.index;
-    let sites = index.call_sites().of(file, function);
+    let sites = index.call_sites_of(file, function);
     !sites.is_empty()
         && sites.iter().all(|site| {
             let facts = index.facts(site.file);

@@ -117,8 +117,7 @@ fn check_scope(
         cx.facts().functions[id as usize].class.is_some()
             || cx
                 .index
-                .call_sites()
-                .of(cx.file, id)
+                .call_sites_of(cx.file, id)
                 .iter()
                 .any(|site| site.function.is_some() || in_module_loop(site.file, site.range))
     });

@@ -1047,16 +1047,15 @@ fn find_callers(
         return Err("the model is handed on through too many calls".into());
     }
     // Every call of those functions hands them the model: none gets another value.
-    let call_sites = index.call_sites();
     for h in &handed {
         let (tf, tid) = h.target;
-        let all = call_sites.of(tf, tid);
+        let all = index.call_sites_of(tf, tid);
         let ours = |site: &crate::semantic::calls::CallSite| {
             handed
                 .iter()
                 .any(|o| o.target == h.target && o.file == site.file && o.range == site.range)
         };
-        if all.is_empty() || !all.iter().all(ours) {
+        if all.is_empty() || !all.iter().all(|site| ours(&site)) {
             return Err(format!(
                 "`{}` is also called with something else than the model",
                 index.facts(tf).functions[tid as usize].name

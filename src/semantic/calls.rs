@@ -9,7 +9,6 @@
 //! ([`resolve_through_callers`]) where [`Flow::resolve`] looks one call up.
 
 use ruff_text_size::TextRange;
-use rustc_hash::FxHashMap;
 
 use crate::semantic::facts::{Callee, ClassId, FunctionId, InstanceRef, LoopId, ScopeFacts};
 use crate::semantic::flow::{Flow, Resolved, method_of};
@@ -25,76 +24,125 @@ pub struct CallSite {
     pub range: TextRange,
 }
 
-/// A parameter of one function handed on to another function's parameter.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A parameter of one function handed on to another function's parameter: the caller, and
+/// which of its [`InstanceArg`](crate::semantic::facts::InstanceArg)s (where the parameter
+/// lands in the callee, and which of the caller's parameters it is).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Forward {
     caller: (FileId, FunctionId),
-    /// Where it lands in the callee: a position among the positional parameters, or a keyword.
-    position: Option<u32>,
-    keyword: Option<crate::semantic::facts::Name>,
-    /// The caller's parameter.
-    param: InstanceRef,
+    arg: u32,
 }
 
-/// The call sites of every project function that the project calls.
+/// The call sites of every project function that the project calls: indexes into the
+/// [`CalleeTable`] (which already holds each call's scope and range), grouped by the function
+/// called, rather than a copy of each call per function.
 #[derive(Debug, Default)]
 pub struct CallSites {
-    by_function: FxHashMap<(FileId, FunctionId), Vec<CallSite>>,
-    forwarded: FxHashMap<(FileId, FunctionId), Vec<Forward>>,
+    /// Per called function, in order, with where its sites start in `sites`.
+    targets: Vec<((FileId, FunctionId), u32)>,
+    /// Indexes into the callee table; a function's sites in file, scope and position order.
+    sites: Vec<u32>,
+    /// Parameters handed on, by the function they are handed to, in file order.
+    forwarded: Vec<((FileId, FunctionId), Forward)>,
+}
+
+/// The calls of one project function ([`CallSites::of`]).
+#[derive(Clone, Copy)]
+pub struct SitesOf<'a> {
+    table: &'a CalleeTable,
+    sites: &'a [u32],
+}
+
+impl<'a> SitesOf<'a> {
+    pub fn is_empty(&self) -> bool {
+        self.sites.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = CallSite> + 'a {
+        let table = self.table;
+        self.sites.iter().map(move |&i| table.site(i))
+    }
 }
 
 impl CallSites {
     pub fn compute(index: &ProjectIndex) -> Self {
         let callees = index.scope_callees();
-        let mut by_function: FxHashMap<(FileId, FunctionId), Vec<CallSite>> = FxHashMap::default();
-        let mut forwarded: FxHashMap<(FileId, FunctionId), Vec<Forward>> = FxHashMap::default();
+        let mut forwarded: Vec<((FileId, FunctionId), Forward)> = Vec::new();
+        let mut pairs: Vec<((FileId, FunctionId), u32)> = Vec::new();
         for f in 0..index.files.len() as FileId {
             let facts = index.facts(f);
             for (function, scope) in facts.scopes() {
                 if let Some(id) = function {
-                    for arg in &scope.flow().instance_args {
+                    for (k, arg) in scope.flow().instance_args.iter().enumerate() {
                         if matches!(arg.instance, InstanceRef::Param { .. })
                             && let Some(Symbol::Function(tf, tid)) =
                                 index.resolve_callee(f, &arg.callee)
                         {
-                            forwarded.entry((tf, tid)).or_default().push(Forward {
-                                caller: (f, id),
-                                position: arg.position,
-                                keyword: arg.keyword.clone(),
-                                param: arg.instance.clone(),
-                            });
+                            forwarded.push((
+                                (tf, tid),
+                                Forward {
+                                    caller: (f, id),
+                                    arg: k as u32,
+                                },
+                            ));
                         }
                     }
                 }
-                let mut add = |target: (FileId, FunctionId), range: TextRange| {
-                    if Some(target) != function.map(|id| (f, id)) {
-                        by_function.entry(target).or_default().push(CallSite {
-                            file: f,
-                            function,
-                            range,
-                        });
+                let (start, calls) = callees.indexed(f, function);
+                for (i, callee) in calls.iter().enumerate() {
+                    if Some(callee.target) != function.map(|id| (f, id)) {
+                        pairs.push((callee.target, start + i as u32));
                     }
-                };
-                for callee in callees.of(f, function) {
-                    add(callee.target, callee.range);
                 }
             }
         }
-        for sites in by_function.values_mut() {
-            sites.sort_by_key(|s| (s.file, s.function, s.range.start()));
-            sites.dedup();
+        // By function called, then by caller and position (a stable sort: calls at one
+        // position keep their order), without repeats.
+        pairs.sort_by_key(|&(target, i)| {
+            let site = callees.site(i);
+            (target, site.file, site.function, site.range.start())
+        });
+        pairs.dedup_by(|b, a| a.0 == b.0 && callees.site(a.1) == callees.site(b.1));
+        let mut targets: Vec<((FileId, FunctionId), u32)> = Vec::new();
+        let mut sites = Vec::with_capacity(pairs.len());
+        for (target, i) in pairs {
+            if targets.last().is_none_or(|last| last.0 != target) {
+                targets.push((target, sites.len() as u32));
+            }
+            sites.push(i);
         }
+        forwarded.sort_by_key(|&(target, _)| target);
+        forwarded.shrink_to_fit();
         CallSites {
-            by_function,
+            targets,
+            sites,
             forwarded,
         }
     }
 
-    /// The calls of `function` of `file` (empty when the project never calls it).
-    pub fn of(&self, file: FileId, function: FunctionId) -> &[CallSite] {
-        self.by_function
-            .get(&(file, function))
-            .map_or(&[], Vec::as_slice)
+    /// The calls of `function` of `file` (empty when the project never calls it), read from
+    /// `table` (the index's [`CalleeTable`], which these sites index).
+    pub fn of<'a>(
+        &'a self,
+        table: &'a CalleeTable,
+        file: FileId,
+        function: FunctionId,
+    ) -> SitesOf<'a> {
+        let sites = match self
+            .targets
+            .binary_search_by_key(&(file, function), |t| t.0)
+        {
+            Ok(k) => {
+                let start = self.targets[k].1 as usize;
+                let end = self
+                    .targets
+                    .get(k + 1)
+                    .map_or(self.sites.len(), |next| next.1 as usize);
+                &self.sites[start..end]
+            }
+            Err(_) => &[],
+        };
+        SitesOf { table, sites }
     }
 }
 
@@ -127,13 +175,34 @@ impl CalleeTable {
 
     /// The calls of the scope `function` of `file` (`None`: module level).
     pub fn of(&self, file: FileId, function: Option<FunctionId>) -> &[ScopeCallee] {
+        self.indexed(file, function).1
+    }
+
+    /// [`CalleeTable::of`], with the index in the table of the first call.
+    fn indexed(&self, file: FileId, function: Option<FunctionId>) -> (u32, &[ScopeCallee]) {
         let scope =
             self.first_scope[file as usize] as usize + function.map_or(0, |f| f as usize + 1);
         let start = match scope {
             0 => 0,
-            _ => self.ends[scope - 1] as usize,
+            _ => self.ends[scope - 1],
         };
-        &self.callees[start..self.ends[scope] as usize]
+        (
+            start,
+            &self.callees[start as usize..self.ends[scope] as usize],
+        )
+    }
+
+    /// The call at index `i` of the table, with its scope.
+    fn site(&self, i: u32) -> CallSite {
+        // The scope whose calls end after `i`, and the file whose first scope is at or before it.
+        let scope = self.ends.partition_point(|&end| end <= i) as u32;
+        let file = self.first_scope.partition_point(|&first| first <= scope) - 1;
+        let local = scope - self.first_scope[file];
+        CallSite {
+            file: file as FileId,
+            function: local.checked_sub(1),
+            range: self.callees[i as usize].range,
+        }
     }
 }
 
@@ -273,22 +342,21 @@ pub fn resolve_through_callers(
         if depth >= 3 {
             continue;
         }
-        let Some(forwards) = index.call_sites().forwarded.get(&(f, id)) else {
-            continue;
-        };
-        for forward in forwards {
-            let lands = match (forward.position, &forward.keyword) {
+        let forwarded = &index.call_sites().forwarded;
+        let first = forwarded.partition_point(|(target, _)| *target < (f, id));
+        for (_, forward) in forwarded[first..].iter().take_while(|(t, _)| *t == (f, id)) {
+            let (cf, cid) = forward.caller;
+            let arg = &index.facts(cf).functions[cid as usize]
+                .body
+                .flow()
+                .instance_args[forward.arg as usize];
+            let lands = match (arg.position, &arg.keyword) {
                 (Some(p), _) => *position == Some(p),
                 (None, Some(k)) => k == name,
                 (None, None) => false,
             };
             if lands {
-                queue.push((
-                    forward.caller.0,
-                    Some(forward.caller.1),
-                    forward.param.clone(),
-                    depth + 1,
-                ));
+                queue.push((cf, Some(cid), arg.instance.clone(), depth + 1));
             }
         }
     }

@@ -266,6 +266,15 @@ impl ProjectIndex {
             .get_or_init(|| crate::semantic::calls::CallSites::compute(self))
     }
 
+    /// The calls of project function `function` of `file`, across the project.
+    pub fn call_sites_of(
+        &self,
+        file: FileId,
+        function: FunctionId,
+    ) -> crate::semantic::calls::SitesOf<'_> {
+        self.call_sites().of(self.scope_callees(), file, function)
+    }
+
     /// True if another file of the project imports from `file` by a name that spells the
     /// file's module (`from models import Net`, `import train`; an import that only reaches
     /// it through a package's re-export does not count).
@@ -643,55 +652,105 @@ pub fn dotted_prefixes(qualified: &str) -> impl Iterator<Item = (usize, &str)> {
 }
 
 /// Directory → dotted module name (relative to that directory) → value. Every ancestor
-/// directory of every file is a potential import root, so resolution needs no file system:
-/// `pkg/sub/mod.py` is `mod` under `pkg/sub/`, `sub.mod` under `pkg/`, `pkg.sub.mod` above.
+/// directory of every file (up to [`MAX_ROOT_DEPTH`] levels) is a potential import root, so
+/// resolution needs no file system: `pkg/sub/mod.py` is `mod` under `pkg/sub/`, `sub.mod`
+/// under `pkg/`, `pkg.sub.mod` above.
+///
+/// Kept as a tree of path segments (one node per directory and per module), not as every
+/// dotted name under every ancestor: the names a project's files have under each of their
+/// twelve possible roots took several megabytes on a large project, the tree a few hundred
+/// kilobytes.
 #[derive(Debug)]
 pub struct ModuleMap<V> {
-    /// Directory → its id (hashing a long path is done once per directory, not per lookup).
+    /// Directory → its node (hashing a long path is done once per directory, not per lookup).
     dirs: FxHashMap<PathBuf, u32>,
-    /// Per directory id: dotted module name → value.
-    modules: Vec<FxHashMap<String, V>>,
+    nodes: Vec<ModuleNode<V>>,
+    /// How many values were inserted: the first of two files with the same module name wins.
+    inserted: u32,
+}
+
+/// A directory or a module: the child segments below it, and the value of the module it is
+/// (`name.py`) or of the package it is (`name/__init__.py`), each with its insertion order.
+#[derive(Debug)]
+struct ModuleNode<V> {
+    children: FxHashMap<compact_str::CompactString, u32>,
+    module: Option<(u32, V)>,
+    package: Option<(u32, V)>,
 }
 
 impl<V> Default for ModuleMap<V> {
     fn default() -> Self {
         ModuleMap {
             dirs: FxHashMap::default(),
-            modules: Vec::new(),
+            nodes: Vec::new(),
+            inserted: 0,
         }
     }
 }
 
 impl<V: Clone> ModuleMap<V> {
+    /// The node of a directory, or of a module's path without its extension (`pkg/sub` is
+    /// both the package directory and the module `pkg/sub.py`: one node).
+    fn node(&mut self, path: &Path) -> u32 {
+        if let Some(&id) = self.dirs.get(path) {
+            return id;
+        }
+        self.nodes.push(ModuleNode {
+            children: FxHashMap::default(),
+            module: None,
+            package: None,
+        });
+        let id = self.nodes.len() as u32 - 1;
+        self.dirs.insert(path.to_path_buf(), id);
+        id
+    }
+
     pub fn insert(&mut self, absolute: &Path, value: V) {
         let Some(stem) = absolute.file_stem().and_then(|s| s.to_str()) else {
             return;
         };
         let Some(dir) = absolute.parent() else { return };
-        // Segments from the file upwards: `pkg/sub/mod.py` → ["mod", "sub", "pkg"].
-        let mut segments: Vec<&str> = Vec::new();
-        if stem != "__init__" {
-            segments.push(stem);
+        // `a.b.py` is no module an import can name (`import a.b` is `a/b.py`).
+        if stem.contains('.') {
+            return;
         }
-        let mut current = Some(dir);
-        for _ in 0..MAX_ROOT_DEPTH {
-            let Some(root) = current else { break };
-            if !segments.is_empty() {
-                let dotted: Vec<&str> = segments.iter().rev().copied().collect();
-                let next = self.modules.len() as u32;
-                let id = *self.dirs.entry(root.to_path_buf()).or_insert(next);
-                if id == next {
-                    self.modules.push(FxHashMap::default());
-                }
-                self.modules[id as usize]
-                    .entry(dotted.join("."))
-                    .or_insert_with(|| value.clone());
-            }
-            let Some(name) = root.file_name().and_then(|n| n.to_str()) else {
+        let order = self.inserted;
+        self.inserted += 1;
+        let module_path;
+        let (path, levels) = if stem == "__init__" {
+            (dir, MAX_ROOT_DEPTH - 1)
+        } else {
+            module_path = dir.join(stem);
+            (module_path.as_path(), MAX_ROOT_DEPTH)
+        };
+        let node = self.node(path);
+        let slot = if stem == "__init__" {
+            &mut self.nodes[node as usize].package
+        } else {
+            &mut self.nodes[node as usize].module
+        };
+        if slot.is_none() {
+            *slot = Some((order, value));
+        }
+        // Link it to the directories above, as far as a root may be: a module `levels`
+        // segments below it at most.
+        let mut below = (node, path);
+        for _ in 0..levels {
+            let (Some(parent), Some(name)) = (
+                below.1.parent(),
+                below.1.file_name().and_then(|n| n.to_str()),
+            ) else {
                 break;
             };
-            segments.push(name);
-            current = root.parent();
+            if name.contains('.') {
+                break;
+            }
+            let parent_id = self.node(parent);
+            self.nodes[parent_id as usize]
+                .children
+                .entry(name.into())
+                .or_insert(below.0);
+            below = (parent_id, parent);
         }
     }
 
@@ -705,7 +764,21 @@ impl<V: Clone> ModuleMap<V> {
     }
 
     pub fn get_by_id(&self, root: u32, module: &str) -> Option<&V> {
-        self.modules[root as usize].get(module)
+        let mut node = root;
+        let mut segments = 0;
+        for segment in module.split('.') {
+            node = *self.nodes[node as usize].children.get(segment)?;
+            segments += 1;
+        }
+        let node = &self.nodes[node as usize];
+        // A root is at most `MAX_ROOT_DEPTH` directories above a module's directory.
+        let module = node.module.as_ref().filter(|_| segments <= MAX_ROOT_DEPTH);
+        let package = node.package.as_ref().filter(|_| segments < MAX_ROOT_DEPTH);
+        match (module, package) {
+            (Some(m), Some(p)) => Some(if m.0 < p.0 { &m.1 } else { &p.1 }),
+            (Some((_, v)), None) | (None, Some((_, v))) => Some(v),
+            (None, None) => None,
+        }
     }
 
     /// The value of the longest module prefix of `qualified` under any of `roots`.
@@ -747,4 +820,85 @@ fn fingerprint(result: &Result<Option<String>, String>) -> u64 {
 /// True if reading `path` now gives what `fingerprint` recorded.
 pub fn outside_unchanged(path: &Path, recorded: u64) -> bool {
     fingerprint(&read_outside(path)) == recorded
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(files: &[&str]) -> ModuleMap<usize> {
+        let mut map = ModuleMap::default();
+        for (i, file) in files.iter().enumerate() {
+            map.insert(Path::new(file), i);
+        }
+        map
+    }
+
+    #[test]
+    fn a_module_is_named_from_each_directory_above_it() {
+        let m = map(&[
+            "/r/pkg/sub/mod.py",
+            "/r/pkg/__init__.py",
+            "/r/pkg/sub/__init__.py",
+        ]);
+        assert_eq!(m.get(Path::new("/r/pkg/sub"), "mod"), Some(&0));
+        assert_eq!(m.get(Path::new("/r/pkg"), "sub.mod"), Some(&0));
+        assert_eq!(m.get(Path::new("/r"), "pkg.sub.mod"), Some(&0));
+        assert_eq!(m.get(Path::new("/"), "r.pkg.sub.mod"), Some(&0));
+        assert_eq!(m.get(Path::new("/r"), "pkg"), Some(&1));
+        assert_eq!(m.get(Path::new("/r"), "pkg.sub"), Some(&2));
+        assert_eq!(m.get(Path::new("/r/pkg"), "sub"), Some(&2));
+        // A package is no module of its own directory; no name is empty or partial.
+        assert_eq!(m.get(Path::new("/r/pkg"), ""), None);
+        assert_eq!(m.get(Path::new("/r"), "pkg.su"), None);
+        assert_eq!(m.get(Path::new("/r"), "sub.mod"), None);
+        assert_eq!(
+            m.resolve(&[PathBuf::from("/r")], "pkg.sub.mod.Class.method"),
+            Some(&0)
+        );
+        assert_eq!(m.resolve(&[PathBuf::from("/r")], "pkg.other"), Some(&1));
+    }
+
+    #[test]
+    fn the_first_file_of_a_name_wins_and_a_dotted_file_name_is_no_module() {
+        let m = map(&[
+            "/r/a/b/__init__.py",
+            "/r/a/b.py",
+            "/r/a/c.py",
+            "/r/a/c/__init__.py",
+        ]);
+        assert_eq!(m.get(Path::new("/r/a"), "b"), Some(&0));
+        assert_eq!(m.get(Path::new("/r/a"), "c"), Some(&2));
+        let m = map(&["/r/a/x.y.py"]);
+        assert_eq!(m.get(Path::new("/r/a"), "x.y"), None);
+    }
+
+    #[test]
+    fn a_root_is_at_most_twelve_directories_above_a_module() {
+        let deep = "/d/1/2/3/4/5/6/7/8/9/10/11/12/13";
+        let m = map(&[
+            &format!("{deep}/m.py"),
+            &format!("{deep}/__init__.py"),
+            "/d/1/x.py",
+        ]);
+        // `m` is 12 segments below `/d/1/2`, 13 below `/d/1`.
+        assert_eq!(
+            m.get(Path::new("/d/1/2"), "3.4.5.6.7.8.9.10.11.12.13.m"),
+            Some(&0)
+        );
+        assert_eq!(
+            m.get(Path::new("/d/1"), "2.3.4.5.6.7.8.9.10.11.12.13.m"),
+            None
+        );
+        // The package `13` is 11 segments below `/d/1/2`, 12 below `/d/1`.
+        assert_eq!(
+            m.get(Path::new("/d/1/2"), "3.4.5.6.7.8.9.10.11.12.13"),
+            Some(&1)
+        );
+        assert_eq!(
+            m.get(Path::new("/d/1"), "2.3.4.5.6.7.8.9.10.11.12.13"),
+            None
+        );
+        assert_eq!(m.get(Path::new("/d/1"), "x"), Some(&2));
+    }
 }
