@@ -111,7 +111,7 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
             .body
             .evidence
             .iter()
-            .any(|e| matches!(e.kind, crate::semantic::facts::Evidence::LossApiCall(_)))
+            .any(|e| matches!(e.kind, crate::semantic::facts::Evidence::LossApiCall))
             || !definitions(
                 cx,
                 function.class,

@@ -123,9 +123,9 @@ pub fn model_loss_sites(cx: &FileView<'_>, class: ClassId) -> Vec<LossSite> {
             let mut found: Vec<TextRange> = Vec::new();
             for evidence in &method.body.evidence {
                 let (counts, weak) = match &evidence.kind {
-                    Evidence::LossApiCall(_) => (true, false),
+                    Evidence::LossApiCall => (true, false),
                     Evidence::AddLoss => (!construction, false),
-                    Evidence::NamedAssign(_) => {
+                    Evidence::NamedAssign => {
                         let collected = method
                             .body
                             .named_losses
@@ -134,7 +134,10 @@ pub fn model_loss_sites(cx: &FileView<'_>, class: ClassId) -> Vec<LossSite> {
                             .is_some_and(|v| collects(cx, class, &v.expr, takes_targets, 0));
                         (true, collected)
                     }
-                    Evidence::CalleeCall(callee) => {
+                    Evidence::ProjectCall(_) | Evidence::OtherCall(_) => {
+                        let Some(callee) = method.body.evidence_callee(&evidence.kind) else {
+                            continue;
+                        };
                         if calls_loss(cx, class, callee, takes_targets, 0) {
                             // A callee known by its name only (`self.detr._set_aux_loss(...)`)
                             // is a loss when its result is used as one.
@@ -294,9 +297,12 @@ fn calls_loss(
     let method = &cx.facts().functions[id as usize];
     let targets = !method.target_params.is_empty();
     method.body.evidence.iter().any(|e| match &e.kind {
-        Evidence::LossApiCall(_) | Evidence::AddLoss => true,
-        Evidence::CalleeCall(inner) => calls_loss(cx, c, inner, targets, depth + 1),
-        Evidence::NamedAssign(_) => false,
+        Evidence::LossApiCall | Evidence::AddLoss => true,
+        Evidence::ProjectCall(_) | Evidence::OtherCall(_) => method
+            .body
+            .evidence_callee(&e.kind)
+            .is_some_and(|inner| calls_loss(cx, c, inner, targets, depth + 1)),
+        Evidence::NamedAssign => false,
     }) || method
         .body
         .returned
@@ -325,7 +331,7 @@ fn used_as_loss(method: &FunctionFacts, range: TextRange) -> bool {
     let body = &method.body;
     body.evidence
         .iter()
-        .any(|e| matches!(e.kind, Evidence::NamedAssign(_)) && e.range.contains_range(range))
+        .any(|e| matches!(e.kind, Evidence::NamedAssign) && e.range.contains_range(range))
         || body
             .returned
             .iter()

@@ -449,11 +449,13 @@ fn local_class(
             .filter(|m| knowledge.is_forward_method(&m.name))
             .any(|m| {
                 let has_loss = m.body.evidence.iter().any(|e| match &e.kind {
-                    crate::semantic::facts::Evidence::LossApiCall(_)
-                    | crate::semantic::facts::Evidence::NamedAssign(_) => true,
-                    crate::semantic::facts::Evidence::CalleeCall(callee) => {
-                        knowledge.is_loss_callee(callee.name())
-                    }
+                    crate::semantic::facts::Evidence::LossApiCall
+                    | crate::semantic::facts::Evidence::NamedAssign => true,
+                    crate::semantic::facts::Evidence::ProjectCall(_)
+                    | crate::semantic::facts::Evidence::OtherCall(_) => m
+                        .body
+                        .evidence_callee(&e.kind)
+                        .is_some_and(|callee| knowledge.is_loss_callee(callee.name())),
                     crate::semantic::facts::Evidence::AddLoss => false,
                 });
                 has_loss && (!needs_targets || !m.target_params.is_empty())

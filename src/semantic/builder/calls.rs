@@ -51,7 +51,7 @@ impl<'a> Resolver<'_, 'a> {
             Callee::InstanceOf(ctor) => match self.api_kind(ctor) {
                 Some(ApiKind::LossClass) => {
                     facts.evidence.push(LossEvidence {
-                        kind: Evidence::LossApiCall(ctor.name().into()),
+                        kind: Evidence::LossApiCall,
                         range,
                         in_loop: rec.in_loop,
                     });
@@ -69,7 +69,7 @@ impl<'a> Resolver<'_, 'a> {
         match kind {
             Some(ApiKind::LossFunction) => {
                 facts.evidence.push(LossEvidence {
-                    kind: Evidence::LossApiCall(callee.name().into()),
+                    kind: Evidence::LossApiCall,
                     range,
                     in_loop: rec.in_loop,
                 });
@@ -116,8 +116,16 @@ impl<'a> Resolver<'_, 'a> {
                 if project {
                     self.value_flows(index, call, &callee, &mut facts.value_flows);
                     if !matches!(&callee, Callee::Variable(n) if !knowledge.is_loss_callee(n)) {
+                        // A project call is evidence by its index; `self.<name>` is no project
+                        // call (the index resolves it through the class), so it is kept apart.
+                        let kind = if matches!(callee, Callee::SelfMember(_)) {
+                            facts.evidence_callees.push(callee.clone());
+                            Evidence::OtherCall(facts.evidence_callees.len() as u32 - 1)
+                        } else {
+                            Evidence::ProjectCall(facts.project_calls.len() as u32)
+                        };
                         facts.evidence.push(LossEvidence {
-                            kind: Evidence::CalleeCall(callee.clone()),
+                            kind,
                             range,
                             in_loop: rec.in_loop,
                         });

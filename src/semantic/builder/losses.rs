@@ -37,8 +37,9 @@ impl<'a> Resolver<'_, 'a> {
             && !knowledge.reduction_methods.iter().any(|m| m == name)
         {
             // `model.compute_loss(batch)`, `criterion.forward(...)` on an unknown object.
+            facts.evidence_callees.push(Callee::Variable(name.into()));
             facts.evidence.push(LossEvidence {
-                kind: Evidence::CalleeCall(Callee::Variable(name.into())),
+                kind: Evidence::OtherCall(facts.evidence_callees.len() as u32 - 1),
                 range,
                 in_loop: rec.in_loop,
             });
@@ -46,8 +47,11 @@ impl<'a> Resolver<'_, 'a> {
             && knowledge.is_loss_callee(receiver)
             && name == "forward"
         {
+            facts
+                .evidence_callees
+                .push(Callee::Variable(receiver.into()));
             facts.evidence.push(LossEvidence {
-                kind: Evidence::CalleeCall(Callee::Variable(receiver.into())),
+                kind: Evidence::OtherCall(facts.evidence_callees.len() as u32 - 1),
                 range,
                 in_loop: rec.in_loop,
             });
@@ -75,7 +79,7 @@ impl<'a> Resolver<'_, 'a> {
         named.sort_by_key(|(_, r)| r.stmt.start());
         // (value, statement, loop) of each loss-named assignment that computes something.
         let mut named_values: Vec<(&'a Expr, TextRange, Option<LoopId>)> = Vec::new();
-        for (name, rec) in named {
+        for (_, rec) in named {
             let value = match rec.value {
                 AssignValue::Expr(e) => e,
                 AssignValue::Element(e, _) => e,
@@ -83,17 +87,17 @@ impl<'a> Resolver<'_, 'a> {
             };
             if is_computation(value, self) {
                 facts.evidence.push(LossEvidence {
-                    kind: Evidence::NamedAssign(name.into()),
+                    kind: Evidence::NamedAssign,
                     range: rec.stmt,
                     in_loop: rec.in_loop,
                 });
                 named_values.push((value, rec.stmt, rec.in_loop));
             }
         }
-        for &(name, value, stmt, in_loop) in &draft.self_loss_assigns {
+        for &(_, value, stmt, in_loop) in &draft.self_loss_assigns {
             if is_computation(value, self) {
                 facts.evidence.push(LossEvidence {
-                    kind: Evidence::NamedAssign(format!("self.{name}").into()),
+                    kind: Evidence::NamedAssign,
                     range: stmt,
                     in_loop,
                 });

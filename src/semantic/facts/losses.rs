@@ -75,11 +75,16 @@ pub struct LossValue {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Evidence {
     /// A known loss API is called (function, or a loss object built from a loss class).
-    LossApiCall(Name),
-    /// A callee the index must classify; a finding only if it is a Loss component.
-    CalleeCall(Callee),
+    LossApiCall,
+    /// A callee the index must classify (a finding only if it is a Loss component): the
+    /// scope's project call at this index ([`ScopeFacts::project_calls`]).
+    ProjectCall(u32),
+    /// A callee the index must classify that is no project call of the scope (`self.<name>`,
+    /// a loss-named method of an unknown object): at this index of
+    /// [`ScopeFacts::evidence_callees`].
+    OtherCall(u32),
     /// `<loss-named variable> = <computation>`.
-    NamedAssign(Name),
+    NamedAssign,
     /// Keras `self.add_loss(...)`.
     AddLoss,
 }

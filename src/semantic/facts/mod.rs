@@ -49,6 +49,9 @@ pub struct ScopeFacts {
     pub optimizer_attr_uses: ThinVec<(Name, TextRange)>,
     /// Values passed from one constructed instance's call to another's.
     pub value_flows: ThinVec<ValueFlow>,
+    /// The callees of [`Evidence::OtherCall`] evidence (a loss evidence's callee is usually
+    /// one of `project_calls`, not a copy).
+    pub evidence_callees: ThinVec<Callee>,
     /// Instances, component outputs, direct forward calls, mode switches and training runs: boxed,
     /// as most scopes have none and every scope of a large project stays in memory.
     pub flow: Option<Box<FlowFacts>>,
@@ -67,8 +70,19 @@ impl ScopeFacts {
         self.grad_transformed.shrink_to_fit();
         self.optimizer_attr_uses.shrink_to_fit();
         self.value_flows.shrink_to_fit();
+        self.evidence_callees.shrink_to_fit();
         if let Some(flow) = &mut self.flow {
             flow.shrink_to_fit();
+        }
+    }
+
+    /// The callee of a call that is evidence of a loss ([`Evidence::ProjectCall`],
+    /// [`Evidence::OtherCall`]), to classify through the index.
+    pub fn evidence_callee(&self, evidence: &Evidence) -> Option<&Callee> {
+        match *evidence {
+            Evidence::ProjectCall(i) => self.project_calls.get(i as usize).map(|c| &c.callee),
+            Evidence::OtherCall(i) => self.evidence_callees.get(i as usize),
+            _ => None,
         }
     }
 
