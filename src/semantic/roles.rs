@@ -3,6 +3,7 @@
 
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
+use thin_vec::ThinVec;
 
 use crate::knowledge::{ApiKind, Framework};
 use crate::semantic::facts::{Callee, ClassId, FunctionId, GradKind, Role};
@@ -47,7 +48,7 @@ impl RoleSet {
 #[derive(Debug, Clone, Default)]
 pub struct ClassRole {
     pub roles: RoleSet,
-    pub evidence: Vec<String>,
+    pub evidence: ThinVec<String>,
     /// The framework whose base class this class (transitively) extends.
     pub framework: Option<usize>,
     /// The project superclass that made this class a Model, when it was not this class itself.
@@ -62,7 +63,8 @@ pub struct ClassRole {
 #[derive(Debug, Clone, Default)]
 pub struct FunctionRole {
     pub roles: RoleSet,
-    pub evidence: Vec<String>,
+    /// (A `ThinVec`: there is one per function of the project, most with no role.)
+    pub evidence: ThinVec<String>,
     /// Returns a nested loss function (GAN code: `def get_loss_fn(): def loss_fn(...)`).
     pub loss_factory: bool,
 }

@@ -24,6 +24,7 @@
 
 use ruff_text_size::TextRange;
 use rustc_hash::FxHashMap;
+use thin_vec::ThinVec;
 
 use crate::knowledge::ApiKind;
 use crate::semantic::facts::{FileFacts, FunctionId, LoopId, ScopeFacts};
@@ -74,7 +75,8 @@ pub struct Training {
     builds_optimizer: Vec<Vec<bool>>,
     /// Per file, per scope (0: the module, `id + 1`: function `id`): the loops that train, by
     /// loop id.
-    loops: Vec<Vec<Vec<TrainingLoop>>>,
+    /// (A `ThinVec` each: most scopes have none, and there is one per scope of the project.)
+    loops: Vec<Vec<ThinVec<TrainingLoop>>>,
 }
 
 const NO_LOOPS: &[TrainingLoop] = &[];
@@ -191,10 +193,10 @@ impl Training {
 
         // Loops: a step inside, or a call of a function that updates with an optimizer it is
         // given.
-        let mut loops: Vec<Vec<Vec<TrainingLoop>>> = Vec::with_capacity(files);
+        let mut loops: Vec<Vec<ThinVec<TrainingLoop>>> = Vec::with_capacity(files);
         for f in 0..files as FileId {
             let facts = index.facts(f);
-            let per_scope: Vec<Vec<TrainingLoop>> = facts
+            let per_scope: Vec<ThinVec<TrainingLoop>> = facts
                 .scopes()
                 .enumerate()
                 .map(|(s, (_, scope))| {
@@ -213,7 +215,7 @@ impl Training {
                             causes.push((edge.in_loop, Via::Call(edge.range, tf, tid)));
                         }
                     }
-                    training_loops(scope, causes)
+                    ThinVec::from(training_loops(scope, causes))
                 })
                 .collect();
             loops.push(per_scope);
@@ -230,7 +232,7 @@ impl Training {
         self.loops
             .get(file as usize)
             .and_then(|scopes| scopes.get(slot(function)))
-            .map_or(NO_LOOPS, Vec::as_slice)
+            .map_or(NO_LOOPS, ThinVec::as_slice)
     }
 
     /// The outermost loops of a scope that train.
