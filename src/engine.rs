@@ -909,7 +909,7 @@ fn run_in_pool(
                 counts[2] += scope.evidence.len();
                 counts[3] += scope.project_calls.len();
                 counts[4] += scope.api_calls.len();
-                counts[5] += scope.differentiated.len() + scope.returned.len();
+                counts[5] += scope.losses().differentiated.len() + scope.losses().returned.len();
                 counts[6] += scope.loops.len();
             }
             counts[7] += f.line_count as usize;
@@ -1162,7 +1162,7 @@ fn references(facts: &FileFacts, linted: bool) -> Vec<String> {
     let scopes = std::iter::once(&facts.module).chain(facts.functions.iter().map(|f| &f.body));
     for scope in scopes {
         scope.project_calls.iter().for_each(|c| push(&c.callee));
-        scope.grad_transformed.iter().for_each(&mut push);
+        scope.losses().grad_transformed.iter().for_each(&mut push);
     }
     // Context files are followed through their re-exports; linted files through what they use.
     if !linted {

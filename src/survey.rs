@@ -357,10 +357,11 @@ fn definitions<'f>(
     let classifier = cx.classifier(class);
     let mut found: Vec<(&LossValue, Definition)> = Vec::new();
     for value in scope
+        .losses()
         .differentiated
         .iter()
-        .chain(&scope.returned)
-        .chain(&scope.named_losses)
+        .chain(&scope.losses().returned)
+        .chain(&scope.losses().named_losses)
         .filter(|v| !scope.without_gradients(v))
     {
         if let Verdict::Definition(definition) = classifier.verdict(value)

@@ -123,6 +123,7 @@ fn verdict(source: &str) -> Verdict {
         .expect("a train function");
     let value = function
         .body
+        .losses()
         .differentiated
         .first()
         .unwrap_or_else(|| panic!("no backward in:\n{source}"));

@@ -219,16 +219,23 @@ fn report_closure(
     // The closure is the loss: one finding, at what it returns (else its last definition).
     let scope = &function.body;
     let candidates: Vec<&LossValue> = scope
+        .losses()
         .returned
         .iter()
-        .chain(&scope.differentiated)
-        .chain(&scope.named_losses)
+        .chain(&scope.losses().differentiated)
+        .chain(&scope.losses().named_losses)
         .filter(|v| !scope.without_gradients(v))
         .collect();
     let found = definitions(cx, None, candidates.iter().copied());
     let chosen = found
         .iter()
-        .find(|(v, _)| scope.returned.iter().any(|r| r.definition == v.definition))
+        .find(|(v, _)| {
+            scope
+                .losses()
+                .returned
+                .iter()
+                .any(|r| r.definition == v.definition)
+        })
         .or(found.last())
         .map(|(v, _)| *v);
     emit(cx, scope, true, chosen.into_iter(), None, names, None, out);
@@ -245,18 +252,19 @@ fn report(
     // What the loop differentiates, and (outside framework classes) the losses it assembles
     // by name before handing them on (`total_loss = ce + reg`, then `train(total_loss)`).
     let returned: &[LossValue] = if class.is_some() {
-        &scope.returned
+        &scope.losses().returned
     } else {
         &[]
     };
     let named: &[LossValue] = if framework.is_none() {
-        &scope.named_losses
+        &scope.losses().named_losses
     } else {
         &[]
     };
     // A named loss that is part of what is differentiated (`loss_gan = (a + b) / 2`, then
     // `loss_g = loss_gan + loss_cycle; loss_g.backward()`) is reported with it, once.
     let built: Vec<(TextRange, TextRange)> = scope
+        .losses()
         .differentiated
         .iter()
         .chain(returned)
@@ -270,6 +278,7 @@ fn report(
     });
     // A loss computed with gradients off (a validation pass inside the loop) trains nothing.
     let values = scope
+        .losses()
         .differentiated
         .iter()
         .chain(returned)
@@ -395,15 +404,17 @@ fn left_inline(
         }
     }
     let differentiated = scope
+        .losses()
         .differentiated
         .iter()
-        .chain(class.map_or(&[][..], |_| &scope.returned[..]))
+        .chain(class.map_or(&[][..], |_| &scope.losses().returned[..]))
         .any(|v| v.definition == value.definition);
     if differentiated && !closure {
         return None;
     }
     let moved = |range: TextRange| edits.iter().any(|e| e.range.contains_range(range));
     let term = scope
+        .losses()
         .named_losses
         .iter()
         .filter(|n| {

@@ -90,6 +90,7 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
             .is_some_and(|c| cx.roles.class(cx.file, c).framework.is_some());
         let steps: Vec<_> = function
             .body
+            .losses()
             .grad_steps
             .iter()
             .filter(|s| {
@@ -117,9 +118,10 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
                 function.class,
                 function
                     .body
+                    .losses()
                     .differentiated
                     .iter()
-                    .chain(&function.body.returned),
+                    .chain(&function.body.losses().returned),
             )
             .is_empty();
         let is_loss = (role.roles.contains(Role::Loss) || in_loss_class) && computes_here;
@@ -198,7 +200,7 @@ fn fused_formula(
     let facts = cx.facts();
     let body = &facts.functions[function as usize].body;
     let class = facts.functions[function as usize].class;
-    if let Some((value, definition)) = definitions(cx, class, body.differentiated.iter())
+    if let Some((value, definition)) = definitions(cx, class, body.losses().differentiated.iter())
         .into_iter()
         .next()
     {
@@ -217,7 +219,12 @@ fn fused_formula(
                     .contains(Role::Loss)
         })
         .find_map(|(id, f)| {
-            let values = f.body.returned.iter().chain(&f.body.named_losses);
+            let values = f
+                .body
+                .losses()
+                .returned
+                .iter()
+                .chain(&f.body.losses().named_losses);
             definitions(cx, class, values)
                 .into_iter()
                 .next()

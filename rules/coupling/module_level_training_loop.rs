@@ -97,6 +97,7 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
              and call it from `main()` under `if __name__ == \"__main__\":`",
         );
         let steps = scope
+            .losses()
             .grad_steps
             .iter()
             .filter(|s| scope.loop_within(s.in_loop, training));

@@ -101,7 +101,7 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
             // builds (minGPT's `configure_optimizers`) leaves it to the Runner that calls it, as
             // Lightning's hook does.
             if runner && cx.roles.training.trains(cx.file, Some(m))
-                || method.returns_optimizer && method.body.grad_steps.is_empty()
+                || method.returns_optimizer && method.body.losses().grad_steps.is_empty()
             {
                 continue;
             }
@@ -113,7 +113,7 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
                     ));
                 }
             }
-            for step in &method.body.grad_steps {
+            for step in &method.body.losses().grad_steps {
                 let what = match step.kind {
                     GradKind::Minimize => "builds a training op (`minimize`)",
                     GradKind::OptimizerStep => "steps an optimizer",

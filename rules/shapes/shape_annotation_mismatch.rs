@@ -171,7 +171,7 @@ struct Side<'p> {
 }
 
 fn cross_component(cx: &ProjectContext<'_>, scope: &ScopeFacts, out: &mut Vec<Diagnostic>) {
-    for flow in &scope.value_flows {
+    for flow in &scope.flow().value_flows {
         let Some(produced) = producer(cx, flow) else {
             continue;
         };

@@ -306,7 +306,11 @@ fn inline_loss(
     place: &str,
     parts: &mut Vec<Part>,
 ) {
-    let values = scope.differentiated.iter().chain(&scope.returned);
+    let values = scope
+        .losses()
+        .differentiated
+        .iter()
+        .chain(&scope.losses().returned);
     if let Some((value, definition)) = definitions(cx, class, values).into_iter().next() {
         parts.push(Part {
             role: Role::Loss,

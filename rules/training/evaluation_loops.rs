@@ -155,10 +155,11 @@ fn find_evaluation_loops(cx: &ProjectContext<'_>) -> Vec<EvalLoop> {
         }
         let trains = cx.roles.training.trains(cx.file, Some(id as u32))
             || body
+                .losses()
                 .grad_steps
                 .iter()
                 .any(|s| s.kind.computes_gradients() || s.kind.updates_parameters())
-            || !body.optimizer_attr_uses.is_empty();
+            || !body.losses().optimizer_attr_uses.is_empty();
         candidates.insert(function.range.start(), (id as FunctionId, trains));
     }
     if candidates.is_empty() && facts.module.loops.is_empty() {
@@ -233,7 +234,7 @@ fn find_evaluation_loops(cx: &ProjectContext<'_>) -> Vec<EvalLoop> {
             .map(|(id, l)| (l.range, id))
             .collect();
         let mut steps_inside = vec![false; scope.loops.len()];
-        for step in &scope.grad_steps {
+        for step in &scope.losses().grad_steps {
             if !(step.kind.computes_gradients() || step.kind.updates_parameters()) {
                 continue;
             }

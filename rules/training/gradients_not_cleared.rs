@@ -88,7 +88,7 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
     let scopes = facts.scopes();
     for (function, scope) in scopes {
         let mut reported: Vec<LoopId> = Vec::new();
-        for step in &scope.grad_steps {
+        for step in &scope.losses().grad_steps {
             if step.kind != GradKind::OptimizerStep {
                 continue;
             }
@@ -98,6 +98,7 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
             }
             // Only PyTorch-style loops accumulate into `.grad`: the loop runs `backward()`.
             if !scope
+                .losses()
                 .grad_steps
                 .iter()
                 .any(|s| s.kind == GradKind::Backward && scope.loop_within(s.in_loop, lp))
@@ -182,7 +183,8 @@ fn check_helpers(
         }
         let body = &facts.functions[helper as usize].body;
         let once = |kind| {
-            body.grad_steps
+            body.losses()
+                .grad_steps
                 .iter()
                 .find(|s| s.kind == kind && s.in_loop.is_none())
         };
@@ -190,7 +192,12 @@ fn check_helpers(
         else {
             continue;
         };
-        if body.grad_steps.iter().any(|s| s.kind == GradKind::ZeroGrad) {
+        if body
+            .losses()
+            .grad_steps
+            .iter()
+            .any(|s| s.kind == GradKind::ZeroGrad)
+        {
             continue;
         }
         let Some(parsed) = cx.parsed() else { return };
@@ -259,6 +266,7 @@ fn diagnostic(
     let header = scope.loops[lp as usize].header;
     // A `zero_grad()` of the same scope outside this loop (before it, typically).
     let outside = scope
+        .losses()
         .grad_steps
         .iter()
         .find(|s| s.kind == GradKind::ZeroGrad && !scope.loop_within(s.in_loop, lp));
@@ -395,7 +403,7 @@ impl Zeroing<'_, '_> {
         }
         let range = stmt.range();
         // The steps are in source order: only those starting inside the statement.
-        let steps = &self.scope.grad_steps;
+        let steps = &self.scope.losses().grad_steps;
         let first = steps.partition_point(|s| s.range.start() < range.start());
         if steps[first..]
             .iter()
@@ -468,6 +476,7 @@ impl Zeroing<'_, '_> {
         Some(id) != self.function
             && self.facts.functions[id as usize]
                 .body
+                .losses()
                 .grad_steps
                 .iter()
                 .any(|s| s.kind == GradKind::ZeroGrad)

@@ -57,6 +57,7 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
     let scopes = std::iter::once(&facts.module).chain(facts.functions.iter().map(|f| &f.body));
     for scope in scopes {
         let backward: Vec<TextRange> = scope
+            .losses()
             .grad_steps
             .iter()
             .filter(|s| s.kind == GradKind::Backward && s.in_loop.is_some())
@@ -66,6 +67,7 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
             continue;
         }
         let losses: Vec<&LossValue> = scope
+            .losses()
             .differentiated
             .iter()
             .filter(|v| v.in_loop.is_some() && v.consumer.is_some_and(|c| backward.contains(&c)))
@@ -94,6 +96,7 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
         // The outermost loops around a backward pass: an accumulator there outlives the
         // iteration that built the graph.
         let mut outermost: Vec<u32> = scope
+            .losses()
             .grad_steps
             .iter()
             .filter(|s| s.kind == GradKind::Backward)
@@ -226,6 +229,7 @@ impl Walker<'_, '_> {
         };
         if self
             .scope
+            .losses()
             .differentiated
             .iter()
             .any(|v| found(slice(text, v.range)) || v.slice.iter().any(|s| found(slice(text, *s))))
@@ -255,6 +259,7 @@ impl Walker<'_, '_> {
         ));
         if let Some(consumer) = self
             .scope
+            .losses()
             .differentiated
             .iter()
             .find(|v| slice(text, v.range) == loss)

@@ -1665,7 +1665,9 @@ impl<'b, 'a> Resolver<'b, 'a> {
             }
         }
         self.manual_update_steps(index, draft, &mut facts);
-        facts.grad_steps.sort_by_key(|s| s.range.start());
+        if let Some(losses) = &mut facts.losses {
+            losses.grad_steps.sort_by_key(|s| s.range.start());
+        }
         let named_values = self.named_loss_values(draft, &mut facts);
         facts.evidence.sort_by_key(|e| e.range.start());
         self.loss_values(index, draft, classes, roots, named_values, &mut facts);
@@ -1752,6 +1754,7 @@ impl<'b, 'a> Resolver<'b, 'a> {
             && matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self")
         {
             facts
+                .losses_mut()
                 .optimizer_attr_uses
                 .push((attr.attr.as_str().into(), range));
         }

@@ -96,6 +96,7 @@ pub fn model_loss_sites(cx: &FileView<'_>, class: ClassId) -> Vec<LossSite> {
         let runs_step = cx.roles.function(cx.file, id).roles.contains(Role::Task)
             && method
                 .body
+                .losses()
                 .grad_steps
                 .iter()
                 .any(|s| matches!(s.kind, GradKind::OptimizerStep | GradKind::ApplyGradients));
@@ -128,6 +129,7 @@ pub fn model_loss_sites(cx: &FileView<'_>, class: ClassId) -> Vec<LossSite> {
                     Evidence::NamedAssign => {
                         let collected = method
                             .body
+                            .losses()
                             .named_losses
                             .iter()
                             .find(|v| v.definition == evidence.range)
@@ -165,9 +167,10 @@ pub fn model_loss_sites(cx: &FileView<'_>, class: ClassId) -> Vec<LossSite> {
                     Some(class),
                     method
                         .body
+                        .losses()
                         .differentiated
                         .iter()
-                        .chain(&method.body.returned)
+                        .chain(&method.body.losses().returned)
                         .filter(|v| !method.body.without_gradients(v)),
                 )
                 .is_empty()
@@ -183,9 +186,10 @@ pub fn model_loss_sites(cx: &FileView<'_>, class: ClassId) -> Vec<LossSite> {
         // A loss computed with gradients off is reported, not trained on.
         let values = method
             .body
+            .losses()
             .differentiated
             .iter()
-            .chain(&method.body.returned)
+            .chain(&method.body.losses().returned)
             .filter(|v| !method.body.without_gradients(v));
         let takes_targets = !method.target_params.is_empty();
         for (value, definition) in definitions(cx, Some(class), values) {
@@ -305,9 +309,10 @@ fn calls_loss(
         Evidence::NamedAssign => false,
     }) || method
         .body
+        .losses()
         .returned
         .iter()
-        .chain(&method.body.named_losses)
+        .chain(&method.body.losses().named_losses)
         .any(|v| computes(cx, c, &v.expr, targets, depth + 1))
 }
 
@@ -333,10 +338,11 @@ fn used_as_loss(method: &FunctionFacts, range: TextRange) -> bool {
         .iter()
         .any(|e| matches!(e.kind, Evidence::NamedAssign) && e.range.contains_range(range))
         || body
+            .losses()
             .returned
             .iter()
-            .chain(&body.differentiated)
-            .chain(&body.named_losses)
+            .chain(&body.losses().differentiated)
+            .chain(&body.losses().named_losses)
             .any(|v| {
                 v.range.contains_range(range) || v.slice.iter().any(|s| s.contains_range(range))
             })

@@ -120,7 +120,7 @@ impl Roles {
             let scopes = std::iter::once(&file.facts.module)
                 .chain(file.facts.functions.iter().map(|x| &x.body));
             for scope in scopes {
-                for callee in &scope.grad_transformed {
+                for callee in &scope.losses().grad_transformed {
                     let symbol = match callee {
                         Callee::Local(name) | Callee::Variable(name) => file
                             .facts
@@ -162,8 +162,13 @@ impl Roles {
                              through what it calls)"
                                 .into(),
                         );
-                    } else if body.grad_steps.iter().any(|s| s.kind.computes_gradients())
+                    } else if body
+                        .losses()
+                        .grad_steps
+                        .iter()
+                        .any(|s| s.kind.computes_gradients())
                         && body
+                            .losses()
                             .grad_steps
                             .iter()
                             .any(|s| s.kind.updates_parameters() || s.kind == GradKind::Minimize)
@@ -176,8 +181,8 @@ impl Roles {
                     if knowledge.is_loss_function_name(&function.name)
                         && !role.roles.contains(Role::Runner)
                         && (!body.evidence.is_empty()
-                            || !body.returned.is_empty()
-                            || !body.differentiated.is_empty())
+                            || !body.losses().returned.is_empty()
+                            || !body.losses().differentiated.is_empty())
                     {
                         role.roles.insert(Role::Loss);
                         role.evidence
@@ -198,7 +203,7 @@ impl Roles {
                         && function.parent.is_none()
                         && !role.roles.contains(Role::Runner)
                         && function.returns_value
-                        && body.grad_steps.is_empty()
+                        && body.losses().grad_steps.is_empty()
                         && knowledge.is_data_function_name(&function.name)
                         && body
                             .api_calls

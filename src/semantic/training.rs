@@ -201,6 +201,7 @@ impl Training {
                 .enumerate()
                 .map(|(s, (_, scope))| {
                     let mut causes: Vec<(Option<LoopId>, Via)> = scope
+                        .losses()
                         .grad_steps
                         .iter()
                         .filter(|step| step.kind.updates_parameters())
@@ -295,6 +296,7 @@ impl Training {
 /// The first parameter update written in a scope.
 fn first_update(scope: &ScopeFacts) -> Option<TextRange> {
     scope
+        .losses()
         .grad_steps
         .iter()
         .filter(|s| s.kind.updates_parameters())

@@ -114,13 +114,17 @@ impl<'a> Resolver<'_, 'a> {
                     }
                 };
                 if project {
-                    self.value_flows(index, call, &callee, &mut facts.value_flows);
+                    let mut flows = ThinVec::new();
+                    self.value_flows(index, call, &callee, &mut flows);
+                    if !flows.is_empty() {
+                        facts.flow_mut().value_flows.extend(flows);
+                    }
                     if !matches!(&callee, Callee::Variable(n) if !knowledge.is_loss_callee(n)) {
                         // A project call is evidence by its index; `self.<name>` is no project
                         // call (the index resolves it through the class), so it is kept apart.
                         let kind = if matches!(callee, Callee::SelfMember(_)) {
-                            facts.evidence_callees.push(callee.clone());
-                            Evidence::OtherCall(facts.evidence_callees.len() as u32 - 1)
+                            facts.losses_mut().evidence_callees.push(callee.clone());
+                            Evidence::OtherCall(facts.losses().evidence_callees.len() as u32 - 1)
                         } else {
                             Evidence::ProjectCall(facts.project_calls.len() as u32)
                         };

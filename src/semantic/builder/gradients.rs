@@ -42,18 +42,24 @@ impl<'a> Resolver<'_, 'a> {
             if let Some(root) = root {
                 roots.push((root, range, rec.in_loop));
             }
-            facts.grad_steps.push(step(GradKind::Backward));
+            facts.losses_mut().grad_steps.push(step(GradKind::Backward));
         } else if knowledge.zero_grad_methods.iter().any(|m| m == name) {
-            facts.grad_steps.push(step(GradKind::ZeroGrad));
+            facts.losses_mut().grad_steps.push(step(GradKind::ZeroGrad));
             self.note_optimizer_attr(facts, method.receiver, range);
         } else if name == "step" && self.is_optimizer_receiver(index, method.receiver, at) {
-            facts.grad_steps.push(step(GradKind::OptimizerStep));
+            facts
+                .losses_mut()
+                .grad_steps
+                .push(step(GradKind::OptimizerStep));
             self.note_optimizer_attr(facts, method.receiver, range);
         } else if name == "step"
             && Self::receiver_name(method.receiver).is_some_and(|n| n.contains("scaler"))
             && !args.is_empty()
         {
-            facts.grad_steps.push(step(GradKind::OptimizerStep));
+            facts
+                .losses_mut()
+                .grad_steps
+                .push(step(GradKind::OptimizerStep));
         } else if knowledge
             .training
             .steps
@@ -61,7 +67,10 @@ impl<'a> Resolver<'_, 'a> {
             .iter()
             .any(|m| m == name)
         {
-            facts.grad_steps.push(step(GradKind::FrameworkStep));
+            facts
+                .losses_mut()
+                .grad_steps
+                .push(step(GradKind::FrameworkStep));
         } else if knowledge
             .training
             .steps
@@ -70,10 +79,16 @@ impl<'a> Resolver<'_, 'a> {
             .any(|m| m == name)
             && self.is_optimizer_receiver(index, method.receiver, at)
         {
-            facts.grad_steps.push(step(GradKind::OptimizerStep));
+            facts
+                .losses_mut()
+                .grad_steps
+                .push(step(GradKind::OptimizerStep));
             self.note_optimizer_attr(facts, method.receiver, range);
         } else if knowledge.apply_gradient_methods.iter().any(|m| m == name) {
-            facts.grad_steps.push(step(GradKind::ApplyGradients));
+            facts
+                .losses_mut()
+                .grad_steps
+                .push(step(GradKind::ApplyGradients));
             self.note_optimizer_attr(facts, method.receiver, range);
         } else if knowledge.minimize_methods.iter().any(|m| m == name)
             && self.is_optimizer_receiver(index, method.receiver, at)
@@ -84,18 +99,21 @@ impl<'a> Resolver<'_, 'a> {
             if let Some(loss) = loss {
                 roots.push((loss, range, rec.in_loop));
             }
-            facts.grad_steps.push(step(GradKind::Minimize));
+            facts.losses_mut().grad_steps.push(step(GradKind::Minimize));
             self.note_optimizer_attr(facts, method.receiver, range);
         } else if name == "gradient" && self.is_tape(index, method.receiver) {
             if let Some(first) = args.first() {
                 roots.push((first, range, rec.in_loop));
             }
-            facts.grad_steps.push(step(GradKind::Gradient));
+            facts.losses_mut().grad_steps.push(step(GradKind::Gradient));
         } else if name == "run"
             && Self::receiver_name(method.receiver).is_some_and(|n| n.contains("sess"))
             && self.runs_train_op(index, call)
         {
-            facts.grad_steps.push(step(GradKind::SessionRun));
+            facts
+                .losses_mut()
+                .grad_steps
+                .push(step(GradKind::SessionRun));
         } else {
             return false;
         }
@@ -121,23 +139,29 @@ impl<'a> Resolver<'_, 'a> {
                 if let Some(first) = call.arguments.args.first() {
                     roots.push((first, range, rec.in_loop));
                 }
-                facts.grad_steps.push(step(GradKind::Backward));
+                facts.losses_mut().grad_steps.push(step(GradKind::Backward));
             }
             ApiKind::Gradient => {
                 if let Some(first) = call.arguments.args.first() {
                     roots.push((first, range, rec.in_loop));
                 }
-                facts.grad_steps.push(step(GradKind::Gradient));
+                facts.losses_mut().grad_steps.push(step(GradKind::Gradient));
             }
             ApiKind::GradTransform => {
-                facts.grad_steps.push(step(GradKind::GradTransform));
+                facts
+                    .losses_mut()
+                    .grad_steps
+                    .push(step(GradKind::GradTransform));
                 if let Some(first) = call.arguments.args.first()
                     && let Some(f) = self.callee(index, first, at)
                 {
-                    facts.grad_transformed.push(f);
+                    facts.losses_mut().grad_transformed.push(f);
                 }
             }
-            ApiKind::OptimizerStep => facts.grad_steps.push(step(GradKind::OptimizerStep)),
+            ApiKind::OptimizerStep => facts
+                .losses_mut()
+                .grad_steps
+                .push(step(GradKind::OptimizerStep)),
             _ => return false,
         }
         true
@@ -155,7 +179,7 @@ impl<'a> Resolver<'_, 'a> {
             if !self.is_parameter(index, target, range.start()) {
                 continue; // an input optimised by gradient (sampling, adversarial examples)
             }
-            facts.grad_steps.push(GradStep {
+            facts.losses_mut().grad_steps.push(GradStep {
                 kind: GradKind::ManualUpdate,
                 range,
                 in_loop,

@@ -37,9 +37,12 @@ impl<'a> Resolver<'_, 'a> {
             && !knowledge.reduction_methods.iter().any(|m| m == name)
         {
             // `model.compute_loss(batch)`, `criterion.forward(...)` on an unknown object.
-            facts.evidence_callees.push(Callee::Variable(name.into()));
+            facts
+                .losses_mut()
+                .evidence_callees
+                .push(Callee::Variable(name.into()));
             facts.evidence.push(LossEvidence {
-                kind: Evidence::OtherCall(facts.evidence_callees.len() as u32 - 1),
+                kind: Evidence::OtherCall(facts.losses().evidence_callees.len() as u32 - 1),
                 range,
                 in_loop: rec.in_loop,
             });
@@ -48,10 +51,11 @@ impl<'a> Resolver<'_, 'a> {
             && name == "forward"
         {
             facts
+                .losses_mut()
                 .evidence_callees
                 .push(Callee::Variable(receiver.into()));
             facts.evidence.push(LossEvidence {
-                kind: Evidence::OtherCall(facts.evidence_callees.len() as u32 - 1),
+                kind: Evidence::OtherCall(facts.losses().evidence_callees.len() as u32 - 1),
                 range,
                 in_loop: rec.in_loop,
             });
@@ -126,6 +130,7 @@ impl<'a> Resolver<'_, 'a> {
         };
         for (root, consumer, in_loop) in roots {
             facts
+                .losses_mut()
                 .differentiated
                 .push(exprs.loss_value(root, Some(consumer), in_loop));
         }
@@ -137,7 +142,7 @@ impl<'a> Resolver<'_, 'a> {
             loss.slice.push(stmt);
             loss.slice.sort_by_key(|r| r.start());
             loss.slice.dedup();
-            facts.named_losses.push(loss);
+            facts.losses_mut().named_losses.push(loss);
         }
         // Returned losses: from loss-named functions, loss-named variables, or `loss=` fields.
         let function_name = draft
@@ -187,7 +192,10 @@ impl<'a> Resolver<'_, 'a> {
             {
                 continue;
             }
-            facts.returned.push(exprs.loss_value(expr, None, in_loop));
+            facts
+                .losses_mut()
+                .returned
+                .push(exprs.loss_value(expr, None, in_loop));
         }
     }
 }

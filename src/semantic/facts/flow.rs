@@ -170,6 +170,8 @@ pub struct FlowFacts {
     pub params_to_losses: ThinVec<ParamToLoss>,
     /// Component instances handed to project functions and classes.
     pub instance_args: ThinVec<InstanceArg>,
+    /// Values passed from one constructed instance's call to another's.
+    pub value_flows: ThinVec<ValueFlow>,
     /// `x.forward(...)` calls: the forward pass called directly.
     pub forward_calls: ThinVec<ForwardCall>,
     /// `x.eval()` / `x.train(...)` calls: mode switches.
@@ -206,6 +208,7 @@ impl FlowFacts {
         outputs_to_losses: ThinVec::new(),
         params_to_losses: ThinVec::new(),
         instance_args: ThinVec::new(),
+        value_flows: ThinVec::new(),
         forward_calls: ThinVec::new(),
         mode_calls: ThinVec::new(),
         method_calls: ThinVec::new(),
@@ -222,6 +225,7 @@ impl FlowFacts {
         self.outputs_to_losses.shrink_to_fit();
         self.params_to_losses.shrink_to_fit();
         self.instance_args.shrink_to_fit();
+        self.value_flows.shrink_to_fit();
         self.forward_calls.shrink_to_fit();
         self.mode_calls.shrink_to_fit();
         self.method_calls.shrink_to_fit();

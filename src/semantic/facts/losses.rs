@@ -95,3 +95,42 @@ pub struct LossEvidence {
     pub range: TextRange,
     pub in_loop: Option<LoopId>,
 }
+
+/// What a scope does with losses and gradients (see [`ScopeFacts::losses`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LossFacts {
+    pub grad_steps: ThinVec<GradStep>,
+    pub differentiated: ThinVec<LossValue>,
+    pub returned: ThinVec<LossValue>,
+    /// Values assigned to loss-named variables (`total_loss = a + b`).
+    pub named_losses: ThinVec<LossValue>,
+    /// Functions handed to `jax.grad` & co.: they are losses.
+    pub grad_transformed: ThinVec<Callee>,
+    /// `self.<attr>.step()` / `self.<attr>.zero_grad()` on an optimizer attribute.
+    pub optimizer_attr_uses: ThinVec<(Name, TextRange)>,
+    /// The callees of [`Evidence::OtherCall`] evidence (a loss evidence's callee is usually
+    /// one of the scope's `project_calls`, not a copy).
+    pub evidence_callees: ThinVec<Callee>,
+}
+
+impl LossFacts {
+    pub(super) const EMPTY: LossFacts = LossFacts {
+        grad_steps: ThinVec::new(),
+        differentiated: ThinVec::new(),
+        returned: ThinVec::new(),
+        named_losses: ThinVec::new(),
+        grad_transformed: ThinVec::new(),
+        optimizer_attr_uses: ThinVec::new(),
+        evidence_callees: ThinVec::new(),
+    };
+
+    pub(super) fn shrink_to_fit(&mut self) {
+        self.grad_steps.shrink_to_fit();
+        self.differentiated.shrink_to_fit();
+        self.returned.shrink_to_fit();
+        self.named_losses.shrink_to_fit();
+        self.grad_transformed.shrink_to_fit();
+        self.optimizer_attr_uses.shrink_to_fit();
+        self.evidence_callees.shrink_to_fit();
+    }
+}

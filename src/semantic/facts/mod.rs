@@ -35,23 +35,12 @@ pub use usage::*;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScopeFacts {
     pub loops: ThinVec<LoopFacts>,
-    pub grad_steps: ThinVec<GradStep>,
     pub evidence: ThinVec<LossEvidence>,
-    pub differentiated: ThinVec<LossValue>,
-    pub returned: ThinVec<LossValue>,
-    /// Values assigned to loss-named variables (`total_loss = a + b`).
-    pub named_losses: ThinVec<LossValue>,
     pub api_calls: ThinVec<ApiUse>,
     pub project_calls: ThinVec<ProjectCall>,
-    /// Functions handed to `jax.grad` & co.: they are losses.
-    pub grad_transformed: ThinVec<Callee>,
-    /// `self.<attr>.step()` / `self.<attr>.zero_grad()` on an optimizer attribute.
-    pub optimizer_attr_uses: ThinVec<(Name, TextRange)>,
-    /// Values passed from one constructed instance's call to another's.
-    pub value_flows: ThinVec<ValueFlow>,
-    /// The callees of [`Evidence::OtherCall`] evidence (a loss evidence's callee is usually
-    /// one of `project_calls`, not a copy).
-    pub evidence_callees: ThinVec<Callee>,
+    /// Gradient steps and loss values: boxed, as most scopes compute no loss and every scope
+    /// of a large project stays in memory.
+    pub losses: Option<Box<LossFacts>>,
     /// Instances, component outputs, direct forward calls, mode switches and training runs: boxed,
     /// as most scopes have none and every scope of a large project stays in memory.
     pub flow: Option<Box<FlowFacts>>,
@@ -60,17 +49,12 @@ pub struct ScopeFacts {
 impl ScopeFacts {
     fn shrink_to_fit(&mut self) {
         self.loops.shrink_to_fit();
-        self.grad_steps.shrink_to_fit();
         self.evidence.shrink_to_fit();
-        self.differentiated.shrink_to_fit();
-        self.returned.shrink_to_fit();
-        self.named_losses.shrink_to_fit();
         self.api_calls.shrink_to_fit();
         self.project_calls.shrink_to_fit();
-        self.grad_transformed.shrink_to_fit();
-        self.optimizer_attr_uses.shrink_to_fit();
-        self.value_flows.shrink_to_fit();
-        self.evidence_callees.shrink_to_fit();
+        if let Some(losses) = &mut self.losses {
+            losses.shrink_to_fit();
+        }
         if let Some(flow) = &mut self.flow {
             flow.shrink_to_fit();
         }
@@ -81,9 +65,20 @@ impl ScopeFacts {
     pub fn evidence_callee(&self, evidence: &Evidence) -> Option<&Callee> {
         match *evidence {
             Evidence::ProjectCall(i) => self.project_calls.get(i as usize).map(|c| &c.callee),
-            Evidence::OtherCall(i) => self.evidence_callees.get(i as usize),
+            Evidence::OtherCall(i) => self.losses().evidence_callees.get(i as usize),
             _ => None,
         }
+    }
+
+    /// The scope's [`LossFacts`] (empty when it has none).
+    pub fn losses(&self) -> &LossFacts {
+        static EMPTY: LossFacts = LossFacts::EMPTY;
+        self.losses.as_deref().unwrap_or(&EMPTY)
+    }
+
+    /// The scope's [`LossFacts`], created on first write.
+    pub fn losses_mut(&mut self) -> &mut LossFacts {
+        self.losses.get_or_insert_with(Default::default)
     }
 
     /// The scope's [`FlowFacts`] (empty when it has none).
@@ -110,7 +105,7 @@ impl ScopeFacts {
     }
 
     pub fn has(&self, kind: GradKind) -> bool {
-        self.grad_steps.iter().any(|s| s.kind == kind)
+        self.losses().grad_steps.iter().any(|s| s.kind == kind)
     }
 
     /// True if `inner` is `outer` or nested in it.
