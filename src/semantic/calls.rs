@@ -40,7 +40,7 @@ struct Forward {
 pub struct CallSites {
     /// Per called function, in order, with where its sites start in `sites`.
     targets: Vec<((FileId, FunctionId), u32)>,
-    /// Indexes into the callee table; a function's sites in file, scope and position order.
+    /// Indexes into the callee table, a function's sites in the table's order (file, scope).
     sites: Vec<u32>,
     /// Parameters handed on, by the function they are handed to, in file order.
     forwarded: Vec<((FileId, FunctionId), Forward)>,
@@ -96,13 +96,15 @@ impl CallSites {
                 }
             }
         }
-        // By function called, then by caller and position (a stable sort: calls at one
-        // position keep their order), without repeats.
-        pairs.sort_by_key(|&(target, i)| {
-            let site = callees.site(i);
-            (target, site.file, site.function, site.range.start())
+        // By function called, then in the table's order (file, then scope), without a call
+        // listed twice. (Who asks about the sites asks about all of them: their order within
+        // a scope is the table's.)
+        pairs.sort_unstable();
+        pairs.dedup_by(|b, a| {
+            a.0 == b.0
+                && callees.callees[a.1 as usize].range == callees.callees[b.1 as usize].range
+                && callees.site(a.1) == callees.site(b.1)
         });
-        pairs.dedup_by(|b, a| a.0 == b.0 && callees.site(a.1) == callees.site(b.1));
         let mut targets: Vec<((FileId, FunctionId), u32)> = Vec::new();
         let mut sites = Vec::with_capacity(pairs.len());
         for (target, i) in pairs {
