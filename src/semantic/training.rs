@@ -23,7 +23,7 @@
 //! model.
 
 use ruff_text_size::TextRange;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use thin_vec::ThinVec;
 
 use crate::knowledge::ApiKind;
@@ -69,10 +69,11 @@ struct Edge {
 /// Which functions update parameters and which loops train, for the whole project.
 #[derive(Debug, Default)]
 pub struct Training {
-    /// Per file, per function: how it updates parameters, if it does.
-    updates: Vec<Vec<Option<Via>>>,
-    /// Per file, per function: it builds an optimizer (itself, or in what it calls).
-    builds_optimizer: Vec<Vec<bool>>,
+    /// How the functions that update parameters do it (few functions of a project do: kept
+    /// by function, not as a slot per function).
+    updates: FxHashMap<FunctionKey, Via>,
+    /// The functions that build an optimizer (themselves, or in what they call).
+    builds_optimizer: FxHashSet<FunctionKey>,
     /// Per file, per scope (0: the module, `id + 1`: function `id`): the loops that train, by
     /// loop id.
     /// (A `ThinVec` each: most scopes have none, and there is one per scope of the project.)
@@ -221,8 +222,29 @@ impl Training {
                 .collect();
             loops.push(per_scope);
         }
+        let sparse = |list: Vec<Vec<Option<Via>>>| {
+            let mut kept = FxHashMap::default();
+            for (f, list) in list.into_iter().enumerate() {
+                for (id, via) in list.into_iter().enumerate() {
+                    if let Some(via) = via {
+                        kept.insert((f as FileId, id as FunctionId), via);
+                    }
+                }
+            }
+            kept
+        };
+        let builds_optimizer = builds_optimizer
+            .into_iter()
+            .enumerate()
+            .flat_map(|(f, list)| {
+                list.into_iter()
+                    .enumerate()
+                    .filter(|(_, builds)| *builds)
+                    .map(move |(id, _)| (f as FileId, id as FunctionId))
+            })
+            .collect();
         Training {
-            updates,
+            updates: sparse(updates),
             builds_optimizer,
             loops,
         }
@@ -275,21 +297,13 @@ impl Training {
 
     /// How a function updates parameters (itself, or through a call), if it does.
     pub fn updates(&self, file: FileId, function: FunctionId) -> Option<Via> {
-        self.updates
-            .get(file as usize)
-            .and_then(|list| list.get(function as usize))
-            .copied()
-            .flatten()
+        self.updates.get(&(file, function)).copied()
     }
 
     /// The function builds an optimizer (itself, or in what it calls): it runs a whole
     /// training, not a step of someone else's.
     pub fn builds_optimizer(&self, file: FileId, function: FunctionId) -> bool {
-        self.builds_optimizer
-            .get(file as usize)
-            .and_then(|list| list.get(function as usize))
-            .copied()
-            .unwrap_or(false)
+        self.builds_optimizer.contains(&(file, function))
     }
 }
 
