@@ -96,9 +96,9 @@ impl CallSites {
                 }
             }
         }
-        // By function called, then in the table's order (file, then scope), without a call
-        // listed twice. (Who asks about the sites asks about all of them: their order within
-        // a scope is the table's.)
+        // By function called, then in the table's order (file, then scope); a call listed
+        // twice in a row is kept once. Who asks about the sites asks whether all or any of
+        // them do something: neither their order within a scope nor a repeat changes that.
         pairs.sort_unstable();
         pairs.dedup_by(|b, a| {
             a.0 == b.0
