@@ -126,7 +126,9 @@ fn entries(report: &Report, keys: &Keys) -> Vec<Entry> {
     let mut entries = Vec::new();
     for file in &report.files {
         let path = keys.key(&file.path);
-        for (d, identity) in file.diagnostics.iter().zip(identities(&path, file)) {
+        let text = file.source();
+        let ids = identities(&path, file, text.as_deref());
+        for (d, identity) in file.diagnostics.iter().zip(ids) {
             entries.push(Entry {
                 path: path.clone(),
                 code: d.code.to_string(),
@@ -254,7 +256,7 @@ impl Baseline {
         let mut outcome = Outcome::default();
         for file in &mut report.files {
             let path = self.keys.key(&file.path);
-            let ids = identities(&path, file);
+            let ids = identities(&path, file, file.source().as_deref());
             let mut keep = Vec::with_capacity(file.diagnostics.len());
             for (d, id) in std::mem::take(&mut file.diagnostics).into_iter().zip(ids) {
                 let key = (

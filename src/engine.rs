@@ -1056,8 +1056,8 @@ fn apply_severity(settings: &Settings, diagnostics: &mut [Diagnostic]) {
     }
 }
 
-/// Files on disk are read again only at the end, only where there is something to show; then
-/// everything is sorted.
+/// Files in path order, and the checked paths sorted. (No file's text is read here: each
+/// output reads a file on disk when it renders its findings.)
 fn finish_report(report: &mut Report) {
     report
         .files
@@ -1144,13 +1144,13 @@ fn replay_project(
 }
 
 /// Qualified names a file refers to that may live in other project files.
-fn references(facts: &FileFacts, linted: bool) -> Vec<String> {
-    let mut refs: Vec<String> = Vec::new();
-    let mut push = |callee: &Callee| match callee {
-        Callee::Qualified(q) => refs.push(q.to_string()),
+fn references<'f>(facts: &'f FileFacts, linted: bool) -> Vec<&'f str> {
+    let mut refs: Vec<&'f str> = Vec::new();
+    let mut push = |callee: &'f Callee| match callee {
+        Callee::Qualified(q) => refs.push(q),
         Callee::InstanceOf(inner) => {
             if let Callee::Qualified(q) = &**inner {
-                refs.push(q.to_string());
+                refs.push(q);
             }
         }
         _ => {}
@@ -1166,7 +1166,7 @@ fn references(facts: &FileFacts, linted: bool) -> Vec<String> {
     }
     // Context files are followed through their re-exports; linted files through what they use.
     if !linted {
-        refs.extend(facts.imports.iter().map(|(_, q)| q.to_string()));
+        refs.extend(facts.imports.iter().map(|(_, q)| q.as_str()));
     }
     refs.sort();
     refs.dedup();
@@ -1207,12 +1207,12 @@ fn load_context(
                     &analysis.settings.scope,
                 );
                 for qualified in references(facts, analysis.kind.linted()) {
-                    if knowledge.is_external_from(&qualified, facts.package.as_deref())
-                        || known.resolve(&roots, &qualified).is_some()
+                    if knowledge.is_external_from(qualified, facts.package.as_deref())
+                        || known.resolve(&roots, qualified).is_some()
                     {
                         continue;
                     }
-                    if let Some(path) = probe(&roots, &qualified, &probes) {
+                    if let Some(path) = probe(&roots, qualified, &probes) {
                         found.push(path);
                     }
                 }

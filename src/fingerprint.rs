@@ -101,10 +101,10 @@ pub struct Identity {
 }
 
 /// The identity of every diagnostic of `file`, in the file's (sorted) order, with the file
-/// named `path` (`/`-separated, relative to whatever the consumer is relative to).
-pub fn identities(path: &str, file: &FileReport) -> Vec<Identity> {
-    let text = file.source();
-    let source = text.as_deref();
+/// named `path` (`/`-separated, relative to whatever the consumer is relative to). `source`:
+/// the file's text ([`FileReport::source`]), which the caller reads once for everything it
+/// renders of the file.
+pub fn identities(path: &str, file: &FileReport, source: Option<&SourceText>) -> Vec<Identity> {
     let mut seen: Vec<(&str, String, usize)> = Vec::new();
     file.diagnostics
         .iter()

@@ -220,10 +220,7 @@ fn report_closure(
     let scope = &function.body;
     let candidates: Vec<&LossValue> = scope
         .losses()
-        .returned
-        .iter()
-        .chain(&scope.losses().differentiated)
-        .chain(&scope.losses().named_losses)
+        .values()
         .filter(|v| !scope.without_gradients(v))
         .collect();
     let found = definitions(cx, None, candidates.iter().copied());

@@ -175,12 +175,13 @@ fn find_evaluation_loops(cx: &ProjectContext<'_>) -> Vec<EvalLoop> {
     {
         return Vec::new();
     }
+    // PyTorch code only (its facts say so before the file is parsed again).
+    if !facts.imports_package("torch") {
+        return Vec::new();
+    }
     let Some(parsed) = cx.parsed() else {
         return Vec::new();
     };
-    if !parsed.names().imports_torch {
-        return Vec::new();
-    }
     let mut walker = Walker {
         cx,
         candidates: &candidates,

@@ -192,12 +192,7 @@ fn check_helpers(
         else {
             continue;
         };
-        if body
-            .losses()
-            .grad_steps
-            .iter()
-            .any(|s| s.kind == GradKind::ZeroGrad)
-        {
+        if body.has(GradKind::ZeroGrad) {
             continue;
         }
         let Some(parsed) = cx.parsed() else { return };
@@ -476,10 +471,7 @@ impl Zeroing<'_, '_> {
         Some(id) != self.function
             && self.facts.functions[id as usize]
                 .body
-                .losses()
-                .grad_steps
-                .iter()
-                .any(|s| s.kind == GradKind::ZeroGrad)
+                .has(GradKind::ZeroGrad)
     }
 }
 

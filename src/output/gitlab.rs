@@ -24,7 +24,7 @@ pub fn render(report: &Report, locator: &Locator, out: &mut dyn Write) -> io::Re
         let text = file.source();
         let source = text.as_deref();
         let path = locator.root_relative_or_absolute(&file.path);
-        for (d, identity) in file.diagnostics.iter().zip(identities(&path, file)) {
+        for (d, identity) in file.diagnostics.iter().zip(identities(&path, file, source)) {
             let start = stored_position(source, d.range.start());
             let end = stored_position(source, d.range.end());
             let severity = match d.severity {

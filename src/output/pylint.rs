@@ -8,10 +8,10 @@ use super::{location, stored_position};
 
 pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     for file in &report.files {
+        let text = file.source();
+        let source = text.as_deref();
         for d in &file.diagnostics {
             // The line in the file as stored (a notebook's JSON); the message names the cell.
-            let text = file.source();
-            let source = text.as_deref();
             let pos = stored_position(source, d.range.start());
             writeln!(
                 out,

@@ -33,7 +33,7 @@ pub fn render(report: &Report, locator: &Locator, out: &mut dyn Write) -> io::Re
         let source = text.as_deref();
         let artifact = artifact_location(locator, &file.path);
         let key = locator.root_relative_or_absolute(&file.path);
-        for (d, identity) in file.diagnostics.iter().zip(identities(&key, file)) {
+        for (d, identity) in file.diagnostics.iter().zip(identities(&key, file, source)) {
             let mut result = json!({
                 "ruleId": d.code,
                 "ruleIndex": crate::rules::selection::index(crate::rules::of_code(d.code)),

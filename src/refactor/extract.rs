@@ -84,10 +84,9 @@ pub fn attach_suggestion(
     }
 }
 
-/// True if the file imports PyTorch (the component is then an `nn.Module`).
+/// True if the file imports PyTorch (the component is then an `nn.Module`), as its facts say.
 pub fn uses_torch(cx: &ProjectContext<'_>) -> bool {
-    cx.parsed()
-        .is_some_and(|parsed| parsed.names().imports_torch)
+    cx.facts().imports_package("torch")
 }
 
 /// How many statements above a value are considered as helpers that only feed it.

@@ -211,8 +211,6 @@ pub struct ModuleNames {
     /// Indices into `imports` by local name (a file can have thousands of imports, and each
     /// finding asks about a few names).
     imports_by_local: rustc_hash::FxHashMap<String, Vec<usize>>,
-    /// True if the module imports PyTorch.
-    pub imports_torch: bool,
     /// The first absolute import of `torch.nn` (a generated `nn.Module` reuses its binding).
     torch_nn: Option<usize>,
     /// Where an import can be inserted: after the last module-level import (or after the
@@ -249,10 +247,6 @@ impl ModuleNames {
                 .or_default()
                 .push(i);
         }
-        names.imports_torch = names
-            .imports
-            .iter()
-            .any(|i| i.qualified == "torch" || i.qualified.starts_with("torch."));
         names.torch_nn = names
             .imports
             .iter()

@@ -54,7 +54,7 @@ pub(crate) struct ScopeDraft<'a> {
     /// Ranges of `compile(...)` argument lists (Keras): optimizers built there are a contract.
     compile_args: Vec<TextRange>,
     /// `self.<loss-named attribute> = <value>` (TF1 models keep `self.loss`).
-    self_loss_assigns: Vec<(&'a str, &'a Expr, TextRange, Option<LoopId>)>,
+    self_loss_assigns: Vec<(&'a Expr, TextRange, Option<LoopId>)>,
     /// `self.<name> = <value>` (and `+=`) in this scope, by attribute name: a value a method
     /// builds and reads back (`self.nll = ...; self.loss = self.nll + self.kl`).
     pub self_assigns: FxHashMap<&'a str, Vec<AssignRec<'a>>>,
@@ -799,9 +799,7 @@ impl<'a> FactsBuilder<'a> {
                 if self.knowledge.is_loss_variable(attr.attr.as_str()) {
                     let scope = &mut self.scopes[scope_index];
                     let in_loop = scope.loop_stack.last().copied();
-                    scope
-                        .self_loss_assigns
-                        .push((attr.attr.as_str(), value, stmt, in_loop));
+                    scope.self_loss_assigns.push((value, stmt, in_loop));
                 }
             }
             Expr::Name(name) if matches!(semantic.frames().last(), Some(Frame::Class(_))) => {

@@ -162,17 +162,14 @@ pub fn model_loss_sites(cx: &FileView<'_>, class: ClassId) -> Vec<LossSite> {
                 }
             }
             let defines = || {
-                !definitions(
-                    cx,
-                    Some(class),
-                    method
-                        .body
-                        .losses()
+                !definitions(cx, Some(class), {
+                    let losses = method.body.losses();
+                    losses
                         .differentiated
                         .iter()
-                        .chain(&method.body.losses().returned)
-                        .filter(|v| !method.body.without_gradients(v)),
-                )
+                        .chain(&losses.returned)
+                        .filter(|v| !method.body.without_gradients(v))
+                })
                 .is_empty()
             };
             if strong || !found.is_empty() && defines() {
@@ -184,12 +181,11 @@ pub fn model_loss_sites(cx: &FileView<'_>, class: ClassId) -> Vec<LossSite> {
             }
         }
         // A loss computed with gradients off is reported, not trained on.
-        let values = method
-            .body
-            .losses()
+        let losses = method.body.losses();
+        let values = losses
             .differentiated
             .iter()
-            .chain(&method.body.losses().returned)
+            .chain(&losses.returned)
             .filter(|v| !method.body.without_gradients(v));
         let takes_targets = !method.target_params.is_empty();
         for (value, definition) in definitions(cx, Some(class), values) {
@@ -300,6 +296,7 @@ fn calls_loss(
     }
     let method = &cx.facts().functions[id as usize];
     let targets = !method.target_params.is_empty();
+    let losses = method.body.losses();
     method.body.evidence.iter().any(|e| match &e.kind {
         Evidence::LossApiCall | Evidence::AddLoss => true,
         Evidence::ProjectCall(_) | Evidence::OtherCall(_) => method
@@ -307,12 +304,10 @@ fn calls_loss(
             .evidence_callee(&e.kind)
             .is_some_and(|inner| calls_loss(cx, c, inner, targets, depth + 1)),
         Evidence::NamedAssign => false,
-    }) || method
-        .body
-        .losses()
+    }) || losses
         .returned
         .iter()
-        .chain(&method.body.losses().named_losses)
+        .chain(&losses.named_losses)
         .any(|v| computes(cx, c, &v.expr, targets, depth + 1))
 }
 
@@ -337,15 +332,9 @@ fn used_as_loss(method: &FunctionFacts, range: TextRange) -> bool {
     body.evidence
         .iter()
         .any(|e| matches!(e.kind, Evidence::NamedAssign) && e.range.contains_range(range))
-        || body
-            .losses()
-            .returned
-            .iter()
-            .chain(&body.losses().differentiated)
-            .chain(&body.losses().named_losses)
-            .any(|v| {
-                v.range.contains_range(range) || v.slice.iter().any(|s| s.contains_range(range))
-            })
+        || body.losses().values().any(|v| {
+            v.range.contains_range(range) || v.slice.iter().any(|s| s.contains_range(range))
+        })
 }
 
 /// True if instances of the class are built inside another project Model (`self.vq =

@@ -123,8 +123,7 @@ impl<'a> Resolver<'_, 'a> {
                         // A project call is evidence by its index; `self.<name>` is no project
                         // call (the index resolves it through the class), so it is kept apart.
                         let kind = if matches!(callee, Callee::SelfMember(_)) {
-                            facts.losses_mut().evidence_callees.push(callee.clone());
-                            Evidence::OtherCall(facts.losses().evidence_callees.len() as u32 - 1)
+                            facts.losses_mut().other_call(callee.clone())
                         } else {
                             Evidence::ProjectCall(facts.project_calls.len() as u32)
                         };

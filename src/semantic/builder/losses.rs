@@ -37,12 +37,9 @@ impl<'a> Resolver<'_, 'a> {
             && !knowledge.reduction_methods.iter().any(|m| m == name)
         {
             // `model.compute_loss(batch)`, `criterion.forward(...)` on an unknown object.
-            facts
-                .losses_mut()
-                .evidence_callees
-                .push(Callee::Variable(name.into()));
+            let kind = facts.losses_mut().other_call(Callee::Variable(name.into()));
             facts.evidence.push(LossEvidence {
-                kind: Evidence::OtherCall(facts.losses().evidence_callees.len() as u32 - 1),
+                kind,
                 range,
                 in_loop: rec.in_loop,
             });
@@ -50,12 +47,11 @@ impl<'a> Resolver<'_, 'a> {
             && knowledge.is_loss_callee(receiver)
             && name == "forward"
         {
-            facts
+            let kind = facts
                 .losses_mut()
-                .evidence_callees
-                .push(Callee::Variable(receiver.into()));
+                .other_call(Callee::Variable(receiver.into()));
             facts.evidence.push(LossEvidence {
-                kind: Evidence::OtherCall(facts.losses().evidence_callees.len() as u32 - 1),
+                kind,
                 range,
                 in_loop: rec.in_loop,
             });
@@ -71,19 +67,19 @@ impl<'a> Resolver<'_, 'a> {
     ) -> Vec<NamedValue<'a>> {
         let knowledge = self.knowledge();
         // Loss-named variables assigned a computation.
-        let mut named: Vec<(&str, &AssignRec<'a>)> = draft
+        let mut named: Vec<&AssignRec<'a>> = draft
             .assigns
             .iter()
             .filter(|(name, _)| knowledge.is_loss_variable(name))
-            .flat_map(|(name, recs)| recs.iter().map(move |r| (*name, r)))
+            .flat_map(|(_, recs)| recs)
             // `running_loss += loss.item() * n` is bookkeeping; a loss built up term by term is
             // seen where it is differentiated or returned.
-            .filter(|(_, r)| !r.aug)
+            .filter(|r| !r.aug)
             .collect();
-        named.sort_by_key(|(_, r)| r.stmt.start());
+        named.sort_by_key(|r| r.stmt.start());
         // (value, statement, loop) of each loss-named assignment that computes something.
         let mut named_values: Vec<(&'a Expr, TextRange, Option<LoopId>)> = Vec::new();
-        for (_, rec) in named {
+        for rec in named {
             let value = match rec.value {
                 AssignValue::Expr(e) => e,
                 AssignValue::Element(e, _) => e,
@@ -98,7 +94,7 @@ impl<'a> Resolver<'_, 'a> {
                 named_values.push((value, rec.stmt, rec.in_loop));
             }
         }
-        for &(_, value, stmt, in_loop) in &draft.self_loss_assigns {
+        for &(value, stmt, in_loop) in &draft.self_loss_assigns {
             if is_computation(value, self) {
                 facts.evidence.push(LossEvidence {
                     kind: Evidence::NamedAssign,

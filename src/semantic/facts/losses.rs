@@ -114,6 +114,21 @@ pub struct LossFacts {
 }
 
 impl LossFacts {
+    /// Keep `callee` as the callee of an [`Evidence::OtherCall`], and give that evidence.
+    pub fn other_call(&mut self, callee: Callee) -> Evidence {
+        self.evidence_callees.push(callee);
+        Evidence::OtherCall(self.evidence_callees.len() as u32 - 1)
+    }
+
+    /// Every loss value of the scope: returned, differentiated, then assigned to a
+    /// loss-named variable.
+    pub fn values(&self) -> impl Iterator<Item = &LossValue> {
+        self.returned
+            .iter()
+            .chain(&self.differentiated)
+            .chain(&self.named_losses)
+    }
+
     pub(super) const EMPTY: LossFacts = LossFacts {
         grad_steps: ThinVec::new(),
         differentiated: ThinVec::new(),

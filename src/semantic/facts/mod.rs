@@ -37,6 +37,8 @@ pub struct ScopeFacts {
     pub loops: ThinVec<LoopFacts>,
     pub evidence: ThinVec<LossEvidence>,
     pub api_calls: ThinVec<ApiUse>,
+    /// In the order the builder found them, never reordered: loss evidence refers to them by
+    /// index ([`Evidence::ProjectCall`]).
     pub project_calls: ThinVec<ProjectCall>,
     /// Gradient steps and loss values: boxed, as most scopes compute no loss and every scope
     /// of a large project stays in memory.
@@ -227,6 +229,16 @@ pub struct FileFacts {
 }
 
 impl FileFacts {
+    /// The file imports `package` or one of its modules at module level (`import torch`,
+    /// `from torch import nn`, `import torch.nn.functional as F`).
+    pub fn imports_package(&self, package: &str) -> bool {
+        self.imports.iter().any(|(_, qualified)| {
+            qualified
+                .strip_prefix(package)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+        })
+    }
+
     /// Every scope of the file: the module (`None`), then each function body.
     pub fn scopes(&self) -> impl Iterator<Item = (Option<FunctionId>, &ScopeFacts)> {
         std::iter::once((None, &self.module)).chain(
@@ -307,5 +319,26 @@ impl FileFacts {
             .iter()
             .map(|&id| (id, &self.functions[id as usize]))
             .find(|(_, f)| f.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_package_is_imported_by_its_name_or_a_module_of_it_not_a_prefix() {
+        let facts = |imports: &[(&str, &str)]| FileFacts {
+            imports: imports
+                .iter()
+                .map(|(l, q)| (Name::from(*l), Name::from(*q)))
+                .collect(),
+            ..FileFacts::default()
+        };
+        assert!(facts(&[("torch", "torch")]).imports_package("torch"));
+        assert!(facts(&[("F", "torch.nn.functional")]).imports_package("torch"));
+        assert!(!facts(&[("torchvision", "torchvision")]).imports_package("torch"));
+        assert!(!facts(&[("torch", "pkg.torch")]).imports_package("torch"));
+        assert!(!facts(&[]).imports_package("torch"));
     }
 }
