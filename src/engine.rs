@@ -37,6 +37,7 @@ use crate::semantic::Semantic;
 use crate::semantic::facts::{Callee, FileFacts};
 use crate::semantic::index::{ModuleMap, ProjectFile, ProjectIndex, dotted_prefixes};
 use crate::semantic::parse;
+use crate::semantic::reads::{self, Reads};
 use crate::semantic::roles::Roles;
 use crate::source::is_notebook;
 use crate::source::{ReadError, SourceText, read_file};
@@ -817,6 +818,10 @@ fn run_in_pool(
         })
     };
     let project_key = project_key_for(refactorings);
+    if project_key.is_some() {
+        // The project findings are stored with what they read (see `semantic::reads`).
+        reads::enable();
+    }
     // A run that needs no refactorings may replay a result that has them (its output has no
     // place for them); never the other way round.
     let replayable = std::iter::once(project_key)
@@ -859,6 +864,8 @@ fn run_in_pool(
     let mut file_ids = Vec::with_capacity(analyses.len());
     let mut context_keys: Vec<(PathBuf, Option<u128>)> = Vec::new();
     let mut linted_absolute: Vec<PathBuf> = Vec::with_capacity(analyses.len());
+    // The key of each file of the index, in its order.
+    let mut index_keys: Vec<Option<u128>> = Vec::with_capacity(analyses.len());
     let mut changed_during_run = false;
     for analysis in analyses {
         let Analysis {
@@ -881,6 +888,7 @@ fn run_in_pool(
         match facts {
             Some(facts) => {
                 file_ids.push(Some(project_files.len() as u32));
+                index_keys.push(key);
                 let teaching = settings.is_teaching_path(&absolute);
                 project_files.push(ProjectFile {
                     path: Arc::from(path.as_path()),
@@ -901,7 +909,7 @@ fn run_in_pool(
     let index = ProjectIndex::new(project_files);
     if timing {
         let mut counts = [0usize; 8];
-        for file in &index.files {
+        for file in index.all_files() {
             let f = &file.facts;
             counts[0] += f.classes.len();
             counts[1] += f.functions.len();
@@ -935,45 +943,98 @@ fn run_in_pool(
         lap("roles");
     }
     let roles_ref = roles.get();
-    let mut project_diagnostics: Vec<Vec<Diagnostic>> = file_ids
+    // With a project cache, each file's project findings are stored with the files they read
+    // (`semantic::reads`), and a run after an edit replays those of every file none of whose
+    // reads changed: the newest stored result of the same project files is the base.
+    let fingerprints: Vec<Option<project::Fingerprint>> = match (project_key, roles_ref) {
+        (Some(_), Some(roles)) => roles
+            .fingerprints()
+            .into_iter()
+            .zip(index.all_files())
+            .zip(&index_keys)
+            .map(|((roles, file), key)| {
+                let mut both = [0u8; 9];
+                both[..8].copy_from_slice(&roles.to_le_bytes());
+                both[8] = u8::from(file.linted);
+                Some((key.as_ref().copied()?, xxhash_rust::xxh3::xxh3_64(&both)))
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let base = match project_key {
+        Some((cache, _)) if replay && !fingerprints.is_empty() => {
+            let paths: Vec<&Path> = index
+                .all_files()
+                .iter()
+                .map(|f| f.absolute.as_path())
+                .collect();
+            project::base(cache, &paths, refactorings)
+        }
+        _ => None,
+    };
+    let changed = base.as_ref().map(|base| base.changed(&fingerprints));
+    let reused = std::sync::atomic::AtomicUsize::new(0);
+    let mut project_diagnostics: Vec<(Vec<Diagnostic>, Option<Reads>)> = file_ids
         .par_iter()
         .zip(meta.par_iter())
         .map(|(id, (path, settings, _, reported))| {
             let (Some(id), Some(roles)) = (*id, roles_ref) else {
-                return Vec::new();
+                return (Vec::new(), None);
             };
             if !reported {
-                return Vec::new();
+                return (Vec::new(), None);
             }
-            let rules = settings
-                .rules_for_source(path, index.facts(id).cell_script || roles.in_collection(id));
-            let cx = ProjectContext::new(&index, roles, id, &settings.rule_options, refactorings);
-            let mut found = Vec::new();
-            for rule in rules.iter() {
-                if let Some(check) = rule.check.project_check() {
-                    let result = catch_unwind(AssertUnwindSafe(|| {
-                        let mut out = Vec::new();
-                        check(&cx, &mut out);
-                        out
-                    }));
-                    match result {
-                        Ok(out) => {
-                            found.extend(out.into_iter().filter(|d| rules.contains_code(d.code)))
+            if let (Some(base), Some(changed)) = (&base, &changed)
+                && let Some((found, reads)) =
+                    base.reusable(id, &index.file(id).absolute, changed, |q| index.answer(q))
+            {
+                reused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                return (found, Some(reads));
+            }
+            let run = || {
+                let rules = settings
+                    .rules_for_source(path, index.facts(id).cell_script || roles.in_collection(id));
+                let cx =
+                    ProjectContext::new(&index, roles, id, &settings.rule_options, refactorings);
+                let mut found = Vec::new();
+                for rule in rules.iter() {
+                    if let Some(check) = rule.check.project_check() {
+                        let result = catch_unwind(AssertUnwindSafe(|| {
+                            let mut out = Vec::new();
+                            check(&cx, &mut out);
+                            out
+                        }));
+                        match result {
+                            Ok(out) => found
+                                .extend(out.into_iter().filter(|d| rules.contains_code(d.code))),
+                            Err(_) => found.push(syntax_error::internal_error(&format!(
+                                "rule {} failed",
+                                rule.code
+                            ))),
                         }
-                        Err(_) => found.push(syntax_error::internal_error(&format!(
-                            "rule {} failed",
-                            rule.code
-                        ))),
                     }
                 }
+                found
+            };
+            if project_key.is_some() {
+                let (found, reads) = reads::recording(run);
+                (found, Some(reads))
+            } else {
+                (run(), None)
             }
-            found
         })
         .collect();
 
     lap("project rules");
+    if timing && base.is_some() {
+        eprintln!(
+            "dllint incremental: {} files' project findings replayed",
+            reused.load(std::sync::atomic::Ordering::Relaxed)
+        );
+    }
     // What the project rules found, per linted file, for the project cache.
-    let mut to_store: Option<Vec<(PathBuf, Vec<Diagnostic>)>> = project_key.map(|_| Vec::new());
+    let mut to_store: Option<Vec<(PathBuf, Vec<Diagnostic>, Reads)>> =
+        project_key.map(|_| Vec::new());
     let mut report = Report::default();
     for (i, ((path, settings, internal_error, reported), mut diagnostics)) in
         meta.into_iter().zip(diagnostics_by_file).enumerate()
@@ -986,7 +1047,7 @@ fn run_in_pool(
         if internal_error {
             report.internal_errors += 1;
         }
-        let mut extra = std::mem::take(&mut project_diagnostics[i]);
+        let (mut extra, read) = std::mem::take(&mut project_diagnostics[i]);
         if !extra.is_empty() {
             report.internal_errors += extra
                 .iter()
@@ -997,7 +1058,12 @@ fn run_in_pool(
             }
         }
         if let Some(store) = &mut to_store {
-            store.push((linted_absolute[i].clone(), extra.clone()));
+            // A file without project facts reads nothing of the project.
+            store.push((
+                linted_absolute[i].clone(),
+                extra.clone(),
+                read.unwrap_or_default(),
+            ));
         }
         diagnostics.append(&mut extra);
         if diagnostics.is_empty() {
@@ -1025,19 +1091,29 @@ fn run_in_pool(
             .map(|(path, key)| Some((path, key?)))
             .collect();
         if let Some(context) = context {
-            let (exists, outside) = index.observations();
+            let (mut exists, mut outside) = index.observations();
+            if let Some(base) = &base {
+                base.carry_observations(&mut exists, &mut outside);
+            }
+            let files = fingerprints
+                .iter()
+                .zip(index.all_files())
+                .map(|(fingerprint, file)| Some((file.absolute.clone(), (*fingerprint)?)))
+                .collect::<Option<Vec<_>>>()
+                .unwrap_or_default();
             let observed = project::Observed {
                 context,
                 probes,
                 exists,
                 outside,
+                files,
             };
             let by_file = by_file
                 .iter()
-                .map(|(path, found)| (path.as_path(), found.as_slice()))
+                .map(|(path, found, reads)| (path.as_path(), found.as_slice(), reads))
                 .collect();
             // A result that cannot be stored only makes the next run slower.
-            let _ = project::store(cache, key, observed, by_file);
+            let _ = project::store(cache, key, refactorings, observed, by_file);
         }
         lap("project cache");
     }

@@ -118,7 +118,8 @@ pub fn survey(
     // Computed before the parallel loop: a lazily built value is never first asked for
     // inside the pool (a worker waiting on it could steal the job that builds it).
     let roles = project.roles();
-    let found: Vec<Found> = (0..index.files.len() as FileId)
+    let found: Vec<Found> = index
+        .file_ids()
         .into_par_iter()
         .filter(|&f| index.file(f).linted)
         .flat_map_iter(|file| {
@@ -183,7 +184,7 @@ pub fn survey(
     // Summary per repository.
     let mut repositories: BTreeMap<String, RepositorySummary> = BTreeMap::new();
     let mut files = 0;
-    for file in index.files.iter().filter(|f| f.linted) {
+    for file in index.all_files().iter().filter(|f| f.linted) {
         files += 1;
         let name = repository_of(&file.path);
         let entry = repositories

@@ -30,14 +30,13 @@ fn facts_of(name: &str) -> FileFacts {
         path: relative.clone(),
         text: None,
     };
-    let mut project = engine::run(vec![input], Some(1), &root, &resolver);
-    let position = project
-        .index
-        .files
+    let project = engine::run(vec![input], Some(1), &root, &resolver);
+    let mut files = project.index.into_files();
+    let position = files
         .iter()
         .position(|f| f.linted && *f.path == *relative)
         .unwrap_or_else(|| panic!("no facts for {}", relative.display()));
-    project.index.files.swap_remove(position).facts
+    files.swap_remove(position).facts
 }
 
 /// Pretty JSON (serde's field order), with the small parts on one line: an array of values

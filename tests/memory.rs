@@ -140,7 +140,7 @@ fn a_run_keeps_facts_and_findings_not_the_code() {
          {peak} bytes = {peak_per_byte:.2} per source byte were live at once"
     );
     assert!(
-        project.index.files.iter().all(|f| f.text.is_none()),
+        project.index.all_files().iter().all(|f| f.text.is_none()),
         "files read from disk keep no text after their pass"
     );
     assert!(
@@ -161,7 +161,7 @@ fn a_run_keeps_facts_and_findings_not_the_code() {
     drop(report);
     let facts = LIVE.load(Ordering::SeqCst) - before;
     let encoded: usize = index
-        .files
+        .all_files()
         .iter()
         .map(|f| postcard::to_allocvec(&f.facts).map_or(0, |v| v.len()))
         .sum();
@@ -169,7 +169,11 @@ fn a_run_keeps_facts_and_findings_not_the_code() {
     // capacities) and measured with the same counter.
     let measure = |label: &str, part: &dyn Fn(&FileFacts) -> Box<dyn std::any::Any>| {
         let start = LIVE.load(Ordering::SeqCst);
-        let copies: Vec<_> = index.files.iter().map(|file| part(&file.facts)).collect();
+        let copies: Vec<_> = index
+            .all_files()
+            .iter()
+            .map(|file| part(&file.facts))
+            .collect();
         let bytes = LIVE.load(Ordering::SeqCst) - start;
         drop(copies);
         format!("{label} {bytes}")
@@ -183,7 +187,11 @@ fn a_run_keeps_facts_and_findings_not_the_code() {
         measure("usage", &|f| Box::new(f.usage.clone())),
         measure("imports", &|f| Box::new(f.imports.clone())),
     ];
-    let functions: usize = index.files.iter().map(|f| f.facts.functions.len()).sum();
+    let functions: usize = index
+        .all_files()
+        .iter()
+        .map(|f| f.facts.functions.len())
+        .sum();
     eprintln!(
         "memory: facts cloned: {} ({functions} functions of {} bytes, scopes of {} bytes inline)",
         parts.join(", "),

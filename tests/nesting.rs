@@ -34,7 +34,9 @@ fn files() -> Vec<ProjectFile> {
         }
     }
     inputs.sort_by(|a, b| a.path.cmp(&b.path));
-    engine::run(inputs, Some(1), root, &resolver).index.files
+    engine::run(inputs, Some(1), root, &resolver)
+        .index
+        .into_files()
 }
 
 fn copy(files: &[ProjectFile], copies: usize) -> Vec<ProjectFile> {

@@ -46,7 +46,7 @@ fn run(root: &Path, files: &[&str]) -> Project {
 }
 
 fn class_roles(project: &Project, file_suffix: &str, class: &str) -> (Vec<Role>, Vec<String>) {
-    for (f, file) in project.index.files.iter().enumerate() {
+    for (f, file) in project.index.all_files().iter().enumerate() {
         if !file.path.to_string_lossy().ends_with(file_suffix) {
             continue;
         }
@@ -116,7 +116,7 @@ fn knowledge_is_extended_from_configuration() {
 /// The verdict on the (single) differentiated value of function `train` in `source`.
 fn verdict(source: &str) -> Verdict {
     let (_dir, project) = project(&[("train.py", source)]);
-    let file = &project.index.files[0];
+    let file = &project.index.all_files()[0];
     let (_, function) = file
         .facts
         .function_named("train")
@@ -213,7 +213,7 @@ fn context_files_outside_the_linted_paths_are_read_for_their_facts() {
     // Only model.py is linted; base.py is read for context.
     let project = run(dir.path(), &["model.py"]);
     assert_eq!(project.report.files_checked, 1);
-    assert_eq!(project.index.files.len(), 2);
+    assert_eq!(project.index.len(), 2);
     let codes: Vec<&str> = project
         .report
         .files

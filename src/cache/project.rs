@@ -11,6 +11,17 @@
 //! - every path whose existence a rule asked about (`is there a losses.py?`) and every file
 //!   outside the project a refactoring read (an existing `loss.py` it appends to).
 //!
+//! After an edit, no result has the new key, but the newest one of the same project files (the
+//! same paths, in the same order, so file ids mean the same files) is the *base* of an
+//! incremental run: each file's findings are stored with what its project rules read
+//! (`semantic::reads`: the files whose facts, text or roles they read, and the questions they
+//! put to project-wide tables with a fingerprint of each answer). A file's findings are
+//! replayed when neither the file nor any file it read has a new fingerprint (its key, and a
+//! fingerprint of its roles, which other files decide too) and every question has the same
+//! answer; the project rules of the other files run again. The full analysis (facts, index,
+//! roles) still runs: only the rules are spared. The base's file-system observations are
+//! checked, and carried into the new result.
+//!
 //! Stored beside the per-file cache as `<hash of the root>.project.bin`: the last few
 //! results (a pre-commit run on three files and a CI run on the whole tree do not evict each
 //! other), written atomically with a trailing checksum; anything unreadable is ignored.
@@ -25,9 +36,11 @@ use xxhash_rust::xxh3::{Xxh3, xxh3_64};
 use super::{Cache, write_atomically};
 use crate::diagnostic::{Applicability, Diagnostic, Edit, FileEdits, Fix, Label, Suggestion};
 use crate::rules::find_rule;
+use crate::semantic::index::FileId;
+use crate::semantic::reads::{Query, Reads};
 
 /// Format version of the project cache file.
-const MAGIC: &[u8; 8] = b"DLLINTP\x01";
+const MAGIC: &[u8; 8] = b"DLLINTP\x02";
 /// How many project results are kept per project root.
 const KEPT: usize = 4;
 
@@ -42,6 +55,77 @@ pub struct Observed {
     pub exists: Vec<(PathBuf, bool)>,
     /// Outside files read, and their fingerprint (see `ProjectIndex::read_outside`).
     pub outside: Vec<(PathBuf, u64)>,
+    /// Every file of the project index in its order, with its fingerprint (see
+    /// [`Entry::fingerprints`]); empty when a file has no key (then no later run builds on
+    /// this result).
+    pub files: Vec<(PathBuf, Fingerprint)>,
+}
+
+/// What a later run compares to know whether a file changed for its readers: the file's key
+/// (content, settings, path, package) and a fingerprint of its roles and of whether it is
+/// linted (the roles of a file depend on other files too).
+pub type Fingerprint = (u128, u64);
+
+/// A result the project rules of one file can be replayed from after other files changed.
+pub struct Base {
+    files: Vec<Fingerprint>,
+    /// Per linted file (absolute path): its project findings and the files they read.
+    by_file: rustc_hash::FxHashMap<PathBuf, (Vec<Diagnostic>, Reads)>,
+    /// What the earlier run learnt from the file system (still true: checked on lookup).
+    exists: Vec<(PathBuf, bool)>,
+    outside: Vec<(PathBuf, u64)>,
+}
+
+impl Base {
+    /// The files of the index whose fingerprint differs from the stored one (`current`: in
+    /// index order, `None` for a file without a key).
+    pub fn changed(&self, current: &[Option<Fingerprint>]) -> Vec<bool> {
+        current
+            .iter()
+            .zip(&self.files)
+            .map(|(now, then)| now.as_ref() != Some(then))
+            .collect()
+    }
+
+    /// The stored findings of linted file `absolute` (and what they read), if neither the
+    /// file nor any file they read changed (`changed`: from [`Base::changed`]) and every
+    /// question they put to the project's tables has the same answer (`answer`: its
+    /// fingerprint now).
+    pub fn reusable(
+        &self,
+        file: FileId,
+        absolute: &Path,
+        changed: &[bool],
+        answer: impl Fn(&Query) -> u64,
+    ) -> Option<(Vec<Diagnostic>, Reads)> {
+        let unchanged = |f: FileId| !changed.get(f as usize).copied().unwrap_or(true);
+        if !unchanged(file) {
+            return None;
+        }
+        let (found, reads) = self.by_file.get(absolute)?;
+        let fresh = if reads.all {
+            !changed.iter().any(|&c| c)
+        } else {
+            reads.files.iter().all(|&f| unchanged(f))
+                && reads.queries.iter().all(|(q, a)| answer(q) == *a)
+        };
+        fresh.then(|| (found.clone(), reads.clone()))
+    }
+
+    /// Merge what the earlier run learnt from the file system into `exists` and `outside`:
+    /// the findings replayed from it were made with it.
+    pub fn carry_observations(
+        &self,
+        exists: &mut Vec<(PathBuf, bool)>,
+        outside: &mut Vec<(PathBuf, u64)>,
+    ) {
+        exists.extend(self.exists.iter().cloned());
+        exists.sort();
+        exists.dedup_by(|a, b| a.0 == b.0);
+        outside.extend(self.outside.iter().cloned());
+        outside.sort();
+        outside.dedup_by(|a, b| a.0 == b.0);
+    }
 }
 
 /// One stored project result.
@@ -52,9 +136,17 @@ pub struct Entry {
     probes: Vec<(String, String, Option<String>)>,
     exists: Vec<(String, bool)>,
     outside: Vec<(String, u64)>,
-    /// Per linted file (absolute path), its project-rule findings.
-    diagnostics: Vec<(String, Vec<StoredDiagnostic>)>,
+    /// Whether the findings carry their refactorings.
+    refactorings: bool,
+    /// Every file of the project index, in order: absolute path and fingerprint.
+    files: Vec<(String, Fingerprint)>,
+    /// Per linted file (absolute path), its project-rule findings and the files of the index
+    /// (by position in `files`) they read, or all of them.
+    diagnostics: Vec<(String, Vec<StoredDiagnostic>, StoredReads)>,
 }
+
+/// Every file (`true`), or these.
+type StoredReads = (bool, Vec<u32>, Vec<(Query, u64)>);
 
 impl Entry {
     /// Context files to re-check: absolute path and recorded key.
@@ -90,7 +182,7 @@ impl Entry {
     pub fn into_diagnostics(self) -> Option<Vec<(PathBuf, Vec<Diagnostic>)>> {
         self.diagnostics
             .into_iter()
-            .map(|(path, stored)| {
+            .map(|(path, stored, _)| {
                 let diagnostics = stored
                     .into_iter()
                     .map(StoredDiagnostic::restore)
@@ -150,13 +242,66 @@ pub fn lookup(cache: &Cache, key: u128) -> Option<Entry> {
     read_all(cache).into_iter().find(|e| e.key == key)
 }
 
+/// The newest stored result of a run on exactly these project files (`files`: the index's
+/// absolute paths, in its order), made with refactorings as asked, whose observations of
+/// the file system still hold: the base of an incremental run.
+pub fn base(cache: &Cache, files: &[&Path], refactorings: bool) -> Option<Base> {
+    let entry = read_all(cache).into_iter().find(|e| {
+        e.refactorings == refactorings
+            && e.files.len() == files.len()
+            && e.files
+                .iter()
+                .zip(files)
+                .all(|((stored, _), path)| Path::new(stored) == *path)
+    })?;
+    if !entry.file_system_unchanged() {
+        return None;
+    }
+    let by_file = entry
+        .diagnostics
+        .into_iter()
+        .map(|(path, stored, (all, files, queries))| {
+            let found = stored
+                .into_iter()
+                .map(StoredDiagnostic::restore)
+                .collect::<Option<Vec<_>>>()?;
+            Some((
+                PathBuf::from(path),
+                (
+                    found,
+                    Reads {
+                        all,
+                        files: files.into(),
+                        queries: queries.into(),
+                    },
+                ),
+            ))
+        })
+        .collect::<Option<_>>()?;
+    Some(Base {
+        files: entry.files.into_iter().map(|(_, f)| f).collect(),
+        by_file,
+        exists: entry
+            .exists
+            .into_iter()
+            .map(|(p, e)| (PathBuf::from(p), e))
+            .collect(),
+        outside: entry
+            .outside
+            .into_iter()
+            .map(|(p, f)| (PathBuf::from(p), f))
+            .collect(),
+    })
+}
+
 /// Store a full run's project findings (`by_file`: absolute path of each linted file and its
 /// project-rule findings). Not stored if a path is not UTF-8 (the file stores text).
 pub fn store(
     cache: &Cache,
     key: u128,
+    refactorings: bool,
     observed: Observed,
-    by_file: Vec<(&Path, &[Diagnostic])>,
+    by_file: Vec<(&Path, &[Diagnostic], &Reads)>,
 ) -> std::io::Result<()> {
     let text = |p: &Path| p.to_str().map(str::to_string);
     let entry = (|| {
@@ -188,14 +333,24 @@ pub fn store(
                 .iter()
                 .map(|(p, f)| Some((text(p)?, *f)))
                 .collect::<Option<_>>()?,
+            refactorings,
+            files: observed
+                .files
+                .iter()
+                .map(|(p, f)| Some((text(p)?, *f)))
+                .collect::<Option<_>>()?,
             diagnostics: by_file
                 .iter()
-                .map(|(path, found)| {
+                .map(|(path, found, reads)| {
                     let stored = found
                         .iter()
                         .map(StoredDiagnostic::of)
                         .collect::<Option<Vec<_>>>()?;
-                    Some((text(path)?, stored))
+                    Some((
+                        text(path)?,
+                        stored,
+                        (reads.all, reads.files.to_vec(), reads.queries.to_vec()),
+                    ))
                 })
                 .collect::<Option<_>>()?,
         })

@@ -153,7 +153,7 @@ fn facts(path: &std::path::Path) -> Result<ExitStatus, String> {
         text: None,
     };
     let project = crate::engine::run_for_facts(vec![input], Some(1), &cwd, &resolver);
-    for file in &project.index.files {
+    for file in project.index.all_files() {
         println!(
             "# {}{}",
             file.path.display(),

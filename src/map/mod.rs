@@ -138,7 +138,7 @@ pub fn build(project: &Project, cwd: &Path) -> Map {
     let index = &project.index;
     let roles = project.roles();
     let mut keys: BTreeMap<Key, Vec<&'static str>> = BTreeMap::new();
-    for (f, file) in index.files.iter().enumerate() {
+    for (f, file) in index.all_files().iter().enumerate() {
         let f = f as FileId;
         for c in 0..file.facts.classes.len() as ClassId {
             let set = &roles.class(f, c).roles;
@@ -171,7 +171,7 @@ pub fn build(project: &Project, cwd: &Path) -> Map {
 
     // Entry points: functions and scripts that wire at least two components together.
     let mut entries: Vec<Key> = Vec::new();
-    for (f, file) in index.files.iter().enumerate() {
+    for (f, file) in index.all_files().iter().enumerate() {
         let f = f as FileId;
         if !file.linted {
             continue;
@@ -460,7 +460,11 @@ pub fn build(project: &Project, cwd: &Path) -> Map {
     // Findings: run once over the report.
     for report in &project.report.files {
         for d in &report.diagnostics {
-            let Some(file) = index.files.iter().position(|f| *f.path == *report.path) else {
+            let Some(file) = index
+                .all_files()
+                .iter()
+                .position(|f| *f.path == *report.path)
+            else {
                 continue;
             };
             let file = file as FileId;

@@ -824,7 +824,7 @@ fn find_callers(
         bindings: 0,
     };
     let sources: Vec<OnceCell<Option<ParsedSource>>> =
-        (0..index.files.len()).map(|_| OnceCell::new()).collect();
+        (0..index.len()).map(|_| OnceCell::new()).collect();
     let need = Need {
         plan,
         params,
@@ -833,7 +833,7 @@ fn find_callers(
         class_name,
     };
     let mut handed: Vec<Handed> = Vec::new();
-    for f in 0..index.files.len() as FileId {
+    for f in index.file_ids() {
         let facts = index.facts(f);
         // Subclasses inherit `forward`: their callers would pass targets too.
         for class in &facts.classes {
@@ -1069,7 +1069,7 @@ fn find_callers(
 /// The first project class whose base is `base`.
 fn subclass_of(cx: &ProjectContext<'_>, base: Symbol) -> Option<String> {
     let index = cx.index;
-    (0..index.files.len() as FileId).find_map(|f| {
+    index.file_ids().find_map(|f| {
         index
             .facts(f)
             .classes
@@ -1094,7 +1094,7 @@ fn only_called(
     let index = cx.index;
     let (tf, tid) = target;
     let name = index.facts(tf).functions[tid as usize].name.clone();
-    for f in 0..index.files.len() as FileId {
+    for f in index.file_ids() {
         let mut locals: Vec<String> = index
             .facts(f)
             .imports

@@ -13,9 +13,10 @@ use ruff_text_size::TextRange;
 use crate::semantic::facts::{Callee, ClassId, FunctionId, InstanceRef, LoopId, ScopeFacts};
 use crate::semantic::flow::{Flow, Resolved, method_of};
 use crate::semantic::index::{FileId, ProjectIndex, Symbol};
+use crate::semantic::reads::{self, Reads};
 
 /// One call of a project function.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CallSite {
     pub file: FileId,
     /// The calling scope (`None`: module level).
@@ -27,10 +28,10 @@ pub struct CallSite {
 /// A parameter of one function handed on to another function's parameter: the caller, and
 /// which of its [`InstanceArg`](crate::semantic::facts::InstanceArg)s (where the parameter
 /// lands in the callee, and which of the caller's parameters it is).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Forward {
-    caller: (FileId, FunctionId),
-    arg: u32,
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Forward {
+    pub caller: (FileId, FunctionId),
+    pub arg: u32,
 }
 
 /// The call sites of every project function that the project calls: indexes into the
@@ -42,8 +43,10 @@ pub struct CallSites {
     targets: Vec<((FileId, FunctionId), u32)>,
     /// Indexes into the callee table, a function's sites in the table's order (file, scope).
     sites: Vec<u32>,
-    /// Parameters handed on, by the function they are handed to, in file order.
-    forwarded: Vec<((FileId, FunctionId), Forward)>,
+    /// Parameters handed on, by the function they are handed to (`forwarded_to`, the same
+    /// length), in file order.
+    forwarded: Vec<Forward>,
+    forwarded_to: Vec<(FileId, FunctionId)>,
 }
 
 /// The calls of one project function ([`CallSites::of`]).
@@ -69,7 +72,7 @@ impl CallSites {
         let callees = index.scope_callees();
         let mut forwarded: Vec<((FileId, FunctionId), Forward)> = Vec::new();
         let mut pairs: Vec<((FileId, FunctionId), u32)> = Vec::new();
-        for f in 0..index.files.len() as FileId {
+        for f in index.file_ids() {
             let facts = index.facts(f);
             for (function, scope) in facts.scopes() {
                 if let Some(id) = function {
@@ -114,12 +117,23 @@ impl CallSites {
             sites.push(i);
         }
         forwarded.sort_by_key(|&(target, _)| target);
-        forwarded.shrink_to_fit();
+        let (forwarded_to, forwarded) = forwarded.into_iter().unzip();
         CallSites {
             targets,
             sites,
             forwarded,
+            forwarded_to,
         }
+    }
+
+    /// The parameters handed on to `function` of `file`, in file order.
+    pub fn forwarded_to(&self, file: FileId, function: FunctionId) -> &[Forward] {
+        let first = self
+            .forwarded_to
+            .partition_point(|&target| target < (file, function));
+        let end = first
+            + self.forwarded_to[first..].partition_point(|&target| target == (file, function));
+        &self.forwarded[first..end]
     }
 
     /// The calls of `function` of `file` (empty when the project never calls it), read from
@@ -158,13 +172,16 @@ pub struct CalleeTable {
     ends: Vec<u32>,
     /// The index in `ends` of each file's module scope.
     first_scope: Vec<u32>,
+    /// Per file, what resolving its calls read: charged to whoever reads them.
+    reads: Vec<Reads>,
 }
 
 impl CalleeTable {
     /// `per_file[file][scope]`: the module's scope first, then the functions in order.
-    pub fn new(per_file: Vec<Vec<Vec<ScopeCallee>>>) -> Self {
+    pub fn new(per_file: Vec<(Vec<Vec<ScopeCallee>>, Reads)>) -> Self {
         let mut table = CalleeTable::default();
-        for scopes in per_file {
+        for (scopes, reads) in per_file {
+            table.reads.push(reads);
             table.first_scope.push(table.ends.len() as u32);
             for callees in scopes {
                 table.callees.extend(callees);
@@ -177,6 +194,9 @@ impl CalleeTable {
 
     /// The calls of the scope `function` of `file` (`None`: module level).
     pub fn of(&self, file: FileId, function: Option<FunctionId>) -> &[ScopeCallee] {
+        if let Some(reads) = self.reads.get(file as usize) {
+            reads::merge(reads);
+        }
         self.indexed(file, function).1
     }
 
@@ -344,9 +364,7 @@ pub fn resolve_through_callers(
         if depth >= 3 {
             continue;
         }
-        let forwarded = &index.call_sites().forwarded;
-        let first = forwarded.partition_point(|(target, _)| *target < (f, id));
-        for (_, forward) in forwarded[first..].iter().take_while(|(t, _)| *t == (f, id)) {
+        for forward in index.forwarded_to(f, id) {
             let (cf, cid) = forward.caller;
             let arg = &index.facts(cf).functions[cid as usize]
                 .body

@@ -34,8 +34,8 @@ enum Slot {
 
 /// One instance handed on: where it lands, the file of the call, its constructor, and the
 /// class being built when the call is a constructor call.
-#[derive(Debug)]
-struct Handed {
+#[derive(Debug, Hash)]
+pub(crate) struct Handed {
     slot: Slot,
     caller: FileId,
     ctor: Callee,
@@ -52,7 +52,7 @@ pub struct InstanceArgs {
 impl InstanceArgs {
     pub fn compute(index: &ProjectIndex) -> Self {
         let mut by_function: FxHashMap<(FileId, FunctionId), Vec<Handed>> = FxHashMap::default();
-        for (f, file) in index.files.iter().enumerate() {
+        for (f, file) in index.all_files().iter().enumerate() {
             let f = f as FileId;
             // Tests hand dummies (a `Dense(2)` for "any model"): not what the code runs with.
             let name = file.path.file_name().and_then(|n| n.to_str()).unwrap_or("");
@@ -94,6 +94,22 @@ impl InstanceArgs {
             }
         }
         InstanceArgs { by_function }
+    }
+
+    /// The instances handed to `function` of `file` (without reporting the question: see
+    /// [`InstanceArgs::of`]).
+    pub(crate) fn handed_to(&self, file: FileId, function: FunctionId) -> &[Handed] {
+        self.by_function
+            .get(&(file, function))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The instances handed to `function` of `file`; the question is reported (see
+    /// [`crate::semantic::reads`]).
+    fn of<'a>(&'a self, index: &ProjectIndex, file: FileId, function: FunctionId) -> &'a [Handed] {
+        let query = crate::semantic::reads::Query::InstanceArgs(file, function);
+        crate::semantic::reads::query(query.clone(), || index.answer(&query));
+        self.handed_to(file, function)
     }
 }
 
@@ -250,10 +266,7 @@ impl<'p> Flow<'p> {
         out: &mut Vec<Resolved>,
     ) {
         let index = self.index;
-        let Some(args) = index.instance_args().by_function.get(&(file, function)) else {
-            return;
-        };
-        for handed in args {
+        for handed in index.instance_args().of(index, file, function) {
             let matches = match &handed.slot {
                 Slot::Position(p) => position == Some(*p),
                 Slot::Keyword(k) => k == name,

@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use crate::semantic::reads::{self, Query, Recorded};
+
 use rustc_hash::FxHashMap;
 
 use crate::knowledge::Knowledge;
@@ -60,7 +62,8 @@ pub enum Symbol {
 }
 
 pub struct ProjectIndex {
-    pub files: Vec<ProjectFile>,
+    /// Private: every read of a file reports itself (see [`reads`]).
+    files: Vec<ProjectFile>,
     by_path: FxHashMap<PathBuf, FileId>,
     /// Directory → dotted module name (relative to that directory) → file. Every ancestor
     /// directory of every file is a potential import root, so lookups need no file system.
@@ -80,9 +83,9 @@ pub struct ProjectIndex {
     // builds must run no parallel work of their own (a worker waiting inside a `OnceLock`
     // initialiser may steal a job that needs the same value, and wait on itself; issue 15).
     /// Which declared command-line options some file reads, project-wide; computed on first use.
-    config: OnceLock<ConfigIndex>,
+    config: Recorded<ConfigIndex>,
     /// Which components some file references, project-wide; computed on first use.
-    references: OnceLock<ReferenceIndex>,
+    references: Recorded<ReferenceIndex>,
     /// Instances handed to project functions (parameter resolution), computed on first use.
     instance_args: OnceLock<InstanceArgs>,
     /// The call sites of each project function, computed on first use.
@@ -92,12 +95,12 @@ pub struct ProjectIndex {
     /// [`ProjectIndex::call_sites`].
     callees: OnceLock<crate::semantic::calls::CalleeTable>,
     /// Each file's module-level definitions by name, computed on first use.
-    definitions: Vec<OnceLock<Vec<Symbol>>>,
+    definitions: Vec<Recorded<Vec<Symbol>>>,
     /// The project classes each class of a file names as its bases, computed on first use.
-    class_bases: Vec<OnceLock<ClassBases>>,
+    class_bases: Vec<Recorded<ClassBases>>,
     /// Each file's module-level imports (indexes into `FileFacts::imports`) sorted by local
     /// name, the later binding of a name first; computed on first use.
-    imports_by_name: Vec<OnceLock<Vec<u32>>>,
+    imports_by_name: Vec<Recorded<Vec<u32>>>,
     /// Files that another file imports from, with the module names those imports spell
     /// (`utils.optim`), computed on first use.
     imported: OnceLock<FxHashMap<FileId, Vec<String>>>,
@@ -141,14 +144,14 @@ impl ProjectIndex {
             outside: Mutex::default(),
             layout: Mutex::default(),
             roots,
-            config: OnceLock::new(),
-            references: OnceLock::new(),
+            config: Recorded::default(),
+            references: Recorded::default(),
             instance_args: OnceLock::new(),
             call_sites: OnceLock::new(),
             callees: OnceLock::new(),
-            definitions: (0..file_count).map(|_| OnceLock::new()).collect(),
-            class_bases: (0..file_count).map(|_| OnceLock::new()).collect(),
-            imports_by_name: (0..file_count).map(|_| OnceLock::new()).collect(),
+            definitions: (0..file_count).map(|_| Recorded::default()).collect(),
+            class_bases: (0..file_count).map(|_| Recorded::default()).collect(),
+            imports_by_name: (0..file_count).map(|_| Recorded::default()).collect(),
             imported: OnceLock::new(),
             importers: OnceLock::new(),
             attribute_ctors: OnceLock::new(),
@@ -232,10 +235,46 @@ impl ProjectIndex {
             .get_or_init(|| ReferenceIndex::compute(self, roles))
     }
 
-    /// Which instances the project's calls hand to which functions.
+    /// Which instances the project's calls hand to which functions. (Its readers report
+    /// their questions: see [`InstanceArgs::of`].)
     pub fn instance_args(&self) -> &InstanceArgs {
         self.instance_args
-            .get_or_init(|| InstanceArgs::compute(self))
+            .get_or_init(|| reads::hidden(|| InstanceArgs::compute(self)))
+    }
+
+    /// A fingerprint of the answer to `query` (see [`reads::Query`]).
+    pub fn answer(&self, query: &Query) -> u64 {
+        use std::hash::{Hash, Hasher};
+        reads::hidden(|| {
+            let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+            match query {
+                Query::CallSites(file, function) => {
+                    for site in self
+                        .call_sites_table()
+                        .of(self.scope_callees(), *file, *function)
+                        .iter()
+                    {
+                        site.hash(&mut hasher);
+                    }
+                }
+                Query::Forwarded(file, function) => {
+                    self.call_sites_table()
+                        .forwarded_to(*file, *function)
+                        .hash(&mut hasher);
+                }
+                Query::InstanceArgs(file, function) => {
+                    self.instance_args()
+                        .handed_to(*file, *function)
+                        .hash(&mut hasher);
+                }
+                Query::AttributesBuiltBy(name) => self.attribute_ctors(name).hash(&mut hasher),
+                Query::ImportSpellings(file) => {
+                    self.importers_spell().get(file).hash(&mut hasher);
+                }
+                Query::Importers(file) => self.importers_table().get(file).hash(&mut hasher),
+            }
+            hasher.finish()
+        })
     }
 
     /// The project functions each scope of each file calls. Built in parallel: call it first
@@ -244,26 +283,46 @@ impl ProjectIndex {
         self.callees.get_or_init(|| {
             use rayon::prelude::*;
             let flow = crate::semantic::flow::Flow::new(self);
-            let per_file: Vec<Vec<Vec<crate::semantic::calls::ScopeCallee>>> = (0
+            // Each file's calls with what resolving them read: a reader of a file's calls
+            // is charged with those reads (see `CalleeTable::of`).
+            let per_file: Vec<(Vec<Vec<crate::semantic::calls::ScopeCallee>>, reads::Reads)> = (0
                 ..self.files.len() as FileId)
                 .into_par_iter()
                 .map(|f| {
-                    self.facts(f)
-                        .scopes()
-                        .map(|(function, scope)| {
-                            crate::semantic::calls::scope_callees(self, &flow, f, function, scope)
-                        })
-                        .collect()
+                    reads::recording(|| {
+                        self.facts(f)
+                            .scopes()
+                            .map(|(function, scope)| {
+                                crate::semantic::calls::scope_callees(
+                                    self, &flow, f, function, scope,
+                                )
+                            })
+                            .collect()
+                    })
                 })
                 .collect();
             crate::semantic::calls::CalleeTable::new(per_file)
         })
     }
 
-    /// Who calls each project function.
-    pub fn call_sites(&self) -> &crate::semantic::calls::CallSites {
+    /// Who calls each project function (built without charging anyone: its readers report
+    /// their questions).
+    fn call_sites_table(&self) -> &crate::semantic::calls::CallSites {
         self.call_sites
-            .get_or_init(|| crate::semantic::calls::CallSites::compute(self))
+            .get_or_init(|| reads::hidden(|| crate::semantic::calls::CallSites::compute(self)))
+    }
+
+    /// The callers that hand `function` of `file` one of their own parameters: (caller,
+    /// index of that instance argument in the caller's flow facts).
+    pub fn forwarded_to(
+        &self,
+        file: FileId,
+        function: FunctionId,
+    ) -> &[crate::semantic::calls::Forward] {
+        reads::query(Query::Forwarded(file, function), || {
+            self.answer(&Query::Forwarded(file, function))
+        });
+        self.call_sites_table().forwarded_to(file, function)
     }
 
     /// The calls of project function `function` of `file`, across the project.
@@ -272,13 +331,20 @@ impl ProjectIndex {
         file: FileId,
         function: FunctionId,
     ) -> crate::semantic::calls::SitesOf<'_> {
-        self.call_sites().of(self.scope_callees(), file, function)
+        reads::query(Query::CallSites(file, function), || {
+            self.answer(&Query::CallSites(file, function))
+        });
+        self.call_sites_table()
+            .of(self.scope_callees(), file, function)
     }
 
     /// True if another file of the project imports from `file` by a name that spells the
     /// file's module (`from models import Net`, `import train`; an import that only reaches
     /// it through a package's re-export does not count).
     pub fn imported_by_another_file(&self, file: FileId) -> bool {
+        reads::query(Query::ImportSpellings(file), || {
+            self.answer(&Query::ImportSpellings(file))
+        });
         self.importers_spell().contains_key(&file)
     }
 
@@ -286,111 +352,160 @@ impl ProjectIndex {
     /// (`utils.optim` for `from utils.optim import Optim` in a notebook one directory up), in
     /// the order of the importing files, each once.
     pub fn import_spellings(&self, file: FileId) -> &[String] {
+        reads::query(Query::ImportSpellings(file), || {
+            self.answer(&Query::ImportSpellings(file))
+        });
         self.importers_spell().get(&file).map_or(&[], Vec::as_slice)
     }
 
     /// The other files of the project that import from `file` (`import model`, `from model
     /// import Net`, `from model import name_it_does_not_define`), in file order.
     pub fn importers_of(&self, file: FileId) -> &[FileId] {
-        let importers = self.importers.get_or_init(|| {
-            let mut importers: FxHashMap<FileId, Vec<FileId>> = FxHashMap::default();
-            for g in 0..self.files.len() as FileId {
-                let mut targets: Vec<FileId> = Vec::new();
-                for (_, qualified) in &self.facts(g).imports {
-                    if let Some(Symbol::Module(t) | Symbol::Class(t, _) | Symbol::Function(t, _)) =
-                        self.resolve_qualified(g, qualified)
-                    {
-                        targets.push(t);
-                    }
-                    if let Some((module, _)) = qualified.rsplit_once('.')
-                        && let Some(Symbol::Module(t)) = self.resolve_qualified(g, module)
-                    {
-                        targets.push(t);
-                    }
-                }
-                targets.sort_unstable();
-                targets.dedup();
-                for t in targets.into_iter().filter(|&t| t != g) {
-                    importers.entry(t).or_default().push(g);
-                }
-            }
-            importers
+        reads::query(Query::Importers(file), || {
+            self.answer(&Query::Importers(file))
         });
-        importers.get(&file).map_or(&[], Vec::as_slice)
+        self.importers_table().get(&file).map_or(&[], Vec::as_slice)
+    }
+
+    fn importers_table(&self) -> &FxHashMap<FileId, Vec<FileId>> {
+        self.importers.get_or_init(|| {
+            reads::hidden(|| {
+                let mut importers: FxHashMap<FileId, Vec<FileId>> = FxHashMap::default();
+                for g in self.file_ids() {
+                    let mut targets: Vec<FileId> = Vec::new();
+                    for (_, qualified) in &self.facts(g).imports {
+                        if let Some(
+                            Symbol::Module(t) | Symbol::Class(t, _) | Symbol::Function(t, _),
+                        ) = self.resolve_qualified(g, qualified)
+                        {
+                            targets.push(t);
+                        }
+                        if let Some((module, _)) = qualified.rsplit_once('.')
+                            && let Some(Symbol::Module(t)) = self.resolve_qualified(g, module)
+                        {
+                            targets.push(t);
+                        }
+                    }
+                    targets.sort_unstable();
+                    targets.dedup();
+                    for t in targets.into_iter().filter(|&t| t != g) {
+                        importers.entry(t).or_default().push(g);
+                    }
+                }
+                importers
+            })
+        })
     }
 
     fn importers_spell(&self) -> &FxHashMap<FileId, Vec<String>> {
         self.imported.get_or_init(|| {
-            let mut imported: FxHashMap<FileId, Vec<String>> = FxHashMap::default();
-            for f in 0..self.files.len() as FileId {
-                for (_, qualified) in &self.facts(f).imports {
-                    let symbol = self.resolve_qualified(f, qualified);
-                    let Some(Symbol::Module(t) | Symbol::Class(t, _) | Symbol::Function(t, _)) =
-                        symbol
-                    else {
-                        continue;
-                    };
-                    if t == f {
-                        continue;
-                    }
-                    // The module's segments: all of them for the module, else without the
-                    // member imported from it.
-                    let members = usize::from(!matches!(symbol, Some(Symbol::Module(_))));
-                    let Some(stem) = self.files[t as usize]
-                        .path
-                        .file_stem()
-                        .and_then(|s| s.to_str())
-                    else {
-                        continue;
-                    };
-                    let segments: Vec<&str> = qualified.split('.').collect();
-                    let module = &segments[..segments.len().saturating_sub(members)];
-                    let Some(end) = module.iter().rposition(|seg| *seg == stem) else {
-                        continue;
-                    };
-                    let spelled = segments[..=end].join(".");
-                    let spellings = imported.entry(t).or_default();
-                    if !spellings.contains(&spelled) {
-                        spellings.push(spelled);
+            reads::hidden(|| {
+                let mut imported: FxHashMap<FileId, Vec<String>> = FxHashMap::default();
+                for f in self.file_ids() {
+                    for (_, qualified) in &self.facts(f).imports {
+                        let symbol = self.resolve_qualified(f, qualified);
+                        let Some(Symbol::Module(t) | Symbol::Class(t, _) | Symbol::Function(t, _)) =
+                            symbol
+                        else {
+                            continue;
+                        };
+                        if t == f {
+                            continue;
+                        }
+                        // The module's segments: all of them for the module, else without the
+                        // member imported from it.
+                        let members = usize::from(!matches!(symbol, Some(Symbol::Module(_))));
+                        let Some(stem) = self.file(t).path.file_stem().and_then(|s| s.to_str())
+                        else {
+                            continue;
+                        };
+                        let segments: Vec<&str> = qualified.split('.').collect();
+                        let module = &segments[..segments.len().saturating_sub(members)];
+                        let Some(end) = module.iter().rposition(|seg| *seg == stem) else {
+                            continue;
+                        };
+                        let spelled = segments[..=end].join(".");
+                        let spellings = imported.entry(t).or_default();
+                        if !spellings.contains(&spelled) {
+                            spellings.push(spelled);
+                        }
                     }
                 }
-            }
-            imported
+                imported
+            })
         })
     }
 
     /// The class attributes of the project built by a constructor named `name` (its last
     /// segment): (file, class, attribute index).
     pub fn attributes_built_by(&self, name: &str) -> &[(FileId, ClassId, u32)] {
+        reads::query(Query::AttributesBuiltBy(name.to_string()), || {
+            self.answer(&Query::AttributesBuiltBy(name.to_string()))
+        });
+        self.attribute_ctors(name)
+    }
+
+    fn attribute_ctors(&self, name: &str) -> &[(FileId, ClassId, u32)] {
         self.attribute_ctors
             .get_or_init(|| {
-                let mut by_name = AttributeCtors::default();
-                for f in 0..self.files.len() as FileId {
-                    for (c, class) in self.facts(f).classes.iter().enumerate() {
-                        for (a, attribute) in class.attributes.iter().enumerate() {
-                            by_name
-                                .entry(attribute.ctor.name().to_string())
-                                .or_default()
-                                .push((f, c as ClassId, a as u32));
+                reads::hidden(|| {
+                    let mut by_name = AttributeCtors::default();
+                    for f in self.file_ids() {
+                        for (c, class) in self.facts(f).classes.iter().enumerate() {
+                            for (a, attribute) in class.attributes.iter().enumerate() {
+                                by_name
+                                    .entry(attribute.ctor.name().to_string())
+                                    .or_default()
+                                    .push((f, c as ClassId, a as u32));
+                            }
                         }
                     }
-                }
-                by_name
+                    by_name
+                })
             })
             .get(name)
             .map_or(&[], Vec::as_slice)
     }
 
     pub fn file(&self, id: FileId) -> &ProjectFile {
+        reads::file(id);
         &self.files[id as usize]
     }
 
     pub fn facts(&self, id: FileId) -> &FileFacts {
+        reads::file(id);
         &self.files[id as usize].facts
     }
 
     pub fn knowledge(&self, id: FileId) -> &Knowledge {
+        reads::file(id);
         &self.files[id as usize].scope.knowledge
+    }
+
+    /// How many files the index holds (reads none of them).
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    /// The files, for a new index (a benchmark that copies a project).
+    pub fn into_files(self) -> Vec<ProjectFile> {
+        self.files
+    }
+
+    /// Every file: a read of all of them.
+    pub fn all_files(&self) -> &[ProjectFile] {
+        reads::all();
+        &self.files
+    }
+
+    /// Every file's id: for a computation that reads all of them.
+    pub fn file_ids(&self) -> std::ops::Range<FileId> {
+        reads::all();
+        0..self.files.len() as FileId
     }
 
     pub fn file_by_path(&self, absolute: &Path) -> Option<FileId> {

@@ -14,6 +14,7 @@ pub mod modes;
 pub mod parse;
 pub mod queries;
 pub mod ranges;
+pub mod reads;
 pub mod roles;
 pub(crate) mod signature;
 pub mod training;

@@ -8,6 +8,7 @@ use thin_vec::ThinVec;
 use crate::knowledge::{ApiKind, Framework};
 use crate::semantic::facts::{Callee, ClassId, FunctionId, GradKind, Role};
 use crate::semantic::index::{FileId, ProjectIndex, Symbol};
+use crate::semantic::reads;
 use crate::semantic::training::Training;
 
 /// A small set of roles.
@@ -45,7 +46,7 @@ impl RoleSet {
 }
 
 /// The roles of one class and why.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Hash)]
 pub struct ClassRole {
     pub roles: RoleSet,
     pub evidence: ThinVec<String>,
@@ -60,7 +61,7 @@ pub struct ClassRole {
 }
 
 /// The roles of one function and why.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Hash)]
 pub struct FunctionRole {
     pub roles: RoleSet,
     /// (A `ThinVec`: there is one per function of the project, most with no role.)
@@ -86,12 +87,13 @@ impl Roles {
         let mut builder = Builder {
             index,
             classes: index
-                .files
+                .all_files()
                 .iter()
                 .map(|f| vec![None; f.facts.classes.len()])
                 .collect(),
             in_progress: FxHashSet::default(),
-            locals: (0..index.files.len() as FileId)
+            locals: index
+                .file_ids()
                 .into_par_iter()
                 .map(|f| {
                     let knowledge = index.knowledge(f);
@@ -102,7 +104,7 @@ impl Roles {
                 })
                 .collect(),
         };
-        for (f, file) in index.files.iter().enumerate() {
+        for (f, file) in index.all_files().iter().enumerate() {
             for c in 0..file.facts.classes.len() {
                 builder.class_role(f as FileId, c as ClassId);
             }
@@ -115,7 +117,7 @@ impl Roles {
 
         // Functions handed to `jax.grad` & co. anywhere in the project are losses.
         let mut grad_transformed: FxHashSet<(FileId, FunctionId)> = FxHashSet::default();
-        for (f, file) in index.files.iter().enumerate() {
+        for (f, file) in index.all_files().iter().enumerate() {
             let f = f as FileId;
             let scopes = std::iter::once(&file.facts.module)
                 .chain(file.facts.functions.iter().map(|x| &x.body));
@@ -141,7 +143,7 @@ impl Roles {
 
         // Function roles are independent per file once the differentiated functions are known.
         let functions: Vec<Vec<FunctionRole>> = index
-            .files
+            .all_files()
             .par_iter()
             .enumerate()
             .map(|(f, file)| {
@@ -250,7 +252,7 @@ impl Roles {
             .collect();
 
         let modules = index
-            .files
+            .all_files()
             .iter()
             .enumerate()
             .map(|(f, _)| {
@@ -278,19 +280,41 @@ impl Roles {
     /// algorithms, examples, a folder of scratch experiments. A script that shares components
     /// with another is project code. Each script brings its own model, loss and loop on
     /// purpose; the notebook policy applies to it.
+    /// Per file, a fingerprint of everything the roles say about it (its classes, functions
+    /// and module, whether it is a collection script, its training loops and steps): what a
+    /// reader of the file's roles ([`reads`]) depends on, beyond the file itself.
+    pub fn fingerprints(&self) -> Vec<u64> {
+        use std::hash::{Hash, Hasher};
+        let mut hashers: Vec<xxhash_rust::xxh3::Xxh3> = (0..self.modules.len())
+            .map(|_| xxhash_rust::xxh3::Xxh3::new())
+            .collect();
+        for (f, hasher) in hashers.iter_mut().enumerate() {
+            self.classes[f].hash(hasher);
+            self.functions[f].hash(hasher);
+            self.modules[f].hash(hasher);
+            self.collection.get(f).hash(hasher);
+        }
+        self.training.hash_per_file(&mut hashers);
+        hashers.iter().map(Hasher::finish).collect()
+    }
+
     pub fn in_collection(&self, file: FileId) -> bool {
+        reads::file(file);
         self.collection.get(file as usize).copied().unwrap_or(false)
     }
 
     pub fn class(&self, file: FileId, class: ClassId) -> &ClassRole {
+        reads::file(file);
         &self.classes[file as usize][class as usize]
     }
 
     pub fn function(&self, file: FileId, function: FunctionId) -> &FunctionRole {
+        reads::file(file);
         &self.functions[file as usize][function as usize]
     }
 
     pub fn module(&self, file: FileId) -> RoleSet {
+        reads::file(file);
         self.modules[file as usize]
     }
 
@@ -310,7 +334,7 @@ pub const COLLECTION_SCRIPTS: usize = 4;
 
 /// Which files are training scripts of a collection (see [`Roles::in_collection`]).
 fn collection(index: &ProjectIndex, roles: &Roles) -> Vec<bool> {
-    let files = index.files.len();
+    let files = index.len();
     let mut out = vec![false; files];
     let defines_component = |f: FileId| {
         let facts = index.facts(f);

@@ -29,9 +29,10 @@ use thin_vec::ThinVec;
 use crate::knowledge::ApiKind;
 use crate::semantic::facts::{FileFacts, FunctionId, LoopId, ScopeFacts};
 use crate::semantic::index::{FileId, ProjectIndex};
+use crate::semantic::reads;
 
 /// How a loop (or a function) comes to train.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Via {
     /// A gradient step written in it (the step's range).
     Step(TextRange),
@@ -48,7 +49,7 @@ impl Via {
 }
 
 /// A loop that trains.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TrainingLoop {
     pub id: LoopId,
     /// The first step or call (in source order) that makes it train.
@@ -89,7 +90,7 @@ fn slot(function: Option<FunctionId>) -> usize {
 
 impl Training {
     pub fn compute(index: &ProjectIndex) -> Training {
-        let files = index.files.len();
+        let files = index.len();
         // Outgoing calls of every scope, resolved to project functions.
         let table = index.scope_callees();
         let edges: Vec<Vec<Vec<Edge>>> = (0..files as FileId)
@@ -250,8 +251,38 @@ impl Training {
         }
     }
 
+    /// Feed what the model says of each file into that file's hasher (`per_file[file]`):
+    /// its training loops, the functions that update parameters and that build an optimizer.
+    pub(crate) fn hash_per_file<H: std::hash::Hasher>(&self, per_file: &mut [H]) {
+        use std::hash::Hash;
+        for (f, scopes) in self.loops.iter().enumerate() {
+            if let Some(hasher) = per_file.get_mut(f) {
+                for (slot, loops) in scopes.iter().enumerate() {
+                    if !loops.is_empty() {
+                        (slot, loops.as_slice()).hash(hasher);
+                    }
+                }
+            }
+        }
+        let mut updates: Vec<(&FunctionKey, &Via)> = self.updates.iter().collect();
+        updates.sort_unstable_by_key(|(key, _)| **key);
+        for ((f, function), via) in updates {
+            if let Some(hasher) = per_file.get_mut(*f as usize) {
+                (b'u', function, via).hash(hasher);
+            }
+        }
+        let mut builds: Vec<&FunctionKey> = self.builds_optimizer.iter().collect();
+        builds.sort_unstable();
+        for (f, function) in builds {
+            if let Some(hasher) = per_file.get_mut(*f as usize) {
+                (b'o', function).hash(hasher);
+            }
+        }
+    }
+
     /// The loops of a scope (`None`: module level) that train, by loop id.
     pub fn loops(&self, file: FileId, function: Option<FunctionId>) -> &[TrainingLoop] {
+        reads::file(file);
         self.loops
             .get(file as usize)
             .and_then(|scopes| scopes.get(slot(function)))
@@ -297,12 +328,14 @@ impl Training {
 
     /// How a function updates parameters (itself, or through a call), if it does.
     pub fn updates(&self, file: FileId, function: FunctionId) -> Option<Via> {
+        reads::file(file);
         self.updates.get(&(file, function)).copied()
     }
 
     /// The function builds an optimizer (itself, or in what it calls): it runs a whole
     /// training, not a step of someone else's.
     pub fn builds_optimizer(&self, file: FileId, function: FunctionId) -> bool {
+        reads::file(file);
         self.builds_optimizer.contains(&(file, function))
     }
 }

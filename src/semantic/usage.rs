@@ -979,7 +979,7 @@ fn argparse_option(call: &ExprCall) -> Option<ConfigOption> {
 /// index — and wait on itself forever (issue 15).
 fn names_used(index: &ProjectIndex, wanted: &FxHashSet<&str>) -> FxHashSet<String> {
     index
-        .files
+        .all_files()
         .iter()
         .flat_map(|f| f.facts.usage.names.iter())
         .filter(|n| wanted.contains(n))
@@ -1007,7 +1007,7 @@ pub struct ConfigIndex {
 impl ConfigIndex {
     pub fn compute(index: &ProjectIndex) -> ConfigIndex {
         let declared: FxHashSet<&str> = index
-            .files
+            .all_files()
             .iter()
             .flat_map(|f| &f.facts.usage.options)
             .filter(|o| o.source == OptionSource::Argparse)
@@ -1021,9 +1021,9 @@ impl ConfigIndex {
         // Files using a namespace wholesale (a callee that is a project function or class is
         // not such a use: what it reads is seen), and the project files each file hands a
         // namespace to.
-        let mut wholesale: Vec<bool> = vec![false; index.files.len()];
-        let mut passes: Vec<Vec<FileId>> = vec![Vec::new(); index.files.len()];
-        for f in 0..index.files.len() as FileId {
+        let mut wholesale: Vec<bool> = vec![false; index.len()];
+        let mut passes: Vec<Vec<FileId>> = vec![Vec::new(); index.len()];
+        for f in index.file_ids() {
             for w in &index.facts(f).usage.wholesale {
                 // Stored with a checkpoint or settings: read by name wherever it is read.
                 if w.stored {
@@ -1046,7 +1046,7 @@ impl ConfigIndex {
             passes[f as usize].dedup();
         }
         let declares: Vec<bool> = index
-            .files
+            .all_files()
             .iter()
             .map(|f| {
                 f.facts
@@ -1057,7 +1057,7 @@ impl ConfigIndex {
             })
             .collect();
         let mut closed: Vec<bool> = index
-            .files
+            .all_files()
             .iter()
             .zip(&declares)
             .map(|(f, d)| {
@@ -1087,7 +1087,7 @@ impl ConfigIndex {
         // given it.
         let mut covered = wholesale.clone();
         if any_wholesale {
-            let mut importers: Vec<Vec<FileId>> = vec![Vec::new(); index.files.len()];
+            let mut importers: Vec<Vec<FileId>> = vec![Vec::new(); index.len()];
             for (g, targets) in outgoing.iter().enumerate() {
                 for &t in targets {
                     importers[t as usize].push(g as FileId);
@@ -1096,7 +1096,7 @@ impl ConfigIndex {
             let reaches = |g: FileId| {
                 wholesale[g as usize] || passes[g as usize].iter().any(|&h| wholesale[h as usize])
             };
-            for f in 0..index.files.len() {
+            for f in 0..index.len() {
                 if !declares[f] || covered[f] {
                     continue;
                 }
@@ -1106,7 +1106,7 @@ impl ConfigIndex {
         }
 
         let mut undeclared: FxHashMap<&str, (FileId, TextRange)> = FxHashMap::default();
-        for (f, file) in index.files.iter().enumerate() {
+        for (f, file) in index.all_files().iter().enumerate() {
             for (name, range) in &file.facts.usage.namespace_reads {
                 if !declared.contains(name.as_str()) {
                     undeclared
@@ -1132,7 +1132,8 @@ impl ConfigIndex {
 /// Project files each file imports at module level (resolved through re-exports to the
 /// defining file).
 fn import_outgoing(index: &ProjectIndex) -> Vec<Vec<FileId>> {
-    (0..index.files.len() as FileId)
+    index
+        .file_ids()
         .map(|f| {
             let mut targets: Vec<FileId> = index
                 .facts(f)
@@ -1223,11 +1224,16 @@ pub fn components<'p>(
 
 impl ReferenceIndex {
     pub fn compute(index: &ProjectIndex, roles: &Roles) -> ReferenceIndex {
-        let wanted: FxHashSet<&str> = (0..index.files.len() as FileId)
+        let wanted: FxHashSet<&str> = index
+            .file_ids()
             .filter(|&f| index.file(f).linted)
             .flat_map(|f| components(index, roles, f).into_iter().map(|c| c.name))
             .collect();
-        let mut dynamic: Vec<bool> = index.files.iter().map(|f| f.facts.usage.dynamic).collect();
+        let mut dynamic: Vec<bool> = index
+            .all_files()
+            .iter()
+            .map(|f| f.facts.usage.dynamic)
+            .collect();
         if wanted.is_empty() {
             return ReferenceIndex {
                 referenced: FxHashSet::default(),
@@ -1235,7 +1241,7 @@ impl ReferenceIndex {
             };
         }
         let referenced = names_used(index, &wanted);
-        for f in 0..index.files.len() as FileId {
+        for f in index.file_ids() {
             for module in &index.facts(f).usage.dynamic_modules {
                 if let Some(Symbol::Module(t)) = index.resolve_qualified(f, module) {
                     dynamic[t as usize] = true;

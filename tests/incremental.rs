@@ -1,0 +1,178 @@
+//! Incremental project rules through the real binary: after an edit, a run that replays the
+//! project findings of every file none of whose reads changed (`semantic::reads`) prints
+//! exactly what a run without any cache prints. Each bundled example project, and every
+//! fixture together as one project, goes through a series of edits of each kind that can
+//! change another file's findings: text appended, every range shifted, a function renamed, a
+//! training step deleted, a model's base class replaced, an import dropped.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use common::{bin, root, stderr, stdout};
+
+/// `dllint check` of `dir` with JSON output (which carries the refactorings): the output, and
+/// how many files' project findings the run replayed (none without a cache).
+fn check(dir: &Path, cache: Option<&Path>) -> (String, usize) {
+    let mut command = Command::new(bin());
+    command
+        .args([
+            "check",
+            "--isolated",
+            "--exit-zero",
+            "--output-format",
+            "json",
+        ])
+        .current_dir(dir)
+        .env("DLLINT_TIMING", "1")
+        .env_remove("DLLINT_CACHE_DIR")
+        .env_remove("DLLINT_NO_CACHE")
+        .stdin(Stdio::null());
+    match cache {
+        Some(cache) => command.arg("--cache-dir").arg(cache),
+        None => command.arg("--no-cache"),
+    };
+    let out = command.arg(".").output().expect("dllint runs");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let replayed = stderr(&out)
+        .lines()
+        .find_map(|l| l.strip_prefix("dllint incremental: "))
+        .and_then(|rest| rest.split(' ').next())
+        .map_or(0, |n| n.parse().unwrap());
+    (stdout(&out), replayed)
+}
+
+/// One edit of `text`, of kind `kind`; `None` if the file has nothing it applies to.
+fn edit(text: &str, kind: usize) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let without = |pred: &dyn Fn(&str) -> bool| {
+        let at = lines.iter().position(|l| pred(l))?;
+        let mut kept = lines.clone();
+        kept.remove(at);
+        Some(kept.join("\n") + "\n")
+    };
+    match kind {
+        0 => Some(format!("{text}\nedited_value = 1\n")),
+        1 => Some(format!("# a comment that shifts every range\n\n{text}")),
+        2 => {
+            let at = text.find("def ")? + 4;
+            let end = at + text[at..].find('(')?;
+            Some(format!("{}_renamed{}", &text[..end], &text[end..]))
+        }
+        3 => without(&|l: &str| {
+            let l = l.trim();
+            l.ends_with(".step()") || l.ends_with(".backward()") || l.ends_with(".zero_grad()")
+        }),
+        4 => text
+            .contains("nn.Module)")
+            .then(|| text.replacen("nn.Module)", "object)", 1)),
+        _ => without(&|l: &str| l.starts_with("from ") && !l.contains("__future__")),
+    }
+}
+
+fn python_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files: Vec<_> = walk(dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "py"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for path in walk(from) {
+        let target = to.join(path.strip_prefix(from).unwrap());
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::copy(&path, &target).unwrap();
+    }
+}
+
+/// Edit the project in `dir` `rounds` times (a different file and kind each time), and after
+/// each edit compare the cached run with a run without a cache. Returns how many files'
+/// findings the cached runs replayed.
+fn edits_replay_what_a_full_run_finds(dir: &Path, rounds: usize) -> usize {
+    let cache = tempfile::tempdir().unwrap();
+    let (first, _) = check(dir, Some(cache.path()));
+    assert_eq!(first, check(dir, None).0, "a cold cached run differs");
+    let files = python_files(dir);
+    let mut replayed = 0;
+    let mut applied = 0;
+    for round in 0..rounds * 3 {
+        if applied == rounds {
+            break;
+        }
+        let file = &files[(round * 7) % files.len()];
+        let kind = round % 6;
+        let text = std::fs::read_to_string(file).unwrap();
+        let Some(edited) = edit(&text, kind) else {
+            continue;
+        };
+        std::fs::write(file, &edited).unwrap();
+        applied += 1;
+        let (incremental, reused) = check(dir, Some(cache.path()));
+        let (full, _) = check(dir, None);
+        assert_eq!(
+            incremental,
+            full,
+            "after edit {kind} of {}, the cached run differs from a full one",
+            file.display()
+        );
+        replayed += reused;
+    }
+    replayed
+}
+
+#[test]
+fn each_example_project_after_edits() {
+    let mut replayed = 0;
+    let projects = root().join("fixtures/projects");
+    let mut names: Vec<_> = std::fs::read_dir(&projects)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    names.sort();
+    assert!(names.len() >= 10, "the example projects are missing");
+    for project in names {
+        let dir = tempfile::tempdir().unwrap();
+        copy_tree(&project, dir.path());
+        replayed += edits_replay_what_a_full_run_finds(dir.path(), 6);
+    }
+    // The runs above must have replayed something, else they tested nothing incremental.
+    assert!(
+        replayed > 0,
+        "no cached run replayed any file's project findings"
+    );
+}
+
+#[test]
+fn every_fixture_as_one_project_after_edits() {
+    let dir = tempfile::tempdir().unwrap();
+    for file in python_files(&root().join("fixtures")) {
+        let relative = file.strip_prefix(root().join("fixtures")).unwrap();
+        // The example projects are exercised on their own; here the single-file fixtures.
+        if relative.components().count() > 1 {
+            continue;
+        }
+        std::fs::copy(&file, dir.path().join(relative)).unwrap();
+    }
+    let replayed = edits_replay_what_a_full_run_finds(dir.path(), 18);
+    assert!(
+        replayed > 0,
+        "no cached run replayed any file's project findings"
+    );
+}
