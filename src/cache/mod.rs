@@ -60,6 +60,9 @@ pub struct Cache {
     dirty: AtomicBool,
     hits: AtomicUsize,
     misses: AtomicUsize,
+    /// The project results, read on first use (see [`project`]): a run looks up an exact
+    /// result, then a base, then stores, from one read of the file.
+    project: Mutex<Option<Vec<project::Entry>>>,
 }
 
 /// What the cache returns for a file.
@@ -133,6 +136,7 @@ impl Cache {
             dirty: AtomicBool::new(dirty),
             hits: AtomicUsize::new(0),
             misses: AtomicUsize::new(0),
+            project: Mutex::new(None),
         }
     }
 

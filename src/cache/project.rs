@@ -237,16 +237,25 @@ fn read_all(cache: &Cache) -> Vec<Entry> {
         .unwrap_or_default()
 }
 
+/// Take the first stored result (newest first) that `pred` accepts, reading the file on
+/// first use. Taken: a run that uses a result and then stores one stores its own instead.
+fn take(cache: &Cache, pred: impl Fn(&Entry) -> bool) -> Option<Entry> {
+    let mut entries = cache.project.lock().ok()?;
+    let entries = entries.get_or_insert_with(|| read_all(cache));
+    let at = entries.iter().position(pred)?;
+    Some(entries.remove(at))
+}
+
 /// The stored result with `key`, if any.
 pub fn lookup(cache: &Cache, key: u128) -> Option<Entry> {
-    read_all(cache).into_iter().find(|e| e.key == key)
+    take(cache, |e| e.key == key)
 }
 
 /// The newest stored result of a run on exactly these project files (`files`: the index's
 /// absolute paths, in its order), made with refactorings as asked, whose observations of
 /// the file system still hold: the base of an incremental run.
 pub fn base(cache: &Cache, files: &[&Path], refactorings: bool) -> Option<Base> {
-    let entry = read_all(cache).into_iter().find(|e| {
+    let entry = take(cache, |e| {
         e.refactorings == refactorings
             && e.files.len() == files.len()
             && e.files
@@ -358,7 +367,10 @@ pub fn store(
     let Some(entry) = entry else {
         return Ok(());
     };
-    let mut entries = read_all(cache);
+    let mut entries = match cache.project.lock().ok().and_then(|mut e| e.take()) {
+        Some(entries) => entries,
+        None => read_all(cache),
+    };
     entries.retain(|e| e.key != key);
     entries.insert(0, entry);
     entries.truncate(KEPT);

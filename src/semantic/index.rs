@@ -61,6 +61,15 @@ pub enum Symbol {
     Module(FileId),
 }
 
+impl Symbol {
+    /// The file that defines it (or is it).
+    pub fn file(self) -> FileId {
+        match self {
+            Symbol::Class(f, _) | Symbol::Function(f, _) | Symbol::Module(f) => f,
+        }
+    }
+}
+
 pub struct ProjectIndex {
     /// Private: every read of a file reports itself (see [`reads`]).
     files: Vec<ProjectFile>,
@@ -101,6 +110,9 @@ pub struct ProjectIndex {
     /// Each file's module-level imports (indexes into `FileFacts::imports`) sorted by local
     /// name, the later binding of a name first; computed on first use.
     imports_by_name: Vec<Recorded<Vec<u32>>>,
+    /// What each module-level import of a file resolves to, computed on first use (see
+    /// [`ProjectIndex::resolved_imports`]).
+    resolved_imports: Vec<Recorded<Vec<Option<Symbol>>>>,
     /// Files that another file imports from, with the module names those imports spell
     /// (`utils.optim`), computed on first use.
     imported: OnceLock<FxHashMap<FileId, Vec<String>>>,
@@ -152,6 +164,7 @@ impl ProjectIndex {
             definitions: (0..file_count).map(|_| Recorded::default()).collect(),
             class_bases: (0..file_count).map(|_| Recorded::default()).collect(),
             imports_by_name: (0..file_count).map(|_| Recorded::default()).collect(),
+            resolved_imports: (0..file_count).map(|_| Recorded::default()).collect(),
             imported: OnceLock::new(),
             importers: OnceLock::new(),
             attribute_ctors: OnceLock::new(),
@@ -373,16 +386,10 @@ impl ProjectIndex {
                 let mut importers: FxHashMap<FileId, Vec<FileId>> = FxHashMap::default();
                 for g in self.file_ids() {
                     let mut targets: Vec<FileId> = Vec::new();
-                    for (_, qualified) in &self.facts(g).imports {
-                        if let Some(
-                            Symbol::Module(t) | Symbol::Class(t, _) | Symbol::Function(t, _),
-                        ) = self.resolve_qualified(g, qualified)
-                        {
-                            targets.push(t);
-                        }
-                        if let Some((module, _)) = qualified.rsplit_once('.')
-                            && let Some(Symbol::Module(t)) = self.resolve_qualified(g, module)
-                        {
+                    let resolved = self.resolved_imports(g);
+                    for ((_, qualified), symbol) in self.facts(g).imports.iter().zip(resolved) {
+                        targets.extend(symbol.map(Symbol::file));
+                        if let Some(t) = self.import_module(g, qualified) {
                             targets.push(t);
                         }
                     }
@@ -402,8 +409,8 @@ impl ProjectIndex {
             reads::hidden(|| {
                 let mut imported: FxHashMap<FileId, Vec<String>> = FxHashMap::default();
                 for f in self.file_ids() {
-                    for (_, qualified) in &self.facts(f).imports {
-                        let symbol = self.resolve_qualified(f, qualified);
+                    let resolved = self.resolved_imports(f);
+                    for ((_, qualified), &symbol) in self.facts(f).imports.iter().zip(resolved) {
                         let Some(Symbol::Module(t) | Symbol::Class(t, _) | Symbol::Function(t, _)) =
                             symbol
                         else {
@@ -434,6 +441,30 @@ impl ProjectIndex {
                 imported
             })
         })
+    }
+
+    /// What each module-level import of `file` resolves to (in the order of
+    /// `FileFacts::imports`), resolved once per file for the indexes that follow imports.
+    pub fn resolved_imports(&self, file: FileId) -> &[Option<Symbol>] {
+        self.resolved_imports[file as usize].get_or_init(|| {
+            self.facts(file)
+                .imports
+                .iter()
+                .map(|(_, qualified)| self.resolve_qualified(file, qualified))
+                .collect()
+        })
+    }
+
+    /// The project module an import of `qualified` in `file` imports from (`a.b` of
+    /// `from a.b import C`), if it is one. (Not memoised with the imports: few indexes ask,
+    /// and from a package's own `__init__` it can mean searching every star import of the
+    /// parent package.)
+    pub fn import_module(&self, file: FileId, qualified: &str) -> Option<FileId> {
+        let (module, _) = qualified.rsplit_once('.')?;
+        match self.resolve_qualified(file, module)? {
+            Symbol::Module(t) => Some(t),
+            _ => None,
+        }
     }
 
     /// The class attributes of the project built by a constructor named `name` (its last

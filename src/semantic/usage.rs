@@ -1139,18 +1139,12 @@ fn import_outgoing(index: &ProjectIndex) -> Vec<Vec<FileId>> {
                 .facts(f)
                 .imports
                 .iter()
-                .filter_map(|(_, q)| {
+                .zip(index.resolved_imports(f))
+                .filter_map(|((_, q), symbol)| {
                     // `from config import args`: a module-level variable of a project module.
-                    let symbol = index.resolve_qualified(f, q).or_else(|| {
-                        let (module, _) = q.rsplit_once('.')?;
-                        match index.resolve_qualified(f, module)? {
-                            module @ Symbol::Module(_) => Some(module),
-                            _ => None,
-                        }
-                    })?;
-                    match symbol {
-                        Symbol::Module(t) | Symbol::Class(t, _) | Symbol::Function(t, _) => Some(t),
-                    }
+                    symbol
+                        .map(Symbol::file)
+                        .or_else(|| index.import_module(f, q))
                 })
                 .filter(|t| *t != f)
                 .collect();
