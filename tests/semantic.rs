@@ -1,5 +1,6 @@
 //! The semantic layer on small projects: cross-file roles with evidence, definition-vs-usage
-//! verdicts, and knowledge extended from configuration.
+//! verdicts, knowledge extended from configuration, and what a reader of the index is charged
+//! with (`semantic::reads`).
 
 mod common;
 
@@ -241,4 +242,54 @@ fn a_loss_name_makes_a_loss_only_of_a_class_that_computes() {
     );
     let (roles, _) = class_roles(&project, "outputs.py", "SmoothL1Loss");
     assert_eq!(roles, vec![Role::Loss]);
+}
+
+#[test]
+fn a_shared_resolution_charges_every_reader_and_a_table_its_question() {
+    use dllint::semantic::reads::{self, Query};
+    // Before the run: the index's shared values record what they read as they are built.
+    reads::enable();
+    let (_dir, project) = project(&[
+        ("pkg/__init__.py", "from .base import Base\n"),
+        (
+            "pkg/base.py",
+            "import torch.nn as nn\n\n\nclass Base(nn.Module):\n    pass\n",
+        ),
+        ("util.py", "def helper():\n    return 1\n"),
+        (
+            "net.py",
+            "from pkg import Base\nfrom util import helper\n\n\nclass Net(Base):\n    def forward(self, x):\n        return helper()\n",
+        ),
+    ]);
+    let index = &project.index;
+    let id = |suffix: &str| {
+        index
+            .all_files()
+            .iter()
+            .position(|f| f.path.ends_with(suffix))
+            .unwrap() as u32
+    };
+    let (net, init, base, util) = (
+        id("net.py"),
+        id("pkg/__init__.py"),
+        id("pkg/base.py"),
+        id("util.py"),
+    );
+    // The bases were resolved while the roles were computed: every later reader is charged
+    // with the re-export and the file that defines the base, not only the first.
+    for _ in 0..2 {
+        let (bases, read) = reads::recording(|| index.project_bases(net, 0).to_vec());
+        assert_eq!(bases, [(base, 0)]);
+        for file in [net, init, base] {
+            assert!(read.contains(file), "{file} missing from {read:?}");
+        }
+    }
+    // A project-wide table: the reader is charged with its question and the answer, not
+    // with the files the table was built from.
+    let (sites, read) = reads::recording(|| index.call_sites_of(util, 0).iter().count());
+    assert_eq!(sites, 1);
+    assert!(!read.all && read.files.is_empty(), "{read:?}");
+    assert_eq!(read.queries.len(), 1);
+    assert_eq!(read.queries[0].0, Query::CallSites(util, 0));
+    assert_eq!(read.queries[0].1, index.answer(&Query::CallSites(util, 0)));
 }
