@@ -953,10 +953,11 @@ fn run_in_pool(
             .zip(index.all_files())
             .zip(&index_keys)
             .map(|((roles, file), key)| {
-                let mut both = [0u8; 9];
-                both[..8].copy_from_slice(&roles.to_le_bytes());
-                both[8] = u8::from(file.linted);
-                Some((key.as_ref().copied()?, xxhash_rust::xxh3::xxh3_64(&both)))
+                let roles = xxhash_rust::xxh3::xxh3_64_with_seed(
+                    &roles.to_le_bytes(),
+                    u64::from(file.linted),
+                );
+                Some(((*key)?, roles))
             })
             .collect(),
         _ => Vec::new(),

@@ -107,8 +107,7 @@ impl InstanceArgs {
     /// The instances handed to `function` of `file`; the question is reported (see
     /// [`crate::semantic::reads`]).
     fn of<'a>(&'a self, index: &ProjectIndex, file: FileId, function: FunctionId) -> &'a [Handed] {
-        let query = crate::semantic::reads::Query::InstanceArgs(file, function);
-        crate::semantic::reads::query(query.clone(), || index.answer(&query));
+        index.ask(|| crate::semantic::reads::Query::InstanceArgs(file, function));
         self.handed_to(file, function)
     }
 }

@@ -5,13 +5,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use crate::semantic::reads::{self, Query, Recorded};
-
 use rustc_hash::FxHashMap;
 
 use crate::knowledge::Knowledge;
 use crate::semantic::facts::{Callee, ClassId, FileFacts, FunctionId};
 use crate::semantic::flow::InstanceArgs;
+use crate::semantic::reads::{self, Query, Recorded};
 use crate::semantic::roles::Roles;
 use crate::semantic::usage::{ConfigIndex, ReferenceIndex};
 
@@ -255,6 +254,12 @@ impl ProjectIndex {
             .get_or_init(|| reads::hidden(|| InstanceArgs::compute(self)))
     }
 
+    /// Report the question `question` makes to whoever records reads (see
+    /// [`reads::query`]), with the fingerprint of its answer.
+    pub(crate) fn ask(&self, question: impl FnOnce() -> Query) {
+        reads::query(question, |query| self.answer(query));
+    }
+
     /// A fingerprint of the answer to `query` (see [`reads::Query`]).
     pub fn answer(&self, query: &Query) -> u64 {
         use std::hash::{Hash, Hasher};
@@ -332,9 +337,7 @@ impl ProjectIndex {
         file: FileId,
         function: FunctionId,
     ) -> &[crate::semantic::calls::Forward] {
-        reads::query(Query::Forwarded(file, function), || {
-            self.answer(&Query::Forwarded(file, function))
-        });
+        self.ask(|| Query::Forwarded(file, function));
         self.call_sites_table().forwarded_to(file, function)
     }
 
@@ -344,9 +347,7 @@ impl ProjectIndex {
         file: FileId,
         function: FunctionId,
     ) -> crate::semantic::calls::SitesOf<'_> {
-        reads::query(Query::CallSites(file, function), || {
-            self.answer(&Query::CallSites(file, function))
-        });
+        self.ask(|| Query::CallSites(file, function));
         self.call_sites_table()
             .of(self.scope_callees(), file, function)
     }
@@ -355,9 +356,7 @@ impl ProjectIndex {
     /// file's module (`from models import Net`, `import train`; an import that only reaches
     /// it through a package's re-export does not count).
     pub fn imported_by_another_file(&self, file: FileId) -> bool {
-        reads::query(Query::ImportSpellings(file), || {
-            self.answer(&Query::ImportSpellings(file))
-        });
+        self.ask(|| Query::ImportSpellings(file));
         self.importers_spell().contains_key(&file)
     }
 
@@ -365,18 +364,14 @@ impl ProjectIndex {
     /// (`utils.optim` for `from utils.optim import Optim` in a notebook one directory up), in
     /// the order of the importing files, each once.
     pub fn import_spellings(&self, file: FileId) -> &[String] {
-        reads::query(Query::ImportSpellings(file), || {
-            self.answer(&Query::ImportSpellings(file))
-        });
+        self.ask(|| Query::ImportSpellings(file));
         self.importers_spell().get(&file).map_or(&[], Vec::as_slice)
     }
 
     /// The other files of the project that import from `file` (`import model`, `from model
     /// import Net`, `from model import name_it_does_not_define`), in file order.
     pub fn importers_of(&self, file: FileId) -> &[FileId] {
-        reads::query(Query::Importers(file), || {
-            self.answer(&Query::Importers(file))
-        });
+        self.ask(|| Query::Importers(file));
         self.importers_table().get(&file).map_or(&[], Vec::as_slice)
     }
 
@@ -470,9 +465,7 @@ impl ProjectIndex {
     /// The class attributes of the project built by a constructor named `name` (its last
     /// segment): (file, class, attribute index).
     pub fn attributes_built_by(&self, name: &str) -> &[(FileId, ClassId, u32)] {
-        reads::query(Query::AttributesBuiltBy(name.to_string()), || {
-            self.answer(&Query::AttributesBuiltBy(name.to_string()))
-        });
+        self.ask(|| Query::AttributesBuiltBy(name.to_string()));
         self.attribute_ctors(name)
     }
 

@@ -142,12 +142,14 @@ fn wanted() -> bool {
     })
 }
 
-/// Report a question put to a project-wide table; `answer` fingerprints the answer, and is
-/// computed (without charging its reads) only if the question is new to the frame.
-pub fn query(query: Query, answer: impl FnOnce() -> u64) {
+/// Report a question put to a project-wide table. Nothing is built when no frame records:
+/// `question` makes the question, and `answer` fingerprints its answer (computed without
+/// charging its reads) only if the question is new to the frame.
+pub fn query(question: impl FnOnce() -> Query, answer: impl FnOnce(&Query) -> u64) {
     if !wanted() {
         return;
     }
+    let query = question();
     let known = FRAMES.with(|frames| {
         frames
             .borrow()
@@ -157,7 +159,7 @@ pub fn query(query: Query, answer: impl FnOnce() -> u64) {
     if known {
         return;
     }
-    let answer = hidden(answer);
+    let answer = hidden(|| answer(&query));
     with_top(|top| {
         if !top.all {
             top.queries.insert(query, answer);
@@ -295,11 +297,14 @@ mod tests {
         assert!(everything.all && everything.contains(40));
         // A question is recorded with its answer once; what answering it read is not.
         let ((), asked) = recording(|| {
-            query(Query::Importers(4), || {
-                file(8);
-                17
-            });
-            query(Query::Importers(4), || unreachable!());
+            query(
+                || Query::Importers(4),
+                |_| {
+                    file(8);
+                    17
+                },
+            );
+            query(|| Query::Importers(4), |_| unreachable!());
             hidden(|| file(6));
         });
         assert!(asked.files.is_empty());
