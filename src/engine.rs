@@ -974,6 +974,10 @@ fn run_in_pool(
         _ => None,
     };
     let changed = base.as_ref().map(|base| base.changed(&fingerprints));
+    if base.is_some() {
+        // Replaying asks the stored questions again, from every thread at once.
+        index.prepare_import_spellings();
+    }
     let reused = std::sync::atomic::AtomicUsize::new(0);
     let mut project_diagnostics: Vec<(Vec<Diagnostic>, Option<Reads>)> = file_ids
         .par_iter()

@@ -380,17 +380,7 @@ impl ProjectIndex {
             reads::hidden(|| {
                 let mut importers: FxHashMap<FileId, Vec<FileId>> = FxHashMap::default();
                 for g in self.file_ids() {
-                    let mut targets: Vec<FileId> = Vec::new();
-                    let resolved = self.resolved_imports(g);
-                    for ((_, qualified), symbol) in self.facts(g).imports.iter().zip(resolved) {
-                        targets.extend(symbol.map(Symbol::file));
-                        if let Some(t) = self.import_module(g, qualified) {
-                            targets.push(t);
-                        }
-                    }
-                    targets.sort_unstable();
-                    targets.dedup();
-                    for t in targets.into_iter().filter(|&t| t != g) {
+                    for t in self.import_targets(g) {
                         importers.entry(t).or_default().push(g);
                     }
                 }
@@ -400,42 +390,85 @@ impl ProjectIndex {
     }
 
     fn importers_spell(&self) -> &FxHashMap<FileId, Vec<String>> {
+        self.spellings(false)
+    }
+
+    /// The import spellings table, built on first use: by one thread (`parallel` false:
+    /// inside the rules' parallel loop, where a table being built must not wait on a rule
+    /// that asks for it), or with every core ([`ProjectIndex::prepare_import_spellings`]).
+    fn spellings(&self, parallel: bool) -> &FxHashMap<FileId, Vec<String>> {
+        use rayon::prelude::*;
         self.imported.get_or_init(|| {
             reads::hidden(|| {
+                let per_file = |f: FileId| reads::hidden(|| self.spellings_by(f));
+                let ids = 0..self.files.len() as FileId;
+                let per_file: Vec<Vec<(FileId, String)>> = if parallel {
+                    ids.into_par_iter().map(per_file).collect()
+                } else {
+                    ids.map(per_file).collect()
+                };
                 let mut imported: FxHashMap<FileId, Vec<String>> = FxHashMap::default();
-                for f in self.file_ids() {
-                    let resolved = self.resolved_imports(f);
-                    for ((_, qualified), &symbol) in self.facts(f).imports.iter().zip(resolved) {
-                        let Some(Symbol::Module(t) | Symbol::Class(t, _) | Symbol::Function(t, _)) =
-                            symbol
-                        else {
-                            continue;
-                        };
-                        if t == f {
-                            continue;
-                        }
-                        // The module's segments: all of them for the module, else without the
-                        // member imported from it.
-                        let members = usize::from(!matches!(symbol, Some(Symbol::Module(_))));
-                        let Some(stem) = self.file(t).path.file_stem().and_then(|s| s.to_str())
-                        else {
-                            continue;
-                        };
-                        let segments: Vec<&str> = qualified.split('.').collect();
-                        let module = &segments[..segments.len().saturating_sub(members)];
-                        let Some(end) = module.iter().rposition(|seg| *seg == stem) else {
-                            continue;
-                        };
-                        let spelled = segments[..=end].join(".");
-                        let spellings = imported.entry(t).or_default();
-                        if !spellings.contains(&spelled) {
-                            spellings.push(spelled);
-                        }
+                for (t, spelled) in per_file.into_iter().flatten() {
+                    let known = imported.entry(t).or_default();
+                    if !known.contains(&spelled) {
+                        known.push(spelled);
                     }
                 }
                 imported
             })
         })
+    }
+
+    /// Build the import spellings table (and so resolve every file's imports) with every
+    /// core. Call it outside the rules' parallel loop.
+    pub fn prepare_import_spellings(&self) {
+        self.spellings(true);
+    }
+
+    /// The other files `file`'s module-level imports name (a module, or the file a member
+    /// comes from), sorted, each once.
+    fn import_targets(&self, file: FileId) -> Vec<FileId> {
+        let mut targets: Vec<FileId> = Vec::new();
+        let resolved = self.resolved_imports(file);
+        for ((_, qualified), symbol) in self.facts(file).imports.iter().zip(resolved) {
+            targets.extend(symbol.map(Symbol::file));
+            if let Some(t) = self.import_module(file, qualified) {
+                targets.push(t);
+            }
+        }
+        targets.sort_unstable();
+        targets.dedup();
+        targets.retain(|&t| t != file);
+        targets
+    }
+
+    /// How `file`'s module-level imports spell the other files they import from, in import
+    /// order: (imported file, the module name as spelled up to that file's stem).
+    fn spellings_by(&self, file: FileId) -> Vec<(FileId, String)> {
+        let mut spellings = Vec::new();
+        let resolved = self.resolved_imports(file);
+        for ((_, qualified), &symbol) in self.facts(file).imports.iter().zip(resolved) {
+            let Some(Symbol::Module(t) | Symbol::Class(t, _) | Symbol::Function(t, _)) = symbol
+            else {
+                continue;
+            };
+            if t == file {
+                continue;
+            }
+            // The module's segments: all of them for the module, else without the member
+            // imported from it.
+            let members = usize::from(!matches!(symbol, Some(Symbol::Module(_))));
+            let Some(stem) = self.file(t).path.file_stem().and_then(|s| s.to_str()) else {
+                continue;
+            };
+            let segments: Vec<&str> = qualified.split('.').collect();
+            let module = &segments[..segments.len().saturating_sub(members)];
+            let Some(end) = module.iter().rposition(|seg| *seg == stem) else {
+                continue;
+            };
+            spellings.push((t, segments[..=end].join(".")));
+        }
+        spellings
     }
 
     /// What each module-level import of `file` resolves to (in the order of
