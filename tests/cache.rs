@@ -97,9 +97,22 @@ fn stats(stderr: &str) -> (usize, usize) {
     (numbers[0], numbers[1])
 }
 
-/// The per-file cache files below `dir`.
+/// The per-file cache files below `dir` (the shards of each project root).
 fn cache_files(dir: &Path) -> Vec<PathBuf> {
     cache_files_of(dir, true)
+}
+
+/// How many project roots the per-file cache files below `dir` belong to (a root's shards are
+/// `<hash of the root>.<shard>.bin`).
+fn cache_roots(dir: &Path) -> usize {
+    let roots: std::collections::BTreeSet<String> = cache_files(dir)
+        .iter()
+        .map(|f| {
+            let name = f.file_name().unwrap().to_string_lossy().into_owned();
+            name.split('.').next().unwrap().to_string()
+        })
+        .collect();
+    roots.len()
 }
 
 /// The project cache files below `dir`.
@@ -167,7 +180,7 @@ fn warm_runs_reuse_results_and_print_the_same() {
     );
     assert!(cwd.join(".dllint_cache/CACHEDIR.TAG").is_file());
     assert!(cwd.join(".dllint_cache/.gitignore").is_file());
-    assert_eq!(cache_files(&cwd.join(".dllint_cache")).len(), 1);
+    assert_eq!(cache_roots(&cwd.join(".dllint_cache")), 1);
 
     assert_eq!(project_cache_files(&cwd.join(".dllint_cache")).len(), 1);
 
@@ -279,18 +292,23 @@ fn a_corrupt_cache_is_ignored_and_rewritten() {
     let dir = project();
     let cwd = dir.path();
     let (expected, _, _) = check(cwd, &[]);
-    let [file] = cache_files(&cwd.join(".dllint_cache")).try_into().unwrap();
-    let good = std::fs::read(&file).unwrap();
-    let mut flipped = good.clone();
-    let middle = flipped.len() / 2;
-    flipped[middle] ^= 0x5A;
-    for bad in [
-        b"not a cache".to_vec(),
-        good[..good.len() / 2].to_vec(),
-        flipped,
-        Vec::new(),
-    ] {
-        std::fs::write(&file, &bad).unwrap();
+    let shards = cache_files(&cwd.join(".dllint_cache"));
+    let good: Vec<Vec<u8>> = shards.iter().map(|f| std::fs::read(f).unwrap()).collect();
+    type Damage = fn(&[u8]) -> Vec<u8>;
+    let damaged: [Damage; 4] = [
+        |_| b"not a cache".to_vec(),
+        |good| good[..good.len() / 2].to_vec(),
+        |good| {
+            let mut flipped = good.to_vec();
+            flipped[good.len() / 2] ^= 0x5A;
+            flipped
+        },
+        |_| Vec::new(),
+    ];
+    for damage in damaged {
+        for (file, good) in shards.iter().zip(&good) {
+            std::fs::write(file, damage(good)).unwrap();
+        }
         let (findings, hits, misses) = check(cwd, &[]);
         assert_eq!(findings, expected);
         assert_eq!((hits, misses), (0, FILES));
@@ -299,6 +317,16 @@ fn a_corrupt_cache_is_ignored_and_rewritten() {
         assert_eq!(findings, expected);
         assert_eq!(hits, FILES);
     }
+    // One damaged shard costs only its own files.
+    let (first, good_first) = (&shards[0], &good[0]);
+    std::fs::write(first, b"not a cache").unwrap();
+    let (findings, hits, misses) = check(cwd, &[]);
+    assert_eq!(findings, expected);
+    assert!(
+        hits > 0 && misses > 0 && hits + misses == FILES,
+        "{hits} {misses}"
+    );
+    assert_eq!(std::fs::read(first).unwrap().len(), good_first.len());
     // The same for the project cache.
     let [project_file] = project_cache_files(&cwd.join(".dllint_cache"))
         .try_into()
@@ -342,7 +370,7 @@ fn no_cache_cache_dir_environment_and_clean() {
     check_with(cwd, &[], &[("DLLINT_CACHE_DIR", &env_dir)]);
     let (_, hits, _) = check_with(cwd, &[], &[("DLLINT_CACHE_DIR", &env_dir)]);
     assert_eq!(hits, FILES);
-    assert_eq!(cache_files(&env_dir).len(), 1);
+    assert_eq!(cache_roots(&env_dir), 1);
     assert!(!cwd.join(".dllint_cache").exists());
 
     let flag_dir = elsewhere.path().join("from-flag");

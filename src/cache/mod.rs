@@ -8,21 +8,24 @@
 //! another file (a base class, a loss) follows any change to that file — unless nothing at
 //! all changed, which [`project`] detects and then replays their findings.
 //!
-//! Storage, as ruff's: `<project root>/.dllint_cache/<version>/<hash of the root>.bin`, one
-//! file per project root; `DLLINT_CACHE_DIR` moves the directory (into a `.dllint_cache` of its
-//! own if it names an existing directory that dllint did not create: [`resolve_dir`]). The file is read once at the
-//! start (entries are decoded only when used) and replaced at the end of a run that changed
-//! something, by writing a temporary file and renaming it over the old one: readers always see
-//! a complete file, concurrent runs cannot corrupt it (the last one wins). A file that is
-//! truncated or corrupt (checked by a trailing hash) is ignored and rewritten; no cache problem
-//! is ever fatal.
+//! Storage, as ruff's: `<project root>/.dllint_cache/<version>/`, files named by the hash of
+//! the project root; `DLLINT_CACHE_DIR` moves the directory (into a `.dllint_cache` of its own
+//! if it names an existing directory that dllint did not create: [`resolve_dir`]). A root's
+//! entries are spread over [`SHARDS`] files by the hash of the file's path
+//! (`<hash of the root>.<shard>.bin`, only the non-empty ones), so that a run after an edit
+//! rewrites the shard of the edited file, not the results of the whole project. The shards are
+//! read once at the start (entries are decoded only when used); a shard that a run changed is
+//! replaced at the end by writing a temporary file and renaming it over the old one: readers
+//! always see a complete file, concurrent runs cannot corrupt it (the last one wins). A shard
+//! that is truncated or corrupt (checked by a trailing hash) is ignored and rewritten; no cache
+//! problem is ever fatal.
 
 use std::hash::Hash;
 use std::io;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use ruff_text_size::TextRange;
 use rustc_hash::FxHashMap;
@@ -42,27 +45,45 @@ pub const CACHE_DIR_NAME: &str = ".dllint_cache";
 pub const CACHE_DIR_ENV: &str = "DLLINT_CACHE_DIR";
 
 /// File format: magic (with the format version), build id, entry count, entries, checksum.
-const MAGIC: &[u8; 8] = b"DLLINTC\x02";
+const MAGIC: &[u8; 8] = b"DLLINTC\x03";
+
+/// How many files a project root's entries are spread over.
+pub const SHARDS: usize = 64;
+
+/// The shard that holds the entry of `path`.
+fn shard_of(path: &Path) -> usize {
+    (xxh3_64(path.as_os_str().as_encoded_bytes()) % SHARDS as u64) as usize
+}
 
 /// The cache of one run.
 pub struct Cache {
     /// The cache directory (`.dllint_cache`).
     dir: PathBuf,
-    /// The file holding the entries of this project root.
-    file: PathBuf,
+    /// The files of this project root, without their extension: `<version>/<hash of root>`.
+    stem: PathBuf,
     build: u64,
-    /// The file as read; entries point into it.
-    buffer: Vec<u8>,
-    entries: FxHashMap<PathBuf, (u128, Range<usize>)>,
+    /// Each shard as read; entries point into them.
+    buffers: Vec<Vec<u8>>,
+    entries: FxHashMap<PathBuf, StoredEntry>,
     /// Entries computed in this run: (absolute path, key, encoded result).
     fresh: Mutex<Vec<(PathBuf, u128, Vec<u8>)>>,
-    /// The file on disk must be rewritten even if nothing is fresh (it was unreadable).
-    dirty: AtomicBool,
+    /// The shards that must be rewritten even if nothing in them is fresh (unreadable, or an
+    /// entry in them did not decode), one bit per shard.
+    dirty: AtomicU64,
     hits: AtomicUsize,
     misses: AtomicUsize,
     /// The project results, read on first use (see [`project`]): a run looks up an exact
     /// result, then a base, then stores, from one read of the file.
     project: Mutex<Option<Vec<project::Entry>>>,
+}
+
+/// Where a stored entry is: its key, its shard and its bytes there, and whether this run
+/// looked it up (a file it looked up is known to exist).
+struct StoredEntry {
+    key: u128,
+    shard: u8,
+    range: Range<usize>,
+    seen: AtomicBool,
 }
 
 /// What the cache returns for a file.
@@ -116,33 +137,47 @@ impl Cache {
     pub fn open(dir: PathBuf, project_root: &Path) -> Cache {
         let dir = resolve_dir(dir);
         let root = project_root.to_string_lossy();
-        let file = dir
+        let stem = dir
             .join(env!("CARGO_PKG_VERSION"))
-            .join(format!("{:016x}.bin", xxh3_64(root.as_bytes())));
+            .join(format!("{:016x}", xxh3_64(root.as_bytes())));
         let build = build_id();
-        let buffer = std::fs::read(&file).unwrap_or_default();
-        let (entries, dirty) = match parse(&buffer, build) {
-            Some(entries) => (entries, false),
-            // Unreadable (truncated, corrupt, another build): start afresh and replace it.
-            None => (FxHashMap::default(), !buffer.is_empty()),
-        };
+        let mut entries = FxHashMap::default();
+        let mut dirty = 0u64;
+        let mut buffers = Vec::with_capacity(SHARDS);
+        for shard in 0..SHARDS {
+            let buffer = std::fs::read(shard_file(&stem, shard)).unwrap_or_default();
+            if !buffer.is_empty() && !parse(&buffer, build, shard, &mut entries) {
+                // Unreadable (truncated, corrupt, another build): start afresh and replace it.
+                entries.retain(|_, e: &mut StoredEntry| usize::from(e.shard) != shard);
+                dirty |= 1 << shard;
+            }
+            buffers.push(buffer);
+        }
         Cache {
             dir,
-            file,
+            stem,
             build,
-            buffer,
+            buffers,
             entries,
             fresh: Mutex::default(),
-            dirty: AtomicBool::new(dirty),
+            dirty: AtomicU64::new(dirty),
             hits: AtomicUsize::new(0),
             misses: AtomicUsize::new(0),
             project: Mutex::new(None),
         }
     }
 
-    /// The cache file of this run.
-    pub fn file(&self) -> &Path {
-        &self.file
+    /// The file of this project root named `suffix` (`project.bin`), beside its shards.
+    pub fn file_named(&self, suffix: &str) -> PathBuf {
+        self.stem.with_extension(suffix)
+    }
+
+    /// The files of this project root's shards that exist.
+    pub fn shard_files(&self) -> Vec<PathBuf> {
+        (0..SHARDS)
+            .map(|shard| shard_file(&self.stem, shard))
+            .filter(|file| file.is_file())
+            .collect()
     }
 
     /// Number of entries read from disk.
@@ -204,7 +239,7 @@ impl Cache {
     /// [`Cache::get`] accepting either key: a project context file is found whether a run
     /// on the whole project (`whole`) or a partial run (`context`) analysed it last.
     pub fn get_either(&self, absolute: &Path, context: u128, whole: u128) -> Option<Hit> {
-        let stored = self.entries.get(absolute).map(|(key, _)| *key);
+        let stored = self.entries.get(absolute).map(|e| e.key);
         let key = if stored == Some(whole) {
             whole
         } else {
@@ -213,18 +248,24 @@ impl Cache {
         self.get(absolute, key)
     }
 
-    fn lookup(&self, absolute: &Path, key: u128) -> Option<Hit> {
-        let (stored_key, range) = self.entries.get(absolute)?;
-        if *stored_key != key {
+    /// The entry of `absolute`, if stored with `key`; marks it seen either way.
+    fn entry(&self, absolute: &Path, key: u128) -> Option<(&StoredEntry, &[u8])> {
+        let entry = self.entries.get(absolute)?;
+        entry.seen.store(true, Ordering::Relaxed);
+        if entry.key != key {
             return None;
         }
-        let decoded = self
-            .buffer
-            .get(range.clone())
-            .and_then(|bytes| postcard::from_bytes::<Stored>(bytes).ok())
+        let bytes = self.buffers[usize::from(entry.shard)].get(entry.range.clone())?;
+        Some((entry, bytes))
+    }
+
+    fn lookup(&self, absolute: &Path, key: u128) -> Option<Hit> {
+        let (entry, bytes) = self.entry(absolute, key)?;
+        let decoded = postcard::from_bytes::<Stored>(bytes)
+            .ok()
             .and_then(Stored::into_hit);
         if decoded.is_none() {
-            self.dirty.store(true, Ordering::Relaxed);
+            self.dirty.fetch_or(1 << entry.shard, Ordering::Relaxed);
         }
         decoded
     }
@@ -232,11 +273,7 @@ impl Cache {
     /// The file-rule findings of `absolute` if its key matches, without decoding its facts
     /// (for a run whose project result is replayed; not counted, see [`Cache::record_hits`]).
     pub fn get_diagnostics(&self, absolute: &Path, key: u128) -> Option<Vec<Diagnostic>> {
-        let (stored_key, range) = self.entries.get(absolute)?;
-        if *stored_key != key {
-            return None;
-        }
-        let bytes = self.buffer.get(range.clone())?;
+        let (_, bytes) = self.entry(absolute, key)?;
         let (stored, _) = postcard::take_from_bytes::<StoredDiagnostics>(bytes).ok()?;
         restore(stored.diagnostics)
     }
@@ -290,39 +327,87 @@ impl Cache {
             .push((absolute.to_path_buf(), key, bytes));
     }
 
-    /// Write the cache back if this run changed it. Entries of files that no longer exist are
-    /// dropped; entries of files this run did not look at are kept.
+    /// Write back the shards this run changed. Entries of files that no longer exist are
+    /// dropped when anything is written (only the files this run did not look up are checked);
+    /// entries of files this run did not look at are kept.
     pub fn save(self) -> io::Result<()> {
         let fresh = self.fresh.into_inner().unwrap_or_else(|e| e.into_inner());
-        if fresh.is_empty() && !self.dirty.load(Ordering::Relaxed) {
+        let mut write = self.dirty.load(Ordering::Relaxed);
+        for (path, _, _) in &fresh {
+            write |= 1 << shard_of(path);
+        }
+        if write == 0 {
             return Ok(());
         }
-        let mut all: std::collections::BTreeMap<&Path, (u128, &[u8])> =
-            std::collections::BTreeMap::new();
-        for (path, (key, range)) in &self.entries {
-            all.insert(path, (*key, &self.buffer[range.clone()]));
-        }
         let replaced: rustc_hash::FxHashSet<&Path> = fresh.iter().map(|f| f.0.as_path()).collect();
-        all.retain(|path, _| replaced.contains(path) || path.is_file());
+        let mut shards: Vec<std::collections::BTreeMap<&Path, (u128, &[u8])>> = (0..SHARDS)
+            .map(|_| std::collections::BTreeMap::new())
+            .collect();
+        for (path, entry) in &self.entries {
+            let shard = usize::from(entry.shard);
+            if replaced.contains(path.as_path()) {
+                continue;
+            }
+            if !entry.seen.load(Ordering::Relaxed) && !path.is_file() {
+                write |= 1 << shard;
+                continue;
+            }
+            shards[shard].insert(path, (entry.key, &self.buffers[shard][entry.range.clone()]));
+        }
         for (path, key, bytes) in &fresh {
-            all.insert(path, (*key, bytes));
+            shards[shard_of(path)].insert(path, (*key, bytes));
         }
-        let mut out = Vec::with_capacity(self.buffer.len().max(1 << 16));
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&self.build.to_le_bytes());
-        out.extend_from_slice(&(all.len() as u64).to_le_bytes());
-        for (path, (key, bytes)) in &all {
-            let path = path.to_str().unwrap_or_default().as_bytes();
-            out.extend_from_slice(&(path.len() as u64).to_le_bytes());
-            out.extend_from_slice(path);
-            out.extend_from_slice(&key.to_le_bytes());
-            out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
-            out.extend_from_slice(bytes);
+        // The single file of earlier builds of this version, replaced by the shards.
+        let _ = std::fs::remove_file(self.stem.with_extension("bin"));
+        let mut result = Ok(());
+        for (shard, all) in shards.iter().enumerate() {
+            if write & (1 << shard) == 0 {
+                continue;
+            }
+            let file = shard_file(&self.stem, shard);
+            let written = if all.is_empty() {
+                match std::fs::remove_file(&file) {
+                    Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+                    _ => Ok(()),
+                }
+            } else {
+                write_atomically(&self.dir, &file, &encode(self.build, all))
+            };
+            if result.is_ok() {
+                result = written;
+            }
         }
-        let checksum = xxh3_64(&out);
-        out.extend_from_slice(&checksum.to_le_bytes());
-        write_atomically(&self.dir, &self.file, &out)
+        result
     }
+}
+
+/// The file of shard `shard` of the project root whose files are `stem`.
+fn shard_file(stem: &Path, shard: usize) -> PathBuf {
+    stem.with_extension(format!("{shard:02x}.bin"))
+}
+
+/// A shard's bytes: magic, build, entry count, the entries (path, key, encoded result) and a
+/// trailing checksum.
+fn encode(build: u64, entries: &std::collections::BTreeMap<&Path, (u128, &[u8])>) -> Vec<u8> {
+    let size: usize = entries
+        .iter()
+        .map(|(p, (_, b))| p.as_os_str().len() + b.len() + 32)
+        .sum();
+    let mut out = Vec::with_capacity(size + 32);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&build.to_le_bytes());
+    out.extend_from_slice(&(entries.len() as u64).to_le_bytes());
+    for (path, (key, bytes)) in entries {
+        let path = path.to_str().unwrap_or_default().as_bytes();
+        out.extend_from_slice(&(path.len() as u64).to_le_bytes());
+        out.extend_from_slice(path);
+        out.extend_from_slice(&key.to_le_bytes());
+        out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+        out.extend_from_slice(bytes);
+    }
+    let checksum = xxh3_64(&out);
+    out.extend_from_slice(&checksum.to_le_bytes());
+    out
 }
 
 /// The identity of this dllint binary: its version and, so that a rebuilt binary (a
@@ -344,8 +429,38 @@ fn build_id() -> u64 {
     hasher.digest()
 }
 
-/// Read the entries of a cache file; `None` if it is not a complete file of this build.
-fn parse(buffer: &[u8], build: u64) -> Option<FxHashMap<PathBuf, (u128, Range<usize>)>> {
+/// Add the entries of shard `shard` (as read: `buffer`) to `entries`; false if it is not a
+/// complete shard of this build (some entries may have been added: the caller drops them).
+fn parse(
+    buffer: &[u8],
+    build: u64,
+    shard: usize,
+    entries: &mut FxHashMap<PathBuf, StoredEntry>,
+) -> bool {
+    parse_entries(buffer, build, |path, key, range| {
+        // An entry filed under another shard (a file renamed by hand) is not trusted.
+        if shard_of(Path::new(path)) != shard {
+            return false;
+        }
+        entries.insert(
+            PathBuf::from(path),
+            StoredEntry {
+                key,
+                shard: shard as u8,
+                range,
+                seen: AtomicBool::new(false),
+            },
+        );
+        true
+    })
+    .is_some()
+}
+
+fn parse_entries(
+    buffer: &[u8],
+    build: u64,
+    mut entry: impl FnMut(&str, u128, Range<usize>) -> bool,
+) -> Option<()> {
     let body_len = buffer.len().checked_sub(8)?;
     let (body, checksum) = buffer.split_at(body_len);
     if !body.starts_with(MAGIC) || xxh3_64(body).to_le_bytes() != checksum {
@@ -359,8 +474,6 @@ fn parse(buffer: &[u8], build: u64) -> Option<FxHashMap<PathBuf, (u128, Range<us
         return None;
     }
     let count = reader.u64()?;
-    let mut entries = FxHashMap::default();
-    entries.reserve(usize::try_from(count).ok()?.min(1 << 20));
     for _ in 0..count {
         let path_len = usize::try_from(reader.u64()?).ok()?;
         let path = std::str::from_utf8(reader.take(path_len)?).ok()?;
@@ -368,9 +481,11 @@ fn parse(buffer: &[u8], build: u64) -> Option<FxHashMap<PathBuf, (u128, Range<us
         let blob_len = usize::try_from(reader.u64()?).ok()?;
         let start = reader.pos;
         reader.take(blob_len)?;
-        entries.insert(PathBuf::from(path), (key, start..start + blob_len));
+        if !entry(path, key, start..start + blob_len) {
+            return None;
+        }
     }
-    (reader.pos == body.len()).then_some(entries)
+    (reader.pos == body.len()).then_some(())
 }
 
 struct Reader<'b> {
@@ -479,14 +594,22 @@ fn is_version_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+'))
 }
 
-/// The files dllint writes into a version directory: `<16 hex digits>.bin`,
-/// `<16 hex digits>.project.bin`, and their temporaries (`.<name>.<pid>-<nanos>.tmp`).
+/// The files dllint writes into a version directory: `<16 hex digits>.<2 hex digits>.bin`
+/// (a shard), `<16 hex digits>.project.bin`, `<16 hex digits>.bin` (the unsharded file of
+/// earlier builds), and their temporaries (`.<name>.<pid>-<nanos>.tmp`).
 fn is_cache_file_name(name: &str) -> bool {
+    let hex = |s: &str, len: usize| s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit());
     let stored = |name: &str| {
-        let stem = name
-            .strip_suffix(".project.bin")
-            .or_else(|| name.strip_suffix(".bin"));
-        stem.is_some_and(|s| s.len() == 16 && s.bytes().all(|b| b.is_ascii_hexdigit()))
+        if let Some(stem) = name.strip_suffix(".project.bin") {
+            return hex(stem, 16);
+        }
+        let Some(stem) = name.strip_suffix(".bin") else {
+            return false;
+        };
+        match stem.split_once('.') {
+            Some((root, shard)) => hex(root, 16) && hex(shard, 2),
+            None => hex(stem, 16),
+        }
     };
     if let Some(temp) = name.strip_prefix('.').and_then(|n| n.strip_suffix(".tmp"))
         && let Some((file, suffix)) = temp.rsplit_once('.')
@@ -876,8 +999,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (cache, file) = sample(dir.path());
         cache.put(&file, 1, None, &[]);
-        let path = cache.file().to_path_buf();
         cache.save().unwrap();
+        let [path] = Cache::open(dir.path().to_path_buf(), Path::new("/project"))
+            .shard_files()
+            .try_into()
+            .unwrap();
         let good = std::fs::read(&path).unwrap();
         for bad in [
             good[..good.len() - 3].to_vec(),
@@ -924,6 +1050,64 @@ mod tests {
     }
 
     #[test]
+    fn a_run_rewrites_only_the_shards_it_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(dir.path().to_path_buf(), Path::new("/project"));
+        let files: Vec<PathBuf> = (0..40)
+            .map(|i| {
+                let file = dir.path().join(format!("m{i}.py"));
+                std::fs::write(&file, "x = 1\n").unwrap();
+                file
+            })
+            .collect();
+        for (i, file) in files.iter().enumerate() {
+            cache.put(file, i as u128, None, &[]);
+        }
+        cache.save().unwrap();
+        let cache = Cache::open(dir.path().to_path_buf(), Path::new("/project"));
+        let shards = cache.shard_files();
+        assert!(shards.len() > 1, "{shards:?}");
+        assert_eq!(cache.len(), files.len());
+        let written = |shards: &[PathBuf]| -> Vec<std::time::SystemTime> {
+            shards
+                .iter()
+                .map(|s| std::fs::metadata(s).unwrap().modified().unwrap())
+                .collect()
+        };
+        let before = written(&shards);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        // Every file looked up (as a run does), one of them changed.
+        for (i, file) in files.iter().enumerate() {
+            assert!(cache.get(file, i as u128).is_some());
+        }
+        cache.put(&files[7], 1000, None, &[]);
+        let edited = shard_file(&cache.stem, shard_of(&files[7]));
+        cache.save().unwrap();
+        let after = written(&shards);
+        let changed: Vec<&PathBuf> = shards
+            .iter()
+            .zip(before.iter().zip(&after))
+            .filter(|(_, (b, a))| b != a)
+            .map(|(s, _)| s)
+            .collect();
+        assert_eq!(changed, [&edited]);
+        let cache = Cache::open(dir.path().to_path_buf(), Path::new("/project"));
+        assert_eq!(cache.len(), files.len());
+        assert!(cache.get(&files[7], 1000).is_some());
+        assert!(cache.get(&files[8], 8).is_some());
+        // A shard emptied by deleted files is removed.
+        for file in &files {
+            std::fs::remove_file(file).unwrap();
+        }
+        let cache = Cache::open(dir.path().to_path_buf(), Path::new("/project"));
+        cache.put(&files[0], 0, None, &[]);
+        cache.save().unwrap();
+        let cache = Cache::open(dir.path().to_path_buf(), Path::new("/project"));
+        assert_eq!(cache.len(), 1);
+        assert_eq!(cache.shard_files().len(), 1);
+    }
+
+    #[test]
     fn clean_removes_only_what_dllint_wrote() {
         let dir = tempfile::tempdir().unwrap();
         let project = dir.path();
@@ -961,6 +1145,10 @@ mod tests {
     #[test]
     fn cache_file_names() {
         assert!(is_cache_file_name("0123456789abcdef.bin"));
+        assert!(is_cache_file_name("0123456789abcdef.3f.bin"));
+        assert!(is_cache_file_name(".0123456789abcdef.3f.bin.123-456.tmp"));
+        assert!(!is_cache_file_name("0123456789abcdef.3.bin"));
+        assert!(!is_cache_file_name("0123456789abcdef.3fg.bin"));
         assert!(is_cache_file_name("0123456789abcdef.project.bin"));
         assert!(is_cache_file_name(".0123456789abcdef.bin.123-456.tmp"));
         assert!(!is_cache_file_name("model.bin"));

@@ -211,7 +211,7 @@ pub fn key(cache: &Cache, mut linted: Vec<(&Path, u128)>, refactorings: bool) ->
 }
 
 fn file_of(cache: &Cache) -> PathBuf {
-    cache.file().with_extension("project.bin")
+    cache.file_named("project.bin")
 }
 
 /// Every stored result of this project root (newest first); empty if the file is missing or

@@ -601,13 +601,13 @@ fn context_without<'a>(
 /// Write the cache: one that cannot be written (a read-only checkout) only makes the next run
 /// slower.
 fn save_cache(args: &CheckArgs, cache: Cache) {
-    let file = cache.file().to_path_buf();
+    let dir = cache.dir().to_path_buf();
     if let Err(err) = cache.save()
         && !args.quiet
     {
         eprintln!(
-            "dllint: warning: cannot write the cache {}: {err}",
-            file.display()
+            "dllint: warning: cannot write the cache in {}: {err}",
+            dir.display()
         );
     }
 }
