@@ -726,16 +726,8 @@ fn run_in_pool(
         facts,
         refactorings,
     } = mode;
-    let timing = std::env::var_os("DLLINT_TIMING").is_some();
-    let clock = std::time::Instant::now();
-    let lap = |what: &str| {
-        if timing {
-            eprintln!(
-                "dllint timing: {what}: {:.3}s",
-                clock.elapsed().as_secs_f64()
-            );
-        }
-    };
+    let timing = crate::timing::enabled();
+    let lap = crate::timing::lap;
     let packages = PackageResolver::default();
     // Facts (and the files read for them) serve the cross-file rules only, as far as the
     // enabled rules need: a run of file rules alone (`--select DL30`) builds none, one whose

@@ -26,6 +26,7 @@ pub mod server;
 pub mod source;
 pub mod suppression;
 pub mod survey;
+pub mod timing;
 
 #[path = "../rules/mod.rs"]
 pub mod rules;

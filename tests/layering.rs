@@ -51,6 +51,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "baseline",
             "map",
             "survey",
+            "timing",
         ],
     ),
     // The programs: command line (with the fix loop) and language server.

@@ -327,8 +327,10 @@ pub(super) fn run_once(args: &CheckArgs) -> Result<ExitStatus, String> {
             .map_err(|e| e.to_string())?;
         let files = discovered.files;
         let context = project_context(args, &args.paths, &files, &resolver, &cwd);
+        crate::timing::lap("discovery");
         // Fixing lints the files again after every pass: it reads the tree fresh.
         let cache = if fixing { None } else { cache_for(args, &cwd) };
+        crate::timing::lap("cache opened");
         progress = Progress::start(args.quiet);
         let mut report = engine::lint_files_cached(
             &files,
@@ -355,6 +357,7 @@ pub(super) fn run_once(args: &CheckArgs) -> Result<ExitStatus, String> {
             // Nothing follows (fixing uses no cache): the line goes before a warning can.
             progress.stop();
             save_cache(args, cache);
+            crate::timing::lap("cache saved");
         }
         if fixing {
             let (report, result) = fix_files(
@@ -453,6 +456,7 @@ pub(super) fn run_once(args: &CheckArgs) -> Result<ExitStatus, String> {
         } else {
             write_stdout(&buffer)?;
         }
+        crate::timing::lap("report written");
     }
 
     let mut failed = false;
@@ -474,7 +478,7 @@ pub(super) fn run_once(args: &CheckArgs) -> Result<ExitStatus, String> {
                     report.diagnostic_count()
                 );
             }
-            if std::env::var_os("DLLINT_TIMING").is_some() {
+            if crate::timing::enabled() {
                 eprintln!("dllint timing: fix passes: {}", result.passes);
             }
             if !result.converged {

@@ -75,6 +75,7 @@ impl From<ExitStatus> for ExitCode {
 
 /// Run the parsed command line.
 pub fn run(cli: Cli) -> ExitStatus {
+    crate::timing::start();
     let result = match cli.command {
         Command::Check(args) => check::run(args),
         Command::Rule(args) => rule::run(args),
