@@ -273,75 +273,10 @@ impl FileReport {
     /// cannot be read). Outputs read it one file at a time as they render it, so a run never
     /// holds the text of every file with findings at once.
     pub fn source(&self) -> Option<Arc<SourceText>> {
-        read_report_text(&self.path, &self.text)
-    }
-}
-
-/// The texts of `files`, in order ([`FileReport::source`] of each), read ahead by a helper
-/// thread (with each text's line index built) while the caller renders the previous ones. At
-/// most [`Sources::AHEAD`] texts wait at a time, so memory stays bounded as with reading
-/// each file when it is rendered.
-pub fn sources(files: &[FileReport]) -> Sources {
-    let jobs: Vec<(PathBuf, ReportText)> = files
-        .iter()
-        .map(|f| (f.path.clone(), f.text.clone()))
-        .collect();
-    // A few files are read in turn: a thread costs more than it saves.
-    if jobs.len() < 8 {
-        return Sources::InTurn(jobs.into_iter());
-    }
-    let (sender, receiver) = std::sync::mpsc::sync_channel(Sources::AHEAD);
-    let reader = std::thread::Builder::new()
-        .name("dllint-sources".into())
-        .spawn({
-            let jobs = jobs.clone();
-            move || {
-                for (path, text) in jobs {
-                    let source = read_report_text(&path, &text);
-                    if let Some(source) = &source {
-                        source.index();
-                    }
-                    // The renderer stopped (an error writing its output): stop reading.
-                    if sender.send(source).is_err() {
-                        break;
-                    }
-                }
-            }
-        });
-    match reader {
-        Ok(_) => Sources::Ahead(receiver),
-        Err(_) => Sources::InTurn(jobs.into_iter()),
-    }
-}
-
-fn read_report_text(path: &Path, text: &ReportText) -> Option<Arc<SourceText>> {
-    match text {
-        ReportText::Kept(text) => Some(text.clone()),
-        ReportText::OnDisk => crate::source::read_source(path).ok().map(Arc::new),
-        ReportText::Unavailable => None,
-    }
-}
-
-/// See [`sources`].
-pub enum Sources {
-    Ahead(std::sync::mpsc::Receiver<Option<Arc<SourceText>>>),
-    InTurn(std::vec::IntoIter<(PathBuf, ReportText)>),
-}
-
-impl Sources {
-    /// How many texts may wait to be rendered.
-    pub const AHEAD: usize = 16;
-}
-
-impl Iterator for Sources {
-    type Item = Option<Arc<SourceText>>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        match self {
-            Sources::Ahead(receiver) => receiver.recv().ok(),
-            Sources::InTurn(files) => files
-                .next()
-                .map(|(path, text)| read_report_text(&path, &text)),
+        match &self.text {
+            ReportText::Kept(text) => Some(text.clone()),
+            ReportText::OnDisk => crate::source::read_source(&self.path).ok().map(Arc::new),
+            ReportText::Unavailable => None,
         }
     }
 }

@@ -14,11 +14,8 @@ pub fn render(report: &Report, options: RenderOptions, out: &mut dyn Write) -> i
     } else {
         ("", "")
     };
-    for (file, text) in report
-        .files
-        .iter()
-        .zip(crate::diagnostic::sources(&report.files))
-    {
+    for file in &report.files {
+        let text = file.source();
         for d in &file.diagnostics {
             let location = location(text.as_deref(), d.range.start());
             // As ruff: `[*]` marks what `--fix` fixes (unsafe fixes need `--unsafe-fixes`).

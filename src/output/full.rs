@@ -61,12 +61,9 @@ pub fn render(report: &Report, options: RenderOptions, out: &mut dyn Write) -> i
         ..Config::default()
     };
     let mut others = OtherFiles::default();
-    for (file, text) in report
-        .files
-        .iter()
-        .zip(crate::diagnostic::sources(&report.files))
-    {
+    for file in &report.files {
         // One file table per reported file: the text is added once, not once per finding.
+        let text = file.source();
         let source = text.as_ref().map(|s| s.text()).unwrap_or("");
         let mut files: SimpleFiles<String, String> = SimpleFiles::new();
         let main = files.add(file.display.clone(), source.to_string());

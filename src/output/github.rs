@@ -17,11 +17,8 @@ use crate::registry::Severity;
 use super::{Locator, location, stored_position};
 
 pub fn render(report: &Report, locator: &Locator, out: &mut dyn Write) -> io::Result<()> {
-    for (file, text) in report
-        .files
-        .iter()
-        .zip(crate::diagnostic::sources(&report.files))
-    {
+    for file in &report.files {
+        let text = file.source();
         let source = text.as_deref();
         let path = locator.root_relative_or_absolute(&file.path);
         for d in &file.diagnostics {

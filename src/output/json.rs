@@ -16,11 +16,8 @@ use super::OtherFiles;
 pub fn render(report: &Report, out: &mut dyn Write, lines: bool) -> io::Result<()> {
     let mut others = OtherFiles::default();
     let mut values = Vec::new();
-    for (file, text) in report
-        .files
-        .iter()
-        .zip(crate::diagnostic::sources(&report.files))
-    {
+    for file in &report.files {
+        let text = file.source();
         for d in &file.diagnostics {
             values.push(diagnostic_json(file, text.as_ref(), d, &mut others));
         }

@@ -7,11 +7,8 @@ use crate::engine::Report;
 use super::{location, stored_position};
 
 pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    for (file, text) in report
-        .files
-        .iter()
-        .zip(crate::diagnostic::sources(&report.files))
-    {
+    for file in &report.files {
+        let text = file.source();
         let source = text.as_deref();
         for d in &file.diagnostics {
             // The line in the file as stored (a notebook's JSON); the message names the cell.

@@ -28,11 +28,8 @@ pub fn render(report: &Report, locator: &Locator, out: &mut dyn Write) -> io::Re
     let rules: Vec<Value> = rules::ALL.iter().map(|r| descriptor(r)).collect();
     let mut others = OtherFiles::default();
     let mut results = Vec::new();
-    for (file, text) in report
-        .files
-        .iter()
-        .zip(crate::diagnostic::sources(&report.files))
-    {
+    for file in &report.files {
+        let text = file.source();
         let source = text.as_deref();
         let artifact = artifact_location(locator, &file.path);
         let key = locator.root_relative_or_absolute(&file.path);
