@@ -930,14 +930,37 @@ fn run_in_pool(
                 .iter()
                 .any(|r| r.check.project_check().is_some())
     });
+    // With a project cache, each file's project findings are stored with the files they read
+    // (`semantic::reads`), and a run after an edit replays those of every file none of whose
+    // reads changed: the newest stored result of the same project files is the base. Its
+    // resolved calls serve the training model first, for the files whose calls read nothing
+    // that changed.
+    let mut base = match project_key {
+        Some((cache, _)) if replay && project_rules => {
+            let paths: Vec<&Path> = index
+                .all_files()
+                .iter()
+                .map(|f| f.absolute.as_path())
+                .collect();
+            project::base(cache, &paths, refactorings)
+        }
+        _ => None,
+    };
+    if let Some(base) = &mut base {
+        let reused = base.take_callees(&index_keys, |q| index.answer(q));
+        if timing {
+            eprintln!(
+                "dllint incremental: {} files' resolved calls reused",
+                reused.iter().filter(|r| r.is_some()).count()
+            );
+        }
+        index.reuse_callees(reused);
+    }
     if project_rules {
         roles.get_or_init(|| Roles::compute(&index));
         lap("roles");
     }
     let roles_ref = roles.get();
-    // With a project cache, each file's project findings are stored with the files they read
-    // (`semantic::reads`), and a run after an edit replays those of every file none of whose
-    // reads changed: the newest stored result of the same project files is the base.
     let fingerprints: Vec<Option<project::Fingerprint>> = match (project_key, roles_ref) {
         (Some(_), Some(roles)) => roles
             .fingerprints()
@@ -953,17 +976,6 @@ fn run_in_pool(
             })
             .collect(),
         _ => Vec::new(),
-    };
-    let base = match project_key {
-        Some((cache, _)) if replay && !fingerprints.is_empty() => {
-            let paths: Vec<&Path> = index
-                .all_files()
-                .iter()
-                .map(|f| f.absolute.as_path())
-                .collect();
-            project::base(cache, &paths, refactorings)
-        }
-        _ => None,
     };
     let changed = base.as_ref().map(|base| base.changed(&fingerprints));
     if base.is_some() {
@@ -1104,6 +1116,7 @@ fn run_in_pool(
                 exists,
                 outside,
                 files,
+                callees: index.built_callees(),
             };
             let by_file = by_file
                 .iter()

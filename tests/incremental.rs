@@ -13,8 +13,9 @@ use std::process::{Command, Stdio};
 use common::{bin, root, stderr, stdout};
 
 /// `dllint check` of `dir` with JSON output (which carries the refactorings): the output, and
-/// how many files' project findings the run replayed (none without a cache).
-fn check(dir: &Path, cache: Option<&Path>) -> (String, usize) {
+/// how many files' project findings the run replayed and how many files' resolved calls it
+/// reused (none without a cache).
+fn check(dir: &Path, cache: Option<&Path>) -> (String, Replayed) {
     let mut command = Command::new(bin());
     command
         .args([
@@ -35,12 +36,33 @@ fn check(dir: &Path, cache: Option<&Path>) -> (String, usize) {
     };
     let out = command.arg(".").output().expect("dllint runs");
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let replayed = stderr(&out)
-        .lines()
-        .find_map(|l| l.strip_prefix("dllint incremental: "))
-        .and_then(|rest| rest.split(' ').next())
-        .map_or(0, |n| n.parse().unwrap());
+    let count = |what: &str| {
+        stderr(&out)
+            .lines()
+            .filter_map(|l| l.strip_prefix("dllint incremental: "))
+            .find_map(|rest| rest.strip_suffix(what))
+            .and_then(|rest| rest.split(' ').next())
+            .map_or(0, |n| n.parse().unwrap())
+    };
+    let replayed = Replayed {
+        findings: count("files' project findings replayed"),
+        calls: count("files' resolved calls reused"),
+    };
     (stdout(&out), replayed)
+}
+
+/// What incremental runs reused: files' project findings, files' resolved calls.
+#[derive(Default, Clone, Copy)]
+struct Replayed {
+    findings: usize,
+    calls: usize,
+}
+
+impl std::ops::AddAssign for Replayed {
+    fn add_assign(&mut self, other: Replayed) {
+        self.findings += other.findings;
+        self.calls += other.calls;
+    }
 }
 
 /// One edit of `text`, of kind `kind`; `None` if the file has nothing it applies to.
@@ -102,14 +124,14 @@ fn copy_tree(from: &Path, to: &Path) {
 }
 
 /// Edit the project in `dir` `rounds` times (a different file and kind each time), and after
-/// each edit compare the cached run with a run without a cache. Returns how many files'
-/// findings the cached runs replayed.
-fn edits_replay_what_a_full_run_finds(dir: &Path, rounds: usize) -> usize {
+/// each edit compare the cached run with a run without a cache. Returns what the cached runs
+/// replayed.
+fn edits_replay_what_a_full_run_finds(dir: &Path, rounds: usize) -> Replayed {
     let cache = tempfile::tempdir().unwrap();
     let (first, _) = check(dir, Some(cache.path()));
     assert_eq!(first, check(dir, None).0, "a cold cached run differs");
     let files = python_files(dir);
-    let mut replayed = 0;
+    let mut replayed = Replayed::default();
     let mut applied = 0;
     for round in 0..rounds * 3 {
         if applied == rounds {
@@ -138,7 +160,7 @@ fn edits_replay_what_a_full_run_finds(dir: &Path, rounds: usize) -> usize {
 
 #[test]
 fn each_example_project_after_edits() {
-    let mut replayed = 0;
+    let mut replayed = Replayed::default();
     let projects = root().join("fixtures/projects");
     let mut names: Vec<_> = std::fs::read_dir(&projects)
         .unwrap()
@@ -154,8 +176,12 @@ fn each_example_project_after_edits() {
     }
     // The runs above must have replayed something, else they tested nothing incremental.
     assert!(
-        replayed > 0,
+        replayed.findings > 0,
         "no cached run replayed any file's project findings"
+    );
+    assert!(
+        replayed.calls > 0,
+        "no cached run reused any file's resolved calls"
     );
 }
 
@@ -172,7 +198,51 @@ fn every_fixture_as_one_project_after_edits() {
     }
     let replayed = edits_replay_what_a_full_run_finds(dir.path(), 18);
     assert!(
-        replayed > 0,
+        replayed.findings > 0,
         "no cached run replayed any file's project findings"
     );
+    assert!(
+        replayed.calls > 0,
+        "no cached run reused any file's resolved calls"
+    );
+}
+
+/// A file's resolved calls are reused only while the files resolving them read keep their
+/// keys: `train.py` calls `b`, and reordering `utils.py` gives `b` another function id. A run
+/// that reused `train.py`'s stored calls would point its loop at `a`, which does not step, and
+/// miss the training loop (and DL102 on it).
+#[test]
+fn resolved_calls_follow_an_edit_to_the_file_they_resolve_into() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("train.py"),
+        "import torch\nfrom utils import a, b\n\nmodel = torch.nn.Linear(2, 2)\n\
+         opt = torch.optim.SGD(model.parameters(), lr=0.1)\nfor x in range(10):\n    \
+         loss = model(torch.randn(2)).sum()\n    loss.backward()\n    b(opt)\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("notes.py"), "x = 1\n").unwrap();
+    let utils = dir.path().join("utils.py");
+    std::fs::write(
+        &utils,
+        "def a(opt):\n    pass\n\n\ndef b(opt):\n    opt.step()\n",
+    )
+    .unwrap();
+    let (cold, _) = check(dir.path(), Some(cache.path()));
+    assert!(cold.contains("DL102"), "{cold}");
+    std::fs::write(
+        &utils,
+        "def b(opt):\n    opt.step()\n\n\ndef a(opt):\n    pass\n",
+    )
+    .unwrap();
+    let (incremental, _) = check(dir.path(), Some(cache.path()));
+    assert_eq!(incremental, check(dir.path(), None).0);
+    assert!(incremental.contains("DL102"), "{incremental}");
+    // An edit to a file neither resolution read: `train.py`'s calls are reused.
+    std::fs::write(dir.path().join("notes.py"), "x = 2\n").unwrap();
+    let (again, replayed) = check(dir.path(), Some(cache.path()));
+    assert_eq!(again, check(dir.path(), None).0);
+    assert!(again.contains("DL102"), "{again}");
+    assert!(replayed.calls > 0, "no resolved calls were reused");
 }

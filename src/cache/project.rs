@@ -36,17 +36,18 @@ use xxhash_rust::xxh3::{Xxh3, xxh3_64};
 use super::{Cache, write_atomically};
 use crate::diagnostic::{Applicability, Diagnostic, Edit, FileEdits, Fix, Label, Suggestion};
 use crate::rules::find_rule;
-use crate::semantic::index::FileId;
+use crate::semantic::calls::ScopeCallee;
+use crate::semantic::index::{FileId, ReusedCallees};
 use crate::semantic::reads::{Query, Reads};
 
 /// Format version of the project cache file.
-const MAGIC: &[u8; 8] = b"DLLINTP\x02";
+const MAGIC: &[u8; 8] = b"DLLINTP\x03";
 /// How many project results are kept per project root.
 const KEPT: usize = 4;
 
 /// What a full run learnt, to be stored with its project findings.
 #[derive(Default)]
-pub struct Observed {
+pub struct Observed<'a> {
     /// Context files (absolute) and their keys.
     pub context: Vec<(PathBuf, u128)>,
     /// Module probes: import root, dotted module, the file found.
@@ -59,6 +60,9 @@ pub struct Observed {
     /// [`Entry::fingerprints`]); empty when a file has no key (then no later run builds on
     /// this result).
     pub files: Vec<(PathBuf, Fingerprint)>,
+    /// The training model's callee table, if this run built it: each file's resolved calls
+    /// with what resolving them read, stored for a later run to reuse.
+    pub callees: Option<&'a crate::semantic::calls::CalleeTable>,
 }
 
 /// What a later run compares to know whether a file changed for its readers: the file's key
@@ -69,6 +73,9 @@ pub type Fingerprint = (u128, u64);
 /// A result the project rules of one file can be replayed from after other files changed.
 pub struct Base {
     files: Vec<Fingerprint>,
+    /// Per file of the index (in its order), the calls the earlier run resolved, with what
+    /// resolving them read; empty if it stored none.
+    callees: Vec<StoredCallees>,
     /// Per linted file (absolute path): its project findings and the files they read.
     by_file: rustc_hash::FxHashMap<PathBuf, (Vec<Diagnostic>, Reads)>,
     /// What the earlier run learnt from the file system (still true: checked on lookup).
@@ -84,6 +91,50 @@ impl Base {
             .iter()
             .zip(&self.files)
             .map(|(now, then)| now.as_ref() != Some(then))
+            .collect()
+    }
+
+    /// The resolved calls of every file whose calls the earlier run resolved reading only
+    /// files with the same key now (`keys`: each file's key in index order) and asking
+    /// questions that get the same answer (`answer`: its fingerprint now; never a question
+    /// about call sites, which the resolved calls answer): for
+    /// `ProjectIndex::reuse_callees`. Taken: a second call returns none.
+    pub fn take_callees(
+        &mut self,
+        keys: &[Option<u128>],
+        answer: impl Fn(&Query) -> u64,
+    ) -> Vec<Option<ReusedCallees>> {
+        let unchanged: Vec<bool> = keys
+            .iter()
+            .zip(&self.files)
+            .map(|(now, then)| *now == Some(then.0))
+            .collect();
+        let all_unchanged = unchanged.len() == self.files.len() && unchanged.iter().all(|&u| u);
+        let same = |g: &u32| unchanged.get(*g as usize).copied().unwrap_or(false);
+        std::mem::take(&mut self.callees)
+            .into_iter()
+            .enumerate()
+            .map(|(f, (scopes, (all, files, queries)))| {
+                let fresh = unchanged.get(f).copied().unwrap_or(false)
+                    && if all {
+                        all_unchanged
+                    } else {
+                        files.iter().all(same)
+                    }
+                    && queries.iter().all(|(q, a)| {
+                        !matches!(q, Query::CallSites(..) | Query::Forwarded(..)) && answer(q) == *a
+                    });
+                fresh.then(|| {
+                    (
+                        scopes,
+                        Reads {
+                            all,
+                            files: files.into(),
+                            queries: queries.into(),
+                        },
+                    )
+                })
+            })
             .collect()
     }
 
@@ -143,7 +194,13 @@ pub struct Entry {
     /// Per linted file (absolute path), its project-rule findings and the files of the index
     /// (by position in `files`) they read, or all of them.
     diagnostics: Vec<(String, Vec<StoredDiagnostic>, StoredReads)>,
+    /// Per file of `files`, its resolved calls and what resolving them read (empty if the
+    /// run built no callee table).
+    callees: Vec<StoredCallees>,
 }
+
+/// A file's resolved calls per scope, and what resolving them read.
+type StoredCallees = (Vec<Vec<ScopeCallee>>, StoredReads);
 
 /// Every file (`true`), or these.
 type StoredReads = (bool, Vec<u32>, Vec<(Query, u64)>);
@@ -287,8 +344,14 @@ pub fn base(cache: &Cache, files: &[&Path], refactorings: bool) -> Option<Base> 
             ))
         })
         .collect::<Option<_>>()?;
+    let callees = if entry.callees.len() == entry.files.len() {
+        entry.callees
+    } else {
+        Vec::new()
+    };
     Some(Base {
         files: entry.files.into_iter().map(|(_, f)| f).collect(),
+        callees,
         by_file,
         exists: entry
             .exists
@@ -348,6 +411,18 @@ pub fn store(
                 .iter()
                 .map(|(p, f)| Some((text(p)?, *f)))
                 .collect::<Option<_>>()?,
+            callees: match observed.callees {
+                Some(table) if !observed.files.is_empty() => (0..observed.files.len() as FileId)
+                    .map(|f| {
+                        let (scopes, reads) = table.of_file(f);
+                        (
+                            scopes,
+                            (reads.all, reads.files.to_vec(), reads.queries.to_vec()),
+                        )
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            },
             diagnostics: by_file
                 .iter()
                 .map(|(path, found, reads)| {

@@ -192,6 +192,24 @@ impl CalleeTable {
         table
     }
 
+    /// The calls of every scope of `file` (module scope first) and what resolving them read,
+    /// as [`CalleeTable::new`] takes them: for a later run to reuse (see
+    /// `ProjectIndex::reuse_callees`). Reads nothing.
+    pub fn of_file(&self, file: FileId) -> (Vec<Vec<ScopeCallee>>, &Reads) {
+        let first = self.first_scope[file as usize] as usize;
+        let end = self
+            .first_scope
+            .get(file as usize + 1)
+            .map_or(self.ends.len(), |&next| next as usize);
+        let scopes = (first..end)
+            .map(|scope| {
+                let start = if scope == 0 { 0 } else { self.ends[scope - 1] };
+                self.callees[start as usize..self.ends[scope] as usize].to_vec()
+            })
+            .collect();
+        (scopes, &self.reads[file as usize])
+    }
+
     /// The calls of the scope `function` of `file` (`None`: module level).
     pub fn of(&self, file: FileId, function: Option<FunctionId>) -> &[ScopeCallee] {
         if let Some(reads) = self.reads.get(file as usize) {
@@ -229,7 +247,7 @@ impl CalleeTable {
 }
 
 /// A call of a project function or method in a scope: what it runs, where, in which loop.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ScopeCallee {
     pub target: (FileId, FunctionId),
     pub range: TextRange,

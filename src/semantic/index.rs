@@ -102,6 +102,9 @@ pub struct ProjectIndex {
     /// once, in parallel, by the training model before the rules run, and shared with
     /// [`ProjectIndex::call_sites`].
     callees: OnceLock<crate::semantic::calls::CalleeTable>,
+    /// Per file, calls resolved by an earlier run that are still valid (see
+    /// [`ProjectIndex::reuse_callees`]), taken when the callee table is built.
+    reused_callees: Mutex<Vec<Option<ReusedCallees>>>,
     /// Each file's module-level definitions by name, computed on first use.
     definitions: Vec<Recorded<Vec<Symbol>>>,
     /// The project classes each class of a file names as its bases, computed on first use.
@@ -122,6 +125,9 @@ pub struct ProjectIndex {
     /// constructor's short name: (file, class, attribute index). Computed on first use.
     attribute_ctors: OnceLock<AttributeCtors>,
 }
+
+/// A file's resolved calls, per scope (module first), with what resolving them read.
+pub type ReusedCallees = (Vec<Vec<crate::semantic::calls::ScopeCallee>>, reads::Reads);
 
 /// How many directory levels above a file are considered as import roots.
 const MAX_ROOT_DEPTH: usize = 12;
@@ -160,6 +166,7 @@ impl ProjectIndex {
             instance_args: OnceLock::new(),
             call_sites: OnceLock::new(),
             callees: OnceLock::new(),
+            reused_callees: Mutex::default(),
             definitions: (0..file_count).map(|_| Recorded::default()).collect(),
             class_bases: (0..file_count).map(|_| Recorded::default()).collect(),
             imports_by_name: (0..file_count).map(|_| Recorded::default()).collect(),
@@ -295,6 +302,22 @@ impl ProjectIndex {
         })
     }
 
+    /// Use the calls an earlier run resolved for some files (`per_file`, in index order:
+    /// each file's scopes' calls and what resolving them read) instead of resolving them
+    /// again. The caller vouches that none of what they read changed (same project files,
+    /// same keys of every file read, no question asked). Call it before the callee table is
+    /// built; later, it has no effect.
+    pub fn reuse_callees(&self, per_file: Vec<Option<ReusedCallees>>) {
+        if self.callees.get().is_none() {
+            *self.reused_callees.lock().expect("callees") = per_file;
+        }
+    }
+
+    /// The callee table, if it was built (reads nothing).
+    pub fn built_callees(&self) -> Option<&crate::semantic::calls::CalleeTable> {
+        self.callees.get()
+    }
+
     /// The project functions each scope of each file calls. Built in parallel: call it first
     /// outside the rules' parallel loop (the training model does, before any rule runs).
     pub fn scope_callees(&self) -> &crate::semantic::calls::CalleeTable {
@@ -303,22 +326,29 @@ impl ProjectIndex {
             let flow = crate::semantic::flow::Flow::new(self);
             // Each file's calls with what resolving them read: a reader of a file's calls
             // is charged with those reads (see `CalleeTable::of`).
-            let per_file: Vec<(Vec<Vec<crate::semantic::calls::ScopeCallee>>, reads::Reads)> = (0
-                ..self.files.len() as FileId)
-                .into_par_iter()
-                .map(|f| {
-                    reads::recording(|| {
-                        self.facts(f)
-                            .scopes()
-                            .map(|(function, scope)| {
-                                crate::semantic::calls::scope_callees(
-                                    self, &flow, f, function, scope,
-                                )
-                            })
-                            .collect()
+            let mut reused = std::mem::take(&mut *self.reused_callees.lock().expect("callees"));
+            reused.resize_with(self.files.len(), || None);
+            let per_file: Vec<(Vec<Vec<crate::semantic::calls::ScopeCallee>>, reads::Reads)> =
+                reused
+                    .into_par_iter()
+                    .enumerate()
+                    .map(|(f, reused)| {
+                        if let Some(reused) = reused {
+                            return reused;
+                        }
+                        let f = f as FileId;
+                        reads::recording(|| {
+                            self.facts(f)
+                                .scopes()
+                                .map(|(function, scope)| {
+                                    crate::semantic::calls::scope_callees(
+                                        self, &flow, f, function, scope,
+                                    )
+                                })
+                                .collect()
+                        })
                     })
-                })
-                .collect();
+                    .collect();
             crate::semantic::calls::CalleeTable::new(per_file)
         })
     }
