@@ -58,6 +58,21 @@ struct Replayed {
     calls: usize,
 }
 
+impl Replayed {
+    /// Fail unless some file's project findings were replayed and some file's resolved calls
+    /// reused: else the runs tested nothing incremental.
+    fn assert_both(self) {
+        assert!(
+            self.findings > 0,
+            "no cached run replayed any file's project findings"
+        );
+        assert!(
+            self.calls > 0,
+            "no cached run reused any file's resolved calls"
+        );
+    }
+}
+
 impl std::ops::AddAssign for Replayed {
     fn add_assign(&mut self, other: Replayed) {
         self.findings += other.findings;
@@ -175,14 +190,7 @@ fn each_example_project_after_edits() {
         replayed += edits_replay_what_a_full_run_finds(dir.path(), 6);
     }
     // The runs above must have replayed something, else they tested nothing incremental.
-    assert!(
-        replayed.findings > 0,
-        "no cached run replayed any file's project findings"
-    );
-    assert!(
-        replayed.calls > 0,
-        "no cached run reused any file's resolved calls"
-    );
+    replayed.assert_both();
 }
 
 #[test]
@@ -196,15 +204,7 @@ fn every_fixture_as_one_project_after_edits() {
         }
         std::fs::copy(&file, dir.path().join(relative)).unwrap();
     }
-    let replayed = edits_replay_what_a_full_run_finds(dir.path(), 18);
-    assert!(
-        replayed.findings > 0,
-        "no cached run replayed any file's project findings"
-    );
-    assert!(
-        replayed.calls > 0,
-        "no cached run reused any file's resolved calls"
-    );
+    edits_replay_what_a_full_run_finds(dir.path(), 18).assert_both();
 }
 
 /// A file's resolved calls are reused only while the files resolving them read keep their

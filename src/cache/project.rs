@@ -114,9 +114,10 @@ impl Base {
         std::mem::take(&mut self.callees)
             .into_iter()
             .enumerate()
-            .map(|(f, (scopes, (all, files, queries)))| {
+            .map(|(f, (scopes, stored))| {
+                let (all, files, queries) = &stored;
                 let fresh = unchanged.get(f).copied().unwrap_or(false)
-                    && if all {
+                    && if *all {
                         all_unchanged
                     } else {
                         files.iter().all(same)
@@ -124,16 +125,7 @@ impl Base {
                     && queries.iter().all(|(q, a)| {
                         !matches!(q, Query::CallSites(..) | Query::Forwarded(..)) && answer(q) == *a
                     });
-                fresh.then(|| {
-                    (
-                        scopes,
-                        Reads {
-                            all,
-                            files: files.into(),
-                            queries: queries.into(),
-                        },
-                    )
-                })
+                fresh.then(|| (scopes, restore_reads(stored)))
             })
             .collect()
     }
@@ -204,6 +196,18 @@ type StoredCallees = (Vec<Vec<ScopeCallee>>, StoredReads);
 
 /// Every file (`true`), or these.
 type StoredReads = (bool, Vec<u32>, Vec<(Query, u64)>);
+
+fn store_reads(reads: &Reads) -> StoredReads {
+    (reads.all, reads.files.to_vec(), reads.queries.to_vec())
+}
+
+fn restore_reads((all, files, queries): StoredReads) -> Reads {
+    Reads {
+        all,
+        files: files.into(),
+        queries: queries.into(),
+    }
+}
 
 impl Entry {
     /// Context files to re-check: absolute path and recorded key.
@@ -326,22 +330,12 @@ pub fn base(cache: &Cache, files: &[&Path], refactorings: bool) -> Option<Base> 
     let by_file = entry
         .diagnostics
         .into_iter()
-        .map(|(path, stored, (all, files, queries))| {
+        .map(|(path, stored, reads)| {
             let found = stored
                 .into_iter()
                 .map(StoredDiagnostic::restore)
                 .collect::<Option<Vec<_>>>()?;
-            Some((
-                PathBuf::from(path),
-                (
-                    found,
-                    Reads {
-                        all,
-                        files: files.into(),
-                        queries: queries.into(),
-                    },
-                ),
-            ))
+            Some((PathBuf::from(path), (found, restore_reads(reads))))
         })
         .collect::<Option<_>>()?;
     let callees = if entry.callees.len() == entry.files.len() {
@@ -415,10 +409,7 @@ pub fn store(
                 Some(table) if !observed.files.is_empty() => (0..observed.files.len() as FileId)
                     .map(|f| {
                         let (scopes, reads) = table.of_file(f);
-                        (
-                            scopes,
-                            (reads.all, reads.files.to_vec(), reads.queries.to_vec()),
-                        )
+                        (scopes, store_reads(reads))
                     })
                     .collect(),
                 _ => Vec::new(),
@@ -430,11 +421,7 @@ pub fn store(
                         .iter()
                         .map(StoredDiagnostic::of)
                         .collect::<Option<Vec<_>>>()?;
-                    Some((
-                        text(path)?,
-                        stored,
-                        (reads.all, reads.files.to_vec(), reads.queries.to_vec()),
-                    ))
+                    Some((text(path)?, stored, store_reads(reads)))
                 })
                 .collect::<Option<_>>()?,
         })
