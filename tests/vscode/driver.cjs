@@ -119,19 +119,30 @@ function sameSet(panel, expected) {
   return seen.length === want.length && seen.every((p, i) => p === want[i]);
 }
 
+// The badge on the Problems tab counts every problem; all must be on screen (the list is
+// virtualised: rows out of view are not in the DOM). The badge is updated after the rows (it can
+// be empty for a moment while they are already there), so both are waited for together.
+function badgeAgrees(panel) {
+  return panel.badge === null || panel.badge === String(panel.rows.length);
+}
+
 async function waitForProblems(page, expected, what) {
-  const { value, ok } = await poll(() => problems(page), (p) => sameSet(p, expected), 60000);
+  const { value, ok } = await poll(
+    () => problems(page),
+    (p) => sameSet(p, expected) && badgeAgrees(p),
+    60000,
+  );
+  if (!ok && sameSet(value, expected)) {
+    throw new Error(
+      `${what}: Problems badge says "${value.badge}" after 60 s, ${value.rows.length} rows read`,
+    );
+  }
   if (!ok) {
     throw new Error(
       `${what}: the Problems panel did not show the expected problems within 60 s.\n` +
         `expected:\n  ${expected.join("\n  ")}\npanel rows:\n  ${value.rows.map(problem).join("\n  ")}\n` +
         `panel text:\n${value.text}\nnotifications:\n  ${value.notifications.join("\n  ")}`,
     );
-  }
-  // The badge on the Problems tab counts every problem; all must be on screen (the list is
-  // virtualised: rows out of view are not in the DOM).
-  if (value.badge !== null && value.badge !== String(value.rows.length)) {
-    throw new Error(`${what}: Problems badge says ${value.badge}, ${value.rows.length} rows read`);
   }
   return value.rows;
 }
