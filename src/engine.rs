@@ -947,6 +947,15 @@ fn run_in_pool(
         _ => None,
     };
     if let Some(base) = &mut base {
+        // First the imports: answering the callees' questions resolves imports.
+        let imports = base.take_resolved_imports(&index_keys);
+        if timing {
+            eprintln!(
+                "dllint incremental: {} files' resolved imports reused",
+                imports.iter().filter(|r| r.is_some()).count()
+            );
+        }
+        index.reuse_resolved_imports(imports);
         let reused = base.take_callees(&index_keys, |q| index.answer(q));
         if timing {
             eprintln!(
@@ -1117,6 +1126,7 @@ fn run_in_pool(
                 outside,
                 files,
                 callees: index.built_callees(),
+                imports: index.resolved_imports_so_far(),
             };
             let by_file = by_file
                 .iter()

@@ -47,21 +47,24 @@ fn check(dir: &Path, cache: Option<&Path>) -> (String, Replayed) {
     let replayed = Replayed {
         findings: count("files' project findings replayed"),
         calls: count("files' resolved calls reused"),
+        imports: count("files' resolved imports reused"),
     };
     (stdout(&out), replayed)
 }
 
-/// What incremental runs reused: files' project findings, files' resolved calls.
+/// What incremental runs reused: files' project findings, files' resolved calls, files'
+/// resolved imports.
 #[derive(Default, Clone, Copy)]
 struct Replayed {
     findings: usize,
     calls: usize,
+    imports: usize,
 }
 
 impl Replayed {
     /// Fail unless some file's project findings were replayed and some file's resolved calls
-    /// reused: else the runs tested nothing incremental.
-    fn assert_both(self) {
+    /// and imports reused: else the runs tested nothing incremental.
+    fn assert_all(self) {
         assert!(
             self.findings > 0,
             "no cached run replayed any file's project findings"
@@ -70,6 +73,10 @@ impl Replayed {
             self.calls > 0,
             "no cached run reused any file's resolved calls"
         );
+        assert!(
+            self.imports > 0,
+            "no cached run reused any file's resolved imports"
+        );
     }
 }
 
@@ -77,6 +84,7 @@ impl std::ops::AddAssign for Replayed {
     fn add_assign(&mut self, other: Replayed) {
         self.findings += other.findings;
         self.calls += other.calls;
+        self.imports += other.imports;
     }
 }
 
@@ -190,7 +198,7 @@ fn each_example_project_after_edits() {
         replayed += edits_replay_what_a_full_run_finds(dir.path(), 6);
     }
     // The runs above must have replayed something, else they tested nothing incremental.
-    replayed.assert_both();
+    replayed.assert_all();
 }
 
 #[test]
@@ -204,15 +212,15 @@ fn every_fixture_as_one_project_after_edits() {
         }
         std::fs::copy(&file, dir.path().join(relative)).unwrap();
     }
-    edits_replay_what_a_full_run_finds(dir.path(), 18).assert_both();
+    edits_replay_what_a_full_run_finds(dir.path(), 18).assert_all();
 }
 
-/// A file's resolved calls are reused only while the files resolving them read keep their
-/// keys: `train.py` calls `b`, and reordering `utils.py` gives `b` another function id. A run
-/// that reused `train.py`'s stored calls would point its loop at `a`, which does not step, and
-/// miss the training loop (and DL102 on it).
+/// A file's resolved calls and imports are reused only while the files resolving them read
+/// keep their keys: `train.py` imports and calls `b`, and reordering `utils.py` gives `b`
+/// another function id. A run that reused `train.py`'s stored calls or imports would point its
+/// loop at `a`, which does not step, and miss the training loop (and DL102 on it).
 #[test]
-fn resolved_calls_follow_an_edit_to_the_file_they_resolve_into() {
+fn resolved_calls_and_imports_follow_an_edit_to_the_file_they_resolve_into() {
     let dir = tempfile::tempdir().unwrap();
     let cache = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -245,4 +253,51 @@ fn resolved_calls_follow_an_edit_to_the_file_they_resolve_into() {
     assert_eq!(again, check(dir.path(), None).0);
     assert!(again.contains("DL102"), "{again}");
     assert!(replayed.calls > 0, "no resolved calls were reused");
+    assert!(replayed.imports > 0, "no resolved imports were reused");
+}
+
+/// What a file's imports resolve to is reused only while every file resolving them read keeps
+/// its key. `pkg/impl/script.py` is a training script whose model builds its optimizer (DL105),
+/// reported only while another file imports the script. `user.py` imports `Net` from
+/// `pkg.script`, which re-exports it from `pkg.impl.script`, then (after an edit to
+/// `pkg/script.py` alone) from `pkg.other`: nothing imports the script any more. A run that
+/// reused `user.py`'s stored resolution would still count it as an importer (as
+/// `pkg.script`) and report DL105.
+#[test]
+fn resolved_imports_follow_an_edit_to_a_re_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let write = |path: &str, text: &str| {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write(
+        "pkg/impl/script.py",
+        "import torch\nimport torch.nn as nn\n\n\nclass Net(nn.Module):\n    \
+         def __init__(self):\n        super().__init__()\n        \
+         self.fc = nn.Linear(2, 2)\n        \
+         self.opt = torch.optim.SGD(self.parameters(), lr=0.1)\n\n    \
+         def forward(self, x):\n        return self.fc(x)\n\n\n\
+         if __name__ == \"__main__\":\n    net = Net()\n    for step in range(10):\n        \
+         net.opt.zero_grad()\n        loss = net(torch.randn(2)).sum()\n        \
+         loss.backward()\n        net.opt.step()\n",
+    );
+    write("pkg/__init__.py", "");
+    write("pkg/impl/__init__.py", "");
+    write("pkg/script.py", "from pkg.impl.script import Net\n");
+    write("pkg/other.py", "class Net:\n    pass\n");
+    write("user.py", "from pkg.script import Net\n\nprint(Net)\n");
+    write("notes.py", "x = 1\n");
+    let (cold, _) = check(dir.path(), Some(cache.path()));
+    assert!(cold.contains("DL105"), "{cold}");
+    write("pkg/script.py", "from pkg.other import Net\n");
+    let (incremental, _) = check(dir.path(), Some(cache.path()));
+    assert_eq!(incremental, check(dir.path(), None).0);
+    assert!(!incremental.contains("DL105"), "{incremental}");
+    // An edit to a file no resolution read: `user.py`'s resolved imports are reused.
+    write("notes.py", "x = 2\n");
+    let (again, replayed) = check(dir.path(), Some(cache.path()));
+    assert_eq!(again, check(dir.path(), None).0);
+    assert!(replayed.imports > 0, "no resolved imports were reused");
 }

@@ -19,7 +19,9 @@
 //! replayed when neither the file nor any file it read has a new fingerprint (its key, and a
 //! fingerprint of its roles, which other files decide too) and every question has the same
 //! answer; the project rules of the other files run again. The full analysis (facts, index,
-//! roles) still runs: only the rules are spared. The base's file-system observations are
+//! roles) still runs, but what each file's imports resolve to and the training model's
+//! resolved calls are taken from the base for the files whose resolution read nothing that
+//! changed. The base's file-system observations are
 //! checked, and carried into the new result.
 //!
 //! Stored beside the per-file cache as `<hash of the root>.project.bin`: the last few
@@ -37,11 +39,11 @@ use super::{Cache, write_atomically};
 use crate::diagnostic::{Applicability, Diagnostic, Edit, FileEdits, Fix, Label, Suggestion};
 use crate::rules::find_rule;
 use crate::semantic::calls::ScopeCallee;
-use crate::semantic::index::{FileId, ReusedCallees};
+use crate::semantic::index::{FileId, ResolvedImports, ReusedCallees, ReusedImports, Symbol};
 use crate::semantic::reads::{Query, Reads};
 
 /// Format version of the project cache file.
-const MAGIC: &[u8; 8] = b"DLLINTP\x03";
+const MAGIC: &[u8; 8] = b"DLLINTP\x04";
 /// How many project results are kept per project root.
 const KEPT: usize = 4;
 
@@ -63,6 +65,9 @@ pub struct Observed<'a> {
     /// The training model's callee table, if this run built it: each file's resolved calls
     /// with what resolving them read, stored for a later run to reuse.
     pub callees: Option<&'a crate::semantic::calls::CalleeTable>,
+    /// Per file of the index, what its module-level imports resolved to and what resolving
+    /// them read, if this run resolved them (see `ProjectIndex::resolved_imports_so_far`).
+    pub imports: Vec<Option<ResolvedImports<'a>>>,
 }
 
 /// What a later run compares to know whether a file changed for its readers: the file's key
@@ -76,6 +81,9 @@ pub struct Base {
     /// Per file of the index (in its order), the calls the earlier run resolved, with what
     /// resolving them read; empty if it stored none.
     callees: Vec<StoredCallees>,
+    /// Per file of the index (in its order), what the earlier run resolved its module-level
+    /// imports to, with what resolving them read; empty if it stored none.
+    imports: Vec<Option<StoredImports>>,
     /// Per linted file (absolute path): its project findings and the files they read.
     by_file: rustc_hash::FxHashMap<PathBuf, (Vec<Diagnostic>, Reads)>,
     /// What the earlier run learnt from the file system (still true: checked on lookup).
@@ -104,28 +112,32 @@ impl Base {
         keys: &[Option<u128>],
         answer: impl Fn(&Query) -> u64,
     ) -> Vec<Option<ReusedCallees>> {
-        let unchanged: Vec<bool> = keys
-            .iter()
-            .zip(&self.files)
-            .map(|(now, then)| *now == Some(then.0))
-            .collect();
-        let all_unchanged = unchanged.len() == self.files.len() && unchanged.iter().all(|&u| u);
-        let same = |g: &u32| unchanged.get(*g as usize).copied().unwrap_or(false);
+        let same = SameKeys::new(keys, &self.files);
         std::mem::take(&mut self.callees)
             .into_iter()
             .enumerate()
             .map(|(f, (scopes, stored))| {
-                let (all, files, queries) = &stored;
-                let fresh = unchanged.get(f).copied().unwrap_or(false)
-                    && if *all {
-                        all_unchanged
-                    } else {
-                        files.iter().all(same)
-                    }
-                    && queries.iter().all(|(q, a)| {
-                        !matches!(q, Query::CallSites(..) | Query::Forwarded(..)) && answer(q) == *a
-                    });
-                fresh.then(|| (scopes, restore_reads(stored)))
+                same.still_valid(f, &stored, |q, then| {
+                    !matches!(q, Query::CallSites(..) | Query::Forwarded(..)) && answer(q) == then
+                })
+                .then(|| (scopes, restore_reads(stored)))
+            })
+            .collect()
+    }
+
+    /// What the earlier run resolved the module-level imports of every file to, where it read
+    /// only files with the same key now (`keys`: each file's key in index order) and asked no
+    /// question: for `ProjectIndex::reuse_resolved_imports`. Taken: a second call returns
+    /// none.
+    pub fn take_resolved_imports(&mut self, keys: &[Option<u128>]) -> Vec<Option<ReusedImports>> {
+        let same = SameKeys::new(keys, &self.files);
+        std::mem::take(&mut self.imports)
+            .into_iter()
+            .enumerate()
+            .map(|(f, stored)| {
+                let (resolved, stored) = stored?;
+                same.still_valid(f, &stored, |_, _| false)
+                    .then(|| (resolved, restore_reads(stored)))
             })
             .collect()
     }
@@ -189,10 +201,57 @@ pub struct Entry {
     /// Per file of `files`, its resolved calls and what resolving them read (empty if the
     /// run built no callee table).
     callees: Vec<StoredCallees>,
+    /// Per file of `files`, what its module-level imports resolved to and what resolving them
+    /// read, if the run resolved them (empty if the run stored none).
+    imports: Vec<Option<StoredImports>>,
+}
+
+/// Which files of the index kept the key an earlier run stored for them.
+struct SameKeys {
+    unchanged: Vec<bool>,
+    /// Every file did (and the index has the same number of files).
+    all: bool,
+}
+
+impl SameKeys {
+    fn new(keys: &[Option<u128>], files: &[Fingerprint]) -> SameKeys {
+        let unchanged: Vec<bool> = keys
+            .iter()
+            .zip(files)
+            .map(|(now, then)| *now == Some(then.0))
+            .collect();
+        let all = unchanged.len() == files.len() && unchanged.iter().all(|&u| u);
+        SameKeys { unchanged, all }
+    }
+
+    fn same(&self, f: usize) -> bool {
+        self.unchanged.get(f).copied().unwrap_or(false)
+    }
+
+    /// True if a value computed for file `f` that read `stored` is still valid: the file and
+    /// every file read kept their keys, and `accept` accepts every question asked (with the
+    /// fingerprint of its answer then).
+    fn still_valid(
+        &self,
+        f: usize,
+        (all, files, queries): &StoredReads,
+        accept: impl Fn(&Query, u64) -> bool,
+    ) -> bool {
+        self.same(f)
+            && if *all {
+                self.all
+            } else {
+                files.iter().all(|&g| self.same(g as usize))
+            }
+            && queries.iter().all(|(q, then)| accept(q, *then))
+    }
 }
 
 /// A file's resolved calls per scope, and what resolving them read.
 type StoredCallees = (Vec<Vec<ScopeCallee>>, StoredReads);
+
+/// What a file's module-level imports resolved to, and what resolving them read.
+type StoredImports = (Vec<Option<Symbol>>, StoredReads);
 
 /// Every file (`true`), or these.
 type StoredReads = (bool, Vec<u32>, Vec<(Query, u64)>);
@@ -343,9 +402,15 @@ pub fn base(cache: &Cache, files: &[&Path], refactorings: bool) -> Option<Base> 
     } else {
         Vec::new()
     };
+    let imports = if entry.imports.len() == entry.files.len() {
+        entry.imports
+    } else {
+        Vec::new()
+    };
     Some(Base {
         files: entry.files.into_iter().map(|(_, f)| f).collect(),
         callees,
+        imports,
         by_file,
         exists: entry
             .exists
@@ -413,6 +478,17 @@ pub fn store(
                     })
                     .collect(),
                 _ => Vec::new(),
+            },
+            imports: if observed.files.is_empty() {
+                Vec::new()
+            } else {
+                observed
+                    .imports
+                    .iter()
+                    .map(|resolved| {
+                        resolved.map(|(resolved, reads)| (resolved.to_vec(), store_reads(reads)))
+                    })
+                    .collect()
             },
             diagnostics: by_file
                 .iter()

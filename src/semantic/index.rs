@@ -53,7 +53,7 @@ pub struct ProjectFile {
 }
 
 /// What a name resolves to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Symbol {
     Class(FileId, ClassId),
     Function(FileId, FunctionId),
@@ -128,6 +128,13 @@ pub struct ProjectIndex {
 
 /// A file's resolved calls, per scope (module first), with what resolving them read.
 pub type ReusedCallees = (Vec<Vec<crate::semantic::calls::ScopeCallee>>, reads::Reads);
+
+/// What a file's module-level imports resolve to (see [`ProjectIndex::resolved_imports`]), with
+/// what resolving them read.
+pub type ReusedImports = (Vec<Option<Symbol>>, reads::Reads);
+
+/// [`ReusedImports`], borrowed from the index that resolved them.
+pub type ResolvedImports<'a> = (&'a [Option<Symbol>], &'a reads::Reads);
 
 /// How many directory levels above a file are considered as import roots.
 const MAX_ROOT_DEPTH: usize = 12;
@@ -311,6 +318,31 @@ impl ProjectIndex {
         if self.callees.get().is_none() {
             *self.reused_callees.lock().expect("callees") = per_file;
         }
+    }
+
+    /// Use what an earlier run resolved each module-level import of some files to
+    /// (`per_file`, in index order, with what resolving them read) instead of resolving them
+    /// again. The caller vouches that none of what they read changed (same project files, same
+    /// keys of every file read, no question asked). A file whose imports are resolved already
+    /// keeps them.
+    pub fn reuse_resolved_imports(&self, per_file: Vec<Option<ReusedImports>>) {
+        for (slot, reused) in self.resolved_imports.iter().zip(per_file) {
+            if let Some((resolved, reads)) = reused {
+                slot.seed(resolved, reads);
+            }
+        }
+    }
+
+    /// Per file, what its module-level imports resolved to in this run and what resolving
+    /// them read, if they were resolved (reads nothing).
+    pub fn resolved_imports_so_far(&self) -> Vec<Option<ResolvedImports<'_>>> {
+        self.resolved_imports
+            .iter()
+            .map(|slot| {
+                slot.peek()
+                    .map(|(resolved, reads)| (resolved.as_slice(), reads))
+            })
+            .collect()
     }
 
     /// The callee table, if it was built (reads nothing).

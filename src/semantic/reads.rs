@@ -260,6 +260,17 @@ impl<T> Recorded<T> {
         merge(reads);
         value
     }
+
+    /// Set the value, with what computing it read, unless it is computed already (an earlier
+    /// run's value that is still valid). Charges no one.
+    pub fn seed(&self, value: T, reads: Reads) {
+        let _ = self.0.set((value, reads));
+    }
+
+    /// The value and its reads, if computed or seeded (charges no one).
+    pub fn peek(&self) -> Option<(&T, &Reads)> {
+        self.0.get().map(|(value, reads)| (value, reads))
+    }
 }
 
 #[cfg(test)]
