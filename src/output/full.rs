@@ -5,10 +5,10 @@ use std::io::{self, Write};
 use std::ops::Range;
 
 use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label, Severity as CsSeverity};
-use codespan_reporting::files::SimpleFiles;
+use codespan_reporting::files::{Error as FilesError, Files, SimpleFiles};
 use codespan_reporting::term::termcolor::{Ansi, NoColor};
 use codespan_reporting::term::{self, Chars, Config};
-use ruff_text_size::TextRange;
+use ruff_text_size::{TextRange, TextSize};
 
 use crate::engine::Report;
 use crate::notebook::Notebook;
@@ -16,6 +16,108 @@ use crate::registry::Severity;
 use crate::source::SourceText;
 
 use super::{OtherFiles, RenderOptions};
+
+/// The files excerpts are shown from, for codespan: the reported file (id 0), with the line
+/// starts its text already has (codespan's own table would copy the text and find its lines
+/// again), then notebook cells and other files, as codespan's simple files.
+struct ExcerptFiles<'a> {
+    name: &'a str,
+    text: &'a str,
+    lines: LineStarts<'a>,
+    others: SimpleFiles<String, String>,
+}
+
+/// Where each line of a text starts, as codespan counts lines (after each `\n`).
+enum LineStarts<'a> {
+    /// The source's own line index: the same starts when no `\r` stands alone (the index also
+    /// ends a line at a lone `\r`).
+    Indexed(&'a [TextSize]),
+    Counted(Vec<usize>),
+}
+
+impl<'a> ExcerptFiles<'a> {
+    fn new(name: &'a str, source: Option<&'a SourceText>) -> ExcerptFiles<'a> {
+        let text = source.map_or("", SourceText::text);
+        let bytes = text.as_bytes();
+        let lone_cr = memchr::memchr_iter(b'\r', bytes).any(|i| bytes.get(i + 1) != Some(&b'\n'));
+        let lines = match source {
+            Some(source) if !lone_cr => LineStarts::Indexed(source.index().line_starts()),
+            _ => LineStarts::Counted(codespan_reporting::files::line_starts(text).collect()),
+        };
+        ExcerptFiles {
+            name,
+            text,
+            lines,
+            others: SimpleFiles::new(),
+        }
+    }
+
+    /// The id of the reported file.
+    const MAIN: usize = 0;
+
+    /// Add a text to show excerpts of; its id.
+    fn add(&mut self, name: String, text: String) -> usize {
+        self.others.add(name, text) + 1
+    }
+
+    /// The start of line `line` (0-based) of the reported file; its length for the line after
+    /// the last.
+    fn line_start(&self, line: usize) -> Result<usize, FilesError> {
+        let (count, start) = match &self.lines {
+            LineStarts::Indexed(starts) => (starts.len(), starts.get(line).map(|s| s.to_usize())),
+            LineStarts::Counted(starts) => (starts.len(), starts.get(line).copied()),
+        };
+        match start {
+            Some(start) => Ok(start),
+            None if line == count => Ok(self.text.len()),
+            None => Err(FilesError::LineTooLarge {
+                given: line,
+                max: count - 1,
+            }),
+        }
+    }
+}
+
+impl<'f> Files<'f> for ExcerptFiles<'_> {
+    type FileId = usize;
+    type Name = String;
+    type Source = &'f str;
+
+    fn name(&'f self, id: usize) -> Result<String, FilesError> {
+        match id {
+            Self::MAIN => Ok(self.name.to_string()),
+            other => self.others.name(other - 1),
+        }
+    }
+
+    fn source(&'f self, id: usize) -> Result<&'f str, FilesError> {
+        match id {
+            Self::MAIN => Ok(self.text),
+            other => self.others.source(other - 1),
+        }
+    }
+
+    fn line_index(&'f self, id: usize, byte_index: usize) -> Result<usize, FilesError> {
+        if id != Self::MAIN {
+            return self.others.line_index(id - 1, byte_index);
+        }
+        let line = match &self.lines {
+            LineStarts::Indexed(starts) => {
+                let at = TextSize::try_from(byte_index).unwrap_or(TextSize::new(u32::MAX));
+                starts.binary_search(&at)
+            }
+            LineStarts::Counted(starts) => starts.binary_search(&byte_index),
+        };
+        Ok(line.unwrap_or_else(|next| next - 1))
+    }
+
+    fn line_range(&'f self, id: usize, line_index: usize) -> Result<Range<usize>, FilesError> {
+        if id != Self::MAIN {
+            return self.others.line_range(id - 1, line_index);
+        }
+        Ok(self.line_start(line_index)?..self.line_start(line_index + 1)?)
+    }
+}
 
 /// A notebook's cells as files of their own, so that excerpts show the cell's text with its
 /// own line numbers and the header reads `nb.ipynb:cell 3:4:5`.
@@ -30,7 +132,7 @@ impl Cells<'_> {
     /// The file and range to show for a range of the reported file's text.
     fn place(
         &mut self,
-        files: &mut SimpleFiles<String, String>,
+        files: &mut ExcerptFiles<'_>,
         main: usize,
         range: TextRange,
     ) -> (usize, Range<usize>) {
@@ -65,8 +167,8 @@ pub fn render(report: &Report, options: RenderOptions, out: &mut dyn Write) -> i
         // One file table per reported file: the text is added once, not once per finding.
         let text = file.source();
         let source = text.as_ref().map(|s| s.text()).unwrap_or("");
-        let mut files: SimpleFiles<String, String> = SimpleFiles::new();
-        let main = files.add(file.display.clone(), source.to_string());
+        let mut files = ExcerptFiles::new(&file.display, text.as_deref());
+        let main = ExcerptFiles::MAIN;
         let mut other_ids: Vec<(std::sync::Arc<std::path::Path>, usize, usize)> = Vec::new();
         let mut cells = Cells {
             display: &file.display,
