@@ -319,3 +319,43 @@ fn long_line(
         (line.len() > MAX_EXCERPT_LINE).then(|| (row, line.chars().count()))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use codespan_reporting::files::SimpleFile;
+
+    /// The reported file's lines are codespan's lines, whatever ends them: `\n`, `\r\n`, a
+    /// lone `\r` (which codespan does not count, and the line index does), none at the end.
+    #[test]
+    fn excerpt_lines_are_codespans_lines() {
+        for text in [
+            "",
+            "x = 1",
+            "x = 1\ny = 2\n",
+            "x = 1\r\ny = 2\r\n\r\nz",
+            "x = 1  # a\rb\ny = 2\n",
+            "\r",
+            "a\r\rb\n\n",
+        ] {
+            let source = SourceText::new(text.to_string());
+            let ours = ExcerptFiles::new("f.py", Some(&source));
+            let theirs = SimpleFile::new("f.py".to_string(), text.to_string());
+            for byte in 0..=text.len() {
+                assert_eq!(
+                    ours.line_index(ExcerptFiles::MAIN, byte).unwrap(),
+                    theirs.line_index((), byte).unwrap(),
+                    "{text:?} at {byte}"
+                );
+            }
+            let lines = text.matches('\n').count() + 1;
+            for line in 0..=lines + 1 {
+                let (a, b) = (
+                    ours.line_range(ExcerptFiles::MAIN, line),
+                    theirs.line_range((), line),
+                );
+                assert_eq!(a.ok(), b.ok(), "{text:?} line {line}");
+            }
+        }
+    }
+}
