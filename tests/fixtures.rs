@@ -209,6 +209,8 @@ common::test_per_name! {
     DL504_train_not_restored,
     DL505,
     DL505_loops,
+    DL505_pipeline,
+    DL505_pipeline_only,
     DL506,
     DL506_keras,
     DL506_keras_model,

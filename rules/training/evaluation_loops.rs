@@ -179,6 +179,16 @@ fn find_evaluation_loops(cx: &ProjectContext<'_>) -> Vec<EvalLoop> {
     if !facts.imports_package("torch") {
         return Vec::new();
     }
+    // The loops of a method whose class's framework manages modes (a pipeline) are not
+    // judged: a file whose every candidate is such a method, and whose module level has no
+    // loop, is not parsed again either.
+    let in_managed_class = |id: FunctionId| {
+        let function = &facts.functions[id as usize];
+        function.parent.is_none() && function.class.is_some_and(|c| is_managed(cx, c))
+    };
+    if facts.module.loops.is_empty() && candidates.values().all(|&(id, _)| in_managed_class(id)) {
+        return Vec::new();
+    }
     let Some(parsed) = cx.parsed() else {
         return Vec::new();
     };
@@ -321,6 +331,13 @@ fn find_evaluation_loops(cx: &ProjectContext<'_>) -> Vec<EvalLoop> {
         }
     }
     out
+}
+
+/// The class extends a framework base that manages modes (a pipeline).
+fn is_managed(cx: &ProjectContext<'_>, class: ClassId) -> bool {
+    extends(cx.index, cx.file, class, |k, q| {
+        k.training.evaluation.managed_bases.iter().any(|m| m == q)
+    })
 }
 
 impl Walker<'_, '_> {
@@ -693,9 +710,7 @@ impl Walker<'_, '_> {
     }
 
     fn is_managed(&self, class: u32) -> bool {
-        extends(self.cx.index, self.cx.file, class, |k, q| {
-            k.training.evaluation.managed_bases.iter().any(|m| m == q)
-        })
+        is_managed(self.cx, class)
     }
 
     fn class_id(&self, def: &ast::StmtClassDef) -> Option<u32> {
