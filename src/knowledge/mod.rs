@@ -1580,7 +1580,18 @@ impl Knowledge {
 
 /// Substring test for short haystacks (identifiers): a plain scan beats building a searcher.
 fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
-    needle.len() <= haystack.len() && haystack.windows(needle.len()).any(|w| w == needle)
+    // Names are short: comparing the first byte before the rest spares a `memcmp` call at
+    // almost every position (the name heuristics run for every call and assignment).
+    let Some((&first, rest)) = needle.split_first() else {
+        return true;
+    };
+    let Some(last_start) = haystack.len().checked_sub(needle.len()) else {
+        return false;
+    };
+    haystack[..=last_start]
+        .iter()
+        .enumerate()
+        .any(|(i, &b)| b == first && haystack[i + 1..i + needle.len()] == *rest)
 }
 
 /// Run `f` on the ASCII-lowercased bytes of `name`, without allocating for names of ordinary
@@ -1627,6 +1638,40 @@ fn canonicalize<'q>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn contains_bytes_finds_a_word_anywhere_in_a_name() {
+        let names = [
+            "",
+            "l",
+            "loss",
+            "xloss",
+            "lossx",
+            "llooss",
+            "my_loss_fn",
+            "los",
+            "sloss",
+        ];
+        let words = [
+            "",
+            "l",
+            "loss",
+            "ss",
+            "los",
+            "x",
+            "my_loss_fn",
+            "my_loss_fn_",
+        ];
+        for name in names {
+            for word in words {
+                assert_eq!(
+                    contains_bytes(name.as_bytes(), word.as_bytes()),
+                    name.contains(word),
+                    "{word:?} in {name:?}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn builtin_data_loads_and_canonicalises() {
