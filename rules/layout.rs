@@ -27,7 +27,14 @@ pub(crate) fn component_module(cx: &ProjectContext<'_>, role: Role) -> String {
         Role::Optimizer => "optimizer-module",
         _ => "runner-module",
     };
-    cx.index.memoized_layout(dir, question, || {
+    // The file itself is never the answer, so a file named like a candidate (`optim.py`
+    // asking where optimizers go) gets an answer of its own; the other files of the directory
+    // share one.
+    let own = file.absolute.file_name().and_then(|n| n.to_str());
+    let asker = own
+        .is_some_and(|own| names.iter().any(|n| n == own))
+        .then_some(file.absolute.as_path());
+    cx.index.memoized_layout(dir, question, asker, || {
         for (depth, ancestor) in searched(cx, dir).enumerate() {
             for name in names {
                 let path = ancestor.join(name);

@@ -532,6 +532,63 @@ fn output_is_identical_across_thread_counts() {
     assert_eq!(one.stdout, again.stdout);
 }
 
+/// Where a refactoring puts a component is never the file being refactored. `optim.py` and
+/// `optimizer.py` both build an optimizer in a model (DL105): each is told to move it into the
+/// other. The answer was once shared by the directory, whichever file asked first, and so
+/// changed with the thread count and from run to run.
+#[test]
+fn layout_answers_never_name_the_asking_file_and_do_not_depend_on_threads() {
+    let model = "import torch\nimport torch.nn as nn\n\n\nclass Net(nn.Module):\n    \
+                 def __init__(self):\n        super().__init__()\n        \
+                 self.fc = nn.Linear(8, 2)\n        \
+                 self.opt = torch.optim.SGD(self.parameters(), lr=0.1)\n\n    \
+                 def forward(self, x):\n        return self.fc(x)\n";
+    let dir = project(&[("exp/optim.py", model), ("exp/optimizer.py", model)]);
+    let check = |threads: &str| {
+        let out = run(
+            dir.path(),
+            &[
+                "check",
+                "--isolated",
+                "--no-cache",
+                "--output-format",
+                "json",
+                "--threads",
+                threads,
+                ".",
+            ],
+            None,
+        );
+        out.stdout
+    };
+    let first = check("1");
+    let findings: serde_json::Value = serde_json::from_slice(&first).unwrap();
+    let targets: Vec<(String, String)> = findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["filename"].as_str().unwrap().to_string(),
+                f["suggestion"]["target_file"]
+                    .as_str()
+                    .unwrap_or("none")
+                    .to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        targets,
+        [
+            ("exp/optim.py".to_string(), "optimizer.py".to_string()),
+            ("exp/optimizer.py".to_string(), "optim.py".to_string()),
+        ]
+    );
+    for _ in 0..6 {
+        assert_eq!(check("2"), first);
+    }
+}
+
 #[test]
 fn statistics_and_quiet() {
     let dir = project(&[("a.py", DIRTY), ("b.py", "if 0:\n    pass\nimport pdb\n")]);

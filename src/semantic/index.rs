@@ -52,6 +52,10 @@ pub struct ProjectFile {
     pub text: Option<Arc<crate::source::SourceText>>,
 }
 
+/// A question about the project layout: the directory, the question, and the file that asks
+/// when the answer must not be that file itself (see [`ProjectIndex::memoized_layout`]).
+type LayoutQuestion = (PathBuf, &'static str, Option<PathBuf>);
+
 /// What a name resolves to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Symbol {
@@ -78,8 +82,9 @@ pub struct ProjectIndex {
     modules: ModuleMap<FileId>,
     /// Memoised file-system checks made while reporting (e.g. "is there a `losses.py`?").
     exists: Mutex<FxHashMap<PathBuf, bool>>,
-    /// Memoised answers about the project layout, per directory and question.
-    layout: Mutex<FxHashMap<(PathBuf, &'static str), String>>,
+    /// Memoised answers about the project layout, per directory and question (and asking file,
+    /// when the answer must not be that file).
+    layout: Mutex<FxHashMap<LayoutQuestion, String>>,
     /// Files outside the project read while reporting (an existing `loss.py` a refactoring
     /// appends to), with a fingerprint of what was read: with `exists`, everything the
     /// project rules learnt from the file system, so a cached result can be re-validated.
@@ -190,14 +195,17 @@ impl ProjectIndex {
     }
 
     /// A per-directory answer about the project layout (where losses live, ...), computed
-    /// once: findings in one directory ask the same question many times.
+    /// once: findings in one directory ask the same question many times. `asker`: the file
+    /// asking, when the answer may depend on it (it is never its own answer); the other files
+    /// of the directory share one answer, whichever of them asks first.
     pub fn memoized_layout(
         &self,
         dir: &Path,
         question: &'static str,
+        asker: Option<&Path>,
         answer: impl FnOnce() -> String,
     ) -> String {
-        let key = (dir.to_path_buf(), question);
+        let key = (dir.to_path_buf(), question, asker.map(Path::to_path_buf));
         if let Some(found) = self.layout.lock().expect("layout cache").get(&key) {
             return found.clone();
         }
