@@ -198,6 +198,7 @@ common::test_per_name! {
     DL501_keras,
     DL501_lightning,
     DL501_smoke_test,
+    DL501_trainer_method,
     DL502,
     DL502_annotated,
     DL502_keras,

@@ -3,7 +3,9 @@ use rustc_hash::FxHashMap;
 
 use crate::refactor::{child_bodies, enclosing_function, find_loop_body};
 use crate::registry::prelude::*;
-use crate::semantic::facts::{FileFacts, FunctionId, GradKind, LoopId, ScopeFacts};
+use crate::semantic::facts::{
+    Callee, FileFacts, FunctionId, GradKind, InstanceRef, LoopId, ScopeFacts,
+};
 use crate::semantic::index::Symbol;
 
 declare_rule! {
@@ -12,10 +14,11 @@ declare_rule! {
     /// the gradients on every iteration: no `optimizer.zero_grad()`, `model.zero_grad()`,
     /// `p.grad = None` (or a helper of the same file that does one of these) runs in the loop
     /// before the next `backward()`. The backward and the step may also sit in a helper of the
-    /// same file that the loop calls (`train_step(model, batch, optimizer)`): then the helper or
-    /// the loop must clear the gradients. With gradient accumulation, the `zero_grad()` belongs in
-    /// the same guarded block as the `step()`. A `zero_grad()` before the loop runs only once
-    /// and does not count.
+    /// same file that the loop calls (`train_step(model, batch, optimizer)`, or a method of a
+    /// class of the file, `trainer.train_step(batch)` after `trainer = Trainer(...)`): then the
+    /// helper or the loop must clear the gradients. With gradient accumulation, the
+    /// `zero_grad()` belongs in the same guarded block as the `step()`. A `zero_grad()` before
+    /// the loop runs only once and does not count.
     ///
     /// Not reported: Keras/TensorFlow `GradientTape` code and JAX/optax (gradients are
     /// returned, not accumulated), Lightning `training_step` (the framework clears them), an
@@ -153,7 +156,9 @@ fn check_helpers(
         function,
         scope,
     };
-    // Helper calls inside a loop: module-level functions of this file, and methods.
+    // Helper calls inside a loop: module-level functions of this file, methods of the class
+    // (`self.train_step(...)`), and methods of a class of this file called on an instance
+    // built in the scope (`trainer.train_step(...)`).
     let mut calls: Vec<(TextRange, LoopId, FunctionId)> = Vec::new();
     for call in &scope.project_calls {
         if let (Some(lp), crate::semantic::facts::Callee::Local(name)) =
@@ -164,9 +169,24 @@ fn check_helpers(
         }
     }
     for call in &scope.flow().method_calls {
-        if let (None, Some(lp)) = (&call.receiver, call.in_loop)
-            && let Some(id) = zeroing.method(&call.method)
-        {
+        let Some(lp) = call.in_loop else {
+            continue;
+        };
+        let id = match &call.receiver {
+            None => zeroing.method(&call.method),
+            // `trainer.train_step(x, y)` after `trainer = Trainer(...)`: a method of a class
+            // of this file.
+            Some(InstanceRef::Built(Callee::Local(class))) => {
+                match cx.index.definition(cx.file, class) {
+                    Some(Symbol::Class(f, c)) if f == cx.file => {
+                        facts.method(c, &call.method).map(|(id, _)| id)
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        if let Some(id) = id {
             calls.push((call.range, lp, id));
         }
     }
