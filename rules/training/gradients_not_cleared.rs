@@ -4,7 +4,7 @@ use rustc_hash::FxHashMap;
 use crate::refactor::{child_bodies, enclosing_function, find_loop_body};
 use crate::registry::prelude::*;
 use crate::semantic::facts::{
-    Callee, FileFacts, FunctionId, GradKind, InstanceRef, LoopId, ScopeFacts,
+    Callee, ClassId, FileFacts, FunctionId, GradKind, InstanceRef, LoopId, ScopeFacts,
 };
 use crate::semantic::index::Symbol;
 
@@ -179,7 +179,7 @@ fn check_helpers(
             Some(InstanceRef::Built(Callee::Local(class))) => {
                 match cx.index.definition(cx.file, class) {
                     Some(Symbol::Class(f, c)) if f == cx.file => {
-                        facts.method(c, &call.method).map(|(id, _)| id)
+                        class_method(cx, facts, c, &call.method)
                     }
                     _ => None,
                 }
@@ -467,24 +467,11 @@ impl Zeroing<'_, '_> {
         }
     }
 
+    /// A method `name` of the class of the function being read (or of a base class of
+    /// this file).
     fn method(&self, name: &str) -> Option<FunctionId> {
         let class = self.facts.functions[self.function? as usize].class?;
-        let own = &self.facts.classes[class as usize];
-        let bases = own.bases.iter().filter_map(|b| match b {
-            crate::semantic::facts::Callee::Local(n) => {
-                match self.cx.index.definition(self.cx.file, n) {
-                    Some(Symbol::Class(_, c)) => Some(&self.facts.classes[c as usize]),
-                    _ => None,
-                }
-            }
-            _ => None,
-        });
-        std::iter::once(own).chain(bases).find_map(|c| {
-            c.methods
-                .iter()
-                .copied()
-                .find(|m| self.facts.functions[*m as usize].name == name)
-        })
+        class_method(self.cx, self.facts, class, name)
     }
 
     fn helper_clears(&self, id: FunctionId) -> bool {
@@ -493,6 +480,30 @@ impl Zeroing<'_, '_> {
                 .body
                 .has(GradKind::ZeroGrad)
     }
+}
+
+/// The method `name` of `class` of this file: its own, else one of a base class of the file it
+/// names (`class Trainer(BaseTrainer)`).
+fn class_method(
+    cx: &ProjectContext<'_>,
+    facts: &FileFacts,
+    class: ClassId,
+    name: &str,
+) -> Option<FunctionId> {
+    let own = &facts.classes[class as usize];
+    let bases = own.bases.iter().filter_map(|b| match b {
+        Callee::Local(n) => match cx.index.definition(cx.file, n) {
+            Some(Symbol::Class(f, c)) if f == cx.file => Some(&facts.classes[c as usize]),
+            _ => None,
+        },
+        _ => None,
+    });
+    std::iter::once(own).chain(bases).find_map(|c| {
+        c.methods
+            .iter()
+            .copied()
+            .find(|m| facts.functions[*m as usize].name == name)
+    })
 }
 
 fn reads_grad(expr: &Expr, grad_attributes: &[String]) -> bool {
