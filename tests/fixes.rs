@@ -1388,3 +1388,113 @@ fn a_criterions_own_forward_stays_in_the_loss() {
         "{loss}"
     );
 }
+
+/// A model that builds its optimizer in `__init__` (DL105), as `models.py` or `optim.py` holds
+/// it.
+const MODEL_WITH_OPTIMIZER: &str = "import torch\nimport torch.nn as nn\n\n\nclass Net(nn.Module):\n    \
+     def __init__(self):\n        super().__init__()\n        self.fc = nn.Linear(8, 2)\n        \
+     self.opt = torch.optim.SGD(self.parameters(), lr=0.1)\n\n    \
+     def forward(self, x):\n        return self.fc(x)\n";
+
+/// DL105's findings as JSON: per finding, the file, the suggestion's target file and whether
+/// it has a fix.
+fn dl105(dir: &Path) -> Vec<(String, String, bool)> {
+    let out = run(
+        dir,
+        &[
+            "check",
+            "--isolated",
+            "--no-cache",
+            "--select",
+            "DL105",
+            "--output-format",
+            "json",
+            ".",
+        ],
+        None,
+    );
+    let findings: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["filename"].as_str().unwrap().to_string(),
+                f["suggestion"]["target_file"]
+                    .as_str()
+                    .unwrap_or("none")
+                    .to_string(),
+                !f["fix"].is_null(),
+            )
+        })
+        .collect()
+}
+
+/// Moving a component into a module that imports the file it leaves would import the file
+/// back: a circular import. `optim.py` (where optimizers go) imports `models.py`, so DL105's
+/// move out of `models.py` is suggested but not applied; with no import back, it is.
+#[test]
+fn a_move_into_a_module_that_imports_the_file_is_not_applied() {
+    let dir = project(&[
+        ("models.py", MODEL_WITH_OPTIMIZER),
+        ("optim.py", "from models import Net\n\nNET = Net\n"),
+    ]);
+    assert_eq!(
+        dl105(dir.path()),
+        [("models.py".to_string(), "optim.py".to_string(), false)]
+    );
+    fs::write(dir.path().join("optim.py"), "NET = None\n").unwrap();
+    assert_eq!(
+        dl105(dir.path()),
+        [("models.py".to_string(), "optim.py".to_string(), true)]
+    );
+}
+
+/// Two optimizer modules, each with a model that builds its optimizer: each is told to move it
+/// into the other. Fixing applies the first move; the second would then import back from the
+/// module that now imports it, so it is only shown, under a name in the function's own style
+/// (`optimizer_make_net_optimizer`: the first move took `make_net_optimizer`).
+#[test]
+fn fixing_two_moves_into_each_other_makes_no_circular_import() {
+    let dir = project(&[
+        ("optim.py", MODEL_WITH_OPTIMIZER),
+        ("optimizer.py", MODEL_WITH_OPTIMIZER),
+    ]);
+    let out = run(
+        dir.path(),
+        &[
+            "check",
+            "--isolated",
+            "--no-cache",
+            "--select",
+            "DL105",
+            "--fix",
+            "--unsafe-fixes",
+            "--output-format",
+            "json",
+            ".",
+        ],
+        None,
+    );
+    let optim = fs::read_to_string(dir.path().join("optim.py")).unwrap();
+    let optimizer = fs::read_to_string(dir.path().join("optimizer.py")).unwrap();
+    assert!(
+        optim.contains("from optimizer import make_net_optimizer"),
+        "{optim}"
+    );
+    assert!(
+        !optimizer.contains("import optim") && !optimizer.contains("from optim "),
+        "{optimizer}"
+    );
+    let remaining: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let remaining = remaining.as_array().unwrap();
+    assert_eq!(remaining.len(), 1, "{remaining:?}");
+    assert_eq!(remaining[0]["filename"], "optimizer.py");
+    assert!(remaining[0]["fix"].is_null(), "{:?}", remaining[0]);
+    let code = remaining[0]["suggestion"]["code"].as_str().unwrap();
+    assert!(
+        code.contains("def optimizer_make_net_optimizer(model):"),
+        "{code}"
+    );
+}

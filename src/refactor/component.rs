@@ -172,11 +172,20 @@ pub fn build(
             fix: None,
         });
     };
-    let Some(import) = import_line(cx, source_names, &target, &name) else {
-        return Ok(Refactoring {
-            suggestion: suggestion(Some(call_line)),
-            fix: None,
-        });
+    // A target that imports this file (`losses.py` doing `from models import Net`) would
+    // import it back: a circular import. The move is shown, not applied.
+    let imports_back = cx
+        .index
+        .file_by_path(&target.absolute)
+        .is_some_and(|t| cx.index.imports_file(t, cx.file));
+    let import = match import_line(cx, source_names, &target, &name) {
+        Some(import) if !imports_back => import,
+        _ => {
+            return Ok(Refactoring {
+                suggestion: suggestion(Some(call_line)),
+                fix: None,
+            });
+        }
     };
     if source_names.bound.contains(&name) {
         return Err(format!("`{name}` is already bound in the file"));
@@ -303,14 +312,22 @@ pub fn generate(
 
     let target = Target::resolve(cx, &component.target, &component.name)?;
     // A clash (two modules with a `Net`) is resolved by the source module's name first:
-    // `vit.py`'s `Net` gets `VitNetLoss`, not `NetLoss2`.
+    // `vit.py`'s `Net` gets `VitNetLoss`, not `NetLoss2`; a function's name gets it in its
+    // own style (`vit_make_net_optimizer`).
+    let function_name = component.name.starts_with(|c: char| c.is_ascii_lowercase());
     let qualifier = cx
         .project_file()
         .absolute
         .file_stem()
         .and_then(|s| s.to_str())
         .filter(|s| *s != "__init__" && *s != "__main__")
-        .map(super::camel_case)
+        .map(|stem| {
+            if function_name {
+                format!("{}_", super::snake_case(stem))
+            } else {
+                super::camel_case(stem)
+            }
+        })
         .filter(|q| q.starts_with(|c: char| c.is_ascii_alphabetic()));
     let name = target.free_name(
         &component.name,
@@ -597,8 +614,8 @@ impl Target {
         })
     }
 
-    /// `name`, or one of `alternatives`, or `<qualifier><name>`, or `name2`, `name3`, ... if
-    /// the target or the source already binds it.
+    /// `name`, or one of `alternatives`, or `<qualifier><name>` (`VitNet`, `vit_make_net`), or
+    /// `name2`, `name3`, ... if the target or the source already binds it.
     fn free_name(
         &self,
         name: &str,

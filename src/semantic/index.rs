@@ -495,6 +495,11 @@ impl ProjectIndex {
         self.spellings(true);
     }
 
+    /// True if `file`'s module-level imports name `other` (the module, or a member of it).
+    pub fn imports_file(&self, file: FileId, other: FileId) -> bool {
+        self.import_targets(file).contains(&other)
+    }
+
     /// The other files `file`'s module-level imports name (a module, or the file a member
     /// comes from), sorted, each once.
     fn import_targets(&self, file: FileId) -> Vec<FileId> {
