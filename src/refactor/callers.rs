@@ -1093,7 +1093,7 @@ fn only_called(
 ) -> Result<(), String> {
     let index = cx.index;
     let (tf, tid) = target;
-    let name = index.facts(tf).functions[tid as usize].name.clone();
+    let name = index.facts(tf).functions[tid as usize].name;
     for f in index.file_ids() {
         let mut locals: Vec<String> = index
             .facts(f)

@@ -640,7 +640,7 @@ impl<'a> FactsBuilder<'a> {
         self.classes.push(ClassDraft {
             facts: ClassFacts {
                 name: class.name.as_str().into(),
-                qualname: compact_str::format_compact!("{prefix}{}", class.name),
+                qualname: Name::from(format!("{prefix}{}", class.name)),
                 range: class.range(),
                 name_range: class.name.range(),
                 bases,
@@ -1032,7 +1032,7 @@ impl<'a> FactsBuilder<'a> {
                 facts.module_instances.push((Name::from(*name), ctor));
             }
         }
-        facts.module_instances.sort_by(|a, b| a.0.cmp(&b.0));
+        facts.module_instances.sort_by_key(|a| a.0);
         facts.usage = self.usage.build(&resolver);
         facts.main_guard = self.main_guard;
         facts.takes_options =

@@ -356,7 +356,7 @@ pub fn holds_given_model(cx: &FileView<'_>, class: ClassId) -> bool {
     let flow = crate::semantic::flow::Flow::new(cx.index);
     let knowledge = cx.knowledge();
     cx.facts().classes[class as usize].held.iter().any(|held| {
-        let reference = crate::semantic::facts::InstanceRef::SelfAttr(held.attr.clone());
+        let reference = crate::semantic::facts::InstanceRef::SelfAttr(held.attr);
         let resolved = flow.resolve(cx.file, Some(held.method), &reference);
         if resolved.is_empty() {
             knowledge.is_model_variable(&held.param)

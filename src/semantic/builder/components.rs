@@ -594,7 +594,7 @@ impl<'a> Resolver<'_, 'a> {
                 _ => None,
             },
             Callee::SelfMember(name) if knowledge.is_loss_callee(name) => Some((
-                LossSink::Instance(InstanceRef::SelfAttr(name.clone())),
+                LossSink::Instance(InstanceRef::SelfAttr(*name)),
                 None,
             )),
             Callee::Variable(name) if knowledge.is_loss_callee(name) => {

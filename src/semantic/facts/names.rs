@@ -1,11 +1,260 @@
 //! How a file names what it calls or inherits from, as precisely as the file alone can: a
 //! qualified name through the imports, a local definition, a member of `self`, an instance.
 
+use std::borrow::Borrow;
+use std::fmt;
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::ptr::NonNull;
+use std::sync::Mutex;
+
+use rustc_hash::FxBuildHasher;
 use serde::{Deserialize, Serialize};
 
-/// A name or dotted name kept in the facts: up to 24 bytes inline (most are), never more than
-/// a `String` takes.
-pub type Name = compact_str::CompactString;
+/// A name or dotted name kept in the facts, interned: one pointer wide, each distinct text
+/// stored once for the whole process (a project's facts repeat the same few thousand names,
+/// `forward`, `torch.nn.functional.cross_entropy`, hundreds of thousands of times), and two
+/// names are equal exactly when they are the same pointer.
+///
+/// Interned texts are never freed. A run holds every file's facts until it ends anyway; a
+/// long-lived language server keeps one copy of each distinct name it has seen.
+///
+/// Hashing and ordering follow the text, as for `str` (so `Borrow<str>` lookups work and no
+/// output depends on where a text was stored).
+#[derive(Clone, Copy)]
+pub struct Name(NonNull<u8>);
+
+// SAFETY: a `Name` points at immutable bytes that live for the rest of the process.
+unsafe impl Send for Name {}
+unsafe impl Sync for Name {}
+
+/// Bytes before each interned text: its length.
+const HEADER: usize = std::mem::size_of::<u32>();
+/// The arena's chunk sizes: each shard's first chunk is small (a run on a few files interns
+/// a few kilobytes), the next ones double up to the largest. A text of over a quarter of the
+/// largest gets a chunk of its own.
+const FIRST_CHUNK: usize = 1024;
+const CHUNK: usize = 64 * 1024;
+const SHARDS: usize = 32;
+
+struct Shard {
+    names: hashbrown::HashTable<Name>,
+    /// The unused rest of the current chunk (leaked, never written again once handed out).
+    free: *mut u8,
+    left: usize,
+    /// The size of the current chunk.
+    chunk: usize,
+}
+
+// SAFETY: the raw pointer is only used under the shard's mutex.
+unsafe impl Send for Shard {}
+
+static INTERNER: [Mutex<Shard>; SHARDS] = [const {
+    Mutex::new(Shard {
+        names: hashbrown::HashTable::new(),
+        free: std::ptr::null_mut(),
+        left: 0,
+        chunk: 0,
+    })
+}; SHARDS];
+
+impl Shard {
+    /// Copies `text` into the arena, after its length.
+    fn store(&mut self, text: &str) -> Name {
+        let need = HEADER + text.len();
+        let at = if need > CHUNK / 4 {
+            Box::leak(vec![0u8; need].into_boxed_slice()).as_mut_ptr()
+        } else {
+            if need > self.left {
+                self.chunk = (self.chunk * 2).clamp(FIRST_CHUNK, CHUNK).max(need);
+                self.free = Box::leak(vec![0u8; self.chunk].into_boxed_slice()).as_mut_ptr();
+                self.left = self.chunk;
+            }
+            let at = self.free;
+            // SAFETY: `need <= left`, within the current chunk.
+            self.free = unsafe { self.free.add(need) };
+            self.left -= need;
+            at
+        };
+        let len = u32::try_from(text.len()).expect("a name shorter than 4 GiB");
+        // SAFETY: `at` has `need` writable bytes that nothing else refers to.
+        unsafe {
+            at.cast::<[u8; HEADER]>().write(len.to_le_bytes());
+            std::ptr::copy_nonoverlapping(text.as_ptr(), at.add(HEADER), text.len());
+            Name(NonNull::new_unchecked(at))
+        }
+    }
+}
+
+impl Name {
+    /// The interned name for `text`.
+    pub fn new(text: &str) -> Name {
+        let hash = FxBuildHasher.hash_one(text);
+        // The high bits pick the shard; the table uses the whole hash.
+        let shard = &INTERNER[(hash >> 59) as usize % SHARDS];
+        let mut shard = shard.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(&name) = shard.names.find(hash, |name| name.as_str() == text) {
+            return name;
+        }
+        let name = shard.store(text);
+        shard
+            .names
+            .insert_unique(hash, name, |name| FxBuildHasher.hash_one(name.as_str()));
+        name
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        // SAFETY: `store` wrote the length and then that many bytes of a `str`, never changed
+        // and never freed.
+        unsafe {
+            let at = self.0.as_ptr();
+            let len = u32::from_le_bytes(at.cast::<[u8; HEADER]>().read()) as usize;
+            std::str::from_utf8_unchecked(std::slice::from_raw_parts(at.add(HEADER), len))
+        }
+    }
+}
+
+impl Default for Name {
+    fn default() -> Self {
+        Name::new("")
+    }
+}
+
+impl std::ops::Deref for Name {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for Name {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl Borrow<str> for Name {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl PartialEq for Name {
+    fn eq(&self, other: &Name) -> bool {
+        // Interned: one text, one pointer.
+        self.0 == other.0
+    }
+}
+
+impl Eq for Name {}
+
+impl PartialEq<str> for Name {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Name {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<String> for Name {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<Name> for str {
+    fn eq(&self, other: &Name) -> bool {
+        self == other.as_str()
+    }
+}
+
+impl PartialEq<Name> for &str {
+    fn eq(&self, other: &Name) -> bool {
+        *self == other.as_str()
+    }
+}
+
+impl Hash for Name {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state)
+    }
+}
+
+impl PartialOrd for Name {
+    fn partial_cmp(&self, other: &Name) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Name {
+    fn cmp(&self, other: &Name) -> std::cmp::Ordering {
+        if self == other {
+            return std::cmp::Ordering::Equal;
+        }
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl fmt::Debug for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self.as_str(), f)
+    }
+}
+
+impl From<&str> for Name {
+    fn from(text: &str) -> Name {
+        Name::new(text)
+    }
+}
+
+impl From<&String> for Name {
+    fn from(text: &String) -> Name {
+        Name::new(text)
+    }
+}
+
+impl From<String> for Name {
+    fn from(text: String) -> Name {
+        Name::new(&text)
+    }
+}
+
+impl From<Name> for String {
+    fn from(name: Name) -> String {
+        name.as_str().to_owned()
+    }
+}
+
+impl Serialize for Name {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Name {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Name, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Name;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Name, E> {
+                Ok(Name::new(text))
+            }
+        }
+        deserializer.deserialize_str(Visitor)
+    }
+}
 
 /// A callee (or a base class), as precisely as the file alone can name it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -30,5 +279,43 @@ impl Callee {
             Callee::Local(n) | Callee::SelfMember(n) | Callee::Variable(n) => n,
             Callee::InstanceOf(inner) => inner.name(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interned_names_are_one_pointer_per_text() {
+        let long = "torch.nn.functional.binary_cross_entropy_with_logits".repeat(500);
+        let texts = [
+            "",
+            "x",
+            "forward",
+            "torch.nn.functional.cross_entropy",
+            &long,
+        ];
+        for text in texts {
+            let a = Name::new(text);
+            let b = Name::from(text.to_string());
+            assert_eq!(a.as_str(), text);
+            assert_eq!(a, b);
+            assert_eq!(a.0, b.0, "{text:?} is stored once");
+        }
+        assert_ne!(Name::new("loss"), Name::new("loss_fn"));
+        assert!(Name::new("a") < Name::new("b"));
+        assert_eq!(Name::default(), "");
+        // Texts interned from several threads at once are still stored once.
+        let names: Vec<Vec<Name>> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..4)
+                .map(|_| scope.spawn(|| (0..2000).map(|i| Name::new(&format!("n{i}"))).collect()))
+                .collect();
+            workers.into_iter().map(|w| w.join().unwrap()).collect()
+        });
+        for other in &names[1..] {
+            assert_eq!(&names[0], other);
+        }
+        assert_eq!(std::mem::size_of::<Option<Name>>(), 8);
     }
 }
