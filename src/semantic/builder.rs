@@ -537,7 +537,8 @@ impl<'a> FactsBuilder<'a> {
                     },
                     other => other,
                 };
-                shapes.return_inferred = signature::returned_dims(value, semantic, &self.knowledge);
+                shapes.return_inferred =
+                    signature::returned_dims(value, semantic, &self.knowledge).map(Name::from);
             }
             _ => {}
         }
@@ -575,7 +576,7 @@ impl<'a> FactsBuilder<'a> {
         .map(Box::new);
         let shape_params: Vec<String> = shapes
             .as_ref()
-            .map(|s| s.params.iter().map(|p| p.name.clone()).collect())
+            .map(|s| s.params.iter().map(|p| p.name.to_string()).collect())
             .unwrap_or_default();
         let inferences = vec![Inference::default(); shape_params.len()];
         let id = self.functions.len() as FunctionId;
@@ -981,7 +982,7 @@ impl<'a> FactsBuilder<'a> {
                     }
                 }
                 for (param, inference) in shapes.params.iter_mut().zip(&inferences) {
-                    param.inferred = inference.render();
+                    param.inferred = inference.render().map(Name::from);
                     param.iterated = inference.iterated;
                 }
                 shapes.returned = if scope.is_generator {

@@ -105,9 +105,9 @@ pub(crate) fn signature_shapes(
     leading_body_comments(def, text, &mut params);
 
     Some(SignatureShapes {
-        params,
+        params: params.into(),
         returns,
-        return_shapes,
+        return_shapes: return_shapes.into(),
         return_range: def.returns.as_ref().map(|r| r.range()),
         returned: Returned::Nothing,
         return_documented,
@@ -146,11 +146,11 @@ fn param_shape(
     };
     *any_shape |= !shapes.is_empty();
     ParamShape {
-        name: p.parameter.name.to_string(),
+        name: p.parameter.name.as_str().into(),
         range: p.parameter.range(),
         position,
         info,
-        shapes,
+        shapes: shapes.into(),
         literal_default: p.default.as_deref().is_some_and(is_literal_non_tensor),
         documented: false,
         inferred: None,
@@ -375,7 +375,7 @@ fn jaxtyping_shape(sub: &ast::ExprSubscript) -> ShapeAnnotation {
     match &*sub.slice {
         Expr::Tuple(t) if t.elts.len() == 2 => match &t.elts[1] {
             Expr::StringLiteral(s) => {
-                shape.dims = Some(s.value.to_str().to_string());
+                shape.dims = Some(s.value.to_str().into());
                 shape.dims_range = s.range();
             }
             other => {
@@ -384,10 +384,13 @@ fn jaxtyping_shape(sub: &ast::ExprSubscript) -> ShapeAnnotation {
             }
         },
         Expr::Tuple(t) => {
-            shape.problem = Some(format!(
-                "a jaxtyping type takes two arguments, an array type and a shape string, not {}",
-                t.elts.len()
-            ));
+            shape.problem = Some(
+                format!(
+                    "a jaxtyping type takes two arguments, an array type and a shape string, not {}",
+                    t.elts.len()
+                )
+                .into(),
+            );
         }
         _ => {
             shape.problem = Some(
@@ -435,7 +438,7 @@ fn torchtyping_shape(sub: &ast::ExprSubscript) -> ShapeAnnotation {
     }
     ShapeAnnotation {
         syntax: ShapeSyntax::Torchtyping,
-        dims: (!dims.is_empty()).then(|| dims.join(" ")),
+        dims: (!dims.is_empty()).then(|| dims.join(" ").into()),
         range: sub.range(),
         dims_range: sub.slice.range(),
         problem: None,

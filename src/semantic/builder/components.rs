@@ -593,10 +593,9 @@ impl<'a> Resolver<'_, 'a> {
                 }
                 _ => None,
             },
-            Callee::SelfMember(name) if knowledge.is_loss_callee(name) => Some((
-                LossSink::Instance(InstanceRef::SelfAttr(*name)),
-                None,
-            )),
+            Callee::SelfMember(name) if knowledge.is_loss_callee(name) => {
+                Some((LossSink::Instance(InstanceRef::SelfAttr(*name)), None))
+            }
             Callee::Variable(name) if knowledge.is_loss_callee(name) => {
                 Some((LossSink::Instance(self.param_ref(scope, name)), None))
             }

@@ -37,26 +37,26 @@ pub struct ShapeAnnotation {
     pub syntax: ShapeSyntax,
     /// The dimensions in jaxtyping notation (torchtyping's `["b", "c": 3]` becomes `b c=3`),
     /// when the annotation gives them as strings/numbers.
-    pub dims: Option<String>,
+    pub dims: Option<super::Name>,
     /// The whole annotation.
     pub range: TextRange,
     /// The dimension string (jaxtyping), or the subscript (torchtyping).
     pub dims_range: TextRange,
     /// A structural mistake: `Float[Tensor]` without a shape, a shape that is not a string.
-    pub problem: Option<String>,
+    pub problem: Option<Box<str>>,
 }
 
 /// A parameter of a function with [`SignatureShapes`] (`self`, `*args`, `**kwargs` excluded).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ParamShape {
-    pub name: String,
+    pub name: super::Name,
     pub range: TextRange,
     /// Position among the positional parameters (after `self`), if positional.
     pub position: Option<u32>,
     pub info: TypeInfo,
     /// Every shape annotation inside the parameter's annotation (for `Shaped`, the first is
     /// the parameter's own).
-    pub shapes: Vec<ShapeAnnotation>,
+    pub shapes: super::ThinVec<ShapeAnnotation>,
     /// The default is a literal that is no tensor (`True`, `0.1`, `"mean"`, `(3, 3)`).
     pub literal_default: bool,
     /// The docstring (its `Shape:` section, or the parameter's entry) or an inline comment
@@ -64,7 +64,7 @@ pub struct ParamShape {
     pub documented: bool,
     /// Dimension names the body gives it, in jaxtyping notation (`b, c, h, w = x.shape` →
     /// `b c h w`; `n = x.size(0)` → `n ...`).
-    pub inferred: Option<String>,
+    pub inferred: Option<super::Name>,
     /// The body loops over it: a collection of tensors, not a tensor.
     pub iterated: bool,
 }
@@ -85,16 +85,16 @@ pub enum Returned {
 /// shapes it takes and returns.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignatureShapes {
-    pub params: Vec<ParamShape>,
+    pub params: super::ThinVec<ParamShape>,
     pub returns: TypeInfo,
-    pub return_shapes: Vec<ShapeAnnotation>,
+    pub return_shapes: super::ThinVec<ShapeAnnotation>,
     /// The return annotation.
     pub return_range: Option<TextRange>,
     pub returned: Returned,
     /// The docstring gives the returned value's shape (a `Returns:` entry, a `Shape:` section).
     pub return_documented: bool,
     /// Dimension names of the returned value, from the body (`return x.view(b, c, h * w)`).
-    pub return_inferred: Option<String>,
+    pub return_inferred: Option<super::Name>,
     /// The body is only a docstring, `pass`, `...` or `raise NotImplementedError`.
     pub stub: bool,
 }
