@@ -53,7 +53,10 @@ fn class_roles(project: &Project, file_suffix: &str, class: &str) -> (Vec<Role>,
         }
         if let Some((id, _)) = file.facts.class_named(class) {
             let role = project.roles().class(f as u32, id);
-            return (role.roles.iter().collect(), role.evidence.to_vec());
+            return (
+                role.roles.iter().collect(),
+                role.evidence.iter().map(|e| e.to_string()).collect(),
+            );
         }
     }
     panic!("no class {class} in {file_suffix}");

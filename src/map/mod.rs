@@ -234,7 +234,12 @@ pub fn build(project: &Project, cwd: &Path) -> Map {
         let (file, name, qualified, offset, evidence) = match *key {
             Key::Class(f, c) => {
                 let class = &index.facts(f).classes[c as usize];
-                let mut evidence = roles.class(f, c).evidence.to_vec();
+                let mut evidence: Vec<String> = roles
+                    .class(f, c)
+                    .evidence
+                    .iter()
+                    .map(|e| e.to_string())
+                    .collect();
                 if !role_list.contains(&"Model") {
                     // A module that only computes a loss: its base is evidence, not its role.
                     for e in &mut evidence {
@@ -259,7 +264,12 @@ pub fn build(project: &Project, cwd: &Path) -> Map {
                     function.name.to_string(),
                     qualified_name(project, f, &facts.qualname(id)),
                     function.name_range.start(),
-                    roles.function(f, id).evidence.to_vec(),
+                    roles
+                        .function(f, id)
+                        .evidence
+                        .iter()
+                        .map(|e| e.to_string())
+                        .collect(),
                 )
             }
             Key::Script(f) => {

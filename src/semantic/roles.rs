@@ -49,7 +49,7 @@ impl RoleSet {
 #[derive(Debug, Clone, Default, Hash)]
 pub struct ClassRole {
     pub roles: RoleSet,
-    pub evidence: ThinVec<String>,
+    pub evidence: ThinVec<crate::semantic::facts::Name>,
     /// The framework whose base class this class (transitively) extends.
     pub framework: Option<usize>,
     /// The project superclass that made this class a Model, when it was not this class itself.
@@ -65,7 +65,7 @@ pub struct ClassRole {
 pub struct FunctionRole {
     pub roles: RoleSet,
     /// (A `ThinVec`: there is one per function of the project, most with no role.)
-    pub evidence: ThinVec<String>,
+    pub evidence: ThinVec<crate::semantic::facts::Name>,
     /// Returns a nested loss function (GAN code: `def get_loss_fn(): def loss_fn(...)`).
     pub loss_factory: bool,
 }
@@ -188,7 +188,7 @@ impl Roles {
                     {
                         role.roles.insert(Role::Loss);
                         role.evidence
-                            .push(format!("named `{}` and computes a loss", function.name));
+                            .push(format!("named `{}` and computes a loss", function.name).into());
                     }
                     let builds_data = function
                         .returns_apis
@@ -627,11 +627,14 @@ impl Builder<'_> {
                     let base_name = &index.facts(bf).classes[bc as usize].name;
                     for r in base_role.roles.iter() {
                         inherited.insert(r);
-                        role.evidence.push(format!(
-                            "{} by inheritance: subclass of `{base_name}` in {}",
-                            r.as_str(),
-                            index.file(bf).path.display()
-                        ));
+                        role.evidence.push(
+                            format!(
+                                "{} by inheritance: subclass of `{base_name}` in {}",
+                                r.as_str(),
+                                index.file(bf).path.display()
+                            )
+                            .into(),
+                        );
                     }
                     role.framework = role.framework.or(base_role.framework);
                     role.callback |= base_role.callback;
@@ -647,7 +650,7 @@ impl Builder<'_> {
                         role.callback |= knowledge.callback_bases.contains(canonical);
                         inherited.insert(r);
                         role.evidence
-                            .push(format!("{}: subclass of `{canonical}`", r.as_str()));
+                            .push(format!("{}: subclass of `{canonical}`", r.as_str()).into());
                     }
                 }
             }
@@ -690,7 +693,7 @@ impl Builder<'_> {
 
         if local.loss_named {
             role.roles.insert(Role::Loss);
-            role.evidence.push(format!("named `{}`", c.name));
+            role.evidence.push(format!("named `{}`", c.name).into());
         } else if !has_training_loop {
             // A callable that takes targets and computes a loss, and builds no layers, is a Loss
             // (timm's `LabelSmoothingCrossEntropy(nn.Module)`), as is any class in a `losses`
