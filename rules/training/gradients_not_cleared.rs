@@ -174,17 +174,7 @@ fn check_helpers(
         };
         let id = match &call.receiver {
             None => zeroing.method(&call.method),
-            // `trainer.train_step(x, y)` after `trainer = Trainer(...)`: a method of a class
-            // of this file.
-            Some(InstanceRef::Built(Callee::Local(class))) => {
-                match cx.index.definition(cx.file, class) {
-                    Some(Symbol::Class(f, c)) if f == cx.file => {
-                        class_method(cx, facts, c, &call.method)
-                    }
-                    _ => None,
-                }
-            }
-            _ => None,
+            Some(receiver) => instance_method(cx, facts, receiver, &call.method),
         };
         if let Some(id) = id {
             calls.push((call.range, lp, id));
@@ -458,6 +448,19 @@ impl Zeroing<'_, '_> {
                 self.method(attr.attr.as_str())
                     .is_some_and(|id| self.helper_clears(id))
             }
+            // `trainer.reset()` after `trainer = Trainer(...)`: a method of a class of this
+            // file, as the scope's facts resolve the receiver.
+            Expr::Attribute(attr) => self
+                .scope
+                .flow()
+                .method_calls
+                .iter()
+                .find(|c| c.range.start() == func.start() && c.method == attr.attr.as_str())
+                .and_then(|c| c.receiver.as_ref())
+                .and_then(|receiver| {
+                    instance_method(self.cx, self.facts, receiver, attr.attr.as_str())
+                })
+                .is_some_and(|id| self.helper_clears(id)),
             // `reset_grads(model)`: a module-level function of this file.
             Expr::Name(name) => match self.cx.index.definition(self.cx.file, name.id.as_str()) {
                 Some(Symbol::Function(_, id)) => self.helper_clears(id),
@@ -479,6 +482,23 @@ impl Zeroing<'_, '_> {
             && self.facts.functions[id as usize]
                 .body
                 .has(GradKind::ZeroGrad)
+    }
+}
+
+/// The method `name` called on `receiver`, when the receiver is an instance of a class of this
+/// file built in the scope (`trainer.train_step(x, y)` after `trainer = Trainer(...)`).
+fn instance_method(
+    cx: &ProjectContext<'_>,
+    facts: &FileFacts,
+    receiver: &InstanceRef,
+    name: &str,
+) -> Option<FunctionId> {
+    let InstanceRef::Built(Callee::Local(class)) = receiver else {
+        return None;
+    };
+    match cx.index.definition(cx.file, class) {
+        Some(Symbol::Class(f, c)) if f == cx.file => class_method(cx, facts, c, name),
+        _ => None,
     }
 }
 
