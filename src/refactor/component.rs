@@ -314,7 +314,7 @@ pub fn generate(
     // A clash (two modules with a `Net`) is resolved by the source module's name first:
     // `vit.py`'s `Net` gets `VitNetLoss`, not `NetLoss2`; a function's name gets it in its
     // own style (`vit_make_net_optimizer`).
-    let function_name = component.name.starts_with(|c: char| c.is_ascii_lowercase());
+    let function_name = component.kind == SpecKind::Function;
     let qualifier = cx
         .project_file()
         .absolute
