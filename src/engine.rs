@@ -909,7 +909,7 @@ fn run_in_pool(
             counts[0] += f.classes.len();
             counts[1] += f.functions.len();
             for scope in std::iter::once(&f.module).chain(f.functions.iter().map(|x| &x.body)) {
-                counts[2] += scope.evidence.len();
+                counts[2] += scope.evidence().count();
                 counts[3] += scope.project_calls.len();
                 counts[4] += scope.api_calls.len();
                 counts[5] += scope.losses().differentiated.len() + scope.losses().returned.len();

@@ -296,3 +296,69 @@ fn a_shared_resolution_charges_every_reader_and_a_table_its_question() {
     assert_eq!(read.queries[0].0, Query::CallSites(util, 0));
     assert_eq!(read.queries[0].1, index.answer(&Query::CallSites(util, 0)));
 }
+
+/// A scope's loss evidence: the stored evidence and the project calls that are evidence
+/// (all but a call of a plain variable such as a model), merged in source order, also when a
+/// comprehension's element (`contrastive(...)`) is visited after its generator
+/// (`make_batches(...)`).
+#[test]
+fn loss_evidence_is_in_source_order_and_leaves_out_plain_variable_calls() {
+    let (_dir, project) = project(&[
+        (
+            "step.py",
+            "import torch.nn.functional as F\n\
+             from helpers import contrastive, make_batches\n\
+             \n\
+             def step(model, xs, ys):\n\
+             \x20   losses = [contrastive(model(x), y) for x, y in make_batches(xs, ys)]\n\
+             \x20   total_loss = sum(losses)\n\
+             \x20   return F.cross_entropy(model(xs), ys) + total_loss\n",
+        ),
+        (
+            "helpers.py",
+            "def contrastive(a, b):\n    return (a - b).abs().mean()\n\n\
+             def make_batches(xs, ys):\n    return list(zip(xs, ys))\n",
+        ),
+    ]);
+    let file = project
+        .index
+        .all_files()
+        .iter()
+        .find(|f| f.path.ends_with("step.py"))
+        .unwrap();
+    let text = fs::read_to_string(&file.absolute).unwrap();
+    let (_, step) = file.facts.function_named("step").unwrap();
+    let evidence: Vec<(String, &str)> = step
+        .body
+        .evidence()
+        .map(|e| {
+            let kind = format!("{:?}", e.kind);
+            let kind = kind.split('(').next().unwrap().to_string();
+            (kind, &text[e.range])
+        })
+        .collect();
+    assert_eq!(
+        evidence,
+        [
+            ("ProjectCall".to_string(), "contrastive(model(x), y)"),
+            ("ProjectCall".to_string(), "make_batches(xs, ys)"),
+            ("NamedAssign".to_string(), "total_loss = sum(losses)"),
+            ("LossApiCall".to_string(), "F.cross_entropy(model(xs), ys)"),
+        ]
+    );
+    // The model's calls are project calls (the index resolves what the model is), not evidence.
+    assert_eq!(
+        step.body
+            .project_calls
+            .iter()
+            .map(|c| &text[c.range])
+            .collect::<Vec<_>>(),
+        [
+            "contrastive(model(x), y)",
+            "model(x)",
+            "make_batches(xs, ys)",
+            "model(xs)"
+        ]
+    );
+    assert!(step.body.has_evidence());
+}

@@ -110,8 +110,7 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
         // is a training step, not a loss: require that the loss is computed here.
         let computes_here = function
             .body
-            .evidence
-            .iter()
+            .evidence()
             .any(|e| matches!(e.kind, crate::semantic::facts::Evidence::LossApiCall))
             || !definitions(
                 cx,

@@ -1668,7 +1668,12 @@ impl<'b, 'a> Resolver<'b, 'a> {
             losses.grad_steps.sort_by_key(|s| s.range.start());
         }
         let named_values = self.named_loss_values(draft, &mut facts);
-        facts.evidence.sort_by_key(|e| e.range.start());
+        facts.other_evidence.sort_by_key(|e| e.range.start());
+        // Source order: a call's arguments may be visited before it (a comprehension's
+        // element after its generators), and loss evidence merges them by start.
+        if !facts.project_calls.is_sorted_by_key(|c| c.range.start()) {
+            facts.project_calls.sort_by_key(|c| c.range.start());
+        }
         self.loss_values(index, draft, classes, roots, named_values, &mut facts);
         facts
     }

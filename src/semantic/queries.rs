@@ -122,7 +122,7 @@ pub fn model_loss_sites(cx: &FileView<'_>, class: ClassId) -> Vec<LossSite> {
             // Delegation and collection count only beside a loss computed in the method.
             let mut strong = false;
             let mut found: Vec<TextRange> = Vec::new();
-            for evidence in &method.body.evidence {
+            for evidence in method.body.evidence() {
                 let (counts, weak) = match &evidence.kind {
                     Evidence::LossApiCall => (true, false),
                     Evidence::AddLoss => (!construction, false),
@@ -297,7 +297,7 @@ fn calls_loss(
     let method = &cx.facts().functions[id as usize];
     let targets = !method.target_params.is_empty();
     let losses = method.body.losses();
-    method.body.evidence.iter().any(|e| match &e.kind {
+    method.body.evidence().any(|e| match &e.kind {
         Evidence::LossApiCall | Evidence::AddLoss => true,
         Evidence::ProjectCall(_) | Evidence::OtherCall(_) => method
             .body
@@ -329,8 +329,7 @@ fn resolves_in_class(cx: &FileView<'_>, class: ClassId, name: &str) -> bool {
 /// returned as the loss, or differentiated.
 fn used_as_loss(method: &FunctionFacts, range: TextRange) -> bool {
     let body = &method.body;
-    body.evidence
-        .iter()
+    body.evidence()
         .any(|e| matches!(e.kind, Evidence::NamedAssign) && e.range.contains_range(range))
         || body.losses().values().any(|v| {
             v.range.contains_range(range) || v.slice.iter().any(|s| s.contains_range(range))
@@ -497,8 +496,7 @@ pub fn is_loss_only_layer(cx: &FileView<'_>, class: ClassId) -> bool {
     let adds_loss = facts.classes[class as usize].methods.iter().any(|&m| {
         facts.functions[m as usize]
             .body
-            .evidence
-            .iter()
+            .evidence()
             .any(|e| e.kind == Evidence::AddLoss)
     });
     adds_loss

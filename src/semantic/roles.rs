@@ -182,7 +182,7 @@ impl Roles {
                     }
                     if knowledge.is_loss_function_name(&function.name)
                         && !role.roles.contains(Role::Runner)
-                        && (!body.evidence.is_empty()
+                        && (body.has_evidence()
                             || !body.losses().returned.is_empty()
                             || !body.losses().differentiated.is_empty())
                     {
@@ -228,10 +228,7 @@ impl Roles {
                     if let Some(inner) = file.facts.functions[id].returns_nested {
                         let inner_is_loss = grad_transformed.contains(&(f as FileId, inner))
                             || knowledge.is_loss_callee(&file.facts.functions[inner as usize].name)
-                            || !file.facts.functions[inner as usize]
-                                .body
-                                .evidence
-                                .is_empty()
+                            || file.facts.functions[inner as usize].body.has_evidence()
                                 && knowledge.is_loss_callee(&file.facts.functions[id].name);
                         if inner_is_loss {
                             if !roles[inner as usize].roles.contains(Role::Loss) {
@@ -479,7 +476,7 @@ fn local_class(
             .iter()
             .filter(|m| knowledge.is_forward_method(&m.name))
             .any(|m| {
-                let has_loss = m.body.evidence.iter().any(|e| match &e.kind {
+                let has_loss = m.body.evidence().any(|e| match &e.kind {
                     crate::semantic::facts::Evidence::LossApiCall
                     | crate::semantic::facts::Evidence::NamedAssign => true,
                     crate::semantic::facts::Evidence::ProjectCall(_)

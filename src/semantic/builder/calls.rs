@@ -32,7 +32,7 @@ impl<'a> Resolver<'_, 'a> {
             && attr.attr.as_str() == "add_loss"
             && matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self")
         {
-            facts.evidence.push(LossEvidence {
+            facts.other_evidence.push(LossEvidence {
                 kind: Evidence::AddLoss,
                 range,
                 in_loop: rec.in_loop,
@@ -50,7 +50,7 @@ impl<'a> Resolver<'_, 'a> {
             Callee::Qualified(_) => self.api_kind(&callee),
             Callee::InstanceOf(ctor) => match self.api_kind(ctor) {
                 Some(ApiKind::LossClass) => {
-                    facts.evidence.push(LossEvidence {
+                    facts.other_evidence.push(LossEvidence {
                         kind: Evidence::LossApiCall,
                         range,
                         in_loop: rec.in_loop,
@@ -68,7 +68,7 @@ impl<'a> Resolver<'_, 'a> {
         }
         match kind {
             Some(ApiKind::LossFunction) => {
-                facts.evidence.push(LossEvidence {
+                facts.other_evidence.push(LossEvidence {
                     kind: Evidence::LossApiCall,
                     range,
                     in_loop: rec.in_loop,
@@ -119,15 +119,15 @@ impl<'a> Resolver<'_, 'a> {
                     if !flows.is_empty() {
                         facts.flow_mut().value_flows.extend(flows);
                     }
-                    if !matches!(&callee, Callee::Variable(n) if !knowledge.is_loss_callee(n)) {
-                        // A project call is evidence by its index; `self.<name>` is no project
-                        // call (the index resolves it through the class), so it is kept apart.
-                        let kind = if matches!(callee, Callee::SelfMember(_)) {
-                            facts.losses_mut().other_call(callee.clone())
-                        } else {
-                            Evidence::ProjectCall(facts.project_calls.len() as u32)
-                        };
-                        facts.evidence.push(LossEvidence {
+                    if matches!(&callee, Callee::Variable(n) if !knowledge.is_loss_callee(n)) {
+                        // A project call is loss evidence (by its index, not stored), unless
+                        // listed here.
+                        facts.losses_mut().calls_not_evidence.push(range);
+                    } else if matches!(callee, Callee::SelfMember(_)) {
+                        // `self.<name>` is no project call (the index resolves it through the
+                        // class): its evidence is kept apart.
+                        let kind = facts.losses_mut().other_call(callee.clone());
+                        facts.other_evidence.push(LossEvidence {
                             kind,
                             range,
                             in_loop: rec.in_loop,

@@ -28,7 +28,7 @@ impl<'a> Resolver<'_, 'a> {
         let range = rec.call.range();
         let name = method.name;
         if name == "add_loss" {
-            facts.evidence.push(LossEvidence {
+            facts.other_evidence.push(LossEvidence {
                 kind: Evidence::AddLoss,
                 range,
                 in_loop: rec.in_loop,
@@ -38,7 +38,7 @@ impl<'a> Resolver<'_, 'a> {
         {
             // `model.compute_loss(batch)`, `criterion.forward(...)` on an unknown object.
             let kind = facts.losses_mut().other_call(Callee::Variable(name.into()));
-            facts.evidence.push(LossEvidence {
+            facts.other_evidence.push(LossEvidence {
                 kind,
                 range,
                 in_loop: rec.in_loop,
@@ -50,7 +50,7 @@ impl<'a> Resolver<'_, 'a> {
             let kind = facts
                 .losses_mut()
                 .other_call(Callee::Variable(receiver.into()));
-            facts.evidence.push(LossEvidence {
+            facts.other_evidence.push(LossEvidence {
                 kind,
                 range,
                 in_loop: rec.in_loop,
@@ -86,7 +86,7 @@ impl<'a> Resolver<'_, 'a> {
                 _ => continue,
             };
             if is_computation(value, self) {
-                facts.evidence.push(LossEvidence {
+                facts.other_evidence.push(LossEvidence {
                     kind: Evidence::NamedAssign,
                     range: rec.stmt,
                     in_loop: rec.in_loop,
@@ -96,7 +96,7 @@ impl<'a> Resolver<'_, 'a> {
         }
         for &(value, stmt, in_loop) in &draft.self_loss_assigns {
             if is_computation(value, self) {
-                facts.evidence.push(LossEvidence {
+                facts.other_evidence.push(LossEvidence {
                     kind: Evidence::NamedAssign,
                     range: stmt,
                     in_loop,

@@ -72,12 +72,14 @@ pub struct LossValue {
 }
 
 /// Evidence that a scope computes a loss (for "loss in model").
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Evidence {
     /// A known loss API is called (function, or a loss object built from a loss class).
     LossApiCall,
     /// A callee the index must classify (a finding only if it is a Loss component): the
-    /// scope's project call at this index ([`ScopeFacts::project_calls`]).
+    /// scope's project call at this index ([`ScopeFacts::project_calls`]). Not stored: every
+    /// project call is this evidence, unless [`LossFacts::calls_not_evidence`] lists it (see
+    /// [`ScopeFacts::evidence`]).
     ProjectCall(u32),
     /// A callee the index must classify that is no project call of the scope (`self.<name>`,
     /// a loss-named method of an unknown object): at this index of
@@ -89,7 +91,7 @@ pub enum Evidence {
     AddLoss,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LossEvidence {
     pub kind: Evidence,
     pub range: TextRange,
@@ -111,6 +113,11 @@ pub struct LossFacts {
     /// The callees of [`Evidence::OtherCall`] evidence (a loss evidence's callee is usually
     /// one of the scope's `project_calls`, not a copy).
     pub evidence_callees: ThinVec<Callee>,
+    /// The ranges of the scope's project calls that are no loss evidence (a call of a
+    /// variable whose name says nothing of a loss, `fn(x)`): every other project call is
+    /// [`Evidence::ProjectCall`] evidence. Listed by exception, as almost every project call is
+    /// evidence and the facts of every scope stay in memory.
+    pub calls_not_evidence: ThinVec<TextRange>,
 }
 
 impl LossFacts {
@@ -137,6 +144,7 @@ impl LossFacts {
         grad_transformed: ThinVec::new(),
         optimizer_attr_uses: ThinVec::new(),
         evidence_callees: ThinVec::new(),
+        calls_not_evidence: ThinVec::new(),
     };
 
     pub(super) fn shrink_to_fit(&mut self) {
@@ -147,5 +155,6 @@ impl LossFacts {
         self.grad_transformed.shrink_to_fit();
         self.optimizer_attr_uses.shrink_to_fit();
         self.evidence_callees.shrink_to_fit();
+        self.calls_not_evidence.shrink_to_fit();
     }
 }

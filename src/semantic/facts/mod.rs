@@ -35,10 +35,12 @@ pub use usage::*;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScopeFacts {
     pub loops: ThinVec<LoopFacts>,
-    pub evidence: ThinVec<LossEvidence>,
+    /// The loss evidence that is no project call, sorted by start; [`ScopeFacts::evidence`]
+    /// gives all of it.
+    pub other_evidence: ThinVec<LossEvidence>,
     pub api_calls: ThinVec<ApiUse>,
-    /// In the order the builder found them, never reordered: loss evidence refers to them by
-    /// index ([`Evidence::ProjectCall`]).
+    /// In source order (sorted by start): loss evidence refers to them by index
+    /// ([`Evidence::ProjectCall`]).
     pub project_calls: ThinVec<ProjectCall>,
     /// Gradient steps and loss values: boxed, as most scopes compute no loss and every scope
     /// of a large project stays in memory.
@@ -51,7 +53,7 @@ pub struct ScopeFacts {
 impl ScopeFacts {
     fn shrink_to_fit(&mut self) {
         self.loops.shrink_to_fit();
-        self.evidence.shrink_to_fit();
+        self.other_evidence.shrink_to_fit();
         self.api_calls.shrink_to_fit();
         self.project_calls.shrink_to_fit();
         if let Some(losses) = &mut self.losses {
@@ -60,6 +62,35 @@ impl ScopeFacts {
         if let Some(flow) = &mut self.flow {
             flow.shrink_to_fit();
         }
+    }
+
+    /// Every loss evidence of the scope, sorted by start: the stored evidence, and the project
+    /// calls that are evidence ([`Evidence::ProjectCall`]). At the same start, the stored
+    /// evidence comes first.
+    pub fn evidence(&self) -> impl Iterator<Item = LossEvidence> + '_ {
+        let not_evidence = &self.losses().calls_not_evidence;
+        let mut calls = self
+            .project_calls
+            .iter()
+            .enumerate()
+            .filter(move |(_, call)| !not_evidence.contains(&call.range))
+            .map(|(i, call)| LossEvidence {
+                kind: Evidence::ProjectCall(i as u32),
+                range: call.range,
+                in_loop: call.in_loop,
+            })
+            .peekable();
+        let mut stored = self.other_evidence.iter().copied().peekable();
+        std::iter::from_fn(move || match (stored.peek(), calls.peek()) {
+            (Some(s), Some(c)) if c.range.start() < s.range.start() => calls.next(),
+            (Some(_), _) => stored.next(),
+            (None, _) => calls.next(),
+        })
+    }
+
+    /// True if the scope has loss evidence ([`ScopeFacts::evidence`]).
+    pub fn has_evidence(&self) -> bool {
+        self.evidence().next().is_some()
     }
 
     /// The callee of a call that is evidence of a loss ([`Evidence::ProjectCall`],
