@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
-use ruff_python_ast::PySourceType;
-use ruff_python_parser::parse_unchecked_source;
+use ruff_python_ast::{ModModule, PySourceType};
+use ruff_python_parser::{Parsed, parse_unchecked_source};
 use ruff_python_trivia::CommentRanges;
 use rustc_hash::FxHashMap;
 
@@ -177,6 +177,9 @@ struct Analysis {
     facts: Option<FileFacts>,
     diagnostics: Vec<Diagnostic>,
     source: Option<Arc<SourceText>>,
+    /// The syntax tree of `source`, when the text is kept and parsed without error (see
+    /// [`ProjectFile::tree`]).
+    tree: Option<Arc<Parsed<ModModule>>>,
     internal_error: bool,
     kind: Kind,
     /// The file changed between its hashing and its analysis: the project result is not
@@ -322,6 +325,7 @@ fn analyze(prepared: Prepared, cache: Option<&Cache>) -> Analysis {
         facts: None,
         diagnostics: Vec::new(),
         source: None,
+        tree: None,
         internal_error: false,
         kind,
         changed: false,
@@ -413,13 +417,25 @@ fn analyze(prepared: Prepared, cache: Option<&Cache>) -> Analysis {
         (SourceText::new(text).knowing_cell_script(false), rules)
     };
     let source = Arc::new(source);
+    // The tree of a text kept in memory is kept with it; a notebook's kept text is its
+    // display form, which is parsed again when needed.
+    let keep_tree = keep_source && display.is_none();
     let result = catch_unwind(AssertUnwindSafe(|| {
-        lint_parsed(path, &source, settings, rules, package, wants_facts)
+        lint_parsed(
+            path,
+            &source,
+            settings,
+            rules,
+            package,
+            wants_facts,
+            keep_tree,
+        )
     }));
     match result {
-        Ok((facts, diagnostics)) => {
+        Ok((facts, diagnostics, tree)) => {
             analysis.facts = facts;
             analysis.diagnostics = diagnostics;
+            analysis.tree = tree.map(Arc::new);
         }
         Err(payload) => {
             let message = payload
@@ -460,7 +476,12 @@ fn lint_parsed(
     rules: RuleSet,
     package: Option<String>,
     wants_facts: Needs,
-) -> (Option<FileFacts>, Vec<Diagnostic>) {
+    keep_tree: bool,
+) -> (
+    Option<FileFacts>,
+    Vec<Diagnostic>,
+    Option<Parsed<ModModule>>,
+) {
     let parsed = parse_unchecked_source(source.text(), PySourceType::from(path));
     if parse::is_too_deep(&parsed) {
         // Dropping the tree would recurse as deep as it nests: leak it instead (bounded: one
@@ -469,6 +490,7 @@ fn lint_parsed(
         return (
             None,
             vec![syntax_error::too_deeply_nested(parse::MAX_DEPTH)],
+            None,
         );
     }
     let comments = CommentRanges::from(parsed.tokens());
@@ -508,7 +530,8 @@ fn lint_parsed(
     facts.line_count = count_lines(source.text());
     facts.cell_script = source.cell_script();
     facts.shrink_to_fit();
-    (Some(facts), diagnostics)
+    let tree = (keep_tree && !parsed.has_syntax_errors()).then_some(parsed);
+    (Some(facts), diagnostics, tree)
 }
 
 fn thread_pool(threads: Option<usize>) -> Option<rayon::ThreadPool> {
@@ -871,6 +894,7 @@ fn run_in_pool(
             facts,
             diagnostics,
             source,
+            tree,
             internal_error,
             kind,
             changed,
@@ -893,6 +917,7 @@ fn run_in_pool(
                     teaching,
                     linted: kind.linted(),
                     text: source.clone(),
+                    tree,
                 });
             }
             None => file_ids.push(None),

@@ -217,8 +217,12 @@ fn a_run_keeps_facts_and_findings_not_the_code() {
          {peak} bytes = {peak_per_byte:.2} per source byte were live at once"
     );
     assert!(
-        project.index.all_files().iter().all(|f| f.text.is_none()),
-        "files read from disk keep no text after their pass"
+        project
+            .index
+            .all_files()
+            .iter()
+            .all(|f| f.text.is_none() && f.tree.is_none()),
+        "files read from disk keep no text and no syntax tree after their pass"
     );
     assert!(
         project

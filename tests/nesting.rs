@@ -54,6 +54,7 @@ fn copy(files: &[ProjectFile], copies: usize) -> Vec<ProjectFile> {
                 teaching: f.teaching,
                 linted: f.linted,
                 text: None,
+                tree: None,
             });
         }
     }

@@ -362,3 +362,48 @@ fn loss_evidence_is_in_source_order_and_leaves_out_plain_variable_calls() {
     );
     assert!(step.body.has_evidence());
 }
+
+/// A text handed in memory (an editor buffer, standard input) keeps the syntax tree of its
+/// pass for what reads the file again after the project's facts are known (a refactoring, a
+/// rule's second walk); a file on disk and a text that does not parse keep none.
+#[test]
+fn a_text_held_in_memory_keeps_its_tree_for_the_project_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    fs::write(root.join("on_disk.py"), "x = 1\n").unwrap();
+    let resolver = Resolver::new(root.to_path_buf(), None, false, Overrides::default()).unwrap();
+    let input = |name: &str, text: Option<&str>| {
+        let path = root.join(name);
+        Input {
+            settings: resolver.settings_for(&path).unwrap(),
+            path,
+            text: text.map(str::to_string),
+        }
+    };
+    let project = engine::run(
+        vec![
+            input("buffer.py", Some("def f(x):\n    return x + 1\n")),
+            input("broken.py", Some("def f(x:\n    return x\n")),
+            input("on_disk.py", None),
+        ],
+        Some(2),
+        root,
+        &resolver,
+    );
+    let file = |name: &str| {
+        project
+            .index
+            .all_files()
+            .iter()
+            .find(|f| f.path.ends_with(name))
+            .unwrap_or_else(|| panic!("no {name}"))
+    };
+    let buffer = file("buffer.py");
+    assert!(buffer.text.is_some() && buffer.tree.is_some());
+    let reparsed = dllint::refactor::ParsedSource::of(buffer).expect("the buffer parses");
+    assert_eq!(reparsed.module().body.len(), 1);
+    assert!(file("broken.py").tree.is_none());
+    assert!(file("broken.py").text.is_some());
+    assert!(dllint::refactor::ParsedSource::of(file("broken.py")).is_none());
+    assert!(file("on_disk.py").tree.is_none() && file("on_disk.py").text.is_none());
+}

@@ -32,7 +32,9 @@ pub use component::{Line, Refactoring};
 /// A file's text and its syntax tree, parsed again for a refactoring.
 pub struct ParsedSource {
     pub source: Arc<SourceText>,
-    parsed: Parsed<ModModule>,
+    /// Shared with the file's pass when its text was handed in memory (see
+    /// [`ProjectFile::tree`]).
+    parsed: Arc<Parsed<ModModule>>,
     /// What the module level binds, computed on first use: every refactoring of the file
     /// needs it, and recomputing it per finding made a file with thousands of findings
     /// quadratic.
@@ -59,6 +61,10 @@ impl ParsedSource {
     /// as the facts saw them, not its JSON). `None` if it cannot be read, does not parse
     /// cleanly, or nests too deeply.
     pub fn of(file: &ProjectFile) -> Option<ParsedSource> {
+        if let (Some(text), Some(tree)) = (&file.text, &file.tree) {
+            // The tree the file's pass parsed from this text, which had no syntax error.
+            return Some(ParsedSource::new(text.clone(), tree.clone()));
+        }
         let source = match &file.text {
             Some(text) => text.clone(),
             None => Arc::new(crate::source::read_source(&file.absolute).ok()?),
@@ -75,13 +81,17 @@ impl ParsedSource {
         if parsed.has_syntax_errors() {
             return None;
         }
-        Some(ParsedSource {
+        Some(ParsedSource::new(source, Arc::new(parsed)))
+    }
+
+    fn new(source: Arc<SourceText>, parsed: Arc<Parsed<ModModule>>) -> ParsedSource {
+        ParsedSource {
             source,
             parsed,
             names: std::sync::OnceLock::new(),
             imports: std::sync::OnceLock::new(),
             analyses: std::sync::Mutex::default(),
-        })
+        }
     }
 
     pub fn text(&self) -> &str {

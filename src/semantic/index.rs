@@ -50,6 +50,12 @@ pub struct ProjectFile {
     /// The text, when it is not on disk (standard input, an editor buffer, a fix in
     /// progress); files on disk are read again when a rule needs their text.
     pub text: Option<Arc<crate::source::SourceText>>,
+    /// The syntax tree of `text`, from the file's pass, when it parsed without error: what
+    /// reads the tree again (a refactoring, a rule that walks the file after the project's
+    /// facts are known) takes it instead of parsing the text again. Only for a text held in
+    /// memory, which is kept anyway (an editor buffer, standard input): the tree of a file on
+    /// disk is dropped after its pass.
+    pub tree: Option<Arc<ruff_python_parser::Parsed<ruff_python_ast::ModModule>>>,
 }
 
 /// A question about the project layout: the directory, the question, and the file that asks
