@@ -861,6 +861,7 @@ impl<'a> FactsBuilder<'a> {
             used_as_loss,
             star_imports,
             adds_regularization,
+            api_kinds: Default::default(),
         };
 
         // Classes: attributes and components handed in through `__init__`.
@@ -1245,6 +1246,9 @@ pub(crate) struct Resolver<'b, 'a> {
     /// (`tf.add_to_collection(tf.GraphKeys.REGULARIZATION_LOSSES, center_loss)`): what it reads
     /// back from that collection is then more than the layers' weight decay.
     pub adds_regularization: bool,
+    /// What calling each qualified name means ([`Resolver::api_kind`]), by the interned name's
+    /// address: a file calls the same APIs again and again.
+    pub api_kinds: std::cell::RefCell<rustc_hash::FxHashMap<usize, Option<ApiKind>>>,
 }
 
 /// `v.assign_add(x)`, `tf.assign(v, x)`, or a `tf.group(...)` / list of them, that update
@@ -1524,12 +1528,18 @@ impl<'b, 'a> Resolver<'b, 'a> {
 
     /// The API kind of a callee that is, or is an instance of, a known API.
     pub fn api_kind(&self, callee: &Callee) -> Option<ApiKind> {
-        match callee {
-            Callee::Qualified(q) => self
-                .knowledge()
-                .classify_call(&self.knowledge().canonical(q)),
-            _ => None,
+        let Callee::Qualified(q) = callee else {
+            return None;
+        };
+        // Names are interned: one address per text.
+        let key = q.as_str().as_ptr() as usize;
+        if let Some(&kind) = self.api_kinds.borrow().get(&key) {
+            return kind;
         }
+        let knowledge = self.knowledge();
+        let kind = knowledge.classify_call(&knowledge.canonical(q));
+        self.api_kinds.borrow_mut().insert(key, kind);
+        kind
     }
 
     pub fn is_method_call(&self, func: &'a Expr) -> Option<MethodCall<'a>> {
