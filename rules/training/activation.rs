@@ -329,7 +329,7 @@ impl Walker<'_, '_> {
         match &*call.func {
             Expr::Name(name)
                 if self.summaries.classes.contains(name.id.as_str())
-                    && self.semantic.resolve(&call.func).is_none() =>
+                    && !self.semantic.resolves(&call.func) =>
             {
                 Some(name.id.to_string())
             }
@@ -387,7 +387,7 @@ impl Walker<'_, '_> {
                 if let Some(class) = self.instance_of(func) {
                     return Some((call_method(&class)?, true));
                 }
-                if self.local(name.id.as_str()).is_some() || self.semantic.resolve(func).is_some() {
+                if self.local(name.id.as_str()).is_some() || self.semantic.resolves(func) {
                     return None;
                 }
                 Some((returns.get(&key("", name.id.as_str()))?.clone(), false))
@@ -524,7 +524,7 @@ impl Walker<'_, '_> {
         match &*call.func {
             Expr::Name(name)
                 if self.local(name.id.as_str()).is_none()
-                    && self.semantic.resolve(&call.func).is_none() =>
+                    && !self.semantic.resolves(&call.func) =>
             {
                 Some(((String::new(), name.id.to_string()), 0))
             }

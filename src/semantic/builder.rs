@@ -1402,7 +1402,7 @@ impl<'b, 'a> Resolver<'b, 'a> {
                 .self_returning_methods
                 .iter()
                 .any(|m| m == attr.attr.as_str())
-                || self.semantic.resolve(&call.func).is_some()
+                || self.semantic.resolves(&call.func)
             {
                 return Ok(call);
             }
@@ -1546,7 +1546,7 @@ impl<'b, 'a> Resolver<'b, 'a> {
         let Expr::Attribute(attr) = func else {
             return None;
         };
-        if self.semantic.resolve(func).is_some() {
+        if self.semantic.resolves(func) {
             return None; // `torch.mean`, `nn.functional.x`: a module function, not a method
         }
         if matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self") {

@@ -101,6 +101,19 @@ impl ImportMap {
         Some(out)
     }
 
+    /// True if [`ImportMap::resolve`] gives a qualified name for `expr`: it is a dotted name
+    /// whose head is an import. Allocates nothing.
+    pub fn resolves(&self, expr: &Expr) -> bool {
+        let mut current = expr;
+        loop {
+            match current {
+                Expr::Attribute(attr) => current = &attr.value,
+                Expr::Name(name) => return self.bindings.contains_key(name.id.as_str()),
+                _ => return false,
+            }
+        }
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.bindings.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
@@ -168,6 +181,23 @@ mod tests {
             None,
         );
         assert_eq!(resolve(&m, "nn.Linear").as_deref(), Some("torch.nn.Linear"));
+        for expr in [
+            "nn.Linear",
+            "M",
+            "tf.keras.layers.Dense",
+            "os.path.join",
+            "x",
+            "x.y",
+            "f().y",
+            "nn[0].y",
+        ] {
+            let parsed = ruff_python_parser::parse_expression(expr).unwrap();
+            assert_eq!(
+                m.resolves(parsed.expr()),
+                m.resolve(parsed.expr()).is_some(),
+                "{expr}"
+            );
+        }
         assert_eq!(resolve(&m, "M").as_deref(), Some("torch.nn.Module"));
         assert_eq!(
             resolve(&m, "tf.keras.Model").as_deref(),

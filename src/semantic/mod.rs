@@ -137,6 +137,11 @@ impl<'a> Semantic<'a> {
         self.imports.resolve(expr)
     }
 
+    /// True if [`Semantic::resolve`] gives a qualified name for `expr` (allocates nothing).
+    pub fn resolves(&self, expr: &Expr) -> bool {
+        self.imports.resolves(expr)
+    }
+
     /// True if `name` refers to the Python builtin of that name: it is neither imported nor
     /// bound anywhere in the file. Exact once the walk has finished.
     pub fn is_builtin(&self, name: &str) -> bool {

@@ -1178,7 +1178,7 @@ pub(crate) fn returned_dims(
     let args = &call.arguments.args;
     if let Expr::Attribute(attr) = &*call.func
         && matches!(attr.attr.as_str(), "view" | "reshape")
-        && semantic.resolve(&call.func).is_none()
+        && !semantic.resolves(&call.func)
     {
         let dims: Vec<&Expr> = match &args[..] {
             [Expr::Tuple(t)] => t.elts.iter().collect(),

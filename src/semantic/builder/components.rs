@@ -182,7 +182,7 @@ impl<'a> Resolver<'_, 'a> {
             .passthrough_methods
             .iter()
             .any(|m| m == attr.attr.as_str());
-        (keeps && self.semantic.resolve(func).is_none()).then_some(&*attr.value)
+        (keeps && !self.semantic.resolves(func)).then_some(&*attr.value)
     }
 
     /// The value of the last assignment `name = <value>` before `at` in `scope`, and where that

@@ -104,7 +104,7 @@ impl<'a> Resolver<'_, 'a> {
             Expr::Subscript(sub) => self.comes_from_batch(scope, &sub.value, at, next),
             Expr::Call(call) => {
                 let receiver = match &*call.func {
-                    Expr::Attribute(attr) if self.semantic.resolve(&call.func).is_none() => {
+                    Expr::Attribute(attr) if !self.semantic.resolves(&call.func) => {
                         Some(&*attr.value)
                     }
                     _ => None,
