@@ -207,6 +207,7 @@ common::test_per_name! {
     DL503_keras,
     DL504,
     DL504_loops,
+    DL504_model_methods,
     DL504_train_not_restored,
     DL505,
     DL505_loops,

@@ -17,6 +17,7 @@ use crate::semantic::facts::{Callee, ClassId, FunctionId, InstanceRef};
 use crate::semantic::flow::Resolved;
 use crate::semantic::index::{FileId, Symbol};
 use crate::semantic::modes::Modes;
+use crate::semantic::training::for_loop_over_data;
 use crate::semantic::verdict::extends;
 
 /// One outermost loop of a candidate function that runs the model.
@@ -179,14 +180,23 @@ fn find_evaluation_loops(cx: &ProjectContext<'_>) -> Vec<EvalLoop> {
     if !facts.imports_package("torch") {
         return Vec::new();
     }
-    // The loops of a method whose class's framework manages modes (a pipeline) are not
-    // judged: a file whose every candidate is such a method, and whose module level has no
-    // loop, is not parsed again either.
-    let in_managed_class = |id: FunctionId| {
+    // Two kinds of method hold no evaluation loop (see the walk below): a method whose
+    // class's framework manages modes (a pipeline), and a Model's own method whose loops walk
+    // no data (its layers or steps: the forward pass). A file whose every candidate is such a
+    // method, and whose module level has no loop, is not parsed again.
+    let may_evaluate = |id: FunctionId| {
         let function = &facts.functions[id as usize];
-        function.parent.is_none() && function.class.is_some_and(|c| is_managed(cx, c))
+        let Some(class) = function.class.filter(|_| function.parent.is_none()) else {
+            return true;
+        };
+        if is_managed(cx, class) {
+            return false;
+        }
+        let roles = &cx.roles.class(cx.file, class).roles;
+        let is_model = roles.contains(Role::Model) && !roles.contains(Role::Loss);
+        !is_model || function.body.loops.iter().any(|l| l.over_data)
     };
-    if facts.module.loops.is_empty() && candidates.values().all(|&(id, _)| in_managed_class(id)) {
+    if facts.module.loops.is_empty() && !candidates.values().any(|&(id, _)| may_evaluate(id)) {
         return Vec::new();
     }
     let Some(parsed) = cx.parsed() else {
@@ -623,43 +633,6 @@ impl Walker<'_, '_> {
             }
     }
 
-    fn over_data(&self, iter: &Expr) -> bool {
-        let evaluation = &self.knowledge().training.evaluation;
-        let mut current = iter;
-        for _ in 0..4 {
-            match current {
-                Expr::Name(name) => return evaluation.is_data_name(name.id.as_str()),
-                Expr::Attribute(attr) => return evaluation.is_data_name(attr.attr.as_str()),
-                Expr::Call(call) => {
-                    if let Expr::Name(name) = &*call.func
-                        && evaluation
-                            .index_iterables
-                            .iter()
-                            .any(|r| r == name.id.as_str())
-                    {
-                        return false;
-                    }
-                    if let Expr::Attribute(attr) = &*call.func
-                        && evaluation.is_data_name(attr.attr.as_str())
-                    {
-                        return true;
-                    }
-                    if let Expr::Name(name) = &*call.func
-                        && evaluation.is_data_name(name.id.as_str())
-                    {
-                        return true;
-                    }
-                    match call.arguments.args.first() {
-                        Some(first) => current = first,
-                        None => return false,
-                    }
-                }
-                _ => return false,
-            }
-        }
-        false
-    }
-
     fn record_calls(&mut self, frame: &Frame) {
         let eval_at = frame.eval_at;
         let no_grad_all = frame.decorated_no_grad;
@@ -767,12 +740,8 @@ impl<'a> Visitor<'a> for Walker<'_, '_> {
                 }
             }
             Stmt::For(_) | Stmt::While(_) => {
-                // A loop whose body ends in `break` looks at one batch (a peek for a plot), not
-                // at the data set.
                 let over_data = match stmt {
-                    Stmt::For(f) => {
-                        self.over_data(&f.iter) && !matches!(f.body.last(), Some(Stmt::Break(_)))
-                    }
+                    Stmt::For(f) => for_loop_over_data(&self.knowledge().training.evaluation, f),
                     _ => false,
                 };
                 let header_end = match stmt {

@@ -260,8 +260,16 @@ impl<'a> FactsBuilder<'a> {
                 }
             }
             Stmt::ClassDef(class) => self.enter_class(class, semantic),
-            Stmt::For(ast::StmtFor { target, iter, .. }) => {
-                self.push_loop(stmt.range(), TextRange::new(stmt.start(), iter.end()));
+            Stmt::For(for_loop @ ast::StmtFor { target, iter, .. }) => {
+                let over_data = crate::semantic::training::for_loop_over_data(
+                    &self.knowledge.training.evaluation,
+                    for_loop,
+                );
+                self.push_loop(
+                    stmt.range(),
+                    TextRange::new(stmt.start(), iter.end()),
+                    over_data,
+                );
                 self.record_target(
                     target,
                     AssignValue::LoopTarget(iter, None),
@@ -270,7 +278,11 @@ impl<'a> FactsBuilder<'a> {
                 );
             }
             Stmt::While(ast::StmtWhile { test, .. }) => {
-                self.push_loop(stmt.range(), TextRange::new(stmt.start(), test.end()));
+                self.push_loop(
+                    stmt.range(),
+                    TextRange::new(stmt.start(), test.end()),
+                    false,
+                );
             }
             Stmt::If(ast::StmtIf { test, .. }) => {
                 if self.main_guard.is_none() && semantic.at_module_level() && is_main_test(test) {
@@ -478,13 +490,14 @@ impl<'a> FactsBuilder<'a> {
         }
     }
 
-    fn push_loop(&mut self, range: TextRange, header: TextRange) {
+    fn push_loop(&mut self, range: TextRange, header: TextRange, over_data: bool) {
         let scope = self.current();
         let id = scope.loops.len() as LoopId;
         scope.loops.push(LoopFacts {
             range,
             header,
             parent: scope.loop_stack.last().copied(),
+            over_data,
         });
         scope.loop_stack.push(id);
     }

@@ -40,6 +40,58 @@ pub enum Via {
     Call(TextRange, FileId, FunctionId),
 }
 
+/// True if a `for` loop walks data batches (`for x, y in val_loader`,
+/// `enumerate(tqdm(loader))`), as the knowledge names data iterables; `range(...)` and other
+/// counting iterables do not. A loop whose body ends in `break` looks at one batch (a peek for
+/// a plot), not at the data set.
+pub fn for_loop_over_data(
+    evaluation: &crate::knowledge::TrainingEvaluation,
+    stmt: &ruff_python_ast::StmtFor,
+) -> bool {
+    iterates_over_data(evaluation, &stmt.iter)
+        && !matches!(stmt.body.last(), Some(ruff_python_ast::Stmt::Break(_)))
+}
+
+fn iterates_over_data(
+    evaluation: &crate::knowledge::TrainingEvaluation,
+    iter: &ruff_python_ast::Expr,
+) -> bool {
+    use ruff_python_ast::Expr;
+    let mut current = iter;
+    for _ in 0..4 {
+        match current {
+            Expr::Name(name) => return evaluation.is_data_name(name.id.as_str()),
+            Expr::Attribute(attr) => return evaluation.is_data_name(attr.attr.as_str()),
+            Expr::Call(call) => {
+                if let Expr::Name(name) = &*call.func
+                    && evaluation
+                        .index_iterables
+                        .iter()
+                        .any(|r| r == name.id.as_str())
+                {
+                    return false;
+                }
+                if let Expr::Attribute(attr) = &*call.func
+                    && evaluation.is_data_name(attr.attr.as_str())
+                {
+                    return true;
+                }
+                if let Expr::Name(name) = &*call.func
+                    && evaluation.is_data_name(name.id.as_str())
+                {
+                    return true;
+                }
+                match call.arguments.args.first() {
+                    Some(first) => current = first,
+                    None => return false,
+                }
+            }
+            _ => return false,
+        }
+    }
+    false
+}
+
 impl Via {
     pub fn range(self) -> TextRange {
         match self {

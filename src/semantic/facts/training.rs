@@ -72,4 +72,6 @@ pub struct LoopFacts {
     /// The `for ...:` / `while ...:` line.
     pub header: TextRange,
     pub parent: Option<LoopId>,
+    /// A `for` loop over data batches ([`crate::semantic::training::for_loop_over_data`]).
+    pub over_data: bool,
 }
