@@ -141,8 +141,21 @@ pub fn events(cx: &Context<'_, '_>) -> std::rc::Rc<Vec<Event>> {
         .clone()
 }
 
-/// The walk behind [`events`]. Files that import none of the frameworks, or never spell an
-/// activation, are skipped.
+/// True if `word` occurs in `text` as a whole identifier: not preceded or followed by an ASCII
+/// letter, digit or `_` (`log` in `torch.log(p)`, not in `logits`). A non-ASCII neighbour does
+/// not count as part of the identifier, so such an occurrence is found too (a pre-filter may
+/// find too much, never too little).
+fn contains_word(text: &[u8], word: &[u8]) -> bool {
+    let is_ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    memchr::memmem::find_iter(text, word).any(|at| {
+        let before = at.checked_sub(1).map(|i| text[i]);
+        let after = text.get(at + word.len()).copied();
+        !before.is_some_and(is_ident) && !after.is_some_and(is_ident)
+    })
+}
+
+/// The walk behind [`events`]. Files that import none of the frameworks, never spell an
+/// activation, or never spell a listed loss or logarithm, are skipped.
 fn walk(cx: &Context<'_, '_>) -> Vec<Event> {
     let knowledge = cx.knowledge;
     let text = cx.text();
@@ -152,6 +165,15 @@ fn walk(cx: &Context<'_, '_>) -> Vec<Event> {
         .words
         .iter()
         .any(|w| memchr::memmem::find(text.as_bytes(), w.as_bytes()).is_some())
+    {
+        return Vec::new();
+    }
+    // Every event is an activation's output meeting a listed loss or logarithm of this file.
+    let sinks = &knowledge.training.losses.sink_words;
+    if !sinks.is_empty()
+        && !sinks
+            .iter()
+            .any(|w| contains_word(text.as_bytes(), w.as_bytes()))
     {
         return Vec::new();
     }

@@ -537,9 +537,46 @@ pub struct TrainingLosses {
     /// Framework classes that hold a value (Flax NNX `nnx.Variable`): a project subclass built
     /// around a value (`class Loss(nnx.Variable)`, `self.kl_loss = Loss(kl)`) is that value.
     pub value_containers: Vec<String>,
+    /// Every name a loss or logarithm of the lists above ends in (`cross_entropy`, `BCELoss`,
+    /// `log`): a file that spells none of them as a whole word calls none of them (see
+    /// [`TrainingLosses::sink_words`]). Empty when a list entry is a prefix pattern (`x.*`).
+    #[serde(skip)]
+    pub sink_words: Vec<String>,
 }
 
 impl TrainingLosses {
+    /// The last segments of the losses that expect logits or probabilities and of the
+    /// logarithms, and the logarithm methods: what a file must call for a value that went
+    /// through a softmax or a sigmoid to reach a loss or a logarithm in it. A call reaches a
+    /// listed API through its imports, so the file spells the API's last segment (an alias
+    /// renames a module prefix, never the name: a unit test checks it). Empty (no pre-filter)
+    /// when an entry is a prefix pattern, whose names cannot be listed.
+    fn sink_words(&self) -> Vec<String> {
+        let qualified = [
+            &self.logits,
+            &self.keras_from_logits,
+            &self.probability_bce,
+            &self.logs,
+        ];
+        if qualified
+            .iter()
+            .flat_map(|l| l.iter())
+            .any(|q| q.ends_with('*'))
+        {
+            return Vec::new();
+        }
+        let mut words: Vec<String> = qualified
+            .iter()
+            .flat_map(|list| list.iter())
+            .map(|q| q.rsplit('.').next().unwrap_or(q).to_string())
+            .chain(self.log_methods.iter().cloned())
+            .filter(|w| !w.is_empty())
+            .collect();
+        words.sort();
+        words.dedup();
+        words
+    }
+
     /// Whether a graph-collection key (`REGULARIZATION_LOSSES`) names the regularisation losses.
     pub fn is_regularization_collection(&self, key: &str) -> bool {
         self.regularization_collections.iter().any(|c| c == key)
@@ -1246,6 +1283,7 @@ impl Knowledge {
             training: {
                 let mut training = raw.training;
                 training.activations.words = training.activations.words();
+                training.losses.sink_words = training.losses.sink_words();
                 training
             },
             aliases,
@@ -1691,6 +1729,32 @@ mod tests {
         );
         assert!(k.debugger_calls.contains("pdb.set_trace"));
         assert!(k.debugger_modules.contains("IPython.core.debugger"));
+    }
+
+    #[test]
+    fn sink_words_name_every_loss_and_logarithm_the_activation_rules_follow() {
+        let k = Knowledge::builtin();
+        let words = &k.training.losses.sink_words;
+        for word in [
+            "cross_entropy",
+            "CrossEntropyLoss",
+            "BCELoss",
+            "log",
+            "log10",
+        ] {
+            assert!(words.iter().any(|w| w == word), "{word} in {words:?}");
+        }
+        // The pre-filter is sound only if canonicalising never renames a listed API: an alias
+        // whose target is itself a listed name would let a file reach it under another name.
+        let l = &k.training.losses;
+        for list in [&l.logits, &l.keras_from_logits, &l.probability_bce, &l.logs] {
+            for entry in list.iter() {
+                assert!(
+                    k.aliases.values().flatten().all(|(_, to)| to != entry),
+                    "an alias targets {entry}"
+                );
+            }
+        }
     }
 
     #[test]
