@@ -53,6 +53,10 @@ pub struct Diagnostic {
     /// A generated refactoring (a Loss component extracted from the code, a Runner, ...):
     /// shown under the help text; applied with `--unsafe-fixes --fix` through [`Diagnostic::fix`].
     pub suggestion: Option<Box<Suggestion>>,
+    /// The rule writes a refactoring for this finding, but the run did not ask for it (the
+    /// human formats build refactorings only with `--show-refactorings`): the full output says
+    /// how to see it.
+    pub refactoring_withheld: bool,
 }
 
 /// A secondary span, possibly in another file (a superclass, a Loss component).
@@ -198,7 +202,15 @@ impl Diagnostic {
             help: None,
             fix: None,
             suggestion: None,
+            refactoring_withheld: false,
         }
+    }
+
+    /// Mark the finding as one whose refactoring the run did not build (see
+    /// [`Diagnostic::refactoring_withheld`]).
+    pub fn withholding_refactoring(mut self) -> Self {
+        self.refactoring_withheld = true;
+        self
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Self {

@@ -811,39 +811,34 @@ fn run_in_pool(
     lap("read, hash");
     // The project key needs every linted file's key (all read from disk), and the key of
     // every project context file.
-    let project_key_for = |refactorings: bool| {
-        cache.and_then(|cache| {
-            let keys = |kind: Kind| -> Option<Vec<(&Path, u128)>> {
-                prepared
-                    .iter()
-                    .filter(|p| p.kind == kind)
-                    .map(|p| Some((p.absolute.as_path(), p.key?)))
-                    .collect()
-            };
-            let key = project::key(cache, keys(Kind::Linted)?, refactorings);
-            let context = keys(Kind::Project)?;
-            if context.is_empty() {
-                return Some((cache, key));
-            }
-            let context = project::key(cache, context, refactorings);
-            let mut both = [0u8; 32];
-            both[..16].copy_from_slice(&key.to_le_bytes());
-            both[16..].copy_from_slice(&context.to_le_bytes());
-            Some((cache, xxhash_rust::xxh3::xxh3_128(&both)))
-        })
-    };
-    let project_key = project_key_for(refactorings);
+    let project_key = cache.and_then(|cache| {
+        let keys = |kind: Kind| -> Option<Vec<(&Path, u128)>> {
+            prepared
+                .iter()
+                .filter(|p| p.kind == kind)
+                .map(|p| Some((p.absolute.as_path(), p.key?)))
+                .collect()
+        };
+        let key = project::key(cache, keys(Kind::Linted)?, refactorings);
+        let context = keys(Kind::Project)?;
+        if context.is_empty() {
+            return Some((cache, key));
+        }
+        let context = project::key(cache, context, refactorings);
+        let mut both = [0u8; 32];
+        both[..16].copy_from_slice(&key.to_le_bytes());
+        both[16..].copy_from_slice(&context.to_le_bytes());
+        Some((cache, xxhash_rust::xxh3::xxh3_128(&both)))
+    });
     if project_key.is_some() {
         // The project findings are stored with what they read (see `semantic::reads`).
         reads::enable();
     }
-    // A run that needs no refactorings may replay a result that has them (its output has no
-    // place for them); never the other way round.
-    let replayable = std::iter::once(project_key)
-        .chain((!refactorings).then(|| project_key_for(true)))
-        .flatten();
+    // Only a result made with refactorings as asked is replayed: a run without them says, for
+    // each finding that has one, that it was not built (the full output shows that), which a
+    // result with them does not record.
     if replay
-        && let Some(report) = replayable.into_iter().find_map(|(cache, key)| {
+        && let Some(report) = project_key.and_then(|(cache, key)| {
             replay_project(&prepared, cache, key, resolver, &packages, cwd, facts)
         })
     {

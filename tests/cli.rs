@@ -1362,3 +1362,39 @@ fn command_line_extend_select_overrides_a_configured_ignore() {
     assert!(codes(&["--extend-select", "DL305"]).contains("DL305"));
     assert!(!codes(&["--extend-select", "DL305", "--ignore", "DL305"]).contains("DL305"));
 }
+
+/// The full output builds refactorings only with `--show-refactorings`; without it, each
+/// finding whose rule writes one says so, and the findings are the same.
+#[test]
+fn the_full_output_shows_refactorings_only_when_asked() {
+    let root = common::root();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["check", "--isolated", "--no-cache", "--exit-zero"];
+        args.extend_from_slice(extra);
+        args.push("fixtures/DL101.py");
+        let output = common::run(&root, &args, None);
+        assert_eq!(output.status.code(), Some(0), "{}", common::stderr(&output));
+        common::stdout(&output)
+    };
+    let headers = |out: &str| -> Vec<String> {
+        out.lines()
+            .filter(|l| l.starts_with("warning[") || l.starts_with("error["))
+            .map(str::to_string)
+            .collect()
+    };
+    let plain = run(&[]);
+    let shown = run(&["--show-refactorings"]);
+    let count = |out: &str, needle: &str| out.lines().filter(|l| l.contains(needle)).count();
+    // Four DL101 findings and two DL105 ones (an optimizer built in `__init__`), each with a
+    // refactoring.
+    assert_eq!(
+        count(&plain, "= refactoring: not built in this run"),
+        6,
+        "{plain}"
+    );
+    assert_eq!(count(&plain, "= suggestion:"), 0, "{plain}");
+    assert_eq!(count(&shown, "= suggestion:"), 6, "{shown}");
+    assert_eq!(count(&shown, "= refactoring: not built"), 0, "{shown}");
+    assert_eq!(headers(&plain), headers(&shown));
+    assert!(!headers(&plain).is_empty());
+}

@@ -688,7 +688,11 @@ fn the_runner_extraction_waits_for_the_dead_branch_and_guards_the_call() {
         "--extend-select",
         "DL107",
     ];
-    let before = run(&project, &[&select[..], &["."]].concat(), None);
+    let before = run(
+        &project,
+        &[&select[..], &["--show-refactorings", "."]].concat(),
+        None,
+    );
     let report = stdout(&before);
     assert!(
         report.contains("(shown, not applied: the loop branches on the constant `USE_MIXUP`"),
@@ -1262,9 +1266,17 @@ fn a_models_loss_stays_shown_only_when_an_importing_file_may_use_the_model() {
     }
 }
 
-/// What `dllint check --select DL101` prints for `paths` of the project in `dir`.
+/// What `dllint check --select DL101 --show-refactorings` prints for `paths` of the project
+/// in `dir`.
 fn dl101_report(dir: &Path, paths: &[&str]) -> String {
-    let mut args = vec!["check", "--isolated", "--no-cache", "--select", "DL101"];
+    let mut args = vec![
+        "check",
+        "--isolated",
+        "--no-cache",
+        "--show-refactorings",
+        "--select",
+        "DL101",
+    ];
     args.extend_from_slice(paths);
     stdout(&run(dir, &args, None))
 }

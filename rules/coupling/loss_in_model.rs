@@ -224,7 +224,7 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
             );
         }
         if !cx.refactorings() {
-            out.push(diagnostic);
+            out.push(diagnostic.withholding_refactoring());
             continue;
         }
         let request = Request {

@@ -129,7 +129,7 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
                 diagnostic.with_label(method.body.loops[l.id as usize].header, "the training loop");
         }
         if !cx.refactorings() {
-            out.push(diagnostic);
+            out.push(diagnostic.withholding_refactoring());
             continue;
         }
         let method = &facts.functions[first.method as usize];

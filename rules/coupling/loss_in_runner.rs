@@ -318,7 +318,7 @@ fn emit<'v>(
             diagnostic = diagnostic.with_label(consumer, "the loss is differentiated here");
         }
         if !cx.refactorings() {
-            out.push(diagnostic);
+            out.push(diagnostic.withholding_refactoring());
             continue;
         }
         let name = super::loss_name(owner);

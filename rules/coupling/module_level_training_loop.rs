@@ -117,7 +117,7 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
             diagnostic = diagnostic.with_label(range, label);
         }
         if !cx.refactorings() {
-            out.push(diagnostic);
+            out.push(diagnostic.withholding_refactoring());
             continue;
         }
         let target = component_module(cx, Role::Runner);

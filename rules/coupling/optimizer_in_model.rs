@@ -171,7 +171,10 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
         for (range, what) in sites.iter().skip(1).take(3) {
             diagnostic = diagnostic.with_label(*range, what.clone());
         }
-        if what.starts_with("builds an optimizer") && cx.refactorings() {
+        let moves = what.starts_with("builds an optimizer");
+        if moves && !cx.refactorings() {
+            diagnostic = diagnostic.withholding_refactoring();
+        } else if moves {
             let request = Request {
                 site: *range,
                 kind: SpecKind::Function,

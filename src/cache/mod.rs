@@ -929,6 +929,7 @@ fn restore(stored: Vec<StoredDiagnostic>) -> Option<Vec<Diagnostic>> {
                     other_files: Vec::new(),
                 }),
                 suggestion: None,
+                refactoring_withheld: false,
             })
         })
         .collect::<Option<Vec<_>>>()

@@ -43,7 +43,7 @@ use crate::semantic::index::{FileId, ResolvedImports, ReusedCallees, ReusedImpor
 use crate::semantic::reads::{Query, Reads};
 
 /// Format version of the project cache file.
-const MAGIC: &[u8; 8] = b"DLLINTP\x04";
+const MAGIC: &[u8; 8] = b"DLLINTP\x05";
 /// How many project results are kept per project root.
 const KEPT: usize = 4;
 
@@ -534,6 +534,7 @@ struct StoredDiagnostic {
     help: Option<String>,
     fix: Option<StoredFix>,
     suggestion: Option<(String, String, String, Option<String>)>,
+    refactoring_withheld: bool,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -599,6 +600,7 @@ impl StoredDiagnostic {
                     s.call.clone(),
                 )
             }),
+            refactoring_withheld: d.refactoring_withheld,
         })
     }
 
@@ -646,6 +648,7 @@ impl StoredDiagnostic {
                     call,
                 })
             }),
+            refactoring_withheld: self.refactoring_withheld,
         })
     }
 }

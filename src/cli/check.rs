@@ -120,6 +120,12 @@ pub struct CheckArgs {
     /// removals that may change intent.
     #[arg(long)]
     pub unsafe_fixes: bool,
+    /// Write the refactorings dllint can generate for the findings (a Loss component, an
+    /// optimizer factory, a Runner) and show them under the findings in the full output. The
+    /// human formats leave them out otherwise, and say which findings have one: building them
+    /// parses those files again. JSON, SARIF, `--fix` and `--diff` always build them.
+    #[arg(long)]
+    pub show_refactorings: bool,
     /// Write nothing: print the fixes as a unified diff and exit with 1 if there are any.
     /// Implies `--fix-only`.
     #[arg(long)]
@@ -282,23 +288,27 @@ pub(super) fn run_once(args: &CheckArgs) -> Result<ExitStatus, String> {
                     } else {
                         cache_for(args, &cwd)
                     };
+                    let refactorings = wants_refactorings(args, fixing);
                     let lint = |text: String| -> Report {
-                        if context.is_empty() {
-                            return engine::lint_text(&name, text, &settings, &cwd, &resolver);
-                        }
                         let input = engine::Input {
                             path: name.clone(),
                             settings: settings.clone(),
                             text: Some(text),
                         };
+                        // Standard input alone is linted on one thread.
+                        let threads = if context.is_empty() {
+                            Some(1)
+                        } else {
+                            args.threads
+                        };
                         engine::run_in_project(
                             vec![input],
                             &context,
-                            args.threads,
+                            threads,
                             &cwd,
                             &resolver,
                             cache.as_ref(),
-                            true,
+                            refactorings,
                         )
                         .into_report()
                     };
@@ -662,11 +672,12 @@ fn write_stdout(bytes: &[u8]) -> Result<(), String> {
 }
 
 /// Whether the run needs the findings' refactorings: it applies or shows fixes (`--fix`,
-/// `--diff`), prints them (the full text output, JSON, SARIF), or counts the hidden ones in
-/// the summary of a human format. `--statistics`, `--add-noqa`, `--write-baseline`, the
-/// formats with no place for a fix (pylint, GitHub, GitLab, JUnit) and a quiet concise or
-/// grouped run do not: their findings are the same, without the work of writing a refactoring
-/// for each of them.
+/// `--diff`), prints them for a program (JSON, SARIF), or is asked to show them
+/// (`--show-refactorings`: the full text output shows them, the concise and grouped ones count
+/// them in the summary). `--statistics`, `--add-noqa`, `--write-baseline`, the formats with no
+/// place for a fix (pylint, GitHub, GitLab, JUnit) and the human formats without
+/// `--show-refactorings` do not: their findings are the same, without the work of writing a
+/// refactoring for each of them (the full output says which findings have one).
 fn wants_refactorings(args: &CheckArgs, fixing: bool) -> bool {
     if fixing {
         return true;
@@ -675,10 +686,9 @@ fn wants_refactorings(args: &CheckArgs, fixing: bool) -> bool {
         return false;
     }
     match args.output_format {
-        OutputFormat::Full | OutputFormat::Json | OutputFormat::JsonLines | OutputFormat::Sarif => {
-            true
-        }
-        OutputFormat::Concise | OutputFormat::Grouped => !args.quiet,
+        OutputFormat::Json | OutputFormat::JsonLines | OutputFormat::Sarif => true,
+        OutputFormat::Full => args.show_refactorings,
+        OutputFormat::Concise | OutputFormat::Grouped => args.show_refactorings && !args.quiet,
         OutputFormat::Pylint
         | OutputFormat::Github
         | OutputFormat::Gitlab

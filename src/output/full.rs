@@ -254,6 +254,12 @@ pub fn render(report: &Report, options: RenderOptions, out: &mut dyn Write) -> i
             }
             if let Some(suggestion) = &d.suggestion {
                 notes.push(suggestion_note(suggestion));
+            } else if d.refactoring_withheld {
+                notes.push(
+                    "refactoring: not built in this run; `--show-refactorings` writes and \
+                     shows it, where the code allows one"
+                        .to_string(),
+                );
             }
             if let Some(fix) = &d.fix {
                 notes.push(format!(
