@@ -90,6 +90,64 @@ struct Summaries {
     class_attrs: HashMap<String, HashMap<String, Binding>>,
 }
 
+/// The keys of [`Summaries`] a pass looked up (found or not). The walk reads the summaries
+/// only through these lookups, so a pass whose every lookup would give the same answer from
+/// what it learned is the fixpoint: the next pass would read the same, walk the same, learn
+/// the same and find the same events.
+#[derive(Default)]
+struct Consulted {
+    globals: HashSet<String>,
+    class_attrs: HashSet<String>,
+    returns: HashSet<FnKey>,
+    loss_params: HashSet<FnKey>,
+    log_params: HashSet<FnKey>,
+    param_instances: HashSet<FnKey>,
+}
+
+impl Consulted {
+    /// Every key this pass looked up reads the same in `next` as in `seen`.
+    fn agree(&self, seen: &Summaries, next: &Summaries) -> bool {
+        fn same<K: std::hash::Hash + Eq, V: PartialEq>(
+            keys: &HashSet<K>,
+            a: &HashMap<K, V>,
+            b: &HashMap<K, V>,
+        ) -> bool {
+            keys.iter().all(|k| a.get(k) == b.get(k))
+        }
+        same(&self.globals, &seen.globals, &next.globals)
+            && same(&self.class_attrs, &seen.class_attrs, &next.class_attrs)
+            && same(&self.returns, &seen.returns, &next.returns)
+            && same(&self.loss_params, &seen.loss_params, &next.loss_params)
+            && same(&self.log_params, &seen.log_params, &next.log_params)
+            && self.param_instances.iter().all(|k| {
+                instances(seen.param_instances.get(k)) == instances(next.param_instances.get(k))
+            })
+    }
+}
+
+/// The parameters a function's calls all pass one instance for, by position: all the walk
+/// reads of [`Summaries::param_instances`] (a slot two calls disagree on is read as absent).
+fn instances(slots: Option<&HashMap<usize, Option<String>>>) -> Vec<(usize, &str)> {
+    let mut known: Vec<(usize, &str)> = slots
+        .into_iter()
+        .flatten()
+        .filter_map(|(position, class)| Some((*position, class.as_deref()?)))
+        .collect();
+    known.sort_unstable();
+    known
+}
+
+/// Note `key` as looked up in `set` (cloned only the first time).
+fn note<K, Q>(set: &mut HashSet<K>, key: &Q)
+where
+    K: std::borrow::Borrow<Q> + std::hash::Hash + Eq,
+    Q: ToOwned<Owned = K> + std::hash::Hash + Eq + ?Sized,
+{
+    if !set.contains(key) {
+        set.insert(key.to_owned());
+    }
+}
+
 /// The function being read.
 struct FnFrame {
     key: FnKey,
@@ -209,8 +267,9 @@ fn walk(cx: &Context<'_, '_>) -> Vec<Event> {
         ..Summaries::default()
     };
     // Two passes learn what the file's functions return (a helper may be defined after its
-    // caller), the last one reports. A pass that learns nothing new ends the walk early: the
-    // walks after it would read the same summaries and find the same events.
+    // caller), the last one reports. A pass ends the walk early when what it learned answers
+    // every lookup it made as what it read did: the walks after it would read the same
+    // summaries and find the same events.
     for pass in 0..3 {
         let mut walker = Walker {
             knowledge,
@@ -222,6 +281,7 @@ fn walk(cx: &Context<'_, '_>) -> Vec<Event> {
             functions: Vec::new(),
             learned: Summaries::default(),
             events: Vec::new(),
+            consulted: std::cell::RefCell::default(),
         };
         walker.visit_body(&cx.module.body);
         if pass == 2 {
@@ -232,14 +292,9 @@ fn walk(cx: &Context<'_, '_>) -> Vec<Event> {
             .filter(|(_, b)| !matches!(b, Binding::Value(_) | Binding::Tuple(_)))
             .map(|(n, b)| (n.clone(), b.clone()))
             .collect();
-        let learned = walker.learned;
-        if learned.returns == summaries.returns
-            && learned.loss_params == summaries.loss_params
-            && learned.log_params == summaries.log_params
-            && learned.param_instances == summaries.param_instances
-            && learned.class_attrs == summaries.class_attrs
-            && globals == summaries.globals
-        {
+        let mut learned = walker.learned;
+        learned.globals = globals;
+        if walker.consulted.borrow().agree(&summaries, &learned) {
             return walker.events;
         }
         summaries.returns = learned.returns;
@@ -247,7 +302,7 @@ fn walk(cx: &Context<'_, '_>) -> Vec<Event> {
         summaries.log_params = learned.log_params;
         summaries.param_instances = learned.param_instances;
         summaries.class_attrs = learned.class_attrs;
-        summaries.globals = globals;
+        summaries.globals = learned.globals;
     }
     Vec::new()
 }
@@ -267,6 +322,8 @@ struct Walker<'c, 'a> {
     /// What this pass learns, for the next.
     learned: Summaries,
     events: Vec<Event>,
+    /// What this pass looked up in `summaries`.
+    consulted: std::cell::RefCell<Consulted>,
 }
 
 impl Walker<'_, '_> {
@@ -285,6 +342,7 @@ impl Walker<'_, '_> {
         if frame.assigned.contains(name) {
             return None;
         }
+        note(&mut self.consulted.borrow_mut().globals, name);
         self.summaries.globals.get(name)
     }
 
@@ -298,11 +356,13 @@ impl Walker<'_, '_> {
                     self.attrs.last().and_then(|a| a.get(attr.attr.as_str()))
                 }
                 Expr::Name(base) => match self.local(base.id.as_str())? {
-                    Binding::Instance(class) => self
-                        .summaries
-                        .class_attrs
-                        .get(class)
-                        .and_then(|attrs| attrs.get(attr.attr.as_str())),
+                    Binding::Instance(class) => {
+                        note(&mut self.consulted.borrow_mut().class_attrs, class.as_str());
+                        self.summaries
+                            .class_attrs
+                            .get(class)
+                            .and_then(|attrs| attrs.get(attr.attr.as_str()))
+                    }
                     _ => None,
                 },
                 _ => None,
@@ -390,18 +450,24 @@ impl Walker<'_, '_> {
         }
     }
 
+    /// What the earlier passes learned `key` returns (noted as consulted).
+    fn returned_by(&self, key: &FnKey) -> Option<&Returned> {
+        note(&mut self.consulted.borrow_mut().returns, key);
+        self.summaries.returns.get(key)
+    }
+
     /// What calling `func` returns, when it is a function, a method or an instance of a class
     /// of this file.
     fn returned(&self, func: &Expr) -> Option<(Returned, bool)> {
-        let returns = &self.summaries.returns;
         let key = |class: &str, name: &str| (class.to_string(), name.to_string());
+        let returns = |key: &FnKey| self.returned_by(key);
         let call_method = |class: &str| {
             self.knowledge
                 .training
                 .activations
                 .call_methods
                 .iter()
-                .find_map(|m| returns.get(&key(class, m)))
+                .find_map(|m| returns(&key(class, m)))
                 .cloned()
         };
         match func {
@@ -412,7 +478,7 @@ impl Walker<'_, '_> {
                 if self.local(name.id.as_str()).is_some() || self.semantic.resolves(func) {
                     return None;
                 }
-                Some((returns.get(&key("", name.id.as_str()))?.clone(), false))
+                Some((returns(&key("", name.id.as_str()))?.clone(), false))
             }
             Expr::Attribute(attr) => {
                 if let Some(class) = self.instance_of(func) {
@@ -422,11 +488,11 @@ impl Walker<'_, '_> {
                 // `self.decode(z)`, `self.pi(s)`.
                 if matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self") {
                     let class = self.method_class()?;
-                    return Some((returns.get(&key(&class, method))?.clone(), false));
+                    return Some((returns(&key(&class, method))?.clone(), false));
                 }
                 // `model.discriminator_forward(x)` on an instance of a class of this file.
                 let class = self.instance_of(&attr.value)?;
-                Some((returns.get(&key(&class, method))?.clone(), false))
+                Some((returns(&key(&class, method))?.clone(), false))
             }
             _ => None,
         }
@@ -502,7 +568,7 @@ impl Walker<'_, '_> {
                 if let Some(class) = self.instance_of(mapped) {
                     let call_methods = &self.knowledge.training.activations.call_methods;
                     let origin = call_methods.iter().find_map(|m| {
-                        match self.summaries.returns.get(&(class.clone(), m.clone()))? {
+                        match self.returned_by(&(class.clone(), m.clone()))? {
                             Returned::Single(origin) => Some(*origin),
                             Returned::Tuple(_) => None,
                         }
@@ -564,6 +630,7 @@ impl Walker<'_, '_> {
         let Some((key, offset)) = self.helper(call) else {
             return Vec::new();
         };
+        note(&mut self.consulted.borrow_mut().loss_params, &key);
         let Some(list) = self.summaries.loss_params.get(&key) else {
             return Vec::new();
         };
@@ -580,6 +647,7 @@ impl Walker<'_, '_> {
         let Some((key, offset)) = self.helper(call) else {
             return Vec::new();
         };
+        note(&mut self.consulted.borrow_mut().log_params, &key);
         let Some(list) = self.summaries.log_params.get(&key) else {
             return Vec::new();
         };
@@ -980,6 +1048,7 @@ impl<'b> Visitor<'b> for Walker<'_, '_> {
                 // Parameters every call of the file passes the same instance for.
                 let key = &self.functions.last().expect("pushed").key;
                 let mut frame_locals = HashMap::default();
+                note(&mut self.consulted.borrow_mut().param_instances, key);
                 if let Some(slots) = self.summaries.param_instances.get(key) {
                     for (position, param) in self
                         .functions
@@ -1094,4 +1163,41 @@ fn same_returns(returns: &[Option<Returned>]) -> Option<Returned> {
         _ => false,
     });
     agree.then_some(first)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(name: &str) -> FnKey {
+        (String::new(), name.to_string())
+    }
+
+    /// A pass ends the walk only when every lookup it made reads the same from what it
+    /// learned; a parameter slot the calls disagree on reads as absent.
+    #[test]
+    fn a_pass_is_the_fixpoint_only_when_its_lookups_read_the_same() {
+        let seen = Summaries::default();
+        let mut consulted = Consulted::default();
+        consulted.param_instances.insert(key("step"));
+        consulted.returns.insert(key("helper"));
+        // Learned: a slot the calls disagree on, and what an unconsulted function returns.
+        let mut next = Summaries::default();
+        next.param_instances
+            .insert(key("step"), [(0, None), (1, None)].into_iter().collect());
+        next.returns
+            .insert(key("other"), Returned::Tuple(Vec::new()));
+        assert!(consulted.agree(&seen, &next));
+        // One instance every call passes changes what `step` reads.
+        next.param_instances.insert(
+            key("step"),
+            [(0, Some("Net".to_string()))].into_iter().collect(),
+        );
+        assert!(!consulted.agree(&seen, &next));
+        // So does what a consulted helper returns.
+        let mut next = Summaries::default();
+        next.returns
+            .insert(key("helper"), Returned::Tuple(Vec::new()));
+        assert!(!consulted.agree(&seen, &next));
+    }
 }
