@@ -215,6 +215,7 @@ common::test_per_name! {
     DL505_pipeline_only,
     DL506,
     DL506_aliased,
+    DL506_compatibility_forms,
     DL506_keras,
     DL506_keras_model,
     DL506_model_output,

@@ -212,23 +212,45 @@ fn contains_word(text: &[u8], word: &[u8]) -> bool {
     })
 }
 
+/// True if `text` holds a character whose compatibility decomposition has an ASCII letter,
+/// digit or `_` (`ｌ`, `ℓ`, `ﬁ`, `𝐱`): Python reads an identifier after NFKC normalisation,
+/// so such a text may name `log` without spelling it. A pre-filter that looks for a name in
+/// the text does not apply to it.
+fn spells_names_in_compatibility_forms(text: &str) -> bool {
+    if text.is_ascii() {
+        return false;
+    }
+    text.chars().filter(|c| !c.is_ascii()).any(|c| {
+        let mut ascii = false;
+        unicode_normalization::char::decompose_compatible(c, |d| {
+            ascii |= d.is_ascii_alphanumeric() || d == '_';
+        });
+        ascii
+    })
+}
+
 /// The walk behind [`events`]. Files that import none of the frameworks, never spell an
 /// activation, or never spell a listed loss or logarithm, are skipped.
 fn walk(cx: &Context<'_, '_>) -> Vec<Event> {
     let knowledge = cx.knowledge;
     let text = cx.text();
-    if !knowledge
-        .training
-        .activations
-        .words
-        .iter()
-        .any(|w| memchr::memmem::find(text.as_bytes(), w.as_bytes()).is_some())
+    // The text spells every name as the parser reads it, unless an identifier is written in
+    // compatibility forms (`ｓｏｆｔｍａｘ`, which Python reads as `softmax`).
+    let plain = !spells_names_in_compatibility_forms(text);
+    if plain
+        && !knowledge
+            .training
+            .activations
+            .words
+            .iter()
+            .any(|w| memchr::memmem::find(text.as_bytes(), w.as_bytes()).is_some())
     {
         return Vec::new();
     }
     // Every event is an activation's output meeting a listed loss or logarithm of this file.
     let sinks = &knowledge.training.losses.sink_words;
-    if !sinks.is_empty()
+    if plain
+        && !sinks.is_empty()
         && !sinks
             .iter()
             .any(|w| contains_word(text.as_bytes(), w.as_bytes()))

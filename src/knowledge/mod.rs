@@ -549,8 +549,9 @@ impl TrainingLosses {
     /// logarithms, and the logarithm methods: what a file must call for a value that went
     /// through a softmax or a sigmoid to reach a loss or a logarithm in it. A call reaches a
     /// listed API through its imports, so the file spells the API's last segment (an alias
-    /// renames a module prefix, never the name: a unit test checks it). Empty (no pre-filter)
-    /// when an entry is a prefix pattern, whose names cannot be listed.
+    /// renames a module prefix, never the name: a unit test checks it), unless it writes the
+    /// name in compatibility forms that Python normalises (`ｌｏｇ`; the walk checks for those).
+    /// Empty (no pre-filter) when an entry is a prefix pattern, whose names cannot be listed.
     fn sink_words(&self) -> Vec<String> {
         let qualified = [
             &self.logits,
