@@ -95,6 +95,19 @@ impl<'c, 'a> Context<'c, 'a> {
         self.shared.get_or_compute(|| compute(self))
     }
 
+    /// The file's text may name something without spelling it, in compatibility forms that
+    /// Python normalises ([`crate::source::spells_names_in_compatibility_forms`]): a textual
+    /// pre-filter for a name does not apply to it. Computed once per file.
+    pub fn spells_names_in_compatibility_forms(&self) -> bool {
+        struct CompatibilityForms(bool);
+        self.shared(|cx| {
+            CompatibilityForms(crate::source::spells_names_in_compatibility_forms(
+                cx.text(),
+            ))
+        })
+        .0
+    }
+
     pub fn report(&mut self, diagnostic: Diagnostic) {
         self.diagnostics.push(diagnostic);
     }

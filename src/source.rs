@@ -419,6 +419,52 @@ impl fmt::Display for ReadError {
     }
 }
 
+/// True if `word` occurs in `text` as a whole identifier: not preceded or followed by an ASCII
+/// letter, digit or `_` (`log` in `torch.log(p)`, not in `logits`). A non-ASCII neighbour does
+/// not count as part of the identifier, so such an occurrence is found too (a pre-filter may
+/// find too much, never too little).
+pub fn contains_word(text: &[u8], word: &[u8]) -> bool {
+    let is_ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    memchr::memmem::find_iter(text, word).any(|at| {
+        let before = at.checked_sub(1).map(|i| text[i]);
+        let after = text.get(at + word.len()).copied();
+        !before.is_some_and(is_ident) && !after.is_some_and(is_ident)
+    })
+}
+
+/// True if `text` holds a character whose NFKC normalisation has an ASCII letter, digit or
+/// `_` (`ｌ`, `ℓ`, `ﬁ`, `𝐱`): Python reads an identifier after NFKC normalisation, so such a
+/// text may name `log` without spelling it. A pre-filter that looks for a name in the text
+/// does not apply to it. An accented letter (`ï`) normalises to itself: a name that holds one
+/// is not an ASCII name.
+pub fn spells_names_in_compatibility_forms(text: &str) -> bool {
+    use unicode_normalization::UnicodeNormalization;
+    if text.is_ascii() {
+        return false;
+    }
+    // Each distinct character once: a text that has non-ASCII characters tends to repeat a
+    // few of them (quotes, dashes, the letters of one script). The ASCII runs between them
+    // are skipped byte by byte, not decoded.
+    let mut seen = rustc_hash::FxHashSet::default();
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    while let Some(offset) = bytes[at..].iter().position(|b| !b.is_ascii()) {
+        let start = at + offset;
+        let Some(c) = text[start..].chars().next() else {
+            break;
+        };
+        at = start + c.len_utf8();
+        if seen.insert(c)
+            && std::iter::once(c)
+                .nfkc()
+                .any(|d| d.is_ascii_alphanumeric() || d == '_')
+        {
+            return true;
+        }
+    }
+    false
+}
+
 /// A Jupyter notebook (`.ipynb`): linted cell by cell.
 pub fn is_notebook(path: &Path) -> bool {
     path.extension().is_some_and(|e| e == "ipynb")
@@ -426,6 +472,23 @@ pub fn is_notebook(path: &Path) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    /// Names Python reads as ASCII although the text does not spell them so, and only those.
+    #[test]
+    fn compatibility_forms_are_the_characters_nfkc_turns_into_ascii_names() {
+        for text in [
+            "F.ｃｒｏｓｓ_ｅｎｔｒｏｐｙ(p, y)\n",
+            "ℓ = 1\n",
+            "# ﬁne\n",
+            "x = 1  # — ²\n",
+        ] {
+            assert!(spells_names_in_compatibility_forms(text), "{text:?}");
+        }
+        for text in ["log(p)\n", "# naïve café — ‘quoted’ 中文\n", "ɑ = 1\n"] {
+            assert!(!spells_names_in_compatibility_forms(text), "{text:?}");
+        }
+    }
+
     use super::*;
 
     #[test]

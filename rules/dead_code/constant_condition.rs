@@ -115,7 +115,9 @@ impl<'a> FilePass<'a> for ConstantCondition<'a> {
 
     fn finish(&mut self, cx: &mut Context<'_, 'a>) {
         let mut dead_regions: Vec<TextRange> = Vec::new();
-        let dynamic = if self.candidates.is_empty() {
+        let dynamic = if self.candidates.is_empty()
+            || !(cx.spells_names_in_compatibility_forms() || DynamicGlobals::may_occur(cx.text()))
+        {
             DynamicGlobals::default()
         } else {
             DynamicGlobals::of(cx)
@@ -164,6 +166,24 @@ struct DynamicGlobals {
 }
 
 impl DynamicGlobals {
+    /// False if the module cannot rebind its globals out of sight: its text names none of
+    /// `globals`, `vars`, `locals` and `exec` and has no star import (`import` then `*`, with
+    /// only blanks or line continuations between). For a text that spells every name as the
+    /// parser reads it (see [`Context::spells_names_in_compatibility_forms`]),
+    /// [`DynamicGlobals::of`] would then find nothing; this spares its walk.
+    fn may_occur(text: &str) -> bool {
+        let bytes = text.as_bytes();
+        ["globals", "vars", "locals", "exec"]
+            .iter()
+            .any(|name| crate::source::contains_word(bytes, name.as_bytes()))
+            || memchr::memmem::find_iter(bytes, b"import").any(|at| {
+                bytes[at + b"import".len()..]
+                    .iter()
+                    .find(|b| !matches!(b, b' ' | b'\t' | b'\x0c' | b'\\' | b'\r' | b'\n'))
+                    == Some(&b'*')
+            })
+    }
+
     fn of(cx: &Context<'_, '_>) -> DynamicGlobals {
         let mut finder = DynamicFinder {
             cx,
@@ -689,5 +709,35 @@ fn flag_value(cx: &Context<'_, '_>, scope: &Scope<'_>, name: &str) -> Option<boo
         Expr::NoneLiteral(_) => Some(false),
         Expr::NumberLiteral(n) if matches!(&n.value, ast::Number::Int(i) if *i == 0) => Some(false),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DynamicGlobals;
+
+    /// The text test that spares the walk for dynamic globals finds every way of writing
+    /// them, and only those.
+    #[test]
+    fn dynamic_globals_are_looked_for_only_where_the_text_may_hold_them() {
+        for text in [
+            "globals()['x'] = 1\n",
+            "exec(code)\n",
+            "vars().update(d)\n",
+            "if True:\n    locals()['y'] = 2\n",
+            "from m import *\n",
+            "from m import\t*\n",
+            "from m import \\\n    *\n",
+        ] {
+            assert!(DynamicGlobals::may_occur(text), "{text:?}");
+        }
+        for text in [
+            "import important\nfrom m import star_args, x\n",
+            "executor = make_executor()\nmy_globals = {}\nnvars = 3\n",
+            "y = a * b  # import the product\n",
+            "s = 'naïve café'\n",
+        ] {
+            assert!(!DynamicGlobals::may_occur(text), "{text:?}");
+        }
     }
 }

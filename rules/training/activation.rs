@@ -199,36 +199,6 @@ pub fn events(cx: &Context<'_, '_>) -> std::rc::Rc<Vec<Event>> {
         .clone()
 }
 
-/// True if `word` occurs in `text` as a whole identifier: not preceded or followed by an ASCII
-/// letter, digit or `_` (`log` in `torch.log(p)`, not in `logits`). A non-ASCII neighbour does
-/// not count as part of the identifier, so such an occurrence is found too (a pre-filter may
-/// find too much, never too little).
-fn contains_word(text: &[u8], word: &[u8]) -> bool {
-    let is_ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    memchr::memmem::find_iter(text, word).any(|at| {
-        let before = at.checked_sub(1).map(|i| text[i]);
-        let after = text.get(at + word.len()).copied();
-        !before.is_some_and(is_ident) && !after.is_some_and(is_ident)
-    })
-}
-
-/// True if `text` holds a character whose compatibility decomposition has an ASCII letter,
-/// digit or `_` (`ｌ`, `ℓ`, `ﬁ`, `𝐱`): Python reads an identifier after NFKC normalisation,
-/// so such a text may name `log` without spelling it. A pre-filter that looks for a name in
-/// the text does not apply to it.
-fn spells_names_in_compatibility_forms(text: &str) -> bool {
-    if text.is_ascii() {
-        return false;
-    }
-    text.chars().filter(|c| !c.is_ascii()).any(|c| {
-        let mut ascii = false;
-        unicode_normalization::char::decompose_compatible(c, |d| {
-            ascii |= d.is_ascii_alphanumeric() || d == '_';
-        });
-        ascii
-    })
-}
-
 /// The walk behind [`events`]. Files that import none of the frameworks, never spell an
 /// activation, or never spell a listed loss or logarithm, are skipped.
 fn walk(cx: &Context<'_, '_>) -> Vec<Event> {
@@ -236,7 +206,7 @@ fn walk(cx: &Context<'_, '_>) -> Vec<Event> {
     let text = cx.text();
     // The text spells every name as the parser reads it, unless an identifier is written in
     // compatibility forms (`ｓｏｆｔｍａｘ`, which Python reads as `softmax`).
-    let plain = !spells_names_in_compatibility_forms(text);
+    let plain = !cx.spells_names_in_compatibility_forms();
     if plain
         && !knowledge
             .training
@@ -253,7 +223,7 @@ fn walk(cx: &Context<'_, '_>) -> Vec<Event> {
         && !sinks.is_empty()
         && !sinks
             .iter()
-            .any(|w| contains_word(text.as_bytes(), w.as_bytes()))
+            .any(|w| crate::source::contains_word(text.as_bytes(), w.as_bytes()))
     {
         return Vec::new();
     }
