@@ -57,6 +57,9 @@ pub struct Diagnostic {
     /// human formats build refactorings only with `--show-refactorings`): the full output says
     /// how to see it.
     pub refactoring_withheld: bool,
+    /// The run asked for the finding's refactoring and the rule could not write one: why (the
+    /// full output says so, where it would show the refactoring).
+    pub refactoring_declined: Option<String>,
 }
 
 /// A secondary span, possibly in another file (a superclass, a Loss component).
@@ -203,6 +206,7 @@ impl Diagnostic {
             fix: None,
             suggestion: None,
             refactoring_withheld: false,
+            refactoring_declined: None,
         }
     }
 

@@ -1398,3 +1398,29 @@ fn the_full_output_shows_refactorings_only_when_asked() {
     assert_eq!(headers(&plain), headers(&shown));
     assert!(!headers(&plain).is_empty());
 }
+
+/// Asked for, a refactoring the rule cannot write says why, where it would be shown.
+#[test]
+fn a_refactoring_that_cannot_be_written_says_why() {
+    let root = common::root();
+    let output = common::run(
+        &root,
+        &[
+            "check",
+            "--isolated",
+            "--no-cache",
+            "--exit-zero",
+            "--show-refactorings",
+            "fixtures/projects/cifar_trainer",
+        ],
+        None,
+    );
+    let out = common::stdout(&output);
+    assert!(
+        out.contains(
+            "= refactoring: none written for this finding: losses.py already binds `nn` differently"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("not built in this run"), "{out}");
+}

@@ -930,6 +930,7 @@ fn restore(stored: Vec<StoredDiagnostic>) -> Option<Vec<Diagnostic>> {
                 }),
                 suggestion: None,
                 refactoring_withheld: false,
+                refactoring_declined: None,
             })
         })
         .collect::<Option<Vec<_>>>()

@@ -43,7 +43,7 @@ use crate::semantic::index::{FileId, ResolvedImports, ReusedCallees, ReusedImpor
 use crate::semantic::reads::{Query, Reads};
 
 /// Format version of the project cache file.
-const MAGIC: &[u8; 8] = b"DLLINTP\x05";
+const MAGIC: &[u8; 8] = b"DLLINTP\x06";
 /// How many project results are kept per project root.
 const KEPT: usize = 4;
 
@@ -535,6 +535,7 @@ struct StoredDiagnostic {
     fix: Option<StoredFix>,
     suggestion: Option<(String, String, String, Option<String>)>,
     refactoring_withheld: bool,
+    refactoring_declined: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -601,6 +602,7 @@ impl StoredDiagnostic {
                 )
             }),
             refactoring_withheld: d.refactoring_withheld,
+            refactoring_declined: d.refactoring_declined.clone(),
         })
     }
 
@@ -649,6 +651,7 @@ impl StoredDiagnostic {
                 })
             }),
             refactoring_withheld: self.refactoring_withheld,
+            refactoring_declined: self.refactoring_declined,
         })
     }
 }

@@ -254,6 +254,8 @@ pub fn render(report: &Report, options: RenderOptions, out: &mut dyn Write) -> i
             }
             if let Some(suggestion) = &d.suggestion {
                 notes.push(suggestion_note(suggestion));
+            } else if let Some(why) = &d.refactoring_declined {
+                notes.push(format!("refactoring: none written for this finding: {why}"));
             } else if d.refactoring_withheld {
                 notes.push(
                     "refactoring: not built in this run; `--show-refactorings` writes and \

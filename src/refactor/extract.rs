@@ -61,6 +61,8 @@ pub fn attach(
         }
         Err(why) => {
             debug_skip(cx, diagnostic.code, &why);
+            let mut diagnostic = diagnostic;
+            diagnostic.refactoring_declined = Some(why);
             diagnostic
         }
     }
@@ -79,6 +81,8 @@ pub fn attach_suggestion(
         Ok(refactoring) => diagnostic.with_suggestion(shown_only(refactoring, why).suggestion),
         Err(why) => {
             debug_skip(cx, diagnostic.code, &why);
+            let mut diagnostic = diagnostic;
+            diagnostic.refactoring_declined = Some(why);
             diagnostic
         }
     }
