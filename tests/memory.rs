@@ -267,6 +267,31 @@ fn a_run_keeps_facts_and_findings_not_the_code() {
         measure("classes", &|f| Box::new(f.classes.clone())),
         measure("usage", &|f| Box::new(f.usage.clone())),
         measure("imports", &|f| Box::new(f.imports.clone())),
+        measure("flow", &|f| {
+            Box::new(f.scopes().map(|(_, s)| s.flow.clone()).collect::<Vec<_>>())
+        }),
+        measure("project calls", &|f| {
+            Box::new(
+                f.scopes()
+                    .map(|(_, s)| s.project_calls.clone())
+                    .collect::<Vec<_>>(),
+            )
+        }),
+        measure("self calls", &|f| {
+            Box::new(
+                f.scopes()
+                    .map(|(_, s)| s.self_calls.clone())
+                    .collect::<Vec<_>>(),
+            )
+        }),
+        measure("shapes", &|f| {
+            Box::new(
+                f.functions
+                    .iter()
+                    .map(|g| g.shapes.clone())
+                    .collect::<Vec<_>>(),
+            )
+        }),
     ];
     let functions: usize = index
         .all_files()

@@ -157,8 +157,8 @@ fn report(
             }
         }
         if let Some(class) = class {
-            for call in &scope.flow().method_calls {
-                if call.receiver.is_some() || !inside(call.in_loop) {
+            for call in &scope.self_calls {
+                if !inside(call.in_loop) {
                     continue;
                 }
                 let (name, range) = (&call.method, &call.range);

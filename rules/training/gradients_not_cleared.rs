@@ -168,11 +168,11 @@ fn check_helpers(
             calls.push((call.range, lp, id));
         }
     }
-    for call in &scope.flow().method_calls {
+    for call in scope.method_calls() {
         let Some(lp) = call.in_loop else {
             continue;
         };
-        let id = match &call.receiver {
+        let id = match call.receiver {
             None => zeroing.method(&call.method),
             Some(receiver) => instance_method(cx, facts, receiver, &call.method),
         };
@@ -456,10 +456,7 @@ impl Zeroing<'_, '_> {
                 .method_calls
                 .iter()
                 .find(|c| c.range.start() == func.start() && c.method == attr.attr.as_str())
-                .and_then(|c| c.receiver.as_ref())
-                .and_then(|receiver| {
-                    instance_method(self.cx, self.facts, receiver, attr.attr.as_str())
-                })
+                .and_then(|c| instance_method(self.cx, self.facts, &c.receiver, attr.attr.as_str()))
                 .is_some_and(|id| self.helper_clears(id)),
             // `reset_grads(model)`: a module-level function of this file.
             Expr::Name(name) => match self.cx.index.definition(self.cx.file, name.id.as_str()) {

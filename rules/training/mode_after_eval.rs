@@ -71,7 +71,7 @@ pub(crate) fn left_in_eval(cx: &ProjectContext<'_>) -> Vec<LeftInEval> {
     for (function, scope) in scopes {
         if scope.flow().mode_calls.is_empty()
             && scope.project_calls.is_empty()
-            && scope.flow().method_calls.is_empty()
+            && scope.self_calls.is_empty()
         {
             continue;
         }
@@ -95,10 +95,8 @@ pub(crate) fn left_in_eval(cx: &ProjectContext<'_>) -> Vec<LeftInEval> {
                 buckets.entry(lp).or_default().project.push(call);
             }
         }
-        for call in &scope.flow().method_calls {
-            if call.receiver.is_none()
-                && let Some(lp) = outermost(call.in_loop)
-            {
+        for call in &scope.self_calls {
+            if let Some(lp) = outermost(call.in_loop) {
                 buckets
                     .entry(lp)
                     .or_default()

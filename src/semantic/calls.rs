@@ -280,8 +280,8 @@ pub(crate) fn scope_callees(
             });
         }
     }
-    for call in &scope.flow().method_calls {
-        let classes: Vec<(FileId, ClassId)> = match &call.receiver {
+    for call in scope.method_calls() {
+        let classes: Vec<(FileId, ClassId)> = match call.receiver {
             None => function
                 .and_then(|id| facts.functions[id as usize].class)
                 .map(|c| vec![(file, c)])

@@ -221,10 +221,9 @@ fn hook_served(cx: &FileView<'_>, class: ClassId) -> Vec<FunctionId> {
     let calls = |caller: &FunctionFacts, callee: &FunctionFacts| {
         caller
             .body
-            .flow()
-            .method_calls
+            .self_calls
             .iter()
-            .any(|c| c.receiver.is_none() && c.method == callee.name)
+            .any(|c| c.method == callee.name)
     };
     let mut served: Vec<FunctionId> = methods
         .iter()
@@ -518,10 +517,11 @@ pub fn is_loss_only_layer(cx: &FileView<'_>, class: ClassId) -> bool {
                         .api_calls
                         .iter()
                         .all(|a| a.kind != ApiKind::Layer)
-                        && !function.body.flow().method_calls.iter().any(|c| {
-                            c.receiver.is_none()
-                                && matches!(c.method.as_str(), "add_weight" | "add_variable")
-                        })
+                        && !function
+                            .body
+                            .self_calls
+                            .iter()
+                            .any(|c| matches!(c.method.as_str(), "add_weight" | "add_variable"))
                 }) && class.attributes.iter().all(|a| {
                     classifier.classify(&Callee::InstanceOf(Box::new(a.ctor.clone())))
                         != CalleeClass::Model

@@ -255,7 +255,7 @@ impl<'a> Resolver<'_, 'a> {
             }
         {
             facts.flow_mut().method_calls.push(MethodCall {
-                receiver: Some(found.clone()),
+                receiver: found.clone(),
                 method: name.into(),
                 range: call.range(),
                 in_loop: rec.in_loop,
@@ -387,8 +387,7 @@ impl<'a> Resolver<'_, 'a> {
         if let Expr::Attribute(attr) = &*call.func
             && matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self")
         {
-            facts.flow_mut().method_calls.push(MethodCall {
-                receiver: None,
+            facts.self_calls.push(SelfCall {
                 method: attr.attr.as_str().into(),
                 range: call.range(),
                 in_loop: rec.in_loop,

@@ -48,6 +48,9 @@ pub struct ScopeFacts {
     /// Instances, component outputs, direct forward calls, mode switches and training runs: boxed,
     /// as most scopes have none and every scope of a large project stays in memory.
     pub flow: Option<Box<FlowFacts>>,
+    /// Methods of `self` called, in the walk's order (methods called on other receivers are
+    /// in [`FlowFacts::method_calls`]; [`ScopeFacts::method_calls`] gives both).
+    pub self_calls: ThinVec<SelfCall>,
 }
 
 impl ScopeFacts {
@@ -56,12 +59,48 @@ impl ScopeFacts {
         self.other_evidence.shrink_to_fit();
         self.api_calls.shrink_to_fit();
         self.project_calls.shrink_to_fit();
+        self.self_calls.shrink_to_fit();
         if let Some(losses) = &mut self.losses {
             losses.shrink_to_fit();
         }
         if let Some(flow) = &mut self.flow {
             flow.shrink_to_fit();
         }
+    }
+
+    /// Every method call of the scope, on `self` and on component references, in source
+    /// order (by start; a call before the calls inside it).
+    pub fn method_calls(&self) -> impl Iterator<Item = MethodCallRef<'_>> + '_ {
+        let mut own = self
+            .self_calls
+            .iter()
+            .map(|c| MethodCallRef {
+                receiver: None,
+                method: c.method,
+                range: c.range,
+                in_loop: c.in_loop,
+            })
+            .peekable();
+        let mut others = self
+            .flow()
+            .method_calls
+            .iter()
+            .map(|c| MethodCallRef {
+                receiver: Some(&c.receiver),
+                method: c.method,
+                range: c.range,
+                in_loop: c.in_loop,
+            })
+            .peekable();
+        let first = |a: &MethodCallRef<'_>, b: &MethodCallRef<'_>| {
+            (a.range.start(), std::cmp::Reverse(a.range.end()))
+                <= (b.range.start(), std::cmp::Reverse(b.range.end()))
+        };
+        std::iter::from_fn(move || match (own.peek(), others.peek()) {
+            (Some(a), Some(b)) if first(b, a) => others.next(),
+            (Some(_), _) => own.next(),
+            (None, _) => others.next(),
+        })
     }
 
     /// Every loss evidence of the scope, sorted by start: the stored evidence, and the project
