@@ -12,7 +12,7 @@
 #
 #   bench/run.sh                        # corpus in target/corpus (fetched on first use)
 #   BENCH_CORPUS=/path bench/run.sh     # a corpus directory laid out as bench/corpus.sh does
-#   BENCH_RUNS=10 bench/run.sh          # hyperfine runs per command (default 5)
+#   BENCH_RUNS=10 bench/run.sh          # runs per command (default 5)
 #
 # Prints a Markdown table (medians in seconds, ratios, peak RSS in MB) and appends one row to
 # the history table at the end of bench/RESULTS.md (date, commit, the main ratios), so that a
@@ -84,14 +84,39 @@ hf() {
   (cd "$OUT" && hyperfine --style none --warmup 1 --runs "$RUNS" --export-json "$OUT/$name.json" "$@" >&2)
 }
 
+# The three commands the targets compare (floor, dllint, ruff) run in turn, round by round
+# (a warm-up round first; each round starts with the next command), not one command's runs
+# after the other's: on a shared VM the machine's speed drifts over minutes, and a drift
+# between two commands' runs would show as a ratio. Each ratio is the median of the rounds'
+# ratios. Same JSON as hyperfine's, in $OUT.
+rounds() {
+  (cd "$OUT" && python3 - "$OUT" "$RUNS" "$@" <<'PY'
+import json, os, shlex, subprocess, sys, time
+out, runs, pairs = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+commands = list(zip(pairs[0::2], pairs[1::2]))
+times = {name: [] for name, _ in commands}
+for round_ in range(runs + 1):
+    for i in range(len(commands)):
+        name, command = commands[(round_ + i) % len(commands)]
+        start = time.perf_counter()
+        subprocess.run(shlex.split(command), stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, check=True)
+        if round_ > 0:
+            times[name].append(time.perf_counter() - start)
+for name, command in commands:
+    with open(os.path.join(out, name + ".json"), "w") as f:
+        json.dump({"results": [{"command": command, "times": times[name],
+                                "rounds": "interleaved"}]}, f)
+PY
+  )
+}
+
 echo "== (a)-(c) 1x corpus, default threads" >&2
-hf floor "$FLOOR $src"
-hf dllint "$dl $cache_flag $src"
+rounds floor "$FLOOR $src" dllint "$dl $cache_flag $src" ruff "$ruff $src"
 if [ "$has_cache" = 1 ]; then
   hf dllint_cold --prepare "rm -rf $cache_dir $OUT/.dllint_cache" "$dl $cache_arg $src"
   hf dllint_warm "$dl $cache_arg $src"
 fi
-hf ruff "$ruff $src"
 
 echo "== scaling" >&2
 for n in 2 4; do
@@ -148,20 +173,30 @@ def med(name):
     if not os.path.exists(path):
         return None
     return statistics.median(json.load(open(path))["results"][0]["times"])
+def times(name):
+    return json.load(open(os.path.join(out, name + ".json")))["results"][0]["times"]
+def ratio(a, b):
+    """Median of the per-round ratios (the commands ran in turn, round by round)."""
+    return statistics.median(x / y for x, y in zip(times(a), times(b)))
 rss = dict(line.split() for line in open(os.path.join(out, "rss.txt")))
 f, d, r = med("floor"), med("dllint"), med("ruff")
+d_f, d_r, f_r = ratio("dllint", "floor"), ratio("dllint", "ruff"), ratio("floor", "ruff")
 print(f"Corpus: {files} files, {lines} lines; {os.cpu_count()} cores; median of "
-      f"{len(json.load(open(os.path.join(out, 'floor.json')))['results'][0]['times'])} runs.\n")
+      f"{len(times('floor'))} runs; floor, dllint and ruff in turn, round by round (their "
+      f"ratios: medians of the rounds' ratios).\n")
 print("| command | median (s) | / floor | / ruff | peak RSS (MB) |")
 print("|---|---:|---:|---:|---:|")
-def row(label, t, mem=""):
-    print(f"| {label} | {t:.3f} | {t / f:.2f} | {t / r:.2f} | {mem} |")
-row("parse floor (examples/parse_floor)", f, rss.get("floor", ""))
-row("dllint check (default rules)", d, rss.get("dllint", ""))
+def row(label, t, mem="", to_floor=None, to_ruff=None):
+    to_floor = t / f if to_floor is None else to_floor
+    to_ruff = t / r if to_ruff is None else to_ruff
+    print(f"| {label} | {t:.3f} | {to_floor:.2f} | {to_ruff:.2f} | {mem} |")
+row("parse floor (examples/parse_floor)", f, rss.get("floor", ""), 1.0, f_r)
+row("dllint check (default rules)", d, rss.get("dllint", ""), d_f, d_r)
 if has_cache == "1":
     row("dllint check, cold cache", med("dllint_cold"))
     row("dllint check, warm cache", med("dllint_warm"))
-row(f"ruff {ruff_version} check --no-cache --select E,F,W --silent", r, rss.get("ruff", ""))
+row(f"ruff {ruff_version} check --no-cache --select E,F,W --silent", r, rss.get("ruff", ""),
+    1 / f_r, 1.0)
 print()
 print("| scaling | floor (s) | dllint (s) | dllint / 1x | dllint / floor | dllint peak RSS (MB) |")
 print("|---|---:|---:|---:|---:|---:|")
@@ -177,7 +212,7 @@ for t in (1, 2):
 f1, f2, d1, d2 = med("floor_t1"), med("floor_t2"), med("dllint_t1"), med("dllint_t2")
 print(f"\n2-thread speedup: floor {f1 / f2:.2f}x, dllint {d1 / d2:.2f}x")
 rss1, rss4 = float(rss.get("dllint", "nan")), float(rss.get("dllint_4x", "nan"))
-print(f"Targets (issue 19): dllint/floor {d / f:.2f} (<= 2.0), dllint/ruff {d / r:.2f} (< 1), "
+print(f"Targets (issue 19): dllint/floor {d_f:.2f} (<= 2.0), dllint/ruff {d_r:.2f} (< 1), "
       f"peak RSS {rss1:.0f} MB (<= 150), 4x corpus {rss4:.0f} MB (<= 225), "
       f"2 threads {d1 / d2:.2f}x (>= 1.7)")
 print(f"Byte-identical JSON output across --threads 1/2/8 and a repeated run: {det} "
@@ -194,9 +229,9 @@ if history:
     if "\n## History\n" not in text:
         text = text.rstrip("\n") + "\n" + header
     cold, warm = med("dllint_cold"), med("dllint_warm")
-    ratio = f"{warm / cold:.2f}" if cold and warm else ""
+    warm_cold = f"{warm / cold:.2f}" if cold and warm else ""
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
-    text = text.rstrip("\n") + (f"\n| {now} | {commit} | {f:.3f} | {d:.3f} | {r:.3f} | {d / f:.2f} "
-                                f"| {d / r:.2f} | {ratio} | {rss1:.0f} | {rss4:.0f} | {load} |\n")
+    text = text.rstrip("\n") + (f"\n| {now} | {commit} | {f:.3f} | {d:.3f} | {r:.3f} | {d_f:.2f} "
+                                f"| {d_r:.2f} | {warm_cold} | {rss1:.0f} | {rss4:.0f} | {load} |\n")
     open(history, "w").write(text)
 EOF
