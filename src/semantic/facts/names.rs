@@ -2,6 +2,7 @@
 //! qualified name through the imports, a local definition, a member of `self`, an instance.
 
 use std::borrow::Borrow;
+use std::cell::Cell;
 use std::fmt;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::ptr::NonNull;
@@ -85,10 +86,35 @@ impl Shard {
     }
 }
 
+/// Slots of each thread's cache of the names it interned last (a power of two).
+const RECENT_SLOTS: usize = 1024;
+
+thread_local! {
+    /// Each thread's most recent name per slot, with its hash: a name a thread interned before
+    /// is found without taking a shard's lock or probing its table. A file's facts (and a
+    /// project's files) name the same few things over and over (`self`, `forward`, `torch`).
+    static RECENT: [Cell<Option<(u64, Name)>>; RECENT_SLOTS] =
+        const { [const { Cell::new(None) }; RECENT_SLOTS] };
+}
+
 impl Name {
     /// The interned name for `text`.
     pub fn new(text: &str) -> Name {
         let hash = FxBuildHasher.hash_one(text);
+        let slot = hash as usize % RECENT_SLOTS;
+        if let Some((seen, name)) = RECENT.with(|recent| recent[slot].get())
+            && seen == hash
+            && name.as_str() == text
+        {
+            return name;
+        }
+        let name = Name::intern(text, hash);
+        RECENT.with(|recent| recent[slot].set(Some((hash, name))));
+        name
+    }
+
+    /// The interned name for `text`, whose hash is `hash`, from the shared table.
+    fn intern(text: &str, hash: u64) -> Name {
         // Middle bits pick the shard: the table places an entry by the low bits and tags it
         // with the top seven, which must still tell its entries apart (picked by the top
         // bits, every entry of a shard had one of four tags, and a lookup compared the text of
@@ -320,5 +346,24 @@ mod tests {
             assert_eq!(&names[0], other);
         }
         assert_eq!(std::mem::size_of::<Option<Name>>(), 8);
+    }
+
+    #[test]
+    fn a_thread_s_recent_names_never_answer_for_another_text() {
+        // Two texts in the same slot of the thread's cache, and two with the same hash's slot
+        // and the same length: each lookup must give its own text, in any order.
+        let slot = |text: &str| FxBuildHasher.hash_one(text) as usize % RECENT_SLOTS;
+        let first = "r0000000".to_string();
+        let other = (1..1_000_000)
+            .map(|i| format!("r{i:07}"))
+            .find(|t| slot(t) == slot(&first) && t.len() == first.len())
+            .expect("a text in the same slot");
+        for _ in 0..3 {
+            for text in [&first, &other, &other, &first] {
+                assert_eq!(Name::new(text).as_str(), text.as_str());
+            }
+        }
+        assert_ne!(Name::new(&first), Name::new(&other));
+        assert_eq!(Name::new(&first).0, Name::new(&first.clone()).0);
     }
 }
