@@ -48,8 +48,9 @@ pub struct ScopeFacts {
     /// Instances, component outputs, direct forward calls, mode switches and training runs: boxed,
     /// as most scopes have none and every scope of a large project stays in memory.
     pub flow: Option<Box<FlowFacts>>,
-    /// Methods of `self` called, in the walk's order (methods called on other receivers are
-    /// in [`FlowFacts::method_calls`]; [`ScopeFacts::method_calls`] gives both).
+    /// Methods of `self` called, in source order (by start; a call before the calls inside
+    /// it). Methods called on other receivers are in [`FlowFacts::method_calls`], in the same
+    /// order; [`ScopeFacts::method_calls`] gives both.
     pub self_calls: ThinVec<SelfCall>,
 }
 
@@ -410,5 +411,50 @@ mod tests {
         assert!(!facts(&[("torchvision", "torchvision")]).imports_package("torch"));
         assert!(!facts(&[("torch", "pkg.torch")]).imports_package("torch"));
         assert!(!facts(&[]).imports_package("torch"));
+    }
+
+    #[test]
+    fn method_calls_merge_self_and_other_receivers_in_source_order() {
+        let range = |start: u32, end: u32| TextRange::new(start.into(), end.into());
+        let own = |method: &str, start, end| SelfCall {
+            method: method.into(),
+            range: range(start, end),
+            in_loop: None,
+        };
+        let other = |method: &str, start, end| MethodCall {
+            receiver: InstanceRef::SelfAttr("net".into()),
+            method: method.into(),
+            range: range(start, end),
+            in_loop: Some(0),
+        };
+        let mut scope = ScopeFacts {
+            self_calls: ThinVec::from(vec![own("a", 0, 30), own("c", 10, 20), own("e", 40, 45)]),
+            ..ScopeFacts::default()
+        };
+        // `b` starts where `a` does and lies inside it: after `a`. `d` starts where `c` does
+        // and is longer (it holds `c`): before `c`.
+        scope.flow_mut().method_calls = ThinVec::from(vec![
+            other("b", 0, 12),
+            other("d", 10, 25),
+            other("f", 50, 60),
+        ]);
+        let order: Vec<(String, bool)> = scope
+            .method_calls()
+            .map(|c| (c.method.to_string(), c.receiver.is_some()))
+            .collect();
+        let expected = [
+            ("a", false),
+            ("b", true),
+            ("d", true),
+            ("c", false),
+            ("e", false),
+            ("f", true),
+        ];
+        assert_eq!(
+            order,
+            expected.map(|(m, r)| (m.to_string(), r)).to_vec(),
+            "by start, and at the same start the longer call (the one around the other) first"
+        );
+        assert_eq!(ScopeFacts::default().method_calls().count(), 0);
     }
 }
