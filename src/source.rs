@@ -473,6 +473,7 @@ pub fn is_notebook(path: &Path) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     /// Names Python reads as ASCII although the text does not spell them so, and only those.
     #[test]
@@ -489,8 +490,6 @@ mod tests {
             assert!(!spells_names_in_compatibility_forms(text), "{text:?}");
         }
     }
-
-    use super::*;
 
     #[test]
     fn decodes_utf8_and_keeps_bom() {

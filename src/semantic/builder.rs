@@ -1699,14 +1699,16 @@ impl<'b, 'a> Resolver<'b, 'a> {
         }
         // The same for method calls, which [`ScopeFacts::method_calls`] merges (a call before
         // the calls inside it).
-        let order = |range: TextRange| (range.start(), std::cmp::Reverse(range.end()));
-        if !facts.self_calls.is_sorted_by_key(|c| order(c.range)) {
-            facts.self_calls.sort_by_key(|c| order(c.range));
+        use crate::semantic::facts::source_order;
+        if !facts.self_calls.is_sorted_by_key(|c| source_order(c.range)) {
+            facts.self_calls.sort_by_key(|c| source_order(c.range));
         }
         if let Some(flow) = &mut facts.flow
-            && !flow.method_calls.is_sorted_by_key(|c| order(c.range))
+            && !flow
+                .method_calls
+                .is_sorted_by_key(|c| source_order(c.range))
         {
-            flow.method_calls.sort_by_key(|c| order(c.range));
+            flow.method_calls.sort_by_key(|c| source_order(c.range));
         }
         self.loss_values(index, draft, classes, roots, named_values, &mut facts);
         facts

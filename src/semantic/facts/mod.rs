@@ -2,7 +2,7 @@
 //! the project rules need, computed in the single tree walk, so that the tree can be dropped
 //! right after. Plain data, serialisable (the cache stores it).
 
-use ruff_text_size::TextRange;
+use ruff_text_size::{TextRange, TextSize};
 use serde::{Deserialize, Serialize};
 pub use thin_vec::ThinVec;
 
@@ -94,8 +94,7 @@ impl ScopeFacts {
             })
             .peekable();
         let first = |a: &MethodCallRef<'_>, b: &MethodCallRef<'_>| {
-            (a.range.start(), std::cmp::Reverse(a.range.end()))
-                <= (b.range.start(), std::cmp::Reverse(b.range.end()))
+            source_order(a.range) <= source_order(b.range)
         };
         std::iter::from_fn(move || match (own.peek(), others.peek()) {
             (Some(a), Some(b)) if first(b, a) => others.next(),
@@ -391,6 +390,13 @@ impl FileFacts {
             .map(|&id| (id, &self.functions[id as usize]))
             .find(|(_, f)| f.name == name)
     }
+}
+
+/// The order of calls in a scope's lists: by start, and at the same start the call around the
+/// other first (`self.a().b()` before `self.a()`). The builder sorts the method calls by it, and
+/// [`ScopeFacts::method_calls`] merges them by it.
+pub(crate) fn source_order(range: TextRange) -> (TextSize, std::cmp::Reverse<TextSize>) {
+    (range.start(), std::cmp::Reverse(range.end()))
 }
 
 #[cfg(test)]
