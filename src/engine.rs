@@ -988,6 +988,7 @@ fn run_in_pool(
         }
         index.reuse_callees(reused);
     }
+    lap("project cache read");
     if project_rules {
         roles.get_or_init(|| Roles::compute(&index));
         lap("roles");
@@ -1325,9 +1326,12 @@ fn load_context(
                     facts.package.as_deref(),
                     &analysis.settings.scope,
                 );
+                let root_ids: Vec<u32> = roots.iter().filter_map(|r| known.root_id(r)).collect();
                 for qualified in references(facts, analysis.kind.linted()) {
                     if knowledge.is_external_from(qualified, facts.package.as_deref())
-                        || known.resolve(&roots, qualified).is_some()
+                        || known
+                            .longest_prefix(&root_ids, qualified, |_, _| false)
+                            .is_some()
                     {
                         continue;
                     }

@@ -281,7 +281,7 @@ fn a_shared_resolution_charges_every_reader_and_a_table_its_question() {
     // The bases were resolved while the roles were computed: every later reader is charged
     // with the re-export and the file that defines the base, not only the first.
     for _ in 0..2 {
-        let (bases, read) = reads::recording(|| index.project_bases(net, 0).to_vec());
+        let (bases, read) = reads::recording(|| index.project_bases(net, 0).collect::<Vec<_>>());
         assert_eq!(bases, [(base, 0)]);
         for file in [net, init, base] {
             assert!(read.contains(file), "{file} missing from {read:?}");

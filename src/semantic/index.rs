@@ -16,8 +16,9 @@ use crate::semantic::usage::{ConfigIndex, ReferenceIndex};
 
 pub type FileId = u32;
 
-/// Per class of a file, the project classes it names as bases.
-type ClassBases = Vec<Vec<(FileId, ClassId)>>;
+/// Per class of a file, each of its bases (as `ClassFacts::bases` lists them): the project
+/// class it names, if it names one.
+type ClassBases = Vec<Vec<Option<(FileId, ClassId)>>>;
 
 /// Class attributes by their constructor's short name: (file, class, attribute index).
 type AttributeCtors = FxHashMap<String, Vec<(FileId, ClassId, u32)>>;
@@ -708,33 +709,30 @@ impl ProjectIndex {
                 return None;
             }
         }
-        let segments: Vec<&str> = qualified.split('.').collect();
-        for (split, module) in dotted_prefixes(qualified) {
-            for &root in roots {
-                {
-                    let Some(file) = self.module_file(root, module) else {
-                        continue;
-                    };
-                    if file == from && split == segments.len() {
-                        continue;
-                    }
-                    let rest = &segments[split..];
-                    return match rest {
-                        [] => Some(Symbol::Module(file)),
-                        [name] => self.member(file, name, depth + 1),
-                        [class, method] => match self.member(file, class, depth + 1)? {
-                            Symbol::Class(f, c) => self
-                                .facts(f)
-                                .method(c, method)
-                                .map(|(id, _)| Symbol::Function(f, id)),
-                            _ => None,
-                        },
-                        _ => None,
-                    };
+        // The longest module prefix under any root (the earlier root on a tie); the file
+        // itself is not what its own name resolves to.
+        let (end, &file) = self
+            .modules
+            .longest_prefix(roots, qualified, |end, &file| {
+                file == from && end == qualified.len()
+            })?;
+        if end == qualified.len() {
+            return Some(Symbol::Module(file));
+        }
+        let rest = &qualified[end + 1..];
+        match rest.split_once('.') {
+            None => self.member(file, rest, depth + 1),
+            Some((class, method)) if !method.contains('.') => {
+                match self.member(file, class, depth + 1)? {
+                    Symbol::Class(f, c) => self
+                        .facts(f)
+                        .method(c, method)
+                        .map(|(id, _)| Symbol::Function(f, id)),
+                    _ => None,
                 }
             }
+            Some(_) => None,
         }
-        None
     }
 
     /// A module-level name of a file: a class, a function, or an imported name (re-export).
@@ -812,8 +810,18 @@ impl ProjectIndex {
     /// order within a name), built on first use: resolution asks for them per call site, and a
     /// large file has thousands.
     /// The project classes `class` of `file` names as its bases, in order (bases outside the
-    /// project left out), resolved once per file.
-    pub fn project_bases(&self, file: FileId, class: ClassId) -> &[(FileId, ClassId)] {
+    /// project left out).
+    pub fn project_bases(
+        &self,
+        file: FileId,
+        class: ClassId,
+    ) -> impl Iterator<Item = (FileId, ClassId)> + '_ {
+        self.resolved_bases(file, class).iter().flatten().copied()
+    }
+
+    /// Each base of `class` of `file`, in the order `ClassFacts::bases` lists them: the project
+    /// class it names, if it names one. Resolved once per file.
+    pub fn resolved_bases(&self, file: FileId, class: ClassId) -> &[Option<(FileId, ClassId)>] {
         let bases = self.class_bases[file as usize].get_or_init(|| {
             self.facts(file)
                 .classes
@@ -821,7 +829,7 @@ impl ProjectIndex {
                 .map(|c| {
                     c.bases
                         .iter()
-                        .filter_map(|base| match self.resolve_callee(file, base) {
+                        .map(|base| match self.resolve_callee(file, base) {
                             Some(Symbol::Class(f, c)) => Some((f, c)),
                             _ => None,
                         })
@@ -895,13 +903,14 @@ impl ProjectIndex {
 /// Every dotted prefix of a qualified name, longest first, with its number of segments:
 /// `a.b.C` → (3, `a.b.C`), (2, `a.b`), (1, `a`). Slices, no allocation.
 pub fn dotted_prefixes(qualified: &str) -> impl Iterator<Item = (usize, &str)> {
-    let segments = qualified.split('.').count();
-    let mut ends: Vec<usize> = qualified.match_indices('.').map(|(i, _)| i).collect();
-    ends.push(qualified.len());
-    ends.into_iter()
-        .rev()
-        .enumerate()
-        .map(move |(i, end)| (segments - i, &qualified[..end]))
+    let mut segments = qualified.split('.').count();
+    let mut next = Some(qualified.len());
+    std::iter::from_fn(move || {
+        let prefix = &qualified[..next?];
+        next = prefix.rfind('.');
+        segments -= 1;
+        Some((segments + 1, prefix))
+    })
 }
 
 /// Directory → dotted module name (relative to that directory) → value. Every ancestor
@@ -1023,8 +1032,14 @@ impl<V: Clone> ModuleMap<V> {
             node = *self.nodes[node as usize].children.get(segment)?;
             segments += 1;
         }
+        self.value_at(node, segments)
+    }
+
+    /// The value of the module or package a node is, reached `segments` segments below a
+    /// root: a root is at most `MAX_ROOT_DEPTH` directories above a module's directory. Of a
+    /// module and a package of the same name, the one inserted first.
+    fn value_at(&self, node: u32, segments: usize) -> Option<&V> {
         let node = &self.nodes[node as usize];
-        // A root is at most `MAX_ROOT_DEPTH` directories above a module's directory.
         let module = node.module.as_ref().filter(|_| segments <= MAX_ROOT_DEPTH);
         let package = node.package.as_ref().filter(|_| segments < MAX_ROOT_DEPTH);
         match (module, package) {
@@ -1034,17 +1049,55 @@ impl<V: Clone> ModuleMap<V> {
         }
     }
 
-    /// The value of the longest module prefix of `qualified` under any of `roots`.
-    pub fn resolve(&self, roots: &[PathBuf], qualified: &str) -> Option<&V> {
-        let ids: Vec<u32> = roots.iter().filter_map(|r| self.root_id(r)).collect();
-        for (_, module) in dotted_prefixes(qualified) {
-            for &root in &ids {
-                if let Some(value) = self.get_by_id(root, module) {
-                    return Some(value);
+    /// The longest dotted prefix of `qualified` that is a module under one of `roots` (the
+    /// earlier root when two have it), leaving out a prefix for which `skip(end, value)` holds:
+    /// the byte length of the prefix, and its value. As trying every prefix, longest first,
+    /// under every root in turn with [`ModuleMap::get_by_id`], but each root's path is walked
+    /// once.
+    pub fn longest_prefix(
+        &self,
+        roots: &[u32],
+        qualified: &str,
+        skip: impl Fn(usize, &V) -> bool,
+    ) -> Option<(usize, &V)> {
+        let mut best: Option<(usize, &V)> = None;
+        for &root in roots {
+            let mut node = root;
+            let mut segments = 0;
+            let mut start = 0;
+            let mut found: Option<(usize, &V)> = None;
+            loop {
+                let end = qualified[start..]
+                    .find('.')
+                    .map_or(qualified.len(), |i| start + i);
+                let Some(&child) = self.nodes[node as usize]
+                    .children
+                    .get(&qualified[start..end])
+                else {
+                    break;
+                };
+                node = child;
+                segments += 1;
+                if let Some(value) = self.value_at(node, segments)
+                    && !skip(end, value)
+                {
+                    found = Some((end, value));
+                }
+                if end == qualified.len() {
+                    break;
+                }
+                start = end + 1;
+            }
+            if let Some((end, value)) = found
+                && best.is_none_or(|(longest, _)| end > longest)
+            {
+                best = Some((end, value));
+                if end == qualified.len() {
+                    break;
                 }
             }
         }
-        None
+        best
     }
 }
 
@@ -1105,11 +1158,80 @@ mod tests {
         assert_eq!(m.get(Path::new("/r/pkg"), ""), None);
         assert_eq!(m.get(Path::new("/r"), "pkg.su"), None);
         assert_eq!(m.get(Path::new("/r"), "sub.mod"), None);
-        assert_eq!(
-            m.resolve(&[PathBuf::from("/r")], "pkg.sub.mod.Class.method"),
-            Some(&0)
-        );
-        assert_eq!(m.resolve(&[PathBuf::from("/r")], "pkg.other"), Some(&1));
+        let r = [m.root_id(Path::new("/r")).unwrap()];
+        let longest = |q| m.longest_prefix(&r, q, |_, _| false);
+        assert_eq!(longest("pkg.sub.mod.Class.method"), Some((11, &0)));
+        assert_eq!(longest("pkg.other"), Some((3, &1)));
+    }
+
+    #[test]
+    fn dotted_prefixes_are_every_prefix_longest_first() {
+        fn all(q: &str) -> Vec<(usize, &str)> {
+            dotted_prefixes(q).collect()
+        }
+        assert_eq!(all("a.b.C"), [(3, "a.b.C"), (2, "a.b"), (1, "a")]);
+        assert_eq!(all("a"), [(1, "a")]);
+        assert_eq!(all("a."), [(2, "a."), (1, "a")]);
+        assert_eq!(all(""), [(1, "")]);
+    }
+
+    /// The longest prefix, found walking each root's path once, is the one trying every
+    /// prefix (longest first) under every root in turn finds: the earlier root on a tie, and a
+    /// skipped prefix gives way to a shorter one.
+    #[test]
+    fn the_longest_prefix_is_the_first_hit_of_every_prefix_under_every_root() {
+        let m = map(&[
+            "/r/pkg/__init__.py",
+            "/r/pkg/sub/mod.py",
+            "/r/pkg/sub/__init__.py",
+            "/s/pkg/sub/__init__.py",
+            "/s/pkg/sub/mod/__init__.py",
+            "/s/pkg/sub/mod/deep.py",
+            "/r/other.py",
+        ]);
+        let roots: Vec<u32> = ["/r", "/s", "/r/pkg", "/s/pkg"]
+            .iter()
+            .filter_map(|r| m.root_id(Path::new(r)))
+            .collect();
+        assert_eq!(roots.len(), 4);
+        let names = [
+            "pkg",
+            "pkg.sub",
+            "pkg.sub.mod",
+            "pkg.sub.mod.deep",
+            "pkg.sub.mod.deep.f",
+            "pkg.sub.mod.C.m",
+            "sub.mod",
+            "sub.mod.deep",
+            "other.x",
+            "pkg.nothing.x",
+            "x",
+            "",
+            "pkg.",
+            ".pkg",
+            "pkg..sub",
+        ];
+        for roots in [&roots[..], &roots[1..], &[roots[3], roots[2]], &[]] {
+            for qualified in names {
+                for skipped in [None, Some(1), Some(4)] {
+                    let skip = |end: usize, value: &usize| {
+                        Some(*value) == skipped && end == qualified.len()
+                    };
+                    let expected = dotted_prefixes(qualified).find_map(|(_, module)| {
+                        roots.iter().find_map(|&root| {
+                            m.get_by_id(root, module)
+                                .filter(|v| !skip(module.len(), v))
+                                .map(|v| (module.len(), v))
+                        })
+                    });
+                    assert_eq!(
+                        m.longest_prefix(roots, qualified, skip),
+                        expected,
+                        "{qualified} under {roots:?}, skipping {skipped:?}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -104,6 +104,13 @@ impl Roles {
                 })
                 .collect(),
         };
+        // Each class's bases, resolved per file in parallel (the roles of classes follow them
+        // one class after another).
+        index.file_ids().into_par_iter().for_each(|f| {
+            if !index.facts(f).classes.is_empty() {
+                index.resolved_bases(f, 0);
+            }
+        });
         for (f, file) in index.all_files().iter().enumerate() {
             for c in 0..file.facts.classes.len() {
                 builder.class_role(f as FileId, c as ClassId);
@@ -590,7 +597,8 @@ impl Builder<'_> {
 
         // The framework's own base class (when linting the framework itself).
         role.framework = self.locals[file as usize][class as usize].own_framework;
-        for base in &c.bases {
+        let resolved = index.resolved_bases(file, class);
+        for (i, base) in c.bases.iter().enumerate() {
             // The base as written, resolved through the imports (`lightning.LightningModule`).
             let written = match base {
                 Callee::Qualified(q) => Some(q.to_string()),
@@ -616,10 +624,8 @@ impl Builder<'_> {
             // A framework base is known by name first: when linting the framework itself
             // (`keras.layers.Layer` inside keras), its own source says less than the knowledge.
             let framework_role = canonical.as_deref().and_then(|c| knowledge.base_role(c));
-            match index.resolve_callee(file, base) {
-                Some(Symbol::Class(bf, bc))
-                    if (bf, bc) != (file, class) && framework_role.is_none() =>
-                {
+            match resolved.get(i).copied().flatten() {
+                Some((bf, bc)) if (bf, bc) != (file, class) && framework_role.is_none() => {
                     let base_role = self.class_role(bf, bc);
                     let base_name = &index.facts(bf).classes[bc as usize].name;
                     for r in base_role.roles.iter() {

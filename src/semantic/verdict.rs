@@ -487,7 +487,7 @@ pub fn ancestry(index: &ProjectIndex, file: FileId, class: ClassId) -> Vec<(File
     let mut i = 0;
     while i < out.len() && out.len() < 32 {
         let (f, c) = out[i];
-        for &base in index.project_bases(f, c) {
+        for base in index.project_bases(f, c) {
             if !out.contains(&base) {
                 out.push(base);
             }
