@@ -534,7 +534,8 @@ fn lint_parsed(
     (Some(facts), diagnostics, tree)
 }
 
-fn thread_pool(threads: Option<usize>) -> Option<rayon::ThreadPool> {
+/// A pool of `threads` workers (the machine's cores by default), with the stack the walks need.
+pub(crate) fn thread_pool(threads: Option<usize>) -> Option<rayon::ThreadPool> {
     let mut builder = rayon::ThreadPoolBuilder::new().stack_size(WORKER_STACK);
     if let Some(threads) = threads {
         builder = builder.num_threads(threads.max(1));

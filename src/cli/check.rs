@@ -443,15 +443,18 @@ pub(super) fn run_once(args: &CheckArgs) -> Result<ExitStatus, String> {
             }
         };
         let mut buffer = Vec::new();
-        let rendered = if args.statistics {
-            render_statistics(&report, args.output_format, &mut buffer)
-        } else {
-            output::render(
-                args.output_format,
-                &report,
-                RenderOptions { color },
-                &mut buffer,
-            )
+        let render = |buffer: &mut Vec<u8>| {
+            if args.statistics {
+                render_statistics(&report, args.output_format, buffer)
+            } else {
+                output::render(args.output_format, &report, RenderOptions { color }, buffer)
+            }
+        };
+        // Outputs read the reported files again, a few at a time in parallel: on the run's
+        // threads.
+        let rendered = match engine::thread_pool(args.threads) {
+            Some(pool) => pool.install(|| render(&mut buffer)),
+            None => render(&mut buffer),
         };
         rendered.map_err(|e| format!("cannot render the report: {e}"))?;
         if args.output_format.is_human() && !args.quiet && !args.statistics {

@@ -14,8 +14,7 @@ pub fn render(report: &Report, options: RenderOptions, out: &mut dyn Write) -> i
     } else {
         ("", "")
     };
-    for file in &report.files {
-        let text = file.source();
+    for (file, text) in super::with_sources(&report.files) {
         for d in &file.diagnostics {
             let location = location(text.as_deref(), d.range.start());
             // As ruff: `[*]` marks what `--fix` fixes (unsafe fixes need `--unsafe-fixes`).

@@ -163,9 +163,8 @@ pub fn render(report: &Report, options: RenderOptions, out: &mut dyn Write) -> i
         ..Config::default()
     };
     let mut others = OtherFiles::default();
-    for file in &report.files {
+    for (file, text) in super::with_sources(&report.files) {
         // One file table per reported file: the text is added once, not once per finding.
-        let text = file.source();
         let source = text.as_ref().map(|s| s.text()).unwrap_or("");
         let mut files = ExcerptFiles::new(&file.display, text.as_deref());
         let main = ExcerptFiles::MAIN;

@@ -17,8 +17,7 @@ use crate::registry::Severity;
 use super::{Locator, location, stored_position};
 
 pub fn render(report: &Report, locator: &Locator, out: &mut dyn Write) -> io::Result<()> {
-    for file in &report.files {
-        let text = file.source();
+    for (file, text) in super::with_sources(&report.files) {
         let source = text.as_deref();
         let path = locator.root_relative_or_absolute(&file.path);
         for d in &file.diagnostics {

@@ -20,8 +20,7 @@ pub fn render(report: &Report, options: RenderOptions, out: &mut dyn Write) -> i
     } else {
         ("", "")
     };
-    for file in &report.files {
-        let text = file.source();
+    for (file, text) in super::with_sources(&report.files) {
         let source = text.as_deref();
         let locations: Vec<_> = file
             .diagnostics

@@ -16,8 +16,7 @@ use super::OtherFiles;
 pub fn render(report: &Report, out: &mut dyn Write, lines: bool) -> io::Result<()> {
     let mut others = OtherFiles::default();
     let mut values = Vec::new();
-    for file in &report.files {
-        let text = file.source();
+    for (file, text) in super::with_sources(&report.files) {
         for d in &file.diagnostics {
             values.push(diagnostic_json(file, text.as_ref(), d, &mut others));
         }

@@ -20,6 +20,7 @@ use std::sync::Arc;
 
 use ruff_text_size::TextSize;
 
+use crate::diagnostic::FileReport;
 use crate::engine::Report;
 use crate::source::{Position, SourceText};
 
@@ -73,6 +74,36 @@ pub fn render(
         OutputFormat::Gitlab => gitlab::render(report, &Locator::from_cwd(), out),
         OutputFormat::Junit => junit::render(report, &Locator::from_cwd(), out),
     }
+}
+
+/// How many files' texts [`with_sources`] reads ahead, per thread.
+const READ_AHEAD_PER_THREAD: usize = 8;
+
+/// Each file of a report with its text, as [`FileReport::source`] gives it, line-indexed
+/// when the file has findings. The texts are read a few files ahead, in parallel on the current
+/// thread pool: an output reads the text of every file with findings again (to locate them, to
+/// show excerpts), one after the other, and those reads were the larger part of rendering. The
+/// order is the files' order, and at most a few files per thread are held at once.
+pub(crate) fn with_sources(
+    files: &[FileReport],
+) -> impl Iterator<Item = (&FileReport, Option<Arc<SourceText>>)> {
+    use rayon::prelude::*;
+    let ahead = (rayon::current_num_threads() * READ_AHEAD_PER_THREAD).max(1);
+    files.chunks(ahead).flat_map(|chunk| {
+        let texts: Vec<Option<Arc<SourceText>>> = chunk
+            .par_iter()
+            .map(|file| {
+                let text = file.source();
+                if let Some(text) = &text
+                    && !file.diagnostics.is_empty()
+                {
+                    text.index();
+                }
+                text
+            })
+            .collect();
+        chunk.iter().zip(texts)
+    })
 }
 
 /// `warning[DL305]`, as the text formats (`concise`, `grouped`, JUnit's failure text) show a

@@ -7,8 +7,7 @@ use crate::engine::Report;
 use super::{location, stored_position};
 
 pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    for file in &report.files {
-        let text = file.source();
+    for (file, text) in super::with_sources(&report.files) {
         let source = text.as_deref();
         for d in &file.diagnostics {
             // The line in the file as stored (a notebook's JSON); the message names the cell.

@@ -28,8 +28,7 @@ pub fn render(report: &Report, locator: &Locator, out: &mut dyn Write) -> io::Re
     let rules: Vec<Value> = rules::ALL.iter().map(|r| descriptor(r)).collect();
     let mut others = OtherFiles::default();
     let mut results = Vec::new();
-    for file in &report.files {
-        let text = file.source();
+    for (file, text) in super::with_sources(&report.files) {
         let source = text.as_deref();
         let artifact = artifact_location(locator, &file.path);
         let key = locator.root_relative_or_absolute(&file.path);
