@@ -36,6 +36,7 @@ use crate::config::Settings;
 use crate::diagnostic::{Applicability, Diagnostic, Edit, Fix, Label};
 use crate::rules::{RuleSet, find_rule};
 use crate::semantic::facts::FileFacts;
+use crate::semantic::facts::{Name, name_table};
 
 pub mod project;
 
@@ -45,7 +46,7 @@ pub const CACHE_DIR_NAME: &str = ".dllint_cache";
 pub const CACHE_DIR_ENV: &str = "DLLINT_CACHE_DIR";
 
 /// File format: magic (with the format version), build id, entry count, entries, checksum.
-const MAGIC: &[u8; 8] = b"DLLINTC\x04";
+const MAGIC: &[u8; 8] = b"DLLINTC\x05";
 
 /// How many files a project root's entries are spread over.
 pub const SHARDS: usize = 64;
@@ -261,9 +262,7 @@ impl Cache {
 
     fn lookup(&self, absolute: &Path, key: u128) -> Option<Hit> {
         let (entry, bytes) = self.entry(absolute, key)?;
-        let decoded = postcard::from_bytes::<Stored>(bytes)
-            .ok()
-            .and_then(Stored::into_hit);
+        let decoded = decode_entry(bytes);
         if decoded.is_none() {
             self.dirty.fetch_or(1 << entry.shard, Ordering::Relaxed);
         }
@@ -274,6 +273,7 @@ impl Cache {
     /// (for a run whose project result is replayed; not counted, see [`Cache::record_hits`]).
     pub fn get_diagnostics(&self, absolute: &Path, key: u128) -> Option<Vec<Diagnostic>> {
         let (_, bytes) = self.entry(absolute, key)?;
+        let (_names, bytes) = postcard::take_from_bytes::<Vec<&str>>(bytes).ok()?;
         let (stored, _) = postcard::take_from_bytes::<StoredDiagnostics>(bytes).ok()?;
         restore(stored.diagnostics)
     }
@@ -318,7 +318,7 @@ impl Cache {
             facts,
             diagnostics: diagnostics.iter().map(DiagnosticRef::from).collect(),
         };
-        let Ok(bytes) = postcard::to_stdvec(&stored) else {
+        let Some(bytes) = encode_entry(&stored) else {
             return;
         };
         self.fresh
@@ -866,6 +866,26 @@ impl<'a> From<&'a Diagnostic> for DiagnosticRef<'a> {
 struct Stored {
     diagnostics: Vec<StoredDiagnostic>,
     facts: Option<FileFacts>,
+}
+
+/// An entry's bytes: the distinct names of its facts, then the entry, which refers to each
+/// name by its number there (each name is written, and interned on reading, once per file:
+/// interning the names of the facts was the larger part of decoding them).
+fn encode_entry(stored: &StoredRef<'_>) -> Option<Vec<u8>> {
+    let (entry, names) = name_table::encoding(|| postcard::to_stdvec(stored));
+    let names: Vec<&str> = names.iter().map(Name::as_str).collect();
+    let mut bytes = postcard::to_stdvec(&names).ok()?;
+    bytes.extend(entry.ok()?);
+    Some(bytes)
+}
+
+/// The entry [`encode_entry`] wrote, if it decodes.
+fn decode_entry(bytes: &[u8]) -> Option<Hit> {
+    let (names, entry) = postcard::take_from_bytes::<Vec<&str>>(bytes).ok()?;
+    let names = names.into_iter().map(Name::new).collect();
+    name_table::decoding(names, || postcard::from_bytes::<Stored>(entry))
+        .ok()
+        .and_then(Stored::into_hit)
 }
 
 /// The leading part of [`Stored`].

@@ -263,14 +263,107 @@ impl From<Name> for String {
     }
 }
 
+/// A table of the distinct names of one encoded value, so that each name is written (and, on
+/// decoding, interned) once per value instead of once per occurrence: the lint cache encodes
+/// each file's facts with one ([`name_table::encoding`], [`name_table::decoding`]). Inside those calls,
+/// on their thread, a `Name` is encoded as its number in the table; anywhere else, as text.
+pub mod name_table {
+    use std::cell::RefCell;
+
+    use rustc_hash::FxHashMap;
+
+    use super::Name;
+
+    enum Table {
+        /// Each name's number (by address: one text, one address), and the names in order.
+        Encoding(FxHashMap<usize, u32>, Vec<Name>),
+        Decoding(Vec<Name>),
+    }
+
+    thread_local! {
+        static TABLE: RefCell<Option<Table>> = const { RefCell::new(None) };
+    }
+
+    /// Puts back the table that was in use before (also when encoding panics).
+    struct Restore(Option<Table>);
+
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let previous = self.0.take();
+            TABLE.with_borrow_mut(|table| *table = previous);
+        }
+    }
+
+    /// Run `run` with `table` in use on this thread: its result, and the table after.
+    fn with<T>(table: Table, run: impl FnOnce() -> T) -> (T, Option<Table>) {
+        let previous = TABLE.with_borrow_mut(|current| current.replace(table));
+        let restore = Restore(previous);
+        let result = run();
+        let used = TABLE.with_borrow_mut(Option::take);
+        drop(restore);
+        (result, used)
+    }
+
+    /// Run `encode`, numbering the names it encodes: its result, and the names in the order of
+    /// their numbers.
+    pub fn encoding<T>(encode: impl FnOnce() -> T) -> (T, Vec<Name>) {
+        match with(Table::Encoding(FxHashMap::default(), Vec::new()), encode) {
+            (result, Some(Table::Encoding(_, names))) => (result, names),
+            (result, _) => (result, Vec::new()),
+        }
+    }
+
+    /// Run `decode`, reading the names it decodes as numbers in `names`.
+    pub fn decoding<T>(names: Vec<Name>, decode: impl FnOnce() -> T) -> T {
+        with(Table::Decoding(names), decode).0
+    }
+
+    /// The number of `name` when encoding with a table (numbered on first sight).
+    pub(super) fn number(name: Name) -> Option<u32> {
+        TABLE.with_borrow_mut(|table| match table {
+            Some(Table::Encoding(numbers, names)) => {
+                let next = names.len() as u32;
+                let number = *numbers.entry(name.0.as_ptr() as usize).or_insert(next);
+                if number == next {
+                    names.push(name);
+                }
+                Some(number)
+            }
+            _ => None,
+        })
+    }
+
+    /// The name numbered `number` in the table decoding uses, if there is one.
+    pub(super) fn name(number: u32) -> Option<Name> {
+        TABLE.with_borrow(|table| match table {
+            Some(Table::Decoding(names)) => names.get(number as usize).copied(),
+            _ => None,
+        })
+    }
+
+    /// True when decoding with a table.
+    pub(super) fn is_decoding() -> bool {
+        TABLE.with_borrow(|table| matches!(table, Some(Table::Decoding(_))))
+    }
+}
+
 impl Serialize for Name {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
+        match name_table::number(*self) {
+            Some(number) => serializer.serialize_u32(number),
+            None => serializer.serialize_str(self.as_str()),
+        }
     }
 }
 
 impl<'de> Deserialize<'de> for Name {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Name, D::Error> {
+        if name_table::is_decoding() {
+            let number = u32::deserialize(deserializer)?;
+            return name_table::name(number).ok_or_else(|| {
+                serde::de::Error::custom(format_args!("no name numbered {number} in the table"))
+            });
+        }
         struct Visitor;
         impl serde::de::Visitor<'_> for Visitor {
             type Value = Name;
@@ -365,5 +458,43 @@ mod tests {
         }
         assert_ne!(Name::new(&first), Name::new(&other));
         assert_eq!(Name::new(&first).0, Name::new(&first.clone()).0);
+    }
+
+    /// Within a table, each distinct name is written once and every occurrence by its number;
+    /// decoding with the table gives the same names back; outside one, a name is its text.
+    #[test]
+    fn a_name_table_writes_each_name_once() {
+        let callees = vec![
+            Callee::Qualified(Name::new("torch.nn.functional.cross_entropy")),
+            Callee::SelfMember(Name::new("forward")),
+            Callee::InstanceOf(Box::new(Callee::Qualified(Name::new(
+                "torch.nn.functional.cross_entropy",
+            )))),
+            Callee::Variable(Name::new("forward")),
+        ];
+        let (bytes, names) = name_table::encoding(|| postcard::to_stdvec(&callees).unwrap());
+        let texts: Vec<&str> = names.iter().map(Name::as_str).collect();
+        assert_eq!(texts, ["torch.nn.functional.cross_entropy", "forward"]);
+        let text = b"torch.nn.functional.cross_entropy";
+        assert!(!bytes.windows(text.len()).any(|w| w == text));
+        let decoded: Vec<Callee> =
+            name_table::decoding(names.clone(), || postcard::from_bytes(&bytes).unwrap());
+        assert_eq!(decoded, callees);
+        // A number the table does not have is an error, not a name.
+        let short = names[..1].to_vec();
+        assert!(
+            name_table::decoding(short, || postcard::from_bytes::<Vec<Callee>>(&bytes)).is_err()
+        );
+        // The table is used only inside those calls.
+        let plain = postcard::to_stdvec(&callees).unwrap();
+        assert!(plain.windows(text.len()).any(|w| w == text));
+        assert_eq!(
+            postcard::from_bytes::<Vec<Callee>>(&plain).unwrap(),
+            callees
+        );
+        assert_eq!(
+            serde_json::to_string(&Name::new("forward")).unwrap(),
+            "\"forward\""
+        );
     }
 }
