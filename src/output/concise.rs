@@ -14,7 +14,7 @@ pub fn render(report: &Report, options: RenderOptions, out: &mut dyn Write) -> i
     } else {
         ("", "")
     };
-    for (file, text) in super::with_sources(&report.files) {
+    super::render_each(&report.files, out, |file, text, out| {
         for d in &file.diagnostics {
             let location = location(text.as_deref(), d.range.start());
             // As ruff: `[*]` marks what `--fix` fixes (unsafe fixes need `--unsafe-fixes`).
@@ -31,6 +31,6 @@ pub fn render(report: &Report, options: RenderOptions, out: &mut dyn Write) -> i
                 d.message
             )?;
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }

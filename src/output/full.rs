@@ -162,8 +162,9 @@ pub fn render(report: &Report, options: RenderOptions, out: &mut dyn Write) -> i
         chars: Chars::ascii(),
         ..Config::default()
     };
-    let mut others = OtherFiles::default();
-    for (file, text) in super::with_sources(&report.files) {
+    // Files other findings point into, read once for all the files rendered in parallel.
+    let others = std::sync::Mutex::new(OtherFiles::default());
+    super::render_each(&report.files, out, |file, text, out| {
         // One file table per reported file: the text is added once, not once per finding.
         let source = text.as_ref().map(|s| s.text()).unwrap_or("");
         let mut files = ExcerptFiles::new(&file.display, text.as_deref());
@@ -218,7 +219,11 @@ pub fn render(report: &Report, options: RenderOptions, out: &mut dyn Write) -> i
                     None => (main, source.len()),
                     Some(path) => match other_ids.iter().find(|(p, _, _)| p == path) {
                         Some((_, id, len)) => (*id, *len),
-                        None => match others.get(path) {
+                        None => match others
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .get(path)
+                        {
                             Some(text) => {
                                 let len = text.text().len();
                                 let name = path.display().to_string();
@@ -258,7 +263,7 @@ pub fn render(report: &Report, options: RenderOptions, out: &mut dyn Write) -> i
             } else if d.refactoring_withheld {
                 notes.push(
                     "refactoring: not built in this run; `--show-refactorings` writes and \
-                     shows it, where the code allows one"
+                         shows it, where the code allows one"
                         .to_string(),
                 );
             }
@@ -284,8 +289,8 @@ pub fn render(report: &Report, options: RenderOptions, out: &mut dyn Write) -> i
                 Err(err) => writeln!(out, "{}: {} {} ({err})", file.display, d.code, d.message)?,
             }
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// A generated refactoring under the help: the title, the component's code and the line that

@@ -17,7 +17,7 @@ use crate::registry::Severity;
 use super::{Locator, location, stored_position};
 
 pub fn render(report: &Report, locator: &Locator, out: &mut dyn Write) -> io::Result<()> {
-    for (file, text) in super::with_sources(&report.files) {
+    super::render_each(&report.files, out, |file, text, out| {
         let source = text.as_deref();
         let path = locator.root_relative_or_absolute(&file.path);
         for d in &file.diagnostics {
@@ -52,8 +52,8 @@ pub fn render(report: &Report, locator: &Locator, out: &mut dyn Write) -> io::Re
                 escape_data(&message),
             )?;
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Escaping of a command's message (`toCommandValue` + `escapeData` in `@actions/core`).

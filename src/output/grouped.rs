@@ -20,7 +20,7 @@ pub fn render(report: &Report, options: RenderOptions, out: &mut dyn Write) -> i
     } else {
         ("", "")
     };
-    for (file, text) in super::with_sources(&report.files) {
+    super::render_each(&report.files, out, |file, text, out| {
         let source = text.as_deref();
         let locations: Vec<_> = file
             .diagnostics
@@ -47,8 +47,8 @@ pub fn render(report: &Report, options: RenderOptions, out: &mut dyn Write) -> i
             )?;
         }
         writeln!(out)?;
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 fn digits(n: usize) -> usize {

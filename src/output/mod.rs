@@ -76,34 +76,64 @@ pub fn render(
     }
 }
 
-/// How many files' texts [`with_sources`] reads ahead, per thread.
+/// How many files [`with_sources`] and [`render_each`] read ahead, per thread.
 const READ_AHEAD_PER_THREAD: usize = 8;
 
-/// Each file of a report with its text, as [`FileReport::source`] gives it, line-indexed
-/// when the file has findings. The texts are read a few files ahead, in parallel on the current
-/// thread pool: an output reads the text of every file with findings again (to locate them, to
-/// show excerpts), one after the other, and those reads were the larger part of rendering. The
-/// order is the files' order, and at most a few files per thread are held at once.
+/// The text of a reported file, as [`FileReport::source`] gives it, line-indexed when the file
+/// has findings.
+fn read_indexed(file: &FileReport) -> Option<Arc<SourceText>> {
+    let text = file.source();
+    if let Some(text) = &text
+        && !file.diagnostics.is_empty()
+    {
+        text.index();
+    }
+    text
+}
+
+/// How many files are read (and rendered) at once: a few per thread of the current pool.
+fn read_ahead() -> usize {
+    (rayon::current_num_threads() * READ_AHEAD_PER_THREAD).max(1)
+}
+
+/// Each file of a report with its text ([`read_indexed`]), for an output that gathers every
+/// finding before writing (JSON, SARIF). An output reads the text of every file with findings
+/// again (to locate them), and those reads were the larger part of rendering: the texts are
+/// read a few files ahead, in parallel on the current thread pool. The order is the files'
+/// order, and at most a few files per thread are held at once.
 pub(crate) fn with_sources(
     files: &[FileReport],
 ) -> impl Iterator<Item = (&FileReport, Option<Arc<SourceText>>)> {
     use rayon::prelude::*;
-    let ahead = (rayon::current_num_threads() * READ_AHEAD_PER_THREAD).max(1);
-    files.chunks(ahead).flat_map(|chunk| {
-        let texts: Vec<Option<Arc<SourceText>>> = chunk
-            .par_iter()
-            .map(|file| {
-                let text = file.source();
-                if let Some(text) = &text
-                    && !file.diagnostics.is_empty()
-                {
-                    text.index();
-                }
-                text
-            })
-            .collect();
+    files.chunks(read_ahead()).flat_map(|chunk| {
+        let texts: Vec<Option<Arc<SourceText>>> = chunk.par_iter().map(read_indexed).collect();
         chunk.iter().zip(texts)
     })
+}
+
+/// Write each file of a report to `out` as `render` writes it, given its text
+/// ([`read_indexed`]), in the files' order, for an output whose files are independent: a few
+/// files per thread at a time are read and rendered in parallel on the current thread pool,
+/// each into a buffer of its own, and written in order.
+pub(crate) fn render_each(
+    files: &[FileReport],
+    out: &mut dyn Write,
+    render: impl Fn(&FileReport, Option<Arc<SourceText>>, &mut Vec<u8>) -> io::Result<()> + Sync,
+) -> io::Result<()> {
+    use rayon::prelude::*;
+    for chunk in files.chunks(read_ahead()) {
+        let rendered: Vec<io::Result<Vec<u8>>> = chunk
+            .par_iter()
+            .map(|file| {
+                let mut buffer = Vec::new();
+                render(file, read_indexed(file), &mut buffer).map(|()| buffer)
+            })
+            .collect();
+        for bytes in rendered {
+            out.write_all(&bytes?)?;
+        }
+    }
+    Ok(())
 }
 
 /// `warning[DL305]`, as the text formats (`concise`, `grouped`, JUnit's failure text) show a

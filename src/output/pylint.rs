@@ -7,7 +7,7 @@ use crate::engine::Report;
 use super::{location, stored_position};
 
 pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    for (file, text) in super::with_sources(&report.files) {
+    super::render_each(&report.files, out, |file, text, out| {
         let source = text.as_deref();
         for d in &file.diagnostics {
             // The line in the file as stored (a notebook's JSON); the message names the cell.
@@ -22,8 +22,8 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                 one_line(&d.message)
             )?;
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Messages are one line by construction; keep it so even if a rule's message is not.
