@@ -237,7 +237,10 @@ fn io_failure(err: ignore::Error, path: Option<PathBuf>) -> Option<(PathBuf, std
     }
 }
 
-/// Add the lintable files below `root` to `files`, stopping once it holds `limit`.
+/// Add the lintable files below `root` to `files`, stopping once it holds `limit` (then it may
+/// hold a few more). The walk runs on several threads: the files are in no particular order
+/// (the callers sort them), and of several broken configurations the one nearest the start of
+/// the path order is reported.
 fn walk_directory(
     root: &Path,
     resolver: &Arc<Resolver>,
@@ -245,9 +248,11 @@ fn walk_directory(
     unreadable: &mut Vec<(PathBuf, std::io::Error)>,
     limit: usize,
 ) -> Result<(), DiscoveryError> {
-    let failure: Arc<Mutex<Option<ConfigError>>> = Arc::default();
+    // Configuration errors, with the path that met each.
+    let failures: Arc<Mutex<Vec<(PathBuf, ConfigError)>>> = Arc::default();
     let filter_resolver = resolver.clone();
-    let filter_failure = failure.clone();
+    let filter_failures = failures.clone();
+    let cwd = std::env::current_dir().ok();
     let walker = WalkBuilder::new(root)
         .hidden(true)
         .git_ignore(true)
@@ -262,7 +267,10 @@ fn walk_directory(
                 return true;
             }
             let path = entry.path();
-            let absolute = absolute(path);
+            let absolute = match &cwd {
+                Some(cwd) if !path.is_absolute() => cwd.join(path),
+                _ => path.to_path_buf(),
+            };
             let settings = if entry.file_type().is_some_and(|t| t.is_dir()) {
                 filter_resolver.settings_for(path)
             } else {
@@ -271,48 +279,67 @@ fn walk_directory(
             match settings {
                 Ok(settings) => !settings.is_excluded(&absolute),
                 Err(err) => {
-                    filter_failure
+                    filter_failures
                         .lock()
                         .expect("failure lock")
-                        .get_or_insert(err);
+                        .push((path.to_path_buf(), err));
                     false
                 }
             }
         })
-        .build();
-    for entry in walker {
-        let entry = match entry {
-            Ok(entry) => entry,
-            Err(err) => {
-                unreadable.extend(io_failure(err, None).map(|(p, e)| (normalize(&p), e)));
-                continue;
+        .build_parallel();
+    let found = Mutex::new((std::mem::take(files), std::mem::take(unreadable)));
+    walker.run(|| {
+        Box::new(|entry| {
+            use ignore::WalkState;
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(err) => {
+                    let failure = io_failure(err, None).map(|(p, e)| (normalize(&p), e));
+                    found.lock().expect("walk lock").1.extend(failure);
+                    return WalkState::Continue;
+                }
+            };
+            let path = entry.path();
+            let is_file = match entry.file_type() {
+                Some(t) if t.is_file() => true,
+                // A symlink to a regular file is linted; to anything else (or dangling),
+                // skipped.
+                Some(t) if t.is_symlink() => std::fs::metadata(path).is_ok_and(|m| m.is_file()),
+                _ => false,
+            };
+            if !is_file || !is_lintable_file(path) {
+                return WalkState::Continue;
             }
-        };
-        let path = entry.path();
-        let is_file = match entry.file_type() {
-            Some(t) if t.is_file() => true,
-            // A symlink to a regular file is linted; to anything else (or dangling), skipped.
-            Some(t) if t.is_symlink() => std::fs::metadata(path).is_ok_and(|m| m.is_file()),
-            _ => false,
-        };
-        if !is_file || !is_lintable_file(path) {
-            continue;
-        }
-        let settings = resolver
-            .settings_for(path)
-            .map_err(DiscoveryError::Config)?;
-        files.push(FileEntry {
-            path: normalize(path),
-            settings,
-        });
-        if files.len() >= limit {
-            break;
-        }
+            match resolver.settings_for(path) {
+                Ok(settings) => {
+                    let mut found = found.lock().expect("walk lock");
+                    found.0.push(FileEntry {
+                        path: normalize(path),
+                        settings,
+                    });
+                    if found.0.len() >= limit {
+                        return WalkState::Quit;
+                    }
+                    WalkState::Continue
+                }
+                Err(err) => {
+                    failures
+                        .lock()
+                        .expect("failure lock")
+                        .push((path.to_path_buf(), err));
+                    WalkState::Quit
+                }
+            }
+        })
+    });
+    (*files, *unreadable) = found.into_inner().expect("walk lock");
+    let mut failures = std::mem::take(&mut *failures.lock().expect("failure lock"));
+    failures.sort_by(|a, b| a.0.cmp(&b.0));
+    match failures.into_iter().next() {
+        Some((_, err)) => Err(DiscoveryError::Config(err)),
+        None => Ok(()),
     }
-    if let Some(err) = failure.lock().expect("failure lock").take() {
-        return Err(DiscoveryError::Config(err));
-    }
-    Ok(())
 }
 
 fn absolute(path: &Path) -> PathBuf {

@@ -921,6 +921,28 @@ fn an_invalid_pyproject_is_an_error_however_it_is_found() {
     }
 }
 
+/// Directories are walked on several threads: of two broken configurations below the
+/// directory linted, the error always names the one first in path order.
+#[test]
+fn of_two_broken_configurations_the_first_in_path_order_is_reported() {
+    let broken = "[tool.dllint\nselect = [\"DL3\"]\n";
+    let dir = project(&[
+        ("a/pyproject.toml", broken),
+        ("a/t.py", DIRTY),
+        ("b/pyproject.toml", broken),
+        ("b/t.py", DIRTY),
+    ]);
+    for _ in 0..5 {
+        let out = run(dir.path(), &["check", "--no-cache", "."], None);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains("a/pyproject.toml:1:") && !err.contains("b/pyproject.toml"),
+            "{err}"
+        );
+    }
+}
+
 /// Issue 15: `[tool.dllint.knowledge]` patterns are qualified names; an empty string, a bare
 /// `*` or an empty segment is an error naming the key and the value.
 #[test]
