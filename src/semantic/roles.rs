@@ -187,11 +187,12 @@ impl Roles {
                             "computes gradients and updates parameters (a training step)".into(),
                         );
                     }
-                    if knowledge.is_loss_function_name(&function.name)
-                        && !role.roles.contains(Role::Runner)
+                    // The name is tested last: most functions compute no loss.
+                    if !role.roles.contains(Role::Runner)
                         && (body.has_evidence()
                             || !body.losses().returned.is_empty()
                             || !body.losses().differentiated.is_empty())
+                        && knowledge.is_loss_function_name(&function.name)
                     {
                         role.roles.insert(Role::Loss);
                         role.evidence
@@ -441,7 +442,8 @@ struct Local {
     builds_graph: bool,
     /// Some method builds network layers itself or through a project helper that does
     /// (`conv2d(x, 64)` wrapping `tf.get_variable`): TF1 graph models build their networks in
-    /// methods such as `discriminator`/`generator`, not in `__init__`.
+    /// methods such as `discriminator`/`generator`, not in `__init__`. Only computed for a
+    /// class that [`Local::builds_graph`] (false otherwise).
     graph_layers: bool,
     /// Keeps a model it is given (`self.model = model`) and a loss (`self.criterion = ...`):
     /// a wrapper that trains someone else's model.
@@ -511,6 +513,15 @@ fn local_class(
     } else {
         None
     };
+    let builds_graph = methods
+        .iter()
+        .filter(|m| structural(&m.name) || m.name.starts_with("build"))
+        .any(|m| {
+            m.body
+                .api_calls
+                .iter()
+                .any(|a| a.kind == ApiKind::GraphInput)
+        });
     Local {
         layer_calls: methods
             .iter()
@@ -526,11 +537,10 @@ fn local_class(
             .any(|h| knowledge.is_model_variable(&h.param))
             && (c.held.iter().any(|h| knowledge.is_loss_attribute(&h.attr))
                 || c.attributes.iter().any(|a| knowledge.is_loss_attribute(&a.name))),
-        builds_graph: methods
-            .iter()
-            .filter(|m| structural(&m.name) || m.name.starts_with("build"))
-            .any(|m| m.body.api_calls.iter().any(|a| a.kind == ApiKind::GraphInput)),
-        graph_layers: methods.iter().any(|m| {
+        builds_graph,
+        // Only a graph model's layers are asked for: resolving every project call of every
+        // method of every class was most of this function's time.
+        graph_layers: builds_graph && methods.iter().any(|m| {
             m.body.api_calls.iter().any(|a| a.kind == ApiKind::Layer)
                 || m.body.project_calls.iter().any(|call| {
                     matches!(
