@@ -22,6 +22,7 @@
 //! a loop that does not train evaluates; how much one file does) and `dllint map` read this one
 //! model.
 
+use rayon::prelude::*;
 use ruff_text_size::TextRange;
 use rustc_hash::{FxHashMap, FxHashSet};
 use thin_vec::ThinVec;
@@ -145,7 +146,9 @@ impl Training {
         let files = index.len();
         // Outgoing calls of every scope, resolved to project functions.
         let table = index.scope_callees();
+        // Each file's own facts, in parallel (in file order).
         let edges: Vec<Vec<Vec<Edge>>> = (0..files as FileId)
+            .into_par_iter()
             .map(|f| {
                 index
                     .facts(f)
@@ -157,6 +160,7 @@ impl Training {
 
         // Direct facts.
         let mut updates: Vec<Vec<Option<Via>>> = (0..files as FileId)
+            .into_par_iter()
             .map(|f| {
                 index
                     .facts(f)
@@ -167,6 +171,7 @@ impl Training {
             })
             .collect();
         let mut builds_optimizer: Vec<Vec<bool>> = (0..files as FileId)
+            .into_par_iter()
             .map(|f| {
                 index
                     .facts(f)
@@ -247,34 +252,35 @@ impl Training {
 
         // Loops: a step inside, or a call of a function that updates with an optimizer it is
         // given.
-        let mut loops: Vec<Vec<ThinVec<TrainingLoop>>> = Vec::with_capacity(files);
-        for f in 0..files as FileId {
-            let facts = index.facts(f);
-            let per_scope: Vec<ThinVec<TrainingLoop>> = facts
-                .scopes()
-                .enumerate()
-                .map(|(s, (_, scope))| {
-                    let mut causes: Vec<(Option<LoopId>, Via)> = scope
-                        .losses()
-                        .grad_steps
-                        .iter()
-                        .filter(|step| step.kind.updates_parameters())
-                        .map(|step| (step.in_loop, Via::Step(step.range)))
-                        .collect();
-                    for edge in &edges[f as usize][s] {
-                        let (tf, tid) = edge.target;
-                        if edge.in_loop.is_some()
-                            && updates[tf as usize][tid as usize].is_some()
-                            && !builds_optimizer[tf as usize][tid as usize]
-                        {
-                            causes.push((edge.in_loop, Via::Call(edge.range, tf, tid)));
+        let loops: Vec<Vec<ThinVec<TrainingLoop>>> = (0..files as FileId)
+            .into_par_iter()
+            .map(|f| {
+                let facts = index.facts(f);
+                facts
+                    .scopes()
+                    .enumerate()
+                    .map(|(s, (_, scope))| {
+                        let mut causes: Vec<(Option<LoopId>, Via)> = scope
+                            .losses()
+                            .grad_steps
+                            .iter()
+                            .filter(|step| step.kind.updates_parameters())
+                            .map(|step| (step.in_loop, Via::Step(step.range)))
+                            .collect();
+                        for edge in &edges[f as usize][s] {
+                            let (tf, tid) = edge.target;
+                            if edge.in_loop.is_some()
+                                && updates[tf as usize][tid as usize].is_some()
+                                && !builds_optimizer[tf as usize][tid as usize]
+                            {
+                                causes.push((edge.in_loop, Via::Call(edge.range, tf, tid)));
+                            }
                         }
-                    }
-                    ThinVec::from(training_loops(scope, causes))
-                })
-                .collect();
-            loops.push(per_scope);
-        }
+                        ThinVec::from(training_loops(scope, causes))
+                    })
+                    .collect()
+            })
+            .collect();
         let sparse = |list: Vec<Vec<Option<Via>>>| {
             let mut kept = FxHashMap::default();
             for (f, list) in list.into_iter().enumerate() {
