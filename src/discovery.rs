@@ -239,8 +239,8 @@ fn io_failure(err: ignore::Error, path: Option<PathBuf>) -> Option<(PathBuf, std
 
 /// Add the lintable files below `root` to `files`, stopping once it holds `limit` (then it may
 /// hold a few more). The walk runs on several threads: the files are in no particular order
-/// (the callers sort them), and of several broken configurations the one nearest the start of
-/// the path order is reported.
+/// (the callers sort them), and of several broken configurations the one first in path order
+/// is reported.
 fn walk_directory(
     root: &Path,
     resolver: &Arc<Resolver>,
@@ -323,12 +323,14 @@ fn walk_directory(
                     }
                     WalkState::Continue
                 }
+                // The walk goes on: which error is reported must not depend on which
+                // thread met one first.
                 Err(err) => {
                     failures
                         .lock()
                         .expect("failure lock")
                         .push((path.to_path_buf(), err));
-                    WalkState::Quit
+                    WalkState::Continue
                 }
             }
         })

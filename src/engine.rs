@@ -988,8 +988,8 @@ fn run_in_pool(
             );
         }
         index.reuse_callees(reused);
+        lap("project cache read");
     }
-    lap("project cache read");
     if project_rules {
         roles.get_or_init(|| Roles::compute(&index));
         lap("roles");

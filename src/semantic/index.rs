@@ -806,9 +806,6 @@ impl ProjectIndex {
         }
     }
 
-    /// The module-level classes and functions of a file sorted by name (stably: definition
-    /// order within a name), built on first use: resolution asks for them per call site, and a
-    /// large file has thousands.
     /// The project classes `class` of `file` names as its bases, in order (bases outside the
     /// project left out).
     pub fn project_bases(
@@ -819,10 +816,26 @@ impl ProjectIndex {
         self.resolved_bases(file, class).iter().flatten().copied()
     }
 
+    /// Resolve the bases of every class of the project ([`ProjectIndex::resolved_bases`]),
+    /// file by file in parallel. Call it outside the rules' parallel loop.
+    pub fn prepare_class_bases(&self) {
+        use rayon::prelude::*;
+        self.file_ids().into_par_iter().for_each(|file| {
+            self.class_bases_of(file);
+        });
+    }
+
     /// Each base of `class` of `file`, in the order `ClassFacts::bases` lists them: the project
     /// class it names, if it names one. Resolved once per file.
     pub fn resolved_bases(&self, file: FileId, class: ClassId) -> &[Option<(FileId, ClassId)>] {
-        let bases = self.class_bases[file as usize].get_or_init(|| {
+        self.class_bases_of(file)
+            .get(class as usize)
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The bases of every class of `file`, resolved on first use.
+    fn class_bases_of(&self, file: FileId) -> &ClassBases {
+        self.class_bases[file as usize].get_or_init(|| {
             self.facts(file)
                 .classes
                 .iter()
@@ -836,10 +849,12 @@ impl ProjectIndex {
                         .collect()
                 })
                 .collect()
-        });
-        bases.get(class as usize).map_or(&[], Vec::as_slice)
+        })
     }
 
+    /// The module-level classes and functions of a file sorted by name (stably: definition
+    /// order within a name), built on first use: resolution asks for them per call site, and a
+    /// large file has thousands.
     fn definitions(&self, file: FileId) -> &[Symbol] {
         self.definitions[file as usize].get_or_init(|| {
             let facts = self.facts(file);

@@ -104,13 +104,9 @@ impl Roles {
                 })
                 .collect(),
         };
-        // Each class's bases, resolved per file in parallel (the roles of classes follow them
-        // one class after another).
-        index.file_ids().into_par_iter().for_each(|f| {
-            if !index.facts(f).classes.is_empty() {
-                index.resolved_bases(f, 0);
-            }
-        });
+        // The classes' roles follow their bases one class after another: the bases are
+        // resolved first, in parallel.
+        index.prepare_class_bases();
         for (f, file) in index.all_files().iter().enumerate() {
             for c in 0..file.facts.classes.len() {
                 builder.class_role(f as FileId, c as ClassId);

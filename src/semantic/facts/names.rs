@@ -265,8 +265,9 @@ impl From<Name> for String {
 
 /// A table of the distinct names of one encoded value, so that each name is written (and, on
 /// decoding, interned) once per value instead of once per occurrence: the lint cache encodes
-/// each file's facts with one ([`name_table::encoding`], [`name_table::decoding`]). Inside those calls,
-/// on their thread, a `Name` is encoded as its number in the table; anywhere else, as text.
+/// each file's facts with one ([`name_table::encoding`], [`name_table::decoding`]). Inside
+/// those calls, on their thread, a `Name` is encoded as its number in the table; anywhere
+/// else, as text.
 pub mod name_table {
     use std::cell::RefCell;
 
