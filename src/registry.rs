@@ -377,10 +377,7 @@ impl RuleOptions {
         if let Some(value) = self.values.get(&(rule.code, spec.key)) {
             return value.clone();
         }
-        let table: toml::Table = toml::from_str(&format!("v = {}", spec.default))
-            .unwrap_or_else(|e| panic!("default of {}.{key} is not TOML: {e}", rule.code));
-        parse_default(spec.kind, &table["v"])
-            .unwrap_or_else(|| panic!("default of {}.{key} has the wrong type", rule.code))
+        default_value(rule.code, spec)
     }
 
     pub fn int(&self, rule: Rule, key: &str) -> u64 {
@@ -410,6 +407,25 @@ impl RuleOptions {
             other => panic!("{}.{key} is not a list of strings: {other:?}", rule.code),
         }
     }
+}
+
+/// The default of an option, parsed from its TOML once per process: rules read their options
+/// for every file they check.
+fn default_value(code: &'static str, spec: &'static OptionSpec) -> OptionValue {
+    type Defaults = rustc_hash::FxHashMap<(&'static str, &'static str), OptionValue>;
+    static DEFAULTS: std::sync::Mutex<Option<Defaults>> = std::sync::Mutex::new(None);
+    let mut defaults = DEFAULTS.lock().unwrap_or_else(|e| e.into_inner());
+    defaults
+        .get_or_insert_with(Defaults::default)
+        .entry((code, spec.key))
+        .or_insert_with(|| {
+            let key = spec.key;
+            let table: toml::Table = toml::from_str(&format!("v = {}", spec.default))
+                .unwrap_or_else(|e| panic!("default of {code}.{key} is not TOML: {e}"));
+            parse_default(spec.kind, &table["v"])
+                .unwrap_or_else(|| panic!("default of {code}.{key} has the wrong type"))
+        })
+        .clone()
 }
 
 fn parse_default(kind: OptionKind, value: &toml::Value) -> Option<OptionValue> {
