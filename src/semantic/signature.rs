@@ -39,6 +39,20 @@ pub(crate) fn signature_shapes(
         knowledge,
     };
     let parameters = &def.parameters;
+    // Most functions are neither: whether an annotation gives a shape is all they need, asked
+    // before any parameter is recorded (the answer is the same as the full pass's below).
+    if !forward_like {
+        let shaped = |annotation: Option<&Expr>| {
+            annotation.is_some_and(|annotation| !cx.classify(annotation).1.is_empty())
+        };
+        if !parameters
+            .iter_non_variadic_params()
+            .any(|p| shaped(p.parameter.annotation.as_deref()))
+            && !shaped(def.returns.as_deref())
+        {
+            return None;
+        }
+    }
     let is_method = class.is_some()
         && !def
             .decorator_list
