@@ -407,3 +407,137 @@ fn a_text_held_in_memory_keeps_its_tree_for_the_project_rules() {
     assert!(dllint::refactor::ParsedSource::of(file("broken.py")).is_none());
     assert!(file("on_disk.py").tree.is_none() && file("on_disk.py").text.is_none());
 }
+
+/// What a file's loops may call as a model (`FileFacts::loop_model_calls`), for one module.
+fn loop_model_calls(source: &str) -> (bool, Vec<String>) {
+    let (_dir, project) = project(&[("train.py", source)]);
+    let file = &project.index.all_files()[0];
+    let calls = &file.facts.loop_model_calls;
+    (
+        calls.any,
+        calls.imported.iter().map(|n| n.to_string()).collect(),
+    )
+}
+
+#[test]
+fn loops_say_what_they_may_run_as_a_model() {
+    let none = (false, Vec::<String>::new());
+    let any = (true, Vec::<String>::new());
+    // Builtins, parameters, loop variables, methods of data: nothing a model may be.
+    assert_eq!(
+        loop_model_calls(
+            "def f(xs, fn):\n    for i, x in enumerate(xs):\n        print(len(x))\n        fn(x)\n        x.view(-1)\n        for blk in xs:\n            x = blk(x)\n"
+        ),
+        none
+    );
+    // A name or attribute spelled like a model, `self`, `.forward` of one.
+    for call in [
+        "model(x)",
+        "self.encoder(x)",
+        "self(x)",
+        "trainer.net(x)",
+        "net.forward(x)",
+    ] {
+        let source =
+            format!("def f(self, xs, model, net, trainer):\n    for x in xs:\n        {call}\n");
+        assert_eq!(loop_model_calls(&source), any, "{call}");
+    }
+    // A call without arguments runs nothing; one outside loops does not count.
+    assert_eq!(
+        loop_model_calls("def f(model, xs):\n    model(xs)\n    for x in xs:\n        model()\n"),
+        none
+    );
+    // A name the function binds to a call, or the module does.
+    assert_eq!(
+        loop_model_calls("def f(xs):\n    m = build()\n    for x in xs:\n        m(x)\n"),
+        any
+    );
+    assert_eq!(
+        loop_model_calls(
+            "class Thing:\n    pass\n\nthing = Thing()\n\ndef f(xs):\n    for x in xs:\n        thing(x)\n"
+        ),
+        any
+    );
+    // A `self` attribute the class constructs, and one it does not.
+    assert_eq!(
+        loop_model_calls(
+            "import torch.nn as nn\n\nclass A(nn.Module):\n    def __init__(self):\n        self.head = nn.Linear(2, 2)\n\n    def run(self, xs):\n        for x in xs:\n            self.head(x)\n"
+        ),
+        any
+    );
+    assert_eq!(
+        loop_model_calls(
+            "class A:\n    def run(self, xs):\n        for x in xs:\n            self.scale(x)\n"
+        ),
+        none
+    );
+    // Imports: a layer may be the model; a framework function is listed for the project to
+    // decide (a library's name may be one of its packages), as the import reads.
+    assert_eq!(
+        loop_model_calls(
+            "from torch.nn import Linear\n\ndef f(xs):\n    for x in xs:\n        Linear(2, 2)(x)\n"
+        ),
+        any
+    );
+    assert_eq!(
+        loop_model_calls(
+            "from torch import cat\nimport numpy as np\nfrom .utils import pad\n\ndef f(xs):\n    for x in xs:\n        cat([x])\n        np.mean(x)\n        pad(x)\n        cat([x, x])\n"
+        ),
+        (
+            false,
+            vec!["torch.cat".to_string(), "utils.pad".to_string()]
+        )
+    );
+    // What the walk of evaluation loops does not read: a lambda, and a function defined in a
+    // loop (its body has no loop of its own); its decorator is read where it is written.
+    assert_eq!(
+        loop_model_calls(
+            "def f(xs):\n    for x in xs:\n        g = lambda y: model(y)\n        def h(y):\n            return model(y)\n"
+        ),
+        none
+    );
+    assert_eq!(
+        loop_model_calls(
+            "def f(xs):\n    for x in xs:\n        @model(x)\n        def h(y):\n            return y\n"
+        ),
+        any
+    );
+    // A module-level loop counts too; a file without loops has nothing to say.
+    assert_eq!(loop_model_calls("for x in xs:\n    model(x)\n"), any);
+    assert_eq!(
+        loop_model_calls("def f(model, x):\n    return model(x)\n"),
+        none
+    );
+}
+
+/// The search for evaluation loops reads a file again only when its loops may run a model:
+/// a project Model class called through an import is looked up in the project.
+#[test]
+fn an_evaluation_loop_running_an_imported_project_model_is_found() {
+    let model = "import torch.nn as nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.fc = nn.Linear(4, 2)\n        self.drop = nn.Dropout(0.5)\n\n    def forward(self, x):\n        return self.fc(self.drop(x))\n";
+    let evaluate = |call: &str| {
+        format!(
+            "import torch\nfrom models import Net, helper\n\n\ndef evaluate(loader):\n    total = 0\n    for x, y in loader:\n        out = {call}\n        total += (out.argmax(1) == y).sum()\n    return total\n"
+        )
+    };
+    let codes = |call: &str| {
+        let (_dir, project) = project(&[
+            (
+                "models.py",
+                &format!("{model}\n\ndef helper(x):\n    return x\n"),
+            ),
+            ("evaluate.py", &evaluate(call)),
+        ]);
+        let mut codes: Vec<&str> = project
+            .report
+            .files
+            .iter()
+            .filter(|f| f.path.ends_with("evaluate.py"))
+            .flat_map(|f| f.diagnostics.iter().map(|d| d.code))
+            .collect();
+        codes.sort_unstable();
+        codes
+    };
+    assert_eq!(codes("Net(x)"), ["DL504", "DL505"]);
+    assert_eq!(codes("helper(x)"), Vec::<&str>::new());
+}

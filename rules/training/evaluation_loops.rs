@@ -1,8 +1,9 @@
 //! Evaluation loops of a file, shared by DL504 (eval-mode-not-set) and DL505
 //! (no-grad-missing): a loop that runs a Model in a function with no backward and no optimizer
-//! step. The facts say which functions may hold one (a loop, no gradient step); only then is
-//! the file's tree walked — once — for what the facts do not carry: `with torch.no_grad()`
-//! blocks, `model.eval()` calls and where the model runs.
+//! step. The facts say which functions may hold one (a loop, no gradient step) and whether a
+//! call in a loop may run a model at all; only then is the file parsed again and its tree
+//! walked — once — for what the facts do not carry: `with torch.no_grad()` blocks,
+//! `model.eval()` calls and where the model runs.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -197,6 +198,17 @@ fn find_evaluation_loops(cx: &ProjectContext<'_>) -> Vec<EvalLoop> {
         !is_model || function.body.loops.iter().any(|l| l.over_data)
     };
     if facts.module.loops.is_empty() && !candidates.values().any(|&(id, _)| may_evaluate(id)) {
+        return Vec::new();
+    }
+    // An evaluation loop runs a model: a file none of whose loops may call one (its facts say
+    // which calls may, and which imported names the project decides) is not parsed again.
+    let calls = &facts.loop_model_calls;
+    if !calls.any
+        && !calls
+            .imported
+            .iter()
+            .any(|&qualified| is_model_symbol(cx, &Callee::Qualified(qualified)))
+    {
         return Vec::new();
     }
     let Some(parsed) = cx.parsed() else {
@@ -492,13 +504,7 @@ impl Walker<'_, '_> {
     }
 
     fn is_model_symbol(&self, callee: &Callee) -> bool {
-        match self.cx.index.resolve_callee(self.cx.file, callee) {
-            Some(Symbol::Class(f, c)) => {
-                let roles = &self.cx.roles.class(f, c).roles;
-                roles.contains(Role::Model) && !roles.contains(Role::Loss)
-            }
-            _ => false,
-        }
+        is_model_symbol(self.cx, callee)
     }
 
     /// `self.<attr>` is a model: a model-named attribute or one built by a model constructor.
@@ -870,6 +876,17 @@ impl Walker<'_, '_> {
         for stmt in body {
             self.visit_stmt(stmt);
         }
+    }
+}
+
+/// `callee`, called from the file, builds a project Model (not a Loss).
+fn is_model_symbol(cx: &ProjectContext<'_>, callee: &Callee) -> bool {
+    match cx.index.resolve_callee(cx.file, callee) {
+        Some(Symbol::Class(f, c)) => {
+            let roles = &cx.roles.class(f, c).roles;
+            roles.contains(Role::Model) && !roles.contains(Role::Loss)
+        }
+        _ => false,
     }
 }
 

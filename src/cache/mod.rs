@@ -46,7 +46,7 @@ pub const CACHE_DIR_NAME: &str = ".dllint_cache";
 pub const CACHE_DIR_ENV: &str = "DLLINT_CACHE_DIR";
 
 /// File format: magic (with the format version), build id, entry count, entries, checksum.
-const MAGIC: &[u8; 8] = b"DLLINTC\x05";
+const MAGIC: &[u8; 8] = b"DLLINTC\x06";
 
 /// How many files a project root's entries are spread over.
 pub const SHARDS: usize = 64;

@@ -22,6 +22,7 @@ mod calls;
 mod components;
 mod data_prep;
 mod gradients;
+mod loop_calls;
 mod losses;
 
 /// A value that is differentiated: (value, the gradient call, loop).
@@ -836,7 +837,7 @@ impl<'a> FactsBuilder<'a> {
     }
 
     /// Classify everything recorded during the walk and produce the file's facts.
-    pub fn finish(self, semantic: &Semantic<'a>) -> FileFacts {
+    pub fn finish(self, semantic: &Semantic<'a>, module: &'a ast::ModModule) -> FileFacts {
         let mut facts = FileFacts {
             package: semantic.package.clone(),
             imports: semantic
@@ -1054,6 +1055,14 @@ impl<'a> FactsBuilder<'a> {
             facts.usage.parses || !facts.usage.options.is_empty() || self.takes_options;
         facts.uses_no_grad = self.uses_no_grad;
         facts.switches_mode = self.switches_mode;
+        if facts.scopes().any(|(_, scope)| !scope.loops.is_empty()) {
+            facts.loop_model_calls = loop_calls::loop_model_calls(
+                module,
+                &self.knowledge,
+                &facts.classes,
+                &facts.module_instances,
+            );
+        }
         facts
     }
 }

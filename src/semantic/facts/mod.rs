@@ -296,6 +296,21 @@ pub struct FileFacts {
     pub uses_no_grad: bool,
     /// The file calls `.eval()` or `.train(...)` on something.
     pub switches_mode: bool,
+    /// What the file's loops may call as a model (empty when it has no loop, or when scope
+    /// facts are not built).
+    pub loop_model_calls: LoopModelCalls,
+}
+
+/// Whether a call inside one of a file's loops may run a model (see
+/// `builder::loop_calls::loop_model_calls` for what counts): the search for evaluation loops
+/// parses again only a file where one may.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoopModelCalls {
+    /// Some call may, whatever the project holds.
+    pub any: bool,
+    /// Otherwise: what the names called through an import import (`datasets.load`), sorted;
+    /// one may run a model only if the project defines it as a Model class.
+    pub imported: ThinVec<Name>,
 }
 
 impl FileFacts {
