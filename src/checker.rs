@@ -226,7 +226,7 @@ impl<'c, 'a> Checker<'c, 'a> {
             pass.finish(&mut cx);
         }
         drop(passes);
-        let facts = facts.map_or_else(FileFacts::default, |f| f.finish(&semantic, module));
+        let facts = facts.map_or_else(FileFacts::default, |f| f.finish(&semantic));
         (facts, diagnostics)
     }
 }

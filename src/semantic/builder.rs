@@ -68,6 +68,9 @@ pub(crate) struct ScopeDraft<'a> {
     manual_updates: Vec<(&'a Expr, TextRange, Option<LoopId>)>,
     /// `with torch.no_grad():` statements, or the function itself when decorated with it.
     no_grad_blocks: Vec<TextRange>,
+    /// Where the function's body starts (0 for the module): what comes before it, decorators
+    /// and parameters, runs in the code around the function.
+    body_start: TextSize,
 }
 
 #[derive(Clone, Copy)]
@@ -135,6 +138,11 @@ pub struct FactsBuilder<'a> {
     option_reads: Vec<(usize, bool, &'a str)>,
     /// The callee of the call visited last (`opt.step` in `opt.step()`): not a plain read.
     last_called: Option<TextRange>,
+    /// What the loops' calls may run as a model ([`FileFacts::loop_model_calls`]).
+    loop_calls: loop_calls::LoopCalls<'a>,
+    /// The lambdas around the expression being visited (innermost last; see
+    /// [`loop_calls::in_lambda`]).
+    lambdas: Vec<TextRange>,
     /// Summarise what each scope does (calls, loops, gradient steps, loss values, flow); off
     /// when the run's cross-file rules read only symbols and usage: every scope's
     /// [`ScopeFacts`] is then empty.
@@ -159,6 +167,8 @@ impl<'a> FactsBuilder<'a> {
             option_reads: Vec::new(),
             last_called: None,
             scopes_wanted: true,
+            loop_calls: Default::default(),
+            lambdas: Vec::new(),
         }
     }
 
@@ -261,6 +271,7 @@ impl<'a> FactsBuilder<'a> {
                 }
             }
             Stmt::ClassDef(class) => self.enter_class(class, semantic),
+            Stmt::Import(_) | Stmt::ImportFrom(_) => self.loop_calls.import(stmt),
             Stmt::For(for_loop @ ast::StmtFor { target, iter, .. }) => {
                 let over_data = crate::semantic::training::for_loop_over_data(
                     &self.knowledge.training.evaluation,
@@ -455,7 +466,9 @@ impl<'a> FactsBuilder<'a> {
                 }
                 scope.calls.push(CallRec { call, in_loop });
                 self.last_called = Some(call.func.range());
+                self.note_loop_call(call);
             }
+            Expr::Lambda(lambda) => self.lambdas.push(lambda.range()),
             Expr::Attribute(attr) if attr.ctx.is_load() => self.note_option_read(attr),
             Expr::Yield(_) | Expr::YieldFrom(_) => self.current().is_generator = true,
             Expr::Named(named) => {
@@ -463,6 +476,26 @@ impl<'a> FactsBuilder<'a> {
                 self.record_target(&named.target, AssignValue::Expr(&named.value), range, false);
             }
             _ => {}
+        }
+    }
+
+    /// A call that may run a model inside a loop ([`loop_calls`]). A function's decorators and
+    /// parameters are visited in its scope, but run in the code around it.
+    fn note_loop_call(&mut self, call: &'a ExprCall) {
+        if self.loop_calls.settled()
+            || call.arguments.is_empty()
+            || loop_calls::in_lambda(&mut self.lambdas, call.range())
+        {
+            return;
+        }
+        let mut scope = self.current_index();
+        if call.start() < self.scopes[scope].body_start
+            && let Some(parent) = self.scopes[scope].parent
+        {
+            scope = parent;
+        }
+        if !self.scopes[scope].loop_stack.is_empty() {
+            self.loop_calls.call(call, scope, &self.knowledge);
         }
     }
 
@@ -597,6 +630,7 @@ impl<'a> FactsBuilder<'a> {
         let scope_index = self.scopes.len();
         let mut draft = ScopeDraft::new(Some(id), Some(parent_scope), class, params.clone());
         draft.positional = def.parameters.posonlyargs.len() + def.parameters.args.len();
+        draft.body_start = loop_calls::body_start(def);
         draft.annotations = def
             .parameters
             .iter()
@@ -837,7 +871,7 @@ impl<'a> FactsBuilder<'a> {
     }
 
     /// Classify everything recorded during the walk and produce the file's facts.
-    pub fn finish(self, semantic: &Semantic<'a>, module: &'a ast::ModModule) -> FileFacts {
+    pub fn finish(mut self, semantic: &Semantic<'a>) -> FileFacts {
         let mut facts = FileFacts {
             package: semantic.package.clone(),
             imports: semantic
@@ -1056,11 +1090,18 @@ impl<'a> FactsBuilder<'a> {
         facts.uses_no_grad = self.uses_no_grad;
         facts.switches_mode = self.switches_mode;
         if facts.scopes().any(|(_, scope)| !scope.loops.is_empty()) {
-            facts.loop_model_calls = loop_calls::loop_model_calls(
-                module,
+            let scopes = &self.scopes;
+            facts.loop_model_calls = std::mem::take(&mut self.loop_calls).finish(
                 &self.knowledge,
                 &facts.classes,
                 &facts.module_instances,
+                |scope, name| {
+                    scopes[scope].assigns.get(name).is_some_and(|assigns| {
+                        assigns
+                            .iter()
+                            .any(|a| matches!(a.value, AssignValue::Expr(Expr::Call(_))))
+                    })
+                },
             );
         }
         facts
@@ -1096,6 +1137,7 @@ impl<'a> ScopeDraft<'a> {
             fills: FxHashMap::default(),
             manual_updates: Vec::new(),
             no_grad_blocks: Vec::new(),
+            body_start: TextSize::default(),
         }
     }
 

@@ -1,170 +1,70 @@
 //! What the loops of a file may run as a model ([`LoopModelCalls`]): a fact the search for
-//! evaluation loops reads before it parses a file again. Every answer errs on the side of
-//! "may": a call counts unless nothing in the file could make it a model's call.
+//! evaluation loops reads before it parses a file again. Collected during the builder's walk;
+//! every answer errs on the side of "may": a call counts unless nothing in the file could
+//! make it a model's call.
 
-use ruff_python_ast::visitor::{self, Visitor};
-use ruff_python_ast::{self as ast, Expr, ModModule, Stmt};
-use rustc_hash::FxHashSet;
+use ruff_python_ast::{self as ast, Expr, Stmt};
+use ruff_text_size::{Ranged, TextRange};
 
 use crate::knowledge::{ApiKind, Knowledge};
-use crate::semantic::facts::{ClassFacts, LoopModelCalls, Name};
+use crate::semantic::facts::{Callee, ClassFacts, LoopModelCalls, Name};
 
 /// The calls with arguments inside the file's loops whose callee (`model` in `model(x)` and in
 /// `model.forward(x)`) may be a model: `self`; a name or attribute named like a model; a
-/// `self` attribute some class of the file assigns a constructed value; a name the function
-/// or the module binds to a call result; and a name an import binds, unless the import is of
-/// a framework's function that builds no layer (those are listed, as written through the
-/// import, for the project to look up: a library's name may be a project package).
+/// `self` attribute some class of the file constructs; a name the function or the module
+/// binds to a call result; and a name an import binds, when the import is of a layer (the
+/// other imports are listed, as the file's references read them, for the project to look up).
 ///
-/// Loops and functions are read as the evaluation loops' walk reads them: a function's body
-/// is its own (its decorators belong to the enclosing code), a class body belongs to the
-/// enclosing function, a lambda is not read.
-pub(crate) fn loop_model_calls(
-    module: &ModModule,
-    knowledge: &Knowledge,
-    classes: &[ClassFacts],
-    module_instances: &[(Name, crate::semantic::facts::Callee)],
-) -> LoopModelCalls {
-    let mut imports = Imports::default();
-    imports.collect(&module.body);
-    let mut walker = Walker {
-        knowledge,
-        attributes: classes
-            .iter()
-            .flat_map(|c| c.attributes.iter().map(|a| a.name.as_str()))
-            .collect(),
-        frames: vec![Frame::default()],
-        pending: Vec::new(),
-        any: false,
-    };
-    walker.visit_body(&module.body);
-    if let Some(frame) = walker.frames.pop() {
-        walker.settle(frame);
-    }
-    let Walker { pending, any, .. } = walker;
-    let mut calls = LoopModelCalls {
-        any,
-        imported: Default::default(),
-    };
-    if calls.any {
-        return calls;
-    }
-    let mut listed: Vec<&str> = Vec::new();
-    for name in pending {
-        if module_instances.iter().any(|(n, _)| *n == name) {
-            calls.any = true;
-            return calls;
-        }
-        for qualified in imports.of(name) {
-            let canonical = knowledge.canonical(qualified);
-            if knowledge.classify_call(&canonical) == Some(ApiKind::Layer) {
-                calls.any = true;
-                return calls;
-            }
-            listed.push(qualified);
-        }
-    }
-    listed.sort_unstable();
-    listed.dedup();
-    calls.imported = listed.into_iter().map(Name::from).collect();
-    calls
-}
-
-/// The names every import of the file binds, with what they import as the file's own
-/// references read it (`import a.b` binds `a` to `a`; `from .m import f` binds `f` to
-/// `m.f`): imports at any depth, a superset of the module-level ones.
+/// A function's decorators and parameters belong to the code around it, as its body does not;
+/// a class body belongs to the function around it; a lambda's body is not read.
 #[derive(Default)]
-struct Imports {
-    bindings: Vec<(String, String)>,
+pub(crate) struct LoopCalls<'a> {
+    any: bool,
+    /// Names called in a loop that only a binding can make a model: (scope, name).
+    called: Vec<(usize, &'a str)>,
+    /// Every import binding of the file, at any depth: (local name, module, imported name).
+    imports: Vec<(&'a str, Option<&'a str>, &'a str)>,
 }
 
-impl Imports {
-    fn collect(&mut self, body: &[Stmt]) {
-        struct Collector<'i>(&'i mut Vec<(String, String)>);
-        impl<'a> Visitor<'a> for Collector<'_> {
-            fn visit_stmt(&mut self, stmt: &'a Stmt) {
-                match stmt {
-                    Stmt::Import(import) => {
-                        for alias in &import.names {
-                            let binding = match &alias.asname {
-                                Some(asname) => (asname.to_string(), alias.name.to_string()),
-                                None => {
-                                    let head = alias.name.as_str().split('.').next();
-                                    let head = head.unwrap_or_default().to_string();
-                                    (head.clone(), head)
-                                }
-                            };
-                            self.0.push(binding);
+impl<'a> LoopCalls<'a> {
+    /// Some call already may: nothing more to collect.
+    pub(crate) fn settled(&self) -> bool {
+        self.any
+    }
+
+    pub(crate) fn import(&mut self, stmt: &'a Stmt) {
+        match stmt {
+            Stmt::Import(import) => {
+                for alias in &import.names {
+                    match &alias.asname {
+                        // `import a.b as c` binds `c` to `a.b`.
+                        Some(asname) => self.imports.push((asname, None, &alias.name)),
+                        // `import a.b` binds `a` to `a`.
+                        None => {
+                            let head = alias.name.as_str().split('.').next().unwrap_or_default();
+                            self.imports.push((head, None, head));
                         }
                     }
-                    Stmt::ImportFrom(import) => {
-                        let module = import.module.as_ref().map_or("", |m| m.as_str());
-                        for alias in &import.names {
-                            let local = alias.asname.as_ref().unwrap_or(&alias.name);
-                            let qualified = if module.is_empty() {
-                                alias.name.to_string()
-                            } else {
-                                format!("{module}.{}", alias.name)
-                            };
-                            self.0.push((local.to_string(), qualified));
-                        }
-                    }
-                    _ => visitor::walk_stmt(self, stmt),
                 }
             }
-            fn visit_expr(&mut self, _: &'a Expr) {}
-        }
-        let mut collector = Collector(&mut self.bindings);
-        collector.visit_body(body);
-    }
-
-    fn of<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s str> + 's {
-        self.bindings
-            .iter()
-            .filter(move |(local, _)| local == name)
-            .map(|(_, qualified)| qualified.as_str())
-    }
-}
-
-#[derive(Default)]
-struct Frame<'a> {
-    open_loops: u32,
-    /// Names bound by `name = <call>` in the function.
-    assigned_calls: FxHashSet<&'a str>,
-    /// Names called inside a loop that only a binding can make a model.
-    called: Vec<&'a str>,
-}
-
-struct Walker<'k, 'a> {
-    knowledge: &'k Knowledge,
-    /// Attribute names of the file's classes (`self.net = Net()`).
-    attributes: FxHashSet<&'k str>,
-    frames: Vec<Frame<'a>>,
-    /// Names called in a loop that neither the function nor the name's spelling answers for:
-    /// a module-level instance or an import may.
-    pending: Vec<&'a str>,
-    any: bool,
-}
-
-impl<'a> Walker<'_, 'a> {
-    fn settle(&mut self, frame: Frame<'a>) {
-        for name in frame.called {
-            if frame.assigned_calls.contains(name) {
-                self.any = true;
-            } else {
-                self.pending.push(name);
+            Stmt::ImportFrom(import) => {
+                let module = import
+                    .module
+                    .as_ref()
+                    .map(|m| m.as_str())
+                    .filter(|m| !m.is_empty());
+                for alias in &import.names {
+                    let local = alias.asname.as_ref().unwrap_or(&alias.name);
+                    self.imports.push((local, module, &alias.name));
+                }
             }
+            _ => {}
         }
     }
 
-    fn call(&mut self, call: &'a ast::ExprCall) {
-        let Some(frame) = self.frames.last_mut() else {
-            return;
-        };
-        if frame.open_loops == 0 || call.arguments.is_empty() {
-            return;
-        }
-        let evaluation = &self.knowledge.training.evaluation;
+    /// A call with arguments inside a loop of the code of `scope`.
+    pub(crate) fn call(&mut self, call: &'a ast::ExprCall, scope: usize, knowledge: &Knowledge) {
+        let evaluation = &knowledge.training.evaluation;
         let target = match &*call.func {
             Expr::Attribute(attr)
                 if evaluation
@@ -179,18 +79,19 @@ impl<'a> Walker<'_, 'a> {
         match target {
             Expr::Name(name) => {
                 let id = name.id.as_str();
-                if id == "self" || self.knowledge.is_model_variable(id) {
+                if id == "self" || knowledge.is_model_variable(id) {
                     self.any = true;
                 } else {
-                    frame.called.push(id);
+                    self.called.push((scope, id));
                 }
             }
             Expr::Attribute(attr) => {
-                let is_self = matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self");
-                let name = attr.attr.as_str();
-                if self.knowledge.is_model_variable(name)
-                    && (is_self || matches!(&*attr.value, Expr::Name(_) | Expr::Attribute(_)))
-                    || is_self && self.attributes.contains(name)
+                let on_self = matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self");
+                if on_self {
+                    // Decided at the end, against the classes' attributes.
+                    self.called.push((usize::MAX, attr.attr.as_str()));
+                } else if matches!(&*attr.value, Expr::Name(_) | Expr::Attribute(_))
+                    && knowledge.is_model_variable(attr.attr.as_str())
                 {
                     self.any = true;
                 }
@@ -198,55 +99,73 @@ impl<'a> Walker<'_, 'a> {
             _ => {}
         }
     }
+
+    /// The answer, once the file's classes, module-level instances and every scope's
+    /// assignments are known. `assigned_call(scope, name)`: the scope binds `name` to a call.
+    pub(crate) fn finish(
+        self,
+        knowledge: &Knowledge,
+        classes: &[ClassFacts],
+        module_instances: &[(Name, Callee)],
+        assigned_call: impl Fn(usize, &str) -> bool,
+    ) -> LoopModelCalls {
+        let mut calls = LoopModelCalls::default();
+        if self.any {
+            calls.any = true;
+            return calls;
+        }
+        let mut listed: Vec<String> = Vec::new();
+        for &(scope, name) in &self.called {
+            let found = if scope == usize::MAX {
+                // `self.<name>(x)`
+                knowledge.is_model_variable(name)
+                    || classes
+                        .iter()
+                        .any(|c| c.attributes.iter().any(|a| a.name == name))
+            } else {
+                assigned_call(scope, name) || module_instances.iter().any(|(n, _)| *n == name)
+            };
+            if found {
+                calls.any = true;
+                return calls;
+            }
+            if scope == usize::MAX {
+                continue;
+            }
+            for &(_, module, imported) in self.imports.iter().filter(|(l, ..)| *l == name) {
+                let qualified = match module {
+                    Some(module) => format!("{module}.{imported}"),
+                    None => imported.to_string(),
+                };
+                if knowledge.classify_call(&knowledge.canonical(&qualified)) == Some(ApiKind::Layer)
+                {
+                    calls.any = true;
+                    return calls;
+                }
+                listed.push(qualified);
+            }
+        }
+        listed.sort_unstable();
+        listed.dedup();
+        calls.imported = listed.iter().map(|q| Name::from(q.as_str())).collect();
+        calls
+    }
 }
 
-impl<'a> Visitor<'a> for Walker<'_, 'a> {
-    fn visit_stmt(&mut self, stmt: &'a Stmt) {
-        if self.any {
-            return;
-        }
-        match stmt {
-            Stmt::FunctionDef(def) => {
-                for decorator in &def.decorator_list {
-                    self.visit_expr(&decorator.expression);
-                }
-                self.frames.push(Frame::default());
-                self.visit_body(&def.body);
-                if let Some(frame) = self.frames.pop() {
-                    self.settle(frame);
-                }
-            }
-            Stmt::ClassDef(def) => self.visit_body(&def.body),
-            Stmt::For(_) | Stmt::While(_) => {
-                if let Some(frame) = self.frames.last_mut() {
-                    frame.open_loops += 1;
-                }
-                visitor::walk_stmt(self, stmt);
-                if let Some(frame) = self.frames.last_mut() {
-                    frame.open_loops -= 1;
-                }
-            }
-            Stmt::Assign(assign) => {
-                visitor::walk_stmt(self, stmt);
-                if let [Expr::Name(target)] = &assign.targets[..]
-                    && assign.value.is_call_expr()
-                    && let Some(frame) = self.frames.last_mut()
-                {
-                    frame.assigned_calls.insert(target.id.as_str());
-                }
-            }
-            _ => visitor::walk_stmt(self, stmt),
-        }
-    }
+/// Where a function's own code starts: its decorators, parameters and annotations come before
+/// and belong to the code around it.
+pub(crate) fn body_start(def: &ast::StmtFunctionDef) -> ruff_text_size::TextSize {
+    def.body.first().map_or(def.end(), |s| s.start())
+}
 
-    fn visit_expr(&mut self, expr: &'a Expr) {
-        match expr {
-            Expr::Lambda(_) => {}
-            Expr::Call(call) => {
-                self.call(call);
-                visitor::walk_expr(self, expr);
-            }
-            _ => visitor::walk_expr(self, expr),
+/// The innermost lambda around `range`, dropping those the walk has left (expressions are
+/// visited before their children, in source order).
+pub(crate) fn in_lambda(lambdas: &mut Vec<TextRange>, range: TextRange) -> bool {
+    while let Some(last) = lambdas.last() {
+        if last.contains_range(range) {
+            return true;
         }
+        lambdas.pop();
     }
+    false
 }
