@@ -408,21 +408,30 @@ fn a_text_held_in_memory_keeps_its_tree_for_the_project_rules() {
     assert!(file("on_disk.py").tree.is_none() && file("on_disk.py").text.is_none());
 }
 
-/// What a file's loops may call as a model (`FileFacts::loop_model_calls`), for one module.
-fn loop_model_calls(source: &str) -> (bool, Vec<String>) {
+/// Where a module's loops may call a model (`FileFacts::loop_model_calls`): the scopes that
+/// may (a function's name, `<module>`), and the imported names others call (`f: torch.cat`).
+fn loop_model_calls(source: &str) -> (Vec<String>, Vec<String>) {
     let (_dir, project) = project(&[("train.py", source)]);
-    let file = &project.index.all_files()[0];
-    let calls = &file.facts.loop_model_calls;
+    let facts = &project.index.all_files()[0].facts;
+    let name = |scope: Option<u32>| match scope {
+        Some(id) => facts.functions[id as usize].name.to_string(),
+        None => "<module>".to_string(),
+    };
+    let calls = &facts.loop_model_calls;
     (
-        calls.any,
-        calls.imported.iter().map(|n| n.to_string()).collect(),
+        calls.scopes.iter().map(|&s| name(s)).collect(),
+        calls
+            .imported
+            .iter()
+            .map(|(s, q)| format!("{}: {q}", name(*s)))
+            .collect(),
     )
 }
 
 #[test]
-fn loops_say_what_they_may_run_as_a_model() {
-    let none = (false, Vec::<String>::new());
-    let any = (true, Vec::<String>::new());
+fn loops_say_where_they_may_run_a_model() {
+    let none = (Vec::<String>::new(), Vec::<String>::new());
+    let f = (vec!["f".to_string()], Vec::<String>::new());
     // Builtins, parameters, loop variables, methods of data: nothing a model may be.
     assert_eq!(
         loop_model_calls(
@@ -440,52 +449,54 @@ fn loops_say_what_they_may_run_as_a_model() {
     ] {
         let source =
             format!("def f(self, xs, model, net, trainer):\n    for x in xs:\n        {call}\n");
-        assert_eq!(loop_model_calls(&source), any, "{call}");
+        assert_eq!(loop_model_calls(&source), f, "{call}");
     }
     // A call without arguments runs nothing; one outside loops does not count.
     assert_eq!(
         loop_model_calls("def f(model, xs):\n    model(xs)\n    for x in xs:\n        model()\n"),
         none
     );
-    // A name the function binds to a call, or the module does.
+    // A name the function binds to a call (not another function), or the module does.
     assert_eq!(
-        loop_model_calls("def f(xs):\n    m = build()\n    for x in xs:\n        m(x)\n"),
-        any
+        loop_model_calls(
+            "def g(xs):\n    for x in xs:\n        m(x)\n\ndef f(xs):\n    m = build()\n    for x in xs:\n        m(x)\n"
+        ),
+        f
     );
     assert_eq!(
         loop_model_calls(
             "class Thing:\n    pass\n\nthing = Thing()\n\ndef f(xs):\n    for x in xs:\n        thing(x)\n"
         ),
-        any
+        f
     );
-    // A `self` attribute the class constructs, and one it does not.
+    // A `self` attribute a class constructs, and one no class does.
     assert_eq!(
         loop_model_calls(
-            "import torch.nn as nn\n\nclass A(nn.Module):\n    def __init__(self):\n        self.head = nn.Linear(2, 2)\n\n    def run(self, xs):\n        for x in xs:\n            self.head(x)\n"
+            "import torch.nn as nn\n\nclass A(nn.Module):\n    def __init__(self):\n        self.head = nn.Linear(2, 2)\n\n    def f(self, xs):\n        for x in xs:\n            self.head(x)\n"
         ),
-        any
+        f
     );
     assert_eq!(
         loop_model_calls(
-            "class A:\n    def run(self, xs):\n        for x in xs:\n            self.scale(x)\n"
+            "class A:\n    def f(self, xs):\n        for x in xs:\n            self.scale(x)\n"
         ),
         none
     );
-    // Imports: a layer may be the model; a framework function is listed for the project to
-    // decide (a library's name may be one of its packages), as the import reads.
+    // Imports: a layer may be the model; another name is listed for the project to decide (a
+    // library's name may be one of its packages), as the import reads.
     assert_eq!(
         loop_model_calls(
             "from torch.nn import Linear\n\ndef f(xs):\n    for x in xs:\n        Linear(2, 2)(x)\n"
         ),
-        any
+        f
     );
     assert_eq!(
         loop_model_calls(
             "from torch import cat\nimport numpy as np\nfrom .utils import pad\n\ndef f(xs):\n    for x in xs:\n        cat([x])\n        np.mean(x)\n        pad(x)\n        cat([x, x])\n"
         ),
         (
-            false,
-            vec!["torch.cat".to_string(), "utils.pad".to_string()]
+            vec![],
+            vec!["f: torch.cat".to_string(), "f: utils.pad".to_string()]
         )
     );
     // What the walk of evaluation loops does not read: a lambda, and a function defined in a
@@ -500,10 +511,13 @@ fn loops_say_what_they_may_run_as_a_model() {
         loop_model_calls(
             "def f(xs):\n    for x in xs:\n        @model(x)\n        def h(y):\n            return y\n"
         ),
-        any
+        f
     );
-    // A module-level loop counts too; a file without loops has nothing to say.
-    assert_eq!(loop_model_calls("for x in xs:\n    model(x)\n"), any);
+    // Module-level loops count as the module's; a file without loops has nothing to say.
+    assert_eq!(
+        loop_model_calls("for x in xs:\n    model(x)\n"),
+        (vec!["<module>".to_string()], vec![])
+    );
     assert_eq!(
         loop_model_calls("def f(model, x):\n    return model(x)\n"),
         none

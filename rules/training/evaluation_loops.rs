@@ -200,14 +200,18 @@ fn find_evaluation_loops(cx: &ProjectContext<'_>) -> Vec<EvalLoop> {
     if facts.module.loops.is_empty() && !candidates.values().any(|&(id, _)| may_evaluate(id)) {
         return Vec::new();
     }
-    // An evaluation loop runs a model: a file none of whose loops may call one (its facts say
-    // which calls may, and which imported names the project decides) is not parsed again.
+    // An evaluation loop runs a model: a file none of whose candidates' loops (nor the
+    // module-level code's) may call one is not parsed again. The facts say which scopes' calls
+    // may, and which imported names called there the project decides.
+    let looked_at = |scope: Option<FunctionId>| match scope {
+        None => true,
+        Some(id) => candidates.values().any(|&(c, _)| c == id) && may_evaluate(id),
+    };
     let calls = &facts.loop_model_calls;
-    if !calls.any
-        && !calls
-            .imported
-            .iter()
-            .any(|&qualified| is_model_symbol(cx, &Callee::Qualified(qualified)))
+    if !calls.scopes.iter().any(|&scope| looked_at(scope))
+        && !calls.imported.iter().any(|&(scope, qualified)| {
+            looked_at(scope) && is_model_symbol(cx, &Callee::Qualified(qualified))
+        })
     {
         return Vec::new();
     }

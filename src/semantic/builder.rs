@@ -482,10 +482,7 @@ impl<'a> FactsBuilder<'a> {
     /// A call that may run a model inside a loop ([`loop_calls`]). A function's decorators and
     /// parameters are visited in its scope, but run in the code around it.
     fn note_loop_call(&mut self, call: &'a ExprCall) {
-        if self.loop_calls.settled()
-            || call.arguments.is_empty()
-            || loop_calls::in_lambda(&mut self.lambdas, call.range())
-        {
+        if call.arguments.is_empty() || loop_calls::in_lambda(&mut self.lambdas, call.range()) {
             return;
         }
         let mut scope = self.current_index();
@@ -1102,6 +1099,7 @@ impl<'a> FactsBuilder<'a> {
                             .any(|a| matches!(a.value, AssignValue::Expr(Expr::Call(_))))
                     })
                 },
+                |scope| scopes[scope].function,
             );
         }
         facts

@@ -7,7 +7,7 @@ use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::{Ranged, TextRange};
 
 use crate::knowledge::{ApiKind, Knowledge};
-use crate::semantic::facts::{Callee, ClassFacts, LoopModelCalls, Name};
+use crate::semantic::facts::{Callee, ClassFacts, FunctionId, LoopModelCalls, Name};
 
 /// The calls with arguments inside the file's loops whose callee (`model` in `model(x)` and in
 /// `model.forward(x)`) may be a model: `self`; a name or attribute named like a model; a
@@ -19,19 +19,16 @@ use crate::semantic::facts::{Callee, ClassFacts, LoopModelCalls, Name};
 /// a class body belongs to the function around it; a lambda's body is not read.
 #[derive(Default)]
 pub(crate) struct LoopCalls<'a> {
-    any: bool,
-    /// Names called in a loop that only a binding can make a model: (scope, name).
-    called: Vec<(usize, &'a str)>,
+    /// Scopes with a call that may, whatever the project holds.
+    found: Vec<usize>,
+    /// Names called in a loop that only a binding can make a model: (scope, name, called on
+    /// `self`).
+    called: Vec<(usize, &'a str, bool)>,
     /// Every import binding of the file, at any depth: (local name, module, imported name).
     imports: Vec<(&'a str, Option<&'a str>, &'a str)>,
 }
 
 impl<'a> LoopCalls<'a> {
-    /// Some call already may: nothing more to collect.
-    pub(crate) fn settled(&self) -> bool {
-        self.any
-    }
-
     pub(crate) fn import(&mut self, stmt: &'a Stmt) {
         match stmt {
             Stmt::Import(import) => {
@@ -76,48 +73,49 @@ impl<'a> LoopCalls<'a> {
             }
             other => other,
         };
+        let mut sure = false;
         match target {
             Expr::Name(name) => {
                 let id = name.id.as_str();
                 if id == "self" || knowledge.is_model_variable(id) {
-                    self.any = true;
+                    sure = true;
                 } else {
-                    self.called.push((scope, id));
+                    self.called.push((scope, id, false));
                 }
             }
             Expr::Attribute(attr) => {
                 let on_self = matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self");
                 if on_self {
                     // Decided at the end, against the classes' attributes.
-                    self.called.push((usize::MAX, attr.attr.as_str()));
+                    self.called.push((scope, attr.attr.as_str(), true));
                 } else if matches!(&*attr.value, Expr::Name(_) | Expr::Attribute(_))
                     && knowledge.is_model_variable(attr.attr.as_str())
                 {
-                    self.any = true;
+                    sure = true;
                 }
             }
             _ => {}
         }
+        if sure && self.found.last() != Some(&scope) {
+            self.found.push(scope);
+        }
     }
 
     /// The answer, once the file's classes, module-level instances and every scope's
-    /// assignments are known. `assigned_call(scope, name)`: the scope binds `name` to a call.
+    /// assignments are known. `assigned_call(scope, name)`: the scope binds `name` to a call;
+    /// `function(scope)`: the function whose body the scope is (`None`: the module).
     pub(crate) fn finish(
         self,
         knowledge: &Knowledge,
         classes: &[ClassFacts],
         module_instances: &[(Name, Callee)],
         assigned_call: impl Fn(usize, &str) -> bool,
+        function: impl Fn(usize) -> Option<FunctionId>,
     ) -> LoopModelCalls {
-        let mut calls = LoopModelCalls::default();
-        if self.any {
-            calls.any = true;
-            return calls;
-        }
-        let mut listed: Vec<String> = Vec::new();
-        for &(scope, name) in &self.called {
-            let found = if scope == usize::MAX {
-                // `self.<name>(x)`
+        let mut found = self.found;
+        let mut listed: Vec<(usize, String)> = Vec::new();
+        for &(scope, name, on_self) in &self.called {
+            let sure = if on_self {
                 knowledge.is_model_variable(name)
                     || classes
                         .iter()
@@ -125,11 +123,11 @@ impl<'a> LoopCalls<'a> {
             } else {
                 assigned_call(scope, name) || module_instances.iter().any(|(n, _)| *n == name)
             };
-            if found {
-                calls.any = true;
-                return calls;
+            if sure {
+                found.push(scope);
+                continue;
             }
-            if scope == usize::MAX {
+            if on_self {
                 continue;
             }
             for &(_, module, imported) in self.imports.iter().filter(|(l, ..)| *l == name) {
@@ -139,16 +137,26 @@ impl<'a> LoopCalls<'a> {
                 };
                 if knowledge.classify_call(&knowledge.canonical(&qualified)) == Some(ApiKind::Layer)
                 {
-                    calls.any = true;
-                    return calls;
+                    found.push(scope);
+                } else {
+                    listed.push((scope, qualified));
                 }
-                listed.push(qualified);
             }
         }
-        listed.sort_unstable();
-        listed.dedup();
-        calls.imported = listed.iter().map(|q| Name::from(q.as_str())).collect();
-        calls
+        let mut scopes: Vec<Option<FunctionId>> = found.into_iter().map(&function).collect();
+        scopes.sort_unstable();
+        scopes.dedup();
+        let mut imported: Vec<(Option<FunctionId>, Name)> = listed
+            .into_iter()
+            .map(|(scope, q)| (function(scope), Name::from(q.as_str())))
+            .filter(|(scope, _)| scopes.binary_search(scope).is_err())
+            .collect();
+        imported.sort_unstable_by(|a, b| (a.0, a.1.as_str()).cmp(&(b.0, b.1.as_str())));
+        imported.dedup();
+        LoopModelCalls {
+            scopes: scopes.into_iter().collect(),
+            imported: imported.into_iter().collect(),
+        }
     }
 }
 

@@ -301,16 +301,17 @@ pub struct FileFacts {
     pub loop_model_calls: LoopModelCalls,
 }
 
-/// Whether a call inside one of a file's loops may run a model (see
-/// `builder::loop_calls::loop_model_calls` for what counts): the search for evaluation loops
-/// parses again only a file where one may.
+/// Where a call inside a loop may run a model (see `builder::loop_calls` for what counts): the
+/// search for evaluation loops parses a file again only when one of the functions it looks at
+/// (or the module-level code) has one.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoopModelCalls {
-    /// Some call may, whatever the project holds.
-    pub any: bool,
-    /// Otherwise: what the names called through an import import (`datasets.load`), sorted;
-    /// one may run a model only if the project defines it as a Model class.
-    pub imported: ThinVec<Name>,
+    /// The scopes (a function, or `None`: the module-level code) with a call that may,
+    /// whatever the project holds, in order.
+    pub scopes: ThinVec<Option<FunctionId>>,
+    /// Of the other scopes, what the names they call through an import import
+    /// (`utils.pad`), in order: one may run a model if the project defines it as a Model class.
+    pub imported: ThinVec<(Option<FunctionId>, Name)>,
 }
 
 impl FileFacts {
