@@ -108,14 +108,16 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
     for (id, function) in facts.functions.iter().enumerate() {
         let role = cx.roles.function(cx.file, id as u32);
         // A test (`test_*`) or a metric or evaluation helper (`_score_label`, `evaluate`)
-        // computes a loss to check or report it, not to train with it.
-        if is_check_or_metric(cx, &function.name) {
-            continue;
-        }
+        // computes a loss to check or report it, not to train with it. (Asked of the functions
+        // the roles single out, after the cheaper tests: a name test is the costlier.)
+        let check_or_metric = || is_check_or_metric(cx, &function.name);
         match function.class {
             // A function of a losses module that steps gradients (gradient caching) is loss
             // machinery already where losses belong; DL104 covers a backward inside a loss.
             None if role.roles.contains(Role::Runner) && !in_loss_module => {
+                if check_or_metric() {
+                    continue;
+                }
                 let place = format!("the training loop in `{}`", facts.qualname(id as u32));
                 report(
                     cx,
@@ -130,6 +132,9 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
             // (`def ppo(): def compute_loss_pi(data): ...`) is the Runner's: it can be neither
             // imported nor tested on its own.
             None if !in_loss_module && let Some(runner) = enclosing_runner(cx, id as u32) => {
+                if check_or_metric() {
+                    continue;
+                }
                 let place = format!(
                     "`{}`, a closure of the training loop's function `{}`,",
                     facts.qualname(id as u32),
@@ -144,6 +149,9 @@ fn check(cx: &ProjectContext<'_>, out: &mut Vec<Diagnostic>) {
                     && !is_role(cx, class, Role::Model)
                     && !is_role(cx, class, Role::Loss) =>
             {
+                if check_or_metric() {
+                    continue;
+                }
                 let framework = match hook(cx, class, function) {
                     Some((Hook::Loss, framework)) => Some(framework),
                     Some((Hook::Optimizer, _)) => continue,
