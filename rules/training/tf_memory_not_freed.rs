@@ -395,10 +395,8 @@ impl<'a> FilePass<'a> for TfMemoryNotFreed<'a> {
         let Expr::Call(call) = expr else { return };
         let knowledge = cx.knowledge;
         let lists = &knowledge.training.tf_memory;
-        let resolved = cx
-            .semantic
-            .resolve(&call.func)
-            .map(|q| knowledge.canonical(&q).into_owned());
+        let qualified = cx.semantic.resolve(&call.func);
+        let resolved = qualified.as_deref().map(|q| knowledge.canonical(q));
         let (loop_stmts, function) = enclosing_loops(cx);
         let loops: Vec<TextRange> = loop_stmts.iter().map(|l| l.range()).collect();
         if let Expr::Attribute(attribute) = &*call.func {
