@@ -483,13 +483,16 @@ impl<'d> DocInfo<'d> {
         while i < lines.len() {
             let line = lines[i];
             let trimmed = line.trim();
-            let lower = trimmed.to_ascii_lowercase();
             let underlined = lines
                 .get(i + 1)
                 .is_some_and(|n| n.trim().len() >= 3 && n.trim().chars().all(|c| c == '-'));
+            // A header is short: only a short line is lowered (most lines of a long docstring
+            // are not headers).
+            let lower = (trimmed.len() <= 31 && (underlined || trimmed.ends_with(':')))
+                .then(|| trimmed.to_ascii_lowercase());
             let header = lower
-                .strip_suffix(':')
-                .or(underlined.then_some(lower.as_str()));
+                .as_deref()
+                .and_then(|lower| lower.strip_suffix(':').or(underlined.then_some(lower)));
             if let Some(header) = header
                 && header.len() <= 30
             {
@@ -618,8 +621,10 @@ const NOT_DIMS: &[&str] = &[
 /// True if `text` states a tensor shape: mentions a shape, or holds a dimension tuple such as
 /// `(B, C, H, W)`, `[N, 3]`, `(batch,)`, `B x T x C`, `:math:`(N, *)``.
 pub(crate) fn looks_like_shape(text: &str) -> bool {
-    let lower = text.to_ascii_lowercase();
-    if lower.contains("shape") || lower.contains(":math:`(") || lower.contains("dimension") {
+    if [&b"shape"[..], b":math:`(", b"dimension"]
+        .iter()
+        .any(|word| contains_ignoring_case(text.as_bytes(), word))
+    {
         return true;
     }
     let bytes = text.as_bytes();
@@ -637,6 +642,14 @@ pub(crate) fn looks_like_shape(text: &str) -> bool {
         }
     }
     words_with_x(text)
+}
+
+/// `haystack` contains `word` (lowercase), whatever the case of its ASCII letters.
+fn contains_ignoring_case(haystack: &[u8], word: &[u8]) -> bool {
+    haystack.len() >= word.len()
+        && haystack
+            .windows(word.len())
+            .any(|window| window.eq_ignore_ascii_case(word))
 }
 
 /// `B, C, H, W` / `batch_size, seq_len` / `N,` / `B x C x H x W`: a list of dimensions.
