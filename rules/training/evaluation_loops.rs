@@ -535,7 +535,9 @@ impl Walker<'_, '_> {
             })
     }
 
-    /// The model a call runs, as written, if the callee is one.
+    /// The model a call runs, as written, if the callee is one. Every way this recognises a
+    /// model must also count in the facts' `loop_model_calls` (`semantic/builder/
+    /// loop_calls.rs`): a file none of whose loops may run a model is not parsed again.
     fn model_of(&self, func: &Expr) -> Option<String> {
         let frame = self.frames.last()?;
         let knowledge = self.knowledge();
