@@ -124,11 +124,11 @@ for n in 2 4; do
   hf "dllint_${n}x" "$dl $cache_flag $OUT/corpus-${n}x"
 done
 
+# In turn, round by round, like (a)-(c): runs of one thread count after the others' would
+# show the machine's drift between them as a speedup (or a slowdown).
 echo "== threads" >&2
-hf floor_t1 "$FLOOR --threads 1 $src"
-hf dllint_t1 "$dl $cache_flag --threads 1 $src"
-hf floor_t2 "$FLOOR --threads 2 $src"
-hf dllint_t2 "$dl $cache_flag --threads 2 $src"
+rounds floor_t1 "$FLOOR --threads 1 $src" dllint_t1 "$dl $cache_flag --threads 1 $src" \
+  floor_t2 "$FLOOR --threads 2 $src" dllint_t2 "$dl $cache_flag --threads 2 $src"
 
 echo "== (d) peak RSS" >&2
 rss() {  # median of 3 runs, MB
@@ -209,12 +209,13 @@ print("|---|---:|---:|---:|")
 for t in (1, 2):
     fl, dl = med(f"floor_t{t}"), med(f"dllint_t{t}")
     print(f"| {t} | {fl:.3f} | {dl:.3f} | {dl / fl:.2f} |")
-f1, f2, d1, d2 = med("floor_t1"), med("floor_t2"), med("dllint_t1"), med("dllint_t2")
-print(f"\n2-thread speedup: floor {f1 / f2:.2f}x, dllint {d1 / d2:.2f}x")
+# Speedups: medians of the rounds' ratios (the four commands ran in turn).
+f_speedup, d_speedup = ratio("floor_t1", "floor_t2"), ratio("dllint_t1", "dllint_t2")
+print(f"\n2-thread speedup: floor {f_speedup:.2f}x, dllint {d_speedup:.2f}x")
 rss1, rss4 = float(rss.get("dllint", "nan")), float(rss.get("dllint_4x", "nan"))
 print(f"Targets (issue 19): dllint/floor {d_f:.2f} (<= 2.0), dllint/ruff {d_r:.2f} (< 1), "
       f"peak RSS {rss1:.0f} MB (<= 150), 4x corpus {rss4:.0f} MB (<= 225), "
-      f"2 threads {d1 / d2:.2f}x (>= 1.7)")
+      f"2 threads {d_speedup:.2f}x (>= 1.7)")
 print(f"Byte-identical JSON output across --threads 1/2/8 and a repeated run: {det} "
       f"({findings} findings)")
 
