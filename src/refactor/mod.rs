@@ -311,49 +311,28 @@ fn collect_module_bindings(
     depth: usize,
 ) {
     match stmt {
-        Stmt::Import(import) => {
+        Stmt::Import(_) | Stmt::ImportFrom(_) => {
             if depth == 0 {
                 *last_import = Some(stmt.end());
             }
-            for alias in &import.names {
-                let (local, qualified) = match &alias.asname {
-                    Some(asname) => (asname.to_string(), alias.name.to_string()),
-                    None => {
-                        let head = alias.name.as_str().split('.').next().unwrap_or_default();
-                        (head.to_string(), head.to_string())
-                    }
-                };
-                names.bound.insert(local.clone());
+            let (keyword, relative) = match stmt {
+                Stmt::ImportFrom(import) => (
+                    format!(
+                        "from {}{} import ",
+                        ".".repeat(import.level as usize),
+                        import.module.as_ref().map_or("", |m| m.as_str())
+                    ),
+                    import.level > 0,
+                ),
+                _ => ("import ".to_string(), false),
+            };
+            for binding in crate::semantic::imports::import_bindings(stmt) {
+                names.bound.insert(binding.local.to_string());
                 names.imports.push(ImportBinding {
-                    local,
-                    qualified,
-                    line: format!("import {}", &text[alias.range()]),
-                    relative: false,
-                });
-            }
-        }
-        Stmt::ImportFrom(import) => {
-            if depth == 0 {
-                *last_import = Some(stmt.end());
-            }
-            let module = import.module.as_ref().map_or("", |m| m.as_str());
-            let dots = ".".repeat(import.level as usize);
-            for alias in &import.names {
-                let local = alias.asname.as_ref().unwrap_or(&alias.name).to_string();
-                if local == "*" {
-                    continue;
-                }
-                names.bound.insert(local.clone());
-                let qualified = if module.is_empty() {
-                    alias.name.to_string()
-                } else {
-                    format!("{module}.{}", alias.name)
-                };
-                names.imports.push(ImportBinding {
-                    local,
-                    qualified,
-                    line: format!("from {dots}{module} import {}", &text[alias.range()]),
-                    relative: import.level > 0,
+                    local: binding.local.to_string(),
+                    qualified: binding.qualified(),
+                    line: format!("{keyword}{}", &text[binding.alias.range()]),
+                    relative,
                 });
             }
         }

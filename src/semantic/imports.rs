@@ -8,6 +8,76 @@ use ruff_python_ast::name::UnqualifiedName;
 use ruff_python_ast::{Expr, StmtImport, StmtImportFrom};
 use rustc_hash::FxHashMap;
 
+/// One name an import statement binds, written as the file's own text reads it (relative
+/// dots dropped): `import a.b` binds `a` to `a`; `import a.b as c` binds `c` to `a.b`;
+/// `from m import n as k` binds `k` to `m.n`; `from . import n` binds `n` to `n`.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportBinding<'a> {
+    pub local: &'a str,
+    /// The module imported from (`from m import n`), none for `import a.b`.
+    pub module: Option<&'a str>,
+    pub name: &'a str,
+    pub alias: &'a ruff_python_ast::Alias,
+}
+
+impl ImportBinding<'_> {
+    /// `m.n`, or `n` alone.
+    pub fn qualified(&self) -> String {
+        match self.module {
+            Some(module) => format!("{module}.{}", self.name),
+            None => self.name.to_string(),
+        }
+    }
+}
+
+/// The names `stmt` binds, if it is an import; a star import binds none. The one reading of
+/// import statements for what a file's references spell, shared by the refactorings' view of
+/// a module and the facts that must agree with it (`builder::loop_calls`).
+pub fn import_bindings(stmt: &ruff_python_ast::Stmt) -> Vec<ImportBinding<'_>> {
+    match stmt {
+        ruff_python_ast::Stmt::Import(import) => import
+            .names
+            .iter()
+            .map(|alias| match &alias.asname {
+                Some(asname) => ImportBinding {
+                    local: asname.as_str(),
+                    module: None,
+                    name: alias.name.as_str(),
+                    alias,
+                },
+                None => {
+                    let head = alias.name.as_str().split('.').next().unwrap_or_default();
+                    ImportBinding {
+                        local: head,
+                        module: None,
+                        name: head,
+                        alias,
+                    }
+                }
+            })
+            .collect(),
+        ruff_python_ast::Stmt::ImportFrom(import) => {
+            let module = import
+                .module
+                .as_ref()
+                .map(|m| m.as_str())
+                .filter(|m| !m.is_empty());
+            import
+                .names
+                .iter()
+                .map(|alias| ImportBinding {
+                    local: alias.asname.as_ref().unwrap_or(&alias.name).as_str(),
+                    module,
+                    name: alias.name.as_str(),
+                    alias,
+                })
+                .filter(|binding| binding.local != "*")
+                .collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
 /// Local name → qualified name, for one file. Later imports of the same name win, as at runtime
 /// for straight-line code.
 #[derive(Debug, Default, Clone)]

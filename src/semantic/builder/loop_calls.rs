@@ -8,6 +8,7 @@ use ruff_text_size::{Ranged, TextRange};
 
 use crate::knowledge::{ApiKind, Knowledge};
 use crate::semantic::facts::{Callee, ClassFacts, FunctionId, LoopModelCalls, Name};
+use crate::semantic::imports::{ImportBinding, import_bindings};
 
 /// The calls with arguments inside the file's loops whose callee (`model` in `model(x)` and in
 /// `model.forward(x)`) may be a model: `self`; a name or attribute named like a model; a
@@ -24,39 +25,15 @@ pub(crate) struct LoopCalls<'a> {
     /// Names called in a loop that only a binding can make a model: (scope, name, called on
     /// `self`).
     called: Vec<(usize, &'a str, bool)>,
-    /// Every import binding of the file, at any depth: (local name, module, imported name).
-    imports: Vec<(&'a str, Option<&'a str>, &'a str)>,
+    /// Every import binding of the file, at any depth.
+    imports: Vec<ImportBinding<'a>>,
 }
 
 impl<'a> LoopCalls<'a> {
+    /// The names an import binds, read as the evaluation loops' walk reads them
+    /// ([`import_bindings`]).
     pub(crate) fn import(&mut self, stmt: &'a Stmt) {
-        match stmt {
-            Stmt::Import(import) => {
-                for alias in &import.names {
-                    match &alias.asname {
-                        // `import a.b as c` binds `c` to `a.b`.
-                        Some(asname) => self.imports.push((asname, None, &alias.name)),
-                        // `import a.b` binds `a` to `a`.
-                        None => {
-                            let head = alias.name.as_str().split('.').next().unwrap_or_default();
-                            self.imports.push((head, None, head));
-                        }
-                    }
-                }
-            }
-            Stmt::ImportFrom(import) => {
-                let module = import
-                    .module
-                    .as_ref()
-                    .map(|m| m.as_str())
-                    .filter(|m| !m.is_empty());
-                for alias in &import.names {
-                    let local = alias.asname.as_ref().unwrap_or(&alias.name);
-                    self.imports.push((local, module, &alias.name));
-                }
-            }
-            _ => {}
-        }
+        self.imports.extend(import_bindings(stmt));
     }
 
     /// A call with arguments inside a loop of the code of `scope`.
@@ -113,13 +90,22 @@ impl<'a> LoopCalls<'a> {
         function: impl Fn(usize) -> Option<FunctionId>,
     ) -> LoopModelCalls {
         let mut found = self.found;
+        // A loop calls the same few names many times: each is decided once.
+        let mut called = self.called;
+        called.sort_unstable();
+        called.dedup();
+        let attributes: rustc_hash::FxHashSet<&str> = if called.iter().any(|&(.., s)| s) {
+            classes
+                .iter()
+                .flat_map(|c| c.attributes.iter().map(|a| a.name.as_str()))
+                .collect()
+        } else {
+            Default::default()
+        };
         let mut listed: Vec<(usize, String)> = Vec::new();
-        for &(scope, name, on_self) in &self.called {
+        for &(scope, name, on_self) in &called {
             let sure = if on_self {
-                knowledge.is_model_variable(name)
-                    || classes
-                        .iter()
-                        .any(|c| c.attributes.iter().any(|a| a.name == name))
+                knowledge.is_model_variable(name) || attributes.contains(name)
             } else {
                 assigned_call(scope, name) || module_instances.iter().any(|(n, _)| *n == name)
             };
@@ -130,11 +116,8 @@ impl<'a> LoopCalls<'a> {
             if on_self {
                 continue;
             }
-            for &(_, module, imported) in self.imports.iter().filter(|(l, ..)| *l == name) {
-                let qualified = match module {
-                    Some(module) => format!("{module}.{imported}"),
-                    None => imported.to_string(),
-                };
+            for binding in self.imports.iter().filter(|b| b.local == name) {
+                let qualified = binding.qualified();
                 if knowledge.classify_call(&knowledge.canonical(&qualified)) == Some(ApiKind::Layer)
                 {
                     found.push(scope);
