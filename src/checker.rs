@@ -108,6 +108,18 @@ impl<'c, 'a> Context<'c, 'a> {
         .0
     }
 
+    /// False when the file cannot name anything under the modules whose
+    /// [words](crate::knowledge::Knowledge) are `words` (`keras`): its text spells none of them,
+    /// in any form Python reads, and neither does its package (which a relative import names
+    /// without spelling it). A cheap pre-filter for rules that only report what such names do.
+    pub fn may_name(&self, words: &[String]) -> bool {
+        let text = self.text().as_bytes();
+        let package = self.semantic.package.as_deref().unwrap_or_default();
+        words.iter().any(|w| {
+            memchr::memmem::find(text, w.as_bytes()).is_some() || package.contains(w.as_str())
+        }) || self.spells_names_in_compatibility_forms()
+    }
+
     pub fn report(&mut self, diagnostic: Diagnostic) {
         self.diagnostics.push(diagnostic);
     }

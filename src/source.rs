@@ -449,8 +449,7 @@ pub fn spells_names_in_compatibility_forms(text: &str) -> bool {
     let mut seen = rustc_hash::FxHashSet::default();
     let bytes = text.as_bytes();
     let mut at = 0;
-    while let Some(offset) = bytes[at..].iter().position(|b| !b.is_ascii()) {
-        let start = at + offset;
+    while let Some(start) = next_non_ascii(bytes, at) {
         let Some(c) = text[start..].chars().next() else {
             break;
         };
@@ -464,6 +463,23 @@ pub fn spells_names_in_compatibility_forms(text: &str) -> bool {
         }
     }
     false
+}
+
+/// The position of the first byte at or after `from` that is not ASCII: eight bytes at a time.
+fn next_non_ascii(bytes: &[u8], from: usize) -> Option<usize> {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let rest = bytes.get(from..)?;
+    let mut chunks = rest.chunks_exact(8);
+    let mut at = from;
+    for chunk in &mut chunks {
+        let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default()) & HIGH;
+        if word != 0 {
+            return Some(at + word.trailing_zeros() as usize / 8);
+        }
+        at += 8;
+    }
+    let tail = chunks.remainder();
+    tail.iter().position(|b| !b.is_ascii()).map(|i| at + i)
 }
 
 /// A Jupyter notebook (`.ipynb`): linted cell by cell.
@@ -488,6 +504,25 @@ mod tests {
         }
         for text in ["log(p)\n", "# naïve café — ‘quoted’ 中文\n", "ɑ = 1\n"] {
             assert!(!spells_names_in_compatibility_forms(text), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn the_next_non_ascii_byte_is_found_at_any_position() {
+        for len in 0..20 {
+            for at in 0..=len {
+                let mut bytes = vec![b'a'; len];
+                if at < len {
+                    bytes[at] = 0xC3;
+                }
+                for from in 0..=len + 1 {
+                    let naive = bytes
+                        .get(from..)
+                        .and_then(|rest| rest.iter().position(|b| !b.is_ascii()))
+                        .map(|i| from + i);
+                    assert_eq!(next_non_ascii(&bytes, from), naive, "{len} {at} {from}");
+                }
+            }
         }
     }
 

@@ -555,3 +555,33 @@ fn an_evaluation_loop_running_an_imported_project_model_is_found() {
     assert_eq!(codes("Net(x)"), ["DL504", "DL505"]);
     assert_eq!(codes("helper(x)"), Vec::<&str>::new());
 }
+
+#[test]
+fn a_keras_model_built_through_a_relative_import_in_the_keras_package_is_found() {
+    // DL511 looks only at files that may name Keras. Inside the package `keras` itself,
+    // `from .models import Sequential` names `keras.models.Sequential` without spelling
+    // `keras`: the file's package counts as named.
+    let search = "from .models import Sequential\n\n\ndef search(grid, x, y):\n    for units in grid:\n        model = Sequential()\n        model.fit(x, y)\n";
+    let codes = |package: &str| {
+        let (_dir, project) = project(&[
+            (&format!("{package}/__init__.py"), ""),
+            (
+                &format!("{package}/models.py"),
+                "class Sequential:\n    def fit(self, x, y):\n        return self\n",
+            ),
+            (&format!("{package}/search.py"), search),
+        ]);
+        let mut codes: Vec<&str> = project
+            .report
+            .files
+            .iter()
+            .filter(|f| f.path.ends_with("search.py"))
+            .flat_map(|f| f.diagnostics.iter().map(|d| d.code))
+            .filter(|code| code.starts_with("DL511"))
+            .collect();
+        codes.sort_unstable();
+        codes
+    };
+    assert_eq!(codes("keras"), ["DL511"]);
+    assert_eq!(codes("mylib"), Vec::<&str>::new());
+}

@@ -90,9 +90,20 @@ struct TfMemoryNotFreed<'a> {
     kept_names: Vec<(String, Vec<TextRange>)>,
     /// Calls whose result goes straight into a container (`models.append(build())`).
     kept_calls: FxHashSet<TextRange>,
+    /// Whether the file may name a Keras model builder at all (decided at its first node).
+    names_builders: Option<bool>,
 }
 
 impl TfMemoryNotFreed<'_> {
+    /// False for a file that names no module a model builder or model base lives in: every
+    /// finding is a build resolved to one (directly, or through a class or function of the
+    /// file that calls or subclasses one), so such a file has none.
+    fn may_build(&mut self, cx: &Context<'_, '_>) -> bool {
+        *self
+            .names_builders
+            .get_or_insert_with(|| cx.may_name(&cx.knowledge.training.tf_memory.words))
+    }
+
     /// True if the models built at a call inside `loops` are used as models (trained or run)
     /// and no enclosing loop clears the session. `builder`: the same-file function called.
     fn leaks(&self, loops: &[TextRange], builder: Option<&str>) -> bool {
@@ -352,6 +363,9 @@ impl<'a> FilePass<'a> for TfMemoryNotFreed<'a> {
     }
 
     fn stmt(&mut self, cx: &mut Context<'_, 'a>, stmt: &'a Stmt) {
+        if !self.may_build(cx) {
+            return;
+        }
         match stmt {
             // A Keras model class of this file: constructing it builds a model.
             Stmt::ClassDef(class) => {
@@ -393,6 +407,9 @@ impl<'a> FilePass<'a> for TfMemoryNotFreed<'a> {
 
     fn expr(&mut self, cx: &mut Context<'_, 'a>, expr: &'a Expr) {
         let Expr::Call(call) = expr else { return };
+        if !self.may_build(cx) {
+            return;
+        }
         let knowledge = cx.knowledge;
         let lists = &knowledge.training.tf_memory;
         let qualified = cx.semantic.resolve(&call.func);

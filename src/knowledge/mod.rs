@@ -400,6 +400,10 @@ pub struct TrainingTfMemory {
     /// Cross-validation splitters whose `split(...)` yields `n_splits` folds (the first
     /// argument or the `n_splits` keyword): a loop over them runs a known, small number of times.
     pub fold_splitters: NameSet,
+    /// What a file names to build a Keras model (`keras`; see [`Knowledge::module_words`]):
+    /// a file that names none of these builds none. Derived from the builders and model bases.
+    #[serde(skip)]
+    pub words: Vec<String>,
 }
 
 /// Where constructors take the hyperparameters a training script should spell out
@@ -1285,6 +1289,17 @@ impl Knowledge {
                 let mut training = raw.training;
                 training.activations.words = training.activations.words();
                 training.losses.sink_words = training.losses.sink_words();
+                let memory = &training.tf_memory;
+                let heads: Vec<&str> = memory
+                    .model_builders
+                    .heads()
+                    .chain(memory.model_bases.heads())
+                    .chain(
+                        (memory.model_builder_modules.iter())
+                            .map(|m| m.split('.').next().unwrap_or_default()),
+                    )
+                    .collect();
+                training.tf_memory.words = module_words(&aliases, &heads);
                 training
             },
             aliases,
@@ -1648,6 +1663,37 @@ fn with_lowercase<T>(name: &str, f: impl FnOnce(&[u8]) -> T) -> T {
     }
 }
 
+/// The words one of which a file spells when a name it resolves canonicalises under one of
+/// the top-level modules `heads` (`keras`): the import a name resolves through spells every
+/// segment of the module it names, so the name spells its module's head, or every segment of
+/// an alias's `from` that canonicalises under one (`tf_keras`, `tensorflow.keras`). Only a
+/// relative import leaves a prefix unspelled: the file's own package's (see
+/// [`crate::checker::Context::may_name`]). A word that contains another is found through the
+/// shorter one.
+fn module_words(aliases: &FxHashMap<String, Vec<(String, String)>>, heads: &[&str]) -> Vec<String> {
+    let mut words: Vec<String> = heads.iter().map(|h| h.to_string()).collect();
+    for (from, to) in aliases.values().flatten() {
+        let target = canonicalize(aliases, to);
+        if !heads.contains(&target.split('.').next().unwrap_or_default()) {
+            continue;
+        }
+        let spelled = |words: &[String]| {
+            from.split('.')
+                .any(|segment| words.iter().any(|w| segment.contains(w.as_str())))
+        };
+        if !spelled(&words)
+            && let Some(longest) = from.split('.').max_by_key(|segment| segment.len())
+        {
+            words.push(longest.to_string());
+        }
+    }
+    words.sort();
+    words.dedup();
+    let all = words.clone();
+    words.retain(|w| !all.iter().any(|o| o != w && w.contains(o.as_str())));
+    words
+}
+
 /// Apply aliases until none applies (`pytorch_lightning.core.module.X` →
 /// `lightning.pytorch.core.module.X` → `lightning.pytorch.X`); bounded, aliases may chain.
 /// Borrows when no alias applies (the common case).
@@ -1657,13 +1703,21 @@ fn canonicalize<'q>(
 ) -> Cow<'q, str> {
     let mut current = Cow::Borrowed(qualified);
     'rounds: for _ in 0..4 {
-        let head = current.split('.').next().unwrap_or(&current);
+        let bytes = current.as_bytes();
+        let head = match bytes.iter().position(|&b| b == b'.') {
+            Some(dot) => &current[..dot],
+            None => &current,
+        };
         let Some(candidates) = aliases.get(head) else {
             break;
         };
         for (from, to) in candidates {
-            if let Some(rest) = current.strip_prefix(from.as_str())
-                && (rest.is_empty() || rest.starts_with('.'))
+            // A prefix ends at a segment's end: the byte after it, a cheap test that rejects
+            // most candidates before their text is compared.
+            let end = from.len();
+            if bytes.len() >= end
+                && bytes.get(end).is_none_or(|&b| b == b'.')
+                && let Some(rest) = current.strip_prefix(from.as_str())
             {
                 current = Cow::Owned(format!("{to}{rest}"));
                 continue 'rounds;
@@ -1762,6 +1816,31 @@ mod tests {
                 "`{from}` canonicalises to the listed `{canonical}`"
             );
         }
+    }
+
+    #[test]
+    fn module_words_spell_every_way_to_name_a_module() {
+        // Keras is named as `keras`, `tf.keras`, `tensorflow.python.keras` or `tf_keras`.
+        assert_eq!(Knowledge::builtin().training.tf_memory.words, ["keras"]);
+        let mut aliases: FxHashMap<String, Vec<(String, String)>> = FxHashMap::default();
+        for (from, to) in [
+            ("tfk", "keras"),
+            ("legacy.nets", "tfk.nets"),
+            ("tensorflow.compat.v1", "tensorflow"),
+            ("torch.nn.modules", "torch.nn"),
+        ] {
+            let head = from.split('.').next().unwrap().to_string();
+            aliases
+                .entry(head)
+                .or_default()
+                .push((from.to_string(), to.to_string()));
+        }
+        // An alias into `keras` adds its spelling, through a chain too; the others add nothing.
+        assert_eq!(
+            module_words(&aliases, &["keras"]),
+            ["keras", "legacy", "tfk"]
+        );
+        assert_eq!(module_words(&aliases, &["torch"]), ["torch"]);
     }
 
     #[test]

@@ -86,6 +86,11 @@ impl NameSet {
     pub fn has_head(&self, head: &str) -> bool {
         self.heads.contains(head)
     }
+
+    /// The first segments of the patterns (in no particular order).
+    pub fn heads(&self) -> impl Iterator<Item = &str> {
+        self.heads.iter().map(String::as_str)
+    }
 }
 
 /// `*` matches any run of characters (including none), but the whole name must not be matched
