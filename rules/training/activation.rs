@@ -34,7 +34,7 @@ pub struct Origin {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-enum Binding {
+enum Binding<'a> {
     /// A tensor that came out of an activation.
     Value(Origin),
     /// A tuple whose elements came out of activations (`validity, label = discriminator(x)`
@@ -45,7 +45,7 @@ enum Binding {
     /// A loss instance.
     Loss(LossSpec),
     /// An instance of a class of this file.
-    Instance(String),
+    Instance(&'a str),
 }
 
 /// What a function of this file returns, when every `return` gives the same activation (or a
@@ -65,29 +65,29 @@ struct HelperLog {
 }
 
 /// A function of the file: its class (`""` for a function outside any class) and its name.
-type FnKey = (String, String);
+type FnKey<'a> = (&'a str, &'a str);
 
 /// What the first passes learn about the file's functions and classes.
 #[derive(Debug, Default)]
-struct Summaries {
-    classes: HashSet<String>,
-    returns: HashMap<FnKey, Returned>,
+struct Summaries<'a> {
+    classes: HashSet<&'a str>,
+    returns: HashMap<FnKey<'a>, Returned>,
     /// Helpers that hand a parameter straight to a loss as its prediction
     /// (`def adversarial_loss(self, y_hat, y): return F.binary_cross_entropy(y_hat, y)`): the
     /// parameter's position (`self` counted), the loss, and the loss's argument.
-    loss_params: HashMap<FnKey, Vec<(usize, LossSpec, TextRange)>>,
+    loss_params: HashMap<FnKey<'a>, Vec<(usize, LossSpec, TextRange)>>,
     /// Helpers that take the logarithm of a parameter, or of one minus it, unguarded
     /// (`def bce(p, y): return -(y * torch.log(p) + (1 - y) * torch.log(1 - p))`): the
     /// parameter's position (`self` counted) and the [`HelperLog`].
-    log_params: HashMap<FnKey, Vec<(usize, HelperLog)>>,
+    log_params: HashMap<FnKey<'a>, Vec<(usize, HelperLog)>>,
     /// The instance of a class of this file each call of a function of the file passes for a
     /// positional parameter (`None` once a call passes something else): `make_step(model, x)`
     /// with `model = RNN(...)` makes `model` an `RNN` inside `make_step`.
-    param_instances: HashMap<FnKey, HashMap<usize, Option<String>>>,
+    param_instances: HashMap<FnKey<'a>, HashMap<usize, Option<&'a str>>>,
     /// Module-level names bound to an instance, a layer or a loss.
-    globals: HashMap<String, Binding>,
+    globals: HashMap<&'a str, Binding<'a>>,
     /// The `self.<attr>` callables of each class of this file.
-    class_attrs: HashMap<String, HashMap<String, Binding>>,
+    class_attrs: HashMap<&'a str, HashMap<&'a str, Binding<'a>>>,
 }
 
 /// The keys of [`Summaries`] a pass looked up (found or not). The walk reads the summaries
@@ -95,18 +95,18 @@ struct Summaries {
 /// what it learned is the fixpoint: the next pass would read the same, walk the same, learn
 /// the same and find the same events.
 #[derive(Default)]
-struct Consulted {
-    globals: HashSet<String>,
-    class_attrs: HashSet<String>,
-    returns: HashSet<FnKey>,
-    loss_params: HashSet<FnKey>,
-    log_params: HashSet<FnKey>,
-    param_instances: HashSet<FnKey>,
+struct Consulted<'a> {
+    globals: HashSet<&'a str>,
+    class_attrs: HashSet<&'a str>,
+    returns: HashSet<FnKey<'a>>,
+    loss_params: HashSet<FnKey<'a>>,
+    log_params: HashSet<FnKey<'a>>,
+    param_instances: HashSet<FnKey<'a>>,
 }
 
-impl Consulted {
+impl<'a> Consulted<'a> {
     /// Every key this pass looked up reads the same in `next` as in `seen`.
-    fn agree(&self, seen: &Summaries, next: &Summaries) -> bool {
+    fn agree(&self, seen: &Summaries<'a>, next: &Summaries<'a>) -> bool {
         fn same<K: std::hash::Hash + Eq, V: PartialEq>(
             keys: &HashSet<K>,
             a: &HashMap<K, V>,
@@ -127,36 +127,30 @@ impl Consulted {
 
 /// The parameters a function's calls all pass one instance for, by position: all the walk
 /// reads of [`Summaries::param_instances`] (a slot two calls disagree on is read as absent).
-fn instances(slots: Option<&HashMap<usize, Option<String>>>) -> Vec<(usize, &str)> {
-    let mut known: Vec<(usize, &str)> = slots
+fn instances<'a>(slots: Option<&HashMap<usize, Option<&'a str>>>) -> Vec<(usize, &'a str)> {
+    let mut known: Vec<(usize, &'a str)> = slots
         .into_iter()
         .flatten()
-        .filter_map(|(position, class)| Some((*position, class.as_deref()?)))
+        .filter_map(|(position, class)| Some((*position, (*class)?)))
         .collect();
     known.sort_unstable();
     known
 }
 
-/// Note `key` as looked up in `set` (cloned only the first time).
-fn note<K, Q>(set: &mut HashSet<K>, key: &Q)
-where
-    K: std::borrow::Borrow<Q> + std::hash::Hash + Eq,
-    Q: ToOwned<Owned = K> + std::hash::Hash + Eq + ?Sized,
-{
-    if !set.contains(key) {
-        set.insert(key.to_owned());
-    }
+/// Note `key` as looked up in `set`.
+fn note<K: std::hash::Hash + Eq>(set: &mut HashSet<K>, key: K) {
+    set.insert(key);
 }
 
 /// The function being read.
-struct FnFrame {
-    key: FnKey,
+struct FnFrame<'a> {
+    key: FnKey<'a>,
     /// Positional parameters (`self` included).
-    params: Vec<String>,
+    params: Vec<&'a str>,
     /// Each `return`'s value: `None` for a return without an activation.
     returns: Vec<Option<Returned>>,
     /// Names the function binds (they are its locals, not the module's).
-    assigned: HashSet<String>,
+    assigned: HashSet<&'a str>,
 }
 
 /// Where an activation output meets a loss or a logarithm.
@@ -201,7 +195,7 @@ pub fn events(cx: &Context<'_, '_>) -> std::rc::Rc<Vec<Event>> {
 
 /// The walk behind [`events`]. Files that import none of the frameworks, never spell an
 /// activation, or never spell a listed loss or logarithm, are skipped.
-fn walk(cx: &Context<'_, '_>) -> Vec<Event> {
+fn walk<'a>(cx: &Context<'a, '_>) -> Vec<Event> {
     let knowledge = cx.knowledge;
     let text = cx.text();
     // The text spells every name as the parser reads it, unless an identifier is written in
@@ -252,7 +246,7 @@ fn walk(cx: &Context<'_, '_>) -> Vec<Event> {
             .body
             .iter()
             .filter_map(|stmt| match stmt {
-                Stmt::ClassDef(class) => Some(class.name.to_string()),
+                Stmt::ClassDef(class) => Some(class.name.as_str()),
                 _ => None,
             })
             .collect(),
@@ -279,10 +273,10 @@ fn walk(cx: &Context<'_, '_>) -> Vec<Event> {
         if pass == 2 {
             return walker.events;
         }
-        let globals: HashMap<String, Binding> = walker.locals[0]
+        let globals: HashMap<&'a str, Binding<'a>> = walker.locals[0]
             .iter()
             .filter(|(_, b)| !matches!(b, Binding::Value(_) | Binding::Tuple(_)))
-            .map(|(n, b)| (n.clone(), b.clone()))
+            .map(|(n, b)| (*n, b.clone()))
             .collect();
         let mut learned = walker.learned;
         learned.globals = globals;
@@ -299,34 +293,35 @@ fn walk(cx: &Context<'_, '_>) -> Vec<Event> {
     Vec::new()
 }
 
-struct Walker<'c, 'a> {
-    knowledge: &'c Knowledge,
-    semantic: &'c Semantic<'a>,
+/// `'a`: the names it keeps (of the file and of the knowledge); `'m`: the semantic model's.
+struct Walker<'w, 'a, 'm> {
+    knowledge: &'a Knowledge,
+    semantic: &'w Semantic<'m>,
     /// What the earlier passes learned.
-    summaries: &'c Summaries,
+    summaries: &'w Summaries<'a>,
     /// One map per function being read (innermost last).
-    locals: Vec<HashMap<String, Binding>>,
+    locals: Vec<HashMap<&'a str, Binding<'a>>>,
     /// `self.<attr>` callables of each enclosing class (innermost last).
-    attrs: Vec<HashMap<String, Binding>>,
+    attrs: Vec<HashMap<&'a str, Binding<'a>>>,
     /// The class whose body is being read (`None` outside classes), innermost last.
-    classes: Vec<Option<String>>,
-    functions: Vec<FnFrame>,
+    classes: Vec<Option<&'a str>>,
+    functions: Vec<FnFrame<'a>>,
     /// What this pass learns, for the next.
-    learned: Summaries,
+    learned: Summaries<'a>,
     events: Vec<Event>,
     /// What this pass looked up in `summaries`.
-    consulted: std::cell::RefCell<Consulted>,
+    consulted: std::cell::RefCell<Consulted<'a>>,
 }
 
-impl Walker<'_, '_> {
-    fn qualified(&self, expr: &Expr) -> Option<String> {
+impl<'a> Walker<'_, 'a, '_> {
+    fn qualified(&self, expr: &'a Expr) -> Option<String> {
         let q = self.semantic.resolve(expr)?;
-        Some(self.knowledge.canonical(&q).into_owned())
+        Some(self.knowledge.into_canonical(q))
     }
 
     /// What a name holds: a binding of the function being read, or — for a name the function
     /// never binds — a module-level instance, layer or loss (a notebook's global `model`).
-    fn local(&self, name: &str) -> Option<&Binding> {
+    fn local(&self, name: &'a str) -> Option<&Binding<'a>> {
         if let Some(found) = self.locals.last().and_then(|scope| scope.get(name)) {
             return Some(found);
         }
@@ -340,7 +335,7 @@ impl Walker<'_, '_> {
 
     /// The callable `func` stands for: a local name, `self.<attr>`, or an attribute of an
     /// instance of a class of this file (`model.discriminator`).
-    fn callable(&self, func: &Expr) -> Option<&Binding> {
+    fn callable(&self, func: &'a Expr) -> Option<&Binding<'a>> {
         match func {
             Expr::Name(name) => self.local(name.id.as_str()),
             Expr::Attribute(attr) => match &*attr.value {
@@ -349,7 +344,7 @@ impl Walker<'_, '_> {
                 }
                 Expr::Name(base) => match self.local(base.id.as_str())? {
                     Binding::Instance(class) => {
-                        note(&mut self.consulted.borrow_mut().class_attrs, class.as_str());
+                        note(&mut self.consulted.borrow_mut().class_attrs, *class);
                         self.summaries
                             .class_attrs
                             .get(class)
@@ -364,10 +359,10 @@ impl Walker<'_, '_> {
     }
 
     /// What a constructor call builds, when it is a callable we track.
-    fn construct(&self, call: &ExprCall) -> Option<Binding> {
-        let resolve = |expr: &Expr| self.qualified(expr);
+    fn construct(&self, call: &'a ExprCall) -> Option<Binding<'a>> {
+        let resolve = |expr: &'a Expr| self.qualified(expr);
         // A layer held in a variable (`sigmoid = nn.Sigmoid()`) as a `Sequential`'s last.
-        let named = |expr: &Expr| match self.callable(expr)? {
+        let named = |expr: &'a Expr| match self.callable(expr)? {
             Binding::Activation { origin, model } => Some(Built::Activation {
                 act: origin.act,
                 range: origin.range,
@@ -391,21 +386,21 @@ impl Walker<'_, '_> {
     }
 
     /// The class of the method being read (`self` is an instance of it).
-    fn method_class(&self) -> Option<String> {
+    fn method_class(&self) -> Option<&'a str> {
         self.functions
             .last()
-            .map(|f| f.key.0.clone())
+            .map(|f| f.key.0)
             .filter(|c| !c.is_empty())
     }
 
     /// An instance of a class of this file built by `call`: `Net(...)`, `Net().to(device)`.
-    fn instance(&self, call: &ExprCall) -> Option<String> {
+    fn instance(&self, call: &'a ExprCall) -> Option<&'a str> {
         match &*call.func {
             Expr::Name(name)
                 if self.summaries.classes.contains(name.id.as_str())
                     && !self.semantic.resolves(&call.func) =>
             {
-                Some(name.id.to_string())
+                Some(name.id.as_str())
             }
             Expr::Attribute(attr)
                 if self
@@ -417,7 +412,7 @@ impl Walker<'_, '_> {
                 match &*attr.value {
                     Expr::Call(inner) => self.instance(inner),
                     Expr::Name(name) => match self.local(name.id.as_str())? {
-                        Binding::Instance(class) => Some(class.clone()),
+                        Binding::Instance(class) => Some(*class),
                         _ => None,
                     },
                     _ => None,
@@ -428,7 +423,7 @@ impl Walker<'_, '_> {
     }
 
     /// The class of this file `expr` holds an instance of.
-    fn instance_of(&self, expr: &Expr) -> Option<String> {
+    fn instance_of(&self, expr: &'a Expr) -> Option<&'a str> {
         let binding = match expr {
             Expr::Name(name) => self.local(name.id.as_str()),
             Expr::Attribute(attr) if matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self") => {
@@ -437,61 +432,61 @@ impl Walker<'_, '_> {
             _ => None,
         };
         match binding? {
-            Binding::Instance(class) => Some(class.clone()),
+            Binding::Instance(class) => Some(*class),
             _ => None,
         }
     }
 
     /// What the earlier passes learned `key` returns (noted as consulted).
-    fn returned_by(&self, key: &FnKey) -> Option<&Returned> {
+    fn returned_by(&self, key: FnKey<'a>) -> Option<&Returned> {
         note(&mut self.consulted.borrow_mut().returns, key);
-        self.summaries.returns.get(key)
+        self.summaries.returns.get(&key)
     }
 
     /// What calling `func` returns, when it is a function, a method or an instance of a class
     /// of this file.
-    fn returned(&self, func: &Expr) -> Option<(Returned, bool)> {
-        let key = |class: &str, name: &str| (class.to_string(), name.to_string());
-        let returns = |key: &FnKey| self.returned_by(key);
-        let call_method = |class: &str| {
+    fn returned(&self, func: &'a Expr) -> Option<(Returned, bool)> {
+        let key = |class: &'a str, name: &'a str| (class, name);
+        let returns = |key: FnKey<'a>| self.returned_by(key);
+        let call_method = |class: &'a str| {
             self.knowledge
                 .training
                 .activations
                 .call_methods
                 .iter()
-                .find_map(|m| returns(&key(class, m)))
+                .find_map(|m| returns(key(class, m)))
                 .cloned()
         };
         match func {
             Expr::Name(name) => {
                 if let Some(class) = self.instance_of(func) {
-                    return Some((call_method(&class)?, true));
+                    return Some((call_method(class)?, true));
                 }
                 if self.local(name.id.as_str()).is_some() || self.semantic.resolves(func) {
                     return None;
                 }
-                Some((returns(&key("", name.id.as_str()))?.clone(), false))
+                Some((returns(key("", name.id.as_str()))?.clone(), false))
             }
             Expr::Attribute(attr) => {
                 if let Some(class) = self.instance_of(func) {
-                    return Some((call_method(&class)?, true));
+                    return Some((call_method(class)?, true));
                 }
                 let method = attr.attr.as_str();
                 // `self.decode(z)`, `self.pi(s)`.
                 if matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self") {
                     let class = self.method_class()?;
-                    return Some((returns(&key(&class, method))?.clone(), false));
+                    return Some((returns(key(class, method))?.clone(), false));
                 }
                 // `model.discriminator_forward(x)` on an instance of a class of this file.
                 let class = self.instance_of(&attr.value)?;
-                Some((returns(&key(&class, method))?.clone(), false))
+                Some((returns(key(class, method))?.clone(), false))
             }
             _ => None,
         }
     }
 
     /// The activation `expr`'s value came out of, if any.
-    fn origin(&self, expr: &Expr) -> Option<Origin> {
+    fn origin(&self, expr: &'a Expr) -> Option<Origin> {
         match expr {
             Expr::Name(name) => match self.local(name.id.as_str())? {
                 Binding::Value(origin) => Some(*origin),
@@ -515,7 +510,7 @@ impl Walker<'_, '_> {
 
     /// The elements of a tuple-valued expression (a call returning a tuple, or a name bound
     /// to one).
-    fn tuple_of(&self, expr: &Expr) -> Option<Vec<Option<Origin>>> {
+    fn tuple_of(&self, expr: &'a Expr) -> Option<Vec<Option<Origin>>> {
         match expr {
             Expr::Name(name) => match self.local(name.id.as_str())? {
                 Binding::Tuple(elements) => Some(elements.clone()),
@@ -529,7 +524,7 @@ impl Walker<'_, '_> {
         }
     }
 
-    fn call_origin(&self, call: &ExprCall) -> Option<Origin> {
+    fn call_origin(&self, call: &'a ExprCall) -> Option<Origin> {
         let here = |act| {
             Some(Origin {
                 act,
@@ -560,7 +555,7 @@ impl Walker<'_, '_> {
                 if let Some(class) = self.instance_of(mapped) {
                     let call_methods = &self.knowledge.training.activations.call_methods;
                     let origin = call_methods.iter().find_map(|m| {
-                        match self.returned_by(&(class.clone(), m.clone()))? {
+                        match self.returned_by((class, m.as_str()))? {
                             Returned::Single(origin) => Some(*origin),
                             Returned::Tuple(_) => None,
                         }
@@ -600,17 +595,17 @@ impl Walker<'_, '_> {
 
     /// The helper of this file a call runs (a function, or `self.<method>`), and how many
     /// parameters the call does not pass (`self`).
-    fn helper(&self, call: &ExprCall) -> Option<(FnKey, usize)> {
+    fn helper(&self, call: &'a ExprCall) -> Option<(FnKey<'a>, usize)> {
         match &*call.func {
             Expr::Name(name)
                 if self.local(name.id.as_str()).is_none()
                     && !self.semantic.resolves(&call.func) =>
             {
-                Some(((String::new(), name.id.to_string()), 0))
+                Some((("", name.id.as_str()), 0))
             }
             // `self.adversarial_loss(y_hat, y)`: `self` is not an argument at the call.
             Expr::Attribute(attr) if matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self") => {
-                Some(((self.method_class()?, attr.attr.to_string()), 1))
+                Some(((self.method_class()?, attr.attr.as_str()), 1))
             }
             _ => None,
         }
@@ -618,11 +613,11 @@ impl Walker<'_, '_> {
 
     /// A helper of this file that hands a parameter straight to a loss: its parameters (by
     /// position at this call) that are predictions, with the loss and the loss's argument.
-    fn helper_losses(&self, call: &ExprCall) -> Vec<(usize, LossSpec, TextRange)> {
+    fn helper_losses(&self, call: &'a ExprCall) -> Vec<(usize, LossSpec, TextRange)> {
         let Some((key, offset)) = self.helper(call) else {
             return Vec::new();
         };
-        note(&mut self.consulted.borrow_mut().loss_params, &key);
+        note(&mut self.consulted.borrow_mut().loss_params, key);
         let Some(list) = self.summaries.loss_params.get(&key) else {
             return Vec::new();
         };
@@ -635,11 +630,11 @@ impl Walker<'_, '_> {
 
     /// A helper of this file that takes the logarithm of a parameter: the logarithms, by the
     /// parameter's position at this call.
-    fn helper_logs(&self, call: &ExprCall) -> Vec<(usize, HelperLog)> {
+    fn helper_logs(&self, call: &'a ExprCall) -> Vec<(usize, HelperLog)> {
         let Some((key, offset)) = self.helper(call) else {
             return Vec::new();
         };
-        note(&mut self.consulted.borrow_mut().log_params, &key);
+        note(&mut self.consulted.borrow_mut().log_params, key);
         let Some(list) = self.summaries.log_params.get(&key) else {
             return Vec::new();
         };
@@ -650,9 +645,9 @@ impl Walker<'_, '_> {
 
     /// A logarithm's argument that is a parameter of the function being read, or one minus
     /// it: the parameter's position and whether it is the complement.
-    fn logged_param(&self, argument: &Expr) -> Option<(usize, bool)> {
+    fn logged_param(&self, argument: &'a Expr) -> Option<(usize, bool)> {
         // A parameter the helper rebinds (`p = p.clamp(eps, 1 - eps)`) is not what it got.
-        let rebound = |expr: &Expr| matches!(expr, Expr::Name(n) if self.functions.last().is_some_and(|f| f.assigned.contains(n.id.as_str())));
+        let rebound = |expr: &'a Expr| matches!(expr, Expr::Name(n) if self.functions.last().is_some_and(|f| f.assigned.contains(n.id.as_str())));
         if let Expr::BinOp(op) = argument
             && op.op == ast::Operator::Sub
             && matches!(&*op.left, Expr::NumberLiteral(_))
@@ -673,27 +668,23 @@ impl Walker<'_, '_> {
     }
 
     /// Remembers that the function being read takes an unguarded logarithm of a parameter.
-    fn learn_log(&mut self, function: &str, argument: &Expr, logged: &Expr) {
+    fn learn_log(&mut self, function: &str, argument: &'a Expr, logged: &'a Expr) {
         if let Some((position, complement)) = self.logged_param(logged)
             && let Some(frame) = self.functions.last()
         {
-            self.learned
-                .log_params
-                .entry(frame.key.clone())
-                .or_default()
-                .push((
-                    position,
-                    HelperLog {
-                        function: function.to_string(),
-                        argument: argument.range(),
-                        complement,
-                    },
-                ));
+            self.learned.log_params.entry(frame.key).or_default().push((
+                position,
+                HelperLog {
+                    function: function.to_string(),
+                    argument: argument.range(),
+                    complement,
+                },
+            ));
         }
     }
 
     /// The loss a call computes, if it is one.
-    fn loss_of(&self, call: &ExprCall) -> Option<LossSpec> {
+    fn loss_of(&self, call: &'a ExprCall) -> Option<LossSpec> {
         if let Some(q) = self.qualified(&call.func) {
             return (!is_class_name(&q))
                 .then(|| activation::loss_spec(self.knowledge, &q, call))
@@ -712,13 +703,13 @@ impl Walker<'_, '_> {
 
     /// A parameter of the function being read, passed unchanged: its position (`self`
     /// counted).
-    fn param_position(&self, expr: &Expr) -> Option<usize> {
+    fn param_position(&self, expr: &'a Expr) -> Option<usize> {
         let Expr::Name(name) = expr else { return None };
         let frame = self.functions.last()?;
         if self.local(name.id.as_str()).is_some() {
             return None;
         }
-        frame.params.iter().position(|p| p == name.id.as_str())
+        frame.params.iter().position(|p| *p == name.id.as_str())
     }
 
     fn push_loss(&mut self, spec: LossSpec, argument: TextRange, origin: Origin) {
@@ -742,7 +733,7 @@ impl Walker<'_, '_> {
 
     /// The activation a logarithm's argument came out of: the value itself, or its complement
     /// (`log(1 - p)` is `-inf` once `p` saturates to 1; `true` then).
-    fn log_origin(&self, argument: &Expr) -> Option<(Origin, bool)> {
+    fn log_origin(&self, argument: &'a Expr) -> Option<(Origin, bool)> {
         if let Expr::BinOp(op) = argument
             && op.op == ast::Operator::Sub
             && matches!(&*op.left, Expr::NumberLiteral(_))
@@ -753,11 +744,11 @@ impl Walker<'_, '_> {
     }
 
     /// Remembers which instances a call of a function of this file passes positionally.
-    fn learn_param_instances(&mut self, call: &ExprCall) {
+    fn learn_param_instances(&mut self, call: &'a ExprCall) {
         let Some((key, offset)) = self.helper(call) else {
             return;
         };
-        let passed: Vec<(usize, Option<String>)> = call
+        let passed: Vec<(usize, Option<&'a str>)> = call
             .arguments
             .args
             .iter()
@@ -778,7 +769,7 @@ impl Walker<'_, '_> {
         }
     }
 
-    fn check_call(&mut self, call: &ExprCall) {
+    fn check_call(&mut self, call: &'a ExprCall) {
         self.learn_param_instances(call);
         if let Some(spec) = self.loss_of(call) {
             if let Some(argument) = call
@@ -791,7 +782,7 @@ impl Walker<'_, '_> {
                 {
                     self.learned
                         .loss_params
-                        .entry(frame.key.clone())
+                        .entry(frame.key)
                         .or_default()
                         .push((position, spec.clone(), argument.range()));
                 }
@@ -907,17 +898,17 @@ impl Walker<'_, '_> {
     }
 
     /// Binds `target` to what `value` is (read before the assignment takes effect).
-    fn bind(&mut self, target: &Expr, binding: Option<Binding>) {
+    fn bind(&mut self, target: &'a Expr, binding: Option<Binding<'a>>) {
         match target {
             Expr::Name(name) => {
                 if let Some(frame) = self.functions.last_mut() {
-                    frame.assigned.insert(name.id.to_string());
+                    frame.assigned.insert(name.id.as_str());
                 }
                 let Some(scope) = self.locals.last_mut() else {
                     return;
                 };
                 match binding {
-                    Some(binding) => scope.insert(name.id.to_string(), binding),
+                    Some(binding) => scope.insert(name.id.as_str(), binding),
                     None => scope.remove(name.id.as_str()),
                 };
             }
@@ -936,7 +927,7 @@ impl Walker<'_, '_> {
         }
     }
 
-    fn binding_of(&self, value: &Expr) -> Option<Binding> {
+    fn binding_of(&self, value: &'a Expr) -> Option<Binding<'a>> {
         if let Some(origin) = self.origin(value) {
             return Some(Binding::Value(origin));
         }
@@ -956,7 +947,7 @@ impl Walker<'_, '_> {
     }
 
     /// `self.<attr> = <callable>` anywhere in the methods of a class.
-    fn class_attrs(&self, body: &[Stmt]) -> HashMap<String, Binding> {
+    fn class_attrs(&self, body: &'a [Stmt]) -> HashMap<&'a str, Binding<'a>> {
         let mut finder = AttrFinder {
             walker: self,
             found: HashMap::default(),
@@ -970,13 +961,13 @@ impl Walker<'_, '_> {
     }
 }
 
-struct AttrFinder<'w, 'c, 'a> {
-    walker: &'w Walker<'c, 'a>,
-    found: HashMap<String, Binding>,
+struct AttrFinder<'w, 'x, 'a, 'm> {
+    walker: &'w Walker<'x, 'a, 'm>,
+    found: HashMap<&'a str, Binding<'a>>,
 }
 
-impl<'b> Visitor<'b> for AttrFinder<'_, '_, '_> {
-    fn visit_stmt(&mut self, stmt: &'b Stmt) {
+impl<'a> Visitor<'a> for AttrFinder<'_, '_, 'a, '_> {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
         match stmt {
             Stmt::FunctionDef(_) | Stmt::ClassDef(_) => {}
             Stmt::Assign(assign) => {
@@ -984,7 +975,7 @@ impl<'b> Visitor<'b> for AttrFinder<'_, '_, '_> {
                     if let Expr::Attribute(attr) = target
                         && matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == "self")
                     {
-                        let name = attr.attr.to_string();
+                        let name = attr.attr.as_str();
                         match &*assign.value {
                             Expr::Call(call) => match self
                                 .walker
@@ -996,11 +987,11 @@ impl<'b> Visitor<'b> for AttrFinder<'_, '_, '_> {
                                 }
                                 // Bound to something else somewhere: not reliably a callable.
                                 None => {
-                                    self.found.remove(&name);
+                                    self.found.remove(name);
                                 }
                             },
                             _ => {
-                                self.found.remove(&name);
+                                self.found.remove(name);
                             }
                         }
                     }
@@ -1010,28 +1001,28 @@ impl<'b> Visitor<'b> for AttrFinder<'_, '_, '_> {
         }
     }
 
-    fn visit_expr(&mut self, _expr: &'b Expr) {}
+    fn visit_expr(&mut self, _expr: &'a Expr) {}
 }
 
-impl<'b> Visitor<'b> for Walker<'_, '_> {
-    fn visit_stmt(&mut self, stmt: &'b Stmt) {
+impl<'a> Visitor<'a> for Walker<'_, 'a, '_> {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
         match stmt {
             Stmt::FunctionDef(def) => {
                 // A method of a class body, or a function (nested ones are read but not
                 // summarised: nothing outside can call them by name).
                 let class = match self.classes.last() {
-                    Some(Some(class)) => Some(class.clone()),
+                    Some(Some(class)) => Some(*class),
                     _ => None,
                 };
                 let summarised = class.is_some() || self.functions.is_empty();
                 self.functions.push(FnFrame {
-                    key: (class.unwrap_or_default(), def.name.to_string()),
+                    key: (class.unwrap_or_default(), def.name.as_str()),
                     params: def
                         .parameters
                         .posonlyargs
                         .iter()
                         .chain(&def.parameters.args)
-                        .map(|p| p.parameter.name.to_string())
+                        .map(|p| p.parameter.name.as_str())
                         .collect(),
                     returns: Vec::new(),
                     assigned: HashSet::default(),
@@ -1040,7 +1031,7 @@ impl<'b> Visitor<'b> for Walker<'_, '_> {
                 // Parameters every call of the file passes the same instance for.
                 let key = &self.functions.last().expect("pushed").key;
                 let mut frame_locals = HashMap::default();
-                note(&mut self.consulted.borrow_mut().param_instances, key);
+                note(&mut self.consulted.borrow_mut().param_instances, *key);
                 if let Some(slots) = self.summaries.param_instances.get(key) {
                     for (position, param) in self
                         .functions
@@ -1051,7 +1042,7 @@ impl<'b> Visitor<'b> for Walker<'_, '_> {
                         .enumerate()
                     {
                         if let Some(Some(class)) = slots.get(&position) {
-                            frame_locals.insert(param.clone(), Binding::Instance(class.clone()));
+                            frame_locals.insert(*param, Binding::Instance(class));
                         }
                     }
                 }
@@ -1070,10 +1061,10 @@ impl<'b> Visitor<'b> for Walker<'_, '_> {
                 let attrs = self.class_attrs(&class.body);
                 self.learned
                     .class_attrs
-                    .insert(class.name.to_string(), attrs.clone());
+                    .insert(class.name.as_str(), attrs.clone());
                 self.attrs.push(attrs);
                 self.locals.push(HashMap::default());
-                self.classes.push(Some(class.name.to_string()));
+                self.classes.push(Some(class.name.as_str()));
                 self.visit_body(&class.body);
                 self.classes.pop();
                 self.locals.pop();
@@ -1126,7 +1117,7 @@ impl<'b> Visitor<'b> for Walker<'_, '_> {
         }
     }
 
-    fn visit_expr(&mut self, expr: &'b Expr) {
+    fn visit_expr(&mut self, expr: &'a Expr) {
         if let Expr::Call(call) = expr {
             self.check_call(call);
         }
@@ -1161,8 +1152,8 @@ fn same_returns(returns: &[Option<Returned>]) -> Option<Returned> {
 mod tests {
     use super::*;
 
-    fn key(name: &str) -> FnKey {
-        (String::new(), name.to_string())
+    fn key(name: &'static str) -> FnKey<'static> {
+        ("", name)
     }
 
     /// A pass ends the walk only when every lookup it made reads the same from what it
@@ -1181,10 +1172,8 @@ mod tests {
             .insert(key("other"), Returned::Tuple(Vec::new()));
         assert!(consulted.agree(&seen, &next));
         // One instance every call passes changes what `step` reads.
-        next.param_instances.insert(
-            key("step"),
-            [(0, Some("Net".to_string()))].into_iter().collect(),
-        );
+        next.param_instances
+            .insert(key("step"), [(0, Some("Net"))].into_iter().collect());
         assert!(!consulted.agree(&seen, &next));
         // So does what a consulted helper returns.
         let mut next = Summaries::default();

@@ -1312,6 +1312,16 @@ impl Knowledge {
         canonicalize(&self.aliases, qualified)
     }
 
+    /// [`Knowledge::canonical`] of an owned name, which it returns when no alias applies (the
+    /// common case) instead of copying it.
+    pub fn into_canonical(&self, qualified: String) -> String {
+        let renamed = match canonicalize(&self.aliases, &qualified) {
+            Cow::Owned(renamed) => Some(renamed),
+            Cow::Borrowed(_) => None,
+        };
+        renamed.unwrap_or(qualified)
+    }
+
     /// What calling `canonical` means, if it is a known API. More specific lists win
     /// (a loss class is also under `torch.nn.*`; a scheduler is also under `torch.optim.*`).
     pub fn classify_call(&self, canonical: &str) -> Option<ApiKind> {

@@ -133,11 +133,11 @@ pub enum Built {
 /// What `call` constructs. `resolve` gives the canonical qualified name of a callee expression
 /// (through the file's imports); `named` what a layer held in a variable is
 /// (`sigmoid = nn.Sigmoid()` then `nn.Sequential(linear, sigmoid)`), when the caller knows.
-pub fn construct(
+pub fn construct<'e>(
     knowledge: &Knowledge,
-    resolve: &dyn Fn(&Expr) -> Option<String>,
-    named: &dyn Fn(&Expr) -> Option<Built>,
-    call: &ExprCall,
+    resolve: &dyn Fn(&'e Expr) -> Option<String>,
+    named: &dyn Fn(&'e Expr) -> Option<Built>,
+    call: &'e ExprCall,
     depth: usize,
 ) -> Option<Built> {
     let q = resolve(&call.func)?;

@@ -215,7 +215,7 @@ impl Annotations<'_, '_> {
     fn qualified(&self, expr: &Expr) -> Option<String> {
         self.semantic
             .resolve(expr)
-            .map(|q| self.knowledge.canonical(&q).into_owned())
+            .map(|q| self.knowledge.into_canonical(q))
     }
 
     /// What an annotation says, and every shape annotation inside it.

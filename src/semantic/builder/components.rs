@@ -23,7 +23,7 @@ impl<'a> Resolver<'_, 'a> {
     /// The canonical qualified name of a callee expression, through the imports.
     fn canonical(&self, expr: &Expr) -> Option<String> {
         let q = self.semantic.resolve(expr)?;
-        Some(self.knowledge().canonical(&q).into_owned())
+        Some(self.knowledge().into_canonical(q))
     }
 
     /// A constructor whose instances are components worth following: a class the project may

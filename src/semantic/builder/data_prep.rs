@@ -152,7 +152,7 @@ impl<'a> Resolver<'_, 'a> {
         }
         // `random.sample(population, k)`: the population itself.
         let draws_items = matches!(
-            self.semantic.resolve(&call.func).map(|q| self.knowledge().canonical(&q).into_owned()),
+            self.semantic.resolve(&call.func).map(|q| self.knowledge().into_canonical(q)),
             Some(q) if q == "random.sample" || q == "random.choices"
         );
         if draws_items
