@@ -151,6 +151,12 @@ pub type ResolvedImports<'a> = (&'a [Option<Symbol>], &'a reads::Reads);
 /// How many directory levels above a file are considered as import roots.
 const MAX_ROOT_DEPTH: usize = 12;
 
+/// The order of the tables searched by name: by length, then by text. A search compares the
+/// lengths (two integers) and only names of the searched length by their text.
+fn by_length(a: &str, b: &str) -> std::cmp::Ordering {
+    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+}
+
 impl ProjectIndex {
     pub fn new(files: Vec<ProjectFile>) -> Self {
         let file_count = files.len();
@@ -758,9 +764,11 @@ impl ProjectIndex {
     pub fn definition(&self, file: FileId, name: &str) -> Option<Symbol> {
         let facts = self.facts(file);
         let definitions = self.definitions(file);
-        let first = definitions.partition_point(|&s| self.symbol_name(facts, s) < name);
-        // Sorted by name, classes before functions, definition order within each: the first
-        // entry of the name is the answer (a file may define one name hundreds of times).
+        let first =
+            definitions.partition_point(|&s| by_length(self.symbol_name(facts, s), name).is_lt());
+        // Sorted by name (its length first), classes before functions, definition order
+        // within each: the first entry of the name is the answer (a file may define one name
+        // hundreds of times).
         definitions
             .get(first)
             .copied()
@@ -783,10 +791,10 @@ impl ProjectIndex {
         let sorted = self.imports_by_name[file as usize].get_or_init(|| {
             let mut at: Vec<u32> = (0..imports.len() as u32).rev().collect();
             // Stable: for one name, the later import stays first.
-            at.sort_by(|&a, &b| imports[a as usize].0.cmp(&imports[b as usize].0));
+            at.sort_by(|&a, &b| by_length(&imports[a as usize].0, &imports[b as usize].0));
             at
         });
-        let first = sorted.partition_point(|&i| imports[i as usize].0.as_str() < name);
+        let first = sorted.partition_point(|&i| by_length(&imports[i as usize].0, name).is_lt());
         sorted[first..]
             .iter()
             .map(|&i| {
@@ -872,7 +880,9 @@ impl ProjectIndex {
                 .map(|(id, _)| Symbol::Function(file, id as FunctionId));
             // Classes first: stable sorting keeps them before the functions of their name.
             let mut symbols: Vec<Symbol> = classes.chain(functions).collect();
-            symbols.sort_by(|&a, &b| self.symbol_name(facts, a).cmp(self.symbol_name(facts, b)));
+            symbols.sort_by(|&a, &b| {
+                by_length(self.symbol_name(facts, a), self.symbol_name(facts, b))
+            });
             symbols.shrink_to_fit();
             symbols
         })

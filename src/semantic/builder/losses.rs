@@ -155,6 +155,9 @@ impl<'a> Resolver<'_, 'a> {
                     _ => false,
                 })
         });
+        // What the function's name says, decided once for all its returns.
+        let loss_named = function_name
+            .is_some_and(|n| knowledge.is_loss_function_name(n) || self.used_as_loss.contains(n));
         for &(value, in_loop) in &draft.returns {
             let returned = returned_loss(value, knowledge);
             let takes_targets = draft.function.is_some_and(|f| {
@@ -163,10 +166,8 @@ impl<'a> Resolver<'_, 'a> {
                     .target_params
                     .is_empty()
             });
-            let loss_function = function_name.is_some_and(|n| {
-                knowledge.is_loss_function_name(n) || self.used_as_loss.contains(n)
-            }) || (class_is_loss
-                && function_name.is_some_and(|n| knowledge.is_forward_method(n)))
+            let loss_function = loss_named
+                || (class_is_loss && function_name.is_some_and(|n| knowledge.is_forward_method(n)))
                 || (self.builder.in_loss_module && draft.class.is_none() && takes_targets);
             let expr = match returned {
                 Some(expr) => expr,
@@ -175,11 +176,7 @@ impl<'a> Resolver<'_, 'a> {
             };
             // In a losses module, a function compares a prediction with targets; one taking
             // targets alone (`convert_labels(y_true)`) prepares labels.
-            let by_module_only = returned.is_none()
-                && !function_name.is_some_and(|n| {
-                    knowledge.is_loss_function_name(n) || self.used_as_loss.contains(n)
-                })
-                && !class_is_loss;
+            let by_module_only = returned.is_none() && !loss_named && !class_is_loss;
             if by_module_only
                 && !draft
                     .params
