@@ -1,7 +1,7 @@
 use ruff_python_ast::Comprehension;
 use ruff_python_ast::visitor::{self, Visitor};
 
-use super::expr_text::{StmtStack, Use, skeleton_len, use_of, value_holes};
+use super::expr_text::{Use, enclosing_statement, skeleton_len, use_of, value_holes};
 use crate::registry::prelude::*;
 
 declare_rule! {
@@ -72,7 +72,6 @@ declare_rule! {
             Box::new(ComplexComprehension {
                 max: usize::try_from(options.int(&COMPLEX_COMPREHENSION, "max-length"))
                     .unwrap_or(usize::MAX),
-                stmts: StmtStack::default(),
                 roots: Vec::new(),
             })
         }),
@@ -82,7 +81,6 @@ declare_rule! {
 
 struct ComplexComprehension<'a> {
     max: usize,
-    stmts: StmtStack<'a>,
     /// Outermost comprehensions in source order.
     roots: Vec<Root<'a>>,
 }
@@ -90,7 +88,6 @@ struct ComplexComprehension<'a> {
 struct Root<'a> {
     expr: &'a Expr,
     kind: &'static str,
-    stmt: Option<&'a Stmt>,
 }
 
 /// A comprehension's parts: its generators, and the expressions that make its elements.
@@ -210,11 +207,7 @@ fn parts_kind(expr: &Expr) -> Option<&'static str> {
 
 impl<'a> FilePass<'a> for ComplexComprehension<'a> {
     fn hooks(&self) -> Hooks {
-        Hooks::ALL
-    }
-
-    fn stmt(&mut self, _cx: &mut Context<'_, 'a>, stmt: &'a Stmt) {
-        self.stmts.push(stmt);
+        Hooks::EXPR
     }
 
     fn expr(&mut self, _cx: &mut Context<'_, 'a>, expr: &'a Expr) {
@@ -228,11 +221,7 @@ impl<'a> FilePass<'a> for ComplexComprehension<'a> {
         {
             return;
         }
-        self.roots.push(Root {
-            expr,
-            kind,
-            stmt: self.stmts.enclosing(range),
-        });
+        self.roots.push(Root { expr, kind });
     }
 
     fn finish(&mut self, cx: &mut Context<'_, 'a>) {
@@ -292,7 +281,7 @@ impl<'a> FilePass<'a> for ComplexComprehension<'a> {
                 continue;
             }
             let message = format!("{} {}", root.kind, reasons.join(" and "));
-            let help = help(text, &root, advice);
+            let help = help(text, &cx.module.body, &root, advice);
             cx.report(
                 Diagnostic::new(&COMPLEX_COMPREHENSION, message, root.expr.range()).with_help(help),
             );
@@ -307,7 +296,7 @@ enum Advice {
     Other,
 }
 
-fn help(text: &str, root: &Root<'_>, advice: Advice) -> String {
+fn help(text: &str, body: &[Stmt], root: &Root<'_>, advice: Advice) -> String {
     let first = match advice {
         Advice::Nested => {
             "give the inner comprehension its own name (a variable or a small helper function) \
@@ -318,7 +307,11 @@ fn help(text: &str, root: &Root<'_>, advice: Advice) -> String {
             "move the element expression into a named helper function or name the iterable first"
         }
     };
-    match use_of(text, root.stmt, root.expr.range()) {
+    match use_of(
+        text,
+        enclosing_statement(body, root.expr.range()),
+        root.expr.range(),
+    ) {
         Use::Assigned(target) if root.kind != "generator expression" => {
             let (init, add) = match root.kind {
                 "dict comprehension" => ("{}", format!("`{target}[key] = value`")),

@@ -118,33 +118,26 @@ pub(crate) fn shorten(snippet: &str, max: usize) -> String {
     format!("{cut}...")
 }
 
-/// The statements enclosing the node being visited, innermost last. Rules that need to know
-/// which statement an expression belongs to keep one: statements arrive before their children,
-/// so popping the ones that do not contain the new statement leaves exactly its ancestors.
-#[derive(Default)]
-pub(crate) struct StmtStack<'a> {
-    stack: Vec<&'a Stmt>,
-}
-
-impl<'a> StmtStack<'a> {
-    pub(crate) fn push(&mut self, stmt: &'a Stmt) {
-        while let Some(top) = self.stack.last() {
-            if top.range().contains_range(stmt.range()) {
-                break;
+/// The innermost statement of `body` (at any depth) whose range contains `range`: the
+/// statement an expression belongs to. Found from the top when a finding needs it (statements
+/// cannot nest inside expressions), not tracked at every statement of the walk.
+pub(crate) fn enclosing_statement(body: &[Stmt], range: TextRange) -> Option<&Stmt> {
+    struct Find<'a> {
+        range: TextRange,
+        found: Option<&'a Stmt>,
+    }
+    impl<'a> Visitor<'a> for Find<'a> {
+        fn visit_stmt(&mut self, stmt: &'a Stmt) {
+            if stmt.range().contains_range(self.range) {
+                self.found = Some(stmt);
+                visitor::walk_stmt(self, stmt);
             }
-            self.stack.pop();
         }
-        self.stack.push(stmt);
+        fn visit_expr(&mut self, _expr: &'a Expr) {}
     }
-
-    /// The innermost statement containing `range`.
-    pub(crate) fn enclosing(&self, range: TextRange) -> Option<&'a Stmt> {
-        self.stack
-            .iter()
-            .rev()
-            .find(|s| s.range().contains_range(range))
-            .copied()
-    }
+    let mut find = Find { range, found: None };
+    find.visit_body(body);
+    find.found
 }
 
 /// How an expression is used by its statement, for concrete help texts.

@@ -3,7 +3,7 @@ use ruff_python_ast::{CmpOp, ExprIf};
 use rustc_hash::FxHashSet;
 
 use super::expr_text::{
-    StmtStack, Use, one_line, one_line_len, shorten, skeleton_len, use_of, value_holes,
+    Use, enclosing_statement, one_line, one_line_len, shorten, skeleton_len, use_of, value_holes,
 };
 use crate::registry::prelude::*;
 
@@ -69,7 +69,6 @@ declare_rule! {
             Box::new(LongTernary {
                 max: usize::try_from(options.int(&LONG_TERNARY, "max-length"))
                     .unwrap_or(usize::MAX),
-                stmts: StmtStack::default(),
                 chained: FxHashSet::default(),
                 roots: Vec::new(),
             })
@@ -80,7 +79,6 @@ declare_rule! {
 
 struct LongTernary<'a> {
     max: usize,
-    stmts: StmtStack<'a>,
     /// Conditional expressions that are a direct part of an earlier one (its condition or a
     /// branch): they belong to that chain.
     chained: FxHashSet<TextRange>,
@@ -90,7 +88,6 @@ struct LongTernary<'a> {
 
 struct Root<'a> {
     expr: &'a ExprIf,
-    stmt: Option<&'a Stmt>,
 }
 
 /// The shape of one chain of conditional expressions.
@@ -142,11 +139,7 @@ fn register_chain(expr: &ExprIf, chained: &mut FxHashSet<TextRange>, depth: usiz
 
 impl<'a> FilePass<'a> for LongTernary<'a> {
     fn hooks(&self) -> Hooks {
-        Hooks::ALL
-    }
-
-    fn stmt(&mut self, _cx: &mut Context<'_, 'a>, stmt: &'a Stmt) {
-        self.stmts.push(stmt);
+        Hooks::EXPR
     }
 
     fn expr(&mut self, _cx: &mut Context<'_, 'a>, expr: &'a Expr) {
@@ -157,10 +150,7 @@ impl<'a> FilePass<'a> for LongTernary<'a> {
             return;
         }
         register_chain(if_expr, &mut self.chained, 0);
-        self.roots.push(Root {
-            expr: if_expr,
-            stmt: self.stmts.enclosing(if_expr.range),
-        });
+        self.roots.push(Root { expr: if_expr });
     }
 
     fn finish(&mut self, cx: &mut Context<'_, 'a>) {
@@ -171,7 +161,7 @@ impl<'a> FilePass<'a> for LongTernary<'a> {
             let (message, help) = if chain.in_condition {
                 (
                     "conditional expression used as the condition of another".to_string(),
-                    help(text, &root, chain.conditions),
+                    help(text, &cx.module.body, &root, chain.conditions),
                 )
             } else if chain.conditions >= 3 {
                 (
@@ -179,7 +169,7 @@ impl<'a> FilePass<'a> for LongTernary<'a> {
                         "nested conditional expression: {} conditions in one expression",
                         chain.conditions
                     ),
-                    help(text, &root, chain.conditions),
+                    help(text, &cx.module.body, &root, chain.conditions),
                 )
             } else if chain.conditions == 2
                 && let Some(value) = repeated
@@ -215,7 +205,7 @@ impl<'a> FilePass<'a> for LongTernary<'a> {
                          arguments and literals (more than {})",
                         self.max
                     ),
-                    help(text, &root, chain.conditions),
+                    help(text, &cx.module.body, &root, chain.conditions),
                 )
             };
             cx.report(Diagnostic::new(&LONG_TERNARY, message, root.expr.range).with_help(help));
@@ -237,7 +227,7 @@ fn repeated_leaf<'t>(text: &'t str, leaves: &[&Expr]) -> Option<&'t str> {
     None
 }
 
-fn help(text: &str, root: &Root<'_>, conditions: usize) -> String {
+fn help(text: &str, body: &[Stmt], root: &Root<'_>, conditions: usize) -> String {
     if let Some(lookup) = lookup_table(text, root.expr) {
         return lookup;
     }
@@ -246,7 +236,11 @@ fn help(text: &str, root: &Root<'_>, conditions: usize) -> String {
     } else {
         "`if`/`else`"
     };
-    match use_of(text, root.stmt, root.expr.range) {
+    match use_of(
+        text,
+        enclosing_statement(body, root.expr.range),
+        root.expr.range,
+    ) {
         Use::Assigned(target) => {
             format!("assign `{target}` in an {branches} statement instead, one branch per line")
         }
