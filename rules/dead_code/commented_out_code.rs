@@ -476,6 +476,12 @@ const KEYWORDS: &[&str] = &[
     "with", "yield",
 ];
 
+/// A Python keyword: [`KEYWORDS`] is sorted, and no keyword is shorter than 2 bytes or longer
+/// than 8 (most words of a comment are rejected by their length or a few comparisons).
+fn is_keyword(word: &str) -> bool {
+    (2..=8).contains(&word.len()) && KEYWORDS.binary_search(&word).is_ok()
+}
+
 /// Comments that are directives or task markers, never code (compared case-insensitively, as a
 /// whole word at the start of the comment).
 const DIRECTIVES: &[&str] = &[
@@ -523,10 +529,10 @@ fn classify(body: &str) -> Kind {
     {
         return Kind::Stop;
     }
-    let first_word: String = trimmed
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-        .collect();
+    let first_word = &trimmed[..trimmed
+        .bytes()
+        .position(|b| !(b.is_ascii_alphanumeric() || b == b'_'))
+        .unwrap_or(trimmed.len())];
     if !first_word.is_empty()
         && DIRECTIVES
             .iter()
@@ -582,7 +588,7 @@ fn has_adjacent_words(line: &str) -> bool {
                 i += 1;
             }
             let word = &line[start..i];
-            let keyword = KEYWORDS.contains(&word);
+            let keyword = is_keyword(word);
             // String prefixes (`f"..."`, `rb'...'`) belong to the string that follows; any
             // other word directly before a quote is prose (`What's`, `model's`).
             if i < bytes.len() && (bytes[i] == b'"' || bytes[i] == b'\'') {
@@ -966,5 +972,21 @@ impl<'a> Visitor<'a> for SnippetNames {
             _ => {}
         }
         visitor::walk_expr(self, expr);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keywords_are_found_by_their_sorted_list() {
+        assert!(KEYWORDS.windows(2).all(|w| w[0] < w[1]), "sorted");
+        for keyword in KEYWORDS {
+            assert!(is_keyword(keyword), "{keyword}");
+        }
+        for word in ["loss", "i", "x", "Return", "continued", "nonlocals", "ifs"] {
+            assert!(!is_keyword(word), "{word}");
+        }
     }
 }

@@ -1,3 +1,4 @@
+use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{ParameterWithDefault, StmtClassDef, StmtFunctionDef};
 use rustc_hash::FxHashSet;
 
@@ -128,7 +129,7 @@ struct CliExposure {
 
 impl<'a> FilePass<'a> for LongParameterList<'a> {
     fn hooks(&self) -> Hooks {
-        Hooks::ALL
+        Hooks::STMT
     }
 
     fn stmt(&mut self, cx: &mut Context<'_, 'a>, stmt: &'a Stmt) {
@@ -162,7 +163,35 @@ impl<'a> FilePass<'a> for LongParameterList<'a> {
         });
     }
 
-    fn expr(&mut self, cx: &mut Context<'_, 'a>, expr: &'a Expr) {
+    fn finish(&mut self, cx: &mut Context<'_, 'a>) {
+        if self.candidates.is_empty() {
+            return;
+        }
+        // What the file hands to command-line entry calls and writes as defaults in
+        // dictionaries: read only when a definition is over the limit (few files have one).
+        struct Exprs<'p, 'c, 'x, 'a> {
+            pass: &'p mut LongParameterList<'a>,
+            cx: &'c Context<'x, 'a>,
+        }
+        impl<'a> Visitor<'a> for Exprs<'_, '_, '_, 'a> {
+            fn visit_expr(&mut self, expr: &'a Expr) {
+                self.pass.note_expr(self.cx, expr);
+                visitor::walk_expr(self, expr);
+            }
+        }
+        Exprs { pass: self, cx }.visit_body(&cx.module.body);
+        for candidate in std::mem::take(&mut self.candidates) {
+            if self.is_cli_command(&candidate) || self.mirrors_defaults(&candidate) {
+                continue;
+            }
+            report(cx, &candidate, self.max);
+        }
+    }
+}
+
+impl<'a> LongParameterList<'a> {
+    /// Dictionaries of written-out defaults and command-line entry calls (see `finish`).
+    fn note_expr(&mut self, cx: &Context<'_, 'a>, expr: &'a Expr) {
         match expr {
             Expr::Dict(dict) => {
                 let keys: FxHashSet<&str> = dict
@@ -218,17 +247,6 @@ impl<'a> FilePass<'a> for LongParameterList<'a> {
         }
     }
 
-    fn finish(&mut self, cx: &mut Context<'_, 'a>) {
-        for candidate in std::mem::take(&mut self.candidates) {
-            if self.is_cli_command(&candidate) || self.mirrors_defaults(&candidate) {
-                continue;
-            }
-            report(cx, &candidate, self.max);
-        }
-    }
-}
-
-impl LongParameterList<'_> {
     /// A command-line entry point: its parameters are the program's flags.
     fn is_cli_command(&self, candidate: &Candidate<'_>) -> bool {
         if !candidate.top_level {
