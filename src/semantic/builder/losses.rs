@@ -156,8 +156,10 @@ impl<'a> Resolver<'_, 'a> {
                 })
         });
         // What the function's name says, decided once for all its returns.
-        let loss_named = function_name
-            .is_some_and(|n| knowledge.is_loss_function_name(n) || self.used_as_loss.contains(n));
+        let loss_named = !draft.returns.is_empty()
+            && function_name.is_some_and(|n| {
+                knowledge.is_loss_function_name(n) || self.used_as_loss.contains(n)
+            });
         for &(value, in_loop) in &draft.returns {
             let returned = returned_loss(value, knowledge);
             let takes_targets = draft.function.is_some_and(|f| {
