@@ -192,6 +192,9 @@ pub struct Knowledge {
 
     /// Every API pattern list in one table (see [`ApiKind::PRIORITY`]).
     api_table: pattern::MaskTable,
+    /// The lists a call's effect on training modes and randomness is read from, in one table
+    /// (see [`Knowledge::call_flags`]).
+    flags_table: pattern::MaskTable,
     pub reduction_methods: Vec<String>,
     pub math_methods: Vec<String>,
     pub backward_methods: Vec<String>,
@@ -1061,6 +1064,70 @@ impl Extensions {
 
 const DATA: &str = include_str!("frameworks.toml");
 
+/// Which of the `[training]` lists about gradients, modes and randomness a call's canonical
+/// name is in ([`Knowledge::call_flags`]): the same answers as the lists' own lookups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallFlags(u32);
+
+impl CallFlags {
+    const NO_GRAD: u32 = 0;
+    const INITIALISED_LAYER: u32 = 1;
+    const NOT_INITIALISED_LAYER: u32 = 2;
+    const RANDOM_CALL: u32 = 3;
+    const MODE_LAYER: u32 = 4;
+
+    fn table(training: &Training) -> pattern::MaskTable {
+        let mut table = pattern::MaskTable::default();
+        // Compared as names, as the list always was.
+        for name in &training.evaluation.no_grad {
+            table.add_exact(name, Self::NO_GRAD);
+        }
+        for (set, list) in [
+            (
+                &training.seeding.initialised_layers,
+                Self::INITIALISED_LAYER,
+            ),
+            (
+                &training.seeding.not_initialised_layers,
+                Self::NOT_INITIALISED_LAYER,
+            ),
+            (&training.seeding.random_calls, Self::RANDOM_CALL),
+            (&training.evaluation.mode_layers, Self::MODE_LAYER),
+        ] {
+            for pattern in set.patterns() {
+                table.add(&pattern, list);
+            }
+        }
+        table
+    }
+
+    fn has(self, list: u32) -> bool {
+        self.0 & (1 << list) != 0
+    }
+
+    /// `[training.evaluation] no-grad`: turns gradient tracking off (`torch.no_grad`).
+    pub fn turns_grad_off(self) -> bool {
+        self.has(Self::NO_GRAD)
+    }
+
+    /// `[training.seeding] initialised-layers`, and not `not-initialised-layers`: a layer
+    /// whose construction draws random initial weights.
+    pub fn initialises_randomly(self) -> bool {
+        self.has(Self::INITIALISED_LAYER) && !self.has(Self::NOT_INITIALISED_LAYER)
+    }
+
+    /// `[training.seeding] random-calls`: draws random numbers.
+    pub fn draws_random(self) -> bool {
+        self.has(Self::RANDOM_CALL)
+    }
+
+    /// `[training.evaluation] mode-layers`: a layer that behaves differently in training and
+    /// evaluation modes (dropout, batch norm).
+    pub fn is_mode_layer(self) -> bool {
+        self.has(Self::MODE_LAYER)
+    }
+}
+
 /// The first segment of a qualified name.
 fn head(qualified: &str) -> String {
     qualified.split('.').next().unwrap_or_default().to_string()
@@ -1285,6 +1352,7 @@ impl Knowledge {
             },
             layout: raw.layout,
             teaching: raw.teaching,
+            flags_table: CallFlags::table(&raw.training),
             training: {
                 let mut training = raw.training;
                 training.activations.words = training.activations.words();
@@ -1310,6 +1378,12 @@ impl Knowledge {
     /// `tf_keras.losses.x` are the same API as `tensorflow.losses.x` and `keras.losses.x`.
     pub fn canonical<'q>(&self, qualified: &'q str) -> Cow<'q, str> {
         canonicalize(&self.aliases, qualified)
+    }
+
+    /// What the lists of `[training]` say a call of the canonical name `canonical` does to
+    /// gradients, modes and randomness, from one lookup.
+    pub fn call_flags(&self, canonical: &str) -> CallFlags {
+        CallFlags(self.flags_table.mask(canonical))
     }
 
     /// [`Knowledge::canonical`] of an owned name, which it returns when no alias applies (the
@@ -1824,6 +1898,62 @@ mod tests {
             assert!(
                 !listed(&canonical),
                 "`{from}` canonicalises to the listed `{canonical}`"
+            );
+        }
+    }
+
+    #[test]
+    fn call_flags_answer_as_the_lists_do() {
+        let k = Knowledge::builtin();
+        let (seeding, evaluation) = (&k.training.seeding, &k.training.evaluation);
+        let sets = [
+            &seeding.initialised_layers,
+            &seeding.not_initialised_layers,
+            &seeding.random_calls,
+            &evaluation.mode_layers,
+        ];
+        // Every listed name, names below and beside every pattern, and names of no list.
+        let mut names: Vec<String> = evaluation.no_grad.clone();
+        for pattern in sets.iter().flat_map(|set| set.patterns()) {
+            let filled = pattern.replace('*', "Dropout");
+            names.push(pattern.trim_end_matches(".*").to_string());
+            names.push(format!("{filled}.x"));
+            names.push(format!("{}x", pattern.trim_end_matches('*')));
+            names.push(filled);
+        }
+        names.extend(
+            [
+                "torch.nn.Linear",
+                "torch.randn",
+                "numpy.random.rand",
+                "",
+                "x",
+            ]
+            .map(String::from),
+        );
+        assert!(names.len() > 50, "{}", names.len());
+        for name in &names {
+            let flags = k.call_flags(name);
+            assert_eq!(
+                flags.turns_grad_off(),
+                evaluation.no_grad.iter().any(|n| n == name),
+                "{name}"
+            );
+            assert_eq!(
+                flags.initialises_randomly(),
+                seeding.initialised_layers.contains(name)
+                    && !seeding.not_initialised_layers.contains(name),
+                "{name}"
+            );
+            assert_eq!(
+                flags.draws_random(),
+                seeding.random_calls.contains(name),
+                "{name}"
+            );
+            assert_eq!(
+                flags.is_mode_layer(),
+                evaluation.mode_layers.contains(name),
+                "{name}"
             );
         }
     }

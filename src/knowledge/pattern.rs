@@ -87,6 +87,19 @@ impl NameSet {
         self.heads.contains(head)
     }
 
+    /// The patterns of the set, as they were added (in no particular order).
+    pub fn patterns(&self) -> Vec<String> {
+        let prefixes = (self.prefixes.values().flatten()).map(|prefix| format!("{prefix}.*"));
+        let globs = (self.globs.iter())
+            .flat_map(|(parent, globs)| globs.iter().map(move |glob| format!("{parent}.{glob}")));
+        self.exact
+            .iter()
+            .cloned()
+            .chain(prefixes)
+            .chain(globs)
+            .collect()
+    }
+
     /// The first segments of the patterns (in no particular order).
     pub fn heads(&self) -> impl Iterator<Item = &str> {
         self.heads.iter().map(String::as_str)
@@ -180,6 +193,11 @@ impl MaskTable {
         } else {
             *self.exact.entry(pattern.to_string()).or_default() |= bit;
         }
+    }
+
+    /// Adds `name` to the list `list` as a name, never a pattern.
+    pub fn add_exact(&mut self, name: &str, list: u32) {
+        *self.exact.entry(name.to_string()).or_default() |= 1u32 << list;
     }
 
     /// The lists `qualified` matches.

@@ -334,21 +334,21 @@ impl<'a> Resolver<'_, 'a> {
         let knowledge = self.knowledge();
         let canonical = knowledge.canonical(qualified);
         let evaluation = &knowledge.training.evaluation;
-        if !facts.flow().turns_grad_off && evaluation.no_grad.iter().any(|n| *n == canonical) {
+        let flags = knowledge.call_flags(&canonical);
+        if !facts.flow().turns_grad_off && flags.turns_grad_off() {
             facts.flow_mut().turns_grad_off = true;
         }
         if !facts.flow().draws_random {
             let seeding = &knowledge.training.seeding;
-            let initialised = knowledge.classify_call(&canonical) == Some(ApiKind::Layer)
-                && seeding.initialised_layers.contains(&canonical)
-                && !seeding.not_initialised_layers.contains(&canonical);
+            let initialised = flags.initialises_randomly()
+                && knowledge.classify_call(&canonical) == Some(ApiKind::Layer);
             let shuffles = call.arguments.keywords.iter().any(|k| {
                 k.arg
                     .as_ref()
                     .is_some_and(|a| seeding.shuffle_keywords.iter().any(|s| s == a.as_str()))
                     && !matches!(&k.value, Expr::BooleanLiteral(b) if !b.value)
             });
-            if initialised || shuffles || seeding.random_calls.contains(&canonical) {
+            if initialised || shuffles || flags.draws_random() {
                 facts.flow_mut().draws_random = true;
             }
         }
@@ -365,7 +365,7 @@ impl<'a> Resolver<'_, 'a> {
                         && !matches!(&k.value, Expr::NumberLiteral(n) if is_zero(&n.value))
                 })
         };
-        if evaluation.mode_layers.contains(&canonical) || layer_with_rate() {
+        if flags.is_mode_layer() || layer_with_rate() {
             facts.flow_mut().mode_layers = true;
         }
     }
