@@ -1,10 +1,11 @@
 use ruff_python_ast::helpers::any_over_expr;
 use ruff_python_ast::visitor::{Visitor, walk_expr, walk_stmt};
 use ruff_python_ast::{BoolOp, ElifElseClause, UnaryOp};
+use rustc_hash::FxHashSet;
 
 use crate::fix::edits::{
     delete_stmt, indentation, line_end_with_newline, line_start, multiline_strings, reindent,
-    sole_statements, starts_line,
+    sole_statements_in, starts_line,
 };
 use crate::registry::prelude::*;
 
@@ -73,8 +74,6 @@ declare_rule! {
 struct ConstantCondition<'a> {
     /// Candidate statements and the functions enclosing them (for shadowing checks).
     candidates: Vec<(&'a Stmt, Vec<TextSize>)>,
-    /// Statements alone in their block: removing one leaves `pass`.
-    sole: Vec<TextRange>,
 }
 
 impl<'a> FilePass<'a> for ConstantCondition<'a> {
@@ -83,19 +82,6 @@ impl<'a> FilePass<'a> for ConstantCondition<'a> {
     }
 
     fn stmt(&mut self, cx: &mut Context<'_, 'a>, stmt: &'a Stmt) {
-        if matches!(
-            stmt,
-            Stmt::If(_)
-                | Stmt::For(_)
-                | Stmt::While(_)
-                | Stmt::With(_)
-                | Stmt::Try(_)
-                | Stmt::FunctionDef(_)
-                | Stmt::ClassDef(_)
-                | Stmt::Match(_)
-        ) {
-            self.sole.extend(sole_statements(stmt));
-        }
         let tests_look_constant = match stmt {
             Stmt::If(if_stmt) => {
                 may_be_constant(&if_stmt.test, 0)
@@ -122,13 +108,15 @@ impl<'a> FilePass<'a> for ConstantCondition<'a> {
         } else {
             DynamicGlobals::of(cx)
         };
+        let sole = std::cell::OnceCell::new();
         for (stmt, functions) in std::mem::take(&mut self.candidates) {
             if dead_regions.iter().any(|r| r.contains_range(stmt.range())) {
                 continue; // Already inside a reported dead branch.
             }
             let scope = Scope {
                 functions: &functions,
-                sole: &self.sole,
+                module: &cx.module.body,
+                sole: &sole,
                 dynamic: &dynamic,
             };
             for finding in evaluate(cx, &scope, stmt) {
@@ -150,9 +138,19 @@ struct DeadBranch {
 /// The functions enclosing a condition: a local of the same name shadows a module flag.
 struct Scope<'s> {
     functions: &'s [TextSize],
-    /// Statements alone in their block.
-    sole: &'s [TextRange],
+    module: &'s [Stmt],
+    /// Statements alone in their block, read from the module when a fix first deletes one.
+    sole: &'s std::cell::OnceCell<FxHashSet<TextRange>>,
     dynamic: &'s DynamicGlobals,
+}
+
+impl Scope<'_> {
+    /// Whether the statement at `range` is alone in its block (deleting it leaves `pass`).
+    fn is_sole(&self, range: TextRange) -> bool {
+        self.sole
+            .get_or_init(|| sole_statements_in(self.module))
+            .contains(&range)
+    }
 }
 
 /// How the module may rebind its globals at run time, out of sight of the bindings.
@@ -317,7 +315,7 @@ fn evaluate(cx: &Context<'_, '_>, scope: &Scope<'_>, stmt: &Stmt) -> Vec<DeadBra
             let fix = if !is_pure(&while_stmt.test) {
                 None
             } else if while_stmt.orelse.is_empty() {
-                delete_stmt(text, stmt.range(), scope.sole.contains(&stmt.range()))
+                delete_stmt(text, stmt.range(), scope.is_sole(stmt.range()))
                     .map(|edit| Fix::safe("Remove the dead loop", vec![edit]))
             } else {
                 let header = while_stmt
@@ -448,7 +446,7 @@ fn keep_body(
 ) -> Option<Edit> {
     let (first, last) = (body.first()?, body.last()?);
     if body.iter().all(|s| matches!(s, Stmt::Pass(_))) {
-        return delete_stmt(text, stmt.range(), scope.sole.contains(&stmt.range()));
+        return delete_stmt(text, stmt.range(), scope.is_sole(stmt.range()));
     }
     if !starts_line(text, stmt.start()) {
         return None;
@@ -492,7 +490,7 @@ fn remove_false_clause(
     }
     let edit = match (i, clauses.get(i + 1)) {
         // `if False: ...` alone: the whole statement goes.
-        (0, None) => delete_stmt(text, stmt.range(), scope.sole.contains(&stmt.range()))?,
+        (0, None) => delete_stmt(text, stmt.range(), scope.is_sole(stmt.range()))?,
         // `if False: ... else: B` → B.
         (0, Some(next)) if next.test.is_none() => {
             keep_body(text, stmt, next.body, body_start(text, next), scope)?

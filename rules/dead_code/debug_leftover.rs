@@ -4,7 +4,7 @@ use ruff_python_ast::{ExprCall, InterpolatedStringElement};
 
 use crate::fix::edits::{
     FileImports, ImportStmt, NameReads, delete_stmt, imports_left_unused, mentions_outside,
-    sole_statements,
+    sole_statements_in,
 };
 use crate::registry::prelude::*;
 use crate::semantic::ranges::containing;
@@ -89,10 +89,10 @@ struct DebugLeftover<'a> {
     is_debugger_module: bool,
     /// Whether the file is a teaching script ([`Context::is_teaching_script`]), asked once.
     teaching: Option<bool>,
-    /// Fixes: statements that are only a call (call range → statement range)...
-    call_statements: FxHashMap<TextRange, TextRange>,
-    /// ... statements that are alone in their block (removing one leaves `pass`) ...
-    sole: FxHashSet<TextRange>,
+    /// Fixes: statements that are only a call (call range → statement range), and statements
+    /// alone in their block (removing one leaves `pass`), read from the tree at the first fix
+    /// ([`DebugLeftover::fix_statements`]) ...
+    fix_statements: std::cell::OnceCell<FixStatements>,
     /// ... and debugger imports, fixed at the end when every use of the name is known.
     imports: Vec<(usize, &'a Stmt, usize)>,
     /// The statements of `imports`.
@@ -102,7 +102,40 @@ struct DebugLeftover<'a> {
     import_reads: std::cell::OnceCell<(FileImports, NameReads)>,
 }
 
+/// See [`DebugLeftover::fix_statements`].
+struct FixStatements {
+    calls: FxHashMap<TextRange, TextRange>,
+    sole: FxHashSet<TextRange>,
+}
+
 impl DebugLeftover<'_> {
+    /// The file's statements that are only a call, and those alone in their block. A fix may
+    /// be built during the walk: the statement around a call and the blocks around it are
+    /// already behind the walk then, so reading the whole tree answers as noting statements
+    /// along the walk did.
+    fn fix_statements(&self, cx: &Context<'_, '_>) -> &FixStatements {
+        self.fix_statements.get_or_init(|| {
+            struct Calls(FxHashMap<TextRange, TextRange>);
+            impl<'a> Visitor<'a> for Calls {
+                fn visit_stmt(&mut self, stmt: &'a Stmt) {
+                    if let Stmt::Expr(expr) = stmt
+                        && let Expr::Call(call) = &*expr.value
+                    {
+                        self.0.insert(call.range(), stmt.range());
+                    }
+                    visitor::walk_stmt(self, stmt);
+                }
+                fn visit_expr(&mut self, _expr: &'a Expr) {}
+            }
+            let mut calls = Calls(FxHashMap::default());
+            calls.visit_body(&cx.module.body);
+            FixStatements {
+                calls: calls.0,
+                sole: sole_statements_in(&cx.module.body),
+            }
+        })
+    }
+
     /// [`Context::is_teaching_script`], computed once per file (it scans the text).
     fn teaching(&mut self, cx: &Context<'_, '_>) -> bool {
         *self.teaching.get_or_insert_with(|| cx.is_teaching_script())
@@ -112,8 +145,9 @@ impl DebugLeftover<'_> {
     /// pdb` of a `pdb.set_trace()`, `import numpy as np` of a `print(np.shape(x))`).
     fn removal(&self, cx: &Context<'_, '_>, call: TextRange, title: &str) -> Option<Fix> {
         let text = cx.text();
-        let stmt = self.call_statements.get(&call)?;
-        let edit = delete_stmt(text, *stmt, self.sole.contains(stmt))?;
+        let statements = self.fix_statements(cx);
+        let stmt = statements.calls.get(&call)?;
+        let edit = delete_stmt(text, *stmt, statements.sole.contains(stmt))?;
         let mut edits = vec![edit];
         let (imports, reads) = self.import_reads.get_or_init(|| {
             (
@@ -140,14 +174,6 @@ impl<'a> FilePass<'a> for DebugLeftover<'a> {
 
     fn stmt(&mut self, cx: &mut Context<'_, 'a>, stmt: &'a Stmt) {
         let knowledge = cx.knowledge;
-        if let Stmt::Expr(expr) = stmt
-            && let Expr::Call(call) = &*expr.value
-        {
-            self.call_statements.insert(call.range(), stmt.range());
-        }
-        if stmt_has_body(stmt) {
-            self.sole.extend(sole_statements(stmt));
-        }
         match stmt {
             Stmt::ClassDef(class) => {
                 let bases = class
@@ -268,7 +294,8 @@ impl<'a> FilePass<'a> for DebugLeftover<'a> {
         if !self.is_debugger_module {
             let mut findings = std::mem::take(&mut self.debugger_uses);
             for &(finding, stmt, alias) in &self.imports {
-                if let Some(fix) = import_removal(cx.text(), stmt, alias, &self.sole) {
+                let sole = &self.fix_statements(cx).sole;
+                if let Some(fix) = import_removal(cx.text(), stmt, alias, sole) {
                     findings[finding].fix = Some(fix);
                 }
             }
@@ -295,20 +322,6 @@ impl DebugLeftover<'_> {
             None => finding,
         }
     }
-}
-
-fn stmt_has_body(stmt: &Stmt) -> bool {
-    matches!(
-        stmt,
-        Stmt::If(_)
-            | Stmt::For(_)
-            | Stmt::While(_)
-            | Stmt::With(_)
-            | Stmt::Try(_)
-            | Stmt::FunctionDef(_)
-            | Stmt::ClassDef(_)
-            | Stmt::Match(_)
-    )
 }
 
 /// Removing a debugger import, once nothing else in the file names what it binds (the

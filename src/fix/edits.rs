@@ -168,6 +168,24 @@ pub fn delete_stmts(
     )))
 }
 
+/// Ranges of the statements of `body`, at any depth, that are the only statement of their
+/// block ([`sole_statements`] of every statement): what a fix deleting statements asks, read
+/// from the tree when a fix is built rather than noted at every statement of the walk.
+pub fn sole_statements_in(body: &[Stmt]) -> rustc_hash::FxHashSet<TextRange> {
+    struct Sole(rustc_hash::FxHashSet<TextRange>);
+    impl<'a> Visitor<'a> for Sole {
+        fn visit_stmt(&mut self, stmt: &'a Stmt) {
+            self.0.extend(sole_statements(stmt));
+            visitor::walk_stmt(self, stmt);
+        }
+        // Statements do not nest inside expressions.
+        fn visit_expr(&mut self, _expr: &'a Expr) {}
+    }
+    let mut sole = Sole(rustc_hash::FxHashSet::default());
+    sole.visit_body(body);
+    sole.0
+}
+
 /// Ranges of statements that are the only statement of one of `stmt`'s blocks: deleting one of
 /// them must leave `pass` behind.
 pub fn sole_statements(stmt: &Stmt) -> Vec<TextRange> {
