@@ -108,10 +108,11 @@ impl<'c, 'a> Context<'c, 'a> {
         .0
     }
 
-    /// False when the file cannot name anything under the modules whose
-    /// [words](crate::knowledge::Knowledge) are `words` (`keras`): its text spells none of them,
-    /// in any form Python reads, and neither does its package (which a relative import names
-    /// without spelling it). A cheap pre-filter for rules that only report what such names do.
+    /// False when the file cannot resolve a name under the modules whose words are `words`
+    /// (`keras`; derived from the knowledge, as `TrainingTfMemory::words`): its text spells none
+    /// of them, in any form Python reads, and neither does its package (which a relative import
+    /// names without spelling it). A pre-filter, decided before the walk has seen the file's
+    /// imports, for rules that report only what such resolved names do; it errs towards "may".
     pub fn may_name(&self, words: &[String]) -> bool {
         let text = self.text().as_bytes();
         let package = self.semantic.package.as_deref().unwrap_or_default();

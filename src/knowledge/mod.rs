@@ -1065,7 +1065,8 @@ impl Extensions {
 const DATA: &str = include_str!("frameworks.toml");
 
 /// Which of the `[training]` lists about gradients, modes and randomness a call's canonical
-/// name is in ([`Knowledge::call_flags`]): the same answers as the lists' own lookups.
+/// name is in ([`Knowledge::call_flags`]): the same answers as the lists' own lookups (a test
+/// checks it). The semantic layer asks these questions only through it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CallFlags(u32);
 

@@ -505,12 +505,7 @@ impl<'a> FactsBuilder<'a> {
             };
             semantic.resolve(func).is_some_and(|q| {
                 let canonical = self.knowledge.canonical(&q);
-                self.knowledge
-                    .training
-                    .evaluation
-                    .no_grad
-                    .iter()
-                    .any(|n| *n == canonical)
+                self.knowledge.call_flags(&canonical).turns_grad_off()
             })
         };
         match stmt {

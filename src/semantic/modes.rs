@@ -43,10 +43,8 @@ impl<'p> Modes<'p> {
     fn mode_api(&self, file: FileId, canonical: &str) -> bool {
         self.index
             .knowledge(file)
-            .training
-            .evaluation
-            .mode_layers
-            .contains(canonical)
+            .call_flags(canonical)
+            .is_mode_layer()
     }
 
     fn mode_callee(&self, file: FileId, callee: &Callee) -> bool {
